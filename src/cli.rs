@@ -1,0 +1,151 @@
+//! The command line, as clap types only. `config` turns these raw values into a validated
+//! `Config`; nothing here does I/O.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const ABOUT: &str = "Incident debugging for PenguiFlow runtime telemetry: read JSON logs \
+(files, gzip/zstd, kubectl logs on stdin) or a SQLite event store, and answer where a trace \
+stopped, what is failing and whether the flow is saturated.";
+
+const EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --prefix --timestamps | flowtrace events --trace 3f2a9c01...
+  flowtrace events app.log.gz --kind node_failed --kind node_timeout --since 30m
+  flowtrace events --store events.db --tenant acme --format csv > acme.csv
+  flowtrace completions bash > /etc/bash_completion.d/flowtrace
+
+Exit status: 0 success, 1 an input could not be read (the rest was still read), 2 usage error.";
+
+#[derive(Debug, Parser)]
+#[command(name = "flowtrace", version, about = ABOUT, after_help = EXAMPLES)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the selected events, normalized, in time order.
+    ///
+    /// Reads every input shape PenguiFlow writes (flat payloads, its structured formatter,
+    /// log_flow_events lines, penguiflow-admin history, each behind kubectl prefixes) and prints
+    /// one normalized event per row. Non-event lines are skipped and counted on stderr.
+    #[command(after_help = EXAMPLES)]
+    Events(Box<EventsArgs>),
+
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format [default: table on a terminal, jsonl when piped]
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<EventFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+/// Where events are read from; shared by every subcommand.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Input")]
+pub struct InputArgs {
+    /// Log files (plain, gzip or zstd, told apart by their bytes); `-` reads standard input,
+    /// which is also read when no file and no --store is given and stdin is a pipe
+    #[arg(value_name = "INPUTS")]
+    pub inputs: Vec<PathBuf>,
+
+    /// A SQLite event store (PenguiFlow's flow_events table); opened read-only, never modified
+    #[arg(long, value_name = "PATH")]
+    pub store: Option<PathBuf>,
+
+    /// The events table of --store
+    #[arg(long, value_name = "NAME", default_value = "flow_events")]
+    pub table: String,
+
+    /// Stop with an error at the first line that is not a JSON object (after kubectl prefixes)
+    #[arg(long)]
+    pub strict: bool,
+
+    /// Do not print the summary of skipped lines on stderr
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
+
+/// Which events to keep; shared by every subcommand.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Filters")]
+pub struct FilterArgs {
+    /// Only this trace id (repeat or comma-separate for several)
+    #[arg(long = "trace", value_name = "ID", value_delimiter = ',')]
+    pub traces: Vec<String>,
+
+    /// Only events of this tenant (taken from the line, or propagated within its trace)
+    #[arg(long = "tenant", value_name = "TENANT", value_delimiter = ',')]
+    pub tenants: Vec<String>,
+
+    /// Only events of this node name
+    #[arg(long = "node", value_name = "NAME", value_delimiter = ',')]
+    pub nodes: Vec<String>,
+
+    /// Only events of this kind, e.g. node_failed (repeat or comma-separate for several)
+    #[arg(long = "kind", value_name = "KIND", value_delimiter = ',')]
+    pub kinds: Vec<String>,
+
+    /// Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration
+    /// (30s, 15m, 2h, 1d) before the newest event read, or before now with --now
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+
+    /// Only events at or before this time: RFC 3339 or a duration, as for --since
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+
+    /// Count --since/--until durations back from the current clock, not from the newest event
+    #[arg(long)]
+    pub now: bool,
+}
+
+/// Presentation options shared by every subcommand.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// When to color the output; `auto` colors a terminal unless NO_COLOR is set
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+
+    /// Show exception text whole; by default secrets in it (API keys, tokens, passwords in
+    /// URLs, long hex/base64 strings) are masked
+    #[arg(long)]
+    pub no_redact: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventFormat {
+    /// Aligned columns for reading
+    Table,
+    /// One JSON object per line
+    Jsonl,
+    /// One JSON array
+    Json,
+    /// Comma-separated values with a header row
+    Csv,
+    /// A Markdown table, for incident documents
+    Markdown,
+}

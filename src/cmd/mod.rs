@@ -1,0 +1,123 @@
+//! One file per subcommand, each a thin wiring of the stages: config -> source -> filter ->
+//! (analysis) -> render. `run` dispatches; the helpers here are shared by every subcommand.
+
+pub mod completions;
+pub mod events;
+
+use std::io::Write;
+
+use crate::cli::{Cli, Command};
+use crate::error::{EXIT_OK, EXIT_RUNTIME, Error};
+use crate::render::thousands;
+use crate::source::{ReadReport, ReadStats};
+
+/// Runs the parsed command line; returns the exit status.
+pub fn run(cli: Cli) -> Result<u8, Error> {
+    match cli.command {
+        Command::Events(args) => events::run(&args),
+        Command::Completions { shell } => completions::run(shell),
+    }
+}
+
+/// Prints to stderr, ignoring a closed stderr (nothing better can be done with that).
+pub fn eprint_line(message: &str) {
+    let _ = writeln!(std::io::stderr(), "{message}");
+}
+
+/// Reports what the read met (errors always, the skip summary unless `quiet`) and returns the
+/// exit status: an input that could not be read fails the run, after the rest was read.
+pub fn finish_read(report: &ReadReport, quiet: bool) -> u8 {
+    for error in &report.errors {
+        eprint_line(&format!("flowtrace: {error}"));
+    }
+    if let Some(summary) = read_summary(&report.stats).filter(|_| !quiet) {
+        eprint_line(&summary);
+    }
+    if report.errors.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_RUNTIME
+    }
+}
+
+/// `read 12,410 lines from 3 inputs: 11,982 events, 428 skipped (401 not JSON, 27 not
+/// FlowEvents)`, or `None` when nothing was skipped or decoded lossily.
+pub fn read_summary(stats: &ReadStats) -> Option<String> {
+    if stats.skipped() == 0 && stats.non_utf8 == 0 {
+        return None;
+    }
+    let plural = |count: u64, word: &str| {
+        format!(
+            "{} {word}{}",
+            thousands(count),
+            if count == 1 { "" } else { "s" }
+        )
+    };
+    let mut summary = format!(
+        "read {} from {}",
+        plural(stats.lines, "line"),
+        plural(stats.inputs, "input")
+    );
+    if stats.store_rows > 0 {
+        summary.push_str(&format!(
+            " and {} from the store",
+            plural(stats.store_rows, "row")
+        ));
+    }
+    summary.push_str(&format!(
+        ": {}",
+        plural(stats.events + stats.store_rows, "event")
+    ));
+    if stats.prefiltered > 0 {
+        summary.push_str(&format!(
+            ", {} passed over unparsed by the filter",
+            plural(stats.prefiltered, "line")
+        ));
+    }
+    let mut reasons = Vec::new();
+    for (count, what) in [
+        (stats.not_json, "not JSON"),
+        (stats.malformed, "malformed JSON"),
+        (stats.not_flow_events, "not FlowEvents"),
+    ] {
+        if count > 0 {
+            reasons.push(format!("{} {what}", thousands(count)));
+        }
+    }
+    if !reasons.is_empty() {
+        summary.push_str(&format!(
+            ", {} skipped ({})",
+            thousands(stats.skipped()),
+            reasons.join(", ")
+        ));
+    }
+    if stats.non_utf8 > 0 {
+        summary.push_str(&format!(
+            ", {} with invalid UTF-8 decoded lossily",
+            plural(stats.non_utf8, "line")
+        ));
+    }
+    Some(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_summary_counts_what_was_skipped() {
+        let stats = ReadStats {
+            inputs: 3,
+            lines: 12_410,
+            events: 11_982,
+            not_json: 401,
+            not_flow_events: 27,
+            ..ReadStats::default()
+        };
+        assert_eq!(
+            read_summary(&stats).unwrap(),
+            "read 12,410 lines from 3 inputs: 11,982 events, 428 skipped (401 not JSON, 27 not FlowEvents)"
+        );
+        assert_eq!(read_summary(&ReadStats::default()), None);
+    }
+}

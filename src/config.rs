@@ -1,0 +1,194 @@
+//! Raw command-line values resolved once, before any I/O, into validated settings: the sources
+//! to open, the compiled filter, whether to color. Errors here are usage errors (exit 2).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+
+use crate::cli::{ColorChoice, FilterArgs, InputArgs, OutputArgs};
+use crate::error::Error;
+use crate::event::{Kind, Timestamp};
+use crate::filter::{EventFilter, TimeBound, parse_duration};
+use crate::source::decode::parse_timestamp_text;
+use crate::source::{InputSpec, SourceOptions};
+
+/// Where to read from, resolved.
+#[derive(Debug, Clone)]
+pub struct InputConfig {
+    pub inputs: Vec<InputSpec>,
+    pub store: Option<(PathBuf, String)>,
+    pub strict: bool,
+    pub quiet: bool,
+}
+
+impl InputConfig {
+    /// Resolves the inputs: `-` is stdin; no file and no store reads stdin when it is a pipe.
+    pub fn resolve(args: &InputArgs, stdin_is_terminal: bool) -> Result<InputConfig, Error> {
+        let mut inputs = Vec::new();
+        for path in &args.inputs {
+            if path.as_os_str() == "-" {
+                if inputs.contains(&InputSpec::Stdin) {
+                    return Err(Error::Usage(
+                        "`-` (standard input) can be given only once".into(),
+                    ));
+                }
+                inputs.push(InputSpec::Stdin);
+            } else {
+                inputs.push(InputSpec::File(path.clone()));
+            }
+        }
+        if inputs.is_empty() && args.store.is_none() {
+            if stdin_is_terminal {
+                return Err(Error::Usage(
+                    "no input: give log files, `-` for standard input, pipe logs in \
+                     (kubectl logs deploy/worker | flowtrace events), or --store events.db"
+                        .into(),
+                ));
+            }
+            inputs.push(InputSpec::Stdin);
+        }
+        Ok(InputConfig {
+            inputs,
+            store: args.store.clone().map(|path| (path, args.table.clone())),
+            strict: args.strict,
+            quiet: args.quiet,
+        })
+    }
+
+    /// The source options for this input selection under `filter` (its store pushdown and
+    /// byte prefilter).
+    pub fn source_options(&self, filter: &EventFilter) -> SourceOptions {
+        SourceOptions {
+            inputs: self.inputs.clone(),
+            store: self
+                .store
+                .clone()
+                .map(|(path, table)| filter.store_query(path, table)),
+            strict: self.strict,
+            prefilter: filter.prefilter(),
+        }
+    }
+}
+
+/// Compiles the filter flags. `now` is the clock used with `--now`.
+pub fn resolve_filter(args: &FilterArgs, now: Timestamp) -> Result<EventFilter, Error> {
+    let non_empty = |values: &[String], flag: &str| -> Result<Vec<String>, Error> {
+        if values.iter().any(|value| value.trim().is_empty()) {
+            return Err(Error::Usage(format!("{flag} needs a non-empty value")));
+        }
+        Ok(values
+            .iter()
+            .map(|value| value.trim().to_string())
+            .collect())
+    };
+    let kinds = non_empty(&args.kinds, "--kind")?
+        .iter()
+        .map(|name| Kind::parse(name))
+        .collect::<Vec<_>>();
+    for kind in &kinds {
+        if let Kind::Other(name) = kind {
+            warn_unknown_kind(name);
+        }
+    }
+    Ok(EventFilter {
+        trace_ids: non_empty(&args.traces, "--trace")?,
+        tenants: non_empty(&args.tenants, "--tenant")?,
+        nodes: non_empty(&args.nodes, "--node")?,
+        kinds,
+        since: parse_time_bound(args.since.as_deref(), "--since", args.now, now)?,
+        until: parse_time_bound(args.until.as_deref(), "--until", args.now, now)?,
+    })
+}
+
+/// The open set of kinds (session pseudo-events, new remote kinds) must stay filterable, so an
+/// unknown kind is a warning, not an error: a typo should not silently match nothing.
+fn warn_unknown_kind(name: &str) {
+    let known: Vec<&str> = Kind::KNOWN.iter().map(Kind::as_str).collect();
+    let closest = known
+        .iter()
+        .min_by_key(|candidate| edit_distance(candidate, name))
+        .filter(|candidate| edit_distance(candidate, name) <= 3);
+    let hint = closest.map_or(String::new(), |c| format!(" (did you mean {c}?)"));
+    eprintln!("flowtrace: warning: `{name}` is not a known PenguiFlow event kind{hint}");
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous + usize::from(ca != *cb);
+            previous = row[j + 1];
+            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
+        }
+    }
+    row[b.len()]
+}
+
+fn parse_time_bound(
+    text: Option<&str>,
+    flag: &str,
+    from_now: bool,
+    now: Timestamp,
+) -> Result<Option<TimeBound>, Error> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    if let Some(micros) = parse_duration(text) {
+        return Ok(Some(if from_now {
+            TimeBound::At(Timestamp(now.0 - micros))
+        } else {
+            TimeBound::BeforeNewest(micros)
+        }));
+    }
+    match parse_timestamp_text(text) {
+        Some(ts) => Ok(Some(TimeBound::At(ts))),
+        None => Err(Error::Usage(format!(
+            "{flag} {text:?}: expected an RFC 3339 time (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d)"
+        ))),
+    }
+}
+
+/// Whether to write ANSI colors: `--color`, then `NO_COLOR`, then whether stdout is a terminal.
+pub fn resolve_color(args: &OutputArgs) -> bool {
+    match args.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
+                && std::env::var_os("TERM").is_none_or(|term| term != "dumb")
+                && std::io::stdout().is_terminal()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_bounds() {
+        let now = Timestamp(10_000_000_000);
+        assert_eq!(
+            parse_time_bound(Some("15m"), "--since", false, now).unwrap(),
+            Some(TimeBound::BeforeNewest(900_000_000))
+        );
+        assert_eq!(
+            parse_time_bound(Some("15m"), "--since", true, now).unwrap(),
+            Some(TimeBound::At(Timestamp(10_000_000_000 - 900_000_000)))
+        );
+        assert!(matches!(
+            parse_time_bound(Some("2026-11-25T08:00:00Z"), "--since", false, now).unwrap(),
+            Some(TimeBound::At(_))
+        ));
+        let error = parse_time_bound(Some("yesterday"), "--since", false, now).unwrap_err();
+        assert!(error.to_string().starts_with("--since \"yesterday\""));
+    }
+
+    #[test]
+    fn edit_distance_suggests_kinds() {
+        assert_eq!(edit_distance("node_fail", "node_failed"), 2);
+        assert_eq!(edit_distance("", "abc"), 3);
+    }
+}

@@ -1,0 +1,125 @@
+//! The errors flowtrace reports, and the exit status each one means.
+//!
+//! Every message names the input it concerns; `main` prefixes it with `flowtrace: `.
+
+use std::io;
+use std::process::ExitCode;
+
+/// Exit status: success.
+pub const EXIT_OK: u8 = 0;
+/// Exit status: a runtime error (an input could not be read, a store is wrong, ...).
+pub const EXIT_RUNTIME: u8 = 1;
+/// Exit status: the command line is wrong (clap uses 2 as well).
+pub const EXIT_USAGE: u8 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{path}: cannot open: {}", describe_io(source))]
+    Open {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error("{path}: is a directory; give the log files inside it (e.g. {path}/*.log)")]
+    IsDirectory { path: String },
+
+    #[error("{input}: read failed after line {line}: {}", describe_io(source))]
+    Read {
+        input: String,
+        line: u64,
+        #[source]
+        source: io::Error,
+    },
+
+    #[error(
+        "{input}:{line}: {reason} (--strict stops at the first line that is not a JSON object)"
+    )]
+    Strict {
+        input: String,
+        line: u64,
+        reason: String,
+    },
+
+    #[error("{path}: not a SQLite database (--store takes a PenguiFlow event store file)")]
+    NotSqlite { path: String },
+
+    #[error(
+        "{path}: no table `{table}` (tables: {}); name the events table with --table",
+        list_or_none(tables)
+    )]
+    MissingTable {
+        path: String,
+        table: String,
+        tables: Vec<String>,
+    },
+
+    #[error("{path}: table `{table}` lacks the column(s) {}; expected PenguiFlow's flow_events schema (trace_id, ts, kind, node_name, node_id, payload)", missing.join(", "))]
+    MissingColumns {
+        path: String,
+        table: String,
+        missing: Vec<String>,
+    },
+
+    #[error("{path}: {source}")]
+    Store {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("writing output: {0}")]
+    Output(#[source] io::Error),
+}
+
+impl Error {
+    /// The process exit status this error means.
+    pub fn exit_status(&self) -> u8 {
+        match self {
+            Error::Usage(_) => EXIT_USAGE,
+            _ => EXIT_RUNTIME,
+        }
+    }
+
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::from(self.exit_status())
+    }
+
+    /// True when output went to a closed pipe (`flowtrace ... | head`): not worth a message.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Output(source) if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+impl From<io::Error> for Error {
+    fn from(source: io::Error) -> Error {
+        Error::Output(source)
+    }
+}
+
+/// `io::Error`'s Display carries "(os error 2)"; users want the words only.
+fn describe_io(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => "no such file or directory".to_string(),
+        io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+        io::ErrorKind::UnexpectedEof => "unexpected end of stream (truncated file?)".to_string(),
+        _ => {
+            let text = error.to_string();
+            match text.find(" (os error") {
+                Some(cut) => text[..cut].to_string(),
+                None => text,
+            }
+        }
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}

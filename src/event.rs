@@ -1,0 +1,246 @@
+//! The one event model every stage speaks: `Event`, its `Kind`, its `Timestamp`.
+//!
+//! Sources decode whatever shape they read into `Event`; filters, analyses and renderers
+//! only ever see this type. Field names follow PenguiFlow's `FlowEvent.to_payload()`.
+
+use std::fmt;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::{Serialize, Serializer};
+
+/// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Timestamp(pub i64);
+
+impl Timestamp {
+    /// From Unix seconds as PenguiFlow writes them (`time.time()`), rounded to the microsecond.
+    pub fn from_unix_seconds(seconds: f64) -> Option<Timestamp> {
+        // Reject NaN/inf and values outside the years chrono can represent.
+        if !seconds.is_finite() || seconds.abs() > 1.0e11 {
+            return None;
+        }
+        Some(Timestamp((seconds * 1_000_000.0).round() as i64))
+    }
+
+    /// The current time.
+    pub fn now() -> Timestamp {
+        Timestamp::from_datetime(Utc::now())
+    }
+
+    pub fn from_datetime(datetime: DateTime<Utc>) -> Timestamp {
+        Timestamp(datetime.timestamp_micros())
+    }
+
+    pub fn as_unix_seconds(self) -> f64 {
+        self.0 as f64 / 1_000_000.0
+    }
+
+    pub fn to_datetime(self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.0).unwrap_or_default()
+    }
+
+    /// RFC 3339 in UTC with exactly six fractional digits, e.g. `2026-11-25T08:42:52.123456Z`.
+    pub fn to_rfc3339(self) -> String {
+        self.to_datetime()
+            .to_rfc3339_opts(SecondsFormat::Micros, true)
+    }
+
+    /// Milliseconds from `earlier` to `self` (negative when `self` is earlier).
+    pub fn millis_since(self, earlier: Timestamp) -> f64 {
+        (self.0 - earlier.0) as f64 / 1000.0
+    }
+}
+
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_rfc3339())
+    }
+}
+
+impl Serialize for Timestamp {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_rfc3339())
+    }
+}
+
+macro_rules! kinds {
+    ($($variant:ident => $name:literal,)*) => {
+        /// The event type (`FlowEvent.event_type`). Unknown kinds are kept as `Other`.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Kind {
+            $($variant,)*
+            Other(String),
+        }
+
+        impl Kind {
+            /// Every known kind, in the order PenguiFlow documents them.
+            pub const KNOWN: &'static [Kind] = &[$(Kind::$variant,)*];
+
+            pub fn parse(name: &str) -> Kind {
+                match name {
+                    $($name => Kind::$variant,)*
+                    other => Kind::Other(other.to_string()),
+                }
+            }
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(Kind::$variant => $name,)*
+                    Kind::Other(name) => name,
+                }
+            }
+        }
+    };
+}
+
+kinds! {
+    NodeStart => "node_start",
+    NodeSuccess => "node_success",
+    NodeTimeout => "node_timeout",
+    NodeError => "node_error",
+    NodeRetry => "node_retry",
+    NodeFailed => "node_failed",
+    DeadlineSkip => "deadline_skip",
+    TraceCancelStart => "trace_cancel_start",
+    TraceCancelDrop => "trace_cancel_drop",
+    NodeTraceCancelled => "node_trace_cancelled",
+    TraceCancelFinish => "trace_cancel_finish",
+    NodeCancelled => "node_cancelled",
+    RemoteCallStart => "remote_call_start",
+    RemoteCallSuccess => "remote_call_success",
+    RemoteCallError => "remote_call_error",
+    RemoteCallCancelled => "remote_call_cancelled",
+    RemoteCancelError => "remote_cancel_error",
+    RemoteStreamEvent => "remote_stream_event",
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Kind {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// The structured error PenguiFlow attaches to `node_failed` (`flow_error`).
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct FlowError {
+    pub code: Option<String>,
+    pub message: Option<String>,
+    pub exception_type: Option<String>,
+}
+
+/// Where an event was read: a line of an input, or a row of an event store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Line {
+        input: std::sync::Arc<str>,
+        line: u64,
+    },
+    StoreRow {
+        store: std::sync::Arc<str>,
+        id: i64,
+    },
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Line { input, line } => write!(f, "{input}:{line}"),
+            Origin::StoreRow { store, id } => write!(f, "{store}#{id}"),
+        }
+    }
+}
+
+impl Serialize for Origin {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// One normalized PenguiFlow runtime event.
+///
+/// Serializes to the JSON event form documented in the README (field names of
+/// `FlowEvent.to_payload()`, `ts` as RFC 3339, plus `tenant` and `source`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Event {
+    pub ts: Timestamp,
+    #[serde(rename = "event")]
+    pub kind: Kind,
+    pub trace_id: Option<String>,
+    pub tenant: Option<String>,
+    pub node_name: Option<String>,
+    pub node_id: Option<String>,
+    pub attempt: Option<i64>,
+    pub latency_ms: Option<f64>,
+    pub q_depth_in: Option<i64>,
+    pub q_depth_out: Option<i64>,
+    pub q_depth_total: Option<i64>,
+    pub queue_maxsize: Option<i64>,
+    pub trace_pending: Option<i64>,
+    pub trace_inflight: Option<i64>,
+    pub trace_cancelled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub exception: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flow_error: Option<FlowError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sleep_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deadline_s: Option<f64>,
+    #[serde(rename = "source")]
+    pub origin: Origin,
+}
+
+impl Event {
+    /// An event of `kind` at `ts` with every optional field empty (tests and the store use it).
+    pub fn new(ts: Timestamp, kind: Kind, origin: Origin) -> Event {
+        Event {
+            ts,
+            kind,
+            trace_id: None,
+            tenant: None,
+            node_name: None,
+            node_id: None,
+            attempt: None,
+            latency_ms: None,
+            q_depth_in: None,
+            q_depth_out: None,
+            q_depth_total: None,
+            queue_maxsize: None,
+            trace_pending: None,
+            trace_inflight: None,
+            trace_cancelled: None,
+            exception: None,
+            flow_error: None,
+            sleep_s: None,
+            deadline_s: None,
+            origin,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_round_to_the_microsecond_and_print_in_utc() {
+        let ts = Timestamp::from_unix_seconds(1_764_060_172.123_456_7).unwrap();
+        assert_eq!(ts.to_rfc3339(), "2025-11-25T08:42:52.123457Z");
+        assert!(Timestamp::from_unix_seconds(f64::NAN).is_none());
+        assert!(Timestamp::from_unix_seconds(1e300).is_none());
+    }
+
+    #[test]
+    fn unknown_kinds_are_kept() {
+        assert_eq!(Kind::parse("node_failed"), Kind::NodeFailed);
+        let other = Kind::parse("session.task");
+        assert_eq!(other, Kind::Other("session.task".into()));
+        assert_eq!(other.as_str(), "session.task");
+    }
+}

@@ -1,0 +1,16 @@
+//! flowtrace: incident debugging for PenguiFlow runtime telemetry.
+//!
+//! The pipeline, one module per stage: `source` (files, stdin, store; decompression; line
+//! shapes) -> `event::Event` -> `filter` -> analyses -> `render`. `cli` holds the clap types,
+//! `config` validates them, `cmd` wires one subcommand each, `error` maps failures to exit
+//! statuses, `redact` masks secrets in exception text for every output.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod filter;
+pub mod redact;
+pub mod render;
+pub mod source;

@@ -1,0 +1,224 @@
+//! Exception text: evidence, and a leak risk. PenguiFlow logs `repr(exception)`, which may
+//! carry API keys, tokens or passwords (the shared reference: treat logs as sensitive). Every
+//! output goes through here: secrets are masked unless `--no-redact`, and a summary gives the
+//! exception type and a one-line message of bounded length.
+
+use std::borrow::Cow;
+use std::sync::LazyLock;
+
+use regex::{Captures, Regex};
+
+const MASK: &str = "***";
+/// Longest message shown in a summary, in characters.
+pub const MESSAGE_CHARS: usize = 120;
+
+struct Rule {
+    pattern: Regex,
+    /// Replacement; `$1` keeps the captured context (a key name, a URL's user).
+    replacement: &'static str,
+}
+
+static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
+    let rule = |pattern: &str, replacement: &'static str| Rule {
+        pattern: Regex::new(pattern).expect("redaction patterns are valid"),
+        replacement,
+    };
+    vec![
+        // user:password@ in URLs
+        rule(
+            r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]+:)[^@\s/]+@",
+            "${1}***@",
+        ),
+        // JSON Web Tokens
+        rule(
+            r"eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*",
+            MASK,
+        ),
+        // Authorization: Bearer / Basic / Token ...
+        rule(
+            r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]{8,}",
+            "${1} ***",
+        ),
+        // API keys with well-known prefixes: sk-..., sk_live_..., pk_..., xoxb-..., ghp_...
+        rule(
+            r"\b((?:sk|pk|rk)[-_](?:live[-_]|test[-_]|proj[-_])?|xox[abpr]-|gh[pousr]_)[A-Za-z0-9_\-]{8,}",
+            "${1}***",
+        ),
+        // AWS access key ids
+        rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", MASK),
+        // key=value / key: value for secret-looking keys
+        rule(
+            r#"(?i)\b((?:api[_\-]?key|apikey|secret|access[_\-]?token|auth[_\-]?token|token|password|passwd|pwd|client[_\-]?secret)["']?\s*[=:]\s*["']?)[^\s"',;&)]+"#,
+            "${1}***",
+        ),
+        // long hex strings (keys, digests)
+        rule(r"\b[0-9a-fA-F]{32,}\b", MASK),
+    ]
+});
+
+/// Long base64-looking runs: at least 40 characters with upper case, lower case and digits.
+static BASE64_RUN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_\-]{40,}={0,2}").expect("valid pattern"));
+
+/// Masks the secrets in `text`; borrows it unchanged when there is nothing to mask.
+pub fn mask_secrets(text: &str) -> Cow<'_, str> {
+    let mut masked = Cow::Borrowed(text);
+    for rule in RULES.iter() {
+        if rule.pattern.is_match(&masked) {
+            masked = Cow::Owned(
+                rule.pattern
+                    .replace_all(&masked, rule.replacement)
+                    .into_owned(),
+            );
+        }
+    }
+    if BASE64_RUN.is_match(&masked) {
+        let replaced = BASE64_RUN.replace_all(&masked, |captures: &Captures| {
+            let run = &captures[0];
+            if looks_random(run) {
+                MASK.to_string()
+            } else {
+                run.to_string()
+            }
+        });
+        masked = Cow::Owned(replaced.into_owned());
+    }
+    masked
+}
+
+/// Paths and identifiers are long too; random tokens mix cases and digits and rarely slashes.
+fn looks_random(run: &str) -> bool {
+    let upper = run.bytes().any(|b| b.is_ascii_uppercase());
+    let lower = run.bytes().any(|b| b.is_ascii_lowercase());
+    let digits = run.bytes().filter(u8::is_ascii_digit).count();
+    let slashes = run.bytes().filter(|&b| b == b'/').count();
+    upper && lower && digits >= 4 && slashes * 10 <= run.len()
+}
+
+/// The type and a one-line message of an exception repr (`ValueError('bad input')`) or of a
+/// traceback's last line (`ValueError: bad input`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExceptionSummary {
+    pub type_name: Option<String>,
+    pub message: String,
+}
+
+/// Summarizes exception text: its type, and its message on one line of at most
+/// `MESSAGE_CHARS` characters, masked unless `reveal`.
+pub fn summarize_exception(text: &str, reveal: bool) -> ExceptionSummary {
+    // A traceback's meaning is in its last non-empty line.
+    let line = text
+        .lines()
+        .rev()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap_or("");
+    let (type_name, message) = split_exception(line);
+    let message = if reveal {
+        Cow::Borrowed(message)
+    } else {
+        mask_secrets(message)
+    };
+    ExceptionSummary {
+        type_name,
+        message: one_line(&message, MESSAGE_CHARS),
+    }
+}
+
+fn split_exception(line: &str) -> (Option<String>, &str) {
+    let name_end = line
+        .find(|c: char| !(c.is_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(line.len());
+    let name = &line[..name_end];
+    // `ValueError`, `asyncio.TimeoutError`: the last dotted part names a class.
+    let class = name.rsplit('.').next().unwrap_or(name);
+    let looks_like_type = class.chars().next().is_some_and(char::is_uppercase);
+    if !looks_like_type {
+        return (None, line);
+    }
+    let rest = &line[name_end..];
+    if let Some(inner) = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')) {
+        let inner = inner.trim().trim_end_matches(',');
+        let unquoted = inner
+            .strip_prefix('\'')
+            .and_then(|s| s.strip_suffix('\''))
+            .or_else(|| inner.strip_prefix('"').and_then(|s| s.strip_suffix('"')))
+            .unwrap_or(inner);
+        return (Some(name.to_string()), unquoted);
+    }
+    if let Some(message) = rest.strip_prefix(':') {
+        return (Some(name.to_string()), message.trim());
+    }
+    if rest.is_empty() {
+        return (Some(name.to_string()), "");
+    }
+    (None, line)
+}
+
+/// Collapses whitespace (newlines included) and cuts to `limit` characters with an ellipsis.
+pub fn one_line(text: &str, limit: usize) -> String {
+    let collapsed = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if collapsed.chars().count() <= limit {
+        return collapsed;
+    }
+    let mut cut: String = collapsed.chars().take(limit.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_the_secrets_found_in_exception_text() {
+        let text = "upstream rejected api_key=sk-live-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c \
+                    token=Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NSJ9.c2lnbmF0dXJl \
+                    url=https://svc:hunter2@db.internal/x aws=AKIAIOSFODNN7EXAMPLE \
+                    Authorization: Bearer abcdefghijklmnop password: s3cr3t!";
+        let masked = mask_secrets(text);
+        for secret in [
+            "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+            "eyJhbGciOiJIUzI1NiJ9",
+            "hunter2",
+            "AKIAIOSFODNN7EXAMPLE",
+            "abcdefghijklmnop",
+            "s3cr3t",
+        ] {
+            assert!(!masked.contains(secret), "{secret} leaked in {masked}");
+        }
+        assert!(masked.contains("https://svc:***@db.internal/x"), "{masked}");
+        assert!(masked.contains("upstream rejected api_key="), "{masked}");
+    }
+
+    #[test]
+    fn leaves_ordinary_text_alone() {
+        let text =
+            "Timed out after 0.05s at /usr/local/lib/python3.11/site-packages/penguiflow/core.py";
+        assert!(matches!(mask_secrets(text), Cow::Borrowed(_)));
+        let random = "blob dGhpcyBpcyBhIHNlY3JldCBrZXkgdGhhdCBpcyBsb25nIGVub3VnaA9x end";
+        assert_eq!(mask_secrets(random), "blob *** end");
+    }
+
+    #[test]
+    fn summaries_give_type_and_one_short_line() {
+        let summary = summarize_exception("ValueError('bad input for key x')", false);
+        assert_eq!(summary.type_name.as_deref(), Some("ValueError"));
+        assert_eq!(summary.message, "bad input for key x");
+
+        let traceback =
+            "Traceback (most recent call last):\n  File \"x.py\", line 1\nasyncio.TimeoutError: \n";
+        let summary = summarize_exception(traceback, false);
+        assert_eq!(summary.type_name.as_deref(), Some("asyncio.TimeoutError"));
+
+        let long = format!("RuntimeError('{}')", "x ".repeat(200));
+        let summary = summarize_exception(&long, false);
+        assert_eq!(summary.message.chars().count(), MESSAGE_CHARS);
+        assert!(summary.message.ends_with('…'));
+
+        let revealed = summarize_exception("KeyError('password=hunter2')", true);
+        assert_eq!(revealed.message, "password=hunter2");
+        let masked = summarize_exception("KeyError('password=hunter2')", false);
+        assert_eq!(masked.message, "password=***");
+    }
+}

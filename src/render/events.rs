@@ -1,0 +1,346 @@
+//! Writes a stream of events as a table, JSON lines, a JSON array, CSV or Markdown, one event
+//! at a time (the table sizes its columns from the first rows, then streams).
+
+use std::io::{self, Write};
+
+use super::{Palette, millis};
+use crate::cli::EventFormat;
+use crate::event::{Event, Kind};
+use crate::redact::{one_line, summarize_exception};
+
+/// Rows the table reads before fixing its column widths.
+const SIZING_ROWS: usize = 200;
+/// Widest a table cell may be before it is cut with an ellipsis.
+const MAX_CELL: usize = 64;
+
+const TABLE_HEADERS: [&str; 13] = [
+    "TIME",
+    "TRACE",
+    "TENANT",
+    "NODE",
+    "EVENT",
+    "ATT",
+    "LATENCY_MS",
+    "Q_IN",
+    "Q_OUT",
+    "Q_TOTAL",
+    "PENDING",
+    "INFLIGHT",
+    "DETAIL",
+];
+/// Columns aligned to the right (numbers).
+const RIGHT_ALIGNED: [bool; 13] = [
+    false, false, false, false, false, true, true, true, true, true, true, true, false,
+];
+
+/// The JSON field names, in the order of `Event`'s serialization; also the CSV header.
+pub const EVENT_FIELDS: [&str; 21] = [
+    "ts",
+    "event",
+    "trace_id",
+    "tenant",
+    "node_name",
+    "node_id",
+    "attempt",
+    "latency_ms",
+    "q_depth_in",
+    "q_depth_out",
+    "q_depth_total",
+    "queue_maxsize",
+    "trace_pending",
+    "trace_inflight",
+    "trace_cancelled",
+    "exception",
+    "flow_error_code",
+    "flow_error_message",
+    "sleep_s",
+    "deadline_s",
+    "source",
+];
+
+pub struct EventWriter<W: Write> {
+    format: EventFormat,
+    out: Option<W>,
+    palette: Palette,
+    /// Show exception text whole instead of masked (`--no-redact`).
+    reveal: bool,
+    written: u64,
+    table: TableState,
+    /// In CSV format the csv writer owns the output; `out` is then an empty buffer.
+    csv: Option<csv::Writer<W>>,
+}
+
+#[derive(Default)]
+struct TableState {
+    pending: Vec<(Kind, [String; 13])>,
+    widths: Option<[usize; 13]>,
+}
+
+impl<W: Write> EventWriter<W> {
+    pub fn new(format: EventFormat, out: W, palette: Palette, reveal: bool) -> EventWriter<W> {
+        let (out, csv) = match format {
+            EventFormat::Csv => (None, Some(csv::Writer::from_writer(out))),
+            _ => (Some(out), None),
+        };
+        EventWriter {
+            format,
+            out,
+            palette,
+            reveal,
+            written: 0,
+            table: TableState::default(),
+            csv,
+        }
+    }
+
+    /// The plain output (every format but CSV).
+    fn out(&mut self) -> &mut W {
+        self.out
+            .as_mut()
+            .expect("only CSV hands its output to the csv writer")
+    }
+
+    pub fn write(&mut self, event: &Event) -> io::Result<()> {
+        let first = self.written == 0;
+        self.written += 1;
+        match self.format {
+            EventFormat::Jsonl => {
+                let event = self.redacted(event);
+                serde_json::to_writer(self.out.as_mut().expect("plain output"), &event)?;
+                self.out().write_all(b"\n")
+            }
+            EventFormat::Json => {
+                let event = self.redacted(event);
+                self.out().write_all(if first { b"[\n" } else { b",\n" })?;
+                serde_json::to_writer(self.out.as_mut().expect("plain output"), &event)?;
+                Ok(())
+            }
+            EventFormat::Csv => self.write_csv(event, first),
+            EventFormat::Markdown => {
+                if first {
+                    writeln!(self.out(), "| {} |", TABLE_HEADERS.join(" | "))?;
+                    let rule: Vec<&str> = RIGHT_ALIGNED
+                        .iter()
+                        .map(|&right| if right { "---:" } else { "---" })
+                        .collect();
+                    writeln!(self.out(), "| {} |", rule.join(" | "))?;
+                }
+                let cells = self.table_cells(event).map(|cell| cell.replace('|', "\\|"));
+                writeln!(self.out(), "| {} |", cells.join(" | "))
+            }
+            EventFormat::Table => {
+                let cells = self.table_cells(event);
+                match self.table.widths {
+                    Some(widths) => self.write_table_row(&event.kind, &cells, &widths),
+                    None => {
+                        self.table.pending.push((event.kind.clone(), cells));
+                        if self.table.pending.len() >= SIZING_ROWS {
+                            self.flush_pending_rows()?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Ends the output (closes the JSON array, flushes the table) and returns the writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        match self.format {
+            EventFormat::Json => {
+                let closing: &[u8] = if self.written == 0 { b"[]\n" } else { b"\n]\n" };
+                self.out().write_all(closing)?;
+            }
+            EventFormat::Table => self.flush_pending_rows()?,
+            EventFormat::Csv if self.written == 0 => self.write_csv_header()?,
+            _ => {}
+        }
+        let mut out = match self.csv.take() {
+            Some(writer) => writer.into_inner().map_err(|error| error.into_error())?,
+            None => self.out.take().expect("plain output present"),
+        };
+        out.flush()?;
+        Ok(out)
+    }
+
+    fn redacted<'a>(&self, event: &'a Event) -> std::borrow::Cow<'a, Event> {
+        match (&event.exception, self.reveal) {
+            (Some(exception), false) => {
+                let masked = crate::redact::mask_secrets(exception);
+                if masked == exception.as_str() {
+                    std::borrow::Cow::Borrowed(event)
+                } else {
+                    let mut copy = event.clone();
+                    copy.exception = Some(masked.into_owned());
+                    std::borrow::Cow::Owned(copy)
+                }
+            }
+            _ => std::borrow::Cow::Borrowed(event),
+        }
+    }
+
+    fn csv(&mut self) -> &mut csv::Writer<W> {
+        self.csv.as_mut().expect("CSV format owns a csv writer")
+    }
+
+    fn write_csv_header(&mut self) -> io::Result<()> {
+        Ok(self.csv().write_record(EVENT_FIELDS)?)
+    }
+
+    fn write_csv(&mut self, event: &Event, first: bool) -> io::Result<()> {
+        if first {
+            self.write_csv_header()?;
+        }
+        let event = self.redacted(event);
+        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        let number = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+        let float = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
+        let flow_error = event.flow_error.as_ref();
+        let record = [
+            event.ts.to_rfc3339(),
+            event.kind.to_string(),
+            text(&event.trace_id),
+            text(&event.tenant),
+            text(&event.node_name),
+            text(&event.node_id),
+            number(event.attempt),
+            float(event.latency_ms),
+            number(event.q_depth_in),
+            number(event.q_depth_out),
+            number(event.q_depth_total),
+            number(event.queue_maxsize),
+            number(event.trace_pending),
+            number(event.trace_inflight),
+            event
+                .trace_cancelled
+                .map(|v| v.to_string())
+                .unwrap_or_default(),
+            text(&event.exception),
+            flow_error.and_then(|f| f.code.clone()).unwrap_or_default(),
+            flow_error
+                .and_then(|f| f.message.clone())
+                .unwrap_or_default(),
+            float(event.sleep_s),
+            float(event.deadline_s),
+            event.origin.to_string(),
+        ];
+        Ok(self.csv().write_record(&record)?)
+    }
+
+    fn table_cells(&self, event: &Event) -> [String; 13] {
+        let number = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
+        [
+            event
+                .ts
+                .to_datetime()
+                .format("%Y-%m-%d %H:%M:%S%.3f")
+                .to_string(),
+            event.trace_id.clone().unwrap_or_default(),
+            event.tenant.clone().unwrap_or_default(),
+            event.node_name.clone().unwrap_or_default(),
+            event.kind.to_string(),
+            number(event.attempt),
+            event.latency_ms.map(millis).unwrap_or_default(),
+            number(event.q_depth_in),
+            number(event.q_depth_out),
+            number(event.q_depth_total),
+            number(event.trace_pending),
+            number(event.trace_inflight),
+            event_detail(event, self.reveal),
+        ]
+    }
+
+    fn flush_pending_rows(&mut self) -> io::Result<()> {
+        if self.table.widths.is_some() {
+            return Ok(());
+        }
+        let mut widths = TABLE_HEADERS.map(str::len);
+        for (_, cells) in &self.table.pending {
+            for (width, cell) in widths.iter_mut().zip(cells) {
+                *width = (*width).max(cell.chars().count().min(MAX_CELL));
+            }
+        }
+        self.table.widths = Some(widths);
+        if self.written > 0 {
+            let headers = TABLE_HEADERS.map(str::to_string);
+            let line = pad_row(&headers, &widths);
+            let header = self.palette.header(line.trim_end());
+            writeln!(self.out(), "{header}")?;
+        }
+        for (kind, cells) in std::mem::take(&mut self.table.pending) {
+            self.write_table_row(&kind, &cells, &widths)?;
+        }
+        Ok(())
+    }
+
+    fn write_table_row(
+        &mut self,
+        kind: &Kind,
+        cells: &[String; 13],
+        widths: &[usize; 13],
+    ) -> io::Result<()> {
+        let mut line = String::new();
+        for (index, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            let fitted = fit(cell, *width, RIGHT_ALIGNED[index]);
+            if index > 0 {
+                line.push_str("  ");
+            }
+            if index == 4 {
+                line.push_str(&self.palette.paint(&fitted, Palette::kind_style(kind)));
+            } else {
+                line.push_str(&fitted);
+            }
+        }
+        let line = line.trim_end().to_string();
+        writeln!(self.out(), "{line}")
+    }
+}
+
+fn pad_row(cells: &[String; 13], widths: &[usize; 13]) -> String {
+    cells
+        .iter()
+        .zip(widths)
+        .enumerate()
+        .map(|(index, (cell, width))| fit(cell, *width, RIGHT_ALIGNED[index]))
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// Pads or cuts (with an ellipsis) `cell` to exactly `width` characters.
+fn fit(cell: &str, width: usize, right: bool) -> String {
+    let length = cell.chars().count();
+    if length > width {
+        let mut cut: String = cell.chars().take(width.saturating_sub(1)).collect();
+        cut.push('…');
+        return cut;
+    }
+    if right {
+        format!("{cell:>width$}")
+    } else {
+        format!("{cell:<width$}")
+    }
+}
+
+/// The short, human detail of an event: its failure code, exception, backoff or deadline.
+pub fn event_detail(event: &Event, reveal: bool) -> String {
+    let mut parts = Vec::new();
+    if let Some(code) = event.flow_error.as_ref().and_then(|f| f.code.as_ref()) {
+        parts.push(code.clone());
+    }
+    if let Some(exception) = &event.exception {
+        let summary = summarize_exception(exception, reveal);
+        match summary.type_name {
+            Some(name) if summary.message.is_empty() => parts.push(name),
+            Some(name) => parts.push(format!("{name}: {}", summary.message)),
+            None => parts.push(summary.message),
+        }
+    }
+    if let Some(sleep) = event.sleep_s {
+        parts.push(format!("retry in {sleep}s"));
+    }
+    if let Some(deadline) = event.deadline_s {
+        let late_ms = (event.ts.as_unix_seconds() - deadline) * 1000.0;
+        parts.push(format!("deadline passed {} ms before", millis(late_ms)));
+    }
+    one_line(&parts.join("; "), 120)
+}

@@ -1,0 +1,93 @@
+//! Renderers: they take a writer and a report (or events) and never print directly.
+//!
+//! `events` writes the normalized event stream in every `--format`; shared helpers here give
+//! the colors of event kinds and the number formats every renderer uses.
+
+pub mod events;
+
+use anstyle::{AnsiColor, Style};
+
+use crate::event::Kind;
+
+/// Colors for terminal output; every method returns plain text when disabled.
+#[derive(Debug, Clone, Copy)]
+pub struct Palette {
+    pub enabled: bool,
+}
+
+impl Palette {
+    pub fn paint(&self, text: &str, style: Style) -> String {
+        if self.enabled && style != Style::new() {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+
+    pub fn header(&self, text: &str) -> String {
+        self.paint(text, Style::new().bold())
+    }
+
+    /// The style of an event kind: failures stand out, starts recede.
+    pub fn kind_style(kind: &Kind) -> Style {
+        let color = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+        match kind {
+            Kind::NodeFailed => color(AnsiColor::Red).bold(),
+            Kind::NodeError | Kind::RemoteCallError | Kind::RemoteCancelError => {
+                color(AnsiColor::Red)
+            }
+            Kind::NodeTimeout => color(AnsiColor::Yellow),
+            Kind::NodeRetry => color(AnsiColor::Magenta),
+            Kind::DeadlineSkip => color(AnsiColor::Blue),
+            Kind::TraceCancelStart
+            | Kind::TraceCancelDrop
+            | Kind::NodeTraceCancelled
+            | Kind::TraceCancelFinish
+            | Kind::NodeCancelled
+            | Kind::RemoteCallCancelled => color(AnsiColor::Cyan),
+            Kind::NodeSuccess | Kind::RemoteCallSuccess => color(AnsiColor::Green),
+            Kind::NodeStart | Kind::RemoteCallStart => Style::new().dimmed(),
+            _ => Style::new(),
+        }
+    }
+}
+
+/// `12410` -> `12,410`.
+pub fn thousands(number: u64) -> String {
+    let digits = number.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (index, digit) in digits.chars().enumerate() {
+        if index > 0 && (digits.len() - index).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+/// A latency or duration in milliseconds, with precision suited to its size.
+pub fn millis(value: f64) -> String {
+    if value.abs() >= 100.0 {
+        format!("{value:.0}")
+    } else if value.abs() >= 10.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.2}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(12_410), "12,410");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(millis(1234.5), "1234");
+        assert_eq!(millis(12.34), "12.3");
+        assert_eq!(millis(1.234), "1.23");
+    }
+}

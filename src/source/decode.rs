@@ -1,0 +1,671 @@
+//! One line of a log in, one `Decoded` out: kubectl prefixes, shape detection, normalization.
+//!
+//! The shape is detected per line, because real streams mix them:
+//! - flat `to_payload()` objects (optionally with `level`/`message`/`logger`/`timestamp`/`tenant`
+//!   added by a team formatter), `log_flow_events` lines and `penguiflow-admin history` lines all
+//!   carry the payload at the top level;
+//! - PenguiFlow's `StructuredFormatter` nests the payload under `extra` and puts the event type in
+//!   `message` (its top-level `exception` is the whole traceback, `extra.exception` the short repr).
+//!
+//! Either may sit behind `kubectl logs --prefix` (`[pod/NAME/CONTAINER] `) and/or `--timestamps`
+//! (`2026-11-25T08:42:52.123456789Z `). JSON lines that are not FlowEvents but carry a trace id and
+//! a tenant (an ingress log line) come out as `Decoded::TraceTenant`, so the tenant can be
+//! propagated to the trace's events.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::event::{Event, FlowError, Kind, Origin, Timestamp};
+
+/// What one line turned out to be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decoded {
+    Event(Box<Event>),
+    /// A JSON line that is not a FlowEvent but ties a trace to a tenant.
+    TraceTenant {
+        ts: Option<Timestamp>,
+        trace_id: String,
+        tenant: String,
+    },
+    Skipped(SkipReason),
+}
+
+/// Why a line gave no event; each is counted for the end-of-run summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    Blank,
+    /// Text that is not JSON at all: tracebacks, access logs, warnings.
+    NotJson,
+    /// Starts like a JSON object but does not parse: a line cut by rotation, corruption.
+    Malformed,
+    /// Valid JSON that is not a PenguiFlow FlowEvent.
+    NotFlowEvent,
+}
+
+/// Decodes one line (without its line terminator) read from `input` at line number `line`.
+pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64) -> Decoded {
+    let (json, kubectl_ts) = strip_kubectl_prefixes(trim_ascii(bytes));
+    if json.is_empty() {
+        return Decoded::Skipped(SkipReason::Blank);
+    }
+    if json[0] != b'{' {
+        return Decoded::Skipped(SkipReason::NotJson);
+    }
+    let record: RawRecord = match serde_json::from_slice(json) {
+        Ok(record) => record,
+        Err(_) => return Decoded::Skipped(SkipReason::Malformed),
+    };
+    let origin = Origin::Line {
+        input: Arc::clone(input),
+        line,
+    };
+    record.into_decoded(kubectl_ts, origin)
+}
+
+/// Builds the event of an event-store row: the row's columns (`ts`, `kind`) win over the
+/// payload, since they are what the store indexed; the payload supplies everything else. A
+/// payload that is not JSON still gives an event from the columns: nothing stored is dropped.
+pub fn decode_store_row(
+    ts: Timestamp,
+    kind: &str,
+    payload: Option<&[u8]>,
+    origin: Origin,
+) -> Event {
+    let record: RawRecord = payload
+        .and_then(|payload| serde_json::from_slice(payload).ok())
+        .unwrap_or_default();
+    let extra = record.extra.0.as_deref();
+    let payload = extra
+        .filter(|extra| extra.has_payload_keys())
+        .unwrap_or(&record);
+    let tenant = payload.tenant().or_else(|| record.tenant());
+    payload.to_event(ts, Kind::parse(kind), tenant, &record, origin)
+}
+
+fn trim_ascii(bytes: &[u8]) -> &[u8] {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    bytes.trim_ascii()
+}
+
+/// Strips `kubectl logs --prefix` and `--timestamps` prefixes (in either order), returning the
+/// rest of the line and the kubectl timestamp if there was one.
+pub(crate) fn strip_kubectl_prefixes(mut line: &[u8]) -> (&[u8], Option<Timestamp>) {
+    let mut kubectl_ts = None;
+    for _ in 0..2 {
+        if line.first() == Some(&b'[') {
+            // `[pod/NAME/CONTAINER] ` — names never hold `]` or spaces.
+            if let Some(end) = memchr::memchr(b']', line) {
+                let name = &line[1..end];
+                if line.get(end + 1) == Some(&b' ') && !name.contains(&b' ') && name.contains(&b'/')
+                {
+                    line = &line[end + 2..];
+                    continue;
+                }
+            }
+        }
+        if line.len() > 20 && line[0].is_ascii_digit() && line[4] == b'-' && line[10] == b'T' {
+            let head = &line[..line.len().min(48)];
+            if let Some(space) = memchr::memchr(b' ', head) {
+                let parsed = std::str::from_utf8(&line[..space])
+                    .ok()
+                    .and_then(|text| DateTime::parse_from_rfc3339(text).ok());
+                if let Some(datetime) = parsed {
+                    kubectl_ts = Some(Timestamp::from_datetime(datetime.with_timezone(&Utc)));
+                    line = &line[space + 1..];
+                    continue;
+                }
+            }
+        }
+        break;
+    }
+    (line, kubectl_ts)
+}
+
+/// Parses the timestamp texts found in the wild: RFC 3339 / ISO 8601 with or without offset
+/// (no offset means UTC), Python's `asctime` (`2026-11-25 08:42:52,123`), or Unix seconds.
+pub fn parse_timestamp_text(text: &str) -> Option<Timestamp> {
+    let text = text.trim();
+    if let Ok(datetime) = DateTime::parse_from_rfc3339(text) {
+        return Some(Timestamp::from_datetime(datetime.with_timezone(&Utc)));
+    }
+    if let Ok(seconds) = text.parse::<f64>() {
+        return Timestamp::from_unix_seconds(seconds);
+    }
+    const NAIVE_FORMATS: [&str; 4] = [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S,%3f",
+        "%Y-%m-%d %H:%M:%S%.f%:z",
+    ];
+    for format in NAIVE_FORMATS {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(Timestamp::from_datetime(naive.and_utc()));
+        }
+    }
+    DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%z")
+        .ok()
+        .map(|datetime| Timestamp::from_datetime(datetime.with_timezone(&Utc)))
+}
+
+/// A JSON value of a field whose type varies between producers: numbers may come as strings,
+/// ids as numbers. Objects and arrays are skipped without allocating.
+#[derive(Debug, Clone, Default, PartialEq)]
+enum Flex<'a> {
+    #[default]
+    Absent,
+    Null,
+    Str(Cow<'a, str>),
+    Float(f64),
+    Int(i64),
+    Bool(bool),
+    Composite,
+}
+
+impl<'a> Flex<'a> {
+    fn is_present(&self) -> bool {
+        !matches!(self, Flex::Absent)
+    }
+
+    fn as_str(&self) -> Option<&str> {
+        match self {
+            Flex::Str(text) if !text.is_empty() => Some(text),
+            _ => None,
+        }
+    }
+
+    fn to_text(&self) -> Option<String> {
+        match self {
+            Flex::Str(text) if !text.is_empty() => Some(text.to_string()),
+            Flex::Int(number) => Some(number.to_string()),
+            Flex::Float(number) => Some(number.to_string()),
+            _ => None,
+        }
+    }
+
+    fn to_f64(&self) -> Option<f64> {
+        let value = match self {
+            Flex::Float(number) => *number,
+            Flex::Int(number) => *number as f64,
+            Flex::Str(text) => text.trim().parse().ok()?,
+            _ => return None,
+        };
+        value.is_finite().then_some(value)
+    }
+
+    fn to_i64(&self) -> Option<i64> {
+        match self {
+            Flex::Int(number) => Some(*number),
+            Flex::Float(number) if number.fract() == 0.0 && number.abs() < 9.0e15 => {
+                Some(*number as i64)
+            }
+            Flex::Str(text) => {
+                let text = text.trim();
+                text.parse()
+                    .ok()
+                    .or_else(|| Flex::Float(text.parse().ok()?).to_i64())
+            }
+            _ => None,
+        }
+    }
+
+    fn to_bool(&self) -> Option<bool> {
+        match self {
+            Flex::Bool(value) => Some(*value),
+            Flex::Int(number) => Some(*number != 0),
+            Flex::Str(text) => match text.trim().to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => Some(true),
+                "false" | "0" | "no" => Some(false),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn to_timestamp(&self) -> Option<Timestamp> {
+        match self {
+            Flex::Str(text) => parse_timestamp_text(text),
+            other => Timestamp::from_unix_seconds(other.to_f64()?),
+        }
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Flex<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FlexVisitor;
+        impl<'de> Visitor<'de> for FlexVisitor {
+            type Value = Flex<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Flex::Null)
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Flex::Null)
+            }
+            fn visit_bool<E>(self, value: bool) -> Result<Self::Value, E> {
+                Ok(Flex::Bool(value))
+            }
+            fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+                Ok(Flex::Int(value))
+            }
+            fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+                Ok(i64::try_from(value).map_or(Flex::Float(value as f64), Flex::Int))
+            }
+            fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+                Ok(Flex::Float(value))
+            }
+            fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Self::Value, E> {
+                Ok(Flex::Str(Cow::Borrowed(value)))
+            }
+            fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+                Ok(Flex::Str(Cow::Owned(value.to_string())))
+            }
+            fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+                Ok(Flex::Str(Cow::Owned(value)))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Flex::Composite)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Flex::Composite)
+            }
+        }
+        deserializer.deserialize_any(FlexVisitor)
+    }
+}
+
+/// An object field that is used only when it really is an object (anything else is ignored).
+#[derive(Debug, Default)]
+struct Nested<T>(Option<T>);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Nested<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct NestedVisitor<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for NestedVisitor<T> {
+            type Value = Nested<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map)).map(|v| Nested(Some(v)))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Nested(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Nested(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(Nested(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(Nested(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(Nested(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(Nested(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(Nested(None))
+            }
+        }
+        deserializer.deserialize_any(NestedVisitor(std::marker::PhantomData))
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawHeaders<'a> {
+    #[serde(borrow)]
+    tenant: Flex<'a>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawFlowError<'a> {
+    #[serde(borrow)]
+    code: Flex<'a>,
+    #[serde(borrow)]
+    message: Flex<'a>,
+    #[serde(borrow)]
+    exception_type: Flex<'a>,
+}
+
+impl RawFlowError<'_> {
+    fn to_flow_error(&self) -> FlowError {
+        FlowError {
+            code: self.code.to_text(),
+            message: self.message.to_text(),
+            exception_type: self.exception_type.to_text(),
+        }
+    }
+}
+
+/// The fields flowtrace reads from any shape; the payload's keys, plus the envelope keys that
+/// formatters add. Unknown keys are skipped by serde without being materialized.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct RawRecord<'a> {
+    #[serde(borrow)]
+    event: Flex<'a>,
+    #[serde(borrow)]
+    message: Flex<'a>,
+    #[serde(borrow)]
+    msg: Flex<'a>,
+    #[serde(borrow)]
+    ts: Flex<'a>,
+    #[serde(borrow)]
+    timestamp: Flex<'a>,
+    #[serde(borrow)]
+    asctime: Flex<'a>,
+    #[serde(borrow)]
+    time: Flex<'a>,
+    #[serde(borrow)]
+    node_name: Flex<'a>,
+    #[serde(borrow)]
+    node_id: Flex<'a>,
+    #[serde(borrow)]
+    trace_id: Flex<'a>,
+    #[serde(borrow)]
+    tenant: Flex<'a>,
+    #[serde(borrow)]
+    latency_ms: Flex<'a>,
+    #[serde(borrow)]
+    q_depth_in: Flex<'a>,
+    #[serde(borrow)]
+    q_depth_out: Flex<'a>,
+    #[serde(borrow)]
+    q_depth_total: Flex<'a>,
+    #[serde(borrow)]
+    queue_maxsize: Flex<'a>,
+    #[serde(borrow)]
+    attempt: Flex<'a>,
+    #[serde(borrow)]
+    trace_pending: Flex<'a>,
+    #[serde(borrow)]
+    trace_inflight: Flex<'a>,
+    #[serde(borrow)]
+    trace_cancelled: Flex<'a>,
+    #[serde(borrow)]
+    exception: Flex<'a>,
+    #[serde(borrow)]
+    sleep_s: Flex<'a>,
+    #[serde(borrow)]
+    deadline_s: Flex<'a>,
+    #[serde(borrow)]
+    flow_error: Nested<RawFlowError<'a>>,
+    #[serde(borrow)]
+    error_payload: Nested<RawFlowError<'a>>,
+    #[serde(borrow)]
+    headers: Nested<RawHeaders<'a>>,
+    #[serde(borrow)]
+    extra: Nested<Box<RawRecord<'a>>>,
+}
+
+impl<'a> RawRecord<'a> {
+    /// Keys every `to_payload()` carries (even when null); one of them marks a FlowEvent apart
+    /// from an application log line that merely has an `event` field (structlog, say).
+    fn has_payload_keys(&self) -> bool {
+        self.q_depth_total.is_present()
+            || self.q_depth_in.is_present()
+            || self.trace_inflight.is_present()
+            || self.node_name.is_present()
+            || self.node_id.is_present()
+    }
+
+    fn tenant(&self) -> Option<&str> {
+        self.tenant
+            .as_str()
+            .or_else(|| self.headers.0.as_ref().and_then(|h| h.tenant.as_str()))
+    }
+
+    fn envelope_timestamp(&self) -> Option<Timestamp> {
+        self.timestamp
+            .to_timestamp()
+            .or_else(|| self.asctime.to_timestamp())
+            .or_else(|| self.time.to_timestamp())
+    }
+
+    /// The event this payload describes; `envelope` is the whole line (for a structured line,
+    /// the object around `extra`).
+    fn to_event(
+        &self,
+        ts: Timestamp,
+        kind: Kind,
+        tenant: Option<&str>,
+        envelope: &RawRecord,
+        origin: Origin,
+    ) -> Event {
+        let payload = self;
+        let mut event = Event::new(ts, kind, origin);
+        event.tenant = tenant.map(str::to_string);
+        event.trace_id = payload.trace_id.to_text();
+        event.node_name = payload.node_name.to_text();
+        event.node_id = payload.node_id.to_text();
+        event.attempt = payload.attempt.to_i64();
+        event.latency_ms = payload.latency_ms.to_f64();
+        event.q_depth_in = payload.q_depth_in.to_i64();
+        event.q_depth_out = payload.q_depth_out.to_i64();
+        event.q_depth_total = payload
+            .q_depth_total
+            .to_i64()
+            .or_else(|| Some(event.q_depth_in? + event.q_depth_out?));
+        event.queue_maxsize = payload.queue_maxsize.to_i64();
+        event.trace_pending = payload.trace_pending.to_i64();
+        event.trace_inflight = payload.trace_inflight.to_i64();
+        event.trace_cancelled = payload.trace_cancelled.to_bool();
+        // The payload's `exception` is the short repr; a structured line's top-level one is
+        // the whole traceback, used only when the payload has none.
+        event.exception = payload
+            .exception
+            .to_text()
+            .or_else(|| envelope.exception.to_text());
+        event.flow_error = payload
+            .flow_error
+            .0
+            .as_ref()
+            .or(payload.error_payload.0.as_ref())
+            .map(RawFlowError::to_flow_error);
+        event.sleep_s = payload.sleep_s.to_f64();
+        event.deadline_s = payload.deadline_s.to_f64();
+        event
+    }
+
+    fn into_decoded(self, kubectl_ts: Option<Timestamp>, origin: Origin) -> Decoded {
+        let extra = self.extra.0.as_deref();
+        // Structured shape: the payload is `extra`, the event type is `extra.event` or `message`.
+        let structured = extra.filter(|extra| extra.has_payload_keys());
+        let (payload, kind_text) = match structured {
+            Some(extra) => (
+                extra,
+                extra
+                    .event
+                    .as_str()
+                    .or_else(|| self.message.as_str())
+                    .or_else(|| self.msg.as_str()),
+            ),
+            None => (&self, self.event.as_str()),
+        };
+        let tenant = payload
+            .tenant()
+            .or_else(|| self.tenant())
+            .or_else(|| extra.and_then(RawRecord::tenant));
+        let ts = payload
+            .ts
+            .to_timestamp()
+            .or_else(|| self.ts.to_timestamp())
+            .or_else(|| self.envelope_timestamp())
+            .or(kubectl_ts);
+
+        let Some(kind_text) = kind_text.filter(|_| payload.has_payload_keys()) else {
+            // Not a FlowEvent; still useful when it ties a trace to a tenant (ingress lines).
+            let trace_id = self
+                .trace_id
+                .to_text()
+                .or_else(|| extra.and_then(|e| e.trace_id.to_text()));
+            return match (trace_id, tenant) {
+                (Some(trace_id), Some(tenant)) => Decoded::TraceTenant {
+                    ts,
+                    trace_id,
+                    tenant: tenant.to_string(),
+                },
+                _ => Decoded::Skipped(SkipReason::NotFlowEvent),
+            };
+        };
+        let Some(ts) = ts else {
+            return Decoded::Skipped(SkipReason::NotFlowEvent);
+        };
+
+        let event = payload.to_event(ts, Kind::parse(kind_text), tenant, &self, origin);
+        Decoded::Event(Box::new(event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(line: &str) -> Decoded {
+        decode_line(line.as_bytes(), &Arc::from("test.log"), 7)
+    }
+
+    fn event(line: &str) -> Event {
+        match decode(line) {
+            Decoded::Event(event) => *event,
+            other => panic!("expected an event, got {other:?}"),
+        }
+    }
+
+    const FLAT: &str = r#"{"ts": 1764060172.5, "event": "node_success", "node_name": "retrieve", "node_id": "ab12", "trace_id": "t1", "latency_ms": 12.5, "q_depth_in": 3, "q_depth_out": 1, "q_depth_total": 4, "outgoing": 1, "queue_maxsize": 64, "attempt": 0, "trace_inflight": 1, "trace_cancelled": false, "trace_pending": 2, "tenant": "acme", "level": "INFO"}"#;
+
+    #[test]
+    fn flat_payload() {
+        let event = event(FLAT);
+        assert_eq!(event.kind, Kind::NodeSuccess);
+        assert_eq!(event.ts.to_rfc3339(), "2025-11-25T08:42:52.500000Z");
+        assert_eq!(event.trace_id.as_deref(), Some("t1"));
+        assert_eq!(event.tenant.as_deref(), Some("acme"));
+        assert_eq!(event.latency_ms, Some(12.5));
+        assert_eq!(event.q_depth_total, Some(4));
+        assert_eq!(event.trace_pending, Some(2));
+        assert_eq!(event.origin.to_string(), "test.log:7");
+    }
+
+    #[test]
+    fn structured_formatter_nests_the_payload_under_extra() {
+        let line = r#"{"level": "ERROR", "logger": "penguiflow.core", "message": "node_error", "timestamp": "2025-11-25T08:42:52.500010+00:00", "extra": {"ts": 1764060172.5, "event": "node_error", "node_name": "enrich", "node_id": "x", "trace_id": "t2", "latency_ms": "3.25", "q_depth_in": 0, "q_depth_out": 0, "q_depth_total": 0, "attempt": "1", "trace_inflight": 1, "trace_cancelled": false, "exception": "ValueError('boom')"}, "exception": "Traceback (most recent call last):\n  ...\nValueError: boom"}"#;
+        let event = event(line);
+        assert_eq!(event.kind, Kind::NodeError);
+        assert_eq!(event.ts.to_rfc3339(), "2025-11-25T08:42:52.500000Z");
+        assert_eq!(event.latency_ms, Some(3.25));
+        assert_eq!(event.attempt, Some(1));
+        assert_eq!(event.exception.as_deref(), Some("ValueError('boom')"));
+    }
+
+    #[test]
+    fn kubectl_prefixes_in_every_combination() {
+        let prefix = "[pod/worker-6d5f8b7c9-x2x7q/worker] ";
+        let stamp = "2025-11-25T08:42:53.000000001Z ";
+        for line in [
+            format!("{prefix}{FLAT}"),
+            format!("{stamp}{FLAT}"),
+            format!("{prefix}{stamp}{FLAT}"),
+            format!("{stamp}{prefix}{FLAT}"),
+        ] {
+            assert_eq!(
+                event(&line).node_name.as_deref(),
+                Some("retrieve"),
+                "{line}"
+            );
+        }
+        assert_eq!(
+            decode(&format!(
+                "{prefix}{stamp}Traceback (most recent call last):"
+            )),
+            Decoded::Skipped(SkipReason::NotJson)
+        );
+    }
+
+    #[test]
+    fn the_kubectl_timestamp_is_the_last_resort_for_time() {
+        let line = r#"2025-11-25T08:42:53.000000001Z {"event": "node_start", "node_name": "a", "trace_id": "t"}"#;
+        assert_eq!(event(line).ts.to_rfc3339(), "2025-11-25T08:42:53.000000Z");
+    }
+
+    #[test]
+    fn timestamps_in_every_text_form() {
+        for text in [
+            "2025-11-25T08:42:52.5+00:00",
+            "2025-11-25T08:42:52.5Z",
+            "2025-11-25T08:42:52.5",
+            "2025-11-25 08:42:52,500",
+            "2025-11-25 09:42:52.5+01:00",
+            "1764060172.5",
+        ] {
+            let ts = parse_timestamp_text(text).unwrap_or_else(|| panic!("{text}"));
+            assert_eq!(ts.to_rfc3339(), "2025-11-25T08:42:52.500000Z", "{text}");
+        }
+    }
+
+    #[test]
+    fn non_events_are_told_apart() {
+        assert_eq!(decode("   "), Decoded::Skipped(SkipReason::Blank));
+        assert_eq!(
+            decode(r#"INFO:     10.0.0.7:51234 - "POST /v1/run HTTP/1.1" 200 OK"#),
+            Decoded::Skipped(SkipReason::NotJson)
+        );
+        assert_eq!(
+            decode(r#"{"ts": 1764060172.5, "event": "node_su"#),
+            Decoded::Skipped(SkipReason::Malformed)
+        );
+        // structlog-style application line: an `event` but none of the payload keys.
+        assert_eq!(
+            decode(
+                r#"{"event": "user logged in", "level": "info", "timestamp": "2025-11-25T08:42:52Z"}"#
+            ),
+            Decoded::Skipped(SkipReason::NotFlowEvent)
+        );
+        assert_eq!(decode("[1, 2]"), Decoded::Skipped(SkipReason::NotJson));
+    }
+
+    #[test]
+    fn ingress_lines_tie_a_trace_to_its_tenant() {
+        for line in [
+            r#"{"message": "request accepted", "trace_id": "t9", "tenant": "acme"}"#,
+            r#"{"message": "request accepted", "extra": {"trace_id": "t9", "tenant": "acme"}}"#,
+            r#"{"message": "request accepted", "trace_id": "t9", "headers": {"tenant": "acme"}}"#,
+        ] {
+            match decode(line) {
+                Decoded::TraceTenant {
+                    trace_id, tenant, ..
+                } => assert_eq!((trace_id.as_str(), tenant.as_str()), ("t9", "acme")),
+                other => panic!("{line}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn odd_types_never_fail_the_line() {
+        let line = r#"{"ts": "1764060172.5", "event": "node_failed", "node_name": 5, "trace_id": 42, "q_depth_in": [1], "extra": "text", "headers": null, "flow_error": {"code": "NODE_TIMEOUT", "message": "x", "metadata": {"attempt": 2}}, "trace_cancelled": "true"}"#;
+        let event = event(line);
+        assert_eq!(event.node_name.as_deref(), Some("5"));
+        assert_eq!(event.trace_id.as_deref(), Some("42"));
+        assert_eq!(event.q_depth_in, None);
+        assert_eq!(event.trace_cancelled, Some(true));
+        assert_eq!(
+            event.flow_error.unwrap().code.as_deref(),
+            Some("NODE_TIMEOUT")
+        );
+    }
+}

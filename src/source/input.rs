@@ -1,0 +1,141 @@
+//! Opening one log input (a file or standard input) as a buffered byte stream, decompressing
+//! gzip and zstd recognised by their magic bytes (never by the file name).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::error::Error;
+
+const BUFFER_SIZE: usize = 256 * 1024;
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+/// A log input named on the command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSpec {
+    File(PathBuf),
+    Stdin,
+}
+
+impl InputSpec {
+    /// The name used in messages and in each event's `source`.
+    pub fn display_name(&self) -> String {
+        match self {
+            InputSpec::File(path) => path.display().to_string(),
+            InputSpec::Stdin => "<stdin>".to_string(),
+        }
+    }
+}
+
+/// How an input's bytes were encoded, as told by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    None,
+    Gzip,
+    Zstd,
+}
+
+/// An opened input: its name and a buffered reader of its (decompressed) bytes.
+pub struct OpenInput {
+    pub name: Arc<str>,
+    pub compression: Compression,
+    pub reader: Box<dyn BufRead + Send>,
+}
+
+/// Opens `spec`, failing with an error that names it when it is missing, unreadable or a directory.
+pub fn open_input(spec: &InputSpec) -> Result<OpenInput, Error> {
+    let name: Arc<str> = Arc::from(spec.display_name());
+    let read_error = |source| Error::Read {
+        input: name.to_string(),
+        line: 0,
+        source,
+    };
+    let mut raw: Box<dyn Read + Send> = match spec {
+        InputSpec::Stdin => Box::new(io::stdin()),
+        InputSpec::File(path) => Box::new(open_file(path, &name)?),
+    };
+    let head = read_head(&mut raw).map_err(read_error)?;
+    let compression = detect_compression(&head);
+    // Put the sniffed bytes back in front of the rest of the stream.
+    let whole = io::Cursor::new(head).chain(raw);
+    let buffered = BufReader::with_capacity(BUFFER_SIZE, whole);
+    let reader: Box<dyn BufRead + Send> = match compression {
+        Compression::None => Box::new(buffered),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            BUFFER_SIZE,
+            flate2::bufread::MultiGzDecoder::new(buffered),
+        )),
+        Compression::Zstd => {
+            let decoder = zstd::stream::read::Decoder::with_buffer(buffered).map_err(read_error)?;
+            Box::new(BufReader::with_capacity(BUFFER_SIZE, decoder))
+        }
+    };
+    Ok(OpenInput {
+        name,
+        compression,
+        reader,
+    })
+}
+
+fn open_file(path: &Path, name: &str) -> Result<File, Error> {
+    if path.is_dir() {
+        return Err(Error::IsDirectory {
+            path: name.to_string(),
+        });
+    }
+    File::open(path).map_err(|source| Error::Open {
+        path: name.to_string(),
+        source,
+    })
+}
+
+/// Reads up to the 4 bytes the longest magic number needs (pipes may deliver them piecemeal).
+fn read_head(reader: &mut impl Read) -> io::Result<Vec<u8>> {
+    let mut head = [0u8; ZSTD_MAGIC.len()];
+    let mut filled = 0;
+    while filled < head.len() {
+        match reader.read(&mut head[filled..]) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(head[..filled].to_vec())
+}
+
+fn detect_compression(head: &[u8]) -> Compression {
+    if head.starts_with(GZIP_MAGIC) {
+        Compression::Gzip
+    } else if head.starts_with(ZSTD_MAGIC) {
+        Compression::Zstd
+    } else {
+        Compression::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn magic_bytes_decide_the_decoder() {
+        assert_eq!(detect_compression(b"{\"a\":1}"), Compression::None);
+        assert_eq!(detect_compression(&[0x1f, 0x8b, 8, 0]), Compression::Gzip);
+        assert_eq!(
+            detect_compression(&[0x28, 0xb5, 0x2f, 0xfd]),
+            Compression::Zstd
+        );
+        assert_eq!(detect_compression(&[0x28, 0xb5]), Compression::None);
+        assert_eq!(detect_compression(b""), Compression::None);
+    }
+
+    #[test]
+    fn a_head_read_in_pieces_is_put_back() {
+        let pieces = io::Cursor::new(vec![0x1f]).chain(io::Cursor::new(vec![0x8b, 1, 2, 3]));
+        let mut reader = pieces;
+        assert_eq!(read_head(&mut reader).unwrap(), vec![0x1f, 0x8b, 1, 2]);
+    }
+}

@@ -1,0 +1,159 @@
+//! Cutting an opened input into lines and decoding each into a `Record`, counting what was
+//! skipped. The line buffer is reused; the prefilter sees raw bytes before any JSON parse.
+
+use std::io::{self, BufRead};
+
+use super::decode::{Decoded, SkipReason, decode_line};
+use super::input::OpenInput;
+use super::{LinePrefilter, ReadStats, Record, SharedReport};
+use crate::error::Error;
+use crate::event::Timestamp;
+
+/// The records of one log input, in the order they appear in it.
+pub(crate) struct LineRecords {
+    input: OpenInput,
+    buffer: Vec<u8>,
+    line_number: u64,
+    prefilter: LinePrefilter,
+    strict: bool,
+    /// The time of the last record, given to lines that carry none (some ingress lines).
+    last_ts: Timestamp,
+    stats: ReadStats,
+    report: SharedReport,
+    finished: bool,
+}
+
+impl LineRecords {
+    pub(crate) fn new(
+        input: OpenInput,
+        prefilter: LinePrefilter,
+        strict: bool,
+        report: SharedReport,
+    ) -> LineRecords {
+        LineRecords {
+            input,
+            buffer: Vec::with_capacity(4096),
+            line_number: 0,
+            prefilter,
+            strict,
+            last_ts: Timestamp(i64::MIN),
+            stats: ReadStats {
+                inputs: 1,
+                ..ReadStats::default()
+            },
+            report,
+            finished: false,
+        }
+    }
+
+    fn finish(&mut self, error: Option<Error>) {
+        self.finished = true;
+        let mut report = self
+            .report
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        report.stats.add(&self.stats);
+        report.errors.extend(error);
+    }
+
+    fn read_line(&mut self) -> io::Result<usize> {
+        self.buffer.clear();
+        loop {
+            match self.input.reader.read_until(b'\n', &mut self.buffer) {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+}
+
+impl Iterator for LineRecords {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        while !self.finished {
+            match self.read_line() {
+                Ok(0) => self.finish(None),
+                Ok(_) => {}
+                Err(source) => {
+                    // Whatever was read of the broken line is dropped; the lines before it stay.
+                    let error = Error::Read {
+                        input: self.input.name.to_string(),
+                        line: self.line_number,
+                        source,
+                    };
+                    self.finish(Some(error));
+                    continue;
+                }
+            }
+            if self.finished {
+                break;
+            }
+            self.line_number += 1;
+            self.stats.lines += 1;
+            let line = trim_line_end(&self.buffer);
+            if !(self.prefilter)(line) {
+                self.stats.prefiltered += 1;
+                continue;
+            }
+            let decoded = match std::str::from_utf8(line) {
+                Ok(_) => decode_line(line, &self.input.name, self.line_number),
+                Err(_) => {
+                    self.stats.non_utf8 += 1;
+                    let lossy = String::from_utf8_lossy(line);
+                    decode_line(lossy.as_bytes(), &self.input.name, self.line_number)
+                }
+            };
+            match decoded {
+                Decoded::Event(event) => {
+                    self.stats.events += 1;
+                    self.last_ts = event.ts;
+                    return Some(Record::Event(event));
+                }
+                Decoded::TraceTenant {
+                    ts,
+                    trace_id,
+                    tenant,
+                } => {
+                    self.stats.not_flow_events += 1;
+                    let ts = ts.unwrap_or(self.last_ts);
+                    self.last_ts = ts;
+                    return Some(Record::TraceTenant {
+                        ts,
+                        trace_id,
+                        tenant,
+                    });
+                }
+                Decoded::Skipped(reason) => {
+                    self.stats.count_skip(reason);
+                    if self.strict && matches!(reason, SkipReason::NotJson | SkipReason::Malformed)
+                    {
+                        let error = Error::Strict {
+                            input: self.input.name.to_string(),
+                            line: self.line_number,
+                            reason: strict_reason(reason, line),
+                        };
+                        self.finish(Some(error));
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+fn strict_reason(reason: SkipReason, line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let excerpt: String = text.chars().take(60).collect();
+    let ellipsis = if text.chars().count() > 60 { "…" } else { "" };
+    let what = match reason {
+        SkipReason::Malformed => "malformed JSON",
+        _ => "not JSON",
+    };
+    format!("{what}: {excerpt:?}{ellipsis}")
+}

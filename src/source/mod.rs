@@ -1,0 +1,170 @@
+//! Where events come from: log files, standard input (plain, gzip or zstd) and the SQLite event
+//! store, merged into one time-ordered stream of `Event`s with tenants propagated.
+//!
+//! Stages: `input` opens and decompresses, `lines` cuts and counts, `decode` turns a line into a
+//! record, `store` reads the database; `merge` orders the records of all sources by time and
+//! `tenant` fills in the tenant of events from other lines of the same trace.
+
+pub mod decode;
+pub mod input;
+mod lines;
+mod merge;
+pub mod store;
+mod tenant;
+
+use std::sync::{Arc, Mutex};
+
+use crate::error::Error;
+use crate::event::{Event, Timestamp};
+use decode::SkipReason;
+pub use input::InputSpec;
+pub use store::StoreQuery;
+pub use tenant::TenantMap;
+
+/// What one source yields: an event, or a line that ties a trace to a tenant.
+#[derive(Debug)]
+pub(crate) enum Record {
+    Event(Box<Event>),
+    TraceTenant {
+        ts: Timestamp,
+        trace_id: String,
+        tenant: String,
+    },
+}
+
+impl Record {
+    fn ts(&self) -> Timestamp {
+        match self {
+            Record::Event(event) => event.ts,
+            Record::TraceTenant { ts, .. } => *ts,
+        }
+    }
+}
+
+/// A test on a line's raw bytes, run before any JSON parse: false means the line cannot hold a
+/// wanted event (see `filter::Prefilter`).
+pub type LinePrefilter = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
+
+/// Counts of what was read, for the end-of-run summary.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadStats {
+    pub inputs: u64,
+    pub lines: u64,
+    pub events: u64,
+    pub store_rows: u64,
+    /// Lines the byte prefilter passed over without parsing.
+    pub prefiltered: u64,
+    pub blank: u64,
+    pub not_json: u64,
+    pub malformed: u64,
+    /// JSON lines that are not FlowEvents (ingress lines with a tenant among them).
+    pub not_flow_events: u64,
+    /// Lines that were not valid UTF-8 and were decoded lossily.
+    pub non_utf8: u64,
+}
+
+impl ReadStats {
+    fn add(&mut self, other: &ReadStats) {
+        self.inputs += other.inputs;
+        self.lines += other.lines;
+        self.events += other.events;
+        self.store_rows += other.store_rows;
+        self.prefiltered += other.prefiltered;
+        self.blank += other.blank;
+        self.not_json += other.not_json;
+        self.malformed += other.malformed;
+        self.not_flow_events += other.not_flow_events;
+        self.non_utf8 += other.non_utf8;
+    }
+
+    fn count_skip(&mut self, reason: SkipReason) {
+        match reason {
+            SkipReason::Blank => self.blank += 1,
+            SkipReason::NotJson => self.not_json += 1,
+            SkipReason::Malformed => self.malformed += 1,
+            SkipReason::NotFlowEvent => self.not_flow_events += 1,
+        }
+    }
+
+    /// Lines that gave no event (blank lines are not counted as skipped).
+    pub fn skipped(&self) -> u64 {
+        self.not_json + self.malformed + self.not_flow_events
+    }
+}
+
+/// What the whole read produced besides events: counts and the errors met on the way. Errors
+/// do not stop the other inputs; the run ends with a failure status when there were any.
+#[derive(Debug, Default)]
+pub struct ReadReport {
+    pub stats: ReadStats,
+    pub errors: Vec<Error>,
+}
+
+pub(crate) type SharedReport = Arc<Mutex<ReadReport>>;
+
+/// Everything needed to open the sources of one run.
+pub struct SourceOptions {
+    pub inputs: Vec<InputSpec>,
+    pub store: Option<StoreQuery>,
+    pub strict: bool,
+    pub prefilter: LinePrefilter,
+}
+
+/// The merged, time-ordered events of every source, with tenants propagated.
+pub struct EventStream {
+    records: merge::Merge,
+    tenants: TenantMap,
+    report: SharedReport,
+}
+
+impl EventStream {
+    /// Opens every source. A log input that cannot be opened is reported in `report()` and
+    /// skipped (the others are still read); a store that cannot be used is an error at once.
+    pub fn open(options: SourceOptions) -> Result<EventStream, Error> {
+        let report: SharedReport = Arc::default();
+        let mut sources: Vec<Box<dyn Iterator<Item = Record> + Send>> = Vec::new();
+        if let Some(query) = options.store {
+            let store = store::Store::open(query)?;
+            sources.push(Box::new(store.into_records(Arc::clone(&report))));
+        }
+        for spec in &options.inputs {
+            match input::open_input(spec) {
+                Ok(opened) => sources.push(Box::new(lines::LineRecords::new(
+                    opened,
+                    Arc::clone(&options.prefilter),
+                    options.strict,
+                    Arc::clone(&report),
+                ))),
+                Err(error) => report.lock().unwrap().errors.push(error),
+            }
+        }
+        Ok(EventStream {
+            records: merge::Merge::new(sources),
+            tenants: TenantMap::default(),
+            report,
+        })
+    }
+
+    /// The counts so far and the errors met (complete once the stream is exhausted).
+    pub fn take_report(&self) -> ReadReport {
+        std::mem::take(&mut *self.report.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Which tenants each trace was seen with (complete once the stream is exhausted).
+    pub fn tenants(&self) -> &TenantMap {
+        &self.tenants
+    }
+}
+
+impl Iterator for EventStream {
+    type Item = Event;
+
+    fn next(&mut self) -> Option<Event> {
+        for record in self.records.by_ref() {
+            if let Some(event) = self.tenants.apply(record) {
+                return Some(event);
+            }
+        }
+        None
+    }
+}

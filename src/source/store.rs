@@ -1,0 +1,347 @@
+//! Reading a PenguiFlow SQLite event store (`flow_events`, see the shared reference) strictly
+//! read-only: flowtrace never writes to it and leaves no file beside it.
+//!
+//! A WAL-mode store with no `-wal` file has no live writer; it is opened `immutable`, because
+//! `mode=ro` alone would create empty `-wal`/`-shm` files. With a `-wal` file (a live writer),
+//! `mode=ro` reads through the writer's shared memory. Rows stream from a reader thread in
+//! batches, ordered by `ts`, with the trace, kind, node and time filters pushed into SQL.
+
+use std::fs::File;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread;
+
+use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value};
+
+use super::decode::decode_store_row;
+use super::{Record, SharedReport};
+use crate::error::Error;
+use crate::event::{Origin, Timestamp};
+
+/// PenguiFlow stores events without a trace under this id.
+const GLOBAL_TRACE_ID: &str = "__global__";
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+const BATCH: usize = 1024;
+
+/// Which store to read, and the filters it can answer through its indexes.
+#[derive(Debug, Clone, Default)]
+pub struct StoreQuery {
+    pub path: PathBuf,
+    pub table: String,
+    pub trace_ids: Vec<String>,
+    pub kinds: Vec<String>,
+    pub nodes: Vec<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
+}
+
+/// An open store, checked to be a SQLite database holding the events table.
+pub struct Store {
+    name: Arc<str>,
+    connection: Connection,
+    query: StoreQuery,
+}
+
+impl Store {
+    pub fn open(query: StoreQuery) -> Result<Store, Error> {
+        let name: Arc<str> = Arc::from(query.path.display().to_string());
+        let path = query.path.as_path();
+        let wal_mode = check_sqlite_header(path, &name)?;
+        let connection = open_read_only(path, wal_mode).map_err(|source| Error::Store {
+            path: name.to_string(),
+            source,
+        })?;
+        let store = Store {
+            name,
+            connection,
+            query,
+        };
+        store.check_schema()?;
+        Ok(store)
+    }
+
+    fn store_error(&self, source: rusqlite::Error) -> Error {
+        Error::Store {
+            path: self.name.to_string(),
+            source,
+        }
+    }
+
+    fn check_schema(&self) -> Result<(), Error> {
+        let mut tables = self
+            .connection
+            .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| row.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|source| self.store_error(source))?;
+        if !tables.iter().any(|table| table == &self.query.table) {
+            tables.retain(|table| !table.starts_with("sqlite_"));
+            return Err(Error::MissingTable {
+                path: self.name.to_string(),
+                table: self.query.table.clone(),
+                tables,
+            });
+        }
+        let columns: Vec<String> = self
+            .connection
+            .prepare(&format!("PRAGMA table_info({})", quote(&self.query.table)))
+            .and_then(|mut statement| {
+                statement
+                    .query_map([], |row| row.get::<_, String>(1))?
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|source| self.store_error(source))?;
+        let missing: Vec<String> = ["trace_id", "ts", "kind", "node_name", "node_id", "payload"]
+            .iter()
+            .filter(|wanted| !columns.iter().any(|column| column == *wanted))
+            .map(|wanted| wanted.to_string())
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::MissingColumns {
+                path: self.name.to_string(),
+                table: self.query.table.clone(),
+                missing,
+            });
+        }
+        Ok(())
+    }
+
+    /// The SQL and its parameters for the query (exposed for tests of the query plan).
+    pub fn select_sql(&self) -> (String, Vec<Value>) {
+        let query = &self.query;
+        let mut conditions = Vec::new();
+        let mut parameters: Vec<Value> = Vec::new();
+        let mut any_of = |column: &str, values: &[String], parameters: &mut Vec<Value>| {
+            if values.is_empty() {
+                return;
+            }
+            let marks = vec!["?"; values.len()].join(", ");
+            conditions.push(format!("{column} IN ({marks})"));
+            parameters.extend(values.iter().map(|value| Value::Text(value.clone())));
+        };
+        any_of("trace_id", &query.trace_ids, &mut parameters);
+        any_of("kind", &query.kinds, &mut parameters);
+        any_of("node_name", &query.nodes, &mut parameters);
+        if let Some(since) = query.since {
+            conditions.push("ts >= ?".to_string());
+            parameters.push(Value::Real(since.as_unix_seconds()));
+        }
+        if let Some(until) = query.until {
+            conditions.push("ts <= ?".to_string());
+            parameters.push(Value::Real(until.as_unix_seconds()));
+        }
+        let filter = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT rowid, trace_id, ts, kind, node_name, node_id, payload FROM {}{filter} ORDER BY ts, rowid",
+            quote(&self.query.table)
+        );
+        (sql, parameters)
+    }
+
+    /// Streams the selected rows, in time order, from a reader thread.
+    pub(crate) fn into_records(self, report: SharedReport) -> StoreRecords {
+        let (sender, receiver) = sync_channel(4);
+        thread::spawn(move || {
+            if let Err(error) = self.send_rows(&sender) {
+                let _ = sender.send(Err(error));
+            }
+        });
+        StoreRecords {
+            receiver,
+            batch: Vec::new().into_iter(),
+            report,
+            rows: 0,
+            finished: false,
+        }
+    }
+
+    fn send_rows(&self, sender: &SyncSender<Result<Vec<Record>, Error>>) -> Result<(), Error> {
+        let (sql, parameters) = self.select_sql();
+        let mut statement = self
+            .connection
+            .prepare(&sql)
+            .map_err(|source| self.store_error(source))?;
+        let mut rows = statement
+            .query(params_from_iter(parameters))
+            .map_err(|source| self.store_error(source))?;
+        let mut batch = Vec::with_capacity(BATCH);
+        while let Some(row) = rows.next().map_err(|source| self.store_error(source))? {
+            let record = self
+                .row_to_record(row)
+                .map_err(|source| self.store_error(source))?;
+            batch.push(record);
+            if batch.len() == BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                if sender.send(Ok(full)).is_err() {
+                    return Ok(()); // the consumer stopped early
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = sender.send(Ok(batch));
+        }
+        Ok(())
+    }
+
+    fn row_to_record(&self, row: &rusqlite::Row) -> rusqlite::Result<Record> {
+        let id: i64 = row.get(0)?;
+        let trace_id: Option<String> = row.get(1)?;
+        let ts: f64 = row.get(2)?;
+        let kind: String = row.get(3)?;
+        let node_name: Option<String> = row.get(4)?;
+        let node_id: Option<String> = row.get(5)?;
+        let payload = match row.get_ref(6)? {
+            rusqlite::types::ValueRef::Text(bytes) | rusqlite::types::ValueRef::Blob(bytes) => {
+                Some(bytes)
+            }
+            _ => None,
+        };
+        let origin = Origin::StoreRow {
+            store: Arc::clone(&self.name),
+            id,
+        };
+        let ts = Timestamp::from_unix_seconds(ts).unwrap_or_default();
+        let mut event = decode_store_row(ts, &kind, payload, origin);
+        event.trace_id = trace_id.filter(|id| id != GLOBAL_TRACE_ID);
+        event.node_name = node_name.or(event.node_name);
+        event.node_id = node_id.or(event.node_id);
+        Ok(Record::Event(Box::new(event)))
+    }
+}
+
+/// The events of a store, as the reader thread sends them.
+pub(crate) struct StoreRecords {
+    receiver: Receiver<Result<Vec<Record>, Error>>,
+    batch: std::vec::IntoIter<Record>,
+    report: SharedReport,
+    rows: u64,
+    finished: bool,
+}
+
+impl Iterator for StoreRecords {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if let Some(record) = self.batch.next() {
+                return Some(record);
+            }
+            if self.finished {
+                return None;
+            }
+            let received = self.receiver.recv();
+            let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
+            match received {
+                Ok(Ok(batch)) => {
+                    self.rows += batch.len() as u64;
+                    report.stats.store_rows += batch.len() as u64;
+                    drop(report);
+                    self.batch = batch.into_iter();
+                }
+                Ok(Err(error)) => {
+                    report.errors.push(error);
+                    self.finished = true;
+                }
+                Err(_) => self.finished = true,
+            }
+        }
+    }
+}
+
+/// Checks the file is a SQLite database; returns whether it is in WAL mode.
+fn check_sqlite_header(path: &Path, name: &str) -> Result<bool, Error> {
+    if path.is_dir() {
+        return Err(Error::IsDirectory {
+            path: name.to_string(),
+        });
+    }
+    let mut header = [0u8; 100];
+    let mut file = File::open(path).map_err(|source| Error::Open {
+        path: name.to_string(),
+        source,
+    })?;
+    let read = read_up_to(&mut file, &mut header).map_err(|source| Error::Open {
+        path: name.to_string(),
+        source,
+    })?;
+    if read < header.len() || !header.starts_with(SQLITE_MAGIC) {
+        return Err(Error::NotSqlite {
+            path: name.to_string(),
+        });
+    }
+    // Bytes 18 and 19 are the read/write format versions: 2 means WAL.
+    Ok(header[18] == 2 || header[19] == 2)
+}
+
+fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..])? {
+            0 => break,
+            count => filled += count,
+        }
+    }
+    Ok(filled)
+}
+
+fn open_read_only(path: &Path, wal_mode: bool) -> rusqlite::Result<Connection> {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut wal_file = absolute.clone().into_os_string();
+    wal_file.push("-wal");
+    let live_writer = Path::new(&wal_file).exists();
+    let mut uri = format!("file:{}?mode=ro", encode_uri_path(&absolute));
+    if wal_mode && !live_writer {
+        uri.push_str("&immutable=1");
+    }
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
+        | OpenFlags::SQLITE_OPEN_URI
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(uri, flags)?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(connection)
+}
+
+/// Percent-encodes the characters that mean something in a SQLite URI.
+fn encode_uri_path(path: &Path) -> String {
+    let mut encoded = String::new();
+    for byte in path.as_os_str().as_encoded_bytes() {
+        match byte {
+            b'?' | b'#' | b'%' | b'&' | b'=' => encoded.push_str(&format!("%{byte:02X}")),
+            b' '..=b'~' => encoded.push(*byte as char),
+            _ => encoded.push_str(&format!("%{byte:02X}")),
+        }
+    }
+    encoded
+}
+
+fn quote(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uri_paths_escape_what_sqlite_would_parse() {
+        assert_eq!(
+            encode_uri_path(Path::new("/tmp/a b?c#d%e.db")),
+            "/tmp/a b%3Fc%23d%25e.db"
+        );
+    }
+
+    #[test]
+    fn identifiers_are_quoted() {
+        assert_eq!(quote("flow_events"), "\"flow_events\"");
+        assert_eq!(quote("we\"ird"), "\"we\"\"ird\"");
+    }
+}
