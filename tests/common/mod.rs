@@ -1,0 +1,83 @@
+//! Helpers shared by the CLI tests: a scrubbed `flowtrace` command, fixture paths, the capture
+//! run's recorded expectations, and JSON-lines parsing of output.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+/// `flowtrace` with an environment that cannot change its behaviour (colors, terminal).
+pub fn flowtrace() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_flowtrace"));
+    command
+        .env_remove("NO_COLOR")
+        .env_remove("TERM")
+        .env("COLUMNS", "200");
+    command
+}
+
+pub fn fixture(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(relative)
+}
+
+pub fn fixture_arg(relative: &str) -> String {
+    fixture(relative).display().to_string()
+}
+
+/// What the capture script recorded of the mixed-incident run.
+pub fn incident_expected() -> Value {
+    let text = std::fs::read_to_string(fixture("incident/expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+/// The trace id of the incident scenario `name`.
+pub fn trace_of(scenario: &str) -> String {
+    incident_expected()["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|trace| trace["scenario"] == scenario)
+        .unwrap_or_else(|| panic!("no scenario {scenario}"))["trace_id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Runs flowtrace with `args` (events as JSON lines) and returns the parsed events.
+pub fn events_jsonl(args: &[&str]) -> Vec<Value> {
+    let output = flowtrace()
+        .arg("events")
+        .args(["--format", "jsonl", "--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "flowtrace {args:?} failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    parse_jsonl(&output.stdout)
+}
+
+pub fn parse_jsonl(bytes: &[u8]) -> Vec<Value> {
+    String::from_utf8(bytes.to_vec())
+        .unwrap()
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}")))
+        .collect()
+}
+
+/// An event without the fields that legitimately differ between shapes of the same run
+/// (`source` always; `tenant` where a shape carries none).
+pub fn comparable(event: &Value, keep_tenant: bool) -> Value {
+    let mut event = event.clone();
+    let object = event.as_object_mut().unwrap();
+    object.remove("source");
+    if !keep_tenant {
+        object.remove("tenant");
+    }
+    event
+}
