@@ -1,0 +1,244 @@
+//! Bad input gets a clear error naming the input (and line), the right exit status, and never
+//! costs the good events read before it.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::process::Stdio;
+
+use common::*;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+#[test]
+fn a_missing_file_is_reported_and_the_other_inputs_still_read() {
+    let output = flowtrace()
+        .args(["events", "--format", "jsonl", "nope.log"])
+        .arg(fixture("incident/flat.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        "flowtrace: nope.log: cannot open: no such file or directory\n"
+    );
+    assert_eq!(parse_jsonl(&output.stdout).len(), 247);
+}
+
+#[test]
+fn a_directory_is_not_a_log() {
+    flowtrace()
+        .args(["events", "fixtures/incident"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("flowtrace: fixtures/incident: is a directory; give the log files inside it (e.g. fixtures/incident/*.log)\n");
+}
+
+#[test]
+fn an_unreadable_file_is_named() {
+    // root reads anything; the check only means something for other users.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("secret.log");
+    std::fs::write(&path, "{}\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::File::open(&path).is_ok() {
+        return; // running as root
+    }
+    flowtrace()
+        .args(["events", path.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(format!(
+            "flowtrace: {}: cannot open: permission denied\n",
+            path.display()
+        ));
+}
+
+#[test]
+fn a_file_that_is_not_sqlite_is_refused_as_a_store() {
+    flowtrace()
+        .args(["events", "--store"])
+        .arg(fixture("incident/flat.jsonl"))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(format!(
+            "flowtrace: {}: not a SQLite database (--store takes a PenguiFlow event store file)\n",
+            fixture("incident/flat.jsonl").display()
+        ));
+}
+
+#[test]
+fn a_store_without_the_table_names_the_tables_it_has() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("other.db");
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    connection
+        .execute_batch("CREATE TABLE users (id INTEGER); CREATE TABLE sessions (id INTEGER);")
+        .unwrap();
+    drop(connection);
+    flowtrace()
+        .args(["events", "--store", db.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(format!(
+            "flowtrace: {}: no table `flow_events` (tables: sessions, users); name the events table with --table\n",
+            db.display()
+        ));
+}
+
+#[test]
+fn a_truncated_gzip_keeps_the_events_before_the_cut() {
+    let plain = std::fs::read(fixture("incident/flat.jsonl")).unwrap();
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+    encoder.write_all(&plain).unwrap();
+    let compressed = encoder.finish().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("cut.log.gz");
+    std::fs::write(&path, &compressed[..compressed.len() / 2]).unwrap();
+
+    let output = flowtrace()
+        .args(["events", "--format", "jsonl"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let events = parse_jsonl(&output.stdout);
+    assert!(events.len() > 50, "only {} events kept", events.len());
+    let baseline = events_jsonl(&[&fixture_arg("incident/flat.jsonl")]);
+    // Exactly the lines before the cut, in order.
+    for (kept, original) in events.iter().zip(&baseline) {
+        assert_eq!(comparable(kept, true), comparable(original, true));
+    }
+    assert_eq!(
+        String::from_utf8(output.stderr).unwrap(),
+        format!(
+            "flowtrace: {}: read failed after line {}: unexpected end of stream (truncated file?)\n",
+            path.display(),
+            events.len()
+        )
+    );
+}
+
+#[test]
+fn invalid_utf8_is_decoded_lossily_and_counted() {
+    let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let mut bytes = Vec::new();
+    for (index, line) in text.lines().take(10).enumerate() {
+        if index == 0 {
+            // A Latin-1 byte inside the node name of one event: `ing\xe9st`.
+            let (head, tail) = line.split_once("\"ingest\"").unwrap();
+            bytes.extend_from_slice(head.as_bytes());
+            bytes.extend_from_slice(b"\"ing\xe9st\"");
+            bytes.extend_from_slice(tail.as_bytes());
+        } else {
+            bytes.extend_from_slice(line.as_bytes());
+        }
+        bytes.push(b'\n');
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("latin1.log");
+    std::fs::write(&path, &bytes).unwrap();
+    let output = flowtrace()
+        .args(["events", "--format", "jsonl"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let events = parse_jsonl(&output.stdout);
+    assert_eq!(events.len(), 10);
+    assert_eq!(events[0]["node_name"], "ing\u{fffd}st");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("1 line with invalid UTF-8 decoded lossily"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn strict_stops_at_the_first_line_that_is_not_json_naming_it() {
+    let output = flowtrace()
+        .args(["events", "--strict", "--format", "jsonl"])
+        .arg(fixture("incident/kubectl_prefix.log"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let text = std::fs::read_to_string(fixture("incident/kubectl_prefix.log")).unwrap();
+    let first_noise = text
+        .lines()
+        .position(|line| !line.splitn(2, "] ").nth(1).unwrap_or("").starts_with('{'))
+        .unwrap()
+        + 1;
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!(
+            "flowtrace: {}:{first_noise}: not JSON: ",
+            fixture("incident/kubectl_prefix.log").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("(--strict stops at the first line that is not a JSON object)"));
+    // The events before it were kept.
+    let kept = parse_jsonl(&output.stdout).len();
+    let before = text
+        .lines()
+        .take(first_noise - 1)
+        .filter(|line| line.contains("\"penguiflow.core\""))
+        .count();
+    assert_eq!(kept, before);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    flowtrace()
+        .args(["events", "--since", "yesterday"])
+        .arg(fixture("incident/flat.jsonl"))
+        .assert()
+        .code(2)
+        .stderr("flowtrace: --since \"yesterday\": expected an RFC 3339 time (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d)\n");
+    flowtrace()
+        .args(["events", "--format", "yaml"])
+        .arg(fixture("incident/flat.jsonl"))
+        .assert()
+        .code(2);
+    flowtrace().args(["events", "-", "-"]).assert().code(2);
+    flowtrace().arg("frobnicate").assert().code(2);
+}
+
+#[test]
+fn an_unknown_kind_warns_with_the_closest_known_one() {
+    flowtrace()
+        .args(["events", "--kind", "node_fail", "--format", "jsonl"])
+        .arg(fixture("incident/flat.jsonl"))
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("flowtrace: warning: `node_fail` is not a known PenguiFlow event kind (did you mean node_failed?)\n");
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    // A log big enough that flowtrace is still writing when the reader goes away.
+    let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    std::fs::write(&path, text.repeat(200)).unwrap();
+
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+        .args(["events", "--format", "jsonl"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout); // like `| head -c 64`
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}

@@ -1,0 +1,232 @@
+//! The SQLite event store: read strictly read-only, whatever its journal mode and whether a
+//! service is writing to it, and merged with log files by time.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use common::*;
+use rusqlite::Connection;
+use serde_json::Value;
+
+const SCHEMA: &str = "CREATE TABLE flow_events (
+  id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, ts REAL NOT NULL, kind TEXT NOT NULL,
+  node_name TEXT, node_id TEXT, event_fp TEXT NOT NULL, payload TEXT, created_at TEXT,
+  UNIQUE (trace_id, event_fp));
+CREATE INDEX idx_events_trace_ts ON flow_events(trace_id, ts, id);";
+
+/// Every file in `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                std::fs::read(entry.path()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// Inserts the flat fixture's payloads as store rows through `connection`.
+fn insert_flat_events(connection: &Connection, limit: usize) -> usize {
+    let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let mut inserted = 0;
+    for (index, line) in text.lines().take(limit).enumerate() {
+        let payload: Value = serde_json::from_str(line).unwrap();
+        connection
+            .execute(
+                "INSERT INTO flow_events (trace_id, ts, kind, node_name, node_id, event_fp, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    payload["trace_id"].as_str().unwrap_or("__global__"),
+                    payload["ts"].as_f64().unwrap(),
+                    payload["event"].as_str().unwrap(),
+                    payload["node_name"].as_str(),
+                    payload["node_id"].as_str(),
+                    format!("fp{index}"),
+                    line,
+                ],
+            )
+            .unwrap();
+        inserted += 1;
+    }
+    inserted
+}
+
+#[test]
+fn reading_the_captured_store_leaves_no_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    std::fs::copy(fixture("incident/events.db"), &db).unwrap();
+    let before = snapshot(dir.path());
+    let events = events_jsonl(&["--store", db.to_str().unwrap()]);
+    assert_eq!(
+        events.len() as u64,
+        incident_expected()["store_rows"].as_u64().unwrap()
+    );
+    assert_eq!(
+        snapshot(dir.path()),
+        before,
+        "the store's directory changed"
+    );
+    assert_eq!(events[0]["source"], format!("{}#1", db.display()));
+}
+
+#[test]
+fn a_rollback_journal_store_is_read_without_a_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    {
+        let connection = Connection::open(&db).unwrap();
+        connection.execute_batch(SCHEMA).unwrap();
+        insert_flat_events(&connection, 40);
+    }
+    let before = snapshot(dir.path());
+    assert_eq!(events_jsonl(&["--store", db.to_str().unwrap()]).len(), 40);
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn a_store_held_open_by_a_writer_in_wal_mode_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let writer = Connection::open(&db).unwrap();
+    writer
+        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get::<_, String>(0))
+        .unwrap();
+    writer.execute_batch(SCHEMA).unwrap();
+    insert_flat_events(&writer, 30);
+    // A write in progress: flowtrace must see the committed rows only, and not block.
+    writer.execute_batch("BEGIN IMMEDIATE").unwrap();
+    writer
+        .execute(
+            "INSERT INTO flow_events (trace_id, ts, kind, event_fp) VALUES ('t', 1.0, 'node_start', 'x')",
+            [],
+        )
+        .unwrap();
+    assert!(dir.path().join("events.db-wal").exists());
+    let db_bytes = std::fs::read(&db).unwrap();
+
+    let events = events_jsonl(&["--store", db.to_str().unwrap()]);
+    assert_eq!(events.len(), 30);
+    assert_eq!(
+        std::fs::read(&db).unwrap(),
+        db_bytes,
+        "flowtrace changed the database file"
+    );
+    writer.execute_batch("COMMIT").unwrap();
+    assert_eq!(events_jsonl(&["--store", db.to_str().unwrap()]).len(), 31);
+}
+
+#[test]
+fn filters_reach_the_store() {
+    let trace = trace_of("timeout_failed");
+    let store = fixture_arg("incident/events.db");
+    let events = events_jsonl(&["--store", &store, "--trace", &trace]);
+    let expected = incident_expected();
+    let recorded = expected["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["trace_id"] == trace.as_str())
+        .unwrap()["events"]
+        .as_u64()
+        .unwrap();
+    assert_eq!(events.len() as u64, recorded);
+    assert!(events.iter().all(|e| e["trace_id"] == trace.as_str()));
+
+    let failed = events_jsonl(&[
+        "--store",
+        &store,
+        "--kind",
+        "node_failed",
+        "--node",
+        "retrieve",
+    ]);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["trace_id"], trace.as_str());
+    assert_eq!(failed[0]["flow_error"]["code"], "NODE_TIMEOUT");
+}
+
+#[test]
+fn global_events_have_no_trace_id() {
+    let events = events_jsonl(&[
+        "--store",
+        &fixture_arg("incident/events.db"),
+        "--kind",
+        "node_cancelled",
+    ]);
+    assert_eq!(
+        events.len() as u64,
+        incident_expected()["event_counts"]["node_cancelled"]
+            .as_u64()
+            .unwrap()
+    );
+    assert!(events.iter().all(|e| e["trace_id"].is_null()));
+}
+
+#[test]
+fn store_and_logs_are_merged_by_time_and_share_tenants() {
+    // The ingress lines of the structured log name each trace's tenant; the store has none.
+    let dir = tempfile::tempdir().unwrap();
+    let ingress = dir.path().join("ingress.log");
+    let text = std::fs::read_to_string(fixture("incident/structured.jsonl")).unwrap();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"app.ingress\""))
+        .collect();
+    assert_eq!(lines.len(), 25);
+    std::fs::write(&ingress, lines.join("\n")).unwrap();
+
+    let events = events_jsonl(&[
+        "--store",
+        &fixture_arg("incident/events.db"),
+        ingress.to_str().unwrap(),
+    ]);
+    let from_logs = events_jsonl(&[&fixture_arg("incident/structured.jsonl")]);
+    let tenants =
+        |events: &[Value]| -> Vec<Value> { events.iter().map(|e| e["tenant"].clone()).collect() };
+    assert_eq!(tenants(&events), tenants(&from_logs));
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["trace_id"].is_string())
+            .all(|e| e["tenant"].is_string())
+    );
+}
+
+#[test]
+fn table_names_another_events_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("custom.db");
+    let connection = Connection::open(&db).unwrap();
+    connection
+        .execute_batch(&SCHEMA.replace("flow_events", "pf_events"))
+        .unwrap();
+    let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let line = text.lines().next().unwrap();
+    connection
+        .execute(
+            "INSERT INTO pf_events (trace_id, ts, kind, event_fp, payload) VALUES ('abc', 1764000000.25, 'node_start', 'fp', ?1)",
+            [line],
+        )
+        .unwrap();
+    drop(connection);
+    let events = events_jsonl(&["--store", db.to_str().unwrap(), "--table", "pf_events"]);
+    assert_eq!(events.len(), 1);
+    // The row's columns win over its payload.
+    assert_eq!(events[0]["trace_id"], "abc");
+    assert_eq!(events[0]["ts"], "2025-11-24T16:00:00.250000Z");
+
+    flowtrace()
+        .args(["events", "--store", db.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(format!(
+            "flowtrace: {}: no table `flow_events` (tables: pf_events); name the events table with --table\n",
+            db.display()
+        ));
+}
