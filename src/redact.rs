@@ -1,12 +1,15 @@
-//! Exception text: evidence, and a leak risk. PenguiFlow logs `repr(exception)`, which may
-//! carry API keys, tokens or passwords (the shared reference: treat logs as sensitive). Every
-//! output goes through here: secrets are masked unless `--no-redact`, and a summary gives the
-//! exception type and a one-line message of bounded length.
+//! Exception text: evidence, and a leak risk. PenguiFlow logs `repr(exception)` (and the same
+//! text in `flow_error.message`), which may carry API keys, tokens or passwords (the shared
+//! reference: treat logs as sensitive). Every subcommand passes its events through
+//! `redact_event` unless `--no-redact`; `summarize_exception` gives the exception type and a
+//! one-line message of bounded length.
 
 use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
+
+use crate::event::Event;
 
 const MASK: &str = "***";
 /// Longest message shown in a summary, in characters.
@@ -60,6 +63,22 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
 static BASE64_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_\-]{40,}={0,2}").expect("valid pattern"));
 
+/// Masks the secrets in every free-text field of an event (its exception repr and its
+/// `flow_error` message). Applied once, as a pipeline stage, before any renderer sees the event.
+pub fn redact_event(event: &mut Event) {
+    fn mask_in_place(text: &mut Option<String>) {
+        if let Some(value) = text
+            && let Cow::Owned(masked) = mask_secrets(value)
+        {
+            *value = masked;
+        }
+    }
+    mask_in_place(&mut event.exception);
+    if let Some(flow_error) = &mut event.flow_error {
+        mask_in_place(&mut flow_error.message);
+    }
+}
+
 /// Masks the secrets in `text`; borrows it unchanged when there is nothing to mask.
 pub fn mask_secrets(text: &str) -> Cow<'_, str> {
     let mut masked = Cow::Borrowed(text);
@@ -104,8 +123,8 @@ pub struct ExceptionSummary {
 }
 
 /// Summarizes exception text: its type, and its message on one line of at most
-/// `MESSAGE_CHARS` characters, masked unless `reveal`.
-pub fn summarize_exception(text: &str, reveal: bool) -> ExceptionSummary {
+/// `MESSAGE_CHARS` characters. (Masking happened earlier, in `redact_event`.)
+pub fn summarize_exception(text: &str) -> ExceptionSummary {
     // A traceback's meaning is in its last non-empty line.
     let line = text
         .lines()
@@ -114,14 +133,9 @@ pub fn summarize_exception(text: &str, reveal: bool) -> ExceptionSummary {
         .find(|line| !line.is_empty())
         .unwrap_or("");
     let (type_name, message) = split_exception(line);
-    let message = if reveal {
-        Cow::Borrowed(message)
-    } else {
-        mask_secrets(message)
-    };
     ExceptionSummary {
         type_name,
-        message: one_line(&message, MESSAGE_CHARS),
+        message: one_line(message, MESSAGE_CHARS),
     }
 }
 
@@ -202,23 +216,42 @@ mod tests {
 
     #[test]
     fn summaries_give_type_and_one_short_line() {
-        let summary = summarize_exception("ValueError('bad input for key x')", false);
+        let summary = summarize_exception("ValueError('bad input for key x')");
         assert_eq!(summary.type_name.as_deref(), Some("ValueError"));
         assert_eq!(summary.message, "bad input for key x");
 
         let traceback =
             "Traceback (most recent call last):\n  File \"x.py\", line 1\nasyncio.TimeoutError: \n";
-        let summary = summarize_exception(traceback, false);
+        let summary = summarize_exception(traceback);
         assert_eq!(summary.type_name.as_deref(), Some("asyncio.TimeoutError"));
 
         let long = format!("RuntimeError('{}')", "x ".repeat(200));
-        let summary = summarize_exception(&long, false);
+        let summary = summarize_exception(&long);
         assert_eq!(summary.message.chars().count(), MESSAGE_CHARS);
         assert!(summary.message.ends_with('…'));
+    }
 
-        let revealed = summarize_exception("KeyError('password=hunter2')", true);
-        assert_eq!(revealed.message, "password=hunter2");
-        let masked = summarize_exception("KeyError('password=hunter2')", false);
-        assert_eq!(masked.message, "password=***");
+    #[test]
+    fn events_are_masked_in_exception_and_flow_error_message() {
+        use crate::event::{FlowError, Kind, Origin, Timestamp};
+        let origin = Origin::Line {
+            input: "t".into(),
+            line: 1,
+        };
+        let mut event = Event::new(Timestamp(0), Kind::NodeFailed, origin);
+        event.exception = Some("KeyError('password=hunter2')".into());
+        event.flow_error = Some(FlowError {
+            code: Some("NODE_EXCEPTION".into()),
+            message: Some("raised KeyError: password=hunter2".into()),
+            exception_type: Some("KeyError".into()),
+        });
+        redact_event(&mut event);
+        assert_eq!(event.exception.as_deref(), Some("KeyError('password=***')"));
+        let flow_error = event.flow_error.unwrap();
+        assert_eq!(
+            flow_error.message.as_deref(),
+            Some("raised KeyError: password=***")
+        );
+        assert_eq!(flow_error.code.as_deref(), Some("NODE_EXCEPTION"));
     }
 }

@@ -169,7 +169,12 @@ fn strict_stops_at_the_first_line_that_is_not_json_naming_it() {
     let text = std::fs::read_to_string(fixture("incident/kubectl_prefix.log")).unwrap();
     let first_noise = text
         .lines()
-        .position(|line| !line.splitn(2, "] ").nth(1).unwrap_or("").starts_with('{'))
+        .position(|line| {
+            !line
+                .split_once("] ")
+                .map_or("", |(_, rest)| rest)
+                .starts_with('{')
+        })
         .unwrap()
         + 1;
     let stderr = String::from_utf8(output.stderr).unwrap();

@@ -6,6 +6,7 @@ use crate::cli::{EventFormat, EventsArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
+use crate::redact::redact_event;
 use crate::render::Palette;
 use crate::render::events::EventWriter;
 use crate::source::EventStream;
@@ -24,8 +25,11 @@ pub fn run(args: &EventsArgs) -> Result<u8, Error> {
 
     let mut stream = EventStream::open(input.source_options(&filter))?;
     let out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
-    let mut writer = EventWriter::new(format, out, palette, args.output.no_redact);
-    for event in filter.apply(&mut stream) {
+    let mut writer = EventWriter::new(format, out, palette);
+    for mut event in filter.apply(&mut stream) {
+        if !args.output.no_redact {
+            redact_event(&mut event);
+        }
         writer.write(&event)?;
     }
     writer.finish()?;

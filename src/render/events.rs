@@ -10,11 +10,13 @@ use crate::redact::{one_line, summarize_exception};
 
 /// Rows the table reads before fixing its column widths.
 const SIZING_ROWS: usize = 200;
-/// Widest a table cell may be before it is cut with an ellipsis.
+/// Widest a table cell may be before it is cut with an ellipsis; the last column (detail) has
+/// nothing after it and keeps its full one-line summary.
 const MAX_CELL: usize = 64;
+const MAX_DETAIL: usize = 120;
 
 const TABLE_HEADERS: [&str; 13] = [
-    "TIME",
+    "TIME (UTC)",
     "TRACE",
     "TENANT",
     "NODE",
@@ -62,8 +64,6 @@ pub struct EventWriter<W: Write> {
     format: EventFormat,
     out: Option<W>,
     palette: Palette,
-    /// Show exception text whole instead of masked (`--no-redact`).
-    reveal: bool,
     written: u64,
     table: TableState,
     /// In CSV format the csv writer owns the output; `out` is then an empty buffer.
@@ -77,7 +77,7 @@ struct TableState {
 }
 
 impl<W: Write> EventWriter<W> {
-    pub fn new(format: EventFormat, out: W, palette: Palette, reveal: bool) -> EventWriter<W> {
+    pub fn new(format: EventFormat, out: W, palette: Palette) -> EventWriter<W> {
         let (out, csv) = match format {
             EventFormat::Csv => (None, Some(csv::Writer::from_writer(out))),
             _ => (Some(out), None),
@@ -86,7 +86,6 @@ impl<W: Write> EventWriter<W> {
             format,
             out,
             palette,
-            reveal,
             written: 0,
             table: TableState::default(),
             csv,
@@ -105,12 +104,10 @@ impl<W: Write> EventWriter<W> {
         self.written += 1;
         match self.format {
             EventFormat::Jsonl => {
-                let event = self.redacted(event);
                 serde_json::to_writer(self.out.as_mut().expect("plain output"), &event)?;
                 self.out().write_all(b"\n")
             }
             EventFormat::Json => {
-                let event = self.redacted(event);
                 self.out().write_all(if first { b"[\n" } else { b",\n" })?;
                 serde_json::to_writer(self.out.as_mut().expect("plain output"), &event)?;
                 Ok(())
@@ -163,22 +160,6 @@ impl<W: Write> EventWriter<W> {
         Ok(out)
     }
 
-    fn redacted<'a>(&self, event: &'a Event) -> std::borrow::Cow<'a, Event> {
-        match (&event.exception, self.reveal) {
-            (Some(exception), false) => {
-                let masked = crate::redact::mask_secrets(exception);
-                if masked == exception.as_str() {
-                    std::borrow::Cow::Borrowed(event)
-                } else {
-                    let mut copy = event.clone();
-                    copy.exception = Some(masked.into_owned());
-                    std::borrow::Cow::Owned(copy)
-                }
-            }
-            _ => std::borrow::Cow::Borrowed(event),
-        }
-    }
-
     fn csv(&mut self) -> &mut csv::Writer<W> {
         self.csv.as_mut().expect("CSV format owns a csv writer")
     }
@@ -191,7 +172,6 @@ impl<W: Write> EventWriter<W> {
         if first {
             self.write_csv_header()?;
         }
-        let event = self.redacted(event);
         let text = |value: &Option<String>| value.clone().unwrap_or_default();
         let number = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
         let float = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
@@ -246,7 +226,7 @@ impl<W: Write> EventWriter<W> {
             number(event.q_depth_total),
             number(event.trace_pending),
             number(event.trace_inflight),
-            event_detail(event, self.reveal),
+            event_detail(event),
         ]
     }
 
@@ -256,8 +236,13 @@ impl<W: Write> EventWriter<W> {
         }
         let mut widths = TABLE_HEADERS.map(str::len);
         for (_, cells) in &self.table.pending {
-            for (width, cell) in widths.iter_mut().zip(cells) {
-                *width = (*width).max(cell.chars().count().min(MAX_CELL));
+            for (index, (width, cell)) in widths.iter_mut().zip(cells).enumerate() {
+                let limit = if index == cells.len() - 1 {
+                    MAX_DETAIL
+                } else {
+                    MAX_CELL
+                };
+                *width = (*width).max(cell.chars().count().min(limit));
             }
         }
         self.table.widths = Some(widths);
@@ -321,19 +306,12 @@ fn fit(cell: &str, width: usize, right: bool) -> String {
     }
 }
 
-/// The short, human detail of an event: its failure code, exception, backoff or deadline.
-pub fn event_detail(event: &Event, reveal: bool) -> String {
+/// The short, human detail of an event: its failure code, backoff, deadline, then exception
+/// (last, since it is the longest).
+pub fn event_detail(event: &Event) -> String {
     let mut parts = Vec::new();
     if let Some(code) = event.flow_error.as_ref().and_then(|f| f.code.as_ref()) {
         parts.push(code.clone());
-    }
-    if let Some(exception) = &event.exception {
-        let summary = summarize_exception(exception, reveal);
-        match summary.type_name {
-            Some(name) if summary.message.is_empty() => parts.push(name),
-            Some(name) => parts.push(format!("{name}: {}", summary.message)),
-            None => parts.push(summary.message),
-        }
     }
     if let Some(sleep) = event.sleep_s {
         parts.push(format!("retry in {sleep}s"));
@@ -341,6 +319,14 @@ pub fn event_detail(event: &Event, reveal: bool) -> String {
     if let Some(deadline) = event.deadline_s {
         let late_ms = (event.ts.as_unix_seconds() - deadline) * 1000.0;
         parts.push(format!("deadline passed {} ms before", millis(late_ms)));
+    }
+    if let Some(exception) = &event.exception {
+        let summary = summarize_exception(exception);
+        match summary.type_name {
+            Some(name) if summary.message.is_empty() => parts.push(name),
+            Some(name) => parts.push(format!("{name}: {}", summary.message)),
+            None => parts.push(summary.message),
+        }
     }
     one_line(&parts.join("; "), 120)
 }

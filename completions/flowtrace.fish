@@ -1,0 +1,56 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_flowtrace_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_flowtrace_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_flowtrace_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_flowtrace_using_subcommand
+    set -l cmd (__fish_flowtrace_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -s h -l help -d 'Print help'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -s V -l version -d 'Print version'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "events" -d 'Print the selected events, normalized, in time order'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l format -d 'Output format [default: table on a terminal, jsonl when piped]' -r -f -a "table\t'Aligned columns for reading'
+jsonl\t'One JSON object per line'
+json\t'One JSON array'
+csv\t'Comma-separated values with a header row'
+markdown\t'A Markdown table, for incident documents'"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events completions help" -f -a "events" -d 'Print the selected events, normalized, in time order'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

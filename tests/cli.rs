@@ -1,0 +1,74 @@
+//! The command line itself: clap's own consistency checks, help, and the committed shell
+//! completions staying in step with the flags.
+
+mod common;
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+use common::*;
+use flowtrace::cli::Cli;
+
+#[test]
+fn clap_definition_is_consistent() {
+    Cli::command().debug_assert();
+}
+
+/// Committed completion files, by shell.
+const COMPLETIONS: [(Shell, &str); 5] = [
+    (Shell::Bash, "flowtrace.bash"),
+    (Shell::Zsh, "_flowtrace"),
+    (Shell::Fish, "flowtrace.fish"),
+    (Shell::PowerShell, "_flowtrace.ps1"),
+    (Shell::Elvish, "flowtrace.elv"),
+];
+
+#[test]
+fn committed_completions_are_up_to_date() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions");
+    let update = std::env::var_os("FLOWTRACE_UPDATE_COMPLETIONS").is_some();
+    let mut stale = Vec::new();
+    for (shell, file) in COMPLETIONS {
+        let generated = flowtrace::cmd::completions::script(shell);
+        let path = dir.join(file);
+        if update {
+            std::fs::write(&path, &generated).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(generated.as_slice()) {
+            stale.push(file);
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "completions/{stale:?} are stale; regenerate with: FLOWTRACE_UPDATE_COMPLETIONS=1 cargo test --test cli"
+    );
+}
+
+#[test]
+fn the_completions_subcommand_prints_the_committed_script() {
+    let committed = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("completions/flowtrace.bash"),
+    )
+    .unwrap();
+    flowtrace()
+        .args(["completions", "bash"])
+        .assert()
+        .success()
+        .stdout(committed);
+}
+
+#[test]
+fn help_teaches_by_example() {
+    let output = flowtrace().args(["events", "--help"]).output().unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "kubectl logs",
+        "--store",
+        "--trace",
+        "--since",
+        "Filters:",
+        "Input:",
+        "Exit status",
+    ] {
+        assert!(help.contains(needle), "events --help lacks {needle}");
+    }
+}
