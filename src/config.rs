@@ -186,6 +186,39 @@ mod tests {
         assert!(error.to_string().starts_with("--since \"yesterday\""));
     }
 
+    fn input_args(inputs: &[&str], store: Option<&str>) -> InputArgs {
+        InputArgs {
+            inputs: inputs.iter().map(PathBuf::from).collect(),
+            store: store.map(PathBuf::from),
+            table: "flow_events".into(),
+            strict: false,
+            quiet: false,
+        }
+    }
+
+    #[test]
+    fn stdin_is_read_only_when_piped_or_named() {
+        let on_terminal = InputConfig::resolve(&input_args(&[], None), true).unwrap_err();
+        assert_eq!(on_terminal.exit_status(), crate::error::EXIT_USAGE);
+        assert!(
+            on_terminal
+                .to_string()
+                .starts_with("no input: give log files, `-` for standard input")
+        );
+        let piped = InputConfig::resolve(&input_args(&[], None), false).unwrap();
+        assert_eq!(piped.inputs, vec![InputSpec::Stdin]);
+        let store_only = InputConfig::resolve(&input_args(&[], Some("e.db")), false).unwrap();
+        assert!(
+            store_only.inputs.is_empty(),
+            "a store alone never waits on stdin"
+        );
+        let dash = InputConfig::resolve(&input_args(&["a.log", "-"], None), true).unwrap();
+        assert_eq!(
+            dash.inputs,
+            vec![InputSpec::File("a.log".into()), InputSpec::Stdin]
+        );
+    }
+
     #[test]
     fn edit_distance_suggests_kinds() {
         assert_eq!(edit_distance("node_fail", "node_failed"), 2);

@@ -161,10 +161,10 @@ fn kubectl_noise_is_counted_not_fatal() {
     assert_eq!(
         stderr.trim_end(),
         format!(
-            "read {} lines from 1 input: {} events, {} skipped ({not_json} not JSON, {malformed} malformed JSON, {ingress} not FlowEvents)",
+            "read {} lines from 1 input: {} events, {ingress} tenant lines, {} skipped ({not_json} not JSON, {malformed} malformed JSON)",
             shape["lines"],
             shape["events"],
-            not_json + malformed + ingress
+            not_json + malformed
         )
     );
     assert_eq!(

@@ -68,6 +68,9 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
         ": {}",
         plural(stats.events + stats.store_rows, "event")
     ));
+    if stats.tenant_lines > 0 {
+        summary.push_str(&format!(", {}", plural(stats.tenant_lines, "tenant line")));
+    }
     if stats.prefiltered > 0 {
         summary.push_str(&format!(
             ", {} passed over unparsed by the filter",

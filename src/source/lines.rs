@@ -115,7 +115,7 @@ impl Iterator for LineRecords {
                     trace_id,
                     tenant,
                 } => {
-                    self.stats.not_flow_events += 1;
+                    self.stats.tenant_lines += 1;
                     let ts = ts.unwrap_or(self.last_ts);
                     self.last_ts = ts;
                     return Some(Record::TraceTenant {

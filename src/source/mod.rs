@@ -57,8 +57,10 @@ pub struct ReadStats {
     pub blank: u64,
     pub not_json: u64,
     pub malformed: u64,
-    /// JSON lines that are not FlowEvents (ingress lines with a tenant among them).
+    /// JSON lines that are not FlowEvents and carry nothing flowtrace uses.
     pub not_flow_events: u64,
+    /// JSON lines that are not FlowEvents but tie a trace to its tenant (ingress lines).
+    pub tenant_lines: u64,
     /// Lines that were not valid UTF-8 and were decoded lossily.
     pub non_utf8: u64,
 }
@@ -74,6 +76,7 @@ impl ReadStats {
         self.not_json += other.not_json;
         self.malformed += other.malformed;
         self.not_flow_events += other.not_flow_events;
+        self.tenant_lines += other.tenant_lines;
         self.non_utf8 += other.non_utf8;
     }
 
@@ -86,7 +89,7 @@ impl ReadStats {
         }
     }
 
-    /// Lines that gave no event (blank lines are not counted as skipped).
+    /// Lines that gave nothing (blank lines and tenant lines are not counted as skipped).
     pub fn skipped(&self) -> u64 {
         self.not_json + self.malformed + self.not_flow_events
     }
