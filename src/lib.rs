@@ -5,6 +5,7 @@
 //! `config` validates them, `cmd` wires one subcommand each, `error` maps failures to exit
 //! statuses, `redact` masks secrets in exception text for every output.
 
+pub mod analysis;
 pub mod cli;
 pub mod cmd;
 pub mod config;

@@ -1,0 +1,181 @@
+//! The failure classification, in one place: which category an event belongs to, and whether
+//! it is terminal. `find`, `classify`, `traces` and `triage` all use it.
+//!
+//! - timeout: `node_timeout`; `node_failed` with `NODE_TIMEOUT` is a terminal timeout.
+//! - error: `node_error`, `remote_call_error`; `node_failed` with `NODE_EXCEPTION` (or any code
+//!   not listed elsewhere) is a terminal error.
+//! - cancel: `trace_cancel_start/finish/drop`, `node_trace_cancelled`, `node_cancelled`,
+//!   `remote_call_cancelled`.
+//! - deadline: `deadline_skip`; `node_failed` with `DEADLINE_EXCEEDED` or a budget-exhausted code.
+//!
+//! Retries (`node_retry`) are counted apart: a retry is a reaction, not a failure category.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use crate::event::{Event, Kind};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Timeout,
+    Error,
+    Cancel,
+    Deadline,
+}
+
+impl Category {
+    pub const ALL: [Category; 4] = [
+        Category::Timeout,
+        Category::Error,
+        Category::Cancel,
+        Category::Deadline,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Timeout => "timeout",
+            Category::Error => "error",
+            Category::Cancel => "cancel",
+            Category::Deadline => "deadline",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Category> {
+        Category::ALL.into_iter().find(|c| c.as_str() == text)
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The category of a `node_failed` from its `flow_error.code`.
+fn terminal_category(code: Option<&str>) -> Category {
+    match code {
+        Some("NODE_TIMEOUT") => Category::Timeout,
+        Some("TRACE_CANCELLED") => Category::Cancel,
+        Some("DEADLINE_EXCEEDED" | "HOP_BUDGET_EXHAUSTED" | "TOKEN_BUDGET_EXHAUSTED") => {
+            Category::Deadline
+        }
+        _ => Category::Error,
+    }
+}
+
+/// The failure category of an event, if it is a failure at all.
+pub fn category_of(event: &Event) -> Option<Category> {
+    match &event.kind {
+        Kind::NodeTimeout => Some(Category::Timeout),
+        Kind::NodeError | Kind::RemoteCallError => Some(Category::Error),
+        Kind::NodeFailed => Some(terminal_category(
+            event.flow_error.as_ref().and_then(|f| f.code.as_deref()),
+        )),
+        Kind::TraceCancelStart
+        | Kind::TraceCancelFinish
+        | Kind::TraceCancelDrop
+        | Kind::NodeTraceCancelled
+        | Kind::NodeCancelled
+        | Kind::RemoteCallCancelled => Some(Category::Cancel),
+        Kind::DeadlineSkip => Some(Category::Deadline),
+        _ => None,
+    }
+}
+
+/// True for the events that end a message for good: `node_failed` (retries exhausted).
+pub fn is_terminal(event: &Event) -> bool {
+    event.kind == Kind::NodeFailed
+}
+
+/// True for the kinds that mark a trace as cancelled (the trace status rule).
+pub fn is_trace_cancellation(kind: &Kind) -> bool {
+    matches!(
+        kind,
+        Kind::TraceCancelStart
+            | Kind::TraceCancelFinish
+            | Kind::TraceCancelDrop
+            | Kind::NodeTraceCancelled
+    )
+}
+
+/// Counts of each category plus retries, as reported by `find` and `classify`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct CategoryCounts {
+    pub timeout: u64,
+    pub error: u64,
+    pub cancel: u64,
+    pub deadline: u64,
+    pub retry: u64,
+}
+
+impl CategoryCounts {
+    /// Counts `event` into its category (or retries); a `node_failed` counts as one of its
+    /// category too, since it is the terminal failure of that kind.
+    pub fn add(&mut self, event: &Event) {
+        if event.kind == Kind::NodeRetry {
+            self.retry += 1;
+        }
+        match category_of(event) {
+            Some(Category::Timeout) => self.timeout += 1,
+            Some(Category::Error) => self.error += 1,
+            Some(Category::Cancel) => self.cancel += 1,
+            Some(Category::Deadline) => self.deadline += 1,
+            None => {}
+        }
+    }
+
+    pub fn get(&self, category: Category) -> u64 {
+        match category {
+            Category::Timeout => self.timeout,
+            Category::Error => self.error,
+            Category::Cancel => self.cancel,
+            Category::Deadline => self.deadline,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{FlowError, Origin, Timestamp};
+
+    fn event(kind: Kind, code: Option<&str>) -> Event {
+        let origin = Origin::Line {
+            input: "t".into(),
+            line: 1,
+        };
+        let mut event = Event::new(Timestamp(0), kind, origin);
+        event.flow_error = code.map(|code| FlowError {
+            code: Some(code.into()),
+            ..FlowError::default()
+        });
+        event
+    }
+
+    #[test]
+    fn node_failed_takes_the_category_of_its_code() {
+        assert_eq!(
+            category_of(&event(Kind::NodeFailed, Some("NODE_TIMEOUT"))),
+            Some(Category::Timeout)
+        );
+        assert_eq!(
+            category_of(&event(Kind::NodeFailed, Some("NODE_EXCEPTION"))),
+            Some(Category::Error)
+        );
+        assert_eq!(
+            category_of(&event(Kind::NodeFailed, None)),
+            Some(Category::Error)
+        );
+        assert_eq!(
+            category_of(&event(Kind::NodeFailed, Some("TOKEN_BUDGET_EXHAUSTED"))),
+            Some(Category::Deadline)
+        );
+        assert_eq!(category_of(&event(Kind::NodeRetry, None)), None);
+        assert_eq!(
+            category_of(&event(Kind::NodeCancelled, None)),
+            Some(Category::Cancel)
+        );
+    }
+}

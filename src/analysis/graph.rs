@@ -1,0 +1,414 @@
+//! The flow graph as the telemetry shows it, learned in one pass: which node follows which.
+//!
+//! Telemetry has no edges, only events. Within a trace, the first event of a node B (its first
+//! `node_start`, or a `deadline_skip`/`trace_cancel_drop` when the work never started) is its
+//! *arrival*: a message some node emitted on success reached B. The nodes that had succeeded in
+//! the trace before that arrival are B's *candidates*, most recent first. Concurrent branches
+//! make the most recent candidate wrong now and then (a sibling branch finished in between), so
+//! the choice is made across all traces: a candidate that precedes B in at least
+//! `CONSISTENT_SHARE` of B's arrivals is *consistent*; of those, the ones implied through another
+//! consistent one are dropped (transitive reduction); each arrival is then credited to its most
+//! recent remaining candidate (none: the ingress, `OpenSea`). A node that no other node follows
+//! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` of their
+//! source's traffic are dropped. `find`, `traces` and `graph` all use this one inference.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::event::{Event, Kind, Timestamp};
+
+pub const INGRESS: &str = "OpenSea";
+pub const EGRESS: &str = "Rookery";
+/// An edge must carry this share of its source's outgoing traffic to count as part of the flow.
+const MIN_SHARE: f64 = 0.05;
+/// A candidate preceding a node's arrival this often is part of the node's usual path.
+const CONSISTENT_SHARE: f64 = 0.9;
+/// At most this many recent candidates are remembered per arrival.
+const MAX_CANDIDATES: usize = 8;
+/// A trace with no event for this long (log time) is taken as finished, bounding memory.
+const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
+
+/// PenguiFlow's ingress and egress endpoints are not nodes of the user's flow.
+pub fn is_endpoint(node: &str) -> bool {
+    node == INGRESS || node == EGRESS
+}
+
+/// True for the events that mean a node received a message of the trace.
+fn is_arrival(kind: &Kind) -> bool {
+    !matches!(
+        kind,
+        Kind::NodeCancelled | Kind::TraceCancelStart | Kind::TraceCancelFinish
+    )
+}
+
+/// The walk of one trace through the flow: the nodes it reached and the nodes that succeeded,
+/// most recent success last. Memory is bounded by the number of nodes the trace touched.
+#[derive(Debug, Clone, Default)]
+pub struct TraceWalk {
+    reached: Vec<String>,
+    succeeded: Vec<String>,
+    pub last_ts: Timestamp,
+}
+
+/// The first event of a node in a trace, with the nodes that had succeeded before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Arrival {
+    pub node: String,
+    /// Most recent success first.
+    pub candidates: Vec<String>,
+}
+
+impl TraceWalk {
+    /// Follows one event of the trace; returns the arrival it is, if it is the first event of
+    /// a node in this trace.
+    pub fn observe(&mut self, event: &Event) -> Option<Arrival> {
+        self.last_ts = self.last_ts.max(event.ts);
+        let node = event.node_name.as_deref()?;
+        if is_endpoint(node) || !is_arrival(&event.kind) {
+            return None;
+        }
+        let mut arrival = None;
+        if !self.reached.iter().any(|reached| reached == node) {
+            self.reached.push(node.to_string());
+            let candidates = self
+                .succeeded
+                .iter()
+                .rev()
+                .filter(|candidate| *candidate != node)
+                .take(MAX_CANDIDATES)
+                .cloned()
+                .collect();
+            arrival = Some(Arrival {
+                node: node.to_string(),
+                candidates,
+            });
+        }
+        if event.kind == Kind::NodeSuccess {
+            // Keep each node once, at the position of its latest success.
+            self.succeeded.retain(|succeeded| succeeded != node);
+            self.succeeded.push(node.to_string());
+        }
+        arrival
+    }
+
+    /// The nodes the trace reached, in order of first arrival.
+    pub fn reached(&self) -> &[String] {
+        &self.reached
+    }
+}
+
+/// Learns the flow graph from every event of every trace, in one pass.
+#[derive(Debug, Default)]
+pub struct GraphLearner {
+    walks: HashMap<String, TraceWalk>,
+    /// For each node, how often each candidate list preceded its arrival.
+    arrivals: HashMap<String, HashMap<Vec<String>, u64>>,
+    /// For each node, the number of traces in which it succeeded.
+    succeeded_traces: HashMap<String, u64>,
+    newest: Timestamp,
+    last_eviction: Timestamp,
+}
+
+impl GraphLearner {
+    pub fn observe(&mut self, event: &Event) {
+        let Some(trace_id) = event.trace_id.as_deref() else {
+            return;
+        };
+        self.newest = self.newest.max(event.ts);
+        let walk = match self.walks.get_mut(trace_id) {
+            Some(walk) => walk,
+            None => self.walks.entry(trace_id.to_string()).or_default(),
+        };
+        let first_success = event.kind == Kind::NodeSuccess
+            && event
+                .node_name
+                .as_ref()
+                .is_some_and(|node| !is_endpoint(node) && !walk.succeeded.contains(node));
+        if let Some(arrival) = walk.observe(event) {
+            *self
+                .arrivals
+                .entry(arrival.node)
+                .or_default()
+                .entry(arrival.candidates)
+                .or_default() += 1;
+        }
+        if first_success && let Some(node) = &event.node_name {
+            *self.succeeded_traces.entry(node.clone()).or_default() += 1;
+        }
+        if self.newest.0 - self.last_eviction.0 > IDLE_TRACE_MICROS / 4 {
+            self.last_eviction = self.newest;
+            let cutoff = self.newest.0 - IDLE_TRACE_MICROS;
+            self.walks.retain(|_, walk| walk.last_ts.0 >= cutoff);
+        }
+    }
+
+    /// The learned graph.
+    pub fn finish(self) -> FlowGraph {
+        // Candidates that precede each node's arrival consistently.
+        let consistent: HashMap<&str, Vec<&str>> = self
+            .arrivals
+            .iter()
+            .map(|(node, patterns)| {
+                let total: u64 = patterns.values().sum();
+                let mut support: HashMap<&str, u64> = HashMap::new();
+                for (candidates, count) in patterns {
+                    for candidate in candidates {
+                        *support.entry(candidate).or_default() += count;
+                    }
+                }
+                let mut preceding: Vec<&str> = support
+                    .into_iter()
+                    .filter(|(_, count)| *count as f64 >= CONSISTENT_SHARE * total as f64)
+                    .map(|(candidate, _)| candidate)
+                    .collect();
+                preceding.sort();
+                (node.as_str(), preceding)
+            })
+            .collect();
+        // Transitive reduction: drop A before B when A also consistently precedes another
+        // consistent candidate C of B (A -> C -> B).
+        let immediate = |node: &str| -> Vec<&str> {
+            let preceding = consistent.get(node).cloned().unwrap_or_default();
+            preceding
+                .iter()
+                .filter(|a| {
+                    !preceding.iter().any(|c| {
+                        c != *a
+                            && consistent
+                                .get(c)
+                                .is_some_and(|before_c| before_c.contains(a))
+                    })
+                })
+                .copied()
+                .collect()
+        };
+        let mut counts: HashMap<(String, String), u64> = HashMap::new();
+        for (node, patterns) in &self.arrivals {
+            let usual = immediate(node);
+            for (candidates, count) in patterns {
+                let from = candidates
+                    .iter()
+                    .find(|c| usual.contains(&c.as_str()))
+                    .or_else(|| candidates.first())
+                    .map_or(INGRESS, String::as_str);
+                *counts.entry((from.to_string(), node.clone())).or_default() += count;
+            }
+        }
+        let mut graph = FlowGraph::from_counts(counts);
+        // Nodes no other node follows send their results to the egress.
+        let mut sinks: Vec<Edge> = self
+            .succeeded_traces
+            .iter()
+            .filter(|(node, _)| !graph.edges.iter().any(|e| &e.from == *node))
+            .map(|(node, traces)| Edge {
+                from: node.clone(),
+                to: EGRESS.to_string(),
+                traces: *traces,
+            })
+            .collect();
+        graph.edges.append(&mut sinks);
+        graph.sort();
+        graph
+    }
+}
+
+/// A directed edge of the learned flow, with the number of traces that took it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Edge {
+    pub from: String,
+    pub to: String,
+    pub traces: u64,
+}
+
+/// The learned flow: edges kept after dropping rare ones, ordered by the flow's direction.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlowGraph {
+    pub edges: Vec<Edge>,
+}
+
+/// A node that usually follows another, with the share of the other's traffic it received.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Successor {
+    pub node_name: String,
+    pub traces: u64,
+    /// Traces that left the predecessor at all (to any successor).
+    pub of_traces: u64,
+    pub share: f64,
+}
+
+impl FlowGraph {
+    fn from_counts(counts: HashMap<(String, String), u64>) -> FlowGraph {
+        let mut outgoing: HashMap<&str, u64> = HashMap::new();
+        for ((from, _), count) in &counts {
+            *outgoing.entry(from).or_default() += count;
+        }
+        let mut edges: Vec<Edge> = counts
+            .iter()
+            .filter(|((from, _), count)| {
+                **count as f64 >= MIN_SHARE * outgoing[from.as_str()] as f64
+            })
+            .map(|((from, to), traces)| Edge {
+                from: from.clone(),
+                to: to.clone(),
+                traces: *traces,
+            })
+            .collect();
+        edges.retain(|edge| edge.from != edge.to);
+        let mut graph = FlowGraph { edges };
+        graph.sort();
+        graph
+    }
+
+    /// Orders edges along the flow: by the source's distance from the ingress, then busiest.
+    fn sort(&mut self) {
+        let depth = depths(&self.edges);
+        self.edges.sort_by(|a, b| {
+            let key = |e: &Edge| {
+                (
+                    depth.get(&e.from).copied().unwrap_or(usize::MAX),
+                    e.to == EGRESS,
+                )
+            };
+            key(a)
+                .cmp(&key(b))
+                .then(b.traces.cmp(&a.traces))
+                .then(a.from.cmp(&b.from))
+                .then(a.to.cmp(&b.to))
+        });
+    }
+
+    /// The flow's nodes (endpoints excluded), in flow order.
+    pub fn nodes(&self) -> Vec<&str> {
+        let mut nodes: Vec<&str> = Vec::new();
+        for edge in &self.edges {
+            for node in [edge.from.as_str(), edge.to.as_str()] {
+                if !is_endpoint(node) && !nodes.contains(&node) {
+                    nodes.push(node);
+                }
+            }
+        }
+        nodes
+    }
+
+    /// The usual successors of `node` (endpoints included), most common first.
+    pub fn successors(&self, node: &str) -> Vec<Successor> {
+        let leaving: Vec<&Edge> = self.edges.iter().filter(|e| e.from == node).collect();
+        let total: u64 = leaving.iter().map(|e| e.traces).sum();
+        let mut successors: Vec<Successor> = leaving
+            .iter()
+            .map(|edge| Successor {
+                node_name: edge.to.clone(),
+                traces: edge.traces,
+                of_traces: total,
+                share: edge.traces as f64 / total.max(1) as f64,
+            })
+            .collect();
+        successors.sort_by(|a, b| b.traces.cmp(&a.traces).then(a.node_name.cmp(&b.node_name)));
+        successors
+    }
+
+    /// A sink: a node no other node follows (its messages go to the egress only). A node the
+    /// graph has never seen is not known to be a sink.
+    pub fn is_sink(&self, node: &str) -> bool {
+        let successors = self.successors(node);
+        !successors.is_empty() && successors.iter().all(|s| s.node_name == EGRESS)
+    }
+
+    pub fn knows(&self, node: &str) -> bool {
+        self.edges.iter().any(|e| e.from == node || e.to == node)
+    }
+}
+
+/// Distance of each node from the ingress (breadth first), to order edges along the flow.
+fn depths(edges: &[Edge]) -> HashMap<String, usize> {
+    let mut depth: HashMap<String, usize> = HashMap::new();
+    depth.insert(INGRESS.to_string(), 0);
+    let mut frontier = vec![INGRESS.to_string()];
+    while !frontier.is_empty() {
+        let mut next = Vec::new();
+        for node in &frontier {
+            let level = depth[node] + 1;
+            for edge in edges.iter().filter(|e| &e.from == node) {
+                if !depth.contains_key(&edge.to) {
+                    depth.insert(edge.to.clone(), level);
+                    next.push(edge.to.clone());
+                }
+            }
+        }
+        frontier = next;
+    }
+    depth
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Origin;
+
+    fn event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event {
+        let origin = Origin::Line {
+            input: "t".into(),
+            line: 1,
+        };
+        let mut event = Event::new(Timestamp(ms * 1000), kind, origin);
+        event.trace_id = Some(trace.into());
+        event.node_name = Some(node.into());
+        event
+    }
+
+    fn linear_trace(trace: &str, start: i64, nodes: &[&str]) -> Vec<Event> {
+        let mut events = Vec::new();
+        for (index, node) in nodes.iter().enumerate() {
+            let at = start + index as i64 * 10;
+            events.push(event(at, trace, node, Kind::NodeStart));
+            events.push(event(at + 5, trace, node, Kind::NodeSuccess));
+        }
+        events
+    }
+
+    #[test]
+    fn learns_a_linear_flow_with_its_endpoints() {
+        let mut learner = GraphLearner::default();
+        for trace in 0..10 {
+            for event in linear_trace(&format!("t{trace}"), trace * 1000, &["a", "b", "c"]) {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        let edges: Vec<(&str, &str, u64)> = graph
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str(), e.traces))
+            .collect();
+        assert_eq!(
+            edges,
+            vec![
+                ("OpenSea", "a", 10),
+                ("a", "b", 10),
+                ("b", "c", 10),
+                ("c", "Rookery", 10)
+            ]
+        );
+        assert!(graph.is_sink("c"));
+        assert!(!graph.is_sink("b"));
+        assert_eq!(graph.nodes(), vec!["a", "b", "c"]);
+        assert_eq!(graph.successors("a")[0].share, 1.0);
+    }
+
+    #[test]
+    fn rare_edges_are_dropped() {
+        let mut learner = GraphLearner::default();
+        for trace in 0..40 {
+            for event in linear_trace(&format!("t{trace}"), trace * 1000, &["a", "b"]) {
+                learner.observe(&event);
+            }
+        }
+        // One trace where `c` appears after `a`'s success by accident.
+        for event in linear_trace("odd", 99_000, &["a", "c"]) {
+            learner.observe(&event);
+        }
+        let graph = learner.finish();
+        assert!(!graph.edges.iter().any(|e| e.to == "c" && e.from == "a"));
+    }
+}

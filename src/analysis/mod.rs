@@ -1,0 +1,6 @@
+//! Analyses: each one a fold over the event stream in one pass, so that one read can feed
+//! several of them. The shared rules live here once: `category` (failure classification),
+//! `graph` (flow inference), `trace` (a trace's summary and status).
+
+pub mod category;
+pub mod graph;

@@ -1,0 +1,65 @@
+//! The flow graph learned from telemetry matches the flow the capture script really built.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use flowtrace::analysis::graph::GraphLearner;
+use flowtrace::source::{EventStream, InputSpec, SourceOptions};
+
+fn learned_edges(relative: &str) -> Vec<(String, String)> {
+    let stream = EventStream::open(SourceOptions {
+        inputs: vec![InputSpec::File(fixture(relative))],
+        store: None,
+        strict: false,
+        prefilter: Arc::new(|_| true),
+    })
+    .unwrap();
+    let mut learner = GraphLearner::default();
+    for event in stream {
+        learner.observe(&event);
+    }
+    let mut edges: Vec<(String, String)> = learner
+        .finish()
+        .edges
+        .into_iter()
+        .map(|e| (e.from, e.to))
+        .collect();
+    edges.sort();
+    edges
+}
+
+fn expected_edges(relative: &str) -> Vec<(String, String)> {
+    let text = std::fs::read_to_string(fixture(relative)).unwrap();
+    let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let mut edges: Vec<(String, String)> = expected["flow"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e[0].as_str().unwrap().to_string(),
+                e[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    edges.sort();
+    edges
+}
+
+#[test]
+fn incident_flow_with_fan_out() {
+    assert_eq!(
+        learned_edges("incident/flat.jsonl"),
+        expected_edges("incident/expected.json")
+    );
+}
+
+#[test]
+fn saturation_flow_under_backpressure() {
+    assert_eq!(
+        learned_edges("saturation/flat.jsonl"),
+        expected_edges("saturation/expected.json")
+    );
+}
