@@ -22,6 +22,9 @@ _flowtrace() {
             flowtrace,events)
                 cmd="flowtrace__subcmd__events"
                 ;;
+            flowtrace,find)
+                cmd="flowtrace__subcmd__find"
+                ;;
             flowtrace,help)
                 cmd="flowtrace__subcmd__help"
                 ;;
@@ -30,6 +33,9 @@ _flowtrace() {
                 ;;
             flowtrace__subcmd__help,events)
                 cmd="flowtrace__subcmd__help__subcmd__events"
+                ;;
+            flowtrace__subcmd__help,find)
+                cmd="flowtrace__subcmd__help__subcmd__find"
                 ;;
             flowtrace__subcmd__help,help)
                 cmd="flowtrace__subcmd__help__subcmd__help"
@@ -41,7 +47,7 @@ _flowtrace() {
 
     case "${cmd}" in
         flowtrace)
-            opts="-h -V --help --version events completions help"
+            opts="-h -V --help --version events find completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -122,8 +128,62 @@ _flowtrace() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        flowtrace__subcmd__find)
+            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --format --all --color --no-redact --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         flowtrace__subcmd__help)
-            opts="events completions help"
+            opts="events find completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -151,6 +211,20 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__help__subcmd__events)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowtrace__subcmd__help__subcmd__find)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -35,11 +35,46 @@ pub enum Command {
     #[command(after_help = EXAMPLES)]
     Events(Box<EventsArgs>),
 
+    /// Where did this trace stop, and why: timeline, last success, next node, what to do.
+    ///
+    /// Takes a trace id or a unique prefix of it. Status rules: cancelled (any cancellation
+    /// event), failed (node_failed), deadline_skipped, succeeded (every branch reached a sink of
+    /// the flow graph learned from all traces in the input), else in_flight.
+    #[command(after_help = FIND_EXAMPLES)]
+    Find(Box<FindArgs>),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+const FIND_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --prefix --timestamps | flowtrace find 3f2a9c
+  flowtrace find 3f2a9c01 --store events.db --format markdown >> incident.md
+  flowtrace find 3f2a9c01 app.log.gz --all --format json | jq .next
+
+Exit status: 0 the trace was found, 1 no such trace (or an input could not be read), 2 usage error.";
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// The trace id, or a unique prefix of it
+    #[arg(value_name = "TRACE_ID")]
+    pub trace_id: String,
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format [default: table]
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<ReportFormat>,
+    /// Show node_start rows in the timeline too (by default folded into the attempt they began)
+    #[arg(long, help_heading = "Output")]
+    pub all: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 #[derive(Debug, Args)]
@@ -134,6 +169,16 @@ pub enum ColorChoice {
     Auto,
     Always,
     Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// A page for reading on a terminal
+    Table,
+    /// The report as one JSON object (a stable contract, see the README)
+    Json,
+    /// A Markdown section, for incident documents
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -68,6 +68,24 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    #[error(
+        "no events for trace {query} in {inputs} ({events} events read){}",
+        close_hint(close)
+    )]
+    TraceNotFound {
+        query: String,
+        inputs: String,
+        events: String,
+        close: Vec<String>,
+    },
+
+    #[error("trace prefix {query} matches several traces: {}{}; give more of the id", ids.join(", "), if *more { ", ..." } else { "" })]
+    AmbiguousTrace {
+        query: String,
+        ids: Vec<String>,
+        more: bool,
+    },
+
     #[error("{0}")]
     Usage(String),
 
@@ -113,6 +131,14 @@ fn describe_io(error: &io::Error) -> String {
                 None => text,
             }
         }
+    }
+}
+
+fn close_hint(close: &[String]) -> String {
+    if close.is_empty() {
+        String::new()
+    } else {
+        format!("; ids that look close: {}", close.join(", "))
     }
 }
 

@@ -111,11 +111,14 @@ pub struct CategoryCounts {
 }
 
 impl CategoryCounts {
-    /// Counts `event` into its category (or retries); a `node_failed` counts as one of its
-    /// category too, since it is the terminal failure of that kind.
+    /// Counts `event` into its category (or retries). A `node_failed` is not counted: it
+    /// repeats the last failure of its message as terminal (see `is_terminal`).
     pub fn add(&mut self, event: &Event) {
         if event.kind == Kind::NodeRetry {
             self.retry += 1;
+        }
+        if is_terminal(event) {
+            return;
         }
         match category_of(event) {
             Some(Category::Timeout) => self.timeout += 1,

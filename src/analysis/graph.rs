@@ -3,7 +3,10 @@
 //! Telemetry has no edges, only events. Within a trace, the first event of a node B (its first
 //! `node_start`, or a `deadline_skip`/`trace_cancel_drop` when the work never started) is its
 //! *arrival*: a message some node emitted on success reached B. The nodes that had succeeded in
-//! the trace before that arrival are B's *candidates*, most recent first. Concurrent branches
+//! the trace before that arrival are B's *candidates*, most recent first. A node logs its
+//! `node_success` only after its output is queued, so B may start before its sender's success is
+//! logged: an arrival with no candidate while other nodes of the trace are running waits for the
+//! next success among them. Concurrent branches
 //! make the most recent candidate wrong now and then (a sibling branch finished in between), so
 //! the choice is made across all traces: a candidate that precedes B in at least
 //! `CONSISTENT_SHARE` of B's arrivals is *consistent*; of those, the ones implied through another
@@ -48,6 +51,11 @@ fn is_arrival(kind: &Kind) -> bool {
 pub struct TraceWalk {
     reached: Vec<String>,
     succeeded: Vec<String>,
+    /// Nodes with an attempt under way (started, not yet ended).
+    running: Vec<String>,
+    /// Arrivals waiting for the success of a node that was running when they came (their
+    /// likely sender): the arriving node, and those running nodes.
+    waiting: Vec<(String, Vec<String>)>,
     pub last_ts: Timestamp,
 }
 
@@ -60,36 +68,74 @@ pub struct Arrival {
 }
 
 impl TraceWalk {
-    /// Follows one event of the trace; returns the arrival it is, if it is the first event of
-    /// a node in this trace.
-    pub fn observe(&mut self, event: &Event) -> Option<Arrival> {
+    /// Follows one event of the trace; returns the arrivals it settles: its own, if it is the
+    /// first event of a node in this trace, and any that waited for this success.
+    pub fn observe(&mut self, event: &Event) -> Vec<Arrival> {
         self.last_ts = self.last_ts.max(event.ts);
-        let node = event.node_name.as_deref()?;
+        let mut arrivals = Vec::new();
+        let Some(node) = event.node_name.as_deref() else {
+            return arrivals;
+        };
         if is_endpoint(node) || !is_arrival(&event.kind) {
-            return None;
+            return arrivals;
         }
-        let mut arrival = None;
         if !self.reached.iter().any(|reached| reached == node) {
             self.reached.push(node.to_string());
-            let candidates = self
-                .succeeded
+            let senders: Vec<String> = self
+                .running
                 .iter()
-                .rev()
-                .filter(|candidate| *candidate != node)
-                .take(MAX_CANDIDATES)
+                .filter(|running| *running != node)
                 .cloned()
                 .collect();
-            arrival = Some(Arrival {
-                node: node.to_string(),
-                candidates,
-            });
+            if self.succeeded.is_empty() && !senders.is_empty() {
+                self.waiting.push((node.to_string(), senders));
+            } else {
+                arrivals.push(self.arrival(node));
+            }
+        }
+        match event.kind {
+            Kind::NodeStart => {
+                if !self.running.iter().any(|running| running == node) {
+                    self.running.push(node.to_string());
+                }
+            }
+            Kind::NodeRetry => {}
+            _ => self.running.retain(|running| running != node),
         }
         if event.kind == Kind::NodeSuccess {
             // Keep each node once, at the position of its latest success.
             self.succeeded.retain(|succeeded| succeeded != node);
             self.succeeded.push(node.to_string());
+            let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                .into_iter()
+                .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
+            self.waiting = still;
+            arrivals.extend(settled.iter().map(|(waiting, _)| self.arrival(waiting)));
         }
-        arrival
+        arrivals
+    }
+
+    fn arrival(&self, node: &str) -> Arrival {
+        let candidates = self
+            .succeeded
+            .iter()
+            .rev()
+            .filter(|candidate| *candidate != node)
+            .take(MAX_CANDIDATES)
+            .cloned()
+            .collect();
+        Arrival {
+            node: node.to_string(),
+            candidates,
+        }
+    }
+
+    /// Settles the arrivals still waiting (the trace ended) with the successes seen so far.
+    pub fn settle_waiting(&mut self) -> Vec<Arrival> {
+        std::mem::take(&mut self.waiting)
+            .iter()
+            .map(|(node, _)| self.arrival(node))
+            .collect()
     }
 
     /// The nodes the trace reached, in order of first arrival.
@@ -125,13 +171,8 @@ impl GraphLearner {
                 .node_name
                 .as_ref()
                 .is_some_and(|node| !is_endpoint(node) && !walk.succeeded.contains(node));
-        if let Some(arrival) = walk.observe(event) {
-            *self
-                .arrivals
-                .entry(arrival.node)
-                .or_default()
-                .entry(arrival.candidates)
-                .or_default() += 1;
+        for arrival in walk.observe(event) {
+            Self::count(&mut self.arrivals, arrival);
         }
         if first_success && let Some(node) = &event.node_name {
             *self.succeeded_traces.entry(node.clone()).or_default() += 1;
@@ -139,12 +180,34 @@ impl GraphLearner {
         if self.newest.0 - self.last_eviction.0 > IDLE_TRACE_MICROS / 4 {
             self.last_eviction = self.newest;
             let cutoff = self.newest.0 - IDLE_TRACE_MICROS;
-            self.walks.retain(|_, walk| walk.last_ts.0 >= cutoff);
+            let arrivals = &mut self.arrivals;
+            self.walks.retain(|_, walk| {
+                let keep = walk.last_ts.0 >= cutoff;
+                if !keep {
+                    for arrival in walk.settle_waiting() {
+                        Self::count(arrivals, arrival);
+                    }
+                }
+                keep
+            });
         }
     }
 
+    fn count(arrivals: &mut HashMap<String, HashMap<Vec<String>, u64>>, arrival: Arrival) {
+        *arrivals
+            .entry(arrival.node)
+            .or_default()
+            .entry(arrival.candidates)
+            .or_default() += 1;
+    }
+
     /// The learned graph.
-    pub fn finish(self) -> FlowGraph {
+    pub fn finish(mut self) -> FlowGraph {
+        for walk in self.walks.values_mut() {
+            for arrival in walk.settle_waiting() {
+                Self::count(&mut self.arrivals, arrival);
+            }
+        }
         // Candidates that precede each node's arrival consistently.
         let consistent: HashMap<&str, Vec<&str>> = self
             .arrivals
@@ -394,6 +457,31 @@ mod tests {
         assert!(!graph.is_sink("b"));
         assert_eq!(graph.nodes(), vec!["a", "b", "c"]);
         assert_eq!(graph.successors("a")[0].share, 1.0);
+    }
+
+    #[test]
+    fn a_receiver_may_start_before_its_sender_logs_success() {
+        // PenguiFlow logs node_success after the output is queued: `b` can run first.
+        let mut learner = GraphLearner::default();
+        for trace in 0..5 {
+            let t = format!("t{trace}");
+            let at = trace * 1000;
+            for event in [
+                event(at, &t, "a", Kind::NodeStart),
+                event(at + 1, &t, "b", Kind::NodeStart),
+                event(at + 2, &t, "b", Kind::NodeSuccess),
+                event(at + 3, &t, "a", Kind::NodeSuccess),
+            ] {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        let edges: Vec<(&str, &str)> = graph
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        assert_eq!(edges, vec![("OpenSea", "a"), ("a", "b"), ("b", "Rookery")]);
     }
 
     #[test]

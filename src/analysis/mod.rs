@@ -3,4 +3,8 @@
 //! `graph` (flow inference), `trace` (a trace's summary and status).
 
 pub mod category;
+pub mod find;
 pub mod graph;
+pub mod percentile;
+pub mod remediation;
+pub mod trace;

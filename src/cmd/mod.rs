@@ -3,6 +3,7 @@
 
 pub mod completions;
 pub mod events;
+pub mod find;
 
 use std::io::Write;
 
@@ -15,6 +16,7 @@ use crate::source::{ReadReport, ReadStats};
 pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Events(args) => events::run(&args),
+        Command::Find(args) => find::run(&args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

@@ -4,10 +4,62 @@
 //! the colors of event kinds and the number formats every renderer uses.
 
 pub mod events;
+pub mod find;
+pub mod table;
 
 use anstyle::{AnsiColor, Style};
 
 use crate::event::Kind;
+
+/// How an event kind is shown: the one mapping from kinds to emphasis, used by every renderer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Failure,
+    Error,
+    Timeout,
+    Retry,
+    Deadline,
+    Cancel,
+    Success,
+    Quiet,
+    Plain,
+}
+
+impl Tone {
+    pub fn of(kind: &Kind) -> Tone {
+        match kind {
+            Kind::NodeFailed => Tone::Failure,
+            Kind::NodeError | Kind::RemoteCallError | Kind::RemoteCancelError => Tone::Error,
+            Kind::NodeTimeout => Tone::Timeout,
+            Kind::NodeRetry => Tone::Retry,
+            Kind::DeadlineSkip => Tone::Deadline,
+            Kind::TraceCancelStart
+            | Kind::TraceCancelDrop
+            | Kind::NodeTraceCancelled
+            | Kind::TraceCancelFinish
+            | Kind::NodeCancelled
+            | Kind::RemoteCallCancelled => Tone::Cancel,
+            Kind::NodeSuccess | Kind::RemoteCallSuccess => Tone::Success,
+            Kind::NodeStart | Kind::RemoteCallStart => Tone::Quiet,
+            _ => Tone::Plain,
+        }
+    }
+
+    pub fn style(self) -> Style {
+        let color = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
+        match self {
+            Tone::Failure => color(AnsiColor::Red).bold(),
+            Tone::Error => color(AnsiColor::Red),
+            Tone::Timeout => color(AnsiColor::Yellow),
+            Tone::Retry => color(AnsiColor::Magenta),
+            Tone::Deadline => color(AnsiColor::Blue),
+            Tone::Cancel => color(AnsiColor::Cyan),
+            Tone::Success => color(AnsiColor::Green),
+            Tone::Quiet => Style::new().dimmed(),
+            Tone::Plain => Style::new(),
+        }
+    }
+}
 
 /// Colors for terminal output; every method returns plain text when disabled.
 #[derive(Debug, Clone, Copy)]
@@ -30,25 +82,7 @@ impl Palette {
 
     /// The style of an event kind: failures stand out, starts recede.
     pub fn kind_style(kind: &Kind) -> Style {
-        let color = |c: AnsiColor| Style::new().fg_color(Some(c.into()));
-        match kind {
-            Kind::NodeFailed => color(AnsiColor::Red).bold(),
-            Kind::NodeError | Kind::RemoteCallError | Kind::RemoteCancelError => {
-                color(AnsiColor::Red)
-            }
-            Kind::NodeTimeout => color(AnsiColor::Yellow),
-            Kind::NodeRetry => color(AnsiColor::Magenta),
-            Kind::DeadlineSkip => color(AnsiColor::Blue),
-            Kind::TraceCancelStart
-            | Kind::TraceCancelDrop
-            | Kind::NodeTraceCancelled
-            | Kind::TraceCancelFinish
-            | Kind::NodeCancelled
-            | Kind::RemoteCallCancelled => color(AnsiColor::Cyan),
-            Kind::NodeSuccess | Kind::RemoteCallSuccess => color(AnsiColor::Green),
-            Kind::NodeStart | Kind::RemoteCallStart => Style::new().dimmed(),
-            _ => Style::new(),
-        }
+        Tone::of(kind).style()
     }
 }
 

@@ -1,0 +1,158 @@
+//! Latency percentiles in bounded memory. Values are kept exactly up to `EXACT_LIMIT`; beyond
+//! that they go into log-linear buckets 1% wide, so a reported percentile is within 1% of the
+//! true nearest-rank value whatever the number of samples.
+
+const EXACT_LIMIT: usize = 4096;
+/// Bucket width: each bucket spans a factor of `1 + RELATIVE_ERROR`.
+const RELATIVE_ERROR: f64 = 0.01;
+/// Values below this (milliseconds) share the first bucket.
+const FLOOR: f64 = 0.001;
+
+#[derive(Debug, Clone, Default)]
+pub struct Percentiles {
+    exact: Vec<f64>,
+    buckets: std::collections::BTreeMap<i32, u64>,
+    count: u64,
+    max: f64,
+}
+
+impl Percentiles {
+    pub fn add(&mut self, value: f64) {
+        if !value.is_finite() {
+            return;
+        }
+        let value = value.max(0.0);
+        self.count += 1;
+        self.max = self.max.max(value);
+        if self.buckets.is_empty() && self.exact.len() < EXACT_LIMIT {
+            self.exact.push(value);
+            return;
+        }
+        for spilled in std::mem::take(&mut self.exact) {
+            *self.buckets.entry(bucket_of(spilled)).or_default() += 1;
+        }
+        *self.buckets.entry(bucket_of(value)).or_default() += 1;
+    }
+
+    /// Merges another set of samples (for chunked, parallel analysis).
+    pub fn merge(&mut self, other: &Percentiles) {
+        for value in &other.exact {
+            self.add(*value);
+        }
+        if !other.buckets.is_empty() {
+            for spilled in std::mem::take(&mut self.exact) {
+                *self.buckets.entry(bucket_of(spilled)).or_default() += 1;
+            }
+            for (bucket, count) in &other.buckets {
+                *self.buckets.entry(*bucket).or_default() += count;
+            }
+            self.count += other.count - other.exact.len() as u64;
+            self.max = self.max.max(other.max);
+        }
+    }
+
+    pub fn count(&self) -> u64 {
+        self.count
+    }
+
+    pub fn max(&self) -> Option<f64> {
+        (self.count > 0).then_some(self.max)
+    }
+
+    /// The nearest-rank percentile `p` (0 < p <= 100): the smallest value with at least p% of
+    /// the samples at or below it.
+    pub fn percentile(&self, p: f64) -> Option<f64> {
+        if self.count == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * self.count as f64).ceil().max(1.0) as u64;
+        if self.buckets.is_empty() {
+            let mut sorted = self.exact.clone();
+            sorted.sort_by(f64::total_cmp);
+            return sorted.get(rank as usize - 1).copied();
+        }
+        let mut seen = 0;
+        for (bucket, count) in &self.buckets {
+            seen += count;
+            if seen >= rank {
+                return Some(value_of(*bucket).min(self.max));
+            }
+        }
+        Some(self.max)
+    }
+}
+
+fn bucket_of(value: f64) -> i32 {
+    if value <= FLOOR {
+        return i32::MIN;
+    }
+    ((value / FLOOR).ln() / (1.0 + RELATIVE_ERROR).ln()).floor() as i32
+}
+
+/// The middle of a bucket (geometric), within `RELATIVE_ERROR / 2` of every value in it.
+fn value_of(bucket: i32) -> f64 {
+    if bucket == i32::MIN {
+        return 0.0;
+    }
+    FLOOR * (1.0 + RELATIVE_ERROR).powf(bucket as f64 + 0.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank_when_exact() {
+        let mut p = Percentiles::default();
+        for value in [15.0, 20.0, 35.0, 40.0, 50.0] {
+            p.add(value);
+        }
+        assert_eq!(p.percentile(30.0), Some(20.0));
+        assert_eq!(p.percentile(40.0), Some(20.0));
+        assert_eq!(p.percentile(50.0), Some(35.0));
+        assert_eq!(p.percentile(100.0), Some(50.0));
+        assert_eq!(p.max(), Some(50.0));
+        assert_eq!(Percentiles::default().percentile(50.0), None);
+    }
+
+    #[test]
+    fn bucketed_percentiles_stay_within_one_percent() {
+        let mut p = Percentiles::default();
+        let values: Vec<f64> = (1..=100_000).map(|i| i as f64 * 0.37).collect();
+        for value in &values {
+            p.add(*value);
+        }
+        for q in [50.0, 95.0, 99.0] {
+            let exact = values[((q / 100.0) * values.len() as f64).ceil() as usize - 1];
+            let estimate = p.percentile(q).unwrap();
+            assert!(
+                (estimate - exact).abs() <= exact * RELATIVE_ERROR,
+                "p{q}: {estimate} vs {exact}"
+            );
+        }
+        assert_eq!(p.count(), 100_000);
+    }
+
+    #[test]
+    fn merging_equals_adding_everything() {
+        let (mut a, mut b, mut all) = (
+            Percentiles::default(),
+            Percentiles::default(),
+            Percentiles::default(),
+        );
+        for i in 0..6000 {
+            let value = (i % 977) as f64;
+            if i % 3 == 0 {
+                a.add(value)
+            } else {
+                b.add(value)
+            }
+            all.add(value);
+        }
+        a.merge(&b);
+        assert_eq!(a.count(), all.count());
+        for q in [50.0, 95.0, 99.0] {
+            assert_eq!(a.percentile(q), all.percentile(q));
+        }
+    }
+}

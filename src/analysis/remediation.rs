@@ -1,0 +1,296 @@
+//! Remediation checklists: what to do next, built from what was found, naming nodes and the
+//! knobs a PenguiFlow user turns (`NodePolicy.timeout_s`, `max_retries`, backoff,
+//! `queue_maxsize`, concurrency, `Message.deadline_s`, the upstream dependency). Each item is
+//! one line; the most likely cause comes first; nothing is said about what did not happen.
+
+use std::collections::HashMap;
+
+use super::category::Category;
+use super::find::{LastSuccess, NextNode};
+use super::percentile::Percentiles;
+use super::trace::{TraceStatus, TraceSummary};
+use crate::event::{Event, Kind};
+use crate::redact::summarize_exception;
+use crate::render::millis;
+
+/// What `find` learned about one trace.
+pub struct TraceFindings<'a> {
+    pub summary: &'a TraceSummary,
+    pub timeline: &'a [Event],
+    pub status: TraceStatus,
+    pub category: Option<Category>,
+    pub next: Option<&'a NextNode>,
+    pub last_success: Option<&'a LastSuccess>,
+    /// Success latencies per node across all traces of the input.
+    pub latency: &'a HashMap<String, Percentiles>,
+}
+
+/// A queue depth against its capacity: `2 of 2`, or `5 (unbounded)`.
+pub fn depth_of(depth: Option<i64>, capacity: Option<i64>) -> String {
+    match (depth, capacity) {
+        (Some(depth), Some(capacity)) if capacity > 0 => format!("{depth} of {capacity}"),
+        (Some(depth), _) => format!("{depth} (unbounded)"),
+        (None, _) => "unknown".to_string(),
+    }
+}
+
+fn is_full(depth: Option<i64>, capacity: Option<i64>) -> bool {
+    matches!((depth, capacity), (Some(d), Some(c)) if c > 0 && d >= c)
+}
+
+/// The checklist for one trace.
+pub fn for_trace(findings: &TraceFindings) -> Vec<String> {
+    let mut steps = Vec::new();
+    let node_events = |node: &str| -> Vec<&Event> {
+        findings
+            .timeline
+            .iter()
+            .filter(|e| e.node_name.as_deref() == Some(node))
+            .collect()
+    };
+    let next = findings.next;
+    match (findings.status, next) {
+        (TraceStatus::Failed | TraceStatus::InFlight, Some(next))
+            if findings.category == Some(Category::Timeout) && !next.inferred =>
+        {
+            timeout_steps(findings, next, &node_events(&next.node_name), &mut steps);
+        }
+        (TraceStatus::Failed | TraceStatus::InFlight, Some(next))
+            if findings.category == Some(Category::Error) && !next.inferred =>
+        {
+            error_steps(next, &node_events(&next.node_name), &mut steps);
+        }
+        (TraceStatus::Cancelled, _) => cancel_steps(findings, &mut steps),
+        (TraceStatus::DeadlineSkipped, _) => deadline_steps(findings, &mut steps),
+        (TraceStatus::InFlight, Some(next)) => in_flight_steps(findings, next, &mut steps),
+        _ => {}
+    }
+    retry_steps(findings, &mut steps);
+    steps
+}
+
+fn timeout_steps(
+    findings: &TraceFindings,
+    next: &NextNode,
+    events: &[&Event],
+    steps: &mut Vec<String>,
+) {
+    let node = &next.node_name;
+    let timeouts: Vec<&&Event> = events
+        .iter()
+        .filter(|e| e.kind == Kind::NodeTimeout)
+        .collect();
+    let full = events
+        .iter()
+        .find(|e| is_full(e.q_depth_in, e.queue_maxsize));
+    if let Some(full) = full {
+        steps.push(format!(
+            "Saturation first: {node}'s inbound queue was {} when it ran; it is behind, not only slow. Check `flowtrace saturation --node {node}`, add capacity or reduce upstream concurrency (queue_maxsize) before touching NodePolicy.timeout_s.",
+            depth_of(full.q_depth_in, full.queue_maxsize)
+        ));
+    }
+    let timeout_ms = timeouts
+        .iter()
+        .filter_map(|e| e.latency_ms)
+        .fold(0.0, f64::max);
+    steps.push(format!(
+        "{node} timed out on {} of {} attempt(s) (each cut at ~{} ms, its NodePolicy.timeout_s): check the dependency {node} calls for latency or unavailability.",
+        timeouts.len(),
+        next.attempts.max(timeouts.len() as u64),
+        millis(timeout_ms)
+    ));
+    if let Some(p95) = findings
+        .latency
+        .get(node.as_str())
+        .and_then(|p| p.percentile(95.0))
+    {
+        let count = findings.latency[node.as_str()].count();
+        if timeout_ms > 0.0 && p95 < timeout_ms * 0.5 {
+            steps.push(format!(
+                "{node}'s successful attempts take p95 {} ms ({count} successes), far below the timeout: this request hung rather than the timeout being too tight; find what it waited on.",
+                millis(p95)
+            ));
+        } else {
+            steps.push(format!(
+                "{node}'s successful attempts take p95 {} ms ({count} successes), close to the ~{} ms timeout: raise NodePolicy.timeout_s above its p99, or make the dependency faster.",
+                millis(p95),
+                millis(timeout_ms)
+            ));
+        }
+    }
+    if timeouts.len() > 1 {
+        steps.push(format!(
+            "Retries only repeated the wait at {node}: against a hanging dependency lower max_retries or add backoff so retries do not pile onto it."
+        ));
+    }
+}
+
+fn error_steps(next: &NextNode, events: &[&Event], steps: &mut Vec<String>) {
+    let node = &next.node_name;
+    let errors: Vec<&&Event> = events
+        .iter()
+        .filter(|e| e.kind == Kind::NodeError)
+        .collect();
+    let types: Vec<String> = errors
+        .iter()
+        .filter_map(|e| e.exception.as_deref())
+        .filter_map(|text| summarize_exception(text).type_name)
+        .fold(Vec::new(), |mut seen, name| {
+            if !seen.contains(&name) {
+                seen.push(name);
+            }
+            seen
+        });
+    let type_text = if types.is_empty() {
+        "an exception".to_string()
+    } else {
+        types.join(", ")
+    };
+    let transient = types.iter().any(|t| {
+        let t = t.to_ascii_lowercase();
+        t.contains("connection")
+            || t.contains("timeout")
+            || t.contains("unavailable")
+            || t.contains("oserror")
+    });
+    if transient {
+        steps.push(format!(
+            "{node} raised {type_text} on {} attempt(s): the dependency it calls is failing; check its health and keep retries with backoff (NodePolicy.max_retries, backoff).",
+            errors.len()
+        ));
+    } else {
+        steps.push(format!(
+            "{node} raised {type_text} on {} attempt(s): a deterministic failure; fix the code, input validation or schema drift at {node} (see the exception in the timeline).",
+            errors.len()
+        ));
+        if errors.len() > 1 {
+            steps.push(format!(
+                "Retrying {type_text} at {node} cannot succeed: consider max_retries=0 for it so failures surface at once instead of after the backoff."
+            ));
+        }
+    }
+}
+
+fn cancel_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
+    let start = findings
+        .timeline
+        .iter()
+        .find(|e| e.kind == Kind::TraceCancelStart);
+    let interrupted: Vec<String> = findings
+        .timeline
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::NodeTraceCancelled | Kind::TraceCancelDrop))
+        .filter_map(|e| e.node_name.clone())
+        .collect();
+    let when = start.map_or(String::new(), |e| {
+        format!(
+            " at {} (+{} ms into the trace)",
+            e.ts.to_datetime().format("%H:%M:%S%.3f"),
+            millis(e.ts.millis_since(findings.summary.first_ts))
+        )
+    });
+    let where_ = if interrupted.is_empty() {
+        String::new()
+    } else {
+        format!("; it stopped work at {}", interrupted.join(", "))
+    };
+    steps.push(format!(
+        "The trace was cancelled by flow.cancel(){when}{where_}: find who cancelled (the caller's timeout or budget, or a user abort) before looking at the flow."
+    ));
+    if findings.summary.counts.timeout + findings.summary.counts.error > 0 {
+        steps.push(format!(
+            "It had {} timeout(s) and {} error(s) before the cancel: a caller giving up on a slow trace; look at those first.",
+            findings.summary.counts.timeout, findings.summary.counts.error
+        ));
+    }
+}
+
+fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
+    let Some(skip) = findings
+        .timeline
+        .iter()
+        .find(|e| e.kind == Kind::DeadlineSkip)
+    else {
+        return;
+    };
+    let node = skip.node_name.as_deref().unwrap_or("a node");
+    let late = skip
+        .deadline_s
+        .map(|deadline| millis((skip.ts.as_unix_seconds() - deadline) * 1000.0));
+    steps.push(format!(
+        "The message's deadline (Message.deadline_s) had passed{} when {node} fetched it, so the work was skipped: the caller's budget is shorter than the time the message waited; raise deadline_s upstream or cut the wait (inbound queue at {node}: {}).",
+        late.map_or(String::new(), |late| format!(" {late} ms")),
+        depth_of(skip.q_depth_in, skip.queue_maxsize)
+    ));
+    steps.push(
+        "Compare the deadline callers set with the flow's real end-to-end latency (`flowtrace classify` shows its p95); a skip right after a deploy points at a new, slower path."
+            .to_string(),
+    );
+}
+
+fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<String>) {
+    let node = &next.node_name;
+    if next.inferred {
+        let waiting = format!(
+            "The message is most likely waiting in {node}'s inbound queue ({} at the time){}",
+            depth_of(next.q_depth_in, next.queue_maxsize),
+            match (next.share, next.of_traces) {
+                (Some(share), Some(of)) => format!(
+                    "; {node} follows {} in {:.0}% of {of} traces",
+                    findings
+                        .last_success
+                        .map_or("the last node", |s| s.node_name.as_str()),
+                    share * 100.0
+                ),
+                _ => String::new(),
+            }
+        );
+        if next.q_depth_in.unwrap_or(0) > 0 {
+            steps.push(format!(
+                "{waiting}: {node} is busy with other traces; check `flowtrace saturation --node {node}` and its concurrency."
+            ));
+        } else {
+            steps.push(format!(
+                "{waiting}: its queue looked empty, so the message may have been lost (a worker stopped, a flow restart); check for node_cancelled events and restarts."
+            ));
+        }
+        return;
+    }
+    match next.event.as_deref() {
+        Some("node_start") => steps.push(format!(
+            "{node} started attempt {} and never finished: the call is hanging; set (or lower) NodePolicy.timeout_s on {node} so it fails fast, and check the dependency it calls.",
+            next.attempts.saturating_sub(1)
+        )),
+        Some("node_retry") => steps.push(format!(
+            "{node} is between retries: wait for the next attempt, or if it keeps failing, fix the cause shown in the timeline."
+        )),
+        Some(kind) => steps.push(format!(
+            "{node}'s last event is {kind} with nothing after it: the trace is stuck there; check {node}'s worker and dependency."
+        )),
+        None => {}
+    }
+}
+
+fn retry_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
+    if findings.summary.counts.retry == 0 || findings.status != TraceStatus::Succeeded {
+        return;
+    }
+    let mut by_node: Vec<(String, u64)> = Vec::new();
+    for event in findings
+        .timeline
+        .iter()
+        .filter(|e| e.kind == Kind::NodeRetry)
+    {
+        let node = event.node_name.clone().unwrap_or_default();
+        match by_node.iter_mut().find(|(n, _)| *n == node) {
+            Some((_, count)) => *count += 1,
+            None => by_node.push((node, 1)),
+        }
+    }
+    for (node, count) in by_node {
+        steps.push(format!(
+            "{node} needed {count} retr{} before succeeding: transient failures; if `flowtrace classify` shows them across many traces, fix the cause or tune backoff.",
+            if count == 1 { "y" } else { "ies" }
+        ));
+    }
+}

@@ -1,0 +1,281 @@
+//! One trace, summarized from its events in one pass: counts, the nodes it reached and how each
+//! ended, and its status. The status rules live here once; `find`, `traces` and `triage` use them.
+//!
+//! Status, the first rule that holds:
+//! 1. `cancelled`: any cancellation event of the trace (trace_cancel_start/finish/drop,
+//!    node_trace_cancelled);
+//! 2. `failed`: a `node_failed` (retries exhausted);
+//! 3. `deadline_skipped`: a `deadline_skip`;
+//! 4. `succeeded`: every node the trace reached ended with `node_success`, every node that
+//!    succeeded was followed by all its successors in the learned flow graph (with fan-out, every
+//!    branch), and at least one sink of the graph succeeded;
+//! 5. `in_flight`: none of these (the trace stopped at a node that normally has a successor, or
+//!    is still running or retrying).
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::category::{Category, CategoryCounts, category_of, is_trace_cancellation};
+use super::graph::{EGRESS, FlowGraph, TraceWalk, is_endpoint};
+use crate::event::{Event, Kind, Timestamp};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TraceStatus {
+    Succeeded,
+    Failed,
+    Cancelled,
+    DeadlineSkipped,
+    InFlight,
+}
+
+impl TraceStatus {
+    pub const ALL: [TraceStatus; 5] = [
+        TraceStatus::Succeeded,
+        TraceStatus::Failed,
+        TraceStatus::Cancelled,
+        TraceStatus::DeadlineSkipped,
+        TraceStatus::InFlight,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TraceStatus::Succeeded => "succeeded",
+            TraceStatus::Failed => "failed",
+            TraceStatus::Cancelled => "cancelled",
+            TraceStatus::DeadlineSkipped => "deadline_skipped",
+            TraceStatus::InFlight => "in_flight",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<TraceStatus> {
+        TraceStatus::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+impl fmt::Display for TraceStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a node's part of the trace went.
+#[derive(Debug, Clone)]
+pub struct NodeVisit {
+    pub node_name: String,
+    pub first_ts: Timestamp,
+    /// The node's last event of the trace.
+    pub last: Event,
+    /// `node_start` events: attempts begun.
+    pub attempts: u64,
+    /// The node's last `node_success` of the trace.
+    pub success: Option<Event>,
+}
+
+impl NodeVisit {
+    pub fn succeeded(&self) -> bool {
+        self.success.is_some()
+    }
+}
+
+/// A trace summarized from its events (fed in time order). Memory is bounded by the number of
+/// nodes the trace reached.
+#[derive(Debug, Clone)]
+pub struct TraceSummary {
+    pub trace_id: String,
+    pub tenant: Option<String>,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    pub events: u64,
+    pub counts: CategoryCounts,
+    pub attempts: u64,
+    pub visits: Vec<NodeVisit>,
+    /// The last `node_success` of a flow node.
+    pub last_success: Option<Event>,
+    /// The last event of any kind, endpoints included.
+    pub last_event: Option<Event>,
+    cancelled: bool,
+    terminal: Option<Category>,
+    deadline_skipped: bool,
+    /// The category of the last failure event, for traces still in flight.
+    last_failure: Option<Category>,
+    walk: TraceWalk,
+}
+
+impl TraceSummary {
+    pub fn new(trace_id: &str) -> TraceSummary {
+        TraceSummary {
+            trace_id: trace_id.to_string(),
+            tenant: None,
+            first_ts: Timestamp(i64::MAX),
+            last_ts: Timestamp(i64::MIN),
+            events: 0,
+            counts: CategoryCounts::default(),
+            attempts: 0,
+            visits: Vec::new(),
+            last_success: None,
+            last_event: None,
+            cancelled: false,
+            terminal: None,
+            deadline_skipped: false,
+            last_failure: None,
+            walk: TraceWalk::default(),
+        }
+    }
+
+    pub fn observe(&mut self, event: &Event) {
+        self.events += 1;
+        self.first_ts = self.first_ts.min(event.ts);
+        self.last_ts = self.last_ts.max(event.ts);
+        if self.tenant.is_none() {
+            self.tenant.clone_from(&event.tenant);
+        }
+        self.counts.add(event);
+        let category = category_of(event);
+        if category.is_some() {
+            self.last_failure = category;
+        }
+        match &event.kind {
+            Kind::NodeStart => self.attempts += 1,
+            Kind::NodeFailed => self.terminal = category,
+            Kind::DeadlineSkip => self.deadline_skipped = true,
+            Kind::NodeSuccess => self.last_failure = None,
+            kind if is_trace_cancellation(kind) => self.cancelled = true,
+            _ => {}
+        }
+        self.walk.observe(event);
+        self.last_event = Some(event.clone());
+        let Some(node) = event.node_name.as_deref().filter(|node| !is_endpoint(node)) else {
+            return;
+        };
+        if event.kind == Kind::NodeCancelled {
+            return; // a worker stopped (flow shutdown), not a step of this trace
+        }
+        if event.kind == Kind::NodeSuccess {
+            self.last_success = Some(event.clone());
+        }
+        let success = (event.kind == Kind::NodeSuccess).then(|| event.clone());
+        match self.visits.iter_mut().find(|visit| visit.node_name == node) {
+            Some(visit) => {
+                visit.last = event.clone();
+                visit.attempts += u64::from(event.kind == Kind::NodeStart);
+                if success.is_some() {
+                    visit.success = success;
+                }
+            }
+            None => self.visits.push(NodeVisit {
+                node_name: node.to_string(),
+                first_ts: event.ts,
+                last: event.clone(),
+                attempts: u64::from(event.kind == Kind::NodeStart),
+                success,
+            }),
+        }
+    }
+
+    pub fn duration_ms(&self) -> f64 {
+        if self.events == 0 {
+            return 0.0;
+        }
+        self.last_ts.millis_since(self.first_ts)
+    }
+
+    /// The trace's status under the flow graph learned from all traces.
+    pub fn status(&self, graph: &FlowGraph) -> TraceStatus {
+        if self.cancelled {
+            TraceStatus::Cancelled
+        } else if self.terminal.is_some() {
+            TraceStatus::Failed
+        } else if self.deadline_skipped {
+            TraceStatus::DeadlineSkipped
+        } else if self.reached_every_sink(graph) {
+            TraceStatus::Succeeded
+        } else {
+            TraceStatus::InFlight
+        }
+    }
+
+    fn reached_every_sink(&self, graph: &FlowGraph) -> bool {
+        let all_ended_well = self
+            .visits
+            .iter()
+            .all(|visit| visit.last.kind == Kind::NodeSuccess);
+        let some_sink = self
+            .visits
+            .iter()
+            .any(|visit| graph.is_sink(&visit.node_name));
+        all_ended_well && some_sink && self.dangling(graph).is_none()
+    }
+
+    /// A node that succeeded but whose usual successor the trace never reached: where a
+    /// message is waiting in a queue (or was lost). The latest such success.
+    pub fn dangling(&self, graph: &FlowGraph) -> Option<&NodeVisit> {
+        self.visits
+            .iter()
+            .filter(|visit| visit.succeeded())
+            .filter(|visit| {
+                graph.successors(&visit.node_name).iter().any(|successor| {
+                    successor.node_name != EGRESS
+                        && !self.walk.reached().contains(&successor.node_name)
+                })
+            })
+            .max_by_key(|visit| success_ts(visit))
+    }
+
+    /// The failure category: of the terminal event for failed traces, of the status for
+    /// cancelled and skipped ones, of the last unresolved failure for traces in flight.
+    pub fn category(&self, status: TraceStatus) -> Option<Category> {
+        match status {
+            TraceStatus::Succeeded => None,
+            TraceStatus::Cancelled => Some(Category::Cancel),
+            TraceStatus::Failed => self.terminal,
+            TraceStatus::DeadlineSkipped => Some(Category::Deadline),
+            TraceStatus::InFlight => self.last_failure,
+        }
+    }
+
+    /// The node where the trace stopped: the latest-ending node whose last event is not a
+    /// success, or else `None` (see `dangling` for a message waiting in a queue).
+    pub fn stopped_at(&self) -> Option<&NodeVisit> {
+        self.visits
+            .iter()
+            .filter(|visit| visit.last.kind != Kind::NodeSuccess)
+            .max_by_key(|visit| visit.last.ts)
+    }
+
+    /// The node that sent `node` its message: the latest success, before `before` (the node's
+    /// first event), of one of its predecessors in the graph (else of any node).
+    pub fn predecessor_success(
+        &self,
+        node: &str,
+        before: Timestamp,
+        graph: &FlowGraph,
+    ) -> Option<&NodeVisit> {
+        let earlier = || {
+            self.visits.iter().filter(move |visit| {
+                visit.node_name != node && visit.success.as_ref().is_some_and(|s| s.ts <= before)
+            })
+        };
+        earlier()
+            .filter(|visit| {
+                graph
+                    .successors(&visit.node_name)
+                    .iter()
+                    .any(|successor| successor.node_name == node)
+            })
+            .max_by_key(|visit| success_ts(visit))
+            .or_else(|| earlier().max_by_key(|visit| success_ts(visit)))
+    }
+
+    pub fn retries(&self) -> u64 {
+        self.counts.retry
+    }
+}
+
+fn success_ts(visit: &NodeVisit) -> Timestamp {
+    visit
+        .success
+        .as_ref()
+        .map_or(Timestamp(i64::MIN), |success| success.ts)
+}

@@ -1,0 +1,67 @@
+//! Aligned tables for reports (find, classify, saturation), built with comfy-table: no borders,
+//! two spaces between columns, numbers right-aligned, colors only when the palette allows.
+
+use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+
+use super::{Palette, Tone};
+
+/// A borderless table with `headers`; the columns at `right` are right-aligned.
+pub fn report_table(headers: &[&str], right: &[usize], palette: Palette) -> Table {
+    let mut table = Table::new();
+    table
+        .load_style(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled);
+    if palette.enabled {
+        table.enforce_styling();
+    } else {
+        table.force_no_tty();
+    }
+    let header: Vec<Cell> = headers
+        .iter()
+        .map(|h| {
+            let cell = Cell::new(h);
+            if palette.enabled {
+                cell.add_attribute(Attribute::Bold)
+            } else {
+                cell
+            }
+        })
+        .collect();
+    table.set_header(header);
+    for (index, column) in table.column_iter_mut().enumerate() {
+        column.set_padding((0, 2));
+        if right.contains(&index) {
+            column.set_cell_alignment(CellAlignment::Right);
+        }
+    }
+    table
+}
+
+/// A cell shown in the tone of an event kind.
+pub fn toned(text: impl ToString, tone: Tone, palette: Palette) -> Cell {
+    let cell = Cell::new(text);
+    if !palette.enabled {
+        return cell;
+    }
+    match tone {
+        Tone::Failure => cell.fg(Color::Red).add_attribute(Attribute::Bold),
+        Tone::Error => cell.fg(Color::Red),
+        Tone::Timeout => cell.fg(Color::Yellow),
+        Tone::Retry => cell.fg(Color::Magenta),
+        Tone::Deadline => cell.fg(Color::Blue),
+        Tone::Cancel => cell.fg(Color::Cyan),
+        Tone::Success => cell.fg(Color::Green),
+        Tone::Quiet => cell.add_attribute(Attribute::Dim),
+        Tone::Plain => cell,
+    }
+}
+
+/// The table as text, each line without trailing spaces.
+pub fn to_text(table: &Table) -> String {
+    let mut text = String::new();
+    for line in table.lines() {
+        text.push_str(line.trim_end());
+        text.push('\n');
+    }
+    text
+}
