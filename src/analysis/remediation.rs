@@ -11,7 +11,7 @@ use super::percentile::Percentiles;
 use super::trace::{TraceStatus, TraceSummary};
 use crate::event::{Event, Kind};
 use crate::redact::summarize_exception;
-use crate::render::millis;
+use crate::render::{millis, plural};
 
 /// What `find` learned about one trace.
 pub struct TraceFindings<'a> {
@@ -94,9 +94,9 @@ fn timeout_steps(
         .filter_map(|e| e.latency_ms)
         .fold(0.0, f64::max);
     steps.push(format!(
-        "{node} timed out on {} of {} attempt(s) (each cut at ~{} ms, its NodePolicy.timeout_s): check the dependency {node} calls for latency or unavailability.",
+        "{node} timed out on {} of {} (each cut at ~{} ms, its NodePolicy.timeout_s): check the dependency {node} calls for latency or unavailability.",
         timeouts.len(),
-        next.attempts.max(timeouts.len() as u64),
+        plural(next.attempts.max(timeouts.len() as u64), "attempt"),
         millis(timeout_ms)
     ));
     if let Some(p95) = findings
@@ -105,15 +105,24 @@ fn timeout_steps(
         .and_then(|p| p.percentile(95.0))
     {
         let count = findings.latency[node.as_str()].count();
+        let p95_text = format!(
+            "{node}'s successful attempts take p95 {} ms (over {})",
+            millis(p95),
+            plural(count, "success")
+        );
         if timeout_ms > 0.0 && p95 < timeout_ms * 0.5 {
             steps.push(format!(
-                "{node}'s successful attempts take p95 {} ms ({count} successes), far below the timeout: this request hung rather than the timeout being too tight; find what it waited on.",
-                millis(p95)
+                "{p95_text}, far below the ~{} ms timeout: this request hung rather than the timeout being too tight; find what it waited on.",
+                millis(timeout_ms)
+            ));
+        } else if timeout_ms > 0.0 && p95 < timeout_ms * 0.8 {
+            steps.push(format!(
+                "{p95_text}, little headroom under the ~{} ms timeout: a slower dependency tips it over; speed the dependency up or raise NodePolicy.timeout_s above its p99.",
+                millis(timeout_ms)
             ));
         } else {
             steps.push(format!(
-                "{node}'s successful attempts take p95 {} ms ({count} successes), close to the ~{} ms timeout: raise NodePolicy.timeout_s above its p99, or make the dependency faster.",
-                millis(p95),
+                "{p95_text}, close to the ~{} ms timeout: raise NodePolicy.timeout_s above its p99, or make the dependency faster.",
                 millis(timeout_ms)
             ));
         }
@@ -155,13 +164,13 @@ fn error_steps(next: &NextNode, events: &[&Event], steps: &mut Vec<String>) {
     });
     if transient {
         steps.push(format!(
-            "{node} raised {type_text} on {} attempt(s): the dependency it calls is failing; check its health and keep retries with backoff (NodePolicy.max_retries, backoff).",
-            errors.len()
+            "{node} raised {type_text} on {}: the dependency it calls is failing; check its health and keep retries with backoff (NodePolicy.max_retries, backoff).",
+            plural(errors.len() as u64, "attempt")
         ));
     } else {
         steps.push(format!(
-            "{node} raised {type_text} on {} attempt(s): a deterministic failure; fix the code, input validation or schema drift at {node} (see the exception in the timeline).",
-            errors.len()
+            "{node} raised {type_text} on {}: a deterministic failure; fix the code, input validation or schema drift at {node} (see the exception in the timeline).",
+            plural(errors.len() as u64, "attempt")
         ));
         if errors.len() > 1 {
             steps.push(format!(
@@ -289,8 +298,8 @@ fn retry_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     }
     for (node, count) in by_node {
         steps.push(format!(
-            "{node} needed {count} retr{} before succeeding: transient failures; if `flowtrace classify` shows them across many traces, fix the cause or tune backoff.",
-            if count == 1 { "y" } else { "ies" }
+            "{node} needed {} before succeeding: transient failures; if `flowtrace classify` shows them across many traces, fix the cause or tune backoff.",
+            plural(count, "retry")
         ));
     }
 }

@@ -9,7 +9,7 @@ use std::io::Write;
 
 use crate::cli::{Cli, Command};
 use crate::error::{EXIT_OK, EXIT_RUNTIME, Error};
-use crate::render::thousands;
+use crate::render::{plural, thousands};
 use crate::source::{ReadReport, ReadStats};
 
 /// Runs the parsed command line; returns the exit status.
@@ -48,13 +48,6 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
     if stats.skipped() == 0 && stats.non_utf8 == 0 {
         return None;
     }
-    let plural = |count: u64, word: &str| {
-        format!(
-            "{} {word}{}",
-            thousands(count),
-            if count == 1 { "" } else { "s" }
-        )
-    };
     let mut summary = format!(
         "read {} from {}",
         plural(stats.lines, "line"),

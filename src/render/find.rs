@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::events::event_detail;
 use super::table::{report_table, to_text, toned};
-use super::{Palette, Tone, millis};
+use super::{Palette, Tone, millis, plural};
 use crate::analysis::find::{FindReport, LastSuccess, NextNode};
 use crate::analysis::remediation::depth_of;
 use crate::event::{Event, Kind, Timestamp};
@@ -87,11 +87,10 @@ fn describe_next(next: &NextNode, report: &FindReport) -> String {
         );
     }
     format!(
-        "{}: {} after {} attempt{}{}; {}",
+        "{}: {} after {}{}; {}",
         next.node_name,
         next.event.as_deref().unwrap_or("?"),
-        next.attempts,
-        if next.attempts == 1 { "" } else { "s" },
+        plural(next.attempts, "attempt"),
         next.ts.map_or(String::new(), |ts| format!(
             " at {} (+{} ms)",
             clock(ts),
@@ -185,20 +184,20 @@ pub fn write_table(
     )?;
     writeln!(
         out,
-        "{}{} → {} UTC, {} ms, {} events",
+        "{}{} → {} UTC, {} ms, {}",
         label("span"),
         full_time(report.first_ts),
         clock(report.last_ts),
         millis(report.duration_ms),
-        report.events
+        plural(report.events, "event")
     )?;
     writeln!(
         out,
-        "{}{}; {} attempts, {} retries",
+        "{}{}; {}, {}",
         label("nodes"),
         report.nodes.join(" → "),
-        report.attempts,
-        report.retries
+        plural(report.attempts, "attempt"),
+        plural(report.retries, "retry")
     )?;
     let counts = &report.counts;
     writeln!(
@@ -297,11 +296,11 @@ pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> i
         (
             "span",
             format!(
-                "{} → {} UTC ({} ms, {} events)",
+                "{} → {} UTC ({} ms, {})",
                 full_time(report.first_ts),
                 clock(report.last_ts),
                 millis(report.duration_ms),
-                report.events
+                plural(report.events, "event")
             ),
         ),
         ("nodes", report.nodes.join(" → ")),

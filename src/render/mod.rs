@@ -99,6 +99,21 @@ pub fn thousands(number: u64) -> String {
     grouped
 }
 
+/// `1 event`, `12,410 events`, `2 retries`, `3 successes`.
+pub fn plural(count: u64, word: &str) -> String {
+    let number = thousands(count);
+    if count == 1 {
+        return format!("{number} {word}");
+    }
+    if let Some(stem) = word.strip_suffix('y') {
+        format!("{number} {stem}ies")
+    } else if word.ends_with('s') {
+        format!("{number} {word}es")
+    } else {
+        format!("{number} {word}s")
+    }
+}
+
 /// A latency or duration in milliseconds, with precision suited to its size.
 pub fn millis(value: f64) -> String {
     if value.abs() >= 100.0 {
@@ -123,5 +138,9 @@ mod tests {
         assert_eq!(millis(1234.5), "1234");
         assert_eq!(millis(12.34), "12.3");
         assert_eq!(millis(1.234), "1.23");
+        assert_eq!(plural(1, "retry"), "1 retry");
+        assert_eq!(plural(2, "retry"), "2 retries");
+        assert_eq!(plural(22, "success"), "22 successes");
+        assert_eq!(plural(12_410, "line"), "12,410 lines");
     }
 }
