@@ -67,6 +67,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
             [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Count --since/--until durations back from the current clock, not from the newest event')
             [CompletionResult]::new('--all', '--all', [CompletionResultType]::ParameterName, 'Show node_start rows in the timeline too (by default folded into the attempt they began)')
+            [CompletionResult]::new('--full-scan', '--full-scan', [CompletionResultType]::ParameterName, 'Parse every line: learn the flow graph (and the next node''s queue depth) from the whole input instead of from each input''s first 20,000 lines and the trace''s own lines (slower)')
             [CompletionResult]::new('--no-redact', '--no-redact', [CompletionResultType]::ParameterName, 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked')
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')

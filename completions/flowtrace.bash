@@ -129,7 +129,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__find)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --format --all --color --no-redact --help"
+            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --format --all --full-scan --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -62,6 +62,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --quiet 'Do not print the summary of skipped lines on stderr'
             cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
             cand --all 'Show node_start rows in the timeline too (by default folded into the attempt they began)'
+            cand --full-scan 'Parse every line: learn the flow graph (and the next node''s queue depth) from the whole input instead of from each input''s first 20,000 lines and the trace''s own lines (slower)'
             cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'

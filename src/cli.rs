@@ -11,6 +11,7 @@ stopped, what is failing and whether the flow is saturated.";
 
 const EXAMPLES: &str = "\
 Examples:
+  kubectl logs deploy/worker --prefix --timestamps | flowtrace find 3f2a9c
   kubectl logs deploy/worker --prefix --timestamps | flowtrace events --trace 3f2a9c01...
   flowtrace events app.log.gz --kind node_failed --kind node_timeout --since 30m
   flowtrace events --store events.db --tenant acme --format csv > acme.csv
@@ -73,6 +74,10 @@ pub struct FindArgs {
     /// Show node_start rows in the timeline too (by default folded into the attempt they began)
     #[arg(long, help_heading = "Output")]
     pub all: bool,
+    /// Parse every line: learn the flow graph (and the next node's queue depth) from the whole
+    /// input instead of from each input's first 20,000 lines and the trace's own lines (slower)
+    #[arg(long, help_heading = "Input")]
+    pub full_scan: bool,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -69,13 +69,13 @@ pub enum Error {
     },
 
     #[error(
-        "no events for trace {query} in {inputs} ({events} events read){}",
+        "no events for trace {query} in {inputs} ({read} read){}",
         close_hint(close)
     )]
     TraceNotFound {
         query: String,
         inputs: String,
-        events: String,
+        read: String,
         close: Vec<String>,
     },
 

@@ -87,6 +87,8 @@ impl EventFilter {
             nodes: self.nodes.clone(),
             since: at(self.since),
             until: at(self.until),
+            trace_prefix: None,
+            sample_rows: 0,
         }
     }
 
@@ -100,6 +102,20 @@ impl EventFilter {
             drained: false,
         }
     }
+}
+
+/// A prefilter keeping the lines that contain any of `needles` verbatim, or `None` when JSON
+/// escaping could hide one of them (then no line may be skipped).
+pub fn contains_any(needles: &[String]) -> Option<LinePrefilter> {
+    let finders = finders(needles)?;
+    Some(Arc::new(move |line: &[u8]| {
+        finders.iter().any(|finder| finder.find(line).is_some())
+    }))
+}
+
+/// Both prefilters must keep a line.
+pub fn both(first: LinePrefilter, second: LinePrefilter) -> LinePrefilter {
+    Arc::new(move |line: &[u8]| first(line) && second(line))
 }
 
 /// Needle finders, or `None` when there is nothing to look for or a needle could appear

@@ -255,14 +255,14 @@ fn an_unknown_trace_says_where_it_looked_and_what_looks_close() {
         .code(1)
         .stdout("")
         .stderr(format!(
-            "flowtrace: no events for trace {typo} in 2 inputs (494 events read); ids that look close: {id}\n"
+            "flowtrace: no events for trace {typo} in 2 inputs (519 lines read); ids that look close: {id}\n"
         ));
     flowtrace()
         .args(["find", "0000000000", "--quiet", "--store"])
         .arg(fixture("incident/events.db"))
         .assert()
         .code(1)
-        .stderr("flowtrace: no events for trace 0000000000 in 1 input (247 events read)\n");
+        .stderr("flowtrace: no events for trace 0000000000 in the store (247 rows read)\n");
 }
 
 #[test]
@@ -330,4 +330,63 @@ fn markdown_is_an_incident_document_section() {
     assert!(text.contains("#### Timeline"));
     assert!(text.contains("#### What to do"));
     assert!(!text.contains("hunter2"));
+}
+
+/// A big log whose first 20,000 lines are another flow: `find` parses only the sample and the
+/// trace's own lines, and still gives the answer a full scan gives.
+#[test]
+fn the_prefilter_answers_like_a_full_scan() {
+    let filler = std::fs::read_to_string(fixture("saturation/flat.jsonl")).unwrap();
+    let incident = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let mut log = String::new();
+    for copy in 0..52 {
+        // Distinct trace ids per copy: replace the first two hex digits of each id.
+        for line in filler.lines() {
+            let value: Value = serde_json::from_str(line).unwrap();
+            let line = match value["trace_id"].as_str() {
+                Some(id) => line.replace(id, &format!("{copy:02x}{}", &id[2..])),
+                None => line.to_string(),
+            };
+            log.push_str(&line);
+            log.push('\n');
+        }
+    }
+    assert!(log.lines().count() > 20_000);
+    log.push_str(&incident);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    std::fs::write(&path, log).unwrap();
+    let path = path.to_str().unwrap();
+
+    for scenario in ["error_failed", "in_flight", "timeout_recovered"] {
+        let id = trace_of(scenario);
+        let fast = find_json(&id, &[path]);
+        let full = find_json(&id, &[path, "--full-scan"]);
+        for key in [
+            "status",
+            "category",
+            "events",
+            "counts",
+            "last_success",
+            "next",
+            "timeline",
+        ] {
+            assert_eq!(fast[key], full[key], "{scenario}: {key}");
+        }
+    }
+}
+
+#[test]
+fn a_store_answers_a_prefix_through_the_trace_index() {
+    use flowtrace::source::store::{Store, StoreQuery};
+    let store = Store::open(StoreQuery {
+        path: fixture("incident/events.db"),
+        table: "flow_events".into(),
+        trace_prefix: Some("46a4".into()),
+        sample_rows: 100,
+        ..StoreQuery::default()
+    })
+    .unwrap();
+    let plan = store.query_plan().unwrap();
+    assert!(plan.contains("idx_events_trace_ts"), "{plan}");
 }

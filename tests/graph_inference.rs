@@ -14,6 +14,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
         store: None,
         strict: false,
         prefilter: Arc::new(|_| true),
+        sample_lines: 0,
     })
     .unwrap();
     let mut learner = GraphLearner::default();

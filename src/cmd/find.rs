@@ -7,9 +7,14 @@ use crate::cli::{FindArgs, ReportFormat};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
+use crate::filter::{both, contains_any};
 use crate::redact::redact_event;
-use crate::render::{Palette, find, thousands};
+use crate::render::{Palette, find, plural};
 use crate::source::EventStream;
+
+/// Lines of each input (rows of a store) parsed in full, to learn the flow graph from, unless
+/// `--full-scan`.
+pub const FIND_SAMPLE_LINES: u64 = 20_000;
 
 pub fn run(args: &FindArgs) -> Result<u8, Error> {
     let query = args.trace_id.trim();
@@ -22,7 +27,19 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut options = input.source_options(&filter);
+    if !args.full_scan {
+        // Only the trace's own lines, and a sample of the flow for the graph, are parsed.
+        if let Some(query_lines) = contains_any(&[query.to_string()]) {
+            options.prefilter = both(options.prefilter, query_lines);
+        }
+        options.sample_lines = FIND_SAMPLE_LINES;
+        if let Some(store) = &mut options.store {
+            store.trace_prefix = Some(query.to_string());
+            store.sample_rows = FIND_SAMPLE_LINES;
+        }
+    }
+    let mut stream = EventStream::open(options)?;
     let mut finder = TraceFinder::new(query);
     for mut event in filter.apply(&mut stream) {
         if !args.output.no_redact {
@@ -34,11 +51,23 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
     let status = super::finish_read(&report, input.quiet);
     let found = finder.finish().map_err(|error| match error {
         FindError::NotFound { close } => {
-            let sources = report.stats.inputs + u64::from(input.store.is_some());
+            let stats = &report.stats;
+            let (inputs, read) = match (stats.inputs, input.store.is_some()) {
+                (0, _) => ("the store".to_string(), plural(stats.store_rows, "row")),
+                (files, false) => (plural(files, "input"), plural(stats.lines, "line")),
+                (files, true) => (
+                    format!("{} and the store", plural(files, "input")),
+                    format!(
+                        "{} and {}",
+                        plural(stats.lines, "line"),
+                        plural(stats.store_rows, "row")
+                    ),
+                ),
+            };
             Error::TraceNotFound {
                 query: query.to_string(),
-                inputs: format!("{} input{}", sources, if sources == 1 { "" } else { "s" }),
-                events: thousands(report.stats.events + report.stats.store_rows),
+                inputs,
+                read,
                 close,
             }
         }

@@ -9,13 +9,20 @@ use super::{LinePrefilter, ReadStats, Record, SharedReport};
 use crate::error::Error;
 use crate::event::Timestamp;
 
+/// How to read the lines of one input.
+pub(crate) struct LineOptions {
+    pub prefilter: LinePrefilter,
+    /// Lines up to this number are decoded whatever the prefilter says.
+    pub sample_lines: u64,
+    pub strict: bool,
+}
+
 /// The records of one log input, in the order they appear in it.
 pub(crate) struct LineRecords {
     input: OpenInput,
     buffer: Vec<u8>,
     line_number: u64,
-    prefilter: LinePrefilter,
-    strict: bool,
+    options: LineOptions,
     /// The time of the last record, given to lines that carry none (some ingress lines).
     last_ts: Timestamp,
     stats: ReadStats,
@@ -24,18 +31,12 @@ pub(crate) struct LineRecords {
 }
 
 impl LineRecords {
-    pub(crate) fn new(
-        input: OpenInput,
-        prefilter: LinePrefilter,
-        strict: bool,
-        report: SharedReport,
-    ) -> LineRecords {
+    pub(crate) fn new(input: OpenInput, options: LineOptions, report: SharedReport) -> LineRecords {
         LineRecords {
             input,
             buffer: Vec::with_capacity(4096),
             line_number: 0,
-            prefilter,
-            strict,
+            options,
             last_ts: Timestamp(i64::MIN),
             stats: ReadStats {
                 inputs: 1,
@@ -92,7 +93,7 @@ impl Iterator for LineRecords {
             self.line_number += 1;
             self.stats.lines += 1;
             let line = trim_line_end(&self.buffer);
-            if !(self.prefilter)(line) {
+            if self.line_number > self.options.sample_lines && !(self.options.prefilter)(line) {
                 self.stats.prefiltered += 1;
                 continue;
             }
@@ -126,7 +127,8 @@ impl Iterator for LineRecords {
                 }
                 Decoded::Skipped(reason) => {
                     self.stats.count_skip(reason);
-                    if self.strict && matches!(reason, SkipReason::NotJson | SkipReason::Malformed)
+                    if self.options.strict
+                        && matches!(reason, SkipReason::NotJson | SkipReason::Malformed)
                     {
                         let error = Error::Strict {
                             input: self.input.name.to_string(),

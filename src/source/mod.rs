@@ -111,6 +111,9 @@ pub struct SourceOptions {
     pub store: Option<StoreQuery>,
     pub strict: bool,
     pub prefilter: LinePrefilter,
+    /// The first this many lines of each input are decoded whatever the prefilter says: a
+    /// sample of every trace for analyses that need the whole flow (`find` learns the graph).
+    pub sample_lines: u64,
 }
 
 /// The merged, time-ordered events of every source, with tenants propagated.
@@ -134,8 +137,11 @@ impl EventStream {
             match input::open_input(spec) {
                 Ok(opened) => sources.push(Box::new(lines::LineRecords::new(
                     opened,
-                    Arc::clone(&options.prefilter),
-                    options.strict,
+                    lines::LineOptions {
+                        prefilter: Arc::clone(&options.prefilter),
+                        sample_lines: options.sample_lines,
+                        strict: options.strict,
+                    },
                     Arc::clone(&report),
                 ))),
                 Err(error) => report.lock().unwrap().errors.push(error),

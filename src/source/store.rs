@@ -35,6 +35,11 @@ pub struct StoreQuery {
     pub nodes: Vec<String>,
     pub since: Option<Timestamp>,
     pub until: Option<Timestamp>,
+    /// Only traces whose id starts with this (answered through the trace index).
+    pub trace_prefix: Option<String>,
+    /// With `trace_prefix`: also the first this many rows of every trace, as a sample of the
+    /// whole flow (see `SourceOptions::sample_lines`).
+    pub sample_rows: u64,
 }
 
 /// An open store, checked to be a SQLite database holding the events table.
@@ -135,16 +140,57 @@ impl Store {
             conditions.push("ts <= ?".to_string());
             parameters.push(Value::Real(until.as_unix_seconds()));
         }
-        let filter = if conditions.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conditions.join(" AND "))
+        let table = quote(&self.query.table);
+        let columns = "rowid, trace_id, ts, kind, node_name, node_id, payload";
+        let where_ = |conditions: &[String]| {
+            if conditions.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", conditions.join(" AND "))
+            }
         };
-        let sql = format!(
-            "SELECT rowid, trace_id, ts, kind, node_name, node_id, payload FROM {}{filter} ORDER BY ts, rowid",
-            quote(&self.query.table)
-        );
-        (sql, parameters)
+        let Some(prefix) = &query.trace_prefix else {
+            let sql = format!(
+                "SELECT {columns} FROM {table}{} ORDER BY ts, rowid",
+                where_(&conditions)
+            );
+            return (sql, parameters);
+        };
+        // GLOB (case-sensitive, like the ids) can use the (trace_id, ts) index for a prefix.
+        let mut traced = conditions.clone();
+        let mut traced_parameters = parameters.clone();
+        if prefix.contains(['*', '?', '[']) {
+            traced.push("substr(trace_id, 1, ?) = ?".to_string());
+            traced_parameters.push(Value::Integer(prefix.chars().count() as i64));
+            traced_parameters.push(Value::Text(prefix.clone()));
+        } else {
+            traced.push("trace_id GLOB ?".to_string());
+            traced_parameters.push(Value::Text(format!("{prefix}*")));
+        }
+        let mut sql = format!("SELECT {columns} FROM {table}{}", where_(&traced));
+        if query.sample_rows > 0 {
+            sql = format!(
+                "{sql} UNION SELECT * FROM (SELECT {columns} FROM {table}{} ORDER BY rowid LIMIT ?)",
+                where_(&conditions)
+            );
+            traced_parameters.extend(parameters);
+            traced_parameters.push(Value::Integer(query.sample_rows.min(i64::MAX as u64) as i64));
+        }
+        (format!("{sql} ORDER BY 3, 1"), traced_parameters)
+    }
+
+    /// SQLite's plan for the query (`EXPLAIN QUERY PLAN`), one step per line.
+    pub fn query_plan(&self) -> Result<String, Error> {
+        let (sql, parameters) = self.select_sql();
+        let mut statement = self
+            .connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .map_err(|source| self.store_error(source))?;
+        let steps = statement
+            .query_map(params_from_iter(parameters), |row| row.get::<_, String>(3))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(|source| self.store_error(source))?;
+        Ok(steps.join("\n"))
     }
 
     /// Streams the selected rows, in time order, from a reader thread.
