@@ -230,3 +230,29 @@ fn table_names_another_events_table() {
             db.display()
         ));
 }
+
+#[test]
+fn the_same_event_from_a_store_and_a_log_is_given_once() {
+    let output = flowtrace()
+        .args(["events", "--format", "jsonl", "--store"])
+        .arg(fixture("incident/events.db"))
+        .arg(fixture("incident/structured.jsonl"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let events = parse_jsonl(&output.stdout);
+    let from_log = events_jsonl(&[&fixture_arg("incident/structured.jsonl")]);
+    assert_eq!(events.len(), from_log.len());
+    // Every trace event keeps the tenant the log's ingress lines gave it.
+    assert!(
+        events
+            .iter()
+            .filter(|e| e["trace_id"].is_string())
+            .all(|e| e["tenant"].is_string())
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("247 events read twice and given once"),
+        "{stderr}"
+    );
+}

@@ -190,7 +190,12 @@ fn cancel_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
         .iter()
         .filter(|e| matches!(e.kind, Kind::NodeTraceCancelled | Kind::TraceCancelDrop))
         .filter_map(|e| e.node_name.clone())
-        .collect();
+        .fold(Vec::new(), |mut nodes, node| {
+            if !nodes.contains(&node) {
+                nodes.push(node);
+            }
+            nodes
+        });
     let when = start.map_or(String::new(), |e| {
         format!(
             " at {} (+{} ms into the trace)",

@@ -45,7 +45,7 @@ pub fn finish_read(report: &ReadReport, quiet: bool) -> u8 {
 /// `read 12,410 lines from 3 inputs: 11,982 events, 428 skipped (401 not JSON, 27 not
 /// FlowEvents)`, or `None` when nothing was skipped or decoded lossily.
 pub fn read_summary(stats: &ReadStats) -> Option<String> {
-    if stats.skipped() == 0 && stats.non_utf8 == 0 {
+    if stats.skipped() == 0 && stats.non_utf8 == 0 && stats.duplicates == 0 {
         return None;
     }
     let mut summary = format!(
@@ -87,6 +87,12 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
             ", {} skipped ({})",
             thousands(stats.skipped()),
             reasons.join(", ")
+        ));
+    }
+    if stats.duplicates > 0 {
+        summary.push_str(&format!(
+            ", {} read twice and given once",
+            plural(stats.duplicates, "event")
         ));
     }
     if stats.non_utf8 > 0 {

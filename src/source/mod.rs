@@ -63,6 +63,8 @@ pub struct ReadStats {
     pub tenant_lines: u64,
     /// Lines that were not valid UTF-8 and were decoded lossily.
     pub non_utf8: u64,
+    /// Events read twice (from a store and a log of the same run, say) and given once.
+    pub duplicates: u64,
 }
 
 impl ReadStats {
@@ -78,6 +80,7 @@ impl ReadStats {
         self.not_flow_events += other.not_flow_events;
         self.tenant_lines += other.tenant_lines;
         self.non_utf8 += other.non_utf8;
+        self.duplicates += other.duplicates;
     }
 
     fn count_skip(&mut self, reason: SkipReason) {
@@ -116,11 +119,38 @@ pub struct SourceOptions {
     pub sample_lines: u64,
 }
 
-/// The merged, time-ordered events of every source, with tenants propagated.
+/// The merged, time-ordered events of every source, with tenants propagated and duplicates
+/// (the same event read from a store and from a log, or a line shipped twice) dropped.
 pub struct EventStream {
     records: merge::Merge,
     tenants: TenantMap,
     report: SharedReport,
+    /// The identities of the events already given at the current timestamp.
+    seen_at: (Timestamp, Vec<EventIdentity>),
+    duplicates: u64,
+}
+
+/// What makes two events the same event: PenguiFlow stamps each with its own `ts` (to the
+/// microsecond), kind, trace, node instance and attempt.
+#[derive(Debug, PartialEq, Eq)]
+struct EventIdentity {
+    kind: crate::event::Kind,
+    trace_id: Option<String>,
+    node_name: Option<String>,
+    node_id: Option<String>,
+    attempt: Option<i64>,
+}
+
+impl EventIdentity {
+    fn of(event: &Event) -> EventIdentity {
+        EventIdentity {
+            kind: event.kind.clone(),
+            trace_id: event.trace_id.clone(),
+            node_name: event.node_name.clone(),
+            node_id: event.node_id.clone(),
+            attempt: event.attempt,
+        }
+    }
 }
 
 impl EventStream {
@@ -151,12 +181,34 @@ impl EventStream {
             records: merge::Merge::new(sources),
             tenants: TenantMap::default(),
             report,
+            seen_at: (Timestamp(i64::MIN), Vec::new()),
+            duplicates: 0,
         })
     }
 
     /// The counts so far and the errors met (complete once the stream is exhausted).
     pub fn take_report(&self) -> ReadReport {
-        std::mem::take(&mut *self.report.lock().unwrap_or_else(|p| p.into_inner()))
+        let mut report =
+            std::mem::take(&mut *self.report.lock().unwrap_or_else(|p| p.into_inner()));
+        report.stats.duplicates = self.duplicates;
+        report
+    }
+
+    /// True when an event with the same identity was already given (the stream is in time
+    /// order, so only events of the same timestamp need remembering).
+    fn is_duplicate(&mut self, event: &Event) -> bool {
+        let (at, seen) = &mut self.seen_at;
+        if *at != event.ts {
+            *at = event.ts;
+            seen.clear();
+        }
+        let identity = EventIdentity::of(event);
+        if seen.contains(&identity) {
+            self.duplicates += 1;
+            return true;
+        }
+        seen.push(identity);
+        false
     }
 
     /// Which tenants each trace was seen with (complete once the stream is exhausted).
@@ -169,7 +221,14 @@ impl Iterator for EventStream {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
-        for record in self.records.by_ref() {
+        while let Some(record) = self.records.next() {
+            if let Record::Event(event) = &record
+                && self.is_duplicate(event)
+            {
+                // Still learn its tenant: the copy may carry one the first did not.
+                self.tenants.apply(record);
+                continue;
+            }
             if let Some(event) = self.tenants.apply(record) {
                 return Some(event);
             }
