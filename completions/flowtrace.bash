@@ -16,6 +16,9 @@ _flowtrace() {
             ",$1")
                 cmd="flowtrace"
                 ;;
+            flowtrace,classify)
+                cmd="flowtrace__subcmd__classify"
+                ;;
             flowtrace,completions)
                 cmd="flowtrace__subcmd__completions"
                 ;;
@@ -27,6 +30,9 @@ _flowtrace() {
                 ;;
             flowtrace,help)
                 cmd="flowtrace__subcmd__help"
+                ;;
+            flowtrace__subcmd__help,classify)
+                cmd="flowtrace__subcmd__help__subcmd__classify"
                 ;;
             flowtrace__subcmd__help,completions)
                 cmd="flowtrace__subcmd__help__subcmd__completions"
@@ -47,12 +53,74 @@ _flowtrace() {
 
     case "${cmd}" in
         flowtrace)
-            opts="-h -V --help --version events find completions help"
+            opts="-h -V --help --version events find classify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowtrace__subcmd__classify)
+            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "node tenant kind minute hour" -- "${cur}"))
+                    return 0
+                    ;;
+                --fail-on)
+                    COMPREPLY=($(compgen -W "timeout error cancel deadline" -- "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json markdown" -- "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -183,8 +251,22 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__help)
-            opts="events find completions help"
+            opts="events find classify completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowtrace__subcmd__help__subcmd__classify)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

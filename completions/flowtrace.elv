@@ -24,6 +24,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --version 'Print version'
             cand events 'Print the selected events, normalized, in time order'
             cand find 'Where did this trace stop, and why: timeline, last success, next node, what to do'
+            cand classify 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -67,6 +68,28 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'flowtrace;classify'= {
+            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
+            cand --table 'The events table of --store'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand --by 'Group failures by node, tenant, kind, or over time (minute, hour)'
+            cand --fail-on 'Exit with status 3 when any of these categories occurred (comma-separated)'
+            cand --format 'Output format [default: table]'
+            cand --color 'When to color the output; `auto` colors a terminal unless NO_COLOR is set'
+            cand --strict 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+            cand -q 'Do not print the summary of skipped lines on stderr'
+            cand --quiet 'Do not print the summary of skipped lines on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --messages 'Show one example message (masked) per exception type'
+            cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'flowtrace;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -74,12 +97,15 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;help'= {
             cand events 'Print the selected events, normalized, in time order'
             cand find 'Where did this trace stop, and why: timeline, last success, next node, what to do'
+            cand classify 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowtrace;help;events'= {
         }
         &'flowtrace;help;find'= {
+        }
+        &'flowtrace;help;classify'= {
         }
         &'flowtrace;help;completions'= {
         }

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::analysis::category::Category;
+use crate::analysis::classify::GroupBy;
+
 const ABOUT: &str = "Incident debugging for PenguiFlow runtime telemetry: read JSON logs \
 (files, gzip/zstd, kubectl logs on stdin) or a SQLite event store, and answer where a trace \
 stopped, what is failing and whether the flow is saturated.";
@@ -44,6 +47,14 @@ pub enum Command {
     #[command(after_help = FIND_EXAMPLES)]
     Find(Box<FindArgs>),
 
+    /// What is failing across the flow: failures by category, node, tenant or time, top
+    /// exceptions, and what to do about each.
+    ///
+    /// Categories: timeout, error, cancel, deadline (retries counted apart). Use --fail-on in
+    /// scripts and alert hooks: exit status 3 when one of the named categories occurred.
+    #[command(after_help = CLASSIFY_EXAMPLES)]
+    Classify(Box<ClassifyArgs>),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
@@ -78,6 +89,44 @@ pub struct FindArgs {
     /// input instead of from each input's first 20,000 lines and the trace's own lines (slower)
     #[arg(long, help_heading = "Input")]
     pub full_scan: bool,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+const CLASSIFY_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --since=1h | flowtrace classify
+  flowtrace classify app.log --since 30m --by minute
+  flowtrace classify --store events.db --tenant acme --messages --format markdown
+  flowtrace classify app.log --fail-on timeout,error -q && echo healthy
+
+Exit status: 0 success (whatever was found, unless --fail-on), 1 an input could not be read,
+2 usage error, 3 a --fail-on category occurred.";
+
+#[derive(Debug, Args)]
+pub struct ClassifyArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Group failures by node, tenant, kind, or over time (minute, hour)
+    #[arg(long, value_enum, default_value_t = GroupBy::Node, help_heading = "Output")]
+    pub by: GroupBy,
+    /// Show one example message (masked) per exception type
+    #[arg(long, help_heading = "Output")]
+    pub messages: bool,
+    /// Exit with status 3 when any of these categories occurred (comma-separated)
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        value_name = "CATEGORY",
+        help_heading = "Output"
+    )]
+    pub fail_on: Vec<Category>,
+    /// Output format [default: table]
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<ReportFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
 }

@@ -11,6 +11,8 @@ pub const EXIT_OK: u8 = 0;
 pub const EXIT_RUNTIME: u8 = 1;
 /// Exit status: the command line is wrong (clap uses 2 as well).
 pub const EXIT_USAGE: u8 = 2;
+/// Exit status: `classify --fail-on` found a category it was told to fail on.
+pub const EXIT_FAILURES_FOUND: u8 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -3,8 +3,10 @@
 //! `graph` (flow inference), `trace` (a trace's summary and status).
 
 pub mod category;
+pub mod classify;
 pub mod find;
 pub mod graph;
 pub mod percentile;
 pub mod remediation;
 pub mod trace;
+pub mod tracebook;

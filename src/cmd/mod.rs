@@ -1,6 +1,7 @@
 //! One file per subcommand, each a thin wiring of the stages: config -> source -> filter ->
 //! (analysis) -> render. `run` dispatches; the helpers here are shared by every subcommand.
 
+pub mod classify;
 pub mod completions;
 pub mod events;
 pub mod find;
@@ -17,6 +18,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Events(args) => events::run(&args),
         Command::Find(args) => find::run(&args),
+        Command::Classify(args) => classify::run(&args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

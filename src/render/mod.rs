@@ -3,6 +3,7 @@
 //! `events` writes the normalized event stream in every `--format`; shared helpers here give
 //! the colors of event kinds and the number formats every renderer uses.
 
+pub mod classify;
 pub mod events;
 pub mod find;
 pub mod table;
@@ -99,6 +100,24 @@ pub fn thousands(number: u64) -> String {
     grouped
 }
 
+/// A row of Unicode block characters, one per value, scaled to the row's maximum (zero is a
+/// space, so a quiet stretch looks quiet).
+pub fn sparkline(values: &[u64]) -> String {
+    const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let max = values.iter().copied().max().unwrap_or(0);
+    values
+        .iter()
+        .map(|&value| {
+            if value == 0 || max == 0 {
+                ' '
+            } else {
+                let level = ((value as f64 / max as f64) * 7.0).round() as usize;
+                BLOCKS[level.min(7)]
+            }
+        })
+        .collect()
+}
+
 /// `1 event`, `12,410 events`, `2 retries`, `3 successes`.
 pub fn plural(count: u64, word: &str) -> String {
     let number = thousands(count);
@@ -138,6 +157,8 @@ mod tests {
         assert_eq!(millis(1234.5), "1234");
         assert_eq!(millis(12.34), "12.3");
         assert_eq!(millis(1.234), "1.23");
+        assert_eq!(sparkline(&[0, 1, 4, 8]), " ▂▅█");
+        assert_eq!(sparkline(&[0, 0]), "  ");
         assert_eq!(plural(1, "retry"), "1 retry");
         assert_eq!(plural(2, "retry"), "2 retries");
         assert_eq!(plural(22, "success"), "22 successes");

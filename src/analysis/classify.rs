@@ -1,0 +1,753 @@
+//! `classify`: what is failing across the whole flow. One pass over every selected event sorts
+//! failures into the shared categories, counts them per group (node, tenant, kind, or time),
+//! tallies exception types, and derives a remediation checklist per category.
+//!
+//! Definitions (see the README):
+//! - `events`: node_timeout (timeout); node_error, remote_call_error (error); the cancellation
+//!   kinds (cancel); deadline_skip (deadline). `node_failed` is not an event of its category:
+//!   it repeats its message's last failure as terminal.
+//! - `traces`: traces with at least one event of the category.
+//! - `terminal`: node_failed with NODE_TIMEOUT (timeout) or any other exception code (error);
+//!   traces whose status is cancelled (cancel) or deadline_skipped (deadline).
+//! - `recovered` (timeout, error): (trace, node) pairs where the failure was followed by a
+//!   node_success of that node in that trace.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use super::category::{Category, category_of, is_terminal};
+use super::graph::FlowGraph;
+use super::percentile::Percentiles;
+use super::trace::TraceStatus;
+use super::tracebook::{TraceBook, TraceOutcome};
+use crate::event::{Event, Kind, Timestamp};
+use crate::redact::summarize_exception;
+use crate::render::{millis, plural};
+
+/// A retry rate above this at a node is a retry storm.
+pub const RETRY_STORM_RATE: f64 = 0.5;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum GroupBy {
+    Node,
+    Tenant,
+    Kind,
+    Minute,
+    Hour,
+}
+
+impl GroupBy {
+    fn bucket_micros(self) -> Option<i64> {
+        match self {
+            GroupBy::Minute => Some(60_000_000),
+            GroupBy::Hour => Some(3_600_000_000),
+            _ => None,
+        }
+    }
+
+    pub fn is_time(self) -> bool {
+        self.bucket_micros().is_some()
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Node => "node",
+            GroupBy::Tenant => "tenant",
+            GroupBy::Kind => "kind",
+            GroupBy::Minute => "minute",
+            GroupBy::Hour => "hour",
+        }
+    }
+}
+
+/// One category across the selection.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CategoryReport {
+    pub events: u64,
+    pub traces: u64,
+    pub terminal: u64,
+    /// Only meaningful for timeout and error (null for cancel and deadline).
+    pub recovered: Option<u64>,
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Categories {
+    pub timeout: CategoryReport,
+    pub error: CategoryReport,
+    pub cancel: CategoryReport,
+    pub deadline: CategoryReport,
+}
+
+impl Categories {
+    pub fn get(&self, category: Category) -> &CategoryReport {
+        match category {
+            Category::Timeout => &self.timeout,
+            Category::Error => &self.error,
+            Category::Cancel => &self.cancel,
+            Category::Deadline => &self.deadline,
+        }
+    }
+
+    fn get_mut(&mut self, category: Category) -> &mut CategoryReport {
+        match category {
+            Category::Timeout => &mut self.timeout,
+            Category::Error => &mut self.error,
+            Category::Cancel => &mut self.cancel,
+            Category::Deadline => &mut self.deadline,
+        }
+    }
+
+    /// True when the category occurred at all.
+    pub fn occurred(&self, category: Category) -> bool {
+        let report = self.get(category);
+        report.events > 0 || report.terminal > 0
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Retries {
+    pub events: u64,
+    /// node_retry / node_success over the selection (null without successes).
+    pub rate: Option<f64>,
+}
+
+/// Failure counts of one group (a node, a tenant, a kind, or a time bucket).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Group {
+    pub key: String,
+    pub timeout: u64,
+    pub error: u64,
+    pub cancel: u64,
+    pub deadline: u64,
+    pub retry: u64,
+    /// Events that ended a message for good here: node_failed, deadline_skip,
+    /// trace_cancel_drop, node_trace_cancelled.
+    pub terminal: u64,
+    /// Successes, for the retry rate of a node.
+    #[serde(skip)]
+    pub successes: u64,
+}
+
+impl Group {
+    pub fn failures(&self) -> u64 {
+        self.timeout + self.error + self.cancel + self.deadline
+    }
+
+    pub fn count(&self, category: Category) -> u64 {
+        match category {
+            Category::Timeout => self.timeout,
+            Category::Error => self.error,
+            Category::Cancel => self.cancel,
+            Category::Deadline => self.deadline,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExceptionReport {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub count: u64,
+    pub nodes: Vec<String>,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    /// One example message (masked unless --no-redact); only with --messages.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Remediation {
+    /// timeout, error, cancel, deadline, or retry (a retry storm).
+    pub category: String,
+    pub steps: Vec<String>,
+}
+
+/// The answer of `classify`: a stable JSON contract (see the README).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClassifyReport {
+    pub categories: Categories,
+    pub retries: Retries,
+    pub statuses: BTreeMap<String, u64>,
+    pub traces: u64,
+    pub by: GroupBy,
+    pub groups: Vec<Group>,
+    pub exceptions: Vec<ExceptionReport>,
+    pub remediation: Vec<Remediation>,
+    /// For time groupings: the bucket width in seconds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket_s: Option<u64>,
+}
+
+#[derive(Debug, Default)]
+struct NodeFacts {
+    success_latency: Percentiles,
+    timeout_latency_max: f64,
+    q_depth_in_max: i64,
+    queue_maxsize: Option<i64>,
+}
+
+#[derive(Debug)]
+struct ExceptionTally {
+    count: u64,
+    nodes: BTreeSet<String>,
+    first_ts: Timestamp,
+    last_ts: Timestamp,
+    example: String,
+}
+
+pub struct Classifier {
+    by: GroupBy,
+    messages: bool,
+    book: TraceBook,
+    categories: Categories,
+    /// (trace, node) -> [timeout pending, error pending, timeout recovered, error recovered]
+    recovery: HashMap<(String, String), [bool; 4]>,
+    retries: u64,
+    successes: u64,
+    groups: HashMap<String, Group>,
+    /// By node, when `groups` is keyed otherwise.
+    node_groups: HashMap<String, Group>,
+    nodes: HashMap<String, NodeFacts>,
+    exceptions: HashMap<String, ExceptionTally>,
+    deadline_late_ms: Percentiles,
+    /// node_cancelled events: workers stopped by flow.stop() (shutdown, redeploy).
+    worker_stops: u64,
+    newest: Option<Timestamp>,
+    oldest: Option<Timestamp>,
+}
+
+impl Classifier {
+    pub fn new(by: GroupBy, messages: bool) -> Classifier {
+        let empty = || CategoryReport::default();
+        Classifier {
+            by,
+            messages,
+            book: TraceBook::default(),
+            categories: Categories {
+                timeout: CategoryReport {
+                    recovered: Some(0),
+                    ..empty()
+                },
+                error: CategoryReport {
+                    recovered: Some(0),
+                    ..empty()
+                },
+                cancel: empty(),
+                deadline: empty(),
+            },
+            recovery: HashMap::new(),
+            retries: 0,
+            successes: 0,
+            groups: HashMap::new(),
+            node_groups: HashMap::new(),
+            nodes: HashMap::new(),
+            exceptions: HashMap::new(),
+            deadline_late_ms: Percentiles::default(),
+            worker_stops: 0,
+            newest: None,
+            oldest: None,
+        }
+    }
+
+    fn group_key(&self, event: &Event) -> String {
+        match self.by {
+            GroupBy::Node => event.node_name.clone().unwrap_or_else(|| "(none)".into()),
+            GroupBy::Tenant => event.tenant.clone().unwrap_or_else(|| "(unknown)".into()),
+            GroupBy::Kind => event.kind.to_string(),
+            GroupBy::Minute | GroupBy::Hour => {
+                let width = self.by.bucket_micros().unwrap_or(1);
+                Timestamp(event.ts.0.div_euclid(width) * width).to_rfc3339()
+            }
+        }
+    }
+
+    pub fn observe(&mut self, event: &Event) {
+        self.book.observe(event);
+        self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
+        self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
+        let category = category_of(event);
+        let terminal = is_terminal(event);
+        let key = self.group_key(event);
+        tally(&mut self.groups, key, event, category, terminal);
+        if self.by != GroupBy::Node {
+            // The checklist speaks about nodes whatever the grouping shown.
+            let node = event.node_name.clone().unwrap_or_else(|| "(none)".into());
+            tally(&mut self.node_groups, node, event, category, terminal);
+        }
+        match (category, terminal) {
+            (Some(category), false) => {
+                let report = self.categories.get_mut(category);
+                report.events += 1;
+                report.first_ts = Some(report.first_ts.map_or(event.ts, |t| t.min(event.ts)));
+                report.last_ts = Some(report.last_ts.map_or(event.ts, |t| t.max(event.ts)));
+            }
+            (Some(category), true) => {
+                if matches!(category, Category::Timeout | Category::Error) {
+                    self.categories.get_mut(category).terminal += 1;
+                }
+            }
+            _ => {}
+        }
+        match event.kind {
+            Kind::NodeRetry => self.retries += 1,
+            Kind::NodeSuccess => self.successes += 1,
+            Kind::NodeCancelled => self.worker_stops += 1,
+            _ => {}
+        }
+        self.track_recovery(event, category, terminal);
+        self.track_node(event);
+        self.track_exception(event);
+        if event.kind == Kind::DeadlineSkip
+            && let Some(deadline) = event.deadline_s
+        {
+            self.deadline_late_ms
+                .add((event.ts.as_unix_seconds() - deadline) * 1000.0);
+        }
+    }
+
+    fn track_recovery(&mut self, event: &Event, category: Option<Category>, terminal: bool) {
+        let (Some(trace), Some(node)) = (&event.trace_id, &event.node_name) else {
+            return;
+        };
+        let pending = match (category, terminal) {
+            (Some(Category::Timeout), false) => Some(0),
+            (Some(Category::Error), false) => Some(1),
+            _ => None,
+        };
+        if let Some(slot) = pending {
+            self.recovery
+                .entry((trace.clone(), node.clone()))
+                .or_default()[slot] = true;
+        } else if event.kind == Kind::NodeSuccess
+            && let Some(flags) = self.recovery.get_mut(&(trace.clone(), node.clone()))
+        {
+            for (slot, category) in [(0, Category::Timeout), (1, Category::Error)] {
+                if flags[slot] && !flags[slot + 2] {
+                    flags[slot + 2] = true;
+                    if let Some(recovered) = &mut self.categories.get_mut(category).recovered {
+                        *recovered += 1;
+                    }
+                }
+                flags[slot] = false;
+            }
+        }
+    }
+
+    fn track_node(&mut self, event: &Event) {
+        let Some(node) = &event.node_name else {
+            return;
+        };
+        let facts = self.nodes.entry(node.clone()).or_default();
+        match event.kind {
+            Kind::NodeSuccess => {
+                if let Some(latency) = event.latency_ms {
+                    facts.success_latency.add(latency);
+                }
+            }
+            Kind::NodeTimeout => {
+                facts.timeout_latency_max = facts
+                    .timeout_latency_max
+                    .max(event.latency_ms.unwrap_or(0.0));
+            }
+            _ => {}
+        }
+        facts.q_depth_in_max = facts.q_depth_in_max.max(event.q_depth_in.unwrap_or(0));
+        if event.queue_maxsize.is_some() {
+            facts.queue_maxsize = event.queue_maxsize;
+        }
+    }
+
+    fn track_exception(&mut self, event: &Event) {
+        if !matches!(
+            event.kind,
+            Kind::NodeError | Kind::NodeTimeout | Kind::RemoteCallError
+        ) {
+            return;
+        }
+        let summary = event.exception.as_deref().map(summarize_exception);
+        let type_name = summary
+            .as_ref()
+            .and_then(|s| s.type_name.clone())
+            .or_else(|| {
+                event
+                    .flow_error
+                    .as_ref()
+                    .and_then(|f| f.exception_type.clone())
+            });
+        let Some(type_name) = type_name else {
+            return;
+        };
+        let tally = self
+            .exceptions
+            .entry(type_name)
+            .or_insert_with(|| ExceptionTally {
+                count: 0,
+                nodes: BTreeSet::new(),
+                first_ts: event.ts,
+                last_ts: event.ts,
+                example: summary.map(|s| s.message).unwrap_or_default(),
+            });
+        tally.count += 1;
+        tally.first_ts = tally.first_ts.min(event.ts);
+        tally.last_ts = tally.last_ts.max(event.ts);
+        if let Some(node) = &event.node_name {
+            tally.nodes.insert(node.clone());
+        }
+    }
+
+    pub fn finish(mut self) -> ClassifyReport {
+        let (outcomes, _graph): (Vec<TraceOutcome>, FlowGraph) =
+            std::mem::take(&mut self.book).finish();
+        let mut statuses: BTreeMap<String, u64> = TraceStatus::ALL
+            .iter()
+            .map(|status| (status.as_str().to_string(), 0))
+            .collect();
+        let mut e2e_ms = Percentiles::default();
+        for outcome in &outcomes {
+            *statuses
+                .entry(outcome.status.as_str().to_string())
+                .or_default() += 1;
+            let counts = &outcome.summary.counts;
+            for category in Category::ALL {
+                if counts.get(category) > 0 {
+                    self.categories.get_mut(category).traces += 1;
+                }
+            }
+            match outcome.status {
+                TraceStatus::Cancelled => self.categories.cancel.terminal += 1,
+                TraceStatus::DeadlineSkipped => self.categories.deadline.terminal += 1,
+                TraceStatus::Succeeded => e2e_ms.add(outcome.summary.duration_ms()),
+                _ => {}
+            }
+        }
+        let groups = self.ordered_groups();
+        let mut exceptions: Vec<ExceptionReport> = self
+            .exceptions
+            .drain()
+            .map(|(type_name, tally)| ExceptionReport {
+                type_name,
+                count: tally.count,
+                nodes: tally.nodes.into_iter().collect(),
+                first_ts: tally.first_ts,
+                last_ts: tally.last_ts,
+                message: self.messages.then_some(tally.example),
+            })
+            .collect();
+        exceptions.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
+
+        let facts = Facts {
+            categories: &self.categories,
+            groups: &self.node_groups(),
+            nodes: &self.nodes,
+            exceptions: &exceptions,
+            traces: outcomes.len() as u64,
+            e2e_ms: &e2e_ms,
+            deadline_late_ms: &self.deadline_late_ms,
+            worker_stops: self.worker_stops,
+        };
+        let remediation = remediate(&facts);
+        ClassifyReport {
+            retries: Retries {
+                events: self.retries,
+                rate: (self.successes > 0).then(|| self.retries as f64 / self.successes as f64),
+            },
+            traces: outcomes.len() as u64,
+            statuses,
+            by: self.by,
+            bucket_s: self
+                .by
+                .bucket_micros()
+                .map(|micros| (micros / 1_000_000) as u64),
+            groups,
+            exceptions,
+            remediation,
+            categories: self.categories,
+        }
+    }
+
+    /// Groups sorted by terminal failures then events (or by time, filling empty buckets).
+    fn ordered_groups(&self) -> Vec<Group> {
+        let mut groups: Vec<Group> = self.groups.values().cloned().collect();
+        if let (Some(width), Some(oldest), Some(newest)) =
+            (self.by.bucket_micros(), self.oldest, self.newest)
+        {
+            let first = oldest.0.div_euclid(width);
+            let last = newest.0.div_euclid(width);
+            let mut dense = Vec::new();
+            for bucket in first..=last {
+                let key = Timestamp(bucket * width).to_rfc3339();
+                dense.push(self.groups.get(&key).cloned().unwrap_or(Group {
+                    key,
+                    ..Group::default()
+                }));
+            }
+            return dense;
+        }
+        groups.retain(|g| g.failures() + g.retry + g.terminal > 0);
+        groups.sort_by(|a, b| {
+            b.terminal
+                .cmp(&a.terminal)
+                .then(b.failures().cmp(&a.failures()))
+                .then(b.retry.cmp(&a.retry))
+                .then(a.key.cmp(&b.key))
+        });
+        groups
+    }
+
+    /// Per-node groups for the remediation, whatever the grouping shown.
+    fn node_groups(&self) -> Vec<Group> {
+        let groups = if self.by == GroupBy::Node {
+            &self.groups
+        } else {
+            &self.node_groups
+        };
+        groups.values().cloned().collect()
+    }
+}
+
+/// Counts `event` into the group `key` of `groups`.
+fn tally(
+    groups: &mut HashMap<String, Group>,
+    key: String,
+    event: &Event,
+    category: Option<Category>,
+    terminal: bool,
+) {
+    let group = groups.entry(key.clone()).or_insert_with(|| Group {
+        key,
+        ..Group::default()
+    });
+    match (category, terminal) {
+        (Some(Category::Timeout), false) => group.timeout += 1,
+        (Some(Category::Error), false) => group.error += 1,
+        (Some(Category::Cancel), false) => group.cancel += 1,
+        (Some(Category::Deadline), false) => group.deadline += 1,
+        _ => {}
+    }
+    if terminal
+        || matches!(
+            event.kind,
+            Kind::DeadlineSkip | Kind::TraceCancelDrop | Kind::NodeTraceCancelled
+        )
+    {
+        group.terminal += 1;
+    }
+    match event.kind {
+        Kind::NodeRetry => group.retry += 1,
+        Kind::NodeSuccess => group.successes += 1,
+        _ => {}
+    }
+}
+
+/// What the checklist is built from.
+struct Facts<'a> {
+    categories: &'a Categories,
+    groups: &'a [Group],
+    nodes: &'a HashMap<String, NodeFacts>,
+    exceptions: &'a [ExceptionReport],
+    traces: u64,
+    e2e_ms: &'a Percentiles,
+    deadline_late_ms: &'a Percentiles,
+    worker_stops: u64,
+}
+
+/// The nodes with most `category` events, at most three, most first.
+fn top_nodes(groups: &[Group], category: Category) -> Vec<&Group> {
+    let mut nodes: Vec<&Group> = groups.iter().filter(|g| g.count(category) > 0).collect();
+    nodes.sort_by(|a, b| {
+        b.count(category)
+            .cmp(&a.count(category))
+            .then(a.key.cmp(&b.key))
+    });
+    nodes.truncate(3);
+    nodes
+}
+
+fn clock(ts: Option<Timestamp>) -> String {
+    ts.map_or("?".into(), |ts| {
+        ts.to_datetime().format("%H:%M:%S").to_string()
+    })
+}
+
+fn remediate(facts: &Facts) -> Vec<Remediation> {
+    let mut sections: Vec<(u64, Remediation)> = Vec::new();
+    let categories = facts.categories;
+    for category in Category::ALL {
+        if !categories.occurred(category) {
+            continue;
+        }
+        let report = categories.get(category);
+        let steps = match category {
+            Category::Timeout => timeout_steps(facts),
+            Category::Error => error_steps(facts),
+            Category::Cancel => cancel_steps(facts, report),
+            Category::Deadline => deadline_steps(facts, report),
+        };
+        if !steps.is_empty() {
+            sections.push((
+                report.traces.max(report.terminal),
+                Remediation {
+                    category: category.as_str().to_string(),
+                    steps,
+                },
+            ));
+        }
+    }
+    let storms: Vec<String> = facts
+        .groups
+        .iter()
+        .filter(|g| g.successes > 0 && g.retry as f64 / g.successes as f64 > RETRY_STORM_RATE)
+        .map(|g| {
+            format!(
+                "Retry storm at {}: {} for {} (rate {:.2}): disable retries temporarily (NodePolicy.max_retries=0) or add backoff so retries stop piling onto the dependency.",
+                g.key,
+                plural(g.retry, "retry"),
+                plural(g.successes, "success"),
+                g.retry as f64 / g.successes as f64
+            )
+        })
+        .collect();
+    if !storms.is_empty() {
+        sections.push((
+            storms.len() as u64,
+            Remediation {
+                category: "retry".into(),
+                steps: storms,
+            },
+        ));
+    }
+    // Most traces affected first.
+    sections.sort_by_key(|section| std::cmp::Reverse(section.0));
+    sections
+        .into_iter()
+        .map(|(_, remediation)| remediation)
+        .collect()
+}
+
+fn timeout_steps(facts: &Facts) -> Vec<String> {
+    let mut steps = Vec::new();
+    for group in top_nodes(facts.groups, Category::Timeout) {
+        let node = &group.key;
+        let Some(node_facts) = facts.nodes.get(node) else {
+            continue;
+        };
+        let cut = node_facts.timeout_latency_max;
+        let p95 = node_facts.success_latency.percentile(95.0);
+        let capacity = node_facts.queue_maxsize.filter(|c| *c > 0);
+        let full = capacity.is_some_and(|c| node_facts.q_depth_in_max >= c);
+        let queue = match capacity {
+            Some(c) => format!("inbound queue reached {} of {c}", node_facts.q_depth_in_max),
+            None => format!(
+                "inbound queue reached {} (unbounded)",
+                node_facts.q_depth_in_max
+            ),
+        };
+        let latency = p95.map_or("no successful attempt to compare".to_string(), |p95| {
+            format!("successes take p95 {} ms", millis(p95))
+        });
+        let advice = if full {
+            "saturation first: reduce upstream concurrency or add capacity (see `flowtrace saturation`) before raising NodePolicy.timeout_s"
+        } else if p95.is_some_and(|p95| cut > 0.0 && p95 >= cut * 0.8) {
+            "the timeout is tight for its normal latency: raise NodePolicy.timeout_s above its p99 or make the dependency faster"
+        } else {
+            "the dependency hangs now and then: check its latency; a tighter NodePolicy.timeout_s lets a retry come sooner"
+        };
+        steps.push(format!(
+            "{node}: {} (attempts cut at ~{} ms); {latency}; {queue}: {advice}.",
+            plural(group.timeout, "timeout"),
+            millis(cut)
+        ));
+    }
+    steps
+}
+
+fn error_steps(facts: &Facts) -> Vec<String> {
+    let mut steps = Vec::new();
+    for exception in facts
+        .exceptions
+        .iter()
+        .filter(|e| e.type_name != "TimeoutError")
+        .take(3)
+    {
+        let lower = exception.type_name.to_ascii_lowercase();
+        let transient = ["connection", "unavailable", "oserror", "reset", "refused"]
+            .iter()
+            .any(|word| lower.contains(word));
+        let advice = if transient {
+            "a failing dependency: check its health; keep retries with backoff"
+        } else {
+            "a deterministic failure: fix the code, validation or schema drift (did a deploy land then?); retrying will not help"
+        };
+        steps.push(format!(
+            "{} at {}, {} since {}: {advice}.",
+            exception.type_name,
+            exception.nodes.join(", "),
+            plural(exception.count, "time"),
+            clock(Some(exception.first_ts))
+        ));
+    }
+    if steps.is_empty() {
+        for group in top_nodes(facts.groups, Category::Error) {
+            steps.push(format!(
+                "{}: {}: read the exceptions in `flowtrace events --node {} --kind node_error`.",
+                group.key,
+                plural(group.error, "error"),
+                group.key
+            ));
+        }
+    }
+    steps
+}
+
+fn cancel_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
+    let mut steps = Vec::new();
+    if report.terminal > 0 {
+        steps.push(format!(
+            "{} of {} ({:.0}%) were cancelled (flow.cancel), the first at {}: look upstream, at callers' timeouts and budgets or users aborting, before changing the flow.",
+            report.terminal,
+            plural(facts.traces, "trace"),
+            100.0 * report.terminal as f64 / facts.traces.max(1) as f64,
+            clock(report.first_ts)
+        ));
+    }
+    if facts.worker_stops > 0 {
+        steps.push(format!(
+            "{} stopped (node_cancelled, from flow.stop()): a shutdown or redeploy; traces in flight then were cut off, check whether they were retried.",
+            plural(facts.worker_stops, "node worker")
+        ));
+    }
+    steps
+}
+
+fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
+    let nodes: Vec<&str> = top_nodes(facts.groups, Category::Deadline)
+        .iter()
+        .map(|g| g.key.as_str())
+        .collect();
+    let late = facts
+        .deadline_late_ms
+        .percentile(50.0)
+        .map_or(String::new(), |late| {
+            format!(", p50 {} ms past their deadline", millis(late))
+        });
+    let e2e = facts
+        .e2e_ms
+        .percentile(95.0)
+        .map_or("no trace succeeded to compare with".to_string(), |p95| {
+            format!("the flow's p95 end-to-end duration is {} ms", millis(p95))
+        });
+    vec![format!(
+        "{} skipped at {}{late}; {e2e}: callers set Message.deadline_s shorter than the flow really takes (or messages wait too long in queues); raise the budget upstream or cut the wait.",
+        plural(report.events, "message"),
+        if nodes.is_empty() {
+            "?".to_string()
+        } else {
+            nodes.join(", ")
+        }
+    )]
+}

@@ -1,0 +1,50 @@
+//! `flowtrace classify`: failures across the whole flow, by category, and what to do.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use crate::analysis::classify::Classifier;
+use crate::cli::{ClassifyArgs, ReportFormat};
+use crate::config::{InputConfig, resolve_color, resolve_filter};
+use crate::error::{EXIT_FAILURES_FOUND, EXIT_OK, Error};
+use crate::event::Timestamp;
+use crate::redact::redact_event;
+use crate::render::{Palette, classify};
+use crate::source::EventStream;
+
+pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
+    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
+    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let palette = Palette {
+        enabled: resolve_color(&args.output),
+    };
+
+    let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut classifier = Classifier::new(args.by, args.messages);
+    for mut event in filter.apply(&mut stream) {
+        if !args.output.no_redact {
+            redact_event(&mut event);
+        }
+        classifier.observe(&event);
+    }
+    let read_status = super::finish_read(&stream.take_report(), input.quiet);
+    let report = classifier.finish();
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.format.unwrap_or(ReportFormat::Table) {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Table => classify::write_table(&report, &mut out, palette)?,
+        ReportFormat::Markdown => classify::write_markdown(&report, &mut out)?,
+    }
+    out.flush()?;
+    let failed_on = args
+        .fail_on
+        .iter()
+        .any(|category| report.categories.occurred(*category));
+    Ok(match (read_status, failed_on) {
+        (EXIT_OK, true) => EXIT_FAILURES_FOUND,
+        (status, _) => status,
+    })
+}

@@ -1,0 +1,320 @@
+//! `classify` report as a terminal page or a Markdown section.
+
+use std::io::{self, Write};
+
+use super::table::{report_table, to_text, toned};
+use super::{Palette, Tone, plural, sparkline, thousands};
+use crate::analysis::category::Category;
+use crate::analysis::classify::{ClassifyReport, Group};
+use crate::event::Timestamp;
+
+fn clock(ts: Option<Timestamp>) -> String {
+    ts.map_or("-".into(), |ts| {
+        ts.to_datetime().format("%H:%M:%S%.3f").to_string()
+    })
+}
+
+fn category_tone(category: Category) -> Tone {
+    match category {
+        Category::Timeout => Tone::Timeout,
+        Category::Error => Tone::Error,
+        Category::Cancel => Tone::Cancel,
+        Category::Deadline => Tone::Deadline,
+    }
+}
+
+fn statuses_line(report: &ClassifyReport) -> String {
+    let parts: Vec<String> = [
+        "succeeded",
+        "failed",
+        "cancelled",
+        "deadline_skipped",
+        "in_flight",
+    ]
+    .iter()
+    .map(|status| {
+        format!(
+            "{} {status}",
+            thousands(report.statuses.get(*status).copied().unwrap_or(0))
+        )
+    })
+    .collect();
+    format!("{}: {}", thousands(report.traces), parts.join(", "))
+}
+
+fn retries_line(report: &ClassifyReport) -> String {
+    match report.retries.rate {
+        Some(rate) => format!(
+            "{} ({rate:.2} per success)",
+            thousands(report.retries.events)
+        ),
+        None => thousands(report.retries.events),
+    }
+}
+
+fn category_rows(report: &ClassifyReport) -> Vec<(Category, [String; 7])> {
+    Category::ALL
+        .iter()
+        .map(|&category| {
+            let c = report.categories.get(category);
+            (
+                category,
+                [
+                    category.to_string(),
+                    thousands(c.events),
+                    thousands(c.traces),
+                    thousands(c.terminal),
+                    c.recovered.map_or("-".into(), thousands),
+                    clock(c.first_ts),
+                    clock(c.last_ts),
+                ],
+            )
+        })
+        .collect()
+}
+
+const CATEGORY_HEADERS: [&str; 7] = [
+    "CATEGORY",
+    "EVENTS",
+    "TRACES",
+    "TERMINAL",
+    "RECOVERED",
+    "FIRST (UTC)",
+    "LAST (UTC)",
+];
+
+fn group_cells(group: &Group) -> [String; 7] {
+    [
+        group.key.clone(),
+        thousands(group.timeout),
+        thousands(group.error),
+        thousands(group.cancel),
+        thousands(group.deadline),
+        thousands(group.retry),
+        thousands(group.terminal),
+    ]
+}
+
+fn exception_cells(report: &ClassifyReport) -> Vec<Vec<String>> {
+    report
+        .exceptions
+        .iter()
+        .map(|e| {
+            let mut cells = vec![
+                e.type_name.clone(),
+                thousands(e.count),
+                e.nodes.join(", "),
+                clock(Some(e.first_ts)),
+                clock(Some(e.last_ts)),
+            ];
+            if let Some(message) = &e.message {
+                cells.push(message.clone());
+            }
+            cells
+        })
+        .collect()
+}
+
+fn exception_headers(report: &ClassifyReport) -> Vec<&'static str> {
+    let mut headers = vec!["EXCEPTION", "COUNT", "NODES", "FIRST (UTC)", "LAST (UTC)"];
+    if report.exceptions.iter().any(|e| e.message.is_some()) {
+        headers.push("EXAMPLE MESSAGE");
+    }
+    headers
+}
+
+/// The time series: one sparkline row per category (and retries) over the buckets.
+fn time_rows(report: &ClassifyReport) -> Vec<(String, String, u64)> {
+    let series = |pick: fn(&Group) -> u64| -> Vec<u64> { report.groups.iter().map(pick).collect() };
+    let rows: [(&str, Vec<u64>); 6] = [
+        ("timeout", series(|g| g.timeout)),
+        ("error", series(|g| g.error)),
+        ("cancel", series(|g| g.cancel)),
+        ("deadline", series(|g| g.deadline)),
+        ("retry", series(|g| g.retry)),
+        ("terminal", series(|g| g.terminal)),
+    ];
+    rows.into_iter()
+        .map(|(name, values)| (name.to_string(), sparkline(&values), values.iter().sum()))
+        .collect()
+}
+
+fn time_span(report: &ClassifyReport) -> String {
+    let first = report
+        .groups
+        .first()
+        .map(|g| g.key.clone())
+        .unwrap_or_default();
+    let last = report
+        .groups
+        .last()
+        .map(|g| g.key.clone())
+        .unwrap_or_default();
+    format!(
+        "per {} from {first} to {last}, {}",
+        report.by.as_str(),
+        plural(report.groups.len() as u64, "bucket")
+    )
+}
+
+pub fn write_table(
+    report: &ClassifyReport,
+    out: &mut impl Write,
+    palette: Palette,
+) -> io::Result<()> {
+    let label = |text: &str| palette.header(&format!("{text:<12}"));
+    writeln!(out, "{}{}", label("traces"), statuses_line(report))?;
+    writeln!(out, "{}{}", label("retries"), retries_line(report))?;
+    writeln!(out)?;
+
+    let mut table = report_table(&CATEGORY_HEADERS, &[1, 2, 3, 4], palette);
+    for (category, cells) in category_rows(report) {
+        let tone = if report.categories.occurred(category) {
+            category_tone(category)
+        } else {
+            Tone::Quiet
+        };
+        let row: Vec<comfy_table::Cell> = cells
+            .into_iter()
+            .enumerate()
+            .map(|(index, text)| {
+                if index == 0 {
+                    toned(text, tone, palette)
+                } else {
+                    comfy_table::Cell::new(text)
+                }
+            })
+            .collect();
+        table.add_row(row);
+    }
+    out.write_all(to_text(&table).as_bytes())?;
+    writeln!(out)?;
+
+    if report.by.is_time() {
+        writeln!(out, "{}", palette.header(&time_span(report)))?;
+        for (name, line, total) in time_rows(report) {
+            writeln!(out, "{name:<9} {line}  {}", thousands(total))?;
+        }
+    } else if report.groups.is_empty() {
+        writeln!(out, "no failures or retries by {}", report.by.as_str())?;
+    } else {
+        let first = format!("BY {}", report.by.as_str().to_uppercase());
+        let headers = [
+            first.as_str(),
+            "TIMEOUT",
+            "ERROR",
+            "CANCEL",
+            "DEADLINE",
+            "RETRY",
+            "TERMINAL",
+        ];
+        let mut table = report_table(&headers, &[1, 2, 3, 4, 5, 6], palette);
+        for group in &report.groups {
+            table.add_row(group_cells(group).to_vec());
+        }
+        out.write_all(to_text(&table).as_bytes())?;
+    }
+    writeln!(out)?;
+
+    if report.exceptions.is_empty() {
+        writeln!(out, "no exceptions")?;
+    } else {
+        let headers = exception_headers(report);
+        let mut table = report_table(&headers, &[1], palette);
+        for cells in exception_cells(report) {
+            table.add_row(cells);
+        }
+        out.write_all(to_text(&table).as_bytes())?;
+    }
+
+    if report.remediation.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "nothing to do: no failures in the selection")?;
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", palette.header("what to do"))?;
+    for section in &report.remediation {
+        writeln!(out, "  {}", section.category)?;
+        for (index, step) in section.steps.iter().enumerate() {
+            writeln!(out, "    {}. {step}", index + 1)?;
+        }
+    }
+    Ok(())
+}
+
+fn markdown_row(cells: &[String]) -> String {
+    let escaped: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+    format!("| {} |", escaped.join(" | "))
+}
+
+pub fn write_markdown(report: &ClassifyReport, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "### Failures by category")?;
+    writeln!(out)?;
+    writeln!(out, "- **Traces**: {}", statuses_line(report))?;
+    writeln!(out, "- **Retries**: {}", retries_line(report))?;
+    writeln!(out)?;
+    writeln!(out, "{}", markdown_row(&CATEGORY_HEADERS.map(String::from)))?;
+    writeln!(out, "|---|---:|---:|---:|---:|---|---|")?;
+    for (_, cells) in category_rows(report) {
+        writeln!(out, "{}", markdown_row(&cells))?;
+    }
+    writeln!(out)?;
+    if report.by.is_time() {
+        writeln!(out, "#### Over time ({})", time_span(report))?;
+        writeln!(out)?;
+        writeln!(out, "| series | over time | total |")?;
+        writeln!(out, "|---|---|---:|")?;
+        for (name, line, total) in time_rows(report) {
+            writeln!(out, "| {name} | `{line}` | {total} |")?;
+        }
+    } else {
+        writeln!(out, "#### By {}", report.by.as_str())?;
+        writeln!(out)?;
+        let first = report.by.as_str().to_string();
+        writeln!(
+            out,
+            "{}",
+            markdown_row(&[
+                first,
+                "timeout".into(),
+                "error".into(),
+                "cancel".into(),
+                "deadline".into(),
+                "retry".into(),
+                "terminal".into()
+            ])
+        )?;
+        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+        for group in &report.groups {
+            writeln!(out, "{}", markdown_row(&group_cells(group)))?;
+        }
+    }
+    if !report.exceptions.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "#### Exceptions")?;
+        writeln!(out)?;
+        let headers: Vec<String> = exception_headers(report)
+            .iter()
+            .map(|h| h.to_lowercase())
+            .collect();
+        writeln!(out, "{}", markdown_row(&headers))?;
+        writeln!(out, "|{}", "---|".repeat(headers.len()))?;
+        for cells in exception_cells(report) {
+            writeln!(out, "{}", markdown_row(&cells))?;
+        }
+    }
+    if !report.remediation.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "#### What to do")?;
+        for section in &report.remediation {
+            writeln!(out)?;
+            writeln!(out, "**{}**", section.category)?;
+            writeln!(out)?;
+            for (index, step) in section.steps.iter().enumerate() {
+                writeln!(out, "{}. {}", index + 1, step.replace('|', "\\|"))?;
+            }
+        }
+    }
+    Ok(())
+}
