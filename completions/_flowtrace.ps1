@@ -28,6 +28,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the selected events, normalized, in time order')
             [CompletionResult]::new('find', 'find', [CompletionResultType]::ParameterValue, 'Where did this trace stop, and why: timeline, last success, next node, what to do')
             [CompletionResult]::new('classify', 'classify', [CompletionResultType]::ParameterValue, 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each')
+            [CompletionResult]::new('saturation', 'saturation', [CompletionResultType]::ParameterValue, 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -97,6 +98,30 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'flowtrace;saturation' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time: RFC 3339 or a duration, as for --since')
+            [CompletionResult]::new('--bucket', '--bucket', [CompletionResultType]::ParameterName, 'Bucket width of the time series, e.g. 10s, 1m, 5m [default: about 40 buckets]')
+            [CompletionResult]::new('--threshold', '--threshold', [CompletionResultType]::ParameterName, 'Share of a bounded queue''s capacity above which a node is saturated (unbounded queues: twice their own p95)')
+            [CompletionResult]::new('--sustain', '--sustain', [CompletionResultType]::ParameterName, 'Consecutive buckets a condition must last to be reported')
+            [CompletionResult]::new('--retry-rate', '--retry-rate', [CompletionResultType]::ParameterName, 'Retry rate (node_retry / node_success) above which a node has a retry storm')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color the output; `auto` colors a terminal unless NO_COLOR is set')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Count --since/--until durations back from the current clock, not from the newest event')
+            [CompletionResult]::new('--no-redact', '--no-redact', [CompletionResultType]::ParameterName, 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'flowtrace;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -106,6 +131,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('events', 'events', [CompletionResultType]::ParameterValue, 'Print the selected events, normalized, in time order')
             [CompletionResult]::new('find', 'find', [CompletionResultType]::ParameterValue, 'Where did this trace stop, and why: timeline, last success, next node, what to do')
             [CompletionResult]::new('classify', 'classify', [CompletionResultType]::ParameterValue, 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each')
+            [CompletionResult]::new('saturation', 'saturation', [CompletionResultType]::ParameterValue, 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -117,6 +143,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;help;classify' {
+            break
+        }
+        'flowtrace;help;saturation' {
             break
         }
         'flowtrace;help;completions' {

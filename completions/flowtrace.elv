@@ -25,6 +25,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand events 'Print the selected events, normalized, in time order'
             cand find 'Where did this trace stop, and why: timeline, last success, next node, what to do'
             cand classify 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
+            cand saturation 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -90,6 +91,29 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'flowtrace;saturation'= {
+            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
+            cand --table 'The events table of --store'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand --bucket 'Bucket width of the time series, e.g. 10s, 1m, 5m [default: about 40 buckets]'
+            cand --threshold 'Share of a bounded queue''s capacity above which a node is saturated (unbounded queues: twice their own p95)'
+            cand --sustain 'Consecutive buckets a condition must last to be reported'
+            cand --retry-rate 'Retry rate (node_retry / node_success) above which a node has a retry storm'
+            cand --format 'Output format [default: table]'
+            cand --color 'When to color the output; `auto` colors a terminal unless NO_COLOR is set'
+            cand --strict 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+            cand -q 'Do not print the summary of skipped lines on stderr'
+            cand --quiet 'Do not print the summary of skipped lines on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'flowtrace;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -98,6 +122,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand events 'Print the selected events, normalized, in time order'
             cand find 'Where did this trace stop, and why: timeline, last success, next node, what to do'
             cand classify 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
+            cand saturation 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -106,6 +131,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;help;find'= {
         }
         &'flowtrace;help;classify'= {
+        }
+        &'flowtrace;help;saturation'= {
         }
         &'flowtrace;help;completions'= {
         }

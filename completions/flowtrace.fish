@@ -29,6 +29,7 @@ complete -c flowtrace -n "__fish_flowtrace_needs_command" -s V -l version -d 'Pr
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "events" -d 'Print the selected events, normalized, in time order'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "find" -d 'Where did this trace stop, and why: timeline, last success, next node, what to do'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "classify" -d 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "saturation" -d 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
@@ -102,9 +103,33 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l now -d 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l messages -d 'Show one example message (masked) per exception type'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l bucket -d 'Bucket width of the time series, e.g. 10s, 1m, 5m [default: about 40 buckets]' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l threshold -d 'Share of a bounded queue\'s capacity above which a node is saturated (unbounded queues: twice their own p95)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l sustain -d 'Consecutive buckets a condition must last to be reported' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l retry-rate -d 'Retry rate (node_retry / node_success) above which a node has a retry storm' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l format -d 'Output format [default: table]' -r -f -a "table\t'A page for reading on a terminal'
+json\t'The report as one JSON object (a stable contract, see the README)'
+markdown\t'A Markdown section, for incident documents'"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify completions help" -f -a "events" -d 'Print the selected events, normalized, in time order'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify completions help" -f -a "find" -d 'Where did this trace stop, and why: timeline, last success, next node, what to do'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify completions help" -f -a "classify" -d 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "events" -d 'Print the selected events, normalized, in time order'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "find" -d 'Where did this trace stop, and why: timeline, last success, next node, what to do'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "classify" -d 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "saturation" -d 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -55,6 +55,13 @@ pub enum Command {
     #[command(after_help = CLASSIFY_EXAMPLES)]
     Classify(Box<ClassifyArgs>),
 
+    /// Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck.
+    ///
+    /// The hot node is the node whose inbound queue stays full while its outbound queue does
+    /// not; latency alone would blame every node upstream of it (they wait to hand over).
+    #[command(after_help = SATURATION_EXAMPLES)]
+    Saturation(Box<SaturationArgs>),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
@@ -124,6 +131,48 @@ pub struct ClassifyArgs {
         help_heading = "Output"
     )]
     pub fail_on: Vec<Category>,
+    /// Output format [default: table]
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+const SATURATION_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --since=30m | flowtrace saturation
+  flowtrace saturation app.log --bucket 1m --node slowdb
+  flowtrace saturation --store events.db --since 2h --format json | jq .hot_node";
+
+#[derive(Debug, Args)]
+pub struct SaturationArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Bucket width of the time series, e.g. 10s, 1m, 5m [default: about 40 buckets]
+    #[arg(long, value_name = "DURATION", help_heading = "Analysis")]
+    pub bucket: Option<String>,
+    /// Share of a bounded queue's capacity above which a node is saturated (unbounded queues:
+    /// twice their own p95)
+    #[arg(
+        long,
+        value_name = "SHARE",
+        default_value_t = 0.8,
+        help_heading = "Analysis"
+    )]
+    pub threshold: f64,
+    /// Consecutive buckets a condition must last to be reported
+    #[arg(long, value_name = "N", default_value_t = 3, help_heading = "Analysis")]
+    pub sustain: usize,
+    /// Retry rate (node_retry / node_success) above which a node has a retry storm
+    #[arg(
+        long,
+        value_name = "RATE",
+        default_value_t = 0.5,
+        help_heading = "Analysis"
+    )]
+    pub retry_rate: f64,
     /// Output format [default: table]
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<ReportFormat>,

@@ -138,7 +138,7 @@ fn parse_time_bound(
     };
     if let Some(micros) = parse_duration(text) {
         return Ok(Some(if from_now {
-            TimeBound::At(Timestamp(now.0 - micros))
+            TimeBound::At(Timestamp(now.0.saturating_sub(micros)))
         } else {
             TimeBound::BeforeNewest(micros)
         }));

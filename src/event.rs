@@ -47,7 +47,7 @@ impl Timestamp {
 
     /// Milliseconds from `earlier` to `self` (negative when `self` is earlier).
     pub fn millis_since(self, earlier: Timestamp) -> f64 {
-        (self.0 - earlier.0) as f64 / 1000.0
+        self.0.saturating_sub(earlier.0) as f64 / 1000.0
     }
 }
 

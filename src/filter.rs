@@ -169,10 +169,10 @@ impl<I: Iterator<Item = Event>> Filtered<I> {
             return true;
         };
         self.relative_since()
-            .is_none_or(|d| event.ts.0 >= newest.0 - d)
+            .is_none_or(|d| event.ts.0 >= newest.0.saturating_sub(d))
             && self
                 .relative_until()
-                .is_none_or(|d| event.ts.0 <= newest.0 - d)
+                .is_none_or(|d| event.ts.0 <= newest.0.saturating_sub(d))
     }
 }
 
@@ -202,13 +202,17 @@ impl<I: Iterator<Item = Event>> Iterator for Filtered<I> {
                 while self
                     .held
                     .front()
-                    .is_some_and(|e| e.ts.0 < newest.0 - window)
+                    .is_some_and(|e| e.ts.0 < newest.0.saturating_sub(window))
                 {
                     self.held.pop_front();
                 }
             } else if let Some(gap) = relative_until {
                 // Without a relative --since, events old enough are final: release them.
-                if self.held.front().is_some_and(|e| e.ts.0 <= newest.0 - gap) {
+                if self
+                    .held
+                    .front()
+                    .is_some_and(|e| e.ts.0 <= newest.0.saturating_sub(gap))
+                {
                     return self.held.pop_front();
                 }
             }

@@ -177,9 +177,9 @@ impl GraphLearner {
         if first_success && let Some(node) = &event.node_name {
             *self.succeeded_traces.entry(node.clone()).or_default() += 1;
         }
-        if self.newest.0 - self.last_eviction.0 > IDLE_TRACE_MICROS / 4 {
+        if self.newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
             self.last_eviction = self.newest;
-            let cutoff = self.newest.0 - IDLE_TRACE_MICROS;
+            let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
             let arrivals = &mut self.arrivals;
             self.walks.retain(|_, walk| {
                 let keep = walk.last_ts.0 >= cutoff;

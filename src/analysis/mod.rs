@@ -8,5 +8,6 @@ pub mod find;
 pub mod graph;
 pub mod percentile;
 pub mod remediation;
+pub mod saturation;
 pub mod trace;
 pub mod tracebook;

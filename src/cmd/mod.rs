@@ -5,6 +5,7 @@ pub mod classify;
 pub mod completions;
 pub mod events;
 pub mod find;
+pub mod saturation;
 
 use std::io::Write;
 
@@ -19,6 +20,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Events(args) => events::run(&args),
         Command::Find(args) => find::run(&args),
         Command::Classify(args) => classify::run(&args),
+        Command::Saturation(args) => saturation::run(&args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

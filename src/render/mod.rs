@@ -6,6 +6,7 @@
 pub mod classify;
 pub mod events;
 pub mod find;
+pub mod saturation;
 pub mod table;
 
 use anstyle::{AnsiColor, Style};

@@ -1,0 +1,993 @@
+//! `saturation`: is the flow stuck, where is the bottleneck, how bad. One pass over the events
+//! builds per-node statistics (bounded percentiles), per-node time buckets (queue depth, starts,
+//! successes, latency sketches) and per-trace pending counts; `finish` turns them into the
+//! report: signals, the hot node and a checklist.
+//!
+//! Memory is bounded by nodes × buckets plus open traces: buckets adapt their width so there are
+//! never more than `MAX_BUCKETS` per node, and a trace idle for `IDLE_TRACE_MICROS` of log time
+//! is settled and forgotten.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::graph::is_endpoint;
+use super::percentile::Percentiles;
+use crate::event::{Event, Kind, Timestamp};
+use crate::render::{millis, plural};
+
+/// Internal bucket count above which buckets are merged to the next width.
+const MAX_BUCKETS: i64 = 4000;
+/// Buckets shown (and used for signals) when no `--bucket` is given, about.
+const TARGET_BUCKETS: i64 = 40;
+const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
+/// Traces listed by the blocked-downstream signal, at most.
+const MAX_BLOCKED_TRACES: usize = 5;
+
+/// Internal widths: each divides the next, so buckets merge exactly.
+const LEVELS_MICROS: [i64; 10] = [
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    60_000_000,
+    600_000_000,
+    3_600_000_000,
+    86_400_000_000,
+    864_000_000_000,
+];
+/// Display widths to choose from, in microseconds.
+const NICE_MICROS: [i64; 27] = [
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    20_000,
+    50_000,
+    100_000,
+    200_000,
+    500_000,
+    1_000_000,
+    2_000_000,
+    5_000_000,
+    10_000_000,
+    15_000_000,
+    30_000_000,
+    60_000_000,
+    120_000_000,
+    300_000_000,
+    600_000_000,
+    900_000_000,
+    1_800_000_000,
+    3_600_000_000,
+    7_200_000_000,
+    21_600_000_000,
+    43_200_000_000,
+    86_400_000_000,
+    864_000_000_000,
+];
+
+#[derive(Debug, Clone, Copy)]
+pub struct SaturationOptions {
+    /// A fixed bucket width; `None` picks one giving about 40 buckets.
+    pub bucket_micros: Option<i64>,
+    /// Share of a bounded queue's capacity above which a node counts as saturated.
+    pub threshold: f64,
+    /// Consecutive buckets a condition must last to be a signal.
+    pub sustain: usize,
+    /// Retry rate (node_retry / node_success) above which a node has a retry storm.
+    pub retry_storm_rate: f64,
+}
+
+impl Default for SaturationOptions {
+    fn default() -> SaturationOptions {
+        SaturationOptions {
+            bucket_micros: None,
+            threshold: 0.8,
+            sustain: 3,
+            retry_storm_rate: 0.5,
+        }
+    }
+}
+
+/// A sparse latency histogram with 10% wide bins: enough to compare p95s, cheap to keep per
+/// bucket.
+#[derive(Debug, Clone, Default)]
+struct Sketch {
+    bins: Vec<(i16, u32)>,
+}
+
+impl Sketch {
+    const GROWTH: f64 = 1.1;
+
+    fn bin(value: f64) -> i16 {
+        (value.max(0.001).ln() / Self::GROWTH.ln()).floor() as i16
+    }
+
+    fn add(&mut self, value: f64) {
+        let bin = Self::bin(value);
+        match self.bins.binary_search_by_key(&bin, |(b, _)| *b) {
+            Ok(at) => self.bins[at].1 += 1,
+            Err(at) => self.bins.insert(at, (bin, 1)),
+        }
+    }
+
+    fn merge(&mut self, other: &Sketch) {
+        for &(bin, count) in &other.bins {
+            match self.bins.binary_search_by_key(&bin, |(b, _)| *b) {
+                Ok(at) => self.bins[at].1 += count,
+                Err(at) => self.bins.insert(at, (bin, count)),
+            }
+        }
+    }
+
+    fn count(&self) -> u64 {
+        self.bins.iter().map(|(_, c)| u64::from(*c)).sum()
+    }
+
+    fn percentile(&self, p: f64) -> Option<f64> {
+        let total = self.count();
+        if total == 0 {
+            return None;
+        }
+        let rank = ((p / 100.0) * total as f64).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for &(bin, count) in &self.bins {
+            seen += u64::from(count);
+            if seen >= rank {
+                return Some(Self::GROWTH.powf(f64::from(bin) + 0.5));
+            }
+        }
+        None
+    }
+}
+
+/// What one node did in one time bucket.
+#[derive(Debug, Clone, Default)]
+struct Bucket {
+    q_total_max: i64,
+    q_in_max: i64,
+    q_out_max: i64,
+    starts: u64,
+    successes: u64,
+    timeouts: u64,
+    inflight_max: i64,
+    latency: Sketch,
+}
+
+impl Bucket {
+    fn merge(&mut self, other: &Bucket) {
+        self.q_total_max = self.q_total_max.max(other.q_total_max);
+        self.q_in_max = self.q_in_max.max(other.q_in_max);
+        self.q_out_max = self.q_out_max.max(other.q_out_max);
+        self.starts += other.starts;
+        self.successes += other.successes;
+        self.timeouts += other.timeouts;
+        self.inflight_max = self.inflight_max.max(other.inflight_max);
+        self.latency.merge(&other.latency);
+    }
+}
+
+#[derive(Debug, Default)]
+struct NodeStats {
+    first_ts: Timestamp,
+    events: u64,
+    successes: u64,
+    retries: u64,
+    timeouts: u64,
+    errors: u64,
+    q_in_max: i64,
+    q_out_max: i64,
+    q_total_max: i64,
+    q_in: Percentiles,
+    q_out: Percentiles,
+    q_total: Percentiles,
+    queue_maxsize: Option<i64>,
+    success_latency: Percentiles,
+    timeout_latency: Percentiles,
+    failed_latency: Percentiles,
+    buckets: BTreeMap<i64, Bucket>,
+}
+
+/// The pending count of one trace over its events.
+#[derive(Debug, Clone)]
+struct Pending {
+    first: i64,
+    max: i64,
+    last: i64,
+    samples: u32,
+    last_ts: Timestamp,
+    last_node: Option<String>,
+}
+
+pub struct SaturationAnalyzer {
+    options: SaturationOptions,
+    width: i64,
+    first_ts: Option<Timestamp>,
+    last_ts: Option<Timestamp>,
+    events: u64,
+    nodes: HashMap<String, NodeStats>,
+    pending: HashMap<String, Pending>,
+    blocked: Vec<(String, Pending)>,
+    blocked_total: u64,
+    last_eviction: Timestamp,
+}
+
+impl SaturationAnalyzer {
+    pub fn new(options: SaturationOptions) -> SaturationAnalyzer {
+        SaturationAnalyzer {
+            width: options.bucket_micros.unwrap_or(LEVELS_MICROS[0]),
+            options,
+            first_ts: None,
+            last_ts: None,
+            events: 0,
+            nodes: HashMap::new(),
+            pending: HashMap::new(),
+            blocked: Vec::new(),
+            blocked_total: 0,
+            last_eviction: Timestamp(i64::MIN),
+        }
+    }
+
+    pub fn observe(&mut self, event: &Event) {
+        self.events += 1;
+        self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
+        self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
+        self.track_pending(event);
+        let Some(node) = event.node_name.as_deref().filter(|n| !is_endpoint(n)) else {
+            return;
+        };
+        self.widen_if_needed();
+        let width = self.width;
+        let stats = match self.nodes.get_mut(node) {
+            Some(stats) => stats,
+            None => self
+                .nodes
+                .entry(node.to_string())
+                .or_insert_with(|| NodeStats {
+                    first_ts: event.ts,
+                    ..NodeStats::default()
+                }),
+        };
+        stats.events += 1;
+        if event.kind == Kind::NodeCancelled {
+            return; // a worker stopped at shutdown: an event of the node, but not load
+        }
+        let bucket = stats
+            .buckets
+            .entry(event.ts.0.div_euclid(width))
+            .or_default();
+        if let Some(q) = event.q_depth_in {
+            stats.q_in_max = stats.q_in_max.max(q);
+            stats.q_in.add(q as f64);
+            bucket.q_in_max = bucket.q_in_max.max(q);
+        }
+        if let Some(q) = event.q_depth_out {
+            stats.q_out_max = stats.q_out_max.max(q);
+            stats.q_out.add(q as f64);
+            bucket.q_out_max = bucket.q_out_max.max(q);
+        }
+        if let Some(q) = event.q_depth_total {
+            stats.q_total_max = stats.q_total_max.max(q);
+            stats.q_total.add(q as f64);
+            bucket.q_total_max = bucket.q_total_max.max(q);
+        }
+        if let Some(capacity) = event.queue_maxsize {
+            stats.queue_maxsize = Some(capacity);
+        }
+        bucket.inflight_max = bucket.inflight_max.max(event.trace_inflight.unwrap_or(0));
+        match event.kind {
+            Kind::NodeStart => bucket.starts += 1,
+            Kind::NodeSuccess => {
+                stats.successes += 1;
+                bucket.successes += 1;
+                if let Some(latency) = event.latency_ms {
+                    stats.success_latency.add(latency);
+                    bucket.latency.add(latency);
+                }
+            }
+            Kind::NodeTimeout => {
+                stats.timeouts += 1;
+                bucket.timeouts += 1;
+                if let Some(latency) = event.latency_ms {
+                    stats.timeout_latency.add(latency);
+                }
+            }
+            Kind::NodeError => {
+                stats.errors += 1;
+                if let Some(latency) = event.latency_ms {
+                    stats.failed_latency.add(latency);
+                }
+            }
+            Kind::NodeRetry => stats.retries += 1,
+            _ => {}
+        }
+    }
+
+    /// Keeps the internal bucket count under `MAX_BUCKETS` by moving to a wider level.
+    fn widen_if_needed(&mut self) {
+        if self.options.bucket_micros.is_some() {
+            return;
+        }
+        let (Some(first), Some(last)) = (self.first_ts, self.last_ts) else {
+            return;
+        };
+        let span = last.0.saturating_sub(first.0);
+        let mut width = self.width;
+        while span / width > MAX_BUCKETS {
+            match LEVELS_MICROS.iter().find(|&&level| level > width) {
+                Some(&wider) => width = wider,
+                None => break,
+            }
+        }
+        if width != self.width {
+            for stats in self.nodes.values_mut() {
+                stats.buckets = rebucket(&stats.buckets, self.width, width);
+            }
+            self.width = width;
+        }
+    }
+
+    fn track_pending(&mut self, event: &Event) {
+        let (Some(trace), Some(pending)) = (&event.trace_id, event.trace_pending) else {
+            return;
+        };
+        match self.pending.get_mut(trace) {
+            Some(state) => {
+                state.max = state.max.max(pending);
+                state.last = pending;
+                state.samples += 1;
+                state.last_ts = event.ts;
+                state.last_node.clone_from(&event.node_name);
+            }
+            None => {
+                self.pending.insert(
+                    trace.clone(),
+                    Pending {
+                        first: pending,
+                        max: pending,
+                        last: pending,
+                        samples: 1,
+                        last_ts: event.ts,
+                        last_node: event.node_name.clone(),
+                    },
+                );
+            }
+        }
+        let newest = self.last_ts.unwrap_or(event.ts);
+        if newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
+            self.last_eviction = newest;
+            let cutoff = newest.0.saturating_sub(IDLE_TRACE_MICROS);
+            let idle: Vec<String> = self
+                .pending
+                .iter()
+                .filter(|(_, p)| p.last_ts.0 < cutoff)
+                .map(|(trace, _)| trace.clone())
+                .collect();
+            for trace in idle {
+                if let Some(state) = self.pending.remove(&trace) {
+                    self.settle_pending(trace, state);
+                }
+            }
+        }
+    }
+
+    /// A trace whose pending count grew and never came back down: blocked downstream.
+    fn settle_pending(&mut self, trace: String, state: Pending) {
+        let grew = state.samples >= 3 && state.last == state.max && state.last - state.first >= 2;
+        if grew {
+            self.blocked_total += 1;
+            if self.blocked.len() < MAX_BLOCKED_TRACES {
+                self.blocked.push((trace, state));
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> SaturationReport {
+        let pending: Vec<(String, Pending)> = self.pending.drain().collect();
+        let mut pending = pending;
+        pending.sort_by(|a, b| a.0.cmp(&b.0));
+        for (trace, state) in pending {
+            self.settle_pending(trace, state);
+        }
+        let first = self.first_ts.unwrap_or_default();
+        let last = self.last_ts.unwrap_or_default();
+        let span_micros = last.0.saturating_sub(first.0).max(0);
+        let display = match self.options.bucket_micros {
+            Some(width) => width,
+            None => display_width(span_micros, self.width),
+        };
+        let first_bucket = first.0.div_euclid(display);
+        let last_bucket = last.0.div_euclid(display);
+        let span_s = span_micros as f64 / 1e6;
+
+        let mut names: Vec<(&String, &NodeStats)> = self.nodes.iter().collect();
+        names.sort_by(|a, b| a.1.first_ts.cmp(&b.1.first_ts).then(a.0.cmp(b.0)));
+        let mut nodes = Vec::new();
+        let mut node_buckets: Vec<(String, Vec<Bucket>)> = Vec::new();
+        for (name, stats) in names {
+            let shown = rebucket(&stats.buckets, self.width, display);
+            let dense: Vec<Bucket> = (first_bucket..=last_bucket)
+                .map(|index| shown.get(&index).cloned().unwrap_or_default())
+                .collect();
+            nodes.push(node_report(
+                name,
+                stats,
+                &dense,
+                first_bucket,
+                display,
+                span_s,
+            ));
+            node_buckets.push((name.clone(), dense));
+        }
+
+        let mut signals = Vec::new();
+        let options = self.options;
+        for (report, (_, buckets)) in nodes.iter().zip(&node_buckets) {
+            signals.extend(saturation_signal(report, buckets, display, options));
+        }
+        for (report, (_, buckets)) in nodes.iter().zip(&node_buckets) {
+            signals.extend(slow_dependency_signal(report, buckets, display, options));
+        }
+        for report in &nodes {
+            if let Some(rate) = report.retry_rate
+                && rate > options.retry_storm_rate
+            {
+                signals.push(Signal {
+                    kind: SignalKind::RetryStorm,
+                    node_name: Some(report.node_name.clone()),
+                    trace_id: None,
+                    detail: format!(
+                        "{} for {} (rate {rate:.2}, above {:.2})",
+                        plural(report.retries, "retry"),
+                        plural(report.successes, "success"),
+                        options.retry_storm_rate
+                    ),
+                });
+            }
+        }
+        for (report, (_, buckets)) in nodes.iter().zip(&node_buckets) {
+            signals.extend(regression_signal(
+                report,
+                buckets,
+                first,
+                span_micros,
+                first_bucket,
+                display,
+            ));
+        }
+        for (trace, state) in &self.blocked {
+            signals.push(Signal {
+                kind: SignalKind::BlockedDownstream,
+                node_name: state.last_node.clone(),
+                trace_id: Some(trace.clone()),
+                detail: format!(
+                    "trace_pending grew {} → {} over {} events and never came back down{}",
+                    state.first,
+                    state.last,
+                    state.samples,
+                    if self.blocked_total as usize > MAX_BLOCKED_TRACES {
+                        format!(" ({} such traces in all)", self.blocked_total)
+                    } else {
+                        String::new()
+                    }
+                ),
+            });
+        }
+
+        let hot = hot_node(&nodes, &node_buckets, options);
+        let remediation = remediate(&nodes, &signals, hot.as_ref());
+        SaturationReport {
+            span: Span {
+                first_ts: self.first_ts,
+                last_ts: self.last_ts,
+                bucket_s: display as f64 / 1e6,
+                events: self.events,
+            },
+            nodes,
+            hot_node: hot.as_ref().map(|h| h.node_name.clone()),
+            hot_node_reason: hot.map(|h| h.reason),
+            signals,
+            remediation,
+        }
+    }
+}
+
+/// Merges buckets of width `from` into buckets of width `to` (a multiple of `from`).
+fn rebucket(buckets: &BTreeMap<i64, Bucket>, from: i64, to: i64) -> BTreeMap<i64, Bucket> {
+    if from == to {
+        return buckets.clone();
+    }
+    let mut merged: BTreeMap<i64, Bucket> = BTreeMap::new();
+    for (index, bucket) in buckets {
+        merged
+            .entry((index * from).div_euclid(to))
+            .or_default()
+            .merge(bucket);
+    }
+    merged
+}
+
+/// The smallest nice width giving at most about `TARGET_BUCKETS` buckets over the span that
+/// the internal width divides.
+fn display_width(span_micros: i64, internal: i64) -> i64 {
+    NICE_MICROS
+        .iter()
+        .copied()
+        .filter(|width| width % internal == 0)
+        .find(|width| span_micros / width < TARGET_BUCKETS)
+        .unwrap_or(internal.max(*NICE_MICROS.last().unwrap_or(&internal)))
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Span {
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    pub bucket_s: f64,
+    pub events: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LatencyStats {
+    pub count: u64,
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+    pub p99: Option<f64>,
+    pub max: Option<f64>,
+}
+
+impl LatencyStats {
+    fn of(percentiles: &Percentiles) -> LatencyStats {
+        LatencyStats {
+            count: percentiles.count(),
+            p50: percentiles.percentile(50.0),
+            p95: percentiles.percentile(95.0),
+            p99: percentiles.percentile(99.0),
+            max: percentiles.max(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SeriesPoint {
+    pub t: Timestamp,
+    pub q_depth_total_max: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeReport {
+    pub node_name: String,
+    pub events: u64,
+    pub successes: u64,
+    pub throughput_per_s: f64,
+    pub q_depth_in_max: i64,
+    pub q_depth_in_p95: Option<f64>,
+    pub q_depth_out_max: i64,
+    pub q_depth_out_p95: Option<f64>,
+    pub q_depth_total_max: i64,
+    pub q_depth_total_p95: Option<f64>,
+    pub queue_maxsize: Option<i64>,
+    /// The inbound queue at its fullest, as a share of its capacity (null when unbounded).
+    pub capacity_use_max: Option<f64>,
+    pub latency_ms: LatencyStats,
+    pub timeout_latency_ms: LatencyStats,
+    pub error_latency_ms: LatencyStats,
+    pub retries: u64,
+    pub retry_rate: Option<f64>,
+    pub timeouts: u64,
+    pub errors: u64,
+    pub series: Vec<SeriesPoint>,
+}
+
+fn node_report(
+    name: &str,
+    stats: &NodeStats,
+    buckets: &[Bucket],
+    first_bucket: i64,
+    width: i64,
+    span_s: f64,
+) -> NodeReport {
+    let capacity = stats.queue_maxsize.filter(|c| *c > 0);
+    NodeReport {
+        node_name: name.to_string(),
+        events: stats.events,
+        successes: stats.successes,
+        throughput_per_s: if span_s > 0.0 {
+            stats.successes as f64 / span_s
+        } else {
+            stats.successes as f64
+        },
+        q_depth_in_max: stats.q_in_max,
+        q_depth_in_p95: stats.q_in.percentile(95.0),
+        q_depth_out_max: stats.q_out_max,
+        q_depth_out_p95: stats.q_out.percentile(95.0),
+        q_depth_total_max: stats.q_total_max,
+        q_depth_total_p95: stats.q_total.percentile(95.0),
+        queue_maxsize: stats.queue_maxsize,
+        capacity_use_max: capacity.map(|c| stats.q_in_max as f64 / c as f64),
+        latency_ms: LatencyStats::of(&stats.success_latency),
+        timeout_latency_ms: LatencyStats::of(&stats.timeout_latency),
+        error_latency_ms: LatencyStats::of(&stats.failed_latency),
+        retries: stats.retries,
+        retry_rate: (stats.successes > 0).then(|| stats.retries as f64 / stats.successes as f64),
+        timeouts: stats.timeouts,
+        errors: stats.errors,
+        series: buckets
+            .iter()
+            .enumerate()
+            .map(|(offset, bucket)| SeriesPoint {
+                t: Timestamp((first_bucket + offset as i64) * width),
+                q_depth_total_max: bucket.q_total_max,
+            })
+            .collect(),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignalKind {
+    Saturation,
+    BlockedDownstream,
+    SlowDependency,
+    RetryStorm,
+    LatencyRegression,
+}
+
+impl SignalKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SignalKind::Saturation => "saturation",
+            SignalKind::BlockedDownstream => "blocked_downstream",
+            SignalKind::SlowDependency => "slow_dependency",
+            SignalKind::RetryStorm => "retry_storm",
+            SignalKind::LatencyRegression => "latency_regression",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Signal {
+    pub kind: SignalKind,
+    pub node_name: Option<String>,
+    pub trace_id: Option<String>,
+    pub detail: String,
+}
+
+/// The answer of `saturation`: a stable JSON contract (see the README).
+#[derive(Debug, Clone, Serialize)]
+pub struct SaturationReport {
+    pub span: Span,
+    pub nodes: Vec<NodeReport>,
+    pub hot_node: Option<String>,
+    /// The numbers that made the hot node hot.
+    pub hot_node_reason: Option<String>,
+    pub signals: Vec<Signal>,
+    pub remediation: Vec<String>,
+}
+
+fn duration_text(micros: i64) -> String {
+    if micros >= 60_000_000 {
+        format!("{:.1} min", micros as f64 / 60e6)
+    } else if micros >= 1_000_000 {
+        format!("{:.1} s", micros as f64 / 1e6)
+    } else {
+        format!("{} ms", millis(micros as f64 / 1000.0))
+    }
+}
+
+/// The longest run of consecutive buckets satisfying `condition`: (start index, length).
+fn longest_run(buckets: &[Bucket], condition: impl Fn(&Bucket) -> bool) -> (usize, usize) {
+    let (mut best, mut current_start, mut current) = ((0, 0), 0, 0);
+    for (index, bucket) in buckets.iter().enumerate() {
+        if condition(bucket) {
+            if current == 0 {
+                current_start = index;
+            }
+            current += 1;
+            if current > best.1 {
+                best = (current_start, current);
+            }
+        } else {
+            current = 0;
+        }
+    }
+    best
+}
+
+/// The q_depth_total above which a node counts as saturated: a share of a bounded queue's
+/// capacity, or twice its own p95 when unbounded.
+fn saturation_level(report: &NodeReport, threshold: f64) -> Option<f64> {
+    match report.queue_maxsize.filter(|c| *c > 0) {
+        Some(capacity) => Some(threshold * capacity as f64),
+        None => report.q_depth_total_p95.map(|p95| (2.0 * p95).max(1.0)),
+    }
+}
+
+fn saturation_signal(
+    report: &NodeReport,
+    buckets: &[Bucket],
+    width: i64,
+    options: SaturationOptions,
+) -> Option<Signal> {
+    let level = saturation_level(report, options.threshold)?;
+    let (_, run) = longest_run(buckets, |b| {
+        b.q_total_max as f64 >= level && b.q_total_max > 0
+    });
+    if run < options.sustain {
+        return None;
+    }
+    let basis = match report.queue_maxsize.filter(|c| *c > 0) {
+        Some(capacity) => format!("{:.0}% of capacity {capacity}", options.threshold * 100.0),
+        None => "twice its p95, unbounded queue".to_string(),
+    };
+    Some(Signal {
+        kind: SignalKind::Saturation,
+        node_name: Some(report.node_name.clone()),
+        trace_id: None,
+        detail: format!(
+            "q_depth_total stayed at or above {} ({basis}) for {} consecutive buckets ({}); max {}",
+            trim_float(level),
+            run,
+            duration_text(run as i64 * width),
+            report.q_depth_total_max
+        ),
+    })
+}
+
+fn slow_dependency_signal(
+    report: &NodeReport,
+    buckets: &[Bucket],
+    width: i64,
+    options: SaturationOptions,
+) -> Option<Signal> {
+    // A run of buckets where attempts started (or timed out) but none succeeded, longer than
+    // the node normally needs (twice its p95 success latency).
+    let (start, run) = longest_run(buckets, |b| {
+        (b.starts > 0 || b.timeouts > 0) && b.successes == 0
+    });
+    let normal_micros = report.latency_ms.p95.map_or(0.0, |p95| p95 * 1000.0 * 2.0);
+    if run < options.sustain || (run as i64 * width) as f64 <= normal_micros {
+        return None;
+    }
+    let window = &buckets[start..start + run];
+    let starts: u64 = window.iter().map(|b| b.starts).sum();
+    let timeouts: u64 = window.iter().map(|b| b.timeouts).sum();
+    let inflight = window.iter().map(|b| b.inflight_max).max().unwrap_or(0);
+    if timeouts == 0 && starts < 2 {
+        return None;
+    }
+    Some(Signal {
+        kind: SignalKind::SlowDependency,
+        node_name: Some(report.node_name.clone()),
+        trace_id: None,
+        detail: format!(
+            "{} started and {} but no success for {} ({} consecutive buckets); trace_inflight up to {inflight}",
+            plural(starts, "attempt"),
+            plural(timeouts, "timeout"),
+            duration_text(run as i64 * width),
+            run
+        ),
+    })
+}
+
+fn regression_signal(
+    report: &NodeReport,
+    buckets: &[Bucket],
+    first: Timestamp,
+    span_micros: i64,
+    first_bucket: i64,
+    width: i64,
+) -> Option<Signal> {
+    if span_micros <= 0 {
+        return None;
+    }
+    let cut = first.0 + span_micros * 3 / 4;
+    let (mut before, mut after) = (Sketch::default(), Sketch::default());
+    for (offset, bucket) in buckets.iter().enumerate() {
+        let start = (first_bucket + offset as i64) * width;
+        if start >= cut {
+            after.merge(&bucket.latency);
+        } else {
+            before.merge(&bucket.latency);
+        }
+    }
+    if before.count() < 5 || after.count() < 5 {
+        return None;
+    }
+    let (early, late) = (before.percentile(95.0)?, after.percentile(95.0)?);
+    (late > 2.0 * early).then(|| Signal {
+        kind: SignalKind::LatencyRegression,
+        node_name: Some(report.node_name.clone()),
+        trace_id: None,
+        detail: format!(
+            "p95 success latency {} ms in the last quarter of the span, {} ms before (≈, 10% bins)",
+            millis(late),
+            millis(early)
+        ),
+    })
+}
+
+struct HotNode {
+    node_name: String,
+    reason: String,
+}
+
+/// The bottleneck: the node whose inbound queue stays full while its outbound queue does not.
+/// Success latency cannot tell it: a node's `node_success.latency_ms` includes waiting to hand
+/// its output to a full downstream queue, so every node upstream of the bottleneck looks slow.
+fn hot_node(
+    nodes: &[NodeReport],
+    buckets: &[(String, Vec<Bucket>)],
+    options: SaturationOptions,
+) -> Option<HotNode> {
+    let mut best: Option<(f64, HotNode)> = None;
+    for (report, (_, series)) in nodes.iter().zip(buckets) {
+        let active: Vec<&Bucket> = series
+            .iter()
+            .filter(|b| b.starts + b.successes > 0 || b.q_in_max > 0)
+            .collect();
+        if active.is_empty() {
+            continue;
+        }
+        let (in_level, out_level, basis) = match report.queue_maxsize.filter(|c| *c > 0) {
+            Some(capacity) => (
+                options.threshold * capacity as f64,
+                options.threshold * capacity as f64,
+                format!("≥ {:.0}% of {capacity}", options.threshold * 100.0),
+            ),
+            None => {
+                let level = (2.0 * report.q_depth_in_p95.unwrap_or(0.0)).max(2.0);
+                (level, level, format!("≥ {}", trim_float(level)))
+            }
+        };
+        let full_in = active
+            .iter()
+            .filter(|b| b.q_in_max as f64 >= in_level)
+            .count() as f64
+            / active.len() as f64;
+        let full_out = active
+            .iter()
+            .filter(|b| b.q_out_max as f64 >= out_level)
+            .count() as f64
+            / active.len() as f64;
+        if full_in < 0.25 || full_out >= full_in / 2.0 {
+            continue;
+        }
+        let score = full_in - full_out;
+        if best.as_ref().is_none_or(|(s, _)| score > *s) {
+            let latency = report.latency_ms.p95.map_or(String::new(), |p95| {
+                format!("; its own p95 success latency {} ms", millis(p95))
+            });
+            best = Some((
+                score,
+                HotNode {
+                    node_name: report.node_name.clone(),
+                    reason: format!(
+                        "inbound queue {basis} in {:.0}% of its active buckets (max {}) while its outbound queue was there in {:.0}% (max {}){latency}",
+                        full_in * 100.0,
+                        report.q_depth_in_max,
+                        full_out * 100.0,
+                        report.q_depth_out_max
+                    ),
+                },
+            ));
+        }
+    }
+    best.map(|(_, hot)| hot)
+}
+
+fn trim_float(value: f64) -> String {
+    let text = format!("{value:.1}");
+    text.strip_suffix(".0").map_or(text.clone(), str::to_string)
+}
+
+fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&HotNode>) -> Vec<String> {
+    let mut steps = Vec::new();
+    if let Some(hot) = hot {
+        let upstream: Vec<&str> = signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::Saturation)
+            .filter_map(|s| s.node_name.as_deref())
+            .filter(|n| *n != hot.node_name)
+            .collect();
+        let capacity = nodes
+            .iter()
+            .find(|n| n.node_name == hot.node_name)
+            .and_then(|n| n.queue_maxsize)
+            .filter(|c| *c > 0)
+            .map_or(String::new(), |c| format!(" (queue_maxsize {c})"));
+        steps.push(format!(
+            "Relieve the bottleneck {}: add capacity there (more workers or replicas, a faster dependency){capacity}, or reduce the concurrency feeding it; {}",
+            hot.node_name,
+            if upstream.is_empty() {
+                "nothing upstream is backed up yet".to_string()
+            } else {
+                format!(
+                    "{} back up behind it and look slow only because they wait to hand over their output",
+                    upstream.join(", ")
+                )
+            }
+        ));
+    }
+    for signal in signals {
+        let node = signal.node_name.clone().unwrap_or_default();
+        match signal.kind {
+            SignalKind::Saturation if hot.is_none() => steps.push(format!(
+                "{node} is saturated ({}): raise its queue_maxsize or its capacity, or reduce the load sent to it.",
+                signal.detail
+            )),
+            SignalKind::SlowDependency => steps.push(format!(
+                "{node} starts work that does not finish ({}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.",
+                signal.detail
+            )),
+            SignalKind::RetryStorm => steps.push(format!(
+                "Retry storm at {node} ({}): disable retries temporarily (NodePolicy.max_retries=0) or add backoff.",
+                signal.detail
+            )),
+            SignalKind::LatencyRegression => {
+                let backed_up = hot.is_some_and(|h| h.node_name != node)
+                    && signals.iter().any(|s| {
+                        s.kind == SignalKind::Saturation && s.node_name.as_deref() == Some(node.as_str())
+                    });
+                steps.push(match hot {
+                    Some(hot) if backed_up => format!(
+                        "{node} got slower late in the span ({}), but it backs up behind {}: the wait to hand over its output, not its own work; fix {} first.",
+                        signal.detail, hot.node_name, hot.node_name
+                    ),
+                    _ => format!(
+                        "{node} got slower late in the span ({}): check what changed then (a deploy, the dependency, load).",
+                        signal.detail
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+    let blocked: Vec<&Signal> = signals
+        .iter()
+        .filter(|s| s.kind == SignalKind::BlockedDownstream)
+        .collect();
+    if let Some(example) = blocked.first() {
+        steps.push(format!(
+            "{} accumulate pending messages (e.g. {}): something downstream is not draining; check the last nodes and that the egress is consumed (flow.fetch()).",
+            plural(blocked.len() as u64, "trace"),
+            example.trace_id.as_deref().unwrap_or("?")
+        ));
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_widths_are_nice_and_divide_evenly() {
+        assert_eq!(display_width(1_500_000, 1_000), 50_000);
+        assert_eq!(display_width(3_600_000_000, 1_000_000), 120_000_000);
+        assert_eq!(display_width(86_400_000_000, 60_000_000), 3_600_000_000);
+    }
+
+    #[test]
+    fn sketches_compare_percentiles_within_ten_percent() {
+        let mut sketch = Sketch::default();
+        for value in 1..=100 {
+            sketch.add(value as f64);
+        }
+        let p95 = sketch.percentile(95.0).unwrap();
+        assert!((p95 - 95.0).abs() <= 95.0 * 0.1, "{p95}");
+    }
+
+    #[test]
+    fn longest_runs() {
+        let buckets: Vec<Bucket> = [0, 5, 5, 0, 5, 5, 5, 0]
+            .iter()
+            .map(|&q| Bucket {
+                q_total_max: q,
+                ..Bucket::default()
+            })
+            .collect();
+        assert_eq!(longest_run(&buckets, |b| b.q_total_max > 0), (4, 3));
+    }
+}

@@ -1,0 +1,74 @@
+//! `flowtrace saturation`: queue depth over time, latency, retries, the bottleneck.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use crate::analysis::saturation::{SaturationAnalyzer, SaturationOptions};
+use crate::cli::{ReportFormat, SaturationArgs};
+use crate::config::{InputConfig, resolve_color, resolve_filter};
+use crate::error::Error;
+use crate::event::Timestamp;
+use crate::filter::parse_duration;
+use crate::render::{Palette, saturation};
+use crate::source::EventStream;
+
+/// Validates the analysis flags into options.
+pub fn options(args: &SaturationArgs) -> Result<SaturationOptions, Error> {
+    let bucket_micros = match &args.bucket {
+        None => None,
+        Some(text) => match parse_duration(text) {
+            Some(micros) if micros >= 1_000 => Some(micros),
+            _ => {
+                return Err(Error::Usage(format!(
+                    "--bucket {text:?}: expected a duration of at least 1ms (10s, 1m, 5m)"
+                )));
+            }
+        },
+    };
+    if !(args.threshold > 0.0 && args.threshold <= 1.0) {
+        return Err(Error::Usage(format!(
+            "--threshold {}: expected a share of capacity in (0, 1], e.g. 0.8",
+            args.threshold
+        )));
+    }
+    if args.sustain == 0 {
+        return Err(Error::Usage("--sustain must be at least 1".into()));
+    }
+    if args.retry_rate.is_nan() || args.retry_rate < 0.0 {
+        return Err(Error::Usage("--retry-rate must be 0 or more".into()));
+    }
+    Ok(SaturationOptions {
+        bucket_micros,
+        threshold: args.threshold,
+        sustain: args.sustain,
+        retry_storm_rate: args.retry_rate,
+    })
+}
+
+pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
+    let options = options(args)?;
+    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
+    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let palette = Palette {
+        enabled: resolve_color(&args.output),
+    };
+
+    let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut analyzer = SaturationAnalyzer::new(options);
+    for event in filter.apply(&mut stream) {
+        analyzer.observe(&event);
+    }
+    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let report = analyzer.finish();
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.format.unwrap_or(ReportFormat::Table) {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Table => saturation::write_table(&report, &mut out, palette)?,
+        ReportFormat::Markdown => saturation::write_markdown(&report, &mut out)?,
+    }
+    out.flush()?;
+    Ok(status)
+}

@@ -1,0 +1,282 @@
+//! `saturation` report as a terminal page (node table, queue-depth sparklines, signals,
+//! checklist) or a Markdown section.
+
+use std::io::{self, Write};
+
+use super::table::{report_table, to_text};
+use super::{Palette, Tone, millis, plural, sparkline, thousands};
+use crate::analysis::saturation::{NodeReport, SaturationReport};
+
+const NODE_HEADERS: [&str; 15] = [
+    "NODE",
+    "EVENTS",
+    "SUCC/S",
+    "Q_IN MAX",
+    "Q_OUT MAX",
+    "Q_TOTAL MAX",
+    "Q_TOTAL P95",
+    "IN USE",
+    "P50 MS",
+    "P95 MS",
+    "P99 MS",
+    "MAX MS",
+    "TIMEOUTS",
+    "ERRORS",
+    "RETRIES",
+];
+
+fn optional_ms(value: Option<f64>) -> String {
+    value.map_or("-".into(), millis)
+}
+
+fn node_cells(node: &NodeReport) -> [String; 15] {
+    let number = |value: Option<f64>| value.map_or("-".into(), |v| format!("{v:.0}"));
+    [
+        node.node_name.clone(),
+        thousands(node.events),
+        format!("{:.1}", node.throughput_per_s),
+        node.q_depth_in_max.to_string(),
+        node.q_depth_out_max.to_string(),
+        node.q_depth_total_max.to_string(),
+        number(node.q_depth_total_p95),
+        node.capacity_use_max
+            .map_or("unbounded".into(), |use_| format!("{:.0}%", use_ * 100.0)),
+        optional_ms(node.latency_ms.p50),
+        optional_ms(node.latency_ms.p95),
+        optional_ms(node.latency_ms.p99),
+        optional_ms(node.latency_ms.max),
+        thousands(node.timeouts),
+        thousands(node.errors),
+        match node.retry_rate {
+            Some(rate) if node.retries > 0 => format!("{} ({rate:.2})", node.retries),
+            _ => node.retries.to_string(),
+        },
+    ]
+}
+
+fn span_line(report: &SaturationReport) -> String {
+    match (report.span.first_ts, report.span.last_ts) {
+        (Some(first), Some(last)) => format!(
+            "{} → {} UTC ({} ms), {} events, buckets of {}",
+            first.to_datetime().format("%Y-%m-%d %H:%M:%S%.3f"),
+            last.to_datetime().format("%H:%M:%S%.3f"),
+            millis(last.millis_since(first)),
+            thousands(report.span.events),
+            bucket_text(report.span.bucket_s)
+        ),
+        _ => "no events".to_string(),
+    }
+}
+
+fn bucket_text(seconds: f64) -> String {
+    if seconds >= 3600.0 {
+        format!("{} h", seconds / 3600.0)
+    } else if seconds >= 60.0 {
+        format!("{} min", seconds / 60.0)
+    } else if seconds >= 1.0 {
+        format!("{seconds} s")
+    } else {
+        format!("{} ms", (seconds * 1000.0).round())
+    }
+}
+
+fn hot_line(report: &SaturationReport) -> String {
+    match (&report.hot_node, &report.hot_node_reason) {
+        (Some(node), Some(reason)) => format!("{node}: {reason}"),
+        _ => "none: no node's inbound queue stayed full while its outbound did not".to_string(),
+    }
+}
+
+fn failure_latency_lines(report: &SaturationReport) -> Vec<String> {
+    let mut lines = Vec::new();
+    for node in &report.nodes {
+        for (what, stats) in [
+            ("timed out", &node.timeout_latency_ms),
+            ("failed", &node.error_latency_ms),
+        ] {
+            if stats.count > 0 {
+                lines.push(format!(
+                    "{}: {} {what}, p50 {} ms, p95 {} ms, max {} ms",
+                    node.node_name,
+                    plural(stats.count, "attempt"),
+                    optional_ms(stats.p50),
+                    optional_ms(stats.p95),
+                    optional_ms(stats.max)
+                ));
+            }
+        }
+    }
+    lines
+}
+
+pub fn write_table(
+    report: &SaturationReport,
+    out: &mut impl Write,
+    palette: Palette,
+) -> io::Result<()> {
+    let label = |text: &str| palette.header(&format!("{text:<10}"));
+    writeln!(out, "{}{}", label("span"), span_line(report))?;
+    let hot = hot_line(report);
+    let hot = if report.hot_node.is_some() {
+        palette.paint(&hot, Tone::Failure.style())
+    } else {
+        hot
+    };
+    writeln!(out, "{}{hot}", label("hot node"))?;
+    writeln!(out)?;
+    if report.nodes.is_empty() {
+        writeln!(out, "no node events")?;
+        return Ok(());
+    }
+
+    let mut table = report_table(&NODE_HEADERS, &(1..15).collect::<Vec<_>>(), palette);
+    for node in &report.nodes {
+        table.add_row(node_cells(node).to_vec());
+    }
+    out.write_all(to_text(&table).as_bytes())?;
+    writeln!(out)?;
+
+    writeln!(
+        out,
+        "{}",
+        palette.header(&format!(
+            "queue depth: max q_depth_total per {} bucket",
+            bucket_text(report.span.bucket_s)
+        ))
+    )?;
+    let width = report
+        .nodes
+        .iter()
+        .map(|n| n.node_name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for node in &report.nodes {
+        let values: Vec<u64> = node
+            .series
+            .iter()
+            .map(|point| point.q_depth_total_max.max(0) as u64)
+            .collect();
+        writeln!(
+            out,
+            "{:<width$}  {}  max {}",
+            node.node_name,
+            sparkline(&values),
+            node.q_depth_total_max
+        )?;
+    }
+    let failures = failure_latency_lines(report);
+    if !failures.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            palette.header("latency of timed-out and failed attempts")
+        )?;
+        for line in failures {
+            writeln!(out, "  {line}")?;
+        }
+    }
+    writeln!(out)?;
+    if report.signals.is_empty() {
+        writeln!(
+            out,
+            "no signals: no saturation, blocked traces, slow dependency, retry storm or latency regression"
+        )?;
+    } else {
+        writeln!(out, "{}", palette.header("signals"))?;
+        for signal in &report.signals {
+            let subject = signal
+                .trace_id
+                .clone()
+                .or_else(|| signal.node_name.clone())
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "  {:<19} {subject}: {}",
+                signal.kind.as_str(),
+                signal.detail
+            )?;
+        }
+    }
+    if !report.remediation.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "{}", palette.header("what to do"))?;
+        for (index, step) in report.remediation.iter().enumerate() {
+            writeln!(out, "  {}. {step}", index + 1)?;
+        }
+    }
+    Ok(())
+}
+
+fn markdown_row(cells: &[String]) -> String {
+    let escaped: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
+    format!("| {} |", escaped.join(" | "))
+}
+
+pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "### Saturation")?;
+    writeln!(out)?;
+    writeln!(out, "- **Span**: {}", span_line(report))?;
+    writeln!(out, "- **Hot node**: {}", hot_line(report))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "{}",
+        markdown_row(&NODE_HEADERS.map(|h| h.to_lowercase()))
+    )?;
+    writeln!(out, "|---|{}", "---:|".repeat(NODE_HEADERS.len() - 1))?;
+    for node in &report.nodes {
+        writeln!(out, "{}", markdown_row(&node_cells(node)))?;
+    }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "#### Queue depth (max q_depth_total per {} bucket)",
+        bucket_text(report.span.bucket_s)
+    )?;
+    writeln!(out)?;
+    writeln!(out, "| node | over time | max |")?;
+    writeln!(out, "|---|---|---:|")?;
+    for node in &report.nodes {
+        let values: Vec<u64> = node
+            .series
+            .iter()
+            .map(|p| p.q_depth_total_max.max(0) as u64)
+            .collect();
+        writeln!(
+            out,
+            "| {} | `{}` | {} |",
+            node.node_name,
+            sparkline(&values),
+            node.q_depth_total_max
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "#### Signals")?;
+    writeln!(out)?;
+    if report.signals.is_empty() {
+        writeln!(out, "None.")?;
+    }
+    for signal in &report.signals {
+        let subject = signal
+            .trace_id
+            .clone()
+            .or_else(|| signal.node_name.clone())
+            .unwrap_or_default();
+        writeln!(
+            out,
+            "- **{}** `{subject}`: {}",
+            signal.kind.as_str(),
+            signal.detail
+        )?;
+    }
+    if !report.remediation.is_empty() {
+        writeln!(out)?;
+        writeln!(out, "#### What to do")?;
+        writeln!(out)?;
+        for (index, step) in report.remediation.iter().enumerate() {
+            writeln!(out, "{}. {step}", index + 1)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,182 @@
+//! `flowtrace saturation` over the real captured bottleneck run (fixtures/saturation): the hot
+//! node, maxima, percentiles and signals against what the capture run recorded.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn saturation_json(args: &[&str]) -> Value {
+    let output = flowtrace()
+        .args(["saturation", "--format", "json", "--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(fixture("saturation/expected.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+#[test]
+fn per_node_numbers_match_the_run() {
+    let want = expected();
+    let report = saturation_json(&[&fixture_arg("saturation/flat.jsonl")]);
+    let nodes = report["nodes"].as_array().unwrap();
+    let names: Vec<&str> = nodes
+        .iter()
+        .map(|n| n["node_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["source", "parse", "slowdb", "publish"],
+        "flow order"
+    );
+    for node in nodes {
+        let name = node["node_name"].as_str().unwrap();
+        let want = &want["nodes"][name];
+        assert_eq!(node["events"], want["events"], "{name} events");
+        assert_eq!(node["successes"], want["successes"], "{name} successes");
+        assert_eq!(node["q_depth_in_max"], want["max_q_depth_in"], "{name}");
+        assert_eq!(node["q_depth_out_max"], want["max_q_depth_out"], "{name}");
+        assert_eq!(
+            node["q_depth_total_max"], want["max_q_depth_total"],
+            "{name}"
+        );
+        assert_eq!(node["queue_maxsize"], expected()["queue_maxsize"], "{name}");
+        for key in ["retries", "timeouts", "errors"] {
+            assert_eq!(node[key], want[key], "{name} {key}");
+        }
+        // 50 samples: percentiles are exact nearest-rank values.
+        for p in ["p50", "p95", "p99", "max"] {
+            let got = node["latency_ms"][p].as_f64().unwrap();
+            let wanted = want["latency_ms"][p].as_f64().unwrap();
+            assert!((got - wanted).abs() < 1e-9, "{name} {p}: {got} vs {wanted}");
+        }
+        let span = report["span"]["first_ts"].as_str().unwrap();
+        assert!(!span.is_empty());
+    }
+}
+
+#[test]
+fn the_hot_node_is_the_bottleneck_not_the_slowest() {
+    let want = expected();
+    let report = saturation_json(&[&fixture_arg("saturation/flat.jsonl")]);
+    assert_eq!(report["hot_node"], want["bottleneck"]);
+    // Latency alone points elsewhere: upstream nodes wait to hand over their output.
+    assert_ne!(want["slowest_by_success_p95"], want["bottleneck"]);
+    let reason = report["hot_node_reason"].as_str().unwrap();
+    assert!(reason.contains("inbound queue"), "{reason}");
+}
+
+#[test]
+fn signals_match_the_run() {
+    let report = saturation_json(&[&fixture_arg("saturation/flat.jsonl")]);
+    let signals = report["signals"].as_array().unwrap();
+    let has = |kind: &str, node: &str| {
+        signals
+            .iter()
+            .any(|s| s["kind"] == kind && s["node_name"] == node)
+    };
+    assert!(has("saturation", "slowdb"), "{signals:?}");
+    // 3 retries for 50 successes at slowdb: no storm at the default 0.5, and every trace
+    // drained (all 50 succeeded): nothing blocked downstream.
+    assert!(!signals.iter().any(|s| s["kind"] == "retry_storm"));
+    assert!(!signals.iter().any(|s| s["kind"] == "blocked_downstream"));
+    for signal in signals {
+        for key in ["kind", "node_name", "trace_id", "detail"] {
+            assert!(signal.get(key).is_some(), "{key} in {signal}");
+        }
+    }
+    let sensitive = saturation_json(&[
+        &fixture_arg("saturation/flat.jsonl"),
+        "--retry-rate",
+        "0.05",
+    ]);
+    assert!(
+        sensitive["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["kind"] == "retry_storm" && s["node_name"] == "slowdb")
+    );
+    let remediation = report["remediation"].as_array().unwrap();
+    assert!(remediation[0].as_str().unwrap().contains("slowdb"));
+}
+
+#[test]
+fn the_series_covers_the_span_in_buckets() {
+    let report = saturation_json(&[&fixture_arg("saturation/flat.jsonl")]);
+    let bucket_s = report["span"]["bucket_s"].as_f64().unwrap();
+    for node in report["nodes"].as_array().unwrap() {
+        let series = node["series"].as_array().unwrap();
+        assert!(
+            (10..=60).contains(&series.len()),
+            "about 40 buckets, got {}",
+            series.len()
+        );
+        let max = series
+            .iter()
+            .map(|p| p["q_depth_total_max"].as_i64().unwrap())
+            .max()
+            .unwrap();
+        assert_eq!(max, node["q_depth_total_max"].as_i64().unwrap());
+        let first = chrono::DateTime::parse_from_rfc3339(series[0]["t"].as_str().unwrap()).unwrap();
+        let second =
+            chrono::DateTime::parse_from_rfc3339(series[1]["t"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            (second - first).num_microseconds().unwrap() as f64,
+            bucket_s * 1e6
+        );
+    }
+    let fixed = saturation_json(&[&fixture_arg("saturation/flat.jsonl"), "--bucket", "100ms"]);
+    assert_eq!(fixed["span"]["bucket_s"], 0.1);
+}
+
+#[test]
+fn bad_analysis_flags_are_usage_errors() {
+    let file = fixture_arg("saturation/flat.jsonl");
+    flowtrace()
+        .args(["saturation", "--bucket", "soon", &file])
+        .assert()
+        .code(2);
+    flowtrace()
+        .args(["saturation", "--threshold", "80", &file])
+        .assert()
+        .code(2);
+    flowtrace()
+        .args(["saturation", "--sustain", "0", &file])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn table_and_sparklines() {
+    let output = flowtrace()
+        .args(["saturation", "--quiet", "--color", "never"])
+        .arg(fixture("saturation/flat.jsonl"))
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    insta::assert_snapshot!(String::from_utf8(output.stdout).unwrap());
+}
+
+#[test]
+fn markdown_section() {
+    let output = flowtrace()
+        .args(["saturation", "--quiet", "--format", "markdown"])
+        .arg(fixture("saturation/flat.jsonl"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(text.starts_with("### Saturation"));
+    assert!(text.contains("- **Hot node**: slowdb"));
+    assert!(text.contains("#### Signals"));
+}
