@@ -17,7 +17,7 @@ use crate::event::{Event, Kind, Timestamp};
 use crate::render::{millis, plural};
 
 /// Internal bucket count above which buckets are merged to the next width.
-const MAX_BUCKETS: i64 = 4000;
+const MAX_BUCKETS: i64 = 1000;
 /// Buckets shown (and used for signals) when no `--bucket` is given, about.
 const TARGET_BUCKETS: i64 = 40;
 const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -977,6 +977,95 @@ mod tests {
         }
         let p95 = sketch.percentile(95.0).unwrap();
         assert!((p95 - 95.0).abs() <= 95.0 * 0.1, "{p95}");
+    }
+
+    use crate::event::Origin;
+
+    fn event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event {
+        let origin = Origin::Line {
+            input: "t".into(),
+            line: 1,
+        };
+        let mut event = Event::new(Timestamp(ms * 1000), kind, origin);
+        event.trace_id = Some(trace.into());
+        event.node_name = Some(node.into());
+        event.q_depth_in = Some(0);
+        event.q_depth_out = Some(0);
+        event.q_depth_total = Some(0);
+        event.queue_maxsize = Some(8);
+        event
+    }
+
+    fn kinds(report: &SaturationReport) -> Vec<(SignalKind, Option<String>)> {
+        report
+            .signals
+            .iter()
+            .map(|s| (s.kind, s.node_name.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn a_node_that_starts_work_and_never_succeeds_is_a_slow_dependency() {
+        let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
+        // 2 s of normal 10 ms successes, then 2 s of starts that only time out.
+        for i in 0..100 {
+            let trace = format!("t{i}");
+            let mut success = event(i * 20 + 10, &trace, "db", Kind::NodeSuccess);
+            success.latency_ms = Some(10.0);
+            analyzer.observe(&event(i * 20, &trace, "db", Kind::NodeStart));
+            analyzer.observe(&success);
+        }
+        for i in 0..20 {
+            let trace = format!("s{i}");
+            analyzer.observe(&event(2000 + i * 100, &trace, "db", Kind::NodeStart));
+            let mut timeout = event(2000 + i * 100 + 99, &trace, "db", Kind::NodeTimeout);
+            timeout.latency_ms = Some(99.0);
+            analyzer.observe(&timeout);
+        }
+        let report = analyzer.finish();
+        assert!(
+            kinds(&report).contains(&(SignalKind::SlowDependency, Some("db".into()))),
+            "{:?}",
+            report.signals
+        );
+    }
+
+    #[test]
+    fn a_late_p95_twice_the_early_one_is_a_regression() {
+        let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
+        for i in 0..400 {
+            let latency = if i < 300 { 10.0 } else { 50.0 };
+            let mut success = event(i * 10, &format!("t{i}"), "api", Kind::NodeSuccess);
+            success.latency_ms = Some(latency);
+            analyzer.observe(&success);
+        }
+        let report = analyzer.finish();
+        assert_eq!(
+            kinds(&report),
+            vec![(SignalKind::LatencyRegression, Some("api".into()))]
+        );
+    }
+
+    #[test]
+    fn pending_that_only_grows_is_blocked_downstream() {
+        let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
+        for (ms, pending) in [(0, 1), (10, 3), (20, 4), (30, 6)] {
+            let mut stuck = event(ms, "stuck", "fanout", Kind::NodeSuccess);
+            stuck.trace_pending = Some(pending);
+            analyzer.observe(&stuck);
+            let mut fine = event(ms + 1, "fine", "fanout", Kind::NodeSuccess);
+            fine.trace_pending = Some([1, 3, 2, 1][(ms / 10) as usize]);
+            analyzer.observe(&fine);
+        }
+        let report = analyzer.finish();
+        let blocked: Vec<&Signal> = report
+            .signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::BlockedDownstream)
+            .collect();
+        assert_eq!(blocked.len(), 1);
+        assert_eq!(blocked[0].trace_id.as_deref(), Some("stuck"));
+        assert!(blocked[0].detail.contains("1 → 6"), "{}", blocked[0].detail);
     }
 
     #[test]
