@@ -11,7 +11,7 @@ use super::category::{Category, CategoryCounts};
 use super::graph::{EGRESS, FlowGraph, GraphLearner, is_endpoint};
 use super::percentile::Percentiles;
 use super::remediation;
-use super::trace::{TraceStatus, TraceSummary};
+use super::trace::{NodeVisit, TraceStatus, TraceSummary};
 use crate::event::{Event, Kind, Timestamp};
 use crate::redact::summarize_exception;
 
@@ -28,7 +28,7 @@ pub enum FindError {
 
 /// The events of one node nearest to a moment of the trace (any trace's events).
 #[derive(Debug, Default)]
-struct Around {
+pub struct Around {
     trace_id: String,
     at: Timestamp,
     before: HashMap<String, Event>,
@@ -237,62 +237,7 @@ fn build_report(
     let status = summary.status(graph);
     let category = summary.category(status);
 
-    let (last_success_visit, next) = match summary.stopped_at() {
-        Some(stopped) => {
-            let before = stopped.first_ts;
-            let previous = summary.predecessor_success(&stopped.node_name, before, graph);
-            let next = NextNode {
-                node_name: stopped.node_name.clone(),
-                event: Some(stopped.last.kind.to_string()),
-                ts: Some(stopped.last.ts),
-                attempts: stopped.attempts,
-                q_depth_in: stopped.last.q_depth_in,
-                q_depth_out: stopped.last.q_depth_out,
-                q_depth_total: stopped.last.q_depth_total,
-                queue_maxsize: stopped.last.queue_maxsize,
-                inferred: false,
-                share: None,
-                of_traces: None,
-                detail: failure_detail(&summary, &stopped.node_name),
-            };
-            (previous, Some(next))
-        }
-        None if status == TraceStatus::Succeeded => (
-            summary
-                .visits
-                .iter()
-                .filter(|visit| visit.succeeded())
-                .max_by_key(|visit| visit.success.as_ref().map(|s| s.ts)),
-            None,
-        ),
-        None => match summary.dangling(graph) {
-            Some(dangling) => {
-                let next = infer_next(dangling.success.as_ref(), graph, &summary, moments);
-                (Some(dangling), next)
-            }
-            None => (
-                summary
-                    .visits
-                    .iter()
-                    .filter(|visit| visit.succeeded())
-                    .max_by_key(|visit| visit.success.as_ref().map(|s| s.ts)),
-                None,
-            ),
-        },
-    };
-    let last_success = last_success_visit
-        .and_then(|visit| visit.success.as_ref())
-        .map(|event| LastSuccess {
-            node_name: event.node_name.clone().unwrap_or_default(),
-            node_id: event.node_id.clone(),
-            ts: event.ts,
-            latency_ms: event.latency_ms,
-            q_depth_in: event.q_depth_in,
-            q_depth_out: event.q_depth_out,
-            q_depth_total: event.q_depth_total,
-            queue_maxsize: event.queue_maxsize,
-        });
-
+    let (last_success, next) = locate(&summary, &timeline, graph, moments);
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,
@@ -321,6 +266,87 @@ fn build_report(
         remediation,
         timeline,
     }
+}
+
+/// The event of `timeline` at `node` of `kind` at `ts` (a summary keeps times, not events).
+fn event_at<'a>(
+    timeline: &'a [Event],
+    node: &str,
+    kind: &Kind,
+    ts: Timestamp,
+) -> Option<&'a Event> {
+    timeline
+        .iter()
+        .rev()
+        .find(|e| e.ts == ts && &e.kind == kind && e.node_name.as_deref() == Some(node))
+}
+
+fn success_event<'a>(timeline: &'a [Event], visit: &NodeVisit) -> Option<&'a Event> {
+    event_at(
+        timeline,
+        &visit.node_name,
+        &Kind::NodeSuccess,
+        visit.success_ts?,
+    )
+}
+
+/// Where the trace stopped: its last success on the path to the next node, and that next node
+/// (observed, or inferred from the graph when the message is waiting in a queue). `moments`
+/// give an inferred node's queue depth; without them it is unknown.
+pub fn locate(
+    summary: &TraceSummary,
+    timeline: &[Event],
+    graph: &FlowGraph,
+    moments: &[Around],
+) -> (Option<LastSuccess>, Option<NextNode>) {
+    let status = summary.status(graph);
+    let (last_success_visit, next) = match summary.stopped_at() {
+        Some(stopped) => {
+            let previous = summary.predecessor_success(&stopped.node_name, stopped.first_ts, graph);
+            let last = event_at(
+                timeline,
+                &stopped.node_name,
+                &stopped.last_kind,
+                stopped.last_ts,
+            );
+            let next = NextNode {
+                node_name: stopped.node_name.clone(),
+                event: Some(stopped.last_kind.to_string()),
+                ts: Some(stopped.last_ts),
+                attempts: stopped.attempts,
+                q_depth_in: last.and_then(|e| e.q_depth_in),
+                q_depth_out: last.and_then(|e| e.q_depth_out),
+                q_depth_total: last.and_then(|e| e.q_depth_total),
+                queue_maxsize: last.and_then(|e| e.queue_maxsize),
+                inferred: false,
+                share: None,
+                of_traces: None,
+                detail: last.and_then(failure_detail),
+            };
+            (previous, Some(next))
+        }
+        None if status == TraceStatus::Succeeded => (summary.last_success(), None),
+        None => match summary.dangling(graph) {
+            Some(dangling) => {
+                let next = infer_next(success_event(timeline, dangling), graph, summary, moments);
+                (Some(dangling), next)
+            }
+            None => (summary.last_success(), None),
+        },
+    };
+    let last_success = last_success_visit
+        .and_then(|visit| success_event(timeline, visit))
+        .map(|event| LastSuccess {
+            node_name: event.node_name.clone().unwrap_or_default(),
+            node_id: event.node_id.clone(),
+            ts: event.ts,
+            latency_ms: event.latency_ms,
+            q_depth_in: event.q_depth_in,
+            q_depth_out: event.q_depth_out,
+            q_depth_total: event.q_depth_total,
+            queue_maxsize: event.queue_maxsize,
+        });
+    (last_success, next)
 }
 
 /// The usual successor of a success the trace never went past, with that node's queue depth
@@ -362,10 +388,8 @@ fn infer_next(
     })
 }
 
-/// The failure code and exception of the node's last failure event in the trace.
-fn failure_detail(summary: &TraceSummary, node: &str) -> Option<String> {
-    let visit = summary.visits.iter().find(|v| v.node_name == node)?;
-    let event = &visit.last;
+/// The failure code and exception of an event, as one short line.
+fn failure_detail(event: &Event) -> Option<String> {
     let mut parts = Vec::new();
     if let Some(code) = event.flow_error.as_ref().and_then(|f| f.code.clone()) {
         parts.push(code);

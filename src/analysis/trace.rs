@@ -17,7 +17,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::category::{Category, CategoryCounts, category_of, is_trace_cancellation};
-use super::graph::{EGRESS, FlowGraph, TraceWalk, is_endpoint};
+use super::graph::{EGRESS, FlowGraph, is_endpoint};
 use crate::event::{Event, Kind, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -60,22 +60,23 @@ impl fmt::Display for TraceStatus {
     }
 }
 
-/// How a node's part of the trace went.
+/// How a node's part of the trace went (no event is kept: a summary stays small).
 #[derive(Debug, Clone)]
 pub struct NodeVisit {
     pub node_name: String,
     pub first_ts: Timestamp,
-    /// The node's last event of the trace.
-    pub last: Event,
+    /// The kind and time of the node's last event of the trace.
+    pub last_kind: Kind,
+    pub last_ts: Timestamp,
     /// `node_start` events: attempts begun.
     pub attempts: u64,
-    /// The node's last `node_success` of the trace.
-    pub success: Option<Event>,
+    /// The time of the node's last `node_success` of the trace.
+    pub success_ts: Option<Timestamp>,
 }
 
 impl NodeVisit {
     pub fn succeeded(&self) -> bool {
-        self.success.is_some()
+        self.success_ts.is_some()
     }
 }
 
@@ -91,16 +92,11 @@ pub struct TraceSummary {
     pub counts: CategoryCounts,
     pub attempts: u64,
     pub visits: Vec<NodeVisit>,
-    /// The last `node_success` of a flow node.
-    pub last_success: Option<Event>,
-    /// The last event of any kind, endpoints included.
-    pub last_event: Option<Event>,
     cancelled: bool,
     terminal: Option<Category>,
     deadline_skipped: bool,
     /// The category of the last failure event, for traces still in flight.
     last_failure: Option<Category>,
-    walk: TraceWalk,
 }
 
 impl TraceSummary {
@@ -114,13 +110,10 @@ impl TraceSummary {
             counts: CategoryCounts::default(),
             attempts: 0,
             visits: Vec::new(),
-            last_success: None,
-            last_event: None,
             cancelled: false,
             terminal: None,
             deadline_skipped: false,
             last_failure: None,
-            walk: TraceWalk::default(),
         }
     }
 
@@ -144,32 +137,30 @@ impl TraceSummary {
             kind if is_trace_cancellation(kind) => self.cancelled = true,
             _ => {}
         }
-        self.walk.observe(event);
-        self.last_event = Some(event.clone());
         let Some(node) = event.node_name.as_deref().filter(|node| !is_endpoint(node)) else {
             return;
         };
         if event.kind == Kind::NodeCancelled {
             return; // a worker stopped (flow shutdown), not a step of this trace
         }
-        if event.kind == Kind::NodeSuccess {
-            self.last_success = Some(event.clone());
-        }
-        let success = (event.kind == Kind::NodeSuccess).then(|| event.clone());
+        let success = (event.kind == Kind::NodeSuccess).then_some(event.ts);
+        let started = u64::from(event.kind == Kind::NodeStart);
         match self.visits.iter_mut().find(|visit| visit.node_name == node) {
             Some(visit) => {
-                visit.last = event.clone();
-                visit.attempts += u64::from(event.kind == Kind::NodeStart);
+                visit.last_kind.clone_from(&event.kind);
+                visit.last_ts = event.ts;
+                visit.attempts += started;
                 if success.is_some() {
-                    visit.success = success;
+                    visit.success_ts = success;
                 }
             }
             None => self.visits.push(NodeVisit {
                 node_name: node.to_string(),
                 first_ts: event.ts,
-                last: event.clone(),
-                attempts: u64::from(event.kind == Kind::NodeStart),
-                success,
+                last_kind: event.kind.clone(),
+                last_ts: event.ts,
+                attempts: started,
+                success_ts: success,
             }),
         }
     }
@@ -200,12 +191,16 @@ impl TraceSummary {
         let all_ended_well = self
             .visits
             .iter()
-            .all(|visit| visit.last.kind == Kind::NodeSuccess);
+            .all(|visit| visit.last_kind == Kind::NodeSuccess);
         let some_sink = self
             .visits
             .iter()
             .any(|visit| graph.is_sink(&visit.node_name));
         all_ended_well && some_sink && self.dangling(graph).is_none()
+    }
+
+    fn reached(&self, node: &str) -> bool {
+        self.visits.iter().any(|visit| visit.node_name == node)
     }
 
     /// A node that succeeded but whose usual successor the trace never reached: where a
@@ -216,11 +211,10 @@ impl TraceSummary {
             .filter(|visit| visit.succeeded())
             .filter(|visit| {
                 graph.successors(&visit.node_name).iter().any(|successor| {
-                    successor.node_name != EGRESS
-                        && !self.walk.reached().contains(&successor.node_name)
+                    successor.node_name != EGRESS && !self.reached(&successor.node_name)
                 })
             })
-            .max_by_key(|visit| success_ts(visit))
+            .max_by_key(|visit| visit.success_ts)
     }
 
     /// The failure category: of the terminal event for failed traces, of the status for
@@ -240,8 +234,13 @@ impl TraceSummary {
     pub fn stopped_at(&self) -> Option<&NodeVisit> {
         self.visits
             .iter()
-            .filter(|visit| visit.last.kind != Kind::NodeSuccess)
-            .max_by_key(|visit| visit.last.ts)
+            .filter(|visit| visit.last_kind != Kind::NodeSuccess)
+            .max_by_key(|visit| visit.last_ts)
+    }
+
+    /// The node reached last: the one whose last event is the latest.
+    pub fn last_visit(&self) -> Option<&NodeVisit> {
+        self.visits.iter().max_by_key(|visit| visit.last_ts)
     }
 
     /// The node that sent `node` its message: the latest success, before `before` (the node's
@@ -254,7 +253,7 @@ impl TraceSummary {
     ) -> Option<&NodeVisit> {
         let earlier = || {
             self.visits.iter().filter(move |visit| {
-                visit.node_name != node && visit.success.as_ref().is_some_and(|s| s.ts <= before)
+                visit.node_name != node && visit.success_ts.is_some_and(|ts| ts <= before)
             })
         };
         earlier()
@@ -264,18 +263,19 @@ impl TraceSummary {
                     .iter()
                     .any(|successor| successor.node_name == node)
             })
-            .max_by_key(|visit| success_ts(visit))
-            .or_else(|| earlier().max_by_key(|visit| success_ts(visit)))
+            .max_by_key(|visit| visit.success_ts)
+            .or_else(|| earlier().max_by_key(|visit| visit.success_ts))
+    }
+
+    /// The latest success of the trace.
+    pub fn last_success(&self) -> Option<&NodeVisit> {
+        self.visits
+            .iter()
+            .filter(|visit| visit.succeeded())
+            .max_by_key(|visit| visit.success_ts)
     }
 
     pub fn retries(&self) -> u64 {
         self.counts.retry
     }
-}
-
-fn success_ts(visit: &NodeVisit) -> Timestamp {
-    visit
-        .success
-        .as_ref()
-        .map_or(Timestamp(i64::MIN), |success| success.ts)
 }
