@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::category::{Category, CategoryCounts};
-use super::graph::{EGRESS, FlowGraph, GraphLearner, is_endpoint};
+use super::graph::{FlowGraph, GraphLearner, Successor, is_endpoint};
 use super::percentile::Percentiles;
 use super::remediation;
-use super::trace::{NodeVisit, TraceStatus, TraceSummary};
+use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use crate::event::{Event, Kind, Timestamp};
 use crate::redact::summarize_exception;
 
@@ -299,17 +299,12 @@ pub fn locate(
     graph: &FlowGraph,
     moments: &[Around],
 ) -> (Option<LastSuccess>, Option<NextNode>) {
-    let status = summary.status(graph);
-    let (last_success_visit, next) = match summary.stopped_at() {
-        Some(stopped) => {
-            let previous = summary.predecessor_success(&stopped.node_name, stopped.first_ts, graph);
-            let last = event_at(
-                timeline,
-                &stopped.node_name,
-                &stopped.last_kind,
-                stopped.last_ts,
-            );
-            let next = NextNode {
+    let stop = summary.stop_point(graph);
+    let last_success_visit = stop.last_success;
+    let next = match stop.next {
+        Some(NextStep::Observed(stopped)) => {
+            let last = event_at(timeline, &stopped.node_name, &stopped.last_kind, stopped.last_ts);
+            Some(NextNode {
                 node_name: stopped.node_name.clone(),
                 event: Some(stopped.last_kind.to_string()),
                 ts: Some(stopped.last_ts),
@@ -322,17 +317,14 @@ pub fn locate(
                 share: None,
                 of_traces: None,
                 detail: last.and_then(failure_detail),
-            };
-            (previous, Some(next))
+            })
         }
-        None if status == TraceStatus::Succeeded => (summary.last_success(), None),
-        None => match summary.dangling(graph) {
-            Some(dangling) => {
-                let next = infer_next(success_event(timeline, dangling), graph, summary, moments);
-                (Some(dangling), next)
-            }
-            None => (summary.last_success(), None),
-        },
+        Some(NextStep::Inferred(successor)) => Some(infer_next(
+            successor,
+            last_success_visit.and_then(|visit| success_event(timeline, visit)),
+            moments,
+        )),
+        None => None,
     };
     let last_success = last_success_visit
         .and_then(|visit| success_event(timeline, visit))
@@ -352,27 +344,15 @@ pub fn locate(
 /// The usual successor of a success the trace never went past, with that node's queue depth
 /// at the time, taken from its nearest event of any trace: the first one after the success
 /// (the queue with the message in it), else the last one before.
-fn infer_next(
-    success: Option<&Event>,
-    graph: &FlowGraph,
-    summary: &TraceSummary,
-    moments: &[Around],
-) -> Option<NextNode> {
-    let success = success?;
-    let from = success.node_name.as_deref()?;
-    let successor = graph.successors(from).into_iter().find(|s| {
-        s.node_name != EGRESS && !summary.visits.iter().any(|v| v.node_name == s.node_name)
-    })?;
-    let nearest = moments
-        .iter()
-        .find(|moment| moment.at == success.ts)
-        .and_then(|moment| {
-            let before = moment.before.get(&successor.node_name);
-            let after = moment.after.get(&successor.node_name);
-            // The first event after the message was queued shows the queue with it in.
-            after.or(before)
-        });
-    Some(NextNode {
+fn infer_next(successor: Successor, success: Option<&Event>, moments: &[Around]) -> NextNode {
+    let nearest = success.and_then(|success| {
+        let moment = moments.iter().find(|moment| moment.at == success.ts)?;
+        moment
+            .after
+            .get(&successor.node_name)
+            .or_else(|| moment.before.get(&successor.node_name))
+    });
+    NextNode {
         node_name: successor.node_name.clone(),
         event: None,
         ts: nearest.map(|e| e.ts),
@@ -385,7 +365,7 @@ fn infer_next(
         share: Some(successor.share),
         of_traces: Some(successor.of_traces),
         detail: None,
-    })
+    }
 }
 
 /// The failure code and exception of an event, as one short line.

@@ -17,7 +17,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::category::{Category, CategoryCounts, category_of, is_trace_cancellation};
-use super::graph::{EGRESS, FlowGraph, is_endpoint};
+use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
 use crate::event::{Event, Kind, Timestamp};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -278,4 +278,56 @@ impl TraceSummary {
     pub fn retries(&self) -> u64 {
         self.counts.retry
     }
+
+    /// Where the trace stopped, by the rules `find` documents: the next node is the latest-
+    /// ending node whose last event is not a success; else, for a trace that did not succeed,
+    /// the usual successor of a success the trace never went past (inferred). The last
+    /// success is the latest success on the path to the next node (its graph predecessor),
+    /// else the latest success.
+    pub fn stop_point(&self, graph: &FlowGraph) -> StopPoint<'_> {
+        if let Some(stopped) = self.stopped_at() {
+            return StopPoint {
+                last_success: self.predecessor_success(&stopped.node_name, stopped.first_ts, graph),
+                next: Some(NextStep::Observed(stopped)),
+            };
+        }
+        if self.status(graph) != TraceStatus::Succeeded
+            && let Some(dangling) = self.dangling(graph)
+        {
+            let successor = graph
+                .successors(&dangling.node_name)
+                .into_iter()
+                .find(|s| s.node_name != EGRESS && !self.reached(&s.node_name));
+            return StopPoint {
+                last_success: Some(dangling),
+                next: successor.map(NextStep::Inferred),
+            };
+        }
+        StopPoint {
+            last_success: self.last_success(),
+            next: None,
+        }
+    }
+}
+
+/// The next node of a stopped trace: one it reached, or the usual successor it never reached.
+#[derive(Debug, Clone)]
+pub enum NextStep<'a> {
+    Observed(&'a NodeVisit),
+    Inferred(Successor),
+}
+
+impl NextStep<'_> {
+    pub fn node_name(&self) -> &str {
+        match self {
+            NextStep::Observed(visit) => &visit.node_name,
+            NextStep::Inferred(successor) => &successor.node_name,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct StopPoint<'a> {
+    pub last_success: Option<&'a NodeVisit>,
+    pub next: Option<NextStep<'a>>,
 }
