@@ -7,6 +7,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::analysis::category::Category;
 use crate::analysis::classify::GroupBy;
+use crate::analysis::trace::TraceStatus;
+use crate::analysis::traces::TraceSort;
 
 const ABOUT: &str = "Incident debugging for PenguiFlow runtime telemetry: read JSON logs \
 (files, gzip/zstd, kubectl logs on stdin) or a SQLite event store, and answer where a trace \
@@ -61,6 +63,12 @@ pub enum Command {
     /// not; latency alone would blame every node upstream of it (they wait to hand over).
     #[command(after_help = SATURATION_EXAMPLES)]
     Saturation(Box<SaturationArgs>),
+
+    /// One row per trace: status, category, duration, last node; find the traces worth opening.
+    ///
+    /// Traces whose lines carry more than one tenant are marked: a tenant-boundary defect.
+    #[command(after_help = TRACES_EXAMPLES)]
+    Traces(Box<TracesArgs>),
 
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
@@ -174,6 +182,50 @@ pub struct SaturationArgs {
     )]
     pub retry_rate: f64,
     /// Output format [default: table]
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+const TRACES_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker | flowtrace traces --status failed,in_flight
+  flowtrace traces app.log --category timeout --sort duration --limit 10
+  flowtrace traces --store events.db --tenant acme --format json | jq -r '.[].trace_id'";
+
+#[derive(Debug, Args)]
+pub struct TracesArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Only traces with this status (comma-separated): succeeded, failed, cancelled,
+    /// deadline_skipped, in_flight
+    #[arg(
+        long = "status",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "STATUS",
+        help_heading = "Filters"
+    )]
+    pub statuses: Vec<TraceStatus>,
+    /// Only traces whose failure category is one of these (comma-separated)
+    #[arg(
+        long = "category",
+        value_enum,
+        value_delimiter = ',',
+        value_name = "CATEGORY",
+        help_heading = "Filters"
+    )]
+    pub categories: Vec<Category>,
+    /// Order of the rows
+    #[arg(long, value_enum, default_value_t = TraceSort::Recent, help_heading = "Output")]
+    pub sort: TraceSort,
+    /// Show at most N rows [default: 50 on a terminal, all when piped]
+    #[arg(long, value_name = "N", help_heading = "Output")]
+    pub limit: Option<usize>,
+    /// Output format [default: table on a terminal, json when piped]
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<ReportFormat>,
     #[command(flatten)]

@@ -17,10 +17,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::category::{Category, category_of, is_terminal};
-use super::graph::FlowGraph;
 use super::percentile::Percentiles;
 use super::trace::TraceStatus;
-use super::tracebook::{TraceBook, TraceOutcome};
+use super::tracebook::TraceOutcome;
 use crate::event::{Event, Kind, Timestamp};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
@@ -200,10 +199,11 @@ struct ExceptionTally {
     example: String,
 }
 
+/// The classify fold. Trace-level facts (statuses, traces affected) come from a `TraceBook`
+/// fed the same events, handed to `finish`, so that one book can serve several analyses.
 pub struct Classifier {
     by: GroupBy,
     messages: bool,
-    book: TraceBook,
     categories: Categories,
     /// (trace, node) -> [timeout pending, error pending, timeout recovered, error recovered]
     recovery: HashMap<(String, String), [bool; 4]>,
@@ -227,7 +227,6 @@ impl Classifier {
         Classifier {
             by,
             messages,
-            book: TraceBook::default(),
             categories: Categories {
                 timeout: CategoryReport {
                     recovered: Some(0),
@@ -267,7 +266,6 @@ impl Classifier {
     }
 
     pub fn observe(&mut self, event: &Event) {
-        self.book.observe(event);
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
         self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
         let category = category_of(event);
@@ -400,15 +398,14 @@ impl Classifier {
         }
     }
 
-    pub fn finish(mut self) -> ClassifyReport {
-        let (outcomes, _graph): (Vec<TraceOutcome>, FlowGraph) =
-            std::mem::take(&mut self.book).finish();
+    /// The report, with `outcomes`: every trace of the same events (see `TraceBook`).
+    pub fn finish(mut self, outcomes: &[TraceOutcome]) -> ClassifyReport {
         let mut statuses: BTreeMap<String, u64> = TraceStatus::ALL
             .iter()
             .map(|status| (status.as_str().to_string(), 0))
             .collect();
         let mut e2e_ms = Percentiles::default();
-        for outcome in &outcomes {
+        for outcome in outcomes {
             *statuses
                 .entry(outcome.status.as_str().to_string())
                 .or_default() += 1;

@@ -303,7 +303,12 @@ pub fn locate(
     let last_success_visit = stop.last_success;
     let next = match stop.next {
         Some(NextStep::Observed(stopped)) => {
-            let last = event_at(timeline, &stopped.node_name, &stopped.last_kind, stopped.last_ts);
+            let last = event_at(
+                timeline,
+                &stopped.node_name,
+                &stopped.last_kind,
+                stopped.last_ts,
+            );
             Some(NextNode {
                 node_name: stopped.node_name.clone(),
                 event: Some(stopped.last_kind.to_string()),

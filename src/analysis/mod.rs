@@ -11,3 +11,4 @@ pub mod remediation;
 pub mod saturation;
 pub mod trace;
 pub mod tracebook;
+pub mod traces;

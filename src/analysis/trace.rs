@@ -20,8 +20,9 @@ use super::category::{Category, CategoryCounts, category_of, is_trace_cancellati
 use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
 use crate::event::{Event, Kind, Timestamp};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
+#[value(rename_all = "snake_case")]
 pub enum TraceStatus {
     Succeeded,
     Failed,

@@ -3,6 +3,7 @@
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::analysis::classify::Classifier;
+use crate::analysis::tracebook::TraceBook;
 use crate::cli::{ClassifyArgs, ReportFormat};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::{EXIT_FAILURES_FOUND, EXIT_OK, Error};
@@ -19,15 +20,18 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
     };
 
     let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut book = TraceBook::default();
     let mut classifier = Classifier::new(args.by, args.messages);
     for mut event in filter.apply(&mut stream) {
         if !args.output.no_redact {
             redact_event(&mut event);
         }
+        book.observe(&event);
         classifier.observe(&event);
     }
     let read_status = super::finish_read(&stream.take_report(), input.quiet);
-    let report = classifier.finish();
+    let (outcomes, _graph) = book.finish();
+    let report = classifier.finish(&outcomes);
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format.unwrap_or(ReportFormat::Table) {

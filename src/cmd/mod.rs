@@ -6,6 +6,7 @@ pub mod completions;
 pub mod events;
 pub mod find;
 pub mod saturation;
+pub mod traces;
 
 use std::io::Write;
 
@@ -21,6 +22,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Find(args) => find::run(&args),
         Command::Classify(args) => classify::run(&args),
         Command::Saturation(args) => saturation::run(&args),
+        Command::Traces(args) => traces::run(&args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

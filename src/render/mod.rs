@@ -8,6 +8,7 @@ pub mod events;
 pub mod find;
 pub mod saturation;
 pub mod table;
+pub mod traces;
 
 use anstyle::{AnsiColor, Style};
 

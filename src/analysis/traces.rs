@@ -1,0 +1,128 @@
+//! `traces`: one row per trace, for finding the traces worth opening. Rows come from the trace
+//! summaries of a `TraceBook` (status and category by the shared rules), plus the tenants each
+//! trace was seen with: more than one is a tenant-boundary defect.
+
+use serde::Serialize;
+
+use super::category::Category;
+use super::trace::TraceStatus;
+use super::tracebook::TraceOutcome;
+use crate::event::Timestamp;
+use crate::source::TenantMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TraceRow {
+    pub trace_id: String,
+    pub tenant: Option<String>,
+    pub status: TraceStatus,
+    pub category: Option<Category>,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    pub duration_ms: f64,
+    pub events: u64,
+    pub retries: u64,
+    /// The node reached last, and its last event for the trace.
+    pub last_node: Option<String>,
+    pub last_event: Option<String>,
+    /// The trace's lines carried more than one tenant.
+    pub cross_tenant: bool,
+    pub tenants: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum TraceSort {
+    /// Most recent last event first
+    #[default]
+    Recent,
+    /// Earliest start first
+    Start,
+    /// Longest first
+    Duration,
+    /// Most events first
+    Events,
+    /// Most retries first
+    Retries,
+}
+
+/// Which rows to keep and how to order them.
+#[derive(Debug, Clone, Default)]
+pub struct TraceQuery {
+    pub statuses: Vec<TraceStatus>,
+    pub categories: Vec<Category>,
+    pub sort: TraceSort,
+    pub limit: Option<usize>,
+}
+
+/// The rows shown, and counts over all traces (for the footer).
+#[derive(Debug, Clone)]
+pub struct TraceList {
+    pub rows: Vec<TraceRow>,
+    pub total: u64,
+    pub matching: u64,
+    pub by_status: Vec<(TraceStatus, u64)>,
+    pub cross_tenant: u64,
+}
+
+pub fn row(outcome: &TraceOutcome, tenants: &TenantMap) -> TraceRow {
+    let summary = &outcome.summary;
+    let seen = tenants.tenants_of(&summary.trace_id).to_vec();
+    let last = summary.last_visit();
+    TraceRow {
+        trace_id: summary.trace_id.clone(),
+        tenant: summary.tenant.clone().or_else(|| seen.first().cloned()),
+        status: outcome.status,
+        category: summary.category(outcome.status),
+        first_ts: summary.first_ts,
+        last_ts: summary.last_ts,
+        duration_ms: summary.duration_ms(),
+        events: summary.events,
+        retries: summary.retries(),
+        last_node: last.map(|visit| visit.node_name.clone()),
+        last_event: last.map(|visit| visit.last_kind.to_string()),
+        cross_tenant: seen.len() > 1,
+        tenants: seen,
+    }
+}
+
+pub fn list(outcomes: &[TraceOutcome], tenants: &TenantMap, query: &TraceQuery) -> TraceList {
+    let all: Vec<TraceRow> = outcomes
+        .iter()
+        .map(|outcome| row(outcome, tenants))
+        .collect();
+    let by_status = TraceStatus::ALL
+        .iter()
+        .map(|status| {
+            (
+                *status,
+                all.iter().filter(|r| r.status == *status).count() as u64,
+            )
+        })
+        .collect();
+    let cross_tenant = all.iter().filter(|r| r.cross_tenant).count() as u64;
+    let total = all.len() as u64;
+    let mut rows: Vec<TraceRow> = all
+        .into_iter()
+        .filter(|r| query.statuses.is_empty() || query.statuses.contains(&r.status))
+        .filter(|r| {
+            query.categories.is_empty() || r.category.is_some_and(|c| query.categories.contains(&c))
+        })
+        .collect();
+    let matching = rows.len() as u64;
+    match query.sort {
+        TraceSort::Recent => rows.sort_by(|a, b| b.last_ts.cmp(&a.last_ts)),
+        TraceSort::Start => rows.sort_by(|a, b| a.first_ts.cmp(&b.first_ts)),
+        TraceSort::Duration => rows.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms)),
+        TraceSort::Events => rows.sort_by(|a, b| b.events.cmp(&a.events)),
+        TraceSort::Retries => rows.sort_by(|a, b| b.retries.cmp(&a.retries)),
+    }
+    if let Some(limit) = query.limit {
+        rows.truncate(limit);
+    }
+    TraceList {
+        rows,
+        total,
+        matching,
+        by_status,
+        cross_tenant,
+    }
+}

@@ -1,0 +1,56 @@
+//! `flowtrace traces`: one row per trace.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use crate::analysis::tracebook::TraceBook;
+use crate::analysis::traces::{TraceQuery, list};
+use crate::cli::{ReportFormat, TracesArgs};
+use crate::config::{InputConfig, resolve_color, resolve_filter};
+use crate::error::Error;
+use crate::event::Timestamp;
+use crate::render::{Palette, traces};
+use crate::source::EventStream;
+
+/// Rows shown on a terminal unless `--limit` says otherwise.
+const TERMINAL_LIMIT: usize = 50;
+
+pub fn run(args: &TracesArgs) -> Result<u8, Error> {
+    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
+    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let palette = Palette {
+        enabled: resolve_color(&args.output),
+    };
+    let terminal = io::stdout().is_terminal();
+
+    let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut book = TraceBook::default();
+    for event in filter.apply(&mut stream) {
+        book.observe(&event);
+    }
+    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let (outcomes, _graph) = book.finish();
+    let query = TraceQuery {
+        statuses: args.statuses.clone(),
+        categories: args.categories.clone(),
+        sort: args.sort,
+        limit: args.limit.or(terminal.then_some(TERMINAL_LIMIT)),
+    };
+    let listing = list(&outcomes, stream.tenants(), &query);
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    let format = args.format.unwrap_or(if terminal {
+        ReportFormat::Table
+    } else {
+        ReportFormat::Json
+    });
+    match format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &listing.rows).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Table => traces::write_table(&listing, &mut out, palette)?,
+        ReportFormat::Markdown => traces::write_markdown(&listing, &mut out)?,
+    }
+    out.flush()?;
+    Ok(status)
+}

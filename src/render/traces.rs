@@ -1,0 +1,116 @@
+//! `traces` listing as a table (with a footer of counts) or Markdown.
+
+use std::io::{self, Write};
+
+use super::table::{report_table, to_text, toned};
+use super::{Palette, Tone, millis, plural, thousands};
+use crate::analysis::trace::TraceStatus;
+use crate::analysis::traces::{TraceList, TraceRow};
+
+const HEADERS: [&str; 10] = [
+    "TRACE",
+    "TENANT",
+    "STATUS",
+    "CATEGORY",
+    "START (UTC)",
+    "DURATION_MS",
+    "EVENTS",
+    "RETRIES",
+    "LAST NODE",
+    "LAST EVENT",
+];
+
+/// Marks a trace seen with more than one tenant.
+pub const CROSS_TENANT_MARK: &str = "⚠";
+
+fn status_tone(status: TraceStatus) -> Tone {
+    match status {
+        TraceStatus::Succeeded => Tone::Success,
+        TraceStatus::InFlight => Tone::Timeout,
+        TraceStatus::Cancelled => Tone::Cancel,
+        TraceStatus::DeadlineSkipped => Tone::Deadline,
+        TraceStatus::Failed => Tone::Failure,
+    }
+}
+
+fn cells(row: &TraceRow) -> [String; 10] {
+    let tenant = if row.cross_tenant {
+        format!("{} {CROSS_TENANT_MARK}", row.tenants.join("+"))
+    } else {
+        row.tenant.clone().unwrap_or_default()
+    };
+    [
+        row.trace_id.clone(),
+        tenant,
+        row.status.to_string(),
+        row.category.map(|c| c.to_string()).unwrap_or_default(),
+        row.first_ts
+            .to_datetime()
+            .format("%Y-%m-%d %H:%M:%S%.3f")
+            .to_string(),
+        millis(row.duration_ms),
+        thousands(row.events),
+        thousands(row.retries),
+        row.last_node.clone().unwrap_or_default(),
+        row.last_event.clone().unwrap_or_default(),
+    ]
+}
+
+/// `24 traces: 16 succeeded, ...; showing 10 of 12 matching; 1 cross-tenant trace (⚠)`.
+pub fn footer(listing: &TraceList) -> String {
+    let statuses: Vec<String> = listing
+        .by_status
+        .iter()
+        .map(|(status, count)| format!("{} {status}", thousands(*count)))
+        .collect();
+    let mut text = format!(
+        "{}: {}",
+        plural(listing.total, "trace"),
+        statuses.join(", ")
+    );
+    if listing.matching != listing.total || listing.rows.len() as u64 != listing.matching {
+        text.push_str(&format!(
+            "; showing {} of {} matching",
+            thousands(listing.rows.len() as u64),
+            thousands(listing.matching)
+        ));
+    }
+    if listing.cross_tenant > 0 {
+        text.push_str(&format!(
+            "; {} with more than one tenant ({CROSS_TENANT_MARK}): a tenant-boundary defect",
+            plural(listing.cross_tenant, "trace")
+        ));
+    }
+    text
+}
+
+pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) -> io::Result<()> {
+    if !listing.rows.is_empty() {
+        let mut table = report_table(&HEADERS, &[5, 6, 7], palette);
+        for row in &listing.rows {
+            let row_cells: Vec<comfy_table::Cell> = cells(row)
+                .into_iter()
+                .enumerate()
+                .map(|(index, text)| match index {
+                    2 => toned(text, status_tone(row.status), palette),
+                    1 if row.cross_tenant => toned(text, Tone::Failure, palette),
+                    _ => comfy_table::Cell::new(text),
+                })
+                .collect();
+            table.add_row(row_cells);
+        }
+        out.write_all(to_text(&table).as_bytes())?;
+    }
+    writeln!(out, "{}", footer(listing))
+}
+
+pub fn write_markdown(listing: &TraceList, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "| {} |", HEADERS.map(|h| h.to_lowercase()).join(" | "))?;
+    writeln!(out, "|---|---|---|---|---|---:|---:|---:|---|---|")?;
+    for row in &listing.rows {
+        let escaped = cells(row).map(|c| c.replace('|', "\\|"));
+        writeln!(out, "| {} |", escaped.join(" | "))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", footer(listing))
+}
