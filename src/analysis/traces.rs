@@ -109,11 +109,11 @@ pub fn list(outcomes: &[TraceOutcome], tenants: &TenantMap, query: &TraceQuery) 
         .collect();
     let matching = rows.len() as u64;
     match query.sort {
-        TraceSort::Recent => rows.sort_by(|a, b| b.last_ts.cmp(&a.last_ts)),
-        TraceSort::Start => rows.sort_by(|a, b| a.first_ts.cmp(&b.first_ts)),
+        TraceSort::Recent => rows.sort_by_key(|r| std::cmp::Reverse(r.last_ts)),
+        TraceSort::Start => rows.sort_by_key(|r| r.first_ts),
         TraceSort::Duration => rows.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms)),
-        TraceSort::Events => rows.sort_by(|a, b| b.events.cmp(&a.events)),
-        TraceSort::Retries => rows.sort_by(|a, b| b.retries.cmp(&a.retries)),
+        TraceSort::Events => rows.sort_by_key(|r| std::cmp::Reverse(r.events)),
+        TraceSort::Retries => rows.sort_by_key(|r| std::cmp::Reverse(r.retries)),
     }
     if let Some(limit) = query.limit {
         rows.truncate(limit);
