@@ -29,6 +29,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('find', 'find', [CompletionResultType]::ParameterValue, 'Where did this trace stop, and why: timeline, last success, next node, what to do')
             [CompletionResult]::new('classify', 'classify', [CompletionResultType]::ParameterValue, 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each')
             [CompletionResult]::new('saturation', 'saturation', [CompletionResultType]::ParameterValue, 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck')
+            [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'One row per trace: status, category, duration, last node; find the traces worth opening')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures')
+            [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -122,6 +125,70 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'flowtrace;traces' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time: RFC 3339 or a duration, as for --since')
+            [CompletionResult]::new('--status', '--status', [CompletionResultType]::ParameterName, 'Only traces with this status (comma-separated): succeeded, failed, cancelled, deadline_skipped, in_flight')
+            [CompletionResult]::new('--category', '--category', [CompletionResultType]::ParameterName, 'Only traces whose failure category is one of these (comma-separated)')
+            [CompletionResult]::new('--sort', '--sort', [CompletionResultType]::ParameterName, 'Order of the rows')
+            [CompletionResult]::new('--limit', '--limit', [CompletionResultType]::ParameterName, 'Show at most N rows [default: 50 on a terminal, all when piped]')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table on a terminal, json when piped]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color the output; `auto` colors a terminal unless NO_COLOR is set')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Count --since/--until durations back from the current clock, not from the newest event')
+            [CompletionResult]::new('--no-redact', '--no-redact', [CompletionResultType]::ParameterName, 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'flowtrace;graph' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time: RFC 3339 or a duration, as for --since')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color the output; `auto` colors a terminal unless NO_COLOR is set')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Count --since/--until durations back from the current clock, not from the newest event')
+            [CompletionResult]::new('--no-redact', '--no-redact', [CompletionResultType]::ParameterName, 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
+        'flowtrace;triage' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time: RFC 3339 or a duration, as for --since')
+            [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color the output; `auto` colors a terminal unless NO_COLOR is set')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Count --since/--until durations back from the current clock, not from the newest event')
+            [CompletionResult]::new('--no-redact', '--no-redact', [CompletionResultType]::ParameterName, 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'flowtrace;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -132,6 +199,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('find', 'find', [CompletionResultType]::ParameterValue, 'Where did this trace stop, and why: timeline, last success, next node, what to do')
             [CompletionResult]::new('classify', 'classify', [CompletionResultType]::ParameterValue, 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each')
             [CompletionResult]::new('saturation', 'saturation', [CompletionResultType]::ParameterValue, 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck')
+            [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'One row per trace: status, category, duration, last node; find the traces worth opening')
+            [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures')
+            [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -146,6 +216,15 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;help;saturation' {
+            break
+        }
+        'flowtrace;help;traces' {
+            break
+        }
+        'flowtrace;help;graph' {
+            break
+        }
+        'flowtrace;help;triage' {
             break
         }
         'flowtrace;help;completions' {

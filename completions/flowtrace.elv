@@ -26,6 +26,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand find 'Where did this trace stop, and why: timeline, last success, next node, what to do'
             cand classify 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
             cand saturation 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
+            cand traces 'One row per trace: status, category, duration, last node; find the traces worth opening'
+            cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
+            cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -114,6 +117,67 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'flowtrace;traces'= {
+            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
+            cand --table 'The events table of --store'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand --status 'Only traces with this status (comma-separated): succeeded, failed, cancelled, deadline_skipped, in_flight'
+            cand --category 'Only traces whose failure category is one of these (comma-separated)'
+            cand --sort 'Order of the rows'
+            cand --limit 'Show at most N rows [default: 50 on a terminal, all when piped]'
+            cand --format 'Output format [default: table on a terminal, json when piped]'
+            cand --color 'When to color the output; `auto` colors a terminal unless NO_COLOR is set'
+            cand --strict 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+            cand -q 'Do not print the summary of skipped lines on stderr'
+            cand --quiet 'Do not print the summary of skipped lines on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'flowtrace;graph'= {
+            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
+            cand --table 'The events table of --store'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand --format 'Output format'
+            cand --color 'When to color the output; `auto` colors a terminal unless NO_COLOR is set'
+            cand --strict 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+            cand -q 'Do not print the summary of skipped lines on stderr'
+            cand --quiet 'Do not print the summary of skipped lines on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
+        &'flowtrace;triage'= {
+            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
+            cand --table 'The events table of --store'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand --format 'Output format [default: table]'
+            cand --color 'When to color the output; `auto` colors a terminal unless NO_COLOR is set'
+            cand --strict 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+            cand -q 'Do not print the summary of skipped lines on stderr'
+            cand --quiet 'Do not print the summary of skipped lines on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'flowtrace;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -123,6 +187,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand find 'Where did this trace stop, and why: timeline, last success, next node, what to do'
             cand classify 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
             cand saturation 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
+            cand traces 'One row per trace: status, category, duration, last node; find the traces worth opening'
+            cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
+            cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -133,6 +200,12 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;help;classify'= {
         }
         &'flowtrace;help;saturation'= {
+        }
+        &'flowtrace;help;traces'= {
+        }
+        &'flowtrace;help;graph'= {
+        }
+        &'flowtrace;help;triage'= {
         }
         &'flowtrace;help;completions'= {
         }

@@ -30,6 +30,9 @@ complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "events" -d 'Pri
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "find" -d 'Where did this trace stop, and why: timeline, last success, next node, what to do'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "classify" -d 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "saturation" -d 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "traces" -d 'One row per trace: status, category, duration, last node; find the traces worth opening'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "graph" -d 'The flow\'s topology as the telemetry shows it: nodes, edges with trace counts, failures'
+complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "triage" -d 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
@@ -126,10 +129,86 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s q -l 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l status -d 'Only traces with this status (comma-separated): succeeded, failed, cancelled, deadline_skipped, in_flight' -r -f -a "succeeded\t''
+failed\t''
+cancelled\t''
+deadline_skipped\t''
+in_flight\t''"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l category -d 'Only traces whose failure category is one of these (comma-separated)' -r -f -a "timeout\t''
+error\t''
+cancel\t''
+deadline\t''"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l sort -d 'Order of the rows' -r -f -a "recent\t'Most recent last event first'
+start\t'Earliest start first'
+duration\t'Longest first'
+events\t'Most events first'
+retries\t'Most retries first'"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l limit -d 'Show at most N rows [default: 50 on a terminal, all when piped]' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l format -d 'Output format [default: table on a terminal, json when piped]' -r -f -a "table\t'A page for reading on a terminal'
+json\t'The report as one JSON object (a stable contract, see the README)'
+markdown\t'A Markdown section, for incident documents'"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l format -d 'Output format' -r -f -a "text\t'A tree from the ingress, for the terminal'
+mermaid\t'A Mermaid flowchart, for Markdown documents and tickets'
+dot\t'Graphviz DOT'
+json\t'`{nodes, edges}` as JSON'"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l format -d 'Output format [default: table]' -r -f -a "table\t'A page for reading on a terminal'
+json\t'The report as one JSON object (a stable contract, see the README)'
+markdown\t'A Markdown section, for incident documents'"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
+always\t''
+never\t''"
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "events" -d 'Print the selected events, normalized, in time order'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "find" -d 'Where did this trace stop, and why: timeline, last success, next node, what to do'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "classify" -d 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "saturation" -d 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "events" -d 'Print the selected events, normalized, in time order'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "find" -d 'Where did this trace stop, and why: timeline, last success, next node, what to do'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "classify" -d 'What is failing across the flow: failures by category, node, tenant or time, top exceptions, and what to do about each'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "saturation" -d 'Is the flow stuck: queue depth over time, latency percentiles, retries, the bottleneck'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "traces" -d 'One row per trace: status, category, duration, last node; find the traces worth opening'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "graph" -d 'The flow\'s topology as the telemetry shows it: nodes, edges with trace counts, failures'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "triage" -d 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand help; and not __fish_seen_subcommand_from events find classify saturation traces graph triage completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

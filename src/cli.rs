@@ -70,6 +70,21 @@ pub enum Command {
     #[command(after_help = TRACES_EXAMPLES)]
     Traces(Box<TracesArgs>),
 
+    /// The flow's topology as the telemetry shows it: nodes, edges with trace counts, failures.
+    ///
+    /// Edges are learned from the order of node events within traces (the inference find
+    /// uses). Mermaid output pastes into a Markdown document: failing nodes red, saturated ones
+    /// orange.
+    #[command(after_help = GRAPH_EXAMPLES)]
+    Graph(Box<GraphArgs>),
+
+    /// The whole incident on one screen: size, worst traces, saturation, control plane,
+    /// cross-tenant traces and one checklist; the command to run first.
+    ///
+    /// Reads its input once: every analysis is fed the same single pass (stdin works).
+    #[command(after_help = TRIAGE_EXAMPLES)]
+    Triage(Box<TriageArgs>),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
@@ -226,6 +241,56 @@ pub struct TracesArgs {
     #[arg(long, value_name = "N", help_heading = "Output")]
     pub limit: Option<usize>,
     /// Output format [default: table on a terminal, json when piped]
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<ReportFormat>,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+const GRAPH_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker | flowtrace graph
+  flowtrace graph app.log --format mermaid >> incident.md
+  flowtrace graph --store events.db --format dot | dot -Tsvg > flow.svg";
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Text, help_heading = "Output")]
+    pub format: GraphFormat,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// A tree from the ingress, for the terminal
+    Text,
+    /// A Mermaid flowchart, for Markdown documents and tickets
+    Mermaid,
+    /// Graphviz DOT
+    Dot,
+    /// `{nodes, edges}` as JSON
+    Json,
+}
+
+const TRIAGE_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --since=1h --prefix --timestamps | flowtrace triage
+  flowtrace triage app.log --since 30m --format markdown >> incident.md
+  flowtrace triage --store events.db --format json | jq .saturation.hot_node";
+
+#[derive(Debug, Args)]
+pub struct TriageArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format [default: table]
     #[arg(long, value_enum, help_heading = "Output")]
     pub format: Option<ReportFormat>,
     #[command(flatten)]

@@ -9,6 +9,8 @@ pub mod graph;
 pub mod percentile;
 pub mod remediation;
 pub mod saturation;
+pub mod topology;
 pub mod trace;
 pub mod tracebook;
 pub mod traces;
+pub mod triage;

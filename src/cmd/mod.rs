@@ -5,8 +5,10 @@ pub mod classify;
 pub mod completions;
 pub mod events;
 pub mod find;
+pub mod graph;
 pub mod saturation;
 pub mod traces;
+pub mod triage;
 
 use std::io::Write;
 
@@ -23,6 +25,8 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Classify(args) => classify::run(&args),
         Command::Saturation(args) => saturation::run(&args),
         Command::Traces(args) => traces::run(&args),
+        Command::Graph(args) => graph::run(&args),
+        Command::Triage(args) => triage::run(&args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

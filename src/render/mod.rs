@@ -6,9 +6,11 @@
 pub mod classify;
 pub mod events;
 pub mod find;
+pub mod graph;
 pub mod saturation;
 pub mod table;
 pub mod traces;
+pub mod triage;
 
 use anstyle::{AnsiColor, Style};
 

@@ -1,0 +1,330 @@
+//! `triage`: the whole incident flow from one read of the input. Every analysis (trace book,
+//! classify by node and by minute, saturation, topology) is fed the same events in the same
+//! single pass; `finish` nests their reports and merges their checklists.
+
+use std::collections::{BTreeMap, HashMap};
+
+use serde::Serialize;
+
+use super::category::Category;
+use super::classify::{Classifier, ClassifyReport, GroupBy};
+use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport, SignalKind};
+use super::topology::{self, GraphReport};
+use super::trace::{NextStep, TraceStatus};
+use super::tracebook::{TraceBook, TraceOutcome};
+use super::traces::{TraceRow, row};
+use crate::event::{Event, Kind, Timestamp};
+use crate::render::plural;
+use crate::source::TenantMap;
+
+/// Failed and in-flight traces shown, at most.
+const WORST: usize = 5;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WorstTrace {
+    pub trace_id: String,
+    pub tenant: Option<String>,
+    pub status: TraceStatus,
+    pub category: Option<Category>,
+    pub last_ts: Timestamp,
+    pub last_success: Option<String>,
+    pub next_node: Option<String>,
+    /// The next node's last event for the trace (null when inferred).
+    pub next_event: Option<String>,
+    pub next_inferred: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ControlPlane {
+    pub cancel_started: u64,
+    pub cancel_finished: u64,
+    pub cancel_dropped: u64,
+    pub node_trace_cancelled: u64,
+    pub deadline_skips: u64,
+    /// node_cancelled: workers stopped by flow.stop().
+    pub workers_stopped: u64,
+    /// Per minute: cancellations started and deadline skips (the time series of `classify
+    /// --by minute`, restricted to the control plane).
+    pub series: Vec<ControlPoint>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ControlPoint {
+    pub t: String,
+    pub cancel: u64,
+    pub deadline: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CrossTenant {
+    pub trace_id: String,
+    pub tenants: Vec<String>,
+}
+
+/// One line of the merged checklist: what to do, and the evidence it rests on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub evidence: String,
+    pub step: String,
+    /// Traces affected, by which the checklist is ordered.
+    pub traces: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TriageReport {
+    pub first_ts: Option<Timestamp>,
+    pub last_ts: Option<Timestamp>,
+    /// Traces in each status.
+    pub statuses: BTreeMap<String, u64>,
+    /// Traces that did not succeed, by failure category.
+    pub categories: BTreeMap<String, u64>,
+    pub worst: Vec<WorstTrace>,
+    pub control_plane: ControlPlane,
+    pub cross_tenant: Vec<CrossTenant>,
+    pub remediation: Vec<Step>,
+    pub traces: Vec<TraceRow>,
+    pub classify: ClassifyReport,
+    /// `classify --by minute`: failures over the span.
+    pub over_time: ClassifyReport,
+    pub saturation: SaturationReport,
+    pub graph: GraphReport,
+}
+
+pub struct Triage {
+    book: TraceBook,
+    by_node: Classifier,
+    by_minute: Classifier,
+    saturation: SaturationAnalyzer,
+    terminal: HashMap<String, u64>,
+    control: ControlPlane,
+    first_ts: Option<Timestamp>,
+    last_ts: Option<Timestamp>,
+}
+
+impl Default for Triage {
+    fn default() -> Triage {
+        Triage {
+            book: TraceBook::default(),
+            by_node: Classifier::new(GroupBy::Node, false),
+            by_minute: Classifier::new(GroupBy::Minute, false),
+            saturation: SaturationAnalyzer::new(SaturationOptions::default()),
+            terminal: HashMap::new(),
+            control: ControlPlane::default(),
+            first_ts: None,
+            last_ts: None,
+        }
+    }
+}
+
+impl Triage {
+    pub fn observe(&mut self, event: &Event) {
+        self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
+        self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
+        self.book.observe(event);
+        self.by_node.observe(event);
+        self.by_minute.observe(event);
+        self.saturation.observe(event);
+        let control = &mut self.control;
+        match event.kind {
+            Kind::TraceCancelStart => control.cancel_started += 1,
+            Kind::TraceCancelFinish => control.cancel_finished += 1,
+            Kind::TraceCancelDrop => control.cancel_dropped += 1,
+            Kind::NodeTraceCancelled => control.node_trace_cancelled += 1,
+            Kind::DeadlineSkip => control.deadline_skips += 1,
+            Kind::NodeCancelled => control.workers_stopped += 1,
+            Kind::NodeFailed => {
+                if let Some(node) = &event.node_name {
+                    *self.terminal.entry(node.clone()).or_default() += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    pub fn finish(self, tenants: &TenantMap) -> TriageReport {
+        let (outcomes, graph) = self.book.finish();
+        let classify = self.by_node.finish(&outcomes);
+        let over_time = self.by_minute.finish(&outcomes);
+        let saturation = self.saturation.finish();
+        let worst = worst_traces(&outcomes, &graph);
+        let graph_report = topology::build(graph, &self.terminal, &saturation);
+        let traces: Vec<TraceRow> = outcomes.iter().map(|o| row(o, tenants)).collect();
+        let cross_tenant: Vec<CrossTenant> = traces
+            .iter()
+            .filter(|r| r.cross_tenant)
+            .map(|r| CrossTenant {
+                trace_id: r.trace_id.clone(),
+                tenants: r.tenants.clone(),
+            })
+            .collect();
+        let mut categories: BTreeMap<String, u64> =
+            Category::ALL.iter().map(|c| (c.to_string(), 0)).collect();
+        for trace in &traces {
+            if let Some(category) = trace.category
+                && trace.status != TraceStatus::Succeeded
+            {
+                *categories.entry(category.to_string()).or_default() += 1;
+            }
+        }
+        let statuses = TraceStatus::ALL
+            .iter()
+            .map(|s| {
+                let count = traces.iter().filter(|t| t.status == *s).count() as u64;
+                (s.to_string(), count)
+            })
+            .collect();
+        let mut control = self.control;
+        control.series = over_time
+            .groups
+            .iter()
+            .map(|g| ControlPoint {
+                t: g.key.clone(),
+                cancel: g.cancel,
+                deadline: g.deadline,
+            })
+            .collect();
+        let remediation = merge_checklists(&classify, &saturation, &outcomes, &cross_tenant);
+        TriageReport {
+            first_ts: self.first_ts,
+            last_ts: self.last_ts,
+            statuses,
+            categories,
+            worst,
+            control_plane: control,
+            cross_tenant,
+            remediation,
+            traces,
+            classify,
+            over_time,
+            saturation,
+            graph: graph_report,
+        }
+    }
+}
+
+fn worst_traces(outcomes: &[TraceOutcome], graph: &super::graph::FlowGraph) -> Vec<WorstTrace> {
+    let mut worst: Vec<&TraceOutcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, TraceStatus::Failed | TraceStatus::InFlight))
+        .collect();
+    worst.sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
+    worst.truncate(WORST);
+    worst
+        .into_iter()
+        .map(|outcome| {
+            let summary = &outcome.summary;
+            let stop = summary.stop_point(graph);
+            let (next_node, next_event, next_inferred) = match &stop.next {
+                Some(NextStep::Observed(visit)) => (
+                    Some(visit.node_name.clone()),
+                    Some(visit.last_kind.to_string()),
+                    false,
+                ),
+                Some(NextStep::Inferred(successor)) => {
+                    (Some(successor.node_name.clone()), None, true)
+                }
+                None => (None, None, false),
+            };
+            WorstTrace {
+                trace_id: summary.trace_id.clone(),
+                tenant: summary.tenant.clone(),
+                status: outcome.status,
+                category: summary.category(outcome.status),
+                last_ts: summary.last_ts,
+                last_success: stop.last_success.map(|v| v.node_name.clone()),
+                next_node,
+                next_event,
+                next_inferred,
+            }
+        })
+        .collect()
+}
+
+/// Traces that did not succeed and reached `node`.
+fn troubled_traces_at(outcomes: &[TraceOutcome], node: &str) -> u64 {
+    outcomes
+        .iter()
+        .filter(|o| o.status != TraceStatus::Succeeded)
+        .filter(|o| o.summary.visits.iter().any(|v| v.node_name == node))
+        .count() as u64
+}
+
+/// One checklist from every analysis, most traces affected first, each naming its evidence.
+fn merge_checklists(
+    classify: &ClassifyReport,
+    saturation: &SaturationReport,
+    outcomes: &[TraceOutcome],
+    cross_tenant: &[CrossTenant],
+) -> Vec<Step> {
+    let mut steps = Vec::new();
+    for section in &classify.remediation {
+        let (evidence, traces) = match Category::parse(&section.category) {
+            Some(category) => {
+                let report = classify.categories.get(category);
+                (
+                    format!(
+                        "{}: {} in {}, {} terminal",
+                        category,
+                        plural(report.events, "event"),
+                        plural(report.traces, "trace"),
+                        report.terminal
+                    ),
+                    report.traces.max(report.terminal),
+                )
+            }
+            None => (format!("{}: retry storm", section.category), 1),
+        };
+        for step in &section.steps {
+            steps.push(Step {
+                evidence: evidence.clone(),
+                step: step.clone(),
+                traces,
+            });
+        }
+    }
+    if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
+        && let Some(first) = saturation.remediation.first()
+    {
+        steps.push(Step {
+            evidence: format!("saturation: hot node {hot}, {reason}"),
+            step: first.clone(),
+            traces: troubled_traces_at(outcomes, hot).max(1),
+        });
+    }
+    for signal in &saturation.signals {
+        let node = signal.node_name.clone().unwrap_or_default();
+        let step = match signal.kind {
+            SignalKind::SlowDependency => format!(
+                "Fix or bound {node}'s slow dependency and set NodePolicy.timeout_s so it fails fast."
+            ),
+            SignalKind::LatencyRegression if saturation.hot_node.is_none() => {
+                format!(
+                    "Find what changed at {node} late in the span (a deploy, its dependency, load)."
+                )
+            }
+            SignalKind::BlockedDownstream => format!(
+                "Check what downstream of {node} stopped draining trace {} (and that the egress is consumed).",
+                signal.trace_id.as_deref().unwrap_or("?")
+            ),
+            _ => continue,
+        };
+        steps.push(Step {
+            evidence: format!("{}: {node}, {}", signal.kind.as_str(), signal.detail),
+            step,
+            traces: troubled_traces_at(outcomes, &node).max(1),
+        });
+    }
+    if !cross_tenant.is_empty() {
+        steps.push(Step {
+            evidence: format!(
+                "cross-tenant: {} (e.g. {})",
+                plural(cross_tenant.len() as u64, "trace"),
+                cross_tenant[0].trace_id
+            ),
+            step: "A trace id was used by more than one tenant: make the ingress mint a fresh trace id per request and keep Message.headers.tenant with it; check for id reuse or leaks across tenants.".to_string(),
+            traces: cross_tenant.len() as u64,
+        });
+    }
+    steps.sort_by_key(|step| std::cmp::Reverse(step.traces));
+    steps
+}

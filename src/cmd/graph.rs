@@ -1,0 +1,43 @@
+//! `flowtrace graph`: the flow's topology as the telemetry shows it.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use crate::analysis::saturation::{SaturationAnalyzer, SaturationOptions};
+use crate::analysis::topology::TopologyLearner;
+use crate::cli::{GraphArgs, GraphFormat};
+use crate::config::{InputConfig, resolve_color, resolve_filter};
+use crate::error::Error;
+use crate::event::Timestamp;
+use crate::render::{Palette, graph};
+use crate::source::EventStream;
+
+pub fn run(args: &GraphArgs) -> Result<u8, Error> {
+    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
+    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let palette = Palette {
+        enabled: resolve_color(&args.output),
+    };
+
+    let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut topology = TopologyLearner::default();
+    let mut saturation = SaturationAnalyzer::new(SaturationOptions::default());
+    for event in filter.apply(&mut stream) {
+        topology.observe(&event);
+        saturation.observe(&event);
+    }
+    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let report = topology.finish(&saturation.finish());
+
+    let mut out = BufWriter::new(io::stdout().lock());
+    match args.format {
+        GraphFormat::Text => graph::write_tree(&report, &mut out, palette)?,
+        GraphFormat::Mermaid => graph::write_mermaid(&report, &mut out)?,
+        GraphFormat::Dot => graph::write_dot(&report, &mut out)?,
+        GraphFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
+            writeln!(out)?;
+        }
+    }
+    out.flush()?;
+    Ok(status)
+}

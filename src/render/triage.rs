@@ -1,0 +1,279 @@
+//! `triage`: the incident on one screen, or as a Markdown section for the incident document.
+
+use std::io::{self, Write};
+
+use super::{Palette, Tone, millis, plural, sparkline, thousands};
+use crate::analysis::triage::{TriageReport, WorstTrace};
+
+fn span(report: &TriageReport) -> String {
+    match (report.first_ts, report.last_ts) {
+        (Some(first), Some(last)) => format!(
+            "{} → {} UTC ({} ms)",
+            first.to_datetime().format("%Y-%m-%d %H:%M:%S%.3f"),
+            last.to_datetime().format("%H:%M:%S%.3f"),
+            millis(last.millis_since(first))
+        ),
+        _ => "no events".into(),
+    }
+}
+
+fn statuses(report: &TriageReport) -> String {
+    let total: u64 = report.statuses.values().sum();
+    let parts: Vec<String> = [
+        "succeeded",
+        "failed",
+        "cancelled",
+        "deadline_skipped",
+        "in_flight",
+    ]
+    .iter()
+    .map(|s| {
+        format!(
+            "{} {s}",
+            thousands(report.statuses.get(*s).copied().unwrap_or(0))
+        )
+    })
+    .collect();
+    format!("{}: {}", plural(total, "trace"), parts.join(", "))
+}
+
+fn categories(report: &TriageReport) -> String {
+    let parts: Vec<String> = report
+        .categories
+        .iter()
+        .map(|(category, count)| format!("{category} {}", thousands(*count)))
+        .collect();
+    format!("not succeeded, by category: {}", parts.join(", "))
+}
+
+/// Squeezes a series into at most `width` columns by summing neighbours.
+fn squeeze(values: &[u64], width: usize) -> Vec<u64> {
+    if values.len() <= width {
+        return values.to_vec();
+    }
+    let per = values.len().div_ceil(width);
+    values.chunks(per).map(|chunk| chunk.iter().sum()).collect()
+}
+
+fn over_time_rows(report: &TriageReport) -> Vec<(String, String, u64)> {
+    let groups = &report.over_time.groups;
+    let pick = |f: fn(&crate::analysis::classify::Group) -> u64| -> Vec<u64> {
+        squeeze(&groups.iter().map(f).collect::<Vec<_>>(), 60)
+    };
+    [
+        ("timeout", pick(|g| g.timeout)),
+        ("error", pick(|g| g.error)),
+        ("cancel", pick(|g| g.cancel)),
+        ("deadline", pick(|g| g.deadline)),
+    ]
+    .into_iter()
+    .map(|(name, values)| (name.to_string(), sparkline(&values), values.iter().sum()))
+    .collect()
+}
+
+fn worst_line(trace: &WorstTrace) -> String {
+    let status = match trace.category {
+        Some(category) => format!("{} ({category})", trace.status),
+        None => trace.status.to_string(),
+    };
+    let tenant = trace
+        .tenant
+        .as_ref()
+        .map_or(String::new(), |t| format!(", {t}"));
+    let last = trace.last_success.as_deref().unwrap_or("none");
+    let next = match (&trace.next_node, &trace.next_event, trace.next_inferred) {
+        (Some(node), _, true) => format!("next {node} (inferred: waiting in its queue)"),
+        (Some(node), Some(event), false) => format!("next {node} ({event})"),
+        _ => "no next node".into(),
+    };
+    format!(
+        "{} {status}{tenant}: last success {last}, {next}",
+        trace.trace_id
+    )
+}
+
+fn control_line(report: &TriageReport) -> String {
+    let c = &report.control_plane;
+    if c.cancel_started
+        + c.cancel_dropped
+        + c.node_trace_cancelled
+        + c.deadline_skips
+        + c.workers_stopped
+        == 0
+    {
+        return "no cancellations, deadline skips or worker stops".into();
+    }
+    let mut parts = Vec::new();
+    if c.cancel_started + c.cancel_finished + c.cancel_dropped + c.node_trace_cancelled > 0 {
+        parts.push(format!(
+            "cancellations {} started, {} finished, {} dropped at a node, {} interrupted",
+            c.cancel_started, c.cancel_finished, c.cancel_dropped, c.node_trace_cancelled
+        ));
+    } else {
+        parts.push("no cancellations".into());
+    }
+    parts.push(if c.deadline_skips > 0 {
+        plural(c.deadline_skips, "deadline skip")
+    } else {
+        "no deadline skips".into()
+    });
+    if c.workers_stopped > 0 {
+        parts.push(format!(
+            "{} stopped (flow.stop())",
+            plural(c.workers_stopped, "worker")
+        ));
+    }
+    parts.join("; ")
+}
+
+fn saturation_lines(report: &TriageReport) -> Vec<String> {
+    let saturation = &report.saturation;
+    let mut lines = vec![match (&saturation.hot_node, &saturation.hot_node_reason) {
+        (Some(node), Some(reason)) => format!("hot node {node}: {reason}"),
+        _ => "no bottleneck: no node's inbound queue stayed full while its outbound did not".into(),
+    }];
+    if saturation.signals.is_empty() {
+        lines.push("no saturation signals".into());
+    }
+    for signal in &saturation.signals {
+        let subject = signal
+            .trace_id
+            .clone()
+            .or_else(|| signal.node_name.clone())
+            .unwrap_or_default();
+        lines.push(format!(
+            "{} {subject}: {}",
+            signal.kind.as_str(),
+            signal.detail
+        ));
+    }
+    lines
+}
+
+fn cross_tenant_lines(report: &TriageReport) -> Vec<String> {
+    if report.cross_tenant.is_empty() {
+        return vec!["no trace carries more than one tenant".into()];
+    }
+    report
+        .cross_tenant
+        .iter()
+        .map(|c| {
+            format!(
+                "{}: {} (a tenant-boundary defect)",
+                c.trace_id,
+                c.tenants.join(", ")
+            )
+        })
+        .collect()
+}
+
+pub fn write_table(
+    report: &TriageReport,
+    out: &mut impl Write,
+    palette: Palette,
+) -> io::Result<()> {
+    let heading = |text: &str| palette.header(text);
+    writeln!(out, "{} {}", heading("incident"), span(report))?;
+    writeln!(out)?;
+    writeln!(out, "{}", heading("size"))?;
+    writeln!(out, "  {}", statuses(report))?;
+    writeln!(out, "  {}", categories(report))?;
+    if report.over_time.groups.len() > 1 {
+        writeln!(out, "  failures per minute:")?;
+        for (name, line, total) in over_time_rows(report) {
+            writeln!(out, "    {name:<9} {line}  {total}")?;
+        }
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", heading("worst traces"))?;
+    if report.worst.is_empty() {
+        writeln!(out, "  no failed or in-flight traces")?;
+    }
+    for trace in &report.worst {
+        writeln!(
+            out,
+            "  {}",
+            palette.paint(&worst_line(trace), Tone::Error.style())
+        )?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", heading("saturation"))?;
+    for line in saturation_lines(report) {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", heading("control plane"))?;
+    writeln!(out, "  {}", control_line(report))?;
+    writeln!(out)?;
+    writeln!(out, "{}", heading("cross-tenant traces"))?;
+    for line in cross_tenant_lines(report) {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", heading("what to do"))?;
+    if report.remediation.is_empty() {
+        writeln!(
+            out,
+            "  nothing: no failure, saturation or tenant defect found"
+        )?;
+    }
+    for (index, step) in report.remediation.iter().enumerate() {
+        writeln!(out, "  {}. [{}] {}", index + 1, step.evidence, step.step)?;
+    }
+    Ok(())
+}
+
+pub fn write_markdown(report: &TriageReport, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "## Incident triage: {}", span(report))?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "**Size.** {}; {}.",
+        statuses(report),
+        categories(report)
+    )?;
+    writeln!(out)?;
+    if report.over_time.groups.len() > 1 {
+        writeln!(out, "| failures per minute | over time | total |")?;
+        writeln!(out, "|---|---|---:|")?;
+        for (name, line, total) in over_time_rows(report) {
+            writeln!(out, "| {name} | `{line}` | {total} |")?;
+        }
+        writeln!(out)?;
+    }
+    writeln!(out, "**Worst traces.**")?;
+    writeln!(out)?;
+    if report.worst.is_empty() {
+        writeln!(out, "- no failed or in-flight traces")?;
+    }
+    for trace in &report.worst {
+        writeln!(out, "- `{}`", worst_line(trace))?;
+    }
+    writeln!(out)?;
+    writeln!(out, "**Saturation.**")?;
+    writeln!(out)?;
+    for line in saturation_lines(report) {
+        writeln!(out, "- {line}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "**Control plane.** {}.", control_line(report))?;
+    writeln!(out)?;
+    writeln!(out, "**Cross-tenant traces.**")?;
+    writeln!(out)?;
+    for line in cross_tenant_lines(report) {
+        writeln!(out, "- {line}")?;
+    }
+    writeln!(out)?;
+    writeln!(out, "**What to do.**")?;
+    writeln!(out)?;
+    if report.remediation.is_empty() {
+        writeln!(
+            out,
+            "Nothing: no failure, saturation or tenant defect found."
+        )?;
+    }
+    for (index, step) in report.remediation.iter().enumerate() {
+        writeln!(out, "{}. {} _({})_", index + 1, step.step, step.evidence)?;
+    }
+    Ok(())
+}
