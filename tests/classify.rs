@@ -8,17 +8,7 @@ use common::*;
 use serde_json::Value;
 
 fn classify_json(args: &[&str]) -> Value {
-    let output = flowtrace()
-        .args(["classify", "--format", "json", "--quiet"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    report_json("classify", args)
 }
 
 fn micros(value: &Value) -> i64 {

@@ -7,17 +7,7 @@ use common::*;
 use serde_json::Value;
 
 fn saturation_json(args: &[&str]) -> Value {
-    let output = flowtrace()
-        .args(["saturation", "--format", "json", "--quiet"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
+    report_json("saturation", args)
 }
 
 fn expected() -> Value {

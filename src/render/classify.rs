@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::table::{report_table, to_text, toned};
-use super::{Palette, Tone, plural, sparkline, thousands};
+use super::{Palette, Tone, plural, sparkline, statuses_line, thousands};
 use crate::analysis::category::Category;
 use crate::analysis::classify::{ClassifyReport, Group};
 use crate::event::Timestamp;
@@ -21,25 +21,6 @@ fn category_tone(category: Category) -> Tone {
         Category::Cancel => Tone::Cancel,
         Category::Deadline => Tone::Deadline,
     }
-}
-
-fn statuses_line(report: &ClassifyReport) -> String {
-    let parts: Vec<String> = [
-        "succeeded",
-        "failed",
-        "cancelled",
-        "deadline_skipped",
-        "in_flight",
-    ]
-    .iter()
-    .map(|status| {
-        format!(
-            "{} {status}",
-            thousands(report.statuses.get(*status).copied().unwrap_or(0))
-        )
-    })
-    .collect();
-    format!("{}: {}", thousands(report.traces), parts.join(", "))
 }
 
 fn retries_line(report: &ClassifyReport) -> String {
@@ -163,7 +144,12 @@ pub fn write_table(
     palette: Palette,
 ) -> io::Result<()> {
     let label = |text: &str| palette.header(&format!("{text:<12}"));
-    writeln!(out, "{}{}", label("traces"), statuses_line(report))?;
+    writeln!(
+        out,
+        "{}{}",
+        label("size"),
+        statuses_line(&report.statuses)
+    )?;
     writeln!(out, "{}{}", label("retries"), retries_line(report))?;
     writeln!(out)?;
 
@@ -251,7 +237,7 @@ fn markdown_row(cells: &[String]) -> String {
 pub fn write_markdown(report: &ClassifyReport, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "### Failures by category")?;
     writeln!(out)?;
-    writeln!(out, "- **Traces**: {}", statuses_line(report))?;
+    writeln!(out, "- **Size**: {}", statuses_line(&report.statuses))?;
     writeln!(out, "- **Retries**: {}", retries_line(report))?;
     writeln!(out)?;
     writeln!(out, "{}", markdown_row(&CATEGORY_HEADERS.map(String::from)))?;

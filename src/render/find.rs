@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::events::event_detail;
 use super::table::{report_table, to_text, toned};
-use super::{Palette, Tone, millis, plural};
+use super::{Palette, Tone, millis, plural, write_checklist};
 use crate::analysis::find::{FindReport, LastSuccess, NextNode};
 use crate::analysis::remediation::depth_of;
 use crate::event::{Event, Kind, Timestamp};
@@ -265,14 +265,7 @@ pub fn write_table(
             if folded == 1 { "" } else { "s" }
         )?;
     }
-    if !report.remediation.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", palette.header("what to do"))?;
-        for (index, step) in report.remediation.iter().enumerate() {
-            writeln!(out, "  {}. {step}", index + 1)?;
-        }
-    }
-    Ok(())
+    write_checklist(out, palette, &report.remediation)
 }
 
 fn markdown_cell(text: &str) -> String {

@@ -122,6 +122,36 @@ pub fn sparkline(values: &[u64]) -> String {
         .collect()
 }
 
+/// `24 traces: 16 succeeded, 2 failed, ...` from trace counts by status name.
+pub fn statuses_line(statuses: &std::collections::BTreeMap<String, u64>) -> String {
+    let total: u64 = statuses.values().sum();
+    let parts: Vec<String> = crate::analysis::trace::TraceStatus::ALL
+        .iter()
+        .map(|status| {
+            let count = statuses.get(status.as_str()).copied().unwrap_or(0);
+            format!("{} {status}", thousands(count))
+        })
+        .collect();
+    format!("{}: {}", plural(total, "trace"), parts.join(", "))
+}
+
+/// The numbered "what to do" list of a terminal report (nothing when there are no steps).
+pub fn write_checklist(
+    out: &mut impl std::io::Write,
+    palette: Palette,
+    steps: &[String],
+) -> std::io::Result<()> {
+    if steps.is_empty() {
+        return Ok(());
+    }
+    writeln!(out)?;
+    writeln!(out, "{}", palette.header("what to do"))?;
+    for (index, step) in steps.iter().enumerate() {
+        writeln!(out, "  {}. {step}", index + 1)?;
+    }
+    Ok(())
+}
+
 /// `1 event`, `12,410 events`, `2 retries`, `3 successes`.
 pub fn plural(count: u64, word: &str) -> String {
     let number = thousands(count);

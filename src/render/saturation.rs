@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::table::{report_table, to_text};
-use super::{Palette, Tone, millis, plural, sparkline, thousands};
+use super::{Palette, Tone, millis, plural, sparkline, thousands, write_checklist};
 use crate::analysis::saturation::{NodeReport, SaturationReport};
 
 const NODE_HEADERS: [&str; 15] = [
@@ -198,14 +198,7 @@ pub fn write_table(
             )?;
         }
     }
-    if !report.remediation.is_empty() {
-        writeln!(out)?;
-        writeln!(out, "{}", palette.header("what to do"))?;
-        for (index, step) in report.remediation.iter().enumerate() {
-            writeln!(out, "  {}. {step}", index + 1)?;
-        }
-    }
-    Ok(())
+    write_checklist(out, palette, &report.remediation)
 }
 
 fn markdown_row(cells: &[String]) -> String {

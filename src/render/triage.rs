@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{Palette, Tone, millis, plural, sparkline, thousands};
+use super::{Palette, Tone, millis, plural, sparkline, statuses_line, thousands};
 use crate::analysis::triage::{TriageReport, WorstTrace};
 
 fn span(report: &TriageReport) -> String {
@@ -15,26 +15,6 @@ fn span(report: &TriageReport) -> String {
         ),
         _ => "no events".into(),
     }
-}
-
-fn statuses(report: &TriageReport) -> String {
-    let total: u64 = report.statuses.values().sum();
-    let parts: Vec<String> = [
-        "succeeded",
-        "failed",
-        "cancelled",
-        "deadline_skipped",
-        "in_flight",
-    ]
-    .iter()
-    .map(|s| {
-        format!(
-            "{} {s}",
-            thousands(report.statuses.get(*s).copied().unwrap_or(0))
-        )
-    })
-    .collect();
-    format!("{}: {}", plural(total, "trace"), parts.join(", "))
 }
 
 fn categories(report: &TriageReport) -> String {
@@ -176,7 +156,7 @@ pub fn write_table(
     writeln!(out, "{} {}", heading("incident"), span(report))?;
     writeln!(out)?;
     writeln!(out, "{}", heading("size"))?;
-    writeln!(out, "  {}", statuses(report))?;
+    writeln!(out, "  {}", statuses_line(&report.statuses))?;
     writeln!(out, "  {}", categories(report))?;
     if report.over_time.groups.len() > 1 {
         writeln!(out, "  failures per minute:")?;
@@ -229,7 +209,7 @@ pub fn write_markdown(report: &TriageReport, out: &mut impl Write) -> io::Result
     writeln!(
         out,
         "**Size.** {}; {}.",
-        statuses(report),
+        statuses_line(&report.statuses),
         categories(report)
     )?;
     writeln!(out)?;

@@ -62,6 +62,22 @@ pub fn events_jsonl(args: &[&str]) -> Vec<Value> {
     parse_jsonl(&output.stdout)
 }
 
+/// Runs `flowtrace SUBCOMMAND --format json --quiet ARGS...`, which must succeed, and parses
+/// its report.
+pub fn report_json(subcommand: &str, args: &[&str]) -> Value {
+    let output = flowtrace()
+        .args([subcommand, "--format", "json", "--quiet"])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "flowtrace {subcommand} {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
 pub fn parse_jsonl(bytes: &[u8]) -> Vec<Value> {
     String::from_utf8(bytes.to_vec())
         .unwrap()
