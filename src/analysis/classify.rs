@@ -24,6 +24,9 @@ use crate::event::{Event, Kind, Timestamp};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
 
+/// Time groupings list every bucket of the span (empty ones too) up to this many buckets.
+const MAX_DENSE_BUCKETS: i64 = 10_000;
+
 /// A retry rate above this at a node is a retry storm.
 pub const RETRY_STORM_RATE: f64 = 0.5;
 
@@ -475,6 +478,12 @@ impl Classifier {
         {
             let first = oldest.0.div_euclid(width);
             let last = newest.0.div_euclid(width);
+            if last - first >= MAX_DENSE_BUCKETS {
+                // A span this long (a stray timestamp from 1970, say) would be millions of
+                // empty buckets: list only the buckets that have events.
+                groups.sort_by(|a, b| a.key.cmp(&b.key));
+                return groups;
+            }
             let mut dense = Vec::new();
             for bucket in first..=last {
                 let key = Timestamp(bucket * width).to_rfc3339();

@@ -144,12 +144,7 @@ pub fn write_table(
     palette: Palette,
 ) -> io::Result<()> {
     let label = |text: &str| palette.header(&format!("{text:<12}"));
-    writeln!(
-        out,
-        "{}{}",
-        label("size"),
-        statuses_line(&report.statuses)
-    )?;
+    writeln!(out, "{}{}", label("size"), statuses_line(&report.statuses))?;
     writeln!(out, "{}{}", label("retries"), retries_line(report))?;
     writeln!(out)?;
 
