@@ -22,3 +22,8 @@ fn main() -> ExitCode {
         }
     }
 }
+
+// Events are decoded on reader threads and dropped on the analysis thread; mimalloc frees
+// across threads cheaply where the system allocator contends (measured: 2x on classify).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;

@@ -5,6 +5,7 @@
 //! record, `store` reads the database; `merge` orders the records of all sources by time and
 //! `tenant` fills in the tenant of events from other lines of the same trace.
 
+mod background;
 pub mod decode;
 pub mod input;
 mod lines;
@@ -165,15 +166,18 @@ impl EventStream {
         }
         for spec in &options.inputs {
             match input::open_input(spec) {
-                Ok(opened) => sources.push(Box::new(lines::LineRecords::new(
-                    opened,
-                    lines::LineOptions {
-                        prefilter: Arc::clone(&options.prefilter),
-                        sample_lines: options.sample_lines,
-                        strict: options.strict,
-                    },
-                    Arc::clone(&report),
-                ))),
+                Ok(opened) => {
+                    let lines = lines::LineRecords::new(
+                        opened,
+                        lines::LineOptions {
+                            prefilter: Arc::clone(&options.prefilter),
+                            sample_lines: options.sample_lines,
+                            strict: options.strict,
+                        },
+                        Arc::clone(&report),
+                    );
+                    sources.push(Box::new(background::Background::spawn(lines)));
+                }
                 Err(error) => report.lock().unwrap().errors.push(error),
             }
         }

@@ -1,0 +1,56 @@
+//! Runs a source on its own thread, handing its records over in batches: reading and decoding
+//! one input then overlaps with the analyses consuming the stream (two cores, one pass, the
+//! same order, so the same answer as reading inline).
+
+use std::sync::mpsc::{Receiver, sync_channel};
+use std::thread;
+
+use super::Record;
+
+/// Records per hand-over: large enough that the channel costs nothing per record.
+const BATCH: usize = 2048;
+/// Batches buffered ahead of the consumer, bounding memory.
+const AHEAD: usize = 4;
+
+pub(crate) struct Background {
+    receiver: Receiver<Vec<Record>>,
+    batch: std::vec::IntoIter<Record>,
+}
+
+impl Background {
+    pub(crate) fn spawn(source: impl Iterator<Item = Record> + Send + 'static) -> Background {
+        let (sender, receiver) = sync_channel(AHEAD);
+        thread::spawn(move || {
+            let mut batch = Vec::with_capacity(BATCH);
+            for record in source {
+                batch.push(record);
+                if batch.len() == BATCH {
+                    let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
+                    if sender.send(full).is_err() {
+                        return; // the consumer stopped (a closed pipe, say)
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                let _ = sender.send(batch);
+            }
+        });
+        Background {
+            receiver,
+            batch: Vec::new().into_iter(),
+        }
+    }
+}
+
+impl Iterator for Background {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if let Some(record) = self.batch.next() {
+                return Some(record);
+            }
+            self.batch = self.receiver.recv().ok()?.into_iter();
+        }
+    }
+}
