@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
@@ -33,7 +33,10 @@ impl Random {
 
 fn parse_size(text: &str) -> u64 {
     let text = text.trim().to_ascii_uppercase();
-    let (number, unit) = text.split_at(text.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(text.len()));
+    let (number, unit) = text.split_at(
+        text.find(|c: char| c.is_ascii_alphabetic())
+            .unwrap_or(text.len()),
+    );
     let number: f64 = number.parse().expect("--size like 100M or 1G");
     let unit = match unit {
         "" | "B" => 1.0,
@@ -46,8 +49,9 @@ fn parse_size(text: &str) -> u64 {
 }
 
 /// The fixture's traces, each a list of payloads (flat shape) in order.
-fn templates(root: &PathBuf) -> Vec<Vec<Value>> {
-    let text = std::fs::read_to_string(root.join("fixtures/incident/flat.jsonl")).expect("fixtures");
+fn templates(root: &Path) -> Vec<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(root.join("fixtures/incident/flat.jsonl")).expect("fixtures");
     let mut traces: Vec<(String, Vec<Value>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for line in text.lines() {
@@ -115,7 +119,11 @@ fn main() {
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let templates = templates(&root);
-    let needle_template = templates.iter().max_by_key(|t| t.len()).expect("templates").clone();
+    let needle_template = templates
+        .iter()
+        .max_by_key(|t| t.len())
+        .expect("templates")
+        .clone();
     let mut random = Random(0x0f10_77ace);
     let mut writer = BufWriter::with_capacity(1 << 20, File::create(&out).expect("output file"));
     let mut written: u64 = 0;
@@ -130,7 +138,12 @@ fn main() {
             trace_number += 1;
             let id = format!("{:016x}{:016x}", random.next(), trace_number);
             let tenant = TENANTS[(random.next() % TENANTS.len() as u64) as usize];
-            active.push((id, tenant, (random.next() % templates.len() as u64) as usize, 0));
+            active.push((
+                id,
+                tenant,
+                (random.next() % templates.len() as u64) as usize,
+                0,
+            ));
         }
         let slot = (random.next() % active.len() as u64) as usize;
         let (id, tenant, template, next) = active[slot].clone();

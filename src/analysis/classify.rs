@@ -203,13 +203,12 @@ struct ExceptionTally {
 }
 
 /// The classify fold. Trace-level facts (statuses, traces affected) come from a `TraceBook`
-/// fed the same events, handed to `finish`, so that one book can serve several analyses.
+/// fed the same events, whose finished traces are handed to `add_outcome`, so that one book
+/// can serve several analyses.
 pub struct Classifier {
     by: GroupBy,
     messages: bool,
     categories: Categories,
-    /// (trace, node) -> [timeout pending, error pending, timeout recovered, error recovered]
-    recovery: HashMap<(String, String), [bool; 4]>,
     retries: u64,
     successes: u64,
     groups: HashMap<String, Group>,
@@ -220,6 +219,10 @@ pub struct Classifier {
     deadline_late_ms: Percentiles,
     /// node_cancelled events: workers stopped by flow.stop() (shutdown, redeploy).
     worker_stops: u64,
+    statuses: BTreeMap<String, u64>,
+    traces: u64,
+    /// End-to-end durations of succeeded traces.
+    e2e_ms: Percentiles,
     newest: Option<Timestamp>,
     oldest: Option<Timestamp>,
 }
@@ -242,7 +245,6 @@ impl Classifier {
                 cancel: empty(),
                 deadline: empty(),
             },
-            recovery: HashMap::new(),
             retries: 0,
             successes: 0,
             groups: HashMap::new(),
@@ -251,6 +253,12 @@ impl Classifier {
             exceptions: HashMap::new(),
             deadline_late_ms: Percentiles::default(),
             worker_stops: 0,
+            statuses: TraceStatus::ALL
+                .iter()
+                .map(|status| (status.as_str().to_string(), 0))
+                .collect(),
+            traces: 0,
+            e2e_ms: Percentiles::default(),
             newest: None,
             oldest: None,
         }
@@ -300,7 +308,6 @@ impl Classifier {
             Kind::NodeCancelled => self.worker_stops += 1,
             _ => {}
         }
-        self.track_recovery(event, category, terminal);
         self.track_node(event);
         self.track_exception(event);
         if event.kind == Kind::DeadlineSkip
@@ -308,34 +315,6 @@ impl Classifier {
         {
             self.deadline_late_ms
                 .add((event.ts.as_unix_seconds() - deadline) * 1000.0);
-        }
-    }
-
-    fn track_recovery(&mut self, event: &Event, category: Option<Category>, terminal: bool) {
-        let (Some(trace), Some(node)) = (&event.trace_id, &event.node_name) else {
-            return;
-        };
-        let pending = match (category, terminal) {
-            (Some(Category::Timeout), false) => Some(0),
-            (Some(Category::Error), false) => Some(1),
-            _ => None,
-        };
-        if let Some(slot) = pending {
-            self.recovery
-                .entry((trace.clone(), node.clone()))
-                .or_default()[slot] = true;
-        } else if event.kind == Kind::NodeSuccess
-            && let Some(flags) = self.recovery.get_mut(&(trace.clone(), node.clone()))
-        {
-            for (slot, category) in [(0, Category::Timeout), (1, Category::Error)] {
-                if flags[slot] && !flags[slot + 2] {
-                    flags[slot + 2] = true;
-                    if let Some(recovered) = &mut self.categories.get_mut(category).recovered {
-                        *recovered += 1;
-                    }
-                }
-                flags[slot] = false;
-            }
         }
     }
 
@@ -402,29 +381,34 @@ impl Classifier {
     }
 
     /// The report, with `outcomes`: every trace of the same events (see `TraceBook`).
-    pub fn finish(mut self, outcomes: &[TraceOutcome]) -> ClassifyReport {
-        let mut statuses: BTreeMap<String, u64> = TraceStatus::ALL
-            .iter()
-            .map(|status| (status.as_str().to_string(), 0))
-            .collect();
-        let mut e2e_ms = Percentiles::default();
-        for outcome in outcomes {
-            *statuses
-                .entry(outcome.status.as_str().to_string())
-                .or_default() += 1;
-            let counts = &outcome.summary.counts;
-            for category in Category::ALL {
-                if counts.get(category) > 0 {
-                    self.categories.get_mut(category).traces += 1;
-                }
+    /// Counts a finished trace (see `TraceBook`): its status, the categories it had.
+    pub fn add_outcome(&mut self, outcome: &TraceOutcome) {
+        *self
+            .statuses
+            .entry(outcome.status.as_str().to_string())
+            .or_default() += 1;
+        self.traces += 1;
+        let counts = &outcome.summary.counts;
+        for category in Category::ALL {
+            if counts.get(category) > 0 {
+                self.categories.get_mut(category).traces += 1;
             }
-            match outcome.status {
-                TraceStatus::Cancelled => self.categories.cancel.terminal += 1,
-                TraceStatus::DeadlineSkipped => self.categories.deadline.terminal += 1,
-                TraceStatus::Succeeded => e2e_ms.add(outcome.summary.duration_ms()),
-                _ => {}
+            if let Some(recovered) = &mut self.categories.get_mut(category).recovered {
+                *recovered += outcome.summary.recovered(category);
             }
         }
+        match outcome.status {
+            TraceStatus::Cancelled => self.categories.cancel.terminal += 1,
+            TraceStatus::DeadlineSkipped => self.categories.deadline.terminal += 1,
+            TraceStatus::Succeeded => self.e2e_ms.add(outcome.summary.duration_ms()),
+            _ => {}
+        }
+    }
+
+    /// The report, once every event and every finished trace (`add_outcome`) was counted.
+    pub fn finish(mut self) -> ClassifyReport {
+        let statuses = std::mem::take(&mut self.statuses);
+        let e2e_ms = std::mem::take(&mut self.e2e_ms);
         let groups = self.ordered_groups();
         let mut exceptions: Vec<ExceptionReport> = self
             .exceptions
@@ -445,7 +429,7 @@ impl Classifier {
             groups: &self.node_groups(),
             nodes: &self.nodes,
             exceptions: &exceptions,
-            traces: outcomes.len() as u64,
+            traces: self.traces,
             e2e_ms: &e2e_ms,
             deadline_late_ms: &self.deadline_late_ms,
             worker_stops: self.worker_stops,
@@ -456,7 +440,7 @@ impl Classifier {
                 events: self.retries,
                 rate: (self.successes > 0).then(|| self.retries as f64 / self.successes as f64),
             },
-            traces: outcomes.len() as u64,
+            traces: self.traces,
             statuses,
             by: self.by,
             bucket_s: self

@@ -208,6 +208,11 @@ impl GraphLearner {
                 Self::count(&mut self.arrivals, arrival);
             }
         }
+        self.graph()
+    }
+
+    /// The graph learned so far (arrivals still waiting for their sender are left out).
+    pub fn graph(&self) -> FlowGraph {
         // Candidates that precede each node's arrival consistently.
         let consistent: HashMap<&str, Vec<&str>> = self
             .arrivals

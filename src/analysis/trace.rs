@@ -73,6 +73,10 @@ pub struct NodeVisit {
     pub attempts: u64,
     /// The time of the node's last `node_success` of the trace.
     pub success_ts: Option<Timestamp>,
+    /// A timeout / an error at this node not yet followed by its success.
+    pending: [bool; 2],
+    /// A timeout / an error at this node that a later success of it recovered.
+    pub recovered: [bool; 2],
 }
 
 impl NodeVisit {
@@ -146,23 +150,37 @@ impl TraceSummary {
         }
         let success = (event.kind == Kind::NodeSuccess).then_some(event.ts);
         let started = u64::from(event.kind == Kind::NodeStart);
-        match self.visits.iter_mut().find(|visit| visit.node_name == node) {
-            Some(visit) => {
-                visit.last_kind.clone_from(&event.kind);
-                visit.last_ts = event.ts;
-                visit.attempts += started;
-                if success.is_some() {
-                    visit.success_ts = success;
+        let index = match self.visits.iter().position(|visit| visit.node_name == node) {
+            Some(index) => index,
+            None => {
+                self.visits.push(NodeVisit {
+                    node_name: node.to_string(),
+                    first_ts: event.ts,
+                    last_kind: event.kind.clone(),
+                    last_ts: event.ts,
+                    attempts: 0,
+                    success_ts: None,
+                    pending: [false; 2],
+                    recovered: [false; 2],
+                });
+                self.visits.len() - 1
+            }
+        };
+        let visit = &mut self.visits[index];
+        visit.last_kind.clone_from(&event.kind);
+        visit.last_ts = event.ts;
+        visit.attempts += started;
+        match event.kind {
+            Kind::NodeTimeout => visit.pending[0] = true,
+            Kind::NodeError => visit.pending[1] = true,
+            Kind::NodeSuccess => {
+                visit.success_ts = success;
+                for slot in 0..2 {
+                    visit.recovered[slot] |= visit.pending[slot];
+                    visit.pending[slot] = false;
                 }
             }
-            None => self.visits.push(NodeVisit {
-                node_name: node.to_string(),
-                first_ts: event.ts,
-                last_kind: event.kind.clone(),
-                last_ts: event.ts,
-                attempts: started,
-                success_ts: success,
-            }),
+            _ => {}
         }
     }
 
@@ -278,6 +296,17 @@ impl TraceSummary {
 
     pub fn retries(&self) -> u64 {
         self.counts.retry
+    }
+
+    /// Nodes where a timeout (`Category::Timeout`) or an error (`Category::Error`) was followed
+    /// by a success of that node: the (trace, node) pairs `classify` counts as recovered.
+    pub fn recovered(&self, category: Category) -> u64 {
+        let slot = match category {
+            Category::Timeout => 0,
+            Category::Error => 1,
+            _ => return 0,
+        };
+        self.visits.iter().filter(|visit| visit.recovered[slot]).count() as u64
     }
 
     /// Where the trace stopped, by the rules `find` documents: the next node is the latest-

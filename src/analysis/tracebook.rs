@@ -1,22 +1,27 @@
 //! Every trace of the input, summarized in one pass, with the flow graph learned alongside: the
-//! base of the analyses that speak about all traces (`classify`, `traces`, `triage`). Memory
-//! grows with the number of traces (one summary each), not with the number of events.
+//! base of the analyses that speak about all traces (`classify`, `traces`, `triage`).
+//!
+//! A trace with no event for `IDLE_TRACE_MICROS` of log time is taken as finished: its status is
+//! settled with the graph learned so far and it is handed back from `observe`, so memory is
+//! bounded by the traces in flight, not by the input. (Inputs spanning less than that keep every
+//! trace to the end, where the final graph settles them all.)
 
 use std::collections::HashMap;
 
 use super::graph::{FlowGraph, GraphLearner};
 use super::trace::{TraceStatus, TraceSummary};
-use crate::event::Event;
+use crate::event::{Event, Timestamp};
+use crate::source::IDLE_TRACE_MICROS;
 
 #[derive(Debug, Default)]
 pub struct TraceBook {
     summaries: HashMap<String, TraceSummary>,
-    /// Trace ids in order of first appearance, for stable output.
-    order: Vec<String>,
     graph: GraphLearner,
+    newest: Timestamp,
+    last_eviction: Timestamp,
 }
 
-/// A finished trace: its summary and its status under the final graph.
+/// A finished trace: its summary and its status.
 #[derive(Debug, Clone)]
 pub struct TraceOutcome {
     pub summary: TraceSummary,
@@ -24,34 +29,62 @@ pub struct TraceOutcome {
 }
 
 impl TraceBook {
-    pub fn observe(&mut self, event: &Event) {
+    /// Learns from one event; returns the traces that became idle (finished), if any.
+    pub fn observe(&mut self, event: &Event) -> Vec<TraceOutcome> {
         self.graph.observe(event);
-        let Some(trace_id) = event.trace_id.as_deref() else {
-            return;
-        };
-        match self.summaries.get_mut(trace_id) {
-            Some(summary) => summary.observe(event),
-            None => {
-                let mut summary = TraceSummary::new(trace_id);
-                summary.observe(event);
-                self.order.push(trace_id.to_string());
-                self.summaries.insert(trace_id.to_string(), summary);
+        self.newest = self.newest.max(event.ts);
+        if let Some(trace_id) = event.trace_id.as_deref() {
+            match self.summaries.get_mut(trace_id) {
+                Some(summary) => summary.observe(event),
+                None => {
+                    let mut summary = TraceSummary::new(trace_id);
+                    summary.observe(event);
+                    self.summaries.insert(trace_id.to_string(), summary);
+                }
             }
         }
+        if self.newest.0.saturating_sub(self.last_eviction.0) < IDLE_TRACE_MICROS / 4 {
+            return Vec::new();
+        }
+        self.last_eviction = self.newest;
+        let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
+        let idle: Vec<String> = self
+            .summaries
+            .iter()
+            .filter(|(_, summary)| summary.last_ts.0 < cutoff)
+            .map(|(trace, _)| trace.clone())
+            .collect();
+        if idle.is_empty() {
+            return Vec::new();
+        }
+        let graph = self.graph.graph();
+        let finished = idle
+            .iter()
+            .filter_map(|trace| self.summaries.remove(trace))
+            .collect();
+        settle(finished, &graph)
     }
 
-    /// Every trace with its status, in order of first appearance, and the learned graph.
-    pub fn finish(mut self) -> (Vec<TraceOutcome>, FlowGraph) {
+    /// The traces still open, settled with the final graph, and that graph.
+    pub fn finish(self) -> (Vec<TraceOutcome>, FlowGraph) {
         let graph = self.graph.finish();
-        let outcomes = self
-            .order
-            .iter()
-            .filter_map(|trace_id| self.summaries.remove(trace_id))
-            .map(|summary| TraceOutcome {
-                status: summary.status(&graph),
-                summary,
-            })
-            .collect();
+        let outcomes = settle(self.summaries.into_values().collect(), &graph);
         (outcomes, graph)
     }
+}
+
+/// Statuses under `graph`, in order of first event (then id, for a stable order).
+fn settle(mut summaries: Vec<TraceSummary>, graph: &FlowGraph) -> Vec<TraceOutcome> {
+    summaries.sort_by(|a, b| {
+        a.first_ts
+            .cmp(&b.first_ts)
+            .then(a.trace_id.cmp(&b.trace_id))
+    });
+    summaries
+        .into_iter()
+        .map(|summary| TraceOutcome {
+            status: summary.status(graph),
+            summary,
+        })
+        .collect()
 }

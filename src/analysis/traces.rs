@@ -2,6 +2,8 @@
 //! summaries of a `TraceBook` (status and category by the shared rules), plus the tenants each
 //! trace was seen with: more than one is a tenant-boundary defect.
 
+use std::collections::HashMap;
+
 use serde::Serialize;
 
 use super::category::Category;
@@ -63,13 +65,13 @@ pub struct TraceList {
     pub cross_tenant: u64,
 }
 
-pub fn row(outcome: &TraceOutcome, tenants: &TenantMap) -> TraceRow {
+/// The row of a finished trace (cross-tenant marks come later: `mark_cross_tenant`).
+pub fn row(outcome: &TraceOutcome) -> TraceRow {
     let summary = &outcome.summary;
-    let seen = tenants.tenants_of(&summary.trace_id).to_vec();
     let last = summary.last_visit();
     TraceRow {
         trace_id: summary.trace_id.clone(),
-        tenant: summary.tenant.clone().or_else(|| seen.first().cloned()),
+        tenant: summary.tenant.clone(),
         status: outcome.status,
         category: summary.category(outcome.status),
         first_ts: summary.first_ts,
@@ -79,16 +81,27 @@ pub fn row(outcome: &TraceOutcome, tenants: &TenantMap) -> TraceRow {
         retries: summary.retries(),
         last_node: last.map(|visit| visit.node_name.clone()),
         last_event: last.map(|visit| visit.last_kind.to_string()),
-        cross_tenant: seen.len() > 1,
-        tenants: seen,
+        cross_tenant: false,
+        tenants: summary.tenant.iter().cloned().collect(),
     }
 }
 
-pub fn list(outcomes: &[TraceOutcome], tenants: &TenantMap, query: &TraceQuery) -> TraceList {
-    let all: Vec<TraceRow> = outcomes
-        .iter()
-        .map(|outcome| row(outcome, tenants))
-        .collect();
+/// Marks the rows of traces seen with more than one tenant (known once the stream is read).
+pub fn mark_cross_tenant(rows: &mut [TraceRow], tenants: &TenantMap) {
+    let cross: HashMap<&str, &[String]> = tenants.cross_tenant().into_iter().collect();
+    for row in rows.iter_mut() {
+        if let Some(seen) = cross.get(row.trace_id.as_str()) {
+            row.cross_tenant = true;
+            row.tenants = seen.to_vec();
+            if row.tenant.is_none() {
+                row.tenant = seen.first().cloned();
+            }
+        }
+    }
+}
+
+/// Filters, orders and cuts the rows of every trace.
+pub fn list(all: Vec<TraceRow>, query: &TraceQuery) -> TraceList {
     let by_status = TraceStatus::ALL
         .iter()
         .map(|status| {

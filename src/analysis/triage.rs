@@ -12,7 +12,7 @@ use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport,
 use super::topology::{self, GraphReport};
 use super::trace::{NextStep, TraceStatus};
 use super::tracebook::{TraceBook, TraceOutcome};
-use super::traces::{TraceRow, row};
+use super::traces::{TraceRow, mark_cross_tenant, row};
 use crate::event::{Event, Kind, Timestamp};
 use crate::render::plural;
 use crate::source::TenantMap;
@@ -92,6 +92,11 @@ pub struct TriageReport {
 
 pub struct Triage {
     book: TraceBook,
+    rows: Vec<TraceRow>,
+    /// The most recent failed or in-flight traces, at most `WORST`.
+    worst: Vec<TraceOutcome>,
+    /// Traces that did not succeed, by node they reached.
+    troubled: HashMap<String, u64>,
     by_node: Classifier,
     by_minute: Classifier,
     saturation: SaturationAnalyzer,
@@ -105,6 +110,9 @@ impl Default for Triage {
     fn default() -> Triage {
         Triage {
             book: TraceBook::default(),
+            rows: Vec::new(),
+            worst: Vec::new(),
+            troubled: HashMap::new(),
             by_node: Classifier::new(GroupBy::Node, false),
             by_minute: Classifier::new(GroupBy::Minute, false),
             saturation: SaturationAnalyzer::new(SaturationOptions::default()),
@@ -120,7 +128,9 @@ impl Triage {
     pub fn observe(&mut self, event: &Event) {
         self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
         self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
-        self.book.observe(event);
+        for finished in self.book.observe(event) {
+            self.absorb(finished);
+        }
         self.by_node.observe(event);
         self.by_minute.observe(event);
         self.saturation.observe(event);
@@ -141,14 +151,38 @@ impl Triage {
         }
     }
 
-    pub fn finish(self, tenants: &TenantMap) -> TriageReport {
-        let (outcomes, graph) = self.book.finish();
-        let classify = self.by_node.finish(&outcomes);
-        let over_time = self.by_minute.finish(&outcomes);
+    /// Takes in a finished trace: its row, its counts, and maybe a place among the worst.
+    fn absorb(&mut self, outcome: TraceOutcome) {
+        self.by_node.add_outcome(&outcome);
+        self.by_minute.add_outcome(&outcome);
+        self.rows.push(row(&outcome));
+        if outcome.status == TraceStatus::Succeeded {
+            return;
+        }
+        for visit in &outcome.summary.visits {
+            *self.troubled.entry(visit.node_name.clone()).or_default() += 1;
+        }
+        if matches!(outcome.status, TraceStatus::Failed | TraceStatus::InFlight) {
+            self.worst.push(outcome);
+            self.worst
+                .sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
+            self.worst.truncate(WORST);
+        }
+    }
+
+    pub fn finish(mut self, tenants: &TenantMap) -> TriageReport {
+        let book = std::mem::take(&mut self.book);
+        let (remaining, graph) = book.finish();
+        for outcome in remaining {
+            self.absorb(outcome);
+        }
+        let classify = self.by_node.finish();
+        let over_time = self.by_minute.finish();
         let saturation = self.saturation.finish();
-        let worst = worst_traces(&outcomes, &graph);
+        let worst = worst_traces(&self.worst, &graph);
         let graph_report = topology::build(graph, &self.terminal, &saturation);
-        let traces: Vec<TraceRow> = outcomes.iter().map(|o| row(o, tenants)).collect();
+        let mut traces = self.rows;
+        mark_cross_tenant(&mut traces, tenants);
         let cross_tenant: Vec<CrossTenant> = traces
             .iter()
             .filter(|r| r.cross_tenant)
@@ -183,7 +217,7 @@ impl Triage {
                 deadline: g.deadline,
             })
             .collect();
-        let remediation = merge_checklists(&classify, &saturation, &outcomes, &cross_tenant);
+        let remediation = merge_checklists(&classify, &saturation, &self.troubled, &cross_tenant);
         TriageReport {
             first_ts: self.first_ts,
             last_ts: self.last_ts,
@@ -202,15 +236,9 @@ impl Triage {
     }
 }
 
-fn worst_traces(outcomes: &[TraceOutcome], graph: &super::graph::FlowGraph) -> Vec<WorstTrace> {
-    let mut worst: Vec<&TraceOutcome> = outcomes
-        .iter()
-        .filter(|o| matches!(o.status, TraceStatus::Failed | TraceStatus::InFlight))
-        .collect();
-    worst.sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
-    worst.truncate(WORST);
+fn worst_traces(worst: &[TraceOutcome], graph: &super::graph::FlowGraph) -> Vec<WorstTrace> {
     worst
-        .into_iter()
+        .iter()
         .map(|outcome| {
             let summary = &outcome.summary;
             let stop = summary.stop_point(graph);
@@ -241,19 +269,15 @@ fn worst_traces(outcomes: &[TraceOutcome], graph: &super::graph::FlowGraph) -> V
 }
 
 /// Traces that did not succeed and reached `node`.
-fn troubled_traces_at(outcomes: &[TraceOutcome], node: &str) -> u64 {
-    outcomes
-        .iter()
-        .filter(|o| o.status != TraceStatus::Succeeded)
-        .filter(|o| o.summary.visits.iter().any(|v| v.node_name == node))
-        .count() as u64
+fn troubled_traces_at(troubled: &HashMap<String, u64>, node: &str) -> u64 {
+    troubled.get(node).copied().unwrap_or(0)
 }
 
 /// One checklist from every analysis, most traces affected first, each naming its evidence.
 fn merge_checklists(
     classify: &ClassifyReport,
     saturation: &SaturationReport,
-    outcomes: &[TraceOutcome],
+    troubled: &HashMap<String, u64>,
     cross_tenant: &[CrossTenant],
 ) -> Vec<Step> {
     let mut steps = Vec::new();
@@ -288,7 +312,7 @@ fn merge_checklists(
         steps.push(Step {
             evidence: format!("saturation: hot node {hot}, {reason}"),
             step: first.clone(),
-            traces: troubled_traces_at(outcomes, hot).max(1),
+            traces: troubled_traces_at(troubled, hot).max(1),
         });
     }
     for signal in &saturation.signals {
@@ -311,7 +335,7 @@ fn merge_checklists(
         steps.push(Step {
             evidence: format!("{}: {node}, {}", signal.kind.as_str(), signal.detail),
             step,
-            traces: troubled_traces_at(outcomes, &node).max(1),
+            traces: troubled_traces_at(troubled, &node).max(1),
         });
     }
     if !cross_tenant.is_empty() {

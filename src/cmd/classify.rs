@@ -26,12 +26,16 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
         if !args.output.no_redact {
             redact_event(&mut event);
         }
-        book.observe(&event);
+        for finished in book.observe(&event) {
+            classifier.add_outcome(&finished);
+        }
         classifier.observe(&event);
     }
     let read_status = super::finish_read(&stream.take_report(), input.quiet);
-    let (outcomes, _graph) = book.finish();
-    let report = classifier.finish(&outcomes);
+    for finished in book.finish().0 {
+        classifier.add_outcome(&finished);
+    }
+    let report = classifier.finish();
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format.unwrap_or(ReportFormat::Table) {

@@ -3,7 +3,7 @@
 use std::io::{self, BufWriter, IsTerminal, Write};
 
 use crate::analysis::tracebook::TraceBook;
-use crate::analysis::traces::{TraceQuery, list};
+use crate::analysis::traces::{TraceQuery, list, mark_cross_tenant, row};
 use crate::cli::{ReportFormat, TracesArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
@@ -24,18 +24,20 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
 
     let mut stream = EventStream::open(input.source_options(&filter))?;
     let mut book = TraceBook::default();
+    let mut rows = Vec::new();
     for event in filter.apply(&mut stream) {
-        book.observe(&event);
+        rows.extend(book.observe(&event).iter().map(row));
     }
     let status = super::finish_read(&stream.take_report(), input.quiet);
-    let (outcomes, _graph) = book.finish();
+    rows.extend(book.finish().0.iter().map(row));
+    mark_cross_tenant(&mut rows, stream.tenants());
     let query = TraceQuery {
         statuses: args.statuses.clone(),
         categories: args.categories.clone(),
         sort: args.sort,
         limit: args.limit.or(terminal.then_some(TERMINAL_LIMIT)),
     };
-    let listing = list(&outcomes, stream.tenants(), &query);
+    let listing = list(rows, &query);
 
     let mut out = BufWriter::new(io::stdout().lock());
     let format = args.format.unwrap_or(if terminal {

@@ -8,9 +8,9 @@ use std::thread;
 use super::Record;
 
 /// Records per hand-over: large enough that the channel costs nothing per record.
-const BATCH: usize = 2048;
+const BATCH: usize = 1024;
 /// Batches buffered ahead of the consumer, bounding memory.
-const AHEAD: usize = 4;
+const AHEAD: usize = 2;
 
 pub(crate) struct Background {
     receiver: Receiver<Vec<Record>>,

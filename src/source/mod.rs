@@ -20,7 +20,7 @@ use crate::event::{Event, Timestamp};
 use decode::SkipReason;
 pub use input::InputSpec;
 pub use store::StoreQuery;
-pub use tenant::TenantMap;
+pub use tenant::{IDLE_TRACE_MICROS, TenantMap};
 
 /// What one source yields: an event, or a line that ties a trace to a tenant.
 #[derive(Debug)]
