@@ -306,7 +306,10 @@ impl TraceSummary {
             Category::Error => 1,
             _ => return 0,
         };
-        self.visits.iter().filter(|visit| visit.recovered[slot]).count() as u64
+        self.visits
+            .iter()
+            .filter(|visit| visit.recovered[slot])
+            .count() as u64
     }
 
     /// Where the trace stopped, by the rules `find` documents: the next node is the latest-

@@ -19,6 +19,8 @@ use crate::source::TenantMap;
 
 /// Failed and in-flight traces shown, at most.
 const WORST: usize = 5;
+/// Rows of traces that did not succeed kept for the JSON `traces`, most recent first.
+const MAX_ROWS: usize = 1000;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WorstTrace {
@@ -82,6 +84,8 @@ pub struct TriageReport {
     pub control_plane: ControlPlane,
     pub cross_tenant: Vec<CrossTenant>,
     pub remediation: Vec<Step>,
+    /// Rows (the `traces` contract) of the traces that did not succeed, most recent first, at
+    /// most 1,000.
     pub traces: Vec<TraceRow>,
     pub classify: ClassifyReport,
     /// `classify --by minute`: failures over the span.
@@ -97,6 +101,8 @@ pub struct Triage {
     worst: Vec<TraceOutcome>,
     /// Traces that did not succeed, by node they reached.
     troubled: HashMap<String, u64>,
+    /// Traces that did not succeed, by failure category.
+    categories: BTreeMap<String, u64>,
     by_node: Classifier,
     by_minute: Classifier,
     saturation: SaturationAnalyzer,
@@ -113,6 +119,7 @@ impl Default for Triage {
             rows: Vec::new(),
             worst: Vec::new(),
             troubled: HashMap::new(),
+            categories: Category::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
             by_node: Classifier::new(GroupBy::Node, false),
             by_minute: Classifier::new(GroupBy::Minute, false),
             saturation: SaturationAnalyzer::new(SaturationOptions::default()),
@@ -155,9 +162,16 @@ impl Triage {
     fn absorb(&mut self, outcome: TraceOutcome) {
         self.by_node.add_outcome(&outcome);
         self.by_minute.add_outcome(&outcome);
-        self.rows.push(row(&outcome));
         if outcome.status == TraceStatus::Succeeded {
             return;
+        }
+        self.rows.push(row(&outcome));
+        if self.rows.len() >= 2 * MAX_ROWS {
+            self.rows.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
+            self.rows.truncate(MAX_ROWS);
+        }
+        if let Some(category) = outcome.summary.category(outcome.status) {
+            *self.categories.entry(category.to_string()).or_default() += 1;
         }
         for visit in &outcome.summary.visits {
             *self.troubled.entry(visit.node_name.clone()).or_default() += 1;
@@ -181,32 +195,20 @@ impl Triage {
         let saturation = self.saturation.finish();
         let worst = worst_traces(&self.worst, &graph);
         let graph_report = topology::build(graph, &self.terminal, &saturation);
-        let mut traces = self.rows;
+        let mut traces = std::mem::take(&mut self.rows);
+        traces.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
+        traces.truncate(MAX_ROWS);
         mark_cross_tenant(&mut traces, tenants);
-        let cross_tenant: Vec<CrossTenant> = traces
-            .iter()
-            .filter(|r| r.cross_tenant)
-            .map(|r| CrossTenant {
-                trace_id: r.trace_id.clone(),
-                tenants: r.tenants.clone(),
+        let cross_tenant: Vec<CrossTenant> = tenants
+            .cross_tenant()
+            .into_iter()
+            .map(|(trace_id, seen)| CrossTenant {
+                trace_id: trace_id.to_string(),
+                tenants: seen.to_vec(),
             })
             .collect();
-        let mut categories: BTreeMap<String, u64> =
-            Category::ALL.iter().map(|c| (c.to_string(), 0)).collect();
-        for trace in &traces {
-            if let Some(category) = trace.category
-                && trace.status != TraceStatus::Succeeded
-            {
-                *categories.entry(category.to_string()).or_default() += 1;
-            }
-        }
-        let statuses = TraceStatus::ALL
-            .iter()
-            .map(|s| {
-                let count = traces.iter().filter(|t| t.status == *s).count() as u64;
-                (s.to_string(), count)
-            })
-            .collect();
+        let categories = std::mem::take(&mut self.categories);
+        let statuses = classify.statuses.clone();
         let mut control = self.control;
         control.series = over_time
             .groups
