@@ -65,6 +65,7 @@ impl InputConfig {
                 .map(|(path, table)| filter.store_query(path, table)),
             strict: self.strict,
             prefilter: filter.prefilter(),
+            required: filter.required(),
             sample_lines: 0,
         }
     }

@@ -73,6 +73,15 @@ impl EventFilter {
         })
     }
 
+    /// Bytes every wanted line contains: the trace id when exactly one is wanted (and it
+    /// cannot appear escaped). Lets the reader search whole blocks instead of every line.
+    pub fn required(&self) -> Option<Vec<u8>> {
+        match self.trace_ids.as_slice() {
+            [only] => finders(std::slice::from_ref(only)).map(|_| only.as_bytes().to_vec()),
+            _ => None,
+        }
+    }
+
     /// The part of this filter a SQLite store can answer through its columns and indexes.
     pub fn store_query(&self, path: std::path::PathBuf, table: String) -> StoreQuery {
         let at = |bound: Option<TimeBound>| match bound {

@@ -32,6 +32,7 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         // Only the trace's own lines, and a sample of the flow for the graph, are parsed.
         if let Some(query_lines) = contains_any(&[query.to_string()]) {
             options.prefilter = both(options.prefilter, query_lines);
+            options.required = Some(query.as_bytes().to_vec());
         }
         options.sample_lines = FIND_SAMPLE_LINES;
         if let Some(store) = &mut options.store {

@@ -3,6 +3,8 @@
 
 use std::io::{self, BufRead};
 
+use memchr::memmem::Finder;
+
 use super::decode::{Decoded, SkipReason, decode_line};
 use super::input::OpenInput;
 use super::{LinePrefilter, ReadStats, Record, SharedReport};
@@ -12,15 +14,30 @@ use crate::event::Timestamp;
 /// How to read the lines of one input.
 pub(crate) struct LineOptions {
     pub prefilter: LinePrefilter,
+    /// Bytes every wanted line contains: past the sample, whole blocks are searched for them
+    /// and only the lines around a hit are looked at (as `rg -F` does).
+    pub required: Option<Finder<'static>>,
     /// Lines up to this number are decoded whatever the prefilter says.
     pub sample_lines: u64,
     pub strict: bool,
+}
+
+/// Bytes read ahead in skip mode, at least.
+const BLOCK: usize = 1 << 20;
+
+/// A window of input bytes for skip mode: `data[start..end]` is unread.
+struct Block {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
+    eof: bool,
 }
 
 /// The records of one log input, in the order they appear in it.
 pub(crate) struct LineRecords {
     input: OpenInput,
     buffer: Vec<u8>,
+    block: Option<Block>,
     line_number: u64,
     options: LineOptions,
     /// The time of the last record, given to lines that carry none (some ingress lines).
@@ -35,6 +52,7 @@ impl LineRecords {
         LineRecords {
             input,
             buffer: Vec::with_capacity(4096),
+            block: None,
             line_number: 0,
             options,
             last_ts: Timestamp(i64::MIN),
@@ -59,6 +77,9 @@ impl LineRecords {
 
     fn read_line(&mut self) -> io::Result<usize> {
         self.buffer.clear();
+        if self.options.required.is_some() && self.line_number >= self.options.sample_lines {
+            return self.next_candidate();
+        }
         loop {
             match self.input.reader.read_until(b'\n', &mut self.buffer) {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
@@ -66,6 +87,75 @@ impl LineRecords {
             }
         }
     }
+
+    /// Skip mode: puts the next line holding the required bytes in `buffer` (returning its
+    /// length, 0 at the end), counting the lines passed over without looking at them.
+    fn next_candidate(&mut self) -> io::Result<usize> {
+        let block = self.block.get_or_insert_with(|| Block {
+            data: vec![0; 2 * BLOCK],
+            start: 0,
+            end: 0,
+            eof: false,
+        });
+        let finder = self
+            .options
+            .required
+            .as_ref()
+            .expect("skip mode has a needle");
+        loop {
+            let unread = &block.data[block.start..block.end];
+            // Only complete lines are searched; a partial last line waits for more bytes.
+            let complete = if block.eof {
+                unread.len()
+            } else {
+                memchr::memrchr(b'\n', unread).map_or(0, |at| at + 1)
+            };
+            let region = &unread[..complete];
+            if let Some(hit) = finder.find(region) {
+                let line_start = memchr::memrchr(b'\n', &region[..hit]).map_or(0, |at| at + 1);
+                let line_end =
+                    memchr::memchr(b'\n', &region[hit..]).map_or(complete, |at| hit + at + 1);
+                let skipped = count_lines(&region[..line_start]);
+                self.line_number += skipped;
+                self.stats.lines += skipped;
+                self.stats.prefiltered += skipped;
+                self.buffer.extend_from_slice(&region[line_start..line_end]);
+                block.start += line_end;
+                return Ok(self.buffer.len());
+            }
+            let skipped = count_lines(region)
+                + u64::from(block.eof && !region.is_empty() && !region.ends_with(b"\n"));
+            self.line_number += skipped;
+            self.stats.lines += skipped;
+            self.stats.prefiltered += skipped;
+            block.start += complete;
+            if block.eof {
+                return Ok(0);
+            }
+            // Keep the partial line, make room, read more.
+            block.data.copy_within(block.start..block.end, 0);
+            block.end -= block.start;
+            block.start = 0;
+            if block.data.len() - block.end < BLOCK / 2 {
+                block.data.resize(block.data.len() * 2, 0); // a very long line
+            }
+            let read = loop {
+                match self.input.reader.read(&mut block.data[block.end..]) {
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                    other => break other?,
+                }
+            };
+            if read == 0 {
+                block.eof = true;
+            }
+            block.end += read;
+        }
+    }
+}
+
+/// Lines in `bytes`, counted by their terminators.
+fn count_lines(bytes: &[u8]) -> u64 {
+    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 impl Iterator for LineRecords {

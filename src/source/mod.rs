@@ -115,6 +115,8 @@ pub struct SourceOptions {
     pub store: Option<StoreQuery>,
     pub strict: bool,
     pub prefilter: LinePrefilter,
+    /// Bytes every wanted line contains, if there are such (see `filter::EventFilter::required`).
+    pub required: Option<Vec<u8>>,
     /// The first this many lines of each input are decoded whatever the prefilter says: a
     /// sample of every trace for analyses that need the whole flow (`find` learns the graph).
     pub sample_lines: u64,
@@ -171,6 +173,10 @@ impl EventStream {
                         opened,
                         lines::LineOptions {
                             prefilter: Arc::clone(&options.prefilter),
+                            required: options
+                                .required
+                                .as_ref()
+                                .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
                             sample_lines: options.sample_lines,
                             strict: options.strict,
                         },
