@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'One row per trace: status, category, duration, last node; find the traces worth opening')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures')
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Write the events of logs into a SQLite store (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -189,6 +190,24 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'flowtrace;import' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store to write (created with the flow_events schema if missing)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of the store')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time: RFC 3339 or a duration, as for --since')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Stop with an error at the first line that is not a JSON object')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not print the summary on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not print the summary on stderr')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Count --since/--until durations back from the current clock, not from the newest event')
+            [CompletionResult]::new('--no-redact', '--no-redact', [CompletionResultType]::ParameterName, 'Store exception text whole; by default secrets in it are masked before writing')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'flowtrace;completions' {
             [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help')
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help')
@@ -202,6 +221,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'One row per trace: status, category, duration, last node; find the traces worth opening')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures')
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first')
+            [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Write the events of logs into a SQLite store (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -225,6 +245,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;help;triage' {
+            break
+        }
+        'flowtrace;help;import' {
             break
         }
         'flowtrace;help;completions' {

@@ -34,6 +34,9 @@ _flowtrace() {
             flowtrace,help)
                 cmd="flowtrace__subcmd__help"
                 ;;
+            flowtrace,import)
+                cmd="flowtrace__subcmd__import"
+                ;;
             flowtrace,saturation)
                 cmd="flowtrace__subcmd__saturation"
                 ;;
@@ -61,6 +64,9 @@ _flowtrace() {
             flowtrace__subcmd__help,help)
                 cmd="flowtrace__subcmd__help__subcmd__help"
                 ;;
+            flowtrace__subcmd__help,import)
+                cmd="flowtrace__subcmd__help__subcmd__import"
+                ;;
             flowtrace__subcmd__help,saturation)
                 cmd="flowtrace__subcmd__help__subcmd__saturation"
                 ;;
@@ -77,7 +83,7 @@ _flowtrace() {
 
     case "${cmd}" in
         flowtrace)
-            opts="-h -V --help --version events find classify saturation traces graph triage completions help"
+            opts="-h -V --help --version events find classify saturation traces graph triage import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,7 +335,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__help)
-            opts="events find classify saturation traces graph triage completions help"
+            opts="events find classify saturation traces graph triage import completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -426,6 +432,20 @@ _flowtrace() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        flowtrace__subcmd__help__subcmd__import)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         flowtrace__subcmd__help__subcmd__saturation)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -461,6 +481,52 @@ _flowtrace() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowtrace__subcmd__import)
+            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --no-redact --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

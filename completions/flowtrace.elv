@@ -29,6 +29,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand traces 'One row per trace: status, category, duration, last node; find the traces worth opening'
             cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
             cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
+            cand import 'Write the events of logs into a SQLite store (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -178,6 +179,23 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'flowtrace;import'= {
+            cand --store 'The store to write (created with the flow_events schema if missing)'
+            cand --table 'The events table of the store'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand --strict 'Stop with an error at the first line that is not a JSON object'
+            cand -q 'Do not print the summary on stderr'
+            cand --quiet 'Do not print the summary on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --no-redact 'Store exception text whole; by default secrets in it are masked before writing'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'flowtrace;completions'= {
             cand -h 'Print help'
             cand --help 'Print help'
@@ -190,6 +208,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand traces 'One row per trace: status, category, duration, last node; find the traces worth opening'
             cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
             cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
+            cand import 'Write the events of logs into a SQLite store (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -206,6 +225,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;help;graph'= {
         }
         &'flowtrace;help;triage'= {
+        }
+        &'flowtrace;help;import'= {
         }
         &'flowtrace;help;completions'= {
         }

@@ -85,6 +85,14 @@ pub enum Command {
     #[command(after_help = TRIAGE_EXAMPLES)]
     Triage(Box<TriageArgs>),
 
+    /// Write the events of logs into a SQLite store (PenguiFlow's flow_events schema), to
+    /// archive an incident once and query it in milliseconds afterwards.
+    ///
+    /// Idempotent: importing the same log twice adds nothing. The only command that writes,
+    /// and only to the store it is given (created if missing).
+    #[command(after_help = IMPORT_EXAMPLES)]
+    Import(Box<ImportArgs>),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
@@ -295,6 +303,41 @@ pub struct TriageArgs {
     pub format: Option<ReportFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+const IMPORT_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --since=24h | flowtrace import --store incident-4711.db
+  flowtrace import worker-*.log.gz --store archive.db --since 2026-11-25T08:00:00Z
+  flowtrace find 3f2a9c --store archive.db";
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// Log files (plain, gzip or zstd); `-` or a pipe reads standard input
+    #[arg(value_name = "LOGS", help_heading = "Input")]
+    pub inputs: Vec<PathBuf>,
+    /// The store to write (created with the flow_events schema if missing)
+    #[arg(long, value_name = "PATH", required = true, help_heading = "Input")]
+    pub store: PathBuf,
+    /// The events table of the store
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "flow_events",
+        help_heading = "Input"
+    )]
+    pub table: String,
+    /// Stop with an error at the first line that is not a JSON object
+    #[arg(long, help_heading = "Input")]
+    pub strict: bool,
+    /// Do not print the summary on stderr
+    #[arg(long, short = 'q', help_heading = "Input")]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Store exception text whole; by default secrets in it are masked before writing
+    #[arg(long, help_heading = "Output")]
+    pub no_redact: bool,
 }
 
 #[derive(Debug, Args)]

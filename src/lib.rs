@@ -12,6 +12,7 @@ pub mod config;
 pub mod error;
 pub mod event;
 pub mod filter;
+pub mod import;
 pub mod redact;
 pub mod render;
 pub mod source;

@@ -6,6 +6,7 @@ pub mod completions;
 pub mod events;
 pub mod find;
 pub mod graph;
+pub mod import;
 pub mod saturation;
 pub mod traces;
 pub mod triage;
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Traces(args) => traces::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Triage(args) => triage::run(&args),
+        Command::Import(args) => import::run(&args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

@@ -304,7 +304,7 @@ impl Iterator for StoreRecords {
 }
 
 /// Checks the file is a SQLite database; returns whether it is in WAL mode.
-fn check_sqlite_header(path: &Path, name: &str) -> Result<bool, Error> {
+pub(crate) fn check_sqlite_header(path: &Path, name: &str) -> Result<bool, Error> {
     if path.is_dir() {
         return Err(Error::IsDirectory {
             path: name.to_string(),

@@ -1,0 +1,45 @@
+//! `flowtrace import LOGS --store FILE`: archive the events of logs into a SQLite store.
+
+use std::io::{self, IsTerminal};
+
+use crate::cli::{ImportArgs, InputArgs};
+use crate::config::{InputConfig, resolve_filter};
+use crate::error::Error;
+use crate::event::Timestamp;
+use crate::import::StoreWriter;
+use crate::redact::redact_event;
+use crate::render::{plural, thousands};
+use crate::source::EventStream;
+
+pub fn run(args: &ImportArgs) -> Result<u8, Error> {
+    // The inputs are logs only: the store given is the destination, never a source.
+    let input_args = InputArgs {
+        inputs: args.inputs.clone(),
+        store: None,
+        table: args.table.clone(),
+        strict: args.strict,
+        quiet: args.quiet,
+    };
+    let input = InputConfig::resolve(&input_args, io::stdin().is_terminal())?;
+    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let mut writer = StoreWriter::open(&args.store, &args.table)?;
+    let mut stream = EventStream::open(input.source_options(&filter))?;
+    for mut event in filter.apply(&mut stream) {
+        if !args.no_redact {
+            redact_event(&mut event);
+        }
+        writer.write(event)?;
+    }
+    let counts = writer.finish()?;
+    let status = super::finish_read(&stream.take_report(), input.quiet);
+    if !input.quiet {
+        super::eprint_line(&format!(
+            "imported {} into {}: {}, {} already there",
+            plural(counts.events, "event"),
+            args.store.display(),
+            plural(counts.inserted, "new row"),
+            thousands(counts.events - counts.inserted)
+        ));
+    }
+    Ok(status)
+}

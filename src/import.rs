@@ -1,0 +1,230 @@
+//! `import`: writes events into a SQLite store with PenguiFlow's recommended `flow_events`
+//! schema. The only code in flowtrace that writes, and only to the store it is given.
+//!
+//! Idempotent: each row's `event_fp` is the SHA-256 of the event's canonical payload, and
+//! `UNIQUE (trace_id, event_fp)` with `INSERT OR IGNORE` makes importing the same log twice add
+//! nothing. Rows are written in transactions of `BATCH` events.
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags, params};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::error::Error;
+use crate::event::{Event, FlowError};
+
+const BATCH: usize = 10_000;
+/// PenguiFlow stores events without a trace under this id.
+const GLOBAL_TRACE_ID: &str = "__global__";
+
+/// The `flow_events` table of the shared reference (SQLite flavour).
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS {table} (
+  id         INTEGER PRIMARY KEY,
+  trace_id   TEXT NOT NULL,
+  ts         REAL NOT NULL,
+  kind       TEXT NOT NULL,
+  node_name  TEXT,
+  node_id    TEXT,
+  event_fp   TEXT NOT NULL,
+  payload    TEXT,
+  created_at TEXT,
+  UNIQUE (trace_id, event_fp)
+);
+CREATE INDEX IF NOT EXISTS idx_{table}_trace_ts ON {table}(trace_id, ts, id);
+CREATE INDEX IF NOT EXISTS idx_{table}_kind ON {table}(kind);
+";
+
+/// The payload stored for an event: `FlowEvent.to_payload()`'s keys, `ts` in Unix seconds.
+#[derive(Serialize)]
+struct Payload<'a> {
+    ts: f64,
+    event: &'a str,
+    node_name: &'a Option<String>,
+    node_id: &'a Option<String>,
+    trace_id: &'a Option<String>,
+    latency_ms: Option<f64>,
+    q_depth_in: Option<i64>,
+    q_depth_out: Option<i64>,
+    q_depth_total: Option<i64>,
+    queue_maxsize: Option<i64>,
+    attempt: Option<i64>,
+    trace_inflight: Option<i64>,
+    trace_cancelled: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    trace_pending: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    exception: &'a Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flow_error: &'a Option<FlowError>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sleep_s: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deadline_s: Option<f64>,
+}
+
+fn payload_of(event: &Event) -> String {
+    let payload = Payload {
+        ts: event.ts.as_unix_seconds(),
+        event: event.kind.as_str(),
+        node_name: &event.node_name,
+        node_id: &event.node_id,
+        trace_id: &event.trace_id,
+        latency_ms: event.latency_ms,
+        q_depth_in: event.q_depth_in,
+        q_depth_out: event.q_depth_out,
+        q_depth_total: event.q_depth_total,
+        queue_maxsize: event.queue_maxsize,
+        attempt: event.attempt,
+        trace_inflight: event.trace_inflight,
+        trace_cancelled: event.trace_cancelled,
+        trace_pending: event.trace_pending,
+        tenant: &event.tenant,
+        exception: &event.exception,
+        flow_error: &event.flow_error,
+        sleep_s: event.sleep_s,
+        deadline_s: event.deadline_s,
+    };
+    serde_json::to_string(&payload).unwrap_or_default()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut text, byte| {
+            let _ = write!(text, "{byte:02x}");
+            text
+        })
+}
+
+/// What an import did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ImportCounts {
+    pub events: u64,
+    pub inserted: u64,
+}
+
+pub struct StoreWriter {
+    name: String,
+    connection: Connection,
+    table: String,
+    pending: Vec<Event>,
+    counts: ImportCounts,
+}
+
+impl StoreWriter {
+    /// Opens (creating if needed) the store and its table.
+    pub fn open(path: &Path, table: &str) -> Result<StoreWriter, Error> {
+        let name = path.display().to_string();
+        let store_error = |source| Error::Store {
+            path: name.clone(),
+            source,
+        };
+        if path.is_dir() {
+            return Err(Error::IsDirectory { path: name });
+        }
+        let fresh = !path.exists();
+        if !fresh && std::fs::metadata(path).map_or(0, |m| m.len()) > 0 {
+            // Never write into a file that is not already a SQLite database.
+            crate::source::store::check_sqlite_header(path, &name)?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE;
+        let connection = Connection::open_with_flags(path, flags).map_err(store_error)?;
+        connection
+            .busy_timeout(std::time::Duration::from_secs(30))
+            .map_err(store_error)?;
+        if fresh {
+            connection
+                .query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))
+                .map_err(store_error)?;
+        }
+        connection
+            .execute_batch("PRAGMA synchronous=NORMAL; PRAGMA cache_size=-16384;")
+            .map_err(store_error)?;
+        let quoted = format!("\"{}\"", table.replace('"', "\"\""));
+        let index_safe: String = table
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let schema = SCHEMA
+            .replace("idx_{table}", &format!("idx_{index_safe}"))
+            .replace("{table}", &quoted);
+        connection
+            .execute_batch(&schema)
+            .map_err(|source| match &source {
+                rusqlite::Error::SqliteFailure(failure, _)
+                    if failure.code == rusqlite::ErrorCode::NotADatabase =>
+                {
+                    Error::NotSqlite { path: name.clone() }
+                }
+                _ => store_error(source),
+            })?;
+        Ok(StoreWriter {
+            name,
+            connection,
+            table: quoted,
+            pending: Vec::with_capacity(BATCH),
+            counts: ImportCounts::default(),
+        })
+    }
+
+    pub fn write(&mut self, event: Event) -> Result<(), Error> {
+        self.pending.push(event);
+        if self.pending.len() >= BATCH {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let name = self.name.clone();
+        let store_error = |source| Error::Store {
+            path: name.clone(),
+            source,
+        };
+        let transaction = self.connection.transaction().map_err(store_error)?;
+        {
+            let mut insert = transaction
+                .prepare_cached(&format!(
+                    "INSERT OR IGNORE INTO {} (trace_id, ts, kind, node_name, node_id, event_fp, payload, created_at) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                    self.table
+                ))
+                .map_err(store_error)?;
+            let now = chrono::Utc::now().to_rfc3339();
+            for event in self.pending.drain(..) {
+                let payload = payload_of(&event);
+                let fingerprint = hex(&Sha256::digest(payload.as_bytes()));
+                let inserted = insert
+                    .execute(params![
+                        event.trace_id.as_deref().unwrap_or(GLOBAL_TRACE_ID),
+                        event.ts.as_unix_seconds(),
+                        event.kind.as_str(),
+                        event.node_name,
+                        event.node_id,
+                        fingerprint,
+                        payload,
+                        now,
+                    ])
+                    .map_err(store_error)?;
+                self.counts.events += 1;
+                self.counts.inserted += inserted as u64;
+            }
+        }
+        transaction.commit().map_err(store_error)?;
+        Ok(())
+    }
+
+    /// Writes what is pending and returns the counts.
+    pub fn finish(mut self) -> Result<ImportCounts, Error> {
+        self.flush()?;
+        Ok(self.counts)
+    }
+}

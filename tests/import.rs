@@ -1,0 +1,114 @@
+//! `flowtrace import`: logs into a store with PenguiFlow's schema, idempotently, and back out
+//! unchanged.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn rows(db: &std::path::Path) -> i64 {
+    let connection = rusqlite::Connection::open(db).unwrap();
+    connection
+        .query_row("SELECT count(*) FROM flow_events", [], |row| row.get(0))
+        .unwrap()
+}
+
+#[test]
+fn importing_twice_adds_nothing_the_second_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("archive.db");
+    let log = fixture("incident/kubectl_prefix_timestamps.log");
+    let before = std::fs::read(&log).unwrap();
+    flowtrace()
+        .args(["import", "--store", db.to_str().unwrap()])
+        .arg(&log)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains(format!(
+            "imported 247 events into {}: 247 new rows, 0 already there",
+            db.display()
+        )));
+    assert_eq!(rows(&db), 247);
+    flowtrace()
+        .args(["import", "-q", "--store", db.to_str().unwrap()])
+        .arg(&log)
+        .assert()
+        .success();
+    assert_eq!(rows(&db), 247, "the same log twice adds nothing");
+    assert_eq!(std::fs::read(&log).unwrap(), before, "the log is only read");
+}
+
+#[test]
+fn the_archive_gives_back_the_same_events_with_their_tenants() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("archive.db");
+    let log = fixture_arg("incident/structured.jsonl");
+    flowtrace()
+        .args(["import", "-q", "--store", db.to_str().unwrap(), &log])
+        .assert()
+        .success();
+    let strip =
+        |events: Vec<Value>| -> Vec<Value> { events.iter().map(|e| comparable(e, true)).collect() };
+    let from_log = strip(events_jsonl(&[&log]));
+    let from_store = strip(events_jsonl(&["--store", db.to_str().unwrap()]));
+    assert_eq!(from_store, from_log);
+    // And the store answers find like the log does.
+    let id = trace_of("error_failed");
+    let a = report_json("find", &[&id, &log]);
+    let b = report_json("find", &[&id, "--store", db.to_str().unwrap()]);
+    assert_eq!(a["status"], b["status"]);
+    assert_eq!(a["next"], b["next"]);
+}
+
+#[test]
+fn filters_choose_what_is_imported_and_secrets_stay_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("acme.db");
+    flowtrace()
+        .args([
+            "import",
+            "-q",
+            "--store",
+            db.to_str().unwrap(),
+            "--tenant",
+            "initech",
+        ])
+        .arg(fixture("incident/structured.jsonl"))
+        .assert()
+        .success();
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let payloads: Vec<String> = connection
+        .prepare("SELECT payload FROM flow_events")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(!payloads.is_empty());
+    assert!(
+        payloads
+            .iter()
+            .all(|p| p.contains("\"tenant\":\"initech\""))
+    );
+    assert!(payloads.iter().any(|p| p.contains("upstream rejected")));
+    assert!(
+        !payloads
+            .iter()
+            .any(|p| p.contains("hunter2") || p.contains("sk-live"))
+    );
+}
+
+#[test]
+fn import_refuses_a_file_that_is_not_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_db = dir.path().join("notes.txt");
+    std::fs::write(&not_a_db, "these are my notes, not a database\n".repeat(50)).unwrap();
+    let before = std::fs::read(&not_a_db).unwrap();
+    flowtrace()
+        .args(["import", "--store", not_a_db.to_str().unwrap()])
+        .arg(fixture("incident/flat.jsonl"))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("not a SQLite database"));
+    assert_eq!(std::fs::read(&not_a_db).unwrap(), before);
+}
