@@ -67,6 +67,7 @@ impl InputConfig {
             prefilter: filter.prefilter(),
             required: filter.required(),
             sample_lines: 0,
+            progress: !self.quiet,
         }
     }
 }

@@ -16,6 +16,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
         prefilter: Arc::new(|_| true),
         sample_lines: 0,
         required: None,
+        progress: false,
     })
     .unwrap();
     let mut learner = GraphLearner::default();

@@ -45,7 +45,8 @@ pub struct OpenInput {
 }
 
 /// Opens `spec`, failing with an error that names it when it is missing, unreadable or a directory.
-pub fn open_input(spec: &InputSpec) -> Result<OpenInput, Error> {
+/// Opens `spec`; its raw bytes (before decompression) advance `progress` when given.
+pub fn open_input(spec: &InputSpec, progress: Option<&indicatif::ProgressBar>) -> Result<OpenInput, Error> {
     let name: Arc<str> = Arc::from(spec.display_name());
     let read_error = |source| Error::Read {
         input: name.to_string(),
@@ -54,7 +55,13 @@ pub fn open_input(spec: &InputSpec) -> Result<OpenInput, Error> {
     };
     let mut raw: Box<dyn Read + Send> = match spec {
         InputSpec::Stdin => Box::new(io::stdin()),
-        InputSpec::File(path) => Box::new(open_file(path, &name)?),
+        InputSpec::File(path) => {
+            let file = open_file(path, &name)?;
+            match progress {
+                Some(bar) => Box::new(bar.wrap_read(file)),
+                None => Box::new(file),
+            }
+        }
     };
     let head = read_head(&mut raw).map_err(read_error)?;
     let compression = detect_compression(&head);

@@ -117,9 +117,43 @@ pub struct SourceOptions {
     pub prefilter: LinePrefilter,
     /// Bytes every wanted line contains, if there are such (see `filter::EventFilter::required`).
     pub required: Option<Vec<u8>>,
+    /// Show a progress bar on stderr (when it is a terminal and the files are large).
+    pub progress: bool,
     /// The first this many lines of each input are decoded whatever the prefilter says: a
     /// sample of every trace for analyses that need the whole flow (`find` learns the graph).
     pub sample_lines: u64,
+}
+
+/// Inputs larger than this in all get a progress bar (on a terminal).
+const PROGRESS_BYTES: u64 = 100 << 20;
+
+/// A progress bar over the files' bytes when stderr is a terminal and they are large: bytes
+/// read, rate, time left. Never on a pipe, never on stdout.
+fn progress_bar(inputs: &[InputSpec]) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let total: u64 = inputs
+        .iter()
+        .filter_map(|spec| match spec {
+            InputSpec::File(path) => std::fs::metadata(path).ok().map(|m| m.len()),
+            InputSpec::Stdin => None,
+        })
+        .sum();
+    if total <= PROGRESS_BYTES {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style = indicatif::ProgressStyle::with_template(
+        "{bar:30} {bytes}/{total_bytes} {binary_bytes_per_sec} ETA {eta}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    Some(bar.with_finish(indicatif::ProgressFinish::AndClear))
 }
 
 /// The merged, time-ordered events of every source, with tenants propagated and duplicates
@@ -166,8 +200,9 @@ impl EventStream {
             let store = store::Store::open(query)?;
             sources.push(Box::new(store.into_records(Arc::clone(&report))));
         }
+        let progress = options.progress.then(|| progress_bar(&options.inputs)).flatten();
         for spec in &options.inputs {
-            match input::open_input(spec) {
+            match input::open_input(spec, progress.as_ref()) {
                 Ok(opened) => {
                     let lines = lines::LineRecords::new(
                         opened,
