@@ -46,7 +46,10 @@ pub struct OpenInput {
 
 /// Opens `spec`, failing with an error that names it when it is missing, unreadable or a directory.
 /// Opens `spec`; its raw bytes (before decompression) advance `progress` when given.
-pub fn open_input(spec: &InputSpec, progress: Option<&indicatif::ProgressBar>) -> Result<OpenInput, Error> {
+pub fn open_input(
+    spec: &InputSpec,
+    progress: Option<&indicatif::ProgressBar>,
+) -> Result<OpenInput, Error> {
     let name: Arc<str> = Arc::from(spec.display_name());
     let read_error = |source| Error::Read {
         input: name.to_string(),

@@ -200,7 +200,10 @@ impl EventStream {
             let store = store::Store::open(query)?;
             sources.push(Box::new(store.into_records(Arc::clone(&report))));
         }
-        let progress = options.progress.then(|| progress_bar(&options.inputs)).flatten();
+        let progress = options
+            .progress
+            .then(|| progress_bar(&options.inputs))
+            .flatten();
         for spec in &options.inputs {
             match input::open_input(spec, progress.as_ref()) {
                 Ok(opened) => {
