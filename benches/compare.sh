@@ -29,35 +29,35 @@ ft=target/release/flowtrace
 [ -s "$log.gz" ] || gzip -1 -c "$log" > "$log.gz"
 [ -s "$log.zst" ] || zstd -q -1 -c "$log" > "$log.zst"
 
-# name | command (run with bash -c; output discarded)
+# name :: command (run with bash -c; output discarded)
 benchmarks=(
-  "cat (I/O floor)|cat $log"
-  "rg -F <trace_id>|rg -F $needle $log"
-  "flowtrace find <trace_id>|$ft find $needle $log -q --format json"
-  "flowtrace events --trace <trace_id>|$ft events --trace $needle $log -q"
-  "jq select one trace|jq -c 'select(.trace_id == \"$needle\")' $log"
-  "rg -c node_success|rg -c node_success $log"
-  "flowtrace classify|$ft classify $log -q --format json"
-  "flowtrace saturation|$ft saturation $log -q --format json"
-  "flowtrace triage|$ft triage $log -q --format json"
-  "flowtrace traces|$ft traces $log -q --format json"
-  "jq count events by node|jq -n 'reduce inputs as \$e ({}; .[\$e.node_name // \"-\"] += 1)' $log"
-  "zcat (gzip floor)|zcat $log.gz"
-  "zcat | flowtrace classify|zcat $log.gz | $ft classify -q --format json"
-  "flowtrace classify file.gz|$ft classify $log.gz -q --format json"
-  "zstdcat | flowtrace classify|zstdcat $log.zst | $ft classify -q --format json"
-  "flowtrace classify file.zst|$ft classify $log.zst -q --format json"
-  "cat | flowtrace classify (stdin)|cat $log | $ft classify -q --format json"
-  "flowtrace classify (100 MiB)|$ft classify $small -q --format json"
-  "flowtrace saturation (100 MiB)|$ft saturation $small -q --format json"
-  "flowtrace triage (100 MiB)|$ft triage $small -q --format json"
+  "cat (I/O floor) :: cat $log"
+  "rg -F <trace_id> :: rg -F $needle $log"
+  "flowtrace find <trace_id> :: $ft find $needle $log -q --format json"
+  "flowtrace events --trace <trace_id> :: $ft events --trace $needle $log -q"
+  "jq select one trace :: jq -c 'select(.trace_id == \"$needle\")' $log"
+  "rg -c node_success :: rg -c node_success $log"
+  "flowtrace classify :: $ft classify $log -q --format json"
+  "flowtrace saturation :: $ft saturation $log -q --format json"
+  "flowtrace triage :: $ft triage $log -q --format json"
+  "flowtrace traces :: $ft traces $log -q --format json"
+  "jq count events by node :: jq -n 'reduce inputs as \$e ({}; .[\$e.node_name // \"-\"] += 1)' $log"
+  "zcat (gzip floor) :: zcat $log.gz"
+  "zcat | flowtrace classify :: zcat $log.gz | $ft classify -q --format json"
+  "flowtrace classify file.gz :: $ft classify $log.gz -q --format json"
+  "zstdcat | flowtrace classify :: zstdcat $log.zst | $ft classify -q --format json"
+  "flowtrace classify file.zst :: $ft classify $log.zst -q --format json"
+  "cat | flowtrace classify (stdin) :: cat $log | $ft classify -q --format json"
+  "flowtrace classify (100 MiB) :: $ft classify $small -q --format json"
+  "flowtrace saturation (100 MiB) :: $ft saturation $small -q --format json"
+  "flowtrace triage (100 MiB) :: $ft triage $small -q --format json"
 )
 
 declare -A times memory
 for ((round = 1; round <= rounds; round++)); do
   for entry in "${benchmarks[@]}"; do
-    name=${entry%%|*}
-    command=${entry#*|}
+    name=${entry%% :: *}
+    command=${entry#* :: }
     # Peak memory of the heaviest process of a pipeline is what GNU time reports for bash -c
     # with one command; for pipelines it is the largest child.
     result=$( { /usr/bin/time -f "%e %M" bash -c "$command > /dev/null 2>/dev/null" ; } 2>&1 | tail -1)
@@ -76,11 +76,11 @@ floor=$(echo "${times[rg -F <trace_id>]}" | median)
   echo "| command | wall (s) | vs rg -F | GiB/s | peak memory (MiB) |"
   echo "|---|---:|---:|---:|---:|"
   for entry in "${benchmarks[@]}"; do
-    name=${entry%%|*}
+    name=${entry%% :: *}
     t=$(echo "${times[$name]}" | median)
     m=$(echo "${memory[$name]}" | median)
     case $name in *"100 MiB"*) size_bytes=$(stat -c %s "$small") ;; *) size_bytes=$bytes ;; esac
-    awk -v n="$name" -v t="$t" -v f="$floor" -v m="$m" -v b="$size_bytes" \
+    awk -v n="${name//|/\\\\|}" -v t="$t" -v f="$floor" -v m="$m" -v b="$size_bytes" \
       'BEGIN { printf "| %s | %.2f | %.1fx | %.2f | %.0f |\n", n, t, t / f, b / 1073741824 / t, m / 1024 }'
   done
 } | tee benches/results.md
