@@ -31,7 +31,7 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
         }
         classifier.observe(&event);
     }
-    let read_status = super::finish_read(&stream.take_report(), input.quiet);
+    let read = stream.take_report();
     for finished in book.finish().0 {
         classifier.add_outcome(&finished);
     }
@@ -47,6 +47,9 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
         ReportFormat::Markdown => classify::write_markdown(&report, &mut out)?,
     }
     out.flush()?;
+    drop(out);
+    // The read summary and errors go to stderr after the report.
+    let read_status = super::finish_read(&read, input.quiet);
     let failed_on = args
         .fail_on
         .iter()

@@ -49,7 +49,6 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         finder.observe(&event);
     }
     let report = stream.take_report();
-    let status = super::finish_read(&report, input.quiet);
     let found = finder.finish().map_err(|error| match error {
         FindError::NotFound { close } => {
             let stats = &report.stats;
@@ -77,7 +76,14 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
             ids,
             more,
         },
-    })?;
+    });
+    let found = match found {
+        Ok(found) => found,
+        Err(error) => {
+            super::finish_read(&report, input.quiet);
+            return Err(error);
+        }
+    };
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format.unwrap_or(ReportFormat::Table) {
@@ -89,5 +95,7 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         ReportFormat::Markdown => find::write_markdown(&found, &mut out, args.all)?,
     }
     out.flush()?;
-    Ok(status)
+    drop(out);
+    // The read summary and errors go to stderr after the report.
+    Ok(super::finish_read(&report, input.quiet))
 }

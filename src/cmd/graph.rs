@@ -25,7 +25,7 @@ pub fn run(args: &GraphArgs) -> Result<u8, Error> {
         topology.observe(&event);
         saturation.observe(&event);
     }
-    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let read = stream.take_report();
     let report = topology.finish(&saturation.finish());
 
     let mut out = BufWriter::new(io::stdout().lock());
@@ -39,5 +39,8 @@ pub fn run(args: &GraphArgs) -> Result<u8, Error> {
         }
     }
     out.flush()?;
+    drop(out);
+    // The read summary and errors go to stderr after the report.
+    let status = super::finish_read(&read, input.quiet);
     Ok(status)
 }

@@ -57,7 +57,7 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
     for event in filter.apply(&mut stream) {
         analyzer.observe(&event);
     }
-    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let read = stream.take_report();
     let report = analyzer.finish();
 
     let mut out = BufWriter::new(io::stdout().lock());
@@ -70,5 +70,8 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
         ReportFormat::Markdown => saturation::write_markdown(&report, &mut out)?,
     }
     out.flush()?;
+    drop(out);
+    // The read summary and errors go to stderr after the report.
+    let status = super::finish_read(&read, input.quiet);
     Ok(status)
 }

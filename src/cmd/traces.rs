@@ -28,7 +28,7 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
     for event in filter.apply(&mut stream) {
         rows.extend(book.observe(&event).iter().map(row));
     }
-    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let read = stream.take_report();
     rows.extend(book.finish().0.iter().map(row));
     mark_cross_tenant(&mut rows, stream.tenants());
     let query = TraceQuery {
@@ -54,5 +54,8 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
         ReportFormat::Markdown => traces::write_markdown(&listing, &mut out)?,
     }
     out.flush()?;
+    drop(out);
+    // The read summary and errors go to stderr after the report.
+    let status = super::finish_read(&read, input.quiet);
     Ok(status)
 }

@@ -27,7 +27,7 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
         }
         analyses.observe(&event);
     }
-    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let read = stream.take_report();
     let report = analyses.finish(stream.tenants());
 
     let mut out = BufWriter::new(io::stdout().lock());
@@ -40,5 +40,8 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
         ReportFormat::Markdown => triage::write_markdown(&report, &mut out)?,
     }
     out.flush()?;
+    drop(out);
+    // The read summary and errors go to stderr after the report.
+    let status = super::finish_read(&read, input.quiet);
     Ok(status)
 }
