@@ -296,9 +296,9 @@ impl Classifier {
                 report.last_ts = Some(report.last_ts.map_or(event.ts, |t| t.max(event.ts)));
             }
             (Some(category), true) => {
-                if matches!(category, Category::Timeout | Category::Error) {
-                    self.categories.get_mut(category).terminal += 1;
-                }
+                // node_failed: terminal in the category of its code. Cancel and deadline also
+                // count the traces that ended cancelled or skipped (`add_outcome`).
+                self.categories.get_mut(category).terminal += 1;
             }
             _ => {}
         }

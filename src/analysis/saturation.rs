@@ -16,6 +16,8 @@ use super::percentile::Percentiles;
 use crate::event::{Event, Kind, Timestamp};
 use crate::render::{millis, plural};
 
+/// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
+const MAX_DENSE_BUCKETS: i64 = 10_000;
 /// Internal bucket count above which buckets are merged to the next width.
 const MAX_BUCKETS: i64 = 1000;
 /// Buckets shown (and used for signals) when no `--bucket` is given, about.
@@ -404,21 +406,28 @@ impl SaturationAnalyzer {
 
         let mut names: Vec<(&String, &NodeStats)> = self.nodes.iter().collect();
         names.sort_by(|a, b| a.1.first_ts.cmp(&b.1.first_ts).then(a.0.cmp(b.0)));
+        let shown: Vec<BTreeMap<i64, Bucket>> = names
+            .iter()
+            .map(|(_, stats)| rebucket(&stats.buckets, self.width, display))
+            .collect();
+        // Every bucket of the span, unless a stray timestamp stretches it absurdly: then only
+        // the buckets that have events (memory stays bounded by the events, not the span).
+        let indices: Vec<i64> = if last_bucket - first_bucket < MAX_DENSE_BUCKETS {
+            (first_bucket..=last_bucket).collect()
+        } else {
+            let mut keys: Vec<i64> = shown.iter().flat_map(|b| b.keys().copied()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys
+        };
         let mut nodes = Vec::new();
         let mut node_buckets: Vec<(String, Vec<Bucket>)> = Vec::new();
-        for (name, stats) in names {
-            let shown = rebucket(&stats.buckets, self.width, display);
-            let dense: Vec<Bucket> = (first_bucket..=last_bucket)
-                .map(|index| shown.get(&index).cloned().unwrap_or_default())
+        for ((name, stats), shown) in names.into_iter().zip(&shown) {
+            let dense: Vec<Bucket> = indices
+                .iter()
+                .map(|index| shown.get(index).cloned().unwrap_or_default())
                 .collect();
-            nodes.push(node_report(
-                name,
-                stats,
-                &dense,
-                first_bucket,
-                display,
-                span_s,
-            ));
+            nodes.push(node_report(name, stats, &dense, &indices, display, span_s));
             node_buckets.push((name.clone(), dense));
         }
 
@@ -453,7 +462,7 @@ impl SaturationAnalyzer {
                 buckets,
                 first,
                 span_micros,
-                first_bucket,
+                &indices,
                 display,
             ));
         }
@@ -584,7 +593,7 @@ fn node_report(
     name: &str,
     stats: &NodeStats,
     buckets: &[Bucket],
-    first_bucket: i64,
+    indices: &[i64],
     width: i64,
     span_s: f64,
 ) -> NodeReport {
@@ -615,9 +624,9 @@ fn node_report(
         errors: stats.errors,
         series: buckets
             .iter()
-            .enumerate()
-            .map(|(offset, bucket)| SeriesPoint {
-                t: Timestamp((first_bucket + offset as i64) * width),
+            .zip(indices)
+            .map(|(bucket, index)| SeriesPoint {
+                t: Timestamp(index.saturating_mul(width)),
                 q_depth_total_max: bucket.q_total_max,
             })
             .collect(),
@@ -776,16 +785,16 @@ fn regression_signal(
     buckets: &[Bucket],
     first: Timestamp,
     span_micros: i64,
-    first_bucket: i64,
+    indices: &[i64],
     width: i64,
 ) -> Option<Signal> {
     if span_micros <= 0 {
         return None;
     }
-    let cut = first.0 + span_micros * 3 / 4;
+    let cut = first.0.saturating_add(span_micros / 4 * 3);
     let (mut before, mut after) = (Sketch::default(), Sketch::default());
-    for (offset, bucket) in buckets.iter().enumerate() {
-        let start = (first_bucket + offset as i64) * width;
+    for (bucket, index) in buckets.iter().zip(indices) {
+        let start = index.saturating_mul(width);
         if start >= cut {
             after.merge(&bucket.latency);
         } else {

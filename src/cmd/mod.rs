@@ -60,17 +60,21 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
     if stats.skipped() == 0 && stats.non_utf8 == 0 && stats.duplicates == 0 {
         return None;
     }
-    let mut summary = format!(
-        "read {} from {}",
-        plural(stats.lines, "line"),
-        plural(stats.inputs, "input")
-    );
-    if stats.store_rows > 0 {
-        summary.push_str(&format!(
-            " and {} from the store",
-            plural(stats.store_rows, "row")
-        ));
-    }
+    let rows = stats.store_rows + stats.store_rows_skipped;
+    let mut summary = match (stats.inputs, rows) {
+        (0, _) => format!("read {} from the store", plural(rows, "row")),
+        (inputs, 0) => format!(
+            "read {} from {}",
+            plural(stats.lines, "line"),
+            plural(inputs, "input")
+        ),
+        (inputs, rows) => format!(
+            "read {} from {} and {} from the store",
+            plural(stats.lines, "line"),
+            plural(inputs, "input"),
+            plural(rows, "row")
+        ),
+    };
     summary.push_str(&format!(
         ": {}",
         plural(stats.events + stats.store_rows, "event")
@@ -89,6 +93,7 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
         (stats.not_json, "not JSON"),
         (stats.malformed, "malformed JSON"),
         (stats.not_flow_events, "not FlowEvents"),
+        (stats.store_rows_skipped, "unreadable store rows"),
     ] {
         if count > 0 {
             reasons.push(format!("{} {what}", thousands(count)));

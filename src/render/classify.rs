@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::table::{report_table, to_text, toned};
-use super::{Palette, Tone, plural, sparkline, statuses_line, thousands};
+use super::{Palette, Tone, plural, sparkline, squeeze, statuses_line, thousands};
 use crate::analysis::category::Category;
 use crate::analysis::classify::{ClassifyReport, Group};
 use crate::event::Timestamp;
@@ -116,7 +116,10 @@ fn time_rows(report: &ClassifyReport) -> Vec<(String, String, u64)> {
         ("terminal", series(|g| g.terminal)),
     ];
     rows.into_iter()
-        .map(|(name, values)| (name.to_string(), sparkline(&values), values.iter().sum()))
+        .map(|(name, values)| {
+            let total = values.iter().sum();
+            (name.to_string(), sparkline(&squeeze(&values, 120)), total)
+        })
         .collect()
 }
 

@@ -165,7 +165,7 @@ impl<W: Write> EventWriter<W> {
     }
 
     fn write_csv_header(&mut self) -> io::Result<()> {
-        Ok(self.csv().write_record(EVENT_FIELDS)?)
+        self.csv().write_record(EVENT_FIELDS).map_err(csv_to_io)
     }
 
     fn write_csv(&mut self, event: &Event, first: bool) -> io::Result<()> {
@@ -204,7 +204,7 @@ impl<W: Write> EventWriter<W> {
             float(event.deadline_s),
             event.origin.to_string(),
         ];
-        Ok(self.csv().write_record(&record)?)
+        self.csv().write_record(&record).map_err(csv_to_io)
     }
 
     fn table_cells(&self, event: &Event) -> [String; 13] {
@@ -289,6 +289,14 @@ fn pad_row(cells: &[String; 13], widths: &[usize; 13]) -> String {
         .map(|(index, (cell, width))| fit(cell, *width, RIGHT_ALIGNED[index]))
         .collect::<Vec<_>>()
         .join("  ")
+}
+
+/// The I/O error inside a csv error, kind kept (a closed pipe must stay `BrokenPipe`).
+fn csv_to_io(error: csv::Error) -> io::Error {
+    match error.into_kind() {
+        csv::ErrorKind::Io(error) => error,
+        other => io::Error::other(format!("{other:?}")),
+    }
 }
 
 /// Pads or cuts (with an ellipsis) `cell` to exactly `width` characters.

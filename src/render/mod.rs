@@ -104,6 +104,27 @@ pub fn thousands(number: u64) -> String {
     grouped
 }
 
+/// Squeezes a series into at most `width` columns by summing neighbours.
+pub fn squeeze(values: &[u64], width: usize) -> Vec<u64> {
+    if values.len() <= width {
+        return values.to_vec();
+    }
+    let per = values.len().div_ceil(width);
+    values.chunks(per).map(|chunk| chunk.iter().sum()).collect()
+}
+
+/// Squeezes a series into at most `width` columns keeping each group's maximum.
+pub fn squeeze_max(values: &[u64], width: usize) -> Vec<u64> {
+    if values.len() <= width {
+        return values.to_vec();
+    }
+    let per = values.len().div_ceil(width);
+    values
+        .chunks(per)
+        .map(|chunk| chunk.iter().copied().max().unwrap_or(0))
+        .collect()
+}
+
 /// A row of Unicode block characters, one per value, scaled to the row's maximum (zero is a
 /// space, so a quiet stretch looks quiet).
 pub fn sparkline(values: &[u64]) -> String {

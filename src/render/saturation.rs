@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::table::{report_table, to_text};
-use super::{Palette, Tone, millis, plural, sparkline, thousands, write_checklist};
+use super::{Palette, Tone, millis, plural, sparkline, squeeze_max, thousands, write_checklist};
 use crate::analysis::saturation::{NodeReport, SaturationReport};
 
 const NODE_HEADERS: [&str; 15] = [
@@ -160,7 +160,7 @@ pub fn write_table(
             out,
             "{:<width$}  {}  max {}",
             node.node_name,
-            sparkline(&values),
+            sparkline(&squeeze_max(&values, 120)),
             node.q_depth_total_max
         )?;
     }
@@ -240,7 +240,7 @@ pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Re
             out,
             "| {} | `{}` | {} |",
             node.node_name,
-            sparkline(&values),
+            sparkline(&squeeze_max(&values, 120)),
             node.q_depth_total_max
         )?;
     }

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::{Palette, Tone, millis, plural, sparkline, statuses_line, thousands};
+use super::{Palette, Tone, millis, plural, sparkline, squeeze, statuses_line, thousands};
 use crate::analysis::triage::{TriageReport, WorstTrace};
 
 fn span(report: &TriageReport) -> String {
@@ -24,15 +24,6 @@ fn categories(report: &TriageReport) -> String {
         .map(|(category, count)| format!("{category} {}", thousands(*count)))
         .collect();
     format!("not succeeded, by category: {}", parts.join(", "))
-}
-
-/// Squeezes a series into at most `width` columns by summing neighbours.
-fn squeeze(values: &[u64], width: usize) -> Vec<u64> {
-    if values.len() <= width {
-        return values.to_vec();
-    }
-    let per = values.len().div_ceil(width);
-    values.chunks(per).map(|chunk| chunk.iter().sum()).collect()
 }
 
 fn over_time_rows(report: &TriageReport) -> Vec<(String, String, u64)> {

@@ -31,6 +31,8 @@ pub(crate) enum Record {
         trace_id: String,
         tenant: String,
     },
+    /// A store row that could not be read (a column of the wrong type); counted, never given.
+    Skipped,
 }
 
 impl Record {
@@ -38,6 +40,7 @@ impl Record {
         match self {
             Record::Event(event) => event.ts,
             Record::TraceTenant { ts, .. } => *ts,
+            Record::Skipped => Timestamp(i64::MIN),
         }
     }
 }
@@ -66,6 +69,8 @@ pub struct ReadStats {
     pub non_utf8: u64,
     /// Events read twice (from a store and a log of the same run, say) and given once.
     pub duplicates: u64,
+    /// Store rows skipped because a column had the wrong type (a text or null `ts`, say).
+    pub store_rows_skipped: u64,
 }
 
 impl ReadStats {
@@ -82,6 +87,7 @@ impl ReadStats {
         self.tenant_lines += other.tenant_lines;
         self.non_utf8 += other.non_utf8;
         self.duplicates += other.duplicates;
+        self.store_rows_skipped += other.store_rows_skipped;
     }
 
     fn count_skip(&mut self, reason: SkipReason) {
@@ -95,7 +101,7 @@ impl ReadStats {
 
     /// Lines that gave nothing (blank lines and tenant lines are not counted as skipped).
     pub fn skipped(&self) -> u64 {
-        self.not_json + self.malformed + self.not_flow_events
+        self.not_json + self.malformed + self.not_flow_events + self.store_rows_skipped
     }
 }
 

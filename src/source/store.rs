@@ -221,10 +221,8 @@ impl Store {
             .map_err(|source| self.store_error(source))?;
         let mut batch = Vec::with_capacity(BATCH);
         while let Some(row) = rows.next().map_err(|source| self.store_error(source))? {
-            let record = self
-                .row_to_record(row)
-                .map_err(|source| self.store_error(source))?;
-            batch.push(record);
+            // A row with a column of the wrong type is skipped and counted, not fatal.
+            batch.push(self.row_to_record(row).unwrap_or(Record::Skipped));
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if sender.send(Ok(full)).is_err() {
@@ -243,6 +241,13 @@ impl Store {
         let trace_id: Option<String> = row.get(1)?;
         let ts: f64 = row.get(2)?;
         let kind: String = row.get(3)?;
+        let Some(ts) = Timestamp::from_unix_seconds(ts) else {
+            return Err(rusqlite::Error::InvalidColumnType(
+                2,
+                "ts".into(),
+                rusqlite::types::Type::Real,
+            ));
+        };
         let node_name: Option<String> = row.get(4)?;
         let node_id: Option<String> = row.get(5)?;
         let payload = match row.get_ref(6)? {
@@ -255,7 +260,6 @@ impl Store {
             store: Arc::clone(&self.name),
             id,
         };
-        let ts = Timestamp::from_unix_seconds(ts).unwrap_or_default();
         let mut event = decode_store_row(ts, &kind, payload, origin);
         event.trace_id = trace_id.filter(|id| id != GLOBAL_TRACE_ID);
         event.node_name = node_name.or(event.node_name);
@@ -288,10 +292,16 @@ impl Iterator for StoreRecords {
             let mut report = self.report.lock().unwrap_or_else(|p| p.into_inner());
             match received {
                 Ok(Ok(batch)) => {
-                    self.rows += batch.len() as u64;
-                    report.stats.store_rows += batch.len() as u64;
+                    let total = batch.len() as u64;
+                    let good: Vec<Record> = batch
+                        .into_iter()
+                        .filter(|r| !matches!(r, Record::Skipped))
+                        .collect();
+                    self.rows += total;
+                    report.stats.store_rows += good.len() as u64;
+                    report.stats.store_rows_skipped += total - good.len() as u64;
                     drop(report);
-                    self.batch = batch.into_iter();
+                    self.batch = good.into_iter();
                 }
                 Ok(Err(error)) => {
                     report.errors.push(error);

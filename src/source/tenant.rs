@@ -131,6 +131,7 @@ impl TenantMap {
                 }
                 Some(*event)
             }
+            Record::Skipped => None,
         };
         self.forget_idle();
         result

@@ -1,0 +1,114 @@
+//! Bugs a review found, each pinned by the input that showed it.
+
+mod common;
+
+use std::io::Read;
+use std::process::Stdio;
+
+use common::*;
+
+#[test]
+fn one_stray_timestamp_does_not_explode_saturation_buckets() {
+    // A line from 1970 before a real run used to build a dense series over 56 years.
+    let run = std::fs::read_to_string(fixture("saturation/flat.jsonl")).unwrap();
+    let log = format!(
+        "{}\n{run}",
+        r#"{"ts": 1, "event": "node_start", "node_name": "source", "trace_id": "s", "q_depth_total": 0}"#
+    );
+    for bucket in [None, Some("10s")] {
+        let mut command = flowtrace();
+        command.args(["saturation", "-q", "--format", "json"]);
+        if let Some(bucket) = bucket {
+            command.args(["--bucket", bucket]);
+        }
+        let output = command.write_stdin(log.clone()).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["hot_node"], "slowdb");
+        let series = report["nodes"][0]["series"].as_array().unwrap().len();
+        assert!(series <= 10_000, "{series} buckets");
+    }
+}
+
+#[test]
+fn csv_into_a_closed_pipe_ends_quietly() {
+    let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("big.log");
+    std::fs::write(&path, text.repeat(200)).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+        .args(["events", "--format", "csv"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    stdout.read_exact(&mut first).unwrap();
+    drop(stdout);
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+}
+
+#[test]
+fn a_store_row_of_the_wrong_type_is_skipped_not_fatal() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mixed.db");
+    std::fs::copy(fixture("incident/events.db"), &db).unwrap();
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    connection
+        .execute(
+            "INSERT INTO flow_events (trace_id, ts, kind, event_fp) VALUES ('bad', 'yesterday', 'node_start', 'x')",
+            [],
+        )
+        .unwrap();
+    drop(connection);
+    let output = flowtrace()
+        .args(["events", "--format", "jsonl", "--store"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert_eq!(
+        parse_jsonl(&output.stdout).len(),
+        247,
+        "every good row is kept"
+    );
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with(
+            "read 248 rows from the store: 247 events, 1 skipped (1 unreadable store rows)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn fail_on_sees_terminal_deadline_and_cancel_codes() {
+    let lines = [
+        r#"{"ts": 1795600000.0, "event": "node_start", "node_name": "a", "trace_id": "d1", "q_depth_in": 0, "attempt": 0}"#,
+        r#"{"ts": 1795600000.1, "event": "node_failed", "node_name": "a", "trace_id": "d1", "q_depth_in": 0, "attempt": 0, "flow_error": {"code": "DEADLINE_EXCEEDED", "message": "late"}}"#,
+        r#"{"ts": 1795600000.2, "event": "node_start", "node_name": "a", "trace_id": "c1", "q_depth_in": 0, "attempt": 0}"#,
+        r#"{"ts": 1795600000.3, "event": "node_failed", "node_name": "a", "trace_id": "c1", "q_depth_in": 0, "attempt": 0, "flow_error": {"code": "TRACE_CANCELLED", "message": "gone"}}"#,
+    ];
+    let log = lines.join("\n");
+    flowtrace()
+        .args(["classify", "-q", "--fail-on", "deadline"])
+        .write_stdin(log.clone())
+        .assert()
+        .code(3);
+    let report = flowtrace()
+        .args(["classify", "-q", "--format", "json"])
+        .write_stdin(log)
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert_eq!(report["categories"]["deadline"]["terminal"], 1);
+    assert_eq!(report["categories"]["cancel"]["terminal"], 1);
+}
