@@ -27,11 +27,13 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         replacement,
     };
     vec![
-        // user:password@ in URLs
+        // PEM private keys, whole
         rule(
-            r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]+:)[^@\s/]+@",
-            "${1}***@",
+            r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
+            "-----BEGIN PRIVATE KEY-----***",
         ),
+        // user:password@ in URLs (empty user, slashes or @ in the password too)
+        rule(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)\S*@", "${1}***@"),
         // JSON Web Tokens
         rule(
             r"eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*",
@@ -42,20 +44,22 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]{8,}",
             "${1} ***",
         ),
-        // API keys with well-known prefixes: sk-..., sk_live_..., pk_..., xoxb-..., ghp_...
+        // API keys with well-known prefixes: sk-..., sk_live_..., pk_..., xoxb-..., ghp_...,
+        // glpat-..., AIza... (after any non-alphanumeric, `%3D` included)
         rule(
-            r"\b((?:sk|pk|rk)[-_](?:live[-_]|test[-_]|proj[-_])?|xox[abpr]-|gh[pousr]_)[A-Za-z0-9_\-]{8,}",
-            "${1}***",
+            r"(^|[^A-Za-z0-9])((?:sk|pk|rk)[-_](?:live[-_]|test[-_]|proj[-_])?|xox[abpr]-|gh[pousr]_|glpat-|AIza)[A-Za-z0-9_\-]{8,}",
+            "${1}${2}***",
         ),
         // AWS access key ids
         rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", MASK),
-        // key=value / key: value for secret-looking keys
+        // key=value / key: value / key%3Dvalue for secret-looking keys, prefixes and suffixes
+        // included (DB_PASSWORD, aws_secret_access_key, session_token)
         rule(
-            r#"(?i)\b((?:api[_\-]?key|apikey|secret|access[_\-]?token|auth[_\-]?token|token|password|passwd|pwd|client[_\-]?secret)["']?\s*[=:]\s*["']?)[^\s"',;&)]+"#,
+            r#"(?i)((?:^|[^A-Za-z0-9])[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|passphrase|credential|cookie|session)[A-Za-z0-9_.\-]*["']?\s*(?:=|:|%3[dD])\s*["']?)[^\s"',;&)]+"#,
             "${1}***",
         ),
-        // long hex strings (keys, digests)
-        rule(r"\b[0-9a-fA-F]{32,}\b", MASK),
+        // long hex strings (keys, digests); 32-character trace ids stay readable
+        rule(r"\b[0-9a-fA-F]{40,}\b", MASK),
     ]
 });
 
@@ -191,6 +195,39 @@ mod tests {
                     url=https://svc:hunter2@db.internal/x aws=AKIAIOSFODNN7EXAMPLE \
                     Authorization: Bearer abcdefghijklmnop password: s3cr3t!";
         let masked = mask_secrets(text);
+        for (leaky, secret) in [
+            ("DB_PASSWORD=hunter2x", "hunter2x"),
+            (
+                "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+                "wJalrXUtnFEMI",
+            ),
+            ("redis://:supersecretpw@cache:6379", "supersecretpw"),
+            ("postgresql://admin:pa/ss123@db/app", "pa/ss123"),
+            ("postgres://user:p@ss@db", "p@ss"),
+            (
+                "url=https://x/?api_key%3Dsk_live_abcdefgh12345678",
+                "abcdefgh12345678",
+            ),
+            ("cookie: session=abcdef123456", "abcdef123456"),
+            (
+                "key AIzaSyA1234567890abcdefghijklmnopqrstu",
+                "SyA1234567890",
+            ),
+            ("glpat-abcdefghij1234567890", "abcdefghij1234567890"),
+            (
+                "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+                "MIIEowIBAAKCAQEA",
+            ),
+        ] {
+            let masked = mask_secrets(leaky);
+            assert!(!masked.contains(secret), "{secret} leaked in {masked}");
+        }
+        let trace = "trace 46a464fcc4f34985a9c94a6ee4b9fb5f failed";
+        assert_eq!(
+            mask_secrets(trace),
+            trace,
+            "trace ids are evidence, not secrets"
+        );
         for secret in [
             "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
             "eyJhbGciOiJIUzI1NiJ9",

@@ -152,6 +152,20 @@ pub fn parse_timestamp_text(text: &str) -> Option<Timestamp> {
         .map(|datetime| Timestamp::from_datetime(datetime.with_timezone(&Utc)))
 }
 
+fn is_unprintable(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || ('\u{80}'..='\u{9f}').contains(&c)
+}
+
+fn printable(text: &str) -> String {
+    if text.chars().any(is_unprintable) {
+        text.chars()
+            .map(|c| if is_unprintable(c) { '\u{fffd}' } else { c })
+            .collect()
+    } else {
+        text.to_string()
+    }
+}
+
 /// A JSON value of a field whose type varies between producers: numbers may come as strings,
 /// ids as numbers. Objects and arrays are skipped without allocating.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -178,9 +192,11 @@ impl<'a> Flex<'a> {
         }
     }
 
+    /// The value as text. Control characters other than newlines and tabs become U+FFFD: log
+    /// content is untrusted and must not drive the terminal (colors, titles) when printed.
     fn to_text(&self) -> Option<String> {
         match self {
-            Flex::Str(text) if !text.is_empty() => Some(text.to_string()),
+            Flex::Str(text) if !text.is_empty() => Some(printable(text)),
             Flex::Int(number) => Some(number.to_string()),
             Flex::Float(number) => Some(number.to_string()),
             _ => None,
@@ -653,6 +669,14 @@ mod tests {
                 other => panic!("{line}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn control_characters_cannot_reach_the_terminal() {
+        let line = r#"{"ts": 1, "event": "node_error", "node_name": "a\u001b[31mred", "trace_id": "t", "exception": "E('\u001b]0;pwned\u0007')"}"#;
+        let event = event(line);
+        assert_eq!(event.node_name.as_deref(), Some("a\u{fffd}[31mred"));
+        assert!(!event.exception.unwrap().contains('\u{1b}'));
     }
 
     #[test]
