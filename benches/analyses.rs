@@ -68,7 +68,7 @@ fn classify(bencher: Bencher) {
             let mut book = TraceBook::default();
             let mut classifier = Classifier::new(GroupBy::Node, false);
             for event in &events {
-                for finished in book.observe(event) {
+                for finished in book.observe(event, true) {
                     classifier.add_outcome(&finished);
                 }
                 classifier.observe(event);

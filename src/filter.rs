@@ -29,6 +29,26 @@ pub struct EventFilter {
 }
 
 impl EventFilter {
+    /// The filter without its `--node`/`--kind` conditions: what selects whole traces (trace
+    /// id, tenant, time). Trace-level analyses read every event of this scope.
+    pub fn trace_scope(&self) -> EventFilter {
+        EventFilter {
+            nodes: Vec::new(),
+            kinds: Vec::new(),
+            ..self.clone()
+        }
+    }
+
+    /// The `--node`/`--kind` conditions alone.
+    pub fn matches_event_scope(&self, event: &Event) -> bool {
+        (self.nodes.is_empty()
+            || event
+                .node_name
+                .as_ref()
+                .is_some_and(|n| self.nodes.contains(n)))
+            && (self.kinds.is_empty() || self.kinds.contains(&event.kind))
+    }
+
     /// Every condition except the relative time bounds (those need the newest event).
     pub fn matches(&self, event: &Event) -> bool {
         fn any_or_all(wanted: &[String], value: Option<&String>) -> bool {

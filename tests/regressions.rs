@@ -112,3 +112,34 @@ fn fail_on_sees_terminal_deadline_and_cancel_codes() {
     assert_eq!(report["categories"]["deadline"]["terminal"], 1);
     assert_eq!(report["categories"]["cancel"]["terminal"], 1);
 }
+
+#[test]
+fn node_and_kind_filters_do_not_change_trace_statuses() {
+    let file = fixture_arg("incident/flat.jsonl");
+    // find judges the trace on all its events; --kind only narrows the timeline.
+    let report = report_json(
+        "find",
+        &[&trace_of("timeout_failed"), &file, "--kind", "node_timeout"],
+    );
+    assert_eq!(report["status"], "failed");
+    assert_eq!(report["category"], "timeout");
+    let timeline = report["timeline"].as_array().unwrap();
+    assert_eq!(timeline.len(), 3);
+    assert!(timeline.iter().all(|e| e["event"] == "node_timeout"));
+    // traces --node lists the traces that reached the node, with their real statuses.
+    let rows = report_json("traces", &[&file, "--node", "retrieve"]);
+    let expected = incident_expected();
+    for row in rows.as_array().unwrap() {
+        let trace = expected["traces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["trace_id"] == row["trace_id"])
+            .unwrap();
+        assert_eq!(row["status"], trace["status"], "{}", trace["scenario"]);
+    }
+    // classify --kind counts those events, over the traces that have one, statuses intact.
+    let classify = report_json("classify", &[&file, "--kind", "node_error"]);
+    assert_eq!(classify["statuses"]["in_flight"], 0);
+    assert_eq!(classify["categories"]["error"]["events"], 6);
+}

@@ -383,6 +383,9 @@ impl Classifier {
     /// The report, with `outcomes`: every trace of the same events (see `TraceBook`).
     /// Counts a finished trace (see `TraceBook`): its status, the categories it had.
     pub fn add_outcome(&mut self, outcome: &TraceOutcome) {
+        if !outcome.summary.selected {
+            return; // no event of it passed --node/--kind
+        }
         *self
             .statuses
             .entry(outcome.status.as_str().to_string())

@@ -97,6 +97,8 @@ pub struct TraceSummary {
     pub counts: CategoryCounts,
     pub attempts: u64,
     pub visits: Vec<NodeVisit>,
+    /// The trace had an event the `--node`/`--kind` filters select (see `TraceBook::observe`).
+    pub selected: bool,
     cancelled: bool,
     terminal: Option<Category>,
     deadline_skipped: bool,
@@ -115,6 +117,7 @@ impl TraceSummary {
             counts: CategoryCounts::default(),
             attempts: 0,
             visits: Vec::new(),
+            selected: false,
             cancelled: false,
             terminal: None,
             deadline_skipped: false,

@@ -29,19 +29,23 @@ pub struct TraceOutcome {
 }
 
 impl TraceBook {
-    /// Learns from one event; returns the traces that became idle (finished), if any.
-    pub fn observe(&mut self, event: &Event) -> Vec<TraceOutcome> {
+    /// Learns from one event of the trace scope; returns the traces that became idle
+    /// (finished), if any. Statuses need every event of a trace, so `--node`/`--kind` do not
+    /// remove events here: `selected` says whether the event is one they select, and a trace
+    /// with such an event is marked `selected`.
+    pub fn observe(&mut self, event: &Event, selected: bool) -> Vec<TraceOutcome> {
         self.graph.observe(event);
         self.newest = self.newest.max(event.ts);
         if let Some(trace_id) = event.trace_id.as_deref() {
-            match self.summaries.get_mut(trace_id) {
-                Some(summary) => summary.observe(event),
-                None => {
-                    let mut summary = TraceSummary::new(trace_id);
-                    summary.observe(event);
-                    self.summaries.insert(trace_id.to_string(), summary);
-                }
-            }
+            let summary = match self.summaries.get_mut(trace_id) {
+                Some(summary) => summary,
+                None => self
+                    .summaries
+                    .entry(trace_id.to_string())
+                    .or_insert_with(|| TraceSummary::new(trace_id)),
+            };
+            summary.observe(event);
+            summary.selected |= selected;
         }
         if self.newest.0.saturating_sub(self.last_eviction.0) < IDLE_TRACE_MICROS / 4 {
             return Vec::new();

@@ -132,12 +132,17 @@ impl Default for Triage {
 }
 
 impl Triage {
-    pub fn observe(&mut self, event: &Event) {
-        self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
-        self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
-        for finished in self.book.observe(event) {
+    /// Takes one event of the trace scope; `selected` says whether `--node`/`--kind` select it
+    /// (trace statuses use every event, the event counts only the selected ones).
+    pub fn observe(&mut self, event: &Event, selected: bool) {
+        for finished in self.book.observe(event, selected) {
             self.absorb(finished);
         }
+        if !selected {
+            return;
+        }
+        self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
+        self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
         self.by_node.observe(event);
         self.by_minute.observe(event);
         self.saturation.observe(event);
@@ -160,6 +165,9 @@ impl Triage {
 
     /// Takes in a finished trace: its row, its counts, and maybe a place among the worst.
     fn absorb(&mut self, outcome: TraceOutcome) {
+        if !outcome.summary.selected {
+            return;
+        }
         self.by_node.add_outcome(&outcome);
         self.by_minute.add_outcome(&outcome);
         if outcome.status == TraceStatus::Succeeded {

@@ -19,17 +19,23 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    let mut stream = EventStream::open(input.source_options(&filter))?;
+    // Statuses need every event of a trace: read the trace scope, count what --node/--kind
+    // select.
+    let scope = filter.trace_scope();
+    let mut stream = EventStream::open(input.source_options(&scope))?;
     let mut book = TraceBook::default();
     let mut classifier = Classifier::new(args.by, args.messages);
-    for mut event in filter.apply(&mut stream) {
+    for mut event in scope.apply(&mut stream) {
         if !args.output.no_redact {
             redact_event(&mut event);
         }
-        for finished in book.observe(&event) {
+        let selected = filter.matches_event_scope(&event);
+        for finished in book.observe(&event, selected) {
             classifier.add_outcome(&finished);
         }
-        classifier.observe(&event);
+        if selected {
+            classifier.observe(&event);
+        }
     }
     let read = stream.take_report();
     for finished in book.finish().0 {

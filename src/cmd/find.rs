@@ -27,7 +27,9 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    let mut options = input.source_options(&filter);
+    // The trace is judged on all its events; --node/--kind only narrow the timeline shown.
+    let scope = filter.trace_scope();
+    let mut options = input.source_options(&scope);
     if !args.full_scan {
         // Only the trace's own lines, and a sample of the flow for the graph, are parsed.
         if let Some(query_lines) = contains_any(&[query.to_string()]) {
@@ -42,7 +44,7 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
     }
     let mut stream = EventStream::open(options)?;
     let mut finder = TraceFinder::new(query);
-    for mut event in filter.apply(&mut stream) {
+    for mut event in scope.apply(&mut stream) {
         if !args.output.no_redact {
             redact_event(&mut event);
         }
@@ -78,7 +80,12 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         },
     });
     let found = match found {
-        Ok(found) => found,
+        Ok(mut found) => {
+            found
+                .timeline
+                .retain(|event| filter.matches_event_scope(event));
+            found
+        }
         Err(error) => {
             super::finish_read(&report, input.quiet);
             return Err(error);

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use crate::analysis::tracebook::TraceBook;
+use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::analysis::traces::{TraceQuery, list, mark_cross_tenant, row};
 use crate::cli::{ReportFormat, TracesArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
@@ -22,14 +22,25 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
     };
     let terminal = io::stdout().is_terminal();
 
-    let mut stream = EventStream::open(input.source_options(&filter))?;
+    // Statuses need every event of a trace: read the trace scope; --node/--kind select the
+    // traces that have such an event.
+    let scope = filter.trace_scope();
+    let mut stream = EventStream::open(input.source_options(&scope))?;
     let mut book = TraceBook::default();
     let mut rows = Vec::new();
-    for event in filter.apply(&mut stream) {
-        rows.extend(book.observe(&event).iter().map(row));
+    let selected_rows = |outcomes: Vec<TraceOutcome>| {
+        outcomes
+            .into_iter()
+            .filter(|o| o.summary.selected)
+            .map(|o| row(&o))
+            .collect::<Vec<_>>()
+    };
+    for event in scope.apply(&mut stream) {
+        let selected = filter.matches_event_scope(&event);
+        rows.extend(selected_rows(book.observe(&event, selected)));
     }
     let read = stream.take_report();
-    rows.extend(book.finish().0.iter().map(row));
+    rows.extend(selected_rows(book.finish().0));
     mark_cross_tenant(&mut rows, stream.tenants());
     let query = TraceQuery {
         statuses: args.statuses.clone(),

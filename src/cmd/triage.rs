@@ -18,14 +18,16 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    let mut stream = EventStream::open(input.source_options(&filter))?;
+    let scope = filter.trace_scope();
+    let mut stream = EventStream::open(input.source_options(&scope))?;
     let mut analyses = Triage::default();
     // The one pass: stdin cannot be read twice, and a large file should not be.
-    for mut event in filter.apply(&mut stream) {
+    for mut event in scope.apply(&mut stream) {
         if !args.output.no_redact {
             redact_event(&mut event);
         }
-        analyses.observe(&event);
+        let selected = filter.matches_event_scope(&event);
+        analyses.observe(&event, selected);
     }
     let read = stream.take_report();
     let report = analyses.finish(stream.tenants());
