@@ -143,3 +143,59 @@ fn node_and_kind_filters_do_not_change_trace_statuses() {
     assert_eq!(classify["statuses"]["in_flight"], 0);
     assert_eq!(classify["categories"]["error"]["events"], 6);
 }
+
+#[test]
+fn an_input_more_out_of_order_than_the_window_is_reported() {
+    // Two halves of a log swapped, as `cat pod-b.log pod-a.log` gives.
+    let text = std::fs::read_to_string(fixture("saturation/flat.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let mut swapped = lines[200..].to_vec();
+    swapped.extend_from_slice(&lines[..200]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("swapped.log");
+    // Pad with copies of the later half so the displacement exceeds the 1,024-record window.
+    let mut body = String::new();
+    for round in 0..6 {
+        for line in &swapped[..swapped.len() - 200] {
+            body.push_str(&line.replace("\"trace_id\": \"", &format!("\"trace_id\": \"r{round}")));
+            body.push('\n');
+        }
+    }
+    for line in &swapped[swapped.len() - 200..] {
+        body.push_str(line);
+        body.push('\n');
+    }
+    std::fs::write(&path, body).unwrap();
+    let output = flowtrace()
+        .args(["events", "--format", "jsonl"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("out of time order"), "{stderr}");
+}
+
+#[test]
+fn store_and_log_agree_at_exact_time_bounds() {
+    let first = events_jsonl(&[&fixture_arg("incident/flat.jsonl")])[0]["ts"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let from_log = events_jsonl(&[
+        &fixture_arg("incident/flat.jsonl"),
+        "--since",
+        &first,
+        "--until",
+        &first,
+    ]);
+    let from_store = events_jsonl(&[
+        "--store",
+        &fixture_arg("incident/events.db"),
+        "--since",
+        &first,
+        "--until",
+        &first,
+    ]);
+    assert_eq!(from_log.len(), 1);
+    assert_eq!(from_store.len(), 1);
+}

@@ -57,7 +57,11 @@ pub fn finish_read(report: &ReadReport, quiet: bool) -> u8 {
 /// `read 12,410 lines from 3 inputs: 11,982 events, 428 skipped (401 not JSON, 27 not
 /// FlowEvents)`, or `None` when nothing was skipped or decoded lossily.
 pub fn read_summary(stats: &ReadStats) -> Option<String> {
-    if stats.skipped() == 0 && stats.non_utf8 == 0 && stats.duplicates == 0 {
+    if stats.skipped() == 0
+        && stats.non_utf8 == 0
+        && stats.duplicates == 0
+        && stats.out_of_order == 0
+    {
         return None;
     }
     let rows = stats.store_rows + stats.store_rows_skipped;
@@ -110,6 +114,12 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
         summary.push_str(&format!(
             ", {} read twice and given once",
             plural(stats.duplicates, "event")
+        ));
+    }
+    if stats.out_of_order > 0 {
+        summary.push_str(&format!(
+            ", {} out of time order (an input more than 1,024 events out of order, such as pod logs concatenated: give each as its own input to merge them)",
+            plural(stats.out_of_order, "event")
         ));
     }
     if stats.non_utf8 > 0 {

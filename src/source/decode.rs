@@ -147,6 +147,11 @@ pub fn parse_timestamp_text(text: &str) -> Option<Timestamp> {
             return Some(Timestamp::from_datetime(naive.and_utc()));
         }
     }
+    if let Ok(date) = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+        return date
+            .and_hms_opt(0, 0, 0)
+            .map(|midnight| Timestamp::from_datetime(midnight.and_utc()));
+    }
     DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%z")
         .ok()
         .map(|datetime| Timestamp::from_datetime(datetime.with_timezone(&Utc)))

@@ -71,6 +71,8 @@ pub struct ReadStats {
     pub duplicates: u64,
     /// Store rows skipped because a column had the wrong type (a text or null `ts`, say).
     pub store_rows_skipped: u64,
+    /// Events given after a later one: an input more out of order than the merge window.
+    pub out_of_order: u64,
 }
 
 impl ReadStats {
@@ -171,6 +173,9 @@ pub struct EventStream {
     /// The identities of the events already given at the current timestamp.
     seen_at: (Timestamp, Vec<EventIdentity>),
     duplicates: u64,
+    /// The latest time given so far, and the events given after it though older.
+    latest: Timestamp,
+    out_of_order: u64,
 }
 
 /// What makes two events the same event: PenguiFlow stamps each with its own `ts` (to the
@@ -237,6 +242,8 @@ impl EventStream {
             report,
             seen_at: (Timestamp(i64::MIN), Vec::new()),
             duplicates: 0,
+            latest: Timestamp(i64::MIN),
+            out_of_order: 0,
         })
     }
 
@@ -245,6 +252,7 @@ impl EventStream {
         let mut report =
             std::mem::take(&mut *self.report.lock().unwrap_or_else(|p| p.into_inner()));
         report.stats.duplicates = self.duplicates;
+        report.stats.out_of_order = self.out_of_order;
         report
     }
 
@@ -284,6 +292,11 @@ impl Iterator for EventStream {
                 continue;
             }
             if let Some(event) = self.tenants.apply(record) {
+                if event.ts < self.latest {
+                    self.out_of_order += 1;
+                } else {
+                    self.latest = event.ts;
+                }
                 return Some(event);
             }
         }

@@ -132,13 +132,15 @@ impl Store {
         any_of("trace_id", &query.trace_ids, &mut parameters);
         any_of("kind", &query.kinds, &mut parameters);
         any_of("node_name", &query.nodes, &mut parameters);
+        // Half a microsecond of slack: the REAL column and the microsecond bound may round
+        // apart; the exact comparison is made again on the decoded events.
         if let Some(since) = query.since {
             conditions.push("ts >= ?".to_string());
-            parameters.push(Value::Real(since.as_unix_seconds()));
+            parameters.push(Value::Real(since.as_unix_seconds() - 5e-7));
         }
         if let Some(until) = query.until {
             conditions.push("ts <= ?".to_string());
-            parameters.push(Value::Real(until.as_unix_seconds()));
+            parameters.push(Value::Real(until.as_unix_seconds() + 5e-7));
         }
         let table = quote(&self.query.table);
         let columns = "rowid, trace_id, ts, kind, node_name, node_id, payload";
