@@ -224,16 +224,15 @@ fn an_unknown_kind_warns_with_the_closest_known_one() {
         .stderr("flowtrace: warning: `node_fail` is not a known PenguiFlow event kind (did you mean node_failed?)\n");
 }
 
-#[test]
-fn a_closed_pipe_ends_quietly() {
+/// `flowtrace events --format FORMAT big.log | head -c 64`: the reader goes away early.
+fn closed_pipe_status(format: &str) -> (Option<i32>, String) {
     // A log big enough that flowtrace is still writing when the reader goes away.
     let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.log");
     std::fs::write(&path, text.repeat(200)).unwrap();
-
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace"))
-        .args(["events", "--format", "jsonl"])
+        .args(["events", "--format", format])
         .arg(&path)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -242,8 +241,22 @@ fn a_closed_pipe_ends_quietly() {
     let mut stdout = child.stdout.take().unwrap();
     let mut first = [0u8; 64];
     stdout.read_exact(&mut first).unwrap();
-    drop(stdout); // like `| head -c 64`
+    drop(stdout);
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(0));
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_in_every_format() {
+    // csv used to exit 1: its errors hid the broken pipe.
+    for format in ["jsonl", "json", "csv", "table", "markdown"] {
+        assert_eq!(
+            closed_pipe_status(format),
+            (Some(0), String::new()),
+            "{format}"
+        );
+    }
 }

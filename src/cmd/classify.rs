@@ -1,6 +1,6 @@
 //! `flowtrace classify`: failures across the whole flow, by category, and what to do.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use crate::analysis::classify::Classifier;
 use crate::analysis::tracebook::TraceBook;
@@ -43,17 +43,12 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
     }
     let report = classifier.finish();
 
-    let mut out = BufWriter::new(io::stdout().lock());
-    match args.format.unwrap_or(ReportFormat::Table) {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
-            writeln!(out)?;
-        }
-        ReportFormat::Table => classify::write_table(&report, &mut out, palette)?,
-        ReportFormat::Markdown => classify::write_markdown(&report, &mut out)?,
-    }
-    out.flush()?;
-    drop(out);
+    super::write_report(
+        args.format.unwrap_or(ReportFormat::Table),
+        &report,
+        |out| classify::write_table(&report, out, palette),
+        |out| classify::write_markdown(&report, out),
+    )?;
     // The read summary and errors go to stderr after the report.
     let read_status = super::finish_read(&read, input.quiet);
     let failed_on = args

@@ -1,6 +1,6 @@
 //! `flowtrace find TRACE_ID`: where did this trace stop, and why.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use crate::analysis::find::{FindError, TraceFinder};
 use crate::cli::{FindArgs, ReportFormat};
@@ -92,17 +92,12 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         }
     };
 
-    let mut out = BufWriter::new(io::stdout().lock());
-    match args.format.unwrap_or(ReportFormat::Table) {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &found).map_err(io::Error::from)?;
-            writeln!(out)?;
-        }
-        ReportFormat::Table => find::write_table(&found, &mut out, palette, args.all)?,
-        ReportFormat::Markdown => find::write_markdown(&found, &mut out, args.all)?,
-    }
-    out.flush()?;
-    drop(out);
+    super::write_report(
+        args.format.unwrap_or(ReportFormat::Table),
+        &found,
+        |out| find::write_table(&found, out, palette, args.all),
+        |out| find::write_markdown(&found, out, args.all),
+    )?;
     // The read summary and errors go to stderr after the report.
     Ok(super::finish_read(&report, input.quiet))
 }

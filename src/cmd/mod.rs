@@ -33,6 +33,31 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
+/// Buffered standard output, as reports are written to it.
+pub type Stdout = std::io::BufWriter<std::io::StdoutLock<'static>>;
+
+/// Writes a report to stdout in `format`: JSON serialized as is, the table and Markdown by the
+/// report's renderers.
+pub fn write_report<R: serde::Serialize>(
+    format: crate::cli::ReportFormat,
+    report: &R,
+    table: impl FnOnce(&mut Stdout) -> std::io::Result<()>,
+    markdown: impl FnOnce(&mut Stdout) -> std::io::Result<()>,
+) -> Result<(), Error> {
+    use crate::cli::ReportFormat;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    match format {
+        ReportFormat::Json => {
+            serde_json::to_writer_pretty(&mut out, report).map_err(std::io::Error::from)?;
+            writeln!(out)?;
+        }
+        ReportFormat::Table => table(&mut out)?,
+        ReportFormat::Markdown => markdown(&mut out)?,
+    }
+    out.flush()?;
+    Ok(())
+}
+
 /// Prints to stderr, ignoring a closed stderr (nothing better can be done with that).
 pub fn eprint_line(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");

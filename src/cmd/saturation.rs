@@ -1,6 +1,6 @@
 //! `flowtrace saturation`: queue depth over time, latency, retries, the bottleneck.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use crate::analysis::saturation::{SaturationAnalyzer, SaturationOptions};
 use crate::cli::{ReportFormat, SaturationArgs};
@@ -60,17 +60,12 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
     let read = stream.take_report();
     let report = analyzer.finish();
 
-    let mut out = BufWriter::new(io::stdout().lock());
-    match args.format.unwrap_or(ReportFormat::Table) {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
-            writeln!(out)?;
-        }
-        ReportFormat::Table => saturation::write_table(&report, &mut out, palette)?,
-        ReportFormat::Markdown => saturation::write_markdown(&report, &mut out)?,
-    }
-    out.flush()?;
-    drop(out);
+    super::write_report(
+        args.format.unwrap_or(ReportFormat::Table),
+        &report,
+        |out| saturation::write_table(&report, out, palette),
+        |out| saturation::write_markdown(&report, out),
+    )?;
     // The read summary and errors go to stderr after the report.
     let status = super::finish_read(&read, input.quiet);
     Ok(status)

@@ -1,6 +1,6 @@
 //! `flowtrace triage`: every analysis from one read of the input.
 
-use std::io::{self, BufWriter, IsTerminal, Write};
+use std::io::{self, IsTerminal};
 
 use crate::analysis::triage::Triage;
 use crate::cli::{ReportFormat, TriageArgs};
@@ -32,17 +32,12 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
     let read = stream.take_report();
     let report = analyses.finish(stream.tenants());
 
-    let mut out = BufWriter::new(io::stdout().lock());
-    match args.format.unwrap_or(ReportFormat::Table) {
-        ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &report).map_err(io::Error::from)?;
-            writeln!(out)?;
-        }
-        ReportFormat::Table => triage::write_table(&report, &mut out, palette)?,
-        ReportFormat::Markdown => triage::write_markdown(&report, &mut out)?,
-    }
-    out.flush()?;
-    drop(out);
+    super::write_report(
+        args.format.unwrap_or(ReportFormat::Table),
+        &report,
+        |out| triage::write_table(&report, out, palette),
+        |out| triage::write_markdown(&report, out),
+    )?;
     // The read summary and errors go to stderr after the report.
     let status = super::finish_read(&read, input.quiet);
     Ok(status)
