@@ -22,7 +22,8 @@ Examples:
   flowtrace events --store events.db --tenant acme --format csv > acme.csv
   flowtrace completions bash > /etc/bash_completion.d/flowtrace
 
-Exit status: 0 success, 1 an input could not be read (the rest was still read), 2 usage error.";
+Exit status: 0 success, 1 an input could not be read (the rest was still read) or find found no
+such trace, 2 usage error, 3 classify --fail-on found a category it names.";
 
 #[derive(Debug, Parser)]
 #[command(name = "flowtrace", version, about = ABOUT, after_help = EXAMPLES)]

@@ -386,6 +386,12 @@ fn failure_detail(event: &Event) -> Option<String> {
             (Some(name), false) => format!("{name}: {}", exception.message),
             (None, _) => exception.message,
         });
+    } else if let Some(name) = event
+        .flow_error
+        .as_ref()
+        .and_then(|f| f.exception_type.clone())
+    {
+        parts.push(name);
     }
     (!parts.is_empty()).then(|| parts.join("; "))
 }
