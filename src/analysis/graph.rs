@@ -251,19 +251,48 @@ impl GraphLearner {
                 .copied()
                 .collect()
         };
+        let usual: HashMap<&str, Vec<&str>> = self
+            .arrivals
+            .keys()
+            .map(|node| (node.as_str(), immediate(node)))
+            .collect();
         let mut counts: HashMap<(String, String), u64> = HashMap::new();
         for (node, patterns) in &self.arrivals {
-            let usual = immediate(node);
+            let usual_here = &usual[node.as_str()];
+            // A join after a router: the node's arrivals nearly always come right after one of
+            // several branches of its usual predecessor (`a` or `b` after `router`). Then the
+            // branch is the sender. A sibling finishing first now and then (fan-out races) does
+            // not reach that share and is ignored.
+            let after_branch = |candidates: &[String]| -> Option<usize> {
+                let first = candidates.first()?;
+                let is_branch = !usual_here.contains(&first.as_str())
+                    && usual
+                        .get(first.as_str())
+                        .is_some_and(|before| before.iter().any(|b| usual_here.contains(b)));
+                is_branch.then_some(0)
+            };
+            let total: u64 = patterns.values().sum();
+            let joined: u64 = patterns
+                .iter()
+                .filter(|(candidates, _)| after_branch(candidates.as_slice()).is_some())
+                .map(|(_, count)| count)
+                .sum();
+            let is_join = joined as f64 >= CONSISTENT_SHARE * total as f64;
             for (candidates, count) in patterns {
-                let from = candidates
-                    .iter()
-                    .find(|c| usual.contains(&c.as_str()))
+                let branch = if is_join {
+                    after_branch(candidates.as_slice()).map(|index| &candidates[index])
+                } else {
+                    None
+                };
+                let from = branch
+                    .or_else(|| candidates.iter().find(|c| usual_here.contains(&c.as_str())))
                     .or_else(|| candidates.first())
                     .map_or(INGRESS, String::as_str);
                 *counts.entry((from.to_string(), node.clone())).or_default() += count;
             }
         }
         let mut graph = FlowGraph::from_counts(counts);
+        graph.left = self.succeeded_traces.clone();
         // Nodes no other node follows send their results to the egress.
         let mut sinks: Vec<Edge> = self
             .succeeded_traces
@@ -293,6 +322,9 @@ pub struct Edge {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct FlowGraph {
     pub edges: Vec<Edge>,
+    /// For each node, the traces in which it succeeded (that could leave it).
+    #[serde(skip)]
+    left: HashMap<String, u64>,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -323,7 +355,10 @@ impl FlowGraph {
             })
             .collect();
         edges.retain(|edge| edge.from != edge.to);
-        let mut graph = FlowGraph { edges };
+        let mut graph = FlowGraph {
+            edges,
+            left: HashMap::new(),
+        };
         graph.sort();
         graph
     }
@@ -360,9 +395,17 @@ impl FlowGraph {
     }
 
     /// The usual successors of `node` (endpoints included), most common first.
+    /// The usual successors of `node`, with the share of the traces that succeeded there (and
+    /// so could leave it) that went on to each: about 1 for every branch of a fan-out, less
+    /// for the alternatives of a router.
     pub fn successors(&self, node: &str) -> Vec<Successor> {
         let leaving: Vec<&Edge> = self.edges.iter().filter(|e| e.from == node).collect();
-        let total: u64 = leaving.iter().map(|e| e.traces).sum();
+        let total: u64 = self
+            .left
+            .get(node)
+            .copied()
+            .unwrap_or_else(|| leaving.iter().map(|e| e.traces).sum())
+            .max(leaving.iter().map(|e| e.traces).max().unwrap_or(0));
         let mut successors: Vec<Successor> = leaving
             .iter()
             .map(|edge| Successor {
@@ -487,6 +530,66 @@ mod tests {
             .map(|e| (e.from.as_str(), e.to.as_str()))
             .collect();
         assert_eq!(edges, vec![("OpenSea", "a"), ("a", "b"), ("b", "Rookery")]);
+    }
+
+    #[test]
+    fn a_router_joins_from_its_branches() {
+        // ingest -> router -> (a | b) -> respond, alternating.
+        let mut learner = GraphLearner::default();
+        for trace in 0..20 {
+            let branch = if trace % 2 == 0 { "a" } else { "b" };
+            for event in linear_trace(
+                &format!("t{trace}"),
+                trace * 1000,
+                &["ingest", "router", branch, "respond"],
+            ) {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        let mut edges: Vec<(&str, &str)> = graph
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        edges.sort();
+        assert_eq!(
+            edges,
+            vec![
+                ("OpenSea", "ingest"),
+                ("a", "respond"),
+                ("b", "respond"),
+                ("ingest", "router"),
+                ("respond", "Rookery"),
+                ("router", "a"),
+                ("router", "b"),
+            ]
+        );
+        let shares: Vec<f64> = graph.successors("router").iter().map(|s| s.share).collect();
+        assert_eq!(
+            shares,
+            vec![0.5, 0.5],
+            "each alternative takes half the traces"
+        );
+        assert_eq!(graph.successors("router")[0].of_traces, 20);
+
+        // Every trace took one branch and reached the sink: succeeded.
+        let mut summary = super::super::trace::TraceSummary::new("t0");
+        for event in linear_trace("t0", 0, &["ingest", "router", "a", "respond"]) {
+            summary.observe(&event);
+        }
+        assert_eq!(
+            summary.status(&graph),
+            super::super::trace::TraceStatus::Succeeded
+        );
+        let mut stuck = super::super::trace::TraceSummary::new("t1");
+        for event in linear_trace("t1", 0, &["ingest", "router"]) {
+            stuck.observe(&event);
+        }
+        assert_eq!(
+            stuck.status(&graph),
+            super::super::trace::TraceStatus::InFlight
+        );
     }
 
     #[test]

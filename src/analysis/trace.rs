@@ -20,6 +20,10 @@ use super::category::{Category, CategoryCounts, category_of, is_trace_cancellati
 use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
 use crate::event::{Event, Kind, Timestamp};
 
+/// A successor taken by at least this share of the traces leaving a node is a branch every
+/// trace takes (fan-out); below it, one of a router's alternatives.
+const REQUIRED_BRANCH_SHARE: f64 = 0.9;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 #[value(rename_all = "snake_case")]
@@ -225,16 +229,25 @@ impl TraceSummary {
         self.visits.iter().any(|visit| visit.node_name == node)
     }
 
-    /// A node that succeeded but whose usual successor the trace never reached: where a
-    /// message is waiting in a queue (or was lost). The latest such success.
+    /// A node that succeeded but that the trace never went past: a branch every trace takes
+    /// (a fan-out branch) was not reached, or none of its successors was (a router's
+    /// alternatives). Where a message is waiting in a queue, or was lost. The latest such.
     pub fn dangling(&self, graph: &FlowGraph) -> Option<&NodeVisit> {
         self.visits
             .iter()
             .filter(|visit| visit.succeeded())
             .filter(|visit| {
-                graph.successors(&visit.node_name).iter().any(|successor| {
-                    successor.node_name != EGRESS && !self.reached(&successor.node_name)
-                })
+                let successors: Vec<Successor> = graph
+                    .successors(&visit.node_name)
+                    .into_iter()
+                    .filter(|successor| successor.node_name != EGRESS)
+                    .collect();
+                let reached = |s: &Successor| self.reached(&s.node_name);
+                let branch_missing = successors
+                    .iter()
+                    .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
+                let stuck = !successors.is_empty() && !successors.iter().any(reached);
+                branch_missing || stuck
             })
             .max_by_key(|visit| visit.success_ts)
     }
