@@ -7,8 +7,9 @@
 //! 2. `failed`: a `node_failed` (retries exhausted);
 //! 3. `deadline_skipped`: a `deadline_skip`;
 //! 4. `succeeded`: every node the trace reached ended with `node_success`, every node that
-//!    succeeded was followed by all its successors in the learned flow graph (with fan-out, every
-//!    branch), and at least one sink of the graph succeeded;
+//!    succeeded was followed by its successors in the learned flow graph (with fan-out, every
+//!    branch most traces take; with a router, one of its alternatives), and at least one sink
+//!    of the graph succeeded;
 //! 5. `in_flight`: none of these (the trace stopped at a node that normally has a successor, or
 //!    is still running or retrying).
 
