@@ -145,6 +145,16 @@ fn parse_time_bound(
             TimeBound::BeforeNewest(micros)
         }));
     }
+    if text
+        .trim()
+        .parse::<f64>()
+        .is_ok_and(|number| number.abs() < 1e9)
+    {
+        // `--since 30` is a duration missing its unit far more often than the year 1970.
+        return Err(Error::Usage(format!(
+            "{flag} {text:?}: a duration needs a unit (30s, 30m, 2h, 1d); Unix seconds are accepted from 1000000000 on"
+        )));
+    }
     match parse_timestamp_text(text) {
         Some(ts) => Ok(Some(TimeBound::At(ts))),
         None => Err(Error::Usage(format!(
@@ -183,6 +193,15 @@ mod tests {
         );
         assert!(matches!(
             parse_time_bound(Some("2026-11-25T08:00:00Z"), "--since", false, now).unwrap(),
+            Some(TimeBound::At(_))
+        ));
+        assert!(parse_time_bound(Some("30"), "--since", false, now).is_err());
+        assert!(matches!(
+            parse_time_bound(Some("1764060172"), "--since", false, now).unwrap(),
+            Some(TimeBound::At(_))
+        ));
+        assert!(matches!(
+            parse_time_bound(Some("2026-11-25"), "--since", false, now).unwrap(),
             Some(TimeBound::At(_))
         ));
         let error = parse_time_bound(Some("yesterday"), "--since", false, now).unwrap_err();

@@ -112,3 +112,15 @@ fn import_refuses_a_file_that_is_not_a_store() {
         .stderr(predicates::str::contains("not a SQLite database"));
     assert_eq!(std::fs::read(&not_a_db).unwrap(), before);
 }
+
+#[test]
+fn a_missing_log_leaves_no_empty_store_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("new.db");
+    flowtrace()
+        .args(["import", "missing.log", "--store", db.to_str().unwrap()])
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("was not created"));
+    assert!(!db.exists());
+}

@@ -22,17 +22,35 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
     };
     let input = InputConfig::resolve(&input_args, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
-    let mut writer = StoreWriter::open(&args.store, &args.table)?;
+    // An existing store is checked before reading anything; a new one is created only once
+    // there is an event to write (a missing log must not leave an empty store behind).
+    let mut writer = if args.store.exists() {
+        Some(StoreWriter::open(&args.store, &args.table)?)
+    } else {
+        None
+    };
     let mut stream = EventStream::open(input.source_options(&filter))?;
     for mut event in filter.apply(&mut stream) {
         if !args.no_redact {
             redact_event(&mut event);
         }
+        let writer = match &mut writer {
+            Some(writer) => writer,
+            None => writer.insert(StoreWriter::open(&args.store, &args.table)?),
+        };
         writer.write(event)?;
     }
-    let counts = writer.finish()?;
+    let counts = match writer {
+        Some(writer) => writer.finish()?,
+        None => Default::default(),
+    };
     let status = super::finish_read(&stream.take_report(), input.quiet);
-    if !input.quiet {
+    if !input.quiet && !args.store.exists() {
+        super::eprint_line(&format!(
+            "nothing imported: no events read, so {} was not created",
+            args.store.display()
+        ));
+    } else if !input.quiet {
         super::eprint_line(&format!(
             "imported {} into {}: {}, {} already there",
             plural(counts.events, "event"),

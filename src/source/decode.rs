@@ -126,6 +126,18 @@ pub(crate) fn strip_kubectl_prefixes(mut line: &[u8]) -> (&[u8], Option<Timestam
     (line, kubectl_ts)
 }
 
+/// A Unix time in seconds as PenguiFlow writes it; milliseconds or microseconds since the
+/// epoch (as some formatters write) are told apart by their size.
+fn epoch_number(value: f64) -> Option<Timestamp> {
+    let seconds = match value.abs() {
+        v if v < 1e11 => value,
+        v if v < 1e14 => value / 1e3,
+        v if v < 1e17 => value / 1e6,
+        _ => return None,
+    };
+    Timestamp::from_unix_seconds(seconds)
+}
+
 /// Parses the timestamp texts found in the wild: RFC 3339 / ISO 8601 with or without offset
 /// (no offset means UTC), Python's `asctime` (`2026-11-25 08:42:52,123`), or Unix seconds.
 pub fn parse_timestamp_text(text: &str) -> Option<Timestamp> {
@@ -133,8 +145,8 @@ pub fn parse_timestamp_text(text: &str) -> Option<Timestamp> {
     if let Ok(datetime) = DateTime::parse_from_rfc3339(text) {
         return Some(Timestamp::from_datetime(datetime.with_timezone(&Utc)));
     }
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Timestamp::from_unix_seconds(seconds);
+    if let Ok(number) = text.parse::<f64>() {
+        return epoch_number(number);
     }
     const NAIVE_FORMATS: [&str; 4] = [
         "%Y-%m-%dT%H:%M:%S%.f",
@@ -250,7 +262,7 @@ impl<'a> Flex<'a> {
     fn to_timestamp(&self) -> Option<Timestamp> {
         match self {
             Flex::Str(text) => parse_timestamp_text(text),
-            other => Timestamp::from_unix_seconds(other.to_f64()?),
+            other => epoch_number(other.to_f64()?),
         }
     }
 }
@@ -636,6 +648,18 @@ mod tests {
         ] {
             let ts = parse_timestamp_text(text).unwrap_or_else(|| panic!("{text}"));
             assert_eq!(ts.to_rfc3339(), "2025-11-25T08:42:52.500000Z", "{text}");
+        }
+    }
+
+    #[test]
+    fn epoch_numbers_in_seconds_milliseconds_or_microseconds() {
+        for ts in ["1764060172.5", "1764060172500", "1764060172500000"] {
+            let line = format!(r#"{{"ts": {ts}, "event": "node_start", "node_name": "a"}}"#);
+            assert_eq!(
+                event(&line).ts.to_rfc3339(),
+                "2025-11-25T08:42:52.500000Z",
+                "{ts}"
+            );
         }
     }
 
