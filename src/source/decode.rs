@@ -174,7 +174,9 @@ fn is_unprintable(c: char) -> bool {
 }
 
 fn printable(text: &str) -> String {
-    if text.chars().any(is_unprintable) {
+    // Byte test first: control characters are below 0x20 or 0x7f, C1 ones start with 0xc2.
+    let suspicious = text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
+    if suspicious && text.chars().any(is_unprintable) {
         text.chars()
             .map(|c| if is_unprintable(c) { '\u{fffd}' } else { c })
             .collect()

@@ -187,14 +187,17 @@ impl Iterator for LineRecords {
                 self.stats.prefiltered += 1;
                 continue;
             }
-            let decoded = match std::str::from_utf8(line) {
-                Ok(_) => decode_line(line, &self.input.name, self.line_number),
-                Err(_) => {
-                    self.stats.non_utf8 += 1;
-                    let lossy = String::from_utf8_lossy(line);
-                    decode_line(lossy.as_bytes(), &self.input.name, self.line_number)
-                }
-            };
+            // serde_json validates UTF-8 as it parses: check the line apart only when it fails.
+            let mut decoded = decode_line(line, &self.input.name, self.line_number);
+            if matches!(
+                decoded,
+                Decoded::Skipped(SkipReason::Malformed | SkipReason::NotJson)
+            ) && std::str::from_utf8(line).is_err()
+            {
+                self.stats.non_utf8 += 1;
+                let lossy = String::from_utf8_lossy(line);
+                decoded = decode_line(lossy.as_bytes(), &self.input.name, self.line_number);
+            }
             match decoded {
                 Decoded::Event(event) => {
                     self.stats.events += 1;
