@@ -8,10 +8,35 @@ use crate::analysis::category::Category;
 use crate::analysis::classify::{ClassifyReport, Group};
 use crate::event::Timestamp;
 
-fn clock(ts: Option<Timestamp>) -> String {
-    ts.map_or("-".into(), |ts| {
-        ts.to_datetime().format("%H:%M:%S%.3f").to_string()
-    })
+/// A time of day, with the date in front when the report spans more than one day.
+fn clock(ts: Option<Timestamp>, dated: bool) -> String {
+    let format = if dated {
+        "%Y-%m-%d %H:%M:%S%.3f"
+    } else {
+        "%H:%M:%S%.3f"
+    };
+    ts.map_or("-".into(), |ts| ts.to_datetime().format(format).to_string())
+}
+
+/// True when the failures seen span more than a day (times of day alone would be ambiguous).
+fn spans_days(report: &ClassifyReport) -> bool {
+    let times = Category::ALL
+        .iter()
+        .flat_map(|c| {
+            let c = report.categories.get(*c);
+            [c.first_ts, c.last_ts]
+        })
+        .flatten()
+        .chain(
+            report
+                .exceptions
+                .iter()
+                .flat_map(|e| [e.first_ts, e.last_ts]),
+        );
+    let (low, high) = times.fold((i64::MAX, i64::MIN), |(low, high), ts| {
+        (low.min(ts.0), high.max(ts.0))
+    });
+    high.saturating_sub(low) > 86_400_000_000
 }
 
 fn category_tone(category: Category) -> Tone {
@@ -34,6 +59,7 @@ fn retries_line(report: &ClassifyReport) -> String {
 }
 
 fn category_rows(report: &ClassifyReport) -> Vec<(Category, [String; 7])> {
+    let dated = spans_days(report);
     Category::ALL
         .iter()
         .map(|&category| {
@@ -46,8 +72,8 @@ fn category_rows(report: &ClassifyReport) -> Vec<(Category, [String; 7])> {
                     thousands(c.traces),
                     thousands(c.terminal),
                     c.recovered.map_or("-".into(), thousands),
-                    clock(c.first_ts),
-                    clock(c.last_ts),
+                    clock(c.first_ts, dated),
+                    clock(c.last_ts, dated),
                 ],
             )
         })
@@ -77,6 +103,7 @@ fn group_cells(group: &Group) -> [String; 7] {
 }
 
 fn exception_cells(report: &ClassifyReport) -> Vec<Vec<String>> {
+    let dated = spans_days(report);
     report
         .exceptions
         .iter()
@@ -85,8 +112,8 @@ fn exception_cells(report: &ClassifyReport) -> Vec<Vec<String>> {
                 e.type_name.clone(),
                 thousands(e.count),
                 e.nodes.join(", "),
-                clock(Some(e.first_ts)),
-                clock(Some(e.last_ts)),
+                clock(Some(e.first_ts), dated),
+                clock(Some(e.last_ts), dated),
             ];
             if let Some(message) = &e.message {
                 cells.push(message.clone());
