@@ -16,14 +16,22 @@ stopped, what is failing and whether the flow is saturated.";
 
 const EXAMPLES: &str = "\
 Examples:
+  kubectl logs deploy/worker --prefix --timestamps | flowtrace triage
   kubectl logs deploy/worker --prefix --timestamps | flowtrace find 3f2a9c
-  kubectl logs deploy/worker --prefix --timestamps | flowtrace events --trace 3f2a9c01...
-  flowtrace events app.log.gz --kind node_failed --kind node_timeout --since 30m
-  flowtrace events --store events.db --tenant acme --format csv > acme.csv
+  flowtrace classify app.log.gz --since 30m
+  flowtrace saturation --store events.db
   flowtrace completions bash > /etc/bash_completion.d/flowtrace
 
 Exit status: 0 success, 1 an input could not be read (the rest was still read) or find found no
 such trace, 2 usage error, 3 classify --fail-on found a category it names.";
+
+const EVENTS_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --prefix --timestamps | flowtrace events --trace 3f2a9c01...
+  flowtrace events app.log.gz --kind node_failed --kind node_timeout --since 30m
+  flowtrace events --store events.db --kind node_failed --format csv > failed.csv
+
+Exit status: 0 success, 1 an input could not be read (the rest was still read), 2 usage error.";
 
 #[derive(Debug, Parser)]
 #[command(name = "flowtrace", version, about = ABOUT, after_help = EXAMPLES)]
@@ -39,7 +47,7 @@ pub enum Command {
     /// Reads every input shape PenguiFlow writes (flat payloads, its structured formatter,
     /// log_flow_events lines, penguiflow-admin history, each behind kubectl prefixes) and prints
     /// one normalized event per row. Non-event lines are skipped and counted on stderr.
-    #[command(after_help = EXAMPLES)]
+    #[command(after_help = EVENTS_EXAMPLES)]
     Events(Box<EventsArgs>),
 
     /// Where did this trace stop, and why: timeline, last success, next node, what to do.
