@@ -1,7 +1,7 @@
 //! Raw command-line values resolved once, before any I/O, into validated settings: the sources
 //! to open, the compiled filter, whether to color. Errors here are usage errors (exit 2).
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use crate::cli::{ColorChoice, FilterArgs, InputArgs, OutputArgs};
@@ -111,7 +111,11 @@ fn warn_unknown_kind(name: &str) {
         .min_by_key(|candidate| edit_distance(candidate, name))
         .filter(|candidate| edit_distance(candidate, name) <= 3);
     let hint = closest.map_or(String::new(), |c| format!(" (did you mean {c}?)"));
-    eprintln!("flowtrace: warning: `{name}` is not a known PenguiFlow event kind{hint}");
+    // Not eprintln!: a closed stderr must not panic.
+    let _ = writeln!(
+        std::io::stderr(),
+        "flowtrace: warning: `{name}` is not a known PenguiFlow event kind{hint}"
+    );
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {

@@ -233,7 +233,11 @@ impl EventStream {
                     );
                     sources.push(Box::new(background::Background::spawn(lines)));
                 }
-                Err(error) => report.lock().unwrap().errors.push(error),
+                Err(error) => report
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner())
+                    .errors
+                    .push(error),
             }
         }
         Ok(EventStream {
