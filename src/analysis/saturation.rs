@@ -663,6 +663,16 @@ pub struct Signal {
     pub detail: String,
 }
 
+impl Signal {
+    /// What the signal is about: its trace, else its node.
+    pub fn subject(&self) -> &str {
+        self.trace_id
+            .as_deref()
+            .or(self.node_name.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 /// The answer of `saturation`: a stable JSON contract (see the README).
 #[derive(Debug, Clone, Serialize)]
 pub struct SaturationReport {

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::table::{report_table, to_text, toned};
+use super::table::{report_table, to_text, toned_row};
 use super::{Palette, Tone, plural, sparkline, squeeze, statuses_line, thousands};
 use crate::analysis::category::Category;
 use crate::analysis::classify::{ClassifyReport, Group};
@@ -185,18 +185,9 @@ pub fn write_table(
         } else {
             Tone::Quiet
         };
-        let row: Vec<comfy_table::Cell> = cells
-            .into_iter()
-            .enumerate()
-            .map(|(index, text)| {
-                if index == 0 {
-                    toned(text, tone, palette)
-                } else {
-                    comfy_table::Cell::new(text)
-                }
-            })
-            .collect();
-        table.add_row(row);
+        table.add_row(toned_row(cells, palette, |column| {
+            (column == 0).then_some(tone)
+        }));
     }
     out.write_all(to_text(&table).as_bytes())?;
     writeln!(out)?;

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::events::event_detail;
-use super::table::{report_table, to_text, toned};
+use super::table::{report_table, to_text, toned_row};
 use super::{Palette, Tone, millis, plural, write_checklist};
 use crate::analysis::find::{FindReport, LastSuccess, NextNode};
 use crate::analysis::remediation::depth_of;
@@ -243,18 +243,9 @@ pub fn write_table(
     for event in &rows {
         let cells = timeline_cells(event, report.first_ts);
         let tone = Tone::of(&event.kind);
-        let row: Vec<comfy_table::Cell> = cells
-            .into_iter()
-            .enumerate()
-            .map(|(index, text)| {
-                if index == 3 {
-                    toned(text, tone, palette)
-                } else {
-                    comfy_table::Cell::new(text)
-                }
-            })
-            .collect();
-        table.add_row(row);
+        table.add_row(toned_row(cells, palette, |column| {
+            (column == 3).then_some(tone)
+        }));
     }
     out.write_all(to_text(&table).as_bytes())?;
     let folded = report.timeline.len() - rows.len();

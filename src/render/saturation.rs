@@ -185,11 +185,7 @@ pub fn write_table(
     } else {
         writeln!(out, "{}", palette.header("signals"))?;
         for signal in &report.signals {
-            let subject = signal
-                .trace_id
-                .clone()
-                .or_else(|| signal.node_name.clone())
-                .unwrap_or_default();
+            let subject = signal.subject();
             writeln!(
                 out,
                 "  {:<19} {subject}: {}",
@@ -251,11 +247,7 @@ pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Re
         writeln!(out, "None.")?;
     }
     for signal in &report.signals {
-        let subject = signal
-            .trace_id
-            .clone()
-            .or_else(|| signal.node_name.clone())
-            .unwrap_or_default();
+        let subject = signal.subject();
         writeln!(
             out,
             "- **{}** `{subject}`: {}",

@@ -56,6 +56,22 @@ pub fn toned(text: impl ToString, tone: Tone, palette: Palette) -> Cell {
     }
 }
 
+/// A table row whose cells take the tone `tone_of(column)` gives (plain when it gives none).
+pub fn toned_row(
+    cells: impl IntoIterator<Item = String>,
+    palette: Palette,
+    tone_of: impl Fn(usize) -> Option<Tone>,
+) -> Vec<Cell> {
+    cells
+        .into_iter()
+        .enumerate()
+        .map(|(index, text)| match tone_of(index) {
+            Some(tone) => toned(text, tone, palette),
+            None => Cell::new(text),
+        })
+        .collect()
+}
+
 /// The table as text, each line without trailing spaces.
 pub fn to_text(table: &Table) -> String {
     let mut text = String::new();

@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::table::{report_table, to_text, toned};
+use super::table::{report_table, to_text, toned_row};
 use super::{Palette, Tone, millis, plural, thousands};
 use crate::analysis::trace::TraceStatus;
 use crate::analysis::traces::{TraceList, TraceRow};
@@ -88,16 +88,11 @@ pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) 
     if !listing.rows.is_empty() {
         let mut table = report_table(&HEADERS, &[5, 6, 7], palette);
         for row in &listing.rows {
-            let row_cells: Vec<comfy_table::Cell> = cells(row)
-                .into_iter()
-                .enumerate()
-                .map(|(index, text)| match index {
-                    2 => toned(text, status_tone(row.status), palette),
-                    1 if row.cross_tenant => toned(text, Tone::Failure, palette),
-                    _ => comfy_table::Cell::new(text),
-                })
-                .collect();
-            table.add_row(row_cells);
+            table.add_row(toned_row(cells(row), palette, |column| match column {
+                2 => Some(status_tone(row.status)),
+                1 if row.cross_tenant => Some(Tone::Failure),
+                _ => None,
+            }));
         }
         out.write_all(to_text(&table).as_bytes())?;
     }

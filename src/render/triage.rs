@@ -107,11 +107,7 @@ fn saturation_lines(report: &TriageReport) -> Vec<String> {
         lines.push("no saturation signals".into());
     }
     for signal in &saturation.signals {
-        let subject = signal
-            .trace_id
-            .clone()
-            .or_else(|| signal.node_name.clone())
-            .unwrap_or_default();
+        let subject = signal.subject();
         lines.push(format!(
             "{} {subject}: {}",
             signal.kind.as_str(),
