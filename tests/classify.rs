@@ -150,6 +150,7 @@ fn exceptions_by_type_with_their_nodes() {
             exception.get("message").is_none(),
             "no message unless --messages"
         );
+        assert!(micros(&exception["first_ts"]) <= micros(&exception["last_ts"]));
     }
     let counts: Vec<u64> = exceptions
         .iter()

@@ -132,6 +132,23 @@ fn failures_say_what_went_wrong_at_the_next_node() {
     assert_eq!(timeout["next"]["event"], "node_failed");
     assert_eq!(timeout["next"]["attempts"], 3);
     assert_eq!(timeout["next"]["detail"], "NODE_TIMEOUT; TimeoutError");
+    assert_eq!(timeout["next"]["inferred"], false);
+    // The next node's depths are those of its last event of the trace (the node_failed).
+    let failed = timeout["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["event"] == "node_failed")
+        .unwrap();
+    for key in [
+        "ts",
+        "q_depth_in",
+        "q_depth_out",
+        "q_depth_total",
+        "queue_maxsize",
+    ] {
+        assert_eq!(timeout["next"][key], failed[key], "next.{key}");
+    }
     assert!(
         timeout["remediation"][0]
             .as_str()

@@ -50,8 +50,22 @@ fn per_node_numbers_match_the_run() {
             let wanted = want["latency_ms"][p].as_f64().unwrap();
             assert!((got - wanted).abs() < 1e-9, "{name} {p}: {got} vs {wanted}");
         }
-        let span = report["span"]["first_ts"].as_str().unwrap();
-        assert!(!span.is_empty());
+        // Inbound queue at its fullest over capacity; successes over the covered span.
+        let capacity = expected()["queue_maxsize"].as_f64().unwrap();
+        assert_eq!(
+            node["capacity_use_max"].as_f64().unwrap(),
+            want["max_q_depth_in"].as_f64().unwrap() / capacity
+        );
+        let time = |key: &str| {
+            chrono::DateTime::parse_from_rfc3339(report["span"][key].as_str().unwrap()).unwrap()
+        };
+        let span_s = (time("last_ts") - time("first_ts"))
+            .num_microseconds()
+            .unwrap() as f64
+            / 1e6;
+        let throughput = node["throughput_per_s"].as_f64().unwrap();
+        let wanted = want["successes"].as_f64().unwrap() / span_s;
+        assert!((throughput - wanted).abs() < 1e-6, "{name} throughput");
     }
 }
 
