@@ -71,7 +71,7 @@ pub enum Error {
     },
 
     #[error(
-        "no events for trace {query} in {inputs} ({read} read){}",
+        "no events for trace {query} in {inputs} ({read}){}",
         close_hint(close)
     )]
     TraceNotFound {

@@ -272,14 +272,14 @@ fn an_unknown_trace_says_where_it_looked_and_what_looks_close() {
         .code(1)
         .stdout("")
         .stderr(format!(
-            "flowtrace: no events for trace {typo} in 2 inputs (519 lines read); ids that look close: {id}\n"
+            "flowtrace: no events for trace {typo} in 2 inputs (494 events read); ids that look close: {id}\n"
         ));
     flowtrace()
         .args(["find", "0000000000", "--quiet", "--store"])
         .arg(fixture("incident/events.db"))
         .assert()
         .code(1)
-        .stderr("flowtrace: no events for trace 0000000000 in the store (247 rows read)\n");
+        .stderr("flowtrace: no events for trace 0000000000 in 1 input (247 events read)\n");
 }
 
 #[test]

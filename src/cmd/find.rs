@@ -53,18 +53,16 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
     let report = stream.take_report();
     let found = finder.finish().map_err(|error| match error {
         FindError::NotFound { close } => {
+            // `(48,210 events read)`; when the prefilter passed lines over unparsed, the
+            // lines scanned are said too, since the events among them were not counted.
             let stats = &report.stats;
-            let (inputs, read) = match (stats.inputs, input.store.is_some()) {
-                (0, _) => ("the store".to_string(), plural(stats.store_rows, "row")),
-                (files, false) => (plural(files, "input"), plural(stats.lines, "line")),
-                (files, true) => (
-                    format!("{} and the store", plural(files, "input")),
-                    format!(
-                        "{} and {}",
-                        plural(stats.lines, "line"),
-                        plural(stats.store_rows, "row")
-                    ),
-                ),
+            let sources = stats.inputs + u64::from(input.store.is_some());
+            let inputs = plural(sources, "input");
+            let events = plural(stats.events + stats.store_rows, "event");
+            let read = if stats.prefiltered == 0 {
+                format!("{events} read")
+            } else {
+                format!("{} scanned, {events} read", plural(stats.lines, "line"))
             };
             Error::TraceNotFound {
                 query: query.to_string(),
