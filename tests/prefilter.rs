@@ -40,8 +40,9 @@ fn mixed_log(seed: u64) -> (String, Vec<String>) {
     let mut log = String::new();
     let mut copies = 0;
     let mut lines = 0;
+    let mut long_line_past_sample = false;
     // Past find's 20,000-line sample, and over two search blocks.
-    while lines < 26_000 || log.len() < 2_200_000 {
+    while lines < 26_000 || log.len() < 4_000_000 {
         let shape = &shapes[(random.next() % shapes.len() as u64) as usize];
         let prefix = format!("{:04x}", copies);
         for line in shape.lines() {
@@ -53,7 +54,9 @@ fn mixed_log(seed: u64) -> (String, Vec<String>) {
             log.push('\n');
             lines += 1;
         }
-        if copies == 3 {
+        // A line longer than a read chunk, inside the sample and past it (skip mode).
+        if copies == 3 || (lines > 21_000 && !long_line_past_sample) {
+            long_line_past_sample = lines > 21_000;
             log.push_str(&format!("{{\"message\": \"{}\"}}\n", "x".repeat(1_500_000)));
         }
         copies += 1;

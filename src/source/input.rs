@@ -6,6 +6,7 @@ use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::read_ahead::ReadAhead;
 use crate::error::Error;
 
 const BUFFER_SIZE: usize = 256 * 1024;
@@ -70,16 +71,19 @@ pub fn open_input(
     let compression = detect_compression(&head);
     // Put the sniffed bytes back in front of the rest of the stream.
     let whole = io::Cursor::new(head).chain(raw);
-    let buffered = BufReader::with_capacity(BUFFER_SIZE, whole);
+    // The bytes (decompressed, when they are) are read on a thread of their own.
     let reader: Box<dyn BufRead + Send> = match compression {
-        Compression::None => Box::new(buffered),
-        Compression::Gzip => Box::new(BufReader::with_capacity(
-            BUFFER_SIZE,
-            flate2::bufread::MultiGzDecoder::new(buffered),
-        )),
+        Compression::None => Box::new(ReadAhead::spawn(whole)),
+        Compression::Gzip => Box::new(ReadAhead::spawn(flate2::bufread::MultiGzDecoder::new(
+            BufReader::with_capacity(BUFFER_SIZE, whole),
+        ))),
         Compression::Zstd => {
-            let decoder = zstd::stream::read::Decoder::with_buffer(buffered).map_err(read_error)?;
-            Box::new(BufReader::with_capacity(BUFFER_SIZE, decoder))
+            let decoder = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
+                BUFFER_SIZE,
+                whole,
+            ))
+            .map_err(read_error)?;
+            Box::new(ReadAhead::spawn(decoder))
         }
     };
     Ok(OpenInput {

@@ -22,22 +22,12 @@ pub(crate) struct LineOptions {
     pub strict: bool,
 }
 
-/// Bytes read ahead in skip mode, at least.
-const BLOCK: usize = 1 << 20;
-
-/// A window of input bytes for skip mode: `data[start..end]` is unread.
-struct Block {
-    data: Vec<u8>,
-    start: usize,
-    end: usize,
-    eof: bool,
-}
-
 /// The records of one log input, in the order they appear in it.
 pub(crate) struct LineRecords {
     input: OpenInput,
     buffer: Vec<u8>,
-    block: Option<Block>,
+    /// Skip mode: the start of a line whose end is in a chunk not yet read.
+    partial: Vec<u8>,
     line_number: u64,
     options: LineOptions,
     /// The time of the last record, given to lines that carry none (some ingress lines).
@@ -52,7 +42,7 @@ impl LineRecords {
         LineRecords {
             input,
             buffer: Vec::with_capacity(4096),
-            block: None,
+            partial: Vec::new(),
             line_number: 0,
             options,
             last_ts: Timestamp(i64::MIN),
@@ -89,68 +79,78 @@ impl LineRecords {
     }
 
     /// Skip mode: puts the next line holding the required bytes in `buffer` (returning its
-    /// length, 0 at the end), counting the lines passed over without looking at them.
+    /// length, 0 at the end), counting the lines passed over without looking at them. Chunks
+    /// are searched where the reader holds them; only a line cut by a chunk edge is copied.
     fn next_candidate(&mut self) -> io::Result<usize> {
-        let block = self.block.get_or_insert_with(|| Block {
-            data: vec![0; 2 * BLOCK],
-            start: 0,
-            end: 0,
-            eof: false,
-        });
         let finder = self
             .options
             .required
             .as_ref()
             .expect("skip mode has a needle");
         loop {
-            let unread = &block.data[block.start..block.end];
-            // Only complete lines are searched; a partial last line waits for more bytes.
-            let complete = if block.eof {
-                unread.len()
-            } else {
-                memchr::memrchr(b'\n', unread).map_or(0, |at| at + 1)
+            let chunk = match self.input.reader.fill_buf() {
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                other => other?,
             };
-            let region = &unread[..complete];
+            if chunk.is_empty() {
+                // The end: a last line without its terminator.
+                let last = std::mem::take(&mut self.partial);
+                if finder.find(&last).is_some() {
+                    self.buffer = last;
+                    return Ok(self.buffer.len());
+                }
+                skip_lines(
+                    &mut self.line_number,
+                    &mut self.stats,
+                    u64::from(!last.is_empty()),
+                );
+                return Ok(0);
+            }
+            if !self.partial.is_empty() {
+                // Complete the line cut by the last chunk's edge, then judge it whole.
+                let Some(newline) = memchr::memchr(b'\n', chunk) else {
+                    self.partial.extend_from_slice(chunk);
+                    let length = chunk.len();
+                    self.input.reader.consume(length);
+                    continue;
+                };
+                self.partial.extend_from_slice(&chunk[..=newline]);
+                self.input.reader.consume(newline + 1);
+                let line = std::mem::take(&mut self.partial);
+                if finder.find(&line).is_some() {
+                    self.buffer = line;
+                    return Ok(self.buffer.len());
+                }
+                skip_lines(&mut self.line_number, &mut self.stats, 1);
+                continue;
+            }
+            // Only complete lines are searched; the cut last one waits in `partial`.
+            let complete = memchr::memrchr(b'\n', chunk).map_or(0, |at| at + 1);
+            let region = &chunk[..complete];
             if let Some(hit) = finder.find(region) {
                 let line_start = memchr::memrchr(b'\n', &region[..hit]).map_or(0, |at| at + 1);
                 let line_end =
                     memchr::memchr(b'\n', &region[hit..]).map_or(complete, |at| hit + at + 1);
                 let skipped = count_lines(&region[..line_start]);
-                self.line_number += skipped;
-                self.stats.lines += skipped;
-                self.stats.prefiltered += skipped;
                 self.buffer.extend_from_slice(&region[line_start..line_end]);
-                block.start += line_end;
+                self.input.reader.consume(line_end);
+                skip_lines(&mut self.line_number, &mut self.stats, skipped);
                 return Ok(self.buffer.len());
             }
-            let skipped = count_lines(region)
-                + u64::from(block.eof && !region.is_empty() && !region.ends_with(b"\n"));
-            self.line_number += skipped;
-            self.stats.lines += skipped;
-            self.stats.prefiltered += skipped;
-            block.start += complete;
-            if block.eof {
-                return Ok(0);
-            }
-            // Keep the partial line, make room, read more.
-            block.data.copy_within(block.start..block.end, 0);
-            block.end -= block.start;
-            block.start = 0;
-            if block.data.len() - block.end < BLOCK / 2 {
-                block.data.resize(block.data.len() * 2, 0); // a very long line
-            }
-            let read = loop {
-                match self.input.reader.read(&mut block.data[block.end..]) {
-                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                    other => break other?,
-                }
-            };
-            if read == 0 {
-                block.eof = true;
-            }
-            block.end += read;
+            let skipped = count_lines(region);
+            self.partial.extend_from_slice(&chunk[complete..]);
+            let length = chunk.len();
+            self.input.reader.consume(length);
+            skip_lines(&mut self.line_number, &mut self.stats, skipped);
         }
     }
+}
+
+/// Counts lines passed over by skip mode as read and prefiltered.
+fn skip_lines(line_number: &mut u64, stats: &mut ReadStats, count: u64) {
+    *line_number += count;
+    stats.lines += count;
+    stats.prefiltered += count;
 }
 
 /// Lines in `bytes`, counted by their terminators.

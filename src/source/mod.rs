@@ -10,6 +10,7 @@ pub mod decode;
 pub mod input;
 mod lines;
 mod merge;
+mod read_ahead;
 pub mod store;
 mod tenant;
 

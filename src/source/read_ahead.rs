@@ -1,0 +1,175 @@
+//! Reading an input's bytes on a thread of their own, a few chunks ahead of the consumer: the
+//! `read()` copies (and any decompression) then overlap with the search or decoding of the
+//! chunk before, instead of adding to it. The consumer sees the chunks through `BufRead`
+//! without another copy; spent chunks go back to the reader, so memory stays at a few chunks.
+
+use std::io::{self, BufRead, Read};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::thread;
+
+/// Bytes per chunk: small enough to stay in the L2 cache between the copy and the search.
+const CHUNK: usize = 256 * 1024;
+/// Chunks read ahead of the consumer.
+const AHEAD: usize = 4;
+
+pub(crate) struct ReadAhead {
+    filled: Receiver<io::Result<Vec<u8>>>,
+    spent: Sender<Vec<u8>>,
+    chunk: Vec<u8>,
+    position: usize,
+    done: bool,
+}
+
+impl ReadAhead {
+    pub(crate) fn spawn(source: impl Read + Send + 'static) -> ReadAhead {
+        let (filled_tx, filled) = sync_channel(AHEAD);
+        let (spent, spent_rx) = channel();
+        thread::spawn(move || fill(source, &filled_tx, &spent_rx));
+        ReadAhead {
+            filled,
+            spent,
+            chunk: Vec::new(),
+            position: 0,
+            done: false,
+        }
+    }
+}
+
+/// The reader thread: fills chunks (recycled when the consumer has given some back) until the
+/// end of the input, an error, or the consumer going away.
+fn fill(
+    mut source: impl Read,
+    filled: &SyncSender<io::Result<Vec<u8>>>,
+    spent: &Receiver<Vec<u8>>,
+) {
+    loop {
+        let mut chunk = spent.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
+        chunk.resize(CHUNK, 0);
+        let mut length = 0;
+        // Fill the chunk (pipes and decoders give little at a time); a short chunk is the end.
+        let result = loop {
+            match source.read(&mut chunk[length..]) {
+                Ok(0) => break Ok(()),
+                Ok(count) => {
+                    length += count;
+                    if length == chunk.len() {
+                        break Ok(());
+                    }
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
+                Err(error) => break Err(error),
+            }
+        };
+        chunk.truncate(length);
+        let end = length < CHUNK;
+        let sent = match result {
+            Ok(()) if length == 0 => return,
+            Ok(()) => filled.send(Ok(chunk)),
+            Err(error) => {
+                // The bytes before the error are good data: hand them over first.
+                if length > 0 && filled.send(Ok(chunk)).is_err() {
+                    return;
+                }
+                let _ = filled.send(Err(error));
+                return;
+            }
+        };
+        if sent.is_err() || end {
+            return;
+        }
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let count = available.len().min(buf.len());
+        buf[..count].copy_from_slice(&available[..count]);
+        self.consume(count);
+        Ok(count)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.position == self.chunk.len() && !self.done {
+            let spent = std::mem::take(&mut self.chunk);
+            if spent.capacity() > 0 {
+                let _ = self.spent.send(spent);
+            }
+            self.position = 0;
+            match self.filled.recv() {
+                Ok(Ok(chunk)) => self.chunk = chunk,
+                Ok(Err(error)) => {
+                    self.done = true;
+                    return Err(error);
+                }
+                Err(_) => self.done = true, // the reader finished
+            }
+        }
+        Ok(&self.chunk[self.position..])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.position = (self.position + amount).min(self.chunk.len());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that hands out a few bytes at a time, then fails.
+    struct Trickle {
+        data: Vec<u8>,
+        at: usize,
+        fail_at_end: bool,
+    }
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.at == self.data.len() {
+                return match self.fail_at_end {
+                    true => Err(io::Error::other("disk gone")),
+                    false => Ok(0),
+                };
+            }
+            let count = buf.len().min(7).min(self.data.len() - self.at);
+            buf[..count].copy_from_slice(&self.data[self.at..self.at + count]);
+            self.at += count;
+            Ok(count)
+        }
+    }
+
+    fn data(size: usize) -> Vec<u8> {
+        (0..size).map(|i| (i % 251) as u8).collect()
+    }
+
+    #[test]
+    fn every_byte_arrives_in_order() {
+        for size in [0, 1, CHUNK - 1, CHUNK, CHUNK + 1, 3 * CHUNK + 17] {
+            let source = Trickle {
+                data: data(size),
+                at: 0,
+                fail_at_end: false,
+            };
+            let mut read = Vec::new();
+            ReadAhead::spawn(source).read_to_end(&mut read).unwrap();
+            assert_eq!(read, data(size), "size {size}");
+        }
+    }
+
+    #[test]
+    fn bytes_before_an_error_are_kept_and_the_error_is_reported() {
+        let source = Trickle {
+            data: data(CHUNK + 5),
+            at: 0,
+            fail_at_end: true,
+        };
+        let mut reader = ReadAhead::spawn(source);
+        let mut read = Vec::new();
+        let error = reader.read_to_end(&mut read).unwrap_err();
+        assert_eq!(error.to_string(), "disk gone");
+        assert_eq!(read, data(CHUNK + 5));
+    }
+}
