@@ -5,6 +5,7 @@
 //! one-line message of bounded length.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
@@ -70,16 +71,64 @@ static BASE64_RUN: LazyLock<Regex> =
 /// Masks the secrets in every free-text field of an event (its exception repr and its
 /// `flow_error` message). Applied once, as a pipeline stage, before any renderer sees the event.
 pub fn redact_event(event: &mut Event) {
-    fn mask_in_place(text: &mut Option<String>) {
-        if let Some(value) = text
-            && let Cow::Owned(masked) = mask_secrets(value)
-        {
-            *value = masked;
+    Redactor::new(true).apply(event);
+}
+
+/// Distinct texts remembered by a `Redactor`, and their bytes at most.
+const MEMO_TEXTS: usize = 4096;
+const MEMO_BYTES: usize = 8 << 20;
+
+/// `redact_event` for a stream: the same exception text comes back with every retry and every
+/// trace that hits the same fault, so each distinct text is masked once and remembered (in a
+/// bounded memo, forgotten whole when full).
+pub struct Redactor {
+    enabled: bool,
+    /// Text as logged -> its masked form, `None` when it had nothing to mask.
+    memo: HashMap<String, Option<String>>,
+    memo_bytes: usize,
+}
+
+impl Redactor {
+    /// A redactor that masks, or (for `--no-redact`) one that leaves events as they are.
+    pub fn new(enabled: bool) -> Redactor {
+        Redactor {
+            enabled,
+            memo: HashMap::new(),
+            memo_bytes: 0,
         }
     }
-    mask_in_place(&mut event.exception);
-    if let Some(flow_error) = &mut event.flow_error {
-        mask_in_place(&mut flow_error.message);
+
+    pub fn apply(&mut self, event: &mut Event) {
+        if !self.enabled {
+            return;
+        }
+        self.mask_in_place(&mut event.exception);
+        if let Some(flow_error) = &mut event.flow_error {
+            self.mask_in_place(&mut flow_error.message);
+        }
+    }
+
+    fn mask_in_place(&mut self, text: &mut Option<String>) {
+        let Some(value) = text else { return };
+        if let Some(known) = self.memo.get(value.as_str()) {
+            if let Some(masked) = known {
+                value.clone_from(masked);
+            }
+            return;
+        }
+        let masked = match mask_secrets(value) {
+            Cow::Owned(masked) => Some(masked),
+            Cow::Borrowed(_) => None,
+        };
+        if self.memo.len() >= MEMO_TEXTS || self.memo_bytes >= MEMO_BYTES {
+            self.memo.clear();
+            self.memo_bytes = 0;
+        }
+        self.memo_bytes += value.len() + masked.as_ref().map_or(0, String::len);
+        self.memo.insert(value.clone(), masked.clone());
+        if let Some(masked) = masked {
+            *value = masked;
+        }
     }
 }
 
@@ -187,6 +236,38 @@ pub fn one_line(text: &str, limit: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_redactor_masks_a_remembered_text_like_a_new_one() {
+        let mut redactor = Redactor::new(true);
+        for _ in 0..3 {
+            let mut event = Event::new(
+                crate::event::Timestamp(1),
+                crate::event::Kind::NodeError,
+                crate::event::Origin::Line {
+                    input: std::sync::Arc::from("x"),
+                    line: 1,
+                },
+            );
+            event.exception = Some("ConnectionError('password=hunter2 refused')".into());
+            redactor.apply(&mut event);
+            assert_eq!(
+                event.exception.as_deref(),
+                Some("ConnectionError('password=*** refused')")
+            );
+        }
+        let mut event = Event::new(
+            crate::event::Timestamp(1),
+            crate::event::Kind::NodeError,
+            crate::event::Origin::Line {
+                input: std::sync::Arc::from("x"),
+                line: 1,
+            },
+        );
+        event.exception = Some("password=hunter2".into());
+        Redactor::new(false).apply(&mut event);
+        assert_eq!(event.exception.as_deref(), Some("password=hunter2"));
+    }
 
     #[test]
     fn masks_the_secrets_found_in_exception_text() {

@@ -8,7 +8,7 @@ use crate::cli::{ClassifyArgs, ReportFormat};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::{EXIT_FAILURES_FOUND, EXIT_OK, Error};
 use crate::event::Timestamp;
-use crate::redact::redact_event;
+use crate::redact::Redactor;
 use crate::render::{Palette, classify};
 use crate::source::EventStream;
 
@@ -25,10 +25,9 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
     let mut stream = EventStream::open(input.source_options(&scope))?;
     let mut book = TraceBook::default();
     let mut classifier = Classifier::new(args.by, args.messages);
+    let mut redactor = Redactor::new(!args.output.no_redact);
     for mut event in scope.apply(&mut stream) {
-        if !args.output.no_redact {
-            redact_event(&mut event);
-        }
+        redactor.apply(&mut event);
         let selected = filter.matches_event_scope(&event);
         for finished in book.observe(&event, selected) {
             classifier.add_outcome(&finished);

@@ -6,7 +6,7 @@ use crate::cli::{EventFormat, EventsArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
-use crate::redact::redact_event;
+use crate::redact::Redactor;
 use crate::render::Palette;
 use crate::render::events::EventWriter;
 use crate::source::EventStream;
@@ -26,10 +26,9 @@ pub fn run(args: &EventsArgs) -> Result<u8, Error> {
     let mut stream = EventStream::open(input.source_options(&filter))?;
     let out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut writer = EventWriter::new(format, out, palette);
+    let mut redactor = Redactor::new(!args.output.no_redact);
     for mut event in filter.apply(&mut stream) {
-        if !args.output.no_redact {
-            redact_event(&mut event);
-        }
+        redactor.apply(&mut event);
         writer.write(&event)?;
     }
     writer.finish()?;

@@ -8,7 +8,7 @@ use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
 use crate::filter::{both, contains_any};
-use crate::redact::redact_event;
+use crate::redact::Redactor;
 use crate::render::{Palette, find, plural};
 use crate::source::EventStream;
 
@@ -44,10 +44,9 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
     }
     let mut stream = EventStream::open(options)?;
     let mut finder = TraceFinder::new(query);
+    let mut redactor = Redactor::new(!args.output.no_redact);
     for mut event in scope.apply(&mut stream) {
-        if !args.output.no_redact {
-            redact_event(&mut event);
-        }
+        redactor.apply(&mut event);
         finder.observe(&event);
     }
     let report = stream.take_report();

@@ -7,7 +7,7 @@ use crate::config::{InputConfig, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
 use crate::import::StoreWriter;
-use crate::redact::redact_event;
+use crate::redact::Redactor;
 use crate::render::{plural, thousands};
 use crate::source::EventStream;
 
@@ -30,10 +30,9 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         None
     };
     let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut redactor = Redactor::new(!args.no_redact);
     for mut event in filter.apply(&mut stream) {
-        if !args.no_redact {
-            redact_event(&mut event);
-        }
+        redactor.apply(&mut event);
         let writer = match &mut writer {
             Some(writer) => writer,
             None => writer.insert(StoreWriter::open(&args.store, &args.table)?),

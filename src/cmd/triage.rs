@@ -7,7 +7,7 @@ use crate::cli::{ReportFormat, TriageArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
-use crate::redact::redact_event;
+use crate::redact::Redactor;
 use crate::render::{Palette, triage};
 use crate::source::EventStream;
 
@@ -22,10 +22,9 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
     let mut stream = EventStream::open(input.source_options(&scope))?;
     let mut analyses = Triage::default();
     // The one pass: stdin cannot be read twice, and a large file should not be.
+    let mut redactor = Redactor::new(!args.output.no_redact);
     for mut event in scope.apply(&mut stream) {
-        if !args.output.no_redact {
-            redact_event(&mut event);
-        }
+        redactor.apply(&mut event);
         let selected = filter.matches_event_scope(&event);
         analyses.observe(&event, selected);
     }

@@ -6,8 +6,7 @@
 //! source in one heap sorts any record displaced by fewer than `WINDOW` positions, and merges
 //! the sources, while holding at most `WINDOW` records per source.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 use super::Record;
 use crate::event::Timestamp;
@@ -16,62 +15,49 @@ const WINDOW: usize = 1024;
 
 type Source = Box<dyn Iterator<Item = Record> + Send>;
 
-struct Pending {
-    ts: Timestamp,
-    source: usize,
-    sequence: u64,
-    record: Record,
+/// One source and its look-ahead window, kept sorted by time (ties in arrival order). Records
+/// almost always arrive in order, so a window insert is almost always a push at the back.
+struct Window {
+    source: Source,
+    pending: VecDeque<(Timestamp, Record)>,
 }
 
-impl Pending {
-    fn key(&self) -> (Timestamp, usize, u64) {
-        (self.ts, self.source, self.sequence)
+impl Window {
+    fn pull(&mut self) {
+        if let Some(record) = self.source.next() {
+            let ts = record.ts();
+            match self.pending.back() {
+                Some((last, _)) if *last > ts => {
+                    let at = self.pending.partition_point(|(other, _)| *other <= ts);
+                    self.pending.insert(at, (ts, record));
+                }
+                _ => self.pending.push_back((ts, record)),
+            }
+        }
     }
-}
 
-impl PartialEq for Pending {
-    fn eq(&self, other: &Self) -> bool {
-        self.key() == other.key()
-    }
-}
-impl Eq for Pending {}
-impl PartialOrd for Pending {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-impl Ord for Pending {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.key().cmp(&other.key())
+    fn first_ts(&self) -> Option<Timestamp> {
+        self.pending.front().map(|(ts, _)| *ts)
     }
 }
 
 pub(crate) struct Merge {
-    sources: Vec<Source>,
-    heap: BinaryHeap<Reverse<Pending>>,
-    sequence: u64,
+    windows: Vec<Window>,
     primed: bool,
 }
 
 impl Merge {
     pub(crate) fn new(sources: Vec<Source>) -> Merge {
-        Merge {
-            sources,
-            heap: BinaryHeap::new(),
-            sequence: 0,
-            primed: false,
-        }
-    }
-
-    fn pull(&mut self, source: usize) {
-        if let Some(record) = self.sources[source].next() {
-            self.sequence += 1;
-            self.heap.push(Reverse(Pending {
-                ts: record.ts(),
+        let windows = sources
+            .into_iter()
+            .map(|source| Window {
                 source,
-                sequence: self.sequence,
-                record,
-            }));
+                pending: VecDeque::with_capacity(WINDOW + 1),
+            })
+            .collect();
+        Merge {
+            windows,
+            primed: false,
         }
     }
 }
@@ -82,15 +68,26 @@ impl Iterator for Merge {
     fn next(&mut self) -> Option<Record> {
         if !self.primed {
             self.primed = true;
-            for source in 0..self.sources.len() {
+            for window in &mut self.windows {
                 for _ in 0..WINDOW {
-                    self.pull(source);
+                    window.pull();
                 }
             }
         }
-        let Reverse(pending) = self.heap.pop()?;
-        self.pull(pending.source);
-        Some(pending.record)
+        // The earliest first record; on a tie, the earlier source (a stable merge).
+        let mut earliest: Option<(Timestamp, usize)> = None;
+        for (index, window) in self.windows.iter().enumerate() {
+            if let Some(ts) = window.first_ts()
+                && earliest.is_none_or(|(best, _)| ts < best)
+            {
+                earliest = Some((ts, index));
+            }
+        }
+        let (_, index) = earliest?;
+        let window = &mut self.windows[index];
+        let (_, record) = window.pending.pop_front()?;
+        window.pull();
+        Some(record)
     }
 }
 
@@ -100,12 +97,12 @@ mod tests {
     use crate::event::{Event, Kind, Origin};
     use std::sync::Arc;
 
-    fn records(times: &[i64]) -> Source {
+    fn records(name: &str, times: &[i64]) -> Source {
         let events: Vec<Record> = times
             .iter()
             .map(|&t| {
                 let origin = Origin::Line {
-                    input: Arc::from("x"),
+                    input: Arc::from(name),
                     line: t as u64,
                 };
                 Record::Event(Box::new(Event::new(Timestamp(t), Kind::NodeStart, origin)))
@@ -117,12 +114,24 @@ mod tests {
     #[test]
     fn merges_sources_and_repairs_local_disorder() {
         let merged: Vec<i64> = Merge::new(vec![
-            records(&[1, 5, 3, 9]),
-            records(&[2, 4, 10]),
-            records(&[]),
+            records("a", &[1, 5, 3, 9]),
+            records("b", &[2, 4, 10]),
+            records("c", &[]),
         ])
         .map(|record| record.ts().0)
         .collect();
         assert_eq!(merged, vec![1, 2, 3, 4, 5, 9, 10]);
+    }
+
+    #[test]
+    fn ties_keep_source_then_arrival_order() {
+        let origins: Vec<String> =
+            Merge::new(vec![records("a", &[7, 3, 7]), records("b", &[7, 3])])
+                .map(|record| match record {
+                    Record::Event(event) => event.origin.to_string(),
+                    _ => unreachable!(),
+                })
+                .collect();
+        assert_eq!(origins, ["a:3", "b:3", "a:7", "a:7", "b:7"]);
     }
 }
