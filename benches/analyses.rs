@@ -9,7 +9,7 @@ use flowtrace::analysis::classify::{Classifier, GroupBy};
 use flowtrace::analysis::saturation::{SaturationAnalyzer, SaturationOptions};
 use flowtrace::analysis::tracebook::TraceBook;
 use flowtrace::event::Event;
-use flowtrace::source::decode::{Decoded, decode_line};
+use flowtrace::source::decode::{Decoded, Names, decode_line};
 use flowtrace::source::{EventStream, InputSpec, SourceOptions};
 
 fn main() {
@@ -35,10 +35,11 @@ fn first_event_line(relative: &str) -> String {
 fn decode(bencher: Bencher, shape: &str) {
     let line = first_event_line(shape);
     let input: Arc<str> = Arc::from("bench");
+    let mut names = Names::default();
     bencher
         .counter(divan::counter::BytesCount::new(line.len()))
-        .bench(
-            || match decode_line(black_box(line.as_bytes()), &input, 1) {
+        .bench_local(
+            || match decode_line(black_box(line.as_bytes()), &input, 1, &mut names) {
                 Decoded::Event(event) => event,
                 other => panic!("not an event: {other:?}"),
             },

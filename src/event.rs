@@ -4,9 +4,14 @@
 //! only ever see this type. Field names follow PenguiFlow's `FlowEvent.to_payload()`.
 
 use std::fmt;
+use std::sync::Arc;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
+
+/// A name or id an event carries (trace, tenant, node): shared, not copied, as the same
+/// few names recur on every event.
+pub type Name = Arc<str>;
 
 /// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -171,10 +176,10 @@ pub struct Event {
     pub ts: Timestamp,
     #[serde(rename = "event")]
     pub kind: Kind,
-    pub trace_id: Option<String>,
-    pub tenant: Option<String>,
-    pub node_name: Option<String>,
-    pub node_id: Option<String>,
+    pub trace_id: Option<Name>,
+    pub tenant: Option<Name>,
+    pub node_name: Option<Name>,
+    pub node_id: Option<Name>,
     pub attempt: Option<i64>,
     pub latency_ms: Option<f64>,
     pub q_depth_in: Option<i64>,

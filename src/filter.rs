@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use memchr::memmem::Finder;
 
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Kind, Name, Timestamp};
 use crate::source::{LinePrefilter, StoreQuery};
 
 /// A time bound of `--since`/`--until`.
@@ -45,14 +45,14 @@ impl EventFilter {
             || event
                 .node_name
                 .as_ref()
-                .is_some_and(|n| self.nodes.contains(n)))
+                .is_some_and(|n| self.nodes.iter().any(|node| **node == **n)))
             && (self.kinds.is_empty() || self.kinds.contains(&event.kind))
     }
 
     /// Every condition except the relative time bounds (those need the newest event).
     pub fn matches(&self, event: &Event) -> bool {
-        fn any_or_all(wanted: &[String], value: Option<&String>) -> bool {
-            wanted.is_empty() || value.is_some_and(|value| wanted.contains(value))
+        fn any_or_all(wanted: &[String], value: Option<&Name>) -> bool {
+            wanted.is_empty() || value.is_some_and(|value| wanted.iter().any(|w| **w == **value))
         }
         any_or_all(&self.trace_ids, event.trace_id.as_ref())
             && any_or_all(&self.tenants, event.tenant.as_ref())
@@ -301,8 +301,8 @@ mod tests {
             line: 1,
         };
         let mut event = Event::new(Timestamp(seconds * 1_000_000), kind, origin);
-        event.trace_id = Some(trace.to_string());
-        event.node_name = Some(node.to_string());
+        event.trace_id = Some(trace.into());
+        event.node_name = Some(node.into());
         event
     }
 

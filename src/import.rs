@@ -12,7 +12,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::event::{Event, FlowError};
+use crate::event::{Event, FlowError, Name};
 
 const BATCH: usize = 10_000;
 /// PenguiFlow stores events without a trace under this id.
@@ -41,9 +41,9 @@ CREATE INDEX IF NOT EXISTS idx_{table}_kind ON {table}(kind);
 struct Payload<'a> {
     ts: f64,
     event: &'a str,
-    node_name: &'a Option<String>,
-    node_id: &'a Option<String>,
-    trace_id: &'a Option<String>,
+    node_name: &'a Option<Name>,
+    node_id: &'a Option<Name>,
+    trace_id: &'a Option<Name>,
     latency_ms: Option<f64>,
     q_depth_in: Option<i64>,
     q_depth_out: Option<i64>,
@@ -55,7 +55,7 @@ struct Payload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     trace_pending: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    tenant: &'a Option<String>,
+    tenant: &'a Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     exception: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -56,8 +56,8 @@ fn peak_for(count: u64) -> usize {
             kind,
             origin,
         );
-        event.trace_id = Some(format!("{trace:032x}"));
-        event.node_name = Some(NODES[(step / 2) as usize].to_string());
+        event.trace_id = Some(format!("{trace:032x}").into());
+        event.node_name = Some(NODES[(step / 2) as usize].into());
         event.latency_ms = Some(((index * 7919) % 1000) as f64 / 10.0);
         event.q_depth_in = Some((index % 5) as i64);
         event.q_depth_out = Some((index % 3) as i64);

@@ -21,7 +21,7 @@ use super::category::{Category, category_of, is_terminal};
 use super::percentile::Percentiles;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Kind, Name, Timestamp};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
 
@@ -197,7 +197,7 @@ struct NodeFacts {
 #[derive(Debug)]
 struct ExceptionTally {
     count: u64,
-    nodes: BTreeSet<String>,
+    nodes: BTreeSet<Name>,
     first_ts: Timestamp,
     last_ts: Timestamp,
     example: String,
@@ -215,7 +215,7 @@ pub struct Classifier {
     groups: HashMap<String, Group>,
     /// By node, when `groups` is keyed otherwise.
     node_groups: HashMap<String, Group>,
-    nodes: HashMap<String, NodeFacts>,
+    nodes: HashMap<Name, NodeFacts>,
     exceptions: HashMap<String, ExceptionTally>,
     deadline_late_ms: Percentiles,
     /// node_cancelled events: workers stopped by flow.stop() (shutdown, redeploy).
@@ -324,7 +324,7 @@ impl Classifier {
         let Some(node) = &event.node_name else {
             return;
         };
-        let facts = match self.nodes.get_mut(node.as_str()) {
+        let facts = match self.nodes.get_mut(node) {
             Some(facts) => facts,
             None => self.nodes.entry(node.clone()).or_default(),
         };
@@ -424,7 +424,7 @@ impl Classifier {
             .map(|(type_name, tally)| ExceptionReport {
                 type_name,
                 count: tally.count,
-                nodes: tally.nodes.into_iter().collect(),
+                nodes: tally.nodes.iter().map(|node| node.to_string()).collect(),
                 first_ts: tally.first_ts,
                 last_ts: tally.last_ts,
                 message: self.messages.then_some(tally.example),
@@ -549,7 +549,7 @@ fn tally(
 struct Facts<'a> {
     categories: &'a Categories,
     groups: &'a [Group],
-    nodes: &'a HashMap<String, NodeFacts>,
+    nodes: &'a HashMap<Name, NodeFacts>,
     exceptions: &'a [ExceptionReport],
     traces: u64,
     e2e_ms: &'a Percentiles,
@@ -634,7 +634,7 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
     let mut steps = Vec::new();
     for group in top_nodes(facts.groups, Category::Timeout) {
         let node = &group.key;
-        let Some(node_facts) = facts.nodes.get(node) else {
+        let Some(node_facts) = facts.nodes.get(node.as_str()) else {
             continue;
         };
         let cut = node_facts.timeout_latency_max;

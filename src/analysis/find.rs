@@ -334,8 +334,8 @@ pub fn locate(
     let last_success = last_success_visit
         .and_then(|visit| success_event(timeline, visit))
         .map(|event| LastSuccess {
-            node_name: event.node_name.clone().unwrap_or_default(),
-            node_id: event.node_id.clone(),
+            node_name: event.node_name.as_deref().unwrap_or_default().to_string(),
+            node_id: event.node_id.as_deref().map(str::to_string),
             ts: event.ts,
             latency_ms: event.latency_ms,
             q_depth_in: event.q_depth_in,

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Kind, Name, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";
 pub const EGRESS: &str = "Rookery";
@@ -49,22 +49,22 @@ fn is_arrival(kind: &Kind) -> bool {
 /// most recent success last. Memory is bounded by the number of nodes the trace touched.
 #[derive(Debug, Clone, Default)]
 pub struct TraceWalk {
-    reached: Vec<String>,
-    succeeded: Vec<String>,
+    reached: Vec<Name>,
+    succeeded: Vec<Name>,
     /// Nodes with an attempt under way (started, not yet ended).
-    running: Vec<String>,
+    running: Vec<Name>,
     /// Arrivals waiting for the success of a node that was running when they came (their
     /// likely sender): the arriving node, and those running nodes.
-    waiting: Vec<(String, Vec<String>)>,
+    waiting: Vec<(Name, Vec<Name>)>,
     pub last_ts: Timestamp,
 }
 
 /// The first event of a node in a trace, with the nodes that had succeeded before it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Arrival {
-    pub node: String,
+    pub node: Name,
     /// Most recent success first.
-    pub candidates: Vec<String>,
+    pub candidates: Vec<Name>,
 }
 
 impl TraceWalk {
@@ -73,22 +73,22 @@ impl TraceWalk {
     pub fn observe(&mut self, event: &Event) -> Vec<Arrival> {
         self.last_ts = self.last_ts.max(event.ts);
         let mut arrivals = Vec::new();
-        let Some(node) = event.node_name.as_deref() else {
+        let Some(node) = event.node_name.as_ref() else {
             return arrivals;
         };
         if is_endpoint(node) || !is_arrival(&event.kind) {
             return arrivals;
         }
         if !self.reached.iter().any(|reached| reached == node) {
-            self.reached.push(node.to_string());
-            let senders: Vec<String> = self
+            self.reached.push(node.clone());
+            let senders: Vec<Name> = self
                 .running
                 .iter()
                 .filter(|running| *running != node)
                 .cloned()
                 .collect();
             if self.succeeded.is_empty() && !senders.is_empty() {
-                self.waiting.push((node.to_string(), senders));
+                self.waiting.push((node.clone(), senders));
             } else {
                 arrivals.push(self.arrival(node));
             }
@@ -96,7 +96,7 @@ impl TraceWalk {
         match event.kind {
             Kind::NodeStart => {
                 if !self.running.iter().any(|running| running == node) {
-                    self.running.push(node.to_string());
+                    self.running.push(node.clone());
                 }
             }
             Kind::NodeRetry => {}
@@ -105,7 +105,7 @@ impl TraceWalk {
         if event.kind == Kind::NodeSuccess {
             // Keep each node once, at the position of its latest success.
             self.succeeded.retain(|succeeded| succeeded != node);
-            self.succeeded.push(node.to_string());
+            self.succeeded.push(node.clone());
             let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
                 .into_iter()
                 .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
@@ -115,7 +115,7 @@ impl TraceWalk {
         arrivals
     }
 
-    fn arrival(&self, node: &str) -> Arrival {
+    fn arrival(&self, node: &Name) -> Arrival {
         let candidates = self
             .succeeded
             .iter()
@@ -125,7 +125,7 @@ impl TraceWalk {
             .cloned()
             .collect();
         Arrival {
-            node: node.to_string(),
+            node: node.clone(),
             candidates,
         }
     }
@@ -139,7 +139,7 @@ impl TraceWalk {
     }
 
     /// The nodes the trace reached, in order of first arrival.
-    pub fn reached(&self) -> &[String] {
+    pub fn reached(&self) -> &[Name] {
         &self.reached
     }
 }
@@ -147,24 +147,24 @@ impl TraceWalk {
 /// Learns the flow graph from every event of every trace, in one pass.
 #[derive(Debug, Default)]
 pub struct GraphLearner {
-    walks: HashMap<String, TraceWalk>,
+    walks: HashMap<Name, TraceWalk>,
     /// For each node, how often each candidate list preceded its arrival.
-    arrivals: HashMap<String, HashMap<Vec<String>, u64>>,
+    arrivals: HashMap<Name, HashMap<Vec<Name>, u64>>,
     /// For each node, the number of traces in which it succeeded.
-    succeeded_traces: HashMap<String, u64>,
+    succeeded_traces: HashMap<Name, u64>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
 
 impl GraphLearner {
     pub fn observe(&mut self, event: &Event) {
-        let Some(trace_id) = event.trace_id.as_deref() else {
+        let Some(trace_id) = event.trace_id.as_ref() else {
             return;
         };
         self.newest = self.newest.max(event.ts);
         let walk = match self.walks.get_mut(trace_id) {
             Some(walk) => walk,
-            None => self.walks.entry(trace_id.to_string()).or_default(),
+            None => self.walks.entry(trace_id.clone()).or_default(),
         };
         let first_success = event.kind == Kind::NodeSuccess
             && event
@@ -193,7 +193,7 @@ impl GraphLearner {
         }
     }
 
-    fn count(arrivals: &mut HashMap<String, HashMap<Vec<String>, u64>>, arrival: Arrival) {
+    fn count(arrivals: &mut HashMap<Name, HashMap<Vec<Name>, u64>>, arrival: Arrival) {
         *arrivals
             .entry(arrival.node)
             .or_default()
@@ -222,7 +222,7 @@ impl GraphLearner {
                 let mut support: HashMap<&str, u64> = HashMap::new();
                 for (candidates, count) in patterns {
                     for candidate in candidates {
-                        *support.entry(candidate).or_default() += count;
+                        *support.entry(&**candidate).or_default() += count;
                     }
                 }
                 let mut preceding: Vec<&str> = support
@@ -231,7 +231,7 @@ impl GraphLearner {
                     .map(|(candidate, _)| candidate)
                     .collect();
                 preceding.sort();
-                (node.as_str(), preceding)
+                (&**node, preceding)
             })
             .collect();
         // Transitive reduction: drop A before B when A also consistently precedes another
@@ -254,20 +254,20 @@ impl GraphLearner {
         let usual: HashMap<&str, Vec<&str>> = self
             .arrivals
             .keys()
-            .map(|node| (node.as_str(), immediate(node)))
+            .map(|node| (&**node, immediate(node)))
             .collect();
         let mut counts: HashMap<(String, String), u64> = HashMap::new();
         for (node, patterns) in &self.arrivals {
-            let usual_here = &usual[node.as_str()];
+            let usual_here = &usual[&**node];
             // A join after a router: the node's arrivals nearly always come right after one of
             // several branches of its usual predecessor (`a` or `b` after `router`). Then the
             // branch is the sender. A sibling finishing first now and then (fan-out races) does
             // not reach that share and is ignored.
-            let after_branch = |candidates: &[String]| -> Option<usize> {
+            let after_branch = |candidates: &[Name]| -> Option<usize> {
                 let first = candidates.first()?;
-                let is_branch = !usual_here.contains(&first.as_str())
+                let is_branch = !usual_here.contains(&&**first)
                     && usual
-                        .get(first.as_str())
+                        .get(&**first)
                         .is_some_and(|before| before.iter().any(|b| usual_here.contains(b)));
                 is_branch.then_some(0)
             };
@@ -285,21 +285,27 @@ impl GraphLearner {
                     None
                 };
                 let from = branch
-                    .or_else(|| candidates.iter().find(|c| usual_here.contains(&c.as_str())))
+                    .or_else(|| candidates.iter().find(|c| usual_here.contains(&&***c)))
                     .or_else(|| candidates.first())
-                    .map_or(INGRESS, String::as_str);
-                *counts.entry((from.to_string(), node.clone())).or_default() += count;
+                    .map_or(INGRESS, |candidate| &**candidate);
+                *counts
+                    .entry((from.to_string(), node.to_string()))
+                    .or_default() += count;
             }
         }
         let mut graph = FlowGraph::from_counts(counts);
-        graph.left = self.succeeded_traces.clone();
+        graph.left = self
+            .succeeded_traces
+            .iter()
+            .map(|(node, traces)| (node.to_string(), *traces))
+            .collect();
         // Nodes no other node follows send their results to the egress.
         let mut sinks: Vec<Edge> = self
             .succeeded_traces
             .iter()
-            .filter(|(node, _)| !graph.edges.iter().any(|e| &e.from == *node))
+            .filter(|(node, _)| !graph.edges.iter().any(|e| e.from.as_str() == &***node))
             .map(|(node, traces)| Edge {
-                from: node.clone(),
+                from: node.to_string(),
                 to: EGRESS.to_string(),
                 traces: *traces,
             })

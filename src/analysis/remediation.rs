@@ -189,7 +189,7 @@ fn cancel_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
         .timeline
         .iter()
         .filter(|e| matches!(e.kind, Kind::NodeTraceCancelled | Kind::TraceCancelDrop))
-        .filter_map(|e| e.node_name.clone())
+        .filter_map(|e| e.node_name.as_deref().map(str::to_string))
         .fold(Vec::new(), |mut nodes, node| {
             if !nodes.contains(&node) {
                 nodes.push(node);
@@ -295,7 +295,7 @@ fn retry_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
         .iter()
         .filter(|e| e.kind == Kind::NodeRetry)
     {
-        let node = event.node_name.clone().unwrap_or_default();
+        let node = event.node_name.as_deref().unwrap_or_default().to_string();
         match by_node.iter_mut().find(|(n, _)| *n == node) {
             Some((_, count)) => *count += 1,
             None => by_node.push((node, 1)),

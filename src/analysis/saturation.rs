@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::graph::is_endpoint;
 use super::percentile::Percentiles;
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Kind, Name, Timestamp};
 use crate::render::{millis, plural};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
@@ -200,7 +200,7 @@ struct Pending {
     last: i64,
     samples: u32,
     last_ts: Timestamp,
-    last_node: Option<String>,
+    last_node: Option<Name>,
 }
 
 pub struct SaturationAnalyzer {
@@ -210,8 +210,8 @@ pub struct SaturationAnalyzer {
     last_ts: Option<Timestamp>,
     events: u64,
     nodes: HashMap<String, NodeStats>,
-    pending: HashMap<String, Pending>,
-    blocked: Vec<(String, Pending)>,
+    pending: HashMap<Name, Pending>,
+    blocked: Vec<(Name, Pending)>,
     blocked_total: u64,
     last_eviction: Timestamp,
 }
@@ -361,7 +361,7 @@ impl SaturationAnalyzer {
         if newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
             self.last_eviction = newest;
             let cutoff = newest.0.saturating_sub(IDLE_TRACE_MICROS);
-            let idle: Vec<String> = self
+            let idle: Vec<Name> = self
                 .pending
                 .iter()
                 .filter(|(_, p)| p.last_ts.0 < cutoff)
@@ -376,7 +376,7 @@ impl SaturationAnalyzer {
     }
 
     /// A trace whose pending count grew and never came back down: blocked downstream.
-    fn settle_pending(&mut self, trace: String, state: Pending) {
+    fn settle_pending(&mut self, trace: Name, state: Pending) {
         let grew = state.samples >= 3 && state.last == state.max && state.last - state.first >= 2;
         if grew {
             self.blocked_total += 1;
@@ -387,7 +387,7 @@ impl SaturationAnalyzer {
     }
 
     pub fn finish(mut self) -> SaturationReport {
-        let pending: Vec<(String, Pending)> = self.pending.drain().collect();
+        let pending: Vec<(Name, Pending)> = self.pending.drain().collect();
         let mut pending = pending;
         pending.sort_by(|a, b| a.0.cmp(&b.0));
         for (trace, state) in pending {
@@ -469,8 +469,8 @@ impl SaturationAnalyzer {
         for (trace, state) in &self.blocked {
             signals.push(Signal {
                 kind: SignalKind::BlockedDownstream,
-                node_name: state.last_node.clone(),
-                trace_id: Some(trace.clone()),
+                node_name: state.last_node.as_deref().map(str::to_string),
+                trace_id: Some(trace.to_string()),
                 detail: format!(
                     "trace_pending grew {} → {} over {} events and never came back down{}",
                     state.first,

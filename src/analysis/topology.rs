@@ -53,7 +53,7 @@ impl TopologyLearner {
         if event.kind == Kind::NodeFailed
             && let Some(node) = &event.node_name
         {
-            *self.terminal.entry(node.clone()).or_default() += 1;
+            *self.terminal.entry(node.to_string()).or_default() += 1;
         }
     }
 

@@ -135,7 +135,7 @@ impl TraceSummary {
         self.first_ts = self.first_ts.min(event.ts);
         self.last_ts = self.last_ts.max(event.ts);
         if self.tenant.is_none() {
-            self.tenant.clone_from(&event.tenant);
+            self.tenant = event.tenant.as_deref().map(str::to_string);
         }
         self.counts.add(event);
         let category = category_of(event);

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::category::Category;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::Timestamp;
+use crate::event::{Name, Timestamp};
 use crate::source::TenantMap;
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,13 +88,13 @@ pub fn row(outcome: &TraceOutcome) -> TraceRow {
 
 /// Marks the rows of traces seen with more than one tenant (known once the stream is read).
 pub fn mark_cross_tenant(rows: &mut [TraceRow], tenants: &TenantMap) {
-    let cross: HashMap<&str, &[String]> = tenants.cross_tenant().into_iter().collect();
+    let cross: HashMap<&str, &[Name]> = tenants.cross_tenant().into_iter().collect();
     for row in rows.iter_mut() {
         if let Some(seen) = cross.get(row.trace_id.as_str()) {
             row.cross_tenant = true;
-            row.tenants = seen.to_vec();
+            row.tenants = seen.iter().map(|tenant| tenant.to_string()).collect();
             if row.tenant.is_none() {
-                row.tenant = seen.first().cloned();
+                row.tenant = seen.first().map(|tenant| tenant.to_string());
             }
         }
     }

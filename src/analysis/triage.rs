@@ -156,7 +156,7 @@ impl Triage {
             Kind::NodeCancelled => control.workers_stopped += 1,
             Kind::NodeFailed => {
                 if let Some(node) = &event.node_name {
-                    *self.terminal.entry(node.clone()).or_default() += 1;
+                    *self.terminal.entry(node.to_string()).or_default() += 1;
                 }
             }
             _ => {}
@@ -212,7 +212,7 @@ impl Triage {
             .into_iter()
             .map(|(trace_id, seen)| CrossTenant {
                 trace_id: trace_id.to_string(),
-                tenants: seen.to_vec(),
+                tenants: seen.iter().map(|tenant| tenant.to_string()).collect(),
             })
             .collect();
         let categories = std::mem::take(&mut self.categories);

@@ -172,17 +172,17 @@ impl<W: Write> EventWriter<W> {
         if first {
             self.write_csv_header()?;
         }
-        let text = |value: &Option<String>| value.clone().unwrap_or_default();
+        let text = |value: Option<&str>| value.unwrap_or_default().to_string();
         let number = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
         let float = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
         let flow_error = event.flow_error.as_ref();
         let record = [
             event.ts.to_rfc3339(),
             event.kind.to_string(),
-            text(&event.trace_id),
-            text(&event.tenant),
-            text(&event.node_name),
-            text(&event.node_id),
+            text(event.trace_id.as_deref()),
+            text(event.tenant.as_deref()),
+            text(event.node_name.as_deref()),
+            text(event.node_id.as_deref()),
             number(event.attempt),
             float(event.latency_ms),
             number(event.q_depth_in),
@@ -195,7 +195,7 @@ impl<W: Write> EventWriter<W> {
                 .trace_cancelled
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
-            text(&event.exception),
+            text(event.exception.as_deref()),
             flow_error.and_then(|f| f.code.clone()).unwrap_or_default(),
             flow_error
                 .and_then(|f| f.message.clone())
@@ -215,9 +215,9 @@ impl<W: Write> EventWriter<W> {
                 .to_datetime()
                 .format("%Y-%m-%d %H:%M:%S%.3f")
                 .to_string(),
-            event.trace_id.clone().unwrap_or_default(),
-            event.tenant.clone().unwrap_or_default(),
-            event.node_name.clone().unwrap_or_default(),
+            event.trace_id.as_deref().unwrap_or_default().to_string(),
+            event.tenant.as_deref().unwrap_or_default().to_string(),
+            event.node_name.as_deref().unwrap_or_default().to_string(),
             event.kind.to_string(),
             number(event.attempt),
             event.latency_ms.map(millis).unwrap_or_default(),

@@ -134,7 +134,7 @@ fn timeline_cells(event: &Event, first: Timestamp) -> [String; 11] {
     [
         clock(event.ts),
         millis(event.ts.millis_since(first)),
-        event.node_name.clone().unwrap_or_default(),
+        event.node_name.as_deref().unwrap_or_default().to_string(),
         event.kind.to_string(),
         number(event.attempt),
         event.latency_ms.map(millis).unwrap_or_default(),

@@ -14,13 +14,14 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::event::{Event, FlowError, Kind, Origin, Timestamp};
+use crate::event::{Event, FlowError, Kind, Name, Origin, Timestamp};
 
 /// What one line turned out to be.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,8 +48,44 @@ pub enum SkipReason {
     NotFlowEvent,
 }
 
+/// Slots of the `Names` cache: far more than the distinct nodes and tenants of a flow, and the
+/// traces in flight at one point of a log.
+const NAME_SLOTS: usize = 4096;
+
+/// Shares the names decoded from nearby lines: a trace id, node name and tenant recur on every
+/// event, so each is allocated once and shared, instead of once per event. A fixed table of
+/// slots (the last name seen per hash slot) keeps memory constant whatever the input.
+pub struct Names {
+    slots: Vec<Option<Name>>,
+    hasher: foldhash::fast::FixedState,
+}
+
+impl Default for Names {
+    fn default() -> Names {
+        Names {
+            slots: vec![None; NAME_SLOTS],
+            hasher: foldhash::fast::FixedState::with_seed(0x9e37_79b9),
+        }
+    }
+}
+
+impl Names {
+    /// The shared name for `text`.
+    pub fn get(&mut self, text: &str) -> Name {
+        let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
+        match &self.slots[slot] {
+            Some(name) if **name == *text => Arc::clone(name),
+            _ => {
+                let name: Name = Arc::from(text);
+                self.slots[slot] = Some(Arc::clone(&name));
+                name
+            }
+        }
+    }
+}
+
 /// Decodes one line (without its line terminator) read from `input` at line number `line`.
-pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64) -> Decoded {
+pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names) -> Decoded {
     let (json, kubectl_ts) = strip_kubectl_prefixes(trim_ascii(bytes));
     if json.is_empty() {
         return Decoded::Skipped(SkipReason::Blank);
@@ -64,7 +101,7 @@ pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64) -> Decoded {
         input: Arc::clone(input),
         line,
     };
-    record.into_decoded(kubectl_ts, origin)
+    record.into_decoded(kubectl_ts, origin, names)
 }
 
 /// Builds the event of an event-store row: the row's columns (`ts`, `kind`) win over the
@@ -75,6 +112,7 @@ pub fn decode_store_row(
     kind: &str,
     payload: Option<&[u8]>,
     origin: Origin,
+    names: &mut Names,
 ) -> Event {
     let record: RawRecord = payload
         .and_then(|payload| serde_json::from_slice(payload).ok())
@@ -84,7 +122,7 @@ pub fn decode_store_row(
         .filter(|extra| extra.has_payload_keys())
         .unwrap_or(&record);
     let tenant = payload.tenant().or_else(|| record.tenant());
-    payload.to_event(ts, Kind::parse(kind), tenant, &record, origin)
+    payload.to_event(ts, Kind::parse(kind), tenant, &record, origin, names)
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
@@ -173,10 +211,13 @@ fn is_unprintable(c: char) -> bool {
     (c.is_control() && !matches!(c, '\n' | '\t' | '\r')) || ('\u{80}'..='\u{9f}').contains(&c)
 }
 
+/// Control characters are below 0x20 or 0x7f, C1 ones start with 0xc2.
+fn has_suspicious_bytes(text: &str) -> bool {
+    text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+}
+
 fn printable(text: &str) -> String {
-    // Byte test first: control characters are below 0x20 or 0x7f, C1 ones start with 0xc2.
-    let suspicious = text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2);
-    if suspicious && text.chars().any(is_unprintable) {
+    if has_suspicious_bytes(text) && text.chars().any(is_unprintable) {
         text.chars()
             .map(|c| if is_unprintable(c) { '\u{fffd}' } else { c })
             .collect()
@@ -219,6 +260,16 @@ impl<'a> Flex<'a> {
             Flex::Int(number) => Some(number.to_string()),
             Flex::Float(number) => Some(number.to_string()),
             _ => None,
+        }
+    }
+
+    /// The value as a shared name (see `to_text`).
+    fn to_name(&self, names: &mut Names) -> Option<Name> {
+        match self {
+            Flex::Str(text) if !text.is_empty() && !has_suspicious_bytes(text) => {
+                Some(names.get(text))
+            }
+            other => other.to_text().map(Name::from),
         }
     }
 
@@ -481,13 +532,14 @@ impl<'a> RawRecord<'a> {
         tenant: Option<&str>,
         envelope: &RawRecord,
         origin: Origin,
+        names: &mut Names,
     ) -> Event {
         let payload = self;
         let mut event = Event::new(ts, kind, origin);
-        event.tenant = tenant.map(str::to_string);
-        event.trace_id = payload.trace_id.to_text();
-        event.node_name = payload.node_name.to_text();
-        event.node_id = payload.node_id.to_text();
+        event.tenant = tenant.map(|tenant| names.get(tenant));
+        event.trace_id = payload.trace_id.to_name(names);
+        event.node_name = payload.node_name.to_name(names);
+        event.node_id = payload.node_id.to_name(names);
         event.attempt = payload.attempt.to_i64();
         event.latency_ms = payload.latency_ms.to_f64();
         event.q_depth_in = payload.q_depth_in.to_i64();
@@ -517,7 +569,12 @@ impl<'a> RawRecord<'a> {
         event
     }
 
-    fn into_decoded(self, kubectl_ts: Option<Timestamp>, origin: Origin) -> Decoded {
+    fn into_decoded(
+        self,
+        kubectl_ts: Option<Timestamp>,
+        origin: Origin,
+        names: &mut Names,
+    ) -> Decoded {
         let extra = self.extra.0.as_deref();
         // Structured shape: the payload is `extra`, the event type is `extra.event` or `message`.
         let structured = extra.filter(|extra| extra.has_payload_keys());
@@ -562,7 +619,7 @@ impl<'a> RawRecord<'a> {
             return Decoded::Skipped(SkipReason::NotFlowEvent);
         };
 
-        let event = payload.to_event(ts, Kind::parse(kind_text), tenant, &self, origin);
+        let event = payload.to_event(ts, Kind::parse(kind_text), tenant, &self, origin, names);
         Decoded::Event(Box::new(event))
     }
 }
@@ -572,7 +629,12 @@ mod tests {
     use super::*;
 
     fn decode(line: &str) -> Decoded {
-        decode_line(line.as_bytes(), &Arc::from("test.log"), 7)
+        decode_line(
+            line.as_bytes(),
+            &Arc::from("test.log"),
+            7,
+            &mut Names::default(),
+        )
     }
 
     fn event(line: &str) -> Event {
@@ -583,6 +645,19 @@ mod tests {
     }
 
     const FLAT: &str = r#"{"ts": 1764060172.5, "event": "node_success", "node_name": "retrieve", "node_id": "ab12", "trace_id": "t1", "latency_ms": 12.5, "q_depth_in": 3, "q_depth_out": 1, "q_depth_total": 4, "outgoing": 1, "queue_maxsize": 64, "attempt": 0, "trace_inflight": 1, "trace_cancelled": false, "trace_pending": 2, "tenant": "acme", "level": "INFO"}"#;
+
+    #[test]
+    fn names_are_shared_and_never_mixed_up() {
+        let mut names = Names::default();
+        let first = names.get("retrieve");
+        assert!(Arc::ptr_eq(&first, &names.get("retrieve")));
+        // More names than slots: collisions evict, never return another name.
+        for i in 0..3 * NAME_SLOTS {
+            let text = format!("node-{i}");
+            assert_eq!(&*names.get(&text), text);
+        }
+        assert_eq!(&*names.get("retrieve"), "retrieve");
+    }
 
     #[test]
     fn flat_payload() {

@@ -5,7 +5,7 @@ use std::io::{self, BufRead};
 
 use memchr::memmem::Finder;
 
-use super::decode::{Decoded, SkipReason, decode_line};
+use super::decode::{Decoded, Names, SkipReason, decode_line};
 use super::input::OpenInput;
 use super::{LinePrefilter, ReadStats, Record, SharedReport};
 use crate::error::Error;
@@ -28,6 +28,7 @@ pub(crate) struct LineRecords {
     buffer: Vec<u8>,
     /// Skip mode: the start of a line whose end is in a chunk not yet read.
     partial: Vec<u8>,
+    names: Names,
     line_number: u64,
     options: LineOptions,
     /// The time of the last record, given to lines that carry none (some ingress lines).
@@ -43,6 +44,7 @@ impl LineRecords {
             input,
             buffer: Vec::with_capacity(4096),
             partial: Vec::new(),
+            names: Names::default(),
             line_number: 0,
             options,
             last_ts: Timestamp(i64::MIN),
@@ -188,7 +190,8 @@ impl Iterator for LineRecords {
                 continue;
             }
             // serde_json validates UTF-8 as it parses: check the line apart only when it fails.
-            let mut decoded = decode_line(line, &self.input.name, self.line_number);
+            let mut decoded =
+                decode_line(line, &self.input.name, self.line_number, &mut self.names);
             if matches!(
                 decoded,
                 Decoded::Skipped(SkipReason::Malformed | SkipReason::NotJson)
@@ -196,7 +199,12 @@ impl Iterator for LineRecords {
             {
                 self.stats.non_utf8 += 1;
                 let lossy = String::from_utf8_lossy(line);
-                decoded = decode_line(lossy.as_bytes(), &self.input.name, self.line_number);
+                decoded = decode_line(
+                    lossy.as_bytes(),
+                    &self.input.name,
+                    self.line_number,
+                    &mut self.names,
+                );
             }
             match decoded {
                 Decoded::Event(event) => {

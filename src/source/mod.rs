@@ -17,7 +17,7 @@ mod tenant;
 use std::sync::{Arc, Mutex};
 
 use crate::error::Error;
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, Name, Timestamp};
 use decode::SkipReason;
 pub use input::InputSpec;
 pub use store::StoreQuery;
@@ -184,9 +184,9 @@ pub struct EventStream {
 #[derive(Debug, PartialEq, Eq)]
 struct EventIdentity {
     kind: crate::event::Kind,
-    trace_id: Option<String>,
-    node_name: Option<String>,
-    node_id: Option<String>,
+    trace_id: Option<Name>,
+    node_name: Option<Name>,
+    node_id: Option<Name>,
     attempt: Option<i64>,
 }
 

@@ -15,7 +15,7 @@ use std::thread;
 
 use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value};
 
-use super::decode::decode_store_row;
+use super::decode::{Names, decode_store_row};
 use super::{Record, SharedReport};
 use crate::error::Error;
 use crate::event::{Origin, Timestamp};
@@ -222,9 +222,13 @@ impl Store {
             .query(params_from_iter(parameters))
             .map_err(|source| self.store_error(source))?;
         let mut batch = Vec::with_capacity(BATCH);
+        let mut names = Names::default();
         while let Some(row) = rows.next().map_err(|source| self.store_error(source))? {
             // A row with a column of the wrong type is skipped and counted, not fatal.
-            batch.push(self.row_to_record(row).unwrap_or(Record::Skipped));
+            batch.push(
+                self.row_to_record(row, &mut names)
+                    .unwrap_or(Record::Skipped),
+            );
             if batch.len() == BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH));
                 if sender.send(Ok(full)).is_err() {
@@ -238,7 +242,7 @@ impl Store {
         Ok(())
     }
 
-    fn row_to_record(&self, row: &rusqlite::Row) -> rusqlite::Result<Record> {
+    fn row_to_record(&self, row: &rusqlite::Row, names: &mut Names) -> rusqlite::Result<Record> {
         let id: i64 = row.get(0)?;
         let trace_id: Option<String> = row.get(1)?;
         let ts: f64 = row.get(2)?;
@@ -262,10 +266,11 @@ impl Store {
             store: Arc::clone(&self.name),
             id,
         };
-        let mut event = decode_store_row(ts, &kind, payload, origin);
-        event.trace_id = trace_id.filter(|id| id != GLOBAL_TRACE_ID);
-        event.node_name = node_name.or(event.node_name);
-        event.node_id = node_id.or(event.node_id);
+        let mut event = decode_store_row(ts, &kind, payload, origin, names);
+        let mut name = |column: Option<String>| column.map(|text| names.get(&text));
+        event.trace_id = name(trace_id.filter(|id| id != GLOBAL_TRACE_ID));
+        event.node_name = name(node_name).or(event.node_name);
+        event.node_id = name(node_id).or(event.node_id);
         Ok(Record::Event(Box::new(event)))
     }
 }

@@ -10,41 +10,41 @@
 use std::collections::HashMap;
 
 use super::Record;
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, Name, Timestamp};
 
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
 
 #[derive(Debug)]
 struct Seen {
-    tenants: Vec<String>,
+    tenants: Vec<Name>,
     last_ts: Timestamp,
 }
 
 /// The tenants seen for each trace, first one first.
 #[derive(Debug, Default)]
 pub struct TenantMap {
-    by_trace: HashMap<String, Seen>,
+    by_trace: HashMap<Name, Seen>,
     /// Traces seen with more than one tenant, kept after they are forgotten.
-    cross_tenant: HashMap<String, Vec<String>>,
+    cross_tenant: HashMap<Name, Vec<Name>>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
 
 impl TenantMap {
-    fn learn(&mut self, trace_id: &str, tenant: &str, ts: Timestamp) {
+    fn learn(&mut self, trace_id: &Name, tenant: &Name, ts: Timestamp) {
         match self.by_trace.get_mut(trace_id) {
             Some(seen) => {
                 seen.last_ts = seen.last_ts.max(ts);
                 if !seen.tenants.iter().any(|known| known == tenant) {
-                    seen.tenants.push(tenant.to_string());
+                    seen.tenants.push(Name::clone(tenant));
                 }
             }
             None => {
                 self.by_trace.insert(
-                    trace_id.to_string(),
+                    Name::clone(trace_id),
                     Seen {
-                        tenants: vec![tenant.to_string()],
+                        tenants: vec![Name::clone(tenant)],
                         last_ts: ts,
                     },
                 );
@@ -58,11 +58,11 @@ impl TenantMap {
             .get(trace_id)
             .and_then(|seen| seen.tenants.first())
             .or_else(|| self.cross_tenant.get(trace_id).and_then(|t| t.first()))
-            .map(String::as_str)
+            .map(|tenant| &**tenant)
     }
 
     /// Every tenant a trace was seen with; more than one is a tenant-boundary defect.
-    pub fn tenants_of(&self, trace_id: &str) -> &[String] {
+    pub fn tenants_of(&self, trace_id: &str) -> &[Name] {
         if let Some(tenants) = self.cross_tenant.get(trace_id) {
             return tenants;
         }
@@ -72,16 +72,16 @@ impl TenantMap {
     }
 
     /// Traces seen with more than one tenant, by trace id.
-    pub fn cross_tenant(&self) -> Vec<(&str, &[String])> {
-        let mut traces: Vec<(&str, &[String])> = self
+    pub fn cross_tenant(&self) -> Vec<(&str, &[Name])> {
+        let mut traces: Vec<(&str, &[Name])> = self
             .cross_tenant
             .iter()
-            .map(|(trace, tenants)| (trace.as_str(), tenants.as_slice()))
+            .map(|(trace, tenants)| (&**trace, tenants.as_slice()))
             .chain(
                 self.by_trace
                     .iter()
                     .filter(|(_, seen)| seen.tenants.len() > 1)
-                    .map(|(trace, seen)| (trace.as_str(), seen.tenants.as_slice())),
+                    .map(|(trace, seen)| (&**trace, seen.tenants.as_slice())),
             )
             .collect();
         traces.sort();
@@ -113,7 +113,7 @@ impl TenantMap {
                 tenant,
             } => {
                 self.newest = self.newest.max(ts);
-                self.learn(&trace_id, &tenant, ts);
+                self.learn(&Name::from(trace_id), &Name::from(tenant), ts);
                 None
             }
             Record::Event(mut event) => {
@@ -122,7 +122,7 @@ impl TenantMap {
                     match &event.tenant {
                         Some(tenant) => self.learn(trace_id, tenant, event.ts),
                         None => {
-                            if let Some(seen) = self.by_trace.get_mut(trace_id.as_str()) {
+                            if let Some(seen) = self.by_trace.get_mut(trace_id) {
                                 seen.last_ts = seen.last_ts.max(event.ts);
                                 event.tenant = seen.tenants.first().cloned();
                             }
