@@ -23,6 +23,8 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::event::{Event, FlowError, Kind, Name, Origin, Timestamp};
 
+mod scan;
+
 /// What one line turned out to be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decoded {
@@ -93,9 +95,13 @@ pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names)
     if json[0] != b'{' {
         return Decoded::Skipped(SkipReason::NotJson);
     }
-    let record: RawRecord = match serde_json::from_slice(json) {
-        Ok(record) => record,
-        Err(_) => return Decoded::Skipped(SkipReason::Malformed),
+    let scanned = std::str::from_utf8(json).ok().and_then(scan::scan_record);
+    let record: RawRecord = match scanned {
+        Some(record) => record,
+        None => match serde_json::from_slice(json) {
+            Ok(record) => record,
+            Err(_) => return Decoded::Skipped(SkipReason::Malformed),
+        },
     };
     let origin = Origin::Line {
         input: Arc::clone(input),
@@ -645,6 +651,89 @@ mod tests {
     }
 
     const FLAT: &str = r#"{"ts": 1764060172.5, "event": "node_success", "node_name": "retrieve", "node_id": "ab12", "trace_id": "t1", "latency_ms": 12.5, "q_depth_in": 3, "q_depth_out": 1, "q_depth_total": 4, "outgoing": 1, "queue_maxsize": 64, "attempt": 0, "trace_inflight": 1, "trace_cancelled": false, "trace_pending": 2, "tenant": "acme", "level": "INFO"}"#;
+
+    /// Every fixture line, and mutations of them (cut, a byte changed, a key repeated).
+    fn lines_and_mutations() -> Vec<String> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
+        let mut lines = Vec::new();
+        for shape in ["incident", "saturation"] {
+            for entry in std::fs::read_dir(format!("{dir}/{shape}")).unwrap() {
+                let path = entry.unwrap().path();
+                if path.extension().is_some_and(|e| e == "jsonl" || e == "log") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    lines.extend(text.lines().map(str::to_string));
+                }
+            }
+        }
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let mut random = move |below: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % below.max(1) as u64) as usize
+        };
+        let swaps = b"{}[]:,\"\\ -0123456789.eEtfnul\x01a\xc3";
+        let mut mutated = Vec::new();
+        for line in lines.iter().step_by(3) {
+            let bytes = line.as_bytes();
+            mutated.push(String::from_utf8_lossy(&bytes[..random(bytes.len())]).into_owned());
+            for _ in 0..4 {
+                let mut changed = bytes.to_vec();
+                let at = random(changed.len());
+                changed[at] = swaps[random(swaps.len())];
+                mutated.push(String::from_utf8_lossy(&changed).into_owned());
+            }
+            if let Some(comma) = line.find(", \"") {
+                let key_end = line[comma + 3..].find('"').map_or(0, |e| comma + 3 + e + 1);
+                mutated
+                    .push(format!("{}{}", &line[..line.len() - 1], &line[comma..key_end]) + ": 1}");
+            }
+        }
+        lines.extend(mutated);
+        lines.extend(
+            [
+                r#"{"ts": -0, "event": "node_start", "node_name": "a"}"#,
+                r#"{"ts": 1e400, "event": "node_start", "node_name": "a"}"#,
+                r#"{"ts": 12345678901234567890, "event": "x", "node_id": "a"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "extra": {"extra": {}}}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "ts": 2}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a"} x"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "z": [1, {"b": [true, null]}]}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "z": [1,]}"#,
+                r#"{"ts": 01, "event": "node_start", "node_name": "a"}"#,
+                r#"{"flow_error": {"code": "X", "code": "Y"}, "node_name": "a"}"#,
+                r#"{"headers": [1], "flow_error": "text", "node_name": "a", "event": "e", "ts": 1}"#,
+            ]
+            .map(str::to_string),
+        );
+        lines
+    }
+
+    #[test]
+    fn the_scanner_agrees_with_serde_wherever_it_answers() {
+        let mut scanned = 0;
+        let lines = lines_and_mutations();
+        for line in &lines {
+            let (json, _) = strip_kubectl_prefixes(trim_ascii(line.as_bytes()));
+            let Some(json) = std::str::from_utf8(json).ok() else {
+                continue;
+            };
+            let Some(fast) = scan::scan_record(json) else {
+                continue;
+            };
+            scanned += 1;
+            let reference: RawRecord = serde_json::from_str(json).unwrap_or_else(|error| {
+                panic!("serde rejects ({error}) what the scanner took: {json}")
+            });
+            assert_eq!(format!("{fast:?}"), format!("{reference:?}"), "{json}");
+        }
+        // The scanner must answer for the plain lines, or it is not the fast path.
+        assert!(
+            scanned * 10 > lines.len() * 6,
+            "{scanned} of {}",
+            lines.len()
+        );
+    }
 
     #[test]
     fn names_are_shared_and_never_mixed_up() {

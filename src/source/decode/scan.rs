@@ -1,0 +1,299 @@
+//! The fast path of line decoding: a scanner for the plain JSON objects PenguiFlow writes
+//! (no escapes in keys or kept strings, nesting only under `extra`, `flow_error`,
+//! `error_payload` and `headers`). It reads the fields flowtrace keeps, borrowing them from the
+//! line, and validates the rest without building anything. Whenever a line is unusual it
+//! gives up (`None`) and serde decodes the line instead: serde is the reference, and a test
+//! checks that both agree on every line the scanner accepts.
+
+use std::borrow::Cow;
+
+use super::{Flex, Nested, RawFlowError, RawHeaders, RawRecord};
+
+/// Nesting deeper than this is left to serde (which has its own limit).
+const MAX_DEPTH: usize = 64;
+
+/// Scans one line holding one JSON object; `None` when serde must decide.
+pub(super) fn scan_record(json: &str) -> Option<RawRecord<'_>> {
+    let mut scanner = Scanner {
+        text: json,
+        bytes: json.as_bytes(),
+        at: 0,
+    };
+    scanner.skip_whitespace();
+    let record = scanner.record(false)?;
+    scanner.skip_whitespace();
+    (scanner.at == scanner.bytes.len()).then_some(record)
+}
+
+struct Scanner<'a> {
+    text: &'a str,
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Scanner<'a> {
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.at).copied()
+    }
+
+    fn skip_whitespace(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
+            self.at += 1;
+        }
+    }
+
+    fn eat(&mut self, byte: u8) -> Option<()> {
+        self.skip_whitespace();
+        (self.peek()? == byte).then(|| self.at += 1)
+    }
+
+    /// A string without escapes or raw control characters, borrowed from the line.
+    fn string(&mut self) -> Option<&'a str> {
+        self.eat(b'"')?;
+        let start = self.at;
+        // Keys and most values are short: a plain loop beats a vectorized search here.
+        let mut end = start;
+        loop {
+            match *self.bytes.get(end)? {
+                b'"' => break,
+                b'\\' => return None,
+                byte if byte < 0x20 => return None,
+                _ => end += 1,
+            }
+        }
+        self.at = end + 1;
+        // Both ends are ASCII quotes, so the slice falls on character boundaries.
+        self.text.get(start..end)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Option<()> {
+        let rest = self.bytes.get(self.at..self.at + word.len())?;
+        (rest == word).then(|| self.at += word.len())
+    }
+
+    /// A JSON number, told apart as serde does: integers without fraction or exponent that
+    /// fit in an i64 are `Int`, anything else `Float`.
+    fn number(&mut self) -> Option<Flex<'a>> {
+        let start = self.at;
+        let digits = |scanner: &mut Scanner| {
+            let from = scanner.at;
+            while let Some(b'0'..=b'9') = scanner.peek() {
+                scanner.at += 1;
+            }
+            scanner.at - from
+        };
+        let negative = self.peek() == Some(b'-');
+        if negative {
+            self.at += 1;
+        }
+        let integer_start = self.at;
+        let integer_digits = digits(self);
+        if integer_digits == 0
+            || (integer_digits > 1 && self.bytes[integer_start] == b'0')
+            || (negative && integer_digits == 1 && self.bytes[integer_start] == b'0')
+        {
+            return None; // not JSON, or `-0` (serde makes it a float)
+        }
+        let mut integer = true;
+        if self.peek() == Some(b'.') {
+            self.at += 1;
+            integer = false;
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        if let Some(b'e' | b'E') = self.peek() {
+            self.at += 1;
+            integer = false;
+            if let Some(b'+' | b'-') = self.peek() {
+                self.at += 1;
+            }
+            if digits(self) == 0 {
+                return None;
+            }
+        }
+        let text = &self.text[start..self.at];
+        if integer {
+            // Past 18 digits serde's u64/overflow rules apply: leave those to serde.
+            if integer_digits > 18 {
+                return None;
+            }
+            return text.parse().ok().map(Flex::Int);
+        }
+        text.parse()
+            .ok()
+            .filter(|v: &f64| v.is_finite())
+            .map(Flex::Float)
+    }
+
+    /// Any value, kept as a `Flex` (objects and arrays validated and skipped).
+    fn flex(&mut self, depth: usize) -> Option<Flex<'a>> {
+        self.skip_whitespace();
+        match self.peek()? {
+            b'"' => self.string().map(|text| Flex::Str(Cow::Borrowed(text))),
+            b'-' | b'0'..=b'9' => self.number(),
+            b't' => self.literal(b"true").map(|()| Flex::Bool(true)),
+            b'f' => self.literal(b"false").map(|()| Flex::Bool(false)),
+            b'n' => self.literal(b"null").map(|()| Flex::Null),
+            b'{' | b'[' => self.skip_composite(depth).map(|()| Flex::Composite),
+            _ => None,
+        }
+    }
+
+    fn skip_composite(&mut self, depth: usize) -> Option<()> {
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        if self.peek()? == b'[' {
+            self.at += 1;
+            if self.eat(b']').is_some() {
+                return Some(());
+            }
+            loop {
+                self.flex(depth + 1)?;
+                if self.eat(b']').is_some() {
+                    return Some(());
+                }
+                self.eat(b',')?;
+            }
+        }
+        self.entries(|scanner, _key| scanner.flex(depth + 1).map(drop))
+    }
+
+    /// The entries of an object, `{` to `}`, each key handed to `entry` to read its value.
+    fn entries(
+        &mut self,
+        mut entry: impl FnMut(&mut Scanner<'a>, &'a str) -> Option<()>,
+    ) -> Option<()> {
+        self.eat(b'{')?;
+        if self.eat(b'}').is_some() {
+            return Some(());
+        }
+        loop {
+            self.skip_whitespace();
+            let key = self.string()?;
+            self.eat(b':')?;
+            entry(self, key)?;
+            if self.eat(b'}').is_some() {
+                return Some(());
+            }
+            self.eat(b',')?;
+        }
+    }
+
+    /// A value read as serde reads an object-only field: `Some` for an object, `None` (and the
+    /// value skipped) otherwise.
+    fn object<T>(
+        &mut self,
+        depth: usize,
+        read: impl FnOnce(&mut Scanner<'a>) -> Option<T>,
+    ) -> Option<Nested<T>> {
+        self.skip_whitespace();
+        if self.peek()? == b'{' {
+            return read(self).map(|value| Nested(Some(value)));
+        }
+        self.flex(depth).map(|_| Nested(None))
+    }
+
+    fn flow_error(&mut self) -> Option<RawFlowError<'a>> {
+        let mut error = RawFlowError::default();
+        let mut seen = 0u32;
+        self.entries(|scanner, key| {
+            let (bit, field) = match key {
+                "code" => (0, &mut error.code),
+                "message" => (1, &mut error.message),
+                "exception_type" => (2, &mut error.exception_type),
+                _ => return scanner.flex(2).map(drop),
+            };
+            first_time(&mut seen, bit)?;
+            *field = scanner.flex(2)?;
+            Some(())
+        })?;
+        Some(error)
+    }
+
+    fn headers(&mut self) -> Option<RawHeaders<'a>> {
+        let mut headers = RawHeaders::default();
+        let mut seen = 0u32;
+        self.entries(|scanner, key| {
+            if key != "tenant" {
+                return scanner.flex(2).map(drop);
+            }
+            first_time(&mut seen, 0)?;
+            headers.tenant = scanner.flex(2)?;
+            Some(())
+        })?;
+        Some(headers)
+    }
+
+    /// The top-level object, or (`nested`) the object under `extra`.
+    fn record(&mut self, nested: bool) -> Option<RawRecord<'a>> {
+        let mut record = RawRecord::default();
+        let mut seen = 0u32;
+        let depth = 1 + usize::from(nested);
+        self.entries(|scanner, key| {
+            let (bit, field) = match key {
+                "event" => (0, &mut record.event),
+                "message" => (1, &mut record.message),
+                "msg" => (2, &mut record.msg),
+                "ts" => (3, &mut record.ts),
+                "timestamp" => (4, &mut record.timestamp),
+                "asctime" => (5, &mut record.asctime),
+                "time" => (6, &mut record.time),
+                "node_name" => (7, &mut record.node_name),
+                "node_id" => (8, &mut record.node_id),
+                "trace_id" => (9, &mut record.trace_id),
+                "tenant" => (10, &mut record.tenant),
+                "latency_ms" => (11, &mut record.latency_ms),
+                "q_depth_in" => (12, &mut record.q_depth_in),
+                "q_depth_out" => (13, &mut record.q_depth_out),
+                "q_depth_total" => (14, &mut record.q_depth_total),
+                "queue_maxsize" => (15, &mut record.queue_maxsize),
+                "attempt" => (16, &mut record.attempt),
+                "trace_pending" => (17, &mut record.trace_pending),
+                "trace_inflight" => (18, &mut record.trace_inflight),
+                "trace_cancelled" => (19, &mut record.trace_cancelled),
+                "exception" => (20, &mut record.exception),
+                "sleep_s" => (21, &mut record.sleep_s),
+                "deadline_s" => (22, &mut record.deadline_s),
+                "flow_error" => {
+                    first_time(&mut seen, 23)?;
+                    record.flow_error = scanner.object(depth, Scanner::flow_error)?;
+                    return Some(());
+                }
+                "error_payload" => {
+                    first_time(&mut seen, 24)?;
+                    record.error_payload = scanner.object(depth, Scanner::flow_error)?;
+                    return Some(());
+                }
+                "headers" => {
+                    first_time(&mut seen, 25)?;
+                    record.headers = scanner.object(depth, Scanner::headers)?;
+                    return Some(());
+                }
+                "extra" if !nested => {
+                    first_time(&mut seen, 26)?;
+                    record.extra =
+                        scanner.object(depth, |scanner| scanner.record(true).map(Box::new))?;
+                    return Some(());
+                }
+                "extra" => return None, // `extra` inside `extra`: rare, serde's
+                _ => return scanner.flex(depth).map(drop),
+            };
+            first_time(&mut seen, bit)?;
+            *field = scanner.flex(depth)?;
+            Some(())
+        })?;
+        Some(record)
+    }
+}
+
+/// Serde rejects a known field given twice; so does the scanner, by leaving it to serde.
+fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
+    let mask = 1 << bit;
+    if *seen & mask != 0 {
+        return None;
+    }
+    *seen |= mask;
+    Some(())
+}
