@@ -13,6 +13,9 @@ use serde::{Serialize, Serializer};
 /// few names recur on every event.
 pub type Name = Arc<str>;
 
+/// A map keyed by names, hashed with a fast hasher: analyses look one up for every event.
+pub type NameMap<V> = std::collections::HashMap<Name, V, foldhash::fast::RandomState>;
+
 /// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);

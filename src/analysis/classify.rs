@@ -21,7 +21,7 @@ use super::category::{Category, category_of, is_terminal};
 use super::percentile::Percentiles;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, Kind, Name, Timestamp};
+use crate::event::{Event, Kind, Name, NameMap, Timestamp};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
 
@@ -215,7 +215,7 @@ pub struct Classifier {
     groups: HashMap<String, Group>,
     /// By node, when `groups` is keyed otherwise.
     node_groups: HashMap<String, Group>,
-    nodes: HashMap<Name, NodeFacts>,
+    nodes: NameMap<NodeFacts>,
     exceptions: HashMap<String, ExceptionTally>,
     deadline_late_ms: Percentiles,
     /// node_cancelled events: workers stopped by flow.stop() (shutdown, redeploy).
@@ -250,7 +250,7 @@ impl Classifier {
             successes: 0,
             groups: HashMap::new(),
             node_groups: HashMap::new(),
-            nodes: HashMap::new(),
+            nodes: NameMap::default(),
             exceptions: HashMap::new(),
             deadline_late_ms: Percentiles::default(),
             worker_stops: 0,
@@ -549,7 +549,7 @@ fn tally(
 struct Facts<'a> {
     categories: &'a Categories,
     groups: &'a [Group],
-    nodes: &'a HashMap<Name, NodeFacts>,
+    nodes: &'a NameMap<NodeFacts>,
     exceptions: &'a [ExceptionReport],
     traces: u64,
     e2e_ms: &'a Percentiles,

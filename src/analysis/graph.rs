@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::event::{Event, Kind, Name, Timestamp};
+use crate::event::{Event, Kind, Name, NameMap, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";
 pub const EGRESS: &str = "Rookery";
@@ -147,7 +147,7 @@ impl TraceWalk {
 /// Learns the flow graph from every event of every trace, in one pass.
 #[derive(Debug, Default)]
 pub struct GraphLearner {
-    walks: HashMap<Name, TraceWalk>,
+    walks: NameMap<TraceWalk>,
     /// For each node, how often each candidate list preceded its arrival.
     arrivals: HashMap<Name, HashMap<Vec<Name>, u64>>,
     /// For each node, the number of traces in which it succeeded.

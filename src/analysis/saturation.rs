@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::graph::is_endpoint;
 use super::percentile::Percentiles;
-use crate::event::{Event, Kind, Name, Timestamp};
+use crate::event::{Event, Kind, Name, NameMap, Timestamp};
 use crate::render::{millis, plural};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
@@ -210,7 +210,7 @@ pub struct SaturationAnalyzer {
     last_ts: Option<Timestamp>,
     events: u64,
     nodes: HashMap<String, NodeStats>,
-    pending: HashMap<Name, Pending>,
+    pending: NameMap<Pending>,
     blocked: Vec<(Name, Pending)>,
     blocked_total: u64,
     last_eviction: Timestamp,
@@ -225,7 +225,7 @@ impl SaturationAnalyzer {
             last_ts: None,
             events: 0,
             nodes: HashMap::new(),
-            pending: HashMap::new(),
+            pending: NameMap::default(),
             blocked: Vec::new(),
             blocked_total: 0,
             last_eviction: Timestamp(i64::MIN),

@@ -6,16 +6,14 @@
 //! bounded by the traces in flight, not by the input. (Inputs spanning less than that keep every
 //! trace to the end, where the final graph settles them all.)
 
-use std::collections::HashMap;
-
 use super::graph::{FlowGraph, GraphLearner};
 use super::trace::{TraceStatus, TraceSummary};
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, Name, NameMap, Timestamp};
 use crate::source::IDLE_TRACE_MICROS;
 
 #[derive(Debug, Default)]
 pub struct TraceBook {
-    summaries: HashMap<String, TraceSummary>,
+    summaries: NameMap<TraceSummary>,
     graph: GraphLearner,
     newest: Timestamp,
     last_eviction: Timestamp,
@@ -36,12 +34,12 @@ impl TraceBook {
     pub fn observe(&mut self, event: &Event, selected: bool) -> Vec<TraceOutcome> {
         self.graph.observe(event);
         self.newest = self.newest.max(event.ts);
-        if let Some(trace_id) = event.trace_id.as_deref() {
+        if let Some(trace_id) = event.trace_id.as_ref() {
             let summary = match self.summaries.get_mut(trace_id) {
                 Some(summary) => summary,
                 None => self
                     .summaries
-                    .entry(trace_id.to_string())
+                    .entry(Name::clone(trace_id))
                     .or_insert_with(|| TraceSummary::new(trace_id)),
             };
             summary.observe(event);
@@ -52,7 +50,7 @@ impl TraceBook {
         }
         self.last_eviction = self.newest;
         let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
-        let idle: Vec<String> = self
+        let idle: Vec<Name> = self
             .summaries
             .iter()
             .filter(|(_, summary)| summary.last_ts.0 < cutoff)

@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::Record;
-use crate::event::{Event, Name, Timestamp};
+use crate::event::{Event, Name, NameMap, Timestamp};
 
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -24,7 +24,7 @@ struct Seen {
 /// The tenants seen for each trace, first one first.
 #[derive(Debug, Default)]
 pub struct TenantMap {
-    by_trace: HashMap<Name, Seen>,
+    by_trace: NameMap<Seen>,
     /// Traces seen with more than one tenant, kept after they are forgotten.
     cross_tenant: HashMap<Name, Vec<Name>>,
     newest: Timestamp,
