@@ -32,35 +32,30 @@ struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
+    #[inline(always)]
     fn peek(&self) -> Option<u8> {
         self.bytes.get(self.at).copied()
     }
 
+    #[inline(always)]
     fn skip_whitespace(&mut self) {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.at += 1;
         }
     }
 
+    #[inline(always)]
     fn eat(&mut self, byte: u8) -> Option<()> {
         self.skip_whitespace();
         (self.peek()? == byte).then(|| self.at += 1)
     }
 
     /// A string without escapes or raw control characters, borrowed from the line.
+    #[inline(always)]
     fn string(&mut self) -> Option<&'a str> {
         self.eat(b'"')?;
         let start = self.at;
-        // Keys and most values are short: a plain loop beats a vectorized search here.
-        let mut end = start;
-        loop {
-            match *self.bytes.get(end)? {
-                b'"' => break,
-                b'\\' => return None,
-                byte if byte < 0x20 => return None,
-                _ => end += 1,
-            }
-        }
+        let end = start + string_length(&self.bytes[start..])?;
         self.at = end + 1;
         // Both ends are ASCII quotes, so the slice falls on character boundaries.
         self.text.get(start..end)
@@ -73,6 +68,7 @@ impl<'a> Scanner<'a> {
 
     /// A JSON number, told apart as serde does: integers without fraction or exponent that
     /// fit in an i64 are `Int`, anything else `Float`.
+    #[inline(always)]
     fn number(&mut self) -> Option<Flex<'a>> {
         let start = self.at;
         let digits = |scanner: &mut Scanner| {
@@ -127,6 +123,7 @@ impl<'a> Scanner<'a> {
     }
 
     /// Any value, kept as a `Flex` (objects and arrays validated and skipped).
+    #[inline(always)]
     fn flex(&mut self, depth: usize) -> Option<Flex<'a>> {
         self.skip_whitespace();
         match self.peek()? {
@@ -288,6 +285,35 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The length of a string's content up to its closing quote; `None` at a backslash, a raw
+/// control character or the end of the line. Eight bytes are tested at a time.
+fn string_length(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word & HIGHS;
+    let mut at = 0;
+    while let Some(chunk) = bytes.get(at..at + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().ok()?);
+        let special = zero_byte(word ^ (ONES * u64::from(b'"')))
+            | zero_byte(word ^ (ONES * u64::from(b'\\')))
+            | (word.wrapping_sub(ONES * 0x20) & !word & HIGHS);
+        if special != 0 {
+            // The lowest flagged byte is exact (borrows only run upwards).
+            at += special.trailing_zeros() as usize / 8;
+            return (bytes[at] == b'"').then_some(at);
+        }
+        at += 8;
+    }
+    loop {
+        match *bytes.get(at)? {
+            b'"' => return Some(at),
+            b'\\' => return None,
+            byte if byte < 0x20 => return None,
+            _ => at += 1,
+        }
+    }
+}
+
 /// Serde rejects a known field given twice; so does the scanner, by leaving it to serde.
 fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
     let mask = 1 << bit;
@@ -296,4 +322,29 @@ fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
     }
     *seen |= mask;
     Some(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::string_length;
+
+    #[test]
+    fn string_length_stops_where_a_byte_loop_would() {
+        let alphabet = b"ab\"\\\x01\x1f \x7f\xc3\xa9";
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..20_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let length = (seed % 24) as usize;
+            let bytes: Vec<u8> = (0..length)
+                .map(|i| alphabet[((seed >> (i % 16 * 4)) as usize + i) % alphabet.len()])
+                .collect();
+            let expected = bytes
+                .iter()
+                .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+                .filter(|&at| bytes[at] == b'"');
+            assert_eq!(string_length(&bytes), expected, "{bytes:?}");
+        }
+    }
 }
