@@ -57,6 +57,7 @@ fn events(relative: &str) -> Vec<Event> {
         sample_lines: 0,
     })
     .unwrap()
+    .map(|event| *event)
     .collect()
 }
 

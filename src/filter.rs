@@ -122,7 +122,7 @@ impl EventFilter {
     }
 
     /// Applies the whole filter to a time-ordered stream, relative time bounds included.
-    pub fn apply<I: Iterator<Item = Event>>(self, events: I) -> Filtered<I> {
+    pub fn apply<I: Iterator<Item = Box<Event>>>(self, events: I) -> Filtered<I> {
         Filtered {
             events,
             filter: self,
@@ -174,11 +174,11 @@ pub struct Filtered<I> {
     events: I,
     filter: EventFilter,
     newest: Option<Timestamp>,
-    held: VecDeque<Event>,
+    held: VecDeque<Box<Event>>,
     drained: bool,
 }
 
-impl<I: Iterator<Item = Event>> Filtered<I> {
+impl<I: Iterator<Item = Box<Event>>> Filtered<I> {
     fn relative_since(&self) -> Option<i64> {
         match self.filter.since {
             Some(TimeBound::BeforeNewest(micros)) => Some(micros),
@@ -205,10 +205,10 @@ impl<I: Iterator<Item = Event>> Filtered<I> {
     }
 }
 
-impl<I: Iterator<Item = Event>> Iterator for Filtered<I> {
-    type Item = Event;
+impl<I: Iterator<Item = Box<Event>>> Iterator for Filtered<I> {
+    type Item = Box<Event>;
 
-    fn next(&mut self) -> Option<Event> {
+    fn next(&mut self) -> Option<Box<Event>> {
         let relative_since = self.relative_since();
         let relative_until = self.relative_until();
         if relative_since.is_none() && relative_until.is_none() {
@@ -363,7 +363,7 @@ mod tests {
             event(120, "t", "b", Kind::NodeStart), // newest, filtered out by node
         ];
         let kept: Vec<i64> = filter
-            .apply(events.into_iter())
+            .apply(events.into_iter().map(Box::new))
             .map(|e| e.ts.0 / 1_000_000)
             .collect();
         assert_eq!(kept, vec![112]);
@@ -379,7 +379,7 @@ mod tests {
             .map(|s| event(s, "t", "a", Kind::NodeStart))
             .collect::<Vec<_>>();
         let kept: Vec<i64> = filter
-            .apply(events.into_iter())
+            .apply(events.into_iter().map(Box::new))
             .map(|e| e.ts.0 / 1_000_000)
             .collect();
         assert_eq!(kept, (0..=19).collect::<Vec<_>>());

@@ -37,7 +37,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
             Some(writer) => writer,
             None => writer.insert(StoreWriter::open(&args.store, &args.table)?),
         };
-        writer.write(event)?;
+        writer.write(*event)?;
     }
     let counts = match writer {
         Some(writer) => writer.finish()?,

@@ -285,9 +285,9 @@ impl EventStream {
 }
 
 impl Iterator for EventStream {
-    type Item = Event;
+    type Item = Box<Event>;
 
-    fn next(&mut self) -> Option<Event> {
+    fn next(&mut self) -> Option<Box<Event>> {
         while let Some(record) = self.records.next() {
             if let Record::Event(event) = &record
                 && self.is_duplicate(event)

@@ -105,7 +105,7 @@ impl TenantMap {
     }
 
     /// Learns from a record; returns the event (tenant filled in) or `None` for a tenant line.
-    pub(crate) fn apply(&mut self, record: Record) -> Option<Event> {
+    pub(crate) fn apply(&mut self, record: Record) -> Option<Box<Event>> {
         let result = match record {
             Record::TraceTenant {
                 ts,
@@ -129,7 +129,7 @@ impl TenantMap {
                         }
                     }
                 }
-                Some(*event)
+                Some(event)
             }
             Record::Skipped => None,
         };
