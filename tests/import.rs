@@ -36,6 +36,21 @@ fn importing_twice_adds_nothing_the_second_time() {
         .success();
     assert_eq!(rows(&db), 247, "the same log twice adds nothing");
     assert_eq!(std::fs::read(&log).unwrap(), before, "the log is only read");
+
+    // Staging happened outside the store, and a store the import created runs in WAL mode.
+    let connection = rusqlite::Connection::open(&db).unwrap();
+    let tables: Vec<String> = connection
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["flow_events"]);
+    let mode: String = connection
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
 }
 
 #[test]

@@ -121,7 +121,12 @@ pub fn decode_store_row(
     names: &mut Names,
 ) -> Event {
     let record: RawRecord = payload
-        .and_then(|payload| serde_json::from_slice(payload).ok())
+        .and_then(|payload| {
+            let scanned = std::str::from_utf8(payload)
+                .ok()
+                .and_then(scan::scan_record);
+            scanned.or_else(|| serde_json::from_slice(payload).ok())
+        })
         .unwrap_or_default();
     let extra = record.extra.0.as_deref();
     let payload = extra
