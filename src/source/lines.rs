@@ -2,6 +2,7 @@
 //! skipped. The line buffer is reused; the prefilter sees raw bytes before any JSON parse.
 
 use std::io::{self, BufRead};
+use std::sync::Arc;
 
 use memchr::memmem::Finder;
 
@@ -28,12 +29,9 @@ pub(crate) struct LineRecords {
     buffer: Vec<u8>,
     /// Skip mode: the start of a line whose end is in a chunk not yet read.
     partial: Vec<u8>,
-    names: Names,
+    decoder: LineDecoder,
     line_number: u64,
     options: LineOptions,
-    /// The time of the last record, given to lines that carry none (some ingress lines).
-    last_ts: Timestamp,
-    stats: ReadStats,
     report: SharedReport,
     finished: bool,
 }
@@ -41,17 +39,12 @@ pub(crate) struct LineRecords {
 impl LineRecords {
     pub(crate) fn new(input: OpenInput, options: LineOptions, report: SharedReport) -> LineRecords {
         LineRecords {
+            decoder: LineDecoder::new(Arc::clone(&input.name), &options),
             input,
             buffer: Vec::with_capacity(4096),
             partial: Vec::new(),
-            names: Names::default(),
             line_number: 0,
             options,
-            last_ts: Timestamp(i64::MIN),
-            stats: ReadStats {
-                inputs: 1,
-                ..ReadStats::default()
-            },
             report,
             finished: false,
         }
@@ -63,7 +56,11 @@ impl LineRecords {
             .report
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        report.stats.add(&self.stats);
+        report.stats.add(&ReadStats {
+            inputs: 1,
+            ..ReadStats::default()
+        });
+        report.stats.add(&self.decoder.stats);
         report.errors.extend(error);
     }
 
@@ -103,7 +100,7 @@ impl LineRecords {
                 }
                 skip_lines(
                     &mut self.line_number,
-                    &mut self.stats,
+                    &mut self.decoder.stats,
                     u64::from(!last.is_empty()),
                 );
                 return Ok(0);
@@ -123,7 +120,7 @@ impl LineRecords {
                     self.buffer = line;
                     return Ok(self.buffer.len());
                 }
-                skip_lines(&mut self.line_number, &mut self.stats, 1);
+                skip_lines(&mut self.line_number, &mut self.decoder.stats, 1);
                 continue;
             }
             // Only complete lines are searched; the cut last one waits in `partial`.
@@ -136,14 +133,14 @@ impl LineRecords {
                 let skipped = count_lines(&region[..line_start]);
                 self.buffer.extend_from_slice(&region[line_start..line_end]);
                 self.input.reader.consume(line_end);
-                skip_lines(&mut self.line_number, &mut self.stats, skipped);
+                skip_lines(&mut self.line_number, &mut self.decoder.stats, skipped);
                 return Ok(self.buffer.len());
             }
             let skipped = count_lines(region);
             self.partial.extend_from_slice(&chunk[complete..]);
             let length = chunk.len();
             self.input.reader.consume(length);
-            skip_lines(&mut self.line_number, &mut self.stats, skipped);
+            skip_lines(&mut self.line_number, &mut self.decoder.stats, skipped);
         }
     }
 }
@@ -159,6 +156,93 @@ fn skip_lines(line_number: &mut u64, stats: &mut ReadStats, count: u64) {
 fn count_lines(bytes: &[u8]) -> u64 {
     memchr::memchr_iter(b'\n', bytes).count() as u64
 }
+
+/// What one line gave.
+pub(crate) enum LineOutcome {
+    Record(Record),
+    /// Nothing to give (blank, prefiltered, not an event): counted in the stats.
+    Nothing,
+    /// `--strict` and the line is not JSON: why.
+    Strict(String),
+}
+
+/// The line -> record step, shared by the sequential reader and the parallel workers: the
+/// prefilter, the decoding (lossily when a line is not UTF-8), and the counts.
+pub(crate) struct LineDecoder {
+    pub input: Arc<str>,
+    pub names: Names,
+    pub prefilter: LinePrefilter,
+    pub sample_lines: u64,
+    pub strict: bool,
+    pub stats: ReadStats,
+    /// The time of the last record, given to lines that carry none (some ingress lines).
+    pub last_ts: Timestamp,
+}
+
+impl LineDecoder {
+    pub(crate) fn new(input: Arc<str>, options: &LineOptions) -> LineDecoder {
+        LineDecoder {
+            input,
+            names: Names::default(),
+            prefilter: Arc::clone(&options.prefilter),
+            sample_lines: options.sample_lines,
+            strict: options.strict,
+            stats: ReadStats::default(),
+            last_ts: UNKNOWN_TS,
+        }
+    }
+
+    /// Decodes line number `number` (without its terminator).
+    pub(crate) fn decode(&mut self, line: &[u8], number: u64) -> LineOutcome {
+        self.stats.lines += 1;
+        if number > self.sample_lines && !(self.prefilter)(line) {
+            self.stats.prefiltered += 1;
+            return LineOutcome::Nothing;
+        }
+        // serde_json validates UTF-8 as it parses: check the line apart only when it fails.
+        let mut decoded = decode_line(line, &self.input, number, &mut self.names);
+        if matches!(
+            decoded,
+            Decoded::Skipped(SkipReason::Malformed | SkipReason::NotJson)
+        ) && std::str::from_utf8(line).is_err()
+        {
+            self.stats.non_utf8 += 1;
+            let lossy = String::from_utf8_lossy(line);
+            decoded = decode_line(lossy.as_bytes(), &self.input, number, &mut self.names);
+        }
+        match decoded {
+            Decoded::Event(event) => {
+                self.stats.events += 1;
+                self.last_ts = event.ts;
+                LineOutcome::Record(Record::Event(event))
+            }
+            Decoded::TraceTenant {
+                ts,
+                trace_id,
+                tenant,
+            } => {
+                self.stats.tenant_lines += 1;
+                let ts = ts.unwrap_or(self.last_ts);
+                self.last_ts = ts;
+                LineOutcome::Record(Record::TraceTenant {
+                    ts,
+                    trace_id,
+                    tenant,
+                })
+            }
+            Decoded::Skipped(reason) => {
+                self.stats.count_skip(reason);
+                if self.strict && matches!(reason, SkipReason::NotJson | SkipReason::Malformed) {
+                    return LineOutcome::Strict(strict_reason(reason, line));
+                }
+                LineOutcome::Nothing
+            }
+        }
+    }
+}
+
+/// The time of records read before any line gave one.
+pub(crate) const UNKNOWN_TS: Timestamp = Timestamp(i64::MIN);
 
 impl Iterator for LineRecords {
     type Item = Record;
@@ -183,61 +267,17 @@ impl Iterator for LineRecords {
                 break;
             }
             self.line_number += 1;
-            self.stats.lines += 1;
             let line = trim_line_end(&self.buffer);
-            if self.line_number > self.options.sample_lines && !(self.options.prefilter)(line) {
-                self.stats.prefiltered += 1;
-                continue;
-            }
-            // serde_json validates UTF-8 as it parses: check the line apart only when it fails.
-            let mut decoded =
-                decode_line(line, &self.input.name, self.line_number, &mut self.names);
-            if matches!(
-                decoded,
-                Decoded::Skipped(SkipReason::Malformed | SkipReason::NotJson)
-            ) && std::str::from_utf8(line).is_err()
-            {
-                self.stats.non_utf8 += 1;
-                let lossy = String::from_utf8_lossy(line);
-                decoded = decode_line(
-                    lossy.as_bytes(),
-                    &self.input.name,
-                    self.line_number,
-                    &mut self.names,
-                );
-            }
-            match decoded {
-                Decoded::Event(event) => {
-                    self.stats.events += 1;
-                    self.last_ts = event.ts;
-                    return Some(Record::Event(event));
-                }
-                Decoded::TraceTenant {
-                    ts,
-                    trace_id,
-                    tenant,
-                } => {
-                    self.stats.tenant_lines += 1;
-                    let ts = ts.unwrap_or(self.last_ts);
-                    self.last_ts = ts;
-                    return Some(Record::TraceTenant {
-                        ts,
-                        trace_id,
-                        tenant,
-                    });
-                }
-                Decoded::Skipped(reason) => {
-                    self.stats.count_skip(reason);
-                    if self.options.strict
-                        && matches!(reason, SkipReason::NotJson | SkipReason::Malformed)
-                    {
-                        let error = Error::Strict {
-                            input: self.input.name.to_string(),
-                            line: self.line_number,
-                            reason: strict_reason(reason, line),
-                        };
-                        self.finish(Some(error));
-                    }
+            match self.decoder.decode(line, self.line_number) {
+                LineOutcome::Record(record) => return Some(record),
+                LineOutcome::Nothing => {}
+                LineOutcome::Strict(reason) => {
+                    let error = Error::Strict {
+                        input: self.input.name.to_string(),
+                        line: self.line_number,
+                        reason,
+                    };
+                    self.finish(Some(error));
                 }
             }
         }
@@ -245,7 +285,7 @@ impl Iterator for LineRecords {
     }
 }
 
-fn trim_line_end(line: &[u8]) -> &[u8] {
+pub(crate) fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
 }
