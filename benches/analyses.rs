@@ -55,6 +55,7 @@ fn events(relative: &str) -> Vec<Event> {
         required: None,
         progress: false,
         sample_lines: 0,
+        decode_threads: None,
     })
     .unwrap()
     .map(|event| *event)

@@ -40,6 +40,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;events' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
@@ -60,6 +62,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;find' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
@@ -82,6 +86,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;classify' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
@@ -105,6 +111,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;saturation' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
@@ -129,6 +137,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;traces' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
@@ -153,6 +163,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;graph' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
@@ -173,6 +185,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;triage' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
@@ -193,6 +207,8 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
         'flowtrace;import' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store to write (created with the flow_events schema if missing)')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of the store')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input [default: one per core]')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')

@@ -97,7 +97,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__classify)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +108,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -173,7 +181,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__events)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -184,6 +192,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -227,7 +243,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__find)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --format --all --full-scan --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --all --full-scan --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,6 +254,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -281,7 +305,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__graph)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -292,6 +316,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -489,7 +521,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__import)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -500,6 +532,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -535,7 +575,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__saturation)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +586,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -605,7 +653,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__traces)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -616,6 +664,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -675,7 +731,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__triage)
-            opts="-q -h --store --table --strict --quiet --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -686,6 +742,14 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -36,6 +36,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;events'= {
             cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
             cand --table 'The events table of --store'
+            cand -j 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'
@@ -55,6 +57,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;find'= {
             cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
             cand --table 'The events table of --store'
+            cand -j 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'
@@ -76,6 +80,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;classify'= {
             cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
             cand --table 'The events table of --store'
+            cand -j 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'
@@ -98,6 +104,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;saturation'= {
             cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
             cand --table 'The events table of --store'
+            cand -j 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'
@@ -121,6 +129,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;traces'= {
             cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
             cand --table 'The events table of --store'
+            cand -j 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'
@@ -144,6 +154,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;graph'= {
             cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
             cand --table 'The events table of --store'
+            cand -j 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'
@@ -163,6 +175,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;triage'= {
             cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
             cand --table 'The events table of --store'
+            cand -j 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input [default: one per core]; 1 leaves a core free'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'
@@ -182,6 +196,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;import'= {
             cand --store 'The store to write (created with the flow_events schema if missing)'
             cand --table 'The events table of the store'
+            cand -j 'Threads decoding each log input [default: one per core]'
+            cand --threads 'Threads decoding each log input [default: one per core]'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'

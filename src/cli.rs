@@ -342,6 +342,10 @@ pub struct ImportArgs {
     /// Do not print the summary on stderr
     #[arg(long, short = 'q', help_heading = "Input")]
     pub quiet: bool,
+    /// Threads decoding each log input [default: one per core]
+    #[arg(long, short = 'j', value_name = "N", help_heading = "Input",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Store exception text whole; by default secrets in it are masked before writing
@@ -386,6 +390,10 @@ pub struct InputArgs {
     /// Do not print the summary of skipped lines on stderr
     #[arg(long, short = 'q')]
     pub quiet: bool,
+
+    /// Threads decoding each log input [default: one per core]; 1 leaves a core free
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
 }
 
 /// Which events to keep; shared by every subcommand.

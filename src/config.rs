@@ -18,6 +18,7 @@ pub struct InputConfig {
     pub store: Option<(PathBuf, String)>,
     pub strict: bool,
     pub quiet: bool,
+    pub threads: Option<usize>,
 }
 
 impl InputConfig {
@@ -51,6 +52,7 @@ impl InputConfig {
             store: args.store.clone().map(|path| (path, args.table.clone())),
             strict: args.strict,
             quiet: args.quiet,
+            threads: args.threads.map(usize::from),
         })
     }
 
@@ -68,6 +70,7 @@ impl InputConfig {
             required: filter.required(),
             sample_lines: 0,
             progress: !self.quiet,
+            decode_threads: self.threads,
         }
     }
 }
@@ -219,6 +222,7 @@ mod tests {
             table: "flow_events".into(),
             strict: false,
             quiet: false,
+            threads: None,
         }
     }
 

@@ -15,6 +15,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
         strict: false,
         prefilter: Arc::new(|_| true),
         sample_lines: 0,
+        decode_threads: None,
         required: None,
         progress: false,
     })

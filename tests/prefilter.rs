@@ -104,3 +104,23 @@ fn filtered_reads_equal_a_full_parse() {
         assert_eq!(timeline, expected, "find {id}");
     }
 }
+
+#[test]
+fn decoding_on_several_threads_gives_the_single_thread_answer() {
+    let (log, _) = mixed_log(0x0dd_ba11);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mixed.log");
+    std::fs::write(&path, &log).unwrap();
+    let path = path.to_str().unwrap();
+    for subcommand in ["classify", "saturation", "triage", "traces"] {
+        let single = report_json(subcommand, &[path, "-j", "1"]);
+        for threads in ["2", "5"] {
+            let parallel = report_json(subcommand, &[path, "-j", threads]);
+            assert_eq!(parallel, single, "{subcommand} -j {threads}");
+        }
+    }
+    assert_eq!(
+        events_jsonl(&[path, "-j", "3"]),
+        events_jsonl(&[path, "-j", "1"])
+    );
+}

@@ -19,6 +19,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         table: args.table.clone(),
         strict: args.strict,
         quiet: args.quiet,
+        threads: args.threads,
     };
     let input = InputConfig::resolve(&input_args, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;

@@ -10,11 +10,13 @@ pub mod decode;
 pub mod input;
 mod lines;
 mod merge;
+mod parallel;
 mod read_ahead;
 pub mod store;
 mod tenant;
 
 use std::sync::{Arc, Mutex};
+use std::thread;
 
 use crate::error::Error;
 use crate::event::{Event, Name, Timestamp};
@@ -131,6 +133,8 @@ pub struct SourceOptions {
     /// The first this many lines of each input are decoded whatever the prefilter says: a
     /// sample of every trace for analyses that need the whole flow (`find` learns the graph).
     pub sample_lines: u64,
+    /// Threads decoding each log input; `None`: one per core.
+    pub decode_threads: Option<usize>,
 }
 
 /// Inputs larger than this in all get a progress bar (on a terminal).
@@ -163,6 +167,11 @@ fn progress_bar(inputs: &[InputSpec]) -> Option<indicatif::ProgressBar> {
     .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     bar.set_style(style);
     Some(bar.with_finish(indicatif::ProgressFinish::AndClear))
+}
+
+/// Threads decoding one input: one per core (the analyses share them).
+fn decode_workers() -> usize {
+    thread::available_parallelism().map_or(1, |cores| cores.get().min(8))
 }
 
 /// The merged, time-ordered events of every source, with tenants propagated and duplicates
@@ -219,20 +228,32 @@ impl EventStream {
         for spec in &options.inputs {
             match input::open_input(spec, progress.as_ref()) {
                 Ok(opened) => {
-                    let lines = lines::LineRecords::new(
-                        opened,
-                        lines::LineOptions {
-                            prefilter: Arc::clone(&options.prefilter),
-                            required: options
-                                .required
-                                .as_ref()
-                                .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
-                            sample_lines: options.sample_lines,
-                            strict: options.strict,
-                        },
-                        Arc::clone(&report),
-                    );
-                    sources.push(Box::new(background::Background::spawn(lines)));
+                    let line_options = lines::LineOptions {
+                        prefilter: Arc::clone(&options.prefilter),
+                        required: options
+                            .required
+                            .as_ref()
+                            .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
+                        sample_lines: options.sample_lines,
+                        strict: options.strict,
+                    };
+                    let report = Arc::clone(&report);
+                    // Every line decoded: on all cores. Only a trace's lines (find): the block
+                    // search of one reader is faster than any decoding.
+                    let workers = options.decode_threads.unwrap_or_else(decode_workers);
+                    let records: Box<dyn Iterator<Item = Record> + Send> =
+                        match (&line_options.required, workers) {
+                            (None, workers) if workers > 1 => {
+                                Box::new(parallel::ParallelLines::new(
+                                    opened,
+                                    &line_options,
+                                    report,
+                                    workers,
+                                ))
+                            }
+                            _ => Box::new(lines::LineRecords::new(opened, line_options, report)),
+                        };
+                    sources.push(Box::new(background::Background::spawn(records)));
                 }
                 Err(error) => report
                     .lock()

@@ -1,0 +1,358 @@
+//! Decoding one input on several threads, in input order: the input is cut into blocks at line
+//! boundaries, block `n` goes to worker `n % workers`, and the decoded blocks are taken back
+//! from the workers in the same round, so the records come out exactly as a single reader
+//! would give them (a test compares the two). Memory stays at a few blocks per worker.
+
+use std::io::{self, BufRead};
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::thread;
+
+use super::input::OpenInput;
+use super::lines::{LineDecoder, LineOptions, LineOutcome, UNKNOWN_TS, trim_line_end};
+use super::{ReadStats, Record, SharedReport};
+use crate::error::Error;
+use crate::event::Timestamp;
+
+/// Bytes per block, at least (a block ends at a line end).
+const BLOCK: usize = 256 * 1024;
+/// Blocks queued per worker.
+const QUEUED: usize = 2;
+
+struct Block {
+    bytes: Vec<u8>,
+    /// The number of the block's first line.
+    first_line: u64,
+}
+
+/// A worker's answer for one block: its records, its counts, and the `--strict` stop, if any.
+struct Decoded {
+    records: Vec<Record>,
+    stats: ReadStats,
+    strict: Option<(u64, String)>,
+}
+
+pub(crate) struct ParallelLines {
+    input: OpenInput,
+    jobs: Vec<SyncSender<Block>>,
+    results: Vec<Receiver<Decoded>>,
+    block_size: usize,
+    /// Blocks sent, blocks taken back.
+    sent: usize,
+    taken: usize,
+    /// The lines cut into blocks so far, and the start of a line cut by the last chunk.
+    lines: u64,
+    partial: Vec<u8>,
+    input_done: bool,
+    /// An error reading the input, reported once the blocks before it are given.
+    read_error: Option<Error>,
+    strict_error: Option<Error>,
+    current: std::vec::IntoIter<Record>,
+    last_ts: Timestamp,
+    stats: ReadStats,
+    report: SharedReport,
+    finished: bool,
+}
+
+impl ParallelLines {
+    pub(crate) fn new(
+        input: OpenInput,
+        options: &LineOptions,
+        report: SharedReport,
+        workers: usize,
+    ) -> ParallelLines {
+        ParallelLines::with_block_size(input, options, report, workers, BLOCK)
+    }
+
+    fn with_block_size(
+        input: OpenInput,
+        options: &LineOptions,
+        report: SharedReport,
+        workers: usize,
+        block_size: usize,
+    ) -> ParallelLines {
+        let mut jobs = Vec::new();
+        let mut results = Vec::new();
+        for _ in 0..workers.max(1) {
+            let (job_sender, job_receiver) = sync_channel::<Block>(QUEUED);
+            let (result_sender, result_receiver) = sync_channel(QUEUED);
+            let decoder = LineDecoder::new(Arc::clone(&input.name), options);
+            thread::spawn(move || decode_blocks(decoder, &job_receiver, &result_sender));
+            jobs.push(job_sender);
+            results.push(result_receiver);
+        }
+        ParallelLines {
+            input,
+            jobs,
+            results,
+            block_size,
+            sent: 0,
+            taken: 0,
+            lines: 0,
+            partial: Vec::new(),
+            input_done: false,
+            read_error: None,
+            strict_error: None,
+            current: Vec::new().into_iter(),
+            last_ts: UNKNOWN_TS,
+            stats: ReadStats {
+                inputs: 1,
+                ..ReadStats::default()
+            },
+            report,
+            finished: false,
+        }
+    }
+
+    /// The next block of whole lines (the last one may lack its terminator), or `None` at the
+    /// end of the input or at a read error (kept for after the blocks before it).
+    fn next_block(&mut self) -> Option<Block> {
+        let mut bytes = std::mem::take(&mut self.partial);
+        loop {
+            let chunk = match self.input.reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    // The broken line is dropped; the lines before it stay.
+                    if let Some(end) = memchr::memrchr(b'\n', &bytes) {
+                        bytes.truncate(end + 1);
+                    } else {
+                        bytes.clear();
+                    }
+                    let block = self.cut(bytes);
+                    self.read_error = Some(Error::Read {
+                        input: self.input.name.to_string(),
+                        line: self.lines,
+                        source,
+                    });
+                    self.input_done = true;
+                    return block;
+                }
+            };
+            if chunk.is_empty() {
+                self.input_done = true;
+                return self.cut(bytes);
+            }
+            let length = chunk.len();
+            bytes.extend_from_slice(chunk);
+            self.input.reader.consume(length);
+            if bytes.len() >= self.block_size
+                && let Some(end) = memchr::memrchr(b'\n', &bytes)
+            {
+                self.partial = bytes.split_off(end + 1);
+                return self.cut(bytes);
+            }
+        }
+    }
+
+    /// Numbers the lines of a block.
+    fn cut(&mut self, bytes: Vec<u8>) -> Option<Block> {
+        if bytes.is_empty() {
+            return None;
+        }
+        let first_line = self.lines + 1;
+        self.lines += memchr::memchr_iter(b'\n', &bytes).count() as u64;
+        if !bytes.ends_with(b"\n") {
+            self.lines += 1;
+        }
+        Some(Block { bytes, first_line })
+    }
+
+    /// Keeps every worker's queue full while there is input.
+    fn dispatch(&mut self) {
+        while !self.input_done
+            && self.strict_error.is_none()
+            && self.sent - self.taken < self.jobs.len() * QUEUED
+        {
+            let Some(block) = self.next_block() else {
+                continue;
+            };
+            let worker = self.sent % self.jobs.len();
+            if self.jobs[worker].send(block).is_err() {
+                self.input_done = true; // a worker died: give what was decoded
+                return;
+            }
+            self.sent += 1;
+        }
+    }
+
+    fn finish(&mut self) {
+        self.finished = true;
+        self.jobs.clear(); // ends the workers
+        let mut report = self
+            .report
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        report.stats.add(&self.stats);
+        report
+            .errors
+            .extend(self.strict_error.take().or(self.read_error.take()));
+    }
+}
+
+fn decode_blocks(mut decoder: LineDecoder, jobs: &Receiver<Block>, results: &SyncSender<Decoded>) {
+    while let Ok(block) = jobs.recv() {
+        // Within a block times carry over as in one reader; before the block's first time
+        // they are unknown here, and filled in when the blocks are put back in order.
+        decoder.last_ts = UNKNOWN_TS;
+        let mut records = Vec::new();
+        let mut strict = None;
+        let lines = block.bytes.split_inclusive(|&b| b == b'\n');
+        for (number, line) in (block.first_line..).zip(lines) {
+            match decoder.decode(trim_line_end(line), number) {
+                LineOutcome::Record(record) => records.push(record),
+                LineOutcome::Nothing => {}
+                LineOutcome::Strict(reason) => {
+                    strict = Some((number, reason));
+                    break;
+                }
+            }
+        }
+        let stats = std::mem::take(&mut decoder.stats);
+        if results
+            .send(Decoded {
+                records,
+                stats,
+                strict,
+            })
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+impl Iterator for ParallelLines {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            if let Some(mut record) = self.current.next() {
+                if let Record::TraceTenant { ts, .. } = &mut record
+                    && *ts == UNKNOWN_TS
+                {
+                    *ts = self.last_ts;
+                }
+                self.last_ts = record.ts();
+                return Some(record);
+            }
+            if self.finished {
+                return None;
+            }
+            self.dispatch();
+            if self.taken == self.sent {
+                self.finish();
+                return None;
+            }
+            let worker = self.taken % self.results.len();
+            let Ok(decoded) = self.results[worker].recv() else {
+                self.finish();
+                return None;
+            };
+            self.taken += 1;
+            self.stats.add(&decoded.stats);
+            self.current = decoded.records.into_iter();
+            if let Some((line, reason)) = decoded.strict {
+                // Give this block's records up to the line, then stop.
+                self.strict_error = Some(Error::Strict {
+                    input: self.input.name.to_string(),
+                    line,
+                    reason,
+                });
+                self.input_done = true;
+                self.sent = self.taken; // later blocks are dropped with the workers
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::input::{InputSpec, open_input};
+    use crate::source::lines::LineRecords;
+
+    fn records_of(records: impl Iterator<Item = Record>, report: &SharedReport) -> Vec<String> {
+        let mut given: Vec<String> = records
+            .map(|record| match record {
+                Record::Event(event) => format!("{} {:?}", event.origin, event),
+                Record::TraceTenant {
+                    ts,
+                    trace_id,
+                    tenant,
+                } => format!("tenant {ts:?} {trace_id} {tenant}"),
+                Record::Skipped => "skipped".to_string(),
+            })
+            .collect();
+        let report = report.lock().unwrap();
+        given.push(format!("{:?}", report.stats));
+        given.extend(report.errors.iter().map(|e| e.to_string()));
+        given
+    }
+
+    fn read_both(log: &[u8], strict: bool, sample_lines: u64) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mixed.log");
+        std::fs::write(&path, log).unwrap();
+        let spec = InputSpec::File(path);
+        let options = || LineOptions {
+            // Keep lines holding a digit 7: most, not all.
+            prefilter: Arc::new(|line: &[u8]| line.contains(&b'7')),
+            required: None,
+            sample_lines,
+            strict,
+        };
+        let report = SharedReport::default();
+        let single = LineRecords::new(open_input(&spec, None).unwrap(), options(), report.clone());
+        let expected = records_of(single, &report);
+        for (workers, block) in [(2, 4096), (3, 1000), (2, 1 << 20)] {
+            let report = SharedReport::default();
+            let input = open_input(&spec, None).unwrap();
+            let parallel =
+                ParallelLines::with_block_size(input, &options(), report.clone(), workers, block);
+            let given = records_of(parallel, &report);
+            assert_eq!(
+                given.len(),
+                expected.len(),
+                "{workers} workers, {block} B blocks"
+            );
+            assert_eq!(given, expected, "{workers} workers, {block} B blocks");
+        }
+    }
+
+    fn shapes() -> Vec<u8> {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/incident");
+        let mut log = Vec::new();
+        for shape in [
+            "flat.jsonl",
+            "structured.jsonl",
+            "kubectl_prefix_timestamps.log",
+        ] {
+            log.extend(std::fs::read(format!("{dir}/{shape}")).unwrap());
+        }
+        log
+    }
+
+    #[test]
+    fn parallel_decoding_gives_what_one_reader_gives() {
+        // An ingress line without a time first, noise, the shapes, a line longer than a
+        // block, and no final newline.
+        let mut log = br#"{"message": "accepted", "trace_id": "t1", "tenant": "acme"}"#.to_vec();
+        log.extend_from_slice(b"\nnot json 7\n\n");
+        log.extend(shapes());
+        log.extend(format!("{{\"message\": \"{}7\"}}\n", "x".repeat(9000)).bytes());
+        log.extend_from_slice(br#"{"ingress": 7, "trace_id": "t2", "tenant": "b"}"#);
+        read_both(&log, false, 0);
+        read_both(&log, false, 300);
+    }
+
+    #[test]
+    fn strict_stops_at_the_same_line() {
+        let mut log = shapes();
+        let at = log.len() * 2 / 3;
+        let newline = at + memchr::memchr(b'\n', &log[at..]).unwrap() + 1;
+        let traceback = b"Traceback (most recent call last): 7\n";
+        log.splice(newline..newline, traceback.iter().copied());
+        read_both(&log, true, 0);
+    }
+}
