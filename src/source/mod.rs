@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::error::Error;
-use crate::event::{Event, Name, Timestamp};
+use crate::event::{Event, Timestamp};
 use decode::SkipReason;
 pub use input::InputSpec;
 pub use store::StoreQuery;
@@ -181,7 +181,7 @@ pub struct EventStream {
     tenants: TenantMap,
     report: SharedReport,
     /// The identities of the events already given at the current timestamp.
-    seen_at: (Timestamp, Vec<EventIdentity>),
+    seen_at: (Timestamp, Vec<u64>),
     duplicates: u64,
     /// The latest time given so far, and the events given after it though older.
     latest: Timestamp,
@@ -189,26 +189,17 @@ pub struct EventStream {
 }
 
 /// What makes two events the same event: PenguiFlow stamps each with its own `ts` (to the
-/// microsecond), kind, trace, node instance and attempt.
-#[derive(Debug, PartialEq, Eq)]
-struct EventIdentity {
-    kind: crate::event::Kind,
-    trace_id: Option<Name>,
-    node_name: Option<Name>,
-    node_id: Option<Name>,
-    attempt: Option<i64>,
-}
-
-impl EventIdentity {
-    fn of(event: &Event) -> EventIdentity {
-        EventIdentity {
-            kind: event.kind.clone(),
-            trace_id: event.trace_id.clone(),
-            node_name: event.node_name.clone(),
-            node_id: event.node_id.clone(),
-            attempt: event.attempt,
-        }
-    }
+/// microsecond), kind, trace, node instance and attempt. Kept as a 64-bit hash of those: two
+/// different events of the same microsecond colliding is a chance of one in 2^64.
+fn event_identity(event: &Event) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = foldhash::quality::FixedState::with_seed(0).build_hasher();
+    event.kind.hash(&mut hasher);
+    event.trace_id.hash(&mut hasher);
+    event.node_name.hash(&mut hasher);
+    event.node_id.hash(&mut hasher);
+    event.attempt.hash(&mut hasher);
+    hasher.finish()
 }
 
 impl EventStream {
@@ -290,7 +281,7 @@ impl EventStream {
             *at = event.ts;
             seen.clear();
         }
-        let identity = EventIdentity::of(event);
+        let identity = event_identity(event);
         if seen.contains(&identity) {
             self.duplicates += 1;
             return true;
