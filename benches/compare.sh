@@ -17,9 +17,10 @@ mkdir -p "$dir"
 log="$dir/flow-$size.log"
 small="$dir/flow-100M.log"
 needle=feedc0de5eed4a11b0a710ad0f5ca1e5
+store="$dir/flow-$size.db"
 
-for tool in rg jq gzip zstd /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing (apt-get install ripgrep jq gzip zstd time)" >&2; exit 2; }
+for tool in rg jq gzip zstd sqlite3 /usr/bin/time; do
+  command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing (apt-get install ripgrep jq gzip zstd sqlite3 time)" >&2; exit 2; }
 done
 
 cargo build --release --quiet --bin flowtrace --example genlog
@@ -51,6 +52,10 @@ benchmarks=(
   "flowtrace classify (100 MiB) :: $ft classify $small -q --format json"
   "flowtrace saturation (100 MiB) :: $ft saturation $small -q --format json"
   "flowtrace triage (100 MiB) :: $ft triage $small -q --format json"
+  "flowtrace import (fresh store) :: rm -f $store $store-wal $store-shm; $ft import $log --store $store -q"
+  "sqlite3 select one trace (store) :: sqlite3 $store \"SELECT * FROM flow_events WHERE trace_id = '$needle' ORDER BY ts\""
+  "flowtrace events --trace (store) :: $ft events --trace $needle --store $store -q"
+  "flowtrace find (store) :: $ft find $needle --store $store -q --format json"
 )
 
 declare -A times memory
@@ -80,7 +85,10 @@ floor=$(echo "${times[rg -F <trace_id>]}" | median)
     t=$(echo "${times[$name]}" | median)
     m=$(echo "${memory[$name]}" | median)
     case $name in *"100 MiB"*) size_bytes=$(stat -c %s "$small") ;; *) size_bytes=$bytes ;; esac
+    # Store queries do not scan the log: no throughput for them.
+    case $name in *"(store)"*) size_bytes=0 ;; esac
     awk -v n="${name//|/\\\\|}" -v t="$t" -v f="$floor" -v m="$m" -v b="$size_bytes" \
-      'BEGIN { printf "| %s | %.2f | %.1fx | %.2f | %.0f |\n", n, t, t / f, b / 1073741824 / t, m / 1024 }'
+      'BEGIN { rate = b > 0 ? sprintf("%.2f", b / 1073741824 / t) : "-";
+               printf "| %s | %.3f | %.1fx | %s | %.0f |\n", n, t, t / f, rate, m / 1024 }'
   done
 } | tee benches/results.md
