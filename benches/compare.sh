@@ -18,6 +18,7 @@ log="$dir/flow-$size.log"
 small="$dir/flow-100M.log"
 needle=feedc0de5eed4a11b0a710ad0f5ca1e5
 store="$dir/flow-$size.db"
+REPEAT=50
 
 for tool in rg jq gzip zstd sqlite3 /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing (apt-get install ripgrep jq gzip zstd sqlite3 time)" >&2; exit 2; }
@@ -65,7 +66,11 @@ for ((round = 1; round <= rounds; round++)); do
     command=${entry#* :: }
     # Peak memory of the heaviest process of a pipeline is what GNU time reports for bash -c
     # with one command; for pipelines it is the largest child.
-    result=$( { /usr/bin/time -f "%e %M" bash -c "$command > /dev/null 2>/dev/null" ; } 2>&1 | tail -1)
+    # Store queries take milliseconds, below GNU time's resolution: run them REPEAT times.
+    repeat=1
+    case $name in *"(store)"*) repeat=$REPEAT ;; esac
+    result=$( { /usr/bin/time -f "%e %M" bash -c "for _ in \$(seq $repeat); do $command > /dev/null 2>/dev/null; done" ; } 2>&1 | tail -1)
+    result="$(awk -v t="${result%% *}" -v r="$repeat" 'BEGIN { printf "%.4f", t / r }') ${result##* }"
     times[$name]+="${result%% *} "
     memory[$name]+="${result##* } "
     echo "round $round: $name: ${result%% *} s, ${result##* } KB" >&2
@@ -89,6 +94,6 @@ floor=$(echo "${times[rg -F <trace_id>]}" | median)
     case $name in *"(store)"*) size_bytes=0 ;; esac
     awk -v n="${name//|/\\\\|}" -v t="$t" -v f="$floor" -v m="$m" -v b="$size_bytes" \
       'BEGIN { rate = b > 0 ? sprintf("%.2f", b / 1073741824 / t) : "-";
-               printf "| %s | %.3f | %.1fx | %s | %.0f |\n", n, t, t / f, rate, m / 1024 }'
+               printf "| %s | %.4f | %.1fx | %s | %.0f |\n", n, t, t / f, rate, m / 1024 }'
   done
 } | tee benches/results.md
