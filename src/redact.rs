@@ -239,32 +239,29 @@ mod tests {
 
     #[test]
     fn the_redactor_masks_a_remembered_text_like_a_new_one() {
-        let mut redactor = Redactor::new(true);
-        for _ in 0..3 {
+        let error_event = |exception: &str| {
+            let origin = crate::event::Origin::Line {
+                input: std::sync::Arc::from("x"),
+                line: 1,
+            };
             let mut event = Event::new(
                 crate::event::Timestamp(1),
                 crate::event::Kind::NodeError,
-                crate::event::Origin::Line {
-                    input: std::sync::Arc::from("x"),
-                    line: 1,
-                },
+                origin,
             );
-            event.exception = Some("ConnectionError('password=hunter2 refused')".into());
+            event.exception = Some(exception.into());
+            event
+        };
+        let mut redactor = Redactor::new(true);
+        for _ in 0..3 {
+            let mut event = error_event("ConnectionError('password=hunter2 refused')");
             redactor.apply(&mut event);
             assert_eq!(
                 event.exception.as_deref(),
                 Some("ConnectionError('password=*** refused')")
             );
         }
-        let mut event = Event::new(
-            crate::event::Timestamp(1),
-            crate::event::Kind::NodeError,
-            crate::event::Origin::Line {
-                input: std::sync::Arc::from("x"),
-                line: 1,
-            },
-        );
-        event.exception = Some("password=hunter2".into());
+        let mut event = error_event("password=hunter2");
         Redactor::new(false).apply(&mut event);
         assert_eq!(event.exception.as_deref(), Some("password=hunter2"));
     }
