@@ -38,7 +38,7 @@ complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "completions" -d
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l table -d 'The events table of --store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l threads -d 'Threads decoding each log input [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l node -d 'Only events of this node name' -r
@@ -60,7 +60,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l no-redact
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l table -d 'The events table of --store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l threads -d 'Threads decoding each log input [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l node -d 'Only events of this node name' -r
@@ -82,7 +82,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l no-redact -
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l table -d 'The events table of --store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s j -l threads -d 'Threads decoding each log input [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l node -d 'Only events of this node name' -r
@@ -112,7 +112,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l no-reda
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l table -d 'The events table of --store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l threads -d 'Threads decoding each log input [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l node -d 'Only events of this node name' -r
@@ -136,7 +136,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l no-re
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l table -d 'The events table of --store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s j -l threads -d 'Threads decoding each log input [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l node -d 'Only events of this node name' -r
@@ -171,7 +171,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l no-redact
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l table -d 'The events table of --store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s j -l threads -d 'Threads decoding each log input [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l node -d 'Only events of this node name' -r
@@ -192,7 +192,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l no-redact 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l table -d 'The events table of --store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l threads -d 'Threads decoding each log input [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l node -d 'Only events of this node name' -r
@@ -212,7 +212,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l no-redact
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l store -d 'The store to write (created with the flow_events schema if missing)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l table -d 'The events table of the store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s j -l threads -d 'Threads decoding each log input [default: one per core]' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l node -d 'Only events of this node name' -r

@@ -211,6 +211,14 @@ fn usage_errors_exit_2() {
         .code(2);
     flowtrace().args(["events", "-", "-"]).assert().code(2);
     flowtrace().arg("frobnicate").assert().code(2);
+    for threads in ["0", "65", "two"] {
+        flowtrace()
+            .args(["classify", "-j", threads])
+            .arg(fixture("incident/flat.jsonl"))
+            .assert()
+            .code(2)
+            .stderr(predicates::str::contains("'--threads <N>'"));
+    }
 }
 
 #[test]
