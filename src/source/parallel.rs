@@ -169,7 +169,7 @@ impl ParallelLines {
             };
             let worker = self.sent % self.jobs.len();
             if self.jobs[worker].send(block).is_err() {
-                self.input_done = true; // a worker died: give what was decoded
+                self.input_done = true; // a worker stopped: its result is missing, see `next`
                 return;
             }
             self.sent += 1;
@@ -246,6 +246,12 @@ impl Iterator for ParallelLines {
             }
             let worker = self.taken % self.results.len();
             let Ok(decoded) = self.results[worker].recv() else {
+                // Only a bug can stop a worker: say so rather than end the input quietly.
+                self.read_error = Some(Error::Read {
+                    input: self.input.name.to_string(),
+                    line: self.lines,
+                    source: io::Error::other("a decoding thread stopped"),
+                });
                 self.finish();
                 return None;
             };
