@@ -13,8 +13,12 @@ use serde::{Serialize, Serializer};
 /// few names recur on every event.
 pub type Name = Arc<str>;
 
-/// A map keyed by names, hashed with a fast hasher: analyses look one up for every event.
-pub type NameMap<V> = std::collections::HashMap<Name, V, foldhash::fast::RandomState>;
+/// A map hashed with a fast hasher (not DoS-resistant, which a log reader does not need):
+/// analyses look one up for every event.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
+/// A `FastMap` keyed by names.
+pub type NameMap<V> = FastMap<Name, V>;
 
 /// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

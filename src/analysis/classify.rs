@@ -21,7 +21,7 @@ use super::category::{Category, category_of, is_terminal};
 use super::percentile::Percentiles;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, Kind, Name, NameMap, Timestamp};
+use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
 
@@ -212,9 +212,9 @@ pub struct Classifier {
     categories: Categories,
     retries: u64,
     successes: u64,
-    groups: HashMap<String, Group>,
+    groups: FastMap<String, Group>,
     /// By node, when `groups` is keyed otherwise.
-    node_groups: HashMap<String, Group>,
+    node_groups: FastMap<String, Group>,
     nodes: NameMap<NodeFacts>,
     exceptions: HashMap<String, ExceptionTally>,
     deadline_late_ms: Percentiles,
@@ -248,8 +248,8 @@ impl Classifier {
             },
             retries: 0,
             successes: 0,
-            groups: HashMap::new(),
-            node_groups: HashMap::new(),
+            groups: FastMap::default(),
+            node_groups: FastMap::default(),
             nodes: NameMap::default(),
             exceptions: HashMap::new(),
             deadline_late_ms: Percentiles::default(),
@@ -510,7 +510,7 @@ impl Classifier {
 
 /// Counts `event` into the group `key` of `groups`.
 fn tally(
-    groups: &mut HashMap<String, Group>,
+    groups: &mut FastMap<String, Group>,
     key: &str,
     event: &Event,
     category: Option<Category>,

@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use crate::event::{Event, Kind, Name, NameMap, Timestamp};
+use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";
 pub const EGRESS: &str = "Rookery";
@@ -149,9 +149,9 @@ impl TraceWalk {
 pub struct GraphLearner {
     walks: NameMap<TraceWalk>,
     /// For each node, how often each candidate list preceded its arrival.
-    arrivals: HashMap<Name, HashMap<Vec<Name>, u64>>,
+    arrivals: NameMap<FastMap<Vec<Name>, u64>>,
     /// For each node, the number of traces in which it succeeded.
-    succeeded_traces: HashMap<Name, u64>,
+    succeeded_traces: NameMap<u64>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
@@ -193,7 +193,7 @@ impl GraphLearner {
         }
     }
 
-    fn count(arrivals: &mut HashMap<Name, HashMap<Vec<Name>, u64>>, arrival: Arrival) {
+    fn count(arrivals: &mut NameMap<FastMap<Vec<Name>, u64>>, arrival: Arrival) {
         *arrivals
             .entry(arrival.node)
             .or_default()

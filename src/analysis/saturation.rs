@@ -7,13 +7,13 @@
 //! never more than `MAX_BUCKETS` per node, and a trace idle for `IDLE_TRACE_MICROS` of log time
 //! is settled and forgotten.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 use serde::Serialize;
 
 use super::graph::is_endpoint;
 use super::percentile::Percentiles;
-use crate::event::{Event, Kind, Name, NameMap, Timestamp};
+use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 use crate::render::{millis, plural};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
@@ -209,7 +209,7 @@ pub struct SaturationAnalyzer {
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
     events: u64,
-    nodes: HashMap<String, NodeStats>,
+    nodes: FastMap<String, NodeStats>,
     pending: NameMap<Pending>,
     blocked: Vec<(Name, Pending)>,
     blocked_total: u64,
@@ -224,7 +224,7 @@ impl SaturationAnalyzer {
             first_ts: None,
             last_ts: None,
             events: 0,
-            nodes: HashMap::new(),
+            nodes: FastMap::default(),
             pending: NameMap::default(),
             blocked: Vec::new(),
             blocked_total: 0,
