@@ -9,7 +9,8 @@
 //! across the store's indexes and every commit rewrites most of their pages. Events are first
 //! appended, `BATCH` at a time, to an unindexed TEMP table (SQLite's temporary file, not the
 //! store), then moved into the store `MERGE_ROWS` at a time by one `INSERT OR IGNORE ... SELECT
-//! ... ORDER BY trace_id, ts, event_fp`: one transaction per merge, walking the indexes in order.
+//! ... ORDER BY trace_id, ts, rowid`: one transaction per merge, walking the indexes in order
+//! (the staging rowid is the order of arrival, so events of the same time keep their log order).
 //! A crash loses at most the rows not yet merged; the store is never half-written.
 
 use std::path::Path;
@@ -215,7 +216,7 @@ impl StoreWriter {
                 let inserted = transaction.execute(
                     &format!(
                         "INSERT OR IGNORE INTO {table} ({COLUMNS}) SELECT {COLUMNS} \
-                         FROM temp.flowtrace_staging ORDER BY trace_id, ts, event_fp",
+                         FROM temp.flowtrace_staging ORDER BY trace_id, ts, rowid",
                         table = self.table
                     ),
                     [],

@@ -139,3 +139,39 @@ fn a_missing_log_leaves_no_empty_store_behind() {
         .stderr(predicates::str::contains("was not created"));
     assert!(!db.exists());
 }
+
+#[test]
+fn events_of_the_same_time_come_back_in_log_order() {
+    // Coarse clocks (milliseconds, asctime) give many events one timestamp; a start must
+    // still come before its success when read back from the store.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("same.jsonl");
+    let mut lines = String::new();
+    for node in 1..=8 {
+        for kind in ["node_start", "node_success"] {
+            lines.push_str(&format!(
+                r#"{{"ts": 1764060172.5, "event": "{kind}", "node_name": "n{node}", "node_id": "id{node}", "trace_id": "t1", "q_depth_in": 0, "q_depth_out": 0}}"#
+            ));
+            lines.push('\n');
+        }
+    }
+    std::fs::write(&log, lines).unwrap();
+    let db = dir.path().join("same.db");
+    let log = log.to_str().unwrap();
+    flowtrace()
+        .args(["import", "-q", "--store", db.to_str().unwrap(), log])
+        .assert()
+        .success();
+    let order = |events: Vec<Value>| -> Vec<String> {
+        events
+            .iter()
+            .map(|e| format!("{} {}", e["node_name"], e["event"]))
+            .collect()
+    };
+    let from_log = order(events_jsonl(&[log]));
+    assert_eq!(from_log.len(), 16);
+    assert_eq!(
+        order(events_jsonl(&["--store", db.to_str().unwrap()])),
+        from_log
+    );
+}

@@ -108,6 +108,7 @@ impl ParallelLines {
     /// end of the input or at a read error (kept for after the blocks before it).
     fn next_block(&mut self) -> Option<Block> {
         let mut bytes = std::mem::take(&mut self.partial);
+        let mut searched = 0;
         loop {
             let chunk = match self.input.reader.fill_buf() {
                 Ok(chunk) => chunk,
@@ -136,11 +137,14 @@ impl ParallelLines {
             let length = chunk.len();
             bytes.extend_from_slice(chunk);
             self.input.reader.consume(length);
-            if bytes.len() >= self.block_size
-                && let Some(end) = memchr::memrchr(b'\n', &bytes)
-            {
-                self.partial = bytes.split_off(end + 1);
-                return self.cut(bytes);
+            if bytes.len() >= self.block_size {
+                // Bytes already searched hold no line end: search only what came since, or a
+                // long line (or a file without line ends) would be searched again and again.
+                if let Some(end) = memchr::memrchr(b'\n', &bytes[searched..]) {
+                    self.partial = bytes.split_off(searched + end + 1);
+                    return self.cut(bytes);
+                }
+                searched = bytes.len();
             }
         }
     }
