@@ -13,11 +13,19 @@ const CHUNK: usize = 256 * 1024;
 const AHEAD: usize = 4;
 
 pub(crate) struct ReadAhead {
-    filled: Receiver<io::Result<Vec<u8>>>,
+    filled: Receiver<io::Result<Chunk>>,
     spent: Sender<Vec<u8>>,
-    chunk: Vec<u8>,
+    chunk: Chunk,
     position: usize,
     done: bool,
+}
+
+/// A buffer and how many of its bytes were read into it (buffers keep their size, so a short
+/// read costs nothing when the buffer is used again).
+#[derive(Default)]
+struct Chunk {
+    buffer: Vec<u8>,
+    length: usize,
 }
 
 impl ReadAhead {
@@ -28,54 +36,38 @@ impl ReadAhead {
         ReadAhead {
             filled,
             spent,
-            chunk: Vec::new(),
+            chunk: Chunk::default(),
             position: 0,
             done: false,
         }
     }
 }
 
-/// The reader thread: fills chunks (recycled when the consumer has given some back) until the
-/// end of the input, an error, or the consumer going away.
-fn fill(
-    mut source: impl Read,
-    filled: &SyncSender<io::Result<Vec<u8>>>,
-    spent: &Receiver<Vec<u8>>,
-) {
+/// The reader thread: hands over what each `read()` gives (a whole chunk from a file, what has
+/// arrived from a pipe, so a live stream is not held back), until the end of the input, an
+/// error, or the consumer going away.
+fn fill(mut source: impl Read, filled: &SyncSender<io::Result<Chunk>>, spent: &Receiver<Vec<u8>>) {
     loop {
-        let mut chunk = spent.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
-        chunk.resize(CHUNK, 0);
-        let mut length = 0;
-        // Fill the chunk (pipes and decoders give little at a time); a short chunk is the end.
+        let buffer = spent.try_recv().unwrap_or_else(|_| vec![0; CHUNK]);
+        let mut chunk = Chunk { buffer, length: 0 };
         let result = loop {
-            match source.read(&mut chunk[length..]) {
-                Ok(0) => break Ok(()),
-                Ok(count) => {
-                    length += count;
-                    if length == chunk.len() {
-                        break Ok(());
-                    }
-                }
+            match source.read(&mut chunk.buffer) {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-                Err(error) => break Err(error),
+                other => break other,
             }
         };
-        chunk.truncate(length);
-        let end = length < CHUNK;
-        let sent = match result {
-            Ok(()) if length == 0 => return,
-            Ok(()) => filled.send(Ok(chunk)),
-            Err(error) => {
-                // The bytes before the error are good data: hand them over first.
-                if length > 0 && filled.send(Ok(chunk)).is_err() {
-                    return;
+        match result {
+            Ok(0) => return,
+            Ok(count) => {
+                chunk.length = count;
+                if filled.send(Ok(chunk)).is_err() {
+                    return; // the consumer stopped
                 }
+            }
+            Err(error) => {
                 let _ = filled.send(Err(error));
                 return;
             }
-        };
-        if sent.is_err() || end {
-            return;
         }
     }
 }
@@ -92,10 +84,10 @@ impl Read for ReadAhead {
 
 impl BufRead for ReadAhead {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.position == self.chunk.len() && !self.done {
+        if self.position == self.chunk.length && !self.done {
             let spent = std::mem::take(&mut self.chunk);
-            if spent.capacity() > 0 {
-                let _ = self.spent.send(spent);
+            if spent.buffer.capacity() > 0 {
+                let _ = self.spent.send(spent.buffer);
             }
             self.position = 0;
             match self.filled.recv() {
@@ -107,11 +99,11 @@ impl BufRead for ReadAhead {
                 Err(_) => self.done = true, // the reader finished
             }
         }
-        Ok(&self.chunk[self.position..])
+        Ok(&self.chunk.buffer[self.position..self.chunk.length])
     }
 
     fn consume(&mut self, amount: usize) {
-        self.position = (self.position + amount).min(self.chunk.len());
+        self.position = (self.position + amount).min(self.chunk.length);
     }
 }
 
@@ -134,7 +126,7 @@ mod tests {
                     false => Ok(0),
                 };
             }
-            let count = buf.len().min(7).min(self.data.len() - self.at);
+            let count = buf.len().min(4093).min(self.data.len() - self.at);
             buf[..count].copy_from_slice(&self.data[self.at..self.at + count]);
             self.at += count;
             Ok(count)
@@ -157,6 +149,34 @@ mod tests {
             ReadAhead::spawn(source).read_to_end(&mut read).unwrap();
             assert_eq!(read, data(size), "size {size}");
         }
+    }
+
+    /// A pipe: hands out what was written to it, waiting for more when empty.
+    struct Pipe(std::sync::mpsc::Receiver<Vec<u8>>);
+
+    impl Read for Pipe {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let Ok(bytes) = self.0.recv() else {
+                return Ok(0);
+            };
+            buf[..bytes.len()].copy_from_slice(&bytes);
+            Ok(bytes.len())
+        }
+    }
+
+    #[test]
+    fn what_a_live_pipe_gives_is_handed_over_at_once() {
+        let (writer, pipe) = std::sync::mpsc::channel();
+        let mut reader = ReadAhead::spawn(Pipe(pipe));
+        writer.send(b"first line\n".to_vec()).unwrap();
+        // Nothing more is written yet: the line must still come through.
+        assert_eq!(reader.fill_buf().unwrap(), b"first line\n");
+        reader.consume(11);
+        writer.send(b"second\n".to_vec()).unwrap();
+        drop(writer);
+        let mut rest = Vec::new();
+        reader.read_to_end(&mut rest).unwrap();
+        assert_eq!(rest, b"second\n");
     }
 
     #[test]
