@@ -114,7 +114,18 @@ fn main() {
             "--size" => size = parse_size(&args.next().expect("--size N")),
             "--shape" => shape = args.next().expect("--shape flat|structured"),
             "--out" => out = PathBuf::from(args.next().expect("--out FILE")),
-            other => panic!("unknown argument {other}; see the doc comment"),
+            other => {
+                let help = matches!(other, "-h" | "--help");
+                if !help {
+                    eprintln!("genlog: unknown argument {other}");
+                }
+                eprintln!(
+                    "usage: genlog [--size 100M] [--shape flat|structured] [--out flow.log]\n\
+                     Writes a deterministic PenguiFlow log built from fixtures/incident; the \
+                     needle trace is {NEEDLE}."
+                );
+                std::process::exit(if help { 0 } else { 2 });
+            }
         }
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
