@@ -7,17 +7,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-}
-
 /// A log over 2 MiB (more than one search block) mixing every shape of the captured run, trace
 /// ids rewritten per copy, noise lines, one very long line, and no newline at the very end.
 fn mixed_log(seed: u64) -> (String, Vec<String>) {

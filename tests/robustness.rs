@@ -5,21 +5,6 @@ mod common;
 
 use common::*;
 
-/// A small deterministic generator (xorshift), so failures reproduce.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
 fn hostile_log() -> Vec<u8> {
     let real = std::fs::read_to_string(fixture("incident/kubectl_prefix_timestamps.log")).unwrap();
     let lines: Vec<&str> = real.lines().collect();

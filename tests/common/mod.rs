@@ -1,5 +1,5 @@
 //! Helpers shared by the CLI tests: a scrubbed `flowtrace` command, fixture paths, the capture
-//! run's recorded expectations, and JSON-lines parsing of output.
+//! run's recorded expectations, JSON-lines parsing of output, and a seeded random generator.
 #![allow(dead_code)]
 
 use std::path::PathBuf;
@@ -96,4 +96,20 @@ pub fn comparable(event: &Value, keep_tenant: bool) -> Value {
         object.remove("tenant");
     }
     event
+}
+
+/// A small deterministic generator (xorshift), so failures reproduce.
+pub struct Random(pub u64);
+
+impl Random {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
 }

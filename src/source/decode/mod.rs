@@ -639,6 +639,23 @@ impl<'a> RawRecord<'a> {
 mod tests {
     use super::*;
 
+    /// A small deterministic generator (xorshift), so failures reproduce; shared with the
+    /// scanner's tests.
+    pub(super) struct Random(pub(super) u64);
+
+    impl Random {
+        pub(super) fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        pub(super) fn below(&mut self, n: usize) -> usize {
+            (self.next() % n.max(1) as u64) as usize
+        }
+    }
+
     fn decode(line: &str) -> Decoded {
         decode_line(
             line.as_bytes(),
@@ -672,13 +689,8 @@ mod tests {
             }
         }
         let captured = lines.len();
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut random = move |below: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % below.max(1) as u64) as usize
-        };
+        let mut generator = Random(0x2545_f491_4f6c_dd1d);
+        let mut random = |below: usize| generator.below(below);
         let swaps = b"{}[]:,\"\\ -0123456789.eEtfnul\x01a\xc3";
         let mut mutated = Vec::new();
         for line in lines.iter().step_by(3) {

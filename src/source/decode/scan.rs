@@ -326,16 +326,15 @@ fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::Random;
     use super::string_length;
 
     #[test]
     fn string_length_stops_where_a_byte_loop_would() {
         let alphabet = b"ab\"\\\x01\x1f \x7f\xc3\xa9";
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut random = Random(0x9e37_79b9_7f4a_7c15);
         for _ in 0..20_000 {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
+            let seed = random.next();
             let length = (seed % 24) as usize;
             let bytes: Vec<u8> = (0..length)
                 .map(|i| alphabet[((seed >> (i % 16 * 4)) as usize + i) % alphabet.len()])
