@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::table::{report_table, to_text, toned_row};
-use super::{Palette, Tone, plural, sparkline, squeeze, statuses_line, thousands};
+use super::{Palette, Tone, markdown_row, plural, sparkline, squeeze, statuses_line, thousands};
 use crate::analysis::category::Category;
 use crate::analysis::classify::{ClassifyReport, Group};
 use crate::event::Timestamp;
@@ -243,11 +243,6 @@ pub fn write_table(
         }
     }
     Ok(())
-}
-
-fn markdown_row(cells: &[String]) -> String {
-    let escaped: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
-    format!("| {} |", escaped.join(" | "))
 }
 
 pub fn write_markdown(report: &ClassifyReport, out: &mut impl Write) -> io::Result<()> {

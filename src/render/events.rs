@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{Palette, millis};
+use super::{Palette, markdown_row, millis};
 use crate::cli::EventFormat;
 use crate::event::{Event, Kind};
 use crate::redact::{one_line, summarize_exception};
@@ -122,8 +122,8 @@ impl<W: Write> EventWriter<W> {
                         .collect();
                     writeln!(self.out(), "| {} |", rule.join(" | "))?;
                 }
-                let cells = self.table_cells(event).map(|cell| cell.replace('|', "\\|"));
-                writeln!(self.out(), "| {} |", cells.join(" | "))
+                let row = markdown_row(&self.table_cells(event));
+                writeln!(self.out(), "{row}")
             }
             EventFormat::Table => {
                 let cells = self.table_cells(event);

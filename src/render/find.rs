@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::events::event_detail;
 use super::table::{report_table, to_text, toned_row};
-use super::{Palette, Tone, millis, plural, write_checklist};
+use super::{Palette, Tone, markdown_cell, markdown_row, millis, plural, write_checklist};
 use crate::analysis::find::{FindReport, LastSuccess, NextNode};
 use crate::analysis::remediation::depth_of;
 use crate::event::{Event, Kind, Timestamp};
@@ -259,10 +259,6 @@ pub fn write_table(
     write_checklist(out, palette, &report.remediation)
 }
 
-fn markdown_cell(text: &str) -> String {
-    text.replace('|', "\\|")
-}
-
 pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> io::Result<()> {
     let status = match report.category {
         Some(category) => format!("{} ({category})", report.status),
@@ -331,8 +327,11 @@ pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> i
     writeln!(out, "| {} |", TIMELINE_HEADERS.join(" | "))?;
     writeln!(out, "|---|---:|---|---|---:|---:|---:|---:|---:|---:|---|")?;
     for event in visible_timeline(&report.timeline, all) {
-        let cells = timeline_cells(event, report.first_ts).map(|c| markdown_cell(&c));
-        writeln!(out, "| {} |", cells.join(" | "))?;
+        writeln!(
+            out,
+            "{}",
+            markdown_row(&timeline_cells(event, report.first_ts))
+        )?;
     }
     if !report.remediation.is_empty() {
         writeln!(out)?;

@@ -91,6 +91,17 @@ impl Palette {
     }
 }
 
+/// Text for a markdown table cell: a `|` would end the cell.
+pub fn markdown_cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
+/// A markdown table row of `cells`, each escaped.
+pub fn markdown_row<S: AsRef<str>>(cells: &[S]) -> String {
+    let escaped: Vec<String> = cells.iter().map(|c| markdown_cell(c.as_ref())).collect();
+    format!("| {} |", escaped.join(" | "))
+}
+
 /// `12410` -> `12,410`.
 pub fn thousands(number: u64) -> String {
     let digits = number.to_string();

@@ -4,7 +4,9 @@
 use std::io::{self, Write};
 
 use super::table::{report_table, to_text};
-use super::{Palette, Tone, millis, plural, sparkline, squeeze_max, thousands, write_checklist};
+use super::{
+    Palette, Tone, markdown_row, millis, plural, sparkline, squeeze_max, thousands, write_checklist,
+};
 use crate::analysis::saturation::{NodeReport, SaturationReport};
 
 const NODE_HEADERS: [&str; 15] = [
@@ -195,11 +197,6 @@ pub fn write_table(
         }
     }
     write_checklist(out, palette, &report.remediation)
-}
-
-fn markdown_row(cells: &[String]) -> String {
-    let escaped: Vec<String> = cells.iter().map(|c| c.replace('|', "\\|")).collect();
-    format!("| {} |", escaped.join(" | "))
 }
 
 pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Result<()> {

@@ -3,7 +3,7 @@
 use std::io::{self, Write};
 
 use super::table::{report_table, to_text, toned_row};
-use super::{Palette, Tone, millis, plural, thousands};
+use super::{Palette, Tone, markdown_row, millis, plural, thousands};
 use crate::analysis::trace::TraceStatus;
 use crate::analysis::traces::{TraceList, TraceRow};
 
@@ -103,8 +103,7 @@ pub fn write_markdown(listing: &TraceList, out: &mut impl Write) -> io::Result<(
     writeln!(out, "| {} |", HEADERS.map(|h| h.to_lowercase()).join(" | "))?;
     writeln!(out, "|---|---|---|---|---|---:|---:|---:|---|---|")?;
     for row in &listing.rows {
-        let escaped = cells(row).map(|c| c.replace('|', "\\|"));
-        writeln!(out, "| {} |", escaped.join(" | "))?;
+        writeln!(out, "{}", markdown_row(&cells(row)))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", footer(listing))
