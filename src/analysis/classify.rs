@@ -22,6 +22,7 @@ use super::percentile::Percentiles;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
+use crate::pass::{Analysis, Needs, PassEnd};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
 
@@ -751,4 +752,30 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
             nodes.join(", ")
         }
     )]
+}
+
+impl Analysis for Classifier {
+    type Report = ClassifyReport;
+
+    fn needs(&self) -> Needs {
+        Needs::TraceStatuses
+    }
+
+    fn keeps_text(&self) -> bool {
+        true
+    }
+
+    fn observe(&mut self, event: &Event, selected: bool) {
+        if selected {
+            Classifier::observe(self, event);
+        }
+    }
+
+    fn trace_finished(&mut self, outcome: &TraceOutcome) {
+        self.add_outcome(outcome);
+    }
+
+    fn finish(self, _end: &PassEnd<'_>) -> ClassifyReport {
+        Classifier::finish(self)
+    }
 }

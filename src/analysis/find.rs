@@ -13,6 +13,7 @@ use super::percentile::Percentiles;
 use super::remediation;
 use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use crate::event::{Event, Kind, Timestamp};
+use crate::pass::{Analysis, Needs, PassEnd};
 use crate::redact::summarize_exception;
 
 /// Ids listed in an ambiguity error, at most; past this many matching traces, their events are
@@ -394,4 +395,25 @@ fn failure_detail(event: &Event) -> Option<String> {
         parts.push(name);
     }
     (!parts.is_empty()).then(|| parts.join("; "))
+}
+
+impl Analysis for TraceFinder {
+    type Report = Result<FindReport, FindError>;
+
+    /// The trace is judged on all its events; `--node`/`--kind` only narrow the timeline shown.
+    fn needs(&self) -> Needs {
+        Needs::WholeTraces
+    }
+
+    fn keeps_text(&self) -> bool {
+        true
+    }
+
+    fn observe(&mut self, event: &Event, _selected: bool) {
+        TraceFinder::observe(self, event);
+    }
+
+    fn finish(self, _end: &PassEnd<'_>) -> Self::Report {
+        TraceFinder::finish(self)
+    }
 }

@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::graph::is_endpoint;
 use super::percentile::Percentiles;
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
+use crate::pass::{Analysis, PassEnd};
 use crate::render::{millis, plural};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
@@ -214,6 +215,12 @@ pub struct SaturationAnalyzer {
     blocked: Vec<(Name, Pending)>,
     blocked_total: u64,
     last_eviction: Timestamp,
+}
+
+impl Default for SaturationAnalyzer {
+    fn default() -> SaturationAnalyzer {
+        SaturationAnalyzer::new(SaturationOptions::default())
+    }
 }
 
 impl SaturationAnalyzer {
@@ -975,6 +982,20 @@ fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&HotNode>) ->
         ));
     }
     steps
+}
+
+impl Analysis for SaturationAnalyzer {
+    type Report = SaturationReport;
+
+    fn observe(&mut self, event: &Event, selected: bool) {
+        if selected {
+            SaturationAnalyzer::observe(self, event);
+        }
+    }
+
+    fn finish(self, _end: &PassEnd<'_>) -> SaturationReport {
+        SaturationAnalyzer::finish(self)
+    }
 }
 
 #[cfg(test)]

@@ -7,8 +7,9 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::graph::{EGRESS, FlowGraph, GraphLearner, INGRESS, is_endpoint};
-use super::saturation::{SaturationReport, SignalKind};
+use super::saturation::{SaturationAnalyzer, SaturationReport, SignalKind};
 use crate::event::{Event, Kind};
+use crate::pass::{Analysis, PassEnd};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -40,25 +41,31 @@ pub struct GraphReport {
     pub edges: Vec<super::graph::Edge>,
 }
 
-/// Feeds the graph inference and counts terminal failures per node.
-#[derive(Debug, Default)]
+/// `graph`: feeds the graph inference, counts terminal failures per node, and reads the
+/// saturation of the same events to annotate the nodes.
+#[derive(Default)]
 pub struct TopologyLearner {
     graph: GraphLearner,
     terminal: HashMap<String, u64>,
+    saturation: SaturationAnalyzer,
 }
 
-impl TopologyLearner {
-    pub fn observe(&mut self, event: &Event) {
+impl Analysis for TopologyLearner {
+    type Report = GraphReport;
+
+    fn observe(&mut self, event: &Event, selected: bool) {
         self.graph.observe(event);
         if event.kind == Kind::NodeFailed
             && let Some(node) = &event.node_name
         {
             *self.terminal.entry(node.to_string()).or_default() += 1;
         }
+        Analysis::observe(&mut self.saturation, event, selected);
     }
 
-    pub fn finish(self, saturation: &SaturationReport) -> GraphReport {
-        build(self.graph.finish(), &self.terminal, saturation)
+    fn finish(self, end: &PassEnd<'_>) -> GraphReport {
+        let saturation = Analysis::finish(self.saturation, end);
+        build(self.graph.finish(), &self.terminal, &saturation)
     }
 }
 

@@ -9,7 +9,8 @@ use serde::Serialize;
 use super::category::Category;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Name, Timestamp};
+use crate::event::{Event, Name, Timestamp};
+use crate::pass::{Analysis, Needs, PassEnd};
 use crate::source::TenantMap;
 
 #[derive(Debug, Clone, Serialize)]
@@ -137,5 +138,32 @@ pub fn list(all: Vec<TraceRow>, query: &TraceQuery) -> TraceList {
         matching,
         by_status,
         cross_tenant,
+    }
+}
+
+/// The rows of every trace that `--node`/`--kind` select, cross-tenant traces marked.
+#[derive(Debug, Default)]
+pub struct TraceRows {
+    rows: Vec<TraceRow>,
+}
+
+impl Analysis for TraceRows {
+    type Report = Vec<TraceRow>;
+
+    fn needs(&self) -> Needs {
+        Needs::TraceStatuses
+    }
+
+    fn observe(&mut self, _event: &Event, _selected: bool) {}
+
+    fn trace_finished(&mut self, outcome: &TraceOutcome) {
+        if outcome.summary.selected {
+            self.rows.push(row(outcome));
+        }
+    }
+
+    fn finish(mut self, end: &PassEnd<'_>) -> Vec<TraceRow> {
+        mark_cross_tenant(&mut self.rows, end.tenants);
+        self.rows
     }
 }

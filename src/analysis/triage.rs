@@ -11,11 +11,11 @@ use super::classify::{Classifier, ClassifyReport, GroupBy};
 use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport, SignalKind};
 use super::topology::{self, GraphReport};
 use super::trace::{NextStep, TraceStatus};
-use super::tracebook::{TraceBook, TraceOutcome};
+use super::tracebook::TraceOutcome;
 use super::traces::{TraceRow, mark_cross_tenant, row};
 use crate::event::{Event, Kind, Timestamp};
+use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::plural;
-use crate::source::TenantMap;
 
 /// Failed and in-flight traces shown, at most.
 const WORST: usize = 5;
@@ -95,7 +95,6 @@ pub struct TriageReport {
 }
 
 pub struct Triage {
-    book: TraceBook,
     rows: Vec<TraceRow>,
     /// The most recent failed or in-flight traces, at most `WORST`.
     worst: Vec<TraceOutcome>,
@@ -115,7 +114,6 @@ pub struct Triage {
 impl Default for Triage {
     fn default() -> Triage {
         Triage {
-            book: TraceBook::default(),
             rows: Vec::new(),
             worst: Vec::new(),
             troubled: HashMap::new(),
@@ -131,13 +129,20 @@ impl Default for Triage {
     }
 }
 
-impl Triage {
-    /// Takes one event of the trace scope; `selected` says whether `--node`/`--kind` select it
-    /// (trace statuses use every event, the event counts only the selected ones).
-    pub fn observe(&mut self, event: &Event, selected: bool) {
-        for finished in self.book.observe(event, selected) {
-            self.absorb(finished);
-        }
+impl Analysis for Triage {
+    type Report = TriageReport;
+
+    fn needs(&self) -> Needs {
+        Needs::TraceStatuses
+    }
+
+    fn keeps_text(&self) -> bool {
+        true
+    }
+
+    /// Takes one event of the trace scope; only those `--node`/`--kind` select are counted
+    /// (trace statuses use every event).
+    fn observe(&mut self, event: &Event, selected: bool) {
         if !selected {
             return;
         }
@@ -163,46 +168,18 @@ impl Triage {
         }
     }
 
-    /// Takes in a finished trace: its row, its counts, and maybe a place among the worst.
-    fn absorb(&mut self, outcome: TraceOutcome) {
-        if !outcome.summary.selected {
-            return;
-        }
-        self.by_node.add_outcome(&outcome);
-        self.by_minute.add_outcome(&outcome);
-        if outcome.status == TraceStatus::Succeeded {
-            return;
-        }
-        self.rows.push(row(&outcome));
-        if self.rows.len() >= 2 * MAX_ROWS {
-            self.rows.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
-            self.rows.truncate(MAX_ROWS);
-        }
-        if let Some(category) = outcome.summary.category(outcome.status) {
-            *self.categories.entry(category.to_string()).or_default() += 1;
-        }
-        for visit in &outcome.summary.visits {
-            *self.troubled.entry(visit.node_name.clone()).or_default() += 1;
-        }
-        if matches!(outcome.status, TraceStatus::Failed | TraceStatus::InFlight) {
-            self.worst.push(outcome);
-            self.worst
-                .sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
-            self.worst.truncate(WORST);
-        }
+    fn trace_finished(&mut self, outcome: &TraceOutcome) {
+        self.absorb(outcome);
     }
 
-    pub fn finish(mut self, tenants: &TenantMap) -> TriageReport {
-        let book = std::mem::take(&mut self.book);
-        let (remaining, graph) = book.finish();
-        for outcome in remaining {
-            self.absorb(outcome);
-        }
+    fn finish(mut self, end: &PassEnd<'_>) -> TriageReport {
+        let graph = end.graph;
+        let tenants = end.tenants;
         let classify = self.by_node.finish();
         let over_time = self.by_minute.finish();
         let saturation = self.saturation.finish();
-        let worst = worst_traces(&self.worst, &graph);
-        let graph_report = topology::build(graph, &self.terminal, &saturation);
+        let worst = worst_traces(&self.worst, graph);
+        let graph_report = topology::build(graph.clone(), &self.terminal, &saturation);
         let mut traces = std::mem::take(&mut self.rows);
         traces.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
         traces.truncate(MAX_ROWS);
@@ -242,6 +219,37 @@ impl Triage {
             over_time,
             saturation,
             graph: graph_report,
+        }
+    }
+}
+
+impl Triage {
+    /// Takes in a finished trace: its row, its counts, and maybe a place among the worst.
+    fn absorb(&mut self, outcome: &TraceOutcome) {
+        if !outcome.summary.selected {
+            return;
+        }
+        self.by_node.add_outcome(outcome);
+        self.by_minute.add_outcome(outcome);
+        if outcome.status == TraceStatus::Succeeded {
+            return;
+        }
+        self.rows.push(row(outcome));
+        if self.rows.len() >= 2 * MAX_ROWS {
+            self.rows.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
+            self.rows.truncate(MAX_ROWS);
+        }
+        if let Some(category) = outcome.summary.category(outcome.status) {
+            *self.categories.entry(category.to_string()).or_default() += 1;
+        }
+        for visit in &outcome.summary.visits {
+            *self.troubled.entry(visit.node_name.clone()).or_default() += 1;
+        }
+        if matches!(outcome.status, TraceStatus::Failed | TraceStatus::InFlight) {
+            self.worst.push(outcome.clone());
+            self.worst
+                .sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
+            self.worst.truncate(WORST);
         }
     }
 }

@@ -3,14 +3,12 @@
 use std::io::{self, IsTerminal};
 
 use crate::analysis::classify::Classifier;
-use crate::analysis::tracebook::TraceBook;
 use crate::cli::{ClassifyArgs, ReportFormat};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::{EXIT_FAILURES_FOUND, EXIT_OK, Error};
 use crate::event::Timestamp;
-use crate::redact::Redactor;
+use crate::pass::{Finished, Pass};
 use crate::render::{Palette, classify};
-use crate::source::EventStream;
 
 pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
@@ -19,28 +17,12 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    // Statuses need every event of a trace: read the trace scope, count what --node/--kind
-    // select.
-    let scope = filter.trace_scope();
-    let mut stream = EventStream::open(input.source_options(&scope))?;
-    let mut book = TraceBook::default();
-    let mut classifier = Classifier::new(args.by, args.messages);
-    let mut redactor = Redactor::new(!args.output.no_redact);
-    for mut event in scope.apply(&mut stream) {
-        redactor.apply(&mut event);
-        let selected = filter.matches_event_scope(&event);
-        for finished in book.observe(&event, selected) {
-            classifier.add_outcome(&finished);
-        }
-        if selected {
-            classifier.observe(&event);
-        }
-    }
-    let read = stream.take_report();
-    for finished in book.finish().0 {
-        classifier.add_outcome(&finished);
-    }
-    let report = classifier.finish();
+    let pass = Pass {
+        input: &input,
+        filter: &filter,
+        redact: !args.output.no_redact,
+    };
+    let Finished { report, read } = pass.run(Classifier::new(args.by, args.messages))?;
 
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),

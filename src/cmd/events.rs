@@ -6,10 +6,9 @@ use crate::cli::{EventFormat, EventsArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
-use crate::redact::Redactor;
+use crate::pass::Pass;
 use crate::render::Palette;
 use crate::render::events::EventWriter;
-use crate::source::EventStream;
 
 pub fn run(args: &EventsArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
@@ -23,14 +22,14 @@ pub fn run(args: &EventsArgs) -> Result<u8, Error> {
         EventFormat::Jsonl
     });
 
-    let mut stream = EventStream::open(input.source_options(&filter))?;
     let out = BufWriter::with_capacity(64 * 1024, io::stdout().lock());
     let mut writer = EventWriter::new(format, out, palette);
-    let mut redactor = Redactor::new(!args.output.no_redact);
-    for mut event in filter.apply(&mut stream) {
-        redactor.apply(&mut event);
-        writer.write(&event)?;
-    }
+    let pass = Pass {
+        input: &input,
+        filter: &filter,
+        redact: !args.output.no_redact,
+    };
+    let read = pass.for_each(|event| Ok(writer.write(event)?))?;
     writer.finish()?;
-    Ok(super::finish_read(&stream.take_report(), input.quiet))
+    Ok(super::finish_read(&read, input.quiet))
 }

@@ -1,6 +1,7 @@
 //! `flowtrace find TRACE_ID`: where did this trace stop, and why.
 
 use std::io::{self, IsTerminal};
+use std::sync::Arc;
 
 use crate::analysis::find::{FindError, TraceFinder};
 use crate::cli::{FindArgs, ReportFormat};
@@ -8,9 +9,8 @@ use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
 use crate::filter::{both, contains_any};
-use crate::redact::Redactor;
+use crate::pass::{Finished, Pass};
 use crate::render::{Palette, find, plural};
-use crate::source::EventStream;
 
 /// Lines of each input (rows of a store) parsed in full, to learn the flow graph from, unless
 /// `--full-scan`.
@@ -27,30 +27,29 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    // The trace is judged on all its events; --node/--kind only narrow the timeline shown.
-    let scope = filter.trace_scope();
-    let mut options = input.source_options(&scope);
-    if !args.full_scan {
-        // Only the trace's own lines, and a sample of the flow for the graph, are parsed.
-        if let Some(query_lines) = contains_any(&[query.to_string()]) {
-            options.prefilter = both(options.prefilter, query_lines);
-            options.required = Some(query.as_bytes().to_vec());
+    let pass = Pass {
+        input: &input,
+        filter: &filter,
+        redact: !args.output.no_redact,
+    };
+    let Finished {
+        report: found,
+        read: report,
+    } = pass.run_with(TraceFinder::new(query), |options| {
+        if !args.full_scan {
+            // Only the trace's own lines, and a sample of the flow for the graph, are parsed.
+            if let Some(query_lines) = contains_any(&[query.to_string()]) {
+                options.prefilter = both(Arc::clone(&options.prefilter), query_lines);
+                options.required = Some(query.as_bytes().to_vec());
+            }
+            options.sample_lines = FIND_SAMPLE_LINES;
+            if let Some(store) = &mut options.store {
+                store.trace_prefix = Some(query.to_string());
+                store.sample_rows = FIND_SAMPLE_LINES;
+            }
         }
-        options.sample_lines = FIND_SAMPLE_LINES;
-        if let Some(store) = &mut options.store {
-            store.trace_prefix = Some(query.to_string());
-            store.sample_rows = FIND_SAMPLE_LINES;
-        }
-    }
-    let mut stream = EventStream::open(options)?;
-    let mut finder = TraceFinder::new(query);
-    let mut redactor = Redactor::new(!args.output.no_redact);
-    for mut event in scope.apply(&mut stream) {
-        redactor.apply(&mut event);
-        finder.observe(&event);
-    }
-    let report = stream.take_report();
-    let found = finder.finish().map_err(|error| match error {
+    })?;
+    let found = found.map_err(|error| match error {
         FindError::NotFound { close } => {
             // `(48,210 events read)`; when the prefilter passed lines over unparsed, the
             // lines scanned are said too, since the events among them were not counted.

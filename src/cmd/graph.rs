@@ -2,14 +2,13 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use crate::analysis::saturation::{SaturationAnalyzer, SaturationOptions};
 use crate::analysis::topology::TopologyLearner;
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
+use crate::pass::{Finished, Pass};
 use crate::render::{Palette, graph};
-use crate::source::EventStream;
 
 pub fn run(args: &GraphArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
@@ -18,15 +17,12 @@ pub fn run(args: &GraphArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    let mut stream = EventStream::open(input.source_options(&filter))?;
-    let mut topology = TopologyLearner::default();
-    let mut saturation = SaturationAnalyzer::new(SaturationOptions::default());
-    for event in filter.apply(&mut stream) {
-        topology.observe(&event);
-        saturation.observe(&event);
-    }
-    let read = stream.take_report();
-    let report = topology.finish(&saturation.finish());
+    let pass = Pass {
+        input: &input,
+        filter: &filter,
+        redact: !args.output.no_redact,
+    };
+    let Finished { report, read } = pass.run(TopologyLearner::default())?;
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {

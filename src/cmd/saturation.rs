@@ -8,8 +8,8 @@ use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
 use crate::filter::parse_duration;
+use crate::pass::{Finished, Pass};
 use crate::render::{Palette, saturation};
-use crate::source::EventStream;
 
 /// Validates the analysis flags into options.
 pub fn options(args: &SaturationArgs) -> Result<SaturationOptions, Error> {
@@ -52,13 +52,12 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    let mut stream = EventStream::open(input.source_options(&filter))?;
-    let mut analyzer = SaturationAnalyzer::new(options);
-    for event in filter.apply(&mut stream) {
-        analyzer.observe(&event);
-    }
-    let read = stream.take_report();
-    let report = analyzer.finish();
+    let pass = Pass {
+        input: &input,
+        filter: &filter,
+        redact: !args.output.no_redact,
+    };
+    let Finished { report, read } = pass.run(SaturationAnalyzer::new(options))?;
 
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),

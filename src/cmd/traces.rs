@@ -2,14 +2,13 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use crate::analysis::tracebook::{TraceBook, TraceOutcome};
-use crate::analysis::traces::{TraceQuery, list, mark_cross_tenant, row};
+use crate::analysis::traces::{TraceQuery, TraceRows, list};
 use crate::cli::{ReportFormat, TracesArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
+use crate::pass::{Finished, Pass};
 use crate::render::{Palette, traces};
-use crate::source::EventStream;
 
 /// Rows shown on a terminal unless `--limit` says otherwise.
 const TERMINAL_LIMIT: usize = 50;
@@ -22,26 +21,12 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
     };
     let terminal = io::stdout().is_terminal();
 
-    // Statuses need every event of a trace: read the trace scope; --node/--kind select the
-    // traces that have such an event.
-    let scope = filter.trace_scope();
-    let mut stream = EventStream::open(input.source_options(&scope))?;
-    let mut book = TraceBook::default();
-    let mut rows = Vec::new();
-    let selected_rows = |outcomes: Vec<TraceOutcome>| {
-        outcomes
-            .into_iter()
-            .filter(|o| o.summary.selected)
-            .map(|o| row(&o))
-            .collect::<Vec<_>>()
+    let pass = Pass {
+        input: &input,
+        filter: &filter,
+        redact: !args.output.no_redact,
     };
-    for event in scope.apply(&mut stream) {
-        let selected = filter.matches_event_scope(&event);
-        rows.extend(selected_rows(book.observe(&event, selected)));
-    }
-    let read = stream.take_report();
-    rows.extend(selected_rows(book.finish().0));
-    mark_cross_tenant(&mut rows, stream.tenants());
+    let Finished { report: rows, read } = pass.run(TraceRows::default())?;
     let query = TraceQuery {
         statuses: args.statuses.clone(),
         categories: args.categories.clone(),

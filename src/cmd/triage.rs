@@ -7,9 +7,8 @@ use crate::cli::{ReportFormat, TriageArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
-use crate::redact::Redactor;
+use crate::pass::{Finished, Pass};
 use crate::render::{Palette, triage};
-use crate::source::EventStream;
 
 pub fn run(args: &TriageArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
@@ -18,18 +17,13 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
         enabled: resolve_color(&args.output),
     };
 
-    let scope = filter.trace_scope();
-    let mut stream = EventStream::open(input.source_options(&scope))?;
-    let mut analyses = Triage::default();
     // The one pass: stdin cannot be read twice, and a large file should not be.
-    let mut redactor = Redactor::new(!args.output.no_redact);
-    for mut event in scope.apply(&mut stream) {
-        redactor.apply(&mut event);
-        let selected = filter.matches_event_scope(&event);
-        analyses.observe(&event, selected);
-    }
-    let read = stream.take_report();
-    let report = analyses.finish(stream.tenants());
+    let pass = Pass {
+        input: &input,
+        filter: &filter,
+        redact: !args.output.no_redact,
+    };
+    let Finished { report, read } = pass.run(Triage::default())?;
 
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),

@@ -1,0 +1,149 @@
+//! The pass driver: one read of the inputs feeding one analysis (`triage` is one that feeds
+//! several). It owns what every analysis shares: opening the stream, the scope read (the
+//! filter's events, or every event of the traces it selects), secret masking for analyses that
+//! keep exception text, and the trace book (per-trace summaries and the flow graph learned
+//! alongside), so a subcommand is a choice of analysis and renderer.
+//!
+//! Every analysis implements [`Analysis`]: it observes events, takes finished traces, and
+//! finishes into a report value. Follow mode and parallel analysis plug in here.
+
+use crate::analysis::graph::FlowGraph;
+use crate::analysis::tracebook::{TraceBook, TraceOutcome};
+use crate::config::InputConfig;
+use crate::error::Error;
+use crate::event::Event;
+use crate::filter::EventFilter;
+use crate::redact::Redactor;
+use crate::source::{EventStream, ReadReport, SourceOptions, TenantMap};
+
+/// What an analysis needs read, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Needs {
+    /// Only the events the filter selects.
+    Events,
+    /// Every event of the traces the filter's trace id, tenant and time select; `--node` and
+    /// `--kind` only mark events `selected`.
+    WholeTraces,
+    /// Whole traces, plus the trace book: each trace's status, settled against the learned
+    /// flow graph, handed to [`Analysis::trace_finished`].
+    TraceStatuses,
+}
+
+/// One question answered in one pass over the events.
+pub trait Analysis {
+    type Report;
+
+    /// What the pass must read for this analysis.
+    fn needs(&self) -> Needs {
+        Needs::Events
+    }
+
+    /// True when the report carries exception text: the pass masks secrets first (unless
+    /// `--no-redact`), and only then.
+    fn keeps_text(&self) -> bool {
+        false
+    }
+
+    /// One event of the scope read, in time order. `selected` is false for an event of a
+    /// whole trace that `--node`/`--kind` do not select (always true under [`Needs::Events`]).
+    fn observe(&mut self, event: &Event, selected: bool);
+
+    /// A trace the trace book judged finished (under [`Needs::TraceStatuses`] only), whether
+    /// or not `--node`/`--kind` select it (`outcome.summary.selected` says).
+    fn trace_finished(&mut self, _outcome: &TraceOutcome) {}
+
+    /// The report, once every event was observed.
+    fn finish(self, end: &PassEnd<'_>) -> Self::Report;
+}
+
+/// What the pass knows at its end, for [`Analysis::finish`].
+pub struct PassEnd<'a> {
+    /// The flow graph learned from every trace (empty unless [`Needs::TraceStatuses`]).
+    pub graph: &'a FlowGraph,
+    /// Which tenants each trace was seen with.
+    pub tenants: &'a TenantMap,
+}
+
+/// The inputs, the filter and the output choice a pass runs under.
+pub struct Pass<'a> {
+    pub input: &'a InputConfig,
+    pub filter: &'a EventFilter,
+    /// Mask secrets in exception text (false with `--no-redact`).
+    pub redact: bool,
+}
+
+/// A report and what the read met (counts, inputs that could not be read).
+pub struct Finished<R> {
+    pub report: R,
+    pub read: ReadReport,
+}
+
+impl Pass<'_> {
+    /// Reads every input once into `analysis`.
+    pub fn run<A: Analysis>(&self, analysis: A) -> Result<Finished<A::Report>, Error> {
+        self.run_with(analysis, |_| {})
+    }
+
+    /// As [`Pass::run`], with the source options adjusted first (`find` parses only its
+    /// trace's lines and a sample).
+    pub fn run_with<A: Analysis>(
+        &self,
+        mut analysis: A,
+        adjust: impl FnOnce(&mut SourceOptions),
+    ) -> Result<Finished<A::Report>, Error> {
+        let needs = analysis.needs();
+        let scope = match needs {
+            Needs::Events => self.filter.clone(),
+            Needs::WholeTraces | Needs::TraceStatuses => self.filter.trace_scope(),
+        };
+        let mut options = self.input.source_options(&scope);
+        adjust(&mut options);
+        let mut stream = EventStream::open(options)?;
+        let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
+        let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
+        for mut event in scope.apply(&mut stream) {
+            redactor.apply(&mut event);
+            let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
+            if let Some(book) = &mut book {
+                for outcome in book.observe(&event, selected) {
+                    analysis.trace_finished(&outcome);
+                }
+            }
+            analysis.observe(&event, selected);
+        }
+        let read = stream.take_report();
+        let graph = match book {
+            Some(book) => {
+                let (remaining, graph) = book.finish();
+                for outcome in &remaining {
+                    analysis.trace_finished(outcome);
+                }
+                graph
+            }
+            None => FlowGraph::default(),
+        };
+        let end = PassEnd {
+            graph: &graph,
+            tenants: stream.tenants(),
+        };
+        Ok(Finished {
+            report: analysis.finish(&end),
+            read,
+        })
+    }
+
+    /// Hands each event of the filter to `sink` as it is read (`events`), stopping at the
+    /// sink's first error (a closed pipe); returns what the read met.
+    pub fn for_each(
+        &self,
+        mut sink: impl FnMut(&Event) -> Result<(), Error>,
+    ) -> Result<ReadReport, Error> {
+        let mut stream = EventStream::open(self.input.source_options(self.filter))?;
+        let mut redactor = Redactor::new(self.redact);
+        for mut event in self.filter.clone().apply(&mut stream) {
+            redactor.apply(&mut event);
+            sink(&event)?;
+        }
+        Ok(stream.take_report())
+    }
+}
