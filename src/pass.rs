@@ -7,7 +7,7 @@
 //! Every analysis implements [`Analysis`]: it observes events, takes finished traces, and
 //! finishes into a report value. Follow mode and parallel analysis plug in here.
 
-use crate::analysis::graph::FlowGraph;
+use crate::analysis::graph::{FlowGraph, GraphLearner};
 use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
 use crate::error::Error;
@@ -24,6 +24,8 @@ pub enum Needs {
     /// Every event of the traces the filter's trace id, tenant and time select; `--node` and
     /// `--kind` only mark events `selected`.
     WholeTraces,
+    /// Whole traces, and the flow graph learned from them.
+    Graph,
     /// Whole traces, plus the trace book: each trace's status, settled against the learned
     /// flow graph, handed to [`Analysis::trace_finished`].
     TraceStatuses,
@@ -58,7 +60,8 @@ pub trait Analysis {
 
 /// What the pass knows at its end, for [`Analysis::finish`].
 pub struct PassEnd<'a> {
-    /// The flow graph learned from every trace (empty unless [`Needs::TraceStatuses`]).
+    /// The flow graph learned from every trace (empty under [`Needs::Events`] and
+    /// [`Needs::WholeTraces`]).
     pub graph: &'a FlowGraph,
     /// Which tenants each trace was seen with.
     pub tenants: &'a TenantMap,
@@ -94,13 +97,14 @@ impl Pass<'_> {
         let needs = analysis.needs();
         let scope = match needs {
             Needs::Events => self.filter.clone(),
-            Needs::WholeTraces | Needs::TraceStatuses => self.filter.trace_scope(),
+            Needs::WholeTraces | Needs::Graph | Needs::TraceStatuses => self.filter.trace_scope(),
         };
         let mut options = self.input.source_options(&scope);
         adjust(&mut options);
         let mut stream = EventStream::open(options)?;
         let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
         let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
+        let mut learner = (needs == Needs::Graph).then(GraphLearner::default);
         for mut event in scope.apply(&mut stream) {
             redactor.apply(&mut event);
             let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
@@ -108,6 +112,9 @@ impl Pass<'_> {
                 for outcome in book.observe(&event, selected) {
                     analysis.trace_finished(&outcome);
                 }
+            }
+            if let Some(learner) = &mut learner {
+                learner.observe(&event);
             }
             analysis.observe(&event, selected);
         }
@@ -120,7 +127,7 @@ impl Pass<'_> {
                 }
                 graph
             }
-            None => FlowGraph::default(),
+            None => learner.map(GraphLearner::finish).unwrap_or_default(),
         };
         let end = PassEnd {
             graph: &graph,

@@ -184,3 +184,64 @@ fn markdown_section() {
     assert!(text.contains("- **Hot node**: slowdb"));
     assert!(text.contains("#### Signals"));
 }
+
+/// Nodes upstream of `node` in the capture's wired flow (`flow.edges`).
+fn upstream_of(want: &Value, node: &str) -> Vec<String> {
+    let edges: Vec<(String, String)> = want["flow"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e[0].as_str().unwrap().to_string(),
+                e[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let mut found: Vec<String> = Vec::new();
+    let mut frontier = vec![node.to_string()];
+    while let Some(current) = frontier.pop() {
+        for (from, to) in &edges {
+            if *to == current && !found.contains(from) {
+                found.push(from.clone());
+                frontier.push(from.clone());
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn the_bottleneck_does_not_depend_on_the_bucket_width() {
+    let want = expected();
+    for width in ["50ms", "100ms", "200ms", "500ms", "1s", "2s", "10s"] {
+        let report = saturation_json(&[&fixture_arg("saturation/flat.jsonl"), "--bucket", width]);
+        assert_eq!(report["hot_node"], want["bottleneck"], "--bucket {width}");
+        // Only nodes upstream of the bottleneck can back up behind it.
+        let upstream = upstream_of(&want, want["bottleneck"].as_str().unwrap());
+        for node in report["bottleneck"]["backed_up"].as_array().unwrap() {
+            assert!(
+                upstream.iter().any(|u| node == u.as_str()),
+                "--bucket {width}: {node} is not upstream of the bottleneck"
+            );
+        }
+        let runner = &report["bottleneck"]["runner_up"];
+        assert_eq!(runner["lost_because"], "upstream", "--bucket {width}");
+    }
+}
+
+#[test]
+fn a_node_filter_keeps_the_verdict_of_the_whole_flow() {
+    // `saturation --node X` is what a checklist suggests: it must not contradict the
+    // unfiltered run.
+    let want = expected();
+    let report = saturation_json(&[&fixture_arg("saturation/flat.jsonl"), "--node", "parse"]);
+    assert_eq!(report["hot_node"], want["bottleneck"]);
+    let names: Vec<&str> = report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["parse"]);
+}

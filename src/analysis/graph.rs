@@ -432,6 +432,25 @@ impl FlowGraph {
         !successors.is_empty() && successors.iter().all(|s| s.node_name == EGRESS)
     }
 
+    /// True when `node` can be reached from `from` along the flow's edges (a node is not
+    /// downstream of itself unless a cycle leads back to it).
+    pub fn is_downstream(&self, node: &str, from: &str) -> bool {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut frontier = vec![from];
+        while let Some(current) = frontier.pop() {
+            for edge in self.edges.iter().filter(|e| e.from == current) {
+                if edge.to == node {
+                    return true;
+                }
+                if !seen.contains(&edge.to.as_str()) {
+                    seen.push(&edge.to);
+                    frontier.push(&edge.to);
+                }
+            }
+        }
+        false
+    }
+
     pub fn knows(&self, node: &str) -> bool {
         self.edges.iter().any(|e| e.from == node || e.to == node)
     }

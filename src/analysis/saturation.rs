@@ -11,10 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::graph::is_endpoint;
+use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
-use crate::pass::{Analysis, PassEnd};
+use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::{millis, plural};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
@@ -191,6 +191,69 @@ struct NodeStats {
     timeout_latency: Percentiles,
     failed_latency: Percentiles,
     buckets: BTreeMap<i64, Bucket>,
+    /// Exact counts of each q_depth_in / q_depth_out reading: queue depths are small integers,
+    /// and shares above any level come from them whatever the bucket width.
+    q_in_counts: BTreeMap<i64, u64>,
+    q_out_counts: BTreeMap<i64, u64>,
+    work: WorkerTime,
+    work_by_tenant: BTreeMap<String, WorkerTime>,
+    /// `--node`/`--kind` selected an event of this node: its row is shown.
+    selected: bool,
+}
+
+/// Where a node's worker spent its time (seconds): attempts that succeeded, timed out or
+/// raised, and the retry backoff it slept through (PenguiFlow sleeps in the worker).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct WorkerTime {
+    pub success_s: f64,
+    pub timeout_s: f64,
+    pub error_s: f64,
+    pub backoff_s: f64,
+    /// The part of `backoff_s` slept after a timeout (the retry's exception is a
+    /// `TimeoutError`).
+    pub backoff_after_timeout_s: f64,
+}
+
+impl WorkerTime {
+    pub fn busy_s(&self) -> f64 {
+        self.success_s + self.timeout_s + self.error_s + self.backoff_s
+    }
+
+    fn share(&self, seconds: f64) -> f64 {
+        let busy = self.busy_s();
+        if busy > 0.0 { seconds / busy } else { 0.0 }
+    }
+
+    /// The share of the busy time lost to timed-out attempts and the backoff after them.
+    pub fn timeout_share(&self) -> f64 {
+        self.share(self.timeout_s + self.backoff_after_timeout_s)
+    }
+
+    /// The share of the busy time lost to attempts that raised and the backoff after them.
+    pub fn error_share(&self) -> f64 {
+        self.share(self.error_s + self.backoff_s - self.backoff_after_timeout_s)
+    }
+
+    fn add(&mut self, event: &Event) {
+        let seconds = event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
+        match event.kind {
+            Kind::NodeSuccess => self.success_s += seconds,
+            Kind::NodeTimeout => self.timeout_s += seconds,
+            Kind::NodeError => self.error_s += seconds,
+            Kind::NodeRetry => {
+                let sleep = event.sleep_s.unwrap_or(0.0).max(0.0);
+                self.backoff_s += sleep;
+                if event
+                    .exception
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with("TimeoutError") || e.contains(".TimeoutError"))
+                {
+                    self.backoff_after_timeout_s += sleep;
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 /// The pending count of one trace over its events.
@@ -215,6 +278,8 @@ pub struct SaturationAnalyzer {
     blocked: Vec<(Name, Pending)>,
     blocked_total: u64,
     last_eviction: Timestamp,
+    /// Some event was not selected by `--node`/`--kind`.
+    filtered: bool,
 }
 
 impl Default for SaturationAnalyzer {
@@ -236,10 +301,19 @@ impl SaturationAnalyzer {
             blocked: Vec::new(),
             blocked_total: 0,
             last_eviction: Timestamp(i64::MIN),
+            filtered: false,
         }
     }
 
     pub fn observe(&mut self, event: &Event) {
+        self.observe_event(event, true);
+    }
+
+    /// One event; `selected` says whether `--node`/`--kind` select it. Every event counts
+    /// towards the verdict (the bottleneck is a property of the whole flow); only nodes with a
+    /// selected event are shown.
+    fn observe_event(&mut self, event: &Event, selected: bool) {
+        self.filtered |= !selected;
         self.events += 1;
         self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
         self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
@@ -260,6 +334,7 @@ impl SaturationAnalyzer {
                 }),
         };
         stats.events += 1;
+        stats.selected |= selected;
         if event.kind == Kind::NodeCancelled {
             return; // a worker stopped at shutdown: an event of the node, but not load
         }
@@ -267,12 +342,29 @@ impl SaturationAnalyzer {
             .buckets
             .entry(event.ts.0.div_euclid(width))
             .or_default();
+        if matches!(
+            event.kind,
+            Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError | Kind::NodeRetry
+        ) {
+            stats.work.add(event);
+            let tenant = event.tenant.as_deref().unwrap_or("(unknown)");
+            match stats.work_by_tenant.get_mut(tenant) {
+                Some(work) => work.add(event),
+                None => {
+                    let mut work = WorkerTime::default();
+                    work.add(event);
+                    stats.work_by_tenant.insert(tenant.to_string(), work);
+                }
+            }
+        }
         if let Some(q) = event.q_depth_in {
+            *stats.q_in_counts.entry(q).or_default() += 1;
             stats.q_in_max = stats.q_in_max.max(q);
             stats.q_in.add(q as f64);
             bucket.q_in_max = bucket.q_in_max.max(q);
         }
         if let Some(q) = event.q_depth_out {
+            *stats.q_out_counts.entry(q).or_default() += 1;
             stats.q_out_max = stats.q_out_max.max(q);
             stats.q_out.add(q as f64);
             bucket.q_out_max = bucket.q_out_max.max(q);
@@ -393,7 +485,14 @@ impl SaturationAnalyzer {
         }
     }
 
-    pub fn finish(mut self) -> SaturationReport {
+    /// The report without a learned flow graph (the bottleneck is then judged by pressure
+    /// alone, not by position).
+    pub fn finish(self) -> SaturationReport {
+        self.finish_with_graph(&FlowGraph::default())
+    }
+
+    /// The report, the bottleneck judged along `graph`.
+    pub fn finish_with_graph(mut self, graph: &FlowGraph) -> SaturationReport {
         let pending: Vec<(Name, Pending)> = self.pending.drain().collect();
         let mut pending = pending;
         pending.sort_by(|a, b| a.0.cmp(&b.0));
@@ -434,7 +533,15 @@ impl SaturationAnalyzer {
                 .iter()
                 .map(|index| shown.get(index).cloned().unwrap_or_default())
                 .collect();
-            nodes.push(node_report(name, stats, &dense, &indices, display, span_s));
+            nodes.push(node_report(
+                name,
+                stats,
+                &dense,
+                &indices,
+                display,
+                span_s,
+                self.options.threshold,
+            ));
             node_buckets.push((name.clone(), dense));
         }
 
@@ -492,8 +599,17 @@ impl SaturationAnalyzer {
             });
         }
 
-        let hot = hot_node(&nodes, &node_buckets, options);
-        let remediation = remediate(&nodes, &signals, hot.as_ref());
+        let bottleneck = bottleneck(&nodes, graph, options.threshold);
+        let remediation = remediate(&nodes, &signals, bottleneck.as_ref());
+        if self.filtered {
+            let shown: Vec<&String> = self
+                .nodes
+                .iter()
+                .filter(|(_, stats)| stats.selected)
+                .map(|(name, _)| name)
+                .collect();
+            nodes.retain(|node| shown.contains(&&node.node_name));
+        }
         SaturationReport {
             span: Span {
                 first_ts: self.first_ts,
@@ -502,8 +618,9 @@ impl SaturationAnalyzer {
                 events: self.events,
             },
             nodes,
-            hot_node: hot.as_ref().map(|h| h.node_name.clone()),
-            hot_node_reason: hot.map(|h| h.reason),
+            hot_node: bottleneck.as_ref().map(|b| b.node_name.clone()),
+            hot_node_reason: bottleneck.as_ref().map(Bottleneck::reason),
+            bottleneck,
             signals,
             remediation,
         }
@@ -593,6 +710,16 @@ pub struct NodeReport {
     pub retry_rate: Option<f64>,
     pub timeouts: u64,
     pub errors: u64,
+    /// Share of the node's queue readings with its inbound queue at or above the saturation
+    /// level (`--threshold` of capacity; twice its p95 when unbounded), and the same for its
+    /// outbound queue.
+    pub inbound_full_share: f64,
+    pub outbound_full_share: f64,
+    pub worker_time: WorkerTime,
+    /// Busy time over the span (one worker per node and process).
+    pub busy_share: f64,
+    /// The same, per tenant (only when the node served more than one).
+    pub worker_time_by_tenant: BTreeMap<String, WorkerTime>,
     pub series: Vec<SeriesPoint>,
 }
 
@@ -603,8 +730,16 @@ fn node_report(
     indices: &[i64],
     width: i64,
     span_s: f64,
+    threshold: f64,
 ) -> NodeReport {
     let capacity = stats.queue_maxsize.filter(|c| *c > 0);
+    let level = |percentiles: &Percentiles| match capacity {
+        Some(capacity) => threshold * capacity as f64,
+        None => (2.0 * percentiles.percentile(95.0).unwrap_or(0.0)).max(2.0),
+    };
+    let inbound_full_share = share_at_least(&stats.q_in_counts, level(&stats.q_in));
+    let outbound_full_share = share_at_least(&stats.q_out_counts, level(&stats.q_out));
+    let busy_s = stats.work.busy_s();
     NodeReport {
         node_name: name.to_string(),
         events: stats.events,
@@ -629,6 +764,15 @@ fn node_report(
         retry_rate: (stats.successes > 0).then(|| stats.retries as f64 / stats.successes as f64),
         timeouts: stats.timeouts,
         errors: stats.errors,
+        inbound_full_share,
+        outbound_full_share,
+        worker_time: stats.work.clone(),
+        busy_share: if span_s > 0.0 { busy_s / span_s } else { 0.0 },
+        worker_time_by_tenant: if stats.work_by_tenant.len() > 1 {
+            stats.work_by_tenant.clone()
+        } else {
+            BTreeMap::new()
+        },
         series: buckets
             .iter()
             .zip(indices)
@@ -688,6 +832,8 @@ pub struct SaturationReport {
     pub hot_node: Option<String>,
     /// The numbers that made the hot node hot.
     pub hot_node_reason: Option<String>,
+    /// The evidence behind the hot node: pressure, what backs up behind it, the runner-up.
+    pub bottleneck: Option<Bottleneck>,
     pub signals: Vec<Signal>,
     pub remediation: Vec<String>,
 }
@@ -834,73 +980,149 @@ fn regression_signal(
     })
 }
 
-struct HotNode {
-    node_name: String,
-    reason: String,
+/// Share of the node's queue readings under which a queue does not count as backed up.
+const MIN_PRESSURE: f64 = 0.2;
+
+/// The share of `counts` (depth -> readings) at or above `level`.
+fn share_at_least(counts: &BTreeMap<i64, u64>, level: f64) -> f64 {
+    let total: u64 = counts.values().sum();
+    if total == 0 {
+        return 0.0;
+    }
+    let above: u64 = counts
+        .iter()
+        .filter(|(depth, _)| **depth as f64 >= level && **depth > 0)
+        .map(|(_, count)| count)
+        .sum();
+    above as f64 / total as f64
 }
 
-/// The bottleneck: the node whose inbound queue stays full while its outbound queue does not.
-/// Success latency cannot tell it: a node's `node_success.latency_ms` includes waiting to hand
-/// its output to a full downstream queue, so every node upstream of the bottleneck looks slow.
-fn hot_node(
-    nodes: &[NodeReport],
-    buckets: &[(String, Vec<Bucket>)],
-    options: SaturationOptions,
-) -> Option<HotNode> {
-    let mut best: Option<(f64, HotNode)> = None;
-    for (report, (_, series)) in nodes.iter().zip(buckets) {
-        let active: Vec<&Bucket> = series
-            .iter()
-            .filter(|b| b.starts + b.successes > 0 || b.q_in_max > 0)
-            .collect();
-        if active.is_empty() {
-            continue;
-        }
-        let (in_level, out_level, basis) = match report.queue_maxsize.filter(|c| *c > 0) {
-            Some(capacity) => (
-                options.threshold * capacity as f64,
-                options.threshold * capacity as f64,
-                format!("≥ {:.0}% of {capacity}", options.threshold * 100.0),
-            ),
-            None => {
-                let level = (2.0 * report.q_depth_in_p95.unwrap_or(0.0)).max(2.0);
-                (level, level, format!("≥ {}", trim_float(level)))
-            }
+/// The hot node and the evidence for it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Bottleneck {
+    pub node_name: String,
+    pub inbound_full_share: f64,
+    pub outbound_full_share: f64,
+    pub q_depth_in_max: i64,
+    pub q_depth_out_max: i64,
+    pub queue_maxsize: Option<i64>,
+    /// The share of capacity at which a queue counts as full (`--threshold`).
+    pub threshold: f64,
+    /// No node follows it in the flow graph.
+    pub sink: bool,
+    /// Nodes upstream of it (by the flow graph) whose queues are backed up: they wait on it.
+    pub backed_up: Vec<String>,
+    pub runner_up: Option<RunnerUp>,
+}
+
+/// The node that came closest to being the hot node, and why it is not.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunnerUp {
+    pub node_name: String,
+    pub inbound_full_share: f64,
+    pub outbound_full_share: f64,
+    pub lost_because: LostBecause,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LostBecause {
+    /// It is upstream of the hot node: its pressure is the hot node's, passed back.
+    Upstream,
+    /// Its outbound queue was about as full as its inbound: it waits on a node after it.
+    OutboundFull,
+    /// Its inbound queue was full less often.
+    LessPressure,
+}
+
+impl Bottleneck {
+    /// One line of evidence, as the table and `hot_node_reason` give it.
+    pub fn reason(&self) -> String {
+        let level = match self.queue_maxsize.filter(|c| *c > 0) {
+            Some(capacity) => format!("≥ {:.0}% of {capacity}", self.threshold * 100.0),
+            None => "above twice its p95 (unbounded)".to_string(),
         };
-        let full_in = active
-            .iter()
-            .filter(|b| b.q_in_max as f64 >= in_level)
-            .count() as f64
-            / active.len() as f64;
-        let full_out = active
-            .iter()
-            .filter(|b| b.q_out_max as f64 >= out_level)
-            .count() as f64
-            / active.len() as f64;
-        if full_in < 0.25 || full_out >= full_in / 2.0 {
-            continue;
-        }
-        let score = full_in - full_out;
-        if best.as_ref().is_none_or(|(s, _)| score > *s) {
-            let latency = report.latency_ms.p95.map_or(String::new(), |p95| {
-                format!("; its own p95 success latency {} ms", millis(p95))
-            });
-            best = Some((
-                score,
-                HotNode {
-                    node_name: report.node_name.clone(),
-                    reason: format!(
-                        "inbound queue {basis} in {:.0}% of its active buckets (max {}) while its outbound queue was there in {:.0}% (max {}){latency}",
-                        full_in * 100.0,
-                        report.q_depth_in_max,
-                        full_out * 100.0,
-                        report.q_depth_out_max
-                    ),
-                },
-            ));
-        }
+        let outbound = if self.sink {
+            "it is a sink".to_string()
+        } else {
+            format!(
+                "its outbound queue in {:.0}% (max {})",
+                self.outbound_full_share * 100.0,
+                self.q_depth_out_max
+            )
+        };
+        format!(
+            "inbound queue {level} in {:.0}% of its queue readings (max {}) while {outbound}",
+            self.inbound_full_share * 100.0,
+            self.q_depth_in_max,
+        )
     }
-    best.map(|(_, hot)| hot)
+}
+
+/// The bottleneck by backpressure along the flow: a full queue blocks the node that feeds it,
+/// so pressure propagates upstream and every node before the bottleneck shows a full inbound
+/// queue and looks slow (its `node_success` latency includes the wait to hand its output
+/// over). The bottleneck is the most downstream node whose inbound queue is full while its
+/// outbound queue is not (or that is a sink). Shares are over queue readings, not time
+/// buckets, so the verdict does not depend on the bucket width.
+fn bottleneck(nodes: &[NodeReport], graph: &FlowGraph, threshold: f64) -> Option<Bottleneck> {
+    let pressured = |node: &NodeReport| node.inbound_full_share >= MIN_PRESSURE;
+    let is_sink = |node: &NodeReport| graph.is_sink(&node.node_name);
+    let candidate = |node: &NodeReport| {
+        pressured(node)
+            && (is_sink(node) || node.outbound_full_share < node.inbound_full_share / 2.0)
+    };
+    let score = |node: &NodeReport| node.inbound_full_share - node.outbound_full_share;
+    let candidates: Vec<&NodeReport> = nodes.iter().filter(|n| candidate(n)).collect();
+    // The most downstream candidates: none of the others lies after them (strictly: a cycle
+    // through both leaves the choice to pressure).
+    let downstream_of = |a: &NodeReport, b: &NodeReport| {
+        graph.is_downstream(&a.node_name, &b.node_name)
+            && !graph.is_downstream(&b.node_name, &a.node_name)
+    };
+    let hot = candidates
+        .iter()
+        .filter(|c| !candidates.iter().any(|other| downstream_of(other, c)))
+        .max_by(|a, b| score(a).total_cmp(&score(b)))?;
+    let runner_up = nodes
+        .iter()
+        .filter(|n| n.node_name != hot.node_name && pressured(n))
+        .max_by(|a, b| {
+            a.inbound_full_share
+                .total_cmp(&b.inbound_full_share)
+                .then(score(a).total_cmp(&score(b)))
+        })
+        .map(|node| RunnerUp {
+            node_name: node.node_name.clone(),
+            inbound_full_share: node.inbound_full_share,
+            outbound_full_share: node.outbound_full_share,
+            lost_because: if downstream_of(hot, node) {
+                LostBecause::Upstream
+            } else if !candidate(node) {
+                LostBecause::OutboundFull
+            } else {
+                LostBecause::LessPressure
+            },
+        });
+    let flow_order = graph.nodes();
+    let mut backed_up: Vec<&NodeReport> = nodes
+        .iter()
+        .filter(|n| downstream_of(hot, n))
+        .filter(|n| pressured(n) || n.outbound_full_share >= MIN_PRESSURE)
+        .collect();
+    backed_up.sort_by_key(|n| flow_order.iter().position(|name| *name == n.node_name));
+    Some(Bottleneck {
+        node_name: hot.node_name.clone(),
+        inbound_full_share: hot.inbound_full_share,
+        outbound_full_share: hot.outbound_full_share,
+        q_depth_in_max: hot.q_depth_in_max,
+        q_depth_out_max: hot.q_depth_out_max,
+        queue_maxsize: hot.queue_maxsize,
+        threshold,
+        sink: is_sink(hot),
+        backed_up: backed_up.iter().map(|n| n.node_name.clone()).collect(),
+        runner_up,
+    })
 }
 
 fn trim_float(value: f64) -> String {
@@ -908,33 +1130,137 @@ fn trim_float(value: f64) -> String {
     text.strip_suffix(".0").map_or(text.clone(), str::to_string)
 }
 
-fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&HotNode>) -> Vec<String> {
+/// The share of a node's busy time in successful attempts.
+fn work_share(work: &WorkerTime) -> f64 {
+    work.share(work.success_s)
+}
+
+/// Timeouts and backoff above this share of a node's busy time make it a dependency problem.
+const DEPENDENCY_SHARE: f64 = 0.5;
+/// One tenant with at least this share of a node's lost time is that tenant's problem.
+const TENANT_SHARE: f64 = 0.8;
+
+/// The tenant that lost most of `node`'s time to `lost` (timeouts or errors, with their
+/// backoff), with its share, when it is at least `TENANT_SHARE`.
+pub fn dominant_tenant(
+    node: &NodeReport,
+    lost: impl Fn(&WorkerTime) -> f64,
+) -> Option<(&str, f64)> {
+    let total: f64 = node.worker_time_by_tenant.values().map(&lost).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    node.worker_time_by_tenant
+        .iter()
+        .map(|(tenant, work)| (tenant.as_str(), lost(work) / total))
+        .filter(|(tenant, share)| *share >= TENANT_SHARE && *tenant != "(unknown)")
+        .max_by(|a, b| a.1.total_cmp(&b.1))
+}
+
+fn timeout_lost(work: &WorkerTime) -> f64 {
+    work.timeout_s + work.backoff_after_timeout_s
+}
+
+fn error_lost(work: &WorkerTime) -> f64 {
+    work.error_s + work.backoff_s - work.backoff_after_timeout_s
+}
+
+/// The checklist line for a node whose worker loses most of its time to timeouts and the
+/// retry backoff after them: its dependency, not its capacity.
+fn timeout_step(node: &NodeReport) -> String {
+    let work = &node.worker_time;
+    let tenant = dominant_tenant(node, timeout_lost).map_or(String::new(), |(tenant, share)| {
+        format!(
+            "; tenant {tenant} accounts for {:.0}% of that time: gate or rate-limit it",
+            share * 100.0
+        )
+    });
+    format!(
+        "timeouts and their retry backoff took {:.0}% of {}'s busy time ({} timed out, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work): its dependency is failing, not its capacity. Lower NodePolicy.max_retries or timeout_s, break the circuit to the dependency{tenant}.",
+        work.timeout_share() * 100.0,
+        node.node_name,
+        plural(node.timeouts, "attempt"),
+        work.timeout_s,
+        work.backoff_after_timeout_s,
+        work.success_s
+    )
+}
+
+/// The checklist line for a node whose worker loses most of its time to attempts that raise
+/// and the retry backoff after them.
+fn error_step(node: &NodeReport) -> String {
+    let work = &node.worker_time;
+    let tenant = dominant_tenant(node, error_lost).map_or(String::new(), |(tenant, share)| {
+        format!(" (tenant {tenant}: {:.0}% of that time)", share * 100.0)
+    });
+    format!(
+        "failed attempts and their retry backoff took {:.0}% of {}'s busy time{tenant} ({} raised, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work): fix what fails (see the errors), and retry only what can succeed on retry.",
+        work.error_share() * 100.0,
+        node.node_name,
+        plural(node.errors, "attempt"),
+        work.error_s,
+        work.backoff_s - work.backoff_after_timeout_s,
+        work.success_s
+    )
+}
+
+/// What a node's worker lost most of its time to, when that is most of it.
+fn lost_time_step(node: &NodeReport) -> Option<String> {
+    let work = &node.worker_time;
+    if node.timeouts > 0 && work.timeout_share() >= DEPENDENCY_SHARE {
+        Some(timeout_step(node))
+    } else if node.errors > 0 && work.error_share() >= DEPENDENCY_SHARE {
+        Some(error_step(node))
+    } else {
+        None
+    }
+}
+
+fn capitalized(text: String) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&Bottleneck>) -> Vec<String> {
     let mut steps = Vec::new();
-    if let Some(hot) = hot {
-        let upstream: Vec<&str> = signals
-            .iter()
-            .filter(|s| s.kind == SignalKind::Saturation)
-            .filter_map(|s| s.node_name.as_deref())
-            .filter(|n| *n != hot.node_name)
-            .collect();
-        let capacity = nodes
-            .iter()
-            .find(|n| n.node_name == hot.node_name)
-            .and_then(|n| n.queue_maxsize)
+    let hot_report = hot.and_then(|h| nodes.iter().find(|n| n.node_name == h.node_name));
+    if let (Some(hot), Some(report)) = (hot, hot_report) {
+        let capacity = report
+            .queue_maxsize
             .filter(|c| *c > 0)
             .map_or(String::new(), |c| format!(" (queue_maxsize {c})"));
-        steps.push(format!(
-            "Relieve the bottleneck {}: add capacity there (more workers or replicas, a faster dependency){capacity}, or reduce the concurrency feeding it; {}",
-            hot.node_name,
-            if upstream.is_empty() {
-                "nothing upstream is backed up yet".to_string()
-            } else {
-                format!(
-                    "{} back up behind it and look slow only because they wait to hand over their output",
-                    upstream.join(", ")
-                )
-            }
-        ));
+        let behind = if hot.backed_up.is_empty() {
+            "nothing upstream is backed up yet".to_string()
+        } else {
+            format!(
+                "{} back up behind it and look slow only because they wait to hand over their output",
+                hot.backed_up.join(", ")
+            )
+        };
+        match lost_time_step(report) {
+            Some(lost) => steps.push(format!(
+                "The bottleneck is {}{capacity}, and {lost} {}.",
+                hot.node_name,
+                capitalized(behind)
+            )),
+            None => steps.push(format!(
+                "Relieve the bottleneck {}{capacity}: it is busy with real work ({:.0}% of the span, {:.0}% of that in successful attempts); PenguiFlow runs one worker per node, so add replicas, make its handler or dependency faster, or send it less work; {behind}.",
+                hot.node_name,
+                report.busy_share * 100.0,
+                work_share(&report.worker_time) * 100.0,
+            )),
+        }
+    }
+    for node in nodes {
+        if hot.is_some_and(|h| h.node_name == node.node_name) {
+            continue;
+        }
+        if let Some(lost) = lost_time_step(node) {
+            steps.push(capitalized(lost));
+        }
     }
     for signal in signals {
         let node = signal.node_name.clone().unwrap_or_default();
@@ -952,10 +1278,7 @@ fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&HotNode>) ->
                 signal.detail
             )),
             SignalKind::LatencyRegression => {
-                let backed_up = hot.is_some_and(|h| h.node_name != node)
-                    && signals.iter().any(|s| {
-                        s.kind == SignalKind::Saturation && s.node_name.as_deref() == Some(node.as_str())
-                    });
+                let backed_up = hot.is_some_and(|h| h.backed_up.contains(&node));
                 steps.push(match hot {
                     Some(hot) if backed_up => format!(
                         "{node} got slower late in the span ({}), but it backs up behind {}: the wait to hand over its output, not its own work; fix {} first.",
@@ -987,14 +1310,16 @@ fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&HotNode>) ->
 impl Analysis for SaturationAnalyzer {
     type Report = SaturationReport;
 
-    fn observe(&mut self, event: &Event, selected: bool) {
-        if selected {
-            SaturationAnalyzer::observe(self, event);
-        }
+    fn needs(&self) -> Needs {
+        Needs::Graph
     }
 
-    fn finish(self, _end: &PassEnd<'_>) -> SaturationReport {
-        SaturationAnalyzer::finish(self)
+    fn observe(&mut self, event: &Event, selected: bool) {
+        self.observe_event(event, selected);
+    }
+
+    fn finish(self, end: &PassEnd<'_>) -> SaturationReport {
+        self.finish_with_graph(end.graph)
     }
 }
 

@@ -53,19 +53,20 @@ pub struct TopologyLearner {
 impl Analysis for TopologyLearner {
     type Report = GraphReport;
 
-    fn observe(&mut self, event: &Event, selected: bool) {
+    fn observe(&mut self, event: &Event, _selected: bool) {
         self.graph.observe(event);
         if event.kind == Kind::NodeFailed
             && let Some(node) = &event.node_name
         {
             *self.terminal.entry(node.to_string()).or_default() += 1;
         }
-        Analysis::observe(&mut self.saturation, event, selected);
+        self.saturation.observe(event);
     }
 
-    fn finish(self, end: &PassEnd<'_>) -> GraphReport {
-        let saturation = Analysis::finish(self.saturation, end);
-        build(self.graph.finish(), &self.terminal, &saturation)
+    fn finish(self, _end: &PassEnd<'_>) -> GraphReport {
+        let graph = self.graph.finish();
+        let saturation = self.saturation.finish_with_graph(&graph);
+        build(graph, &self.terminal, &saturation)
     }
 }
 

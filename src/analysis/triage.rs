@@ -143,6 +143,8 @@ impl Analysis for Triage {
     /// Takes one event of the trace scope; only those `--node`/`--kind` select are counted
     /// (trace statuses use every event).
     fn observe(&mut self, event: &Event, selected: bool) {
+        // The bottleneck is judged on the whole flow, whatever --node/--kind show.
+        Analysis::observe(&mut self.saturation, event, selected);
         if !selected {
             return;
         }
@@ -150,7 +152,6 @@ impl Analysis for Triage {
         self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
         self.by_node.observe(event);
         self.by_minute.observe(event);
-        self.saturation.observe(event);
         let control = &mut self.control;
         match event.kind {
             Kind::TraceCancelStart => control.cancel_started += 1,
@@ -177,7 +178,7 @@ impl Analysis for Triage {
         let tenants = end.tenants;
         let classify = self.by_node.finish();
         let over_time = self.by_minute.finish();
-        let saturation = self.saturation.finish();
+        let saturation = self.saturation.finish_with_graph(graph);
         let worst = worst_traces(&self.worst, graph);
         let graph_report = topology::build(graph.clone(), &self.terminal, &saturation);
         let mut traces = std::mem::take(&mut self.rows);

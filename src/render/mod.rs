@@ -139,8 +139,13 @@ pub fn squeeze_max(values: &[u64], width: usize) -> Vec<u64> {
 /// A row of Unicode block characters, one per value, scaled to the row's maximum (zero is a
 /// space, so a quiet stretch looks quiet).
 pub fn sparkline(values: &[u64]) -> String {
+    sparkline_scaled(values, values.iter().copied().max().unwrap_or(0))
+}
+
+/// A sparkline scaled to `max`, so that the rows of one chart share a scale (a queue that never
+/// exceeded 1 must not look as full as one at 12).
+pub fn sparkline_scaled(values: &[u64], max: u64) -> String {
     const BLOCKS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-    let max = values.iter().copied().max().unwrap_or(0);
     values
         .iter()
         .map(|&value| {
@@ -225,6 +230,7 @@ mod tests {
         assert_eq!(millis(1.234), "1.23");
         assert_eq!(sparkline(&[0, 1, 4, 8]), " ▂▅█");
         assert_eq!(sparkline(&[0, 0]), "  ");
+        assert_eq!(sparkline_scaled(&[1, 1], 8), "▂▂");
         assert_eq!(plural(1, "retry"), "1 retry");
         assert_eq!(plural(2, "retry"), "2 retries");
         assert_eq!(plural(22, "success"), "22 successes");

@@ -5,9 +5,10 @@ use std::io::{self, Write};
 
 use super::table::{report_table, to_text};
 use super::{
-    Palette, Tone, markdown_row, millis, plural, sparkline, squeeze_max, thousands, write_checklist,
+    Palette, Tone, markdown_row, millis, plural, sparkline_scaled, squeeze_max, thousands,
+    write_checklist,
 };
-use crate::analysis::saturation::{NodeReport, SaturationReport};
+use crate::analysis::saturation::{LostBecause, NodeReport, SaturationReport};
 
 const NODE_HEADERS: [&str; 15] = [
     "NODE",
@@ -82,11 +83,107 @@ fn bucket_text(seconds: f64) -> String {
     }
 }
 
+/// The top of the queue-depth chart: the largest q_depth_total of any node shown.
+fn chart_max(report: &SaturationReport) -> u64 {
+    report
+        .nodes
+        .iter()
+        .map(|n| n.q_depth_total_max.max(0) as u64)
+        .max()
+        .unwrap_or(0)
+}
+
+/// The start and end times under the chart, at its two ends.
+fn time_axis(report: &SaturationReport) -> String {
+    let points = report.nodes.first().map_or(0, |n| n.series.len());
+    let (Some(first), Some(last)) = (report.span.first_ts, report.span.last_ts) else {
+        return String::new();
+    };
+    let format = if last.0 - first.0 >= 60_000_000 {
+        "%H:%M:%S"
+    } else {
+        "%H:%M:%S%.3f"
+    };
+    let start = first.to_datetime().format(format).to_string();
+    let end = last.to_datetime().format(format).to_string();
+    let columns = points.min(120);
+    let gap = columns
+        .saturating_sub(start.chars().count() + end.chars().count())
+        .max(1);
+    format!("{start}{}{end}", " ".repeat(gap))
+}
+
 fn hot_line(report: &SaturationReport) -> String {
     match (&report.hot_node, &report.hot_node_reason) {
         (Some(node), Some(reason)) => format!("{node}: {reason}"),
         _ => "none: no node's inbound queue stayed full while its outbound did not".to_string(),
     }
+}
+
+/// Why the runner-up is not the hot node, or `None` without one.
+fn runner_up_line(report: &SaturationReport) -> Option<String> {
+    let bottleneck = report.bottleneck.as_ref()?;
+    let runner = bottleneck.runner_up.as_ref()?;
+    let why = match runner.lost_because {
+        LostBecause::Upstream => format!(
+            "it is upstream of {}, whose full queue it waits on",
+            bottleneck.node_name
+        ),
+        LostBecause::OutboundFull => {
+            "its outbound queue was full about as often: it waits on a node after it".to_string()
+        }
+        LostBecause::LessPressure => format!(
+            "its inbound queue was full less often than {}'s",
+            bottleneck.node_name
+        ),
+    };
+    Some(format!(
+        "{}: inbound full in {:.0}% of its readings, outbound in {:.0}%; {why}",
+        runner.node_name,
+        runner.inbound_full_share * 100.0,
+        runner.outbound_full_share * 100.0
+    ))
+}
+
+/// Where each busy node's worker spent its time, busiest first.
+fn worker_time_lines(report: &SaturationReport) -> Vec<String> {
+    let mut nodes: Vec<&NodeReport> = report
+        .nodes
+        .iter()
+        .filter(|n| n.worker_time.busy_s() > 0.0)
+        .collect();
+    nodes.sort_by(|a, b| b.busy_share.total_cmp(&a.busy_share));
+    let width = nodes
+        .iter()
+        .map(|n| n.node_name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let backed_up: &[String] = report
+        .bottleneck
+        .as_ref()
+        .map_or(&[], |b| b.backed_up.as_slice());
+    nodes
+        .iter()
+        .map(|node| {
+            let work = &node.worker_time;
+            let share = |seconds: f64| format!("{:.0}%", 100.0 * seconds / work.busy_s());
+            let waiting = if backed_up.contains(&node.node_name) {
+                "; its successes include waiting to hand output to a full queue"
+            } else {
+                ""
+            };
+            format!(
+                "{:<width$}  busy {:>4.0}% of the span: {} succeeding, {} timing out, {} raising, {} in retry backoff ({:.1} s in all){waiting}",
+                node.node_name,
+                node.busy_share * 100.0,
+                share(work.success_s),
+                share(work.timeout_s),
+                share(work.error_s),
+                share(work.backoff_s),
+                work.busy_s()
+            )
+        })
+        .collect()
 }
 
 fn failure_latency_lines(report: &SaturationReport) -> Vec<String> {
@@ -125,6 +222,9 @@ pub fn write_table(
         hot
     };
     writeln!(out, "{}{hot}", label("hot node"))?;
+    if let Some(runner) = runner_up_line(report) {
+        writeln!(out, "{}{runner}", label("runner-up"))?;
+    }
     writeln!(out)?;
     if report.nodes.is_empty() {
         writeln!(out, "no node events")?;
@@ -142,8 +242,9 @@ pub fn write_table(
         out,
         "{}",
         palette.header(&format!(
-            "queue depth: max q_depth_total per {} bucket",
-            bucket_text(report.span.bucket_s)
+            "queue depth: max q_depth_total per {} bucket, one scale (█ = {})",
+            bucket_text(report.span.bucket_s),
+            chart_max(report)
         ))
     )?;
     let width = report
@@ -162,9 +263,22 @@ pub fn write_table(
             out,
             "{:<width$}  {}  max {}",
             node.node_name,
-            sparkline(&squeeze_max(&values, 120)),
+            sparkline_scaled(&squeeze_max(&values, 120), chart_max(report)),
             node.q_depth_total_max
         )?;
+    }
+    writeln!(out, "{:<width$}  {}", "", time_axis(report))?;
+    let work = worker_time_lines(report);
+    if !work.is_empty() {
+        writeln!(out)?;
+        writeln!(
+            out,
+            "{}",
+            palette.header("worker time (one worker per node and process)")
+        )?;
+        for line in work {
+            writeln!(out, "  {line}")?;
+        }
     }
     let failures = failure_latency_lines(report);
     if !failures.is_empty() {
@@ -204,6 +318,12 @@ pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Re
     writeln!(out)?;
     writeln!(out, "- **Span**: {}", span_line(report))?;
     writeln!(out, "- **Hot node**: {}", hot_line(report))?;
+    if let Some(runner) = runner_up_line(report) {
+        writeln!(out, "- **Runner-up**: {runner}")?;
+    }
+    for line in worker_time_lines(report) {
+        writeln!(out, "- **Worker time** {}", line.trim_end())?;
+    }
     writeln!(out)?;
     writeln!(
         out,
@@ -233,7 +353,7 @@ pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Re
             out,
             "| {} | `{}` | {} |",
             node.node_name,
-            sparkline(&squeeze_max(&values, 120)),
+            sparkline_scaled(&squeeze_max(&values, 120), chart_max(report)),
             node.q_depth_total_max
         )?;
     }
