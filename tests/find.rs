@@ -385,10 +385,30 @@ fn the_prefilter_answers_like_a_full_scan() {
             "events",
             "counts",
             "last_success",
-            "next",
             "timeline",
         ] {
             assert_eq!(fast[key], full[key], "{scenario}: {key}");
+        }
+        // The next node is the same; what is measured against the rest of the input (the
+        // time to its end, the p95 from the sample) is a lower bound, and says so.
+        for key in ["node_name", "event", "attempts", "inferred", "q_depth_in"] {
+            assert_eq!(
+                fast["next"][key], full["next"][key],
+                "{scenario}: next {key}"
+            );
+        }
+        if !fast["next"].is_null() {
+            assert_eq!(fast["next"]["measured_to_end"], false, "{scenario}");
+            assert_eq!(full["next"]["measured_to_end"], true, "{scenario}");
+            if let (Some(fast_idle), Some(full_idle)) = (
+                fast["next"]["idle_ms"].as_f64(),
+                full["next"]["idle_ms"].as_f64(),
+            ) {
+                assert!(
+                    fast_idle <= full_idle,
+                    "{scenario}: {fast_idle} > {full_idle}"
+                );
+            }
         }
     }
 }

@@ -32,8 +32,10 @@ pub enum FindError {
 pub struct Around {
     trace_id: String,
     at: Timestamp,
-    before: HashMap<String, Event>,
+    /// Each node's first event after the moment: its queue then holds the message sent.
     after: HashMap<String, Event>,
+    /// Attempts each node started after the moment (other traces' messages it took).
+    starts_after: HashMap<String, u64>,
 }
 
 pub struct TraceFinder {
@@ -41,8 +43,9 @@ pub struct TraceFinder {
     traces: HashMap<String, Vec<Event>>,
     graph: GraphLearner,
     latency: HashMap<String, Percentiles>,
-    latest_by_node: HashMap<String, Event>,
     moments: Vec<Around>,
+    /// The newest event read: the end of the input, as far as it was read.
+    newest: Timestamp,
     close: Vec<(usize, String)>,
 }
 
@@ -54,14 +57,15 @@ impl TraceFinder {
             traces: HashMap::new(),
             graph: GraphLearner::default(),
             latency: HashMap::new(),
-            latest_by_node: HashMap::new(),
             moments: Vec::new(),
+            newest: Timestamp(i64::MIN),
             close: Vec::new(),
         }
     }
 
     pub fn observe(&mut self, event: &Event) {
         self.graph.observe(event);
+        self.newest = self.newest.max(event.ts);
         if let Some(node) = event.node_name.as_deref().filter(|n| !is_endpoint(n)) {
             if event.kind == Kind::NodeSuccess
                 && let Some(latency) = event.latency_ms
@@ -72,14 +76,16 @@ impl TraceFinder {
                     .add(latency);
             }
             for moment in &mut self.moments {
-                if event.ts > moment.at && !moment.after.contains_key(node) {
+                if event.ts <= moment.at {
+                    continue;
+                }
+                if !moment.after.contains_key(node) {
                     moment.after.insert(node.to_string(), event.clone());
                 }
-            }
-            match self.latest_by_node.get_mut(node) {
-                Some(latest) => latest.clone_from(event),
-                None => {
-                    self.latest_by_node.insert(node.to_string(), event.clone());
+                if event.kind == Kind::NodeStart
+                    && event.trace_id.as_deref() != Some(moment.trace_id.as_str())
+                {
+                    *moment.starts_after.entry(node.to_string()).or_default() += 1;
                 }
             }
         }
@@ -97,12 +103,12 @@ impl TraceFinder {
                 .push(event.clone());
             let single = self.traces.len() == 1 || trace_id == self.query;
             if event.kind == Kind::NodeSuccess && single {
-                // Remember every node's latest event as of this success.
+                // Read the queues the message went into from events after it was sent.
                 self.moments.push(Around {
                     trace_id: trace_id.to_string(),
                     at: event.ts,
-                    before: self.latest_by_node.clone(),
                     after: HashMap::new(),
+                    starts_after: HashMap::new(),
                 });
             }
         } else if self.traces.is_empty() {
@@ -163,6 +169,7 @@ impl TraceFinder {
             &graph,
             &self.latency,
             &self.moments,
+            self.newest,
         ))
     }
 }
@@ -222,6 +229,40 @@ pub struct NextNode {
     pub of_traces: Option<u64>,
     /// What went wrong there: failure code, exception type and first line (masked).
     pub detail: Option<String>,
+    /// Time from the trace's last event to the newest event read (the end of the input):
+    /// how long it has made no progress.
+    pub idle_ms: Option<f64>,
+    /// False when lines were passed over unparsed (`find` without `--full-scan`): the end of
+    /// the input is then not known, and `idle_ms`/`running_ms` are lower bounds.
+    pub measured_to_end: bool,
+    /// The node's p95 success latency across the traces read.
+    pub p95_ms: Option<f64>,
+    /// An attempt started and not finished: how long it has been running at the end.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_ms: Option<f64>,
+    /// For an inferred node: when the message was queued (its sender's success).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queued_at: Option<Timestamp>,
+    /// Where the queue reading comes from: `after` (the node's first event after the message
+    /// was queued) or `sender` (the sender's outbound queue at the send).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reading: Option<QueueReading>,
+    /// Messages queued before it (the reading less the message itself).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages_ahead: Option<i64>,
+    /// Attempts the node started for other traces after the message was queued.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub taken_after: Option<u64>,
+    /// The node took more than a queue's worth of later messages without this one: the
+    /// message may have been lost.
+    pub lost: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueReading {
+    After,
+    Sender,
 }
 
 fn build_report(
@@ -230,6 +271,7 @@ fn build_report(
     graph: &FlowGraph,
     latency: &HashMap<String, Percentiles>,
     moments: &[Around],
+    newest: Timestamp,
 ) -> FindReport {
     let mut summary = TraceSummary::new(trace_id);
     for event in &timeline {
@@ -238,7 +280,17 @@ fn build_report(
     let status = summary.status(graph);
     let category = summary.category(status);
 
-    let (last_success, next) = locate(&summary, &timeline, graph, moments);
+    let (last_success, mut next) = locate(&summary, &timeline, graph, moments);
+    if let Some(next) = next.as_mut().filter(|_| status == TraceStatus::InFlight) {
+        let p95 = latency
+            .get(&next.node_name)
+            .and_then(|p| p.percentile(95.0));
+        next.p95_ms = p95;
+        next.idle_ms = Some(newest.millis_since(summary.last_ts).max(0.0));
+        if next.event.as_deref() == Some("node_start") {
+            next.running_ms = next.ts.map(|start| newest.millis_since(start).max(0.0));
+        }
+    }
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,
@@ -323,6 +375,15 @@ pub fn locate(
                 share: None,
                 of_traces: None,
                 detail: last.and_then(failure_detail),
+                idle_ms: None,
+                measured_to_end: true,
+                p95_ms: None,
+                running_ms: None,
+                queued_at: None,
+                reading: None,
+                messages_ahead: None,
+                taken_after: None,
+                lost: false,
             })
         }
         Some(NextStep::Inferred(successor)) => Some(infer_next(
@@ -347,30 +408,67 @@ pub fn locate(
     (last_success, next)
 }
 
-/// The usual successor of a success the trace never went past, with that node's queue depth
-/// at the time, taken from its nearest event of any trace: the first one after the success
-/// (the queue with the message in it), else the last one before.
+/// The usual successor of a success the trace never went past. Its queue is read at or after
+/// the moment the message was queued, never before: from the node's first event after the
+/// send (the queue then holds the message), else from the sender's outbound queue at the send.
+/// The message may have been lost only if the node went on to take more than a queue's worth
+/// of later messages without it.
 fn infer_next(successor: Successor, success: Option<&Event>, moments: &[Around]) -> NextNode {
-    let nearest = success.and_then(|success| {
-        let moment = moments.iter().find(|moment| moment.at == success.ts)?;
-        moment
-            .after
+    let moment = success.and_then(|success| moments.iter().find(|m| m.at == success.ts));
+    let after = moment.and_then(|m| m.after.get(&successor.node_name));
+    let (ts, q_in, q_out, q_total, capacity, reading) = match (after, success) {
+        (Some(after), _) => (
+            Some(after.ts),
+            after.q_depth_in,
+            after.q_depth_out,
+            after.q_depth_total,
+            after.queue_maxsize,
+            Some(QueueReading::After),
+        ),
+        (None, Some(sender)) if sender.q_depth_out.is_some() => (
+            Some(sender.ts),
+            sender.q_depth_out,
+            None,
+            None,
+            sender.queue_maxsize,
+            Some(QueueReading::Sender),
+        ),
+        _ => (None, None, None, None, None, None),
+    };
+    let messages_ahead = q_in.map(|depth| (depth - 1).max(0));
+    let taken_after = moment.map(|m| {
+        m.starts_after
             .get(&successor.node_name)
-            .or_else(|| moment.before.get(&successor.node_name))
+            .copied()
+            .unwrap_or(0)
     });
+    let queue_worth = capacity.filter(|c| *c > 0).unwrap_or(0);
+    let lost = match (taken_after, messages_ahead) {
+        (Some(taken), Some(ahead)) => taken as i64 > (ahead + 1).max(queue_worth),
+        _ => false,
+    };
     NextNode {
         node_name: successor.node_name.clone(),
         event: None,
-        ts: nearest.map(|e| e.ts),
+        ts,
         attempts: 0,
-        q_depth_in: nearest.and_then(|e| e.q_depth_in),
-        q_depth_out: nearest.and_then(|e| e.q_depth_out),
-        q_depth_total: nearest.and_then(|e| e.q_depth_total),
-        queue_maxsize: nearest.and_then(|e| e.queue_maxsize),
+        q_depth_in: q_in,
+        q_depth_out: q_out,
+        q_depth_total: q_total,
+        queue_maxsize: capacity,
         inferred: true,
         share: Some(successor.share),
         of_traces: Some(successor.of_traces),
         detail: None,
+        idle_ms: None,
+        measured_to_end: true,
+        p95_ms: None,
+        running_ms: None,
+        queued_at: success.map(|s| s.ts),
+        reading,
+        messages_ahead,
+        taken_after,
+        lost,
     }
 }
 

@@ -244,42 +244,68 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
 
 fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<String>) {
     let node = &next.node_name;
+    let against_p95 = |ms: f64| match next.p95_ms {
+        Some(p95) if p95 > 0.0 => format!(
+            "{} ms ({:.1}x {node}'s p95 of {} ms)",
+            millis(ms),
+            ms / p95,
+            millis(p95)
+        ),
+        _ => format!("{} ms", millis(ms)),
+    };
     if next.inferred {
-        let waiting = format!(
-            "The message is most likely waiting in {node}'s inbound queue ({} at the time){}",
-            depth_of(next.q_depth_in, next.queue_maxsize),
-            match (next.share, next.of_traces) {
-                (Some(share), Some(of)) => format!(
-                    "; {node} follows {} in {:.0}% of {of} traces",
-                    findings
-                        .last_success
-                        .map_or("the last node", |s| s.node_name.as_str()),
-                    share * 100.0
-                ),
-                _ => String::new(),
-            }
-        );
-        if next.q_depth_in.unwrap_or(0) > 0 {
+        let follows = match (next.share, next.of_traces) {
+            (Some(share), Some(of)) => format!(
+                "; {node} follows {} in {:.0}% of {of} traces",
+                findings
+                    .last_success
+                    .map_or("the last node", |s| s.node_name.as_str()),
+                share * 100.0
+            ),
+            _ => String::new(),
+        };
+        let queued = match (next.reading, next.messages_ahead) {
+            (Some(reading), Some(ahead)) => format!(
+                "; {} ahead of it ({} {})",
+                plural(ahead.max(0) as u64, "message"),
+                depth_of(next.q_depth_in, next.queue_maxsize),
+                match reading {
+                    super::find::QueueReading::After => "at its first event after the send",
+                    super::find::QueueReading::Sender =>
+                        "in the sender's outbound queue at the send",
+                }
+            ),
+            _ => "; no reading of its queue after the send".to_string(),
+        };
+        let waited = next
+            .idle_ms
+            .map_or(String::new(), |idle| format!(" for {}", against_p95(idle)));
+        if next.lost {
             steps.push(format!(
-                "{waiting}: {node} is busy with other traces; check `flowtrace saturation --node {node}` and its concurrency."
+                "The message was queued for {node}{follows}{queued}, but {node} went on to take {} later messages without it: it may have been lost (a worker stopped, a flow restart); check for node_cancelled events and restarts.",
+                next.taken_after.unwrap_or(0)
             ));
         } else {
             steps.push(format!(
-                "{waiting}: its queue looked empty, so the message may have been lost (a worker stopped, a flow restart); check for node_cancelled events and restarts."
+                "The message is waiting its turn in {node}'s inbound queue{waited} at the end of the input{queued}{follows}: {node} is busy with other traces; `flowtrace saturation` shows whether it is the bottleneck and where its worker's time goes."
             ));
         }
         return;
     }
     match next.event.as_deref() {
         Some("node_start") => steps.push(format!(
-            "{node} started attempt {} and never finished: the call is hanging; set (or lower) NodePolicy.timeout_s on {node} so it fails fast, and check the dependency it calls.",
-            next.attempts.saturating_sub(1)
+            "{node} started attempt {} and never finished{}: the call is hanging; set (or lower) NodePolicy.timeout_s on {node} so it fails fast, and check the dependency it calls.",
+            next.attempts.saturating_sub(1),
+            next.running_ms
+                .map_or(String::new(), |ms| format!(" (running for {} at the end of the input)", against_p95(ms)))
         )),
         Some("node_retry") => steps.push(format!(
             "{node} is between retries: wait for the next attempt, or if it keeps failing, fix the cause shown in the timeline."
         )),
         Some(kind) => steps.push(format!(
-            "{node}'s last event is {kind} with nothing after it: the trace is stuck there; check {node}'s worker and dependency."
+            "{node}'s last event is {kind} with nothing after it{}: the trace is stuck there; check {node}'s worker and dependency.",
+            next.idle_ms
+                .map_or(String::new(), |ms| format!(" for {}", against_p95(ms)))
         )),
         None => {}
     }

@@ -77,6 +77,9 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
     });
     let found = match found {
         Ok(mut found) => {
+            if let Some(next) = &mut found.next {
+                next.measured_to_end = report.stats.prefiltered == 0;
+            }
             found
                 .timeline
                 .retain(|event| filter.matches_event_scope(event));

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::events::event_detail;
 use super::table::{report_table, to_text, toned_row};
 use super::{Palette, Tone, markdown_cell, markdown_row, millis, plural, write_checklist};
-use crate::analysis::find::{FindReport, LastSuccess, NextNode};
+use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading};
 use crate::analysis::remediation::depth_of;
 use crate::event::{Event, Kind, Timestamp};
 
@@ -59,6 +59,34 @@ fn describe_last_success(success: &LastSuccess, first: Timestamp) -> String {
 }
 
 fn describe_next(next: &NextNode, report: &FindReport) -> String {
+    format!("{}{}", next_place(next, report), stall(next))
+}
+
+/// `; no progress for 3,210 ms at the end of the input (node p95 180 ms)`, for a trace in
+/// flight.
+fn stall(next: &NextNode) -> String {
+    let p95 = next.p95_ms.map_or(String::new(), |p95| {
+        format!(" (its p95 {} ms)", millis(p95))
+    });
+    let (at_least, end) = if next.measured_to_end {
+        ("", "at the end of the input")
+    } else {
+        (
+            "≥ ",
+            "by the last event read (--full-scan reads to the end)",
+        )
+    };
+    match (next.running_ms, next.idle_ms) {
+        (Some(running), _) => format!(
+            "; attempt running for {at_least}{} ms {end}{p95}",
+            millis(running)
+        ),
+        (None, Some(idle)) => format!("; no progress for {at_least}{} ms {end}{p95}", millis(idle)),
+        _ => String::new(),
+    }
+}
+
+fn next_place(next: &NextNode, report: &FindReport) -> String {
     if next.inferred {
         let share = match (next.share, next.of_traces, &report.last_success) {
             (Some(share), Some(of), Some(last)) => format!(
@@ -68,9 +96,16 @@ fn describe_next(next: &NextNode, report: &FindReport) -> String {
             ),
             _ => String::new(),
         };
+        let reading = match next.reading {
+            Some(QueueReading::Sender) => "sender's outbound ",
+            _ => "",
+        };
+        let ahead = next.messages_ahead.map_or(String::new(), |ahead| {
+            format!(", {} ahead", plural(ahead.max(0) as u64, "message"))
+        });
         let queue = match next.ts {
             Some(ts) => format!(
-                "; its {} at {}",
+                "; its {reading}{} at {}{ahead}",
                 queues(
                     next.q_depth_in,
                     next.q_depth_out,
