@@ -346,7 +346,14 @@ fn triage_reads_stdin_once_and_nests_every_contract() {
         .map(|w| w["trace_id"].as_str().unwrap())
         .collect();
     assert!(worst.contains(&trace_of("timeout_failed").as_str()));
-    assert!(worst.contains(&trace_of("in_flight_queued").as_str()));
+    // Queued 52 ms before the end of the input, under enrich's p95 of 91 ms: waiting its turn,
+    // not among the worst, but counted apart.
+    assert!(!worst.contains(&trace_of("in_flight_queued").as_str()));
+    assert!(report["waiting_normally"].as_u64().unwrap() >= 1);
+    assert_eq!(
+        report["worst_of"].as_u64().unwrap(),
+        report["worst"].as_array().unwrap().len() as u64
+    );
     for step in report["remediation"].as_array().unwrap() {
         assert!(!step["evidence"].as_str().unwrap().is_empty());
     }
@@ -364,7 +371,7 @@ fn triage_table() {
 #[test]
 fn triage_says_so_when_a_section_is_empty() {
     let text = run_text(&["triage", &fixture_arg("saturation/flat.jsonl")]);
-    assert!(text.contains("no failed or in-flight traces"), "{text}");
+    assert!(text.contains("no failed or stalled traces"), "{text}");
     assert!(
         text.contains("no trace carries more than one tenant"),
         "{text}"

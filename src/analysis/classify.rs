@@ -162,6 +162,11 @@ pub struct ExceptionReport {
     /// One example message (masked unless --no-redact); only with --messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// Occurrences per tenant (`(unknown)` without one).
+    pub tenants: BTreeMap<String, u64>,
+    /// Occurrences whose message reads like an authentication or authorization failure
+    /// (401, 403, unauthorized, forbidden, credentials, permission, expired token).
+    pub auth_like: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -182,9 +187,18 @@ pub struct ClassifyReport {
     pub groups: Vec<Group>,
     pub exceptions: Vec<ExceptionReport>,
     pub remediation: Vec<Remediation>,
+    /// Deadline-skipped traces: skipped at their first event (a stale client budget) or
+    /// further along the flow (expired in a queue).
+    pub deadlines: DeadlineSplit,
     /// For time groupings: the bucket width in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_s: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct DeadlineSplit {
+    pub stale_at_first_node: u64,
+    pub expired_in_flow: u64,
 }
 
 #[derive(Debug, Default)]
@@ -193,11 +207,18 @@ struct NodeFacts {
     timeout_latency_max: f64,
     q_depth_in_max: i64,
     queue_maxsize: Option<i64>,
+    timeouts: u64,
+    /// Timeouts that happened with the node's inbound (outbound) queue at capacity.
+    timeouts_inbound_full: u64,
+    timeouts_outbound_full: u64,
+    timeout_tenants: BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
 struct ExceptionTally {
     count: u64,
+    tenants: BTreeMap<String, u64>,
+    auth_like: u64,
     nodes: BTreeSet<Name>,
     first_ts: Timestamp,
     last_ts: Timestamp,
@@ -225,6 +246,12 @@ pub struct Classifier {
     traces: u64,
     /// End-to-end durations of succeeded traces.
     e2e_ms: Percentiles,
+    /// Deadline-skipped traces whose skip was their first event (the budget had run out
+    /// before the first node fetched the message), and those skipped further along.
+    deadline_stale: u64,
+    deadline_in_flow: u64,
+    /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
+    tenants_seen: BTreeSet<Name>,
     newest: Option<Timestamp>,
     oldest: Option<Timestamp>,
 }
@@ -261,6 +288,9 @@ impl Classifier {
                 .collect(),
             traces: 0,
             e2e_ms: Percentiles::default(),
+            deadline_stale: 0,
+            deadline_in_flow: 0,
+            tenants_seen: BTreeSet::new(),
             newest: None,
             oldest: None,
         }
@@ -280,6 +310,11 @@ impl Classifier {
     }
 
     pub fn observe(&mut self, event: &Event) {
+        if let Some(tenant) = &event.tenant
+            && !self.tenants_seen.contains(tenant)
+        {
+            self.tenants_seen.insert(tenant.clone());
+        }
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
         self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
         let category = category_of(event);
@@ -339,6 +374,15 @@ impl Classifier {
                 facts.timeout_latency_max = facts
                     .timeout_latency_max
                     .max(event.latency_ms.unwrap_or(0.0));
+                facts.timeouts += 1;
+                if let Some(capacity) = event.queue_maxsize.filter(|c| *c > 0) {
+                    facts.timeouts_inbound_full +=
+                        u64::from(event.q_depth_in.unwrap_or(0) >= capacity);
+                    facts.timeouts_outbound_full +=
+                        u64::from(event.q_depth_out.unwrap_or(0) >= capacity);
+                }
+                let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+                *facts.timeout_tenants.entry(tenant.to_string()).or_default() += 1;
             }
             _ => {}
         }
@@ -373,12 +417,24 @@ impl Classifier {
             .entry(type_name)
             .or_insert_with(|| ExceptionTally {
                 count: 0,
+                tenants: BTreeMap::new(),
+                auth_like: 0,
                 nodes: BTreeSet::new(),
                 first_ts: event.ts,
                 last_ts: event.ts,
                 example: summary.map(|s| s.message).unwrap_or_default(),
             });
         tally.count += 1;
+        let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+        match tally.tenants.get_mut(tenant) {
+            Some(count) => *count += 1,
+            None => {
+                tally.tenants.insert(tenant.to_string(), 1);
+            }
+        }
+        if event.exception.as_deref().is_some_and(is_auth_like) {
+            tally.auth_like += 1;
+        }
         tally.first_ts = tally.first_ts.min(event.ts);
         tally.last_ts = tally.last_ts.max(event.ts);
         if let Some(node) = &event.node_name {
@@ -408,7 +464,20 @@ impl Classifier {
         }
         match outcome.status {
             TraceStatus::Cancelled => self.categories.cancel.terminal += 1,
-            TraceStatus::DeadlineSkipped => self.categories.deadline.terminal += 1,
+            TraceStatus::DeadlineSkipped => {
+                self.categories.deadline.terminal += 1;
+                let summary = &outcome.summary;
+                let skipped_first = summary.events == 1
+                    && summary
+                        .visits
+                        .first()
+                        .is_some_and(|visit| visit.last_kind == Kind::DeadlineSkip);
+                if skipped_first {
+                    self.deadline_stale += 1;
+                } else {
+                    self.deadline_in_flow += 1;
+                }
+            }
             TraceStatus::Succeeded => self.e2e_ms.add(outcome.summary.duration_ms()),
             _ => {}
         }
@@ -429,6 +498,8 @@ impl Classifier {
                 first_ts: tally.first_ts,
                 last_ts: tally.last_ts,
                 message: self.messages.then_some(tally.example),
+                tenants: tally.tenants,
+                auth_like: tally.auth_like,
             })
             .collect();
         exceptions.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
@@ -442,6 +513,9 @@ impl Classifier {
             e2e_ms: &e2e_ms,
             deadline_late_ms: &self.deadline_late_ms,
             worker_stops: self.worker_stops,
+            deadline_stale: self.deadline_stale,
+            deadline_in_flow: self.deadline_in_flow,
+            tenants_seen: &self.tenants_seen,
         };
         let remediation = remediate(&facts);
         ClassifyReport {
@@ -459,6 +533,10 @@ impl Classifier {
             groups,
             exceptions,
             remediation,
+            deadlines: DeadlineSplit {
+                stale_at_first_node: self.deadline_stale,
+                expired_in_flow: self.deadline_in_flow,
+            },
             categories: self.categories,
         }
     }
@@ -556,6 +634,57 @@ struct Facts<'a> {
     e2e_ms: &'a Percentiles,
     deadline_late_ms: &'a Percentiles,
     worker_stops: u64,
+    deadline_stale: u64,
+    deadline_in_flow: u64,
+    tenants_seen: &'a BTreeSet<Name>,
+}
+
+/// The tenant key of events without one.
+const UNKNOWN_TENANT: &str = "(unknown)";
+/// One tenant with at least this share of a failure makes it that tenant's failure.
+const TENANT_SHARE: f64 = 0.8;
+
+/// Words of authentication and authorization failures in exception text.
+fn is_auth_like(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    [
+        "401",
+        "403",
+        "unauthorized",
+        "unauthorised",
+        "forbidden",
+        "credential",
+        "permission denied",
+        "permissionerror",
+        "authenticat",
+        "invalid api key",
+        "invalid token",
+        "token expired",
+        "expired token",
+        "access denied",
+    ]
+    .iter()
+    .any(|word| lower.contains(word))
+}
+
+/// Fewer occurrences than this say nothing about a tenant.
+const MIN_TENANT_EVIDENCE: u64 = 5;
+
+/// The tenant with at least `TENANT_SHARE` of `counts` (and `MIN_TENANT_EVIDENCE` of them),
+/// with its count and the total, when the input has other tenants to compare with.
+fn dominant_tenant<'a>(
+    counts: &'a BTreeMap<String, u64>,
+    tenants_seen: &BTreeSet<Name>,
+) -> Option<(&'a str, u64, u64)> {
+    let total: u64 = counts.values().sum();
+    if total < MIN_TENANT_EVIDENCE || tenants_seen.len() < 2 {
+        return None;
+    }
+    counts
+        .iter()
+        .filter(|(tenant, _)| tenant.as_str() != UNKNOWN_TENANT)
+        .find(|(_, count)| **count as f64 >= TENANT_SHARE * total as f64)
+        .map(|(tenant, count)| (tenant.as_str(), *count, total))
 }
 
 /// The nodes with most `category` events, at most three, most first.
@@ -640,27 +769,40 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
         };
         let cut = node_facts.timeout_latency_max;
         let p95 = node_facts.success_latency.percentile(95.0);
-        let capacity = node_facts.queue_maxsize.filter(|c| *c > 0);
-        let full = capacity.is_some_and(|c| node_facts.q_depth_in_max >= c);
-        let queue = match capacity {
-            Some(c) => format!("inbound queue reached {} of {c}", node_facts.q_depth_in_max),
-            None => format!(
-                "inbound queue reached {} (unbounded)",
-                node_facts.q_depth_in_max
+        let timeouts = node_facts.timeouts.max(1);
+        let (inbound_full, outbound_full) = (
+            node_facts.timeouts_inbound_full,
+            node_facts.timeouts_outbound_full,
+        );
+        let queues = match node_facts.queue_maxsize.filter(|c| *c > 0) {
+            Some(c) => format!(
+                "{inbound_full} of them with its inbound queue full ({c}), {outbound_full} with its outbound full"
             ),
+            None => "its queues are unbounded".to_string(),
         };
         let latency = p95.map_or("no successful attempt to compare".to_string(), |p95| {
             format!("successes take p95 {} ms", millis(p95))
         });
-        let advice = if full {
-            "saturation first: reduce upstream concurrency or add capacity (see `flowtrace saturation`) before raising NodePolicy.timeout_s"
+        let tenant = dominant_tenant(&node_facts.timeout_tenants, facts.tenants_seen);
+        let tenant_text = tenant.map_or(String::new(), |(tenant, count, total)| {
+            format!("; {count} of {total} from tenant {tenant}")
+        });
+        // Saturation makes a node time out when its queues are full; timeouts with room on
+        // both sides mean the call itself is slow: the dependency.
+        let saturated = inbound_full * 2 > timeouts || outbound_full * 2 > timeouts;
+        let advice = if saturated {
+            "most came while its queues were full: saturation first: see `flowtrace saturation` for the bottleneck before raising NodePolicy.timeout_s".to_string()
+        } else if let Some((tenant, _, _)) = tenant {
+            format!(
+                "most came with room in its queues, so not from saturation: the dependency degrades for tenant {tenant} (its backend, quota or payloads); gate or rate-limit {tenant}, break the circuit to that dependency, lower max_retries so its retries stop holding the worker"
+            )
         } else if p95.is_some_and(|p95| cut > 0.0 && p95 >= cut * 0.8) {
-            "the timeout is tight for its normal latency: raise NodePolicy.timeout_s above its p99 or make the dependency faster"
+            "the timeout is tight for its normal latency: raise NodePolicy.timeout_s above its p99 or make the dependency faster".to_string()
         } else {
-            "the dependency hangs now and then: check its latency; a tighter NodePolicy.timeout_s lets a retry come sooner"
+            "most came with room in its queues, so not from saturation: its dependency is slow or hanging; check its health and latency, break the circuit to it, and lower max_retries so retries stop holding the worker".to_string()
         };
         steps.push(format!(
-            "{node}: {} (attempts cut at ~{} ms); {latency}; {queue}: {advice}.",
+            "{node}: {} (attempts cut at ~{} ms){tenant_text}; {latency}; {queues}: {advice}.",
             plural(group.timeout, "timeout"),
             millis(cut)
         ));
@@ -680,10 +822,24 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let transient = ["connection", "unavailable", "oserror", "reset", "refused"]
             .iter()
             .any(|word| lower.contains(word));
-        let advice = if transient {
-            "a failing dependency: check its health; keep retries with backoff"
-        } else {
-            "a deterministic failure: fix the code, validation or schema drift (did a deploy land then?); retrying will not help"
+        let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen);
+        let auth = exception.auth_like * 2 > exception.count;
+        let advice = match (auth, tenant) {
+            (true, Some((tenant, _, _))) => format!(
+                "an authentication failure for tenant {tenant} ({} of {} messages read like rejected credentials): check and rotate {tenant}'s credentials or API key; the code is not at fault and retrying will not help",
+                exception.auth_like, exception.count
+            ),
+            (true, None) => format!(
+                "an authentication failure ({} of {} messages read like rejected credentials): check the credentials or API key the node uses; retrying will not help",
+                exception.auth_like, exception.count
+            ),
+            (false, Some((tenant, count, total))) => format!(
+                "{count} of {total} from tenant {tenant}: something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {tenant} while it is fixed"
+            ),
+            (false, None) if transient => {
+                "a failing dependency: check its health; keep retries with backoff".to_string()
+            }
+            (false, None) => "a deterministic failure: fix the code, validation or schema drift (did a deploy land then?); retrying will not help".to_string(),
         };
         steps.push(format!(
             "{} at {}, {} since {}: {advice}.",
@@ -743,15 +899,28 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
         .map_or("no trace succeeded to compare with".to_string(), |p95| {
             format!("the flow's p95 end-to-end duration is {} ms", millis(p95))
         });
-    vec![format!(
-        "{} skipped at {}{late}; {e2e}: callers set Message.deadline_s shorter than the flow really takes (or messages wait too long in queues); raise the budget upstream or cut the wait.",
+    let mut steps = vec![format!(
+        "{} skipped at {}{late}; {e2e}.",
         plural(report.events, "message"),
         if nodes.is_empty() {
             "?".to_string()
         } else {
             nodes.join(", ")
         }
-    )]
+    )];
+    if facts.deadline_stale > 0 {
+        steps.push(format!(
+            "{}: the budget had already run out when the first node fetched the message (the skip is the trace's first event): stale client budgets; fix the callers' Message.deadline_s (clock skew, a budget computed too early, retried requests reusing an old deadline), not the flow.",
+            plural(facts.deadline_stale, "trace")
+        ));
+    }
+    if facts.deadline_in_flow > 0 {
+        steps.push(format!(
+            "{}: the deadline expired inside the flow, in a queue after earlier nodes: the flow is slower than the callers' budget; cut the wait (see `flowtrace saturation`) or raise Message.deadline_s upstream.",
+            plural(facts.deadline_in_flow, "trace")
+        ));
+    }
+    steps
 }
 
 impl Analysis for Classifier {

@@ -601,6 +601,7 @@ impl SaturationAnalyzer {
 
         let bottleneck = bottleneck(&nodes, graph, options.threshold);
         let remediation = remediate(&nodes, &signals, bottleneck.as_ref());
+        let lost_time = lost_elsewhere(&nodes, bottleneck.as_ref());
         if self.filtered {
             let shown: Vec<&String> = self
                 .nodes
@@ -621,6 +622,7 @@ impl SaturationAnalyzer {
             hot_node: bottleneck.as_ref().map(|b| b.node_name.clone()),
             hot_node_reason: bottleneck.as_ref().map(Bottleneck::reason),
             bottleneck,
+            lost_time,
             signals,
             remediation,
         }
@@ -834,6 +836,9 @@ pub struct SaturationReport {
     pub hot_node_reason: Option<String>,
     /// The evidence behind the hot node: pressure, what backs up behind it, the runner-up.
     pub bottleneck: Option<Bottleneck>,
+    /// Nodes other than the hot node whose worker lost most of its busy time to failed
+    /// attempts and the retry backoff after them.
+    pub lost_time: Vec<LostTime>,
     pub signals: Vec<Signal>,
     pub remediation: Vec<String>,
 }
@@ -1204,16 +1209,45 @@ fn error_step(node: &NodeReport) -> String {
     )
 }
 
+/// A node whose worker lost most of its busy time to failures and their backoff.
+#[derive(Debug, Clone, Serialize)]
+pub struct LostTime {
+    pub node_name: String,
+    /// `timeouts` or `errors`.
+    pub cause: &'static str,
+    pub share: f64,
+    pub step: String,
+}
+
 /// What a node's worker lost most of its time to, when that is most of it.
-fn lost_time_step(node: &NodeReport) -> Option<String> {
+fn lost_time(node: &NodeReport) -> Option<LostTime> {
     let work = &node.worker_time;
-    if node.timeouts > 0 && work.timeout_share() >= DEPENDENCY_SHARE {
-        Some(timeout_step(node))
+    let (cause, share, step) = if node.timeouts > 0 && work.timeout_share() >= DEPENDENCY_SHARE {
+        ("timeouts", work.timeout_share(), timeout_step(node))
     } else if node.errors > 0 && work.error_share() >= DEPENDENCY_SHARE {
-        Some(error_step(node))
+        ("errors", work.error_share(), error_step(node))
     } else {
-        None
-    }
+        return None;
+    };
+    Some(LostTime {
+        node_name: node.node_name.clone(),
+        cause,
+        share,
+        step: capitalized(step),
+    })
+}
+
+fn lost_time_step(node: &NodeReport) -> Option<String> {
+    lost_time(node).map(|lost| lost.step)
+}
+
+/// Lost-time findings of every node but the hot node (whose own step says it).
+fn lost_elsewhere(nodes: &[NodeReport], hot: Option<&Bottleneck>) -> Vec<LostTime> {
+    nodes
+        .iter()
+        .filter(|node| hot.is_none_or(|h| h.node_name != node.node_name))
+        .filter_map(lost_time)
+        .collect()
 }
 
 fn capitalized(text: String) -> String {
@@ -1254,13 +1288,8 @@ fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&Bottleneck>)
             )),
         }
     }
-    for node in nodes {
-        if hot.is_some_and(|h| h.node_name == node.node_name) {
-            continue;
-        }
-        if let Some(lost) = lost_time_step(node) {
-            steps.push(capitalized(lost));
-        }
+    for lost in lost_elsewhere(nodes, hot) {
+        steps.push(lost.step);
     }
     for signal in signals {
         let node = signal.node_name.clone().unwrap_or_default();

@@ -17,8 +17,13 @@ use crate::event::{Event, Kind, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::plural;
 
-/// Failed and in-flight traces shown, at most.
+/// Failed and stalled traces shown, at most.
 const WORST: usize = 5;
+/// Failed traces (the most recent) and in-flight traces (the longest idle) kept to rank, at
+/// most: enough to fill `WORST` after ranking, bounded whatever the input.
+const CANDIDATES: usize = 200;
+/// An in-flight trace idle this many times its node's p95 is stuck: it ranks before failures.
+const STUCK_RATIO: f64 = 3.0;
 /// Rows of traces that did not succeed kept for the JSON `traces`, most recent first.
 const MAX_ROWS: usize = 1000;
 
@@ -34,6 +39,25 @@ pub struct WorstTrace {
     /// The next node's last event for the trace (null when inferred).
     pub next_event: Option<String>,
     pub next_inferred: bool,
+    /// The next node's last event of the trace.
+    #[serde(skip)]
+    pub next_ts: Option<Timestamp>,
+    /// In flight: time without progress at the end of the input (for an attempt still
+    /// running: its running time), and the next node's p95 success latency.
+    pub stalled_ms: Option<f64>,
+    pub p95_ms: Option<f64>,
+    /// The next node's attempt started and never finished.
+    pub running: bool,
+}
+
+/// Who is affected: one tenant's traces by status and failure category.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TenantImpact {
+    pub tenant: String,
+    pub traces: u64,
+    pub statuses: BTreeMap<String, u64>,
+    /// Traces that did not succeed, by failure category.
+    pub categories: BTreeMap<String, u64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -80,7 +104,18 @@ pub struct TriageReport {
     pub statuses: BTreeMap<String, u64>,
     /// Traces that did not succeed, by failure category.
     pub categories: BTreeMap<String, u64>,
+    /// Per tenant, most traces not succeeded first; empty when no event carried a tenant.
+    pub tenants: Vec<TenantImpact>,
+    /// Traces without a tenant.
+    pub traces_without_tenant: u64,
+    /// Terminal failures and stalled traces, the most severe first: attempts hanging far past
+    /// their node's p95, then failures (most recent first), then traces waiting far past it,
+    /// then other stalls.
     pub worst: Vec<WorstTrace>,
+    /// Failed traces plus in-flight traces idle longer than their node's p95.
+    pub worst_of: u64,
+    /// In-flight traces idle less than their node's p95: waiting their turn, not worst.
+    pub waiting_normally: u64,
     pub control_plane: ControlPlane,
     pub cross_tenant: Vec<CrossTenant>,
     pub remediation: Vec<Step>,
@@ -96,8 +131,13 @@ pub struct TriageReport {
 
 pub struct Triage {
     rows: Vec<TraceRow>,
-    /// The most recent failed or in-flight traces, at most `WORST`.
-    worst: Vec<TraceOutcome>,
+    /// The most recent failed traces and the longest idle in-flight ones, at most
+    /// `CANDIDATES` each, ranked at the end.
+    failed: Vec<TraceOutcome>,
+    in_flight: Vec<TraceOutcome>,
+    failed_total: u64,
+    tenants: BTreeMap<String, TenantImpact>,
+    traces_without_tenant: u64,
     /// Traces that did not succeed, by node they reached.
     troubled: HashMap<String, u64>,
     /// Traces that did not succeed, by failure category.
@@ -115,7 +155,11 @@ impl Default for Triage {
     fn default() -> Triage {
         Triage {
             rows: Vec::new(),
-            worst: Vec::new(),
+            failed: Vec::new(),
+            in_flight: Vec::new(),
+            failed_total: 0,
+            tenants: BTreeMap::new(),
+            traces_without_tenant: 0,
             troubled: HashMap::new(),
             categories: Category::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
             by_node: Classifier::new(GroupBy::Node, false),
@@ -179,7 +223,19 @@ impl Analysis for Triage {
         let classify = self.by_node.finish();
         let over_time = self.by_minute.finish();
         let saturation = self.saturation.finish_with_graph(graph);
-        let worst = worst_traces(&self.worst, graph);
+        let end = self.last_ts.unwrap_or_default();
+        let ranked = rank_worst(&self.failed, &self.in_flight, graph, &saturation, end);
+        let in_flight_total = classify.statuses.get("in_flight").copied().unwrap_or(0);
+        let stalled = ranked.iter().filter(|w| w.stalled_ms.is_some()).count() as u64;
+        let worst_of = self.failed_total + stalled;
+        let waiting_normally = in_flight_total.saturating_sub(stalled);
+        let worst: Vec<WorstTrace> = ranked.into_iter().take(WORST).collect();
+        let mut impact: Vec<TenantImpact> =
+            std::mem::take(&mut self.tenants).into_values().collect();
+        impact.sort_by(|a, b| {
+            let troubled = |t: &TenantImpact| t.categories.values().sum::<u64>();
+            troubled(b).cmp(&troubled(a)).then(b.traces.cmp(&a.traces))
+        });
         let graph_report = topology::build(graph.clone(), &self.terminal, &saturation);
         let mut traces = std::mem::take(&mut self.rows);
         traces.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
@@ -211,7 +267,11 @@ impl Analysis for Triage {
             last_ts: self.last_ts,
             statuses,
             categories,
+            tenants: impact,
+            traces_without_tenant: self.traces_without_tenant,
             worst,
+            worst_of,
+            waiting_normally,
             control_plane: control,
             cross_tenant,
             remediation,
@@ -232,6 +292,29 @@ impl Triage {
         }
         self.by_node.add_outcome(outcome);
         self.by_minute.add_outcome(outcome);
+        let category = outcome.summary.category(outcome.status);
+        match &outcome.summary.tenant {
+            Some(tenant) => {
+                let impact = self
+                    .tenants
+                    .entry(tenant.clone())
+                    .or_insert_with(|| TenantImpact {
+                        tenant: tenant.clone(),
+                        ..TenantImpact::default()
+                    });
+                impact.traces += 1;
+                *impact
+                    .statuses
+                    .entry(outcome.status.as_str().to_string())
+                    .or_default() += 1;
+                if let Some(category) =
+                    category.filter(|_| outcome.status != TraceStatus::Succeeded)
+                {
+                    *impact.categories.entry(category.to_string()).or_default() += 1;
+                }
+            }
+            None => self.traces_without_tenant += 1,
+        }
         if outcome.status == TraceStatus::Succeeded {
             return;
         }
@@ -246,45 +329,123 @@ impl Triage {
         for visit in &outcome.summary.visits {
             *self.troubled.entry(visit.node_name.clone()).or_default() += 1;
         }
-        if matches!(outcome.status, TraceStatus::Failed | TraceStatus::InFlight) {
-            self.worst.push(outcome.clone());
-            self.worst
-                .sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
-            self.worst.truncate(WORST);
+        match outcome.status {
+            TraceStatus::Failed => {
+                self.failed_total += 1;
+                keep_bounded(&mut self.failed, outcome, |o| {
+                    std::cmp::Reverse(o.summary.last_ts)
+                });
+            }
+            TraceStatus::InFlight => {
+                keep_bounded(&mut self.in_flight, outcome, |o| o.summary.last_ts);
+            }
+            _ => {}
         }
     }
 }
 
-fn worst_traces(worst: &[TraceOutcome], graph: &super::graph::FlowGraph) -> Vec<WorstTrace> {
-    worst
-        .iter()
-        .map(|outcome| {
-            let summary = &outcome.summary;
-            let stop = summary.stop_point(graph);
-            let (next_node, next_event, next_inferred) = match &stop.next {
-                Some(NextStep::Observed(visit)) => (
-                    Some(visit.node_name.clone()),
-                    Some(visit.last_kind.to_string()),
-                    false,
-                ),
-                Some(NextStep::Inferred(successor)) => {
-                    (Some(successor.node_name.clone()), None, true)
-                }
-                None => (None, None, false),
-            };
-            WorstTrace {
-                trace_id: summary.trace_id.clone(),
-                tenant: summary.tenant.clone(),
-                status: outcome.status,
-                category: summary.category(outcome.status),
-                last_ts: summary.last_ts,
-                last_success: stop.last_success.map(|v| v.node_name.clone()),
-                next_node,
-                next_event,
-                next_inferred,
-            }
-        })
+/// Keeps `outcome` among the `CANDIDATES` smallest by `key`.
+fn keep_bounded<K: Ord>(
+    kept: &mut Vec<TraceOutcome>,
+    outcome: &TraceOutcome,
+    key: impl Fn(&TraceOutcome) -> K,
+) {
+    kept.push(outcome.clone());
+    if kept.len() >= 2 * CANDIDATES {
+        kept.sort_by_key(|o| key(o));
+        kept.truncate(CANDIDATES);
+    }
+}
+
+/// The failed and in-flight candidates as `WorstTrace`s, most severe first. An in-flight
+/// trace is measured at the end of the input against its next node's p95: one idle less than
+/// that is waiting its turn and left out; one idle `STUCK_RATIO` times that (or with an
+/// attempt running that long) comes before the failures.
+fn rank_worst(
+    failed: &[TraceOutcome],
+    in_flight: &[TraceOutcome],
+    graph: &super::graph::FlowGraph,
+    saturation: &SaturationReport,
+    end: Timestamp,
+) -> Vec<WorstTrace> {
+    let p95_of = |node: &str| {
+        saturation
+            .nodes
+            .iter()
+            .find(|n| n.node_name == node)
+            .and_then(|n| n.latency_ms.p95)
+    };
+    let mut stuck: Vec<(f64, WorstTrace)> = Vec::new();
+    let mut stalled: Vec<(f64, WorstTrace)> = Vec::new();
+    for outcome in in_flight {
+        let mut worst = worst_trace(outcome, graph);
+        let since = if worst.running {
+            worst.next_ts
+        } else {
+            Some(outcome.summary.last_ts)
+        };
+        let idle_ms = since.map_or(0.0, |since| end.millis_since(since).max(0.0));
+        let p95 = worst.next_node.as_deref().and_then(p95_of);
+        let ratio = match p95 {
+            Some(p95) if p95 > 0.0 => idle_ms / p95,
+            _ => idle_ms / 1000.0,
+        };
+        if ratio < 1.0 {
+            continue;
+        }
+        worst.stalled_ms = Some(idle_ms);
+        worst.p95_ms = p95;
+        if ratio >= STUCK_RATIO {
+            stuck.push((ratio, worst));
+        } else {
+            stalled.push((ratio, worst));
+        }
+    }
+    stuck.sort_by(|a, b| b.0.total_cmp(&a.0));
+    stalled.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // A hanging attempt holds its node's only worker: it is the cause of the waits behind it.
+    let (hanging, waiting): (Vec<_>, Vec<_>) = stuck.into_iter().partition(|(_, w)| w.running);
+    let mut failed: Vec<&TraceOutcome> = failed.iter().collect();
+    failed.sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
+    hanging
+        .into_iter()
+        .map(|(_, w)| w)
+        .chain(failed.into_iter().map(|o| worst_trace(o, graph)))
+        .chain(waiting.into_iter().map(|(_, w)| w))
+        .chain(stalled.into_iter().map(|(_, w)| w))
         .collect()
+}
+
+fn worst_trace(outcome: &TraceOutcome, graph: &super::graph::FlowGraph) -> WorstTrace {
+    let summary = &outcome.summary;
+    let stop = summary.stop_point(graph);
+    let (next_node, next_event, next_inferred, next_ts) = match &stop.next {
+        Some(NextStep::Observed(visit)) => (
+            Some(visit.node_name.clone()),
+            Some(visit.last_kind.to_string()),
+            false,
+            Some(visit.last_ts),
+        ),
+        Some(NextStep::Inferred(successor)) => {
+            (Some(successor.node_name.clone()), None, true, None)
+        }
+        None => (None, None, false, None),
+    };
+    WorstTrace {
+        trace_id: summary.trace_id.clone(),
+        tenant: summary.tenant.clone(),
+        status: outcome.status,
+        category: summary.category(outcome.status),
+        last_ts: summary.last_ts,
+        last_success: stop.last_success.map(|v| v.node_name.clone()),
+        running: next_event.as_deref() == Some("node_start"),
+        next_node,
+        next_event,
+        next_inferred,
+        next_ts,
+        stalled_ms: None,
+        p95_ms: None,
+    }
 }
 
 /// Traces that did not succeed and reached `node`.
@@ -332,6 +493,18 @@ fn merge_checklists(
             evidence: format!("saturation: hot node {hot}, {reason}"),
             step: first.clone(),
             traces: troubled_traces_at(troubled, hot).max(1),
+        });
+    }
+    for finding in &saturation.lost_time {
+        steps.push(Step {
+            evidence: format!(
+                "worker time: {} lost {:.0}% of its busy time to {} and their backoff",
+                finding.node_name,
+                finding.share * 100.0,
+                finding.cause
+            ),
+            step: finding.step.clone(),
+            traces: troubled_traces_at(troubled, &finding.node_name).max(1),
         });
     }
     for signal in &saturation.signals {

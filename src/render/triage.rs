@@ -57,10 +57,88 @@ fn worst_line(trace: &WorstTrace) -> String {
         (Some(node), Some(event), false) => format!("next {node} ({event})"),
         _ => "no next node".into(),
     };
+    let stall = match (trace.stalled_ms, trace.p95_ms) {
+        (Some(ms), p95) => format!(
+            "; {} {} ms at the end of the input{}",
+            if trace.running {
+                "attempt running for"
+            } else {
+                "no progress for"
+            },
+            millis(ms),
+            p95.map_or(String::new(), |p95| format!(
+                " ({:.1}x its p95 {} ms)",
+                ms / p95.max(0.001),
+                millis(p95)
+            ))
+        ),
+        (None, _) => String::new(),
+    };
     format!(
-        "{} {status}{tenant}: last success {last}, {next}",
+        "{} {status}{tenant}: last success {last}, {next}{stall}",
         trace.trace_id
     )
+}
+
+/// How many of how many are shown, and the in-flight traces left out.
+fn worst_footer(report: &TriageReport) -> String {
+    let mut footer = format!(
+        "{} of {} failed or stalled shown",
+        report.worst.len(),
+        thousands(report.worst_of)
+    );
+    if report.waiting_normally > 0 {
+        footer.push_str(&format!(
+            "; {} in flight for less than their node's p95 (waiting their turn) not counted",
+            plural(report.waiting_normally, "trace")
+        ));
+    }
+    footer
+}
+
+/// Who is affected: per tenant, traces by status and failures by category.
+fn tenant_lines(report: &TriageReport) -> Vec<String> {
+    if report.tenants.is_empty() {
+        return vec![
+            "no tenant information: no event or ingress line carried a tenant (see the README: where tenants come from)"
+                .into(),
+        ];
+    }
+    let mut lines: Vec<String> = report
+        .tenants
+        .iter()
+        .map(|impact| {
+            let statuses: Vec<String> = impact
+                .statuses
+                .iter()
+                .map(|(status, count)| format!("{} {status}", thousands(*count)))
+                .collect();
+            let categories: Vec<String> = impact
+                .categories
+                .iter()
+                .filter(|(_, count)| **count > 0)
+                .map(|(category, count)| format!("{category} {}", thousands(*count)))
+                .collect();
+            format!(
+                "{}: {} ({}){}",
+                impact.tenant,
+                plural(impact.traces, "trace"),
+                statuses.join(", "),
+                if categories.is_empty() {
+                    String::new()
+                } else {
+                    format!("; not succeeded by category: {}", categories.join(", "))
+                }
+            )
+        })
+        .collect();
+    if report.traces_without_tenant > 0 {
+        lines.push(format!(
+            "{} without a tenant",
+            plural(report.traces_without_tenant, "trace")
+        ));
+    }
+    lines
 }
 
 fn control_line(report: &TriageReport) -> String {
@@ -152,16 +230,23 @@ pub fn write_table(
         }
     }
     writeln!(out)?;
+    writeln!(out, "{}", heading("who is affected"))?;
+    for line in tenant_lines(report) {
+        writeln!(out, "  {line}")?;
+    }
+    writeln!(out)?;
     writeln!(out, "{}", heading("worst traces"))?;
     if report.worst.is_empty() {
-        writeln!(out, "  no failed or in-flight traces")?;
-    }
-    for trace in &report.worst {
-        writeln!(
-            out,
-            "  {}",
-            palette.paint(&worst_line(trace), Tone::Error.style())
-        )?;
+        writeln!(out, "  no failed or stalled traces")?;
+    } else {
+        for trace in &report.worst {
+            writeln!(
+                out,
+                "  {}",
+                palette.paint(&worst_line(trace), Tone::Error.style())
+            )?;
+        }
+        writeln!(out, "  ({})", worst_footer(report))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", heading("saturation"))?;
@@ -208,13 +293,22 @@ pub fn write_markdown(report: &TriageReport, out: &mut impl Write) -> io::Result
         }
         writeln!(out)?;
     }
+    writeln!(out, "**Who is affected.**")?;
+    writeln!(out)?;
+    for line in tenant_lines(report) {
+        writeln!(out, "- {line}")?;
+    }
+    writeln!(out)?;
     writeln!(out, "**Worst traces.**")?;
     writeln!(out)?;
     if report.worst.is_empty() {
-        writeln!(out, "- no failed or in-flight traces")?;
-    }
-    for trace in &report.worst {
-        writeln!(out, "- `{}`", worst_line(trace))?;
+        writeln!(out, "- no failed or stalled traces")?;
+    } else {
+        for trace in &report.worst {
+            writeln!(out, "- `{}`", worst_line(trace))?;
+        }
+        writeln!(out)?;
+        writeln!(out, "_{}._", worst_footer(report))?;
     }
     writeln!(out)?;
     writeln!(out, "**Saturation.**")?;
