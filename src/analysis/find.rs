@@ -16,6 +16,8 @@ use crate::event::{Event, Kind, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::redact::summarize_exception;
 
+/// Instances (`node_id`s) remembered per node, at most.
+const MAX_INSTANCES: usize = 64;
 /// Ids listed in an ambiguity error, at most; past this many matching traces, their events are
 /// no longer kept (the answer is an ambiguity error anyway).
 const MAX_LISTED_IDS: usize = 10;
@@ -46,6 +48,9 @@ pub struct TraceFinder {
     moments: Vec<Around>,
     /// The newest event read: the end of the input, as far as it was read.
     newest: Timestamp,
+    /// The node instances (`node_id`s) seen per node: more than one means several processes
+    /// (pods, restarts) with queues of their own are mixed in the input.
+    instances: HashMap<String, Vec<String>>,
     close: Vec<(usize, String)>,
 }
 
@@ -59,6 +64,7 @@ impl TraceFinder {
             latency: HashMap::new(),
             moments: Vec::new(),
             newest: Timestamp(i64::MIN),
+            instances: HashMap::new(),
             close: Vec::new(),
         }
     }
@@ -67,6 +73,12 @@ impl TraceFinder {
         self.graph.observe(event);
         self.newest = self.newest.max(event.ts);
         if let Some(node) = event.node_name.as_deref().filter(|n| !is_endpoint(n)) {
+            if let Some(id) = event.node_id.as_deref() {
+                let ids = self.instances.entry(node.to_string()).or_default();
+                if ids.len() < MAX_INSTANCES && !ids.iter().any(|known| known == id) {
+                    ids.push(id.to_string());
+                }
+            }
             if event.kind == Kind::NodeSuccess
                 && let Some(latency) = event.latency_ms
             {
@@ -170,6 +182,7 @@ impl TraceFinder {
             &self.latency,
             &self.moments,
             self.newest,
+            &self.instances,
         ))
     }
 }
@@ -247,7 +260,7 @@ pub struct NextNode {
     /// was queued) or `sender` (the sender's outbound queue at the send).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reading: Option<QueueReading>,
-    /// Messages queued before it (the reading less the message itself).
+    /// Messages ahead of it when it was queued (the reading less the message itself).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub messages_ahead: Option<i64>,
     /// Attempts the node started for other traces after the message was queued.
@@ -272,6 +285,7 @@ fn build_report(
     latency: &HashMap<String, Percentiles>,
     moments: &[Around],
     newest: Timestamp,
+    instances: &HashMap<String, Vec<String>>,
 ) -> FindReport {
     let mut summary = TraceSummary::new(trace_id);
     for event in &timeline {
@@ -280,7 +294,7 @@ fn build_report(
     let status = summary.status(graph);
     let category = summary.category(status);
 
-    let (last_success, mut next) = locate(&summary, &timeline, graph, moments);
+    let (last_success, mut next) = locate(&summary, &timeline, graph, moments, instances);
     if let Some(next) = next.as_mut().filter(|_| status == TraceStatus::InFlight) {
         let p95 = latency
             .get(&next.node_name)
@@ -351,6 +365,7 @@ pub fn locate(
     timeline: &[Event],
     graph: &FlowGraph,
     moments: &[Around],
+    instances: &HashMap<String, Vec<String>>,
 ) -> (Option<LastSuccess>, Option<NextNode>) {
     let stop = summary.stop_point(graph);
     let last_success_visit = stop.last_success;
@@ -387,9 +402,12 @@ pub fn locate(
             })
         }
         Some(NextStep::Inferred(successor)) => Some(infer_next(
-            successor,
+            successor.clone(),
             last_success_visit.and_then(|visit| success_event(timeline, visit)),
             moments,
+            instances
+                .get(&successor.node_name)
+                .is_some_and(|ids| ids.len() > 1),
         )),
         None => None,
     };
@@ -413,8 +431,19 @@ pub fn locate(
 /// send (the queue then holds the message), else from the sender's outbound queue at the send.
 /// The message may have been lost only if the node went on to take more than a queue's worth
 /// of later messages without it.
-fn infer_next(successor: Successor, success: Option<&Event>, moments: &[Around]) -> NextNode {
-    let moment = success.and_then(|success| moments.iter().find(|m| m.at == success.ts));
+///
+/// When the input mixes several instances of the node (pods, restarts: each its own runtime
+/// and queues), other instances' events say nothing of this queue: the sender's reading is
+/// used, and nothing is concluded from the node's later work.
+fn infer_next(
+    successor: Successor,
+    success: Option<&Event>,
+    moments: &[Around],
+    mixed_instances: bool,
+) -> NextNode {
+    let moment = success
+        .and_then(|success| moments.iter().find(|m| m.at == success.ts))
+        .filter(|_| !mixed_instances);
     let after = moment.and_then(|m| m.after.get(&successor.node_name));
     let (ts, q_in, q_out, q_total, capacity, reading) = match (after, success) {
         (Some(after), _) => (

@@ -266,7 +266,7 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
         };
         let queued = match (next.reading, next.messages_ahead) {
             (Some(reading), Some(ahead)) => format!(
-                "; {} ahead of it ({} {})",
+                "; {} ahead of it when it was queued ({} {})",
                 plural(ahead.max(0) as u64, "message"),
                 depth_of(next.q_depth_in, next.queue_maxsize),
                 match reading {

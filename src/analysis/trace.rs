@@ -78,6 +78,9 @@ pub struct NodeVisit {
     pub attempts: u64,
     /// The time of the node's last `node_success` of the trace.
     pub success_ts: Option<Timestamp>,
+    /// The time of its first `node_success` of the trace (a fan-out node succeeds once per
+    /// message it handles).
+    pub first_success_ts: Option<Timestamp>,
     /// A timeout / an error at this node not yet followed by its success.
     pending: [bool; 2],
     /// A timeout / an error at this node that a later success of it recovered.
@@ -168,6 +171,7 @@ impl TraceSummary {
                     last_ts: event.ts,
                     attempts: 0,
                     success_ts: None,
+                    first_success_ts: None,
                     pending: [false; 2],
                     recovered: [false; 2],
                 });
@@ -183,6 +187,7 @@ impl TraceSummary {
             Kind::NodeError => visit.pending[1] = true,
             Kind::NodeSuccess => {
                 visit.success_ts = success;
+                visit.first_success_ts = visit.first_success_ts.or(success);
                 for slot in 0..2 {
                     visit.recovered[slot] |= visit.pending[slot];
                     visit.pending[slot] = false;
@@ -280,27 +285,46 @@ impl TraceSummary {
     }
 
     /// The node that sent `node` its message: the latest success, before `before` (the node's
-    /// first event), of one of its predecessors in the graph (else of any node).
+    /// first event), of one of its predecessors in the graph; else a predecessor whose success
+    /// was logged after it (`ctx.emit` and routers queue the message inside the handler, before
+    /// the sender's `node_success`); else the latest earlier success of any node.
     pub fn predecessor_success(
         &self,
         node: &str,
         before: Timestamp,
         graph: &FlowGraph,
     ) -> Option<&NodeVisit> {
-        let earlier = || {
-            self.visits.iter().filter(move |visit| {
-                visit.node_name != node && visit.success_ts.is_some_and(|ts| ts <= before)
-            })
+        // A node succeeding once per message (fan-out) may have succeeded before `before`
+        // even when its last success came after.
+        let success_before = |visit: &NodeVisit| {
+            visit
+                .success_ts
+                .filter(|ts| *ts <= before)
+                .or(visit.first_success_ts.filter(|ts| *ts <= before))
         };
-        earlier()
-            .filter(|visit| {
-                graph
+        let feeds = |visit: &&NodeVisit| {
+            visit.node_name != node
+                && graph
                     .successors(&visit.node_name)
                     .iter()
                     .any(|successor| successor.node_name == node)
+        };
+        let earlier = || {
+            self.visits
+                .iter()
+                .filter(move |visit| visit.node_name != node && success_before(visit).is_some())
+        };
+        earlier()
+            .filter(feeds)
+            .max_by_key(|visit| success_before(visit))
+            .or_else(|| {
+                self.visits
+                    .iter()
+                    .filter(feeds)
+                    .filter(|visit| visit.first_ts <= before && visit.succeeded())
+                    .min_by_key(|visit| visit.first_success_ts)
             })
-            .max_by_key(|visit| visit.success_ts)
-            .or_else(|| earlier().max_by_key(|visit| visit.success_ts))
+            .or_else(|| earlier().max_by_key(|visit| success_before(visit)))
     }
 
     /// The latest success of the trace.

@@ -101,7 +101,10 @@ fn next_place(next: &NextNode, report: &FindReport) -> String {
             _ => "",
         };
         let ahead = next.messages_ahead.map_or(String::new(), |ahead| {
-            format!(", {} ahead", plural(ahead.max(0) as u64, "message"))
+            format!(
+                ", {} ahead when queued",
+                plural(ahead.max(0) as u64, "message")
+            )
         });
         let queue = match next.ts {
             Some(ts) => format!(

@@ -1,0 +1,223 @@
+//! Verdicts over real captures of the situations they judge (fixtures/topologies, from
+//! `fixtures/capture/topologies.py`): the answers expected are computed there from the
+//! runtime's own FlowEvents, never from flowtrace's output.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+const TOPOLOGIES: [&str; 5] = ["chain_incident", "router", "join", "emit_fanout", "cycle"];
+
+fn expected(topology: &str) -> Value {
+    let path = fixture(&format!("topologies/{topology}/expected.json"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn log(topology: &str) -> String {
+    fixture_arg(&format!("topologies/{topology}/flat.jsonl"))
+}
+
+fn count(map: &Value, key: &str) -> u64 {
+    map[key].as_u64().unwrap_or(0)
+}
+
+#[test]
+fn statuses_and_categories_match_the_runtime_on_every_topology() {
+    for topology in TOPOLOGIES {
+        let want = expected(topology);
+        let rows = report_json("traces", &[&log(topology)]);
+        let rows = rows.as_array().unwrap();
+        assert_eq!(
+            rows.len() as u64,
+            want["traces"].as_u64().unwrap(),
+            "{topology}"
+        );
+        for row in rows {
+            let id = row["trace_id"].as_str().unwrap();
+            let trace = &want["trace_expected"][id];
+            assert_eq!(row["status"], trace["status"], "{topology} {id}");
+            if trace["status"] != "succeeded" {
+                assert_eq!(row["category"], trace["category"], "{topology} {id}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_hot_node_matches_the_runtime_and_ignores_the_bucket_width() {
+    for topology in TOPOLOGIES {
+        let want = expected(topology);
+        for width in ["50ms", "100ms", "500ms", "1s", "2s", "10s"] {
+            let report = report_json("saturation", &[&log(topology), "--bucket", width]);
+            assert_eq!(
+                report["hot_node"], want["hot_node"],
+                "{topology} --bucket {width}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_chain_incident_reads_as_it_happened() {
+    let want = expected("chain_incident");
+    let report = report_json(
+        "triage",
+        &[&fixture_arg("topologies/chain_incident/kubectl_prefix.log")],
+    );
+
+    // The bottleneck is llm; what backs up behind it lies upstream of it only.
+    assert_eq!(report["saturation"]["hot_node"], "llm");
+    let backed_up = report["saturation"]["bottleneck"]["backed_up"]
+        .as_array()
+        .unwrap();
+    assert!(!backed_up.is_empty());
+    for node in backed_up {
+        assert!(
+            node == "triage" || node == "retrieve",
+            "{node} is not upstream of llm"
+        );
+    }
+
+    // retrieve's worker lost most of its time to timeouts and backoff: a dependency, with the
+    // tenant that caused it.
+    let retrieve_share = want["worker_time"]["retrieve"]["timeout_backoff_share"]
+        .as_f64()
+        .unwrap();
+    let lost = report["saturation"]["lost_time"].as_array().unwrap();
+    let retrieve = lost
+        .iter()
+        .find(|l| l["node_name"] == "retrieve")
+        .expect("retrieve's lost time is a finding");
+    assert_eq!(retrieve["cause"], "timeouts");
+    assert!(
+        (retrieve["share"].as_f64().unwrap() - retrieve_share).abs() < 0.02,
+        "{retrieve} vs {retrieve_share}"
+    );
+    assert!(retrieve["step"].as_str().unwrap().contains("globex"));
+
+    // Who is affected: each tenant's statuses as the runtime had them.
+    for impact in report["tenants"].as_array().unwrap() {
+        let tenant = impact["tenant"].as_str().unwrap();
+        let statuses = &want["per_tenant"][tenant]["statuses"];
+        for (status, n) in impact["statuses"].as_object().unwrap() {
+            assert_eq!(
+                n.as_u64().unwrap(),
+                count(statuses, status),
+                "{tenant} {status}"
+            );
+        }
+    }
+
+    // Causes, each naming its evidence: timeouts from one tenant with room in the queues are
+    // a dependency; credential errors of one tenant are that tenant's credentials.
+    let steps: Vec<&str> = report["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["step"].as_str().unwrap())
+        .collect();
+    let timeout_step = steps
+        .iter()
+        .find(|s| s.starts_with("retrieve:") && s.contains("timeouts"))
+        .expect("a timeout step for retrieve");
+    assert!(
+        timeout_step.contains("not from saturation"),
+        "{timeout_step}"
+    );
+    assert!(timeout_step.contains("tenant globex"), "{timeout_step}");
+    let auth = steps
+        .iter()
+        .find(|s| s.contains("PermissionError"))
+        .expect("a step for the credential errors");
+    assert!(
+        auth.contains("authentication failure for tenant initech"),
+        "{auth}"
+    );
+    let deadlines = &report["classify"]["deadlines"];
+    assert_eq!(
+        deadlines["stale_at_first_node"],
+        want["deadline_skips"]["stale_at_first_node"]
+    );
+    assert_eq!(
+        deadlines["expired_in_flow"],
+        want["deadline_skips"]["expired_in_queue"]
+    );
+
+    // The worst trace is the one attempt hanging at the end; messages queued moments ago are
+    // not among the worst; it says how many are shown.
+    let hanging: Vec<&str> = want["trace_expected"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| !t["hanging_attempt_ms"].is_null())
+        .map(|(id, _)| id.as_str())
+        .collect();
+    assert_eq!(hanging.len(), 1);
+    assert_eq!(report["worst"][0]["trace_id"], hanging[0]);
+    assert_eq!(report["worst"][0]["running"], true);
+    let ms = report["worst"][0]["stalled_ms"].as_f64().unwrap();
+    let want_ms = want["trace_expected"][hanging[0]]["hanging_attempt_ms"]
+        .as_f64()
+        .unwrap();
+    assert!((ms - want_ms).abs() < 5.0, "{ms} vs {want_ms}");
+    assert!(
+        report["worst_of"].as_u64().unwrap() >= report["worst"].as_array().unwrap().len() as u64
+    );
+}
+
+#[test]
+fn find_says_where_each_trace_stopped() {
+    // The graph of the join and the cycle is not learned right yet (see the README): their
+    // last successes are left out here.
+    for topology in ["chain_incident", "router", "emit_fanout"] {
+        let want = expected(topology);
+        for (id, trace) in want["trace_expected"].as_object().unwrap() {
+            if trace["status"] == "succeeded" {
+                continue;
+            }
+            let report = report_json("find", &[id, &log(topology), "--full-scan"]);
+            assert_eq!(
+                report["last_success"]["node_name"], trace["last_success"]["node_name"],
+                "{topology} {id}"
+            );
+            assert_eq!(
+                report["next"]["node_name"], trace["next_node"],
+                "{topology} {id}"
+            );
+            assert_eq!(
+                report["next"]["inferred"], trace["next_inferred"],
+                "{topology} {id}"
+            );
+            // Two pods' llm queues are mixed in this log: nothing may be concluded from the
+            // other pod's llm working on.
+            assert_eq!(report["next"]["lost"], false, "{topology} {id}");
+        }
+    }
+}
+
+#[test]
+fn a_waiting_message_is_read_from_its_own_send() {
+    let want = expected("chain_incident");
+    let events = events_jsonl(&[&log("chain_incident"), "--kind", "node_success"]);
+    for (id, trace) in want["trace_expected"].as_object().unwrap() {
+        if trace["queued_at"].is_null() {
+            continue;
+        }
+        // The sender's success that queued it, as the runtime logged it.
+        let send = events
+            .iter()
+            .find(|e| e["trace_id"] == id.as_str() && e["node_name"] == "retrieve")
+            .unwrap();
+        let report = report_json("find", &[id, &log("chain_incident"), "--full-scan"]);
+        let next = &report["next"];
+        assert_eq!(next["reading"], "sender", "{id}: two pods' llm are mixed");
+        assert_eq!(next["q_depth_in"], send["q_depth_out"], "{id}");
+        assert_eq!(
+            next["messages_ahead"].as_i64().unwrap(),
+            send["q_depth_out"].as_i64().unwrap() - 1,
+            "{id}"
+        );
+        assert!(next["idle_ms"].as_f64().unwrap() > 0.0, "{id}");
+    }
+}
