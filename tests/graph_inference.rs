@@ -36,20 +36,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
 
 fn expected_edges(relative: &str) -> Vec<(String, String)> {
     let text = std::fs::read_to_string(fixture(relative)).unwrap();
-    let expected: serde_json::Value = serde_json::from_str(&text).unwrap();
-    let mut edges: Vec<(String, String)> = expected["flow"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e[0].as_str().unwrap().to_string(),
-                e[1].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    edges.sort();
-    edges
+    wired_edges(&serde_json::from_str(&text).unwrap())
 }
 
 #[test]

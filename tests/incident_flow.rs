@@ -164,18 +164,7 @@ fn graph_json_has_the_flow_the_run_built() {
         })
         .collect();
     edges.sort();
-    let mut wanted: Vec<(String, String)> = expected["flow"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e[0].as_str().unwrap().to_string(),
-                e[1].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    wanted.sort();
+    let wanted = wired_edges(&expected);
     assert_eq!(edges, wanted);
     let node = |name: &str| {
         graph["nodes"]

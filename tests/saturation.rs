@@ -187,17 +187,7 @@ fn markdown_section() {
 
 /// Nodes upstream of `node` in the capture's wired flow (`flow.edges`).
 fn upstream_of(want: &Value, node: &str) -> Vec<String> {
-    let edges: Vec<(String, String)> = want["flow"]["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e[0].as_str().unwrap().to_string(),
-                e[1].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let edges = wired_edges(want);
     let mut found: Vec<String> = Vec::new();
     let mut frontier = vec![node.to_string()];
     while let Some(current) = frontier.pop() {

@@ -19,6 +19,7 @@ use serde::Serialize;
 
 use super::category::{Category, category_of, is_terminal};
 use super::percentile::Percentiles;
+use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
@@ -300,7 +301,7 @@ impl Classifier {
     fn group_key<'e>(&self, event: &'e Event) -> Cow<'e, str> {
         match self.by {
             GroupBy::Node => Cow::Borrowed(event.node_name.as_deref().unwrap_or("(none)")),
-            GroupBy::Tenant => Cow::Borrowed(event.tenant.as_deref().unwrap_or("(unknown)")),
+            GroupBy::Tenant => Cow::Borrowed(event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT)),
             GroupBy::Kind => Cow::Borrowed(event.kind.as_str()),
             GroupBy::Minute | GroupBy::Hour => {
                 let width = self.by.bucket_micros().unwrap_or(1);
@@ -639,11 +640,6 @@ struct Facts<'a> {
     tenants_seen: &'a BTreeSet<Name>,
 }
 
-/// The tenant key of events without one.
-const UNKNOWN_TENANT: &str = "(unknown)";
-/// One tenant with at least this share of a failure makes it that tenant's failure.
-const TENANT_SHARE: f64 = 0.8;
-
 /// Words of authentication and authorization failures in exception text.
 fn is_auth_like(text: &str) -> bool {
     let lower = text.to_ascii_lowercase();
@@ -670,8 +666,8 @@ fn is_auth_like(text: &str) -> bool {
 /// Fewer occurrences than this say nothing about a tenant.
 const MIN_TENANT_EVIDENCE: u64 = 5;
 
-/// The tenant with at least `TENANT_SHARE` of `counts` (and `MIN_TENANT_EVIDENCE` of them),
-/// with its count and the total, when the input has other tenants to compare with.
+/// The tenant with most of `counts` (see `tenant_share`), with its count and the total, when
+/// there are at least `MIN_TENANT_EVIDENCE` and the input has other tenants to compare with.
 fn dominant_tenant<'a>(
     counts: &'a BTreeMap<String, u64>,
     tenants_seen: &BTreeSet<Name>,
@@ -680,11 +676,8 @@ fn dominant_tenant<'a>(
     if total < MIN_TENANT_EVIDENCE || tenants_seen.len() < 2 {
         return None;
     }
-    counts
-        .iter()
-        .filter(|(tenant, _)| tenant.as_str() != UNKNOWN_TENANT)
-        .find(|(_, count)| **count as f64 >= TENANT_SHARE * total as f64)
-        .map(|(tenant, count)| (tenant.as_str(), *count, total))
+    tenant_share::dominant_tenant(counts.iter().map(|(t, n)| (t.as_str(), *n as f64)))
+        .map(|(tenant, count, total)| (tenant, count as u64, total as u64))
 }
 
 /// The nodes with most `category` events, at most three, most first.

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod percentile;
 pub mod remediation;
 pub mod saturation;
+pub mod tenant_share;
 pub mod topology;
 pub mod trace;
 pub mod tracebook;

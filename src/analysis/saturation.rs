@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
+use super::tenant_share::{self, UNKNOWN_TENANT};
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::{millis, plural};
@@ -347,7 +348,7 @@ impl SaturationAnalyzer {
             Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError | Kind::NodeRetry
         ) {
             stats.work.add(event);
-            let tenant = event.tenant.as_deref().unwrap_or("(unknown)");
+            let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
             match stats.work_by_tenant.get_mut(tenant) {
                 Some(work) => work.add(event),
                 None => {
@@ -1142,24 +1143,19 @@ fn work_share(work: &WorkerTime) -> f64 {
 
 /// Timeouts and backoff above this share of a node's busy time make it a dependency problem.
 const DEPENDENCY_SHARE: f64 = 0.5;
-/// One tenant with at least this share of a node's lost time is that tenant's problem.
-const TENANT_SHARE: f64 = 0.8;
 
 /// The tenant that lost most of `node`'s time to `lost` (timeouts or errors, with their
-/// backoff), with its share, when it is at least `TENANT_SHARE`.
+/// backoff), with its share (see `tenant_share`).
 pub fn dominant_tenant(
     node: &NodeReport,
     lost: impl Fn(&WorkerTime) -> f64,
 ) -> Option<(&str, f64)> {
-    let total: f64 = node.worker_time_by_tenant.values().map(&lost).sum();
-    if total <= 0.0 {
-        return None;
-    }
-    node.worker_time_by_tenant
-        .iter()
-        .map(|(tenant, work)| (tenant.as_str(), lost(work) / total))
-        .filter(|(tenant, share)| *share >= TENANT_SHARE && *tenant != "(unknown)")
-        .max_by(|a, b| a.1.total_cmp(&b.1))
+    tenant_share::dominant_tenant(
+        node.worker_time_by_tenant
+            .iter()
+            .map(|(tenant, work)| (tenant.as_str(), lost(work))),
+    )
+    .map(|(tenant, weight, total)| (tenant, weight / total))
 }
 
 fn timeout_lost(work: &WorkerTime) -> f64 {

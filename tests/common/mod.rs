@@ -113,3 +113,20 @@ impl Random {
         self.next() % n.max(1)
     }
 }
+
+/// The edges a capture run wired (`flow.edges` of its expected.json), sorted.
+pub fn wired_edges(expected: &Value) -> Vec<(String, String)> {
+    let mut edges: Vec<(String, String)> = expected["flow"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e[0].as_str().unwrap().to_string(),
+                e[1].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    edges.sort();
+    edges
+}
