@@ -196,6 +196,10 @@ pub struct Event {
     pub trace_pending: Option<i64>,
     pub trace_inflight: Option<i64>,
     pub trace_cancelled: Option<bool>,
+    /// The pod and container of a `kubectl logs --prefix` line (null otherwise): each pod is
+    /// its own runtime, with queues of its own.
+    pub pod: Option<Name>,
+    pub container: Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -227,6 +231,8 @@ impl Event {
             trace_pending: None,
             trace_inflight: None,
             trace_cancelled: None,
+            pod: None,
+            container: None,
             exception: None,
             flow_error: None,
             sleep_s: None,

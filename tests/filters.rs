@@ -35,6 +35,19 @@ fn trace_filter_keeps_one_trace_from_every_shape() {
 }
 
 #[test]
+fn the_kubectl_prefix_gives_each_event_its_pod_and_container() {
+    let events = events_jsonl(&[&fixture_arg("incident/kubectl_prefix.log")]);
+    assert!(!events.is_empty());
+    for event in &events {
+        assert_eq!(event["pod"], "worker-6d5f8b7c9-x2x7q", "{event}");
+        assert_eq!(event["container"], "worker", "{event}");
+    }
+    for event in baseline() {
+        assert!(event["pod"].is_null() && event["container"].is_null());
+    }
+}
+
+#[test]
 fn several_traces_comma_separated() {
     let (a, b) = (trace_of("deadline"), trace_of("cancelled"));
     let events = events_jsonl(&[

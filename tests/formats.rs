@@ -59,6 +59,8 @@ fn the_json_event_form_uses_the_payload_field_names() {
         "trace_pending",
         "trace_inflight",
         "trace_cancelled",
+        "pod",
+        "container",
         "exception",
         "flow_error",
         "source",

@@ -36,7 +36,7 @@ const RIGHT_ALIGNED: [bool; 13] = [
 ];
 
 /// The JSON field names, in the order of `Event`'s serialization; also the CSV header.
-pub const EVENT_FIELDS: [&str; 21] = [
+pub const EVENT_FIELDS: [&str; 23] = [
     "ts",
     "event",
     "trace_id",
@@ -52,6 +52,8 @@ pub const EVENT_FIELDS: [&str; 21] = [
     "trace_pending",
     "trace_inflight",
     "trace_cancelled",
+    "pod",
+    "container",
     "exception",
     "flow_error_code",
     "flow_error_message",
@@ -195,6 +197,8 @@ impl<W: Write> EventWriter<W> {
                 .trace_cancelled
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
+            text(event.pod.as_deref()),
+            text(event.container.as_deref()),
             text(event.exception.as_deref()),
             flow_error.and_then(|f| f.code.clone()).unwrap_or_default(),
             flow_error

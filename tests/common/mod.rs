@@ -91,7 +91,10 @@ pub fn parse_jsonl(bytes: &[u8]) -> Vec<Value> {
 pub fn comparable(event: &Value, keep_tenant: bool) -> Value {
     let mut event = event.clone();
     let object = event.as_object_mut().unwrap();
+    // Where it was read: the input line, and the pod kubectl's prefix names.
     object.remove("source");
+    object.remove("pod");
+    object.remove("container");
     if !keep_tenant {
         object.remove("tenant");
     }

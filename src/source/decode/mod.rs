@@ -88,7 +88,7 @@ impl Names {
 
 /// Decodes one line (without its line terminator) read from `input` at line number `line`.
 pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names) -> Decoded {
-    let (json, kubectl_ts) = strip_kubectl_prefixes(trim_ascii(bytes));
+    let (json, kubectl_ts, pod) = strip_kubectl_prefixes(trim_ascii(bytes));
     if json.is_empty() {
         return Decoded::Skipped(SkipReason::Blank);
     }
@@ -107,7 +107,15 @@ pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names)
         input: Arc::clone(input),
         line,
     };
-    record.into_decoded(kubectl_ts, origin, names)
+    let mut decoded = record.into_decoded(kubectl_ts, origin, names);
+    if let (Decoded::Event(event), Some(pod)) = (&mut decoded, pod) {
+        // `pod/NAME/CONTAINER`: each pod is its own runtime, with queues of its own.
+        let mut parts = pod.splitn(3, '/');
+        let (_kind, name, container) = (parts.next(), parts.next(), parts.next());
+        event.pod = name.filter(|n| !n.is_empty()).map(|n| names.get(n));
+        event.container = container.filter(|c| !c.is_empty()).map(|c| names.get(c));
+    }
+    decoded
 }
 
 /// Builds the event of an event-store row: the row's columns (`ts`, `kind`) win over the
@@ -142,9 +150,11 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
 }
 
 /// Strips `kubectl logs --prefix` and `--timestamps` prefixes (in either order), returning the
-/// rest of the line and the kubectl timestamp if there was one.
-pub(crate) fn strip_kubectl_prefixes(mut line: &[u8]) -> (&[u8], Option<Timestamp>) {
+/// rest of the line, the kubectl timestamp and the `pod/NAME/CONTAINER` prefix if there were
+/// any.
+pub(crate) fn strip_kubectl_prefixes(mut line: &[u8]) -> (&[u8], Option<Timestamp>, Option<&str>) {
     let mut kubectl_ts = None;
+    let mut pod = None;
     for _ in 0..2 {
         if line.first() == Some(&b'[') {
             // `[pod/NAME/CONTAINER] ` — names never hold `]` or spaces.
@@ -152,6 +162,7 @@ pub(crate) fn strip_kubectl_prefixes(mut line: &[u8]) -> (&[u8], Option<Timestam
                 let name = &line[1..end];
                 if line.get(end + 1) == Some(&b' ') && !name.contains(&b' ') && name.contains(&b'/')
                 {
+                    pod = std::str::from_utf8(name).ok();
                     line = &line[end + 2..];
                     continue;
                 }
@@ -172,7 +183,7 @@ pub(crate) fn strip_kubectl_prefixes(mut line: &[u8]) -> (&[u8], Option<Timestam
         }
         break;
     }
-    (line, kubectl_ts)
+    (line, kubectl_ts, pod)
 }
 
 /// A Unix time in seconds as PenguiFlow writes it; milliseconds or microseconds since the
@@ -767,7 +778,7 @@ mod tests {
         let (lines, captured) = lines_and_mutations();
         let mut scanned_captured = 0;
         for (index, line) in lines.iter().enumerate() {
-            let (json, _) = strip_kubectl_prefixes(trim_ascii(line.as_bytes()));
+            let (json, _, _) = strip_kubectl_prefixes(trim_ascii(line.as_bytes()));
             let Some(json) = std::str::from_utf8(json).ok() else {
                 continue;
             };
