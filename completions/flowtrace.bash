@@ -97,7 +97,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__classify)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -128,6 +128,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -181,7 +185,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__events)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -212,6 +216,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -243,7 +251,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__find)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --all --full-scan --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --all --full-scan --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -274,6 +282,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -305,7 +317,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__graph)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,6 +348,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -521,7 +537,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__import)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -552,6 +568,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -575,7 +595,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__saturation)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -606,6 +626,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -653,7 +677,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__traces)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -684,6 +708,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -731,7 +759,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__triage)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -762,6 +790,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

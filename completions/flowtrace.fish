@@ -42,6 +42,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l thre
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
@@ -64,6 +65,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l thread
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
@@ -86,6 +88,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s j -l th
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
@@ -116,6 +119,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
@@ -140,6 +144,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s j -l thre
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
@@ -175,6 +180,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s j -l threa
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
@@ -196,6 +202,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l thre
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
@@ -216,6 +223,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s j -l thre
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l node -d 'Only events of this node name' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l pod -d 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r

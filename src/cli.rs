@@ -412,6 +412,10 @@ pub struct FilterArgs {
     #[arg(long = "node", value_name = "NAME", value_delimiter = ',')]
     pub nodes: Vec<String>,
 
+    /// Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)
+    #[arg(long = "pod", value_name = "NAME", value_delimiter = ',')]
+    pub pods: Vec<String>,
+
     /// Only events of this kind, e.g. node_failed (repeat or comma-separate for several)
     #[arg(long = "kind", value_name = "KIND", value_delimiter = ',')]
     pub kinds: Vec<String>,

@@ -23,6 +23,8 @@ pub struct EventFilter {
     pub trace_ids: Vec<String>,
     pub tenants: Vec<String>,
     pub nodes: Vec<String>,
+    /// Pods (a trace lives in one pod's runtime, so this selects whole traces, like tenants).
+    pub pods: Vec<String>,
     pub kinds: Vec<Kind>,
     pub since: Option<TimeBound>,
     pub until: Option<TimeBound>,
@@ -57,6 +59,7 @@ impl EventFilter {
         any_or_all(&self.trace_ids, event.trace_id.as_ref())
             && any_or_all(&self.tenants, event.tenant.as_ref())
             && any_or_all(&self.nodes, event.node_name.as_ref())
+            && any_or_all(&self.pods, event.pod.as_ref())
             && (self.kinds.is_empty() || self.kinds.contains(&event.kind))
             && match self.since {
                 Some(TimeBound::At(since)) => event.ts >= since,

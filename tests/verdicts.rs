@@ -221,3 +221,45 @@ fn a_waiting_message_is_read_from_its_own_send() {
         assert!(next["idle_ms"].as_f64().unwrap() > 0.0, "{id}");
     }
 }
+
+#[test]
+fn queues_of_different_pods_are_judged_apart() {
+    let want = expected("chain_incident");
+    // The messages left waiting sit in one pod's llm queue: that pod speaks for llm.
+    let pods: Vec<&str> = want["trace_expected"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|t| t["scenario"] == "in_flight_queued")
+        .map(|t| t["pod"].as_str().unwrap())
+        .collect();
+    assert!(pods.iter().all(|pod| *pod == pods[0]));
+    let llm_id = want["pod_node_ids"][pods[0]]["llm"].as_str().unwrap();
+
+    let prefixed = fixture_arg("topologies/chain_incident/kubectl_prefix.log");
+    let report = report_json("saturation", &[&prefixed]);
+    let bottleneck = &report["bottleneck"];
+    assert_eq!(bottleneck["instance"], format!("pod {}", pods[0]));
+    assert_eq!(bottleneck["instances"], 2);
+    // Without pod names, the runtime's node_id tells the processes apart.
+    let report = report_json("saturation", &[&log("chain_incident")]);
+    assert_eq!(
+        report["bottleneck"]["instance"],
+        format!("node_id {llm_id}")
+    );
+
+    // --pod keeps one pod's traces, whole.
+    let events = events_jsonl(&[&prefixed, "--pod", pods[0]]);
+    assert!(!events.is_empty());
+    assert!(events.iter().all(|e| e["pod"] == pods[0]));
+    let waiting: Vec<&String> = want["trace_expected"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, t)| t["pod"] == pods[0])
+        .map(|(id, _)| id)
+        .collect();
+    for id in waiting {
+        assert!(events.iter().any(|e| e["trace_id"] == id.as_str()), "{id}");
+    }
+}

@@ -192,14 +192,26 @@ struct NodeStats {
     timeout_latency: Percentiles,
     failed_latency: Percentiles,
     buckets: BTreeMap<i64, Bucket>,
-    /// Exact counts of each q_depth_in / q_depth_out reading: queue depths are small integers,
-    /// and shares above any level come from them whatever the bucket width.
-    q_in_counts: BTreeMap<i64, u64>,
-    q_out_counts: BTreeMap<i64, u64>,
+    /// Queue readings per instance of the node (its pod, else its `node_id`): each process
+    /// has queues of its own, so they are never pooled.
+    readings: BTreeMap<String, QueueReadings>,
     work: WorkerTime,
     work_by_tenant: BTreeMap<String, WorkerTime>,
     /// `--node`/`--kind` selected an event of this node: its row is shown.
     selected: bool,
+}
+
+/// Instances of one node kept apart, at most; further ones share one entry.
+const MAX_INSTANCES: usize = 64;
+
+/// Exact counts of each q_depth_in / q_depth_out reading of one instance: queue depths are
+/// small integers, and shares above any level come from them whatever the bucket width.
+#[derive(Debug, Default)]
+struct QueueReadings {
+    /// The instance is a pod (else a `node_id`).
+    pod: bool,
+    q_in: BTreeMap<i64, u64>,
+    q_out: BTreeMap<i64, u64>,
 }
 
 /// Where a node's worker spent its time (seconds): attempts that succeeded, timed out or
@@ -358,14 +370,32 @@ impl SaturationAnalyzer {
                 }
             }
         }
+        let instance = event
+            .pod
+            .as_deref()
+            .or(event.node_id.as_deref())
+            .unwrap_or_default();
+        let readings = match stats.readings.get_mut(instance) {
+            Some(readings) => readings,
+            None => {
+                let key = if stats.readings.len() < MAX_INSTANCES {
+                    instance
+                } else {
+                    "(other instances)"
+                };
+                let readings = stats.readings.entry(key.to_string()).or_default();
+                readings.pod = event.pod.is_some();
+                readings
+            }
+        };
         if let Some(q) = event.q_depth_in {
-            *stats.q_in_counts.entry(q).or_default() += 1;
+            *readings.q_in.entry(q).or_default() += 1;
             stats.q_in_max = stats.q_in_max.max(q);
             stats.q_in.add(q as f64);
             bucket.q_in_max = bucket.q_in_max.max(q);
         }
         if let Some(q) = event.q_depth_out {
-            *stats.q_out_counts.entry(q).or_default() += 1;
+            *readings.q_out.entry(q).or_default() += 1;
             stats.q_out_max = stats.q_out_max.max(q);
             stats.q_out.add(q as f64);
             bucket.q_out_max = bucket.q_out_max.max(q);
@@ -718,8 +748,12 @@ pub struct NodeReport {
     /// outbound queue.
     pub inbound_full_share: f64,
     pub outbound_full_share: f64,
+    /// Instances of the node in the input (pods, else `node_id`s: processes with queues of
+    /// their own); the shares are those of the most pressed one, named when there are several.
+    pub instances: u64,
+    pub pressure_instance: Option<String>,
     pub worker_time: WorkerTime,
-    /// Busy time over the span (one worker per node and process).
+    /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
     /// The same, per tenant (only when the node served more than one).
     pub worker_time_by_tenant: BTreeMap<String, WorkerTime>,
@@ -740,8 +774,23 @@ fn node_report(
         Some(capacity) => threshold * capacity as f64,
         None => (2.0 * percentiles.percentile(95.0).unwrap_or(0.0)).max(2.0),
     };
-    let inbound_full_share = share_at_least(&stats.q_in_counts, level(&stats.q_in));
-    let outbound_full_share = share_at_least(&stats.q_out_counts, level(&stats.q_out));
+    // The most pressed instance speaks for the node: pooling an idle pod's readings with a
+    // saturated one's would hide the saturation.
+    let (in_level, out_level) = (level(&stats.q_in), level(&stats.q_out));
+    let pressed = stats
+        .readings
+        .iter()
+        .map(|(instance, readings)| {
+            (
+                (instance, readings.pod),
+                share_at_least(&readings.q_in, in_level),
+                share_at_least(&readings.q_out, out_level),
+            )
+        })
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.2.total_cmp(&a.2)));
+    let (inbound_full_share, outbound_full_share) =
+        pressed.map_or((0.0, 0.0), |(_, inbound, outbound)| (inbound, outbound));
+    let instances = stats.readings.len() as u64;
     let busy_s = stats.work.busy_s();
     NodeReport {
         node_name: name.to_string(),
@@ -769,8 +818,18 @@ fn node_report(
         errors: stats.errors,
         inbound_full_share,
         outbound_full_share,
+        instances,
+        pressure_instance: pressed
+            .filter(|_| instances > 1)
+            .map(|((instance, pod), _, _)| {
+                format!("{} {instance}", if pod { "pod" } else { "node_id" })
+            }),
         worker_time: stats.work.clone(),
-        busy_share: if span_s > 0.0 { busy_s / span_s } else { 0.0 },
+        busy_share: if span_s > 0.0 {
+            busy_s / (span_s * instances.max(1) as f64)
+        } else {
+            0.0
+        },
         worker_time_by_tenant: if stats.work_by_tenant.len() > 1 {
             stats.work_by_tenant.clone()
         } else {
@@ -1016,6 +1075,10 @@ pub struct Bottleneck {
     pub threshold: f64,
     /// No node follows it in the flow graph.
     pub sink: bool,
+    /// With several instances of the node (pods, processes): the most pressed one, and how
+    /// many there are.
+    pub instance: Option<String>,
+    pub instances: u64,
     /// Nodes upstream of it (by the flow graph) whose queues are backed up: they wait on it.
     pub backed_up: Vec<String>,
     pub runner_up: Option<RunnerUp>,
@@ -1057,8 +1120,14 @@ impl Bottleneck {
                 self.q_depth_out_max
             )
         };
+        let instance = self.instance.as_ref().map_or(String::new(), |instance| {
+            format!(
+                " (in {instance}, the most pressed of its {} instances, whose queues are judged apart)",
+                self.instances
+            )
+        });
         format!(
-            "inbound queue {level} in {:.0}% of its queue readings (max {}) while {outbound}",
+            "inbound queue {level} in {:.0}% of its queue readings (max {}) while {outbound}{instance}",
             self.inbound_full_share * 100.0,
             self.q_depth_in_max,
         )
@@ -1126,6 +1195,8 @@ fn bottleneck(nodes: &[NodeReport], graph: &FlowGraph, threshold: f64) -> Option
         queue_maxsize: hot.queue_maxsize,
         threshold,
         sink: is_sink(hot),
+        instance: hot.pressure_instance.clone(),
+        instances: hot.instances,
         backed_up: backed_up.iter().map(|n| n.node_name.clone()).collect(),
         runner_up,
     })
