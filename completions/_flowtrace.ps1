@@ -97,7 +97,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)')
             [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now')
             [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time: RFC 3339 or a duration, as for --since')
-            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group failures by node, tenant, kind, or over time (minute, hour)')
+            [CompletionResult]::new('--by', '--by', [CompletionResultType]::ParameterName, 'Group failures by node, tenant, kind, pod, or over time (second, minute, hour); two comma-separated give one row per pair, e.g. `--by tenant,node`')
             [CompletionResult]::new('--fail-on', '--fail-on', [CompletionResultType]::ParameterName, 'Exit with status 3 when any of these categories occurred (comma-separated)')
             [CompletionResult]::new('--format', '--format', [CompletionResultType]::ParameterName, 'Output format [default: table]')
             [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to color the output; `auto` colors a terminal unless NO_COLOR is set')

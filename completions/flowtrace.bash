@@ -148,7 +148,7 @@ _flowtrace() {
                     return 0
                     ;;
                 --by)
-                    COMPREPLY=($(compgen -W "node tenant kind minute hour" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "node tenant kind pod second minute hour" -- "${cur}"))
                     return 0
                     ;;
                 --fail-on)

@@ -91,7 +91,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
             cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
             cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
-            cand --by 'Group failures by node, tenant, kind, or over time (minute, hour)'
+            cand --by 'Group failures by node, tenant, kind, pod, or over time (second, minute, hour); two comma-separated give one row per pair, e.g. `--by tenant,node`'
             cand --fail-on 'Exit with status 3 when any of these categories occurred (comma-separated)'
             cand --format 'Output format [default: table]'
             cand --color 'When to color the output; `auto` colors a terminal unless NO_COLOR is set'

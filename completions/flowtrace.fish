@@ -92,9 +92,11 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l pod -d 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l by -d 'Group failures by node, tenant, kind, or over time (minute, hour)' -r -f -a "node\t''
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l by -d 'Group failures by node, tenant, kind, pod, or over time (second, minute, hour); two comma-separated give one row per pair, e.g. `--by tenant,node`' -r -f -a "node\t''
 tenant\t''
 kind\t''
+pod\t''
+second\t''
 minute\t''
 hour\t''"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l fail-on -d 'Exit with status 3 when any of these categories occurred (comma-separated)' -r -f -a "timeout\t''

@@ -156,9 +156,17 @@ pub struct ClassifyArgs {
     pub input: InputArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
-    /// Group failures by node, tenant, kind, or over time (minute, hour)
-    #[arg(long, value_enum, default_value_t = GroupBy::Node, help_heading = "Output")]
-    pub by: GroupBy,
+    /// Group failures by node, tenant, kind, pod, or over time (second, minute, hour); two
+    /// comma-separated give one row per pair, e.g. `--by tenant,node`
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "node",
+        value_name = "DIMENSION",
+        help_heading = "Output"
+    )]
+    pub by: Vec<GroupBy>,
     /// Show one example message (masked) per exception type
     #[arg(long, help_heading = "Output")]
     pub messages: bool,

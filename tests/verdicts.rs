@@ -263,3 +263,47 @@ fn queues_of_different_pods_are_judged_apart() {
         assert!(events.iter().any(|e| e["trace_id"] == id.as_str()), "{id}");
     }
 }
+
+#[test]
+fn classify_groups_by_two_dimensions_and_by_the_second() {
+    let want = expected("chain_incident");
+    let report = report_json("classify", &[&log("chain_incident"), "--by", "tenant,node"]);
+    assert_eq!(report["by"], "tenant");
+    assert_eq!(report["then_by"], "node");
+    for (tenant, facts) in want["per_tenant"].as_object().unwrap() {
+        for (category, events) in facts["failure_events"].as_object().unwrap() {
+            let counted: u64 = report["groups"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|g| g["key"] == tenant.as_str())
+                .map(|g| g[category.as_str()].as_u64().unwrap_or(0))
+                .sum();
+            assert_eq!(counted, events.as_u64().unwrap(), "{tenant} {category}");
+        }
+    }
+    // The exceptions table says whose they are.
+    let exceptions = report["exceptions"].as_array().unwrap();
+    let permission = exceptions
+        .iter()
+        .find(|e| e["type"] == "PermissionError")
+        .unwrap();
+    assert_eq!(permission["tenants"]["initech"], permission["count"]);
+
+    // An incident of a few seconds, per second: every second of the span is a bucket.
+    let report = report_json("classify", &[&log("chain_incident"), "--by", "second"]);
+    let groups = report["groups"].as_array().unwrap();
+    assert!(groups.len() >= 4, "{} buckets", groups.len());
+    let timeouts: u64 = groups.iter().map(|g| g["timeout"].as_u64().unwrap()).sum();
+    assert_eq!(
+        timeouts,
+        report["categories"]["timeout"]["events"].as_u64().unwrap()
+    );
+
+    let output = flowtrace()
+        .args(["classify", "--by", "minute,second", &log("chain_incident")])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("two time groupings"));
+}

@@ -39,13 +39,19 @@ pub enum GroupBy {
     Node,
     Tenant,
     Kind,
+    Pod,
+    Second,
     Minute,
     Hour,
 }
 
+/// Separates the two parts of a two-dimension group key (`--by tenant,node`).
+const KEY_SEPARATOR: char = '\u{1f}';
+
 impl GroupBy {
     fn bucket_micros(self) -> Option<i64> {
         match self {
+            GroupBy::Second => Some(1_000_000),
             GroupBy::Minute => Some(60_000_000),
             GroupBy::Hour => Some(3_600_000_000),
             _ => None,
@@ -61,6 +67,8 @@ impl GroupBy {
             GroupBy::Node => "node",
             GroupBy::Tenant => "tenant",
             GroupBy::Kind => "kind",
+            GroupBy::Pod => "pod",
+            GroupBy::Second => "second",
             GroupBy::Minute => "minute",
             GroupBy::Hour => "hour",
         }
@@ -124,6 +132,9 @@ pub struct Retries {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Group {
     pub key: String,
+    /// The second dimension's value, with `--by A,B`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key2: Option<String>,
     pub timeout: u64,
     pub error: u64,
     pub cancel: u64,
@@ -185,6 +196,9 @@ pub struct ClassifyReport {
     pub statuses: BTreeMap<String, u64>,
     pub traces: u64,
     pub by: GroupBy,
+    /// The second grouping, with `--by A,B`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub then_by: Option<GroupBy>,
     pub groups: Vec<Group>,
     pub exceptions: Vec<ExceptionReport>,
     pub remediation: Vec<Remediation>,
@@ -231,6 +245,7 @@ struct ExceptionTally {
 /// can serve several analyses.
 pub struct Classifier {
     by: GroupBy,
+    then_by: Option<GroupBy>,
     messages: bool,
     categories: Categories,
     retries: u64,
@@ -262,6 +277,7 @@ impl Classifier {
         let empty = || CategoryReport::default();
         Classifier {
             by,
+            then_by: None,
             messages,
             categories: Categories {
                 timeout: CategoryReport {
@@ -297,16 +313,19 @@ impl Classifier {
         }
     }
 
-    /// The group of an event (borrowed where it can be: no allocation on the hot path).
+    /// Groups by `by` and then by `then_by` (`--by tenant,node`).
+    pub fn then_by(mut self, then_by: Option<GroupBy>) -> Classifier {
+        self.then_by = then_by.filter(|second| *second != self.by);
+        self
+    }
+
+    /// The group of an event (borrowed where it can be: no allocation on the hot path with
+    /// one dimension).
     fn group_key<'e>(&self, event: &'e Event) -> Cow<'e, str> {
-        match self.by {
-            GroupBy::Node => Cow::Borrowed(event.node_name.as_deref().unwrap_or("(none)")),
-            GroupBy::Tenant => Cow::Borrowed(event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT)),
-            GroupBy::Kind => Cow::Borrowed(event.kind.as_str()),
-            GroupBy::Minute | GroupBy::Hour => {
-                let width = self.by.bucket_micros().unwrap_or(1);
-                Cow::Owned(Timestamp(event.ts.0.div_euclid(width) * width).to_rfc3339())
-            }
+        let first = key_of(self.by, event);
+        match self.then_by {
+            None => first,
+            Some(second) => Cow::Owned(format!("{first}{KEY_SEPARATOR}{}", key_of(second, event))),
         }
     }
 
@@ -322,7 +341,7 @@ impl Classifier {
         let terminal = is_terminal(event);
         let key = self.group_key(event);
         tally(&mut self.groups, &key, event, category, terminal);
-        if self.by != GroupBy::Node {
+        if self.by != GroupBy::Node || self.then_by.is_some() {
             // The checklist speaks about nodes whatever the grouping shown.
             let node = event.node_name.as_deref().unwrap_or("(none)");
             tally(&mut self.node_groups, node, event, category, terminal);
@@ -527,6 +546,7 @@ impl Classifier {
             traces: self.traces,
             statuses,
             by: self.by,
+            then_by: self.then_by,
             bucket_s: self
                 .by
                 .bucket_micros()
@@ -545,9 +565,20 @@ impl Classifier {
     /// Groups sorted by terminal failures then events (or by time, filling empty buckets).
     fn ordered_groups(&self) -> Vec<Group> {
         let mut groups: Vec<Group> = self.groups.values().cloned().collect();
-        if let (Some(width), Some(oldest), Some(newest)) =
-            (self.by.bucket_micros(), self.oldest, self.newest)
-        {
+        if self.then_by.is_some() {
+            for group in &mut groups {
+                if let Some((first, second)) = group.key.split_once(KEY_SEPARATOR) {
+                    group.key2 = Some(second.to_string());
+                    group.key = first.to_string();
+                }
+            }
+        }
+        if let (Some(width), Some(oldest), Some(newest), None) = (
+            self.by.bucket_micros(),
+            self.oldest,
+            self.newest,
+            self.then_by,
+        ) {
             let first = oldest.0.div_euclid(width);
             let last = newest.0.div_euclid(width);
             if last - first >= MAX_DENSE_BUCKETS {
@@ -573,18 +604,33 @@ impl Classifier {
                 .then(b.failures().cmp(&a.failures()))
                 .then(b.retry.cmp(&a.retry))
                 .then(a.key.cmp(&b.key))
+                .then(a.key2.cmp(&b.key2))
         });
         groups
     }
 
     /// Per-node groups for the remediation, whatever the grouping shown.
     fn node_groups(&self) -> Vec<Group> {
-        let groups = if self.by == GroupBy::Node {
+        let groups = if self.by == GroupBy::Node && self.then_by.is_none() {
             &self.groups
         } else {
             &self.node_groups
         };
         groups.values().cloned().collect()
+    }
+}
+
+/// The value of one grouping dimension for `event`.
+fn key_of(by: GroupBy, event: &Event) -> Cow<'_, str> {
+    match by {
+        GroupBy::Node => Cow::Borrowed(event.node_name.as_deref().unwrap_or("(none)")),
+        GroupBy::Tenant => Cow::Borrowed(event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT)),
+        GroupBy::Kind => Cow::Borrowed(event.kind.as_str()),
+        GroupBy::Pod => Cow::Borrowed(event.pod.as_deref().unwrap_or("(none)")),
+        GroupBy::Second | GroupBy::Minute | GroupBy::Hour => {
+            let width = by.bucket_micros().unwrap_or(1);
+            Cow::Owned(Timestamp(event.ts.0.div_euclid(width) * width).to_rfc3339())
+        }
     }
 }
 

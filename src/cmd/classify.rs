@@ -2,7 +2,7 @@
 
 use std::io::{self, IsTerminal};
 
-use crate::analysis::classify::Classifier;
+use crate::analysis::classify::{Classifier, GroupBy};
 use crate::cli::{ClassifyArgs, ReportFormat};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::{EXIT_FAILURES_FOUND, EXIT_OK, Error};
@@ -10,7 +10,24 @@ use crate::event::Timestamp;
 use crate::pass::{Finished, Pass};
 use crate::render::{Palette, classify};
 
+/// `--by`: one dimension, or two that are not both time.
+fn grouping(by: &[GroupBy]) -> Result<(GroupBy, Option<GroupBy>), Error> {
+    match by {
+        [first] => Ok((*first, None)),
+        [first, second] if first.is_time() && second.is_time() => Err(Error::Usage(format!(
+            "--by {},{}: two time groupings; give one (second, minute or hour) and, if you like, one of node, tenant, kind, pod",
+            first.as_str(),
+            second.as_str()
+        ))),
+        [first, second] => Ok((*first, Some(*second))),
+        _ => Err(Error::Usage(
+            "--by takes one or two dimensions, e.g. --by node or --by tenant,node".into(),
+        )),
+    }
+}
+
 pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
+    let (by, then_by) = grouping(&args.by)?;
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
     let palette = Palette {
@@ -22,7 +39,8 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
         filter: &filter,
         redact: !args.output.no_redact,
     };
-    let Finished { report, read } = pass.run(Classifier::new(args.by, args.messages))?;
+    let Finished { report, read } =
+        pass.run(Classifier::new(by, args.messages).then_by(then_by))?;
 
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),

@@ -90,16 +90,47 @@ const CATEGORY_HEADERS: [&str; 7] = [
     "LAST (UTC)",
 ];
 
-fn group_cells(group: &Group) -> [String; 7] {
-    [
-        group.key.clone(),
+/// The key columns (one per grouping dimension) and the counts of a group.
+fn group_cells(group: &Group, report: &ClassifyReport) -> Vec<String> {
+    let mut cells = vec![group.key.clone()];
+    if report.then_by.is_some() {
+        cells.push(group.key2.clone().unwrap_or_default());
+    }
+    cells.extend([
         thousands(group.timeout),
         thousands(group.error),
         thousands(group.cancel),
         thousands(group.deadline),
         thousands(group.retry),
         thousands(group.terminal),
-    ]
+    ]);
+    cells
+}
+
+/// The grouping dimensions' names, for the key columns.
+fn group_key_names(report: &ClassifyReport) -> Vec<String> {
+    let mut names = vec![report.by.as_str().to_string()];
+    if let Some(second) = report.then_by {
+        names.push(second.as_str().to_string());
+    }
+    names
+}
+
+/// The tenants an exception came from, most first: `initech 14, acme 1`.
+fn tenant_counts(tenants: &std::collections::BTreeMap<String, u64>) -> String {
+    let mut counts: Vec<(&String, &u64)> = tenants.iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = counts
+        .iter()
+        .take(3)
+        .map(|(tenant, count)| format!("{tenant} {}", thousands(**count)))
+        .collect();
+    let more = counts.len().saturating_sub(3);
+    if more > 0 {
+        format!("{}, +{more}", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
 }
 
 fn exception_cells(report: &ClassifyReport) -> Vec<Vec<String>> {
@@ -112,6 +143,7 @@ fn exception_cells(report: &ClassifyReport) -> Vec<Vec<String>> {
                 e.type_name.clone(),
                 thousands(e.count),
                 e.nodes.join(", "),
+                tenant_counts(&e.tenants),
                 clock(Some(e.first_ts), dated),
                 clock(Some(e.last_ts), dated),
             ];
@@ -124,7 +156,14 @@ fn exception_cells(report: &ClassifyReport) -> Vec<Vec<String>> {
 }
 
 fn exception_headers(report: &ClassifyReport) -> Vec<&'static str> {
-    let mut headers = vec!["EXCEPTION", "COUNT", "NODES", "FIRST (UTC)", "LAST (UTC)"];
+    let mut headers = vec![
+        "EXCEPTION",
+        "COUNT",
+        "NODES",
+        "TENANTS",
+        "FIRST (UTC)",
+        "LAST (UTC)",
+    ];
     if report.exceptions.iter().any(|e| e.message.is_some()) {
         headers.push("EXAMPLE MESSAGE");
     }
@@ -192,7 +231,7 @@ pub fn write_table(
     out.write_all(to_text(&table).as_bytes())?;
     writeln!(out)?;
 
-    if report.by.is_time() {
+    if report.by.is_time() && report.then_by.is_none() {
         writeln!(out, "{}", palette.header(&time_span(report)))?;
         for (name, line, total) in time_rows(report) {
             writeln!(out, "{name:<9} {line}  {}", thousands(total))?;
@@ -200,19 +239,25 @@ pub fn write_table(
     } else if report.groups.is_empty() {
         writeln!(out, "no failures or retries by {}", report.by.as_str())?;
     } else {
-        let first = format!("BY {}", report.by.as_str().to_uppercase());
-        let headers = [
-            first.as_str(),
-            "TIMEOUT",
-            "ERROR",
-            "CANCEL",
-            "DEADLINE",
-            "RETRY",
-            "TERMINAL",
-        ];
-        let mut table = report_table(&headers, &[1, 2, 3, 4, 5, 6], palette);
+        let keys: Vec<String> = group_key_names(report)
+            .iter()
+            .enumerate()
+            .map(|(index, name)| {
+                if index == 0 {
+                    format!("BY {}", name.to_uppercase())
+                } else {
+                    name.to_uppercase()
+                }
+            })
+            .collect();
+        let mut headers: Vec<&str> = keys.iter().map(String::as_str).collect();
+        headers.extend([
+            "TIMEOUT", "ERROR", "CANCEL", "DEADLINE", "RETRY", "TERMINAL",
+        ]);
+        let numbers: Vec<usize> = (keys.len()..headers.len()).collect();
+        let mut table = report_table(&headers, &numbers, palette);
         for group in &report.groups {
-            table.add_row(group_cells(group).to_vec());
+            table.add_row(group_cells(group, report));
         }
         out.write_all(to_text(&table).as_bytes())?;
     }
@@ -257,7 +302,7 @@ pub fn write_markdown(report: &ClassifyReport, out: &mut impl Write) -> io::Resu
         writeln!(out, "{}", markdown_row(&cells))?;
     }
     writeln!(out)?;
-    if report.by.is_time() {
+    if report.by.is_time() && report.then_by.is_none() {
         writeln!(out, "#### Over time ({})", time_span(report))?;
         writeln!(out)?;
         writeln!(out, "| series | over time | total |")?;
@@ -266,25 +311,20 @@ pub fn write_markdown(report: &ClassifyReport, out: &mut impl Write) -> io::Resu
             writeln!(out, "| {name} | `{line}` | {total} |")?;
         }
     } else {
-        writeln!(out, "#### By {}", report.by.as_str())?;
+        let mut headers = group_key_names(report);
+        writeln!(out, "#### By {}", headers.join(" and "))?;
         writeln!(out)?;
-        let first = report.by.as_str().to_string();
-        writeln!(
-            out,
-            "{}",
-            markdown_row(&[
-                first,
-                "timeout".into(),
-                "error".into(),
-                "cancel".into(),
-                "deadline".into(),
-                "retry".into(),
-                "terminal".into()
-            ])
-        )?;
-        writeln!(out, "|---|---:|---:|---:|---:|---:|---:|")?;
+        let keys = headers.len();
+        headers.extend(
+            [
+                "timeout", "error", "cancel", "deadline", "retry", "terminal",
+            ]
+            .map(String::from),
+        );
+        writeln!(out, "{}", markdown_row(&headers))?;
+        writeln!(out, "|{}{}", "---|".repeat(keys), "---:|".repeat(6))?;
         for group in &report.groups {
-            writeln!(out, "{}", markdown_row(&group_cells(group)))?;
+            writeln!(out, "{}", markdown_row(&group_cells(group, report)))?;
         }
     }
     if !report.exceptions.is_empty() {
