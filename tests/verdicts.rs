@@ -307,3 +307,47 @@ fn classify_groups_by_two_dimensions_and_by_the_second() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("two time groupings"));
 }
+
+/// Runs flowtrace on a pseudo-terminal `columns` wide (util-linux `script`), returning what it
+/// printed; `None` where `script` is missing.
+fn on_terminal(columns: u16, args: &[&str]) -> Option<String> {
+    let command = format!(
+        "stty rows 50 cols {columns}; {} {}",
+        env!("CARGO_BIN_EXE_flowtrace"),
+        args.join(" ")
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("COLUMNS")
+        .output()
+        .ok()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8_lossy(&output.stdout).replace('\r', ""))
+}
+
+#[test]
+fn on_an_80_column_terminal_prose_and_details_fit() {
+    let log = fixture_arg("topologies/chain_incident/kubectl_prefix.log");
+    let Some(text) = on_terminal(80, &["triage", &log, "--color", "never"]) else {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    };
+    assert!(text.contains("what to do"), "{text}");
+    let saturation = on_terminal(80, &["saturation", &log, "--color", "never"]).unwrap();
+    assert!(saturation.contains("columns left out to fit 80 columns"));
+    let classify = on_terminal(80, &["classify", &log, "--color", "never"]).unwrap();
+    for text in [&text, &saturation, &classify] {
+        for line in text.lines() {
+            let columns = line.chars().count();
+            assert!(columns <= 80, "{columns} columns: {line}");
+        }
+    }
+    // Piped, nothing is wrapped: a checklist step stays one line.
+    let output = flowtrace().args(["triage", &log]).output().unwrap();
+    let piped = String::from_utf8(output.stdout).unwrap();
+    assert!(piped.lines().any(|line| line.chars().count() > 80));
+}

@@ -30,9 +30,7 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
     let (by, then_by) = grouping(&args.by)?;
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
-    let palette = Palette {
-        enabled: resolve_color(&args.output),
-    };
+    let palette = Palette::for_stdout(resolve_color(&args.output));
 
     let pass = Pass {
         input: &input,

@@ -13,9 +13,7 @@ use crate::render::events::EventWriter;
 pub fn run(args: &EventsArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
-    let palette = Palette {
-        enabled: resolve_color(&args.output),
-    };
+    let palette = Palette::for_stdout(resolve_color(&args.output));
     let format = args.format.unwrap_or(if io::stdout().is_terminal() {
         EventFormat::Table
     } else {

@@ -13,9 +13,7 @@ use crate::render::{Palette, graph};
 pub fn run(args: &GraphArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
-    let palette = Palette {
-        enabled: resolve_color(&args.output),
-    };
+    let palette = Palette::for_stdout(resolve_color(&args.output));
 
     let pass = Pass {
         input: &input,

@@ -48,9 +48,7 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
     let options = options(args)?;
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
-    let palette = Palette {
-        enabled: resolve_color(&args.output),
-    };
+    let palette = Palette::for_stdout(resolve_color(&args.output));
 
     let pass = Pass {
         input: &input,

@@ -16,9 +16,7 @@ const TERMINAL_LIMIT: usize = 50;
 pub fn run(args: &TracesArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
-    let palette = Palette {
-        enabled: resolve_color(&args.output),
-    };
+    let palette = Palette::for_stdout(resolve_color(&args.output));
     let terminal = io::stdout().is_terminal();
 
     let pass = Pass {

@@ -13,9 +13,7 @@ use crate::render::{Palette, triage};
 pub fn run(args: &TriageArgs) -> Result<u8, Error> {
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
-    let palette = Palette {
-        enabled: resolve_color(&args.output),
-    };
+    let palette = Palette::for_stdout(resolve_color(&args.output));
 
     // The one pass: stdin cannot be read twice, and a large file should not be.
     let pass = Pass {

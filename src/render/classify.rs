@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use super::table::{report_table, to_text, toned_row};
+use super::table::{fit_detail, report_table, to_text, toned_row};
 use super::{Palette, Tone, markdown_row, plural, sparkline, squeeze, statuses_line, thousands};
 use crate::analysis::category::Category;
 use crate::analysis::classify::{ClassifyReport, Group};
@@ -213,8 +213,18 @@ pub fn write_table(
     palette: Palette,
 ) -> io::Result<()> {
     let label = |text: &str| palette.header(&format!("{text:<12}"));
-    writeln!(out, "{}{}", label("size"), statuses_line(&report.statuses))?;
-    writeln!(out, "{}{}", label("retries"), retries_line(report))?;
+    writeln!(
+        out,
+        "{}{}",
+        label("size"),
+        palette.wrap(&statuses_line(&report.statuses), 12, 12)
+    )?;
+    writeln!(
+        out,
+        "{}{}",
+        label("retries"),
+        palette.wrap(&retries_line(report), 12, 12)
+    )?;
     writeln!(out)?;
 
     let mut table = report_table(&CATEGORY_HEADERS, &[1, 2, 3, 4], palette);
@@ -271,6 +281,7 @@ pub fn write_table(
         for cells in exception_cells(report) {
             table.add_row(cells);
         }
+        fit_detail(&mut table, palette);
         out.write_all(to_text(&table).as_bytes())?;
     }
 
@@ -284,7 +295,12 @@ pub fn write_table(
     for section in &report.remediation {
         writeln!(out, "  {}", section.category)?;
         for (index, step) in section.steps.iter().enumerate() {
-            writeln!(out, "    {}. {step}", index + 1)?;
+            let number = format!("    {}. ", index + 1);
+            writeln!(
+                out,
+                "{number}{}",
+                palette.wrap(step, number.len(), number.len())
+            )?;
         }
     }
     Ok(())

@@ -249,6 +249,12 @@ impl<W: Write> EventWriter<W> {
                 *width = (*width).max(cell.chars().count().min(limit));
             }
         }
+        if let Some(width) = self.palette.width {
+            // The detail column gives way so a row fits the terminal; the others never do.
+            let last = widths.len() - 1;
+            let others: usize = widths[..last].iter().map(|w| w + 2).sum();
+            widths[last] = widths[last].min(width.saturating_sub(others).max(16));
+        }
         self.table.widths = Some(widths);
         if self.written > 0 {
             let headers = TABLE_HEADERS.map(str::to_string);

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::events::event_detail;
-use super::table::{report_table, to_text, toned_row};
+use super::table::{fit_detail, report_table, to_text, toned_row};
 use super::{Palette, Tone, markdown_cell, markdown_row, millis, plural, write_checklist};
 use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading};
 use crate::analysis::remediation::depth_of;
@@ -253,16 +253,25 @@ pub fn write_table(
         out,
         "{}{}",
         label("last success"),
-        report
-            .last_success
-            .as_ref()
-            .map_or("none: no node of this trace succeeded".to_string(), |s| {
-                describe_last_success(s, report.first_ts)
-            })
+        palette.wrap(
+            &report
+                .last_success
+                .as_ref()
+                .map_or("none: no node of this trace succeeded".to_string(), |s| {
+                    describe_last_success(s, report.first_ts)
+                }),
+            13,
+            13
+        )
     )?;
     match &report.next {
         Some(next) => {
-            writeln!(out, "{}{}", label("next"), describe_next(next, report))?;
+            writeln!(
+                out,
+                "{}{}",
+                label("next"),
+                palette.wrap(&describe_next(next, report), 13, 13)
+            )?;
             if let Some(detail) = &next.detail {
                 writeln!(
                     out,
@@ -285,6 +294,7 @@ pub fn write_table(
             (column == 3).then_some(tone)
         }));
     }
+    fit_detail(&mut table, palette);
     out.write_all(to_text(&table).as_bytes())?;
     let folded = report.timeline.len() - rows.len();
     if folded > 0 {

@@ -66,13 +66,42 @@ impl Tone {
     }
 }
 
-/// Colors for terminal output; every method returns plain text when disabled.
+/// How terminal output looks: colors (every method returns plain text when disabled) and the
+/// terminal's width, when writing to one (tables and prose are fitted to it; piped output is
+/// never wrapped).
 #[derive(Debug, Clone, Copy)]
 pub struct Palette {
     pub enabled: bool,
+    pub width: Option<usize>,
 }
 
 impl Palette {
+    /// Colors as `enabled` says, at the width of the terminal stdout writes to, if any.
+    pub fn for_stdout(enabled: bool) -> Palette {
+        use std::io::IsTerminal;
+        let stdout = std::io::stdout();
+        // The terminal's own size, else what the shell says ($COLUMNS).
+        let width = stdout
+            .is_terminal()
+            .then(|| {
+                terminal_size::terminal_size_of(&stdout)
+                    .map(|(terminal_size::Width(columns), _)| usize::from(columns))
+                    .or_else(|| std::env::var("COLUMNS").ok()?.parse().ok())
+            })
+            .flatten()
+            .filter(|columns| *columns >= 40);
+        Palette { enabled, width }
+    }
+
+    /// `text` wrapped at word boundaries to the terminal's width, every line after the first
+    /// indented by `indent` columns; unchanged when not writing to a terminal.
+    pub fn wrap(&self, text: &str, first_indent: usize, indent: usize) -> String {
+        match self.width {
+            Some(width) => wrap_words(text, width, first_indent, indent),
+            None => text.to_string(),
+        }
+    }
+
     pub fn paint(&self, text: &str, style: Style) -> String {
         if self.enabled && style != Style::new() {
             format!("{}{text}{}", style.render(), style.render_reset())
@@ -184,9 +213,37 @@ pub fn write_checklist(
     writeln!(out)?;
     writeln!(out, "{}", palette.header("what to do"))?;
     for (index, step) in steps.iter().enumerate() {
-        writeln!(out, "  {}. {step}", index + 1)?;
+        let number = format!("  {}. ", index + 1);
+        let step = palette.wrap(step, number.len(), number.len());
+        writeln!(out, "{number}{step}")?;
     }
     Ok(())
+}
+
+/// Greedy word wrap: lines of at most `width` columns (a word longer than that stands alone),
+/// the first starting at column `first_indent` (already printed by the caller), the others
+/// indented by `indent` spaces.
+pub fn wrap_words(text: &str, width: usize, first_indent: usize, indent: usize) -> String {
+    let mut wrapped = String::new();
+    let mut column = first_indent;
+    let mut line_start = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let length = word.chars().count();
+        if !line_start && column + 1 + length > width {
+            wrapped.push('\n');
+            wrapped.push_str(&" ".repeat(indent));
+            column = indent;
+            line_start = true;
+        }
+        if !line_start {
+            wrapped.push(' ');
+            column += 1;
+        }
+        wrapped.push_str(word);
+        column += length;
+        line_start = false;
+    }
+    wrapped
 }
 
 /// `1 event`, `12,410 events`, `2 retries`, `3 successes`.
@@ -235,5 +292,19 @@ mod tests {
         assert_eq!(plural(2, "retry"), "2 retries");
         assert_eq!(plural(22, "success"), "22 successes");
         assert_eq!(plural(12_410, "line"), "12,410 lines");
+    }
+
+    #[test]
+    fn prose_wraps_at_words_with_a_hanging_indent() {
+        // The first line starts at column 5 (after "  1. "); every line stays within 24.
+        let text = "Relieve the bottleneck llm: it is busy with real work";
+        assert_eq!(
+            wrap_words(text, 24, 5, 5),
+            "Relieve the\n     bottleneck llm: it\n     is busy with real\n     work"
+        );
+        assert_eq!(
+            wrap_words("a-very-long-word x", 5, 0, 2),
+            "a-very-long-word\n  x"
+        );
     }
 }

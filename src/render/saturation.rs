@@ -28,6 +28,32 @@ const NODE_HEADERS: [&str; 15] = [
     "RETRIES",
 ];
 
+/// The node table's columns, least needed first: left out in this order to fit a terminal.
+const DROP_ORDER: [usize; 9] = [6, 10, 5, 1, 2, 8, 11, 13, 9];
+
+/// The node table's columns that fit `width` (all of them when not writing to a terminal).
+fn columns_that_fit(rows: &[[String; 15]], width: Option<usize>) -> Vec<usize> {
+    let mut shown: Vec<usize> = (0..NODE_HEADERS.len()).collect();
+    let Some(width) = width else {
+        return shown;
+    };
+    let column_width = |column: usize| {
+        rows.iter()
+            .map(|cells| cells[column].chars().count())
+            .chain([NODE_HEADERS[column].len()])
+            .max()
+            .unwrap_or(0)
+            + 2
+    };
+    for column in DROP_ORDER {
+        if shown.iter().map(|&c| column_width(c)).sum::<usize>() <= width {
+            break;
+        }
+        shown.retain(|&c| c != column);
+    }
+    shown
+}
+
 fn optional_ms(value: Option<f64>) -> String {
     value.map_or("-".into(), millis)
 }
@@ -214,16 +240,26 @@ pub fn write_table(
     palette: Palette,
 ) -> io::Result<()> {
     let label = |text: &str| palette.header(&format!("{text:<10}"));
-    writeln!(out, "{}{}", label("span"), span_line(report))?;
+    writeln!(
+        out,
+        "{}{}",
+        label("span"),
+        palette.wrap(&span_line(report), 10, 10)
+    )?;
     let hot = hot_line(report);
     let hot = if report.hot_node.is_some() {
         palette.paint(&hot, Tone::Failure.style())
     } else {
         hot
     };
-    writeln!(out, "{}{hot}", label("hot node"))?;
+    writeln!(out, "{}{}", label("hot node"), palette.wrap(&hot, 10, 10))?;
     if let Some(runner) = runner_up_line(report) {
-        writeln!(out, "{}{runner}", label("runner-up"))?;
+        writeln!(
+            out,
+            "{}{}",
+            label("runner-up"),
+            palette.wrap(&runner, 10, 10)
+        )?;
     }
     writeln!(out)?;
     if report.nodes.is_empty() {
@@ -231,11 +267,22 @@ pub fn write_table(
         return Ok(());
     }
 
-    let mut table = report_table(&NODE_HEADERS, &(1..15).collect::<Vec<_>>(), palette);
-    for node in &report.nodes {
-        table.add_row(node_cells(node).to_vec());
+    let rows: Vec<[String; 15]> = report.nodes.iter().map(node_cells).collect();
+    let shown = columns_that_fit(&rows, palette.width);
+    let headers: Vec<&str> = shown.iter().map(|&c| NODE_HEADERS[c]).collect();
+    let mut table = report_table(&headers, &(1..shown.len()).collect::<Vec<_>>(), palette);
+    for cells in &rows {
+        table.add_row(shown.iter().map(|&c| cells[c].clone()).collect::<Vec<_>>());
     }
     out.write_all(to_text(&table).as_bytes())?;
+    if shown.len() < NODE_HEADERS.len() {
+        writeln!(
+            out,
+            "({} columns left out to fit {} columns; --format json has them all)",
+            NODE_HEADERS.len() - shown.len(),
+            palette.width.unwrap_or_default()
+        )?;
+    }
     writeln!(out)?;
 
     writeln!(
@@ -277,7 +324,7 @@ pub fn write_table(
             palette.header("worker time (one worker per node and process)")
         )?;
         for line in work {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", palette.wrap(&line, 2, 4))?;
         }
     }
     let failures = failure_latency_lines(report);
@@ -289,7 +336,7 @@ pub fn write_table(
             palette.header("latency of timed-out and failed attempts")
         )?;
         for line in failures {
-            writeln!(out, "  {line}")?;
+            writeln!(out, "  {}", palette.wrap(&line, 2, 4))?;
         }
     }
     writeln!(out)?;
@@ -302,12 +349,8 @@ pub fn write_table(
         writeln!(out, "{}", palette.header("signals"))?;
         for signal in &report.signals {
             let subject = signal.subject();
-            writeln!(
-                out,
-                "  {:<19} {subject}: {}",
-                signal.kind.as_str(),
-                signal.detail
-            )?;
+            let line = format!("{:<19} {subject}: {}", signal.kind.as_str(), signal.detail);
+            writeln!(out, "  {}", palette.wrap(&line, 2, 22))?;
         }
     }
     write_checklist(out, palette, &report.remediation)

@@ -1,7 +1,10 @@
 //! Aligned tables for reports (find, classify, saturation), built with comfy-table: no borders,
 //! two spaces between columns, numbers right-aligned, colors only when the palette allows.
 
-use comfy_table::{Attribute, Cell, CellAlignment, Color, ContentArrangement, Table, presets};
+use comfy_table::{
+    Attribute, Cell, CellAlignment, Color, ColumnConstraint, ContentArrangement, Table, Width,
+    presets,
+};
 
 use super::{Palette, Tone};
 
@@ -35,6 +38,25 @@ pub fn report_table(headers: &[&str], right: &[usize], palette: Palette) -> Tabl
         }
     }
     table
+}
+
+/// Fits `table` to the terminal's width (when writing to one) by wrapping its last column, the
+/// detail; the key and number columns keep their full width.
+pub fn fit_detail(table: &mut Table, palette: Palette) {
+    let Some(width) = palette.width else {
+        return;
+    };
+    let columns = table.column_count();
+    table
+        .set_content_arrangement(ContentArrangement::Dynamic)
+        .set_width(u16::try_from(width).unwrap_or(u16::MAX));
+    for (index, column) in table.column_iter_mut().enumerate() {
+        if index + 1 < columns {
+            column.set_constraint(ColumnConstraint::ContentWidth);
+        } else {
+            column.set_constraint(ColumnConstraint::LowerBoundary(Width::Fixed(16)));
+        }
+    }
 }
 
 /// A cell shown in the tone of an event kind.

@@ -221,8 +221,12 @@ pub fn write_table(
     writeln!(out, "{} {}", heading("incident"), span(report))?;
     writeln!(out)?;
     writeln!(out, "{}", heading("size"))?;
-    writeln!(out, "  {}", statuses_line(&report.statuses))?;
-    writeln!(out, "  {}", categories(report))?;
+    writeln!(
+        out,
+        "  {}",
+        palette.wrap(&statuses_line(&report.statuses), 2, 4)
+    )?;
+    writeln!(out, "  {}", palette.wrap(&categories(report), 2, 4))?;
     if report.over_time.groups.len() > 1 {
         writeln!(out, "  failures per minute:")?;
         for (name, line, total) in over_time_rows(report) {
@@ -232,7 +236,7 @@ pub fn write_table(
     writeln!(out)?;
     writeln!(out, "{}", heading("who is affected"))?;
     for line in tenant_lines(report) {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", palette.wrap(&line, 2, 4))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", heading("worst traces"))?;
@@ -240,26 +244,27 @@ pub fn write_table(
         writeln!(out, "  no failed or stalled traces")?;
     } else {
         for trace in &report.worst {
-            writeln!(
-                out,
-                "  {}",
-                palette.paint(&worst_line(trace), Tone::Error.style())
-            )?;
+            let line = palette.wrap(&worst_line(trace), 2, 4);
+            writeln!(out, "  {}", palette.paint(&line, Tone::Error.style()))?;
         }
-        writeln!(out, "  ({})", worst_footer(report))?;
+        writeln!(
+            out,
+            "  {}",
+            palette.wrap(&format!("({})", worst_footer(report)), 2, 3)
+        )?;
     }
     writeln!(out)?;
     writeln!(out, "{}", heading("saturation"))?;
     for line in saturation_lines(report) {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", palette.wrap(&line, 2, 4))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", heading("control plane"))?;
-    writeln!(out, "  {}", control_line(report))?;
+    writeln!(out, "  {}", palette.wrap(&control_line(report), 2, 4))?;
     writeln!(out)?;
     writeln!(out, "{}", heading("cross-tenant traces"))?;
     for line in cross_tenant_lines(report) {
-        writeln!(out, "  {line}")?;
+        writeln!(out, "  {}", palette.wrap(&line, 2, 4))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", heading("what to do"))?;
@@ -270,7 +275,13 @@ pub fn write_table(
         )?;
     }
     for (index, step) in report.remediation.iter().enumerate() {
-        writeln!(out, "  {}. [{}] {}", index + 1, step.evidence, step.step)?;
+        let number = format!("  {}. ", index + 1);
+        let text = palette.wrap(
+            &format!("[{}] {}", step.evidence, step.step),
+            number.len(),
+            number.len(),
+        );
+        writeln!(out, "{number}{text}")?;
     }
     Ok(())
 }
