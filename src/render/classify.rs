@@ -3,7 +3,9 @@
 use std::io::{self, Write};
 
 use super::table::{fit_detail, report_table, to_text, toned_row};
-use super::{Palette, Tone, markdown_row, plural, sparkline, squeeze, statuses_line, thousands};
+use super::{
+    Palette, Tone, markdown_row, one_scale, plural, squeeze, statuses_line, thousands, time_axis,
+};
 use crate::analysis::category::Category;
 use crate::analysis::classify::{ClassifyReport, Group};
 use crate::event::Timestamp;
@@ -170,23 +172,33 @@ fn exception_headers(report: &ClassifyReport) -> Vec<&'static str> {
     headers
 }
 
-/// The time series: one sparkline row per category (and retries) over the buckets.
-fn time_rows(report: &ClassifyReport) -> Vec<(String, String, u64)> {
-    let series = |pick: fn(&Group) -> u64| -> Vec<u64> { report.groups.iter().map(pick).collect() };
-    let rows: [(&str, Vec<u64>); 6] = [
+/// The time series: one sparkline row per category (and retries) over the buckets, all on one
+/// scale; and the scale's top.
+fn time_rows(report: &ClassifyReport) -> (Vec<(String, String, u64)>, u64) {
+    let series = |pick: fn(&Group) -> u64| -> Vec<u64> {
+        squeeze(&report.groups.iter().map(pick).collect::<Vec<_>>(), 120)
+    };
+    one_scale(vec![
         ("timeout", series(|g| g.timeout)),
         ("error", series(|g| g.error)),
         ("cancel", series(|g| g.cancel)),
         ("deadline", series(|g| g.deadline)),
         ("retry", series(|g| g.retry)),
         ("terminal", series(|g| g.terminal)),
-    ];
-    rows.into_iter()
-        .map(|(name, values)| {
-            let total = values.iter().sum();
-            (name.to_string(), sparkline(&squeeze(&values, 120)), total)
-        })
-        .collect()
+    ])
+}
+
+/// The bucket starts under the time chart.
+fn time_chart_axis(report: &ClassifyReport) -> String {
+    let times: Vec<Timestamp> = [report.groups.first(), report.groups.last()]
+        .into_iter()
+        .flatten()
+        .filter_map(|g| crate::source::decode::parse_timestamp_text(&g.key))
+        .collect();
+    match times.as_slice() {
+        [first, last] => time_axis(*first, *last, report.groups.len().min(120)),
+        _ => String::new(),
+    }
 }
 
 fn time_span(report: &ClassifyReport) -> String {
@@ -242,10 +254,16 @@ pub fn write_table(
     writeln!(out)?;
 
     if report.by.is_time() && report.then_by.is_none() {
-        writeln!(out, "{}", palette.header(&time_span(report)))?;
-        for (name, line, total) in time_rows(report) {
+        let (rows, top) = time_rows(report);
+        writeln!(
+            out,
+            "{}",
+            palette.header(&format!("{}, one scale (█ = {top})", time_span(report)))
+        )?;
+        for (name, line, total) in rows {
             writeln!(out, "{name:<9} {line}  {}", thousands(total))?;
         }
+        writeln!(out, "{:<9} {}", "", time_chart_axis(report))?;
     } else if report.groups.is_empty() {
         writeln!(out, "no failures or retries by {}", report.by.as_str())?;
     } else {
@@ -323,7 +341,7 @@ pub fn write_markdown(report: &ClassifyReport, out: &mut impl Write) -> io::Resu
         writeln!(out)?;
         writeln!(out, "| series | over time | total |")?;
         writeln!(out, "|---|---|---:|")?;
-        for (name, line, total) in time_rows(report) {
+        for (name, line, total) in time_rows(report).0 {
             writeln!(out, "| {name} | `{line}` | {total} |")?;
         }
     } else {

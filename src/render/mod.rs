@@ -188,6 +188,47 @@ pub fn sparkline_scaled(values: &[u64], max: u64) -> String {
         .collect()
 }
 
+/// Sparklines of several series drawn on one scale: (name, line, total) per row, and the scale's
+/// top (the largest value of any row).
+pub fn one_scale(series: Vec<(&str, Vec<u64>)>) -> (Vec<(String, String, u64)>, u64) {
+    let top = series
+        .iter()
+        .flat_map(|(_, values)| values.iter().copied())
+        .max()
+        .unwrap_or(0);
+    let rows = series
+        .into_iter()
+        .map(|(name, values)| {
+            (
+                name.to_string(),
+                sparkline_scaled(&values, top),
+                values.iter().sum(),
+            )
+        })
+        .collect();
+    (rows, top)
+}
+
+/// The first and last times under a chart `columns` wide, at its two ends (with milliseconds
+/// when the span is under a minute).
+pub fn time_axis(
+    first: crate::event::Timestamp,
+    last: crate::event::Timestamp,
+    columns: usize,
+) -> String {
+    let format = if last.0 - first.0 >= 60_000_000 {
+        "%H:%M:%S"
+    } else {
+        "%H:%M:%S%.3f"
+    };
+    let start = first.to_datetime().format(format).to_string();
+    let end = last.to_datetime().format(format).to_string();
+    let gap = columns
+        .saturating_sub(start.chars().count() + end.chars().count())
+        .max(1);
+    format!("{start}{}{end}", " ".repeat(gap))
+}
+
 /// `24 traces: 16 succeeded, 2 failed, ...` from trace counts by status name.
 pub fn statuses_line(statuses: &std::collections::BTreeMap<String, u64>) -> String {
     let total: u64 = statuses.values().sum();

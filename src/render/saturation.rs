@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use super::table::{report_table, to_text};
 use super::{
     Palette, Tone, markdown_row, millis, plural, sparkline_scaled, squeeze_max, thousands,
-    write_checklist,
+    time_axis, write_checklist,
 };
 use crate::analysis::saturation::{LostBecause, NodeReport, SaturationReport};
 
@@ -120,23 +120,13 @@ fn chart_max(report: &SaturationReport) -> u64 {
 }
 
 /// The start and end times under the chart, at its two ends.
-fn time_axis(report: &SaturationReport) -> String {
+/// The start and end times under the queue chart.
+fn chart_axis(report: &SaturationReport) -> String {
     let points = report.nodes.first().map_or(0, |n| n.series.len());
-    let (Some(first), Some(last)) = (report.span.first_ts, report.span.last_ts) else {
-        return String::new();
-    };
-    let format = if last.0 - first.0 >= 60_000_000 {
-        "%H:%M:%S"
-    } else {
-        "%H:%M:%S%.3f"
-    };
-    let start = first.to_datetime().format(format).to_string();
-    let end = last.to_datetime().format(format).to_string();
-    let columns = points.min(120);
-    let gap = columns
-        .saturating_sub(start.chars().count() + end.chars().count())
-        .max(1);
-    format!("{start}{}{end}", " ".repeat(gap))
+    match (report.span.first_ts, report.span.last_ts) {
+        (Some(first), Some(last)) => time_axis(first, last, points.min(120)),
+        _ => String::new(),
+    }
 }
 
 fn hot_line(report: &SaturationReport) -> String {
@@ -314,7 +304,7 @@ pub fn write_table(
             node.q_depth_total_max
         )?;
     }
-    writeln!(out, "{:<width$}  {}", "", time_axis(report))?;
+    writeln!(out, "{:<width$}  {}", "", chart_axis(report))?;
     let work = worker_time_lines(report);
     if !work.is_empty() {
         writeln!(out)?;

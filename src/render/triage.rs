@@ -2,7 +2,9 @@
 
 use std::io::{self, Write};
 
-use super::{Palette, Tone, millis, plural, sparkline, squeeze, statuses_line, thousands};
+use super::{
+    Palette, Tone, millis, one_scale, plural, squeeze, statuses_line, thousands, time_axis,
+};
 use crate::analysis::triage::{TriageReport, WorstTrace};
 
 fn span(report: &TriageReport) -> String {
@@ -26,20 +28,18 @@ fn categories(report: &TriageReport) -> String {
     format!("not succeeded, by category: {}", parts.join(", "))
 }
 
-fn over_time_rows(report: &TriageReport) -> Vec<(String, String, u64)> {
+/// Failures per minute, one sparkline row per category on one scale; and the scale's top.
+fn over_time_rows(report: &TriageReport) -> (Vec<(String, String, u64)>, u64) {
     let groups = &report.over_time.groups;
     let pick = |f: fn(&crate::analysis::classify::Group) -> u64| -> Vec<u64> {
         squeeze(&groups.iter().map(f).collect::<Vec<_>>(), 60)
     };
-    [
+    one_scale(vec![
         ("timeout", pick(|g| g.timeout)),
         ("error", pick(|g| g.error)),
         ("cancel", pick(|g| g.cancel)),
         ("deadline", pick(|g| g.deadline)),
-    ]
-    .into_iter()
-    .map(|(name, values)| (name.to_string(), sparkline(&values), values.iter().sum()))
-    .collect()
+    ])
 }
 
 fn worst_line(trace: &WorstTrace) -> String {
@@ -228,9 +228,14 @@ pub fn write_table(
     )?;
     writeln!(out, "  {}", palette.wrap(&categories(report), 2, 4))?;
     if report.over_time.groups.len() > 1 {
-        writeln!(out, "  failures per minute:")?;
-        for (name, line, total) in over_time_rows(report) {
+        let (rows, top) = over_time_rows(report);
+        writeln!(out, "  failures per minute, one scale (█ = {top}):")?;
+        for (name, line, total) in rows {
             writeln!(out, "    {name:<9} {line}  {total}")?;
+        }
+        if let (Some(first), Some(last)) = (report.first_ts, report.last_ts) {
+            let columns = report.over_time.groups.len().min(60);
+            writeln!(out, "    {:<9} {}", "", time_axis(first, last, columns))?;
         }
     }
     writeln!(out)?;
@@ -299,7 +304,7 @@ pub fn write_markdown(report: &TriageReport, out: &mut impl Write) -> io::Result
     if report.over_time.groups.len() > 1 {
         writeln!(out, "| failures per minute | over time | total |")?;
         writeln!(out, "|---|---|---:|")?;
-        for (name, line, total) in over_time_rows(report) {
+        for (name, line, total) in over_time_rows(report).0 {
             writeln!(out, "| {name} | `{line}` | {total} |")?;
         }
         writeln!(out)?;
