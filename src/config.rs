@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use crate::cli::{ColorChoice, FilterArgs, InputArgs, OutputArgs};
+use crate::coverage::edit_distance;
 use crate::error::Error;
 use crate::event::{Kind, Timestamp};
 use crate::filter::{EventFilter, TimeBound, parse_duration};
@@ -47,13 +48,49 @@ impl InputConfig {
             }
             inputs.push(InputSpec::Stdin);
         }
+        // A SQLite event store given as a log (`--store` forgotten) is read as the store.
+        let mut store = args.store.clone();
+        let mut logs = Vec::new();
+        for input in inputs {
+            match &input {
+                InputSpec::File(path) if is_sqlite_file(path) => {
+                    if let Some(given) = &store {
+                        return Err(Error::Usage(format!(
+                            "{} is a SQLite database and --store {} is given too: read one store at a time",
+                            path.display(),
+                            given.display()
+                        )));
+                    }
+                    if !args.quiet {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "flowtrace: {} is a SQLite database: reading it as the event store (--store {})",
+                            path.display(),
+                            path.display()
+                        );
+                    }
+                    store = Some(path.clone());
+                }
+                _ => logs.push(input),
+            }
+        }
+        let inputs = logs;
         Ok(InputConfig {
             inputs,
-            store: args.store.clone().map(|path| (path, args.table.clone())),
+            store: store.map(|path| (path, args.table.clone())),
             strict: args.strict,
             quiet: args.quiet,
             threads: args.threads.map(usize::from),
         })
+    }
+
+    /// The inputs as messages name them: `a.log, b.log and the store events.db`.
+    pub fn names(&self) -> String {
+        let mut names: Vec<String> = self.inputs.iter().map(InputSpec::display_name).collect();
+        if let Some((path, _)) = &self.store {
+            names.push(format!("the store {}", path.display()));
+        }
+        names.join(", ")
     }
 
     /// The source options for this input selection under `filter` (its store pushdown and
@@ -73,6 +110,15 @@ impl InputConfig {
             decode_threads: self.threads,
         }
     }
+}
+
+/// True when the file starts with SQLite's header (`SQLite format 3\0`).
+fn is_sqlite_file(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut file| file.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"SQLite format 3\0")
 }
 
 /// Compiles the filter flags. `now` is the clock used with `--now`.
@@ -120,21 +166,6 @@ fn warn_unknown_kind(name: &str) {
         std::io::stderr(),
         "flowtrace: warning: `{name}` is not a known PenguiFlow event kind{hint}"
     );
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut previous = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous + usize::from(ca != *cb);
-            previous = row[j + 1];
-            row[j + 1] = substitution.min(row[j] + 1).min(row[j + 1] + 1);
-        }
-    }
-    row[b.len()]
 }
 
 fn parse_time_bound(

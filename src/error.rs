@@ -88,6 +88,20 @@ pub enum Error {
         more: bool,
     },
 
+    #[error("no PenguiFlow events in {inputs}: {held}{hint}")]
+    NoEvents {
+        inputs: String,
+        held: String,
+        hint: String,
+    },
+
+    #[error("{0}")]
+    NothingSelected(String),
+
+    /// Several inputs could not be opened: one line each.
+    #[error("{}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("\nflowtrace: "))]
+    Several(Vec<Error>),
+
     #[error("{0}")]
     Usage(String),
 

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod coverage;
 pub mod error;
 pub mod event;
 pub mod filter;

@@ -10,6 +10,7 @@
 use crate::analysis::graph::{FlowGraph, GraphLearner};
 use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
+use crate::coverage::{self, Seen};
 use crate::error::Error;
 use crate::event::Event;
 use crate::filter::EventFilter;
@@ -105,9 +106,15 @@ impl Pass<'_> {
         let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
         let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
         let mut learner = (needs == Needs::Graph).then(GraphLearner::default);
-        for mut event in scope.apply(&mut stream) {
+        let mut seen = Seen::default();
+        let mut selected_events = 0;
+        let read_all = stream
+            .by_ref()
+            .inspect(|event| seen.observe(event, self.filter));
+        for mut event in scope.apply(read_all) {
             redactor.apply(&mut event);
             let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
+            selected_events += u64::from(selected);
             if let Some(book) = &mut book {
                 for outcome in book.observe(&event, selected) {
                     analysis.trace_finished(&outcome);
@@ -118,7 +125,8 @@ impl Pass<'_> {
             }
             analysis.observe(&event, selected);
         }
-        let read = stream.take_report();
+        seen.selected = selected_events;
+        let read = self.check(stream.take_report(), &seen)?;
         let graph = match book {
             Some(book) => {
                 let (remaining, graph) = book.finish();
@@ -147,10 +155,33 @@ impl Pass<'_> {
     ) -> Result<ReadReport, Error> {
         let mut stream = EventStream::open(self.input.source_options(self.filter))?;
         let mut redactor = Redactor::new(self.redact);
-        for mut event in self.filter.clone().apply(&mut stream) {
+        let mut seen = Seen::default();
+        let mut selected = 0;
+        let read_all = stream
+            .by_ref()
+            .inspect(|event| seen.observe(event, self.filter));
+        for mut event in self.filter.clone().apply(read_all) {
             redactor.apply(&mut event);
+            selected += 1;
             sink(&event)?;
         }
-        Ok(stream.take_report())
+        seen.selected = selected;
+        self.check(stream.take_report(), &seen)
+    }
+
+    /// Refuses to report on nothing: input with no PenguiFlow event (unless it could not be
+    /// read: then that error), or filter values no event carries when nothing was selected;
+    /// unseen values beside selected events become warnings.
+    fn check(&self, mut read: ReadReport, seen: &Seen) -> Result<ReadReport, Error> {
+        let stats = &read.stats;
+        if stats.events + stats.store_rows == 0 && stats.prefiltered == 0 {
+            if !read.errors.is_empty() {
+                return Err(read.errors.remove(0));
+            }
+            coverage::require_events(stats, &self.input.names())?;
+        }
+        read.warnings
+            .extend(coverage::check_filter(self.filter, seen)?);
+        Ok(read)
     }
 }

@@ -11,18 +11,114 @@ use flate2::Compression;
 use flate2::write::GzEncoder;
 
 #[test]
-fn a_missing_file_is_reported_and_the_other_inputs_still_read() {
+fn a_missing_file_fails_before_any_report() {
+    // A typo must not give an all-clear for the inputs that were read: nothing reaches stdout.
+    for subcommand in ["events", "triage", "classify"] {
+        let output = flowtrace()
+            .args([subcommand, "app.lg"])
+            .arg(fixture("incident/flat.jsonl"))
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(1), "{subcommand}");
+        assert_eq!(
+            String::from_utf8(output.stderr).unwrap(),
+            "flowtrace: app.lg: cannot open: no such file or directory\n"
+        );
+        assert!(output.stdout.is_empty(), "{subcommand}");
+    }
+}
+
+#[test]
+fn input_without_any_flowevent_is_an_error_that_says_what_it_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ingress.jsonl");
+    let mut text = String::new();
+    for i in 0..20 {
+        text.push_str(&format!(
+            "{{\"message\": \"accepted\", \"trace_id\": \"t{i}\", \"tenant\": \"acme\"}}\n"
+        ));
+    }
+    text.push_str("INFO:     10.0.0.1 - \"POST /v1/run\" 200\n");
+    std::fs::write(&path, text).unwrap();
     let output = flowtrace()
-        .args(["events", "--format", "jsonl", "nope.log"])
-        .arg(fixture("incident/flat.jsonl"))
+        .args(["triage", path.to_str().unwrap()])
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
-    assert_eq!(
-        String::from_utf8(output.stderr).unwrap(),
-        "flowtrace: nope.log: cannot open: no such file or directory\n"
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("no PenguiFlow events in") && stderr.contains("21 lines, 20 lines of JSON that are not FlowEvents (20 with trace_id and tenant), 1 not JSON"),
+        "{stderr}"
     );
-    assert_eq!(parse_jsonl(&output.stdout).len(), 247);
+
+    // logging.basicConfig: the events are there, without fields; say how to fix it.
+    std::fs::write(
+        &path,
+        "INFO:penguiflow.core:node_success\nWARNING:penguiflow.core:node_timeout\n",
+    )
+    .unwrap();
+    let output = flowtrace()
+        .args(["classify", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("2 PenguiFlow events logged as plain text"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("turn on structured logging"), "{stderr}");
+}
+
+#[test]
+fn filter_values_no_event_carries_are_errors_with_a_suggestion() {
+    let log = fixture_arg("incident/flat.jsonl");
+    let output = flowtrace()
+        .args(["triage", &log, "--tenant", "globx"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(stderr.contains("--tenant globx: no such tenant in the input (tenants seen: acme, globex, initech); did you mean globex?"), "{stderr}");
+
+    let output = flowtrace()
+        .args(["events", &log, "--node", "retreive"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("did you mean retrieve?"));
+
+    // A store carries no tenant: say where tenants come from instead of an empty answer.
+    let output = flowtrace()
+        .args([
+            "classify",
+            "--store",
+            &fixture_arg("incident/events.db"),
+            "--tenant",
+            "acme",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no event carries a tenant"));
+
+    // One value matches, one does not: the report, and a warning.
+    let output = flowtrace()
+        .args([
+            "classify",
+            &log,
+            "--tenant",
+            "acme,globx",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert!(!output.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("warning: --tenant globx"));
 }
 
 #[test]
@@ -267,4 +363,29 @@ fn a_closed_pipe_ends_quietly_in_every_format() {
             "{format}"
         );
     }
+}
+
+#[test]
+fn a_store_given_as_a_log_is_read_as_the_store() {
+    let store = fixture_arg("incident/events.db");
+    let as_log = flowtrace()
+        .args(["classify", "--format", "json", &store])
+        .output()
+        .unwrap();
+    assert_eq!(as_log.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&as_log.stderr)
+            .contains("is a SQLite database: reading it as the event store")
+    );
+    let as_store = flowtrace()
+        .args(["classify", "--format", "json", "--store", &store])
+        .output()
+        .unwrap();
+    assert_eq!(as_log.stdout, as_store.stdout);
+
+    // Without tenants, triage says it cannot judge, not that there is nothing.
+    let triage = flowtrace().args(["triage", &store]).output().unwrap();
+    let text = String::from_utf8(triage.stdout).unwrap();
+    assert!(text.contains("no tenant information: cannot tell whether a trace crossed tenants"));
+    assert!(!text.contains("no trace carries more than one tenant"));
 }

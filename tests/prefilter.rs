@@ -81,12 +81,19 @@ fn filtered_reads_equal_a_full_parse() {
             .filter(|e| e["trace_id"] == id.as_str())
             .cloned()
             .collect();
-        let filtered = events_jsonl(&[path, "--trace", id]);
-        assert_eq!(filtered, expected, "--trace {id}");
         if expected.is_empty() {
-            flowtrace().args(["find", id, "-q", path]).assert().code(1);
+            // A trace no line carries is an error, not an empty answer.
+            for subcommand in ["events", "find"] {
+                let args: Vec<&str> = match subcommand {
+                    "events" => vec!["events", "-q", path, "--trace", id],
+                    _ => vec!["find", id, "-q", path],
+                };
+                flowtrace().args(args).assert().code(1).stdout("");
+            }
             continue;
         }
+        let filtered = events_jsonl(&[path, "--trace", id]);
+        assert_eq!(filtered, expected, "--trace {id}");
         // find: only the trace's own lines past the sample, same timeline.
         let report = report_json("find", &[id, path]);
         let timeline: Vec<Value> = report["timeline"].as_array().unwrap().clone();

@@ -69,6 +69,9 @@ pub fn finish_read(report: &ReadReport, quiet: bool) -> u8 {
     for error in &report.errors {
         eprint_line(&format!("flowtrace: {error}"));
     }
+    for warning in &report.warnings {
+        eprint_line(&format!("flowtrace: {warning}"));
+    }
     if let Some(summary) = read_summary(&report.stats).filter(|_| !quiet) {
         eprint_line(&summary);
     }
@@ -120,6 +123,10 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
     let mut reasons = Vec::new();
     for (count, what) in [
         (stats.not_json, "not JSON"),
+        (
+            stats.plain_logging,
+            "PenguiFlow events logged as plain text, without fields",
+        ),
         (stats.malformed, "malformed JSON"),
         (stats.not_flow_events, "not FlowEvents"),
         (stats.store_rows_skipped, "unreadable store rows"),

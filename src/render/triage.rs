@@ -197,7 +197,12 @@ fn saturation_lines(report: &TriageReport) -> Vec<String> {
 
 fn cross_tenant_lines(report: &TriageReport) -> Vec<String> {
     if report.cross_tenant.is_empty() {
-        return vec!["no trace carries more than one tenant".into()];
+        // Judged only where tenants were seen: none seen is no information, not "none found".
+        return vec![if report.tenants.is_empty() {
+            "no tenant information: cannot tell whether a trace crossed tenants".into()
+        } else {
+            "no trace carries more than one tenant".into()
+        }];
     }
     report
         .cross_tenant

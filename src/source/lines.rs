@@ -203,7 +203,9 @@ impl LineDecoder {
         let mut decoded = decode_line(line, &self.input, number, &mut self.names);
         if matches!(
             decoded,
-            Decoded::Skipped(SkipReason::Malformed | SkipReason::NotJson)
+            Decoded::Skipped(
+                SkipReason::Malformed | SkipReason::NotJson | SkipReason::PlainLogging
+            )
         ) && std::str::from_utf8(line).is_err()
         {
             self.stats.non_utf8 += 1;
@@ -232,7 +234,12 @@ impl LineDecoder {
             }
             Decoded::Skipped(reason) => {
                 self.stats.count_skip(reason);
-                if self.strict && matches!(reason, SkipReason::NotJson | SkipReason::Malformed) {
+                if self.strict
+                    && matches!(
+                        reason,
+                        SkipReason::NotJson | SkipReason::PlainLogging | SkipReason::Malformed
+                    )
+                {
                     return LineOutcome::Strict(strict_reason(reason, line));
                 }
                 LineOutcome::Nothing

@@ -63,6 +63,8 @@ pub struct ReadStats {
     pub prefiltered: u64,
     pub blank: u64,
     pub not_json: u64,
+    /// PenguiFlow events logged as plain text without fields (`logging.basicConfig`).
+    pub plain_logging: u64,
     pub malformed: u64,
     /// JSON lines that are not FlowEvents and carry nothing flowtrace uses.
     pub not_flow_events: u64,
@@ -87,6 +89,7 @@ impl ReadStats {
         self.prefiltered += other.prefiltered;
         self.blank += other.blank;
         self.not_json += other.not_json;
+        self.plain_logging += other.plain_logging;
         self.malformed += other.malformed;
         self.not_flow_events += other.not_flow_events;
         self.tenant_lines += other.tenant_lines;
@@ -99,6 +102,7 @@ impl ReadStats {
         match reason {
             SkipReason::Blank => self.blank += 1,
             SkipReason::NotJson => self.not_json += 1,
+            SkipReason::PlainLogging => self.plain_logging += 1,
             SkipReason::Malformed => self.malformed += 1,
             SkipReason::NotFlowEvent => self.not_flow_events += 1,
         }
@@ -106,7 +110,11 @@ impl ReadStats {
 
     /// Lines that gave nothing (blank lines and tenant lines are not counted as skipped).
     pub fn skipped(&self) -> u64 {
-        self.not_json + self.malformed + self.not_flow_events + self.store_rows_skipped
+        self.not_json
+            + self.plain_logging
+            + self.malformed
+            + self.not_flow_events
+            + self.store_rows_skipped
     }
 }
 
@@ -116,6 +124,8 @@ impl ReadStats {
 pub struct ReadReport {
     pub stats: ReadStats,
     pub errors: Vec<Error>,
+    /// Said on stderr after the report (a filter value no event carries, say).
+    pub warnings: Vec<String>,
 }
 
 pub(crate) type SharedReport = Arc<Mutex<ReadReport>>;
@@ -203,9 +213,10 @@ fn event_identity(event: &Event) -> u64 {
 }
 
 impl EventStream {
-    /// Opens every source. A log input that cannot be opened is reported in `report()` and
-    /// skipped (the others are still read); a store that cannot be used is an error at once.
+    /// Opens every source; any that cannot be opened (a log input or the store) is an error at
+    /// once, before anything is read or reported.
     pub fn open(options: SourceOptions) -> Result<EventStream, Error> {
+        let mut unopened = Vec::new();
         let report: SharedReport = Arc::default();
         let mut sources: Vec<Box<dyn Iterator<Item = Record> + Send>> = Vec::new();
         if let Some(query) = options.store {
@@ -246,12 +257,13 @@ impl EventStream {
                         };
                     sources.push(Box::new(background::Background::spawn(records)));
                 }
-                Err(error) => report
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner())
-                    .errors
-                    .push(error),
+                Err(error) => unopened.push(error),
             }
+        }
+        match unopened.len() {
+            0 => {}
+            1 => return Err(unopened.remove(0)),
+            _ => return Err(Error::Several(unopened)),
         }
         Ok(EventStream {
             records: merge::Merge::new(sources),

@@ -44,6 +44,9 @@ pub enum SkipReason {
     Blank,
     /// Text that is not JSON at all: tracebacks, access logs, warnings.
     NotJson,
+    /// A PenguiFlow event logged as plain text without its fields (`logging.basicConfig`:
+    /// `INFO:penguiflow.core:node_success`): nothing to analyse, but worth telling.
+    PlainLogging,
     /// Starts like a JSON object but does not parse: a line cut by rotation, corruption.
     Malformed,
     /// Valid JSON that is not a PenguiFlow FlowEvent.
@@ -93,6 +96,9 @@ pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names)
         return Decoded::Skipped(SkipReason::Blank);
     }
     if json[0] != b'{' {
+        if is_plain_penguiflow_line(json) {
+            return Decoded::Skipped(SkipReason::PlainLogging);
+        }
         return Decoded::Skipped(SkipReason::NotJson);
     }
     let scanned = std::str::from_utf8(json).ok().and_then(scan::scan_record);
@@ -116,6 +122,20 @@ pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names)
         event.container = container.filter(|c| !c.is_empty()).map(|c| names.get(c));
     }
     decoded
+}
+
+/// A `logging.basicConfig` line of PenguiFlow's runtime logger: `LEVEL:penguiflow.core:kind`.
+fn is_plain_penguiflow_line(line: &[u8]) -> bool {
+    memchr::memmem::find(line, b":penguiflow.").is_some_and(|at| {
+        let kind = &line[at + 1..];
+        let kind = kind
+            .iter()
+            .position(|b| *b == b':')
+            .map_or(&kind[..0], |colon| &kind[colon + 1..]);
+        Kind::KNOWN
+            .iter()
+            .any(|known| kind.trim_ascii() == known.as_str().as_bytes())
+    })
 }
 
 /// Builds the event of an event-store row: the row's columns (`ts`, `kind`) win over the
