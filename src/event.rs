@@ -193,6 +193,8 @@ pub struct Event {
     pub q_depth_out: Option<i64>,
     pub q_depth_total: Option<i64>,
     pub queue_maxsize: Option<i64>,
+    /// The node's outgoing edges (its successors, the egress included for a sink).
+    pub outgoing: Option<i64>,
     pub trace_pending: Option<i64>,
     pub trace_inflight: Option<i64>,
     pub trace_cancelled: Option<bool>,
@@ -228,6 +230,7 @@ impl Event {
             q_depth_out: None,
             q_depth_total: None,
             queue_maxsize: None,
+            outgoing: None,
             trace_pending: None,
             trace_inflight: None,
             trace_cancelled: None,

@@ -60,6 +60,8 @@ struct Payload<'a> {
     q_depth_out: Option<i64>,
     q_depth_total: Option<i64>,
     queue_maxsize: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    outgoing: Option<i64>,
     attempt: Option<i64>,
     trace_inflight: Option<i64>,
     trace_cancelled: Option<bool>,
@@ -89,6 +91,7 @@ fn payload_of(event: &Event) -> String {
         q_depth_out: event.q_depth_out,
         q_depth_total: event.q_depth_total,
         queue_maxsize: event.queue_maxsize,
+        outgoing: event.outgoing,
         attempt: event.attempt,
         trace_inflight: event.trace_inflight,
         trace_cancelled: event.trace_cancelled,

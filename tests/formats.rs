@@ -56,6 +56,7 @@ fn the_json_event_form_uses_the_payload_field_names() {
         "q_depth_out",
         "q_depth_total",
         "queue_maxsize",
+        "outgoing",
         "trace_pending",
         "trace_inflight",
         "trace_cancelled",

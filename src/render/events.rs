@@ -36,7 +36,7 @@ const RIGHT_ALIGNED: [bool; 13] = [
 ];
 
 /// The JSON field names, in the order of `Event`'s serialization; also the CSV header.
-pub const EVENT_FIELDS: [&str; 23] = [
+pub const EVENT_FIELDS: [&str; 24] = [
     "ts",
     "event",
     "trace_id",
@@ -49,6 +49,7 @@ pub const EVENT_FIELDS: [&str; 23] = [
     "q_depth_out",
     "q_depth_total",
     "queue_maxsize",
+    "outgoing",
     "trace_pending",
     "trace_inflight",
     "trace_cancelled",
@@ -191,6 +192,7 @@ impl<W: Write> EventWriter<W> {
             number(event.q_depth_out),
             number(event.q_depth_total),
             number(event.queue_maxsize),
+            number(event.outgoing),
             number(event.trace_pending),
             number(event.trace_inflight),
             event

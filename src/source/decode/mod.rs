@@ -518,6 +518,8 @@ struct RawRecord<'a> {
     #[serde(borrow)]
     queue_maxsize: Flex<'a>,
     #[serde(borrow)]
+    outgoing: Flex<'a>,
+    #[serde(borrow)]
     attempt: Flex<'a>,
     #[serde(borrow)]
     trace_pending: Flex<'a>,
@@ -591,6 +593,7 @@ impl<'a> RawRecord<'a> {
             .to_i64()
             .or_else(|| Some(event.q_depth_in? + event.q_depth_out?));
         event.queue_maxsize = payload.queue_maxsize.to_i64();
+        event.outgoing = payload.outgoing.to_i64();
         event.trace_pending = payload.trace_pending.to_i64();
         event.trace_inflight = payload.trace_inflight.to_i64();
         event.trace_cancelled = payload.trace_cancelled.to_bool();

@@ -246,6 +246,7 @@ impl<'a> Scanner<'a> {
                 "q_depth_out" => (13, &mut record.q_depth_out),
                 "q_depth_total" => (14, &mut record.q_depth_total),
                 "queue_maxsize" => (15, &mut record.queue_maxsize),
+                "outgoing" => (27, &mut record.outgoing),
                 "attempt" => (16, &mut record.attempt),
                 "trace_pending" => (17, &mut record.trace_pending),
                 "trace_inflight" => (18, &mut record.trace_inflight),
