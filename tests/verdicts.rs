@@ -167,10 +167,31 @@ fn the_chain_incident_reads_as_it_happened() {
 }
 
 #[test]
+fn the_learned_graph_is_the_wired_one_on_every_topology() {
+    // A router, a join after a fan-out (its first success before a slow branch starts), a
+    // ctx.emit fan-out (the consumer starts before its sender's success), a cycle.
+    for topology in TOPOLOGIES {
+        let want = expected(topology);
+        let graph = report_json("graph", &[&log(topology)]);
+        let mut edges: Vec<(String, String)> = graph["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["from"].as_str().unwrap().to_string(),
+                    e["to"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        edges.sort();
+        assert_eq!(edges, wired_edges(&want), "{topology}");
+    }
+}
+
+#[test]
 fn find_says_where_each_trace_stopped() {
-    // The graph of the join and the cycle is not learned right yet (see the README): their
-    // last successes are left out here.
-    for topology in ["chain_incident", "router", "emit_fanout"] {
+    for topology in TOPOLOGIES {
         let want = expected(topology);
         for (id, trace) in want["trace_expected"].as_object().unwrap() {
             if trace["status"] == "succeeded" {

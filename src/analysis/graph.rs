@@ -27,6 +27,8 @@ pub const EGRESS: &str = "Rookery";
 const MIN_SHARE: f64 = 0.05;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
+/// Separates an arrival's candidates that had succeeded from those still running.
+const RUNNING_MARK: &str = "";
 /// At most this many recent candidates are remembered per arrival.
 const MAX_CANDIDATES: usize = 8;
 /// A trace with no event for this long (log time) is taken as finished, bounding memory.
@@ -35,6 +37,15 @@ const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
 /// PenguiFlow's ingress and egress endpoints are not nodes of the user's flow.
 pub fn is_endpoint(node: &str) -> bool {
     node == INGRESS || node == EGRESS
+}
+
+/// The candidates of an arrival that had succeeded (before `RUNNING_MARK`).
+fn succeeded_part(candidates: &[Name]) -> &[Name] {
+    let end = candidates
+        .iter()
+        .position(|c| &**c == RUNNING_MARK)
+        .unwrap_or(candidates.len());
+    &candidates[..end]
 }
 
 /// True for the events that mean a node received a message of the trace.
@@ -56,7 +67,18 @@ pub struct TraceWalk {
     /// Arrivals waiting for the success of a node that was running when they came (their
     /// likely sender): the arriving node, and those running nodes.
     waiting: Vec<(Name, Vec<Name>)>,
+    /// The node that succeeded last, until another node starts: a cycle shows as its next
+    /// start being a node the trace already reached.
+    awaiting_follower: Option<Name>,
     pub last_ts: Timestamp,
+}
+
+/// A node's success followed, in its trace, by a new message at a node already reached (a
+/// cycle's back edge: the message went round again).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Follow {
+    pub from: Name,
+    pub to: Name,
 }
 
 /// The first event of a node in a trace, with the nodes that had succeeded before it.
@@ -71,15 +93,33 @@ impl TraceWalk {
     /// Follows one event of the trace; returns the arrivals it settles: its own, if it is the
     /// first event of a node in this trace, and any that waited for this success.
     pub fn observe(&mut self, event: &Event) -> Vec<Arrival> {
+        self.observe_walk(event).0
+    }
+
+    /// As `observe`, also returning the back edge the event shows, if any.
+    pub fn observe_walk(&mut self, event: &Event) -> (Vec<Arrival>, Option<Follow>) {
         self.last_ts = self.last_ts.max(event.ts);
         let mut arrivals = Vec::new();
         let Some(node) = event.node_name.as_ref() else {
-            return arrivals;
+            return (arrivals, None);
         };
         if is_endpoint(node) || !is_arrival(&event.kind) {
-            return arrivals;
+            return (arrivals, None);
         }
-        if !self.reached.iter().any(|reached| reached == node) {
+        let reached_before = self.reached.iter().any(|reached| reached == node);
+        let mut follow = None;
+        if event.kind == Kind::NodeStart
+            && event.attempt.unwrap_or(0) == 0
+            && let Some(from) = self.awaiting_follower.take()
+            && reached_before
+            && from != *node
+        {
+            follow = Some(Follow {
+                from,
+                to: node.clone(),
+            });
+        }
+        if !reached_before {
             self.reached.push(node.clone());
             let senders: Vec<Name> = self
                 .running
@@ -111,12 +151,17 @@ impl TraceWalk {
                 .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
             self.waiting = still;
             arrivals.extend(settled.iter().map(|(waiting, _)| self.arrival(waiting)));
+            self.awaiting_follower = Some(node.clone());
         }
-        arrivals
+        (arrivals, follow)
     }
 
+    /// The arrival of `node`: the nodes that succeeded before it, most recent first, then
+    /// (after `RUNNING_MARK`) the nodes still running: a handler that emits with `ctx.emit`
+    /// queues its output before its own success is logged. Running nodes are only fallbacks:
+    /// a sibling branch still running says nothing of the sender.
     fn arrival(&self, node: &Name) -> Arrival {
-        let candidates = self
+        let mut candidates: Vec<Name> = self
             .succeeded
             .iter()
             .rev()
@@ -124,6 +169,15 @@ impl TraceWalk {
             .take(MAX_CANDIDATES)
             .cloned()
             .collect();
+        let running: Vec<&Name> = self
+            .running
+            .iter()
+            .filter(|running| *running != node && !self.succeeded.contains(running))
+            .collect();
+        if !running.is_empty() {
+            candidates.push(Name::from(RUNNING_MARK));
+            candidates.extend(running.into_iter().take(MAX_CANDIDATES).cloned());
+        }
         Arrival {
             node: node.clone(),
             candidates,
@@ -152,6 +206,12 @@ pub struct GraphLearner {
     arrivals: NameMap<FastMap<Vec<Name>, u64>>,
     /// For each node, the number of traces in which it succeeded.
     succeeded_traces: NameMap<u64>,
+    /// For each node, its successes, and how often the next start in its trace was each node
+    /// the trace had already reached (`Follow`).
+    successes: NameMap<u64>,
+    follows: NameMap<FastMap<Name, u64>>,
+    /// The out-degree each node's events report (`outgoing`).
+    outgoing: NameMap<i64>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
@@ -171,8 +231,35 @@ impl GraphLearner {
                 .node_name
                 .as_ref()
                 .is_some_and(|node| !is_endpoint(node) && !walk.succeeded.contains(node));
-        for arrival in walk.observe(event) {
+        let (arrivals, follow) = walk.observe_walk(event);
+        for arrival in arrivals {
             Self::count(&mut self.arrivals, arrival);
+        }
+        if let Some(follow) = follow {
+            *self
+                .follows
+                .entry(follow.from)
+                .or_default()
+                .entry(follow.to)
+                .or_default() += 1;
+        }
+        if let Some(node) = event.node_name.as_ref().filter(|n| !is_endpoint(n)) {
+            if event.kind == Kind::NodeSuccess {
+                match self.successes.get_mut(node) {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.successes.insert(node.clone(), 1);
+                    }
+                }
+            }
+            if let Some(outgoing) = event.outgoing
+                && self
+                    .outgoing
+                    .get(node)
+                    .is_none_or(|known| *known < outgoing)
+            {
+                self.outgoing.insert(node.clone(), outgoing);
+            }
         }
         if first_success && let Some(node) = &event.node_name {
             *self.succeeded_traces.entry(node.clone()).or_default() += 1;
@@ -221,7 +308,7 @@ impl GraphLearner {
                 let total: u64 = patterns.values().sum();
                 let mut support: HashMap<&str, u64> = HashMap::new();
                 for (candidates, count) in patterns {
-                    for candidate in candidates {
+                    for candidate in succeeded_part(candidates) {
                         *support.entry(&**candidate).or_default() += count;
                     }
                 }
@@ -234,19 +321,41 @@ impl GraphLearner {
                 (&**node, preceding)
             })
             .collect();
+        // The candidate that succeeded last before each node's arrival, when it nearly always
+        // is the same node: the message's sender, whatever else came before.
+        let last_before: HashMap<&str, &str> = self
+            .arrivals
+            .iter()
+            .filter_map(|(node, patterns)| {
+                let total: u64 = patterns.values().sum();
+                let mut firsts: HashMap<&str, u64> = HashMap::new();
+                for (candidates, count) in patterns {
+                    if let Some(first) = succeeded_part(candidates).first() {
+                        *firsts.entry(&**first).or_default() += count;
+                    }
+                }
+                firsts
+                    .into_iter()
+                    .find(|(_, count)| *count as f64 >= CONSISTENT_SHARE * total as f64)
+                    .map(|(first, _)| (&**node, first))
+            })
+            .collect();
         // Transitive reduction: drop A before B when A also consistently precedes another
-        // consistent candidate C of B (A -> C -> B).
+        // consistent candidate C of B (A -> C -> B), unless A is nearly always the very last
+        // success before B (a join node succeeds once per branch: its first success can come
+        // before a slow branch starts).
         let immediate = |node: &str| -> Vec<&str> {
             let preceding = consistent.get(node).cloned().unwrap_or_default();
             preceding
                 .iter()
                 .filter(|a| {
-                    !preceding.iter().any(|c| {
-                        c != *a
-                            && consistent
-                                .get(c)
-                                .is_some_and(|before_c| before_c.contains(a))
-                    })
+                    last_before.get(node) == Some(*a)
+                        || !preceding.iter().any(|c| {
+                            c != *a
+                                && consistent
+                                    .get(c)
+                                    .is_some_and(|before_c| before_c.contains(a))
+                        })
                 })
                 .copied()
                 .collect()
@@ -256,7 +365,8 @@ impl GraphLearner {
             .keys()
             .map(|node| (&**node, immediate(node)))
             .collect();
-        let mut counts: HashMap<(String, String), u64> = HashMap::new();
+        // Each arrival pattern credited to one sender: (receiver, candidates, count, sender).
+        let mut credited: Vec<(&str, &[Name], u64, &str)> = Vec::new();
         for (node, patterns) in &self.arrivals {
             let usual_here = &usual[&**node];
             // A join after a router: the node's arrivals nearly always come right after one of
@@ -264,7 +374,7 @@ impl GraphLearner {
             // branch is the sender. A sibling finishing first now and then (fan-out races) does
             // not reach that share and is ignored.
             let after_branch = |candidates: &[Name]| -> Option<usize> {
-                let first = candidates.first()?;
+                let first = succeeded_part(candidates).first()?;
                 let is_branch = !usual_here.contains(&&**first)
                     && usual
                         .get(&**first)
@@ -284,14 +394,27 @@ impl GraphLearner {
                 } else {
                     None
                 };
+                let succeeded = succeeded_part(candidates);
                 let from = branch
-                    .or_else(|| candidates.iter().find(|c| usual_here.contains(&&***c)))
-                    .or_else(|| candidates.first())
+                    .or_else(|| succeeded.iter().find(|c| usual_here.contains(&&***c)))
+                    .or_else(|| succeeded.first())
+                    .or_else(|| candidates.get(succeeded.len() + 1))
                     .map_or(INGRESS, |candidate| &**candidate);
-                *counts
-                    .entry((from.to_string(), node.to_string()))
-                    .or_default() += count;
+                credited.push((&**node, candidates.as_slice(), *count, from));
             }
+        }
+        let back_edges = self.back_edges();
+        self.respect_out_degrees(&mut credited, &back_edges);
+        let mut counts: HashMap<(String, String), u64> = HashMap::new();
+        for (node, _, count, from) in &credited {
+            *counts
+                .entry((from.to_string(), node.to_string()))
+                .or_default() += count;
+        }
+        for ((from, to), count) in &back_edges {
+            *counts
+                .entry((from.to_string(), to.to_string()))
+                .or_default() += count;
         }
         let mut graph = FlowGraph::from_counts(counts);
         graph.left = self
@@ -313,6 +436,124 @@ impl GraphLearner {
         graph.edges.append(&mut sinks);
         graph.sort();
         graph
+    }
+}
+
+impl GraphLearner {
+    /// Back edges of cycles: a node whose successes are nearly always followed by a new message
+    /// at a node its trace already reached (`Follow`) sends there (`act -> plan` in a plan/act
+    /// loop).
+    fn back_edges(&self) -> Vec<((&str, &str), u64)> {
+        let mut edges = Vec::new();
+        for (from, follows) in &self.follows {
+            let successes = self.successes.get(from).copied().unwrap_or(0);
+            if let Some((to, count)) = follows.iter().max_by_key(|(_, count)| **count)
+                && *count as f64 >= CONSISTENT_SHARE * successes as f64
+            {
+                edges.push(((&**from, &**to), *count));
+            }
+        }
+        edges
+    }
+
+    /// A node sends to at most its `outgoing` nodes. Where the crediting gave a node more
+    /// successors than that (a fan-out sibling or a join that finished before a branch
+    /// started, a running emitter), the successor that has another candidate sender with room
+    /// to spare is credited to it instead.
+    fn respect_out_degrees<'a>(
+        &self,
+        credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
+        back_edges: &[((&str, &str), u64)],
+    ) {
+        let successors_of = |credited: &[(&str, &[Name], u64, &str)], node: &str| -> Vec<String> {
+            let mut successors: Vec<String> = credited
+                .iter()
+                .filter(|(_, _, _, from)| *from == node)
+                .map(|(to, _, _, _)| to.to_string())
+                .chain(
+                    back_edges
+                        .iter()
+                        .filter(|((from, _), _)| *from == node)
+                        .map(|((_, to), _)| to.to_string()),
+                )
+                .collect();
+            successors.sort();
+            successors.dedup();
+            successors
+        };
+        let capacity = |node: &str| -> Option<usize> {
+            self.outgoing
+                .get(node)
+                .filter(|outgoing| **outgoing > 0)
+                .map(|outgoing| *outgoing as usize)
+        };
+        for _ in 0..self.arrivals.len().max(1) {
+            let mut moved = false;
+            let senders: Vec<String> = credited
+                .iter()
+                .map(|(_, _, _, from)| from.to_string())
+                .collect();
+            for sender in senders {
+                let successors = successors_of(credited, &sender);
+                let Some(limit) = capacity(&sender) else {
+                    continue;
+                };
+                if successors.len() <= limit {
+                    continue;
+                }
+                // The receivers credited to `sender` that could have come from a sender with
+                // room (or one already sending to them), fewest arrivals first.
+                let mut movable: Vec<(u64, String, String)> = Vec::new();
+                for receiver in &successors {
+                    let mut total = 0;
+                    let mut alternative: Option<String> = None;
+                    let mut all_movable = true;
+                    for (to, candidates, count, from) in credited.iter() {
+                        if *to != receiver.as_str() || *from != sender.as_str() {
+                            continue;
+                        }
+                        total += count;
+                        let other = candidates.iter().find(|c| {
+                            &***c != sender.as_str() && &***c != RUNNING_MARK && {
+                                let theirs = successors_of(credited, c);
+                                theirs.contains(receiver)
+                                    || capacity(c).is_none_or(|limit| theirs.len() < limit)
+                            }
+                        });
+                        match other {
+                            Some(other) => alternative = alternative.or(Some(other.to_string())),
+                            None => all_movable = false,
+                        }
+                    }
+                    if let (true, Some(alternative)) = (all_movable, alternative) {
+                        movable.push((total, receiver.clone(), alternative));
+                    }
+                }
+                movable.sort();
+                if let Some((_, receiver, _)) = movable.first() {
+                    // Re-credit each of its patterns to its own first sender with room.
+                    let snapshot: Vec<(&'a str, &'a [Name], u64, &'a str)> = credited.to_vec();
+                    for entry in credited.iter_mut() {
+                        if entry.0 != receiver.as_str() || entry.3 != sender.as_str() {
+                            continue;
+                        }
+                        if let Some(other) = entry.1.iter().find(|c| {
+                            &***c != sender.as_str() && &***c != RUNNING_MARK && {
+                                let theirs = successors_of(&snapshot, c);
+                                theirs.contains(receiver)
+                                    || capacity(c).is_none_or(|limit| theirs.len() < limit)
+                            }
+                        }) {
+                            entry.3 = other;
+                        }
+                    }
+                    moved = true;
+                }
+            }
+            if !moved {
+                break;
+            }
+        }
     }
 }
 
