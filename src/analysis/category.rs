@@ -139,9 +139,68 @@ impl CategoryCounts {
     }
 }
 
+/// True when exception text reads like rejected credentials: an authentication or authorization
+/// failure (`401 Unauthorized`, `Forbidden`, `PermissionError`, `invalid api key`, `upstream
+/// rejected api_key=...`). A bare number is not enough: `4032 tokens` or `limit 403` is not a
+/// status, so 401/403 count only as a word beside an HTTP word.
+pub fn reads_like_rejected_credentials(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    const WORDS: [&str; 10] = [
+        "unauthorized",
+        "unauthorised",
+        "forbidden",
+        "credential",
+        "permission denied",
+        "permissionerror",
+        "authenticat",
+        "access denied",
+        "token expired",
+        "expired token",
+    ];
+    if WORDS.iter().any(|word| lower.contains(word)) {
+        return true;
+    }
+    let secret = ["api_key", "api key", "apikey", "token", "password", "secret"]
+        .iter()
+        .any(|word| lower.contains(word));
+    let refused = ["rejected", "invalid", "revoked", "expired", "denied"]
+        .iter()
+        .any(|word| lower.contains(word));
+    if secret && refused {
+        return true;
+    }
+    let status = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| word == "401" || word == "403");
+    let http = ["http", "status", "code", "response"]
+        .iter()
+        .any(|word| lower.contains(word));
+    status && http
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rejected_credentials_are_told_from_numbers() {
+        for text in [
+            "PermissionError('upstream rejected credentials for tenant initech: 401 Unauthorized')",
+            "ValueError('upstream rejected api_key=*** token=***')",
+            "HTTPStatusError('Client error 403 for url https://api')",
+            "RuntimeError('invalid api key')",
+        ] {
+            assert!(reads_like_rejected_credentials(text), "{text}");
+        }
+        for text in [
+            "ValueError('document too long: 4032 tokens > 4000 limit')",
+            "KeyError('template:answer_v2')",
+            "ValueError('limit 403 exceeded')",
+            "ConnectionResetError('enrichment backend reset the connection')",
+        ] {
+            assert!(!reads_like_rejected_credentials(text), "{text}");
+        }
+    }
     use crate::event::{FlowError, Origin, Timestamp};
 
     fn event(kind: Kind, code: Option<&str>) -> Event {

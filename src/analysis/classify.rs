@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::category::{Category, category_of, is_terminal};
+use super::category::{Category, category_of, is_terminal, reads_like_rejected_credentials};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
@@ -174,7 +174,11 @@ pub struct ExceptionReport {
     /// One example message (masked unless --no-redact); only with --messages.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
-    /// Occurrences per tenant (`(unknown)` without one).
+    /// Messages (first attempts) that raised it, and those of them that then failed for good
+    /// (`node_failed`); the others recovered on a retry or are still in flight.
+    pub messages: u64,
+    pub terminal: u64,
+    /// Messages that raised it, per tenant (`(unknown)` without one).
     pub tenants: BTreeMap<String, u64>,
     /// Occurrences whose message reads like an authentication or authorization failure
     /// (401, 403, unauthorized, forbidden, credentials, permission, expired token).
@@ -219,6 +223,9 @@ pub struct DeadlineSplit {
 #[derive(Debug, Default)]
 struct NodeFacts {
     success_latency: Percentiles,
+    /// Successes that did not wait on a full outbound queue: the node's own work (a
+    /// `node_success` latency includes the wait to hand the output over).
+    unblocked_latency: Percentiles,
     timeout_latency_max: f64,
     q_depth_in_max: i64,
     queue_maxsize: Option<i64>,
@@ -226,12 +233,17 @@ struct NodeFacts {
     /// Timeouts that happened with the node's inbound (outbound) queue at capacity.
     timeouts_inbound_full: u64,
     timeouts_outbound_full: u64,
+    /// Messages (first attempts) that timed out here, per tenant: a request retried six times
+    /// is one message.
     timeout_tenants: BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
 struct ExceptionTally {
     count: u64,
+    /// Messages (first attempts) that raised it, and those that then failed for good.
+    messages: u64,
+    terminal: u64,
     tenants: BTreeMap<String, u64>,
     auth_like: u64,
     nodes: BTreeSet<Name>,
@@ -388,6 +400,13 @@ impl Classifier {
             Kind::NodeSuccess => {
                 if let Some(latency) = event.latency_ms {
                     facts.success_latency.add(latency);
+                    let blocked = matches!(
+                        (event.q_depth_out, event.queue_maxsize),
+                        (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
+                    );
+                    if !blocked {
+                        facts.unblocked_latency.add(latency);
+                    }
                 }
             }
             Kind::NodeTimeout => {
@@ -401,8 +420,10 @@ impl Classifier {
                     facts.timeouts_outbound_full +=
                         u64::from(event.q_depth_out.unwrap_or(0) >= capacity);
                 }
-                let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
-                *facts.timeout_tenants.entry(tenant.to_string()).or_default() += 1;
+                if event.attempt.unwrap_or(0) == 0 {
+                    let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+                    *facts.timeout_tenants.entry(tenant.to_string()).or_default() += 1;
+                }
             }
             _ => {}
         }
@@ -415,7 +436,7 @@ impl Classifier {
     fn track_exception(&mut self, event: &Event) {
         if !matches!(
             event.kind,
-            Kind::NodeError | Kind::NodeTimeout | Kind::RemoteCallError
+            Kind::NodeError | Kind::NodeTimeout | Kind::RemoteCallError | Kind::NodeFailed
         ) {
             return;
         }
@@ -437,6 +458,8 @@ impl Classifier {
             .entry(type_name)
             .or_insert_with(|| ExceptionTally {
                 count: 0,
+                messages: 0,
+                terminal: 0,
                 tenants: BTreeMap::new(),
                 auth_like: 0,
                 nodes: BTreeSet::new(),
@@ -444,15 +467,23 @@ impl Classifier {
                 last_ts: event.ts,
                 example: summary.map(|s| s.message).unwrap_or_default(),
             });
+        if event.kind == Kind::NodeFailed {
+            // The message's last failure, repeated as terminal: not another occurrence.
+            tally.terminal += 1;
+            return;
+        }
         tally.count += 1;
-        let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
-        match tally.tenants.get_mut(tenant) {
-            Some(count) => *count += 1,
-            None => {
-                tally.tenants.insert(tenant.to_string(), 1);
+        if event.attempt.unwrap_or(0) == 0 {
+            tally.messages += 1;
+            let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+            match tally.tenants.get_mut(tenant) {
+                Some(count) => *count += 1,
+                None => {
+                    tally.tenants.insert(tenant.to_string(), 1);
+                }
             }
         }
-        if event.exception.as_deref().is_some_and(is_auth_like) {
+        if event.exception.as_deref().is_some_and(reads_like_rejected_credentials) {
             tally.auth_like += 1;
         }
         tally.first_ts = tally.first_ts.min(event.ts);
@@ -511,6 +542,7 @@ impl Classifier {
         let mut exceptions: Vec<ExceptionReport> = self
             .exceptions
             .drain()
+            .filter(|(_, tally)| tally.count > 0)
             .map(|(type_name, tally)| ExceptionReport {
                 type_name,
                 count: tally.count,
@@ -520,6 +552,8 @@ impl Classifier {
                 message: self.messages.then_some(tally.example),
                 tenants: tally.tenants,
                 auth_like: tally.auth_like,
+                messages: tally.messages,
+                terminal: tally.terminal,
             })
             .collect();
         exceptions.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
@@ -686,29 +720,6 @@ struct Facts<'a> {
     tenants_seen: &'a BTreeSet<Name>,
 }
 
-/// Words of authentication and authorization failures in exception text.
-fn is_auth_like(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    [
-        "401",
-        "403",
-        "unauthorized",
-        "unauthorised",
-        "forbidden",
-        "credential",
-        "permission denied",
-        "permissionerror",
-        "authenticat",
-        "invalid api key",
-        "invalid token",
-        "token expired",
-        "expired token",
-        "access denied",
-    ]
-    .iter()
-    .any(|word| lower.contains(word))
-}
-
 /// Fewer occurrences than this say nothing about a tenant.
 const MIN_TENANT_EVIDENCE: u64 = 5;
 
@@ -807,41 +818,37 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
             continue;
         };
         let cut = node_facts.timeout_latency_max;
-        let p95 = node_facts.success_latency.percentile(95.0);
-        let timeouts = node_facts.timeouts.max(1);
-        let (inbound_full, outbound_full) = (
-            node_facts.timeouts_inbound_full,
-            node_facts.timeouts_outbound_full,
-        );
-        let queues = match node_facts.queue_maxsize.filter(|c| *c > 0) {
-            Some(c) => format!(
-                "{inbound_full} of them with its inbound queue full ({c}), {outbound_full} with its outbound full"
-            ),
-            None => "its queues are unbounded".to_string(),
-        };
-        let latency = p95.map_or("no successful attempt to compare".to_string(), |p95| {
-            format!("successes take p95 {} ms", millis(p95))
+        // NodePolicy.timeout_s covers the handler only, never the wait for a queue: compare it
+        // with the node's own work, its successes that did not wait to hand their output over.
+        let p95 = node_facts.unblocked_latency.percentile(95.0);
+        let latency = p95.map_or("no unblocked success to compare".to_string(), |p95| {
+            format!(
+                "its own work takes p95 {} ms (successes that did not wait on a full queue)",
+                millis(p95)
+            )
         });
+        let inbound = match node_facts.queue_maxsize.filter(|c| *c > 0) {
+            Some(capacity) if node_facts.timeouts_inbound_full > 0 => format!(
+                "; its inbound queue was full ({capacity}) at {} of them: the consequence, as timeouts and backoff hold its one worker, not the cause",
+                node_facts.timeouts_inbound_full
+            ),
+            _ => String::new(),
+        };
         let tenant = dominant_tenant(&node_facts.timeout_tenants, facts.tenants_seen);
         let tenant_text = tenant.map_or(String::new(), |(tenant, count, total)| {
-            format!("; {count} of {total} from tenant {tenant}")
+            format!("; {count} of the {total} messages that timed out are tenant {tenant}'s")
         });
-        // Saturation makes a node time out when its queues are full; timeouts with room on
-        // both sides mean the call itself is slow: the dependency.
-        let saturated = inbound_full * 2 > timeouts || outbound_full * 2 > timeouts;
-        let advice = if saturated {
-            "most came while its queues were full: saturation first: see `flowtrace saturation` for the bottleneck before raising NodePolicy.timeout_s".to_string()
-        } else if let Some((tenant, _, _)) = tenant {
+        let advice = if let Some((tenant, _, _)) = tenant {
             format!(
-                "most came with room in its queues, so not from saturation: the dependency degrades for tenant {tenant} (its backend, quota or payloads); gate or rate-limit {tenant}, break the circuit to that dependency, lower max_retries so its retries stop holding the worker"
+                "the dependency degrades for tenant {tenant} (its backend, quota or payloads): gate or rate-limit {tenant}, break the circuit to that dependency, lower max_retries so its retries stop holding the worker"
             )
         } else if p95.is_some_and(|p95| cut > 0.0 && p95 >= cut * 0.8) {
-            "the timeout is tight for its normal latency: raise NodePolicy.timeout_s above its p99 or make the dependency faster".to_string()
+            "the timeout is tight for its normal work: raise NodePolicy.timeout_s above its p99 or make the dependency faster".to_string()
         } else {
-            "most came with room in its queues, so not from saturation: its dependency is slow or hanging; check its health and latency, break the circuit to it, and lower max_retries so retries stop holding the worker".to_string()
+            "its dependency is slow or hanging, well past its normal work: check the dependency's health and latency, break the circuit to it, and lower max_retries so retries stop holding the worker".to_string()
         };
         steps.push(format!(
-            "{node}: {} (attempts cut at ~{} ms){tenant_text}; {latency}; {queues}: {advice}.",
+            "{node}: {} (attempts cut at ~{} ms){tenant_text}; {latency}{inbound}: {advice}.",
             plural(group.timeout, "timeout"),
             millis(cut)
         ));
@@ -863,17 +870,22 @@ fn error_steps(facts: &Facts) -> Vec<String> {
             .any(|word| lower.contains(word));
         let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen);
         let auth = exception.auth_like * 2 > exception.count;
+        let recovered = exception.messages.saturating_sub(exception.terminal);
         let advice = match (auth, tenant) {
             (true, Some((tenant, _, _))) => format!(
-                "an authentication failure for tenant {tenant} ({} of {} messages read like rejected credentials): check and rotate {tenant}'s credentials or API key; the code is not at fault and retrying will not help",
+                "an authentication failure for tenant {tenant} ({} of {} attempts read like rejected credentials): check and rotate {tenant}'s credentials or API key; the code is not at fault and retrying will not help",
                 exception.auth_like, exception.count
             ),
             (true, None) => format!(
-                "an authentication failure ({} of {} messages read like rejected credentials): check the credentials or API key the node uses; retrying will not help",
+                "an authentication failure ({} of {} attempts read like rejected credentials): check the credentials or API key the node uses; retrying will not help",
                 exception.auth_like, exception.count
             ),
             (false, Some((tenant, count, total))) => format!(
                 "{count} of {total} from tenant {tenant}: something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {tenant} while it is fixed"
+            ),
+            (false, None) if recovered > 0 && exception.terminal < exception.messages => format!(
+                "{recovered} of {} messages that raised it did not fail for good (they succeeded on a retry or are still in flight): transient, so retries help; find what fails now and then (a dependency, a race) before raising max_retries",
+                exception.messages
             ),
             (false, None) if transient => {
                 "a failing dependency: check its health; keep retries with backoff".to_string()

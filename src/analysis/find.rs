@@ -79,7 +79,14 @@ impl TraceFinder {
                     ids.push(id.to_string());
                 }
             }
+            // The node's own work: a success that waited on a full outbound queue measures the
+            // wait, not the node.
+            let blocked = matches!(
+                (event.q_depth_out, event.queue_maxsize),
+                (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
+            );
             if event.kind == Kind::NodeSuccess
+                && !blocked
                 && let Some(latency) = event.latency_ms
             {
                 self.latency

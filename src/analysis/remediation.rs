@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::category::Category;
+use super::category::{Category, reads_like_rejected_credentials};
 use super::find::{LastSuccess, NextNode};
 use super::percentile::Percentiles;
 use super::trace::{TraceStatus, TraceSummary};
@@ -83,18 +83,18 @@ fn timeout_steps(
     let full = events
         .iter()
         .find(|e| is_full(e.q_depth_in, e.queue_maxsize));
-    if let Some(full) = full {
-        steps.push(format!(
-            "Saturation first: {node}'s inbound queue was {} when it ran; it is behind, not only slow. Check `flowtrace saturation --node {node}`, add capacity or reduce upstream concurrency (queue_maxsize) before touching NodePolicy.timeout_s.",
+    let queue_note = full.map_or(String::new(), |full| {
+        format!(
+            " Its inbound queue was {} meanwhile: the consequence (timeouts and backoff hold its one worker), not the cause, since NodePolicy.timeout_s covers the handler only.",
             depth_of(full.q_depth_in, full.queue_maxsize)
-        ));
-    }
+        )
+    });
     let timeout_ms = timeouts
         .iter()
         .filter_map(|e| e.latency_ms)
         .fold(0.0, f64::max);
     steps.push(format!(
-        "{node} timed out on {} of {} (each cut at ~{} ms, its NodePolicy.timeout_s): check the dependency {node} calls for latency or unavailability.",
+        "{node} timed out on {} of {} (each cut at ~{} ms, its NodePolicy.timeout_s): check the dependency {node} calls for latency or unavailability.{queue_note}",
         timeouts.len(),
         plural(next.attempts.max(timeouts.len() as u64), "attempt"),
         millis(timeout_ms)
@@ -106,7 +106,7 @@ fn timeout_steps(
     {
         let count = findings.latency[node.as_str()].count();
         let p95_text = format!(
-            "{node}'s successful attempts take p95 {} ms (over {})",
+            "{node}'s own work takes p95 {} ms (over {} that did not wait on a full queue)",
             millis(p95),
             plural(count, "success")
         );
@@ -162,7 +162,16 @@ fn error_steps(next: &NextNode, events: &[&Event], steps: &mut Vec<String>) {
             || t.contains("unavailable")
             || t.contains("oserror")
     });
-    if transient {
+    let auth = errors
+        .iter()
+        .filter_map(|e| e.exception.as_deref())
+        .any(reads_like_rejected_credentials);
+    if auth {
+        steps.push(format!(
+            "{node} raised {type_text} on {}, reading like rejected credentials: check and rotate the credentials or API key {node} uses for this tenant (`flowtrace classify --by tenant,node` shows whether one tenant has them all); the code is not at fault and retrying will not help.",
+            plural(errors.len() as u64, "attempt")
+        ));
+    } else if transient {
         steps.push(format!(
             "{node} raised {type_text} on {}: the dependency it calls is failing; check its health and keep retries with backoff (NodePolicy.max_retries, backoff).",
             plural(errors.len() as u64, "attempt")
