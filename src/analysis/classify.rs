@@ -523,7 +523,15 @@ impl Classifier {
                         .visits
                         .first()
                         .is_some_and(|visit| visit.last_kind == Kind::DeadlineSkip);
-                if skipped_first {
+                // Skipped as it reached the flow with an (almost) empty queue before it: the
+                // budget was gone on arrival. With a queue, it may have expired waiting there.
+                let queue_short = match summary.deadline_skip_queue {
+                    Some((Some(depth), capacity)) => {
+                        depth <= capacity.filter(|c| *c > 0).map_or(1, |c| (c / 4).max(1))
+                    }
+                    _ => true,
+                };
+                if skipped_first && queue_short {
                     self.deadline_stale += 1;
                 } else {
                     self.deadline_in_flow += 1;
@@ -948,7 +956,10 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
         .e2e_ms
         .percentile(95.0)
         .map_or("no trace succeeded to compare with".to_string(), |p95| {
-            format!("the flow's p95 end-to-end duration is {} ms", millis(p95))
+            format!(
+                "the flow's p95 end-to-end duration is {} ms (from the first node's first event: the wait in the first queue is not in it)",
+                millis(p95)
+            )
         });
     let mut steps = vec![format!(
         "{} skipped at {}{late}; {e2e}.",
@@ -961,13 +972,13 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
     )];
     if facts.deadline_stale > 0 {
         steps.push(format!(
-            "{}: the budget had already run out when the first node fetched the message (the skip is the trace's first event): stale client budgets; fix the callers' Message.deadline_s (clock skew, a budget computed too early, retried requests reusing an old deadline), not the flow.",
+            "{}: the budget had already run out when the first node fetched the message, with hardly any queue before it (the skip is the trace's first event): stale client budgets; fix the callers' Message.deadline_s (clock skew, a budget computed too early, retried requests reusing an old deadline), not the flow.",
             plural(facts.deadline_stale, "trace")
         ));
     }
     if facts.deadline_in_flow > 0 {
         steps.push(format!(
-            "{}: the deadline expired inside the flow, in a queue after earlier nodes: the flow is slower than the callers' budget; cut the wait (see `flowtrace saturation`) or raise Message.deadline_s upstream.",
+            "{}: the deadline expired inside the flow, waiting in a queue (the first node's included): the flow is slower than the callers' budget; cut the wait (see `flowtrace saturation`) or raise Message.deadline_s upstream.",
             plural(facts.deadline_in_flow, "trace")
         ));
     }

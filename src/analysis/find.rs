@@ -101,7 +101,9 @@ impl TraceFinder {
                 if !moment.after.contains_key(node) {
                     moment.after.insert(node.to_string(), event.clone());
                 }
+                // A message taken: its first attempt (retries are the same message again).
                 if event.kind == Kind::NodeStart
+                    && event.attempt.unwrap_or(0) == 0
                     && event.trace_id.as_deref() != Some(moment.trace_id.as_str())
                 {
                     *moment.starts_after.entry(node.to_string()).or_default() += 1;
@@ -471,7 +473,12 @@ fn infer_next(
         ),
         _ => (None, None, None, None, None, None),
     };
-    let messages_ahead = q_in.map(|depth| (depth - 1).max(0));
+    // Ahead of it: the sender's outbound queue at the send holds exactly the messages queued
+    // before it and itself when the sender has one outgoing edge; otherwise the reading.
+    let at_send = success
+        .filter(|sender| sender.outgoing == Some(1))
+        .and_then(|sender| sender.q_depth_out);
+    let messages_ahead = at_send.or(q_in).map(|depth| (depth - 1).max(0));
     let taken_after = moment.map(|m| {
         m.starts_after
             .get(&successor.node_name)

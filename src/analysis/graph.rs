@@ -212,6 +212,8 @@ pub struct GraphLearner {
     follows: NameMap<FastMap<Name, u64>>,
     /// The out-degree each node's events report (`outgoing`).
     outgoing: NameMap<i64>,
+    /// Messages each node took (first attempts), over all traces.
+    messages: NameMap<u64>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
@@ -244,6 +246,14 @@ impl GraphLearner {
                 .or_default() += 1;
         }
         if let Some(node) = event.node_name.as_ref().filter(|n| !is_endpoint(n)) {
+            if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
+                match self.messages.get_mut(node) {
+                    Some(count) => *count += 1,
+                    None => {
+                        self.messages.insert(node.clone(), 1);
+                    }
+                }
+            }
             if event.kind == Kind::NodeSuccess {
                 match self.successes.get_mut(node) {
                     Some(count) => *count += 1,
@@ -403,7 +413,8 @@ impl GraphLearner {
                 credited.push((&**node, candidates.as_slice(), *count, from));
             }
         }
-        let back_edges = self.back_edges();
+        let mut back_edges = self.back_edges();
+        back_edges.extend(self.fan_in_edges(&credited, &consistent));
         self.respect_out_degrees(&mut credited, &back_edges);
         let mut counts: HashMap<(String, String), u64> = HashMap::new();
         for (node, _, count, from) in &credited {
@@ -451,6 +462,33 @@ impl GraphLearner {
                 && *count as f64 >= CONSISTENT_SHARE * successes as f64
             {
                 edges.push(((&**from, &**to), *count));
+            }
+        }
+        edges
+    }
+
+    /// The other inputs of a fan-in: a node that takes more messages per trace than its first
+    /// arrivals (a join, a node fed by two branches) also takes them from the nodes that
+    /// consistently succeed before it and send to no node otherwise (`profile` beside
+    /// `orders` before `merge`).
+    fn fan_in_edges<'s>(
+        &'s self,
+        credited: &[(&str, &[Name], u64, &str)],
+        consistent: &HashMap<&'s str, Vec<&'s str>>,
+    ) -> Vec<((&'s str, &'s str), u64)> {
+        let mut edges = Vec::new();
+        for (node, patterns) in &self.arrivals {
+            let arrivals: u64 = patterns.values().sum();
+            let messages = self.messages.get(node).copied().unwrap_or(0);
+            if (messages as f64) < 1.5 * arrivals as f64 {
+                continue;
+            }
+            for candidate in consistent.get(&**node).into_iter().flatten() {
+                let sends = credited.iter().any(|(_, _, _, from)| from == candidate);
+                let follows = self.follows.contains_key(*candidate);
+                if !sends && !follows {
+                    edges.push(((*candidate, &**node), arrivals));
+                }
             }
         }
         edges

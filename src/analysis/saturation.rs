@@ -564,6 +564,9 @@ impl SaturationAnalyzer {
                 .iter()
                 .map(|index| shown.get(index).cloned().unwrap_or_default())
                 .collect();
+            // q_depth_in sums the node's inbound edges: a join's can pass one edge's capacity
+            // with no queue full.
+            let in_edges = graph.edges.iter().filter(|e| e.to == **name).count().max(1);
             nodes.push(node_report(
                 name,
                 stats,
@@ -572,6 +575,7 @@ impl SaturationAnalyzer {
                 display,
                 span_s,
                 self.options.threshold,
+                in_edges,
             ));
             node_buckets.push((name.clone(), dense));
         }
@@ -768,15 +772,16 @@ fn node_report(
     width: i64,
     span_s: f64,
     threshold: f64,
+    in_edges: usize,
 ) -> NodeReport {
     let capacity = stats.queue_maxsize.filter(|c| *c > 0);
-    let level = |percentiles: &Percentiles| match capacity {
-        Some(capacity) => threshold * capacity as f64,
+    let level = |percentiles: &Percentiles, edges: usize| match capacity {
+        Some(capacity) => threshold * (capacity as usize * edges) as f64,
         None => (2.0 * percentiles.percentile(95.0).unwrap_or(0.0)).max(2.0),
     };
     // The most pressed instance speaks for the node: pooling an idle pod's readings with a
     // saturated one's would hide the saturation.
-    let (in_level, out_level) = (level(&stats.q_in), level(&stats.q_out));
+    let (in_level, out_level) = (level(&stats.q_in, in_edges), level(&stats.q_out, 1));
     let pressed = stats
         .readings
         .iter()

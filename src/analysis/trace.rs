@@ -110,6 +110,9 @@ pub struct TraceSummary {
     cancelled: bool,
     terminal: Option<Category>,
     deadline_skipped: bool,
+    /// The inbound queue (depth, capacity) of the node that skipped the message for its
+    /// deadline: a long queue behind it means it expired waiting, not stale on arrival.
+    pub deadline_skip_queue: Option<(Option<i64>, Option<i64>)>,
     /// The category of the last failure event, for traces still in flight.
     last_failure: Option<Category>,
 }
@@ -129,6 +132,7 @@ impl TraceSummary {
             cancelled: false,
             terminal: None,
             deadline_skipped: false,
+            deadline_skip_queue: None,
             last_failure: None,
         }
     }
@@ -148,7 +152,10 @@ impl TraceSummary {
         match &event.kind {
             Kind::NodeStart => self.attempts += 1,
             Kind::NodeFailed => self.terminal = category,
-            Kind::DeadlineSkip => self.deadline_skipped = true,
+            Kind::DeadlineSkip => {
+                self.deadline_skipped = true;
+                self.deadline_skip_queue = Some((event.q_depth_in, event.queue_maxsize));
+            }
             Kind::NodeSuccess => self.last_failure = None,
             kind if is_trace_cancellation(kind) => self.cancelled = true,
             _ => {}
