@@ -160,9 +160,11 @@ pub fn reads_like_rejected_credentials(text: &str) -> bool {
     if WORDS.iter().any(|word| lower.contains(word)) {
         return true;
     }
-    let secret = ["api_key", "api key", "apikey", "token", "password", "secret"]
-        .iter()
-        .any(|word| lower.contains(word));
+    let secret = [
+        "api_key", "api key", "apikey", "token", "password", "secret",
+    ]
+    .iter()
+    .any(|word| lower.contains(word));
     let refused = ["rejected", "invalid", "revoked", "expired", "denied"]
         .iter()
         .any(|word| lower.contains(word));

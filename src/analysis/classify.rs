@@ -483,7 +483,11 @@ impl Classifier {
                 }
             }
         }
-        if event.exception.as_deref().is_some_and(reads_like_rejected_credentials) {
+        if event
+            .exception
+            .as_deref()
+            .is_some_and(reads_like_rejected_credentials)
+        {
             tally.auth_like += 1;
         }
         tally.first_ts = tally.first_ts.min(event.ts);
@@ -578,6 +582,7 @@ impl Classifier {
             deadline_stale: self.deadline_stale,
             deadline_in_flow: self.deadline_in_flow,
             tenants_seen: &self.tenants_seen,
+            in_flight: statuses.get("in_flight").copied().unwrap_or(0),
         };
         let remediation = remediate(&facts);
         ClassifyReport {
@@ -726,6 +731,8 @@ struct Facts<'a> {
     deadline_stale: u64,
     deadline_in_flow: u64,
     tenants_seen: &'a BTreeSet<Name>,
+    /// Traces still in flight at the end of the input.
+    in_flight: u64,
 }
 
 /// Fewer occurrences than this say nothing about a tenant.
@@ -933,8 +940,16 @@ fn cancel_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
         ));
     }
     if facts.worker_stops > 0 {
+        let cut_off = if facts.in_flight > 0 {
+            format!(
+                "; {} still in flight at the end may have been cut off: check whether they were retried",
+                plural(facts.in_flight, "trace")
+            )
+        } else {
+            "; no trace was left in flight".to_string()
+        };
         steps.push(format!(
-            "{} stopped (node_cancelled, from flow.stop()): a shutdown or redeploy; traces in flight then were cut off, check whether they were retried.",
+            "{} stopped (node_cancelled, from flow.stop()): a shutdown or redeploy{cut_off}.",
             plural(facts.worker_stops, "node worker")
         ));
     }

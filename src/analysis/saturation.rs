@@ -210,6 +210,9 @@ const MAX_INSTANCES: usize = 64;
 struct QueueReadings {
     /// The instance is a pod (else a `node_id`).
     pod: bool,
+    /// Its latest inbound and outbound readings.
+    last_in: i64,
+    last_out: i64,
     q_in: BTreeMap<i64, u64>,
     q_out: BTreeMap<i64, u64>,
 }
@@ -225,6 +228,8 @@ pub struct WorkerTime {
     /// The part of `backoff_s` slept after a timeout (the retry's exception is a
     /// `TimeoutError`).
     pub backoff_after_timeout_s: f64,
+    /// Messages whose first attempt timed out or raised (a request retried six times is one).
+    pub failed_messages: u64,
 }
 
 impl WorkerTime {
@@ -251,8 +256,14 @@ impl WorkerTime {
         let seconds = event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
         match event.kind {
             Kind::NodeSuccess => self.success_s += seconds,
-            Kind::NodeTimeout => self.timeout_s += seconds,
-            Kind::NodeError => self.error_s += seconds,
+            Kind::NodeTimeout => {
+                self.timeout_s += seconds;
+                self.failed_messages += u64::from(event.attempt.unwrap_or(0) == 0);
+            }
+            Kind::NodeError => {
+                self.error_s += seconds;
+                self.failed_messages += u64::from(event.attempt.unwrap_or(0) == 0);
+            }
             Kind::NodeRetry => {
                 let sleep = event.sleep_s.unwrap_or(0.0).max(0.0);
                 self.backoff_s += sleep;
@@ -293,6 +304,42 @@ pub struct SaturationAnalyzer {
     last_eviction: Timestamp,
     /// Some event was not selected by `--node`/`--kind`.
     filtered: bool,
+    /// Attempts started and not ended, by trace and node (bounded: see `MAX_OPEN_ATTEMPTS`).
+    open_attempts: FastMap<(Name, Name), OpenAttempt>,
+}
+
+/// An attempt under way: when it started, where, and whether its output queue was already
+/// full then (an attempt that cannot hand its output over is blocked, not hanging).
+#[derive(Debug, Clone)]
+struct OpenAttempt {
+    start: Timestamp,
+    instance: Option<String>,
+    outbound_full: bool,
+}
+
+/// Open attempts remembered at most (the attempts in flight; a bound against odd inputs).
+const MAX_OPEN_ATTEMPTS: usize = 100_000;
+/// An open attempt running this many times its node's p95, and at least `HANG_MIN_MICROS`, at
+/// the end of the input is hanging.
+const HANG_RATIO: f64 = 10.0;
+const HANG_MIN_MICROS: i64 = 1_000_000;
+/// Hanging attempts listed, at most.
+const MAX_HANGS: usize = 5;
+
+/// An attempt still running at the end of the input far past its node's p95, holding the
+/// node's only worker (of its instance).
+#[derive(Debug, Clone, Serialize)]
+pub struct Hang {
+    pub node_name: String,
+    pub trace_id: String,
+    /// The pod (or node_id) whose worker it holds, when the input has several.
+    pub instance: Option<String>,
+    pub started: Timestamp,
+    pub running_ms: f64,
+    pub p95_ms: Option<f64>,
+    /// Messages waiting behind it: its feeding nodes' outbound queues in the same pod, else its
+    /// own last nonzero inbound reading (null when nothing tells).
+    pub queued_behind: Option<i64>,
 }
 
 impl Default for SaturationAnalyzer {
@@ -315,6 +362,7 @@ impl SaturationAnalyzer {
             blocked_total: 0,
             last_eviction: Timestamp(i64::MIN),
             filtered: false,
+            open_attempts: FastMap::default(),
         }
     }
 
@@ -335,6 +383,9 @@ impl SaturationAnalyzer {
             return;
         };
         self.widen_if_needed();
+        if event.kind != Kind::NodeCancelled {
+            self.track_attempt(event);
+        }
         let width = self.width;
         let stats = match self.nodes.get_mut(node) {
             Some(stats) => stats,
@@ -389,12 +440,14 @@ impl SaturationAnalyzer {
             }
         };
         if let Some(q) = event.q_depth_in {
+            readings.last_in = q;
             *readings.q_in.entry(q).or_default() += 1;
             stats.q_in_max = stats.q_in_max.max(q);
             stats.q_in.add(q as f64);
             bucket.q_in_max = bucket.q_in_max.max(q);
         }
         if let Some(q) = event.q_depth_out {
+            readings.last_out = q;
             *readings.q_out.entry(q).or_default() += 1;
             stats.q_out_max = stats.q_out_max.max(q);
             stats.q_out.add(q as f64);
@@ -435,6 +488,110 @@ impl SaturationAnalyzer {
             Kind::NodeRetry => stats.retries += 1,
             _ => {}
         }
+    }
+
+    /// Follows attempts from their start to their end (success, timeout, error, cancel).
+    fn track_attempt(&mut self, event: &Event) {
+        let (Some(trace), Some(node)) = (&event.trace_id, &event.node_name) else {
+            return;
+        };
+        match event.kind {
+            Kind::NodeStart => {
+                if self.open_attempts.len() >= MAX_OPEN_ATTEMPTS {
+                    return;
+                }
+                let outbound_full = matches!(
+                    (event.q_depth_out, event.queue_maxsize),
+                    (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
+                );
+                let instance = event
+                    .pod
+                    .as_deref()
+                    .map(|pod| format!("pod {pod}"))
+                    .or_else(|| event.node_id.as_deref().map(|id| format!("node_id {id}")));
+                self.open_attempts.insert(
+                    (trace.clone(), node.clone()),
+                    OpenAttempt {
+                        start: event.ts,
+                        instance,
+                        outbound_full,
+                    },
+                );
+            }
+            Kind::NodeSuccess
+            | Kind::NodeTimeout
+            | Kind::NodeError
+            | Kind::NodeFailed
+            | Kind::NodeTraceCancelled => {
+                self.open_attempts.remove(&(trace.clone(), node.clone()));
+            }
+            _ => {}
+        }
+    }
+
+    /// The attempts hanging at the end of the input, longest first, and how many there are.
+    fn hangs(&self, end: Timestamp, graph: &FlowGraph) -> (Vec<Hang>, u64) {
+        let mut hangs: Vec<Hang> = Vec::new();
+        for ((trace, node), attempt) in &self.open_attempts {
+            let running = end.0.saturating_sub(attempt.start.0);
+            if attempt.outbound_full || running < HANG_MIN_MICROS {
+                continue;
+            }
+            let Some(stats) = self.nodes.get(&**node) else {
+                continue;
+            };
+            let p95 = stats.success_latency.percentile(95.0);
+            if p95.is_some_and(|p95| (running as f64 / 1000.0) < HANG_RATIO * p95) {
+                continue;
+            }
+            let several = stats.readings.len() > 1;
+            let key = attempt.instance.as_ref().map(|instance| {
+                instance
+                    .split_once(' ')
+                    .map_or(instance.as_str(), |(_, k)| k)
+            });
+            // A hung worker logs nothing more: what waits behind it shows in its last reading,
+            // or in the outbound queues of the nodes feeding it (same pod).
+            let own = key
+                .and_then(|key| stats.readings.get(key))
+                .map(|r| r.last_in);
+            let feeding = key
+                .filter(|_| {
+                    attempt
+                        .instance
+                        .as_deref()
+                        .is_some_and(|i| i.starts_with("pod "))
+                })
+                .and_then(|key| {
+                    graph
+                        .edges
+                        .iter()
+                        .filter(|edge| edge.to == **node)
+                        .filter_map(|edge| self.nodes.get(&edge.from))
+                        .filter_map(|sender| sender.readings.get(key))
+                        .map(|r| r.last_out)
+                        .max()
+                });
+            hangs.push(Hang {
+                node_name: node.to_string(),
+                trace_id: trace.to_string(),
+                instance: attempt.instance.clone().filter(|_| several),
+                started: attempt.start,
+                running_ms: running as f64 / 1000.0,
+                p95_ms: p95,
+                // Without a pod to match the feeding nodes' queues, only a nonzero reading of
+                // its own says something (a hung worker's last reading predates the backlog).
+                queued_behind: feeding.or(own.filter(|q| *q > 0)),
+            });
+        }
+        hangs.sort_by(|a, b| {
+            b.running_ms
+                .total_cmp(&a.running_ms)
+                .then(a.trace_id.cmp(&b.trace_id))
+        });
+        let total = hangs.len() as u64;
+        hangs.truncate(MAX_HANGS);
+        (hangs, total)
     }
 
     /// Keeps the internal bucket count under `MAX_BUCKETS` by moving to a wider level.
@@ -574,8 +731,10 @@ impl SaturationAnalyzer {
                 &indices,
                 display,
                 span_s,
-                self.options.threshold,
-                in_edges,
+                FullLevel {
+                    threshold: self.options.threshold,
+                    in_edges,
+                },
             ));
             node_buckets.push((name.clone(), dense));
         }
@@ -635,7 +794,9 @@ impl SaturationAnalyzer {
         }
 
         let bottleneck = bottleneck(&nodes, graph, options.threshold);
-        let remediation = remediate(&nodes, &signals, bottleneck.as_ref());
+        let (hanging, hanging_total) = self.hangs(last, graph);
+        let mut remediation: Vec<String> = hanging.iter().map(hang_step).collect();
+        remediation.extend(remediate(&nodes, &signals, bottleneck.as_ref()));
         let lost_time = lost_elsewhere(&nodes, bottleneck.as_ref());
         if self.filtered {
             let shown: Vec<&String> = self
@@ -658,6 +819,8 @@ impl SaturationAnalyzer {
             hot_node_reason: bottleneck.as_ref().map(Bottleneck::reason),
             bottleneck,
             lost_time,
+            hanging,
+            hanging_total,
             signals,
             remediation,
         }
@@ -771,13 +934,18 @@ fn node_report(
     indices: &[i64],
     width: i64,
     span_s: f64,
-    threshold: f64,
-    in_edges: usize,
+    full: FullLevel,
 ) -> NodeReport {
+    let FullLevel {
+        threshold,
+        in_edges,
+    } = full;
     let capacity = stats.queue_maxsize.filter(|c| *c > 0);
-    let level = |percentiles: &Percentiles, edges: usize| match capacity {
+    // An unbounded queue never blocks its sender, so there is no "full": a backlog of
+    // `UNBOUNDED_BACKLOG` messages counts instead (its own p95 cannot: that is reached by 5%).
+    let level = |_: &Percentiles, edges: usize| match capacity {
         Some(capacity) => threshold * (capacity as usize * edges) as f64,
-        None => (2.0 * percentiles.percentile(95.0).unwrap_or(0.0)).max(2.0),
+        None => UNBOUNDED_BACKLOG,
     };
     // The most pressed instance speaks for the node: pooling an idle pod's readings with a
     // saturated one's would hide the saturation.
@@ -904,6 +1072,10 @@ pub struct SaturationReport {
     /// Nodes other than the hot node whose worker lost most of its busy time to failed
     /// attempts and the retry backoff after them.
     pub lost_time: Vec<LostTime>,
+    /// Attempts still running at the end of the input far past their node's p95 (at most 5,
+    /// longest first), and how many there are.
+    pub hanging: Vec<Hang>,
+    pub hanging_total: u64,
     pub signals: Vec<Signal>,
     pub remediation: Vec<String>,
 }
@@ -1004,11 +1176,16 @@ fn slow_dependency_signal(
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         detail: format!(
-            "{} started and {} but no success for {} ({} consecutive buckets); trace_inflight up to {inflight}",
+            "{} started and {} but no success for {} ({} consecutive buckets){}",
             plural(starts, "attempt"),
             plural(timeouts, "timeout"),
             duration_text(run as i64 * width),
-            run
+            run,
+            if inflight > 0 {
+                format!("; trace_inflight up to {inflight}")
+            } else {
+                String::new()
+            }
         ),
     })
 }
@@ -1050,6 +1227,17 @@ fn regression_signal(
     })
 }
 
+/// When a node's queues count as full: the share of capacity (`--threshold`), and how many
+/// edges its inbound queue depth sums.
+#[derive(Debug, Clone, Copy)]
+struct FullLevel {
+    threshold: f64,
+    in_edges: usize,
+}
+
+/// The backlog of an unbounded queue (`queue_maxsize` 0) that counts as backed up.
+const UNBOUNDED_BACKLOG: f64 = 5.0;
+
 /// Share of the node's queue readings under which a queue does not count as backed up.
 const MIN_PRESSURE: f64 = 0.2;
 
@@ -1080,6 +1268,9 @@ pub struct Bottleneck {
     pub threshold: f64,
     /// No node follows it in the flow graph.
     pub sink: bool,
+    /// A sink whose outbound queue, the egress, fills: the app does not drain `flow.fetch()`
+    /// fast enough; the node waits on it rather than working.
+    pub waits_on_egress: bool,
     /// With several instances of the node (pods, processes): the most pressed one, and how
     /// many there are.
     pub instance: Option<String>,
@@ -1114,9 +1305,15 @@ impl Bottleneck {
     pub fn reason(&self) -> String {
         let level = match self.queue_maxsize.filter(|c| *c > 0) {
             Some(capacity) => format!("≥ {:.0}% of {capacity}", self.threshold * 100.0),
-            None => "above twice its p95 (unbounded)".to_string(),
+            None => format!("at {UNBOUNDED_BACKLOG} or more (unbounded)"),
         };
-        let outbound = if self.sink {
+        let outbound = if self.waits_on_egress {
+            format!(
+                "it is a sink whose egress queue was full in {:.0}% (max {}): it waits on the app's flow.fetch()",
+                self.outbound_full_share * 100.0,
+                self.q_depth_out_max
+            )
+        } else if self.sink {
             "it is a sink".to_string()
         } else {
             format!(
@@ -1148,9 +1345,14 @@ impl Bottleneck {
 fn bottleneck(nodes: &[NodeReport], graph: &FlowGraph, threshold: f64) -> Option<Bottleneck> {
     let pressured = |node: &NodeReport| node.inbound_full_share >= MIN_PRESSURE;
     let is_sink = |node: &NodeReport| graph.is_sink(&node.node_name);
+    // A sink whose outbound queue (the egress, drained by the app's flow.fetch()) fills waits
+    // on the app: it is the bottleneck's place even with room before it.
+    let waits_on_egress =
+        |node: &NodeReport| is_sink(node) && node.outbound_full_share >= MIN_PRESSURE;
     let candidate = |node: &NodeReport| {
-        pressured(node)
-            && (is_sink(node) || node.outbound_full_share < node.inbound_full_share / 2.0)
+        waits_on_egress(node)
+            || (pressured(node)
+                && (is_sink(node) || node.outbound_full_share < node.inbound_full_share / 2.0))
     };
     let score = |node: &NodeReport| node.inbound_full_share - node.outbound_full_share;
     let candidates: Vec<&NodeReport> = nodes.iter().filter(|n| candidate(n)).collect();
@@ -1188,6 +1390,8 @@ fn bottleneck(nodes: &[NodeReport], graph: &FlowGraph, threshold: f64) -> Option
     let mut backed_up: Vec<&NodeReport> = nodes
         .iter()
         .filter(|n| downstream_of(hot, n))
+        // Only a bounded queue blocks its sender: with unbounded ones nothing backs up.
+        .filter(|n| n.queue_maxsize.is_some_and(|c| c > 0))
         .filter(|n| pressured(n) || n.outbound_full_share >= MIN_PRESSURE)
         .collect();
     backed_up.sort_by_key(|n| flow_order.iter().position(|name| *name == n.node_name));
@@ -1200,6 +1404,7 @@ fn bottleneck(nodes: &[NodeReport], graph: &FlowGraph, threshold: f64) -> Option
         queue_maxsize: hot.queue_maxsize,
         threshold,
         sink: is_sink(hot),
+        waits_on_egress: waits_on_egress(hot),
         instance: hot.pressure_instance.clone(),
         instances: hot.instances,
         backed_up: backed_up.iter().map(|n| n.node_name.clone()).collect(),
@@ -1217,6 +1422,9 @@ fn work_share(work: &WorkerTime) -> f64 {
     work.share(work.success_s)
 }
 
+/// Failed messages a tenant needs before a node's lost time is called that tenant's.
+const MIN_TENANT_MESSAGES: u64 = 3;
+
 /// Timeouts and backoff above this share of a node's busy time make it a dependency problem.
 const DEPENDENCY_SHARE: f64 = 0.5;
 
@@ -1231,6 +1439,12 @@ pub fn dominant_tenant(
             .iter()
             .map(|(tenant, work)| (tenant.as_str(), lost(work))),
     )
+    // One request retried many times is not a tenant's problem: a few messages at least.
+    .filter(|(tenant, _, _)| {
+        node.worker_time_by_tenant
+            .get(*tenant)
+            .is_some_and(|work| work.failed_messages >= MIN_TENANT_MESSAGES)
+    })
     .map(|(tenant, weight, total)| (tenant, weight / total))
 }
 
@@ -1313,6 +1527,36 @@ fn lost_time_step(node: &NodeReport) -> Option<String> {
     lost_time(node).map(|lost| lost.step)
 }
 
+/// The checklist line for a hanging attempt.
+pub fn hang_step(hang: &Hang) -> String {
+    let p95 = hang.p95_ms.map_or(String::new(), |p95| {
+        format!(
+            " ({:.0}x its p95 of {} ms)",
+            hang.running_ms / p95.max(0.001),
+            millis(p95)
+        )
+    });
+    let instance = hang
+        .instance
+        .as_ref()
+        .map_or(String::new(), |instance| format!(" in {instance}"));
+    let behind = hang.queued_behind.map_or(String::new(), |queued| {
+        format!(
+            ": {} wait behind it",
+            plural(queued.max(0) as u64, "message")
+        )
+    });
+    format!(
+        "{}'s attempt for trace {} has run {} ms at the end of the input{p95} and holds {}'s only worker{instance}{behind}. No timeout cut it: set NodePolicy.timeout_s on {}, and look at the call it makes (`flowtrace find {}`).",
+        hang.node_name,
+        hang.trace_id,
+        millis(hang.running_ms),
+        hang.node_name,
+        hang.node_name,
+        hang.trace_id
+    )
+}
+
 /// Lost-time findings of every node but the hot node (whose own step says it).
 fn lost_elsewhere(nodes: &[NodeReport], hot: Option<&Bottleneck>) -> Vec<LostTime> {
     nodes
@@ -1346,7 +1590,15 @@ fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&Bottleneck>)
                 hot.backed_up.join(", ")
             )
         };
-        match lost_time_step(report) {
+        if hot.waits_on_egress {
+            steps.push(format!(
+                "Drain the egress: {} is the last node and its output queue to the egress was full in {:.0}% of its readings, so it waits on the app's flow.fetch() rather than working (its successes include that wait); fetch results faster or from more consumers. Adding replicas of {} would not help; {behind}.",
+                hot.node_name,
+                hot.outbound_full_share * 100.0,
+                hot.node_name
+            ));
+        } else {
+            match lost_time_step(report) {
             Some(lost) => steps.push(format!(
                 "The bottleneck is {}{capacity}, and {lost} {}.",
                 hot.node_name,
@@ -1358,6 +1610,7 @@ fn remediate(nodes: &[NodeReport], signals: &[Signal], hot: Option<&Bottleneck>)
                 report.busy_share * 100.0,
                 work_share(&report.worker_time) * 100.0,
             )),
+        }
         }
     }
     for lost in lost_elsewhere(nodes, hot) {

@@ -377,8 +377,16 @@ fn rank_worst(
     };
     let mut stuck: Vec<(f64, WorstTrace)> = Vec::new();
     let mut stalled: Vec<(f64, WorstTrace)> = Vec::new();
+    let hanging: Vec<&str> = saturation
+        .hanging
+        .iter()
+        .map(|hang| hang.trace_id.as_str())
+        .collect();
     for outcome in in_flight {
         let mut worst = worst_trace(outcome, graph);
+        // An attempt started and not ended is hanging only if saturation says so; otherwise it
+        // is blocked handing its output over, or young: a wait, not the cause.
+        worst.running &= hanging.contains(&worst.trace_id.as_str());
         let since = if worst.running {
             worst.next_ts
         } else {
@@ -461,6 +469,19 @@ fn merge_checklists(
     cross_tenant: &[CrossTenant],
 ) -> Vec<Step> {
     let mut steps = Vec::new();
+    for hang in &saturation.hanging {
+        steps.push(Step {
+            evidence: format!(
+                "hanging attempt: {} for trace {}, {} ms at the end of the input",
+                hang.node_name,
+                hang.trace_id,
+                crate::render::millis(hang.running_ms)
+            ),
+            step: super::saturation::hang_step(hang),
+            // It holds a worker: everything queued behind it waits, so it comes first.
+            traces: u64::MAX - 1,
+        });
+    }
     for section in &classify.remediation {
         let (evidence, traces) = match Category::parse(&section.category) {
             Some(category) => {

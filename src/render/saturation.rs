@@ -161,6 +161,40 @@ fn runner_up_line(report: &SaturationReport) -> Option<String> {
     ))
 }
 
+/// One line per attempt still running far past its node's p95 at the end of the input.
+fn hang_lines(report: &SaturationReport) -> Vec<String> {
+    let mut lines: Vec<String> = report
+        .hanging
+        .iter()
+        .map(|hang| {
+            format!(
+                "{}: trace {} running {} ms at the end of the input{}{}{}",
+                hang.node_name,
+                hang.trace_id,
+                millis(hang.running_ms),
+                hang.p95_ms.map_or(String::new(), |p95| format!(
+                    " ({:.0}x its p95)",
+                    hang.running_ms / p95.max(0.001)
+                )),
+                hang.instance
+                    .as_ref()
+                    .map_or(String::new(), |instance| format!(", {instance}")),
+                hang.queued_behind.map_or(String::new(), |queued| format!(
+                    ", {} behind it",
+                    plural(queued.max(0) as u64, "message")
+                ))
+            )
+        })
+        .collect();
+    let more = report
+        .hanging_total
+        .saturating_sub(report.hanging.len() as u64);
+    if more > 0 {
+        lines.push(format!("and {} more", plural(more, "attempt")));
+    }
+    lines
+}
+
 /// Where each busy node's worker spent its time, busiest first.
 fn worker_time_lines(report: &SaturationReport) -> Vec<String> {
     let mut nodes: Vec<&NodeReport> = report
@@ -250,6 +284,10 @@ pub fn write_table(
             label("runner-up"),
             palette.wrap(&runner, 10, 10)
         )?;
+    }
+    for hang in hang_lines(report) {
+        let hang = palette.paint(&palette.wrap(&hang, 10, 10), Tone::Failure.style());
+        writeln!(out, "{}{hang}", label("hanging"))?;
     }
     writeln!(out)?;
     if report.nodes.is_empty() {
@@ -353,6 +391,9 @@ pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Re
     writeln!(out, "- **Hot node**: {}", hot_line(report))?;
     if let Some(runner) = runner_up_line(report) {
         writeln!(out, "- **Runner-up**: {runner}")?;
+    }
+    for hang in hang_lines(report) {
+        writeln!(out, "- **Hanging**: {hang}")?;
     }
     for line in worker_time_lines(report) {
         writeln!(out, "- **Worker time** {}", line.trim_end())?;

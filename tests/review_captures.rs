@@ -1,0 +1,212 @@
+//! Situations an adversarial review found verdicts getting wrong, each a real-runtime capture
+//! (fixtures/review, scripts in fixtures/capture/review): what each run really did is in its
+//! script's header and in its FlowEvents, which these tests read back.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn capture(name: &str) -> String {
+    fixture_arg(&format!("review/{name}.jsonl"))
+}
+
+fn steps(report: &Value) -> Vec<String> {
+    report["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().or(s["step"].as_str()).unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_hung_call_is_named_first_and_what_waits_behind_it_is_not_blamed() {
+    let log = capture("hung2");
+    let events = events_jsonl(&[&log]);
+    let seconds = |e: &Value| {
+        chrono::DateTime::parse_from_rfc3339(e["ts"].as_str().unwrap())
+            .unwrap()
+            .timestamp_micros() as f64
+            / 1e6
+    };
+    let end = events.iter().map(seconds).fold(0.0, f64::max);
+    // The runtime's own record: llm's attempt that started over a second before the end and
+    // never ended (a call started just before the cut is not hanging).
+    let hung: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "node_start" && e["node_name"] == "llm")
+        .filter(|e| end - seconds(e) > 1.0)
+        .filter(|start| {
+            !events.iter().any(|e| {
+                e["trace_id"] == start["trace_id"]
+                    && e["node_name"] == "llm"
+                    && e["event"] != "node_start"
+            })
+        })
+        .collect();
+    assert_eq!(hung.len(), 1);
+    let trace = hung[0]["trace_id"].as_str().unwrap();
+
+    let saturation = report_json("saturation", &[&log]);
+    assert_eq!(saturation["hanging"][0]["trace_id"], trace);
+    assert_eq!(saturation["hanging"][0]["node_name"], "llm");
+    assert_eq!(
+        saturation["hanging_total"], 1,
+        "prep, blocked handing over, is not hanging"
+    );
+
+    let triage = report_json("triage", &[&log]);
+    assert_eq!(triage["worst"][0]["trace_id"], trace);
+    assert_eq!(triage["worst"][0]["running"], true);
+    let first = &triage["remediation"][0];
+    assert!(
+        first["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("hanging attempt: llm")
+    );
+    for worst in triage["worst"].as_array().unwrap().iter().skip(1) {
+        assert_eq!(worst["running"], false, "{worst}");
+    }
+}
+
+#[test]
+fn timeouts_are_the_dependency_even_when_the_inbound_queue_fills() {
+    let log = capture("dep_timeouts");
+    let classify = report_json("classify", &[&log]);
+    let text = classify["remediation"].to_string();
+    assert!(!text.contains("saturation first"), "{text}");
+    assert!(text.contains("not the cause"), "{text}");
+    assert!(text.contains("its dependency is slow or hanging"), "{text}");
+    // find agrees with classify, and with what saturation says of lookup.
+    let failed = events_jsonl(&[&log, "--kind", "node_failed"]);
+    let trace = failed[0]["trace_id"].as_str().unwrap();
+    let find = report_json("find", &[trace, &log]);
+    let text = find["remediation"].to_string();
+    assert!(!text.contains("Saturation first"), "{text}");
+    let saturation = report_json("saturation", &[&log]);
+    assert!(
+        saturation["remediation"]
+            .to_string()
+            .contains("its dependency is failing, not its capacity")
+    );
+}
+
+#[test]
+fn unbounded_queues_still_have_a_bottleneck_and_nothing_backs_up() {
+    let saturation = report_json("saturation", &[&capture("unbounded")]);
+    assert_eq!(saturation["hot_node"], "slow");
+    // Unbounded queues never block a sender: no node backs up behind it.
+    assert_eq!(saturation["bottleneck"]["backed_up"], serde_json::json!([]));
+}
+
+#[test]
+fn a_sink_waiting_on_the_egress_is_not_told_to_add_replicas() {
+    let saturation = report_json("saturation", &[&capture("egress_slow")]);
+    assert_eq!(saturation["hot_node"], "store");
+    assert_eq!(saturation["bottleneck"]["waits_on_egress"], true);
+    let first = &steps(&saturation)[0];
+    assert!(first.starts_with("Drain the egress"), "{first}");
+}
+
+#[test]
+fn messages_queued_behind_retried_attempts_are_not_lost() {
+    let log = capture("lost_retries");
+    let in_flight = report_json("traces", &[&log]);
+    let waiting: Vec<&str> = in_flight
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|row| row["status"] == "in_flight")
+        .map(|row| row["trace_id"].as_str().unwrap())
+        .collect();
+    assert!(!waiting.is_empty());
+    for trace in waiting {
+        let find = report_json("find", &[trace, &log, "--full-scan"]);
+        assert_eq!(find["next"]["lost"], false, "{trace}");
+    }
+}
+
+#[test]
+fn one_request_retried_is_not_a_tenants_problem() {
+    let triage = report_json("triage", &[&capture("one_request")]);
+    let text = triage["remediation"].to_string();
+    assert!(!text.contains("tenant initech"), "{text}");
+    assert!(!text.contains("gate or rate-limit"), "{text}");
+}
+
+#[test]
+fn a_number_that_is_not_an_http_status_is_not_rejected_credentials() {
+    let classify = report_json("classify", &[&capture("auth_fp")]);
+    let text = classify["remediation"].to_string();
+    assert!(text.contains("ValueError"), "{text}");
+    assert!(!text.contains("authentication"), "{text}");
+    let exception = classify["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "ValueError")
+        .unwrap();
+    assert_eq!(exception["auth_like"], 0);
+}
+
+#[test]
+fn budgets_that_expire_in_the_first_queue_are_not_stale() {
+    let log = capture("deadline_queue");
+    let skips = events_jsonl(&[&log, "--kind", "deadline_skip"]);
+    let classify = report_json("classify", &[&log]);
+    assert_eq!(classify["deadlines"]["stale_at_first_node"], 0);
+    assert_eq!(
+        classify["deadlines"]["expired_in_flow"].as_u64().unwrap(),
+        skips.len() as u64
+    );
+}
+
+#[test]
+fn a_fan_in_below_capacity_is_not_a_bottleneck() {
+    let log = capture("fanin6");
+    let saturation = report_json("saturation", &[&log]);
+    assert!(
+        saturation["hot_node"].is_null(),
+        "{}",
+        saturation["hot_node"]
+    );
+    let graph = report_json("graph", &[&log]);
+    let edges: Vec<(String, String)> = graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().into(),
+                e["to"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    for edge in [("profile", "merge"), ("orders", "merge")] {
+        assert!(edges.contains(&(edge.0.into(), edge.1.into())), "{edges:?}");
+    }
+}
+
+#[test]
+fn an_error_that_recovered_on_retry_is_not_called_hopeless() {
+    let classify = report_json("classify", &[&fixture_arg("incident/flat.jsonl")]);
+    let key_error = classify["remediation"]
+        .to_string()
+        .split("KeyError")
+        .nth(1)
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        !key_error.starts_with(" at respond, 1 time since")
+            || !key_error.contains("retrying will not help")
+    );
+    let exception = classify["exceptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "KeyError")
+        .unwrap();
+    assert!(exception["terminal"].as_u64().unwrap() < exception["messages"].as_u64().unwrap());
+}
