@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, Name, position_of};
 use crate::filter::EventFilter;
 use crate::render::{plural, thousands};
 use crate::source::ReadStats;
@@ -16,9 +16,9 @@ const MAX_SEEN: usize = 256;
 /// The tenants, nodes, pods and traces the read met, before any filter (bounded).
 #[derive(Debug, Default)]
 pub struct Seen {
-    tenants: BTreeSet<String>,
-    nodes: BTreeSet<String>,
-    pods: BTreeSet<String>,
+    tenants: Vec<(Name, ())>,
+    nodes: Vec<(Name, ())>,
+    pods: Vec<(Name, ())>,
     /// Only the wanted trace ids that were met (the others are not kept).
     traces: BTreeSet<String>,
     /// Events that passed the whole filter.
@@ -28,22 +28,29 @@ pub struct Seen {
 impl Seen {
     /// Notes the values of one event read, before the filter.
     pub fn observe(&mut self, event: &Event, filter: &EventFilter) {
-        let note = |set: &mut BTreeSet<String>, value: Option<&str>| {
+        // Per event: shared names compare by pointer first (see `position_of`).
+        let note = |seen: &mut Vec<(Name, ())>, value: Option<&Name>| {
             if let Some(value) = value
-                && set.len() < MAX_SEEN
-                && !set.contains(value)
+                && seen.len() < MAX_SEEN
+                && position_of(seen, value).is_none()
             {
-                set.insert(value.to_string());
+                seen.push((value.clone(), ()));
             }
         };
-        note(&mut self.tenants, event.tenant.as_deref());
-        note(&mut self.nodes, event.node_name.as_deref());
-        note(&mut self.pods, event.pod.as_deref());
-        if let Some(trace) = event.trace_id.as_deref()
+        note(&mut self.tenants, event.tenant.as_ref());
+        note(&mut self.nodes, event.node_name.as_ref());
+        note(&mut self.pods, event.pod.as_ref());
+        if !filter.trace_ids.is_empty()
+            && let Some(trace) = event.trace_id.as_deref()
             && filter.trace_ids.iter().any(|wanted| wanted == trace)
+            && !self.traces.contains(trace)
         {
-            note(&mut self.traces, Some(trace));
+            self.traces.insert(trace.to_string());
         }
+    }
+
+    fn names(seen: &[(Name, ())]) -> BTreeSet<String> {
+        seen.iter().map(|(name, _)| name.to_string()).collect()
     }
 }
 
@@ -109,8 +116,9 @@ pub fn check_filter(filter: &EventFilter, seen: &Seen) -> Result<Vec<String>, Er
         ("--node", &filter.nodes, &seen.nodes, "nodes"),
         ("--pod", &filter.pods, &seen.pods, "pods"),
     ] {
+        let known = Seen::names(known);
         for value in wanted.iter().filter(|value| !known.contains(*value)) {
-            problems.push(unseen(flag, value, known, what));
+            problems.push(unseen(flag, value, &known, what));
         }
     }
     for value in filter
@@ -195,7 +203,7 @@ mod tests {
 
     fn seen(nodes: &[&str]) -> Seen {
         Seen {
-            nodes: nodes.iter().map(|n| n.to_string()).collect(),
+            nodes: nodes.iter().map(|n| (Name::from(*n), ())).collect(),
             ..Seen::default()
         }
     }

@@ -20,6 +20,16 @@ pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomS
 /// A `FastMap` keyed by names.
 pub type NameMap<V> = FastMap<Name, V>;
 
+/// The index of `name` among a few `entries` keyed by names: the shared pointer is compared
+/// first (the decoder hands out one `Name` per distinct value it meets), the text only when
+/// that fails. For the handful of nodes, tenants or pods an analysis keys per event.
+pub fn position_of<V>(entries: &[(Name, V)], name: &str) -> Option<usize> {
+    entries
+        .iter()
+        .position(|(known, _)| std::ptr::eq(known.as_ptr(), name.as_ptr()))
+        .or_else(|| entries.iter().position(|(known, _)| &**known == name))
+}
+
 /// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Timestamp(pub i64);

@@ -7,7 +7,7 @@
 //! Every analysis implements [`Analysis`]: it observes events, takes finished traces, and
 //! finishes into a report value. Follow mode and parallel analysis plug in here.
 
-use crate::analysis::graph::{FlowGraph, GraphLearner};
+use crate::analysis::graph::{FlowGraph, SampledGraph};
 use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
 use crate::coverage::{self, Seen};
@@ -105,7 +105,7 @@ impl Pass<'_> {
         let mut stream = EventStream::open(options)?;
         let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
         let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
-        let mut learner = (needs == Needs::Graph).then(GraphLearner::default);
+        let mut learner = (needs == Needs::Graph).then(SampledGraph::default);
         let mut seen = Seen::default();
         let mut selected_events = 0;
         let read_all = stream
@@ -135,7 +135,7 @@ impl Pass<'_> {
                 }
                 graph
             }
-            None => learner.map(GraphLearner::finish).unwrap_or_default(),
+            None => learner.map(SampledGraph::finish).unwrap_or_default(),
         };
         let end = PassEnd {
             graph: &graph,

@@ -298,6 +298,11 @@ impl GraphLearner {
             .or_default() += 1;
     }
 
+    /// Forgets the walks of traces `keep` rejects (a sampler narrowing its sample).
+    pub fn retain_traces(&mut self, keep: impl Fn(&str) -> bool) {
+        self.walks.retain(|trace, _| keep(trace));
+    }
+
     /// The learned graph.
     pub fn finish(mut self) -> FlowGraph {
         for walk in self.walks.values_mut() {
@@ -592,6 +597,64 @@ impl GraphLearner {
                 break;
             }
         }
+    }
+}
+
+/// A `GraphLearner` fed a sample of whole traces: every trace until `SAMPLE_EVENTS` events
+/// were learned, then one in 2, 4, ... (by a hash of the trace id, so a trace is all in or all
+/// out), doubling each time as many again were learned. The flow's structure shows in a few
+/// thousand traces; learning every one of millions is most of an analysis' time.
+#[derive(Debug)]
+pub struct SampledGraph {
+    learner: GraphLearner,
+    /// A trace is learned when its hash is a multiple of this.
+    modulus: u64,
+    learned: u64,
+}
+
+/// Events learned before the sample is halved (and again each time as many more are learned).
+const SAMPLE_EVENTS: u64 = 200_000;
+/// The sample never gets thinner than one trace in this many.
+const MAX_MODULUS: u64 = 64;
+
+impl Default for SampledGraph {
+    fn default() -> SampledGraph {
+        SampledGraph {
+            learner: GraphLearner::default(),
+            modulus: 1,
+            learned: 0,
+        }
+    }
+}
+
+fn trace_hash(trace: &str) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = foldhash::quality::FixedState::with_seed(7).build_hasher();
+    hasher.write(trace.as_bytes());
+    hasher.finish()
+}
+
+impl SampledGraph {
+    pub fn observe(&mut self, event: &Event) {
+        if let Some(trace) = event.trace_id.as_deref()
+            && self.modulus > 1
+            && trace_hash(trace) % self.modulus != 0
+        {
+            return;
+        }
+        self.learner.observe(event);
+        self.learned += 1;
+        if self.learned >= SAMPLE_EVENTS && self.modulus < MAX_MODULUS {
+            self.learned = 0;
+            self.modulus *= 2;
+            let modulus = self.modulus;
+            self.learner
+                .retain_traces(|trace| trace_hash(trace) % modulus == 0);
+        }
+    }
+
+    pub fn finish(self) -> FlowGraph {
+        self.learner.finish()
     }
 }
 

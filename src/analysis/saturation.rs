@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
-use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
+use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp, position_of};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::{millis, plural};
 
@@ -194,9 +194,9 @@ struct NodeStats {
     buckets: BTreeMap<i64, Bucket>,
     /// Queue readings per instance of the node (its pod, else its `node_id`): each process
     /// has queues of its own, so they are never pooled.
-    readings: BTreeMap<String, QueueReadings>,
+    readings: Vec<(Name, QueueReadings)>,
     work: WorkerTime,
-    work_by_tenant: BTreeMap<String, WorkerTime>,
+    work_by_tenant: Vec<(Name, WorkerTime)>,
     /// `--node`/`--kind` selected an event of this node: its row is shown.
     selected: bool,
 }
@@ -213,6 +213,8 @@ struct QueueReadings {
     /// Its latest inbound and outbound readings.
     last_in: i64,
     last_out: i64,
+    /// The attempt its one worker has under way, if any.
+    open: Option<OpenAttempt>,
     q_in: BTreeMap<i64, u64>,
     q_out: BTreeMap<i64, u64>,
 }
@@ -304,21 +306,16 @@ pub struct SaturationAnalyzer {
     last_eviction: Timestamp,
     /// Some event was not selected by `--node`/`--kind`.
     filtered: bool,
-    /// Attempts started and not ended, by trace and node (bounded: see `MAX_OPEN_ATTEMPTS`).
-    open_attempts: FastMap<(Name, Name), OpenAttempt>,
 }
 
 /// An attempt under way: when it started, where, and whether its output queue was already
 /// full then (an attempt that cannot hand its output over is blocked, not hanging).
 #[derive(Debug, Clone)]
 struct OpenAttempt {
+    trace: Name,
     start: Timestamp,
-    instance: Option<String>,
     outbound_full: bool,
 }
-
-/// Open attempts remembered at most (the attempts in flight; a bound against odd inputs).
-const MAX_OPEN_ATTEMPTS: usize = 100_000;
 /// An open attempt running this many times its node's p95, and at least `HANG_MIN_MICROS`, at
 /// the end of the input is hanging.
 const HANG_RATIO: f64 = 10.0;
@@ -362,7 +359,6 @@ impl SaturationAnalyzer {
             blocked_total: 0,
             last_eviction: Timestamp(i64::MIN),
             filtered: false,
-            open_attempts: FastMap::default(),
         }
     }
 
@@ -383,9 +379,6 @@ impl SaturationAnalyzer {
             return;
         };
         self.widen_if_needed();
-        if event.kind != Kind::NodeCancelled {
-            self.track_attempt(event);
-        }
         let width = self.width;
         let stats = match self.nodes.get_mut(node) {
             Some(stats) => stats,
@@ -412,33 +405,77 @@ impl SaturationAnalyzer {
         ) {
             stats.work.add(event);
             let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
-            match stats.work_by_tenant.get_mut(tenant) {
-                Some(work) => work.add(event),
-                None => {
+            match position_of(&stats.work_by_tenant, tenant) {
+                Some(index) => stats.work_by_tenant[index].1.add(event),
+                None if stats.work_by_tenant.len() < MAX_INSTANCES => {
                     let mut work = WorkerTime::default();
                     work.add(event);
-                    stats.work_by_tenant.insert(tenant.to_string(), work);
+                    let name = event
+                        .tenant
+                        .clone()
+                        .unwrap_or_else(|| Name::from(UNKNOWN_TENANT));
+                    stats.work_by_tenant.push((name, work));
                 }
+                None => {}
             }
         }
         let instance = event
             .pod
-            .as_deref()
-            .or(event.node_id.as_deref())
-            .unwrap_or_default();
-        let readings = match stats.readings.get_mut(instance) {
-            Some(readings) => readings,
+            .as_ref()
+            .or(event.node_id.as_ref())
+            .cloned()
+            .unwrap_or_else(|| Name::from(""));
+        let index = match position_of(&stats.readings, &instance) {
+            Some(index) => index,
             None => {
                 let key = if stats.readings.len() < MAX_INSTANCES {
                     instance
                 } else {
-                    "(other instances)"
+                    Name::from("(other instances)")
                 };
-                let readings = stats.readings.entry(key.to_string()).or_default();
-                readings.pod = event.pod.is_some();
-                readings
+                match position_of(&stats.readings, &key) {
+                    Some(index) => index,
+                    None => {
+                        let readings = QueueReadings {
+                            pod: event.pod.is_some(),
+                            ..QueueReadings::default()
+                        };
+                        stats.readings.push((key, readings));
+                        stats.readings.len() - 1
+                    }
+                }
             }
         };
+        let readings = &mut stats.readings[index].1;
+        // One worker per node and process: at most one attempt under way per instance.
+        if let Some(trace) = &event.trace_id {
+            match event.kind {
+                Kind::NodeStart => {
+                    readings.open = Some(OpenAttempt {
+                        trace: trace.clone(),
+                        start: event.ts,
+                        outbound_full: matches!(
+                            (event.q_depth_out, event.queue_maxsize),
+                            (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
+                        ),
+                    });
+                }
+                Kind::NodeSuccess
+                | Kind::NodeTimeout
+                | Kind::NodeError
+                | Kind::NodeFailed
+                | Kind::NodeTraceCancelled => {
+                    if readings
+                        .open
+                        .as_ref()
+                        .is_some_and(|open| open.trace == *trace)
+                    {
+                        readings.open = None;
+                    }
+                }
+                _ => {}
+            }
+        }
         if let Some(q) = event.q_depth_in {
             readings.last_in = q;
             *readings.q_in.entry(q).or_default() += 1;
@@ -490,92 +527,54 @@ impl SaturationAnalyzer {
         }
     }
 
-    /// Follows attempts from their start to their end (success, timeout, error, cancel).
-    fn track_attempt(&mut self, event: &Event) {
-        let (Some(trace), Some(node)) = (&event.trace_id, &event.node_name) else {
-            return;
-        };
-        match event.kind {
-            Kind::NodeStart => {
-                if self.open_attempts.len() >= MAX_OPEN_ATTEMPTS {
-                    return;
-                }
-                let outbound_full = matches!(
-                    (event.q_depth_out, event.queue_maxsize),
-                    (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
-                );
-                let instance = event
-                    .pod
-                    .as_deref()
-                    .map(|pod| format!("pod {pod}"))
-                    .or_else(|| event.node_id.as_deref().map(|id| format!("node_id {id}")));
-                self.open_attempts.insert(
-                    (trace.clone(), node.clone()),
-                    OpenAttempt {
-                        start: event.ts,
-                        instance,
-                        outbound_full,
-                    },
-                );
-            }
-            Kind::NodeSuccess
-            | Kind::NodeTimeout
-            | Kind::NodeError
-            | Kind::NodeFailed
-            | Kind::NodeTraceCancelled => {
-                self.open_attempts.remove(&(trace.clone(), node.clone()));
-            }
-            _ => {}
-        }
-    }
-
     /// The attempts hanging at the end of the input, longest first, and how many there are.
     fn hangs(&self, end: Timestamp, graph: &FlowGraph) -> (Vec<Hang>, u64) {
         let mut hangs: Vec<Hang> = Vec::new();
-        for ((trace, node), attempt) in &self.open_attempts {
+        let open = self.nodes.iter().flat_map(|(node, stats)| {
+            stats
+                .readings
+                .iter()
+                .filter_map(move |(instance, readings)| {
+                    let attempt = readings.open.as_ref()?;
+                    Some((node, stats, instance, readings.pod, attempt))
+                })
+        });
+        for (node, stats, instance, pod, attempt) in open {
             let running = end.0.saturating_sub(attempt.start.0);
             if attempt.outbound_full || running < HANG_MIN_MICROS {
                 continue;
             }
-            let Some(stats) = self.nodes.get(&**node) else {
-                continue;
-            };
+            let trace = &attempt.trace;
             let p95 = stats.success_latency.percentile(95.0);
             if p95.is_some_and(|p95| (running as f64 / 1000.0) < HANG_RATIO * p95) {
                 continue;
             }
             let several = stats.readings.len() > 1;
-            let key = attempt.instance.as_ref().map(|instance| {
-                instance
-                    .split_once(' ')
-                    .map_or(instance.as_str(), |(_, k)| k)
-            });
+            let key = Some(&**instance);
+            let reading = |readings: &[(Name, QueueReadings)], key: &str| {
+                position_of(readings, key)
+                    .map(|index| (readings[index].1.last_in, readings[index].1.last_out))
+            };
             // A hung worker logs nothing more: what waits behind it shows in its last reading,
             // or in the outbound queues of the nodes feeding it (same pod).
             let own = key
-                .and_then(|key| stats.readings.get(key))
-                .map(|r| r.last_in);
-            let feeding = key
-                .filter(|_| {
-                    attempt
-                        .instance
-                        .as_deref()
-                        .is_some_and(|i| i.starts_with("pod "))
-                })
-                .and_then(|key| {
-                    graph
-                        .edges
-                        .iter()
-                        .filter(|edge| edge.to == **node)
-                        .filter_map(|edge| self.nodes.get(&edge.from))
-                        .filter_map(|sender| sender.readings.get(key))
-                        .map(|r| r.last_out)
-                        .max()
-                });
+                .and_then(|key| reading(&stats.readings, key))
+                .map(|(last_in, _)| last_in);
+            let feeding = key.filter(|_| pod).and_then(|key| {
+                graph
+                    .edges
+                    .iter()
+                    .filter(|edge| edge.to == **node)
+                    .filter_map(|edge| self.nodes.get(&edge.from))
+                    .filter_map(|sender| reading(&sender.readings, key))
+                    .map(|(_, last_out)| last_out)
+                    .max()
+            });
             hangs.push(Hang {
                 node_name: node.to_string(),
                 trace_id: trace.to_string(),
-                instance: attempt.instance.clone().filter(|_| several),
+                instance: several
+                    .then(|| format!("{} {instance}", if pod { "pod" } else { "node_id" })),
                 started: attempt.start,
                 running_ms: running as f64 / 1000.0,
                 p95_ms: p95,
@@ -1004,7 +1003,11 @@ fn node_report(
             0.0
         },
         worker_time_by_tenant: if stats.work_by_tenant.len() > 1 {
-            stats.work_by_tenant.clone()
+            stats
+                .work_by_tenant
+                .iter()
+                .map(|(tenant, work)| (tenant.to_string(), work.clone()))
+                .collect()
         } else {
             BTreeMap::new()
         },
