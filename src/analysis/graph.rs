@@ -638,7 +638,7 @@ impl SampledGraph {
     pub fn observe(&mut self, event: &Event) {
         if let Some(trace) = event.trace_id.as_deref()
             && self.modulus > 1
-            && trace_hash(trace) % self.modulus != 0
+            && !trace_hash(trace).is_multiple_of(self.modulus)
         {
             return;
         }
@@ -649,7 +649,7 @@ impl SampledGraph {
             self.modulus *= 2;
             let modulus = self.modulus;
             self.learner
-                .retain_traces(|trace| trace_hash(trace) % modulus == 0);
+                .retain_traces(|trace| trace_hash(trace).is_multiple_of(modulus));
         }
     }
 

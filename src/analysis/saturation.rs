@@ -464,14 +464,13 @@ impl SaturationAnalyzer {
                 | Kind::NodeTimeout
                 | Kind::NodeError
                 | Kind::NodeFailed
-                | Kind::NodeTraceCancelled => {
+                | Kind::NodeTraceCancelled
                     if readings
                         .open
                         .as_ref()
-                        .is_some_and(|open| open.trace == *trace)
-                    {
-                        readings.open = None;
-                    }
+                        .is_some_and(|open| open.trace == *trace) =>
+                {
+                    readings.open = None;
                 }
                 _ => {}
             }
