@@ -107,6 +107,26 @@ pub fn require_events(stats: &ReadStats, inputs: &str) -> Result<(), Error> {
     })
 }
 
+/// Warnings for the runtime's own reports of lost telemetry: every count built from what it
+/// failed to save or to hand to a middleware is short.
+pub fn lost_telemetry(stats: &ReadStats) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if stats.store_save_failed > 0 {
+        warnings.push(format!(
+            "warning: {} (the runtime could not save {} to its event store): a store read for this span is missing them, and counts from it are short",
+            plural(stats.store_save_failed, "state_store_save_failed line"),
+            if stats.store_save_failed == 1 { "an event" } else { "events" }
+        ));
+    }
+    if stats.middleware_errors > 0 {
+        warnings.push(format!(
+            "warning: {} (a middleware raised on an event): what the middlewares write (logs such as log_flow_events, metrics) misses those events",
+            plural(stats.middleware_errors, "middleware_error line")
+        ));
+    }
+    warnings
+}
+
 /// Checks the filter's values against what the read met. A value no event carries is an error
 /// when the filter selected nothing (the report would be about nothing), else a warning.
 pub fn check_filter(filter: &EventFilter, seen: &Seen) -> Result<Vec<String>, Error> {

@@ -182,6 +182,7 @@ impl Pass<'_> {
         }
         read.warnings
             .extend(coverage::check_filter(self.filter, seen)?);
+        read.warnings.extend(coverage::lost_telemetry(&read.stats));
         Ok(read)
     }
 }

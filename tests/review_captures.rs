@@ -210,3 +210,30 @@ fn an_error_that_recovered_on_retry_is_not_called_hopeless() {
         .unwrap();
     assert!(exception["terminal"].as_u64().unwrap() < exception["messages"].as_u64().unwrap());
 }
+
+#[test]
+fn lost_telemetry_is_counted_and_said_by_every_analysis() {
+    let log = capture("lost_telemetry");
+    let text = std::fs::read_to_string(fixture("review/lost_telemetry.jsonl")).unwrap();
+    let saves = text
+        .matches("\"message\":\"state_store_save_failed\"")
+        .count();
+    let middleware = text.matches("\"message\":\"middleware_error\"").count();
+    assert!(saves > 0 && middleware > 0);
+    for subcommand in ["events", "classify", "saturation", "triage"] {
+        let output = flowtrace().args([subcommand, &log]).output().unwrap();
+        assert!(output.status.success(), "{subcommand}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(
+            stderr.contains(&format!("{saves} state_store_save_failed lines")),
+            "{subcommand}: {stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("{middleware} middleware_error lines")),
+            "{subcommand}: {stderr}"
+        );
+    }
+    // Neither is taken for a FlowEvent.
+    let events = events_jsonl(&[&log]);
+    assert!(events.iter().all(|e| e["event"] != "middleware_error"));
+}

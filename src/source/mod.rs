@@ -72,6 +72,10 @@ pub struct ReadStats {
     pub tenant_lines: u64,
     /// Lines that were not valid UTF-8 and were decoded lossily.
     pub non_utf8: u64,
+    /// The runtime's `state_store_save_failed` lines (events missing from its store) and
+    /// `middleware_error` lines (a middleware raised on an event).
+    pub store_save_failed: u64,
+    pub middleware_errors: u64,
     /// Events read twice (from a store and a log of the same run, say) and given once.
     pub duplicates: u64,
     /// Store rows skipped because a column had the wrong type (a text or null `ts`, say).
@@ -93,6 +97,8 @@ impl ReadStats {
         self.malformed += other.malformed;
         self.not_flow_events += other.not_flow_events;
         self.tenant_lines += other.tenant_lines;
+        self.store_save_failed += other.store_save_failed;
+        self.middleware_errors += other.middleware_errors;
         self.non_utf8 += other.non_utf8;
         self.duplicates += other.duplicates;
         self.store_rows_skipped += other.store_rows_skipped;
@@ -105,6 +111,8 @@ impl ReadStats {
             SkipReason::PlainLogging => self.plain_logging += 1,
             SkipReason::Malformed => self.malformed += 1,
             SkipReason::NotFlowEvent => self.not_flow_events += 1,
+            SkipReason::StoreSaveFailed => self.store_save_failed += 1,
+            SkipReason::MiddlewareError => self.middleware_errors += 1,
         }
     }
 

@@ -51,6 +51,10 @@ pub enum SkipReason {
     Malformed,
     /// Valid JSON that is not a PenguiFlow FlowEvent.
     NotFlowEvent,
+    /// The runtime's `state_store_save_failed` line: an event missing from the event store.
+    StoreSaveFailed,
+    /// The runtime's `middleware_error` line: a middleware raised on an event.
+    MiddlewareError,
 }
 
 /// Slots of the `Names` cache: far more than the distinct nodes and tenants of a flow, and the
@@ -621,6 +625,18 @@ impl<'a> RawRecord<'a> {
         names: &mut Names,
     ) -> Decoded {
         let extra = self.extra.0.as_deref();
+        // Telemetry about lost telemetry: counted, never taken for a FlowEvent.
+        let said = extra
+            .and_then(|extra| extra.event.as_str())
+            .or_else(|| self.event.as_str())
+            .or_else(|| self.message.as_str());
+        match said {
+            Some("state_store_save_failed") => {
+                return Decoded::Skipped(SkipReason::StoreSaveFailed);
+            }
+            Some("middleware_error") => return Decoded::Skipped(SkipReason::MiddlewareError),
+            _ => {}
+        }
         // Structured shape: the payload is `extra`, the event type is `extra.event` or `message`.
         let structured = extra.filter(|extra| extra.has_payload_keys());
         let (payload, kind_text) = match structured {
