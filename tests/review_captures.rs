@@ -237,3 +237,34 @@ fn lost_telemetry_is_counted_and_said_by_every_analysis() {
     let events = events_jsonl(&[&log]);
     assert!(events.iter().all(|e| e["event"] != "middleware_error"));
 }
+
+#[test]
+fn configure_logging_default_lines_give_every_event() {
+    // configure_logging() without structured=True: `kind [ts=..., event="kind", ...]` lines,
+    // tracebacks between message and bracket. The capture's collector recorded the FlowEvents.
+    let text = std::fs::read_to_string(fixture("review/plain_extras.expected.json")).unwrap();
+    let want: Value = serde_json::from_str(&text).unwrap();
+    let events = events_jsonl(&[&fixture_arg("review/plain_extras.log")]);
+    let traced: Vec<&Value> = events.iter().filter(|e| !e["trace_id"].is_null()).collect();
+    assert_eq!(
+        traced.len() as u64,
+        want["events_with_trace"].as_u64().unwrap()
+    );
+    for (kind, count) in want["kinds"].as_object().unwrap() {
+        let got = traced
+            .iter()
+            .filter(|e| e["event"] == kind.as_str())
+            .count() as u64;
+        assert_eq!(got, count.as_u64().unwrap(), "{kind}");
+    }
+    let failed = traced
+        .iter()
+        .find(|e| e["event"] == "node_failed" && e["flow_error"]["code"] == "NODE_EXCEPTION")
+        .expect("a node_failed with its flow_error code");
+    assert_eq!(failed["flow_error"]["exception_type"], "ValueError");
+    assert!(
+        traced
+            .iter()
+            .all(|e| e["q_depth_in"].is_i64() && e["ts"].is_string())
+    );
+}

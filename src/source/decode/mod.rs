@@ -23,6 +23,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::event::{Event, FlowError, Kind, Name, Origin, Timestamp};
 
+mod extras;
 mod scan;
 
 /// What one line turned out to be.
@@ -100,11 +101,32 @@ pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names)
         return Decoded::Skipped(SkipReason::Blank);
     }
     if json[0] != b'{' {
+        // configure_logging()'s default lines: `node_success [ts=..., event="node_success"]`.
+        if json.last() == Some(&b']')
+            && let Some(payload) = std::str::from_utf8(json)
+                .ok()
+                .and_then(extras::extras_to_json)
+        {
+            return decode_json(payload.as_bytes(), kubectl_ts, pod, input, line, names);
+        }
         if is_plain_penguiflow_line(json) {
             return Decoded::Skipped(SkipReason::PlainLogging);
         }
         return Decoded::Skipped(SkipReason::NotJson);
     }
+    decode_json(json, kubectl_ts, pod, input, line, names)
+}
+
+/// Decodes one JSON object (a line, or what another shape became), with the kubectl prefix's
+/// time and pod.
+fn decode_json(
+    json: &[u8],
+    kubectl_ts: Option<Timestamp>,
+    pod: Option<&str>,
+    input: &Arc<str>,
+    line: u64,
+    names: &mut Names,
+) -> Decoded {
     let scanned = std::str::from_utf8(json).ok().and_then(scan::scan_record);
     let record: RawRecord = match scanned {
         Some(record) => record,
