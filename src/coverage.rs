@@ -10,6 +10,9 @@ use crate::filter::EventFilter;
 use crate::render::{plural, thousands};
 use crate::source::ReadStats;
 
+/// Trace ids listed for an ambiguous prefix, at most (as `find` lists them).
+const MAX_LISTED_IDS: usize = 10;
+
 /// Distinct values remembered per dimension, at most (for "values seen" and "did you mean").
 const MAX_SEEN: usize = 256;
 
@@ -19,8 +22,8 @@ pub struct Seen {
     tenants: Vec<(Name, ())>,
     nodes: Vec<(Name, ())>,
     pods: Vec<(Name, ())>,
-    /// Only the wanted trace ids that were met (the others are not kept).
-    traces: BTreeSet<String>,
+    /// For each wanted trace id (or prefix), the ids it matched (a few at most).
+    traces: Vec<(String, BTreeSet<String>)>,
     /// Events that passed the whole filter.
     pub selected: u64,
 }
@@ -42,10 +45,22 @@ impl Seen {
         note(&mut self.pods, event.pod.as_ref());
         if !filter.trace_ids.is_empty()
             && let Some(trace) = event.trace_id.as_deref()
-            && filter.trace_ids.iter().any(|wanted| wanted == trace)
-            && !self.traces.contains(trace)
         {
-            self.traces.insert(trace.to_string());
+            if self.traces.is_empty() {
+                self.traces = filter
+                    .trace_ids
+                    .iter()
+                    .map(|wanted| (wanted.clone(), BTreeSet::new()))
+                    .collect();
+            }
+            for (wanted, matched) in &mut self.traces {
+                if trace.starts_with(wanted.as_str())
+                    && matched.len() <= MAX_LISTED_IDS
+                    && !matched.contains(trace)
+                {
+                    matched.insert(trace.to_string());
+                }
+            }
         }
     }
 
@@ -141,14 +156,31 @@ pub fn check_filter(filter: &EventFilter, seen: &Seen) -> Result<Vec<String>, Er
             problems.push(unseen(flag, value, &known, what));
         }
     }
-    for value in filter
-        .trace_ids
-        .iter()
-        .filter(|id| !seen.traces.contains(*id))
-    {
-        problems.push(format!(
-            "--trace {value}: no event of this trace in the input (find {value} also takes a prefix of the id)"
-        ));
+    for value in &filter.trace_ids {
+        let matched = seen
+            .traces
+            .iter()
+            .find(|(wanted, _)| wanted == value)
+            .map(|(_, matched)| matched);
+        match matched {
+            None => problems.push(format!(
+                "--trace {value}: no event of this trace in the input"
+            )),
+            Some(matched) if matched.is_empty() => problems.push(format!(
+                "--trace {value}: no event of this trace in the input"
+            )),
+            Some(matched) if matched.len() > 1 && !matched.contains(value) => {
+                let mut ids: Vec<String> = matched.iter().cloned().collect();
+                let more = ids.len() > MAX_LISTED_IDS;
+                ids.truncate(MAX_LISTED_IDS);
+                return Err(Error::AmbiguousTrace {
+                    query: value.clone(),
+                    ids,
+                    more,
+                });
+            }
+            Some(_) => {}
+        }
     }
     if problems.is_empty() {
         return Ok(Vec::new());

@@ -56,7 +56,13 @@ impl EventFilter {
         fn any_or_all(wanted: &[String], value: Option<&Name>) -> bool {
             wanted.is_empty() || value.is_some_and(|value| wanted.iter().any(|w| **w == **value))
         }
-        any_or_all(&self.trace_ids, event.trace_id.as_ref())
+        // A trace id may be given by a unique prefix, as `find` takes it (an ambiguous one is
+        // refused once the read has shown it: see `coverage`).
+        (self.trace_ids.is_empty()
+            || event
+                .trace_id
+                .as_ref()
+                .is_some_and(|id| self.trace_ids.iter().any(|w| id.starts_with(w.as_str()))))
             && any_or_all(&self.tenants, event.tenant.as_ref())
             && any_or_all(&self.nodes, event.node_name.as_ref())
             && any_or_all(&self.pods, event.pod.as_ref())

@@ -214,3 +214,35 @@ fn now_counts_back_from_the_clock() {
     );
     assert_eq!(events_jsonl(&[&file, "--until", "1000w", "--now"]).len(), 0);
 }
+
+#[test]
+fn a_trace_id_prefix_works_wherever_find_takes_one() {
+    let id = trace_of("error_failed");
+    let log = fixture_arg("incident/flat.jsonl");
+    let store = fixture_arg("incident/events.db");
+    let whole = events_jsonl(&[&log, "--trace", &id]);
+    assert_eq!(events_jsonl(&[&log, "--trace", &id[..8]]), whole);
+    let from_store = events_jsonl(&["--store", &store, "--trace", &id[..8]]);
+    assert_eq!(from_store.len(), whole.len());
+
+    // A prefix of several traces is refused as find refuses it, before any report.
+    let output = flowtrace()
+        .args(["classify", &log, "--trace", &id[..1]])
+        .output()
+        .unwrap();
+    let ids: Vec<String> = baseline()
+        .iter()
+        .filter_map(|e| e["trace_id"].as_str())
+        .filter(|t| t.starts_with(&id[..1]))
+        .map(str::to_string)
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    if ids.len() > 1 {
+        assert_eq!(output.status.code(), Some(1));
+        assert!(output.stdout.is_empty());
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(stderr.contains("matches several traces"), "{stderr}");
+        assert!(stderr.contains(&ids[0]), "{stderr}");
+    }
+}

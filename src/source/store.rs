@@ -121,6 +121,21 @@ impl Store {
         let query = &self.query;
         let mut conditions = Vec::new();
         let mut parameters: Vec<Value> = Vec::new();
+        // Trace ids may be prefixes: GLOB `prefix*` (case-sensitive, like the ids) uses the
+        // (trace_id, ts) index; an id with GLOB's special characters is matched exactly.
+        if !query.trace_ids.is_empty() {
+            let mut alternatives = Vec::new();
+            for id in &query.trace_ids {
+                if id.contains(['*', '?', '[']) {
+                    alternatives.push("trace_id = ?");
+                    parameters.push(Value::Text(id.clone()));
+                } else {
+                    alternatives.push("trace_id GLOB ?");
+                    parameters.push(Value::Text(format!("{id}*")));
+                }
+            }
+            conditions.push(format!("({})", alternatives.join(" OR ")));
+        }
         let mut any_of = |column: &str, values: &[String], parameters: &mut Vec<Value>| {
             if values.is_empty() {
                 return;
@@ -129,7 +144,6 @@ impl Store {
             conditions.push(format!("{column} IN ({marks})"));
             parameters.extend(values.iter().map(|value| Value::Text(value.clone())));
         };
-        any_of("trace_id", &query.trace_ids, &mut parameters);
         any_of("kind", &query.kinds, &mut parameters);
         any_of("node_name", &query.nodes, &mut parameters);
         // Half a microsecond of slack: the REAL column and the microsecond bound may round
