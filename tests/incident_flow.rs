@@ -152,18 +152,7 @@ fn graph_json_has_the_flow_the_run_built() {
         "json",
         &fixture_arg("incident/kubectl_prefix.log"),
     ]);
-    let mut edges: Vec<(String, String)> = graph["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["from"].as_str().unwrap().to_string(),
-                e["to"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    edges.sort();
+    let edges = learned_edges(&graph);
     let wanted = wired_edges(&expected);
     assert_eq!(edges, wanted);
     let node = |name: &str| {

@@ -173,17 +173,7 @@ fn a_fan_in_below_capacity_is_not_a_bottleneck() {
         saturation["hot_node"]
     );
     let graph = report_json("graph", &[&log]);
-    let edges: Vec<(String, String)> = graph["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["from"].as_str().unwrap().into(),
-                e["to"].as_str().unwrap().into(),
-            )
-        })
-        .collect();
+    let edges = learned_edges(&graph);
     for edge in [("profile", "merge"), ("orders", "merge")] {
         assert!(edges.contains(&(edge.0.into(), edge.1.into())), "{edges:?}");
     }

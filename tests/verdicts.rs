@@ -171,18 +171,7 @@ fn the_learned_graph_is_the_wired_one_on_every_topology() {
     for topology in TOPOLOGIES {
         let want = expected(topology);
         let graph = report_json("graph", &[&log(topology)]);
-        let mut edges: Vec<(String, String)> = graph["edges"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                (
-                    e["from"].as_str().unwrap().to_string(),
-                    e["to"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect();
-        edges.sort();
+        let edges = learned_edges(&graph);
         assert_eq!(edges, wired_edges(&want), "{topology}");
     }
 }

@@ -133,3 +133,20 @@ pub fn wired_edges(expected: &Value) -> Vec<(String, String)> {
     edges.sort();
     edges
 }
+
+/// The edges of a `graph --format json` report, sorted.
+pub fn learned_edges(graph: &Value) -> Vec<(String, String)> {
+    let mut edges: Vec<(String, String)> = graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["from"].as_str().unwrap().to_string(),
+                e["to"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    edges.sort();
+    edges
+}
