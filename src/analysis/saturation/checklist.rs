@@ -1,0 +1,252 @@
+//! The saturation checklist: the hot node's step (real work, lost time, the egress), every
+//! node that loses its worker's time to failures, hanging attempts, and the signals' steps.
+
+use super::*;
+
+/// The share of a node's busy time in successful attempts.
+pub(super) fn work_share(work: &WorkerTime) -> f64 {
+    work.share(work.success_s)
+}
+
+/// Failed messages a tenant needs before a node's lost time is called that tenant's.
+pub(super) const MIN_TENANT_MESSAGES: u64 = 3;
+
+/// Timeouts and backoff above this share of a node's busy time make it a dependency problem.
+pub(super) const DEPENDENCY_SHARE: f64 = 0.5;
+
+/// The tenant that lost most of `node`'s time to `lost` (timeouts or errors, with their
+/// backoff), with its share (see `tenant_share`).
+pub fn dominant_tenant(
+    node: &NodeReport,
+    lost: impl Fn(&WorkerTime) -> f64,
+) -> Option<(&str, f64)> {
+    tenant_share::dominant_tenant(
+        node.worker_time_by_tenant
+            .iter()
+            .map(|(tenant, work)| (tenant.as_str(), lost(work))),
+    )
+    // One request retried many times is not a tenant's problem: a few messages at least.
+    .filter(|(tenant, _, _)| {
+        node.worker_time_by_tenant
+            .get(*tenant)
+            .is_some_and(|work| work.failed_messages >= MIN_TENANT_MESSAGES)
+    })
+    .map(|(tenant, weight, total)| (tenant, weight / total))
+}
+
+pub(super) fn timeout_lost(work: &WorkerTime) -> f64 {
+    work.timeout_s + work.backoff_after_timeout_s
+}
+
+pub(super) fn error_lost(work: &WorkerTime) -> f64 {
+    work.error_s + work.backoff_s - work.backoff_after_timeout_s
+}
+
+/// The checklist line for a node whose worker loses most of its time to timeouts and the
+/// retry backoff after them: its dependency, not its capacity.
+pub(super) fn timeout_step(node: &NodeReport) -> String {
+    let work = &node.worker_time;
+    let tenant = dominant_tenant(node, timeout_lost).map_or(String::new(), |(tenant, share)| {
+        format!(
+            "; tenant {tenant} accounts for {:.0}% of that time: gate or rate-limit it",
+            share * 100.0
+        )
+    });
+    format!(
+        "timeouts and their retry backoff took {:.0}% of {}'s busy time ({} timed out, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work): its dependency is failing, not its capacity. Lower NodePolicy.max_retries or timeout_s, break the circuit to the dependency{tenant}.",
+        work.timeout_share() * 100.0,
+        node.node_name,
+        plural(node.timeouts, "attempt"),
+        work.timeout_s,
+        work.backoff_after_timeout_s,
+        work.success_s
+    )
+}
+
+/// The checklist line for a node whose worker loses most of its time to attempts that raise
+/// and the retry backoff after them.
+pub(super) fn error_step(node: &NodeReport) -> String {
+    let work = &node.worker_time;
+    let tenant = dominant_tenant(node, error_lost).map_or(String::new(), |(tenant, share)| {
+        format!(" (tenant {tenant}: {:.0}% of that time)", share * 100.0)
+    });
+    format!(
+        "failed attempts and their retry backoff took {:.0}% of {}'s busy time{tenant} ({} raised, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work): fix what fails (see the errors), and retry only what can succeed on retry.",
+        work.error_share() * 100.0,
+        node.node_name,
+        plural(node.errors, "attempt"),
+        work.error_s,
+        work.backoff_s - work.backoff_after_timeout_s,
+        work.success_s
+    )
+}
+
+/// A node whose worker lost most of its busy time to failures and their backoff.
+#[derive(Debug, Clone, Serialize)]
+pub struct LostTime {
+    pub node_name: String,
+    /// `timeouts` or `errors`.
+    pub cause: &'static str,
+    pub share: f64,
+    pub step: String,
+}
+
+/// What a node's worker lost most of its time to, when that is most of it.
+pub(super) fn lost_time(node: &NodeReport) -> Option<LostTime> {
+    let work = &node.worker_time;
+    let (cause, share, step) = if node.timeouts > 0 && work.timeout_share() >= DEPENDENCY_SHARE {
+        ("timeouts", work.timeout_share(), timeout_step(node))
+    } else if node.errors > 0 && work.error_share() >= DEPENDENCY_SHARE {
+        ("errors", work.error_share(), error_step(node))
+    } else {
+        return None;
+    };
+    Some(LostTime {
+        node_name: node.node_name.clone(),
+        cause,
+        share,
+        step: capitalized(step),
+    })
+}
+
+pub(super) fn lost_time_step(node: &NodeReport) -> Option<String> {
+    lost_time(node).map(|lost| lost.step)
+}
+
+/// The checklist line for a hanging attempt.
+pub fn hang_step(hang: &Hang) -> String {
+    let p95 = hang.p95_ms.map_or(String::new(), |p95| {
+        format!(
+            " ({:.0}x its p95 of {} ms)",
+            hang.running_ms / p95.max(0.001),
+            millis(p95)
+        )
+    });
+    let instance = hang
+        .instance
+        .as_ref()
+        .map_or(String::new(), |instance| format!(" in {instance}"));
+    let behind = hang.queued_behind.map_or(String::new(), |queued| {
+        format!(
+            ": {} wait behind it",
+            plural(queued.max(0) as u64, "message")
+        )
+    });
+    format!(
+        "{}'s attempt for trace {} has run {} ms at the end of the input{p95} and holds {}'s only worker{instance}{behind}. No timeout cut it: set NodePolicy.timeout_s on {}, and look at the call it makes (`flowtrace find {}`).",
+        hang.node_name,
+        hang.trace_id,
+        millis(hang.running_ms),
+        hang.node_name,
+        hang.node_name,
+        hang.trace_id
+    )
+}
+
+/// Lost-time findings of every node but the hot node (whose own step says it).
+pub(super) fn lost_elsewhere(nodes: &[NodeReport], hot: Option<&Bottleneck>) -> Vec<LostTime> {
+    nodes
+        .iter()
+        .filter(|node| hot.is_none_or(|h| h.node_name != node.node_name))
+        .filter_map(lost_time)
+        .collect()
+}
+
+pub(super) fn capitalized(text: String) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => text,
+    }
+}
+
+pub(super) fn remediate(
+    nodes: &[NodeReport],
+    signals: &[Signal],
+    hot: Option<&Bottleneck>,
+) -> Vec<String> {
+    let mut steps = Vec::new();
+    let hot_report = hot.and_then(|h| nodes.iter().find(|n| n.node_name == h.node_name));
+    if let (Some(hot), Some(report)) = (hot, hot_report) {
+        let capacity = report
+            .queue_maxsize
+            .filter(|c| *c > 0)
+            .map_or(String::new(), |c| format!(" (queue_maxsize {c})"));
+        let behind = if hot.backed_up.is_empty() {
+            "nothing upstream is backed up yet".to_string()
+        } else {
+            format!(
+                "{} back up behind it and look slow only because they wait to hand over their output",
+                hot.backed_up.join(", ")
+            )
+        };
+        if hot.waits_on_egress {
+            steps.push(format!(
+                "Drain the egress: {} is the last node and its output queue to the egress was full in {:.0}% of its readings, so it waits on the app's flow.fetch() rather than working (its successes include that wait); fetch results faster or from more consumers. Adding replicas of {} would not help; {behind}.",
+                hot.node_name,
+                hot.outbound_full_share * 100.0,
+                hot.node_name
+            ));
+        } else {
+            match lost_time_step(report) {
+            Some(lost) => steps.push(format!(
+                "The bottleneck is {}{capacity}, and {lost} {}.",
+                hot.node_name,
+                capitalized(behind)
+            )),
+            None => steps.push(format!(
+                "Relieve the bottleneck {}{capacity}: it is busy with real work ({:.0}% of the span, {:.0}% of that in successful attempts); PenguiFlow runs one worker per node, so add replicas, make its handler or dependency faster, or send it less work; {behind}.",
+                hot.node_name,
+                report.busy_share * 100.0,
+                work_share(&report.worker_time) * 100.0,
+            )),
+        }
+        }
+    }
+    for lost in lost_elsewhere(nodes, hot) {
+        steps.push(lost.step);
+    }
+    for signal in signals {
+        let node = signal.node_name.clone().unwrap_or_default();
+        match signal.kind {
+            SignalKind::Saturation if hot.is_none() => steps.push(format!(
+                "{node} is saturated ({}): raise its queue_maxsize or its capacity, or reduce the load sent to it.",
+                signal.detail
+            )),
+            SignalKind::SlowDependency => steps.push(format!(
+                "{node} starts work that does not finish ({}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.",
+                signal.detail
+            )),
+            SignalKind::RetryStorm => steps.push(format!(
+                "Retry storm at {node} ({}): disable retries temporarily (NodePolicy.max_retries=0) or add backoff.",
+                signal.detail
+            )),
+            SignalKind::LatencyRegression => {
+                let backed_up = hot.is_some_and(|h| h.backed_up.contains(&node));
+                steps.push(match hot {
+                    Some(hot) if backed_up => format!(
+                        "{node} got slower late in the span ({}), but it backs up behind {}: the wait to hand over its output, not its own work; fix {} first.",
+                        signal.detail, hot.node_name, hot.node_name
+                    ),
+                    _ => format!(
+                        "{node} got slower late in the span ({}): check what changed then (a deploy, the dependency, load).",
+                        signal.detail
+                    ),
+                });
+            }
+            _ => {}
+        }
+    }
+    let blocked: Vec<&Signal> = signals
+        .iter()
+        .filter(|s| s.kind == SignalKind::BlockedDownstream)
+        .collect();
+    if let Some(example) = blocked.first() {
+        steps.push(format!(
+            "{} accumulate pending messages (e.g. {}): something downstream is not draining; check the last nodes and that the egress is consumed (flow.fetch()).",
+            plural(blocked.len() as u64, "trace"),
+            example.trace_id.as_deref().unwrap_or("?")
+        ));
+    }
+    steps
+}

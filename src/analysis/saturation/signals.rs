@@ -1,0 +1,153 @@
+//! The signals over time buckets: saturation, slow dependency, latency regression.
+
+use super::*;
+
+pub(super) fn duration_text(micros: i64) -> String {
+    if micros >= 60_000_000 {
+        format!("{:.1} min", micros as f64 / 60e6)
+    } else if micros >= 1_000_000 {
+        format!("{:.1} s", micros as f64 / 1e6)
+    } else {
+        format!("{} ms", millis(micros as f64 / 1000.0))
+    }
+}
+
+/// The longest run of consecutive buckets satisfying `condition`: (start index, length).
+pub(super) fn longest_run(
+    buckets: &[Bucket],
+    condition: impl Fn(&Bucket) -> bool,
+) -> (usize, usize) {
+    let (mut best, mut current_start, mut current) = ((0, 0), 0, 0);
+    for (index, bucket) in buckets.iter().enumerate() {
+        if condition(bucket) {
+            if current == 0 {
+                current_start = index;
+            }
+            current += 1;
+            if current > best.1 {
+                best = (current_start, current);
+            }
+        } else {
+            current = 0;
+        }
+    }
+    best
+}
+
+/// The q_depth_total above which a node counts as saturated: a share of a bounded queue's
+/// capacity, or twice its own p95 when unbounded.
+pub(super) fn saturation_level(report: &NodeReport, threshold: f64) -> Option<f64> {
+    match report.queue_maxsize.filter(|c| *c > 0) {
+        Some(capacity) => Some(threshold * capacity as f64),
+        None => report.q_depth_total_p95.map(|p95| (2.0 * p95).max(1.0)),
+    }
+}
+
+pub(super) fn saturation_signal(
+    report: &NodeReport,
+    buckets: &[Bucket],
+    width: i64,
+    options: SaturationOptions,
+) -> Option<Signal> {
+    let level = saturation_level(report, options.threshold)?;
+    let (_, run) = longest_run(buckets, |b| {
+        b.q_total_max as f64 >= level && b.q_total_max > 0
+    });
+    if run < options.sustain {
+        return None;
+    }
+    let basis = match report.queue_maxsize.filter(|c| *c > 0) {
+        Some(capacity) => format!("{:.0}% of capacity {capacity}", options.threshold * 100.0),
+        None => "twice its p95, unbounded queue".to_string(),
+    };
+    Some(Signal {
+        kind: SignalKind::Saturation,
+        node_name: Some(report.node_name.clone()),
+        trace_id: None,
+        detail: format!(
+            "q_depth_total stayed at or above {} ({basis}) for {} consecutive buckets ({}); max {}",
+            trim_float(level),
+            run,
+            duration_text(run as i64 * width),
+            report.q_depth_total_max
+        ),
+    })
+}
+
+pub(super) fn slow_dependency_signal(
+    report: &NodeReport,
+    buckets: &[Bucket],
+    width: i64,
+    options: SaturationOptions,
+) -> Option<Signal> {
+    // A run of buckets where attempts started (or timed out) but none succeeded, longer than
+    // the node normally needs (twice its p95 success latency).
+    let (start, run) = longest_run(buckets, |b| {
+        (b.starts > 0 || b.timeouts > 0) && b.successes == 0
+    });
+    let normal_micros = report.latency_ms.p95.map_or(0.0, |p95| p95 * 1000.0 * 2.0);
+    if run < options.sustain || (run as i64 * width) as f64 <= normal_micros {
+        return None;
+    }
+    let window = &buckets[start..start + run];
+    let starts: u64 = window.iter().map(|b| b.starts).sum();
+    let timeouts: u64 = window.iter().map(|b| b.timeouts).sum();
+    let inflight = window.iter().map(|b| b.inflight_max).max().unwrap_or(0);
+    if timeouts == 0 && starts < 2 {
+        return None;
+    }
+    Some(Signal {
+        kind: SignalKind::SlowDependency,
+        node_name: Some(report.node_name.clone()),
+        trace_id: None,
+        detail: format!(
+            "{} started and {} but no success for {} ({} consecutive buckets){}",
+            plural(starts, "attempt"),
+            plural(timeouts, "timeout"),
+            duration_text(run as i64 * width),
+            run,
+            if inflight > 0 {
+                format!("; trace_inflight up to {inflight}")
+            } else {
+                String::new()
+            }
+        ),
+    })
+}
+
+pub(super) fn regression_signal(
+    report: &NodeReport,
+    buckets: &[Bucket],
+    first: Timestamp,
+    span_micros: i64,
+    indices: &[i64],
+    width: i64,
+) -> Option<Signal> {
+    if span_micros <= 0 {
+        return None;
+    }
+    let cut = first.0.saturating_add(span_micros / 4 * 3);
+    let (mut before, mut after) = (Sketch::default(), Sketch::default());
+    for (bucket, index) in buckets.iter().zip(indices) {
+        let start = index.saturating_mul(width);
+        if start >= cut {
+            after.merge(&bucket.latency);
+        } else {
+            before.merge(&bucket.latency);
+        }
+    }
+    if before.count() < 5 || after.count() < 5 {
+        return None;
+    }
+    let (early, late) = (before.percentile(95.0)?, after.percentile(95.0)?);
+    (late > 2.0 * early).then(|| Signal {
+        kind: SignalKind::LatencyRegression,
+        node_name: Some(report.node_name.clone()),
+        trace_id: None,
+        detail: format!(
+            "p95 success latency {} ms in the last quarter of the span, {} ms before (≈, 10% bins)",
+            millis(late),
+            millis(early)
+        ),
+    })
+}
