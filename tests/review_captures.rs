@@ -258,3 +258,54 @@ fn configure_logging_default_lines_give_every_event() {
             .all(|e| e["q_depth_in"].is_i64() && e["ts"].is_string())
     );
 }
+
+#[test]
+fn second_review_cases_hold() {
+    // A worker stopped by flow.stop() mid-attempt is not a hang.
+    let restart = report_json("saturation", &[&capture("restart")]);
+    assert_eq!(restart["hanging_total"], 0);
+
+    // An LLM's context-length error counts tokens of text: not rejected credentials.
+    let ctxlen = report_json("classify", &[&capture("ctxlen")]);
+    assert!(!ctxlen["remediation"].to_string().contains("authentication"));
+
+    // An error that never recovered is not called transient.
+    let deterministic = report_json("classify", &[&capture("deterministic")]);
+    let text = deterministic["remediation"].to_string();
+    assert!(!text.contains("transient"), "{text}");
+    for exception in deterministic["exceptions"].as_array().unwrap() {
+        assert_eq!(exception["recovered"], 0, "{exception}");
+    }
+
+    // A tenant sending most of the traffic and failing at everyone's rate is not to blame.
+    let baserate = report_json("triage", &[&capture("baserate")]);
+    let text = baserate["remediation"].to_string();
+    assert!(!text.contains("gate or rate-limit"), "{text}");
+
+    // A frozen flow is not "nothing to do": the traces left in flight are named with where
+    // they wait.
+    let hung1 = report_json("triage", &[&capture("hung1")]);
+    let steps = hung1["remediation"].as_array().unwrap();
+    assert!(!steps.is_empty());
+    assert!(
+        steps
+            .iter()
+            .any(|s| s["step"].as_str().unwrap().contains("wait at llm"))
+    );
+
+    // An attempt that started with a full output queue is blocked handing over, not hanging.
+    let events = events_jsonl(&[&capture("hung2"), "--node", "prep", "--kind", "node_start"]);
+    let blocked = events
+        .iter()
+        .filter(|e| e["q_depth_out"] == e["queue_maxsize"])
+        .filter_map(|e| e["trace_id"].as_str())
+        .find(|trace| {
+            let find = report_json("find", &[trace, &capture("hung2")]);
+            find["next"]["node_name"] == "prep" && find["next"]["event"] == "node_start"
+        })
+        .expect("a prep attempt left blocked at the cut");
+    let find = report_json("find", &[blocked, &capture("hung2")]);
+    let text = find["remediation"].to_string();
+    assert!(text.contains("blocked handing its output"), "{text}");
+    assert!(!text.contains("the call is hanging"), "{text}");
+}

@@ -160,8 +160,17 @@ pub fn reads_like_rejected_credentials(text: &str) -> bool {
     if WORDS.iter().any(|word| lower.contains(word)) {
         return true;
     }
+    // Not a bare "token": in LLM flows it counts text ("context length of 8192 tokens").
     let secret = [
-        "api_key", "api key", "apikey", "token", "password", "secret",
+        "api_key",
+        "api key",
+        "apikey",
+        "access token",
+        "access_token",
+        "auth token",
+        "bearer",
+        "password",
+        "secret",
     ]
     .iter()
     .any(|word| lower.contains(word));
@@ -198,6 +207,7 @@ mod tests {
             "ValueError('document too long: 4032 tokens > 4000 limit')",
             "KeyError('template:answer_v2')",
             "ValueError('limit 403 exceeded')",
+            "BadRequestError(\"Error code: 400 - {'error': {'message': 'maximum context length is 8192 tokens', 'type': 'invalid_request_error', 'code': 'context_length_exceeded'}}\")",
             "ConnectionResetError('enrichment backend reset the connection')",
         ] {
             assert!(!reads_like_rejected_credentials(text), "{text}");

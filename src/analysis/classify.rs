@@ -178,6 +178,8 @@ pub struct ExceptionReport {
     /// (`node_failed`); the others recovered on a retry or are still in flight.
     pub messages: u64,
     pub terminal: u64,
+    /// Messages that raised it and then succeeded at the same node (on a retry).
+    pub recovered: u64,
     /// Messages that raised it, per tenant (`(unknown)` without one).
     pub tenants: BTreeMap<String, u64>,
     /// Occurrences whose message reads like an authentication or authorization failure
@@ -236,11 +238,16 @@ struct NodeFacts {
     /// Messages (first attempts) that timed out here, per tenant: a request retried six times
     /// is one message.
     timeout_tenants: BTreeMap<String, u64>,
+    /// Messages (first attempts) the node took, per tenant: the base a tenant's failures are
+    /// measured against.
+    tenant_messages: BTreeMap<String, u64>,
 }
 
 #[derive(Debug)]
 struct ExceptionTally {
     count: u64,
+    /// Messages that raised it and then succeeded at the same node (on a retry).
+    recovered: u64,
     /// Messages (first attempts) that raised it, and those that then failed for good.
     messages: u64,
     terminal: u64,
@@ -278,6 +285,11 @@ pub struct Classifier {
     /// before the first node fetched the message), and those skipped further along.
     deadline_stale: u64,
     deadline_in_flow: u64,
+    /// The exception type each failing message (trace, node) last raised, until it succeeds
+    /// there (a recovery) or fails for good; bounded by `MAX_FAILING`.
+    failing: FastMap<(Name, Name), String>,
+    /// Traces per tenant (`(unknown)` without one).
+    tenant_traces: BTreeMap<String, u64>,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
     tenants_seen: BTreeSet<Name>,
     newest: Option<Timestamp>,
@@ -320,6 +332,8 @@ impl Classifier {
             deadline_stale: 0,
             deadline_in_flow: 0,
             tenants_seen: BTreeSet::new(),
+            failing: FastMap::default(),
+            tenant_traces: BTreeMap::new(),
             newest: None,
             oldest: None,
         }
@@ -396,6 +410,15 @@ impl Classifier {
             Some(facts) => facts,
             None => self.nodes.entry(node.clone()).or_default(),
         };
+        if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
+            let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+            match facts.tenant_messages.get_mut(tenant) {
+                Some(count) => *count += 1,
+                None => {
+                    facts.tenant_messages.insert(tenant.to_string(), 1);
+                }
+            }
+        }
         match event.kind {
             Kind::NodeSuccess => {
                 if let Some(latency) = event.latency_ms {
@@ -433,7 +456,42 @@ impl Classifier {
         }
     }
 
+    /// Follows each failing message to its end at the node: a success there recovers the
+    /// exception type it last raised.
+    fn track_recovery(&mut self, event: &Event, type_name: Option<&str>) {
+        let (Some(trace), Some(node)) = (&event.trace_id, &event.node_name) else {
+            return;
+        };
+        match event.kind {
+            Kind::NodeError | Kind::NodeTimeout => {
+                if let Some(type_name) = type_name
+                    && self.failing.len() < MAX_FAILING
+                {
+                    self.failing
+                        .insert((trace.clone(), node.clone()), type_name.to_string());
+                }
+            }
+            Kind::NodeSuccess | Kind::NodeFailed | Kind::NodeTraceCancelled => {
+                if self.failing.is_empty() {
+                    return;
+                }
+                let key = (trace.clone(), node.clone());
+                if let Some(type_name) = self.failing.remove(&key)
+                    && event.kind == Kind::NodeSuccess
+                    && let Some(tally) = self.exceptions.get_mut(&type_name)
+                {
+                    tally.recovered += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
     fn track_exception(&mut self, event: &Event) {
+        if matches!(event.kind, Kind::NodeSuccess | Kind::NodeTraceCancelled) {
+            self.track_recovery(event, None);
+            return;
+        }
         if !matches!(
             event.kind,
             Kind::NodeError | Kind::NodeTimeout | Kind::RemoteCallError | Kind::NodeFailed
@@ -450,14 +508,21 @@ impl Classifier {
                     .as_ref()
                     .and_then(|f| f.exception_type.clone())
             });
+        if event.kind == Kind::NodeFailed {
+            self.track_recovery(event, None);
+        }
         let Some(type_name) = type_name else {
             return;
         };
+        if matches!(event.kind, Kind::NodeError | Kind::NodeTimeout) {
+            self.track_recovery(event, Some(&type_name));
+        }
         let tally = self
             .exceptions
             .entry(type_name)
             .or_insert_with(|| ExceptionTally {
                 count: 0,
+                recovered: 0,
                 messages: 0,
                 terminal: 0,
                 tenants: BTreeMap::new(),
@@ -508,6 +573,8 @@ impl Classifier {
             .entry(outcome.status.as_str().to_string())
             .or_default() += 1;
         self.traces += 1;
+        let tenant = outcome.summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+        *self.tenant_traces.entry(tenant.to_string()).or_default() += 1;
         let counts = &outcome.summary.counts;
         for category in Category::ALL {
             if counts.get(category) > 0 {
@@ -564,6 +631,7 @@ impl Classifier {
                 message: self.messages.then_some(tally.example),
                 tenants: tally.tenants,
                 auth_like: tally.auth_like,
+                recovered: tally.recovered,
                 messages: tally.messages,
                 terminal: tally.terminal,
             })
@@ -582,6 +650,7 @@ impl Classifier {
             deadline_stale: self.deadline_stale,
             deadline_in_flow: self.deadline_in_flow,
             tenants_seen: &self.tenants_seen,
+            tenant_traces: &self.tenant_traces,
             in_flight: statuses.get("in_flight").copied().unwrap_or(0),
         };
         let remediation = remediate(&facts);
@@ -731,24 +800,43 @@ struct Facts<'a> {
     deadline_stale: u64,
     deadline_in_flow: u64,
     tenants_seen: &'a BTreeSet<Name>,
+    /// Traces per tenant: the base a tenant's failing messages are measured against.
+    tenant_traces: &'a BTreeMap<String, u64>,
     /// Traces still in flight at the end of the input.
     in_flight: u64,
 }
+
+/// Failing messages followed at most, awaiting their recovery or terminal failure.
+const MAX_FAILING: usize = 100_000;
 
 /// Fewer occurrences than this say nothing about a tenant.
 const MIN_TENANT_EVIDENCE: u64 = 5;
 
 /// The tenant with most of `counts` (see `tenant_share`), with its count and the total, when
-/// there are at least `MIN_TENANT_EVIDENCE` and the input has other tenants to compare with.
+/// there are at least `MIN_TENANT_EVIDENCE`, the input has other tenants to compare with, and
+/// the tenant's failure rate against its `traffic` stands out from the others'.
 fn dominant_tenant<'a>(
     counts: &'a BTreeMap<String, u64>,
     tenants_seen: &BTreeSet<Name>,
+    traffic: &BTreeMap<String, u64>,
 ) -> Option<(&'a str, u64, u64)> {
     let total: u64 = counts.values().sum();
     if total < MIN_TENANT_EVIDENCE || tenants_seen.len() < 2 {
         return None;
     }
+    fn of(map: &BTreeMap<String, u64>) -> impl Fn(&str) -> u64 + '_ {
+        move |tenant| map.get(tenant).copied().unwrap_or(0)
+    }
     tenant_share::dominant_tenant(counts.iter().map(|(t, n)| (t.as_str(), *n as f64)))
+        .filter(|(tenant, _, _)| {
+            tenant_share::stands_out(
+                tenant,
+                of(counts),
+                of(traffic),
+                total,
+                traffic.values().sum(),
+            )
+        })
         .map(|(tenant, count, total)| (tenant, count as u64, total as u64))
 }
 
@@ -849,7 +937,11 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
             ),
             _ => String::new(),
         };
-        let tenant = dominant_tenant(&node_facts.timeout_tenants, facts.tenants_seen);
+        let tenant = dominant_tenant(
+            &node_facts.timeout_tenants,
+            facts.tenants_seen,
+            &node_facts.tenant_messages,
+        );
         let tenant_text = tenant.map_or(String::new(), |(tenant, count, total)| {
             format!("; {count} of the {total} messages that timed out are tenant {tenant}'s")
         });
@@ -883,9 +975,9 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let transient = ["connection", "unavailable", "oserror", "reset", "refused"]
             .iter()
             .any(|word| lower.contains(word));
-        let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen);
+        let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen, facts.tenant_traces);
         let auth = exception.auth_like * 2 > exception.count;
-        let recovered = exception.messages.saturating_sub(exception.terminal);
+        let recovered = exception.recovered;
         let advice = match (auth, tenant) {
             (true, Some((tenant, _, _))) => format!(
                 "an authentication failure for tenant {tenant} ({} of {} attempts read like rejected credentials): check and rotate {tenant}'s credentials or API key; the code is not at fault and retrying will not help",
@@ -898,8 +990,8 @@ fn error_steps(facts: &Facts) -> Vec<String> {
             (false, Some((tenant, count, total))) => format!(
                 "{count} of {total} from tenant {tenant}: something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {tenant} while it is fixed"
             ),
-            (false, None) if recovered > 0 && exception.terminal < exception.messages => format!(
-                "{recovered} of {} messages that raised it did not fail for good (they succeeded on a retry or are still in flight): transient, so retries help; find what fails now and then (a dependency, a race) before raising max_retries",
+            (false, None) if recovered > 0 => format!(
+                "{recovered} of {} messages that raised it then succeeded there on a retry: transient, so retries help; find what fails now and then (a dependency, a race) before raising max_retries",
                 exception.messages
             ),
             (false, None) if transient => {

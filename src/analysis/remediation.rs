@@ -302,6 +302,11 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
         return;
     }
     match next.event.as_deref() {
+        Some("node_start") if is_full(next.q_depth_out, next.queue_maxsize) => steps.push(format!(
+            "{node} started attempt {} with its output queue already full ({}): its handler has likely finished and it is blocked handing its output to the next node. NodePolicy.timeout_s cannot help (it covers the handler, not the hand-over); what holds the next node is the cause: `flowtrace saturation` shows it.",
+            next.attempts.saturating_sub(1),
+            depth_of(next.q_depth_out, next.queue_maxsize)
+        )),
         Some("node_start") => steps.push(format!(
             "{node} started attempt {} and never finished{}: the call is hanging; set (or lower) NodePolicy.timeout_s on {node} so it fails fast, and check the dependency it calls.",
             next.attempts.saturating_sub(1),

@@ -23,6 +23,31 @@ pub fn dominant_tenant<'a>(
         .map(|(tenant, weight)| (tenant, weight, total))
 }
 
+/// True when `tenant`'s failure rate stands out against the other tenants' at the same place:
+/// `failures` and `traffic` are messages per tenant (failing, and all). A tenant sending most of
+/// the traffic also has most of the failures when everyone fails alike: its rate must be at
+/// least twice the others', and their traffic large enough to have shown failures at its rate.
+pub fn stands_out(
+    tenant: &str,
+    failures: impl Fn(&str) -> u64,
+    traffic: impl Fn(&str) -> u64,
+    failures_total: u64,
+    traffic_total: u64,
+) -> bool {
+    let (failed, sent) = (failures(tenant), traffic(tenant));
+    if sent == 0 || failed == 0 {
+        return false;
+    }
+    let rate = failed as f64 / sent as f64;
+    let others_sent = traffic_total.saturating_sub(sent);
+    let others_failed = failures_total.saturating_sub(failed);
+    if (others_sent as f64) * rate < 3.0 {
+        return false; // too little other traffic to tell
+    }
+    let others_rate = others_failed as f64 / others_sent as f64;
+    others_rate * 2.0 <= rate
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -39,5 +64,25 @@ mod tests {
             None
         );
         assert_eq!(dominant_tenant([]), None);
+    }
+
+    #[test]
+    fn a_big_tenant_failing_like_everyone_does_not_stand_out() {
+        let counts = |pairs: &'static [(&'static str, u64)]| {
+            move |tenant: &str| {
+                pairs
+                    .iter()
+                    .find(|(t, _)| *t == tenant)
+                    .map_or(0, |(_, n)| *n)
+            }
+        };
+        // acme sends 90% and fails at the same 30% rate as globex.
+        let failed = counts(&[("acme", 19), ("globex", 2)]);
+        let sent = counts(&[("acme", 54), ("globex", 6)]);
+        assert!(!stands_out("acme", failed, sent, 21, 60));
+        // globex fails half its requests, the others none of 36.
+        let failed = counts(&[("globex", 8)]);
+        let sent = counts(&[("globex", 16), ("acme", 25), ("initech", 11)]);
+        assert!(stands_out("globex", failed, sent, 8, 52));
     }
 }

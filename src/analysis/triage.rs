@@ -261,7 +261,52 @@ impl Analysis for Triage {
                 deadline: g.deadline,
             })
             .collect();
-        let remediation = merge_checklists(&classify, &saturation, &self.troubled, &cross_tenant);
+        let mut remediation =
+            merge_checklists(&classify, &saturation, &self.troubled, &cross_tenant);
+        // Traces stalled at the end with nothing to explain them (no hang long enough to judge,
+        // no bottleneck): a flow that froze writes nothing more, so the log ends with them.
+        if in_flight_total > 0 && saturation.hanging.is_empty() && saturation.hot_node.is_none() {
+            let waiting: Vec<&WorstTrace> = worst
+                .iter()
+                .filter(|w| w.status == TraceStatus::InFlight && w.stalled_ms.is_some())
+                .collect();
+            let open = worst.iter().find(|w| {
+                w.status == TraceStatus::InFlight && w.next_event.as_deref() == Some("node_start")
+            });
+            let node = waiting
+                .first()
+                .or(open.as_ref())
+                .and_then(|w| w.next_node.clone());
+            if let Some(node) = node {
+                let longest = waiting.first().and_then(|w| w.stalled_ms.zip(w.p95_ms));
+                let stall = longest.map_or(String::new(), |(ms, p95)| {
+                    format!(
+                        ", the longest {} ms ({:.1}x its p95)",
+                        crate::render::millis(ms),
+                        ms / p95.max(0.001)
+                    )
+                });
+                let attempt = open
+                    .filter(|w| w.next_node.as_deref() == Some(node.as_str()))
+                    .map_or(String::new(), |w| {
+                        format!(
+                            "; {node}'s attempt for trace {} started and did not finish: a call may be hanging there (`flowtrace find {}`)",
+                            w.trace_id, w.trace_id
+                        )
+                    });
+                remediation.push(Step {
+                    evidence: format!(
+                        "in flight: {} at the end of the input",
+                        plural(in_flight_total, "trace")
+                    ),
+                    step: format!(
+                        "{} in flight at the end of the input wait at {node}{stall}{attempt}. The log ends with them: if the flow stopped writing (a freeze), their wait does not show here; check whether new events still arrive (kubectl logs -f).",
+                        plural(in_flight_total, "trace")
+                    ),
+                    traces: in_flight_total,
+                });
+            }
+        }
         TriageReport {
             first_ts: self.first_ts,
             last_ts: self.last_ts,

@@ -25,11 +25,26 @@ pub fn dominant_tenant(
             .iter()
             .map(|(tenant, work)| (tenant.as_str(), lost(work))),
     )
-    // One request retried many times is not a tenant's problem: a few messages at least.
+    // One request retried many times is not a tenant's problem: a few messages at least, and
+    // a failure rate that stands out from the other tenants' (a big tenant fails most when
+    // everyone fails alike).
     .filter(|(tenant, _, _)| {
+        let of = |pick: fn(&WorkerTime) -> u64| {
+            move |name: &str| node.worker_time_by_tenant.get(name).map_or(0, pick)
+        };
+        let total = |pick: fn(&WorkerTime) -> u64| -> u64 {
+            node.worker_time_by_tenant.values().map(pick).sum()
+        };
         node.worker_time_by_tenant
             .get(*tenant)
             .is_some_and(|work| work.failed_messages >= MIN_TENANT_MESSAGES)
+            && tenant_share::stands_out(
+                tenant,
+                of(|w| w.failed_messages),
+                of(|w| w.messages),
+                total(|w| w.failed_messages),
+                total(|w| w.messages),
+            )
     })
     .map(|(tenant, weight, total)| (tenant, weight / total))
 }

@@ -245,6 +245,8 @@ pub struct WorkerTime {
     pub backoff_after_timeout_s: f64,
     /// Messages whose first attempt timed out or raised (a request retried six times is one).
     pub failed_messages: u64,
+    /// Messages taken (first attempts): the base the failed ones are measured against.
+    pub messages: u64,
 }
 
 impl WorkerTime {
@@ -271,6 +273,7 @@ impl WorkerTime {
         let seconds = event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
         match event.kind {
             Kind::NodeSuccess => self.success_s += seconds,
+            Kind::NodeStart => self.messages += u64::from(event.attempt.unwrap_or(0) == 0),
             Kind::NodeTimeout => {
                 self.timeout_s += seconds;
                 self.failed_messages += u64::from(event.attempt.unwrap_or(0) == 0);
@@ -406,7 +409,15 @@ impl SaturationAnalyzer {
         stats.events += 1;
         stats.selected |= selected;
         if event.kind == Kind::NodeCancelled {
-            return; // a worker stopped at shutdown: an event of the node, but not load
+            // A worker stopped at shutdown (flow.stop()): an event of the node but not load,
+            // and the end of whatever attempt that worker had under way: not a hang.
+            let instance = event.pod.as_deref().or(event.node_id.as_deref());
+            for (name, readings) in &mut stats.readings {
+                if instance.is_none_or(|instance| &**name == instance) {
+                    readings.open = None;
+                }
+            }
+            return;
         }
         let bucket = stats
             .buckets
@@ -414,7 +425,11 @@ impl SaturationAnalyzer {
             .or_default();
         if matches!(
             event.kind,
-            Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError | Kind::NodeRetry
+            Kind::NodeStart
+                | Kind::NodeSuccess
+                | Kind::NodeTimeout
+                | Kind::NodeError
+                | Kind::NodeRetry
         ) {
             stats.work.add(event);
             let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
@@ -595,6 +610,22 @@ impl SaturationAnalyzer {
                 queued_behind: feeding.or(own.filter(|q| *q > 0)),
             });
         }
+        // An attempt upstream of a hanging one (in the same pod, where pods are known) is
+        // blocked handing its output over (ctx.emit into the full queue), not hanging itself.
+        let all = hangs.clone();
+        hangs.retain(|hang| {
+            !all.iter().any(|other| {
+                other.node_name != hang.node_name
+                    && graph.is_downstream(&other.node_name, &hang.node_name)
+                    && (hang.instance.is_none()
+                        || other.instance.is_none()
+                        || hang.instance == other.instance
+                        || !hang
+                            .instance
+                            .as_deref()
+                            .is_some_and(|i| i.starts_with("pod ")))
+            })
+        });
         hangs.sort_by(|a, b| {
             b.running_ms
                 .total_cmp(&a.running_ms)
