@@ -270,6 +270,10 @@ fn second_review_cases_hold() {
     assert!(!ctxlen["remediation"].to_string().contains("authentication"));
 
     // An error that never recovered is not called transient.
+    // Fresh budgets expiring by milliseconds in a default-size first queue are not stale.
+    let burst = report_json("classify", &[&capture("deadline_burst")]);
+    assert_eq!(burst["deadlines"]["stale_at_first_node"], 0);
+
     let deterministic = report_json("classify", &[&capture("deterministic")]);
     let text = deterministic["remediation"].to_string();
     assert!(!text.contains("transient"), "{text}");

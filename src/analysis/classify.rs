@@ -602,7 +602,12 @@ impl Classifier {
                     }
                     _ => true,
                 };
-                if skipped_first && queue_short {
+                // A fresh budget spent in a short queue runs out by little; a stale one was
+                // gone long before (`STALE_LATE_MS`).
+                let long_gone = summary
+                    .deadline_late_ms
+                    .is_some_and(|late| late >= STALE_LATE_MS);
+                if skipped_first && queue_short && long_gone {
                     self.deadline_stale += 1;
                 } else {
                     self.deadline_in_flow += 1;
@@ -805,6 +810,10 @@ struct Facts<'a> {
     /// Traces still in flight at the end of the input.
     in_flight: u64,
 }
+
+/// A deadline skip at least this late (ms past `deadline_s`) with a short queue before it had a
+/// budget gone before the message reached the flow.
+const STALE_LATE_MS: f64 = 1000.0;
 
 /// Failing messages followed at most, awaiting their recovery or terminal failure.
 const MAX_FAILING: usize = 100_000;

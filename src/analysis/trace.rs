@@ -113,6 +113,8 @@ pub struct TraceSummary {
     /// The inbound queue (depth, capacity) of the node that skipped the message for its
     /// deadline: a long queue behind it means it expired waiting, not stale on arrival.
     pub deadline_skip_queue: Option<(Option<i64>, Option<i64>)>,
+    /// How late the skip was (its time past `deadline_s`), in milliseconds.
+    pub deadline_late_ms: Option<f64>,
     /// The category of the last failure event, for traces still in flight.
     last_failure: Option<Category>,
 }
@@ -133,6 +135,7 @@ impl TraceSummary {
             terminal: None,
             deadline_skipped: false,
             deadline_skip_queue: None,
+            deadline_late_ms: None,
             last_failure: None,
         }
     }
@@ -155,6 +158,9 @@ impl TraceSummary {
             Kind::DeadlineSkip => {
                 self.deadline_skipped = true;
                 self.deadline_skip_queue = Some((event.q_depth_in, event.queue_maxsize));
+                self.deadline_late_ms = event
+                    .deadline_s
+                    .map(|deadline| (event.ts.as_unix_seconds() - deadline) * 1000.0);
             }
             Kind::NodeSuccess => self.last_failure = None,
             kind if is_trace_cancellation(kind) => self.cancelled = true,
