@@ -313,3 +313,28 @@ fn second_review_cases_hold() {
     assert!(text.contains("blocked handing its output"), "{text}");
     assert!(!text.contains("the call is hanging"), "{text}");
 }
+
+#[test]
+fn a_trace_with_fanned_out_messages_still_queued_is_not_succeeded() {
+    // ctx.emit fan-out (3 to embed, 1 to index, all into store), cut while store's queue
+    // holds some of them: a trace is done when store succeeded 4 times for it.
+    let log = capture("emit_cut");
+    let events = events_jsonl(&[&log, "--node", "store", "--kind", "node_success"]);
+    let mut done: std::collections::BTreeMap<String, u64> = Default::default();
+    for event in &events {
+        *done
+            .entry(event["trace_id"].as_str().unwrap().to_string())
+            .or_default() += 1;
+    }
+    let rows = report_json("traces", &[&log]);
+    for row in rows.as_array().unwrap() {
+        let id = row["trace_id"].as_str().unwrap();
+        let finished = done.get(id).copied().unwrap_or(0) == 4;
+        assert_eq!(
+            row["status"] == "succeeded",
+            finished,
+            "{id}: {}",
+            row["status"]
+        );
+    }
+}

@@ -115,6 +115,8 @@ pub struct TraceSummary {
     pub deadline_skip_queue: Option<(Option<i64>, Option<i64>)>,
     /// How late the skip was (its time past `deadline_s`), in milliseconds.
     pub deadline_late_ms: Option<f64>,
+    /// `trace_pending` on the trace's latest event, and that event's kind.
+    last_pending: Option<(Kind, i64)>,
     /// The category of the last failure event, for traces still in flight.
     last_failure: Option<Category>,
 }
@@ -136,12 +138,18 @@ impl TraceSummary {
             deadline_skipped: false,
             deadline_skip_queue: None,
             deadline_late_ms: None,
+            last_pending: None,
             last_failure: None,
         }
     }
 
     pub fn observe(&mut self, event: &Event) {
         self.events += 1;
+        if event.ts >= self.last_ts
+            && let Some(pending) = event.trace_pending
+        {
+            self.last_pending = Some((event.kind.clone(), pending));
+        }
         self.first_ts = self.first_ts.min(event.ts);
         self.last_ts = self.last_ts.max(event.ts);
         if self.tenant.is_none() {
@@ -225,11 +233,18 @@ impl TraceSummary {
             TraceStatus::Failed
         } else if self.deadline_skipped {
             TraceStatus::DeadlineSkipped
-        } else if self.reached_every_sink(graph) {
+        } else if self.reached_every_sink(graph) && !self.messages_left() {
             TraceStatus::Succeeded
         } else {
             TraceStatus::InFlight
         }
+    }
+
+    /// The trace's latest event, a success, still counts messages of it in the flow beyond the
+    /// one it emitted and its own (`trace_pending` is 2 on a completed trace's last success): a
+    /// fan-out's other messages are still queued.
+    fn messages_left(&self) -> bool {
+        matches!(&self.last_pending, Some((Kind::NodeSuccess, pending)) if *pending > 2)
     }
 
     fn reached_every_sink(&self, graph: &FlowGraph) -> bool {
