@@ -1040,8 +1040,10 @@ fn node_report(
                 format!("{} {instance}", if pod { "pod" } else { "node_id" })
             }),
         worker_time: stats.work.clone(),
+        // A backoff (or an attempt) counted whole can run past the end of the input: a worker
+        // is never busier than all of the span.
         busy_share: if span_s > 0.0 {
-            busy_s / (span_s * instances.max(1) as f64)
+            (busy_s / (span_s * instances.max(1) as f64)).min(1.0)
         } else {
             0.0
         },
