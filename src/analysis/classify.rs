@@ -285,6 +285,9 @@ pub struct Classifier {
     /// before the first node fetched the message), and those skipped further along.
     deadline_stale: u64,
     deadline_in_flow: u64,
+    /// Deadline skips that were their trace's first event with a short queue: (node, ms late,
+    /// queue depth), judged stale or not once the node's latency is known.
+    first_skips: Vec<(String, f64, i64)>,
     /// The exception type each failing message (trace, node) last raised, until it succeeds
     /// there (a recovery) or fails for good; bounded by `MAX_FAILING`.
     failing: FastMap<(Name, Name), String>,
@@ -331,6 +334,7 @@ impl Classifier {
             e2e_ms: Percentiles::default(),
             deadline_stale: 0,
             deadline_in_flow: 0,
+            first_skips: Vec::new(),
             tenants_seen: BTreeSet::new(),
             failing: FastMap::default(),
             tenant_traces: BTreeMap::new(),
@@ -602,15 +606,22 @@ impl Classifier {
                     }
                     _ => true,
                 };
-                // A fresh budget spent in a short queue runs out by little; a stale one was
-                // gone long before (`STALE_LATE_MS`).
-                let long_gone = summary
-                    .deadline_late_ms
-                    .is_some_and(|late| late >= STALE_LATE_MS);
-                if skipped_first && queue_short && long_gone {
-                    self.deadline_stale += 1;
-                } else {
-                    self.deadline_in_flow += 1;
+                // Stale or spent in the first queue is judged at the end, against how long that
+                // queue could have held it (its node's p95 per message before it).
+                match (
+                    skipped_first && queue_short,
+                    summary.deadline_late_ms,
+                    summary.visits.first(),
+                ) {
+                    (true, Some(late), Some(visit)) if self.first_skips.len() < MAX_FIRST_SKIPS => {
+                        let depth = summary
+                            .deadline_skip_queue
+                            .and_then(|(depth, _)| depth)
+                            .unwrap_or(0);
+                        self.first_skips
+                            .push((visit.node_name.clone(), late, depth));
+                    }
+                    _ => self.deadline_in_flow += 1,
                 }
             }
             TraceStatus::Succeeded => self.e2e_ms.add(outcome.summary.duration_ms()),
@@ -643,6 +654,20 @@ impl Classifier {
             .collect();
         exceptions.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
 
+        // A skip later than its node could have held the message (3x its p95 per message before
+        // it, 50 ms at least) had a budget gone on arrival; the others ran out in that queue.
+        for (node, late, depth) in std::mem::take(&mut self.first_skips) {
+            let p95 = self
+                .nodes
+                .get(node.as_str())
+                .and_then(|facts| facts.unblocked_latency.percentile(95.0))
+                .unwrap_or(0.0);
+            if late > (3.0 * p95 * (depth.max(0) + 1) as f64).max(STALE_FLOOR_MS) {
+                self.deadline_stale += 1;
+            } else {
+                self.deadline_in_flow += 1;
+            }
+        }
         let facts = Facts {
             categories: &self.categories,
             groups: &self.node_groups(),
@@ -811,9 +836,11 @@ struct Facts<'a> {
     in_flight: u64,
 }
 
-/// A deadline skip at least this late (ms past `deadline_s`) with a short queue before it had a
-/// budget gone before the message reached the flow.
-const STALE_LATE_MS: f64 = 1000.0;
+/// A deadline skip at a trace's first node counts as stale only past this lateness (ms), and past
+/// what its queue could explain.
+const STALE_FLOOR_MS: f64 = 50.0;
+/// First-node deadline skips kept to judge at the end, at most (the rest count as in the flow).
+const MAX_FIRST_SKIPS: usize = 100_000;
 
 /// Failing messages followed at most, awaiting their recovery or terminal failure.
 const MAX_FAILING: usize = 100_000;

@@ -301,8 +301,21 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
         }
         return;
     }
+    // q_depth_out sums every outgoing edge: blocked only if that sum fills all of them.
+    let outgoing = findings
+        .timeline
+        .iter()
+        .rev()
+        .find(|e| e.node_name.as_deref() == Some(node.as_str()) && e.kind == Kind::NodeStart)
+        .and_then(|e| e.outgoing)
+        .unwrap_or(1)
+        .max(1);
+    let blocked = is_full(
+        next.q_depth_out,
+        next.queue_maxsize.map(|capacity| capacity * outgoing),
+    );
     match next.event.as_deref() {
-        Some("node_start") if is_full(next.q_depth_out, next.queue_maxsize) => steps.push(format!(
+        Some("node_start") if blocked => steps.push(format!(
             "{node} started attempt {} with its output queue already full ({}): its handler has likely finished and it is blocked handing its output to the next node. NodePolicy.timeout_s cannot help (it covers the handler, not the hand-over); what holds the next node is the cause: `flowtrace saturation` shows it.",
             next.attempts.saturating_sub(1),
             depth_of(next.q_depth_out, next.queue_maxsize)

@@ -81,6 +81,8 @@ pub struct NodeVisit {
     /// The time of its first `node_success` of the trace (a fan-out node succeeds once per
     /// message it handles).
     pub first_success_ts: Option<Timestamp>,
+    /// Its `node_success` events in the trace.
+    pub successes: u64,
     /// A timeout / an error at this node not yet followed by its success.
     pending: [bool; 2],
     /// A timeout / an error at this node that a later success of it recovered.
@@ -193,6 +195,7 @@ impl TraceSummary {
                     attempts: 0,
                     success_ts: None,
                     first_success_ts: None,
+                    successes: 0,
                     pending: [false; 2],
                     recovered: [false; 2],
                 });
@@ -209,6 +212,7 @@ impl TraceSummary {
             Kind::NodeSuccess => {
                 visit.success_ts = success;
                 visit.first_success_ts = visit.first_success_ts.or(success);
+                visit.successes += 1;
                 for slot in 0..2 {
                     visit.recovered[slot] |= visit.pending[slot];
                     visit.pending[slot] = false;
@@ -233,18 +237,26 @@ impl TraceSummary {
             TraceStatus::Failed
         } else if self.deadline_skipped {
             TraceStatus::DeadlineSkipped
-        } else if self.reached_every_sink(graph) && !self.messages_left() {
+        } else if self.reached_every_sink(graph) && !self.messages_left(graph) {
             TraceStatus::Succeeded
         } else {
             TraceStatus::InFlight
         }
     }
 
-    /// The trace's latest event, a success, still counts messages of it in the flow beyond the
-    /// one it emitted and its own (`trace_pending` is 2 on a completed trace's last success): a
+    /// The trace's latest event, a success, still counts messages of it in the flow beyond its
+    /// own and the results its sinks sent to the egress not yet fetched (`trace_pending` is 2
+    /// on a completed linear trace's last success; one more per other sink success): a
     /// fan-out's other messages are still queued.
-    fn messages_left(&self) -> bool {
-        matches!(&self.last_pending, Some((Kind::NodeSuccess, pending)) if *pending > 2)
+    fn messages_left(&self, graph: &FlowGraph) -> bool {
+        let delivered: u64 = self
+            .visits
+            .iter()
+            .filter(|visit| graph.is_sink(&visit.node_name))
+            .map(|visit| visit.successes)
+            .sum();
+        matches!(&self.last_pending, Some((Kind::NodeSuccess, pending))
+            if *pending > 1 + delivered.max(1) as i64)
     }
 
     fn reached_every_sink(&self, graph: &FlowGraph) -> bool {

@@ -482,9 +482,12 @@ impl SaturationAnalyzer {
                     readings.open = Some(OpenAttempt {
                         trace: trace.clone(),
                         start: event.ts,
+                        // q_depth_out sums the outgoing edges: full when it fills all of them.
                         outbound_full: matches!(
                             (event.q_depth_out, event.queue_maxsize),
-                            (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
+                            (Some(out), Some(capacity))
+                                if capacity > 0
+                                    && out >= capacity * event.outgoing.unwrap_or(1).max(1)
                         ),
                     });
                 }
