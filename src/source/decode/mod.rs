@@ -86,7 +86,9 @@ impl Names {
         match &self.slots[slot] {
             Some(name) if **name == *text => Arc::clone(name),
             _ => {
-                let name: Name = Arc::from(text);
+                // Names reach the terminal (tenants, node names, store columns): no control
+                // characters (a dirty one misses the cache every time, which is fine: rare).
+                let name: Name = Arc::from(printable_cow(text).as_ref());
                 self.slots[slot] = Some(Arc::clone(&name));
                 name
             }
@@ -187,7 +189,14 @@ pub fn decode_store_row(
         .filter(|extra| extra.has_payload_keys())
         .unwrap_or(&record);
     let tenant = payload.tenant().or_else(|| record.tenant());
-    payload.to_event(ts, Kind::parse(kind), tenant, &record, origin, names)
+    payload.to_event(
+        ts,
+        Kind::parse(&printable_cow(kind)),
+        tenant,
+        &record,
+        origin,
+        names,
+    )
 }
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
@@ -282,6 +291,15 @@ fn is_unprintable(c: char) -> bool {
 /// Control characters are below 0x20 or 0x7f, C1 ones start with 0xc2.
 fn has_suspicious_bytes(text: &str) -> bool {
     text.bytes().any(|b| b < 0x20 || b == 0x7f || b == 0xc2)
+}
+
+/// `text` without control characters, borrowed when it has none (the usual case).
+fn printable_cow(text: &str) -> Cow<'_, str> {
+    if has_suspicious_bytes(text) && text.chars().any(is_unprintable) {
+        Cow::Owned(printable(text))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 fn printable(text: &str) -> String {
@@ -693,7 +711,7 @@ impl<'a> RawRecord<'a> {
                 (Some(trace_id), Some(tenant)) => Decoded::TraceTenant {
                     ts,
                     trace_id,
-                    tenant: tenant.to_string(),
+                    tenant: printable(tenant),
                 },
                 _ => Decoded::Skipped(SkipReason::NotFlowEvent),
             };
@@ -702,7 +720,14 @@ impl<'a> RawRecord<'a> {
             return Decoded::Skipped(SkipReason::NotFlowEvent);
         };
 
-        let event = payload.to_event(ts, Kind::parse(kind_text), tenant, &self, origin, names);
+        let event = payload.to_event(
+            ts,
+            Kind::parse(&printable_cow(kind_text)),
+            tenant,
+            &self,
+            origin,
+            names,
+        );
         Decoded::Event(Box::new(event))
     }
 }
@@ -996,6 +1021,16 @@ mod tests {
         let event = event(line);
         assert_eq!(event.node_name.as_deref(), Some("a\u{fffd}[31mred"));
         assert!(!event.exception.unwrap().contains('\u{1b}'));
+        // The tenant (all three places it comes from) and an unknown kind too.
+        for line in [
+            r#"{"ts": 1, "event": "node\u001b[2Jx", "node_name": "a", "tenant": "ac\u001bme"}"#,
+            r#"{"ts": 1, "event": "node\u001b[2Jx", "node_name": "a", "extra": {"node_name": "a", "event": "node\u001b[2Jx", "tenant": "ac\u001bme"}}"#,
+            r#"{"ts": 1, "event": "node\u001b[2Jx", "node_name": "a", "headers": {"tenant": "ac\u001bme"}}"#,
+        ] {
+            let decoded = super::tests::event(line);
+            assert_eq!(decoded.tenant.as_deref(), Some("ac\u{fffd}me"), "{line}");
+            assert!(!decoded.kind.as_str().contains('\u{1b}'), "{line}");
+        }
     }
 
     #[test]
