@@ -66,6 +66,8 @@ pub struct PassEnd<'a> {
     pub graph: &'a FlowGraph,
     /// Which tenants each trace was seen with.
     pub tenants: &'a TenantMap,
+    /// `--tenant`'s values: no other tenant's name may be shown.
+    pub tenant_filter: &'a [String],
 }
 
 /// The inputs, the filter and the output choice a pass runs under.
@@ -140,6 +142,7 @@ impl Pass<'_> {
         let end = PassEnd {
             graph: &graph,
             tenants: stream.tenants(),
+            tenant_filter: &self.filter.tenants,
         };
         Ok(Finished {
             report: analysis.finish(&end),

@@ -246,3 +246,28 @@ fn a_trace_id_prefix_works_wherever_find_takes_one() {
         assert!(stderr.contains(&ids[0]), "{stderr}");
     }
 }
+
+#[test]
+fn under_tenant_no_other_tenants_name_is_printed() {
+    // The capture has a trace seen with two tenants: under --tenant, outputs say a trace
+    // crossed tenants, never whose.
+    let log = fixture_arg("incident/kubectl_prefix_timestamps.log");
+    for subcommand in ["triage", "traces", "classify", "saturation", "events"] {
+        for format in ["json", "table", "markdown"] {
+            if subcommand == "events" && format == "markdown" {
+                continue;
+            }
+            let output = flowtrace()
+                .args([
+                    subcommand, &log, "--tenant", "acme", "--format", format, "-q",
+                ])
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{subcommand} {format}");
+            let text = String::from_utf8_lossy(&output.stdout);
+            for other in ["globex", "initech"] {
+                assert!(!text.contains(other), "{subcommand} {format} shows {other}");
+            }
+        }
+    }
+}

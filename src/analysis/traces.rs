@@ -88,16 +88,29 @@ pub fn row(outcome: &TraceOutcome) -> TraceRow {
 }
 
 /// Marks the rows of traces seen with more than one tenant (known once the stream is read).
-pub fn mark_cross_tenant(rows: &mut [TraceRow], tenants: &TenantMap) {
+pub fn mark_cross_tenant(rows: &mut [TraceRow], tenants: &TenantMap, shown: &[String]) {
     let cross: HashMap<&str, &[Name]> = tenants.cross_tenant().into_iter().collect();
     for row in rows.iter_mut() {
         if let Some(seen) = cross.get(row.trace_id.as_str()) {
             row.cross_tenant = true;
-            row.tenants = seen.iter().map(|tenant| tenant.to_string()).collect();
+            row.tenants = seen
+                .iter()
+                .map(|tenant| shown_tenant(tenant, shown))
+                .collect();
             if row.tenant.is_none() {
-                row.tenant = seen.first().map(|tenant| tenant.to_string());
+                row.tenant = seen.first().map(|tenant| shown_tenant(tenant, shown));
             }
         }
+    }
+}
+
+/// A tenant's name as output may show it: under `--tenant`, another tenant's name is never
+/// printed (a cross-tenant trace says there was one, not who).
+pub fn shown_tenant(name: &str, shown: &[String]) -> String {
+    if shown.is_empty() || shown.iter().any(|wanted| wanted == name) {
+        name.to_string()
+    } else {
+        "(another tenant)".to_string()
     }
 }
 
@@ -163,7 +176,7 @@ impl Analysis for TraceRows {
     }
 
     fn finish(mut self, end: &PassEnd<'_>) -> Vec<TraceRow> {
-        mark_cross_tenant(&mut self.rows, end.tenants);
+        mark_cross_tenant(&mut self.rows, end.tenants, end.tenant_filter);
         self.rows
     }
 }

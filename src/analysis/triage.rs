@@ -12,7 +12,7 @@ use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport,
 use super::topology::{self, GraphReport};
 use super::trace::{NextStep, TraceStatus};
 use super::tracebook::TraceOutcome;
-use super::traces::{TraceRow, mark_cross_tenant, row};
+use super::traces::{TraceRow, mark_cross_tenant, row, shown_tenant};
 use crate::event::{Event, Kind, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::plural;
@@ -223,8 +223,8 @@ impl Analysis for Triage {
         let classify = self.by_node.finish();
         let over_time = self.by_minute.finish();
         let saturation = self.saturation.finish_with_graph(graph);
-        let end = self.last_ts.unwrap_or_default();
-        let ranked = rank_worst(&self.failed, &self.in_flight, graph, &saturation, end);
+        let input_end = self.last_ts.unwrap_or_default();
+        let ranked = rank_worst(&self.failed, &self.in_flight, graph, &saturation, input_end);
         let in_flight_total = classify.statuses.get("in_flight").copied().unwrap_or(0);
         let stalled = ranked.iter().filter(|w| w.stalled_ms.is_some()).count() as u64;
         let worst_of = self.failed_total + stalled;
@@ -240,13 +240,16 @@ impl Analysis for Triage {
         let mut traces = std::mem::take(&mut self.rows);
         traces.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
         traces.truncate(MAX_ROWS);
-        mark_cross_tenant(&mut traces, tenants);
+        mark_cross_tenant(&mut traces, tenants, end.tenant_filter);
         let cross_tenant: Vec<CrossTenant> = tenants
             .cross_tenant()
             .into_iter()
             .map(|(trace_id, seen)| CrossTenant {
                 trace_id: trace_id.to_string(),
-                tenants: seen.iter().map(|tenant| tenant.to_string()).collect(),
+                tenants: seen
+                    .iter()
+                    .map(|tenant| shown_tenant(tenant, end.tenant_filter))
+                    .collect(),
             })
             .collect();
         let categories = std::mem::take(&mut self.categories);
