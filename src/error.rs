@@ -43,6 +43,11 @@ pub enum Error {
         reason: String,
     },
 
+    #[error(
+        "{path}: UTF-16 text (it starts with a UTF-16 byte order mark); convert it first: iconv -f UTF-16 -t UTF-8 {path} > {path}.utf8"
+    )]
+    Utf16 { path: String },
+
     #[error("{path}: not a SQLite database (--store takes a PenguiFlow event store file)")]
     NotSqlite { path: String },
 

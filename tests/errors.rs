@@ -389,3 +389,52 @@ fn a_store_given_as_a_log_is_read_as_the_store() {
     assert!(text.contains("no tenant information: cannot tell whether a trace crossed tenants"));
     assert!(!text.contains("no trace carries more than one tenant"));
 }
+
+#[test]
+fn good_lines_in_odd_dress_are_not_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let mut successes = flat.lines().filter(|l| l.contains("\"node_success\""));
+    let (line, other) = (successes.next().unwrap(), successes.next().unwrap());
+    // A key given twice (the last value wins, as in jq and Python), and NUL padding.
+    let repeated = line.replacen('{', "{\"node_name\": \"first\", ", 1);
+    let padded = format!("\0\0\0{other}\0\0");
+    let path = dir.path().join("odd.log");
+    std::fs::write(&path, format!("{repeated}\n{padded}\n")).unwrap();
+    let events = events_jsonl(&[path.to_str().unwrap()]);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert!(events.iter().all(|e| e["node_name"] != "first"));
+
+    // UTF-16 is named, with how to convert it, instead of "not JSON" on every line.
+    let utf16 = dir.path().join("utf16.log");
+    let mut bytes = vec![0xff, 0xfe];
+    for unit in line.encode_utf16() {
+        bytes.extend_from_slice(&unit.to_le_bytes());
+    }
+    std::fs::write(&utf16, bytes).unwrap();
+    let output = flowtrace()
+        .args(["events", utf16.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("UTF-16"));
+}
+
+#[test]
+fn a_store_with_text_timestamps_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.db");
+    let connection = rusqlite::Connection::open(&path).unwrap();
+    connection
+        .execute_batch(
+            "CREATE TABLE flow_events (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, ts TEXT NOT NULL, kind TEXT NOT NULL, node_name TEXT, node_id TEXT, event_fp TEXT, payload TEXT, created_at TEXT);
+             INSERT INTO flow_events (trace_id, ts, kind, node_name, payload) VALUES
+               ('t1', '1795598289.5', 'node_start', 'a', '{\"q_depth_in\": 0}'),
+               ('t1', '2026-11-25T09:18:10Z', 'node_success', 'a', '{\"q_depth_in\": 0, \"latency_ms\": 3.0}');",
+        )
+        .unwrap();
+    drop(connection);
+    let events = events_jsonl(&["--store", path.to_str().unwrap()]);
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1]["ts"], "2026-11-25T09:18:10.000000Z");
+}

@@ -68,6 +68,11 @@ pub fn open_input(
         }
     };
     let head = read_head(&mut raw).map_err(read_error)?;
+    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+        return Err(Error::Utf16 {
+            path: name.to_string(),
+        });
+    }
     let compression = detect_compression(&head);
     // Put the sniffed bytes back in front of the rest of the stream.
     let whole = io::Cursor::new(head).chain(raw);

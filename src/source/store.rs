@@ -259,9 +259,20 @@ impl Store {
     fn row_to_record(&self, row: &rusqlite::Row, names: &mut Names) -> rusqlite::Result<Record> {
         let id: i64 = row.get(0)?;
         let trace_id: Option<String> = row.get(1)?;
-        let ts: f64 = row.get(2)?;
+        // `ts` is REAL in the schema; stores written by other code may hold it as text (Unix
+        // seconds or an ISO 8601 time): read it rather than skip the row.
+        let ts = match row.get_ref(2)? {
+            rusqlite::types::ValueRef::Real(seconds) => Timestamp::from_unix_seconds(seconds),
+            rusqlite::types::ValueRef::Integer(seconds) => {
+                Timestamp::from_unix_seconds(seconds as f64)
+            }
+            rusqlite::types::ValueRef::Text(text) => std::str::from_utf8(text)
+                .ok()
+                .and_then(crate::source::decode::parse_timestamp_text),
+            _ => None,
+        };
         let kind: String = row.get(3)?;
-        let Some(ts) = Timestamp::from_unix_seconds(ts) else {
+        let Some(ts) = ts else {
             return Err(rusqlite::Error::InvalidColumnType(
                 2,
                 "ts".into(),

@@ -130,11 +130,22 @@ fn decode_json(
     names: &mut Names,
 ) -> Decoded {
     let scanned = std::str::from_utf8(json).ok().and_then(scan::scan_record);
+    let deduplicated: String;
     let record: RawRecord = match scanned {
         Some(record) => record,
         None => match serde_json::from_slice(json) {
             Ok(record) => record,
-            Err(_) => return Decoded::Skipped(SkipReason::Malformed),
+            Err(_) => {
+                // A key given twice: jq and Python keep the last value; so does flowtrace.
+                let Ok(value) = serde_json::from_slice::<serde_json::Value>(json) else {
+                    return Decoded::Skipped(SkipReason::Malformed);
+                };
+                deduplicated = value.to_string();
+                match serde_json::from_str(&deduplicated) {
+                    Ok(record) => record,
+                    Err(_) => return Decoded::Skipped(SkipReason::Malformed),
+                }
+            }
         },
     };
     let origin = Origin::Line {
@@ -201,7 +212,14 @@ pub fn decode_store_row(
 
 fn trim_ascii(bytes: &[u8]) -> &[u8] {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    bytes.trim_ascii()
+    // NUL padding (a preallocated or crash-cut log file) is not part of the line.
+    let bytes = bytes.trim_ascii();
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    let end = bytes
+        .iter()
+        .rposition(|b| *b != 0)
+        .map_or(start, |at| at + 1);
+    bytes[start..end].trim_ascii()
 }
 
 /// Strips `kubectl logs --prefix` and `--timestamps` prefixes (in either order), returning the
