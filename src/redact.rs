@@ -45,23 +45,52 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
             r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]{8,}",
             "${1} ***",
         ),
-        // API keys with well-known prefixes: sk-..., sk_live_..., pk_..., xoxb-..., ghp_...,
-        // glpat-..., AIza... (after any non-alphanumeric, `%3D` included)
+        // API keys with well-known prefixes, in the style of the secret scanners (prefix,
+        // charset, length): OpenAI sk-..., Stripe sk_live_/pk_test_/rk_/whsec_, Slack xox?-,
+        // GitHub gh?_, GitLab gl??-, Google AIza/GOCSPX-, Hugging Face hf_, Shopify shp??_,
+        // Square sq0???-, Docker dckr_pat_, New Relic NRAK-, Databricks dapi (after any
+        // non-alphanumeric, `%3D` included). Words like sk-learn or pk_orders_id are not keys.
         rule(
-            r"(^|[^A-Za-z0-9])((?:sk|pk|rk)[-_](?:live[-_]|test[-_]|proj[-_])?|xox[abpr]-|gh[pousr]_|glpat-|AIza)[A-Za-z0-9_\-]{8,}",
+            r"(^|[^A-Za-z0-9])(sk-(?:proj-|svcacct-|admin-)?|(?:sk|pk|rk)_(?:live|test)_|whsec_|xox[abpr]-|gh[pousr]_|gl(?:pat|rt|dt|ptt|cbt|soat)-|AIza|GOCSPX-|hf_|shp(?:at|ca|pa|ss)_|sq0(?:atp|csp)-|dckr_pat_|NRAK-|dapi)[A-Za-z0-9_\-]{16,}",
             "${1}${2}***",
         ),
+        // Twilio API key SIDs, Mailgun keys: a fixed prefix and 32 hex / alphanumerics
+        rule(r"\b(SK[0-9a-fA-F]{32}|key-[0-9a-zA-Z]{32})\b", MASK),
+        // age secret keys
+        rule(r"AGE-SECRET-KEY-1[0-9A-Z]{58}", MASK),
+        // Azure AD client secrets (three characters, a digit, `Q~`, then 31-34)
+        rule(r"\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}", MASK),
+        // Azure SAS signatures in URLs
+        rule(r#"([?&]sig=)[^&\s"']+"#, "${1}***"),
+        // Discord bot tokens, Telegram bot tokens
+        rule(
+            r"\b[MNO][A-Za-z0-9]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,}",
+            MASK,
+        ),
+        rule(r"\b\d{8,10}:AA[A-Za-z0-9_\-]{33}\b", MASK),
+        // curl -u user:password / --user user:password
+        rule(r"((?:^|\s)(?:-u|--user)\s+[^\s:]+:)\S+", "${1}***"),
+        // API_KEY 0123... (a name, a space, then 32+ hex)
+        rule(r"(?i)(\b[A-Z0-9_]*API_?KEY\s+)[0-9a-f]{32,}\b", "${1}***"),
         // AWS access key ids
         rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", MASK),
-        // key=value / key: value / key%3Dvalue for secret-looking keys, prefixes and suffixes
-        // included (DB_PASSWORD, aws_secret_access_key, session_token)
-        rule(
-            r#"(?i)((?:^|[^A-Za-z0-9])[A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|passphrase|credential|cookie|session)[A-Za-z0-9_.\-]*["']?\s*(?:=|:|%3[dD])\s*["']?)[^\s"',;&)]+"#,
-            "${1}***",
-        ),
-        // long hex strings (keys, digests); 32-character trace ids stay readable
-        rule(r"\b[0-9a-fA-F]{40,}\b", MASK),
     ]
+});
+
+/// key=value / key: value / key%3Dvalue for secret-looking keys, prefixes and suffixes included
+/// (DB_PASSWORD, aws_secret_access_key, session_token). Not a count (`max_tokens=4096`) nor a
+/// key that names or points at a secret (`secret_name=`, `token_id:`).
+static KEY_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"(?i)((?:^|[^A-Za-z0-9])([A-Za-z0-9_.\-]*(?:password|passwd|pwd|secret|token|api[_\-]?key|apikey|access[_\-]?key|private[_\-]?key|passphrase|credential|cookie|session)[A-Za-z0-9_.\-]*)["']?\s*(?:=|:|%3[dD])\s*["']?)([^\s"',;&)]+)"#,
+    )
+    .expect("valid pattern")
+});
+
+/// Long hex strings (keys): 48 characters or more. 32-character trace ids, 40-character git
+/// SHAs and `sha256:` digests stay readable.
+static LONG_HEX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(sha(?:1|256|384|512)[:=]|@)?\b([0-9a-f]{48,})\b").expect("valid pattern")
 });
 
 /// Long base64-looking runs: at least 40 characters with upper case, lower case and digits.
@@ -144,6 +173,34 @@ pub fn mask_secrets(text: &str) -> Cow<'_, str> {
             );
         }
     }
+    if KEY_VALUE.is_match(&masked) {
+        let replaced = KEY_VALUE.replace_all(&masked, |captures: &Captures| {
+            let key = captures[2].to_ascii_lowercase();
+            let value = &captures[3];
+            let counts = value.bytes().all(|b| b.is_ascii_digit());
+            let names_it = [
+                "name", "_id", "-id", ".id", "path", "arn", "ref", "type", "count",
+            ]
+            .iter()
+            .any(|suffix| key.ends_with(suffix));
+            if counts || names_it || value == MASK || value.ends_with(MASK) {
+                captures[0].to_string()
+            } else {
+                format!("{}{MASK}", &captures[1])
+            }
+        });
+        masked = Cow::Owned(replaced.into_owned());
+    }
+    if LONG_HEX.is_match(&masked) {
+        let replaced = LONG_HEX.replace_all(&masked, |captures: &Captures| {
+            if captures.get(1).is_some() {
+                captures[0].to_string()
+            } else {
+                MASK.to_string()
+            }
+        });
+        masked = Cow::Owned(replaced.into_owned());
+    }
     if BASE64_RUN.is_match(&masked) {
         let replaced = BASE64_RUN.replace_all(&masked, |captures: &Captures| {
             let run = &captures[0];
@@ -164,7 +221,26 @@ fn looks_random(run: &str) -> bool {
     let lower = run.bytes().any(|b| b.is_ascii_lowercase());
     let digits = run.bytes().filter(u8::is_ascii_digit).count();
     let slashes = run.bytes().filter(|&b| b == b'/').count();
-    upper && lower && digits >= 4 && slashes * 10 <= run.len()
+    // Identifiers (CamelCase, words) run in long same-class stretches; random tokens switch
+    // case and class every character or two.
+    let class = |b: u8| {
+        if b.is_ascii_uppercase() {
+            0
+        } else if b.is_ascii_lowercase() {
+            1
+        } else if b.is_ascii_digit() {
+            2
+        } else {
+            3
+        }
+    };
+    let switches = run
+        .as_bytes()
+        .windows(2)
+        .filter(|pair| class(pair[0]) != class(pair[1]))
+        .count();
+    let mean_run = run.len() as f64 / (switches + 1) as f64;
+    upper && lower && digits >= 4 && slashes * 10 <= run.len() && mean_run < 2.5
 }
 
 /// The type and a one-line message of an exception repr (`ValueError('bad input')`) or of a
@@ -368,5 +444,49 @@ mod tests {
             Some("raised KeyError: password=***")
         );
         assert_eq!(flow_error.code.as_deref(), Some("NODE_EXCEPTION"));
+    }
+
+    #[test]
+    fn scanner_shaped_secrets_are_masked_and_evidence_stays() {
+        let age = format!("AGE-SECRET-KEY-1{}", "Q".repeat(58));
+        let secrets = [
+            ("GCP", "client secret GOCSPX-abcdefghijklmnopqrstuvwx12".to_string()),
+            ("Azure SAS", "GET https://acct.blob.core.windows.net/c/b?sv=2022&sig=AbCdEf1234%2Bxyz%3D&se=2026".into()),
+            ("Azure AD", "secret abc8Q~abcdefghijklmnopqrstuvwxyz0123456 rejected".into()),
+            ("Stripe webhook", "whsec_abcdefghijklmnopqrstuvwx1234".into()),
+            ("GitLab runner", "glrt-abcdefghijklmnopqrstu".into()),
+            ("Hugging Face", "hf_abcdefghijklmnopqrstuvwxyzABCDEFGH".into()),
+            ("Twilio", "SK0123456789abcdef0123456789abcdef".into()),
+            ("Mailgun", "key-0123456789abcdef0123456789abcdef".into()),
+            ("Shopify", "shpat_0123456789abcdef0123456789abcdef".into()),
+            ("Square", "sq0atp-abcdefghijklmnopqrstuv".into()),
+            ("Discord", "MTk4NjIyNDgzNDcxOTI1MjQ4.Cl2FMQ.ZnCjm1XVW7vRze4b7Cq4se7kKWs".into()),
+            ("Telegram", "123456789:AAabcdefghijklmnopqrstuvwxyz0123456".into()),
+            ("Docker", "dckr_pat_abcdefghijklmnopqrstuvwx".into()),
+            ("age", age),
+            ("Databricks", "dapi0123456789abcdef0123456789abcdef".into()),
+            ("New Relic", "NRAK-ABCDEFGHIJKLMNOPQRSTUVWXYZ0".into()),
+            ("curl -u", "curl -u admin:hunter2secret https://x".into()),
+            ("API key name", "DD_API_KEY 0123456789abcdef0123456789abcdef".into()),
+        ];
+        for (what, text) in &secrets {
+            let masked = mask_secrets(text);
+            assert!(masked.contains(MASK), "{what}: {masked}");
+        }
+        let sha = "a".repeat(64);
+        let git = "0123456789abcdef0123456789abcdef01234567";
+        let evidence = [
+            "max_tokens=4096".to_string(),
+            "total_tokens: 9184".into(),
+            "violates constraint pk_orders_customer_id".into(),
+            "No module named sk-learn-pipeline".into(),
+            format!("image sha256:{sha}"),
+            format!("built from commit {git}"),
+            "secret_name=prod-db-password".into(),
+            "AbstractSingletonProxyFactoryBeanHandler2024Version3Impl".into(),
+        ];
+        for text in &evidence {
+            assert_eq!(mask_secrets(text), text.as_str(), "evidence masked");
+        }
     }
 }

@@ -298,7 +298,9 @@ pub(crate) fn trim_line_end(line: &[u8]) -> &[u8] {
 }
 
 fn strict_reason(reason: SkipReason, line: &[u8]) -> String {
-    let text = String::from_utf8_lossy(line);
+    // The line is quoted on stderr: its secrets are masked like every other output's.
+    let raw = String::from_utf8_lossy(line);
+    let text = crate::redact::mask_secrets(&raw);
     let excerpt: String = text.chars().take(60).collect();
     let ellipsis = if text.chars().count() > 60 { "…" } else { "" };
     let what = match reason {
