@@ -56,6 +56,7 @@ fn events(relative: &str) -> Vec<Event> {
         progress: false,
         sample_lines: 0,
         decode_threads: None,
+        max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
     })
     .unwrap()
     .map(|event| *event)

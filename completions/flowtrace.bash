@@ -97,7 +97,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__classify)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -116,6 +116,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -185,7 +189,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__events)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -204,6 +208,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -251,7 +259,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__find)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --all --full-scan --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --format --all --full-scan --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -270,6 +278,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -317,7 +329,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__graph)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,6 +348,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -595,7 +611,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__saturation)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -614,6 +630,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -677,7 +697,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__traces)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -696,6 +716,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -759,7 +783,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__triage)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -778,6 +802,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

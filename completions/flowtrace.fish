@@ -39,6 +39,7 @@ complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "help" -d 'Print
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l node -d 'Only events of this node name' -r
@@ -62,6 +63,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s h -l help
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l node -d 'Only events of this node name' -r
@@ -85,6 +87,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s h -l help -
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l node -d 'Only events of this node name' -r
@@ -118,6 +121,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s h -l he
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l node -d 'Only events of this node name' -r
@@ -143,6 +147,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s h -l 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l node -d 'Only events of this node name' -r
@@ -179,6 +184,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s h -l help
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l node -d 'Only events of this node name' -r
@@ -201,6 +207,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s h -l help 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l node -d 'Only events of this node name' -r

@@ -402,6 +402,11 @@ pub struct InputArgs {
     /// Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
+
+    /// Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded
+    /// on a file without line ends or a decompression bomb)
+    #[arg(long, value_name = "BYTES", default_value_t = crate::source::MAX_LINE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_line_bytes: u64,
 }
 
 /// Which events to keep; shared by every subcommand.

@@ -20,6 +20,8 @@ pub struct InputConfig {
     pub strict: bool,
     pub quiet: bool,
     pub threads: Option<usize>,
+    /// Longest line read; longer ones are skipped and counted.
+    pub max_line_bytes: usize,
 }
 
 impl InputConfig {
@@ -81,6 +83,7 @@ impl InputConfig {
             strict: args.strict,
             quiet: args.quiet,
             threads: args.threads.map(usize::from),
+            max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
         })
     }
 
@@ -108,6 +111,7 @@ impl InputConfig {
             sample_lines: 0,
             progress: !self.quiet,
             decode_threads: self.threads,
+            max_line_bytes: self.max_line_bytes,
         }
     }
 }
@@ -255,6 +259,7 @@ mod tests {
             strict: false,
             quiet: false,
             threads: None,
+            max_line_bytes: crate::source::MAX_LINE_BYTES,
         }
     }
 

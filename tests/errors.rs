@@ -438,3 +438,42 @@ fn a_store_with_text_timestamps_is_read() {
     assert_eq!(events.len(), 2);
     assert_eq!(events[1]["ts"], "2026-11-25T09:18:10.000000Z");
 }
+
+#[test]
+fn a_line_longer_than_the_limit_is_skipped_and_counted() {
+    // A file that is mostly one line without an end (a decompression bomb, binary junk): the
+    // events around it are read, the line is counted, memory stays bounded by the limit.
+    let dir = tempfile::tempdir().unwrap();
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let mut lines = flat.lines().filter(|l| l.contains("\"node_success\""));
+    let (before, after) = (lines.next().unwrap(), lines.next().unwrap());
+    let path = dir.path().join("long.log");
+    let mut text = format!("{before}\n");
+    text.push_str(&"x".repeat(3 * 1024 * 1024));
+    text.push('\n');
+    text.push_str(after);
+    text.push('\n');
+    std::fs::write(&path, text).unwrap();
+    for threads in ["1", "2"] {
+        let output = flowtrace()
+            .args([
+                "events",
+                "--format",
+                "jsonl",
+                "--max-line-bytes",
+                "1048576",
+                "-j",
+                threads,
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "-j {threads}");
+        assert_eq!(parse_jsonl(&output.stdout).len(), 2, "-j {threads}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("1 longer than --max-line-bytes"),
+            "-j {threads}: {stderr}"
+        );
+    }
+}

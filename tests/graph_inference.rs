@@ -18,6 +18,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
         decode_threads: None,
         required: None,
         progress: false,
+        max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
     })
     .unwrap();
     let mut learner = GraphLearner::default();

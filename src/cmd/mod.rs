@@ -123,6 +123,7 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
     let mut reasons = Vec::new();
     for (count, what) in [
         (stats.not_json, "not JSON"),
+        (stats.too_long, "longer than --max-line-bytes"),
         (
             stats.plain_logging,
             "PenguiFlow events logged as plain text, without fields",

@@ -21,6 +21,8 @@ pub(crate) struct LineOptions {
     /// Lines up to this number are decoded whatever the prefilter says.
     pub sample_lines: u64,
     pub strict: bool,
+    /// Longest line kept; longer ones are skipped (and counted) as they are read.
+    pub max_line_bytes: usize,
 }
 
 /// The records of one log input, in the order they appear in it.
@@ -34,6 +36,8 @@ pub(crate) struct LineRecords {
     options: LineOptions,
     report: SharedReport,
     finished: bool,
+    /// The line just read was longer than `max_line_bytes`: skipped, to be counted.
+    skipped_long: bool,
 }
 
 impl LineRecords {
@@ -47,6 +51,7 @@ impl LineRecords {
             options,
             report,
             finished: false,
+            skipped_long: false,
         }
     }
 
@@ -69,10 +74,34 @@ impl LineRecords {
         if self.options.required.is_some() && self.line_number >= self.options.sample_lines {
             return self.next_candidate();
         }
+        // read_until, bounded: a line past `max_line_bytes` is dropped as it is read (memory
+        // stays bounded on a file without line ends), then counted.
+        let max = self.options.max_line_bytes;
+        let mut discarding = false;
         loop {
-            match self.input.reader.read_until(b'\n', &mut self.buffer) {
+            let chunk = match self.input.reader.fill_buf() {
                 Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                other => return other,
+                other => other?,
+            };
+            if chunk.is_empty() {
+                self.skipped_long |= discarding;
+                return Ok(self.buffer.len() + usize::from(discarding));
+            }
+            let (take, done) = match memchr::memchr(b'\n', chunk) {
+                Some(end) => (end + 1, true),
+                None => (chunk.len(), false),
+            };
+            if !discarding && self.buffer.len() + take > max {
+                discarding = true;
+                self.buffer.clear();
+            }
+            if !discarding {
+                self.buffer.extend_from_slice(&chunk[..take]);
+            }
+            self.input.reader.consume(take);
+            if done {
+                self.skipped_long |= discarding;
+                return Ok(self.buffer.len() + usize::from(discarding));
             }
         }
     }
@@ -106,8 +135,16 @@ impl LineRecords {
                 return Ok(0);
             }
             if !self.partial.is_empty() {
-                // Complete the line cut by the last chunk's edge, then judge it whole.
+                // Complete the line cut by the last chunk's edge, then judge it whole (a line
+                // past `max_line_bytes` is passed over unread).
                 let Some(newline) = memchr::memchr(b'\n', chunk) else {
+                    if self.partial.len() + chunk.len() > self.options.max_line_bytes {
+                        // Keep one byte as a marker that the line goes on; drop the rest.
+                        self.partial.truncate(1);
+                        let length = chunk.len();
+                        self.input.reader.consume(length);
+                        continue;
+                    }
                     self.partial.extend_from_slice(chunk);
                     let length = chunk.len();
                     self.input.reader.consume(length);
@@ -177,6 +214,8 @@ pub(crate) struct LineDecoder {
     pub stats: ReadStats,
     /// The time of the last record, given to lines that carry none (some ingress lines).
     pub last_ts: Timestamp,
+    /// Longest line decoded; longer ones are counted and skipped.
+    pub max_line_bytes: usize,
 }
 
 impl LineDecoder {
@@ -187,6 +226,7 @@ impl LineDecoder {
             prefilter: Arc::clone(&options.prefilter),
             sample_lines: options.sample_lines,
             strict: options.strict,
+            max_line_bytes: options.max_line_bytes,
             stats: ReadStats::default(),
             last_ts: UNKNOWN_TS,
         }
@@ -195,6 +235,10 @@ impl LineDecoder {
     /// Decodes line number `number` (without its terminator).
     pub(crate) fn decode(&mut self, line: &[u8], number: u64) -> LineOutcome {
         self.stats.lines += 1;
+        if line.len() > self.max_line_bytes {
+            self.stats.too_long += 1;
+            return LineOutcome::Nothing;
+        }
         if number > self.sample_lines && !(self.prefilter)(line) {
             self.stats.prefiltered += 1;
             return LineOutcome::Nothing;
@@ -274,6 +318,11 @@ impl Iterator for LineRecords {
                 break;
             }
             self.line_number += 1;
+            if std::mem::take(&mut self.skipped_long) {
+                self.decoder.stats.lines += 1;
+                self.decoder.stats.too_long += 1;
+                continue;
+            }
             let line = trim_line_end(&self.buffer);
             match self.decoder.decode(line, self.line_number) {
                 LineOutcome::Record(record) => return Some(record),

@@ -52,6 +52,10 @@ impl Record {
 /// wanted event (see `filter::Prefilter`).
 pub type LinePrefilter = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
 
+/// The longest line read by default (`--max-line-bytes`): far beyond any real event line, small
+/// enough that a file without line ends cannot take the memory.
+pub const MAX_LINE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Counts of what was read, for the end-of-run summary.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReadStats {
@@ -76,6 +80,8 @@ pub struct ReadStats {
     /// `middleware_error` lines (a middleware raised on an event).
     pub store_save_failed: u64,
     pub middleware_errors: u64,
+    /// Lines longer than `--max-line-bytes`, skipped.
+    pub too_long: u64,
     /// Events read twice (from a store and a log of the same run, say) and given once.
     pub duplicates: u64,
     /// Store rows skipped because a column had the wrong type (a text or null `ts`, say).
@@ -100,6 +106,7 @@ impl ReadStats {
         self.store_save_failed += other.store_save_failed;
         self.middleware_errors += other.middleware_errors;
         self.non_utf8 += other.non_utf8;
+        self.too_long += other.too_long;
         self.duplicates += other.duplicates;
         self.store_rows_skipped += other.store_rows_skipped;
     }
@@ -119,6 +126,7 @@ impl ReadStats {
     /// Lines that gave nothing (blank lines and tenant lines are not counted as skipped).
     pub fn skipped(&self) -> u64 {
         self.not_json
+            + self.too_long
             + self.plain_logging
             + self.malformed
             + self.not_flow_events
@@ -153,6 +161,8 @@ pub struct SourceOptions {
     pub sample_lines: u64,
     /// Threads decoding each log input; `None`: one per core.
     pub decode_threads: Option<usize>,
+    /// Longest line read (`--max-line-bytes`); longer ones are skipped and counted.
+    pub max_line_bytes: usize,
 }
 
 /// Inputs larger than this in all get a progress bar (on a terminal).
@@ -246,6 +256,7 @@ impl EventStream {
                             .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
                         sample_lines: options.sample_lines,
                         strict: options.strict,
+                        max_line_bytes: options.max_line_bytes,
                     };
                     let report = Arc::clone(&report);
                     // Every line decoded: on all cores. Only a trace's lines (find): the block

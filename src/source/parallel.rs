@@ -37,6 +37,8 @@ pub(crate) struct ParallelLines {
     jobs: Vec<SyncSender<Block>>,
     results: Vec<Receiver<Decoded>>,
     block_size: usize,
+    /// Longest line kept (`--max-line-bytes`).
+    max_line_bytes: usize,
     /// Blocks sent, blocks taken back.
     sent: usize,
     taken: usize,
@@ -86,6 +88,7 @@ impl ParallelLines {
             jobs,
             results,
             block_size,
+            max_line_bytes: options.max_line_bytes,
             sent: 0,
             taken: 0,
             lines: 0,
@@ -145,6 +148,52 @@ impl ParallelLines {
                     return self.cut(bytes);
                 }
                 searched = bytes.len();
+                // No line end at all in `bytes`: one line so far. Past `max_line_bytes` it is
+                // passed over as it is read, and counted, so memory stays bounded.
+                if bytes.len() > self.max_line_bytes {
+                    bytes.clear();
+                    searched = 0;
+                    if !self.skip_to_line_end() {
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Passes over the rest of a line too long to keep, to its end; counts it. False at the
+    /// end of the input (or a read error, which ends it too).
+    fn skip_to_line_end(&mut self) -> bool {
+        self.lines += 1;
+        self.stats.lines += 1;
+        self.stats.too_long += 1;
+        loop {
+            let chunk = match self.input.reader.fill_buf() {
+                Ok(chunk) => chunk,
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(source) => {
+                    self.read_error = Some(Error::Read {
+                        input: self.input.name.to_string(),
+                        line: self.lines,
+                        source,
+                    });
+                    self.input_done = true;
+                    return false;
+                }
+            };
+            if chunk.is_empty() {
+                self.input_done = true;
+                return false;
+            }
+            match memchr::memchr(b'\n', chunk) {
+                Some(end) => {
+                    self.input.reader.consume(end + 1);
+                    return true;
+                }
+                None => {
+                    let length = chunk.len();
+                    self.input.reader.consume(length);
+                }
             }
         }
     }
@@ -311,6 +360,7 @@ mod tests {
             required: None,
             sample_lines,
             strict,
+            max_line_bytes: 4096,
         };
         let report = SharedReport::default();
         let single = LineRecords::new(open_input(&spec, None).unwrap(), options(), report.clone());
