@@ -98,6 +98,7 @@ pub fn require_events(stats: &ReadStats, inputs: &str) -> Result<(), Error> {
         (stats.not_json, "not JSON"),
         (stats.malformed, "malformed JSON"),
         (stats.blank, "blank"),
+        (stats.too_long, "longer than --max-line-bytes (skipped)"),
         (stats.store_rows_skipped, "unreadable store rows"),
     ] {
         if count > 0 {

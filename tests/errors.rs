@@ -476,4 +476,19 @@ fn a_line_longer_than_the_limit_is_skipped_and_counted() {
             "-j {threads}: {stderr}"
         );
     }
+    // A file that is nothing but the long line is refused, saying why nothing was read.
+    let only_long = dir.path().join("only_long.log");
+    std::fs::write(&only_long, "y".repeat(2 * 1024 * 1024)).unwrap();
+    let output = flowtrace()
+        .args(["triage", "--max-line-bytes", "1048576"])
+        .arg(&only_long)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("1 line, 1 longer than --max-line-bytes (skipped)"),
+        "{stderr}"
+    );
 }
