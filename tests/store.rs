@@ -57,7 +57,7 @@ fn insert_flat_events(connection: &Connection, limit: usize) -> usize {
 }
 
 #[test]
-fn reading_the_captured_store_leaves_no_trace() {
+fn reading_the_captured_store_changes_nothing_in_it() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("events.db");
     std::fs::copy(fixture("incident/events.db"), &db).unwrap();
@@ -67,11 +67,12 @@ fn reading_the_captured_store_leaves_no_trace() {
         events.len() as u64,
         incident_expected()["store_rows"].as_u64().unwrap()
     );
-    assert_eq!(
-        snapshot(dir.path()),
-        before,
-        "the store's directory changed"
-    );
+    // SQLite's read-only open of a WAL store adds an empty `-wal` and its index: the price of
+    // reads a starting writer cannot tear. Nothing else changes, the database least of all.
+    let mut after = snapshot(dir.path());
+    assert_eq!(after.remove("events.db-wal").unwrap_or_default(), b"");
+    after.remove("events.db-shm");
+    assert_eq!(after, before, "the store's directory changed");
     assert_eq!(events[0]["source"], format!("{}#1", db.display()));
 }
 
@@ -255,4 +256,86 @@ fn the_same_event_from_a_store_and_a_log_is_given_once() {
         stderr.contains("247 events read twice and given once"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_writer_that_starts_during_the_read_never_tears_it() {
+    // A service that opens a connection per transaction leaves no `-wal` between its
+    // transactions, and checkpoints into the database file as each connection closes. Every
+    // read taken meanwhile must hold whole transactions: each batch's rows, or none of them.
+    const ROWS_PER_BATCH: usize = 50;
+    // Old batches are deleted as new ones come, so the store stays small however fast this
+    // machine writes.
+    const BATCHES_KEPT: usize = 40;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    {
+        let connection = Connection::open(&db).unwrap();
+        connection
+            .query_row("PRAGMA journal_mode=WAL", [], |row| row.get::<_, String>(0))
+            .unwrap();
+        connection.execute_batch(SCHEMA).unwrap();
+    }
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let (db, stop) = (db.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut batch = 0usize;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let mut connection = Connection::open(&db).unwrap();
+                connection
+                    .busy_timeout(std::time::Duration::from_secs(5))
+                    .unwrap();
+                let transaction = connection.transaction().unwrap();
+                for row in 0..ROWS_PER_BATCH {
+                    transaction
+                        .execute(
+                            "INSERT INTO flow_events (trace_id, ts, kind, node_name, event_fp, payload)
+                             VALUES (?1, ?2, 'node_start', 'work', ?3, ?4)",
+                            rusqlite::params![
+                                format!("batch-{batch}"),
+                                1_700_000_000.0 + batch as f64 + row as f64 / 1000.0,
+                                format!("fp{row}"),
+                                "x".repeat(300),
+                            ],
+                        )
+                        .unwrap();
+                }
+                if let Some(old) = batch.checked_sub(BATCHES_KEPT) {
+                    transaction
+                        .execute(
+                            "DELETE FROM flow_events WHERE trace_id = ?1",
+                            [format!("batch-{old}")],
+                        )
+                        .unwrap();
+                }
+                transaction.commit().unwrap();
+                drop(connection);
+                batch += 1;
+            }
+            batch
+        })
+    };
+    let mut reads = 0;
+    while reads < 40 {
+        let output = flowtrace()
+            .args(["events", "--format", "jsonl", "--quiet", "--store"])
+            .arg(&db)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "read {reads} failed: {stderr}");
+        let mut per_trace: BTreeMap<String, usize> = BTreeMap::new();
+        for event in parse_jsonl(&output.stdout) {
+            *per_trace
+                .entry(event["trace_id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        for (trace, rows) in &per_trace {
+            assert_eq!(*rows, ROWS_PER_BATCH, "read {reads}: {trace} torn");
+        }
+        reads += 1;
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(writer.join().unwrap() > 0);
 }

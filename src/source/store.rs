@@ -1,10 +1,11 @@
 //! Reading a PenguiFlow SQLite event store (`flow_events`, see the shared reference) strictly
 //! read-only: flowtrace never writes to it and leaves no file beside it.
 //!
-//! A WAL-mode store with no `-wal` file has no live writer; it is opened `immutable`, because
-//! `mode=ro` alone would create empty `-wal`/`-shm` files. With a `-wal` file (a live writer),
-//! `mode=ro` reads through the writer's shared memory. Rows stream from a reader thread in
-//! batches, ordered by `ts`, with the trace, kind, node and time filters pushed into SQL.
+//! The store is opened `mode=ro`, so SQLite's locks keep every read whole while a service
+//! writes. A WAL-mode store with no live writer then gets the empty `-wal`/`-shm` files any
+//! reader creates: `immutable` would avoid them but tears reads when a writer starts meanwhile.
+//! Rows stream from a reader thread in batches, ordered by `ts`, with the trace, kind, node and
+//! time filters pushed into SQL, all from one statement and so one snapshot.
 
 use std::fs::File;
 use std::io::Read;
@@ -383,19 +384,37 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
 
 fn open_read_only(path: &Path, wal_mode: bool) -> rusqlite::Result<Connection> {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let mut wal_file = absolute.clone().into_os_string();
-    wal_file.push("-wal");
-    let live_writer = Path::new(&wal_file).exists();
-    let mut uri = format!("file:{}?mode=ro", encode_uri_path(&absolute));
-    if wal_mode && !live_writer {
-        uri.push_str("&immutable=1");
+    let uri = format!("file:{}?mode=ro", encode_uri_path(&absolute));
+    match open_uri(&uri) {
+        // SQLite's locks keep every read whole, even when a writer starts or checkpoints
+        // during it; `immutable` would read the file as it changes.
+        Ok(connection) => Ok(connection),
+        // A WAL store in a directory flowtrace may not write to (a read-only mount, another
+        // user's files) cannot get its `-shm`: no writer can start there unseen, so reading it
+        // as immutable is safe.
+        Err(error) if wal_mode && cannot_create_side_files(&error) => {
+            open_uri(&format!("{uri}&immutable=1"))
+        }
+        Err(error) => Err(error),
     }
+}
+
+fn open_uri(uri: &str) -> rusqlite::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_ONLY
         | OpenFlags::SQLITE_OPEN_URI
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(uri, flags)?;
     connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    // The WAL and its index are opened on the first read: fail here, not mid-stream.
+    connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
     Ok(connection)
+}
+
+fn cannot_create_side_files(error: &rusqlite::Error) -> bool {
+    matches!(
+        error.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly)
+    )
 }
 
 /// Percent-encodes the characters that mean something in a SQLite URI.
