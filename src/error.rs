@@ -76,6 +76,16 @@ pub enum Error {
     },
 
     #[error(
+        "{path}: a write to this store was interrupted ({journal} is a hot journal holding the \
+         last committed state), and undoing it needs write access, which flowtrace never takes. \
+         Any read-write open by SQLite rolls it back: `sqlite3 {path} 'PRAGMA quick_check'` \
+         once the writer is stopped; or, to leave these files as they are, roll back a copy: \
+         `mkdir /tmp/store && cp {path} {journal} /tmp/store/`, the same `sqlite3` command on \
+         the copy, then --store with the copy"
+    )]
+    StoreHotJournal { path: String, journal: String },
+
+    #[error(
         "no events for trace {query} in {inputs} ({read}){}",
         close_hint(close)
     )]

@@ -339,3 +339,59 @@ fn a_writer_that_starts_during_the_read_never_tears_it() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(writer.join().unwrap() > 0);
 }
+
+#[test]
+fn a_store_left_by_an_interrupted_write_says_how_to_recover() {
+    // A rollback-mode writer that dies mid-transaction leaves a hot journal, which only a
+    // read-write open can undo. The bytes it leaves are those of a transaction in flight: copy
+    // them while one is, and nobody holds the copy's lock.
+    let dir = tempfile::tempdir().unwrap();
+    let (live, crashed) = (dir.path().join("live"), dir.path().join("crashed"));
+    std::fs::create_dir_all(&live).unwrap();
+    std::fs::create_dir_all(&crashed).unwrap();
+    let mut writer = Connection::open(live.join("events.db")).unwrap();
+    writer.execute_batch(SCHEMA).unwrap();
+    insert_flat_events(&writer, 40);
+    writer.execute_batch("PRAGMA cache_size=10").unwrap();
+    let transaction = writer.transaction().unwrap();
+    for row in 0..5000 {
+        transaction
+            .execute(
+                "INSERT INTO flow_events (trace_id, ts, kind, event_fp, payload) VALUES ('t', 1.0, 'node_start', ?1, ?2)",
+                rusqlite::params![format!("hot{row}"), "x".repeat(200)],
+            )
+            .unwrap();
+    }
+    for name in ["events.db", "events.db-journal"] {
+        std::fs::copy(live.join(name), crashed.join(name)).unwrap();
+    }
+    drop(transaction);
+    let db = crashed.join("events.db");
+    let before = snapshot(&crashed);
+
+    let output = flowtrace()
+        .args(["triage", "--store"])
+        .arg(&db)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("a write to this store was interrupted"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("events.db-journal is a hot journal"),
+        "{stderr}"
+    );
+    assert_eq!(snapshot(&crashed), before, "flowtrace changed the files");
+
+    // The recovery it names works: a read-write open rolls the write back to the 40 rows.
+    let check: String = Connection::open(&db)
+        .unwrap()
+        .query_row("PRAGMA quick_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(check, "ok");
+    assert_eq!(events_jsonl(&["--store", db.to_str().unwrap()]).len(), 40);
+}

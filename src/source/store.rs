@@ -55,10 +55,17 @@ impl Store {
         let name: Arc<str> = Arc::from(query.path.display().to_string());
         let path = query.path.as_path();
         let wal_mode = check_sqlite_header(path, &name)?;
-        let connection = open_read_only(path, wal_mode).map_err(|source| Error::Store {
-            path: name.to_string(),
-            source,
-        })?;
+        let connection =
+            open_read_only(path, wal_mode).map_err(|source| match hot_journal(path, &source) {
+                Some(journal) => Error::StoreHotJournal {
+                    path: name.to_string(),
+                    journal,
+                },
+                None => Error::Store {
+                    path: name.to_string(),
+                    source,
+                },
+            })?;
         let store = Store {
             name,
             connection,
@@ -408,6 +415,18 @@ fn open_uri(uri: &str) -> rusqlite::Result<Connection> {
     // The WAL and its index are opened on the first read: fail here, not mid-stream.
     connection.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
     Ok(connection)
+}
+
+/// The `-journal` a crashed rollback-mode writer left, when that is why a read-only open failed.
+fn hot_journal(path: &Path, error: &rusqlite::Error) -> Option<String> {
+    if error.sqlite_error_code() != Some(rusqlite::ErrorCode::ReadOnly) {
+        return None;
+    }
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let journal = PathBuf::from(journal);
+    let size = std::fs::metadata(&journal).ok()?.len();
+    (size > 0).then(|| journal.display().to_string())
 }
 
 fn cannot_create_side_files(error: &rusqlite::Error) -> bool {
