@@ -85,6 +85,13 @@ pub enum Error {
     )]
     StoreHotJournal { path: String, journal: String },
 
+    #[error("{path}: table `{table}` cannot take an import: {reason}")]
+    ImportTable {
+        path: String,
+        table: String,
+        reason: String,
+    },
+
     #[error(
         "no events for trace {query} in {inputs} ({read}){}",
         close_hint(close)

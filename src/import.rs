@@ -1,7 +1,8 @@
 //! `import`: writes events into a SQLite store with PenguiFlow's recommended `flow_events`
 //! schema. The only code in flowtrace that writes, and only to the store it is given.
 //!
-//! Idempotent: each row's `event_fp` is the SHA-256 of the event's canonical payload, and
+//! Idempotent: each row's `event_fp` is the SHA-256 of the event's identity (its payload less
+//! the tenant, the texts and `outgoing`, which depend on the shape and on `--no-redact`), and
 //! `UNIQUE (trace_id, event_fp)` with `INSERT OR IGNORE` makes importing the same log twice add
 //! nothing.
 //!
@@ -105,6 +106,125 @@ fn payload_of(event: &Event) -> String {
     serde_json::to_string(&payload).unwrap_or_default()
 }
 
+/// What identifies an event whatever shape it was read from: the tenant (known from some shapes
+/// only), the texts (masked or not under `--no-redact`) and `outgoing` are left out.
+#[derive(Serialize)]
+struct Identity<'a> {
+    ts: f64,
+    event: &'a str,
+    node_name: &'a Option<Name>,
+    node_id: &'a Option<Name>,
+    trace_id: &'a Option<Name>,
+    latency_ms: Option<f64>,
+    q_depth_in: Option<i64>,
+    q_depth_out: Option<i64>,
+    q_depth_total: Option<i64>,
+    attempt: Option<i64>,
+    trace_pending: Option<i64>,
+}
+
+fn fingerprint_of(event: &Event) -> String {
+    let identity = Identity {
+        ts: event.ts.as_unix_seconds(),
+        event: event.kind.as_str(),
+        node_name: &event.node_name,
+        node_id: &event.node_id,
+        trace_id: &event.trace_id,
+        latency_ms: event.latency_ms,
+        q_depth_in: event.q_depth_in,
+        q_depth_out: event.q_depth_out,
+        q_depth_total: event.q_depth_total,
+        attempt: event.attempt,
+        trace_pending: event.trace_pending,
+    };
+    let canonical = serde_json::to_string(&identity).unwrap_or_default();
+    hex(&Sha256::digest(canonical.as_bytes()))
+}
+
+enum TableCheck {
+    Unfit(String),
+    Failed(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for TableCheck {
+    fn from(error: rusqlite::Error) -> Self {
+        TableCheck::Failed(error)
+    }
+}
+
+/// An existing events table must deduplicate (`UNIQUE (trace_id, event_fp)`) and keep `ts` a
+/// number, or every import would add duplicates or rows that read back out of order.
+fn check_existing_table(
+    connection: &Connection,
+    table: &str,
+    quoted: &str,
+) -> Result<(), TableCheck> {
+    let mut columns = std::collections::HashMap::new();
+    {
+        let mut statement = connection.prepare(&format!("PRAGMA table_info({quoted})"))?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let column: String = row.get(1)?;
+            let declared: String = row.get(2)?;
+            columns.insert(column.to_ascii_lowercase(), declared.to_ascii_uppercase());
+        }
+    }
+    if columns.is_empty() {
+        return Ok(()); // no such table yet: the import creates it
+    }
+    let missing: Vec<&str> = COLUMNS
+        .split(", ")
+        .filter(|column| !columns.contains_key(*column))
+        .collect();
+    if !missing.is_empty() {
+        return Err(TableCheck::Unfit(format!(
+            "it has no column {} (an events table has {COLUMNS}); import into a new file or \
+             name another table with --table",
+            missing.join(", ")
+        )));
+    }
+    let ts_type = &columns["ts"];
+    if ["CHAR", "CLOB", "TEXT"]
+        .iter()
+        .any(|text| ts_type.contains(text))
+    {
+        return Err(TableCheck::Unfit(format!(
+            "its ts column is {ts_type}, so SQLite would store each time as text and sort \
+             it as text; PenguiFlow's schema has `ts REAL NOT NULL`: import into a new file"
+        )));
+    }
+    let mut deduplicates = false;
+    let indexes: Vec<(String, bool)> = connection
+        .prepare(&format!("PRAGMA index_list({quoted})"))?
+        .query_map([], |row| {
+            Ok((row.get::<_, String>(1)?, row.get::<_, bool>(2)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    for (index, unique) in indexes {
+        if !unique {
+            continue;
+        }
+        let mut index_columns: Vec<String> = connection
+            .prepare(&format!(
+                "PRAGMA index_info(\"{}\")",
+                index.replace('"', "\"\"")
+            ))?
+            .query_map([], |row| row.get::<_, Option<String>>(2))?
+            .map(|column| column.map(Option::unwrap_or_default))
+            .collect::<Result<_, _>>()?;
+        index_columns.sort();
+        deduplicates |= index_columns == ["event_fp", "trace_id"];
+    }
+    if !deduplicates {
+        return Err(TableCheck::Unfit(format!(
+            "it has no UNIQUE (trace_id, event_fp), so every import would add the same events \
+             again; add it (CREATE UNIQUE INDEX ON \"{table}\"(trace_id, event_fp)) or \
+             import into a new file"
+        )));
+    }
+    Ok(())
+}
+
 fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = String::with_capacity(bytes.len() * 2);
@@ -165,6 +285,14 @@ impl StoreWriter {
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
+        check_existing_table(&connection, table, &quoted).map_err(|reason| match reason {
+            TableCheck::Unfit(reason) => Error::ImportTable {
+                path: name.clone(),
+                table: table.to_string(),
+                reason,
+            },
+            TableCheck::Failed(source) => store_error(source),
+        })?;
         let schema = SCHEMA
             .replace("idx_{table}", &format!("idx_{index_safe}"))
             .replace("{table}", &quoted);
@@ -255,7 +383,7 @@ impl StoreWriter {
             let now = chrono::Utc::now().to_rfc3339();
             for event in self.pending.drain(..) {
                 let payload = payload_of(&event);
-                let fingerprint = hex(&Sha256::digest(payload.as_bytes()));
+                let fingerprint = fingerprint_of(&event);
                 insert
                     .execute(params![
                         event.trace_id.as_deref().unwrap_or(GLOBAL_TRACE_ID),

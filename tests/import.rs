@@ -175,3 +175,102 @@ fn events_of_the_same_time_come_back_in_log_order() {
         from_log
     );
 }
+
+#[test]
+fn the_same_event_is_one_row_whether_its_tenant_was_known_or_its_text_masked() {
+    // The same run read from a shape that carries tenants, then from one that does not (the
+    // ingress lines were not collected), unmasked: no new row.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("archive.db");
+    let flat = fixture("incident/flat.jsonl");
+    let without_tenants = dir.path().join("no_tenants.jsonl");
+    let mut stripped = String::new();
+    for line in std::fs::read_to_string(&flat).unwrap().lines() {
+        let mut payload: Value = serde_json::from_str(line).unwrap();
+        payload.as_object_mut().unwrap().remove("tenant");
+        stripped.push_str(&payload.to_string());
+        stripped.push('\n');
+    }
+    assert!(
+        std::fs::read_to_string(&flat)
+            .unwrap()
+            .contains("\"tenant\"")
+    );
+    std::fs::write(&without_tenants, stripped).unwrap();
+
+    flowtrace()
+        .args(["import", "-q", "--store", db.to_str().unwrap()])
+        .arg(&flat)
+        .assert()
+        .success();
+    let imported = rows(&db);
+    flowtrace()
+        .args(["import", "--no-redact", "--store", db.to_str().unwrap()])
+        .arg(&without_tenants)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("0 new rows"));
+    assert_eq!(rows(&db), imported);
+}
+
+#[test]
+fn a_table_that_cannot_deduplicate_or_holds_text_times_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = fixture("incident/flat.jsonl");
+    for (name, schema, reason) in [
+        (
+            "no_unique.db",
+            "CREATE TABLE flow_events (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, \
+             ts REAL NOT NULL, kind TEXT NOT NULL, node_name TEXT, node_id TEXT, \
+             event_fp TEXT NOT NULL, payload TEXT, created_at TEXT)",
+            "no UNIQUE (trace_id, event_fp)",
+        ),
+        (
+            "text_ts.db",
+            "CREATE TABLE flow_events (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, \
+             ts TEXT NOT NULL, kind TEXT NOT NULL, node_name TEXT, node_id TEXT, \
+             event_fp TEXT NOT NULL, payload TEXT, created_at TEXT, \
+             UNIQUE (trace_id, event_fp))",
+            "its ts column is TEXT",
+        ),
+        (
+            "no_payload.db",
+            "CREATE TABLE flow_events (id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, \
+             ts REAL NOT NULL, kind TEXT NOT NULL, event_fp TEXT NOT NULL, \
+             UNIQUE (trace_id, event_fp))",
+            "no column node_name, node_id, payload, created_at",
+        ),
+    ] {
+        let db = dir.path().join(name);
+        rusqlite::Connection::open(&db)
+            .unwrap()
+            .execute_batch(schema)
+            .unwrap();
+        let before = std::fs::read(&db).unwrap();
+        flowtrace()
+            .args(["import", "--store", db.to_str().unwrap()])
+            .arg(&log)
+            .assert()
+            .code(1)
+            .stderr(predicates::str::contains(
+                "table `flow_events` cannot take an import",
+            ))
+            .stderr(predicates::str::contains(reason));
+        assert_eq!(rows(&db), 0, "{name}");
+        assert_eq!(std::fs::read(&db).unwrap(), before, "{name} was changed");
+    }
+    // A unique index added afterwards, as the error suggests, is enough.
+    let db = dir.path().join("no_unique.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch("CREATE UNIQUE INDEX fp ON flow_events(trace_id, event_fp)")
+        .unwrap();
+    for _ in 0..2 {
+        flowtrace()
+            .args(["import", "-q", "--store", db.to_str().unwrap()])
+            .arg(&log)
+            .assert()
+            .success();
+    }
+    assert_eq!(rows(&db), 247);
+}
