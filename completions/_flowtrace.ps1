@@ -223,6 +223,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of the store')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]')
+            [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted')
             [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
             [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
             [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')

@@ -553,7 +553,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__import)
-            opts="-q -j -h --store --table --strict --quiet --threads --trace --tenant --node --pod --kind --since --until --now --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -572,6 +572,10 @@ _flowtrace() {
                     return 0
                     ;;
                 -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

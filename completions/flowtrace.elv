@@ -212,6 +212,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --table 'The events table of the store'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]'
+            cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted'
             cand --trace 'Only this trace id (repeat or comma-separate for several)'
             cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
             cand --node 'Only events of this node name'

@@ -229,6 +229,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s h -l help
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l store -d 'The store to write (created with the flow_events schema if missing)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l table -d 'The events table of the store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l node -d 'Only events of this node name' -r

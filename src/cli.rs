@@ -354,6 +354,11 @@ pub struct ImportArgs {
     #[arg(long, short = 'j', value_name = "N", help_heading = "Input",
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
+    /// Longest line read, in bytes: longer ones are skipped and counted
+    #[arg(long, value_name = "BYTES", help_heading = "Input",
+          default_value_t = crate::source::MAX_LINE_BYTES,
+          value_parser = clap::value_parser!(u64).range(1024..))]
+    pub max_line_bytes: u64,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Store exception text whole; by default secrets in it are masked before writing

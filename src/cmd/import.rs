@@ -20,7 +20,7 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         strict: args.strict,
         quiet: args.quiet,
         threads: args.threads,
-        max_line_bytes: crate::source::MAX_LINE_BYTES,
+        max_line_bytes: args.max_line_bytes,
     };
     let input = InputConfig::resolve(&input_args, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
