@@ -80,8 +80,8 @@ struct Payload<'a> {
     deadline_s: Option<f64>,
 }
 
-fn payload_of(event: &Event) -> String {
-    let payload = Payload {
+fn payload_fields(event: &Event) -> Payload<'_> {
+    Payload {
         ts: event.ts.as_unix_seconds(),
         event: event.kind.as_str(),
         node_name: &event.node_name,
@@ -102,40 +102,22 @@ fn payload_of(event: &Event) -> String {
         flow_error: &event.flow_error,
         sleep_s: event.sleep_s,
         deadline_s: event.deadline_s,
-    };
-    serde_json::to_string(&payload).unwrap_or_default()
+    }
 }
 
-/// What identifies an event whatever shape it was read from: the tenant (known from some shapes
-/// only), the texts (masked or not under `--no-redact`) and `outgoing` are left out.
-#[derive(Serialize)]
-struct Identity<'a> {
-    ts: f64,
-    event: &'a str,
-    node_name: &'a Option<Name>,
-    node_id: &'a Option<Name>,
-    trace_id: &'a Option<Name>,
-    latency_ms: Option<f64>,
-    q_depth_in: Option<i64>,
-    q_depth_out: Option<i64>,
-    q_depth_total: Option<i64>,
-    attempt: Option<i64>,
-    trace_pending: Option<i64>,
+fn payload_of(event: &Event) -> String {
+    serde_json::to_string(&payload_fields(event)).unwrap_or_default()
 }
 
+/// What identifies an event whatever shape it was read from: its payload less the tenant (known
+/// from some shapes only), the texts (masked or not under `--no-redact`) and `outgoing`.
 fn fingerprint_of(event: &Event) -> String {
-    let identity = Identity {
-        ts: event.ts.as_unix_seconds(),
-        event: event.kind.as_str(),
-        node_name: &event.node_name,
-        node_id: &event.node_id,
-        trace_id: &event.trace_id,
-        latency_ms: event.latency_ms,
-        q_depth_in: event.q_depth_in,
-        q_depth_out: event.q_depth_out,
-        q_depth_total: event.q_depth_total,
-        attempt: event.attempt,
-        trace_pending: event.trace_pending,
+    let identity = Payload {
+        tenant: &None,
+        exception: &None,
+        flow_error: &None,
+        outgoing: None,
+        ..payload_fields(event)
     };
     let canonical = serde_json::to_string(&identity).unwrap_or_default();
     hex(&Sha256::digest(canonical.as_bytes()))
