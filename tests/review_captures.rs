@@ -347,3 +347,73 @@ fn a_hung_handler_with_two_half_full_edges_is_hanging_not_blocked() {
     assert!(!text.contains("blocked handing"), "{text}");
     assert!(text.contains("timeout_s"), "{text}");
 }
+
+#[test]
+fn budgets_spent_in_retries_are_blamed_on_the_retries_not_on_capacity() {
+    // fetch fails two attempts in three messages and retries with 100 ms backoff: its one
+    // worker is busy retrying, so budgets run out in its attempts or in its queue behind them.
+    let log = capture("deadline_retries");
+    let events = events_jsonl(&[&log]);
+    // The expected answer, from the runtime's own FlowEvents: the share of fetch's worker time
+    // spent on failed attempts and backoff, and the deadline-skipped traces.
+    let (mut retrying, mut succeeding) = (0.0, 0.0);
+    for event in events.iter().filter(|e| e["node_name"] == "fetch") {
+        match event["event"].as_str().unwrap() {
+            "node_error" | "node_timeout" => retrying += event["latency_ms"].as_f64().unwrap(),
+            "node_retry" => retrying += event["sleep_s"].as_f64().unwrap() * 1000.0,
+            "node_success" => succeeding += event["latency_ms"].as_f64().unwrap(),
+            _ => {}
+        }
+    }
+    let share = retrying / (retrying + succeeding);
+    assert!(share >= 0.5, "the capture lost its premise: {share}");
+    let skipped: std::collections::BTreeSet<&str> = events
+        .iter()
+        .filter(|e| e["event"] == "deadline_skip")
+        .map(|e| e["trace_id"].as_str().unwrap())
+        .collect();
+    assert!(skipped.len() >= 10);
+
+    let classify = report_json("classify", &[&log]);
+    let deadlines = &classify["deadlines"];
+    assert_eq!(deadlines["spent_in_retries"], skipped.len() as u64);
+    assert_eq!(deadlines["expired_in_flow"], 0);
+    assert_eq!(deadlines["stale_at_first_node"], 0);
+    let steps = classify["remediation"].to_string();
+    assert!(
+        steps.contains("the budget went into retries at fetch"),
+        "{steps}"
+    );
+    assert!(
+        steps.contains(&format!(
+            "waited in fetch's queue past the deadline while its worker spent {:.0}%",
+            share * 100.0
+        )),
+        "{steps}"
+    );
+    assert!(
+        !steps.contains("the flow is slower than the callers' budget"),
+        "{steps}"
+    );
+
+    // find on a trace skipped at `answer` after fetch retried it says where its budget went.
+    let retried: Vec<&str> = skipped
+        .iter()
+        .copied()
+        .filter(|trace| {
+            events
+                .iter()
+                .any(|e| e["trace_id"] == *trace && e["event"] == "node_retry")
+        })
+        .collect();
+    assert!(!retried.is_empty());
+    let output = flowtrace()
+        .args(["find", retried[0], &log])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("the budget went into retries at fetch"),
+        "{text}"
+    );
+}

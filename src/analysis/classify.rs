@@ -220,6 +220,8 @@ pub struct ClassifyReport {
 pub struct DeadlineSplit {
     pub stale_at_first_node: u64,
     pub expired_in_flow: u64,
+    /// Traces whose budget went mostly into one node's failed attempts and retry backoff.
+    pub spent_in_retries: u64,
 }
 
 #[derive(Debug, Default)]
@@ -241,6 +243,21 @@ struct NodeFacts {
     /// Messages (first attempts) the node took, per tenant: the base a tenant's failures are
     /// measured against.
     tenant_messages: BTreeMap<String, u64>,
+    /// Worker time (ms): successful work, and attempts that failed plus the backoff after them.
+    success_ms: f64,
+    retrying_ms: f64,
+}
+
+impl NodeFacts {
+    /// The share of the worker's busy time spent on failed attempts and retry backoff.
+    fn retrying_share(&self) -> f64 {
+        let busy = self.success_ms + self.retrying_ms;
+        if busy > 0.0 {
+            self.retrying_ms / busy
+        } else {
+            0.0
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -285,6 +302,12 @@ pub struct Classifier {
     /// before the first node fetched the message), and those skipped further along.
     deadline_stale: u64,
     deadline_in_flow: u64,
+    /// Deadline-skipped traces that spent most of their time retrying at one node, by node.
+    deadline_in_retries: BTreeMap<String, u64>,
+    /// Traces that expired in a queue, by the node whose queue held them longest; those whose
+    /// node spent most of its worker time retrying are told apart at the end.
+    deadline_queued_at: BTreeMap<String, u64>,
+    deadline_behind_retries: BTreeMap<String, u64>,
     /// Deadline skips that were their trace's first event with a short queue: (node, ms late,
     /// queue depth), judged stale or not once the node's latency is known.
     first_skips: Vec<(String, f64, i64)>,
@@ -334,6 +357,9 @@ impl Classifier {
             e2e_ms: Percentiles::default(),
             deadline_stale: 0,
             deadline_in_flow: 0,
+            deadline_in_retries: BTreeMap::new(),
+            deadline_queued_at: BTreeMap::new(),
+            deadline_behind_retries: BTreeMap::new(),
             first_skips: Vec::new(),
             tenants_seen: BTreeSet::new(),
             failing: FastMap::default(),
@@ -424,8 +450,11 @@ impl Classifier {
             }
         }
         match event.kind {
+            Kind::NodeError => facts.retrying_ms += event.latency_ms.unwrap_or(0.0),
+            Kind::NodeRetry => facts.retrying_ms += event.sleep_s.unwrap_or(0.0) * 1000.0,
             Kind::NodeSuccess => {
                 if let Some(latency) = event.latency_ms {
+                    facts.success_ms += latency;
                     facts.success_latency.add(latency);
                     let blocked = matches!(
                         (event.q_depth_out, event.queue_maxsize),
@@ -441,6 +470,7 @@ impl Classifier {
                     .timeout_latency_max
                     .max(event.latency_ms.unwrap_or(0.0));
                 facts.timeouts += 1;
+                facts.retrying_ms += event.latency_ms.unwrap_or(0.0);
                 if let Some(capacity) = event.queue_maxsize.filter(|c| *c > 0) {
                     facts.timeouts_inbound_full +=
                         u64::from(event.q_depth_in.unwrap_or(0) >= capacity);
@@ -593,6 +623,13 @@ impl Classifier {
             TraceStatus::DeadlineSkipped => {
                 self.categories.deadline.terminal += 1;
                 let summary = &outcome.summary;
+                if let Some((visit, _)) = summary.retries_took_the_time() {
+                    *self
+                        .deadline_in_retries
+                        .entry(visit.node_name.clone())
+                        .or_default() += 1;
+                    return;
+                }
                 let skipped_first = summary.events == 1
                     && summary
                         .visits
@@ -621,11 +658,31 @@ impl Classifier {
                         self.first_skips
                             .push((visit.node_name.clone(), late, depth));
                     }
-                    _ => self.deadline_in_flow += 1,
+                    _ => self.count_expired_in_queue(summary),
                 }
             }
             TraceStatus::Succeeded => self.e2e_ms.add(outcome.summary.duration_ms()),
             _ => {}
+        }
+    }
+
+    /// A trace that ran out of budget in the flow, counted with the node whose queue held it
+    /// longest (the gap before that node's first event of the trace).
+    fn count_expired_in_queue(&mut self, summary: &crate::analysis::trace::TraceSummary) {
+        self.deadline_in_flow += 1;
+        let mut previous = summary.first_ts;
+        let mut longest: Option<(f64, &str)> = None;
+        for visit in &summary.visits {
+            let gap = visit.first_ts.millis_since(previous);
+            if longest.is_none_or(|(most, _)| gap > most) {
+                longest = Some((gap, &visit.node_name));
+            }
+            previous = previous.max(visit.last_ts);
+        }
+        if let Some((_, node)) = longest
+            && (self.deadline_queued_at.len() < 1024 || self.deadline_queued_at.contains_key(node))
+        {
+            *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
         }
     }
 
@@ -668,6 +725,18 @@ impl Classifier {
                 self.deadline_in_flow += 1;
             }
         }
+        // Messages that waited past their budget behind a worker busy retrying other messages:
+        // the retries, not capacity, spent it.
+        for (node, traces) in std::mem::take(&mut self.deadline_queued_at) {
+            if self
+                .nodes
+                .get(node.as_str())
+                .is_some_and(|facts| facts.retrying_share() >= 0.5)
+            {
+                self.deadline_in_flow -= traces;
+                self.deadline_behind_retries.insert(node, traces);
+            }
+        }
         let facts = Facts {
             categories: &self.categories,
             groups: &self.node_groups(),
@@ -679,6 +748,8 @@ impl Classifier {
             worker_stops: self.worker_stops,
             deadline_stale: self.deadline_stale,
             deadline_in_flow: self.deadline_in_flow,
+            deadline_in_retries: &self.deadline_in_retries,
+            deadline_behind_retries: &self.deadline_behind_retries,
             tenants_seen: &self.tenants_seen,
             tenant_traces: &self.tenant_traces,
             in_flight: statuses.get("in_flight").copied().unwrap_or(0),
@@ -703,6 +774,8 @@ impl Classifier {
             deadlines: DeadlineSplit {
                 stale_at_first_node: self.deadline_stale,
                 expired_in_flow: self.deadline_in_flow,
+                spent_in_retries: self.deadline_in_retries.values().sum::<u64>()
+                    + self.deadline_behind_retries.values().sum::<u64>(),
             },
             categories: self.categories,
         }
@@ -829,6 +902,8 @@ struct Facts<'a> {
     worker_stops: u64,
     deadline_stale: u64,
     deadline_in_flow: u64,
+    deadline_in_retries: &'a BTreeMap<String, u64>,
+    deadline_behind_retries: &'a BTreeMap<String, u64>,
     tenants_seen: &'a BTreeSet<Name>,
     /// Traces per tenant: the base a tenant's failing messages are measured against.
     tenant_traces: &'a BTreeMap<String, u64>,
@@ -1117,6 +1192,23 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
         steps.push(format!(
             "{}: the budget had already run out when the first node fetched the message, with hardly any queue before it (the skip is the trace's first event): stale client budgets; fix the callers' Message.deadline_s (clock skew, a budget computed too early, retried requests reusing an old deadline), not the flow.",
             plural(facts.deadline_stale, "trace")
+        ));
+    }
+    for (node, traces) in facts.deadline_in_retries {
+        steps.push(format!(
+            "{}: the budget went into retries at {node} (its failed attempts and their backoff took at least half of the trace's time before the skip), not into queues: a retry cannot finish inside the callers' budget; fix what fails at {node} (see the error and timeout findings), or lower its NodePolicy.max_retries and backoff so a message fails fast.",
+            plural(*traces, "trace")
+        ));
+    }
+    for (node, traces) in facts.deadline_behind_retries {
+        let share = facts
+            .nodes
+            .get(node.as_str())
+            .map_or(0.0, NodeFacts::retrying_share);
+        steps.push(format!(
+            "{}: waited in {node}'s queue past the deadline while its worker spent {:.0}% of its busy time on failed attempts and retry backoff: other messages' retries spent this budget, not a lack of capacity; fix what fails at {node}, or lower its NodePolicy.max_retries and backoff (`flowtrace saturation` shows the worker time).",
+            plural(*traces, "trace"),
+            share * 100.0
         ));
     }
     if facts.deadline_in_flow > 0 {

@@ -240,11 +240,21 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     let late = skip
         .deadline_s
         .map(|deadline| millis((skip.ts.as_unix_seconds() - deadline) * 1000.0));
-    steps.push(format!(
-        "The message's deadline (Message.deadline_s) had passed{} when {node} fetched it, so the work was skipped: the caller's budget is shorter than the time the message waited; raise deadline_s upstream or cut the wait (inbound queue at {node}: {}).",
-        late.map_or(String::new(), |late| format!(" {late} ms")),
-        depth_of(skip.q_depth_in, skip.queue_maxsize)
-    ));
+    let late = late.map_or(String::new(), |late| format!(" {late} ms"));
+    if let Some((visit, retrying_ms)) = findings.summary.retries_took_the_time() {
+        let retrier = &visit.node_name;
+        steps.push(format!(
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: the budget went into retries at {retrier} ({} retries; {} ms of the trace's {} ms from its first attempt there to its last event), not into a queue; fix what fails at {retrier}, or lower its NodePolicy.max_retries and backoff so a message fails fast.",
+            visit.retries,
+            millis(retrying_ms),
+            millis(findings.summary.duration_ms())
+        ));
+    } else {
+        steps.push(format!(
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: the caller's budget is shorter than the time the message waited; raise deadline_s upstream or cut the wait (inbound queue at {node}: {}).",
+            depth_of(skip.q_depth_in, skip.queue_maxsize)
+        ));
+    }
     steps.push(
         "Compare the deadline callers set with the flow's real end-to-end latency (`flowtrace classify` shows its p95); a skip right after a deploy points at a new, slower path."
             .to_string(),

@@ -87,6 +87,8 @@ pub struct NodeVisit {
     pending: [bool; 2],
     /// A timeout / an error at this node that a later success of it recovered.
     pub recovered: [bool; 2],
+    /// Its `node_retry` events in the trace.
+    pub retries: u64,
 }
 
 impl NodeVisit {
@@ -198,6 +200,7 @@ impl TraceSummary {
                     successes: 0,
                     pending: [false; 2],
                     recovered: [false; 2],
+                    retries: 0,
                 });
                 self.visits.len() - 1
             }
@@ -209,6 +212,7 @@ impl TraceSummary {
         match event.kind {
             Kind::NodeTimeout => visit.pending[0] = true,
             Kind::NodeError => visit.pending[1] = true,
+            Kind::NodeRetry => visit.retries += 1,
             Kind::NodeSuccess => {
                 visit.success_ts = success;
                 visit.first_success_ts = visit.first_success_ts.or(success);
@@ -220,6 +224,18 @@ impl TraceSummary {
             }
             _ => {}
         }
+    }
+
+    /// The node whose visit with retries (its attempts, failures and backoff) took at least
+    /// half of the trace's time, and that time in ms: where a spent budget went.
+    pub fn retries_took_the_time(&self) -> Option<(&NodeVisit, f64)> {
+        let span = self.duration_ms();
+        self.visits
+            .iter()
+            .filter(|visit| visit.retries > 0)
+            .map(|visit| (visit, visit.last_ts.millis_since(visit.first_ts)))
+            .filter(|(_, retrying)| span > 0.0 && *retrying >= 0.5 * span)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
     }
 
     pub fn duration_ms(&self) -> f64 {
