@@ -349,7 +349,10 @@ fn triage_table() {
 #[test]
 fn triage_says_so_when_a_section_is_empty() {
     let text = run_text(&["triage", &fixture_arg("saturation/flat.jsonl")]);
-    assert!(text.contains("no failed or stalled traces"), "{text}");
+    assert!(
+        text.contains("no failed, skipped or stalled traces"),
+        "{text}"
+    );
     assert!(
         text.contains("no trace carries more than one tenant"),
         "{text}"

@@ -416,4 +416,14 @@ fn budgets_spent_in_retries_are_blamed_on_the_retries_not_on_capacity() {
         text.contains("the budget went into retries at fetch"),
         "{text}"
     );
+
+    // Skipped traces are among the worst: their callers got "Deadline exceeded", not an answer.
+    let triage = report_json("triage", &[&log]);
+    assert_eq!(triage["worst_of"], skipped.len() as u64);
+    let worst = triage["worst"].as_array().unwrap();
+    assert!(!worst.is_empty());
+    for trace in worst {
+        assert_eq!(trace["status"], "deadline_skipped", "{trace}");
+        assert!(skipped.contains(trace["trace_id"].as_str().unwrap()));
+    }
 }

@@ -134,8 +134,11 @@ pub struct Triage {
     /// The most recent failed traces and the longest idle in-flight ones, at most
     /// `CANDIDATES` each, ranked at the end.
     failed: Vec<TraceOutcome>,
+    /// Traces skipped for their deadline: the caller got "Deadline exceeded", not an answer.
+    skipped: Vec<TraceOutcome>,
     in_flight: Vec<TraceOutcome>,
     failed_total: u64,
+    skipped_total: u64,
     tenants: BTreeMap<String, TenantImpact>,
     traces_without_tenant: u64,
     /// Traces that did not succeed, by node they reached.
@@ -156,8 +159,10 @@ impl Default for Triage {
         Triage {
             rows: Vec::new(),
             failed: Vec::new(),
+            skipped: Vec::new(),
             in_flight: Vec::new(),
             failed_total: 0,
+            skipped_total: 0,
             tenants: BTreeMap::new(),
             traces_without_tenant: 0,
             troubled: HashMap::new(),
@@ -224,10 +229,16 @@ impl Analysis for Triage {
         let over_time = self.by_minute.finish();
         let saturation = self.saturation.finish_with_graph(graph);
         let input_end = self.last_ts.unwrap_or_default();
-        let ranked = rank_worst(&self.failed, &self.in_flight, graph, &saturation, input_end);
+        let ranked = rank_worst(
+            [&self.failed, &self.skipped],
+            &self.in_flight,
+            graph,
+            &saturation,
+            input_end,
+        );
         let in_flight_total = classify.statuses.get("in_flight").copied().unwrap_or(0);
         let stalled = ranked.iter().filter(|w| w.stalled_ms.is_some()).count() as u64;
-        let worst_of = self.failed_total + stalled;
+        let worst_of = self.failed_total + self.skipped_total + stalled;
         let waiting_normally = in_flight_total.saturating_sub(stalled);
         let worst: Vec<WorstTrace> = ranked.into_iter().take(WORST).collect();
         let mut impact: Vec<TenantImpact> =
@@ -384,6 +395,12 @@ impl Triage {
                     std::cmp::Reverse(o.summary.last_ts)
                 });
             }
+            TraceStatus::DeadlineSkipped => {
+                self.skipped_total += 1;
+                keep_bounded(&mut self.skipped, outcome, |o| {
+                    std::cmp::Reverse(o.summary.last_ts)
+                });
+            }
             TraceStatus::InFlight => {
                 keep_bounded(&mut self.in_flight, outcome, |o| o.summary.last_ts);
             }
@@ -405,12 +422,13 @@ fn keep_bounded<K: Ord>(
     }
 }
 
-/// The failed and in-flight candidates as `WorstTrace`s, most severe first. An in-flight
+/// The failed, deadline-skipped and in-flight candidates as `WorstTrace`s, most severe first
+/// (failures before skips, each latest first). An in-flight
 /// trace is measured at the end of the input against its next node's p95: one idle less than
 /// that is waiting its turn and left out; one idle `STUCK_RATIO` times that (or with an
 /// attempt running that long) comes before the failures.
 fn rank_worst(
-    failed: &[TraceOutcome],
+    [failed, skipped]: [&[TraceOutcome]; 2],
     in_flight: &[TraceOutcome],
     graph: &super::graph::FlowGraph,
     saturation: &SaturationReport,
@@ -461,12 +479,16 @@ fn rank_worst(
     stalled.sort_by(|a, b| b.0.total_cmp(&a.0));
     // A hanging attempt holds its node's only worker: it is the cause of the waits behind it.
     let (hanging, waiting): (Vec<_>, Vec<_>) = stuck.into_iter().partition(|(_, w)| w.running);
-    let mut failed: Vec<&TraceOutcome> = failed.iter().collect();
-    failed.sort_by_key(|o| std::cmp::Reverse(o.summary.last_ts));
+    let latest_first = |outcomes: &[TraceOutcome]| {
+        let mut sorted: Vec<WorstTrace> = outcomes.iter().map(|o| worst_trace(o, graph)).collect();
+        sorted.sort_by_key(|w| std::cmp::Reverse(w.last_ts));
+        sorted
+    };
     hanging
         .into_iter()
         .map(|(_, w)| w)
-        .chain(failed.into_iter().map(|o| worst_trace(o, graph)))
+        .chain(latest_first(failed))
+        .chain(latest_first(skipped))
         .chain(waiting.into_iter().map(|(_, w)| w))
         .chain(stalled.into_iter().map(|(_, w)| w))
         .collect()

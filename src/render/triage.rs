@@ -83,7 +83,7 @@ fn worst_line(trace: &WorstTrace) -> String {
 /// How many of how many are shown, and the in-flight traces left out.
 fn worst_footer(report: &TriageReport) -> String {
     let mut footer = format!(
-        "{} of {} failed or stalled shown",
+        "{} of {} failed, skipped or stalled shown",
         report.worst.len(),
         thousands(report.worst_of)
     );
@@ -251,7 +251,7 @@ pub fn write_table(
     writeln!(out)?;
     writeln!(out, "{}", heading("worst traces"))?;
     if report.worst.is_empty() {
-        writeln!(out, "  no failed or stalled traces")?;
+        writeln!(out, "  no failed, skipped or stalled traces")?;
     } else {
         for trace in &report.worst {
             let line = palette.wrap(&worst_line(trace), 2, 4);
@@ -323,7 +323,7 @@ pub fn write_markdown(report: &TriageReport, out: &mut impl Write) -> io::Result
     writeln!(out, "**Worst traces.**")?;
     writeln!(out)?;
     if report.worst.is_empty() {
-        writeln!(out, "- no failed or stalled traces")?;
+        writeln!(out, "- no failed, skipped or stalled traces")?;
     } else {
         for trace in &report.worst {
             writeln!(out, "- `{}`", worst_line(trace))?;
