@@ -85,6 +85,14 @@ pub enum Error {
     )]
     StoreHotJournal { path: String, journal: String },
 
+    #[error(
+        "{path}: its committed rows are partly in {path}-wal, and SQLite must create \
+         {path}-shm beside it to read them, which this directory does not allow; copy the \
+         store with its -wal to a directory you can write (`cp {path} {path}-wal /tmp/`) and \
+         read the copy"
+    )]
+    StoreWalUnreadable { path: String },
+
     #[error("{path}: table `{table}` cannot take an import: {reason}")]
     ImportTable {
         path: String,

@@ -55,17 +55,26 @@ impl Store {
         let name: Arc<str> = Arc::from(query.path.display().to_string());
         let path = query.path.as_path();
         let wal_mode = check_sqlite_header(path, &name)?;
-        let connection =
-            open_read_only(path, wal_mode).map_err(|source| match hot_journal(path, &source) {
-                Some(journal) => Error::StoreHotJournal {
+        let connection = open_read_only(path, wal_mode).map_err(|source| {
+            if let Some(journal) = hot_journal(path, &source) {
+                Error::StoreHotJournal {
                     path: name.to_string(),
                     journal,
-                },
-                None => Error::Store {
+                }
+            } else if wal_mode
+                && cannot_create_side_files(&source)
+                && side_file(path, "-wal").exists()
+            {
+                Error::StoreWalUnreadable {
+                    path: name.to_string(),
+                }
+            } else {
+                Error::Store {
                     path: name.to_string(),
                     source,
-                },
-            })?;
+                }
+            }
+        })?;
         let store = Store {
             name,
             connection,
@@ -392,6 +401,8 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
 fn open_read_only(path: &Path, wal_mode: bool) -> rusqlite::Result<Connection> {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let uri = format!("file:{}?mode=ro", encode_uri_path(&absolute));
+    // Committed rows may sit in a `-wal`: `immutable` would not see them.
+    let rows_only_in_file = wal_mode && !side_file(&absolute, "-wal").exists();
     match open_uri(&uri) {
         // SQLite's locks keep every read whole, even when a writer starts or checkpoints
         // during it; `immutable` would read the file as it changes.
@@ -399,7 +410,7 @@ fn open_read_only(path: &Path, wal_mode: bool) -> rusqlite::Result<Connection> {
         // A WAL store in a directory flowtrace may not write to (a read-only mount, another
         // user's files) cannot get its `-shm`: no writer can start there unseen, so reading it
         // as immutable is safe.
-        Err(error) if wal_mode && cannot_create_side_files(&error) => {
+        Err(error) if rows_only_in_file && cannot_create_side_files(&error) => {
             open_uri(&format!("{uri}&immutable=1"))
         }
         Err(error) => Err(error),
@@ -417,14 +428,19 @@ fn open_uri(uri: &str) -> rusqlite::Result<Connection> {
     Ok(connection)
 }
 
+/// A file SQLite keeps beside the database: `-wal`, `-shm`, `-journal`.
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 /// The `-journal` a crashed rollback-mode writer left, when that is why a read-only open failed.
 fn hot_journal(path: &Path, error: &rusqlite::Error) -> Option<String> {
     if error.sqlite_error_code() != Some(rusqlite::ErrorCode::ReadOnly) {
         return None;
     }
-    let mut journal = path.as_os_str().to_owned();
-    journal.push("-journal");
-    let journal = PathBuf::from(journal);
+    let journal = side_file(path, "-journal");
     let size = std::fs::metadata(&journal).ok()?.len();
     (size > 0).then(|| journal.display().to_string())
 }
