@@ -417,6 +417,27 @@ fn budgets_spent_in_retries_are_blamed_on_the_retries_not_on_capacity() {
         "{text}"
     );
 
+    // The exception's recoveries are not called a help when the retries spent the budget.
+    let recovered_then_expired = skipped
+        .iter()
+        .filter(|trace| {
+            let at_fetch = |kind: &str| {
+                events.iter().any(|e| {
+                    e["trace_id"] == **trace && e["node_name"] == "fetch" && e["event"] == kind
+                })
+            };
+            at_fetch("node_error") && at_fetch("node_success")
+        })
+        .count();
+    assert!(recovered_then_expired > 0);
+    let connection_error = &classify["exceptions"][0];
+    assert_eq!(connection_error["type"], "ConnectionError");
+    assert_eq!(
+        connection_error["recovered_then_expired"],
+        recovered_then_expired as u64
+    );
+    assert!(!steps.contains("transient, so retries help"), "{steps}");
+
     // Skipped traces are among the worst: their callers got "Deadline exceeded", not an answer.
     let triage = report_json("triage", &[&log]);
     assert_eq!(triage["worst_of"], skipped.len() as u64);

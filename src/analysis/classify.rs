@@ -180,6 +180,9 @@ pub struct ExceptionReport {
     pub terminal: u64,
     /// Messages that raised it and then succeeded at the same node (on a retry).
     pub recovered: u64,
+    /// Of those, messages whose trace then ran out of its deadline: the retries that recovered
+    /// the call spent the budget.
+    pub recovered_then_expired: u64,
     /// Messages that raised it, per tenant (`(unknown)` without one).
     pub tenants: BTreeMap<String, u64>,
     /// Occurrences whose message reads like an authentication or authorization failure
@@ -265,6 +268,7 @@ struct ExceptionTally {
     count: u64,
     /// Messages that raised it and then succeeded at the same node (on a retry).
     recovered: u64,
+    recovered_then_expired: u64,
     /// Messages (first attempts) that raised it, and those that then failed for good.
     messages: u64,
     terminal: u64,
@@ -314,6 +318,9 @@ pub struct Classifier {
     /// The exception type each failing message (trace, node) last raised, until it succeeds
     /// there (a recovery) or fails for good; bounded by `MAX_FAILING`.
     failing: FastMap<(Name, Name), String>,
+    /// The exception type a trace recovered from on a retry, until the trace ends; bounded by
+    /// `MAX_FAILING`.
+    recovered_in: FastMap<Name, String>,
     /// Traces per tenant (`(unknown)` without one).
     tenant_traces: BTreeMap<String, u64>,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
@@ -363,6 +370,7 @@ impl Classifier {
             first_skips: Vec::new(),
             tenants_seen: BTreeSet::new(),
             failing: FastMap::default(),
+            recovered_in: FastMap::default(),
             tenant_traces: BTreeMap::new(),
             newest: None,
             oldest: None,
@@ -515,6 +523,9 @@ impl Classifier {
                     && let Some(tally) = self.exceptions.get_mut(&type_name)
                 {
                     tally.recovered += 1;
+                    if self.recovered_in.len() < MAX_FAILING {
+                        self.recovered_in.insert(trace.clone(), type_name);
+                    }
                 }
             }
             _ => {}
@@ -557,6 +568,7 @@ impl Classifier {
             .or_insert_with(|| ExceptionTally {
                 count: 0,
                 recovered: 0,
+                recovered_then_expired: 0,
                 messages: 0,
                 terminal: 0,
                 tenants: BTreeMap::new(),
@@ -607,6 +619,13 @@ impl Classifier {
             .entry(outcome.status.as_str().to_string())
             .or_default() += 1;
         self.traces += 1;
+        if !self.recovered_in.is_empty()
+            && let Some(type_name) = self.recovered_in.remove(outcome.summary.trace_id.as_str())
+            && outcome.status == TraceStatus::DeadlineSkipped
+            && let Some(tally) = self.exceptions.get_mut(&type_name)
+        {
+            tally.recovered_then_expired += 1;
+        }
         let tenant = outcome.summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
         *self.tenant_traces.entry(tenant.to_string()).or_default() += 1;
         let counts = &outcome.summary.counts;
@@ -705,6 +724,7 @@ impl Classifier {
                 tenants: tally.tenants,
                 auth_like: tally.auth_like,
                 recovered: tally.recovered,
+                recovered_then_expired: tally.recovered_then_expired,
                 messages: tally.messages,
                 terminal: tally.terminal,
             })
@@ -1100,6 +1120,10 @@ fn error_steps(facts: &Facts) -> Vec<String> {
             ),
             (false, Some((tenant, count, total))) => format!(
                 "{count} of {total} from tenant {tenant}: something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {tenant} while it is fixed"
+            ),
+            (false, None) if exception.recovered_then_expired > 0 => format!(
+                "{recovered} of {} messages that raised it then succeeded there on a retry, but {} of those ran out of their deadline afterwards: the retries recover the call and spend the budget; fix what fails (a dependency, a race) rather than retrying more",
+                exception.messages, exception.recovered_then_expired
             ),
             (false, None) if recovered > 0 => format!(
                 "{recovered} of {} messages that raised it then succeeded there on a retry: transient, so retries help; find what fails now and then (a dependency, a race) before raising max_retries",
