@@ -448,3 +448,51 @@ fn budgets_spent_in_retries_are_blamed_on_the_retries_not_on_capacity() {
         assert!(skipped.contains(trace["trace_id"].as_str().unwrap()));
     }
 }
+
+#[test]
+fn fresh_budgets_spent_behind_retries_at_the_first_node_are_neither_stale_nor_capacity() {
+    // A review's captures: fetch is the first node and retries (timeouts in one, errors in the
+    // other); later messages wait in its queue behind those retries. Their budgets were fresh
+    // when emitted (`.emits.json` has each trace's emit time and deadline).
+    for name in ["deadline_first_timeouts", "deadline_behind_retry"] {
+        let log = capture(name);
+        let emits: Value = serde_json::from_str(
+            &std::fs::read_to_string(log.replace(".jsonl", ".emits.json")).unwrap(),
+        )
+        .unwrap();
+        let events = events_jsonl(&[&log]);
+        let (mut retrying, mut succeeding) = (0.0, 0.0);
+        for event in events.iter().filter(|e| e["node_name"] == "fetch") {
+            match event["event"].as_str().unwrap() {
+                "node_error" | "node_timeout" => retrying += event["latency_ms"].as_f64().unwrap(),
+                "node_retry" => retrying += event["sleep_s"].as_f64().unwrap() * 1000.0,
+                "node_success" => succeeding += event["latency_ms"].as_f64().unwrap(),
+                _ => {}
+            }
+        }
+        assert!(retrying / (retrying + succeeding) >= 0.5, "{name}");
+        let skipped: Vec<&str> = events
+            .iter()
+            .filter(|e| e["event"] == "deadline_skip")
+            .map(|e| e["trace_id"].as_str().unwrap())
+            .collect();
+        assert!(skipped.len() >= 10, "{name}");
+        for trace in &skipped {
+            let [emitted, deadline] = [0, 1].map(|i| emits[*trace][i].as_f64().unwrap());
+            assert!(deadline > emitted, "{name}: {trace} was stale");
+        }
+
+        let classify = report_json("classify", &[&log]);
+        let deadlines = &classify["deadlines"];
+        assert_eq!(deadlines["stale_at_first_node"], 0, "{name}");
+        assert_eq!(deadlines["expired_in_flow"], 0, "{name}");
+        assert_eq!(
+            deadlines["spent_in_retries"],
+            skipped.len() as u64,
+            "{name}"
+        );
+        let steps = classify["remediation"].to_string();
+        assert!(steps.contains("retries at fetch") || steps.contains("waited in fetch's queue"));
+        assert!(!steps.contains("stale client budgets"), "{name}: {steps}");
+    }
+}

@@ -252,6 +252,16 @@ struct NodeFacts {
 }
 
 impl NodeFacts {
+    /// The worker's busy time per message it took (first attempts), retries included.
+    fn busy_ms_per_message(&self) -> f64 {
+        let messages: u64 = self.tenant_messages.values().sum();
+        if messages > 0 {
+            (self.success_ms + self.retrying_ms) / messages as f64
+        } else {
+            0.0
+        }
+    }
+
     /// The share of the worker's busy time spent on failed attempts and retry backoff.
     fn retrying_share(&self) -> f64 {
         let busy = self.success_ms + self.retrying_ms;
@@ -733,16 +743,20 @@ impl Classifier {
 
         // A skip later than its node could have held the message (3x its p95 per message before
         // it, 50 ms at least) had a budget gone on arrival; the others ran out in that queue.
+        // A message's turn also waits for the failed attempts and backoff of those before it:
+        // the worker's mean busy time per message counts them.
         for (node, late, depth) in std::mem::take(&mut self.first_skips) {
-            let p95 = self
-                .nodes
-                .get(node.as_str())
+            let facts = self.nodes.get(node.as_str());
+            let p95 = facts
                 .and_then(|facts| facts.unblocked_latency.percentile(95.0))
                 .unwrap_or(0.0);
-            if late > (3.0 * p95 * (depth.max(0) + 1) as f64).max(STALE_FLOOR_MS) {
+            let per_message = facts.map_or(0.0, NodeFacts::busy_ms_per_message);
+            let turn = p95.max(per_message);
+            if late > (3.0 * turn * (depth.max(0) + 1) as f64).max(STALE_FLOOR_MS) {
                 self.deadline_stale += 1;
             } else {
                 self.deadline_in_flow += 1;
+                *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
             }
         }
         // Messages that waited past their budget behind a worker busy retrying other messages:
@@ -1220,7 +1234,7 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
     }
     for (node, traces) in facts.deadline_in_retries {
         steps.push(format!(
-            "{}: the budget went into retries at {node} (its failed attempts and their backoff took at least half of the trace's time before the skip), not into queues: a retry cannot finish inside the callers' budget; fix what fails at {node} (see the error and timeout findings), or lower its NodePolicy.max_retries and backoff so a message fails fast.",
+            "{}: the budget went into retries at {node} (its attempts and their backoff took at least half of the trace's logged time before the skip; the wait in the first queue is not logged): the retries do not finish inside the callers' budget; fix what fails at {node} (see the error and timeout findings), or lower its NodePolicy.max_retries and backoff so a message fails fast.",
             plural(*traces, "trace")
         ));
     }

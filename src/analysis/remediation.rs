@@ -244,7 +244,7 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     if let Some((visit, retrying_ms)) = findings.summary.retries_took_the_time() {
         let retrier = &visit.node_name;
         steps.push(format!(
-            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: the budget went into retries at {retrier} ({} retries; {} ms of the trace's {} ms from its first attempt there to its last event), not into a queue; fix what fails at {retrier}, or lower its NodePolicy.max_retries and backoff so a message fails fast.",
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: the budget went into retries at {retrier} ({} retries; {} ms of the trace's {} ms logged, from its first attempt there to its last event; the wait in the first queue is not logged); fix what fails at {retrier}, or lower its NodePolicy.max_retries and backoff so a message fails fast.",
             visit.retries,
             millis(retrying_ms),
             millis(findings.summary.duration_ms())
