@@ -494,5 +494,28 @@ fn fresh_budgets_spent_behind_retries_at_the_first_node_are_neither_stale_nor_ca
         let steps = classify["remediation"].to_string();
         assert!(steps.contains("retries at fetch") || steps.contains("waited in fetch's queue"));
         assert!(!steps.contains("stale client budgets"), "{name}: {steps}");
+
+        // find says the same of a trace that never started at fetch.
+        let never_started = skipped.iter().find(|trace| {
+            !events
+                .iter()
+                .any(|e| e["trace_id"] == **trace && e["event"] == "node_start")
+        });
+        if let Some(trace) = never_started {
+            let output = flowtrace().args(["find", trace, &log]).output().unwrap();
+            let text = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                text.contains("waited longest in fetch's queue"),
+                "{name}: {text}"
+            );
+            assert!(!text.contains("stale budget"), "{name}: {text}");
+        }
     }
+    // And a budget that really was stale on arrival is still called so by find.
+    let stale = capture("stale");
+    let events = events_jsonl(&[&stale, "--kind", "deadline_skip"]);
+    let trace = events[0]["trace_id"].as_str().unwrap();
+    let output = flowtrace().args(["find", trace, &stale]).output().unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("(a stale budget)"), "{text}");
 }

@@ -246,31 +246,7 @@ struct NodeFacts {
     /// Messages (first attempts) the node took, per tenant: the base a tenant's failures are
     /// measured against.
     tenant_messages: BTreeMap<String, u64>,
-    /// Worker time (ms): successful work, and attempts that failed plus the backoff after them.
-    success_ms: f64,
-    retrying_ms: f64,
-}
-
-impl NodeFacts {
-    /// The worker's busy time per message it took (first attempts), retries included.
-    fn busy_ms_per_message(&self) -> f64 {
-        let messages: u64 = self.tenant_messages.values().sum();
-        if messages > 0 {
-            (self.success_ms + self.retrying_ms) / messages as f64
-        } else {
-            0.0
-        }
-    }
-
-    /// The share of the worker's busy time spent on failed attempts and retry backoff.
-    fn retrying_share(&self) -> f64 {
-        let busy = self.success_ms + self.retrying_ms;
-        if busy > 0.0 {
-            self.retrying_ms / busy
-        } else {
-            0.0
-        }
-    }
+    worker: crate::analysis::trace::WorkerTime,
 }
 
 #[derive(Debug)]
@@ -467,12 +443,10 @@ impl Classifier {
                 }
             }
         }
+        facts.worker.observe(event);
         match event.kind {
-            Kind::NodeError => facts.retrying_ms += event.latency_ms.unwrap_or(0.0),
-            Kind::NodeRetry => facts.retrying_ms += event.sleep_s.unwrap_or(0.0) * 1000.0,
             Kind::NodeSuccess => {
                 if let Some(latency) = event.latency_ms {
-                    facts.success_ms += latency;
                     facts.success_latency.add(latency);
                     let blocked = matches!(
                         (event.q_depth_out, event.queue_maxsize),
@@ -488,7 +462,6 @@ impl Classifier {
                     .timeout_latency_max
                     .max(event.latency_ms.unwrap_or(0.0));
                 facts.timeouts += 1;
-                facts.retrying_ms += event.latency_ms.unwrap_or(0.0);
                 if let Some(capacity) = event.queue_maxsize.filter(|c| *c > 0) {
                     facts.timeouts_inbound_full +=
                         u64::from(event.q_depth_in.unwrap_or(0) >= capacity);
@@ -699,16 +672,8 @@ impl Classifier {
     /// longest (the gap before that node's first event of the trace).
     fn count_expired_in_queue(&mut self, summary: &crate::analysis::trace::TraceSummary) {
         self.deadline_in_flow += 1;
-        let mut previous = summary.first_ts;
-        let mut longest: Option<(f64, &str)> = None;
-        for visit in &summary.visits {
-            let gap = visit.first_ts.millis_since(previous);
-            if longest.is_none_or(|(most, _)| gap > most) {
-                longest = Some((gap, &visit.node_name));
-            }
-            previous = previous.max(visit.last_ts);
-        }
-        if let Some((_, node)) = longest
+        if let Some((visit, _)) = summary.longest_wait()
+            && let node = visit.node_name.as_str()
             && (self.deadline_queued_at.len() < 1024 || self.deadline_queued_at.contains_key(node))
         {
             *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
@@ -741,18 +706,15 @@ impl Classifier {
             .collect();
         exceptions.sort_by(|a, b| b.count.cmp(&a.count).then(a.type_name.cmp(&b.type_name)));
 
-        // A skip later than its node could have held the message (3x its p95 per message before
-        // it, 50 ms at least) had a budget gone on arrival; the others ran out in that queue.
-        // A message's turn also waits for the failed attempts and backoff of those before it:
-        // the worker's mean busy time per message counts them.
+        // A skip later than its node could have held the message had a budget gone on arrival
+        // (`WorkerTime::skip_was_stale`); the others ran out in that queue.
         for (node, late, depth) in std::mem::take(&mut self.first_skips) {
             let facts = self.nodes.get(node.as_str());
             let p95 = facts
                 .and_then(|facts| facts.unblocked_latency.percentile(95.0))
                 .unwrap_or(0.0);
-            let per_message = facts.map_or(0.0, NodeFacts::busy_ms_per_message);
-            let turn = p95.max(per_message);
-            if late > (3.0 * turn * (depth.max(0) + 1) as f64).max(STALE_FLOOR_MS) {
+            let worker = facts.map(|facts| facts.worker).unwrap_or_default();
+            if worker.skip_was_stale(late, depth, p95) {
                 self.deadline_stale += 1;
             } else {
                 self.deadline_in_flow += 1;
@@ -765,7 +727,7 @@ impl Classifier {
             if self
                 .nodes
                 .get(node.as_str())
-                .is_some_and(|facts| facts.retrying_share() >= 0.5)
+                .is_some_and(|facts| facts.worker.mostly_retrying())
             {
                 self.deadline_in_flow -= traces;
                 self.deadline_behind_retries.insert(node, traces);
@@ -945,9 +907,6 @@ struct Facts<'a> {
     in_flight: u64,
 }
 
-/// A deadline skip at a trace's first node counts as stale only past this lateness (ms), and past
-/// what its queue could explain.
-const STALE_FLOOR_MS: f64 = 50.0;
 /// First-node deadline skips kept to judge at the end, at most (the rest count as in the flow).
 const MAX_FIRST_SKIPS: usize = 100_000;
 
@@ -1242,7 +1201,7 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
         let share = facts
             .nodes
             .get(node.as_str())
-            .map_or(0.0, NodeFacts::retrying_share);
+            .map_or(0.0, |facts| facts.worker.retrying_share());
         steps.push(format!(
             "{}: waited in {node}'s queue past the deadline while its worker spent {:.0}% of its busy time on failed attempts and retry backoff: other messages' retries spent this budget, not a lack of capacity; fix what fails at {node}, or lower its NodePolicy.max_retries and backoff (`flowtrace saturation` shows the worker time).",
             plural(*traces, "trace"),

@@ -11,7 +11,7 @@ use super::category::{Category, CategoryCounts};
 use super::graph::{FlowGraph, GraphLearner, Successor, is_endpoint};
 use super::percentile::Percentiles;
 use super::remediation;
-use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
+use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary, WorkerTime};
 use crate::event::{Event, Kind, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::redact::summarize_exception;
@@ -45,6 +45,7 @@ pub struct TraceFinder {
     traces: HashMap<String, Vec<Event>>,
     graph: GraphLearner,
     latency: HashMap<String, Percentiles>,
+    worker_time: HashMap<String, WorkerTime>,
     moments: Vec<Around>,
     /// The newest event read: the end of the input, as far as it was read.
     newest: Timestamp,
@@ -62,6 +63,7 @@ impl TraceFinder {
             traces: HashMap::new(),
             graph: GraphLearner::default(),
             latency: HashMap::new(),
+            worker_time: HashMap::new(),
             moments: Vec::new(),
             newest: Timestamp(i64::MIN),
             instances: HashMap::new(),
@@ -77,6 +79,14 @@ impl TraceFinder {
                 let ids = self.instances.entry(node.to_string()).or_default();
                 if ids.len() < MAX_INSTANCES && !ids.iter().any(|known| known == id) {
                     ids.push(id.to_string());
+                }
+            }
+            match self.worker_time.get_mut(node) {
+                Some(worker) => worker.observe(event),
+                None => {
+                    let mut worker = WorkerTime::default();
+                    worker.observe(event);
+                    self.worker_time.insert(node.to_string(), worker);
                 }
             }
             // The node's own work: a success that waited on a full outbound queue measures the
@@ -188,7 +198,7 @@ impl TraceFinder {
             &trace_id,
             timeline,
             &graph,
-            &self.latency,
+            (&self.latency, &self.worker_time),
             &self.moments,
             self.newest,
             &self.instances,
@@ -291,7 +301,8 @@ fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    latency: &HashMap<String, Percentiles>,
+    // Per node across all traces: success latencies, worker time.
+    (latency, worker_time): (&HashMap<String, Percentiles>, &HashMap<String, WorkerTime>),
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
@@ -322,6 +333,7 @@ fn build_report(
         next: next.as_ref(),
         last_success: last_success.as_ref(),
         latency,
+        worker_time,
     });
 
     FindReport {

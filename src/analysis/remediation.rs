@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::category::{Category, reads_like_rejected_credentials};
 use super::find::{LastSuccess, NextNode};
 use super::percentile::Percentiles;
-use super::trace::{TraceStatus, TraceSummary};
+use super::trace::{TraceStatus, TraceSummary, WorkerTime};
 use crate::event::{Event, Kind};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
@@ -23,6 +23,8 @@ pub struct TraceFindings<'a> {
     pub last_success: Option<&'a LastSuccess>,
     /// Success latencies per node across all traces of the input.
     pub latency: &'a HashMap<String, Percentiles>,
+    /// Worker time per node across all traces of the input.
+    pub worker_time: &'a HashMap<String, WorkerTime>,
 }
 
 /// A queue depth against its capacity: `2 of 2`, or `5 (unbounded)`.
@@ -240,14 +242,49 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     let late = skip
         .deadline_s
         .map(|deadline| millis((skip.ts.as_unix_seconds() - deadline) * 1000.0));
+    let late_ms = skip
+        .deadline_s
+        .map(|deadline| (skip.ts.as_unix_seconds() - deadline) * 1000.0);
     let late = late.map_or(String::new(), |late| format!(" {late} ms"));
-    if let Some((visit, retrying_ms)) = findings.summary.retries_took_the_time() {
+    let worker = findings.worker_time.get(node).copied().unwrap_or_default();
+    let p95 = findings
+        .latency
+        .get(node)
+        .and_then(|latency| latency.percentile(95.0))
+        .unwrap_or(0.0);
+    let stale = findings.summary.events == 1
+        && late_ms.is_some_and(|late_ms| {
+            worker.skip_was_stale(late_ms, skip.q_depth_in.unwrap_or(0), p95)
+        });
+    if stale {
+        let before = match skip.q_depth_in.unwrap_or(0).max(0) as u64 {
+            0 => "with no message before it".to_string(),
+            depth => format!(
+                "later than the {} before it could explain",
+                plural(depth, "message")
+            ),
+        };
+        steps.push(format!(
+            "The message's deadline (Message.deadline_s) had passed{late} when {node}, the first node, fetched it, {before}: the budget was gone when the message reached the flow (a stale budget); fix the caller's Message.deadline_s (clock skew, a budget computed too early, a retried request reusing an old deadline), not the flow."
+        ));
+    } else if let Some((visit, retrying_ms)) = findings.summary.retries_took_the_time() {
         let retrier = &visit.node_name;
         steps.push(format!(
             "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: the budget went into retries at {retrier} ({} retries; {} ms of the trace's {} ms logged, from its first attempt there to its last event; the wait in the first queue is not logged); fix what fails at {retrier}, or lower its NodePolicy.max_retries and backoff so a message fails fast.",
             visit.retries,
             millis(retrying_ms),
             millis(findings.summary.duration_ms())
+        ));
+    } else if let Some((waited, worker)) = findings
+        .summary
+        .longest_wait()
+        .map(|(visit, _)| visit.node_name.as_str())
+        .and_then(|waited| Some((waited, findings.worker_time.get(waited)?)))
+        .filter(|(_, worker)| worker.mostly_retrying())
+    {
+        steps.push(format!(
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: it waited longest in {waited}'s queue, whose worker spent {:.0}% of its busy time on failed attempts and retry backoff: other messages' retries spent this budget; fix what fails at {waited}, or lower its NodePolicy.max_retries and backoff.",
+            worker.retrying_share() * 100.0
         ));
     } else {
         steps.push(format!(

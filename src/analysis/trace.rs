@@ -226,6 +226,21 @@ impl TraceSummary {
         }
     }
 
+    /// The node whose queue held the trace longest (the gap before its first event there),
+    /// and that gap in ms. The first node's queue is not logged, so its gap is 0.
+    pub fn longest_wait(&self) -> Option<(&NodeVisit, f64)> {
+        let mut previous = self.first_ts;
+        let mut longest: Option<(&NodeVisit, f64)> = None;
+        for visit in &self.visits {
+            let gap = visit.first_ts.millis_since(previous);
+            if longest.is_none_or(|(_, most)| gap > most) {
+                longest = Some((visit, gap));
+            }
+            previous = previous.max(visit.last_ts);
+        }
+        longest
+    }
+
     /// The node whose visit with retries (its attempts, failures and backoff) took at least
     /// half of the trace's time, and that time in ms: where a spent budget went.
     pub fn retries_took_the_time(&self) -> Option<(&NodeVisit, f64)> {
@@ -460,4 +475,66 @@ impl NextStep<'_> {
 pub struct StopPoint<'a> {
     pub last_success: Option<&'a NodeVisit>,
     pub next: Option<NextStep<'a>>,
+}
+
+/// A deadline skip at a trace's first event counts as stale only past this lateness (ms), and
+/// past what its queue could explain.
+const STALE_FLOOR_MS: f64 = 50.0;
+
+/// A node's worker time over all traces: successful work, and attempts that failed plus the
+/// backoff after them. The one rule for "its worker is busy retrying".
+#[derive(Debug, Default, Clone, Copy)]
+pub struct WorkerTime {
+    pub success_ms: f64,
+    pub retrying_ms: f64,
+    /// Messages taken (first attempts).
+    pub messages: u64,
+}
+
+impl WorkerTime {
+    pub fn observe(&mut self, event: &Event) {
+        match event.kind {
+            Kind::NodeError | Kind::NodeTimeout => {
+                self.retrying_ms += event.latency_ms.unwrap_or(0.0);
+            }
+            Kind::NodeRetry => self.retrying_ms += event.sleep_s.unwrap_or(0.0) * 1000.0,
+            Kind::NodeSuccess => self.success_ms += event.latency_ms.unwrap_or(0.0),
+            Kind::NodeStart => self.messages += u64::from(event.attempt.unwrap_or(0) == 0),
+            _ => {}
+        }
+    }
+
+    /// The busy time per message taken, failed attempts and backoff included.
+    pub fn busy_ms_per_message(&self) -> f64 {
+        if self.messages > 0 {
+            (self.success_ms + self.retrying_ms) / self.messages as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether a deadline skip that is its trace's first event, `late_ms` past the deadline
+    /// with `depth` messages before it, came later than the node's queue could explain (3x its
+    /// time per message before it: the larger of its p95 and its busy time per message), so
+    /// the budget was gone on arrival.
+    pub fn skip_was_stale(&self, late_ms: f64, depth: i64, p95_ms: f64) -> bool {
+        let turn = p95_ms.max(self.busy_ms_per_message());
+        late_ms > (3.0 * turn * (depth.max(0) + 1) as f64).max(STALE_FLOOR_MS)
+    }
+
+    /// The share of the busy time spent on failed attempts and retry backoff.
+    pub fn retrying_share(&self) -> f64 {
+        let busy = self.success_ms + self.retrying_ms;
+        if busy > 0.0 {
+            self.retrying_ms / busy
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether most of the worker's time goes into retrying: messages queued behind it wait
+    /// for other messages' retries.
+    pub fn mostly_retrying(&self) -> bool {
+        self.retrying_share() >= 0.5
+    }
 }
