@@ -255,6 +255,19 @@ impl Event {
     }
 }
 
+/// An event at `ms` milliseconds of `trace` at `node`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event {
+    let origin = Origin::Line {
+        input: "t".into(),
+        line: 1,
+    };
+    let mut event = Event::new(Timestamp(ms * 1000), kind, origin);
+    event.trace_id = Some(trace.into());
+    event.node_name = Some(node.into());
+    event
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -822,18 +822,7 @@ fn depths(edges: &[Edge]) -> HashMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::Origin;
-
-    fn event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event {
-        let origin = Origin::Line {
-            input: "t".into(),
-            line: 1,
-        };
-        let mut event = Event::new(Timestamp(ms * 1000), kind, origin);
-        event.trace_id = Some(trace.into());
-        event.node_name = Some(node.into());
-        event
-    }
+    use crate::event::test_event as event;
 
     fn linear_trace(trace: &str, start: i64, nodes: &[&str]) -> Vec<Event> {
         let mut events = Vec::new();

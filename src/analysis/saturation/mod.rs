@@ -1185,16 +1185,8 @@ mod tests {
         assert!((p95 - 95.0).abs() <= 95.0 * 0.1, "{p95}");
     }
 
-    use crate::event::Origin;
-
     fn event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event {
-        let origin = Origin::Line {
-            input: "t".into(),
-            line: 1,
-        };
-        let mut event = Event::new(Timestamp(ms * 1000), kind, origin);
-        event.trace_id = Some(trace.into());
-        event.node_name = Some(node.into());
+        let mut event = crate::event::test_event(ms, trace, node, kind);
         event.q_depth_in = Some(0);
         event.q_depth_out = Some(0);
         event.q_depth_total = Some(0);
