@@ -246,7 +246,7 @@ struct NodeFacts {
     /// Messages (first attempts) the node took, per tenant: the base a tenant's failures are
     /// measured against.
     tenant_messages: BTreeMap<String, u64>,
-    worker: crate::analysis::trace::WorkerTime,
+    worker: crate::analysis::saturation::WorkerTime,
 }
 
 #[derive(Debug)]
@@ -443,7 +443,7 @@ impl Classifier {
                 }
             }
         }
-        facts.worker.observe(event);
+        facts.worker.add(event);
         match event.kind {
             Kind::NodeSuccess => {
                 if let Some(latency) = event.latency_ms {

@@ -11,7 +11,8 @@ use super::category::{Category, CategoryCounts};
 use super::graph::{FlowGraph, GraphLearner, Successor, is_endpoint};
 use super::percentile::Percentiles;
 use super::remediation;
-use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary, WorkerTime};
+use super::saturation::WorkerTime;
+use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use crate::event::{Event, Kind, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::redact::summarize_exception;
@@ -82,10 +83,10 @@ impl TraceFinder {
                 }
             }
             match self.worker_time.get_mut(node) {
-                Some(worker) => worker.observe(event),
+                Some(worker) => worker.add(event),
                 None => {
                     let mut worker = WorkerTime::default();
-                    worker.observe(event);
+                    worker.add(event);
                     self.worker_time.insert(node.to_string(), worker);
                 }
             }

@@ -232,9 +232,13 @@ struct QueueReadings {
     q_out: BTreeMap<i64, u64>,
 }
 
+/// A deadline skip at a trace's first event counts as stale only past this lateness (ms), and
+/// past what its queue could explain.
+const STALE_FLOOR_MS: f64 = 50.0;
+
 /// Where a node's worker spent its time (seconds): attempts that succeeded, timed out or
 /// raised, and the retry backoff it slept through (PenguiFlow sleeps in the worker).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct WorkerTime {
     pub success_s: f64,
     pub timeout_s: f64,
@@ -269,7 +273,36 @@ impl WorkerTime {
         self.share(self.error_s + self.backoff_s - self.backoff_after_timeout_s)
     }
 
-    fn add(&mut self, event: &Event) {
+    /// The share of the busy time spent on failed attempts and retry backoff.
+    pub fn retrying_share(&self) -> f64 {
+        self.share(self.timeout_s + self.error_s + self.backoff_s)
+    }
+
+    /// Whether most of the worker's time goes into retrying: messages queued behind it wait
+    /// for other messages' retries.
+    pub fn mostly_retrying(&self) -> bool {
+        self.retrying_share() >= 0.5
+    }
+
+    /// The busy time per message taken (ms), failed attempts and backoff included.
+    pub fn busy_ms_per_message(&self) -> f64 {
+        if self.messages > 0 {
+            self.busy_s() * 1000.0 / self.messages as f64
+        } else {
+            0.0
+        }
+    }
+
+    /// Whether a deadline skip that is its trace's first event, `late_ms` past the deadline
+    /// with `depth` messages before it, came later than the node's queue could explain (3x its
+    /// time per message before it: the larger of its p95 and its busy time per message), so
+    /// the budget was gone on arrival.
+    pub fn skip_was_stale(&self, late_ms: f64, depth: i64, p95_ms: f64) -> bool {
+        let turn = p95_ms.max(self.busy_ms_per_message());
+        late_ms > (3.0 * turn * (depth.max(0) + 1) as f64).max(STALE_FLOOR_MS)
+    }
+
+    pub fn add(&mut self, event: &Event) {
         let seconds = event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
         match event.kind {
             Kind::NodeSuccess => self.success_s += seconds,
@@ -1042,7 +1075,7 @@ fn node_report(
             .map(|((instance, pod), _, _)| {
                 format!("{} {instance}", if pod { "pod" } else { "node_id" })
             }),
-        worker_time: stats.work.clone(),
+        worker_time: stats.work,
         // A backoff (or an attempt) counted whole can run past the end of the input: a worker
         // is never busier than all of the span.
         busy_share: if span_s > 0.0 {
@@ -1054,7 +1087,7 @@ fn node_report(
             stats
                 .work_by_tenant
                 .iter()
-                .map(|(tenant, work)| (tenant.to_string(), work.clone()))
+                .map(|(tenant, work)| (tenant.to_string(), *work))
                 .collect()
         } else {
             BTreeMap::new()
