@@ -277,8 +277,9 @@ fn a_writer_that_starts_during_the_read_never_tears_it() {
         connection.execute_batch(SCHEMA).unwrap();
     }
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let committed = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let writer = {
-        let (db, stop) = (db.clone(), stop.clone());
+        let (db, stop, committed) = (db.clone(), stop.clone(), committed.clone());
         std::thread::spawn(move || {
             let mut batch = 0usize;
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -312,10 +313,16 @@ fn a_writer_that_starts_during_the_read_never_tears_it() {
                 transaction.commit().unwrap();
                 drop(connection);
                 batch += 1;
+                committed.store(batch, std::sync::atomic::Ordering::Release);
             }
             batch
         })
     };
+    // An empty store is rightly an error, so the reads start once the first batch is in; on a
+    // slow machine the writer's first commit can come after the first read.
+    while committed.load(std::sync::atomic::Ordering::Acquire) == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
     let mut reads = 0;
     while reads < 40 {
         let output = flowtrace()
