@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Times flowtrace against the tools on-call engineers use today, on one generated PenguiFlow
-# log, in one run: cat (the I/O floor), rg -F (the raw scan), jq (select and count by hand).
-# Commands alternate round by round; the table gives medians of wall time and peak memory.
+# Times flowtrace against the tools on-call engineers use today, on generated PenguiFlow logs
+# shaped like production (examples/genlog.rs: python-json-logger lines or penguiflow's
+# structured lines behind kubectl prefixes, 4 pods, ~48 traces in flight, an incident in the
+# middle), in one run: cat (the I/O floor), rg (the raw scan), jq (select and count by hand).
+# One row uses the first generator's log (compact sorted keys, 8 traces in flight) for history.
+# Commands alternate round by round; the table gives medians of wall time, CPU time (user +
+# system: the steadier figure on a shared machine) and peak memory.
 #
 #   benches/compare.sh [SIZE] [ROUNDS]      e.g. benches/compare.sh 1G 3
 #
@@ -14,8 +18,10 @@ size=${1:-1G}
 rounds=${2:-3}
 dir=${BENCH_DIR:-/tmp/flowtrace-bench}
 mkdir -p "$dir"
-log="$dir/flow-$size.log"
-small="$dir/flow-100M.log"
+log="$dir/production-$size.log"
+structured="$dir/production-$size.structured.log"
+history="$dir/flow-$size.log"
+small="$dir/production-100M.log"
 needle=feedc0de5eed4a11b0a710ad0f5ca1e5
 store="$dir/flow-$size.db"
 REPEAT=50
@@ -27,6 +33,8 @@ done
 cargo build --release --quiet --bin flowtrace --example genlog
 ft=target/release/flowtrace
 [ -s "$log" ] || target/release/examples/genlog --size "$size" --shape flat --out "$log"
+[ -s "$structured" ] || target/release/examples/genlog --size "$size" --shape structured --out "$structured"
+[ -s "$history" ] || target/release/examples/genlog --profile incident --size "$size" --shape flat --out "$history"
 [ -s "$small" ] || target/release/examples/genlog --size 100M --shape flat --out "$small"
 [ -s "$log.gz" ] || gzip -1 -c "$log" > "$log.gz"
 [ -s "$log.zst" ] || zstd -q -1 -c "$log" > "$log.zst"
@@ -43,6 +51,10 @@ benchmarks=(
   "flowtrace saturation :: $ft saturation $log -q --format json"
   "flowtrace triage :: $ft triage $log -q --format json"
   "flowtrace traces :: $ft traces $log -q --format json"
+  "flowtrace classify (structured) :: $ft classify $structured -q --format json"
+  "flowtrace saturation (structured) :: $ft saturation $structured -q --format json"
+  "flowtrace triage (structured) :: $ft triage $structured -q --format json"
+  "flowtrace classify (first generator) :: $ft classify $history -q --format json"
   "jq count events by node :: jq -n 'reduce inputs as \$e ({}; .[\$e.node_name // \"-\"] += 1)' $log"
   "zcat (gzip floor) :: zcat $log.gz"
   "zcat | flowtrace classify :: zcat $log.gz | $ft classify -q --format json"
@@ -59,7 +71,7 @@ benchmarks=(
   "flowtrace find (store) :: $ft find $needle --store $store -q --format json"
 )
 
-declare -A times memory
+declare -A times cpu memory
 for ((round = 1; round <= rounds; round++)); do
   for entry in "${benchmarks[@]}"; do
     name=${entry%% :: *}
@@ -69,11 +81,13 @@ for ((round = 1; round <= rounds; round++)); do
     # Store queries take milliseconds, below GNU time's resolution: run them REPEAT times.
     repeat=1
     case $name in *"(store)"*) repeat=$REPEAT ;; esac
-    result=$( { /usr/bin/time -f "%e %M" bash -c "for _ in \$(seq $repeat); do $command > /dev/null 2>/dev/null; done" ; } 2>&1 | tail -1)
-    result="$(awk -v t="${result%% *}" -v r="$repeat" 'BEGIN { printf "%.4f", t / r }') ${result##* }"
-    times[$name]+="${result%% *} "
-    memory[$name]+="${result##* } "
-    echo "round $round: $name: ${result%% *} s, ${result##* } KB" >&2
+    read -r wall user system peak < <( { /usr/bin/time -f "%e %U %S %M" bash -c "for _ in \$(seq $repeat); do $command > /dev/null 2>/dev/null; done" ; } 2>&1 | tail -1)
+    wall=$(awk -v t="$wall" -v r="$repeat" 'BEGIN { printf "%.4f", t / r }')
+    used=$(awk -v u="$user" -v s="$system" -v r="$repeat" 'BEGIN { printf "%.4f", (u + s) / r }')
+    times[$name]+="$wall "
+    cpu[$name]+="$used "
+    memory[$name]+="$peak "
+    echo "round $round: $name: $wall s, $used CPU s, $peak KB" >&2
   done
 done
 
@@ -81,19 +95,25 @@ median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[i
 bytes=$(stat -c %s "$log")
 floor=$(echo "${times[rg -F <trace_id>]}" | median)
 {
-  echo "Log: $(basename "$log") ($((bytes / 1048576)) MiB, flat shape), $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), ${rounds} rounds, medians."
+  echo "Logs: $(basename "$log") ($((bytes / 1048576)) MiB, production profile, python-json-logger lines), its structured twin, and the first generator's for history; $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), ${rounds} rounds, medians. vs rg: wall time over \`rg -F <trace_id>\`'s."
   echo
-  echo "| command | wall (s) | vs rg -F | GiB/s | peak memory (MiB) |"
-  echo "|---|---:|---:|---:|---:|"
+  echo "| command | wall (s) | CPU (s) | vs rg -F | GiB/s | peak memory (MiB) |"
+  echo "|---|---:|---:|---:|---:|---:|"
   for entry in "${benchmarks[@]}"; do
     name=${entry%% :: *}
     t=$(echo "${times[$name]}" | median)
+    c=$(echo "${cpu[$name]}" | median)
     m=$(echo "${memory[$name]}" | median)
-    case $name in *"100 MiB"*) size_bytes=$(stat -c %s "$small") ;; *) size_bytes=$bytes ;; esac
+    case $name in
+      *"100 MiB"*) size_bytes=$(stat -c %s "$small") ;;
+      *"(structured)"*) size_bytes=$(stat -c %s "$structured") ;;
+      *"(first generator)"*) size_bytes=$(stat -c %s "$history") ;;
+      *) size_bytes=$bytes ;;
+    esac
     # Store queries do not scan the log: no throughput for them.
     case $name in *"(store)"*) size_bytes=0 ;; esac
-    awk -v n="${name//|/\\\\|}" -v t="$t" -v f="$floor" -v m="$m" -v b="$size_bytes" \
+    awk -v n="${name//|/\\\\|}" -v t="$t" -v c="$c" -v f="$floor" -v m="$m" -v b="$size_bytes" \
       'BEGIN { rate = b > 0 ? sprintf("%.2f", b / 1073741824 / t) : "-";
-               printf "| %s | %.4f | %.1fx | %s | %.0f |\n", n, t, t / f, rate, m / 1024 }'
+               printf "| %s | %.4f | %.2f | %.1fx | %s | %.0f |\n", n, t, c, t / f, rate, m / 1024 }'
   done
 } | tee benches/results.md

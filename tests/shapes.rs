@@ -245,3 +245,35 @@ fn several_inputs_are_merged_in_time_order() {
     sorted.sort();
     assert_eq!(times(&merged), sorted);
 }
+
+/// The production capture (two pods behind `kubectl --prefix`, python-json-logger's flat lines
+/// and penguiflow's structured lines): every trace's status and every kind's count is what the
+/// runtime's own FlowEvents say, in both shapes.
+#[test]
+fn production_shapes_match_the_runtime() {
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("production/expected.json")).unwrap(),
+    )
+    .unwrap();
+    for shape in ["production/flat.log.gz", "production/structured.log.gz"] {
+        let traces = report_json("traces", &[&fixture_arg(shape)]);
+        let traces = traces.as_array().unwrap();
+        assert_eq!(traces.len() as u64, expected["traces"], "{shape}");
+        for trace in traces {
+            let id = trace["trace_id"].as_str().unwrap();
+            assert_eq!(
+                trace["status"], expected["status_of"][id],
+                "{shape}: trace {id}"
+            );
+        }
+        let mut kinds = std::collections::BTreeMap::<String, u64>::new();
+        for event in events_jsonl(&[&fixture_arg(shape)]) {
+            *kinds
+                .entry(event["event"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+        let expected_kinds: std::collections::BTreeMap<String, u64> =
+            serde_json::from_value(expected["kinds"].clone()).unwrap();
+        assert_eq!(kinds, expected_kinds, "{shape}");
+    }
+}
