@@ -300,7 +300,9 @@ fn production_templates(root: &Path, shape: &str) -> (Vec<TemplateTrace>, usize)
     .expect("expected.json");
     let file = File::open(dir.join(format!("{shape}.log.gz"))).expect("shape flat|structured");
     let reader = BufReader::new(flate2::read::GzDecoder::new(file));
-    let mut traces: Vec<(String, Vec<(f64, Vec<Piece>)>)> = Vec::new();
+    // Each trace's id and its lines with their `ts`.
+    type CapturedTrace = (String, Vec<(f64, Vec<Piece>)>);
+    let mut traces: Vec<CapturedTrace> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     let mut node_ids = Vec::new();
     for line in reader.lines() {
