@@ -57,6 +57,7 @@ fn events(relative: &str) -> Vec<Event> {
         sample_lines: 0,
         decode_threads: None,
         max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
+        follow: None,
     })
     .unwrap()
     .map(|event| *event)

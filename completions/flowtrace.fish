@@ -40,6 +40,8 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l idle -d 'With --follow: say so once on stderr after this long without an event (`0`: never)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l node -d 'Only events of this node name' -r
@@ -57,6 +59,7 @@ always\t''
 never\t''"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s f -l follow -d 'Keep reading as the input grows, printing events as they come: standard input (say `kubectl logs -f`) until it closes, files as `tail -F` does (from their end, or from --since; reopened when rotated or truncated, said on stderr) until Ctrl-C'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'

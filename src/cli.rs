@@ -30,8 +30,11 @@ Examples:
   kubectl logs deploy/worker --prefix --timestamps | flowtrace events --trace 3f2a9c01...
   flowtrace events app.log.gz --kind node_failed --kind node_timeout --since 30m
   flowtrace events --store events.db --kind node_failed --format csv > failed.csv
+  kubectl logs -f deploy/worker --prefix | flowtrace events -f --kind node_failed,node_timeout
+  flowtrace events -f /var/log/worker/*.log --tenant acme
 
-Exit status: 0 success, 1 an input could not be read (the rest was still read), 2 usage error.";
+Exit status: 0 success, 1 an input could not be read (the rest was still read), 2 usage error,
+130 a --follow ended by Ctrl-C.";
 
 #[derive(Debug, Parser)]
 #[command(name = "flowtrace", version, about = ABOUT, after_help = EXAMPLES)]
@@ -371,6 +374,8 @@ pub struct EventsArgs {
     #[command(flatten)]
     pub input: InputArgs,
     #[command(flatten)]
+    pub follow: FollowArgs,
+    #[command(flatten)]
     pub filter: FilterArgs,
     /// Output format [default: table on a terminal, jsonl when piped]
     #[arg(long, value_enum, help_heading = "Output")]
@@ -412,6 +417,34 @@ pub struct InputArgs {
     /// on a file without line ends or a decompression bomb)
     #[arg(long, value_name = "BYTES", default_value_t = crate::source::MAX_LINE_BYTES, value_parser = clap::value_parser!(u64).range(1024..))]
     pub max_line_bytes: u64,
+}
+
+/// Following inputs as they grow (`events`, `find`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Follow")]
+pub struct FollowArgs {
+    /// Keep reading as the input grows, printing events as they come: standard input (say
+    /// `kubectl logs -f`) until it closes, files as `tail -F` does (from their end, or from
+    /// --since; reopened when rotated or truncated, said on stderr) until Ctrl-C
+    #[arg(long, short = 'f')]
+    pub follow: bool,
+    /// With --follow: how long an event is held so that an earlier one from another input or
+    /// pod can go first; one that comes later still is printed marked `late`
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "100ms",
+        requires = "follow"
+    )]
+    pub reorder_window: String,
+    /// With --follow: say so once on stderr after this long without an event (`0`: never)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        requires = "follow"
+    )]
+    pub idle: String,
 }
 
 /// Which events to keep; shared by every subcommand.

@@ -4,13 +4,13 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::cli::{ColorChoice, FilterArgs, InputArgs, OutputArgs};
+use crate::cli::{ColorChoice, FilterArgs, FollowArgs, InputArgs, OutputArgs};
 use crate::coverage::edit_distance;
 use crate::error::Error;
 use crate::event::{Kind, Timestamp};
 use crate::filter::{EventFilter, TimeBound, parse_duration};
 use crate::source::decode::parse_timestamp_text;
-use crate::source::{InputSpec, SourceOptions};
+use crate::source::{FollowOptions, InputSpec, SourceOptions};
 
 /// Where to read from, resolved.
 #[derive(Debug, Clone)]
@@ -22,6 +22,8 @@ pub struct InputConfig {
     pub threads: Option<usize>,
     /// Longest line read; longer ones are skipped and counted.
     pub max_line_bytes: usize,
+    /// Follow the inputs as they grow (`--follow`).
+    pub follow: Option<FollowOptions>,
 }
 
 impl InputConfig {
@@ -84,7 +86,35 @@ impl InputConfig {
             quiet: args.quiet,
             threads: args.threads.map(usize::from),
             max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
+            follow: None,
         })
+    }
+
+    /// Sets up `--follow` (off unless asked); `--since` makes followed files start at their
+    /// beginning, so the events since then are shown before the new ones.
+    pub fn with_follow(mut self, args: &FollowArgs, since: bool) -> Result<InputConfig, Error> {
+        if !args.follow {
+            return Ok(self);
+        }
+        let duration = |flag: &str, text: &str| {
+            crate::filter::parse_duration(text)
+                .filter(|micros| *micros >= 0)
+                .or_else(|| (text.trim() == "0").then_some(0))
+                .map(|micros| std::time::Duration::from_micros(micros as u64))
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "{flag} {text:?}: not a duration (say 100ms, 2s, 1m)"
+                    ))
+                })
+        };
+        let reorder = duration("--reorder-window", &args.reorder_window)?;
+        let idle = duration("--idle", &args.idle)?;
+        self.follow = Some(FollowOptions {
+            reorder,
+            idle: (!idle.is_zero()).then_some(idle),
+            from_start: since,
+        });
+        Ok(self)
     }
 
     /// The inputs as messages name them: `a.log, b.log and the store events.db`.
@@ -112,6 +142,7 @@ impl InputConfig {
             progress: !self.quiet,
             decode_threads: self.threads,
             max_line_bytes: self.max_line_bytes,
+            follow: self.follow,
         }
     }
 }

@@ -131,6 +131,19 @@ impl EventFilter {
     }
 
     /// Applies the whole filter to a time-ordered stream, relative time bounds included.
+    /// The filter with durations counted back from `now` instead of from the newest event
+    /// read (a follow has no last event to count from).
+    pub fn anchored_at(mut self, now: Timestamp) -> EventFilter {
+        let anchor = |bound: &mut Option<TimeBound>| {
+            if let Some(TimeBound::BeforeNewest(micros)) = *bound {
+                *bound = Some(TimeBound::At(Timestamp(now.0.saturating_sub(micros))));
+            }
+        };
+        anchor(&mut self.since);
+        anchor(&mut self.until);
+        self
+    }
+
     pub fn apply<I: Iterator<Item = Box<Event>>>(self, events: I) -> Filtered<I> {
         Filtered {
             events,

@@ -150,13 +150,15 @@ impl Pass<'_> {
         })
     }
 
-    /// Hands each event of the filter to `sink` as it is read (`events`), stopping at the
-    /// sink's first error (a closed pipe); returns what the read met.
+    /// Hands each event of the filter to `sink` as it is read (`events`), with whether it came
+    /// late (older than one given before it: in a follow, after the reorder window), stopping
+    /// at the sink's first error (a closed pipe); returns what the read met.
     pub fn for_each(
         &self,
-        mut sink: impl FnMut(&Event) -> Result<(), Error>,
+        mut sink: impl FnMut(&Event, bool) -> Result<(), Error>,
     ) -> Result<ReadReport, Error> {
         let mut stream = EventStream::open(self.input.source_options(self.filter))?;
+        let late = stream.late_flag();
         let mut redactor = Redactor::new(self.redact);
         let mut seen = Seen::default();
         let mut selected = 0;
@@ -166,7 +168,7 @@ impl Pass<'_> {
         for mut event in self.filter.clone().apply(read_all) {
             redactor.apply(&mut event);
             selected += 1;
-            sink(&event)?;
+            sink(&event, late.load(std::sync::atomic::Ordering::Relaxed))?;
         }
         seen.selected = selected;
         self.check(stream.take_report(), &seen)
@@ -177,6 +179,10 @@ impl Pass<'_> {
     /// unseen values beside selected events become warnings.
     fn check(&self, mut read: ReadReport, seen: &Seen) -> Result<ReadReport, Error> {
         let stats = &read.stats;
+        // A follow ended by Ctrl-C reports what it read, whatever it was.
+        if crate::source::follow::interrupted() {
+            return Ok(read);
+        }
         if stats.events + stats.store_rows == 0 && stats.prefiltered == 0 {
             if !read.errors.is_empty() {
                 return Err(read.errors.remove(0));

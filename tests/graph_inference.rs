@@ -19,6 +19,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
         required: None,
         progress: false,
         max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
+        follow: None,
     })
     .unwrap();
     let mut learner = GraphLearner::default();

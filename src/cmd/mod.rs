@@ -14,7 +14,7 @@ pub mod triage;
 use std::io::Write;
 
 use crate::cli::{Cli, Command};
-use crate::error::{EXIT_OK, EXIT_RUNTIME, Error};
+use crate::error::{EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, Error};
 use crate::render::{plural, thousands};
 use crate::source::{ReadReport, ReadStats};
 
@@ -82,6 +82,24 @@ pub fn finish_read(report: &ReadReport, quiet: bool) -> u8 {
     }
 }
 
+/// A follow ended by Ctrl-C: what was read (always, as the only sign of what the follow saw),
+/// the errors met, and the exit status of an interrupted command.
+pub fn finish_interrupted(report: &ReadReport) -> u8 {
+    for error in &report.errors {
+        eprint_line(&format!("flowtrace: {error}"));
+    }
+    let stats = &report.stats;
+    let summary = read_summary(stats).unwrap_or_else(|| {
+        format!(
+            "read {}: {}",
+            plural(stats.lines, "line"),
+            plural(stats.events, "event")
+        )
+    });
+    eprint_line(&format!("{summary} (stopped by Ctrl-C)"));
+    EXIT_INTERRUPTED
+}
+
 /// `read 12,410 lines from 3 inputs: 11,982 events, 428 skipped (401 not JSON, 27 not
 /// FlowEvents)`, or `None` when nothing was skipped or decoded lossily.
 pub fn read_summary(stats: &ReadStats) -> Option<String> {
@@ -89,6 +107,7 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
         && stats.non_utf8 == 0
         && stats.duplicates == 0
         && stats.out_of_order == 0
+        && stats.late == 0
     {
         return None;
     }
@@ -153,6 +172,12 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
         summary.push_str(&format!(
             ", {} out of time order (an input more than 1,024 events out of order, such as pod logs concatenated: give each as its own input to merge them)",
             plural(stats.out_of_order, "event")
+        ));
+    }
+    if stats.late > 0 {
+        summary.push_str(&format!(
+            ", {} later than the reorder window (printed marked late; a longer --reorder-window holds them back)",
+            plural(stats.late, "event")
         ));
     }
     if stats.non_utf8 > 0 {

@@ -30,6 +30,9 @@ const TABLE_HEADERS: [&str; 13] = [
     "INFLIGHT",
     "DETAIL",
 ];
+/// Least column widths of a live table (its widths come from its first row): the longest
+/// event kind (`node_trace_cancelled`), a uuid4 trace id, usual node and tenant names.
+const LIVE_WIDTHS: [usize; 13] = [23, 32, 10, 14, 20, 3, 10, 4, 5, 7, 7, 8, 0];
 /// Columns aligned to the right (numbers).
 const RIGHT_ALIGNED: [bool; 13] = [
     false, false, false, false, false, true, true, true, true, true, true, true, false,
@@ -71,6 +74,10 @@ pub struct EventWriter<W: Write> {
     table: TableState,
     /// In CSV format the csv writer owns the output; `out` is then an empty buffer.
     csv: Option<csv::Writer<W>>,
+    /// Flush every event (`--follow`).
+    live: bool,
+    /// The event being written came late.
+    late_mark: bool,
 }
 
 #[derive(Default)]
@@ -92,6 +99,8 @@ impl<W: Write> EventWriter<W> {
             written: 0,
             table: TableState::default(),
             csv,
+            live: false,
+            late_mark: false,
         }
     }
 
@@ -107,13 +116,12 @@ impl<W: Write> EventWriter<W> {
         self.written += 1;
         match self.format {
             EventFormat::Jsonl => {
-                serde_json::to_writer(self.out.as_mut().expect("plain output"), &event)?;
+                self.write_json(event)?;
                 self.out().write_all(b"\n")
             }
             EventFormat::Json => {
                 self.out().write_all(if first { b"[\n" } else { b",\n" })?;
-                serde_json::to_writer(self.out.as_mut().expect("plain output"), &event)?;
-                Ok(())
+                self.write_json(event)
             }
             EventFormat::Csv => self.write_csv(event, first),
             EventFormat::Markdown => {
@@ -144,6 +152,33 @@ impl<W: Write> EventWriter<W> {
         }
     }
 
+    /// Live output (`--follow`): the table fixes its column widths from its first row instead
+    /// of holding 200 rows back, and each event is flushed as it is written.
+    pub fn go_live(&mut self) {
+        self.live = true;
+    }
+
+    /// Writes `event`, marked `late` when it came after a later one (a follow's reorder window
+    /// had passed): the table says so in its detail column, JSON adds `"late": true`.
+    pub fn write_marked(&mut self, event: &Event, late: bool) -> io::Result<()> {
+        if late {
+            self.late_mark = true;
+        }
+        let written = self.write(event);
+        self.late_mark = false;
+        written?;
+        if self.live {
+            if self.format == EventFormat::Table {
+                self.flush_pending_rows()?;
+            }
+            match self.csv.as_mut() {
+                Some(csv) => csv.flush()?,
+                None => self.out().flush()?,
+            }
+        }
+        Ok(())
+    }
+
     /// Ends the output (closes the JSON array, flushes the table) and returns the writer.
     pub fn finish(mut self) -> io::Result<W> {
         match self.format {
@@ -161,6 +196,19 @@ impl<W: Write> EventWriter<W> {
         };
         out.flush()?;
         Ok(out)
+    }
+
+    /// One event as a JSON object, with `"late": true` when it came late.
+    fn write_json(&mut self, event: &Event) -> io::Result<()> {
+        let out = self.out.as_mut().expect("plain output");
+        if !self.late_mark {
+            return Ok(serde_json::to_writer(out, event)?);
+        }
+        let mut value = serde_json::to_value(event)?;
+        if let Some(object) = value.as_object_mut() {
+            object.insert("late".into(), serde_json::Value::Bool(true));
+        }
+        Ok(serde_json::to_writer(out, &value)?)
     }
 
     fn csv(&mut self) -> &mut csv::Writer<W> {
@@ -232,7 +280,13 @@ impl<W: Write> EventWriter<W> {
             number(event.q_depth_total),
             number(event.trace_pending),
             number(event.trace_inflight),
-            event_detail(event),
+            if self.late_mark {
+                format!("late {}", event_detail(event))
+                    .trim_end()
+                    .to_string()
+            } else {
+                event_detail(event)
+            },
         ]
     }
 
@@ -241,6 +295,12 @@ impl<W: Write> EventWriter<W> {
             return Ok(());
         }
         let mut widths = TABLE_HEADERS.map(str::len);
+        if self.live {
+            // Sized from one row: leave room for the longest kinds and usual names.
+            for (width, live) in widths.iter_mut().zip(LIVE_WIDTHS) {
+                *width = (*width).max(live);
+            }
+        }
         for (_, cells) in &self.table.pending {
             for (index, (width, cell)) in widths.iter_mut().zip(cells).enumerate() {
                 let limit = if index == cells.len() - 1 {

@@ -98,6 +98,39 @@ pub fn open_input(
     })
 }
 
+/// Opens `spec` to be followed as it grows (`--follow`): a file from its end (its start with
+/// `from_start`), re-opened when rotated; standard input as it comes. A compressed file cannot
+/// grow line by line, so it is refused.
+pub fn open_followed(spec: &InputSpec, from_start: bool) -> Result<OpenInput, Error> {
+    let path = match spec {
+        InputSpec::Stdin => return open_input(spec, None),
+        InputSpec::File(path) => path,
+    };
+    let name = spec.display_name();
+    let mut file = open_file(path, &name)?;
+    let head = read_head(&mut file).map_err(|source| Error::Read {
+        input: name.clone(),
+        line: 0,
+        source,
+    })?;
+    if detect_compression(&head) != Compression::None {
+        return Err(Error::Usage(format!(
+            "{name} is compressed: --follow reads plain log files as they grow (decompress it, \
+             or read it without --follow)"
+        )));
+    }
+    let followed = super::follow::FollowFile::open(path.clone(), name.clone(), from_start)
+        .map_err(|source| Error::Open {
+            path: name.clone(),
+            source,
+        })?;
+    Ok(OpenInput {
+        name: Arc::from(name),
+        compression: Compression::None,
+        reader: Box::new(BufReader::with_capacity(BUFFER_SIZE, followed)),
+    })
+}
+
 fn open_file(path: &Path, name: &str) -> Result<File, Error> {
     if path.is_dir() {
         return Err(Error::IsDirectory {

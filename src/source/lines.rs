@@ -38,6 +38,8 @@ pub(crate) struct LineRecords {
     finished: bool,
     /// The line just read was longer than `max_line_bytes`: skipped, to be counted.
     skipped_long: bool,
+    /// This input is already counted in the report (`publish_stats` ran).
+    input_counted: bool,
 }
 
 impl LineRecords {
@@ -52,21 +54,31 @@ impl LineRecords {
             report,
             finished: false,
             skipped_long: false,
+            input_counted: false,
         }
     }
 
     fn finish(&mut self, error: Option<Error>) {
         self.finished = true;
+        self.publish_stats();
         let mut report = self
             .report
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
-        report.stats.add(&ReadStats {
-            inputs: 1,
-            ..ReadStats::default()
-        });
-        report.stats.add(&self.decoder.stats);
         report.errors.extend(error);
+    }
+
+    /// Moves the counts so far into the shared report: at the end, and after each line when
+    /// following (a follow ended by Ctrl-C never reaches the end).
+    pub(crate) fn publish_stats(&mut self) {
+        let mut stats = std::mem::take(&mut self.decoder.stats);
+        stats.inputs = u64::from(!self.input_counted);
+        self.input_counted = true;
+        let mut report = self
+            .report
+            .lock()
+            .unwrap_or_else(|poison| poison.into_inner());
+        report.stats.add(&stats);
     }
 
     fn read_line(&mut self) -> io::Result<usize> {

@@ -7,6 +7,7 @@
 
 mod background;
 pub mod decode;
+pub mod follow;
 pub mod input;
 mod lines;
 mod merge;
@@ -21,6 +22,7 @@ use std::thread;
 use crate::error::Error;
 use crate::event::{Event, Timestamp};
 use decode::SkipReason;
+pub use follow::FollowOptions;
 pub use input::InputSpec;
 pub use store::StoreQuery;
 pub use tenant::{IDLE_TRACE_MICROS, TenantMap};
@@ -88,6 +90,8 @@ pub struct ReadStats {
     pub store_rows_skipped: u64,
     /// Events given after a later one: an input more out of order than the merge window.
     pub out_of_order: u64,
+    /// Following: events that came after the reorder window, given marked late.
+    pub late: u64,
 }
 
 impl ReadStats {
@@ -109,6 +113,7 @@ impl ReadStats {
         self.too_long += other.too_long;
         self.duplicates += other.duplicates;
         self.store_rows_skipped += other.store_rows_skipped;
+        self.late += other.late;
     }
 
     fn count_skip(&mut self, reason: SkipReason) {
@@ -163,6 +168,8 @@ pub struct SourceOptions {
     pub decode_threads: Option<usize>,
     /// Longest line read (`--max-line-bytes`); longer ones are skipped and counted.
     pub max_line_bytes: usize,
+    /// Follow the inputs as they grow (`--follow`) instead of reading them to their end.
+    pub follow: Option<FollowOptions>,
 }
 
 /// Inputs larger than this in all get a progress bar (on a terminal).
@@ -205,7 +212,7 @@ fn decode_workers() -> usize {
 /// The merged, time-ordered events of every source, with tenants propagated and duplicates
 /// (the same event read from a store and from a log, or a line shipped twice) dropped.
 pub struct EventStream {
-    records: merge::Merge,
+    records: Records,
     tenants: TenantMap,
     report: SharedReport,
     /// The identities of the events already given at the current timestamp.
@@ -214,6 +221,26 @@ pub struct EventStream {
     /// The latest time given so far, and the events given after it though older.
     latest: Timestamp,
     out_of_order: u64,
+    /// Set when the event just given is older than one given before it (late).
+    late: Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// The sources' records in time order: read to their end and merged through a look-ahead
+/// window, or followed live.
+enum Records {
+    Merged(merge::Merge),
+    Live(follow::LiveMerge),
+}
+
+impl Iterator for Records {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        match self {
+            Records::Merged(merge) => merge.next(),
+            Records::Live(live) => live.next(),
+        }
+    }
 }
 
 /// What makes two events the same event: PenguiFlow stamps each with its own `ts` (to the
@@ -234,6 +261,9 @@ impl EventStream {
     /// Opens every source; any that cannot be opened (a log input or the store) is an error at
     /// once, before anything is read or reported.
     pub fn open(options: SourceOptions) -> Result<EventStream, Error> {
+        if let Some(follow) = options.follow {
+            return EventStream::follow(options, follow);
+        }
         let mut unopened = Vec::new();
         let report: SharedReport = Arc::default();
         let mut sources: Vec<Box<dyn Iterator<Item = Record> + Send>> = Vec::new();
@@ -284,15 +314,85 @@ impl EventStream {
             1 => return Err(unopened.remove(0)),
             _ => return Err(Error::Several(unopened)),
         }
-        Ok(EventStream {
-            records: merge::Merge::new(sources),
+        Ok(EventStream::over(
+            Records::Merged(merge::Merge::new(sources)),
+            report,
+        ))
+    }
+
+    fn over(records: Records, report: SharedReport) -> EventStream {
+        EventStream {
+            records,
             tenants: TenantMap::default(),
             report,
             seen_at: (Timestamp(i64::MIN), Vec::new()),
             duplicates: 0,
             latest: Timestamp(i64::MIN),
             out_of_order: 0,
-        })
+            late: Arc::default(),
+        }
+    }
+
+    /// Opens every input to be followed: files from their end (or start), stdin as it comes,
+    /// each read on its own thread. All are opened before anything is read.
+    fn follow(options: SourceOptions, follow: FollowOptions) -> Result<EventStream, Error> {
+        if options.store.is_some() {
+            return Err(Error::Usage(
+                "--follow reads log files and standard input; it does not follow --store yet"
+                    .into(),
+            ));
+        }
+        let report: SharedReport = Arc::default();
+        // Files are opened now (an error before anything is read); standard input on its
+        // thread, where waiting for its first bytes holds nothing else up.
+        let mut opened = Vec::new();
+        let mut unopened = Vec::new();
+        for spec in &options.inputs {
+            match spec {
+                InputSpec::Stdin => opened.push(None),
+                InputSpec::File(_) => match input::open_followed(spec, follow.from_start) {
+                    Ok(input) => opened.push(Some(input)),
+                    Err(error) => unopened.push(error),
+                },
+            }
+        }
+        match unopened.len() {
+            0 => {}
+            1 => return Err(unopened.remove(0)),
+            _ => return Err(Error::Several(unopened)),
+        }
+        follow::catch_interrupt();
+        let (sender, receiver) = follow::channel();
+        let inputs = opened.len();
+        for input in opened {
+            let line_options = lines::LineOptions {
+                prefilter: Arc::clone(&options.prefilter),
+                required: None,
+                sample_lines: options.sample_lines,
+                strict: options.strict,
+                max_line_bytes: options.max_line_bytes,
+            };
+            let report = Arc::clone(&report);
+            let open = move || {
+                let input = match input {
+                    Some(input) => input,
+                    None => input::open_input(&InputSpec::Stdin, None)
+                        .map_err(|error| (error, Arc::clone(&report)))?,
+                };
+                Ok(lines::LineRecords::new(input, line_options, report))
+            };
+            follow::spawn_live(open, sender.clone());
+        }
+        Ok(EventStream::over(
+            Records::Live(follow::LiveMerge::new(receiver, inputs, follow)),
+            report,
+        ))
+    }
+
+    /// In a follow, a flag set while the event just given is older than one given before it
+    /// (it came after the reorder window: late); readable while the filters borrow the stream.
+    pub fn late_flag(&self) -> Arc<std::sync::atomic::AtomicBool> {
+        Arc::clone(&self.late)
     }
 
     /// The counts so far and the errors met (complete once the stream is exhausted).
@@ -300,7 +400,11 @@ impl EventStream {
         let mut report =
             std::mem::take(&mut *self.report.lock().unwrap_or_else(|p| p.into_inner()));
         report.stats.duplicates = self.duplicates;
-        report.stats.out_of_order = self.out_of_order;
+        if matches!(self.records, Records::Live(_)) {
+            report.stats.late = self.out_of_order;
+        } else {
+            report.stats.out_of_order = self.out_of_order;
+        }
         report
     }
 
@@ -340,7 +444,11 @@ impl Iterator for EventStream {
                 continue;
             }
             if let Some(event) = self.tenants.apply(record) {
-                if event.ts < self.latest {
+                let late = event.ts < self.latest;
+                if matches!(self.records, Records::Live(_)) {
+                    self.late.store(late, std::sync::atomic::Ordering::Relaxed);
+                }
+                if late {
                     self.out_of_order += 1;
                 } else {
                     self.latest = event.ts;

@@ -1,0 +1,294 @@
+//! Following inputs as they grow (`--follow`): files read with `tail -F` semantics, every input
+//! read line by line on a thread of its own and handed over at once, and a merge that holds each
+//! event only for the reorder window (wall time) before giving it in time order. Nothing waits
+//! for a block, a batch or a look-ahead to fill: a line reaches the consumer within the window.
+
+use std::collections::BinaryHeap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use super::lines::LineRecords;
+use super::{Record, SharedReport};
+use crate::error::Error;
+use crate::event::Timestamp;
+
+/// How inputs are followed.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowOptions {
+    /// How long an event is held so that a slightly earlier one from another input (or pod)
+    /// can still go first.
+    pub reorder: Duration,
+    /// Said once on stderr after this long without a line (`None`: never).
+    pub idle: Option<Duration>,
+    /// Read files from their start (`--since` given) instead of from their end.
+    pub from_start: bool,
+}
+
+/// How often a followed file that gave nothing is looked at again.
+const POLL: Duration = Duration::from_millis(50);
+/// The longest the merge sleeps before looking at Ctrl-C and the idle clock again.
+const TICK: Duration = Duration::from_millis(100);
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// True once Ctrl-C was pressed during a follow.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Makes Ctrl-C end the follow (the stream ends, the summary is printed, exit 130) instead of
+/// killing the process mid-line.
+pub fn catch_interrupt() {
+    // Only fails when a handler is already set (a second follow in one process, as in tests).
+    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+}
+
+/// Says something about an input on stderr as it happens (rotation, truncation, silence).
+fn notice(text: &str) {
+    let _ = writeln!(io::stderr().lock(), "flowtrace: {text}");
+}
+
+/// A log file read as it grows, `tail -F` style: at the end of its bytes it waits for more;
+/// when the path names a new file (rotated: renamed and recreated) the rest of the old one is
+/// read first, then the new one from its start; when the file shrinks (truncated) it is read
+/// again from its start. Both are said on stderr. It ends only on Ctrl-C.
+pub(crate) struct FollowFile {
+    path: PathBuf,
+    name: String,
+    file: File,
+    inode: u64,
+    position: u64,
+}
+
+impl FollowFile {
+    /// Opens `path`, at its end unless `from_start`.
+    pub(crate) fn open(path: PathBuf, name: String, from_start: bool) -> io::Result<FollowFile> {
+        let mut file = File::open(&path)?;
+        let inode = file.metadata()?.ino();
+        let position = if from_start {
+            0
+        } else {
+            file.seek(SeekFrom::End(0))?
+        };
+        Ok(FollowFile {
+            path,
+            name,
+            file,
+            inode,
+            position,
+        })
+    }
+
+    /// After the open file gave nothing: true when reading should go on at once (rotated or
+    /// truncated: the file was reopened or rewound).
+    fn check_replaced(&mut self) -> io::Result<bool> {
+        let Ok(metadata) = std::fs::metadata(&self.path) else {
+            return Ok(false); // renamed away, not yet recreated
+        };
+        if metadata.ino() != self.inode {
+            // The old file was read to its end just now: move to the new one.
+            match File::open(&self.path) {
+                Ok(file) => {
+                    self.file = file;
+                    self.inode = metadata.ino();
+                    self.position = 0;
+                    notice(&format!(
+                        "{} was rotated: reading the new file from its start",
+                        self.name
+                    ));
+                    return Ok(true);
+                }
+                Err(_) => return Ok(false),
+            }
+        }
+        if metadata.len() < self.position {
+            self.file.seek(SeekFrom::Start(0))?;
+            self.position = 0;
+            notice(&format!(
+                "{} was truncated: reading it again from its start",
+                self.name
+            ));
+            return Ok(true);
+        }
+        Ok(false)
+    }
+}
+
+impl Read for FollowFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let count = self.file.read(buf)?;
+            if count > 0 {
+                self.position += count as u64;
+                return Ok(count);
+            }
+            if interrupted() {
+                return Ok(0);
+            }
+            if !self.check_replaced()? {
+                thread::sleep(POLL);
+            }
+        }
+    }
+}
+
+/// What a live input's thread sends: a record, or its end.
+pub(crate) enum Arrival {
+    Record(Record),
+    End,
+}
+
+/// Opens an input on a thread of its own (standard input's first bytes may be a long time
+/// coming, and must not hold up the other inputs or the idle clock), then sends each of its
+/// records the moment it is decoded. An input that cannot be opened is reported and ends.
+pub(crate) fn spawn_live(
+    open: impl FnOnce() -> Result<LineRecords, (Error, SharedReport)> + Send + 'static,
+    sender: Sender<Arrival>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        let mut records = match open() {
+            Ok(records) => records,
+            Err((error, report)) => {
+                report
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner())
+                    .errors
+                    .push(error);
+                let _ = sender.send(Arrival::End);
+                return;
+            }
+        };
+        while let Some(record) = records.next() {
+            records.publish_stats();
+            if sender.send(Arrival::Record(record)).is_err() {
+                return;
+            }
+        }
+        let _ = sender.send(Arrival::End);
+    })
+}
+
+/// A held event, ordered by time then arrival (the heap gives the earliest first).
+struct Held {
+    ts: Timestamp,
+    arrival: u64,
+    due: Instant,
+    record: Record,
+}
+
+impl PartialEq for Held {
+    fn eq(&self, other: &Held) -> bool {
+        (self.ts, self.arrival) == (other.ts, other.arrival)
+    }
+}
+impl Eq for Held {}
+impl PartialOrd for Held {
+    fn partial_cmp(&self, other: &Held) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Held {
+    fn cmp(&self, other: &Held) -> std::cmp::Ordering {
+        (other.ts, other.arrival).cmp(&(self.ts, self.arrival))
+    }
+}
+
+/// The live inputs merged by time through the reorder window.
+pub(crate) struct LiveMerge {
+    receiver: Receiver<Arrival>,
+    open_inputs: usize,
+    held: BinaryHeap<Held>,
+    arrivals: u64,
+    options: FollowOptions,
+    last_input: Instant,
+    idle_said: bool,
+}
+
+impl LiveMerge {
+    pub(crate) fn new(
+        receiver: Receiver<Arrival>,
+        inputs: usize,
+        options: FollowOptions,
+    ) -> LiveMerge {
+        LiveMerge {
+            receiver,
+            open_inputs: inputs,
+            held: BinaryHeap::new(),
+            arrivals: 0,
+            options,
+            last_input: Instant::now(),
+            idle_said: false,
+        }
+    }
+
+    fn hold(&mut self, record: Record) {
+        self.arrivals += 1;
+        self.held.push(Held {
+            ts: record.ts(),
+            arrival: self.arrivals,
+            due: Instant::now() + self.options.reorder,
+            record,
+        });
+    }
+}
+
+impl Iterator for LiveMerge {
+    type Item = Record;
+
+    fn next(&mut self) -> Option<Record> {
+        loop {
+            let now = Instant::now();
+            // The earliest held event goes once its window has passed, or at once when every
+            // input has ended (nothing earlier can come).
+            if let Some(first) = self.held.peek()
+                && (first.due <= now || self.open_inputs == 0)
+            {
+                return self.held.pop().map(|held| held.record);
+            }
+            if self.open_inputs == 0 || interrupted() {
+                return None;
+            }
+            let wait = self
+                .held
+                .peek()
+                .map_or(TICK, |first| first.due.saturating_duration_since(now))
+                .min(TICK);
+            match self.receiver.recv_timeout(wait) {
+                Ok(Arrival::Record(record)) => {
+                    self.last_input = Instant::now();
+                    self.idle_said = false;
+                    self.hold(record);
+                }
+                Ok(Arrival::End) => self.open_inputs -= 1,
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Some(idle) = self.options.idle
+                        && !self.idle_said
+                        && self.last_input.elapsed() >= idle
+                    {
+                        self.idle_said = true;
+                        let idle = if idle.as_millis() < 1000 {
+                            format!("{} ms", idle.as_millis())
+                        } else {
+                            format!("{} s", idle.as_secs())
+                        };
+                        notice(&format!(
+                            "no events for {idle} (still following; Ctrl-C ends)"
+                        ));
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => self.open_inputs = 0,
+            }
+        }
+    }
+}
+
+/// A channel for live inputs to send on.
+pub(crate) fn channel() -> (Sender<Arrival>, Receiver<Arrival>) {
+    std::sync::mpsc::channel()
+}

@@ -1,0 +1,298 @@
+//! `--follow`: real pipes and files written while flowtrace reads them (appends, rotation,
+//! truncation, several files), Ctrl-C, and what is said on stderr. The events are the captured
+//! run's lines, written one at a time as a live service would.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::sync::mpsc::{Receiver, channel};
+use std::time::{Duration, Instant};
+
+use common::*;
+use serde_json::Value;
+
+/// How long a test waits for a line it expects before failing (generous: a loaded CI machine).
+const PATIENCE: Duration = Duration::from_secs(10);
+
+fn captured_lines() -> Vec<String> {
+    std::fs::read_to_string(fixture("incident/flat.jsonl"))
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// `flowtrace events -f ARGS --format jsonl` with its stdout read line by line on a thread.
+fn follow(args: &[&str], stdin: Stdio) -> (Child, Receiver<(Instant, Value)>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+        .args(["events", "-f", "--format", "jsonl"])
+        .args(args)
+        .stdin(stdin)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout: ChildStdout = child.stdout.take().unwrap();
+    let (sender, receiver) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let value: Value = serde_json::from_str(&line).unwrap();
+            if sender.send((Instant::now(), value)).is_err() {
+                return;
+            }
+        }
+    });
+    (child, receiver)
+}
+
+fn next_event(events: &Receiver<(Instant, Value)>, what: &str) -> (Instant, Value) {
+    events
+        .recv_timeout(PATIENCE)
+        .unwrap_or_else(|_| panic!("no event printed for {what}"))
+}
+
+/// What tells the captured events apart, the same in a captured line and a printed event.
+fn identity(event: &Value) -> String {
+    format!(
+        "{} {} {} {}",
+        event["event"], event["trace_id"], event["node_id"], event["attempt"]
+    )
+}
+
+fn line_identity(line: &str) -> String {
+    identity(&serde_json::from_str(line).unwrap())
+}
+
+fn append(path: &Path, line: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    writeln!(file, "{line}").unwrap();
+}
+
+/// Sends Ctrl-C's signal and returns the exit code and stderr.
+fn interrupt(mut child: Child) -> (Option<i32>, String) {
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let code = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(started.elapsed() < PATIENCE, "still running after Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    (code, stderr)
+}
+
+#[test]
+fn a_piped_line_is_printed_while_the_pipe_stays_open() {
+    let lines = captured_lines();
+    let (mut child, events) = follow(&[], Stdio::piped());
+    let mut stdin = child.stdin.take().unwrap();
+    let mut latencies = Vec::new();
+    for line in &lines[..5] {
+        let written = Instant::now();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        let (printed, event) = next_event(&events, "a line written to the open pipe");
+        assert_eq!(identity(&event), line_identity(line));
+        latencies.push(printed - written);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    latencies.sort();
+    // Held for the 100 ms reorder window, then printed; the median keeps a noisy machine's
+    // one slow wake-up from failing the test.
+    let median = latencies[latencies.len() / 2];
+    assert!(
+        median < Duration::from_millis(500),
+        "median latency {median:?}"
+    );
+    drop(stdin); // the pipe closes: the follow ends by itself
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(events.try_recv().is_err(), "nothing more was printed");
+}
+
+#[test]
+fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
+    let lines = captured_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
+    // What is already there is history: a follow starts at the end, as tail -f does.
+    append(&log, &lines[0]);
+    let (child, events) = follow(&[log.to_str().unwrap()], Stdio::null());
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, &lines[1]);
+    assert_eq!(
+        identity(&next_event(&events, "an append").1),
+        line_identity(&lines[1])
+    );
+    // Rotation: the service writes its last line to the renamed file, then a new one.
+    let rotated = dir.path().join("worker.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    append(&rotated, &lines[2]);
+    std::thread::sleep(Duration::from_millis(200));
+    append(&log, &lines[3]);
+    assert_eq!(
+        identity(&next_event(&events, "the rotated file's last line").1),
+        line_identity(&lines[2])
+    );
+    assert_eq!(
+        identity(&next_event(&events, "the new file's line").1),
+        line_identity(&lines[3])
+    );
+    // Truncation (copytruncate): the file starts again from nothing.
+    std::thread::sleep(Duration::from_millis(200));
+    std::fs::write(&log, "").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, &lines[4]);
+    assert_eq!(
+        identity(&next_event(&events, "a line after truncation").1),
+        line_identity(&lines[4])
+    );
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains("worker.log was rotated: reading the new file from its start"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("worker.log was truncated: reading it again from its start"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("read 4 lines: 4 events (stopped by Ctrl-C)"),
+        "{stderr}"
+    );
+    assert!(
+        events.try_recv().is_err(),
+        "the history line was not printed"
+    );
+}
+
+#[test]
+fn since_starts_a_followed_file_at_its_beginning() {
+    let lines = captured_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
+    append(&log, &lines[0]);
+    // The capture's times are in the past: a --since far enough back keeps them.
+    let (child, events) = follow(&[log.to_str().unwrap(), "--since", "3650d"], Stdio::null());
+    assert_eq!(
+        identity(&next_event(&events, "the file's first line").1),
+        line_identity(&lines[0])
+    );
+    append(&log, &lines[1]);
+    assert_eq!(
+        identity(&next_event(&events, "an append").1),
+        line_identity(&lines[1])
+    );
+    let (code, _) = interrupt(child);
+    assert_eq!(code, Some(130));
+}
+
+#[test]
+fn several_files_are_merged_by_time_and_a_late_event_is_marked() {
+    let lines = captured_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    std::fs::write(&a, "").unwrap();
+    std::fs::write(&b, "").unwrap();
+    let (child, events) = follow(
+        &[
+            a.to_str().unwrap(),
+            b.to_str().unwrap(),
+            "--reorder-window",
+            "600ms",
+        ],
+        Stdio::null(),
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    // Within the window: b's earlier event goes first though a's was written first.
+    append(&a, &lines[3]);
+    append(&b, &lines[2]);
+    assert_eq!(
+        identity(&next_event(&events, "b's event").1),
+        line_identity(&lines[2])
+    );
+    assert_eq!(
+        identity(&next_event(&events, "a's event").1),
+        line_identity(&lines[3])
+    );
+    // Past the window: an event older than one printed is printed, marked late.
+    append(&b, &lines[1]);
+    let (_, late) = next_event(&events, "the late event");
+    assert_eq!(identity(&late), line_identity(&lines[1]));
+    assert_eq!(late["late"], true);
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130));
+    assert!(
+        stderr.contains("1 event later than the reorder window (printed marked late"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn silence_is_said_once() {
+    let (mut child, _events) = follow(&["--idle", "300ms"], Stdio::piped());
+    let stdin = child.stdin.take().unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    drop(stdin);
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        stderr
+            .matches("no events for 300 ms (still following; Ctrl-C ends)")
+            .count(),
+        1,
+        "{stderr}"
+    );
+}
+
+#[test]
+fn what_cannot_be_followed_is_refused_before_reading() {
+    let output = flowtrace()
+        .args(["events", "-f"])
+        .arg(fixture("incident/flat.log.gz"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("flat.log.gz is compressed"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let output = flowtrace()
+        .args(["events", "-f", "--store"])
+        .arg(fixture("incident/events.db"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not follow --store"));
+    let output = flowtrace()
+        .args(["events", "--reorder-window", "1s"])
+        .arg(fixture("incident/flat.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "--reorder-window needs --follow"
+    );
+}
