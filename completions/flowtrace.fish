@@ -67,6 +67,8 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store -d 'A
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l idle -d 'With --follow: say so once on stderr after this long without an event (`0`: never)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l node -d 'Only events of this node name' -r
@@ -82,6 +84,8 @@ always\t''
 never\t''"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s f -l follow -d 'Keep reading as the input grows, printing events as they come: standard input (say `kubectl logs -f`) until it closes, files as `tail -F` does (from their end, or from --since; reopened when rotated or truncated, said on stderr) until Ctrl-C'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l keep -d 'With --follow: keep following after the trace reaches a terminal status'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l all -d 'Show node_start rows in the timeline too (by default folded into the attempt they began)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l full-scan -d 'Parse every line: learn the flow graph (and the next node\'s queue depth) from the whole input instead of from each input\'s first 20,000 lines and the trace\'s own lines (slower)'

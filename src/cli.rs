@@ -117,8 +117,10 @@ Examples:
   kubectl logs deploy/worker --prefix --timestamps | flowtrace find 3f2a9c
   flowtrace find 3f2a9c01 --store events.db --format markdown >> incident.md
   flowtrace find 3f2a9c01 app.log.gz --all --format json | jq .next
+  kubectl logs -f deploy/worker --prefix | flowtrace find 3f2a9c01 -f
 
-Exit status: 0 the trace was found, 1 no such trace (or an input could not be read), 2 usage error.";
+Exit status: 0 the trace was found, 1 no such trace (or an input could not be read), 2 usage error,
+130 a --follow ended by Ctrl-C.";
 
 #[derive(Debug, Args)]
 pub struct FindArgs {
@@ -127,6 +129,11 @@ pub struct FindArgs {
     pub trace_id: String,
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub follow: FollowArgs,
+    /// With --follow: keep following after the trace reaches a terminal status
+    #[arg(long, requires = "follow", help_heading = "Follow")]
+    pub keep: bool,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Output format [default: table]

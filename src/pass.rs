@@ -7,6 +7,8 @@
 //! Every analysis implements [`Analysis`]: it observes events, takes finished traces, and
 //! finishes into a report value. Follow mode and parallel analysis plug in here.
 
+use std::ops::ControlFlow;
+
 use crate::analysis::graph::{FlowGraph, SampledGraph};
 use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
@@ -150,12 +152,12 @@ impl Pass<'_> {
         })
     }
 
-    /// Hands each event of the filter to `sink` as it is read (`events`), with whether it came
-    /// late (older than one given before it: in a follow, after the reorder window), stopping
-    /// at the sink's first error (a closed pipe); returns what the read met.
+    /// Hands each event of the filter to `sink` as it is read (`events`, a follow), with
+    /// whether it came late (older than one given before it: in a follow, after the reorder
+    /// window), until the sink says stop or fails (a closed pipe); returns what the read met.
     pub fn for_each(
         &self,
-        mut sink: impl FnMut(&Event, bool) -> Result<(), Error>,
+        mut sink: impl FnMut(&Event, bool) -> Result<ControlFlow<()>, Error>,
     ) -> Result<ReadReport, Error> {
         let mut stream = EventStream::open(self.input.source_options(self.filter))?;
         let late = stream.late_flag();
@@ -168,7 +170,9 @@ impl Pass<'_> {
         for mut event in self.filter.clone().apply(read_all) {
             redactor.apply(&mut event);
             selected += 1;
-            sink(&event, late.load(std::sync::atomic::Ordering::Relaxed))?;
+            if sink(&event, late.load(std::sync::atomic::Ordering::Relaxed))?.is_break() {
+                break;
+            }
         }
         seen.selected = selected;
         self.check(stream.take_report(), &seen)

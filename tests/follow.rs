@@ -296,3 +296,123 @@ fn what_cannot_be_followed_is_refused_before_reading() {
         "--reorder-window needs --follow"
     );
 }
+
+/// The production capture's lines (two pods behind kubectl prefixes), as a pod stream gives
+/// them.
+fn production_lines() -> Vec<u8> {
+    let mut lines = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(fixture("production/flat.log.gz")).unwrap())
+        .read_to_end(&mut lines)
+        .unwrap();
+    lines
+}
+
+fn production_status(trace_id: &str) -> String {
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("production/expected.json")).unwrap(),
+    )
+    .unwrap();
+    expected["status_of"][trace_id]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// `find TRACE -f` fed the whole capture through a pipe that stays open: it must end by itself
+/// once the trace is settled. Returns its stdout.
+fn find_follow_ends_by_itself(trace_id: &str) -> String {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+        .args(["find", &trace_id[..10], "-f", "--color", "never"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&production_lines()).unwrap();
+    stdin.flush().unwrap();
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "find -f did not end by itself though the pipe is open"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    assert_eq!(status.code(), Some(0), "{stdout}");
+    stdout
+}
+
+#[test]
+fn find_follow_ends_once_the_trace_is_settled() {
+    // The first trace to succeed in the run, and the first skipped for its deadline: each is
+    // followed to its end, with the status the runtime's own events give.
+    for (trace_id, said) in [
+        (
+            "21bade026a6a4768b2ed66ffdcc99396",
+            "status in_flight → succeeded",
+        ),
+        (
+            "038c28e856f7472f85d31c67725f6ff6",
+            "status in_flight → deadline_skipped (deadline)",
+        ),
+    ] {
+        let expected = production_status(trace_id);
+        let stdout = find_follow_ends_by_itself(trace_id);
+        assert!(stdout.contains(said), "{trace_id}: {stdout}");
+        let report = stdout.split("\n\n").nth(1).unwrap_or_default();
+        assert!(
+            report.contains(&format!("status       {expected}")),
+            "{trace_id} ({expected}): {stdout}"
+        );
+        // Its events came as rows before the report.
+        assert!(stdout.contains("node_success"), "{stdout}");
+    }
+}
+
+#[test]
+fn find_follow_reports_when_the_input_ends_or_ctrl_c_stops_it() {
+    // Failed late in the capture: the pipe closes before the trace is settled, and the report
+    // is given then.
+    let trace_id = "98a84de25b3f40f48f119987cefedcaf";
+    let output = flowtrace()
+        .args(["find", trace_id, "-f", "--color", "never"])
+        .write_stdin(production_lines())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("status in_flight → failed"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("status       {}", production_status(trace_id))),
+        "{stdout}"
+    );
+    // A file followed: Ctrl-C ends the follow with the report so far and 130.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
+    std::fs::write(&log, production_lines()).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+        .args([
+            "find", trace_id, "-f", "--since", "3650d", "--color", "never",
+        ])
+        .arg(&log)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("(stopped by Ctrl-C)"), "{stderr}");
+}

@@ -169,6 +169,22 @@ impl TraceFinder {
         self.close.truncate(3);
     }
 
+    /// Following: the one trace matching the query so far (none while none or several do),
+    /// and its status and category under the flow graph learned so far.
+    pub fn so_far(&self) -> Option<(&str, TraceStatus, Option<Category>)> {
+        let (trace_id, timeline) = match self.traces.get_key_value(&self.query) {
+            Some(exact) => exact,
+            None if self.traces.len() == 1 => self.traces.iter().next()?,
+            None => return None,
+        };
+        let mut summary = TraceSummary::new(trace_id);
+        for event in timeline {
+            summary.observe(event);
+        }
+        let status = summary.status(&self.graph.graph());
+        Some((trace_id, status, summary.category(status)))
+    }
+
     /// The report of the one matching trace.
     pub fn finish(mut self) -> Result<FindReport, FindError> {
         let trace_id = if self.traces.contains_key(&self.query) {

@@ -1,6 +1,7 @@
 //! `flowtrace events`: the selected events, normalized, in time order.
 
 use std::io::{self, BufWriter, IsTerminal};
+use std::ops::ControlFlow;
 
 use crate::cli::{EventFormat, EventsArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
@@ -37,7 +38,10 @@ pub fn run(args: &EventsArgs) -> Result<u8, Error> {
         filter: &filter,
         redact: !args.output.no_redact,
     };
-    let read = pass.for_each(|event, late| Ok(writer.write_marked(event, late)?))?;
+    let read = pass.for_each(|event, late| {
+        writer.write_marked(event, late)?;
+        Ok(ControlFlow::Continue(()))
+    })?;
     writer.finish()?;
     if follow && follow::interrupted() {
         return Ok(super::finish_interrupted(&read));

@@ -3,27 +3,44 @@
 use std::io::{self, IsTerminal};
 use std::sync::Arc;
 
-use crate::analysis::find::{FindError, TraceFinder};
+use std::io::Write;
+use std::ops::ControlFlow;
+
+use crate::analysis::category::Category;
+use crate::analysis::find::{FindError, FindReport, TraceFinder};
+use crate::analysis::trace::TraceStatus;
 use crate::cli::{FindArgs, ReportFormat};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
+use crate::event::Kind;
 use crate::event::Timestamp;
+use crate::filter::EventFilter;
 use crate::filter::{both, contains_any};
 use crate::pass::{Finished, Pass};
 use crate::render::{Palette, find, plural};
+use crate::source::{ReadReport, follow};
 
 /// Lines of each input (rows of a store) parsed in full, to learn the flow graph from, unless
 /// `--full-scan`.
 pub const FIND_SAMPLE_LINES: u64 = 20_000;
+
+/// `find -f` ends once its trace is in a terminal status and nothing of it came for this long
+/// of log time (events of other traces show the time passing).
+const SETTLE_MICROS: i64 = 2_000_000;
 
 pub fn run(args: &FindArgs) -> Result<u8, Error> {
     let query = args.trace_id.trim();
     if query.is_empty() {
         return Err(Error::Usage("the trace id is empty".into()));
     }
-    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
-    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?
+        .with_follow(&args.follow, args.filter.since.is_some())?;
+    let now = Timestamp::now();
+    let filter = resolve_filter(&args.filter, now)?;
     let palette = Palette::for_stdout(resolve_color(&args.output));
+    if input.follow.is_some() {
+        return follow(args, query, &input, &filter.anchored_at(now), palette);
+    }
 
     let pass = Pass {
         input: &input,
@@ -47,6 +64,20 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
             }
         }
     })?;
+    finish_find(args, query, &input, &filter, palette, found, &report)
+}
+
+/// The report of a trace once the read ended (or a follow stopped), or the error that no
+/// single trace matched.
+fn finish_find(
+    args: &FindArgs,
+    query: &str,
+    input: &InputConfig,
+    filter: &EventFilter,
+    palette: Palette,
+    found: Result<FindReport, FindError>,
+    report: &ReadReport,
+) -> Result<u8, Error> {
     let found = found.map_err(|error| match error {
         FindError::NotFound { close } => {
             // `(48,210 events read)`; when the prefilter passed lines over unparsed, the
@@ -84,7 +115,7 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
             found
         }
         Err(error) => {
-            super::finish_read(&report, input.quiet);
+            super::finish_read(report, input.quiet);
             return Err(error);
         }
     };
@@ -96,5 +127,104 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         |out| find::write_markdown(&found, out, args.all),
     )?;
     // The read summary and errors go to stderr after the report.
-    Ok(super::finish_read(&report, input.quiet))
+    if input.follow.is_some() && follow::interrupted() {
+        return Ok(super::finish_interrupted(report));
+    }
+    Ok(super::finish_read(report, input.quiet))
+}
+
+/// `find -f`: the trace's timeline printed as its events come, a line each time its status
+/// changes, and the whole report once it reaches a terminal status (or, with `--keep`, once
+/// the input ends or Ctrl-C stops the follow).
+fn follow(
+    args: &FindArgs,
+    query: &str,
+    input: &InputConfig,
+    filter: &EventFilter,
+    palette: Palette,
+) -> Result<u8, Error> {
+    let live = args.format.unwrap_or(ReportFormat::Table) == ReportFormat::Table;
+    let mut out = io::stdout().lock();
+    let pass = Pass {
+        input,
+        filter: &filter.trace_scope(),
+        redact: !args.output.no_redact,
+    };
+    let mut finder = TraceFinder::new(query);
+    let mut shown: Option<(String, TraceStatus, Option<Category>)> = None;
+    let mut first_ts = None;
+    if live {
+        writeln!(
+            out,
+            "following trace {query}: its events as they come; {}",
+            if args.keep {
+                "Ctrl-C ends"
+            } else {
+                "ends once it succeeded, failed, was cancelled or skipped and then nothing of it \
+                 came for 2 s (Ctrl-C ends sooner)"
+            }
+        )?;
+        out.flush()?;
+    }
+    // The newest time read, and the trace's own newest event.
+    let mut newest = Timestamp(i64::MIN);
+    let mut trace_newest = Timestamp(i64::MIN);
+    let read = pass.for_each(|event, _late| {
+        finder.observe(event);
+        newest = newest.max(event.ts);
+        let Some((trace_id, status, category)) = finder.so_far() else {
+            return Ok(ControlFlow::Continue(()));
+        };
+        if event.trace_id.as_deref() == Some(trace_id) {
+            trace_newest = trace_newest.max(event.ts);
+            let first = *first_ts.get_or_insert(event.ts);
+            if live
+                && filter.matches_event_scope(event)
+                && (args.all || event.kind != Kind::NodeStart)
+            {
+                writeln!(out, "{}", find::live_row(event, first, palette))?;
+            }
+        }
+        // A success is judged against the flow graph learned so far, which may not yet know
+        // a branch the trace still has to take: it is said (and ends the follow) only once
+        // nothing of the trace came for SETTLE of log time. The other statuses are facts of
+        // the trace's own events.
+        let settled = newest.0.saturating_sub(trace_newest.0) >= SETTLE_MICROS;
+        let said = if status == TraceStatus::Succeeded && !settled {
+            TraceStatus::InFlight
+        } else {
+            status
+        };
+        let said_category = if said == status { category } else { None };
+        let changed = shown
+            .as_ref()
+            .is_none_or(|(id, was, _)| id != trace_id || *was != said);
+        if changed {
+            if live {
+                let from = shown
+                    .as_ref()
+                    .map(|(_, was, was_category)| (*was, *was_category));
+                writeln!(
+                    out,
+                    "{}",
+                    find::live_status(from, said, said_category, palette)
+                )?;
+            }
+            shown = Some((trace_id.to_string(), said, said_category));
+        }
+        if live {
+            out.flush()?;
+        }
+        let done = said != TraceStatus::InFlight && settled && !args.keep;
+        Ok(if done {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        })
+    })?;
+    if live {
+        writeln!(out)?;
+    }
+    drop(out);
+    finish_find(args, query, input, filter, palette, finder.finish(), &read)
 }

@@ -6,8 +6,10 @@ use std::io::{self, Write};
 use super::events::event_detail;
 use super::table::{fit_detail, report_table, to_text, toned_row};
 use super::{Palette, Tone, markdown_cell, markdown_row, millis, plural, write_checklist};
+use crate::analysis::category::Category;
 use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading};
 use crate::analysis::remediation::depth_of;
+use crate::analysis::trace::TraceStatus;
 use crate::event::{Event, Kind, Timestamp};
 
 const TIMELINE_HEADERS: [&str; 11] = [
@@ -186,6 +188,59 @@ fn timeline_cells(event: &Event, first: Timestamp) -> [String; 11] {
         ),
         event_detail(event),
     ]
+}
+
+/// One timeline row as `find -f` prints it the moment its event comes (columns of fixed
+/// width, since the rows to come are not known).
+pub fn live_row(event: &Event, first: Timestamp, palette: Palette) -> String {
+    let cells = timeline_cells(event, first);
+    let widths = [12, 9, 14, 20, 3, 10, 4, 5, 7, 9, 0];
+    let right = [
+        false, true, false, false, true, true, true, true, true, true, false,
+    ];
+    let mut row = String::new();
+    for (index, ((cell, width), right)) in cells.iter().zip(widths).zip(right).enumerate() {
+        let padded = if right {
+            format!("{cell:>width$}")
+        } else {
+            format!("{cell:<width$}")
+        };
+        let padded = if index == 3 {
+            palette.paint(&padded, Tone::of(&event.kind).style())
+        } else {
+            padded
+        };
+        row.push_str(&padded);
+        row.push_str("  ");
+    }
+    row.trim_end().to_string()
+}
+
+/// `status in_flight → failed (timeout)` as `find -f` says it when the status changes.
+pub fn live_status(
+    from: Option<(TraceStatus, Option<Category>)>,
+    status: TraceStatus,
+    category: Option<Category>,
+    palette: Palette,
+) -> String {
+    let name = |status: TraceStatus, category: Option<Category>| match category {
+        Some(category) => format!("{status} ({category})"),
+        None => status.to_string(),
+    };
+    let tone = match status {
+        TraceStatus::Succeeded => Tone::Success,
+        TraceStatus::InFlight => Tone::Timeout,
+        _ => Tone::Failure,
+    };
+    let now = palette.paint(&name(status, category), tone.style());
+    match from {
+        Some((was, was_category)) => format!(
+            "{} {} → {now}",
+            palette.header("status"),
+            name(was, was_category)
+        ),
+        None => format!("{} {now}", palette.header("status")),
+    }
 }
 
 pub fn write_table(
