@@ -631,7 +631,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__saturation)
-            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --watch --window --interval --reorder-window --idle --trace --tenant --node --pod --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -654,6 +654,22 @@ _flowtrace() {
                     return 0
                     ;;
                 --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reorder-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -803,7 +819,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__triage)
-            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --watch --window --interval --reorder-window --idle --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -826,6 +842,22 @@ _flowtrace() {
                     return 0
                     ;;
                 --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reorder-window)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --idle)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

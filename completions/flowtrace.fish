@@ -129,6 +129,10 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l window -d 'With --watch: the span of log time each report covers' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l interval -d 'With --watch: how often the report is recomputed' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l reorder-window -d 'With --watch: how long an event is held so that an earlier one from another input or pod can go first' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l idle -d 'With --watch: say so once on stderr after this long without an event (`0`: never)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l node -d 'Only events of this node name' -r
@@ -148,6 +152,7 @@ always\t''
 never\t''"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l watch -d 'A live view: follow the input (stdin, or files as `tail -F` does) and redraw the report over the last --window of events every --interval, like top; piped, write one JSON report per interval instead (JSON lines). Ctrl-C ends'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -215,6 +220,10 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store -d 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l table -d 'The events table of --store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l window -d 'With --watch: the span of log time each report covers' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l interval -d 'With --watch: how often the report is recomputed' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l reorder-window -d 'With --watch: how long an event is held so that an earlier one from another input or pod can go first' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l idle -d 'With --watch: say so once on stderr after this long without an event (`0`: never)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l node -d 'Only events of this node name' -r
@@ -230,6 +239,7 @@ always\t''
 never\t''"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l watch -d 'A live view: follow the input (stdin, or files as `tail -F` does) and redraw the report over the last --window of events every --interval, like top; piped, write one JSON report per interval instead (JSON lines). Ctrl-C ends'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -200,12 +200,17 @@ const SATURATION_EXAMPLES: &str = "\
 Examples:
   kubectl logs deploy/worker --since=30m | flowtrace saturation
   flowtrace saturation app.log --bucket 1m --node slowdb
-  flowtrace saturation --store events.db --since 2h --format json | jq .hot_node";
+  flowtrace saturation --store events.db --since 2h --format json | jq .hot_node
+  kubectl logs -f deploy/worker --prefix | flowtrace saturation --watch --window 2m
+
+Exit status: 0 success, 1 an input could not be read, 2 usage error, 130 a --watch ended by Ctrl-C.";
 
 #[derive(Debug, Args)]
 pub struct SaturationArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Bucket width of the time series, e.g. 10s, 1m, 5m [default: about 40 buckets]
@@ -317,12 +322,18 @@ const TRIAGE_EXAMPLES: &str = "\
 Examples:
   kubectl logs deploy/worker --since=1h --prefix --timestamps | flowtrace triage
   flowtrace triage app.log --since 30m --format markdown >> incident.md
-  flowtrace triage --store events.db --format json | jq .saturation.hot_node";
+  flowtrace triage --store events.db --format json | jq .saturation.hot_node
+  kubectl logs -f deploy/worker --prefix | flowtrace triage --watch
+  kubectl logs -f deploy/worker --prefix | flowtrace triage --watch --window 1m | jq .report.summary
+
+Exit status: 0 success, 1 an input could not be read, 2 usage error, 130 a --watch ended by Ctrl-C.";
 
 #[derive(Debug, Args)]
 pub struct TriageArgs {
     #[command(flatten)]
     pub input: InputArgs,
+    #[command(flatten)]
+    pub watch: WatchArgs,
     #[command(flatten)]
     pub filter: FilterArgs,
     /// Output format [default: table]
@@ -450,6 +461,50 @@ pub struct FollowArgs {
         value_name = "DURATION",
         default_value = "30s",
         requires = "follow"
+    )]
+    pub idle: String,
+}
+
+/// A live view (`triage`, `saturation`).
+#[derive(Debug, Args)]
+#[command(next_help_heading = "Watch")]
+pub struct WatchArgs {
+    /// A live view: follow the input (stdin, or files as `tail -F` does) and redraw the report
+    /// over the last --window of events every --interval, like top; piped, write one JSON
+    /// report per interval instead (JSON lines). Ctrl-C ends
+    #[arg(long)]
+    pub watch: bool,
+    /// With --watch: the span of log time each report covers
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "5m",
+        requires = "watch"
+    )]
+    pub window: String,
+    /// With --watch: how often the report is recomputed
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "2s",
+        requires = "watch"
+    )]
+    pub interval: String,
+    /// With --watch: how long an event is held so that an earlier one from another input or
+    /// pod can go first
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "100ms",
+        requires = "watch"
+    )]
+    pub reorder_window: String,
+    /// With --watch: say so once on stderr after this long without an event (`0`: never)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "30s",
+        requires = "watch"
     )]
     pub idle: String,
 }

@@ -4,7 +4,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
-use crate::cli::{ColorChoice, FilterArgs, FollowArgs, InputArgs, OutputArgs};
+use crate::cli::{ColorChoice, FilterArgs, FollowArgs, InputArgs, OutputArgs, WatchArgs};
 use crate::coverage::edit_distance;
 use crate::error::Error;
 use crate::event::{Kind, Timestamp};
@@ -92,23 +92,29 @@ impl InputConfig {
 
     /// Sets up `--follow` (off unless asked); `--since` makes followed files start at their
     /// beginning, so the events since then are shown before the new ones.
-    pub fn with_follow(mut self, args: &FollowArgs, since: bool) -> Result<InputConfig, Error> {
+    pub fn with_follow(self, args: &FollowArgs, since: bool) -> Result<InputConfig, Error> {
         if !args.follow {
             return Ok(self);
         }
-        let duration = |flag: &str, text: &str| {
-            crate::filter::parse_duration(text)
-                .filter(|micros| *micros >= 0)
-                .or_else(|| (text.trim() == "0").then_some(0))
-                .map(|micros| std::time::Duration::from_micros(micros as u64))
-                .ok_or_else(|| {
-                    Error::Usage(format!(
-                        "{flag} {text:?}: not a duration (say 100ms, 2s, 1m)"
-                    ))
-                })
-        };
-        let reorder = duration("--reorder-window", &args.reorder_window)?;
-        let idle = duration("--idle", &args.idle)?;
+        self.following(&args.reorder_window, &args.idle, since)
+    }
+
+    /// Sets up `--watch`'s follow, as `with_follow`.
+    pub fn with_watch(self, args: &WatchArgs, since: bool) -> Result<InputConfig, Error> {
+        if !args.watch {
+            return Ok(self);
+        }
+        self.following(&args.reorder_window, &args.idle, since)
+    }
+
+    fn following(
+        mut self,
+        reorder_window: &str,
+        idle: &str,
+        since: bool,
+    ) -> Result<InputConfig, Error> {
+        let reorder = flag_duration("--reorder-window", reorder_window)?;
+        let idle = flag_duration("--idle", idle)?;
         self.follow = Some(FollowOptions {
             reorder,
             idle: (!idle.is_zero()).then_some(idle),
@@ -145,6 +151,19 @@ impl InputConfig {
             follow: self.follow,
         }
     }
+}
+
+/// A duration flag's value (`0` allowed), or the usage error naming the flag.
+pub fn flag_duration(flag: &str, text: &str) -> Result<std::time::Duration, Error> {
+    crate::filter::parse_duration(text)
+        .filter(|micros| *micros >= 0)
+        .or_else(|| (text.trim() == "0").then_some(0))
+        .map(|micros| std::time::Duration::from_micros(micros as u64))
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "{flag} {text:?}: not a duration (say 100ms, 2s, 1m)"
+            ))
+        })
 }
 
 /// True when the file starts with SQLite's header (`SQLite format 3\0`).

@@ -7,17 +7,20 @@
 //! Every analysis implements [`Analysis`]: it observes events, takes finished traces, and
 //! finishes into a report value. Follow mode and parallel analysis plug in here.
 
+use std::collections::VecDeque;
 use std::ops::ControlFlow;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use crate::analysis::graph::{FlowGraph, SampledGraph};
 use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
 use crate::coverage::{self, Seen};
 use crate::error::Error;
-use crate::event::Event;
+use crate::event::{Event, Timestamp};
 use crate::filter::EventFilter;
 use crate::redact::Redactor;
-use crate::source::{EventStream, ReadReport, SourceOptions, TenantMap};
+use crate::source::{EventStream, ReadReport, SourceOptions, TenantMap, follow};
 
 /// What an analysis needs read, from least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -80,6 +83,33 @@ pub struct Pass<'a> {
     pub redact: bool,
 }
 
+/// What a `--watch` report was computed over.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct WatchFrame {
+    /// Events in the window.
+    pub events: u64,
+    /// The window's first and last event times.
+    pub from: Option<Timestamp>,
+    pub to: Option<Timestamp>,
+    /// The inputs ended: this is the last report.
+    pub ended: bool,
+}
+
+/// The events `--watch` holds: the last window of log time.
+#[derive(Default)]
+struct Held {
+    events: VecDeque<Box<Event>>,
+    /// Events read in all.
+    read: u64,
+    ended: bool,
+}
+
+/// What `analyze` learned besides the analysis: the flow graph, the events selected.
+struct Analyzed {
+    graph: FlowGraph,
+    events: u64,
+}
+
 /// A report and what the read met (counts, inputs that could not be read).
 pub struct Finished<R> {
     pub report: R,
@@ -96,7 +126,7 @@ impl Pass<'_> {
     /// trace's lines and a sample).
     pub fn run_with<A: Analysis>(
         &self,
-        mut analysis: A,
+        analysis: A,
         adjust: impl FnOnce(&mut SourceOptions),
     ) -> Result<Finished<A::Report>, Error> {
         let needs = analysis.needs();
@@ -107,15 +137,38 @@ impl Pass<'_> {
         let mut options = self.input.source_options(&scope);
         adjust(&mut options);
         let mut stream = EventStream::open(options)?;
-        let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
-        let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
-        let mut learner = (needs == Needs::Graph).then(SampledGraph::default);
         let mut seen = Seen::default();
-        let mut selected_events = 0;
         let read_all = stream
             .by_ref()
             .inspect(|event| seen.observe(event, self.filter));
-        for mut event in scope.apply(read_all) {
+        let (analysis, selected) = self.analyze(analysis, scope.apply(read_all));
+        seen.selected = selected.events;
+        let read = self.check(stream.take_report(), &seen)?;
+        let end = PassEnd {
+            graph: &selected.graph,
+            tenants: stream.tenants(),
+            tenant_filter: &self.filter.tenants,
+        };
+        Ok(Finished {
+            report: analysis.finish(&end),
+            read,
+        })
+    }
+
+    /// Feeds `events` (the scope read) through redaction, the trace book or graph learner the
+    /// analysis needs, and the analysis; hands the analysis back, ready to finish with the
+    /// learned graph.
+    fn analyze<A: Analysis>(
+        &self,
+        mut analysis: A,
+        events: impl Iterator<Item = Box<Event>>,
+    ) -> (A, Analyzed) {
+        let needs = analysis.needs();
+        let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
+        let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
+        let mut learner = (needs == Needs::Graph).then(SampledGraph::default);
+        let mut selected_events = 0;
+        for mut event in events {
             redactor.apply(&mut event);
             let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
             selected_events += u64::from(selected);
@@ -129,8 +182,6 @@ impl Pass<'_> {
             }
             analysis.observe(&event, selected);
         }
-        seen.selected = selected_events;
-        let read = self.check(stream.take_report(), &seen)?;
         let graph = match book {
             Some(book) => {
                 let (remaining, graph) = book.finish();
@@ -141,15 +192,110 @@ impl Pass<'_> {
             }
             None => learner.map(SampledGraph::finish).unwrap_or_default(),
         };
-        let end = PassEnd {
-            graph: &graph,
-            tenants: stream.tenants(),
-            tenant_filter: &self.filter.tenants,
+        let analyzed = Analyzed {
+            graph,
+            events: selected_events,
         };
-        Ok(Finished {
-            report: analysis.finish(&end),
-            read,
+        (analysis, analyzed)
+    }
+
+    /// `--watch`: follows the inputs on a thread of its own, keeping the events of the last
+    /// `window` of log time, and every `interval` hands `show` the report of a fresh analysis
+    /// (from `make`) over that window, until the inputs end (one last report) or Ctrl-C.
+    /// Memory is bounded by the window, however long it runs.
+    pub fn watch<A: Analysis>(
+        &self,
+        make: impl Fn() -> A,
+        window: Duration,
+        interval: Duration,
+        mut show: impl FnMut(A::Report, &WatchFrame) -> Result<(), Error>,
+    ) -> Result<ReadReport, Error> {
+        let needs = make().needs();
+        let scope = match needs {
+            Needs::Events => self.filter.clone(),
+            Needs::WholeTraces | Needs::Graph | Needs::TraceStatuses => self.filter.trace_scope(),
+        };
+        let mut stream = EventStream::open(self.input.source_options(&scope))?;
+        let span = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
+        let held = Mutex::new(Held::default());
+        std::thread::scope(|threads| {
+            let reader = threads.spawn(|| {
+                let mut seen = Seen::default();
+                let read_all = stream
+                    .by_ref()
+                    .inspect(|event| seen.observe(event, self.filter));
+                for event in scope.clone().apply(read_all) {
+                    let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
+                    held.read += 1;
+                    let newest = held
+                        .events
+                        .back()
+                        .map_or(event.ts, |last| last.ts.max(event.ts));
+                    held.events.push_back(event);
+                    while held
+                        .events
+                        .front()
+                        .is_some_and(|first| first.ts.0 < newest.0.saturating_sub(span))
+                    {
+                        held.events.pop_front();
+                    }
+                }
+                held.lock().unwrap_or_else(|p| p.into_inner()).ended = true;
+                (stream.take_report(), seen)
+            });
+            let shown = self.redraw(&make, &held, interval, &mut show);
+            if shown.is_err() {
+                follow::stop(); // the reader ends at its next look
+            }
+            let (read, mut seen) = reader.join().unwrap_or_default();
+            shown?;
+            seen.selected = held.lock().unwrap_or_else(|p| p.into_inner()).read;
+            self.check(read, &seen)
         })
+    }
+
+    /// The `--watch` loop: a report over the held window every `interval`, and one last when
+    /// the reader ends.
+    fn redraw<A: Analysis>(
+        &self,
+        make: &impl Fn() -> A,
+        held: &Mutex<Held>,
+        interval: Duration,
+        show: &mut impl FnMut(A::Report, &WatchFrame) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        let mut next = Instant::now() + interval;
+        loop {
+            let ended = held.lock().unwrap_or_else(|p| p.into_inner()).ended;
+            if !ended && Instant::now() < next {
+                std::thread::sleep(Duration::from_millis(20).min(interval));
+                continue;
+            }
+            next = Instant::now() + interval;
+            let events: Vec<Box<Event>> = {
+                let held = held.lock().unwrap_or_else(|p| p.into_inner());
+                held.events.iter().cloned().collect()
+            };
+            let mut tenants = TenantMap::default();
+            for event in &events {
+                tenants.observe_event(event);
+            }
+            let frame = WatchFrame {
+                events: events.len() as u64,
+                from: events.first().map(|event| event.ts),
+                to: events.last().map(|event| event.ts),
+                ended,
+            };
+            let (analysis, analyzed) = self.analyze(make(), events.into_iter());
+            let end = PassEnd {
+                graph: &analyzed.graph,
+                tenants: &tenants,
+                tenant_filter: &self.filter.tenants,
+            };
+            show(analysis.finish(&end), &frame)?;
+            if ended {
+                return Ok(());
+            }
+        }
     }
 
     /// Hands each event of the filter to `sink` as it is read (`events`, a follow), with

@@ -416,3 +416,118 @@ fn find_follow_reports_when_the_input_ends_or_ctrl_c_stops_it() {
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("(stopped by Ctrl-C)"), "{stderr}");
 }
+
+/// Hours of log time in a few thousand lines: one success a second at `node`, with the first
+/// captured line as the template.
+fn hours_of_log(hours: u64) -> Vec<u8> {
+    let template: Value = serde_json::from_str(&captured_lines()[1]).unwrap();
+    let mut log = Vec::new();
+    for second in 0..hours * 3600 {
+        let mut event = template.clone();
+        event["ts"] = Value::from(1_795_600_000.0 + second as f64);
+        event["trace_id"] = Value::from(format!("{second:032x}"));
+        serde_json::to_writer(&mut log, &event).unwrap();
+        log.push(b'\n');
+    }
+    log
+}
+
+#[test]
+fn watch_writes_one_json_report_per_interval_over_a_bounded_window() {
+    // Three hours of log time through a pipe that stays open a while: every report covers
+    // at most the last 5 minutes, however much came before.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+        .args(["triage", "--watch", "--interval", "300ms"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&hours_of_log(3)).unwrap();
+    stdin.flush().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, frames) = channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { return };
+            let _ = sender.send(serde_json::from_str::<Value>(&line).unwrap());
+        }
+    });
+    // Reports come while the pipe is open...
+    let first = frames
+        .recv_timeout(PATIENCE)
+        .expect("a report while the pipe is open");
+    let second = frames.recv_timeout(PATIENCE).expect("a second report");
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    let mut reports: Vec<Value> = vec![first, second];
+    reports.extend(frames.iter());
+    let last = reports.last().unwrap();
+    assert_eq!(
+        last["window"]["ended"], true,
+        "the input's end gives a last report"
+    );
+    for report in &reports[..reports.len() - 1] {
+        assert_eq!(report["window"]["ended"], false);
+    }
+    // One event a second: a 5-minute window holds 301 at most.
+    assert_eq!(last["window"]["events"], 301);
+    // The last event is at 1,795,600,000 + 10,799 s; the window starts 300 s before it.
+    assert_eq!(last["window"]["to"], "2026-11-25T12:46:39.000000Z");
+    assert_eq!(last["window"]["from"], "2026-11-25T12:41:39.000000Z");
+    for report in &reports {
+        assert!(
+            report["window"]["events"].as_u64().unwrap() <= 301,
+            "{report}"
+        );
+        assert!(report["report"]["categories"].is_object(), "{report}");
+    }
+}
+
+#[test]
+fn watch_redraws_in_place_on_a_terminal() {
+    // A real pseudo-terminal (script(1)) on stdout; the input is a file on stdin, read to
+    // its end, so the view ends by itself after its last redraw.
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pods.log");
+    std::fs::write(&log, production_lines()).unwrap();
+    let command = format!(
+        "{} saturation --watch --interval 200ms --window 1m --color never < {}",
+        env!("CARGO_BIN_EXE_flowtrace"),
+        log.display()
+    );
+    let output = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .env("COLUMNS", "160")
+        .env("TERM", "xterm")
+        .output()
+        .unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{screen}");
+    assert!(
+        screen.contains("\x1b[H\x1b[2J"),
+        "cleared and redrawn: {screen}"
+    );
+    assert!(
+        screen.contains("flowtrace saturation --watch: the last 1m of log time"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("the input ended: the last report"),
+        "{screen}"
+    );
+    // The page is saturation's own, with the capture's degraded node in it.
+    assert!(screen.contains("retrieve"), "{screen}");
+}
+
+#[test]
+fn watch_refuses_markdown() {
+    let output = flowtrace()
+        .args(["triage", "--watch", "--format", "markdown"])
+        .write_stdin(captured_lines().join("\n"))
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("not Markdown"));
+}

@@ -58,6 +58,90 @@ pub fn write_report<R: serde::Serialize>(
     Ok(())
 }
 
+/// `--watch`: runs `make`'s analysis over the last window of a follow every interval; on a
+/// terminal each report redraws the screen (`table`), piped each is one JSON line
+/// `{"window": ..., "report": ...}`. Returns the exit status (130 after Ctrl-C).
+pub fn watch<A: crate::pass::Analysis>(
+    command: &str,
+    pass: &crate::pass::Pass<'_>,
+    args: &crate::cli::WatchArgs,
+    format: Option<crate::cli::ReportFormat>,
+    make: impl Fn() -> A,
+    table: impl Fn(&A::Report, &mut dyn Write) -> std::io::Result<()>,
+) -> Result<u8, Error>
+where
+    A::Report: serde::Serialize,
+{
+    use crate::cli::ReportFormat;
+    use std::io::IsTerminal;
+    let window = crate::config::flag_duration("--window", &args.window)?;
+    let interval = crate::config::flag_duration("--interval", &args.interval)?;
+    if window.is_zero() {
+        return Err(Error::Usage("--window must be longer than 0".into()));
+    }
+    if interval < std::time::Duration::from_millis(100) {
+        return Err(Error::Usage("--interval must be at least 100ms".into()));
+    }
+    let terminal = std::io::stdout().is_terminal();
+    let redraw = match format {
+        None => terminal,
+        Some(ReportFormat::Table) => true,
+        Some(ReportFormat::Json) => false,
+        Some(ReportFormat::Markdown) => {
+            return Err(Error::Usage(
+                "--watch writes a table (redrawn on a terminal) or JSON lines, not Markdown".into(),
+            ));
+        }
+    };
+    let read = pass.watch(make, window, interval, |report, frame| {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        if redraw {
+            if terminal {
+                // Home and clear, then the page: a redraw in place, as top does.
+                write!(out, "\x1b[H\x1b[2J")?;
+            }
+            let span = match (frame.from, frame.to) {
+                (Some(from), Some(to)) => format!(
+                    "{} → {} UTC",
+                    from.to_datetime().format("%H:%M:%S"),
+                    to.to_datetime().format("%H:%M:%S")
+                ),
+                _ => "no events yet".to_string(),
+            };
+            writeln!(
+                out,
+                "flowtrace {command} --watch: the last {} of log time ({}, {span}), every {}; {}",
+                args.window,
+                plural(frame.events, "event"),
+                args.interval,
+                if frame.ended {
+                    "the input ended: the last report"
+                } else {
+                    "Ctrl-C ends"
+                }
+            )?;
+            writeln!(out)?;
+            table(&report, &mut out)?;
+            if !terminal {
+                writeln!(out)?;
+            }
+        } else {
+            // `window` first: what the report covers, before it.
+            out.write_all(b"{\"window\":")?;
+            serde_json::to_writer(&mut out, frame).map_err(std::io::Error::from)?;
+            out.write_all(b",\"report\":")?;
+            serde_json::to_writer(&mut out, &report).map_err(std::io::Error::from)?;
+            writeln!(out, "}}")?;
+        }
+        out.flush()?;
+        Ok(())
+    })?;
+    if crate::source::follow::interrupted() {
+        return Ok(finish_interrupted(&read));
+    }
+    Ok(finish_read(&read, pass.input.quiet))
+}
+
 /// Prints to stderr, ignoring a closed stderr (nothing better can be done with that).
 pub fn eprint_line(message: &str) {
     let _ = writeln!(std::io::stderr(), "{message}");

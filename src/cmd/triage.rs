@@ -11,9 +11,27 @@ use crate::pass::{Finished, Pass};
 use crate::render::{Palette, triage};
 
 pub fn run(args: &TriageArgs) -> Result<u8, Error> {
-    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?;
-    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?
+        .with_watch(&args.watch, args.filter.since.is_some())?;
+    let now = Timestamp::now();
+    let mut filter = resolve_filter(&args.filter, now)?;
     let palette = Palette::for_stdout(resolve_color(&args.output));
+    if args.watch.watch {
+        filter = filter.anchored_at(now);
+        let pass = Pass {
+            input: &input,
+            filter: &filter,
+            redact: !args.output.no_redact,
+        };
+        return super::watch(
+            "triage",
+            &pass,
+            &args.watch,
+            args.format,
+            Triage::default,
+            |report, mut out| triage::write_table(report, &mut out, palette),
+        );
+    }
 
     // The one pass: stdin cannot be read twice, and a large file should not be.
     let pass = Pass {

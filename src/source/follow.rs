@@ -36,10 +36,20 @@ const POLL: Duration = Duration::from_millis(50);
 const TICK: Duration = Duration::from_millis(100);
 
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static STOPPED: AtomicBool = AtomicBool::new(false);
 
 /// True once Ctrl-C was pressed during a follow.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Ends every follow at its next look (the consumer stopped: a closed stdout, say).
+pub fn stop() {
+    STOPPED.store(true, Ordering::Relaxed);
+}
+
+fn ending() -> bool {
+    interrupted() || STOPPED.load(Ordering::Relaxed)
 }
 
 /// Makes Ctrl-C end the follow (the stream ends, the summary is printed, exit 130) instead of
@@ -128,7 +138,7 @@ impl Read for FollowFile {
                 self.position += count as u64;
                 return Ok(count);
             }
-            if interrupted() {
+            if ending() {
                 return Ok(0);
             }
             if !self.check_replaced()? {
@@ -251,7 +261,7 @@ impl Iterator for LiveMerge {
             {
                 return self.held.pop().map(|held| held.record);
             }
-            if self.open_inputs == 0 || interrupted() {
+            if self.open_inputs == 0 || ending() {
                 return None;
             }
             let wait = self

@@ -104,6 +104,15 @@ impl TenantMap {
         });
     }
 
+    /// Learns the tenant an event carries (one read already, its tenant filled in), without
+    /// taking it: for analyses over events held in memory (`--watch`).
+    pub(crate) fn observe_event(&mut self, event: &Event) {
+        if let (Some(trace_id), Some(tenant)) = (&event.trace_id, &event.tenant) {
+            self.newest = self.newest.max(event.ts);
+            self.learn(trace_id, tenant, event.ts);
+        }
+    }
+
     /// Learns from a record; returns the event (tenant filled in) or `None` for a tenant line.
     pub(crate) fn apply(&mut self, record: Record) -> Option<Box<Event>> {
         let result = match record {
