@@ -189,7 +189,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__events)
-            opts="-q -j -f -h --store --table --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -f -h --store --table --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --interval --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -220,6 +220,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -267,7 +271,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__find)
-            opts="-q -j -f -h --store --table --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --keep --trace --tenant --node --pod --kind --since --until --now --format --all --full-scan --color --no-redact --help"
+            opts="-q -j -f -h --store --table --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --interval --keep --trace --tenant --node --pod --kind --since --until --now --format --all --full-scan --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -298,6 +302,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --idle)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

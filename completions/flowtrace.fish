@@ -42,6 +42,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l thre
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l idle -d 'With --follow: say so once on stderr after this long without an event (`0`: never)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l interval -d 'With --follow --store: how often the store is asked for new rows (read-only queries)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l node -d 'Only events of this node name' -r
@@ -69,6 +70,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l thread
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l idle -d 'With --follow: say so once on stderr after this long without an event (`0`: never)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l interval -d 'With --follow --store: how often the store is asked for new rows (read-only queries)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l node -d 'Only events of this node name' -r

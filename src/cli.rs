@@ -463,6 +463,14 @@ pub struct FollowArgs {
         requires = "follow"
     )]
     pub idle: String,
+    /// With --follow --store: how often the store is asked for new rows (read-only queries)
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1s",
+        requires = "follow"
+    )]
+    pub interval: String,
 }
 
 /// A live view (`triage`, `saturation`).

@@ -96,7 +96,7 @@ impl InputConfig {
         if !args.follow {
             return Ok(self);
         }
-        self.following(&args.reorder_window, &args.idle, since)
+        self.following(&args.reorder_window, &args.idle, &args.interval, since)
     }
 
     /// Sets up `--watch`'s follow, as `with_follow`.
@@ -104,21 +104,27 @@ impl InputConfig {
         if !args.watch {
             return Ok(self);
         }
-        self.following(&args.reorder_window, &args.idle, since)
+        self.following(&args.reorder_window, &args.idle, &args.interval, since)
     }
 
     fn following(
         mut self,
         reorder_window: &str,
         idle: &str,
+        poll: &str,
         since: bool,
     ) -> Result<InputConfig, Error> {
         let reorder = flag_duration("--reorder-window", reorder_window)?;
         let idle = flag_duration("--idle", idle)?;
+        let poll = flag_duration("--interval", poll)?;
+        if poll < std::time::Duration::from_millis(10) {
+            return Err(Error::Usage("--interval must be at least 10ms".into()));
+        }
         self.follow = Some(FollowOptions {
             reorder,
             idle: (!idle.is_zero()).then_some(idle),
             from_start: since,
+            poll,
         });
         Ok(self)
     }

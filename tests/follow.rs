@@ -279,13 +279,6 @@ fn what_cannot_be_followed_is_refused_before_reading() {
         String::from_utf8_lossy(&output.stderr)
     );
     let output = flowtrace()
-        .args(["events", "-f", "--store"])
-        .arg(fixture("incident/events.db"))
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("does not follow --store"));
-    let output = flowtrace()
         .args(["events", "--reorder-window", "1s"])
         .arg(fixture("incident/flat.jsonl"))
         .output()
@@ -530,4 +523,70 @@ fn watch_refuses_markdown() {
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("not Markdown"));
+}
+
+#[test]
+fn a_followed_store_gives_rows_as_the_service_writes_them() {
+    // The service's store, in WAL mode, written row by row by another connection while
+    // flowtrace follows it; the rows there before are history.
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("events.db");
+    let writer = rusqlite::Connection::open(&db).unwrap();
+    writer
+        .query_row("PRAGMA journal_mode=WAL", [], |row| row.get::<_, String>(0))
+        .unwrap();
+    writer
+        .execute_batch(
+            "CREATE TABLE flow_events (
+               id INTEGER PRIMARY KEY, trace_id TEXT NOT NULL, ts REAL NOT NULL,
+               kind TEXT NOT NULL, node_name TEXT, node_id TEXT, event_fp TEXT NOT NULL,
+               payload TEXT, created_at TEXT, UNIQUE (trace_id, event_fp));",
+        )
+        .unwrap();
+    let lines = captured_lines();
+    let insert = |line: &str| {
+        let event: Value = serde_json::from_str(line).unwrap();
+        writer
+            .execute(
+                "INSERT INTO flow_events (trace_id, ts, kind, node_name, node_id, event_fp, payload)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                rusqlite::params![
+                    event["trace_id"].as_str().unwrap(),
+                    event["ts"].as_f64().unwrap(),
+                    event["event"].as_str().unwrap(),
+                    event["node_name"].as_str(),
+                    event["node_id"].as_str(),
+                    line_identity(line),
+                    line,
+                ],
+            )
+            .unwrap();
+    };
+    insert(&lines[0]);
+    let (child, events) = follow(
+        &["--store", db.to_str().unwrap(), "--interval", "100ms"],
+        Stdio::null(),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    for line in &lines[1..4] {
+        insert(line);
+    }
+    for line in &lines[1..4] {
+        let (_, event) = next_event(&events, "a row written to the store");
+        assert_eq!(identity(&event), line_identity(line));
+        assert!(event["source"].as_str().unwrap().contains("events.db#"));
+    }
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        events.try_recv().is_err(),
+        "the row written before was history"
+    );
+    let rows: i64 = writer
+        .query_row("SELECT count(*) FROM flow_events", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(
+        rows, 4,
+        "the store holds what the service wrote, nothing else"
+    );
 }

@@ -28,6 +28,8 @@ pub struct FollowOptions {
     pub idle: Option<Duration>,
     /// Read files from their start (`--since` given) instead of from their end.
     pub from_start: bool,
+    /// How often a followed store is asked for new rows.
+    pub poll: Duration,
 }
 
 /// How often a followed file that gave nothing is looked at again.
@@ -48,7 +50,7 @@ pub fn stop() {
     STOPPED.store(true, Ordering::Relaxed);
 }
 
-fn ending() -> bool {
+pub(crate) fn ending() -> bool {
     interrupted() || STOPPED.load(Ordering::Relaxed)
 }
 
@@ -180,6 +182,21 @@ pub(crate) fn spawn_live(
                 return;
             }
         }
+        let _ = sender.send(Arrival::End);
+    })
+}
+
+/// Follows a store on a thread of its own, sending each new row as it is read.
+pub(crate) fn spawn_store(
+    store: super::store::Store,
+    options: FollowOptions,
+    report: SharedReport,
+    sender: Sender<Arrival>,
+) -> thread::JoinHandle<()> {
+    thread::spawn(move || {
+        store.follow_rows(options.from_start, options.poll, report, |record| {
+            sender.send(Arrival::Record(record)).is_ok()
+        });
         let _ = sender.send(Arrival::End);
     })
 }

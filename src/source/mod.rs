@@ -336,13 +336,8 @@ impl EventStream {
     /// Opens every input to be followed: files from their end (or start), stdin as it comes,
     /// each read on its own thread. All are opened before anything is read.
     fn follow(options: SourceOptions, follow: FollowOptions) -> Result<EventStream, Error> {
-        if options.store.is_some() {
-            return Err(Error::Usage(
-                "--follow reads log files and standard input; it does not follow --store yet"
-                    .into(),
-            ));
-        }
         let report: SharedReport = Arc::default();
+        let store = options.store.map(store::Store::open).transpose()?;
         // Files are opened now (an error before anything is read); standard input on its
         // thread, where waiting for its first bytes holds nothing else up.
         let mut opened = Vec::new();
@@ -363,7 +358,10 @@ impl EventStream {
         }
         follow::catch_interrupt();
         let (sender, receiver) = follow::channel();
-        let inputs = opened.len();
+        let inputs = opened.len() + usize::from(store.is_some());
+        if let Some(store) = store {
+            follow::spawn_store(store, follow, Arc::clone(&report), sender.clone());
+        }
         for input in opened {
             let line_options = lines::LineOptions {
                 prefilter: Arc::clone(&options.prefilter),

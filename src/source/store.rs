@@ -43,11 +43,17 @@ pub struct StoreQuery {
     pub sample_rows: u64,
 }
 
+/// The columns read, in the order `row_to_record` takes them.
+const COLUMNS: &str = "rowid, trace_id, ts, kind, node_name, node_id, payload";
+
 /// An open store, checked to be a SQLite database holding the events table.
 pub struct Store {
     name: Arc<str>,
     connection: Connection,
     query: StoreQuery,
+    /// Opened as an immutable snapshot (a read-only directory): rows written later are not
+    /// seen.
+    immutable: bool,
 }
 
 impl Store {
@@ -55,7 +61,7 @@ impl Store {
         let name: Arc<str> = Arc::from(query.path.display().to_string());
         let path = query.path.as_path();
         let wal_mode = check_sqlite_header(path, &name)?;
-        let connection = open_read_only(path, wal_mode).map_err(|source| {
+        let (connection, immutable) = open_read_only(path, wal_mode).map_err(|source| {
             if let Some(journal) = hot_journal(path, &source) {
                 Error::StoreHotJournal {
                     path: name.to_string(),
@@ -79,6 +85,7 @@ impl Store {
             name,
             connection,
             query,
+            immutable,
         };
         store.check_schema()?;
         Ok(store)
@@ -135,6 +142,49 @@ impl Store {
 
     /// The SQL and its parameters for the query (exposed for tests of the query plan).
     pub fn select_sql(&self) -> (String, Vec<Value>) {
+        let (conditions, parameters) = self.conditions();
+        let table = quote(&self.query.table);
+        let where_ = |conditions: &[String]| {
+            if conditions.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", conditions.join(" AND "))
+            }
+        };
+        let Some(prefix) = &self.query.trace_prefix else {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM {table}{} ORDER BY ts, rowid",
+                where_(&conditions)
+            );
+            return (sql, parameters);
+        };
+        // GLOB (case-sensitive, like the ids) can use the (trace_id, ts) index for a prefix.
+        let mut traced = conditions.clone();
+        let mut traced_parameters = parameters.clone();
+        if prefix.contains(['*', '?', '[']) {
+            traced.push("substr(trace_id, 1, ?) = ?".to_string());
+            traced_parameters.push(Value::Integer(prefix.chars().count() as i64));
+            traced_parameters.push(Value::Text(prefix.clone()));
+        } else {
+            traced.push("trace_id GLOB ?".to_string());
+            traced_parameters.push(Value::Text(format!("{prefix}*")));
+        }
+        let mut sql = format!("SELECT {COLUMNS} FROM {table}{}", where_(&traced));
+        if self.query.sample_rows > 0 {
+            sql = format!(
+                "{sql} UNION SELECT * FROM (SELECT {COLUMNS} FROM {table}{} ORDER BY rowid LIMIT ?)",
+                where_(&conditions)
+            );
+            traced_parameters.extend(parameters);
+            traced_parameters.push(Value::Integer(
+                self.query.sample_rows.min(i64::MAX as u64) as i64
+            ));
+        }
+        (format!("{sql} ORDER BY 3, 1"), traced_parameters)
+    }
+
+    /// The query's filters as SQL conditions and their parameters.
+    fn conditions(&self) -> (Vec<String>, Vec<Value>) {
         let query = &self.query;
         let mut conditions = Vec::new();
         let mut parameters: Vec<Value> = Vec::new();
@@ -173,43 +223,7 @@ impl Store {
             conditions.push("ts <= ?".to_string());
             parameters.push(Value::Real(until.as_unix_seconds() + 5e-7));
         }
-        let table = quote(&self.query.table);
-        let columns = "rowid, trace_id, ts, kind, node_name, node_id, payload";
-        let where_ = |conditions: &[String]| {
-            if conditions.is_empty() {
-                String::new()
-            } else {
-                format!(" WHERE {}", conditions.join(" AND "))
-            }
-        };
-        let Some(prefix) = &query.trace_prefix else {
-            let sql = format!(
-                "SELECT {columns} FROM {table}{} ORDER BY ts, rowid",
-                where_(&conditions)
-            );
-            return (sql, parameters);
-        };
-        // GLOB (case-sensitive, like the ids) can use the (trace_id, ts) index for a prefix.
-        let mut traced = conditions.clone();
-        let mut traced_parameters = parameters.clone();
-        if prefix.contains(['*', '?', '[']) {
-            traced.push("substr(trace_id, 1, ?) = ?".to_string());
-            traced_parameters.push(Value::Integer(prefix.chars().count() as i64));
-            traced_parameters.push(Value::Text(prefix.clone()));
-        } else {
-            traced.push("trace_id GLOB ?".to_string());
-            traced_parameters.push(Value::Text(format!("{prefix}*")));
-        }
-        let mut sql = format!("SELECT {columns} FROM {table}{}", where_(&traced));
-        if query.sample_rows > 0 {
-            sql = format!(
-                "{sql} UNION SELECT * FROM (SELECT {columns} FROM {table}{} ORDER BY rowid LIMIT ?)",
-                where_(&conditions)
-            );
-            traced_parameters.extend(parameters);
-            traced_parameters.push(Value::Integer(query.sample_rows.min(i64::MAX as u64) as i64));
-        }
-        (format!("{sql} ORDER BY 3, 1"), traced_parameters)
+        (conditions, parameters)
     }
 
     /// SQLite's plan for the query (`EXPLAIN QUERY PLAN`), one step per line.
@@ -224,6 +238,93 @@ impl Store {
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|source| self.store_error(source))?;
         Ok(steps.join("\n"))
+    }
+
+    /// `--follow`: sends the selected rows as they are written, polling every `poll` for rows
+    /// with a higher rowid than any seen (each poll its own read, never a write), from the
+    /// current end of the table, or with `from_start` (`--since`) from its start. Ends when
+    /// the follow is stopped (Ctrl-C).
+    pub(crate) fn follow_rows(
+        self,
+        from_start: bool,
+        poll: std::time::Duration,
+        report: SharedReport,
+        mut send: impl FnMut(Record) -> bool,
+    ) {
+        if let Err(error) = self.poll_rows(from_start, poll, &report, &mut send) {
+            report
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .errors
+                .push(error);
+        }
+    }
+
+    fn poll_rows(
+        &self,
+        from_start: bool,
+        poll: std::time::Duration,
+        report: &SharedReport,
+        send: &mut impl FnMut(Record) -> bool,
+    ) -> Result<(), Error> {
+        if self.immutable {
+            return Err(Error::Usage(format!(
+                "cannot follow the store {}: its directory is read-only to flowtrace, so it is \
+                 read as a snapshot (copy it, with its -wal, somewhere writable, or read it \
+                 without --follow)",
+                self.name
+            )));
+        }
+        let table = quote(&self.query.table);
+        let mut last_id: i64 = if from_start {
+            i64::MIN
+        } else {
+            self.connection
+                .query_row(
+                    &format!("SELECT coalesce(max(rowid), 0) FROM {table}"),
+                    [],
+                    |row| row.get(0),
+                )
+                .map_err(|source| self.store_error(source))?
+        };
+        let (mut conditions, mut parameters) = self.conditions();
+        conditions.insert(0, "rowid > ?".to_string());
+        parameters.insert(0, Value::Integer(0));
+        let sql = format!(
+            "SELECT {COLUMNS} FROM {table} WHERE {} ORDER BY rowid",
+            conditions.join(" AND ")
+        );
+        let mut statement = self
+            .connection
+            .prepare(&sql)
+            .map_err(|source| self.store_error(source))?;
+        let mut names = Names::default();
+        while !super::follow::ending() {
+            parameters[0] = Value::Integer(last_id);
+            let mut rows = statement
+                .query(params_from_iter(parameters.iter()))
+                .map_err(|source| self.store_error(source))?;
+            let (mut good, mut skipped) = (0, 0);
+            while let Some(row) = rows.next().map_err(|source| self.store_error(source))? {
+                last_id = last_id.max(row.get(0).map_err(|source| self.store_error(source))?);
+                match self.row_to_record(row, &mut names) {
+                    Ok(record) => {
+                        good += 1;
+                        if !send(record) {
+                            return Ok(());
+                        }
+                    }
+                    Err(_) => skipped += 1,
+                }
+            }
+            drop(rows);
+            let mut report = report.lock().unwrap_or_else(|p| p.into_inner());
+            report.stats.store_rows += good;
+            report.stats.store_rows_skipped += skipped;
+            drop(report);
+            std::thread::sleep(poll);
+        }
+        Ok(())
     }
 
     /// Streams the selected rows, in time order, from a reader thread.
@@ -398,7 +499,8 @@ fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
     Ok(filled)
 }
 
-fn open_read_only(path: &Path, wal_mode: bool) -> rusqlite::Result<Connection> {
+/// The store opened read-only, and whether only as an immutable snapshot.
+fn open_read_only(path: &Path, wal_mode: bool) -> rusqlite::Result<(Connection, bool)> {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let uri = format!("file:{}?mode=ro", encode_uri_path(&absolute));
     // Committed rows may sit in a `-wal`: `immutable` would not see them.
@@ -406,12 +508,12 @@ fn open_read_only(path: &Path, wal_mode: bool) -> rusqlite::Result<Connection> {
     match open_uri(&uri) {
         // SQLite's locks keep every read whole, even when a writer starts or checkpoints
         // during it; `immutable` would read the file as it changes.
-        Ok(connection) => Ok(connection),
+        Ok(connection) => Ok((connection, false)),
         // A WAL store in a directory flowtrace may not write to (a read-only mount, another
         // user's files) cannot get its `-shm`: no writer can start there unseen, so reading it
         // as immutable is safe.
         Err(error) if rows_only_in_file && cannot_create_side_files(&error) => {
-            open_uri(&format!("{uri}&immutable=1"))
+            open_uri(&format!("{uri}&immutable=1")).map(|connection| (connection, true))
         }
         Err(error) => Err(error),
     }
