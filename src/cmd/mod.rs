@@ -192,10 +192,11 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
         && stats.duplicates == 0
         && stats.out_of_order == 0
         && stats.late == 0
+        && stats.store_rows_other == 0
     {
         return None;
     }
-    let rows = stats.store_rows + stats.store_rows_skipped;
+    let rows = stats.store_rows + stats.store_rows_skipped + stats.store_rows_other;
     let mut summary = match (stats.inputs, rows) {
         (0, _) => format!("read {} from the store", plural(rows, "row")),
         (inputs, 0) => format!(
@@ -244,6 +245,12 @@ pub fn read_summary(stats: &ReadStats) -> Option<String> {
             ", {} skipped ({})",
             thousands(stats.skipped()),
             reasons.join(", ")
+        ));
+    }
+    if stats.store_rows_other > 0 {
+        summary.push_str(&format!(
+            ", {} of other kinds (session.*) in the same table, not FlowEvents",
+            plural(stats.store_rows_other, "row")
         ));
     }
     if stats.duplicates > 0 {

@@ -38,6 +38,8 @@ pub(crate) enum Record {
     },
     /// A store row that could not be read (a column of the wrong type); counted, never given.
     Skipped,
+    /// A store row of another kind kept in the same table (`session.*`); counted, never given.
+    OtherKind,
 }
 
 impl Record {
@@ -45,7 +47,7 @@ impl Record {
         match self {
             Record::Event(event) => event.ts,
             Record::TraceTenant { ts, .. } => *ts,
-            Record::Skipped => Timestamp(i64::MIN),
+            Record::Skipped | Record::OtherKind => Timestamp(i64::MIN),
         }
     }
 }
@@ -92,6 +94,8 @@ pub struct ReadStats {
     pub out_of_order: u64,
     /// Following: events that came after the reorder window, given marked late.
     pub late: u64,
+    /// Store rows of other kinds kept in the same table (`session.*`), not read as events.
+    pub store_rows_other: u64,
 }
 
 impl ReadStats {
@@ -114,6 +118,20 @@ impl ReadStats {
         self.duplicates += other.duplicates;
         self.store_rows_skipped += other.store_rows_skipped;
         self.late += other.late;
+        self.store_rows_other += other.store_rows_other;
+    }
+
+    /// Counts one store row read live; true when it is an event to give.
+    pub(crate) fn count_row(&mut self, record: &Record) -> bool {
+        match record {
+            Record::Skipped => self.store_rows_skipped += 1,
+            Record::OtherKind => self.store_rows_other += 1,
+            _ => {
+                self.store_rows += 1;
+                return true;
+            }
+        }
+        false
     }
 
     fn count_skip(&mut self, reason: SkipReason) {

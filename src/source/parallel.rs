@@ -340,7 +340,7 @@ mod tests {
                     trace_id,
                     tenant,
                 } => format!("tenant {ts:?} {trace_id} {tenant}"),
-                Record::Skipped => "skipped".to_string(),
+                Record::Skipped | Record::OtherKind => "skipped".to_string(),
             })
             .collect();
         let report = report.lock().unwrap();

@@ -17,7 +17,7 @@ use std::thread;
 use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value};
 
 use super::decode::{Names, decode_store_row};
-use super::{Record, SharedReport};
+use super::{ReadStats, Record, SharedReport};
 use crate::error::Error;
 use crate::event::{Origin, Timestamp};
 
@@ -304,24 +304,22 @@ impl Store {
             let mut rows = statement
                 .query(params_from_iter(parameters.iter()))
                 .map_err(|source| self.store_error(source))?;
-            let (mut good, mut skipped) = (0, 0);
+            let mut counts = ReadStats::default();
             while let Some(row) = rows.next().map_err(|source| self.store_error(source))? {
                 last_id = last_id.max(row.get(0).map_err(|source| self.store_error(source))?);
-                match self.row_to_record(row, &mut names) {
-                    Ok(record) => {
-                        good += 1;
-                        if !send(record) {
-                            return Ok(());
-                        }
-                    }
-                    Err(_) => skipped += 1,
+                let record = self
+                    .row_to_record(row, &mut names)
+                    .unwrap_or(Record::Skipped);
+                if counts.count_row(&record) && !send(record) {
+                    return Ok(());
                 }
             }
             drop(rows);
-            let mut report = report.lock().unwrap_or_else(|p| p.into_inner());
-            report.stats.store_rows += good;
-            report.stats.store_rows_skipped += skipped;
-            drop(report);
+            report
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .stats
+                .add(&counts);
             std::thread::sleep(poll);
         }
         Ok(())
@@ -405,16 +403,52 @@ impl Store {
             }
             _ => None,
         };
-        let origin = Origin::StoreRow {
-            store: Arc::clone(&self.name),
+        let row = StoredRow {
             id,
+            trace_id,
+            ts,
+            kind: &kind,
+            node_name,
+            node_id,
+            payload,
         };
-        let mut event = decode_store_row(ts, &kind, payload, origin, names);
+        Ok(row.into_record(&self.name, names))
+    }
+}
+
+/// One row of an events table, its columns read (SQLite or PostgreSQL).
+pub(crate) struct StoredRow<'a> {
+    pub id: i64,
+    pub trace_id: Option<String>,
+    pub ts: Timestamp,
+    pub kind: &'a str,
+    pub node_name: Option<String>,
+    pub node_id: Option<String>,
+    pub payload: Option<&'a [u8]>,
+}
+
+impl StoredRow<'_> {
+    /// The row as a record: an event, or `OtherKind` for the rows other code keeps in the same
+    /// table (`session.*` kinds, `session:<id>` trace ids), which are counted, not given.
+    pub(crate) fn into_record(self, store: &Arc<str>, names: &mut Names) -> Record {
+        if self.kind.starts_with("session.")
+            || self
+                .trace_id
+                .as_deref()
+                .is_some_and(|id| id.starts_with("session:"))
+        {
+            return Record::OtherKind;
+        }
+        let origin = Origin::StoreRow {
+            store: Arc::clone(store),
+            id: self.id,
+        };
+        let mut event = decode_store_row(self.ts, self.kind, self.payload, origin, names);
         let mut name = |column: Option<String>| column.map(|text| names.get(&text));
-        event.trace_id = name(trace_id.filter(|id| id != GLOBAL_TRACE_ID));
-        event.node_name = name(node_name).or(event.node_name);
-        event.node_id = name(node_id).or(event.node_id);
-        Ok(Record::Event(Box::new(event)))
+        event.trace_id = name(self.trace_id.filter(|id| id != GLOBAL_TRACE_ID));
+        event.node_name = name(self.node_name).or(event.node_name);
+        event.node_id = name(self.node_id).or(event.node_id);
+        Record::Event(Box::new(event))
     }
 }
 
@@ -443,13 +477,16 @@ impl Iterator for StoreRecords {
             match received {
                 Ok(Ok(batch)) => {
                     let total = batch.len() as u64;
-                    let good: Vec<Record> = batch
-                        .into_iter()
-                        .filter(|r| !matches!(r, Record::Skipped))
-                        .collect();
+                    let mut good = Vec::with_capacity(batch.len());
+                    for record in batch {
+                        match record {
+                            Record::Skipped => report.stats.store_rows_skipped += 1,
+                            Record::OtherKind => report.stats.store_rows_other += 1,
+                            record => good.push(record),
+                        }
+                    }
                     self.rows += total;
                     report.stats.store_rows += good.len() as u64;
-                    report.stats.store_rows_skipped += total - good.len() as u64;
                     drop(report);
                     self.batch = good.into_iter();
                 }

@@ -140,7 +140,7 @@ impl TenantMap {
                 }
                 Some(event)
             }
-            Record::Skipped => None,
+            Record::Skipped | Record::OtherKind => None,
         };
         self.forget_idle();
         result
