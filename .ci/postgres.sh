@@ -48,14 +48,28 @@ start() {
   done
   printf '%s\n' "$PASSWORD" > "$dir/pw"
   chmod 644 "$dir/pw"
+  # A self-signed certificate for localhost, so the tests can check sslmode=require and
+  # verify-full (with sslrootcert) against a real TLS server.
+  command -v openssl >/dev/null || { apt-get update -qq >&2 && apt-get install -y -qq openssl >&2; }
+  openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=flowtrace test CA" \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$dir/server.key" -out "$dir/server.csr" >/dev/null 2>&1
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > "$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" \
+    -CAcreateserial -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" >/dev/null 2>&1
+  chmod 600 "$dir/server.key"
+  chmod 644 "$dir/server.crt" "$dir/ca.crt"
+  [ "$(id -u)" = 0 ] && chown nobody "$dir/server.key" "$dir/server.crt"
   "${run[@]}" "$initdb" -D "$dir/data" -U "$USER_NAME" --pwfile="$dir/pw" \
     --auth=scram-sha-256 -E UTF8 >"$dir/initdb.log" 2>&1
   "${run[@]}" "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir" start >&2
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" start >&2
   PGPASSWORD=$PASSWORD "$psql" -q -h 127.0.0.1 -p "$port" -U "$USER_NAME" -d postgres \
     -c "CREATE DATABASE flowtrace" >&2
   echo "export FLOWTRACE_TEST_POSTGRES='postgres://$USER_NAME:$PASSWORD@127.0.0.1:$port/flowtrace'"
   echo "export FLOWTRACE_PG_DIR='$dir'"
+  echo "export FLOWTRACE_TEST_POSTGRES_CA='$dir/ca.crt'"
 }
 
 stop() {

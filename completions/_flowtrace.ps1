@@ -38,8 +38,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;events' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
-            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')
@@ -67,8 +68,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;find' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
-            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')
@@ -99,8 +101,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;classify' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
-            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')
@@ -126,8 +129,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;saturation' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
-            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')
@@ -159,8 +163,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;traces' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
-            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')
@@ -187,8 +192,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;graph' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
-            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')
@@ -211,8 +217,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;triage' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified')
-            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
             [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')

@@ -97,7 +97,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__classify)
-            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
+            opts="-q -j -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --by --messages --fail-on --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -108,6 +108,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -189,7 +193,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__events)
-            opts="-q -j -f -h --store --table --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --interval --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -f -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --interval --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -200,6 +204,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -271,7 +279,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__find)
-            opts="-q -j -f -h --store --table --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --interval --keep --trace --tenant --node --pod --kind --since --until --now --format --all --full-scan --color --no-redact --help"
+            opts="-q -j -f -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --follow --reorder-window --idle --interval --keep --trace --tenant --node --pod --kind --since --until --now --format --all --full-scan --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -282,6 +290,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -353,7 +365,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__graph)
-            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +376,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -639,7 +655,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__saturation)
-            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --watch --window --interval --reorder-window --idle --trace --tenant --node --pod --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
+            opts="-q -j -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --watch --window --interval --reorder-window --idle --trace --tenant --node --pod --kind --since --until --now --bucket --threshold --sustain --retry-rate --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -650,6 +666,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -741,7 +761,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__traces)
-            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
+            opts="-q -j -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --status --category --sort --limit --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -752,6 +772,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -827,7 +851,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__triage)
-            opts="-q -j -h --store --table --strict --quiet --threads --max-line-bytes --watch --window --interval --reorder-window --idle --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
+            opts="-q -j -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --watch --window --interval --reorder-window --idle --trace --tenant --node --pod --kind --since --until --now --format --color --no-redact --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -838,6 +862,10 @@ _flowtrace() {
                     return 0
                     ;;
                 --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -34,8 +34,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'flowtrace;events'= {
-            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
-            cand --table 'The events table of --store'
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
@@ -62,8 +63,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'flowtrace;find'= {
-            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
-            cand --table 'The events table of --store'
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
@@ -93,8 +95,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'flowtrace;classify'= {
-            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
-            cand --table 'The events table of --store'
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
@@ -119,8 +122,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'flowtrace;saturation'= {
-            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
-            cand --table 'The events table of --store'
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
@@ -151,8 +155,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'flowtrace;traces'= {
-            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
-            cand --table 'The events table of --store'
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
@@ -178,8 +183,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'flowtrace;graph'= {
-            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
-            cand --table 'The events table of --store'
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
@@ -201,8 +207,9 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'flowtrace;triage'= {
-            cand --store 'A SQLite event store (PenguiFlow''s flow_events table); opened read-only, never modified'
-            cand --table 'The events table of --store'
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
             cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'

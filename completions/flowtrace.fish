@@ -36,8 +36,9 @@ complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "triage" -d 'The
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "import" -d 'Write the events of logs into a SQLite store (PenguiFlow\'s flow_events schema), to archive an incident once and query it in milliseconds afterwards'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
@@ -64,8 +65,9 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s f -l foll
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
@@ -93,8 +95,9 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l all -d 'Sho
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l full-scan -d 'Parse every line: learn the flow graph (and the next node\'s queue depth) from the whole input instead of from each input\'s first 20,000 lines and the trace\'s own lines (slower)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
@@ -127,8 +130,9 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l now -d 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l messages -d 'Show one example message (masked) per exception type'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l window -d 'With --watch: the span of log time each report covers' -r
@@ -158,8 +162,9 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l watch
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
@@ -195,8 +200,9 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s q -l quie
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
@@ -218,8 +224,9 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s q -l quiet
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store -d 'A SQLite event store (PenguiFlow\'s flow_events table); opened read-only, never modified' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l table -d 'The events table of --store' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l window -d 'With --watch: the span of log time each report covers' -r

@@ -411,13 +411,19 @@ pub struct InputArgs {
     #[arg(value_name = "INPUTS")]
     pub inputs: Vec<PathBuf>,
 
-    /// A SQLite event store (PenguiFlow's flow_events table); opened read-only, never modified
-    #[arg(long, value_name = "PATH")]
+    /// The event store (PenguiFlow's flow_events table), read-only, never modified: a SQLite
+    /// file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give
+    /// what it leaves out; sslmode=require encrypts)
+    #[arg(long, value_name = "PATH|URL")]
     pub store: Option<PathBuf>,
 
-    /// The events table of --store
+    /// The events table of --store (PostgreSQL: schema.table allowed)
     #[arg(long, value_name = "NAME", default_value = "flow_events")]
     pub table: String,
+
+    /// With a PostgreSQL --store: the longest one query may run before it is cancelled
+    #[arg(long, value_name = "DURATION", default_value = "30s")]
+    pub store_timeout: String,
 
     /// Stop with an error at the first line that is not a JSON object (after kubectl prefixes)
     #[arg(long)]

@@ -24,6 +24,8 @@ pub struct InputConfig {
     pub max_line_bytes: usize,
     /// Follow the inputs as they grow (`--follow`).
     pub follow: Option<FollowOptions>,
+    /// The longest a PostgreSQL store query may run.
+    pub store_timeout: std::time::Duration,
 }
 
 impl InputConfig {
@@ -51,6 +53,10 @@ impl InputConfig {
                 ));
             }
             inputs.push(InputSpec::Stdin);
+        }
+        let store_timeout = flag_duration("--store-timeout", &args.store_timeout)?;
+        if store_timeout.is_zero() {
+            return Err(Error::Usage("--store-timeout must be longer than 0".into()));
         }
         // A SQLite event store given as a log (`--store` forgotten) is read as the store.
         let mut store = args.store.clone();
@@ -87,6 +93,7 @@ impl InputConfig {
             threads: args.threads.map(usize::from),
             max_line_bytes: usize::try_from(args.max_line_bytes).unwrap_or(usize::MAX),
             follow: None,
+            store_timeout,
         })
     }
 
@@ -133,7 +140,7 @@ impl InputConfig {
     pub fn names(&self) -> String {
         let mut names: Vec<String> = self.inputs.iter().map(InputSpec::display_name).collect();
         if let Some((path, _)) = &self.store {
-            names.push(format!("the store {}", path.display()));
+            names.push(format!("the store {}", store_name(path)));
         }
         names.join(", ")
     }
@@ -143,10 +150,11 @@ impl InputConfig {
     pub fn source_options(&self, filter: &EventFilter) -> SourceOptions {
         SourceOptions {
             inputs: self.inputs.clone(),
-            store: self
-                .store
-                .clone()
-                .map(|(path, table)| filter.store_query(path, table)),
+            store: self.store.clone().map(|(path, table)| {
+                let mut query = filter.store_query(path, table);
+                query.timeout = self.store_timeout;
+                query
+            }),
             strict: self.strict,
             prefilter: filter.prefilter(),
             required: filter.required(),
@@ -156,6 +164,16 @@ impl InputConfig {
             max_line_bytes: self.max_line_bytes,
             follow: self.follow,
         }
+    }
+}
+
+/// A store as messages name it: its path, or its URL with the password masked.
+pub fn store_name(store: &std::path::Path) -> String {
+    let text = store.to_string_lossy();
+    if crate::source::postgres::is_postgres_url(&text) {
+        crate::source::postgres::masked(&text)
+    } else {
+        store.display().to_string()
     }
 }
 
@@ -316,6 +334,7 @@ mod tests {
             quiet: false,
             threads: None,
             max_line_bytes: crate::source::MAX_LINE_BYTES,
+            store_timeout: "30s".into(),
         }
     }
 

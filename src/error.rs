@@ -70,6 +70,10 @@ pub enum Error {
         missing: Vec<String>,
     },
 
+    /// A PostgreSQL store failed; `store` is its URL with the password masked.
+    #[error("{store}: {message}")]
+    Postgres { store: String, message: String },
+
     #[error("{path}: {source}")]
     Store {
         path: String,

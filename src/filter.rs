@@ -127,6 +127,7 @@ impl EventFilter {
             until: at(self.until),
             trace_prefix: None,
             sample_rows: 0,
+            timeout: crate::source::store::DEFAULT_STORE_TIMEOUT,
         }
     }
 

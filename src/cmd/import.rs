@@ -21,7 +21,14 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         quiet: args.quiet,
         threads: args.threads,
         max_line_bytes: args.max_line_bytes,
+        store_timeout: "30s".into(),
     };
+    if crate::source::postgres::is_postgres_url(&args.store.to_string_lossy()) {
+        return Err(Error::Usage(format!(
+            "import writes SQLite stores; writing to PostgreSQL ({}) is not supported yet",
+            crate::config::store_name(&args.store)
+        )));
+    }
     let input = InputConfig::resolve(&input_args, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
     // An existing store is checked before reading anything; a new one is created only once

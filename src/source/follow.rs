@@ -188,15 +188,21 @@ pub(crate) fn spawn_live(
 
 /// Follows a store on a thread of its own, sending each new row as it is read.
 pub(crate) fn spawn_store(
-    store: super::store::Store,
+    store: super::FollowedStore,
     options: FollowOptions,
     report: SharedReport,
     sender: Sender<Arrival>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
-        store.follow_rows(options.from_start, options.poll, report, |record| {
-            sender.send(Arrival::Record(record)).is_ok()
-        });
+        let send = |record| sender.send(Arrival::Record(record)).is_ok();
+        match store {
+            super::FollowedStore::Sqlite(store) => {
+                store.follow_rows(options.from_start, options.poll, report, send);
+            }
+            super::FollowedStore::Postgres(store) => {
+                store.follow_rows(options.from_start, options.poll, report, send);
+            }
+        }
         let _ = sender.send(Arrival::End);
     })
 }

@@ -12,6 +12,7 @@ pub mod input;
 mod lines;
 mod merge;
 mod parallel;
+pub mod postgres;
 mod read_ahead;
 pub mod store;
 mod tenant;
@@ -243,6 +244,25 @@ pub struct EventStream {
     late: Arc<std::sync::atomic::AtomicBool>,
 }
 
+/// A store followed for new rows: SQLite or PostgreSQL.
+pub(crate) enum FollowedStore {
+    Sqlite(Box<store::Store>),
+    Postgres(Box<postgres::PgStore>),
+}
+
+impl FollowedStore {
+    fn open(query: StoreQuery) -> Result<FollowedStore, Error> {
+        if postgres::is_postgres_url(&query.path.to_string_lossy()) {
+            let timeout = query.timeout;
+            Ok(FollowedStore::Postgres(Box::new(postgres::PgStore::open(
+                query, timeout,
+            )?)))
+        } else {
+            Ok(FollowedStore::Sqlite(Box::new(store::Store::open(query)?)))
+        }
+    }
+}
+
 /// The sources' records in time order: read to their end and merged through a look-ahead
 /// window, or followed live.
 enum Records {
@@ -286,8 +306,16 @@ impl EventStream {
         let report: SharedReport = Arc::default();
         let mut sources: Vec<Box<dyn Iterator<Item = Record> + Send>> = Vec::new();
         if let Some(query) = options.store {
-            let store = store::Store::open(query)?;
-            sources.push(Box::new(store.into_records(Arc::clone(&report))));
+            let records: Box<dyn Iterator<Item = Record> + Send> =
+                if postgres::is_postgres_url(&query.path.to_string_lossy()) {
+                    let timeout = query.timeout;
+                    Box::new(
+                        postgres::PgStore::open(query, timeout)?.into_records(Arc::clone(&report)),
+                    )
+                } else {
+                    Box::new(store::Store::open(query)?.into_records(Arc::clone(&report)))
+                };
+            sources.push(records);
         }
         let progress = options
             .progress
@@ -355,7 +383,7 @@ impl EventStream {
     /// each read on its own thread. All are opened before anything is read.
     fn follow(options: SourceOptions, follow: FollowOptions) -> Result<EventStream, Error> {
         let report: SharedReport = Arc::default();
-        let store = options.store.map(store::Store::open).transpose()?;
+        let store = options.store.map(FollowedStore::open).transpose()?;
         // Files are opened now (an error before anything is read); standard input on its
         // thread, where waiting for its first bytes holds nothing else up.
         let mut opened = Vec::new();

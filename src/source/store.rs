@@ -24,7 +24,11 @@ use crate::event::{Origin, Timestamp};
 /// PenguiFlow stores events without a trace under this id.
 const GLOBAL_TRACE_ID: &str = "__global__";
 const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
-const BATCH: usize = 1024;
+/// Rows per batch a store's reader thread sends.
+pub(crate) const BATCH: usize = 1024;
+
+/// `--store-timeout`'s default: the longest a PostgreSQL statement may run.
+pub const DEFAULT_STORE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Which store to read, and the filters it can answer through its indexes.
 #[derive(Debug, Clone, Default)]
@@ -41,6 +45,8 @@ pub struct StoreQuery {
     /// With `trace_prefix`: also the first this many rows of every trace, as a sample of the
     /// whole flow (see `SourceOptions::sample_lines`).
     pub sample_rows: u64,
+    /// The longest a PostgreSQL statement may run (`--store-timeout`).
+    pub timeout: std::time::Duration,
 }
 
 /// The columns read, in the order `row_to_record` takes them.
@@ -327,22 +333,10 @@ impl Store {
 
     /// Streams the selected rows, in time order, from a reader thread.
     pub(crate) fn into_records(self, report: SharedReport) -> StoreRecords {
-        let (sender, receiver) = sync_channel(4);
-        thread::spawn(move || {
-            if let Err(error) = self.send_rows(&sender) {
-                let _ = sender.send(Err(error));
-            }
-        });
-        StoreRecords {
-            receiver,
-            batch: Vec::new().into_iter(),
-            report,
-            rows: 0,
-            finished: false,
-        }
+        StoreRecords::spawn(report, move |sender| self.send_rows(sender))
     }
 
-    fn send_rows(&self, sender: &SyncSender<Result<Vec<Record>, Error>>) -> Result<(), Error> {
+    fn send_rows(&self, sender: &RowSender) -> Result<(), Error> {
         let (sql, parameters) = self.select_sql();
         let mut statement = self
             .connection
@@ -459,6 +453,31 @@ pub(crate) struct StoreRecords {
     report: SharedReport,
     rows: u64,
     finished: bool,
+}
+
+/// Where a store's reader thread sends its batches of rows.
+pub(crate) type RowSender = SyncSender<Result<Vec<Record>, Error>>;
+
+impl StoreRecords {
+    /// Runs `read` on a thread of its own, which sends the store's rows in batches.
+    pub(crate) fn spawn(
+        report: SharedReport,
+        read: impl FnOnce(&RowSender) -> Result<(), Error> + Send + 'static,
+    ) -> StoreRecords {
+        let (sender, receiver) = sync_channel(4);
+        thread::spawn(move || {
+            if let Err(error) = read(&sender) {
+                let _ = sender.send(Err(error));
+            }
+        });
+        StoreRecords {
+            receiver,
+            batch: Vec::new().into_iter(),
+            report,
+            rows: 0,
+            finished: false,
+        }
+    }
 }
 
 impl Iterator for StoreRecords {
