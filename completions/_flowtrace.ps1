@@ -247,7 +247,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;import' {
-            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store to write (created with the flow_events schema if missing)')
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store to write (created with the flow_events schema if missing): a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (the table and its indexes created there)')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of the store')
             [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]')
             [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]')

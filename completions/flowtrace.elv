@@ -236,7 +236,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand --help 'Print help (see more with ''--help'')'
         }
         &'flowtrace;import'= {
-            cand --store 'The store to write (created with the flow_events schema if missing)'
+            cand --store 'The store to write (created with the flow_events schema if missing): a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (the table and its indexes created there)'
             cand --table 'The events table of the store'
             cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]'
             cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]'

@@ -252,7 +252,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l watch -d 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l store -d 'The store to write (created with the flow_events schema if missing)' -r -F
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l store -d 'The store to write (created with the flow_events schema if missing): a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (the table and its indexes created there)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l table -d 'The events table of the store' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted' -r

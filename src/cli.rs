@@ -354,8 +354,9 @@ pub struct ImportArgs {
     /// Log files (plain, gzip or zstd); `-` or a pipe reads standard input
     #[arg(value_name = "LOGS", help_heading = "Input")]
     pub inputs: Vec<PathBuf>,
-    /// The store to write (created with the flow_events schema if missing)
-    #[arg(long, value_name = "PATH", required = true, help_heading = "Input")]
+    /// The store to write (created with the flow_events schema if missing): a SQLite file, or
+    /// a PostgreSQL URL postgres://user@host:5432/db (the table and its indexes created there)
+    #[arg(long, value_name = "PATH|URL", required = true, help_heading = "Input")]
     pub store: PathBuf,
     /// The events table of the store
     #[arg(

@@ -401,3 +401,276 @@ impl StoreWriter {
         Ok(self.counts)
     }
 }
+
+/// The `flow_events` table of PenguiFlow's StateStore specification (PostgreSQL flavour).
+const POSTGRES_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS {table} (
+    id BIGSERIAL PRIMARY KEY,
+    trace_id VARCHAR(128) NOT NULL,
+    ts DOUBLE PRECISION NOT NULL,
+    kind VARCHAR(64) NOT NULL,
+    node_name VARCHAR(256),
+    node_id VARCHAR(256),
+    event_fp VARCHAR(64) NOT NULL,
+    payload JSONB,
+    created_at TIMESTAMPTZ DEFAULT NOW(),
+    UNIQUE (trace_id, event_fp)
+);
+CREATE INDEX IF NOT EXISTS {index}_trace_ts ON {table}(trace_id, ts, id);
+CREATE INDEX IF NOT EXISTS {index}_kind ON {table}(kind);
+";
+
+/// Rows copied into the staging table before they are merged into the store. No ORDER BY
+/// in the merge: sorting the wide rows cost more than the index locality it bought, and a
+/// private, freshly filled staging table is scanned in the order it was copied (log order,
+/// which `id` then keeps for events of the same time).
+const POSTGRES_MERGE_ROWS: usize = 20_000;
+
+/// `import` into PostgreSQL: the table (and its indexes) created when missing; events encoded
+/// here in COPY's text format, `POSTGRES_MERGE_ROWS` at a time, and written by a thread of
+/// their own (so the encoding of one batch overlaps the server's work on the one before):
+/// copied straight into the table while no row was already there, else through a temporary
+/// table with `INSERT ... ON CONFLICT (trace_id, event_fp) DO NOTHING`, one transaction per
+/// batch, so importing twice adds nothing.
+pub struct PgWriter {
+    name: String,
+    /// Rows not yet sent, as COPY's text format.
+    pending: String,
+    pending_rows: usize,
+    events: u64,
+    batches: Option<std::sync::mpsc::SyncSender<(String, u64)>>,
+    database: Option<std::thread::JoinHandle<Result<u64, Error>>>,
+}
+
+impl PgWriter {
+    pub fn open(url: &str, table: &str) -> Result<PgWriter, Error> {
+        let (mut client, name) = crate::source::postgres::connect(url)?;
+        let failed = |error: postgres::Error| {
+            crate::source::postgres::explain(&name, &error, std::time::Duration::ZERO)
+        };
+        let quoted = crate::source::postgres::quoted_table(table);
+        let index: String = table
+            .rsplit('.')
+            .next()
+            .unwrap_or(table)
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let schema = POSTGRES_SCHEMA
+            .replace("{table}", &quoted)
+            .replace("{index}", &format!("idx_{index}"));
+        client.batch_execute(&schema).map_err(failed)?;
+        // ON CONFLICT needs the unique (trace_id, event_fp) the spec gives the table: a table
+        // made otherwise (the older variant) is refused untouched.
+        let unique: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_index i JOIN pg_attribute a1 \
+                   ON a1.attrelid = i.indrelid AND a1.attnum = i.indkey[0] \
+                 JOIN pg_attribute a2 ON a2.attrelid = i.indrelid AND a2.attnum = i.indkey[1] \
+                 WHERE i.indrelid = to_regclass($1) AND i.indisunique AND i.indnatts = 2 \
+                   AND a1.attname = 'trace_id' AND a2.attname = 'event_fp')",
+                &[&quoted],
+            )
+            .map_err(failed)?
+            .get(0);
+        if !unique {
+            return Err(Error::ImportTable {
+                path: name.clone(),
+                table: table.to_string(),
+                reason: "it has no UNIQUE (trace_id, event_fp), so an import run twice would \
+                         add every event again; add it (ALTER TABLE ... ADD UNIQUE (trace_id, \
+                         event_fp), after an event_fp column if it lacks one) or import into a \
+                         new table"
+                    .to_string(),
+            });
+        }
+        client
+            .batch_execute(
+                "CREATE TEMP TABLE flowtrace_staging (trace_id text, ts float8, kind text, \
+                 node_name text, node_id text, event_fp text, payload jsonb)",
+            )
+            .map_err(failed)?;
+        let (batches, received) = std::sync::mpsc::sync_channel::<(String, u64)>(1);
+        let writer = BatchWriter {
+            client,
+            name: name.clone(),
+            table: quoted,
+            direct: true,
+        };
+        let database = std::thread::spawn(move || writer.run(&received));
+        Ok(PgWriter {
+            name,
+            pending: String::new(),
+            pending_rows: 0,
+            events: 0,
+            batches: Some(batches),
+            database: Some(database),
+        })
+    }
+
+    pub fn write(&mut self, event: Event) -> Result<(), Error> {
+        let payload = payload_of(&event);
+        let fingerprint = fingerprint_of(&event);
+        let ts = event.ts.as_unix_seconds().to_string();
+        let fields = [
+            Some(event.trace_id.as_deref().unwrap_or(GLOBAL_TRACE_ID)),
+            Some(ts.as_str()),
+            Some(event.kind.as_str()),
+            event.node_name.as_deref(),
+            event.node_id.as_deref(),
+            Some(fingerprint.as_str()),
+            Some(payload.as_str()),
+        ];
+        for (index, field) in fields.iter().enumerate() {
+            if index > 0 {
+                self.pending.push('\t');
+            }
+            match field {
+                Some(text) => copy_escape(&mut self.pending, text),
+                None => self.pending.push_str("\\N"),
+            }
+        }
+        self.pending.push('\n');
+        self.pending_rows += 1;
+        self.events += 1;
+        if self.pending_rows >= POSTGRES_MERGE_ROWS {
+            self.send()?;
+        }
+        Ok(())
+    }
+
+    /// Hands the pending rows to the database thread (waiting while it still writes the batch
+    /// before the last: memory stays at two batches).
+    fn send(&mut self) -> Result<(), Error> {
+        if self.pending_rows == 0 {
+            return Ok(());
+        }
+        let rows = std::mem::take(&mut self.pending);
+        let count = std::mem::take(&mut self.pending_rows) as u64;
+        let sent = self
+            .batches
+            .as_ref()
+            .is_some_and(|batches| batches.send((rows, count)).is_ok());
+        if sent {
+            Ok(())
+        } else {
+            // The thread stopped at an error: it is the one to report.
+            self.finish_thread().map(|_| ())
+        }
+    }
+
+    fn finish_thread(&mut self) -> Result<u64, Error> {
+        self.batches = None;
+        match self.database.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(Error::Postgres {
+                store: self.name.clone(),
+                message: "the writing thread stopped".into(),
+            }),
+            None => Ok(0),
+        }
+    }
+
+    /// Writes what is pending and returns the counts.
+    pub fn finish(mut self) -> Result<ImportCounts, Error> {
+        self.send()?;
+        let inserted = self.finish_thread()?;
+        Ok(ImportCounts {
+            events: self.events,
+            inserted,
+        })
+    }
+
+    /// The store as messages name it (password masked).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+}
+
+/// The database side of a PostgreSQL import: writes each batch in one transaction.
+struct BatchWriter {
+    client: postgres::Client,
+    name: String,
+    table: String,
+    /// No row met so far was already in the table: batches are copied straight in.
+    direct: bool,
+}
+
+impl BatchWriter {
+    /// Writes batches until the channel closes; returns the rows inserted.
+    fn run(mut self, batches: &std::sync::mpsc::Receiver<(String, u64)>) -> Result<u64, Error> {
+        let mut inserted = 0;
+        for (rows, count) in batches {
+            inserted += self.write(&rows, count).map_err(|error| {
+                crate::source::postgres::explain(&self.name, &error, std::time::Duration::ZERO)
+            })?;
+        }
+        Ok(inserted)
+    }
+
+    /// One batch: copied straight in while no row was already there; once a batch meets
+    /// one, it and the rest go through the staging table with ON CONFLICT DO NOTHING.
+    fn write(&mut self, rows: &str, count: u64) -> Result<u64, postgres::Error> {
+        let columns = "trace_id, ts, kind, node_name, node_id, event_fp, payload";
+        if self.direct {
+            match self.copy_in(&format!("{} ({columns})", self.table), rows, |_| Ok(count)) {
+                Err(error)
+                    if error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
+                {
+                    self.direct = false; // rows already there: merge from here on
+                }
+                done => return done,
+            }
+        }
+        let table = self.table.clone();
+        self.copy_in(
+            &format!("flowtrace_staging ({columns})"),
+            rows,
+            |transaction| {
+                let inserted = transaction.execute(
+                    &format!(
+                        "INSERT INTO {table} ({columns}) SELECT {columns} FROM flowtrace_staging \
+                     ON CONFLICT (trace_id, event_fp) DO NOTHING"
+                    ),
+                    &[],
+                )?;
+                transaction.execute("TRUNCATE flowtrace_staging", &[])?;
+                Ok(inserted)
+            },
+        )
+    }
+
+    /// In one transaction: `rows` copied into `target`, then `then`; returns what `then` does.
+    fn copy_in(
+        &mut self,
+        target: &str,
+        rows: &str,
+        then: impl FnOnce(&mut postgres::Transaction<'_>) -> Result<u64, postgres::Error>,
+    ) -> Result<u64, postgres::Error> {
+        let mut transaction = self.client.transaction()?;
+        let mut copy = transaction.copy_in(&format!("COPY {target} FROM STDIN"))?;
+        // A write fails only when the server stopped the copy; `finish` then says why.
+        let written = std::io::Write::write_all(&mut copy, rows.as_bytes());
+        copy.finish()?;
+        if written.is_err() {
+            transaction.rollback()?;
+            return Ok(0);
+        }
+        let result = then(&mut transaction)?;
+        transaction.commit()?;
+        Ok(result)
+    }
+}
+
+/// Appends `text` in COPY's text format: backslash, tab, newline and carriage return escaped.
+fn copy_escape(out: &mut String, text: &str) {
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
+        }
+    }
+}

@@ -511,3 +511,73 @@ fn a_followed_postgres_store_gives_rows_as_they_are_written() {
         .batch_execute(&format!("DROP TABLE {table}"))
         .unwrap();
 }
+
+#[test]
+fn import_writes_the_spec_table_once_whatever_is_imported_again() {
+    let Some(url) = server() else { return };
+    let mut client = connect(&url);
+    let table = table_for("import");
+    client
+        .batch_execute(&format!("DROP TABLE IF EXISTS {table}"))
+        .unwrap();
+    let flat = fixture_arg("incident/flat.jsonl");
+    let structured = fixture_arg("incident/structured.jsonl");
+    let (status, _, stderr) = run(&["import", &flat, "--store", &url, "--table", &table]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stderr.contains("247 new rows, 0 already there"), "{stderr}");
+    assert!(!stderr.contains(&password(&url)), "{stderr}");
+    // The same run in another shape, and the same file again: nothing new.
+    let (status, _, stderr) = run(&[
+        "import",
+        &flat,
+        &structured,
+        "--store",
+        &url,
+        "--table",
+        &table,
+    ]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stderr.contains("0 new rows, 247 already there"), "{stderr}");
+    let rows: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 247);
+    // The table is the spec's: its indexes are there, and every answer matches the logs'.
+    let indexes: Vec<String> = client
+        .query(
+            "SELECT indexdef FROM pg_indexes WHERE tablename = $1",
+            &[&table],
+        )
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert!(
+        indexes
+            .iter()
+            .any(|index| index.contains("(trace_id, ts, id)")),
+        "{indexes:?}"
+    );
+    for command in ["classify", "traces", "saturation"] {
+        let (_, from_logs, _) = run(&[command, "--format", "json", &flat]);
+        let (_, from_postgres, stderr) = run(&[
+            command, "--format", "json", "--store", &url, "--table", &table,
+        ]);
+        assert_eq!(from_postgres, from_logs, "{command}: {stderr}");
+    }
+    // A table without UNIQUE (trace_id, event_fp) is refused untouched.
+    let older = table_for("import_older");
+    create_table(&mut client, &older, false);
+    let (status, _, stderr) = run(&["import", &flat, "--store", &url, "--table", &older]);
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("UNIQUE (trace_id, event_fp)"), "{stderr}");
+    let rows: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {older}"), &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(rows, 0);
+    client
+        .batch_execute(&format!("DROP TABLE {table}; DROP TABLE {older}"))
+        .unwrap();
+}

@@ -6,7 +6,7 @@ use crate::cli::{ImportArgs, InputArgs};
 use crate::config::{InputConfig, resolve_filter};
 use crate::error::Error;
 use crate::event::Timestamp;
-use crate::import::StoreWriter;
+use crate::import::{PgWriter, StoreWriter};
 use crate::redact::Redactor;
 use crate::render::{plural, thousands};
 use crate::source::EventStream;
@@ -23,11 +23,9 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
         max_line_bytes: args.max_line_bytes,
         store_timeout: "30s".into(),
     };
-    if crate::source::postgres::is_postgres_url(&args.store.to_string_lossy()) {
-        return Err(Error::Usage(format!(
-            "import writes SQLite stores; writing to PostgreSQL ({}) is not supported yet",
-            crate::config::store_name(&args.store)
-        )));
+    let store_text = args.store.to_string_lossy().into_owned();
+    if crate::source::postgres::is_postgres_url(&store_text) {
+        return import_postgres(args, &input_args, &store_text);
     }
     let input = InputConfig::resolve(&input_args, io::stdin().is_terminal())?;
     let filter = resolve_filter(&args.filter, Timestamp::now())?;
@@ -63,6 +61,33 @@ pub fn run(args: &ImportArgs) -> Result<u8, Error> {
             "imported {} into {}: {}, {} already there",
             plural(counts.events, "event"),
             args.store.display(),
+            plural(counts.inserted, "new row"),
+            thousands(counts.events - counts.inserted)
+        ));
+    }
+    Ok(status)
+}
+
+/// `import --store postgres://...`: the table is created when missing (it is a database, not a
+/// file: an empty table left by a run that read nothing costs nothing), then filled.
+fn import_postgres(args: &ImportArgs, input_args: &InputArgs, url: &str) -> Result<u8, Error> {
+    let input = InputConfig::resolve(input_args, io::stdin().is_terminal())?;
+    let filter = resolve_filter(&args.filter, Timestamp::now())?;
+    let mut writer = PgWriter::open(url, &args.table)?;
+    let mut stream = EventStream::open(input.source_options(&filter))?;
+    let mut redactor = Redactor::new(!args.no_redact);
+    for mut event in filter.apply(&mut stream) {
+        redactor.apply(&mut event);
+        writer.write(*event)?;
+    }
+    let name = writer.name().to_string();
+    let counts = writer.finish()?;
+    let status = super::finish_read(&stream.take_report(), input.quiet);
+    if !input.quiet {
+        super::eprint_line(&format!(
+            "imported {} into {name} ({}): {}, {} already there",
+            plural(counts.events, "event"),
+            args.table,
             plural(counts.inserted, "new row"),
             thousands(counts.events - counts.inserted)
         ));

@@ -302,6 +302,22 @@ fn tls_connector(tls: &Tls, name: &str) -> Result<MakeRustlsConnect, Error> {
     Ok(MakeRustlsConnect::new(config))
 }
 
+/// Connects (TLS as `sslmode` says); returns the client and the store's masked name. Readers
+/// make the session read-only next; `import` writes through it.
+pub(crate) fn connect(url: &str) -> Result<(Client, String), Error> {
+    let target = target(url)?;
+    let name = target.name.clone();
+    let failed = |error: postgres::Error| explain(&name, &error, Duration::ZERO);
+    let client = match target.tls {
+        Tls::Off => target.config.connect(NoTls).map_err(failed)?,
+        ref tls => target
+            .config
+            .connect(tls_connector(tls, &name)?)
+            .map_err(failed)?,
+    };
+    Ok((client, name))
+}
+
 /// The columns of the events table that vary between deployments.
 #[derive(Debug, Clone, Copy)]
 struct Columns {
@@ -324,17 +340,8 @@ impl PgStore {
     /// Connects read-only (see the module) and checks the table; every failure is an error
     /// naming the store (password masked) and what to do.
     pub fn open(query: StoreQuery, timeout: Duration) -> Result<PgStore, Error> {
-        let url = query.path.to_string_lossy().into_owned();
-        let target = target(&url)?;
-        let name = target.name.clone();
+        let (mut client, name) = connect(&query.path.to_string_lossy())?;
         let failed = |error: postgres::Error| explain(&name, &error, timeout);
-        let mut client = match target.tls {
-            Tls::Off => target.config.connect(NoTls).map_err(failed)?,
-            ref tls => target
-                .config
-                .connect(tls_connector(tls, &name)?)
-                .map_err(failed)?,
-        };
         // The session cannot write, and no statement runs past the timeout.
         client
             .batch_execute(&format!(
@@ -679,7 +686,7 @@ fn prefix_end(prefix: &str) -> Option<String> {
 }
 
 /// `--table` as an SQL identifier: `schema.table` or `table`, each part quoted.
-fn quoted_table(table: &str) -> String {
+pub(crate) fn quoted_table(table: &str) -> String {
     table
         .split('.')
         .map(|part| format!("\"{}\"", part.replace('"', "\"\"")))
@@ -688,7 +695,7 @@ fn quoted_table(table: &str) -> String {
 }
 
 /// A driver error as something to act on, naming the store (password masked).
-fn explain(store: &str, error: &postgres::Error, timeout: Duration) -> Error {
+pub(crate) fn explain(store: &str, error: &postgres::Error, timeout: Duration) -> Error {
     use postgres::error::SqlState;
     let message = match error.code() {
         Some(code) if *code == SqlState::INVALID_PASSWORD => {
