@@ -581,3 +581,41 @@ fn import_writes_the_spec_table_once_whatever_is_imported_again() {
         .batch_execute(&format!("DROP TABLE {table}; DROP TABLE {older}"))
         .unwrap();
 }
+
+#[test]
+fn what_the_url_leaves_out_comes_from_libpq_variables_and_pgpass() {
+    let Some(url) = server() else { return };
+    let mut client = connect(&url);
+    let table = table_for("libpq");
+    load_fixture(&mut client, &table, true);
+    let rest = url.split_once("://").unwrap().1;
+    let (user_info, location) = rest.split_once('@').unwrap();
+    let user = user_info.split_once(':').unwrap().0;
+    let (host_port, database) = location.split_once('/').unwrap();
+    let (host, port) = host_port.split_once(':').unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let pgpass = dir.path().join("pgpass");
+    std::fs::write(
+        &pgpass,
+        format!("# other servers first\nelsewhere:5432:*:*:nope\n{host}:{port}:*:{user}:{}\n", password(&url)),
+    )
+    .unwrap();
+    let output = flowtrace()
+        .args(["classify", "--format", "json", "-q", "--table", &table, "--store"])
+        .arg("postgres://")
+        .env("PGHOST", host)
+        .env("PGPORT", port)
+        .env("PGUSER", user)
+        .env("PGDATABASE", database)
+        .env("PGPASSFILE", &pgpass)
+        .env_remove("PGPASSWORD")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let (_, from_sqlite, _) = run(&[
+        "classify", "--format", "json", "-q", "--store", &fixture_arg("incident/events.db"),
+    ]);
+    assert_eq!(String::from_utf8_lossy(&output.stdout), from_sqlite);
+    client.batch_execute(&format!("DROP TABLE {table}")).unwrap();
+}
