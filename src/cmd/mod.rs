@@ -61,9 +61,12 @@ pub fn write_report<R: serde::Serialize>(
 /// `--watch`: runs `make`'s analysis over the last window of a follow every interval; on a
 /// terminal each report redraws the screen (`table`), piped each is one JSON line
 /// `{"window": ..., "report": ...}`. Returns the exit status (130 after Ctrl-C).
+#[allow(clippy::too_many_arguments)]
 pub fn watch<A: crate::pass::Analysis>(
     command: &str,
-    pass: &crate::pass::Pass<'_>,
+    input: &crate::config::InputConfig,
+    filter: &crate::filter::EventFilter,
+    redact: bool,
     args: &crate::cli::WatchArgs,
     format: Option<crate::cli::ReportFormat>,
     make: impl Fn() -> A,
@@ -72,6 +75,13 @@ pub fn watch<A: crate::pass::Analysis>(
 where
     A::Report: serde::Serialize,
 {
+    // A live view has no last event to count `--since 30m` back from: now it is.
+    let filter = filter.clone().anchored_at(crate::event::Timestamp::now());
+    let pass = &crate::pass::Pass {
+        input,
+        filter: &filter,
+        redact,
+    };
     use crate::cli::ReportFormat;
     use std::io::IsTerminal;
     let window = crate::config::flag_duration("--window", &args.window)?;

@@ -48,19 +48,14 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
     let options = options(args)?;
     let input = InputConfig::resolve(&args.input, io::stdin().is_terminal())?
         .with_watch(&args.watch, args.filter.since.is_some())?;
-    let now = Timestamp::now();
-    let mut filter = resolve_filter(&args.filter, now)?;
+    let filter = resolve_filter(&args.filter, Timestamp::now())?;
     let palette = Palette::for_stdout(resolve_color(&args.output));
     if args.watch.watch {
-        filter = filter.anchored_at(now);
-        let pass = Pass {
-            input: &input,
-            filter: &filter,
-            redact: !args.output.no_redact,
-        };
         return super::watch(
             "saturation",
-            &pass,
+            &input,
+            &filter,
+            !args.output.no_redact,
             &args.watch,
             args.format,
             || SaturationAnalyzer::new(options),

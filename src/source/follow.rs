@@ -194,14 +194,22 @@ pub(crate) fn spawn_store(
     sender: Sender<Arrival>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
-        let send = |record| sender.send(Arrival::Record(record)).is_ok();
-        match store {
+        let mut send = |record| sender.send(Arrival::Record(record)).is_ok();
+        let (from_start, poll) = (options.from_start, options.poll);
+        let followed = match store {
             super::FollowedStore::Sqlite(store) => {
-                store.follow_rows(options.from_start, options.poll, report, send);
+                store.poll_rows(from_start, poll, &report, &mut send)
             }
-            super::FollowedStore::Postgres(store) => {
-                store.follow_rows(options.from_start, options.poll, report, send);
+            super::FollowedStore::Postgres(mut store) => {
+                store.poll_rows(from_start, poll, &report, &mut send)
             }
+        };
+        if let Err(error) = followed {
+            report
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .errors
+                .push(error);
         }
         let _ = sender.send(Arrival::End);
     })

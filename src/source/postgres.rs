@@ -571,23 +571,7 @@ impl PgStore {
 
     /// `--follow`: polls for rows past the highest id seen every `poll`, each poll its own
     /// read-only transaction, from the table's current end (from its start with `from_start`).
-    pub(crate) fn follow_rows(
-        mut self,
-        from_start: bool,
-        poll: Duration,
-        report: SharedReport,
-        mut send: impl FnMut(Record) -> bool,
-    ) {
-        if let Err(error) = self.poll_rows(from_start, poll, &report, &mut send) {
-            report
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .errors
-                .push(error);
-        }
-    }
-
-    fn poll_rows(
+    pub(crate) fn poll_rows(
         &mut self,
         from_start: bool,
         poll: Duration,

@@ -250,23 +250,7 @@ impl Store {
     /// with a higher rowid than any seen (each poll its own read, never a write), from the
     /// current end of the table, or with `from_start` (`--since`) from its start. Ends when
     /// the follow is stopped (Ctrl-C).
-    pub(crate) fn follow_rows(
-        self,
-        from_start: bool,
-        poll: std::time::Duration,
-        report: SharedReport,
-        mut send: impl FnMut(Record) -> bool,
-    ) {
-        if let Err(error) = self.poll_rows(from_start, poll, &report, &mut send) {
-            report
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .errors
-                .push(error);
-        }
-    }
-
-    fn poll_rows(
+    pub(crate) fn poll_rows(
         &self,
         from_start: bool,
         poll: std::time::Duration,
