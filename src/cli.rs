@@ -105,6 +105,17 @@ pub enum Command {
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(Box<ImportArgs>),
 
+    /// Dashboards after the fact: the metrics PenguiFlow's guidance recommends, derived from
+    /// the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads.
+    ///
+    /// Counters of events per node and kind (penguiflow_node_events_total), node latency
+    /// histograms in seconds (penguiflow_node_latency_seconds), queue depth, capacity and
+    /// trace-pending gauges per node (and pod); one sample per series per --step, at the events'
+    /// own times. Labels stay of low cardinality: never trace_id (a label per trace would make
+    /// every request a new series); tenant only while there are at most 20 tenants.
+    #[command(after_help = METRICS_EXAMPLES)]
+    Metrics(Box<MetricsArgs>),
+
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         #[arg(value_enum)]
@@ -285,6 +296,38 @@ pub struct TracesArgs {
     pub format: Option<ReportFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+const METRICS_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --since=6h | flowtrace metrics --out incident.om
+  promtool tsdb create-blocks-from openmetrics incident.om ./data   # then point Prometheus at it
+  flowtrace metrics --store events.db --step 1m --out history.om
+  flowtrace metrics --format prometheus-rules > penguiflow-alerts.yml && promtool check rules penguiflow-alerts.yml";
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// One sample per series per step
+    #[arg(long, value_name = "DURATION", default_value = "15s", help_heading = "Output")]
+    pub step: String,
+    /// Where to write (`-`: standard output)
+    #[arg(long, short = 'o', value_name = "FILE", default_value = "-", help_heading = "Output")]
+    pub out: PathBuf,
+    /// openmetrics: the metrics; prometheus-rules: starter alert rules over them (no input read)
+    #[arg(long, value_enum, default_value_t = MetricsFormat::Openmetrics, help_heading = "Output")]
+    pub format: MetricsFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum MetricsFormat {
+    /// OpenMetrics text with timestamps, for promtool's backfill
+    Openmetrics,
+    /// A Prometheus alerting rules file (promtool check rules)
+    PrometheusRules,
 }
 
 const GRAPH_EXAMPLES: &str = "\
