@@ -312,10 +312,21 @@ pub struct MetricsArgs {
     #[command(flatten)]
     pub filter: FilterArgs,
     /// One sample per series per step
-    #[arg(long, value_name = "DURATION", default_value = "15s", help_heading = "Output")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "15s",
+        help_heading = "Output"
+    )]
     pub step: String,
     /// Where to write (`-`: standard output)
-    #[arg(long, short = 'o', value_name = "FILE", default_value = "-", help_heading = "Output")]
+    #[arg(
+        long,
+        short = 'o',
+        value_name = "FILE",
+        default_value = "-",
+        help_heading = "Output"
+    )]
     pub out: PathBuf,
     /// openmetrics: the metrics; prometheus-rules: starter alert rules over them (no input read)
     #[arg(long, value_enum, default_value_t = MetricsFormat::Openmetrics, help_heading = "Output")]

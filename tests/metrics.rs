@@ -82,7 +82,10 @@ fn counters_are_what_the_runtime_emitted() {
     let by_kind = last_values(&text, "penguiflow_node_events_total", &["event"]);
     for (kind, count) in expected["event_counts"].as_object().unwrap() {
         assert_eq!(
-            by_kind.get(&vec![kind.clone()]).copied().unwrap_or_default(),
+            by_kind
+                .get(&vec![kind.clone()])
+                .copied()
+                .unwrap_or_default(),
             count.as_f64().unwrap(),
             "{kind}"
         );

@@ -306,10 +306,7 @@ fn every_step(points: &Points, last: i64) -> Points {
     values
 }
 
-fn every_step_state(
-    points: &[(i64, HistogramState)],
-    last: i64,
-) -> Vec<(i64, HistogramState)> {
+fn every_step_state(points: &[(i64, HistogramState)], last: i64) -> Vec<(i64, HistogramState)> {
     let Some((first, _)) = points.first() else {
         return Vec::new();
     };

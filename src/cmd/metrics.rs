@@ -31,7 +31,9 @@ pub fn run(args: &MetricsArgs) -> Result<u8, Error> {
     };
     let step_micros = i64::try_from(step.as_micros()).unwrap_or(i64::MAX);
     let finished = pass.run(Metrics::new(step_micros))?;
-    write_to(args, |mut out| write_openmetrics(&finished.report, &mut out))?;
+    write_to(args, |mut out| {
+        write_openmetrics(&finished.report, &mut out)
+    })?;
     Ok(super::finish_read(&finished.read, input.quiet))
 }
 

@@ -368,34 +368,35 @@ impl PgStore {
     }
 
     fn check_table(&mut self, table: &str, timeout: Duration) -> Result<Columns, Error> {
-        let (schema, bare) = match table.split_once('.') {
-            Some((schema, bare)) => (Some(schema.to_string()), bare.to_string()),
-            None => (None, table.to_string()),
-        };
         let name = self.name.to_string();
         let failed = |error: postgres::Error| explain(&name, &error, timeout);
+        let quoted = self.table.clone();
         let mut transaction = self
             .client
             .build_transaction()
             .read_only(true)
             .start()
             .map_err(failed)?;
-        let columns: Vec<String> = transaction
-            .query(
-                "SELECT column_name::text FROM information_schema.columns \
-                 WHERE table_name = $1 AND table_schema = coalesce($2, current_schema())",
-                &[&bare, &schema],
+        // The catalog shows a table and its columns whatever the user may read; whether they
+        // may read it is asked apart, so "no such table" and "permission denied" are told apart.
+        let found = transaction
+            .query_opt(
+                "SELECT has_table_privilege(c.oid, 'SELECT'), \
+                   array(SELECT attname::text FROM pg_attribute \
+                         WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) \
+                 FROM pg_class c WHERE c.oid = to_regclass($1)",
+                &[&quoted],
             )
-            .map_err(failed)?
-            .iter()
-            .map(|row| row.get(0))
-            .collect();
-        if columns.is_empty() {
+            .map_err(failed)?;
+        let Some(found) = found else {
             let tables: Vec<String> = transaction
                 .query(
-                    "SELECT CASE WHEN table_schema = current_schema() THEN table_name::text \
-                     ELSE table_schema || '.' || table_name END FROM information_schema.tables \
-                     WHERE table_schema NOT IN ('pg_catalog', 'information_schema') \
+                    "SELECT CASE WHEN n.nspname = current_schema() THEN c.relname::text \
+                     ELSE n.nspname || '.' || c.relname END FROM pg_class c \
+                     JOIN pg_namespace n ON n.oid = c.relnamespace \
+                     WHERE c.relkind IN ('r', 'p', 'v', 'm') \
+                       AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                       AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%' \
                      ORDER BY 1 LIMIT 50",
                     &[],
                 )
@@ -407,6 +408,17 @@ impl PgStore {
                 path: name.clone(),
                 table: table.to_string(),
                 tables,
+            });
+        };
+        let readable: bool = found.get(0);
+        let columns: Vec<String> = found.get(1);
+        if !readable {
+            return Err(Error::Postgres {
+                store: name.clone(),
+                message: format!(
+                    "permission denied: this user may not read `{table}` (GRANT SELECT ON {quoted} \
+                     TO the user)"
+                ),
             });
         }
         let missing: Vec<String> = ["trace_id", "ts", "kind", "node_name", "node_id", "payload"]
@@ -497,13 +509,21 @@ impl PgStore {
         let table = &self.table;
         let mut sql = format!("SELECT {columns} FROM {table}{where_}");
         if self.query.trace_prefix.is_some() && self.query.sample_rows > 0 {
-            // `find`: the trace's rows, and the table's first rows as a sample of the flow.
-            let limit = parameters.len() + 1;
-            let order = if self.columns.id { "id" } else { "ts" };
-            sql = format!(
-                "{sql} UNION (SELECT {columns} FROM {table} ORDER BY {order} LIMIT ${limit})"
-            );
-            parameters.push(Box::new(self.query.sample_rows.min(i64::MAX as u64) as i64));
+            // `find`: the trace's rows, and a sample of the flow around them to learn the graph
+            // and the queues from: the rows written just before and after the trace's first and
+            // last, by the primary key (ids grow with time). Without an `id` column, the
+            // table's first rows.
+            let rows = next_parameter(&mut parameters, self.query.sample_rows / 10);
+            sql = if self.columns.id {
+                format!(
+                    "WITH trace AS ({sql}), span AS (SELECT min(id) AS lo, max(id) AS hi FROM trace) \
+                     SELECT * FROM trace UNION SELECT {columns} FROM {table}, span \
+                     WHERE id BETWEEN lo - {rows} AND lo + {rows} \
+                        OR id BETWEEN hi - {rows} AND hi + {rows}"
+                )
+            } else {
+                format!("{sql} UNION (SELECT {columns} FROM {table} ORDER BY ts LIMIT {rows} * 4)")
+            };
         }
         (format!("{sql} ORDER BY 3, 1"), parameters)
     }
@@ -654,6 +674,12 @@ fn row_record(row: &Row, store: &Arc<str>, names: &mut Names) -> Record {
         payload: payload.as_deref().map(str::as_bytes),
     }
     .into_record(store, names)
+}
+
+/// Adds `value` as the next numbered parameter; returns its `$n`.
+fn next_parameter(parameters: &mut Vec<Box<dyn ToSql + Sync + Send>>, value: u64) -> String {
+    parameters.push(Box::new(value.min(i64::MAX as u64) as i64));
+    format!("${}", parameters.len())
 }
 
 /// The first string after every string that starts with `prefix` (for a range scan), or
