@@ -58,6 +58,7 @@ fn events(relative: &str) -> Vec<Event> {
         decode_threads: None,
         max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
         follow: None,
+        inspector: None,
     })
     .unwrap()
     .map(|event| *event)

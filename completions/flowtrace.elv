@@ -30,6 +30,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
             cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
             cand import 'Write the events of logs into a SQLite store (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards'
+            cand lint 'Telemetry defects: what makes incidents undebuggable, costly, leaky or lossy, with locations and the fix'
             cand metrics 'Dashboards after the fact: the metrics PenguiFlow''s guidance recommends, derived from the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -257,6 +258,31 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'flowtrace;lint'= {
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
+            cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
+            cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --pod 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand --format 'Output format [default: table]'
+            cand --fail-on-severity 'Exit with status 4 when a finding of this severity or above occurred'
+            cand --color 'When to color the output; `auto` colors a terminal unless NO_COLOR is set'
+            cand --strict 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+            cand -q 'Do not print the summary of skipped lines on stderr'
+            cand --quiet 'Do not print the summary of skipped lines on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'flowtrace;metrics'= {
             cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
             cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
@@ -295,6 +321,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
             cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
             cand import 'Write the events of logs into a SQLite store (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards'
+            cand lint 'Telemetry defects: what makes incidents undebuggable, costly, leaky or lossy, with locations and the fix'
             cand metrics 'Dashboards after the fact: the metrics PenguiFlow''s guidance recommends, derived from the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
@@ -314,6 +341,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;help;triage'= {
         }
         &'flowtrace;help;import'= {
+        }
+        &'flowtrace;help;lint'= {
         }
         &'flowtrace;help;metrics'= {
         }

@@ -105,6 +105,17 @@ pub enum Command {
     #[command(after_help = IMPORT_EXAMPLES)]
     Import(Box<ImportArgs>),
 
+    /// Telemetry defects: what makes incidents undebuggable, costly, leaky or lossy, with
+    /// locations and the fix.
+    ///
+    /// Rules (PenguiFlow's telemetry guidance): PF001 missing-trace-id, PF002 missing-tenant,
+    /// PF003 cross-tenant-trace, PF004 unstable-node-name, PF005 missing-node-name, PF006
+    /// node-start-volume, PF007 non-event-lines, PF008 duplicate-events, PF009 secret-in-logs
+    /// (every line, never the value), PF010 lost-events, PF011 store-log-mismatch, PF012
+    /// unstructured-logging, PF013 truncated-payload.
+    #[command(after_help = LINT_EXAMPLES)]
+    Lint(Box<LintArgs>),
+
     /// Dashboards after the fact: the metrics PenguiFlow's guidance recommends, derived from
     /// the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads.
     ///
@@ -296,6 +307,40 @@ pub struct TracesArgs {
     pub format: Option<ReportFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+const LINT_EXAMPLES: &str = "\
+Examples:
+  kubectl logs deploy/worker --since=1h | flowtrace lint
+  flowtrace lint app.log --format sarif > flowtrace.sarif      # CI code scanning
+  flowtrace lint --store events.db app.log --fail-on-severity warning
+
+Exit status: 0 no finding at or above --fail-on-severity, 4 one or more, 1 an input could not be
+read, 2 usage error.";
+
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// Output format [default: table]
+    #[arg(long, value_enum, help_heading = "Output")]
+    pub format: Option<LintFormat>,
+    /// Exit with status 4 when a finding of this severity or above occurred
+    #[arg(long, value_enum, default_value = "error", help_heading = "Output")]
+    pub fail_on_severity: crate::analysis::lint::Severity,
+    #[command(flatten)]
+    pub output: OutputArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    Table,
+    Json,
+    Markdown,
+    /// SARIF 2.1.0, for code-scanning views in CI
+    Sarif,
 }
 
 const METRICS_EXAMPLES: &str = "\

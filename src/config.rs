@@ -163,6 +163,7 @@ impl InputConfig {
             decode_threads: self.threads,
             max_line_bytes: self.max_line_bytes,
             follow: self.follow,
+            inspector: None,
         }
     }
 }

@@ -13,6 +13,8 @@ pub const EXIT_RUNTIME: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Exit status: `classify --fail-on` found a category it was told to fail on.
 pub const EXIT_FAILURES_FOUND: u8 = 3;
+/// Exit status: `lint` found a defect at or above `--fail-on-severity`.
+pub const EXIT_LINT_FINDINGS: u8 = 4;
 /// A `--follow` ended by Ctrl-C (128 + SIGINT, as shells report it).
 pub const EXIT_INTERRUPTED: u8 = 130;
 

@@ -17,31 +17,41 @@ const MASK: &str = "***";
 pub const MESSAGE_CHARS: usize = 120;
 
 struct Rule {
+    /// What the rule finds, as `lint` names it.
+    name: &'static str,
     pattern: Regex,
     /// Replacement; `$1` keeps the captured context (a key name, a URL's user).
     replacement: &'static str,
 }
 
 static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
-    let rule = |pattern: &str, replacement: &'static str| Rule {
+    let rule = |name: &'static str, pattern: &str, replacement: &'static str| Rule {
+        name,
         pattern: Regex::new(pattern).expect("redaction patterns are valid"),
         replacement,
     };
     vec![
         // PEM private keys, whole
         rule(
+            "private-key",
             r"(?s)-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(?:-----END [A-Z ]*PRIVATE KEY-----|$)",
             "-----BEGIN PRIVATE KEY-----***",
         ),
         // user:password@ in URLs (empty user, slashes or @ in the password too)
-        rule(r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)\S*@", "${1}***@"),
+        rule(
+            "url-password",
+            r"([A-Za-z][A-Za-z0-9+.\-]*://[^:/@\s]*:)\S*@",
+            "${1}***@",
+        ),
         // JSON Web Tokens
         rule(
+            "jwt",
             r"eyJ[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]{4,}\.[A-Za-z0-9_\-]*",
             MASK,
         ),
         // Authorization: Bearer / Basic / Token ...
         rule(
+            "authorization-header",
             r"(?i)\b(bearer|basic|token)\s+[A-Za-z0-9._~+/=\-]{8,}",
             "${1} ***",
         ),
@@ -51,29 +61,47 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         // Square sq0???-, Docker dckr_pat_, New Relic NRAK-, Databricks dapi (after any
         // non-alphanumeric, `%3D` included). Words like sk-learn or pk_orders_id are not keys.
         rule(
+            "api-key",
             r"(^|[^A-Za-z0-9])(sk-(?:proj-|svcacct-|admin-)?|(?:sk|pk|rk)_(?:live|test)_|whsec_|xox[abpr]-|gh[pousr]_|gl(?:pat|rt|dt|ptt|cbt|soat)-|AIza|GOCSPX-|hf_|shp(?:at|ca|pa|ss)_|sq0(?:atp|csp)-|dckr_pat_|NRAK-|dapi)[A-Za-z0-9_\-]{16,}",
             "${1}${2}***",
         ),
         // Twilio API key SIDs, Mailgun keys: a fixed prefix and 32 hex / alphanumerics
-        rule(r"\b(SK[0-9a-fA-F]{32}|key-[0-9a-zA-Z]{32})\b", MASK),
+        rule(
+            "api-key",
+            r"\b(SK[0-9a-fA-F]{32}|key-[0-9a-zA-Z]{32})\b",
+            MASK,
+        ),
         // age secret keys
-        rule(r"AGE-SECRET-KEY-1[0-9A-Z]{58}", MASK),
+        rule("private-key", r"AGE-SECRET-KEY-1[0-9A-Z]{58}", MASK),
         // Azure AD client secrets (three characters, a digit, `Q~`, then 31-34)
-        rule(r"\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}", MASK),
+        rule(
+            "client-secret",
+            r"\b[A-Za-z0-9_~.\-]{3}\dQ~[A-Za-z0-9_~.\-]{31,34}",
+            MASK,
+        ),
         // Azure SAS signatures in URLs
-        rule(r#"([?&]sig=)[^&\s"']+"#, "${1}***"),
+        rule("url-signature", r#"([?&]sig=)[^&\s"']+"#, "${1}***"),
         // Discord bot tokens, Telegram bot tokens
         rule(
+            "bot-token",
             r"\b[MNO][A-Za-z0-9]{23,25}\.[A-Za-z0-9_\-]{6}\.[A-Za-z0-9_\-]{27,}",
             MASK,
         ),
-        rule(r"\b\d{8,10}:AA[A-Za-z0-9_\-]{33}\b", MASK),
+        rule("bot-token", r"\b\d{8,10}:AA[A-Za-z0-9_\-]{33}\b", MASK),
         // curl -u user:password / --user user:password
-        rule(r"((?:^|\s)(?:-u|--user)\s+[^\s:]+:)\S+", "${1}***"),
+        rule(
+            "command-line-password",
+            r"((?:^|\s)(?:-u|--user)\s+[^\s:]+:)\S+",
+            "${1}***",
+        ),
         // API_KEY 0123... (a name, a space, then 32+ hex)
-        rule(r"(?i)(\b[A-Z0-9_]*API_?KEY\s+)[0-9a-f]{32,}\b", "${1}***"),
+        rule(
+            "api-key",
+            r"(?i)(\b[A-Z0-9_]*API_?KEY\s+)[0-9a-f]{32,}\b",
+            "${1}***",
+        ),
         // AWS access key ids
-        rule(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", MASK),
+        rule("cloud-access-key", r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b", MASK),
     ]
 });
 
@@ -173,46 +201,115 @@ pub fn mask_secrets(text: &str) -> Cow<'_, str> {
             );
         }
     }
-    if KEY_VALUE.is_match(&masked) {
-        let replaced = KEY_VALUE.replace_all(&masked, |captures: &Captures| {
-            let key = captures[2].to_ascii_lowercase();
-            let value = &captures[3];
-            let counts = value.bytes().all(|b| b.is_ascii_digit());
-            let names_it = [
-                "name", "_id", "-id", ".id", "path", "arn", "ref", "type", "count",
-            ]
-            .iter()
-            .any(|suffix| key.ends_with(suffix));
-            if counts || names_it || value == MASK || value.ends_with(MASK) {
-                captures[0].to_string()
-            } else {
-                format!("{}{MASK}", &captures[1])
-            }
-        });
-        masked = Cow::Owned(replaced.into_owned());
-    }
-    if LONG_HEX.is_match(&masked) {
-        let replaced = LONG_HEX.replace_all(&masked, |captures: &Captures| {
-            if captures.get(1).is_some() {
-                captures[0].to_string()
-            } else {
-                MASK.to_string()
-            }
-        });
-        masked = Cow::Owned(replaced.into_owned());
-    }
-    if BASE64_RUN.is_match(&masked) {
-        let replaced = BASE64_RUN.replace_all(&masked, |captures: &Captures| {
-            let run = &captures[0];
-            if looks_random(run) {
-                MASK.to_string()
-            } else {
-                run.to_string()
-            }
-        });
-        masked = Cow::Owned(replaced.into_owned());
+    for (_, step) in MASKING_STEPS {
+        if let Cow::Owned(changed) = step(&masked) {
+            masked = Cow::Owned(changed);
+        }
     }
     masked
+}
+
+/// The kinds of secret in `text` (`api-key`, `url-password`, ...), by the same rules that mask
+/// them, each named once: what `lint` counts, never the secret itself.
+pub fn secret_kinds(text: &str) -> Vec<&'static str> {
+    let mut kinds: Vec<&'static str> = Vec::new();
+    let mut note = |kind: &'static str| {
+        if !kinds.contains(&kind) {
+            kinds.push(kind);
+        }
+    };
+    for rule in RULES.iter() {
+        if rule.pattern.is_match(text) {
+            note(rule.name);
+        }
+    }
+    for (kind, step) in MASKING_STEPS {
+        if matches!(step(text), Cow::Owned(_)) {
+            note(kind);
+        }
+    }
+    kinds
+}
+
+/// The masking steps after the fixed-pattern rules, each with the kind of secret it finds.
+type MaskingStep = fn(&str) -> Cow<'_, str>;
+const MASKING_STEPS: [(&str, MaskingStep); 3] = [
+    ("secret-key-value", mask_key_values),
+    ("long-hex-key", mask_long_hex),
+    ("random-token", mask_random_runs),
+];
+
+/// `password=...` and its kin: a value under a secret-looking key (not a count, nor a key that
+/// names or points at a secret).
+fn mask_key_values(text: &str) -> Cow<'_, str> {
+    if !KEY_VALUE.is_match(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut changed = false;
+    let replaced = KEY_VALUE.replace_all(text, |captures: &Captures| {
+        let key = captures[2].to_ascii_lowercase();
+        let value = &captures[3];
+        let counts = value.bytes().all(|b| b.is_ascii_digit());
+        let names_it = [
+            "name", "_id", "-id", ".id", "path", "arn", "ref", "type", "count",
+        ]
+        .iter()
+        .any(|suffix| key.ends_with(suffix));
+        if counts || names_it || value == MASK || value.ends_with(MASK) {
+            captures[0].to_string()
+        } else {
+            changed = true;
+            format!("{}{MASK}", &captures[1])
+        }
+    });
+    if changed {
+        Cow::Owned(replaced.into_owned())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Hex strings of 48 characters or more (digests named as such stay).
+fn mask_long_hex(text: &str) -> Cow<'_, str> {
+    if !LONG_HEX.is_match(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut changed = false;
+    let replaced = LONG_HEX.replace_all(text, |captures: &Captures| {
+        if captures.get(1).is_some() {
+            captures[0].to_string()
+        } else {
+            changed = true;
+            MASK.to_string()
+        }
+    });
+    if changed {
+        Cow::Owned(replaced.into_owned())
+    } else {
+        Cow::Borrowed(text)
+    }
+}
+
+/// Base64-looking runs that switch case and class like random tokens.
+fn mask_random_runs(text: &str) -> Cow<'_, str> {
+    if !BASE64_RUN.is_match(text) {
+        return Cow::Borrowed(text);
+    }
+    let mut changed = false;
+    let replaced = BASE64_RUN.replace_all(text, |captures: &Captures| {
+        let run = &captures[0];
+        if looks_random(run) {
+            changed = true;
+            MASK.to_string()
+        } else {
+            run.to_string()
+        }
+    });
+    if changed {
+        Cow::Owned(replaced.into_owned())
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Paths and identifiers are long too; random tokens mix cases and digits and rarely slashes.

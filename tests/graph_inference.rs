@@ -20,6 +20,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
         progress: false,
         max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
         follow: None,
+        inspector: None,
     })
     .unwrap();
     let mut learner = GraphLearner::default();

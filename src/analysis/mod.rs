@@ -6,6 +6,7 @@ pub mod category;
 pub mod classify;
 pub mod find;
 pub mod graph;
+pub mod lint;
 pub mod metrics;
 pub mod percentile;
 pub mod remediation;

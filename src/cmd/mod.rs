@@ -7,6 +7,7 @@ pub mod events;
 pub mod find;
 pub mod graph;
 pub mod import;
+pub mod lint;
 pub mod metrics;
 pub mod saturation;
 pub mod traces;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Triage(args) => triage::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Metrics(args) => metrics::run(&args),
+        Command::Lint(args) => lint::run(&args),
         Command::Completions { shell } => completions::run(shell),
     }
 }

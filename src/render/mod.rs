@@ -7,6 +7,7 @@ pub mod classify;
 pub mod events;
 pub mod find;
 pub mod graph;
+pub mod lint;
 pub mod metrics;
 pub mod saturation;
 pub mod table;

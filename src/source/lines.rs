@@ -23,6 +23,8 @@ pub(crate) struct LineOptions {
     pub strict: bool,
     /// Longest line kept; longer ones are skipped (and counted) as they are read.
     pub max_line_bytes: usize,
+    /// Sees every line read, decoded or not (`lint`).
+    pub inspector: Option<Arc<dyn super::LineInspector>>,
 }
 
 /// The records of one log input, in the order they appear in it.
@@ -228,6 +230,7 @@ pub(crate) struct LineDecoder {
     pub last_ts: Timestamp,
     /// Longest line decoded; longer ones are counted and skipped.
     pub max_line_bytes: usize,
+    pub inspector: Option<Arc<dyn super::LineInspector>>,
 }
 
 impl LineDecoder {
@@ -241,6 +244,7 @@ impl LineDecoder {
             max_line_bytes: options.max_line_bytes,
             stats: ReadStats::default(),
             last_ts: UNKNOWN_TS,
+            inspector: options.inspector.clone(),
         }
     }
 
@@ -267,6 +271,13 @@ impl LineDecoder {
             self.stats.non_utf8 += 1;
             let lossy = String::from_utf8_lossy(line);
             decoded = decode_line(lossy.as_bytes(), &self.input, number, &mut self.names);
+        }
+        if let Some(inspector) = &self.inspector {
+            let kind = match &decoded {
+                Decoded::Event(event) => Some(&event.kind),
+                _ => None,
+            };
+            inspector.inspect(&self.input, number, line, kind);
         }
         match decoded {
             Decoded::Event(event) => {

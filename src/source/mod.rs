@@ -53,6 +53,12 @@ impl Record {
     }
 }
 
+/// Sees each line read, with the kind of the event it held (if any): `lint` counts bytes per
+/// kind and secrets in every line through it. Called from the decoding threads.
+pub trait LineInspector: Send + Sync {
+    fn inspect(&self, input: &str, number: u64, line: &[u8], kind: Option<&crate::event::Kind>);
+}
+
 /// A test on a line's raw bytes, run before any JSON parse: false means the line cannot hold a
 /// wanted event (see `filter::Prefilter`).
 pub type LinePrefilter = Arc<dyn Fn(&[u8]) -> bool + Send + Sync>;
@@ -189,6 +195,8 @@ pub struct SourceOptions {
     pub max_line_bytes: usize,
     /// Follow the inputs as they grow (`--follow`) instead of reading them to their end.
     pub follow: Option<FollowOptions>,
+    /// Sees every line read (`lint`).
+    pub inspector: Option<Arc<dyn LineInspector>>,
 }
 
 /// Inputs larger than this in all get a progress bar (on a terminal).
@@ -333,6 +341,7 @@ impl EventStream {
                         sample_lines: options.sample_lines,
                         strict: options.strict,
                         max_line_bytes: options.max_line_bytes,
+                        inspector: options.inspector.clone(),
                     };
                     let report = Arc::clone(&report);
                     // Every line decoded: on all cores. Only a trace's lines (find): the block
@@ -415,6 +424,7 @@ impl EventStream {
                 sample_lines: options.sample_lines,
                 strict: options.strict,
                 max_line_bytes: options.max_line_bytes,
+                inspector: options.inspector.clone(),
             };
             let report = Arc::clone(&report);
             let open = move || {

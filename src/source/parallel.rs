@@ -361,6 +361,7 @@ mod tests {
             sample_lines,
             strict,
             max_line_bytes: 4096,
+            inspector: None,
         };
         let report = SharedReport::default();
         let single = LineRecords::new(open_input(&spec, None).unwrap(), options(), report.clone());

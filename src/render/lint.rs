@@ -1,0 +1,157 @@
+//! `lint` output: a terminal page, a Markdown section, and SARIF 2.1.0 for CI code scanning
+//! (each finding a result with its rule, level and locations; the fix as the rule's help).
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+
+use super::{Palette, Tone, markdown_cell, thousands};
+use crate::analysis::lint::{LintReport, RULES, Severity};
+
+fn tone(severity: Severity) -> Tone {
+    match severity {
+        Severity::Error => Tone::Failure,
+        Severity::Warning => Tone::Timeout,
+        Severity::Info => Tone::Success,
+    }
+}
+
+pub fn write_table(report: &LintReport, out: &mut impl Write, palette: Palette) -> io::Result<()> {
+    if report.findings.is_empty() {
+        return writeln!(
+            out,
+            "no telemetry defect found in {} lines ({} events)",
+            thousands(report.lines),
+            thousands(report.events)
+        );
+    }
+    for finding in &report.findings {
+        let label = format!("{} {}", finding.severity.as_str(), finding.rule);
+        writeln!(
+            out,
+            "{}  {}: {}",
+            palette.paint(&format!("{label:<13}"), tone(finding.severity).style()),
+            palette.header(finding.name),
+            finding.message
+        )?;
+        if !finding.examples.is_empty() {
+            writeln!(out, "{:15}at {}", "", finding.examples.join(", "))?;
+        }
+        writeln!(
+            out,
+            "{:15}{}",
+            "",
+            palette.wrap(&format!("fix: {}", finding.fix), 15, 15)
+        )?;
+    }
+    let count = |severity| {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.severity == severity)
+            .count()
+    };
+    writeln!(
+        out,
+        "\n{} errors, {} warnings, {} notes in {} lines ({} events)",
+        count(Severity::Error),
+        count(Severity::Warning),
+        count(Severity::Info),
+        thousands(report.lines),
+        thousands(report.events)
+    )
+}
+
+pub fn write_markdown(report: &LintReport, out: &mut impl Write) -> io::Result<()> {
+    writeln!(out, "## Telemetry lint\n")?;
+    if report.findings.is_empty() {
+        return writeln!(
+            out,
+            "No telemetry defect found in {} lines.",
+            thousands(report.lines)
+        );
+    }
+    writeln!(out, "| severity | rule | finding | where | fix |")?;
+    writeln!(out, "|---|---|---|---|---|")?;
+    for finding in &report.findings {
+        writeln!(
+            out,
+            "| {} | {} {} | {} | {} | {} |",
+            finding.severity.as_str(),
+            finding.rule,
+            finding.name,
+            markdown_cell(&finding.message),
+            markdown_cell(&finding.examples.join(", ")),
+            markdown_cell(finding.fix)
+        )?;
+    }
+    Ok(())
+}
+
+/// A location as SARIF has it: an artifact and a line, or a logical location (a store row, a
+/// trace).
+fn location(example: &str) -> Value {
+    if let Some((file, line)) = example.rsplit_once(':')
+        && let Ok(line) = line.parse::<u64>()
+        && !file.contains("://")
+    {
+        return json!({
+            "physicalLocation": {
+                "artifactLocation": { "uri": file },
+                "region": { "startLine": line.max(1) }
+            }
+        });
+    }
+    json!({ "logicalLocations": [{ "fullyQualifiedName": example }] })
+}
+
+pub fn write_sarif(report: &LintReport, out: &mut impl Write) -> io::Result<()> {
+    let level = |severity: Severity| match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Info => "note",
+    };
+    let rules: Vec<Value> = RULES
+        .iter()
+        .map(|rule| {
+            json!({
+                "id": rule.id,
+                "name": rule.name,
+                "shortDescription": { "text": rule.name },
+                "help": { "text": rule.fix },
+                "defaultConfiguration": { "level": level(rule.severity) }
+            })
+        })
+        .collect();
+    let results: Vec<Value> = report
+        .findings
+        .iter()
+        .map(|finding| {
+            json!({
+                "ruleId": finding.rule,
+                "ruleIndex": RULES.iter().position(|r| r.id == finding.rule),
+                "level": level(finding.severity),
+                "message": { "text": format!("{} (fix: {})", finding.message, finding.fix) },
+                "locations": finding.examples.iter().map(|e| location(e)).collect::<Vec<_>>(),
+                "properties": { "count": finding.count }
+            })
+        })
+        .collect();
+    let sarif = json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": {
+                "driver": {
+                    "name": "flowtrace",
+                    "version": env!("CARGO_PKG_VERSION"),
+                    "informationUri": "https://pypi.org/project/penguiflow/",
+                    "rules": rules
+                }
+            },
+            "results": results
+        }]
+    });
+    serde_json::to_writer_pretty(&mut *out, &sarif).map_err(io::Error::from)?;
+    writeln!(out)
+}
