@@ -72,3 +72,42 @@ fn help_teaches_by_example() {
         assert!(help.contains(needle), "events --help lacks {needle}");
     }
 }
+
+/// The man pages under `man/`: `flowtrace.1` and one per subcommand, generated from the clap
+/// definitions (`FLOWTRACE_UPDATE_COMPLETIONS=1 cargo test --test cli` regenerates them too).
+#[test]
+fn committed_man_pages_are_up_to_date() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
+    let update = std::env::var_os("FLOWTRACE_UPDATE_COMPLETIONS").is_some();
+    let command = Cli::command();
+    let mut pages = Vec::new();
+    let mut render = |name: String, command: clap::Command| {
+        let mut page = Vec::new();
+        clap_mangen::Man::new(command)
+            .title(name.clone())
+            .render(&mut page)
+            .unwrap();
+        pages.push((format!("{name}.1"), page));
+    };
+    render("flowtrace".into(), command.clone());
+    for sub in command.get_subcommands() {
+        let name = format!("flowtrace-{}", sub.get_name());
+        render(name, sub.clone().bin_name(format!("flowtrace {}", sub.get_name())));
+    }
+    let mut stale = Vec::new();
+    if update {
+        std::fs::create_dir_all(&dir).unwrap();
+    }
+    for (file, page) in &pages {
+        let path = dir.join(file);
+        if update {
+            std::fs::write(&path, page).unwrap();
+        } else if std::fs::read(&path).ok().as_deref() != Some(page.as_slice()) {
+            stale.push(file.clone());
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "man/{stale:?} are stale; regenerate with: FLOWTRACE_UPDATE_COMPLETIONS=1 cargo test --test cli"
+    );
+}
