@@ -92,7 +92,11 @@ fn committed_man_pages_are_up_to_date() {
     render("flowtrace".into(), command.clone());
     for sub in command.get_subcommands() {
         let name = format!("flowtrace-{}", sub.get_name());
-        render(name, sub.clone().bin_name(format!("flowtrace {}", sub.get_name())));
+        render(
+            name,
+            sub.clone()
+                .bin_name(format!("flowtrace {}", sub.get_name())),
+        );
     }
     let mut stale = Vec::new();
     if update {

@@ -2,7 +2,7 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{Read, Write};
 
 use common::*;
 use serde_json::Value;
@@ -275,5 +275,63 @@ fn production_shapes_match_the_runtime() {
         let expected_kinds: std::collections::BTreeMap<String, u64> =
             serde_json::from_value(expected["kinds"].clone()).unwrap();
         assert_eq!(kinds, expected_kinds, "{shape}");
+    }
+}
+
+/// `kubectl logs -l app=worker --prefix` without `-f` prints one pod's log after the other: the
+/// file's runs are read as inputs of their own and merged, so every answer is the one the
+/// interleaved stream gives, and each event still names its true line.
+#[test]
+fn pods_logged_one_after_another_are_merged_by_time() {
+    let mut interleaved = Vec::new();
+    flate2::read::GzDecoder::new(std::fs::File::open(fixture("production/flat.log.gz")).unwrap())
+        .read_to_end(&mut interleaved)
+        .unwrap();
+    let text = String::from_utf8(interleaved.clone()).unwrap();
+    let mut pods: Vec<(String, Vec<&str>)> = Vec::new();
+    for line in text.lines() {
+        let pod = line.split('/').nth(1).unwrap().to_string();
+        match pods.iter_mut().find(|(known, _)| *known == pod) {
+            Some((_, lines)) => lines.push(line),
+            None => pods.push((pod, vec![line])),
+        }
+    }
+    assert_eq!(pods.len(), 2);
+    let concatenated: Vec<&str> = pods.iter().flat_map(|(_, lines)| lines.clone()).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let (one, other) = (
+        dir.path().join("one-after-another.log"),
+        dir.path().join("live.log"),
+    );
+    std::fs::write(&one, concatenated.join("\n") + "\n").unwrap();
+    std::fs::write(&other, &interleaved).unwrap();
+    for subcommand in ["traces", "classify", "saturation"] {
+        let answer = |path: &std::path::Path| {
+            let output = flowtrace()
+                .args([subcommand, "--format", "json"])
+                .arg(path)
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+            (String::from_utf8(output.stdout).unwrap(), stderr)
+        };
+        let (merged, stderr) = answer(&one);
+        let (live, _) = answer(&other);
+        assert_eq!(merged, live, "{subcommand}");
+        assert!(
+            stderr.contains("holds the logs of 2 pods one after another"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("out of time order"), "{stderr}");
+    }
+    // Events name the line they are on in the file.
+    for event in events_jsonl(&[one.to_str().unwrap()]) {
+        let source = event["source"].as_str().unwrap();
+        let line: usize = source.rsplit_once(':').unwrap().1.parse().unwrap();
+        let node_id = event["node_id"].as_str().unwrap();
+        assert!(concatenated[line - 1].contains(node_id), "{source}");
+        if let Some(trace) = event["trace_id"].as_str() {
+            assert!(concatenated[line - 1].contains(trace), "{source}");
+        }
     }
 }

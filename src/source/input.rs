@@ -43,6 +43,10 @@ pub struct OpenInput {
     pub name: Arc<str>,
     pub compression: Compression,
     pub reader: Box<dyn BufRead + Send>,
+    /// The number of the line before the first read: 0, or where a later run of a file starts.
+    pub lines_before: u64,
+    /// A later run of a file already counted as an input (see `segments`).
+    pub continues_input: bool,
 }
 
 /// Opens `spec`, failing with an error that names it when it is missing, unreadable or a directory.
@@ -95,6 +99,36 @@ pub fn open_input(
         name,
         compression,
         reader,
+        lines_before: 0,
+        continues_input: false,
+    })
+}
+
+/// One run of a plain file (`segments`): its bytes from `offset`, `len` of them, numbered from
+/// the line after `lines_before`.
+pub(crate) fn open_run(
+    spec: &InputSpec,
+    run: &super::segments::Run,
+    first: bool,
+) -> Result<OpenInput, Error> {
+    use std::io::Seek;
+    let InputSpec::File(path) = spec else {
+        unreachable!("runs are found in files only");
+    };
+    let name = spec.display_name();
+    let mut file = open_file(path, &name)?;
+    file.seek(io::SeekFrom::Start(run.offset))
+        .map_err(|source| Error::Read {
+            input: name.clone(),
+            line: run.lines_before,
+            source,
+        })?;
+    Ok(OpenInput {
+        name: Arc::from(name),
+        compression: Compression::None,
+        reader: Box::new(ReadAhead::spawn(file.take(run.len))),
+        lines_before: run.lines_before,
+        continues_input: !first,
     })
 }
 
@@ -128,6 +162,8 @@ pub fn open_followed(spec: &InputSpec, from_start: bool) -> Result<OpenInput, Er
         name: Arc::from(name),
         compression: Compression::None,
         reader: Box::new(BufReader::with_capacity(BUFFER_SIZE, followed)),
+        lines_before: 0,
+        continues_input: false,
     })
 }
 

@@ -48,15 +48,15 @@ impl LineRecords {
     pub(crate) fn new(input: OpenInput, options: LineOptions, report: SharedReport) -> LineRecords {
         LineRecords {
             decoder: LineDecoder::new(Arc::clone(&input.name), &options),
+            line_number: input.lines_before,
+            input_counted: input.continues_input,
             input,
             buffer: Vec::with_capacity(4096),
             partial: Vec::new(),
-            line_number: 0,
             options,
             report,
             finished: false,
             skipped_long: false,
-            input_counted: false,
         }
     }
 

@@ -14,6 +14,7 @@ mod merge;
 mod parallel;
 pub mod postgres;
 mod read_ahead;
+mod segments;
 pub mod store;
 mod tenant;
 
@@ -329,20 +330,53 @@ impl EventStream {
             .progress
             .then(|| progress_bar(&options.inputs))
             .flatten();
+        let line_options = || lines::LineOptions {
+            prefilter: Arc::clone(&options.prefilter),
+            required: options
+                .required
+                .as_ref()
+                .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
+            sample_lines: options.sample_lines,
+            strict: options.strict,
+            max_line_bytes: options.max_line_bytes,
+            inspector: options.inspector.clone(),
+        };
         for spec in &options.inputs {
+            // Several pods' logs one after another in one file: each run is an input of its
+            // own (read from its offset, on its own thread), so the merge orders them.
+            let runs = match spec {
+                InputSpec::File(path) => segments::pod_runs(path).ok().flatten(),
+                InputSpec::Stdin => None,
+            };
+            if let Some(runs) = runs {
+                let mut opened = Vec::new();
+                for (index, run) in runs.iter().enumerate() {
+                    match input::open_run(spec, run, index == 0) {
+                        Ok(input) => opened.push(input),
+                        Err(error) => unopened.push(error),
+                    }
+                }
+                for input in opened {
+                    let records =
+                        lines::LineRecords::new(input, line_options(), Arc::clone(&report));
+                    sources.push(Box::new(background::Background::spawn(records)));
+                }
+                report
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .warnings
+                    .push(format!(
+                        "{} holds the logs of {} pods one after another (kubectl logs -l): \
+                         read as {} runs merged by time",
+                        spec.display_name(),
+                        runs.len(),
+                        runs.len()
+                    ));
+                continue;
+            }
             match input::open_input(spec, progress.as_ref()) {
                 Ok(opened) => {
-                    let line_options = lines::LineOptions {
-                        prefilter: Arc::clone(&options.prefilter),
-                        required: options
-                            .required
-                            .as_ref()
-                            .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
-                        sample_lines: options.sample_lines,
-                        strict: options.strict,
-                        max_line_bytes: options.max_line_bytes,
-                        inspector: options.inspector.clone(),
-                    };
+                    let line_options = line_options();
                     let report = Arc::clone(&report);
                     // Every line decoded: on all cores. Only a trace's lines (find): the block
                     // search of one reader is faster than any decoding.

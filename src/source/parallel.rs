@@ -84,6 +84,11 @@ impl ParallelLines {
             results.push(result_receiver);
         }
         ParallelLines {
+            lines: input.lines_before,
+            stats: ReadStats {
+                inputs: u64::from(!input.continues_input),
+                ..ReadStats::default()
+            },
             input,
             jobs,
             results,
@@ -91,17 +96,12 @@ impl ParallelLines {
             max_line_bytes: options.max_line_bytes,
             sent: 0,
             taken: 0,
-            lines: 0,
             partial: Vec::new(),
             input_done: false,
             read_error: None,
             strict_error: None,
             current: Vec::new().into_iter(),
             last_ts: UNKNOWN_TS,
-            stats: ReadStats {
-                inputs: 1,
-                ..ReadStats::default()
-            },
             report,
             finished: false,
         }
