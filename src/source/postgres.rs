@@ -513,7 +513,7 @@ impl PgStore {
             // and the queues from: the rows written just before and after the trace's first and
             // last, by the primary key (ids grow with time). Without an `id` column, the
             // table's first rows.
-            let rows = next_parameter(&mut parameters, self.query.sample_rows / 10);
+            let rows = next_parameter(&mut parameters, self.query.sample_rows / 40);
             sql = if self.columns.id {
                 format!(
                     "WITH trace AS ({sql}), span AS (SELECT min(id) AS lo, max(id) AS hi FROM trace) \
