@@ -60,8 +60,40 @@ impl InputConfig {
         }
         // A SQLite event store given as a log (`--store` forgotten) is read as the store.
         let mut store = args.store.clone();
+        if let Some(text) = store.as_deref().and_then(|path| path.to_str())
+            && text.contains("://")
+            && !crate::source::postgres::is_postgres_url(text)
+        {
+            return Err(Error::Usage(format!(
+                "--store {}: a URL must start with postgres:// or postgresql:// (a SQLite store is a file path)",
+                crate::source::postgres::masked(text)
+            )));
+        }
         let mut logs = Vec::new();
         for input in inputs {
+            let url = match &input {
+                InputSpec::File(path) => path.to_str().filter(|text| text.contains("://")),
+                InputSpec::Stdin => None,
+            };
+            if let Some(url) = url {
+                // `--store` forgotten before a URL: never open it as a file (its error would
+                // quote the password).
+                if crate::source::postgres::is_postgres_url(url) && store.is_none() {
+                    if !args.quiet {
+                        let _ = writeln!(
+                            std::io::stderr(),
+                            "flowtrace: {} is a PostgreSQL URL: reading it as the event store (--store)",
+                            crate::source::postgres::masked(url)
+                        );
+                    }
+                    store = Some(PathBuf::from(url));
+                    continue;
+                }
+                return Err(Error::Usage(format!(
+                    "{} is a URL, not a log file: a PostgreSQL store is read with --store postgres://...",
+                    crate::source::postgres::masked(url)
+                )));
+            }
             match &input {
                 InputSpec::File(path) if is_sqlite_file(path) => {
                     if let Some(given) = &store {
@@ -110,6 +142,11 @@ impl InputConfig {
     pub fn with_watch(self, args: &WatchArgs, since: bool) -> Result<InputConfig, Error> {
         if !args.watch {
             return Ok(self);
+        }
+        if flag_duration("--interval", &args.interval)? < std::time::Duration::from_millis(100) {
+            return Err(Error::Usage(
+                "--interval must be at least 100ms with --watch".into(),
+            ));
         }
         self.following(&args.reorder_window, &args.idle, &args.interval, since)
     }
@@ -194,6 +231,11 @@ pub fn flag_duration(flag: &str, text: &str) -> Result<std::time::Duration, Erro
 /// True when the file starts with SQLite's header (`SQLite format 3\0`).
 fn is_sqlite_file(path: &std::path::Path) -> bool {
     use std::io::Read;
+    // Only a regular file is looked into: reading a pipe (`<(kubectl logs ...)`) would take
+    // its first bytes away from the read.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 16];
     std::fs::File::open(path)
         .and_then(|mut file| file.read_exact(&mut head))

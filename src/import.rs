@@ -224,6 +224,14 @@ pub struct ImportCounts {
     pub inserted: u64,
 }
 
+/// Events a PostgreSQL table could not take (a value longer than its column), and where the
+/// first was read.
+#[derive(Debug, Default, Clone)]
+pub struct TooLong {
+    pub events: u64,
+    pub first: Option<String>,
+}
+
 pub struct StoreWriter {
     name: String,
     connection: Connection,
@@ -404,7 +412,7 @@ impl StoreWriter {
 
 /// The `flow_events` table of PenguiFlow's StateStore specification (PostgreSQL flavour).
 const POSTGRES_SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS {table} (
+CREATE TABLE {table} (
     id BIGSERIAL PRIMARY KEY,
     trace_id VARCHAR(128) NOT NULL,
     ts DOUBLE PRECISION NOT NULL,
@@ -416,8 +424,8 @@ CREATE TABLE IF NOT EXISTS {table} (
     created_at TIMESTAMPTZ DEFAULT NOW(),
     UNIQUE (trace_id, event_fp)
 );
-CREATE INDEX IF NOT EXISTS {index}_trace_ts ON {table}(trace_id, ts, id);
-CREATE INDEX IF NOT EXISTS {index}_kind ON {table}(kind);
+CREATE INDEX ON {table} (trace_id, ts, id);
+CREATE INDEX ON {table} (kind);
 ";
 
 /// Rows copied into the staging table before they are merged into the store. No ORDER BY
@@ -438,6 +446,9 @@ pub struct PgWriter {
     pending: String,
     pending_rows: usize,
     events: u64,
+    /// The longest trace_id, kind, node_name and node_id the table's columns take.
+    limits: [Option<usize>; 4],
+    too_long: TooLong,
     batches: Option<std::sync::mpsc::SyncSender<(String, u64)>>,
     database: Option<std::thread::JoinHandle<Result<u64, Error>>>,
 }
@@ -449,17 +460,30 @@ impl PgWriter {
             crate::source::postgres::explain(&name, &error, std::time::Duration::ZERO)
         };
         let quoted = crate::source::postgres::quoted_table(table);
-        let index: String = table
-            .rsplit('.')
-            .next()
-            .unwrap_or(table)
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
-        let schema = POSTGRES_SCHEMA
-            .replace("{table}", &quoted)
-            .replace("{index}", &format!("idx_{index}"));
-        client.batch_execute(&schema).map_err(failed)?;
+        // An existing table is never altered (no index added, no DDL a least-privileged
+        // importer could not run); a missing one is created with the spec's indexes, under an
+        // advisory lock so imports started together create it once.
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quoted])
+            .map_err(failed)?
+            .get(0);
+        if !exists {
+            let mut transaction = client.transaction().map_err(failed)?;
+            transaction
+                .execute("SELECT pg_advisory_xact_lock(hashtext($1))", &[&quoted])
+                .map_err(failed)?;
+            let created_meanwhile: bool = transaction
+                .query_one("SELECT to_regclass($1) IS NOT NULL", &[&quoted])
+                .map_err(failed)?
+                .get(0);
+            if !created_meanwhile {
+                // Unnamed indexes: PostgreSQL names them uniquely.
+                transaction
+                    .batch_execute(&POSTGRES_SCHEMA.replace("{table}", &quoted))
+                    .map_err(failed)?;
+            }
+            transaction.commit().map_err(failed)?;
+        }
         // ON CONFLICT needs the unique (trace_id, event_fp) the spec gives the table: a table
         // made otherwise (the older variant) is refused untouched.
         let unique: bool = client
@@ -490,6 +514,25 @@ impl PgWriter {
                  node_name text, node_id text, event_fp text, payload jsonb)",
             )
             .map_err(failed)?;
+        let mut limits = [None; 4];
+        for row in client
+            .query(
+                "SELECT attname::text, CASE WHEN atttypid = 'varchar'::regtype AND atttypmod > 4 \
+                 THEN atttypmod - 4 END FROM pg_attribute \
+                 WHERE attrelid = to_regclass($1) AND attnum > 0 AND NOT attisdropped",
+                &[&quoted],
+            )
+            .map_err(failed)?
+        {
+            let column: String = row.get(0);
+            let limit: Option<i32> = row.get(1);
+            let slot = ["trace_id", "kind", "node_name", "node_id"]
+                .iter()
+                .position(|name| *name == column);
+            if let (Some(slot), Some(limit)) = (slot, limit) {
+                limits[slot] = usize::try_from(limit).ok();
+            }
+        }
         let (batches, received) = std::sync::mpsc::sync_channel::<(String, u64)>(1);
         let writer = BatchWriter {
             client,
@@ -503,12 +546,33 @@ impl PgWriter {
             pending: String::new(),
             pending_rows: 0,
             events: 0,
+            limits,
+            too_long: TooLong::default(),
             batches: Some(batches),
             database: Some(database),
         })
     }
 
     pub fn write(&mut self, event: Event) -> Result<(), Error> {
+        // A value longer than its column would fail the whole batch: the event is left out
+        // and counted instead.
+        let values = [
+            event.trace_id.as_deref().unwrap_or(GLOBAL_TRACE_ID),
+            event.kind.as_str(),
+            event.node_name.as_deref().unwrap_or_default(),
+            event.node_id.as_deref().unwrap_or_default(),
+        ];
+        let too_long = values
+            .iter()
+            .zip(self.limits)
+            .any(|(value, limit)| limit.is_some_and(|limit| value.chars().count() > limit));
+        if too_long {
+            self.too_long.events += 1;
+            self.too_long
+                .first
+                .get_or_insert_with(|| event.origin.to_string());
+            return Ok(());
+        }
         let payload = payload_of(&event);
         let fingerprint = fingerprint_of(&event);
         let ts = event.ts.as_unix_seconds().to_string();
@@ -571,14 +635,15 @@ impl PgWriter {
         }
     }
 
-    /// Writes what is pending and returns the counts.
-    pub fn finish(mut self) -> Result<ImportCounts, Error> {
+    /// Writes what is pending and returns the counts, and the events left out.
+    pub fn finish(mut self) -> Result<(ImportCounts, TooLong), Error> {
         self.send()?;
         let inserted = self.finish_thread()?;
-        Ok(ImportCounts {
+        let counts = ImportCounts {
             events: self.events,
             inserted,
-        })
+        };
+        Ok((counts, self.too_long.clone()))
     }
 
     /// The store as messages name it (password masked).
@@ -611,33 +676,51 @@ impl BatchWriter {
     /// One batch: copied straight in while no row was already there; once a batch meets
     /// one, it and the rest go through the staging table with ON CONFLICT DO NOTHING.
     fn write(&mut self, rows: &str, count: u64) -> Result<u64, postgres::Error> {
+        use postgres::error::SqlState;
         let columns = "trace_id, ts, kind, node_name, node_id, event_fp, payload";
         if self.direct {
             match self.copy_in(&format!("{} ({columns})", self.table), rows, |_| Ok(count)) {
+                // Rows already there, or another import writing the same ones: merge from here on.
                 Err(error)
-                    if error.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) =>
+                    if error.code() == Some(&SqlState::UNIQUE_VIOLATION)
+                        || error.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) =>
                 {
-                    self.direct = false; // rows already there: merge from here on
+                    self.direct = false;
                 }
                 done => return done,
             }
         }
         let table = self.table.clone();
-        self.copy_in(
-            &format!("flowtrace_staging ({columns})"),
-            rows,
-            |transaction| {
-                let inserted = transaction.execute(
-                    &format!(
-                        "INSERT INTO {table} ({columns}) SELECT {columns} FROM flowtrace_staging \
-                     ON CONFLICT (trace_id, event_fp) DO NOTHING"
-                    ),
-                    &[],
-                )?;
-                transaction.execute("TRUNCATE flowtrace_staging", &[])?;
-                Ok(inserted)
-            },
-        )
+        // Rows inserted in key order, so two imports of the same events cannot deadlock; one
+        // that still meets a deadlock (another writer's order) is tried again.
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let merged = self.copy_in(
+                &format!("flowtrace_staging ({columns})"),
+                rows,
+                |transaction| {
+                    let inserted = transaction.execute(
+                        &format!(
+                            "INSERT INTO {table} ({columns}) SELECT {columns} \
+                             FROM flowtrace_staging ORDER BY trace_id, event_fp \
+                             ON CONFLICT (trace_id, event_fp) DO NOTHING"
+                        ),
+                        &[],
+                    )?;
+                    transaction.execute("TRUNCATE flowtrace_staging", &[])?;
+                    Ok(inserted)
+                },
+            );
+            match merged {
+                Err(error)
+                    if attempts < 5 && error.code() == Some(&SqlState::T_R_DEADLOCK_DETECTED) =>
+                {
+                    continue;
+                }
+                done => return done,
+            }
+        }
     }
 
     /// In one transaction: `rows` copied into `target`, then `then`; returns what `then` does.

@@ -52,6 +52,12 @@ pub trait Analysis {
         false
     }
 
+    /// True when an input without any event is something to report on (`lint`: plain
+    /// `logging.basicConfig` lines are its finding), not an error.
+    fn reports_on_no_events(&self) -> bool {
+        false
+    }
+
     /// One event of the scope read, in time order. `selected` is false for an event of a
     /// whole trace that `--node`/`--kind` do not select (always true under [`Needs::Events`]).
     fn observe(&mut self, event: &Event, selected: bool);
@@ -83,6 +89,19 @@ pub struct Pass<'a> {
     pub redact: bool,
 }
 
+/// True when the store's query carries filters (trace ids or a prefix, kinds, nodes, times):
+/// an empty answer then means no match, not an empty store.
+fn pushed_into_store(options: &SourceOptions) -> bool {
+    options.store.as_ref().is_some_and(|query| {
+        !query.trace_ids.is_empty()
+            || query.trace_prefix.is_some()
+            || !query.kinds.is_empty()
+            || !query.nodes.is_empty()
+            || query.since.is_some()
+            || query.until.is_some()
+    })
+}
+
 /// What a `--watch` report was computed over.
 #[derive(Debug, Clone, Copy, serde::Serialize)]
 pub struct WatchFrame {
@@ -91,14 +110,19 @@ pub struct WatchFrame {
     /// The window's first and last event times.
     pub from: Option<Timestamp>,
     pub to: Option<Timestamp>,
-    /// The inputs ended: this is the last report.
+    /// The inputs ended: this is the last report (false when Ctrl-C stopped the watch).
     pub ended: bool,
 }
+
+/// A `--watch` event stamped further than this past the clock does not move its window.
+const MAX_CLOCK_AHEAD_MICROS: i64 = 5 * 60 * 1_000_000;
 
 /// The events `--watch` holds: the last window of log time.
 #[derive(Default)]
 struct Held {
     events: VecDeque<Box<Event>>,
+    /// The newest believable event time read: the window's end.
+    newest: Timestamp,
     /// Events read in all.
     read: u64,
     ended: bool,
@@ -136,14 +160,25 @@ impl Pass<'_> {
         };
         let mut options = self.input.source_options(&scope);
         adjust(&mut options);
+        let pushed = pushed_into_store(&options);
         let mut stream = EventStream::open(options)?;
+        let empty_is_a_finding = analysis.reports_on_no_events();
         let mut seen = Seen::default();
         let read_all = stream
             .by_ref()
             .inspect(|event| seen.observe(event, self.filter));
         let (analysis, selected) = self.analyze(analysis, scope.apply(read_all));
         seen.selected = selected.events;
-        let read = self.check(stream.take_report(), &seen)?;
+        let mut read = stream.take_report();
+        // Lines without any event are lint's to report on; nothing read at all is an error.
+        let read = if empty_is_a_finding && selected.events == 0 && read.stats.lines > 0 {
+            if !read.errors.is_empty() {
+                return Err(read.errors.remove(0));
+            }
+            read
+        } else {
+            self.check(read, &seen, pushed)?
+        };
         let end = PassEnd {
             graph: &selected.graph,
             tenants: stream.tenants(),
@@ -227,17 +262,26 @@ impl Pass<'_> {
                 for event in scope.clone().apply(read_all) {
                     let mut held = held.lock().unwrap_or_else(|p| p.into_inner());
                     held.read += 1;
-                    let newest = held
-                        .events
-                        .back()
-                        .map_or(event.ts, |last| last.ts.max(event.ts));
+                    // The window ends at the newest time read, except that a time far past the
+                    // clock (a skewed or mis-stamped line) does not move it: one such line must
+                    // not empty the window, nor keep it from dropping old events.
+                    let believable = event.ts.0 <= Timestamp::now().0 + MAX_CLOCK_AHEAD_MICROS;
+                    if believable {
+                        held.newest = held.newest.max(event.ts);
+                    }
+                    let cutoff = held.newest.0.saturating_sub(span);
+                    // An event older than the window (a late line) is not taken in.
+                    if event.ts.0 < cutoff || !believable {
+                        continue;
+                    }
                     held.events.push_back(event);
-                    while held
-                        .events
-                        .front()
-                        .is_some_and(|first| first.ts.0 < newest.0.saturating_sub(span))
-                    {
+                    while held.events.front().is_some_and(|first| first.ts.0 < cutoff) {
                         held.events.pop_front();
+                    }
+                    // Events arrive nearly in order; those out of order behind the front are
+                    // dropped now and then, so memory stays bounded by the window.
+                    if held.read.is_multiple_of(4096) {
+                        held.events.retain(|event| event.ts.0 >= cutoff);
                     }
                 }
                 held.lock().unwrap_or_else(|p| p.into_inner()).ended = true;
@@ -250,7 +294,7 @@ impl Pass<'_> {
             let (read, mut seen) = reader.join().unwrap_or_default();
             shown?;
             seen.selected = held.lock().unwrap_or_else(|p| p.into_inner()).read;
-            self.check(read, &seen)
+            self.check(read, &seen, false)
         })
     }
 
@@ -265,12 +309,23 @@ impl Pass<'_> {
     ) -> Result<(), Error> {
         let mut next = Instant::now() + interval;
         loop {
-            let ended = held.lock().unwrap_or_else(|p| p.into_inner()).ended;
+            let (ended, read) = {
+                let held = held.lock().unwrap_or_else(|p| p.into_inner());
+                (held.ended, held.read)
+            };
             if !ended && Instant::now() < next {
                 std::thread::sleep(Duration::from_millis(20).min(interval));
                 continue;
             }
             next = Instant::now() + interval;
+            // No report before the first event: an empty one would read as a healthy window
+            // (and an input with no event at all is an error, said after the read).
+            if read == 0 {
+                if ended {
+                    return Ok(());
+                }
+                continue;
+            }
             let events: Vec<Box<Event>> = {
                 let held = held.lock().unwrap_or_else(|p| p.into_inner());
                 held.events.iter().cloned().collect()
@@ -281,9 +336,9 @@ impl Pass<'_> {
             }
             let frame = WatchFrame {
                 events: events.len() as u64,
-                from: events.first().map(|event| event.ts),
-                to: events.last().map(|event| event.ts),
-                ended,
+                from: events.iter().map(|event| event.ts).min(),
+                to: events.iter().map(|event| event.ts).max(),
+                ended: ended && !follow::interrupted(),
             };
             let (analysis, analyzed) = self.analyze(make(), events.into_iter());
             let end = PassEnd {
@@ -305,7 +360,9 @@ impl Pass<'_> {
         &self,
         mut sink: impl FnMut(&Event, bool) -> Result<ControlFlow<()>, Error>,
     ) -> Result<ReadReport, Error> {
-        let mut stream = EventStream::open(self.input.source_options(self.filter))?;
+        let options = self.input.source_options(self.filter);
+        let pushed = pushed_into_store(&options);
+        let mut stream = EventStream::open(options)?;
         let late = stream.late_flag();
         let mut redactor = Redactor::new(self.redact);
         let mut seen = Seen::default();
@@ -321,23 +378,28 @@ impl Pass<'_> {
             }
         }
         seen.selected = selected;
-        self.check(stream.take_report(), &seen)
+        self.check(stream.take_report(), &seen, pushed)
     }
 
     /// Refuses to report on nothing: input with no PenguiFlow event (unless it could not be
     /// read: then that error), or filter values no event carries when nothing was selected;
     /// unseen values beside selected events become warnings.
-    fn check(&self, mut read: ReadReport, seen: &Seen) -> Result<ReadReport, Error> {
+    fn check(&self, mut read: ReadReport, seen: &Seen, pushed: bool) -> Result<ReadReport, Error> {
         let stats = &read.stats;
         // A follow ended by Ctrl-C reports what it read, whatever it was.
         if crate::source::follow::interrupted() {
             return Ok(read);
         }
+        // A store read through filters in its query may give no row because none matched:
+        // that is the filters' to say (below), not "the input is empty".
+        let filtered_store = pushed && stats.inputs == 0;
         if stats.events + stats.store_rows == 0 && stats.prefiltered == 0 {
             if !read.errors.is_empty() {
                 return Err(read.errors.remove(0));
             }
-            coverage::require_events(stats, &self.input.names())?;
+            if !filtered_store {
+                coverage::require_events(stats, &self.input.names())?;
+            }
         }
         read.warnings
             .extend(coverage::check_filter(self.filter, seen)?);

@@ -255,7 +255,13 @@ fn mask_key_values(text: &str) -> Cow<'_, str> {
         ]
         .iter()
         .any(|suffix| key.ends_with(suffix));
-        if counts || names_it || value == MASK || value.ends_with(MASK) {
+        // Placeholders are no secret: None, null, <redacted>, [REDACTED], ***.
+        let placeholder = matches!(
+            value.to_ascii_lowercase().as_str(),
+            "none" | "null" | "nil" | "true" | "false" | "redacted" | "xxx" | "changeme"
+        ) || (value.starts_with('<') && value.ends_with('>'))
+            || (value.starts_with('[') && value.ends_with(']'));
+        if counts || names_it || placeholder || value == MASK || value.ends_with(MASK) {
             captures[0].to_string()
         } else {
             changed = true;

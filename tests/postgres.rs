@@ -462,7 +462,28 @@ fn tls_is_used_as_sslmode_asks() {
     assert_eq!(status, Some(0), "{stderr}");
     let (status, _, stderr) = with(&format!("sslmode=verify-full&sslrootcert={ca}"));
     assert_eq!(status, Some(0), "{stderr}");
-    // The self-signed certificate is in no system store: verifying against those fails.
+    // verify-ca checks the chain, not the name; verify-full checks both.
+    let elsewhere = url.replace("127.0.0.1", "wrongname.example");
+    let (status, _, stderr) = run(&[
+        "classify",
+        "--store",
+        &format!("{elsewhere}?hostaddr=127.0.0.1&sslmode=verify-ca&sslrootcert={ca}"),
+        "--table",
+        &table,
+        "-q",
+    ]);
+    assert_eq!(status, Some(0), "{stderr}");
+    let (status, _, stderr) = run(&[
+        "classify",
+        "--store",
+        &format!("{elsewhere}?hostaddr=127.0.0.1&sslmode=verify-full&sslrootcert={ca}"),
+        "--table",
+        &table,
+        "-q",
+    ]);
+    assert_eq!(status, Some(1));
+    assert!(stderr.contains("not valid for name"), "{stderr}");
+    // The test CA is in no system store: verifying against those fails.
     let (status, _, stderr) = with("sslmode=verify-full");
     assert_eq!(status, Some(1));
     assert!(stderr.to_lowercase().contains("certificate"), "{stderr}");
@@ -621,6 +642,10 @@ fn what_the_url_leaves_out_comes_from_libpq_variables_and_pgpass() {
         ),
     )
     .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pgpass, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let output = flowtrace()
         .args([
             "classify", "--format", "json", "-q", "--table", &table, "--store",
@@ -647,5 +672,54 @@ fn what_the_url_leaves_out_comes_from_libpq_variables_and_pgpass() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), from_sqlite);
     client
         .batch_execute(&format!("DROP TABLE {table}"))
+        .unwrap();
+}
+
+#[test]
+fn prefixes_are_found_under_any_collation_and_passwords_never_leak() {
+    let Some(url) = server() else { return };
+    let mut client = connect(&url);
+    let table = table_for("icu");
+    load_fixture(&mut client, &table, true);
+    // A database default like en_US ignores punctuation when it compares: a range ending in
+    // ':' (after '9') would miss every id.
+    let collated = client.batch_execute(&format!(
+        "ALTER TABLE {table} ALTER trace_id TYPE varchar(128) COLLATE \"en-US-x-icu\""
+    ));
+    if collated.is_err() {
+        eprintln!("skipped the collation part: the server has no ICU collations");
+    } else {
+        let sqlite = fixture_arg("incident/events.db");
+        for prefix in ["5e99", "565a469", "46a464fc"] {
+            let (_, from_sqlite, _) = run(&["events", "--trace", prefix, "-q", "--store", &sqlite]);
+            let (status, from_postgres, stderr) = run(&[
+                "events", "--trace", prefix, "-q", "--store", &url, "--table", &table,
+            ]);
+            assert_eq!(status, Some(0), "{prefix}: {stderr}");
+            assert_eq!(
+                from_postgres.lines().count(),
+                from_sqlite.lines().count(),
+                "{prefix}"
+            );
+        }
+    }
+    // A password with `/` (base64 ones have it) is masked in every event's source, and a URL
+    // given without --store is read as the store, never opened as a file.
+    client
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS ft_slash; CREATE ROLE ft_slash LOGIN PASSWORD 'Ab3/Sl4sh+Q=';
+             GRANT SELECT ON {table} TO ft_slash"
+        ))
+        .unwrap();
+    let location = url.split_once('@').unwrap().1;
+    let slash = format!("postgres://ft_slash:Ab3/Sl4sh+Q=@{location}");
+    let (status, stdout, stderr) = run(&["events", &slash, "--table", &table, "-q"]);
+    assert_eq!(status, Some(0), "{stderr}");
+    assert!(stdout.contains("postgres://ft_slash:***@"), "{stdout}");
+    assert!(!stdout.contains("Sl4sh") && !stderr.contains("Sl4sh"));
+    client
+        .batch_execute(&format!(
+            "REVOKE SELECT ON {table} FROM ft_slash; DROP ROLE ft_slash; DROP TABLE {table}"
+        ))
         .unwrap();
 }

@@ -169,6 +169,11 @@ impl TraceFinder {
         self.close.truncate(3);
     }
 
+    /// True when the query, not a whole id, matches several traces read so far.
+    pub fn is_ambiguous(&self) -> bool {
+        self.traces.len() > 1 && !self.traces.contains_key(&self.query)
+    }
+
     /// Following: the one trace matching the query so far (none while none or several do),
     /// and its status and category under the flow graph learned so far.
     pub fn so_far(&self) -> Option<(&str, TraceStatus, Option<Category>)> {

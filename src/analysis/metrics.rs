@@ -137,7 +137,8 @@ impl Analysis for Metrics {
     }
 
     fn observe(&mut self, event: &Event, _selected: bool) {
-        let step = event.ts.0.div_euclid(self.step);
+        // A sample at the end of a step counts the events up to that instant, included.
+        let step = (event.ts.0 - 1).div_euclid(self.step);
         // Time order is the stream's; a late event counts in the step being written.
         let step = self.last_step.map_or(step, |last| step.max(last));
         self.last_step = Some(step);
@@ -289,12 +290,13 @@ fn add_counters(a: &Points, b: &Points) -> Points {
         .collect()
 }
 
-/// A value for every step from the first change point to `last`, carried forward.
+/// A value for every step from the step before the first change point (a 0, so rate() and
+/// increase() see the first events) to `last`, carried forward.
 fn every_step(points: &Points, last: i64) -> Points {
     let Some(&(first, _)) = points.first() else {
         return Vec::new();
     };
-    let mut values = Vec::new();
+    let mut values = vec![(first - 1, 0.0)];
     let mut next = points.iter().peekable();
     let mut current = 0.0;
     for step in first..=last {
@@ -307,10 +309,15 @@ fn every_step(points: &Points, last: i64) -> Points {
 }
 
 fn every_step_state(points: &[(i64, HistogramState)], last: i64) -> Vec<(i64, HistogramState)> {
-    let Some((first, _)) = points.first() else {
+    let Some((first, state)) = points.first() else {
         return Vec::new();
     };
-    let mut values = Vec::new();
+    // A zero state the step before, as for counters.
+    let zero = HistogramState {
+        buckets: vec![0; state.buckets.len()],
+        ..HistogramState::default()
+    };
+    let mut values = vec![(first - 1, zero)];
     let mut next = points.iter().peekable();
     let mut current = HistogramState::default();
     for step in *first..=last {
@@ -331,7 +338,7 @@ mod tests {
         let points = vec![(3, 1.0), (5, 4.0)];
         assert_eq!(
             every_step(&points, 7),
-            vec![(3, 1.0), (4, 1.0), (5, 4.0), (6, 4.0), (7, 4.0)]
+            vec![(2, 0.0), (3, 1.0), (4, 1.0), (5, 4.0), (6, 4.0), (7, 4.0)]
         );
         assert_eq!(
             add_counters(&vec![(1, 1.0), (3, 2.0)], &vec![(2, 5.0)]),

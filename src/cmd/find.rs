@@ -115,6 +115,11 @@ fn finish_find(
             found
         }
         Err(error) => {
+            // A follow stopped by Ctrl-C before its trace came: what was read, and 130.
+            if input.follow.is_some() && follow::interrupted() {
+                super::eprint_line(&format!("flowtrace: {error}"));
+                return Ok(super::finish_interrupted(report));
+            }
             super::finish_read(report, input.quiet);
             return Err(error);
         }
@@ -172,6 +177,10 @@ fn follow(
     let read = pass.for_each(|event, _late| {
         finder.observe(event);
         newest = newest.max(event.ts);
+        // A second trace matching the prefix: stop now and say which (the report's error).
+        if finder.is_ambiguous() {
+            return Ok(ControlFlow::Break(()));
+        }
         let Some((trace_id, status, category)) = finder.so_far() else {
             return Ok(ControlFlow::Continue(()));
         };

@@ -81,8 +81,17 @@ fn import_postgres(args: &ImportArgs, input_args: &InputArgs, url: &str) -> Resu
         writer.write(*event)?;
     }
     let name = writer.name().to_string();
-    let counts = writer.finish()?;
-    let status = super::finish_read(&stream.take_report(), input.quiet);
+    let (counts, too_long) = writer.finish()?;
+    let mut status = super::finish_read(&stream.take_report(), input.quiet);
+    if too_long.events > 0 {
+        super::eprint_line(&format!(
+            "flowtrace: {} left out: a trace_id, kind, node_name or node_id longer than the \
+             table's column (the first at {})",
+            plural(too_long.events, "event"),
+            too_long.first.as_deref().unwrap_or("?")
+        ));
+        status = crate::error::EXIT_RUNTIME;
+    }
     if !input.quiet {
         super::eprint_line(&format!(
             "imported {} into {name} ({}): {}, {} already there",

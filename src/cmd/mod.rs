@@ -188,10 +188,18 @@ pub fn finish_interrupted(report: &ReadReport) -> u8 {
     }
     let stats = &report.stats;
     let summary = read_summary(stats).unwrap_or_else(|| {
+        let read = match (stats.lines, stats.store_rows) {
+            (lines, 0) => plural(lines, "line"),
+            (0, rows) => format!("{} from the store", plural(rows, "row")),
+            (lines, rows) => format!(
+                "{} and {} from the store",
+                plural(lines, "line"),
+                plural(rows, "row")
+            ),
+        };
         format!(
-            "read {}: {}",
-            plural(stats.lines, "line"),
-            plural(stats.events, "event")
+            "read {read}: {}",
+            plural(stats.events + stats.store_rows, "event")
         )
     });
     eprint_line(&format!("{summary} (stopped by Ctrl-C)"));

@@ -94,15 +94,29 @@ fn location(example: &str) -> Value {
     if let Some((file, line)) = example.rsplit_once(':')
         && let Ok(line) = line.parse::<u64>()
         && !file.contains("://")
+        && file != "<stdin>"
     {
         return json!({
             "physicalLocation": {
-                "artifactLocation": { "uri": file },
+                "artifactLocation": { "uri": uri_of(file) },
                 "region": { "startLine": line.max(1) }
             }
         });
     }
     json!({ "logicalLocations": [{ "fullyQualifiedName": example }] })
+}
+
+/// A file path as a URI reference: every byte but the unreserved ones and `/` percent-encoded.
+fn uri_of(path: &str) -> String {
+    let mut uri = String::new();
+    for byte in path.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(char::from(byte));
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
 }
 
 pub fn write_sarif(report: &LintReport, out: &mut impl Write) -> io::Result<()> {

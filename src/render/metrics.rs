@@ -107,13 +107,13 @@ groups:
   - name: penguiflow
     rules:
       - alert: PenguiFlowQueueSaturated
-        expr: max by (node, pod) (penguiflow_queue_depth_in / penguiflow_queue_maxsize) >= 0.8
+        expr: max by (node, pod) (penguiflow_queue_depth_in / (penguiflow_queue_maxsize > 0)) >= 0.8
         for: 2m
         labels:
           severity: warning
         annotations:
           summary: "{{ $labels.node }}: inbound queue at {{ $value | humanizePercentage }} of capacity"
-          description: "Messages wait at {{ $labels.node }}: its worker is the bottleneck or blocked downstream (flowtrace saturation)."
+          description: "Messages wait at {{ $labels.node }}: its worker is the bottleneck or blocked downstream (flowtrace saturation). Unbounded queues (queue_maxsize 0) are left out; a node with k inbound edges can hold k x queue_maxsize."
       - alert: PenguiFlowTimeoutRate
         expr: |
           sum by (node) (rate(penguiflow_node_events_total{event="node_timeout"}[5m]))

@@ -124,7 +124,10 @@ impl Palette {
 
 /// Text for a markdown table cell: a `|` would end the cell.
 pub fn markdown_cell(text: &str) -> String {
+    // A line break would end the table row.
     text.replace('|', "\\|")
+        .replace("\r\n", " ")
+        .replace(['\n', '\r'], " ")
 }
 
 /// A markdown table row of `cells`, each escaped.

@@ -9,7 +9,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -58,7 +58,12 @@ pub(crate) fn ending() -> bool {
 /// killing the process mid-line.
 pub fn catch_interrupt() {
     // Only fails when a handler is already set (a second follow in one process, as in tests).
-    let _ = ctrlc::set_handler(|| INTERRUPTED.store(true, Ordering::Relaxed));
+    let _ = ctrlc::set_handler(|| {
+        // A second Ctrl-C ends at once (an output that does not drain, say).
+        if INTERRUPTED.swap(true, Ordering::Relaxed) {
+            std::process::exit(130);
+        }
+    });
 }
 
 /// Says something about an input on stderr as it happens (rotation, truncation, silence).
@@ -161,7 +166,7 @@ pub(crate) enum Arrival {
 /// records the moment it is decoded. An input that cannot be opened is reported and ends.
 pub(crate) fn spawn_live(
     open: impl FnOnce() -> Result<LineRecords, (Error, SharedReport)> + Send + 'static,
-    sender: Sender<Arrival>,
+    sender: SyncSender<Arrival>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut records = match open() {
@@ -176,6 +181,7 @@ pub(crate) fn spawn_live(
                 return;
             }
         };
+        records.publish_stats(); // the input counts from its opening, lines or not
         while let Some(record) = records.next() {
             records.publish_stats();
             if sender.send(Arrival::Record(record)).is_err() {
@@ -191,7 +197,7 @@ pub(crate) fn spawn_store(
     store: super::FollowedStore,
     options: FollowOptions,
     report: SharedReport,
-    sender: Sender<Arrival>,
+    sender: SyncSender<Arrival>,
 ) -> thread::JoinHandle<()> {
     thread::spawn(move || {
         let mut send = |record| sender.send(Arrival::Record(record)).is_ok();
@@ -219,7 +225,6 @@ pub(crate) fn spawn_store(
 struct Held {
     ts: Timestamp,
     arrival: u64,
-    due: Instant,
     record: Record,
 }
 
@@ -245,6 +250,10 @@ pub(crate) struct LiveMerge {
     receiver: Receiver<Arrival>,
     open_inputs: usize,
     held: BinaryHeap<Held>,
+    /// Arrival numbers and window ends of the events taken in, in arrival order.
+    dues: std::collections::VecDeque<(u64, Instant)>,
+    /// The arrival numbers of the events held.
+    holding: std::collections::HashSet<u64>,
     arrivals: u64,
     options: FollowOptions,
     last_input: Instant,
@@ -261,6 +270,8 @@ impl LiveMerge {
             receiver,
             open_inputs: inputs,
             held: BinaryHeap::new(),
+            dues: std::collections::VecDeque::new(),
+            holding: std::collections::HashSet::new(),
             arrivals: 0,
             options,
             last_input: Instant::now(),
@@ -268,12 +279,32 @@ impl LiveMerge {
         }
     }
 
+    /// When the longest-held event's window ends (events arrive in due order).
+    fn oldest_due(&mut self) -> Option<Instant> {
+        // Drop the dues of events already given (released early, in time order).
+        while let Some(&(arrival, due)) = self.dues.front() {
+            if self.released_before(arrival) {
+                self.dues.pop_front();
+            } else {
+                return Some(due);
+            }
+        }
+        None
+    }
+
+    /// True when the event of `arrival` is no longer held.
+    fn released_before(&self, arrival: u64) -> bool {
+        !self.holding.contains(&arrival)
+    }
+
     fn hold(&mut self, record: Record) {
         self.arrivals += 1;
+        self.dues
+            .push_back((self.arrivals, Instant::now() + self.options.reorder));
+        self.holding.insert(self.arrivals);
         self.held.push(Held {
             ts: record.ts(),
             arrival: self.arrivals,
-            due: Instant::now() + self.options.reorder,
             record,
         });
     }
@@ -285,20 +316,21 @@ impl Iterator for LiveMerge {
     fn next(&mut self) -> Option<Record> {
         loop {
             let now = Instant::now();
-            // The earliest held event goes once its window has passed, or at once when every
-            // input has ended (nothing earlier can come).
-            if let Some(first) = self.held.peek()
-                && (first.due <= now || self.open_inputs == 0)
-            {
-                return self.held.pop().map(|held| held.record);
+            // Events go in time order, the earliest first, as soon as any held event has waited
+            // its window (an input whose clock runs ahead is held no longer than the window),
+            // and all of them when the inputs ended or the follow is stopped.
+            let overdue = self.oldest_due().is_some_and(|due| due <= now);
+            if !self.held.is_empty() && (overdue || self.open_inputs == 0 || ending()) {
+                let held = self.held.pop()?;
+                self.holding.remove(&held.arrival);
+                return Some(held.record);
             }
             if self.open_inputs == 0 || ending() {
                 return None;
             }
             let wait = self
-                .held
-                .peek()
-                .map_or(TICK, |first| first.due.saturating_duration_since(now))
+                .oldest_due()
+                .map_or(TICK, |due| due.saturating_duration_since(now))
                 .min(TICK);
             match self.receiver.recv_timeout(wait) {
                 Ok(Arrival::Record(record)) => {
@@ -313,7 +345,7 @@ impl Iterator for LiveMerge {
                         && self.last_input.elapsed() >= idle
                     {
                         self.idle_said = true;
-                        let idle = if idle.as_millis() < 1000 {
+                        let idle = if !idle.as_millis().is_multiple_of(1000) {
                             format!("{} ms", idle.as_millis())
                         } else {
                             format!("{} s", idle.as_secs())
@@ -330,6 +362,8 @@ impl Iterator for LiveMerge {
 }
 
 /// A channel for live inputs to send on.
-pub(crate) fn channel() -> (Sender<Arrival>, Receiver<Arrival>) {
-    std::sync::mpsc::channel()
+pub(crate) fn channel() -> (SyncSender<Arrival>, Receiver<Arrival>) {
+    // Bounded: when the output is slower than the input (a paused pager, a slow terminal),
+    // the readers wait instead of holding the input in memory.
+    std::sync::mpsc::sync_channel(4096)
 }

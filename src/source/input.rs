@@ -140,6 +140,11 @@ pub fn open_followed(spec: &InputSpec, from_start: bool) -> Result<OpenInput, Er
         InputSpec::Stdin => return open_input(spec, None),
         InputSpec::File(path) => path,
     };
+    // A pipe (`-f <(kubectl logs -f pod-a)`) or a device is a stream, like stdin: read as it
+    // comes, never sought.
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.is_dir()) {
+        return open_input(spec, None);
+    }
     let name = spec.display_name();
     let mut file = open_file(path, &name)?;
     let head = read_head(&mut file).map_err(|source| Error::Read {

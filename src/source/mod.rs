@@ -432,12 +432,21 @@ impl EventStream {
         let mut opened = Vec::new();
         let mut unopened = Vec::new();
         for spec in &options.inputs {
-            match spec {
-                InputSpec::Stdin => opened.push(None),
-                InputSpec::File(_) => match input::open_followed(spec, follow.from_start) {
-                    Ok(input) => opened.push(Some(input)),
-                    Err(error) => unopened.push(error),
-                },
+            // Streams (stdin, a pipe) are opened on their thread: their first bytes may be a
+            // long time coming.
+            let stream = match spec {
+                InputSpec::Stdin => true,
+                InputSpec::File(path) => {
+                    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+                }
+            };
+            if stream {
+                opened.push(Err(spec.clone()));
+                continue;
+            }
+            match input::open_followed(spec, follow.from_start) {
+                Ok(input) => opened.push(Ok(input)),
+                Err(error) => unopened.push(error),
             }
         }
         match unopened.len() {
@@ -463,8 +472,8 @@ impl EventStream {
             let report = Arc::clone(&report);
             let open = move || {
                 let input = match input {
-                    Some(input) => input,
-                    None => input::open_input(&InputSpec::Stdin, None)
+                    Ok(input) => input,
+                    Err(spec) => input::open_input(&spec, None)
                         .map_err(|error| (error, Arc::clone(&report)))?,
                 };
                 Ok(lines::LineRecords::new(input, line_options, report))

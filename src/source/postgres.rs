@@ -25,7 +25,8 @@ use crate::event::Timestamp;
 
 /// True when `--store` names a PostgreSQL database rather than a SQLite file.
 pub fn is_postgres_url(store: &str) -> bool {
-    store.starts_with("postgres://") || store.starts_with("postgresql://")
+    let lower = store.get(..13).unwrap_or(store).to_ascii_lowercase();
+    lower.starts_with("postgres://") || lower.starts_with("postgresql://")
 }
 
 /// The URL with its password (in the user part or a `password=` parameter) replaced by `***`:
@@ -34,32 +35,95 @@ pub fn masked(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    let (authority_end, _) = rest
-        .char_indices()
-        .find(|(_, c)| matches!(c, '/' | '?'))
-        .unwrap_or((rest.len(), ' '));
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rsplit_once('@') {
-        Some((user_info, host)) => match user_info.split_once(':') {
-            Some((user, _password)) => format!("{user}:***@{host}"),
-            None => format!("{user_info}@{host}"),
-        },
-        None => authority.to_string(),
+    // The user part ends at the last `@` (as the driver reads it: a password may hold `/`,
+    // `?` or `@`); the host part at the first `/` or `?` after it.
+    let (user_info, after) = match rest.rfind('@') {
+        Some(at) => (Some(&rest[..at]), &rest[at + 1..]),
+        None => (None, rest),
     };
-    let tail = match tail.split_once('?') {
+    let user_info = user_info.map(|info| match info.split_once(':') {
+        Some((user, _password)) => format!("{user}:***@"),
+        None => format!("{info}@"),
+    });
+    let tail = match after.split_once('?') {
         Some((path, query)) => {
             let parameters: Vec<String> = query
                 .split('&')
                 .map(|pair| match pair.split_once('=') {
-                    Some((key, _)) if key == "password" => format!("{key}=***"),
+                    Some((key, _)) if names_password(key) => format!("{key}=***"),
                     _ => pair.to_string(),
                 })
                 .collect();
             format!("{path}?{}", parameters.join("&"))
         }
-        None => tail.to_string(),
+        None => after.to_string(),
     };
-    format!("{scheme}://{authority}{tail}")
+    format!("{scheme}://{}{tail}", user_info.unwrap_or_default())
+}
+
+/// A query parameter that holds a password, however it is spelled or encoded
+/// (`password`, `PASSWORD`, `sslpassword`, `pass%77ord`).
+fn names_password(key: &str) -> bool {
+    let decoded = percent_decode(key).to_ascii_lowercase();
+    decoded.contains("pass") || decoded.contains("secret")
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        if bytes[index] == b'%'
+            && index + 2 < bytes.len()
+            && let Some(byte) = std::str::from_utf8(&bytes[index + 1..index + 3])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            index += 3;
+            continue;
+        }
+        out.push(bytes[index]);
+        index += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The secret texts a URL holds (its password, raw and decoded, and password parameters), to
+/// scrub from any message that might quote them (a driver's parse error, say).
+fn secrets_in(url: &str) -> Vec<String> {
+    let mut secrets = Vec::new();
+    let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
+    if let Some(at) = rest.rfind('@')
+        && let Some((_, password)) = rest[..at].split_once(':')
+        && !password.is_empty()
+    {
+        secrets.push(password.to_string());
+        secrets.push(percent_decode(password));
+    }
+    if let Some((_, query)) = url.split_once('?') {
+        for pair in query.split('&') {
+            if let Some((key, value)) = pair.split_once('=')
+                && names_password(key)
+                && !value.is_empty()
+            {
+                secrets.push(value.to_string());
+                secrets.push(percent_decode(value));
+            }
+        }
+    }
+    secrets.sort_by_key(|secret| std::cmp::Reverse(secret.len()));
+    secrets.dedup();
+    secrets
+}
+
+/// `text` with every secret of `url` replaced by `***`.
+pub(crate) fn scrub(text: &str, url: &str) -> String {
+    let mut text = text.to_string();
+    for secret in secrets_in(url) {
+        text = text.replace(&secret, "***");
+    }
+    text
 }
 
 /// How the connection is encrypted, as `sslmode` asks (libpq's meanings).
@@ -93,7 +157,7 @@ fn environment(name: &str) -> Option<String> {
 /// `sslrootcert`), and fills in what it leaves out as libpq would.
 fn target(url: &str) -> Result<Target, Error> {
     let name = masked(url);
-    let usage = |message: String| Error::Usage(format!("--store {name}: {message}"));
+    let usage = |message: String| Error::Usage(format!("--store {name}: {}", scrub(&message, url)));
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
     let mut kept = Vec::new();
     let mut ssl_mode = environment("PGSSLMODE");
@@ -128,6 +192,11 @@ fn target(url: &str) -> Result<Target, Error> {
         "prefer" => "sslmode=prefer",
         _ => "sslmode=require",
     });
+    // A host without a port takes PGPORT, as libpq does (the driver would put 5432).
+    let base = match environment("PGPORT") {
+        Some(port) => with_default_port(base, &port),
+        None => base.to_string(),
+    };
     let url = format!("{base}?{}", kept.join("&"));
     let mut config: Config = url
         .parse()
@@ -162,12 +231,44 @@ fn target(url: &str) -> Result<Target, Error> {
     Ok(Target { config, tls, name })
 }
 
+/// `base` (a URL without its query) with `:port` after a host that has none.
+fn with_default_port(base: &str, port: &str) -> String {
+    let Some((scheme, rest)) = base.split_once("://") else {
+        return base.to_string();
+    };
+    let host_start = rest.rfind('@').map_or(0, |at| at + 1);
+    let host_end = rest[host_start..]
+        .find('/')
+        .map_or(rest.len(), |end| host_start + end);
+    let host = &rest[host_start..host_end];
+    if host.is_empty() || host.contains(':') || host.contains(',') {
+        return base.to_string();
+    }
+    format!(
+        "{scheme}://{}{host}:{port}{}",
+        &rest[..host_start],
+        &rest[host_end..]
+    )
+}
+
 /// The password `~/.pgpass` (or `PGPASSFILE`) holds for this host, port, database and user:
 /// the first line whose fields match (`*` matches anything), as libpq reads it.
 fn pgpass(config: &Config) -> Option<String> {
     let path = environment("PGPASSFILE")
         .map(std::path::PathBuf::from)
         .or_else(|| environment("HOME").map(|home| std::path::Path::new(&home).join(".pgpass")))?;
+    // As libpq: a password file others may read is not used.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).ok()?.permissions().mode();
+        if mode & 0o077 != 0 {
+            eprintln!(
+                "flowtrace: {} is readable by others: not used (chmod 0600 it)",
+                path.display()
+            );
+            return None;
+        }
+    }
     let text = std::fs::read_to_string(path).ok()?;
     let host = match config.get_hosts().first()? {
         postgres::config::Host::Tcp(host) => host.clone(),
@@ -265,6 +366,54 @@ impl rustls::client::danger::ServerCertVerifier for AnyCertificate {
     }
 }
 
+/// `sslmode=verify-ca`: the certificate's chain must lead to a trusted root; any host name.
+#[derive(Debug)]
+struct ChainOnly(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::{CertificateError, Error as TlsError};
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(TlsError::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(rustls::client::danger::ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
+}
+
 fn tls_connector(tls: &Tls, name: &str) -> Result<MakeRustlsConnect, Error> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder = rustls::ClientConfig::builder_with_provider(Arc::clone(&provider))
@@ -275,7 +424,7 @@ fn tls_connector(tls: &Tls, name: &str) -> Result<MakeRustlsConnect, Error> {
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyCertificate(provider)))
             .with_no_client_auth(),
-        Tls::Verified { root_cert, .. } => {
+        Tls::Verified { root_cert, full } => {
             let mut roots = rustls::RootCertStore::empty();
             match root_cert {
                 Some(path) => {
@@ -296,7 +445,21 @@ fn tls_connector(tls: &Tls, name: &str) -> Result<MakeRustlsConnect, Error> {
                     }
                 }
             }
-            builder.with_root_certificates(roots).with_no_client_auth()
+            if *full {
+                builder.with_root_certificates(roots).with_no_client_auth()
+            } else {
+                // verify-ca: the chain is checked, the host name is not (libpq's meaning).
+                let chain = rustls::client::WebPkiServerVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    Arc::clone(&provider),
+                )
+                .build()
+                .map_err(|error| Error::Usage(format!("--store {name}: TLS: {error}")))?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(ChainOnly(chain)))
+                    .with_no_client_auth()
+            }
         }
     };
     Ok(MakeRustlsConnect::new(config))
@@ -305,6 +468,16 @@ fn tls_connector(tls: &Tls, name: &str) -> Result<MakeRustlsConnect, Error> {
 /// Connects (TLS as `sslmode` says); returns the client and the store's masked name. Readers
 /// make the session read-only next; `import` writes through it.
 pub(crate) fn connect(url: &str) -> Result<(Client, String), Error> {
+    connect_unscrubbed(url).map_err(|error| match error {
+        Error::Postgres { store, message } => Error::Postgres {
+            store,
+            message: scrub(&message, url),
+        },
+        other => other,
+    })
+}
+
+fn connect_unscrubbed(url: &str) -> Result<(Client, String), Error> {
     let target = target(url)?;
     let name = target.name.clone();
     let failed = |error: postgres::Error| explain(&name, &error, Duration::ZERO);
@@ -318,11 +491,16 @@ pub(crate) fn connect(url: &str) -> Result<(Client, String), Error> {
     Ok((client, name))
 }
 
+/// How far back in ids each poll of a followed store looks for rows committed late.
+const FOLLOW_LOOKBACK_IDS: i64 = 10_000;
+
 /// The columns of the events table that vary between deployments.
 #[derive(Debug, Clone, Copy)]
 struct Columns {
     /// `id BIGSERIAL` (both variants of the spec have it; a hand-made table may not).
     id: bool,
+    /// `trace_id` compares byte by byte (a C or POSIX collation): a prefix is a plain range.
+    c_order: bool,
 }
 
 /// An open PostgreSQL store: a read-only session, the table checked.
@@ -346,7 +524,8 @@ impl PgStore {
         client
             .batch_execute(&format!(
                 "SET default_transaction_read_only = on; SET statement_timeout = {}",
-                timeout.as_millis().max(1)
+                // The server takes at most i32::MAX milliseconds (about 24 days).
+                timeout.as_millis().clamp(1, i32::MAX as u128)
             ))
             .map_err(failed)?;
         let table = query.table.clone();
@@ -356,7 +535,10 @@ impl PgStore {
             timeout,
             query,
             table: quoted_table(&table),
-            columns: Columns { id: true },
+            columns: Columns {
+                id: true,
+                c_order: true,
+            },
         };
         store.columns = store.check_table(&table, timeout)?;
         Ok(store)
@@ -383,7 +565,13 @@ impl PgStore {
             .query_opt(
                 "SELECT has_table_privilege(c.oid, 'SELECT'), \
                    array(SELECT attname::text FROM pg_attribute \
-                         WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped) \
+                         WHERE attrelid = c.oid AND attnum > 0 AND NOT attisdropped), \
+                   (SELECT CASE WHEN co.collname = 'default' \
+                                THEN (SELECT datcollate FROM pg_database \
+                                      WHERE datname = current_database()) \
+                                ELSE co.collname END::text \
+                    FROM pg_attribute a JOIN pg_collation co ON co.oid = a.attcollation \
+                    WHERE a.attrelid = c.oid AND a.attname = 'trace_id') \
                  FROM pg_class c WHERE c.oid = to_regclass($1)",
                 &[&quoted],
             )
@@ -412,6 +600,10 @@ impl PgStore {
         };
         let readable: bool = found.get(0);
         let columns: Vec<String> = found.get(1);
+        let collation: Option<String> = found.get(2);
+        let c_order = collation
+            .as_deref()
+            .is_none_or(|name| matches!(name, "C" | "POSIX" | "ucs_basic"));
         if !readable {
             return Err(Error::Postgres {
                 store: name.clone(),
@@ -436,12 +628,17 @@ impl PgStore {
         transaction.commit().map_err(failed)?;
         Ok(Columns {
             id: columns.iter().any(|column| column == "id"),
+            c_order,
         })
     }
 
     /// The SELECT list, in the order `row_record` reads it.
     fn select_list(&self) -> String {
-        let id = if self.columns.id { "id" } else { "0::bigint" };
+        let id = if self.columns.id {
+            "id::int8"
+        } else {
+            "0::int8"
+        };
         format!(
             "{id}, trace_id::text, ts::float8, kind::text, node_name::text, node_id::text, payload::text"
         )
@@ -459,17 +656,28 @@ impl PgStore {
         };
         // Trace ids may be prefixes: each is a range on the (trace_id, ts, id) index, checked
         // exactly with starts_with (a collation could order a range differently).
+        // Under another collation (en_US, ICU) punctuation may be ignored in comparisons, so
+        // the range's end is the next letter or digit, and a prefix with other characters is
+        // matched by starts_with alone (correct, without the index).
         let mut ranges = Vec::new();
         for prefix in query.trace_ids.iter().chain(&query.trace_prefix) {
             let low = next(&mut parameters, Box::new(prefix.clone()));
-            let range = match prefix_end(prefix) {
+            let end = if self.columns.c_order {
+                prefix_end(prefix)
+            } else {
+                alphanumeric_end(prefix)
+            };
+            let range = match end {
                 Some(end) => {
                     let high = next(&mut parameters, Box::new(end));
                     format!(
                         "(trace_id >= {low} AND trace_id < {high} AND starts_with(trace_id, {low}))"
                     )
                 }
-                None => format!("(trace_id >= {low} AND starts_with(trace_id, {low}))"),
+                None if self.columns.c_order => {
+                    format!("(trace_id >= {low} AND starts_with(trace_id, {low}))")
+                }
+                None => format!("starts_with(trace_id, {low})"),
             };
             ranges.push(range);
         }
@@ -488,11 +696,11 @@ impl PgStore {
         // decoded events.
         if let Some(since) = query.since {
             let bound = next(&mut parameters, Box::new(since.as_unix_seconds() - 5e-7));
-            conditions.push(format!("ts >= {bound}"));
+            conditions.push(format!("ts::float8 >= {bound}"));
         }
         if let Some(until) = query.until {
             let bound = next(&mut parameters, Box::new(until.as_unix_seconds() + 5e-7));
-            conditions.push(format!("ts <= {bound}"));
+            conditions.push(format!("ts::float8 <= {bound}"));
         }
         (conditions, parameters)
     }
@@ -618,7 +826,7 @@ impl PgStore {
                 .get(0)
         };
         let (mut conditions, parameters) = self.conditions(2);
-        conditions.insert(0, "id > $1".to_string());
+        conditions.insert(0, "id::int8 > $1".to_string());
         let sql = format!(
             "SELECT {} FROM {table} WHERE {} ORDER BY id",
             self.select_list(),
@@ -626,22 +834,46 @@ impl PgStore {
         );
         let statement = self.client.prepare(&sql).map_err(failed)?;
         let mut names = Names::default();
+        // Ids are handed out at insert, not at commit: a transaction that commits after a
+        // later one shows a lower id than rows already read. Each poll looks back
+        // FOLLOW_LOOKBACK_IDS ids and gives only the rows not given before.
+        let mut given: std::collections::BTreeSet<i64> = std::collections::BTreeSet::new();
+        if !from_start {
+            // The rows there at the start are history, the look-back's included.
+            let floor = last_id.saturating_sub(FOLLOW_LOOKBACK_IDS);
+            for row in self
+                .client
+                .query(
+                    &format!("SELECT id::int8 FROM {table} WHERE id::int8 > $1 AND id::int8 <= $2"),
+                    &[&floor, &last_id],
+                )
+                .map_err(failed)?
+            {
+                given.insert(row.get::<_, Option<i64>>(0).unwrap_or_default());
+            }
+        }
         while !super::follow::ending() {
-            let mut references: Vec<&(dyn ToSql + Sync)> = vec![&last_id];
+            let floor = last_id.saturating_sub(FOLLOW_LOOKBACK_IDS);
+            let mut references: Vec<&(dyn ToSql + Sync)> = vec![&floor];
             references.extend(parameters.iter().map(|p| p.as_ref() as &(dyn ToSql + Sync)));
             let rows = self.client.query(&statement, &references).map_err(failed)?;
             let mut counts = ReadStats::default();
             let mut stop = false;
             for row in &rows {
+                let id = row.get::<_, Option<i64>>(0).unwrap_or_default();
+                if !given.insert(id) {
+                    continue;
+                }
+                last_id = last_id.max(id);
                 let record = row_record(row, &name, &mut names);
                 if counts.count_row(&record) && !send(record) {
                     stop = true;
                     break;
                 }
             }
-            if let Some(last) = rows.last() {
-                last_id = last_id.max(last.get(0));
-            }
+            // Only ids within the look-back can come again.
+            let keep_from = last_id.saturating_sub(FOLLOW_LOOKBACK_IDS);
+            given = given.split_off(&keep_from);
             report
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -662,10 +894,12 @@ fn row_record(row: &Row, store: &Arc<str>, names: &mut Names) -> Record {
     let Some(ts) = ts.and_then(Timestamp::from_unix_seconds) else {
         return Record::Skipped;
     };
-    let kind: String = row.get(3);
+    let Some(kind) = row.get::<_, Option<String>>(3) else {
+        return Record::Skipped;
+    };
     let payload: Option<String> = row.get(6);
     StoredRow {
-        id: row.get(0),
+        id: row.get::<_, Option<i64>>(0).unwrap_or_default(),
         trace_id: row.get(1),
         ts,
         kind: &kind,
@@ -691,6 +925,30 @@ fn prefix_end(prefix: &str) -> Option<String> {
             chars.push(next);
             return Some(chars.into_iter().collect());
         }
+    }
+    None
+}
+
+/// The range end of a lower-case alphanumeric prefix under any common collation (digits sort
+/// before letters there too): its last character's successor among `0-9a-z`; `None` for any
+/// other prefix.
+fn alphanumeric_end(prefix: &str) -> Option<String> {
+    if prefix.is_empty()
+        || !prefix
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b.is_ascii_lowercase())
+    {
+        return None;
+    }
+    let mut bytes = prefix.as_bytes().to_vec();
+    while let Some(last) = bytes.pop() {
+        let next = match last {
+            b'0'..=b'8' | b'a'..=b'y' => last + 1,
+            b'9' => b'a',
+            _ => continue, // z: carry into the character before
+        };
+        bytes.push(next);
+        return String::from_utf8(bytes).ok();
     }
     None
 }
@@ -729,7 +987,7 @@ pub(crate) fn explain(store: &str, error: &postgres::Error, timeout: Duration) -
         Some(code) if *code == SqlState::QUERY_CANCELED => format!(
             "the query ran past --store-timeout {} and was cancelled: narrow it (--since, \
              --trace, --node) or raise --store-timeout",
-            if timeout.as_millis() < 1000 {
+            if !timeout.as_millis().is_multiple_of(1000) {
                 format!("{} ms", timeout.as_millis())
             } else {
                 format!("{} s", timeout.as_secs())
@@ -772,6 +1030,23 @@ mod tests {
             "postgresql://app@db/events?password=***&sslmode=disable"
         );
         assert_eq!(masked("postgres://db/events"), "postgres://db/events");
+        // Passwords holding `/`, `?` or `:` (base64 ones do), and password parameters
+        // however spelled, as the driver reads them.
+        assert_eq!(
+            masked("postgres://u:Ab3/Sl4sh?Q=@127.0.0.1:5432/db"),
+            "postgres://u:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            masked("postgres://u@h/db?PASSWORD=x1&sslpassword=x2&pass%77ord=x3"),
+            "postgres://u@h/db?PASSWORD=***&sslpassword=***&pass%77ord=***"
+        );
+        assert_eq!(
+            scrub(
+                "bad value x3 in pass%77ord",
+                "postgres://u@h/db?pass%77ord=x3"
+            ),
+            "bad value *** in pass%77ord"
+        );
         // An `@` in the password (URL-encoded or not) stays masked.
         assert_eq!(
             masked("postgres://app:p@ss@db/x"),
@@ -784,6 +1059,21 @@ mod tests {
         assert_eq!(prefix_end("3f2a9c").as_deref(), Some("3f2a9d"));
         assert_eq!(prefix_end("abz").as_deref(), Some("ab{"));
         assert_eq!(prefix_end(""), None);
+    }
+
+    #[test]
+    fn alphanumeric_ranges_carry_like_counting() {
+        assert_eq!(alphanumeric_end("5e99").as_deref(), Some("5e9a"));
+        assert_eq!(alphanumeric_end("5e9z").as_deref(), Some("5ea"));
+        assert_eq!(alphanumeric_end("b2f9-ed"), None);
+        assert_eq!(
+            with_default_port("postgres://u@h/db", "6543"),
+            "postgres://u@h:6543/db"
+        );
+        assert_eq!(
+            with_default_port("postgres://u@h:5/db", "6543"),
+            "postgres://u@h:5/db"
+        );
     }
 
     #[test]

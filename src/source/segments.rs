@@ -33,6 +33,10 @@ fn pod_of(line: &[u8]) -> Option<&[u8]> {
 /// follow one another (each pod in one run, two pods or more); `None` for any other file (one
 /// pod, pods interleaved as `kubectl logs -f` prints them, no prefixes, compressed).
 pub(crate) fn pod_runs(path: &Path) -> io::Result<Option<Vec<Run>>> {
+    // Only a regular file can be read twice (a pipe's bytes would be taken from the read).
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(None);
+    }
     let mut file = File::open(path)?;
     let mut head = vec![0u8; HEAD];
     let read = read_up_to(&mut file, &mut head)?;
