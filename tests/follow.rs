@@ -590,3 +590,61 @@ fn a_followed_store_gives_rows_as_the_service_writes_them() {
         "the store holds what the service wrote, nothing else"
     );
 }
+
+#[test]
+fn a_named_pipe_is_read_as_a_stream_whole() {
+    // `flowtrace events -f <(kubectl logs -f pod-a)`: a pipe, never sought, no byte taken by
+    // the file checks (the first 16 bytes were, once).
+    let lines = captured_lines();
+    for follow in [false, true] {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pod-a");
+        assert!(
+            Command::new("mkfifo")
+                .arg(&fifo)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let writer = {
+            let (fifo, text) = (fifo.clone(), lines.join("\n") + "\n");
+            std::thread::spawn(move || std::fs::write(fifo, text).unwrap())
+        };
+        let mut command = flowtrace();
+        command.args(["events", "--format", "jsonl", "-q"]);
+        if follow {
+            command.arg("-f");
+        }
+        let output = command.arg(&fifo).timeout(PATIENCE).output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(output.status.code(), Some(0), "follow {follow}");
+        assert_eq!(
+            parse_jsonl(&output.stdout).len(),
+            lines.len(),
+            "follow {follow}"
+        );
+    }
+}
+
+#[test]
+fn a_line_stamped_in_the_future_does_not_freeze_the_watch_window() {
+    // One mis-stamped line (a day ahead) among hours of log: every report still covers the
+    // last 5 minutes of the others.
+    let mut log = hours_of_log(1);
+    let mut future: Value = serde_json::from_str(&captured_lines()[1]).unwrap();
+    future["ts"] = Value::from(4_102_444_800.0); // 2100-01-01
+    let mut first = serde_json::to_vec(&future).unwrap();
+    first.push(b'\n');
+    first.append(&mut log);
+    let output = flowtrace()
+        .args(["triage", "--watch", "--interval", "100ms"])
+        .write_stdin(first)
+        .timeout(PATIENCE)
+        .output()
+        .unwrap();
+    let reports = parse_jsonl(&output.stdout);
+    let last = reports.last().expect("a report");
+    assert_eq!(last["window"]["events"], 301, "{last}");
+    // The last of an hour from 1,795,600,000 s: 3,599 s later.
+    assert_eq!(last["window"]["to"], "2026-11-25T10:46:39.000000Z");
+}
