@@ -24,8 +24,45 @@ fn captured_lines() -> Vec<String> {
         .collect()
 }
 
+/// A followed process, killed when dropped: a test that fails must not leave a follow running.
+struct Following(Option<Child>);
+
+impl Following {
+    fn into_inner(mut self) -> Child {
+        self.0.take().expect("still held")
+    }
+}
+
+impl std::ops::Deref for Following {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        self.0.as_ref().expect("still held")
+    }
+}
+
+impl std::ops::DerefMut for Following {
+    fn deref_mut(&mut self) -> &mut Child {
+        self.0.as_mut().expect("still held")
+    }
+}
+
+impl From<Child> for Following {
+    fn from(child: Child) -> Following {
+        Following(Some(child))
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
 /// `flowtrace events -f ARGS --format jsonl` with its stdout read line by line on a thread.
-fn follow(args: &[&str], stdin: Stdio) -> (Child, Receiver<(Instant, Value)>) {
+fn follow(args: &[&str], stdin: Stdio) -> (Following, Receiver<(Instant, Value)>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowtrace"))
         .args(["events", "-f", "--format", "jsonl"])
         .args(args)
@@ -45,7 +82,7 @@ fn follow(args: &[&str], stdin: Stdio) -> (Child, Receiver<(Instant, Value)>) {
             }
         }
     });
-    (child, receiver)
+    (Following(Some(child)), receiver)
 }
 
 fn next_event(events: &Receiver<(Instant, Value)>, what: &str) -> (Instant, Value) {
@@ -76,7 +113,8 @@ fn append(path: &Path, line: &str) {
 }
 
 /// Sends Ctrl-C's signal and returns the exit code and stderr.
-fn interrupt(mut child: Child) -> (Option<i32>, String) {
+fn interrupt(child: impl Into<Following>) -> (Option<i32>, String) {
+    let mut child = child.into();
     let status = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -254,7 +292,7 @@ fn silence_is_said_once() {
     let stdin = child.stdin.take().unwrap();
     std::thread::sleep(Duration::from_millis(1200));
     drop(stdin);
-    let output = child.wait_with_output().unwrap();
+    let output = child.into_inner().wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(
         stderr
@@ -320,6 +358,7 @@ fn find_follow_ends_by_itself(trace_id: &str) -> String {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
+        .map(Following::from)
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&production_lines()).unwrap();
@@ -435,6 +474,7 @@ fn watch_writes_one_json_report_per_interval_over_a_bounded_window() {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
+        .map(Following::from)
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(&hours_of_log(3)).unwrap();
