@@ -705,8 +705,12 @@ impl PgStore {
         (conditions, parameters)
     }
 
-    /// The SQL and its parameters for the read (exposed for tests of the plan).
-    pub fn select_sql(&self) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
+    /// The SQL and its parameters for the read (exposed for tests of the plan). `span` is the
+    /// first and last id of `find`'s trace, read first (see `trace_span`).
+    pub fn select_sql(
+        &self,
+        span: Option<(i64, i64)>,
+    ) -> (String, Vec<Box<dyn ToSql + Sync + Send>>) {
         let (conditions, mut parameters) = self.conditions(1);
         let where_ = if conditions.is_empty() {
             String::new()
@@ -721,29 +725,69 @@ impl PgStore {
             // and the queues from: the rows written just before and after the trace's first and
             // last, by the primary key (ids grow with time). Without an `id` column, the
             // table's first rows.
-            let rows = next_parameter(&mut parameters, self.query.sample_rows / 40);
-            sql = if self.columns.id {
-                format!(
-                    "WITH trace AS ({sql}), span AS (SELECT min(id) AS lo, max(id) AS hi FROM trace) \
-                     SELECT * FROM trace UNION SELECT {columns} FROM {table}, span \
-                     WHERE id BETWEEN lo - {rows} AND lo + {rows} \
-                        OR id BETWEEN hi - {rows} AND hi + {rows}"
-                )
-            } else {
-                format!("{sql} UNION (SELECT {columns} FROM {table} ORDER BY ts LIMIT {rows} * 4)")
+            // The ids are given as values (read first), not derived in the query: the planner
+            // then knows the windows are small and reads them by the primary key.
+            let rows = (self.query.sample_rows / 40).min(i64::MAX as u64) as i64;
+            sql = match (self.columns.id, span) {
+                (true, Some((lo, hi))) => {
+                    let bounds = [lo - rows, lo + rows, hi - rows, hi + rows];
+                    let marks: Vec<String> = bounds
+                        .into_iter()
+                        .map(|bound| {
+                            parameters.push(Box::new(bound));
+                            format!("${}", parameters.len())
+                        })
+                        .collect();
+                    format!(
+                        "{sql} UNION SELECT {columns} FROM {table} \
+                         WHERE id::int8 BETWEEN {} AND {} OR id::int8 BETWEEN {} AND {}",
+                        marks[0], marks[1], marks[2], marks[3]
+                    )
+                }
+                // No such trace: no sample to read around.
+                (true, None) => sql,
+                (false, _) => {
+                    let limit = next_parameter(&mut parameters, self.query.sample_rows / 10);
+                    format!("{sql} UNION (SELECT {columns} FROM {table} ORDER BY ts LIMIT {limit})")
+                }
             };
         }
         (format!("{sql} ORDER BY 3, 1"), parameters)
     }
 
+    /// For `find`: the query of its trace's first and last id (through the trace index), run
+    /// before the read; `None` for any other read.
+    fn span_query(&self) -> Option<(String, Vec<Box<dyn ToSql + Sync + Send>>)> {
+        if self.query.trace_prefix.is_none() || self.query.sample_rows == 0 || !self.columns.id {
+            return None;
+        }
+        let (conditions, parameters) = self.conditions(1);
+        let sql = format!(
+            "SELECT min(id::int8), max(id::int8) FROM {} WHERE {}",
+            self.table,
+            conditions.join(" AND ")
+        );
+        Some((sql, parameters))
+    }
+
     /// PostgreSQL's plan for the read (`EXPLAIN`), one line per step.
     pub fn query_plan(&mut self) -> Result<String, Error> {
-        let (sql, parameters) = self.select_sql();
+        let (name, timeout) = (self.name.to_string(), self.timeout);
+        let span = match self.span_query() {
+            Some((sql, parameters)) => {
+                let row = self
+                    .client
+                    .query_one(&sql, &references_of(&parameters))
+                    .map_err(|error| explain(&name, &error, timeout))?;
+                span_of(&row)
+            }
+            None => None,
+        };
+        let (sql, parameters) = self.select_sql(span);
         let references: Vec<&(dyn ToSql + Sync)> = parameters
             .iter()
             .map(|p| p.as_ref() as &(dyn ToSql + Sync))
             .collect();
-        let (name, timeout) = (self.name.to_string(), self.timeout);
         let rows = self
             .client
             .query(&format!("EXPLAIN {sql}"), &references)
@@ -762,13 +806,13 @@ impl PgStore {
 
     /// One snapshot: the rows come through a portal, `BATCH` at a time.
     fn send_rows(&mut self, sender: &RowSender) -> Result<(), Error> {
-        let (sql, parameters) = self.select_sql();
-        let references: Vec<&(dyn ToSql + Sync)> = parameters
-            .iter()
-            .map(|p| p.as_ref() as &(dyn ToSql + Sync))
-            .collect();
         let (name, timeout) = (Arc::clone(&self.name), self.timeout);
         let failed = |error: postgres::Error| explain(&name, &error, timeout);
+        let span_query = self.span_query();
+        // Both forms of the read, built before the transaction borrows the client: with the
+        // sample around the trace (its 4 id bounds set once read), and without (no such trace).
+        let around = self.select_sql(Some((0, 0)));
+        let alone = self.select_sql(None);
         let mut transaction = self
             .client
             .build_transaction()
@@ -776,6 +820,28 @@ impl PgStore {
             .read_only(true)
             .start()
             .map_err(failed)?;
+        // In the read's snapshot: `find`'s trace's ids, then the rows.
+        let span = match &span_query {
+            Some((sql, parameters)) => span_of(
+                &transaction
+                    .query_one(sql, &references_of(parameters))
+                    .map_err(failed)?,
+            ),
+            None => None,
+        };
+        let (sql, mut parameters) = match span {
+            Some(_) => around,
+            None => alone,
+        };
+        if let Some((lo, hi)) = span {
+            let rows = (self.query.sample_rows / 40).min(i64::MAX as u64) as i64;
+            let bounds = [lo - rows, lo + rows, hi - rows, hi + rows];
+            let start = parameters.len() - bounds.len();
+            for (slot, bound) in parameters[start..].iter_mut().zip(bounds) {
+                *slot = Box::new(bound);
+            }
+        }
+        let references = references_of(&parameters);
         let portal = transaction.bind(&sql, &references).map_err(failed)?;
         let mut names = Names::default();
         loop {
@@ -908,6 +974,20 @@ fn row_record(row: &Row, store: &Arc<str>, names: &mut Names) -> Record {
         payload: payload.as_deref().map(str::as_bytes),
     }
     .into_record(store, names)
+}
+
+/// Parameters as the driver takes them.
+fn references_of(parameters: &[Box<dyn ToSql + Sync + Send>]) -> Vec<&(dyn ToSql + Sync)> {
+    parameters
+        .iter()
+        .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
+
+/// The first and last id a span query found, if the trace is there.
+fn span_of(row: &Row) -> Option<(i64, i64)> {
+    row.get::<_, Option<i64>>(0)
+        .zip(row.get::<_, Option<i64>>(1))
 }
 
 /// Adds `value` as the next numbered parameter; returns its `$n`.
