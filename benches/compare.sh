@@ -2,7 +2,8 @@
 # Times flowtrace against the tools on-call engineers use today, on generated PenguiFlow logs
 # shaped like production (examples/genlog.rs: python-json-logger lines or penguiflow's
 # structured lines behind kubectl prefixes, 4 pods, ~48 traces in flight, an incident in the
-# middle), in one run: cat (the I/O floor), rg (the raw scan), jq (select and count by hand).
+# middle), in one run: cat (the I/O floor), rg (the raw scan), jq (select and count by hand,
+# after sed strips the kubectl prefixes as a user must).
 # One row uses the first generator's log (compact sorted keys, 8 traces in flight) for history.
 # Commands alternate round by round; the table gives medians of wall time, CPU time (user +
 # system: the steadier figure on a shared machine) and peak memory.
@@ -45,7 +46,7 @@ benchmarks=(
   "rg -F <trace_id> :: rg -F $needle $log"
   "flowtrace find <trace_id> :: $ft find $needle $log -q --format json"
   "flowtrace events --trace <trace_id> :: $ft events --trace $needle $log -q"
-  "jq select one trace :: jq -c 'select(.trace_id == \"$needle\")' $log"
+  "jq select one trace :: sed 's/^[^{]*//' $log | jq -c 'select(.trace_id == \"$needle\")'"
   "rg -c node_success :: rg -c node_success $log"
   "flowtrace classify :: $ft classify $log -q --format json"
   "flowtrace saturation :: $ft saturation $log -q --format json"
@@ -55,7 +56,7 @@ benchmarks=(
   "flowtrace saturation (structured) :: $ft saturation $structured -q --format json"
   "flowtrace triage (structured) :: $ft triage $structured -q --format json"
   "flowtrace classify (first generator) :: $ft classify $history -q --format json"
-  "jq count events by node :: jq -n 'reduce inputs as \$e ({}; .[\$e.node_name // \"-\"] += 1)' $log"
+  "jq count events by node :: sed 's/^[^{]*//' $log | jq -n 'reduce inputs as \$e ({}; .[\$e.node_name // \"-\"] += 1)'"
   "zcat (gzip floor) :: zcat $log.gz"
   "zcat | flowtrace classify :: zcat $log.gz | $ft classify -q --format json"
   "flowtrace classify file.gz :: $ft classify $log.gz -q --format json"

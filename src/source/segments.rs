@@ -5,7 +5,7 @@
 //! runs; no run is held in memory).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 /// One pod's run of lines in the file.
@@ -39,7 +39,7 @@ pub(crate) fn pod_runs(path: &Path) -> io::Result<Option<Vec<Run>>> {
     }
     let mut file = File::open(path)?;
     let mut head = vec![0u8; HEAD];
-    let read = read_up_to(&mut file, &mut head)?;
+    let read = super::store::read_up_to(&mut file, &mut head)?;
     head.truncate(read);
     // Only a file that starts as a kubectl pod stream is scanned.
     if pod_of(&head).is_none() {
@@ -83,19 +83,6 @@ pub(crate) fn pod_runs(path: &Path) -> io::Result<Option<Vec<Run>>> {
         last.len = offset - last.offset;
     }
     Ok((runs.len() > 1).then_some(runs))
-}
-
-fn read_up_to(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(count) => filled += count,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => {}
-            Err(error) => return Err(error),
-        }
-    }
-    Ok(filled)
 }
 
 #[cfg(test)]

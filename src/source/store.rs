@@ -528,7 +528,7 @@ pub(crate) fn check_sqlite_header(path: &Path, name: &str) -> Result<bool, Error
     Ok(header[18] == 2 || header[19] == 2)
 }
 
-fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(file: &mut File, buffer: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buffer.len() {
         match file.read(&mut buffer[filled..])? {
