@@ -298,6 +298,16 @@ impl GraphLearner {
             .or_default() += 1;
     }
 
+    /// Settles and forgets the walk of a trace judged finished (its waiting arrivals counted,
+    /// as when a walk goes idle).
+    pub fn settle_trace(&mut self, trace_id: &str) {
+        if let Some(mut walk) = self.walks.remove(trace_id) {
+            for arrival in walk.settle_waiting() {
+                Self::count(&mut self.arrivals, arrival);
+            }
+        }
+    }
+
     /// Forgets the walks of traces `keep` rejects (a sampler narrowing its sample).
     pub fn retain_traces(&mut self, keep: impl Fn(&str) -> bool) {
         self.walks.retain(|trace, _| keep(trace));

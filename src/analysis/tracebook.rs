@@ -3,13 +3,21 @@
 //!
 //! A trace with no event for `IDLE_TRACE_MICROS` of log time is taken as finished: its status is
 //! settled with the graph learned so far and it is handed back from `observe`, so memory is
-//! bounded by the traces in flight, not by the input. (Inputs spanning less than that keep every
-//! trace to the end, where the final graph settles them all.)
+//! bounded by the traces in flight, not by the input. A trace already in a final status under
+//! that graph (succeeded, failed, cancelled, skipped) is handed back after
+//! `SETTLED_TRACE_MICROS` without an event: a busy service runs thousands of traces in ten
+//! minutes, and holding them all took hundreds of MiB. (Inputs spanning less than that keep
+//! every trace to the end, where the final graph settles them all.)
 
 use super::graph::{FlowGraph, GraphLearner};
 use super::trace::{TraceStatus, TraceSummary};
 use crate::event::{Event, Name, NameMap, Timestamp};
 use crate::source::IDLE_TRACE_MICROS;
+
+/// A trace in a final status with no event for this long of log time is finished.
+pub const SETTLED_TRACE_MICROS: i64 = 60 * 1_000_000;
+/// How often (in log time) traces are looked at for settling.
+const SETTLE_EVERY_MICROS: i64 = 10 * 1_000_000;
 
 #[derive(Debug, Default)]
 pub struct TraceBook {
@@ -45,26 +53,41 @@ impl TraceBook {
             summary.observe(event);
             summary.selected |= selected;
         }
-        if self.newest.0.saturating_sub(self.last_eviction.0) < IDLE_TRACE_MICROS / 4 {
+        if self.newest.0.saturating_sub(self.last_eviction.0) < SETTLE_EVERY_MICROS {
             return Vec::new();
         }
         self.last_eviction = self.newest;
-        let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
-        let idle: Vec<Name> = self
+        let idle_cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
+        let settled_cutoff = self.newest.0.saturating_sub(SETTLED_TRACE_MICROS);
+        if !self
             .summaries
-            .iter()
-            .filter(|(_, summary)| summary.last_ts.0 < cutoff)
-            .map(|(trace, _)| trace.clone())
-            .collect();
-        if idle.is_empty() {
+            .values()
+            .any(|summary| summary.last_ts.0 < settled_cutoff)
+        {
             return Vec::new();
         }
         let graph = self.graph.graph();
-        let finished = idle
+        let finished: Vec<Name> = self
+            .summaries
             .iter()
-            .filter_map(|trace| self.summaries.remove(trace))
+            .filter(|(_, summary)| {
+                summary.last_ts.0 < idle_cutoff
+                    || (summary.last_ts.0 < settled_cutoff
+                        && summary.status(&graph) != TraceStatus::InFlight)
+            })
+            .map(|(trace, _)| trace.clone())
             .collect();
-        settle(finished, &graph)
+        if finished.is_empty() {
+            return Vec::new();
+        }
+        let summaries = finished
+            .iter()
+            .filter_map(|trace| {
+                self.graph.settle_trace(trace);
+                self.summaries.remove(trace)
+            })
+            .collect();
+        settle(summaries, &graph)
     }
 
     /// The traces still open, settled with the final graph, and that graph.
