@@ -11,8 +11,9 @@ use crate::analysis::trace::TraceStatus;
 use crate::analysis::traces::TraceSort;
 
 const ABOUT: &str = "Incident debugging for PenguiFlow runtime telemetry: read JSON logs \
-(files, gzip/zstd, kubectl logs on stdin) or a SQLite event store, and answer where a trace \
-stopped, what is failing and whether the flow is saturated.";
+(files, gzip/zstd, kubectl logs on stdin, live with -f) or the event store (SQLite or \
+PostgreSQL), and answer where a trace stopped, what is failing and whether the flow is \
+saturated.";
 
 const EXAMPLES: &str = "\
 Examples:
@@ -20,10 +21,13 @@ Examples:
   kubectl logs deploy/worker --prefix --timestamps | flowtrace find 3f2a9c
   flowtrace classify app.log.gz --since 30m
   flowtrace saturation --store events.db
+  kubectl logs -f deploy/worker --prefix | flowtrace triage --watch
+  flowtrace lint app.log --format sarif > flowtrace.sarif
   flowtrace completions bash > /etc/bash_completion.d/flowtrace
 
 Exit status: 0 success, 1 an input could not be read (the rest was still read) or find found no
-such trace, 2 usage error, 3 classify --fail-on found a category it names.";
+such trace, 2 usage error, 3 classify --fail-on found a category it names, 4 lint found a
+defect at or above --fail-on-severity, 130 a --follow or --watch ended by Ctrl-C.";
 
 const EVENTS_EXAMPLES: &str = "\
 Examples:
@@ -97,8 +101,8 @@ pub enum Command {
     #[command(after_help = TRIAGE_EXAMPLES)]
     Triage(Box<TriageArgs>),
 
-    /// Write the events of logs into a SQLite store (PenguiFlow's flow_events schema), to
-    /// archive an incident once and query it in milliseconds afterwards.
+    /// Write the events of logs into an event store, SQLite or PostgreSQL (PenguiFlow's
+    /// flow_events schema), to archive an incident once and query it in milliseconds afterwards.
     ///
     /// Idempotent: importing the same log twice adds nothing. The only command that writes,
     /// and only to the store it is given (created if missing).
