@@ -217,7 +217,7 @@ impl Analysis for Metrics {
             .into_iter()
             .map(|(labels, points)| Series {
                 labels,
-                values: every_step(&points, last),
+                values: every_step(&points, last, 0.0),
             })
             .collect();
         let mut families = vec![Family {
@@ -261,7 +261,7 @@ impl Analysis for Metrics {
             .into_iter()
             .map(|(node, (_, points))| HistogramSeries {
                 labels: vec![("node", node)],
-                values: every_step_state(&points, last),
+                values: every_step(&points, last, zero_state(&points)),
             })
             .collect();
         MetricsReport {
@@ -271,6 +271,14 @@ impl Analysis for Metrics {
             tenant_label,
             tenants: self.tenants.len(),
         }
+    }
+}
+
+/// A histogram with no observation, shaped like the ones in `points`.
+fn zero_state(points: &[(i64, HistogramState)]) -> HistogramState {
+    HistogramState {
+        buckets: vec![0; points.first().map_or(0, |(_, state)| state.buckets.len())],
+        ..HistogramState::default()
     }
 }
 
@@ -290,39 +298,18 @@ fn add_counters(a: &Points, b: &Points) -> Points {
         .collect()
 }
 
-/// A value for every step from the step before the first change point (a 0, so rate() and
-/// increase() see the first events) to `last`, carried forward.
-fn every_step(points: &Points, last: i64) -> Points {
-    let Some(&(first, _)) = points.first() else {
+/// A value for every step from the step before the first change point (`zero` there, so
+/// rate() and increase() see the first events) to `last`, carried forward.
+fn every_step<T: Clone>(points: &[(i64, T)], last: i64, zero: T) -> Vec<(i64, T)> {
+    let Some((first, _)) = points.first() else {
         return Vec::new();
     };
-    let mut values = vec![(first - 1, 0.0)];
+    let mut values = vec![(first - 1, zero.clone())];
     let mut next = points.iter().peekable();
-    let mut current = 0.0;
-    for step in first..=last {
-        while let Some((_, value)) = next.next_if(|(s, _)| *s <= step) {
-            current = *value;
-        }
-        values.push((step, current));
-    }
-    values
-}
-
-fn every_step_state(points: &[(i64, HistogramState)], last: i64) -> Vec<(i64, HistogramState)> {
-    let Some((first, state)) = points.first() else {
-        return Vec::new();
-    };
-    // A zero state the step before, as for counters.
-    let zero = HistogramState {
-        buckets: vec![0; state.buckets.len()],
-        ..HistogramState::default()
-    };
-    let mut values = vec![(first - 1, zero)];
-    let mut next = points.iter().peekable();
-    let mut current = HistogramState::default();
+    let mut current = zero;
     for step in *first..=last {
-        while let Some((_, state)) = next.next_if(|(s, _)| *s <= step) {
-            current = state.clone();
+        while let Some((_, value)) = next.next_if(|(s, _)| *s <= step) {
+            current = value.clone();
         }
         values.push((step, current.clone()));
     }
@@ -337,7 +324,7 @@ mod tests {
     fn counters_carry_forward_to_the_last_step() {
         let points = vec![(3, 1.0), (5, 4.0)];
         assert_eq!(
-            every_step(&points, 7),
+            every_step(&points, 7, 0.0),
             vec![(2, 0.0), (3, 1.0), (4, 1.0), (5, 4.0), (6, 4.0), (7, 4.0)]
         );
         assert_eq!(
