@@ -154,10 +154,7 @@ impl Pass<'_> {
         adjust: impl FnOnce(&mut SourceOptions),
     ) -> Result<Finished<A::Report>, Error> {
         let needs = analysis.needs();
-        let scope = match needs {
-            Needs::Events => self.filter.clone(),
-            Needs::WholeTraces | Needs::Graph | Needs::TraceStatuses => self.filter.trace_scope(),
-        };
+        let scope = self.scope(needs);
         let mut options = self.input.source_options(&scope);
         adjust(&mut options);
         let pushed = pushed_into_store(&options);
@@ -188,6 +185,15 @@ impl Pass<'_> {
             report: analysis.finish(&end),
             read,
         })
+    }
+
+    /// What is read for an analysis: the filter's events, or every event of the traces it
+    /// selects.
+    fn scope(&self, needs: Needs) -> EventFilter {
+        match needs {
+            Needs::Events => self.filter.clone(),
+            Needs::WholeTraces | Needs::Graph | Needs::TraceStatuses => self.filter.trace_scope(),
+        }
     }
 
     /// Feeds `events` (the scope read) through redaction, the trace book or graph learner the
@@ -246,10 +252,7 @@ impl Pass<'_> {
         mut show: impl FnMut(A::Report, &WatchFrame) -> Result<(), Error>,
     ) -> Result<ReadReport, Error> {
         let needs = make().needs();
-        let scope = match needs {
-            Needs::Events => self.filter.clone(),
-            Needs::WholeTraces | Needs::Graph | Needs::TraceStatuses => self.filter.trace_scope(),
-        };
+        let scope = self.scope(needs);
         let mut stream = EventStream::open(self.input.source_options(&scope))?;
         let span = i64::try_from(window.as_micros()).unwrap_or(i64::MAX);
         let held = Mutex::new(Held::default());

@@ -194,7 +194,7 @@ pub(crate) fn spawn_live(
 
 /// Follows a store on a thread of its own, sending each new row as it is read.
 pub(crate) fn spawn_store(
-    store: super::FollowedStore,
+    store: super::AnyStore,
     options: FollowOptions,
     report: SharedReport,
     sender: SyncSender<Arrival>,
@@ -203,10 +203,8 @@ pub(crate) fn spawn_store(
         let mut send = |record| sender.send(Arrival::Record(record)).is_ok();
         let (from_start, poll) = (options.from_start, options.poll);
         let followed = match store {
-            super::FollowedStore::Sqlite(store) => {
-                store.poll_rows(from_start, poll, &report, &mut send)
-            }
-            super::FollowedStore::Postgres(mut store) => {
+            super::AnyStore::Sqlite(store) => store.poll_rows(from_start, poll, &report, &mut send),
+            super::AnyStore::Postgres(mut store) => {
                 store.poll_rows(from_start, poll, &report, &mut send)
             }
         };

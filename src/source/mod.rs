@@ -200,6 +200,25 @@ pub struct SourceOptions {
     pub inspector: Option<Arc<dyn LineInspector>>,
 }
 
+impl SourceOptions {
+    /// How each log input's lines are read; `search` lets a trace's bytes be searched for
+    /// in whole blocks (off when following).
+    fn line_options(&self, search: bool) -> lines::LineOptions {
+        lines::LineOptions {
+            prefilter: Arc::clone(&self.prefilter),
+            required: self
+                .required
+                .as_ref()
+                .filter(|_| search)
+                .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
+            sample_lines: self.sample_lines,
+            strict: self.strict,
+            max_line_bytes: self.max_line_bytes,
+            inspector: self.inspector.clone(),
+        }
+    }
+}
+
 /// Inputs larger than this in all get a progress bar (on a terminal).
 const PROGRESS_BYTES: u64 = 100 << 20;
 
@@ -253,21 +272,30 @@ pub struct EventStream {
     late: Arc<std::sync::atomic::AtomicBool>,
 }
 
-/// A store followed for new rows: SQLite or PostgreSQL.
-pub(crate) enum FollowedStore {
+/// The event store, SQLite or PostgreSQL (told apart by `--store`'s URL scheme), read once
+/// or followed.
+pub(crate) enum AnyStore {
     Sqlite(Box<store::Store>),
     Postgres(Box<postgres::PgStore>),
 }
 
-impl FollowedStore {
-    fn open(query: StoreQuery) -> Result<FollowedStore, Error> {
+impl AnyStore {
+    fn open(query: StoreQuery) -> Result<AnyStore, Error> {
         if postgres::is_postgres_url(&query.path.to_string_lossy()) {
             let timeout = query.timeout;
-            Ok(FollowedStore::Postgres(Box::new(postgres::PgStore::open(
+            Ok(AnyStore::Postgres(Box::new(postgres::PgStore::open(
                 query, timeout,
             )?)))
         } else {
-            Ok(FollowedStore::Sqlite(Box::new(store::Store::open(query)?)))
+            Ok(AnyStore::Sqlite(Box::new(store::Store::open(query)?)))
+        }
+    }
+
+    /// Its selected rows, in time order, from a reader thread.
+    fn into_records(self, report: SharedReport) -> store::StoreRecords {
+        match self {
+            AnyStore::Sqlite(store) => store.into_records(report),
+            AnyStore::Postgres(store) => store.into_records(report),
         }
     }
 }
@@ -307,40 +335,22 @@ fn event_identity(event: &Event) -> u64 {
 impl EventStream {
     /// Opens every source; any that cannot be opened (a log input or the store) is an error at
     /// once, before anything is read or reported.
-    pub fn open(options: SourceOptions) -> Result<EventStream, Error> {
+    pub fn open(mut options: SourceOptions) -> Result<EventStream, Error> {
         if let Some(follow) = options.follow {
             return EventStream::follow(options, follow);
         }
         let mut unopened = Vec::new();
         let report: SharedReport = Arc::default();
         let mut sources: Vec<Box<dyn Iterator<Item = Record> + Send>> = Vec::new();
-        if let Some(query) = options.store {
-            let records: Box<dyn Iterator<Item = Record> + Send> =
-                if postgres::is_postgres_url(&query.path.to_string_lossy()) {
-                    let timeout = query.timeout;
-                    Box::new(
-                        postgres::PgStore::open(query, timeout)?.into_records(Arc::clone(&report)),
-                    )
-                } else {
-                    Box::new(store::Store::open(query)?.into_records(Arc::clone(&report)))
-                };
-            sources.push(records);
+        if let Some(query) = options.store.take() {
+            let store = AnyStore::open(query)?;
+            sources.push(Box::new(store.into_records(Arc::clone(&report))));
         }
         let progress = options
             .progress
             .then(|| progress_bar(&options.inputs))
             .flatten();
-        let line_options = || lines::LineOptions {
-            prefilter: Arc::clone(&options.prefilter),
-            required: options
-                .required
-                .as_ref()
-                .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
-            sample_lines: options.sample_lines,
-            strict: options.strict,
-            max_line_bytes: options.max_line_bytes,
-            inspector: options.inspector.clone(),
-        };
+        let line_options = || options.line_options(true);
         for spec in &options.inputs {
             // Several pods' logs one after another in one file: each run is an input of its
             // own (read from its offset, on its own thread), so the merge orders them.
@@ -424,9 +434,9 @@ impl EventStream {
 
     /// Opens every input to be followed: files from their end (or start), stdin as it comes,
     /// each read on its own thread. All are opened before anything is read.
-    fn follow(options: SourceOptions, follow: FollowOptions) -> Result<EventStream, Error> {
+    fn follow(mut options: SourceOptions, follow: FollowOptions) -> Result<EventStream, Error> {
         let report: SharedReport = Arc::default();
-        let store = options.store.map(FollowedStore::open).transpose()?;
+        let store = options.store.take().map(AnyStore::open).transpose()?;
         // Files are opened now (an error before anything is read); standard input on its
         // thread, where waiting for its first bytes holds nothing else up.
         let mut opened = Vec::new();
@@ -461,14 +471,8 @@ impl EventStream {
             follow::spawn_store(store, follow, Arc::clone(&report), sender.clone());
         }
         for input in opened {
-            let line_options = lines::LineOptions {
-                prefilter: Arc::clone(&options.prefilter),
-                required: None,
-                sample_lines: options.sample_lines,
-                strict: options.strict,
-                max_line_bytes: options.max_line_bytes,
-                inspector: options.inspector.clone(),
-            };
+            // A live line is decoded as it comes: no block search for a trace's bytes.
+            let line_options = options.line_options(false);
             let report = Arc::clone(&report);
             let open = move || {
                 let input = match input {
