@@ -351,7 +351,7 @@ fn production_status(trace_id: &str) -> String {
 
 /// `find TRACE -f` fed the whole capture through a pipe that stays open: it must end by itself
 /// once the trace is settled. Returns its stdout.
-fn find_follow_ends_by_itself(trace_id: &str) -> String {
+fn find_follow_ends_by_itself(trace_id: &str, input: &[u8]) -> String {
     let mut child = Command::new(env!("CARGO_BIN_EXE_flowtrace"))
         .args(["find", &trace_id[..10], "-f", "--color", "never"])
         .stdin(Stdio::piped())
@@ -361,7 +361,7 @@ fn find_follow_ends_by_itself(trace_id: &str) -> String {
         .map(Following::from)
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    stdin.write_all(&production_lines()).unwrap();
+    stdin.write_all(input).unwrap();
     stdin.flush().unwrap();
     let started = Instant::now();
     let status = loop {
@@ -401,7 +401,7 @@ fn find_follow_ends_once_the_trace_is_settled() {
         ),
     ] {
         let expected = production_status(trace_id);
-        let stdout = find_follow_ends_by_itself(trace_id);
+        let stdout = find_follow_ends_by_itself(trace_id, &production_lines());
         assert!(stdout.contains(said), "{trace_id}: {stdout}");
         let report = stdout.split("\n\n").nth(1).unwrap_or_default();
         assert!(
@@ -410,6 +410,31 @@ fn find_follow_ends_once_the_trace_is_settled() {
         );
         // Its events came as rows before the report.
         assert!(stdout.contains("node_success"), "{stdout}");
+    }
+}
+
+#[test]
+fn find_follow_ends_on_another_topology_too() {
+    // The two-pod chain behind kubectl prefixes: a trace failed by timeouts and one that
+    // succeeded, each with the status its FlowEvents give (the capture's trace_expected).
+    let log = std::fs::read(fixture("topologies/chain_incident/kubectl_prefix.log")).unwrap();
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("topologies/chain_incident/expected.json")).unwrap(),
+    )
+    .unwrap();
+    for (trace_id, said) in [
+        ("17dbf0fa850a4120b6cf88253a8163c8", "→ failed (timeout)"),
+        ("87a1b09d3aae4044885e3586036f047e", "→ succeeded"),
+    ] {
+        let status = expected["trace_expected"][trace_id]["status"]
+            .as_str()
+            .unwrap();
+        let stdout = find_follow_ends_by_itself(trace_id, &log);
+        assert!(stdout.contains(said), "{trace_id}: {stdout}");
+        assert!(
+            stdout.contains(&format!("status       {status}")),
+            "{trace_id} ({status}): {stdout}"
+        );
     }
 }
 
