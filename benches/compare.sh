@@ -11,7 +11,8 @@
 #   benches/compare.sh [SIZE] [ROUNDS]      e.g. benches/compare.sh 1G 3
 #
 # Needs: cargo, rg, jq, gzip, zstd, GNU time (/usr/bin/time). Writes the logs under
-# ${BENCH_DIR:-/tmp/flowtrace-bench} (kept between runs) and the table to benches/results.md.
+# ${BENCH_DIR:-/tmp/flowtrace-bench} (kept between runs) and the table to ${RESULTS:-benches/results.md}.
+# FLOWTRACE=path/to/flowtrace times another build (a before/after comparison on the same logs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -32,7 +33,7 @@ for tool in rg jq gzip zstd sqlite3 /usr/bin/time; do
 done
 
 cargo build --release --quiet --bin flowtrace --example genlog
-ft=target/release/flowtrace
+ft=${FLOWTRACE:-target/release/flowtrace}
 [ -s "$log" ] || target/release/examples/genlog --size "$size" --shape flat --out "$log"
 [ -s "$structured" ] || target/release/examples/genlog --size "$size" --shape structured --out "$structured"
 [ -s "$history" ] || target/release/examples/genlog --profile incident --size "$size" --shape flat --out "$history"
@@ -117,4 +118,4 @@ floor=$(echo "${times[rg -F <trace_id>]}" | median)
       'BEGIN { rate = b > 0 ? sprintf("%.2f", b / 1073741824 / t) : "-";
                printf "| %s | %.4f | %.2f | %.1fx | %s | %.0f |\n", n, t, c, t / f, rate, m / 1024 }'
   done
-} | tee benches/results.md
+} | tee "${RESULTS:-benches/results.md}"
