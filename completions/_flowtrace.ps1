@@ -32,6 +32,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'One row per trace: status, category, duration, last node; find the traces worth opening')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures')
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'The incident report as one self-contained HTML page: triage''s verdicts and checklist, charts, the flow graph and the worst traces'' timelines; for the incident ticket')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Write the events of logs into an event store, SQLite or PostgreSQL (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards')
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Telemetry defects: what makes incidents undebuggable, costly, leaky or lossy, with locations and the fix')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Dashboards after the fact: the metrics PenguiFlow''s guidance recommends, derived from the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads')
@@ -248,6 +249,32 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
             break
         }
+        'flowtrace;report' {
+            [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)')
+            [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of --store (PostgreSQL: schema.table allowed)')
+            [CompletionResult]::new('--store-timeout', '--store-timeout', [CompletionResultType]::ParameterName, 'With a PostgreSQL --store: the longest one query may run before it is cancelled')
+            [CompletionResult]::new('-j', '-j', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--threads', '--threads', [CompletionResultType]::ParameterName, 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free')
+            [CompletionResult]::new('--max-line-bytes', '--max-line-bytes', [CompletionResultType]::ParameterName, 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)')
+            [CompletionResult]::new('--trace', '--trace', [CompletionResultType]::ParameterName, 'Only this trace id (repeat or comma-separate for several)')
+            [CompletionResult]::new('--tenant', '--tenant', [CompletionResultType]::ParameterName, 'Only events of this tenant (taken from the line, or propagated within its trace)')
+            [CompletionResult]::new('--node', '--node', [CompletionResultType]::ParameterName, 'Only events of this node name')
+            [CompletionResult]::new('--pod', '--pod', [CompletionResultType]::ParameterName, 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)')
+            [CompletionResult]::new('--kind', '--kind', [CompletionResultType]::ParameterName, 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)')
+            [CompletionResult]::new('--since', '--since', [CompletionResultType]::ParameterName, 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Only events at or before this time: RFC 3339 or a duration, as for --since')
+            [CompletionResult]::new('-o', '-o', [CompletionResultType]::ParameterName, 'The HTML file to write (replaced if it exists); `-` writes to standard output')
+            [CompletionResult]::new('--output', '--output', [CompletionResultType]::ParameterName, 'The HTML file to write (replaced if it exists); `-` writes to standard output')
+            [CompletionResult]::new('--strict', '--strict', [CompletionResultType]::ParameterName, 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Do not print the summary of skipped lines on stderr')
+            [CompletionResult]::new('--now', '--now', [CompletionResultType]::ParameterName, 'Count --since/--until durations back from the current clock, not from the newest event')
+            [CompletionResult]::new('--full-scan', '--full-scan', [CompletionResultType]::ParameterName, 'With one --trace: parse every line, as find --full-scan does')
+            [CompletionResult]::new('--no-redact', '--no-redact', [CompletionResultType]::ParameterName, 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            break
+        }
         'flowtrace;import' {
             [CompletionResult]::new('--store', '--store', [CompletionResultType]::ParameterName, 'The store to write (created with the flow_events schema if missing): a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (the table and its indexes created there)')
             [CompletionResult]::new('--table', '--table', [CompletionResultType]::ParameterName, 'The events table of the store')
@@ -335,6 +362,7 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             [CompletionResult]::new('traces', 'traces', [CompletionResultType]::ParameterValue, 'One row per trace: status, category, duration, last node; find the traces worth opening')
             [CompletionResult]::new('graph', 'graph', [CompletionResultType]::ParameterValue, 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures')
             [CompletionResult]::new('triage', 'triage', [CompletionResultType]::ParameterValue, 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first')
+            [CompletionResult]::new('report', 'report', [CompletionResultType]::ParameterValue, 'The incident report as one self-contained HTML page: triage''s verdicts and checklist, charts, the flow graph and the worst traces'' timelines; for the incident ticket')
             [CompletionResult]::new('import', 'import', [CompletionResultType]::ParameterValue, 'Write the events of logs into an event store, SQLite or PostgreSQL (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards')
             [CompletionResult]::new('lint', 'lint', [CompletionResultType]::ParameterValue, 'Telemetry defects: what makes incidents undebuggable, costly, leaky or lossy, with locations and the fix')
             [CompletionResult]::new('metrics', 'metrics', [CompletionResultType]::ParameterValue, 'Dashboards after the fact: the metrics PenguiFlow''s guidance recommends, derived from the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads')
@@ -361,6 +389,9 @@ Register-ArgumentCompleter -Native -CommandName 'flowtrace' -ScriptBlock {
             break
         }
         'flowtrace;help;triage' {
+            break
+        }
+        'flowtrace;help;report' {
             break
         }
         'flowtrace;help;import' {

@@ -43,6 +43,9 @@ _flowtrace() {
             flowtrace,metrics)
                 cmd="flowtrace__subcmd__metrics"
                 ;;
+            flowtrace,report)
+                cmd="flowtrace__subcmd__report"
+                ;;
             flowtrace,saturation)
                 cmd="flowtrace__subcmd__saturation"
                 ;;
@@ -79,6 +82,9 @@ _flowtrace() {
             flowtrace__subcmd__help,metrics)
                 cmd="flowtrace__subcmd__help__subcmd__metrics"
                 ;;
+            flowtrace__subcmd__help,report)
+                cmd="flowtrace__subcmd__help__subcmd__report"
+                ;;
             flowtrace__subcmd__help,saturation)
                 cmd="flowtrace__subcmd__help__subcmd__saturation"
                 ;;
@@ -95,7 +101,7 @@ _flowtrace() {
 
     case "${cmd}" in
         flowtrace)
-            opts="-h -V --help --version events find classify saturation traces graph triage import lint metrics completions help"
+            opts="-h -V --help --version events find classify saturation traces graph triage report import lint metrics completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -451,7 +457,7 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__help)
-            opts="events find classify saturation traces graph triage import lint metrics completions help"
+            opts="events find classify saturation traces graph triage report import lint metrics completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -577,6 +583,20 @@ _flowtrace() {
             return 0
             ;;
         flowtrace__subcmd__help__subcmd__metrics)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowtrace__subcmd__help__subcmd__report)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -845,6 +865,80 @@ _flowtrace() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "openmetrics prometheus-rules" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        flowtrace__subcmd__report)
+            opts="-q -j -o -h --store --table --store-timeout --strict --quiet --threads --max-line-bytes --trace --tenant --node --pod --kind --since --until --now --output --full-scan --no-redact --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --store)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --table)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --store-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --threads)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-line-bytes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --trace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tenant)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --node)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pod)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --kind)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --until)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

@@ -29,6 +29,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand traces 'One row per trace: status, category, duration, last node; find the traces worth opening'
             cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
             cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
+            cand report 'The incident report as one self-contained HTML page: triage''s verdicts and checklist, charts, the flow graph and the worst traces'' timelines; for the incident ticket'
             cand import 'Write the events of logs into an event store, SQLite or PostgreSQL (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards'
             cand lint 'Telemetry defects: what makes incidents undebuggable, costly, leaky or lossy, with locations and the fix'
             cand metrics 'Dashboards after the fact: the metrics PenguiFlow''s guidance recommends, derived from the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads'
@@ -237,6 +238,31 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand -h 'Print help (see more with ''--help'')'
             cand --help 'Print help (see more with ''--help'')'
         }
+        &'flowtrace;report'= {
+            cand --store 'The event store (PenguiFlow''s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)'
+            cand --table 'The events table of --store (PostgreSQL: schema.table allowed)'
+            cand --store-timeout 'With a PostgreSQL --store: the longest one query may run before it is cancelled'
+            cand -j 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
+            cand --threads 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free'
+            cand --max-line-bytes 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)'
+            cand --trace 'Only this trace id (repeat or comma-separate for several)'
+            cand --tenant 'Only events of this tenant (taken from the line, or propagated within its trace)'
+            cand --node 'Only events of this node name'
+            cand --pod 'Only events of this pod (from `kubectl logs --prefix`: `[pod/NAME/CONTAINER]`)'
+            cand --kind 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)'
+            cand --since 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now'
+            cand --until 'Only events at or before this time: RFC 3339 or a duration, as for --since'
+            cand -o 'The HTML file to write (replaced if it exists); `-` writes to standard output'
+            cand --output 'The HTML file to write (replaced if it exists); `-` writes to standard output'
+            cand --strict 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+            cand -q 'Do not print the summary of skipped lines on stderr'
+            cand --quiet 'Do not print the summary of skipped lines on stderr'
+            cand --now 'Count --since/--until durations back from the current clock, not from the newest event'
+            cand --full-scan 'With one --trace: parse every line, as find --full-scan does'
+            cand --no-redact 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+        }
         &'flowtrace;import'= {
             cand --store 'The store to write (created with the flow_events schema if missing): a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (the table and its indexes created there)'
             cand --table 'The events table of the store'
@@ -320,6 +346,7 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
             cand traces 'One row per trace: status, category, duration, last node; find the traces worth opening'
             cand graph 'The flow''s topology as the telemetry shows it: nodes, edges with trace counts, failures'
             cand triage 'The whole incident on one screen: size, worst traces, saturation, control plane, cross-tenant traces and one checklist; the command to run first'
+            cand report 'The incident report as one self-contained HTML page: triage''s verdicts and checklist, charts, the flow graph and the worst traces'' timelines; for the incident ticket'
             cand import 'Write the events of logs into an event store, SQLite or PostgreSQL (PenguiFlow''s flow_events schema), to archive an incident once and query it in milliseconds afterwards'
             cand lint 'Telemetry defects: what makes incidents undebuggable, costly, leaky or lossy, with locations and the fix'
             cand metrics 'Dashboards after the fact: the metrics PenguiFlow''s guidance recommends, derived from the events, as OpenMetrics that `promtool tsdb create-blocks-from openmetrics` loads'
@@ -339,6 +366,8 @@ set edit:completion:arg-completer[flowtrace] = {|@words|
         &'flowtrace;help;graph'= {
         }
         &'flowtrace;help;triage'= {
+        }
+        &'flowtrace;help;report'= {
         }
         &'flowtrace;help;import'= {
         }

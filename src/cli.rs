@@ -101,6 +101,15 @@ pub enum Command {
     #[command(after_help = TRIAGE_EXAMPLES)]
     Triage(Box<TriageArgs>),
 
+    /// The incident report as one self-contained HTML page: triage's verdicts and checklist,
+    /// charts, the flow graph and the worst traces' timelines; for the incident ticket.
+    ///
+    /// One file that opens anywhere offline (no script, no network), light and dark themes,
+    /// printable to PDF. Reads the input once, with triage's analyses. With one --trace, the
+    /// page is that trace's: find's verdict and its timeline.
+    #[command(after_help = REPORT_EXAMPLES)]
+    Report(Box<ReportArgs>),
+
     /// Write the events of logs into an event store, SQLite or PostgreSQL (PenguiFlow's
     /// flow_events schema), to archive an incident once and query it in milliseconds afterwards.
     ///
@@ -444,6 +453,41 @@ pub struct TriageArgs {
     pub format: Option<ReportFormat>,
     #[command(flatten)]
     pub output: OutputArgs,
+}
+
+const REPORT_EXAMPLES: &str = "\
+Examples:
+  flowtrace report app.log -o incident.html
+  kubectl logs deploy/worker --since=1h --prefix | flowtrace report -o incident-4711.html
+  flowtrace report --store events.db --since 30m -o incident.html
+  flowtrace report app.log --trace 3f2a9c -o trace.html
+  flowtrace report app.log -o - | gzip > incident.html.gz
+
+Exit status: 0 success, 1 an input could not be read (the page is written and says so),
+2 usage error.";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub filter: FilterArgs,
+    /// The HTML file to write (replaced if it exists); `-` writes to standard output
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_name = "FILE",
+        required = true,
+        help_heading = "Output"
+    )]
+    pub output_file: PathBuf,
+    /// With one --trace: parse every line, as find --full-scan does
+    #[arg(long, help_heading = "Input")]
+    pub full_scan: bool,
+    /// Show exception text whole; by default secrets in it (API keys, tokens, passwords in
+    /// URLs, long hex/base64 strings) are masked
+    #[arg(long, help_heading = "Output")]
+    pub no_redact: bool,
 }
 
 const IMPORT_EXAMPLES: &str = "\

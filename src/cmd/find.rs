@@ -42,16 +42,33 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
         return follow(args, query, &input, &filter.anchored_at(now), palette);
     }
 
+    let (found, report) = read_trace(
+        query,
+        &input,
+        &filter,
+        !args.output.no_redact,
+        args.full_scan,
+    )?;
+    finish_find(args, query, &input, &filter, palette, found, &report)
+}
+
+/// Reads the inputs once for the trace `query` names (a whole id or a unique prefix): its
+/// report, or why no single trace matched; and what was read. Without `full_scan` only the
+/// trace's lines and a sample of the flow (for the graph) are parsed.
+pub fn read_trace(
+    query: &str,
+    input: &InputConfig,
+    filter: &EventFilter,
+    redact: bool,
+    full_scan: bool,
+) -> Result<(Result<FindReport, FindError>, ReadReport), Error> {
     let pass = Pass {
-        input: &input,
-        filter: &filter,
-        redact: !args.output.no_redact,
+        input,
+        filter,
+        redact,
     };
-    let Finished {
-        report: found,
-        read: report,
-    } = pass.run_with(TraceFinder::new(query), |options| {
-        if !args.full_scan {
+    let Finished { report, read } = pass.run_with(TraceFinder::new(query), |options| {
+        if !full_scan {
             // Only the trace's own lines, and a sample of the flow for the graph, are parsed.
             if let Some(query_lines) = contains_any(&[query.to_string()]) {
                 options.prefilter = both(Arc::clone(&options.prefilter), query_lines);
@@ -64,21 +81,17 @@ pub fn run(args: &FindArgs) -> Result<u8, Error> {
             }
         }
     })?;
-    finish_find(args, query, &input, &filter, palette, found, &report)
+    Ok((report, read))
 }
 
-/// The report of a trace once the read ended (or a follow stopped), or the error that no
-/// single trace matched.
-fn finish_find(
-    args: &FindArgs,
+/// The error of a trace that was not found, or matched several, naming what was read.
+pub fn trace_error(
+    error: FindError,
     query: &str,
     input: &InputConfig,
-    filter: &EventFilter,
-    palette: Palette,
-    found: Result<FindReport, FindError>,
     report: &ReadReport,
-) -> Result<u8, Error> {
-    let found = found.map_err(|error| match error {
+) -> Error {
+    match error {
         FindError::NotFound { close } => {
             // `(48,210 events read)`; when the prefilter passed lines over unparsed, the
             // lines scanned are said too, since the events among them were not counted.
@@ -103,7 +116,21 @@ fn finish_find(
             ids,
             more,
         },
-    });
+    }
+}
+
+/// The report of a trace once the read ended (or a follow stopped), or the error that no
+/// single trace matched.
+fn finish_find(
+    args: &FindArgs,
+    query: &str,
+    input: &InputConfig,
+    filter: &EventFilter,
+    palette: Palette,
+    found: Result<FindReport, FindError>,
+    report: &ReadReport,
+) -> Result<u8, Error> {
+    let found = found.map_err(|error| trace_error(error, query, input, report));
     let found = match found {
         Ok(mut found) => {
             if let Some(next) = &mut found.next {

@@ -9,6 +9,7 @@ pub mod graph;
 pub mod import;
 pub mod lint;
 pub mod metrics;
+pub mod report;
 pub mod saturation;
 pub mod traces;
 pub mod triage;
@@ -30,6 +31,7 @@ pub fn run(cli: Cli) -> Result<u8, Error> {
         Command::Traces(args) => traces::run(&args),
         Command::Graph(args) => graph::run(&args),
         Command::Triage(args) => triage::run(&args),
+        Command::Report(args) => report::run(&args),
         Command::Import(args) => import::run(&args),
         Command::Metrics(args) => metrics::run(&args),
         Command::Lint(args) => lint::run(&args),

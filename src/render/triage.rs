@@ -7,7 +7,7 @@ use super::{
 };
 use crate::analysis::triage::{TriageReport, WorstTrace};
 
-fn span(report: &TriageReport) -> String {
+pub(crate) fn span(report: &TriageReport) -> String {
     match (report.first_ts, report.last_ts) {
         (Some(first), Some(last)) => format!(
             "{} → {} UTC ({} ms)",
@@ -19,7 +19,7 @@ fn span(report: &TriageReport) -> String {
     }
 }
 
-fn categories(report: &TriageReport) -> String {
+pub(crate) fn categories(report: &TriageReport) -> String {
     let parts: Vec<String> = report
         .categories
         .iter()
@@ -42,7 +42,7 @@ fn over_time_rows(report: &TriageReport) -> (Vec<(String, String, u64)>, u64) {
     ])
 }
 
-fn worst_line(trace: &WorstTrace) -> String {
+pub(crate) fn worst_line(trace: &WorstTrace) -> String {
     let status = match trace.category {
         Some(category) => format!("{} ({category})", trace.status),
         None => trace.status.to_string(),
@@ -81,7 +81,7 @@ fn worst_line(trace: &WorstTrace) -> String {
 }
 
 /// How many of how many are shown, and the in-flight traces left out.
-fn worst_footer(report: &TriageReport) -> String {
+pub(crate) fn worst_footer(report: &TriageReport) -> String {
     let mut footer = format!(
         "{} of {} failed, skipped or stalled shown",
         report.worst.len(),
@@ -97,7 +97,7 @@ fn worst_footer(report: &TriageReport) -> String {
 }
 
 /// Who is affected: per tenant, traces by status and failures by category.
-fn tenant_lines(report: &TriageReport) -> Vec<String> {
+pub(crate) fn tenant_lines(report: &TriageReport) -> Vec<String> {
     if report.tenants.is_empty() {
         return vec![
             "no tenant information: no event or ingress line carried a tenant (see the README: where tenants come from)"
@@ -141,7 +141,7 @@ fn tenant_lines(report: &TriageReport) -> Vec<String> {
     lines
 }
 
-fn control_line(report: &TriageReport) -> String {
+pub(crate) fn control_line(report: &TriageReport) -> String {
     let c = &report.control_plane;
     if c.cancel_started
         + c.cancel_dropped
@@ -175,7 +175,7 @@ fn control_line(report: &TriageReport) -> String {
     parts.join("; ")
 }
 
-fn saturation_lines(report: &TriageReport) -> Vec<String> {
+pub(crate) fn saturation_lines(report: &TriageReport) -> Vec<String> {
     let saturation = &report.saturation;
     let mut lines = vec![match (&saturation.hot_node, &saturation.hot_node_reason) {
         (Some(node), Some(reason)) => format!("hot node {node}: {reason}"),
@@ -195,7 +195,7 @@ fn saturation_lines(report: &TriageReport) -> Vec<String> {
     lines
 }
 
-fn cross_tenant_lines(report: &TriageReport) -> Vec<String> {
+pub(crate) fn cross_tenant_lines(report: &TriageReport) -> Vec<String> {
     if report.cross_tenant.is_empty() {
         // Judged only where tenants were seen: none seen is no information, not "none found".
         return vec![if report.tenants.is_empty() {

@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::category::{Category, category_of};
 use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
@@ -169,11 +170,31 @@ struct Bucket {
     starts: u64,
     successes: u64,
     timeouts: u64,
+    errors: u64,
     inflight_max: i64,
     latency: Sketch,
 }
 
-impl Bucket {
+/// Merged when buckets widen: each kind of bucket says how two of its values add up.
+trait Merge: Default + Clone {
+    fn merge(&mut self, other: &Self);
+}
+
+/// Failure events of the whole flow in one time bucket, by category.
+#[derive(Debug, Clone, Default)]
+struct FailureBucket {
+    counts: [u64; 4],
+}
+
+impl Merge for FailureBucket {
+    fn merge(&mut self, other: &FailureBucket) {
+        for (count, more) in self.counts.iter_mut().zip(other.counts) {
+            *count += more;
+        }
+    }
+}
+
+impl Merge for Bucket {
     fn merge(&mut self, other: &Bucket) {
         self.q_total_max = self.q_total_max.max(other.q_total_max);
         self.q_in_max = self.q_in_max.max(other.q_in_max);
@@ -181,6 +202,7 @@ impl Bucket {
         self.starts += other.starts;
         self.successes += other.successes;
         self.timeouts += other.timeouts;
+        self.errors += other.errors;
         self.inflight_max = self.inflight_max.max(other.inflight_max);
         self.latency.merge(&other.latency);
     }
@@ -349,6 +371,9 @@ pub struct SaturationAnalyzer {
     last_ts: Option<Timestamp>,
     events: u64,
     nodes: FastMap<String, NodeStats>,
+    /// Failure events of the selected scope per time bucket, by category (the report's
+    /// failures over time, on the same buckets as the queues).
+    failures: BTreeMap<i64, FailureBucket>,
     pending: NameMap<Pending>,
     blocked: Vec<(Name, Pending)>,
     blocked_total: u64,
@@ -403,6 +428,7 @@ impl SaturationAnalyzer {
             last_ts: None,
             events: 0,
             nodes: FastMap::default(),
+            failures: BTreeMap::new(),
             pending: NameMap::default(),
             blocked: Vec::new(),
             blocked_total: 0,
@@ -424,6 +450,13 @@ impl SaturationAnalyzer {
         self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
         self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
         self.track_pending(event);
+        if selected && let Some(category) = category_of(event) {
+            self.widen_if_needed();
+            self.failures
+                .entry(event.ts.0.div_euclid(self.width))
+                .or_default()
+                .counts[category as usize] += 1;
+        }
         let Some(node) = event.node_name.as_deref().filter(|n| !is_endpoint(n)) else {
             return;
         };
@@ -581,6 +614,7 @@ impl SaturationAnalyzer {
             }
             Kind::NodeError => {
                 stats.errors += 1;
+                bucket.errors += 1;
                 if let Some(latency) = event.latency_ms {
                     stats.failed_latency.add(latency);
                 }
@@ -692,6 +726,7 @@ impl SaturationAnalyzer {
             for stats in self.nodes.values_mut() {
                 stats.buckets = rebucket(&stats.buckets, self.width, width);
             }
+            self.failures = rebucket(&self.failures, self.width, width);
             self.width = width;
         }
     }
@@ -792,6 +827,22 @@ impl SaturationAnalyzer {
             keys.dedup();
             keys
         };
+        let failures_shown = rebucket(&self.failures, self.width, display);
+        let failures: Vec<FailurePoint> = indices
+            .iter()
+            .map(|&index| {
+                let counts = failures_shown
+                    .get(&index)
+                    .map_or([0; 4], |bucket| bucket.counts);
+                FailurePoint {
+                    t: Timestamp(index.saturating_mul(display)),
+                    timeout: counts[Category::Timeout as usize],
+                    error: counts[Category::Error as usize],
+                    cancel: counts[Category::Cancel as usize],
+                    deadline: counts[Category::Deadline as usize],
+                }
+            })
+            .collect();
         let mut nodes = Vec::new();
         let mut node_buckets: Vec<(String, Vec<Bucket>)> = Vec::new();
         for ((name, stats), shown) in names.into_iter().zip(&shown) {
@@ -893,6 +944,7 @@ impl SaturationAnalyzer {
                 events: self.events,
             },
             nodes,
+            failures,
             hot_node: bottleneck.as_ref().map(|b| b.node_name.clone()),
             hot_node_reason: bottleneck.as_ref().map(Bottleneck::reason),
             bottleneck,
@@ -906,11 +958,11 @@ impl SaturationAnalyzer {
 }
 
 /// Merges buckets of width `from` into buckets of width `to` (a multiple of `from`).
-fn rebucket(buckets: &BTreeMap<i64, Bucket>, from: i64, to: i64) -> BTreeMap<i64, Bucket> {
+fn rebucket<B: Merge>(buckets: &BTreeMap<i64, B>, from: i64, to: i64) -> BTreeMap<i64, B> {
     if from == to {
         return buckets.clone();
     }
-    let mut merged: BTreeMap<i64, Bucket> = BTreeMap::new();
+    let mut merged: BTreeMap<i64, B> = BTreeMap::new();
     for (index, bucket) in buckets {
         merged
             .entry((index * from).div_euclid(to))
@@ -964,6 +1016,20 @@ impl LatencyStats {
 pub struct SeriesPoint {
     pub t: Timestamp,
     pub q_depth_total_max: i64,
+    /// The node's successes, timeouts and errors in the bucket.
+    pub successes: u64,
+    pub timeouts: u64,
+    pub errors: u64,
+}
+
+/// Failure events of the whole flow in one bucket of the span, by category.
+#[derive(Debug, Clone, Serialize)]
+pub struct FailurePoint {
+    pub t: Timestamp,
+    pub timeout: u64,
+    pub error: u64,
+    pub cancel: u64,
+    pub deadline: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1098,6 +1164,9 @@ fn node_report(
             .map(|(bucket, index)| SeriesPoint {
                 t: Timestamp(index.saturating_mul(width)),
                 q_depth_total_max: bucket.q_total_max,
+                successes: bucket.successes,
+                timeouts: bucket.timeouts,
+                errors: bucket.errors,
             })
             .collect(),
     }
@@ -1148,6 +1217,8 @@ impl Signal {
 pub struct SaturationReport {
     pub span: Span,
     pub nodes: Vec<NodeReport>,
+    /// Failure events of the selected scope per bucket of the span, by category.
+    pub failures: Vec<FailurePoint>,
     pub hot_node: Option<String>,
     /// The numbers that made the hot node hot.
     pub hot_node_reason: Option<String>,

@@ -1,0 +1,106 @@
+//! `report`: the incident report's data, from the same single pass as `triage`. It runs the
+//! triage analysis unchanged and keeps, beside it, the waterfall of every trace that may end up
+//! among the worst: the open ones, and the most recent traces that settled without succeeding.
+//! Memory stays bounded by the traces in flight, as the trace book's is.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use super::trace::TraceStatus;
+use super::tracebook::TraceOutcome;
+use super::triage::{Triage, TriageReport};
+use super::waterfall::{Timeline, Waterfall};
+use crate::event::{Event, Name, NameMap, Timestamp};
+use crate::pass::{Analysis, Needs, PassEnd};
+
+/// Settled traces that did not succeed kept with their waterfalls, the most recent: enough for
+/// any of them to be among triage's worst.
+const KEPT_SETTLED: usize = 200;
+
+/// The incident report: triage's report and a timeline for each of its worst traces.
+#[derive(Debug, Clone, Serialize)]
+pub struct IncidentReport {
+    pub triage: TriageReport,
+    /// The waterfall of each of `triage.worst`, in the same order (null when its events were
+    /// not kept).
+    pub timelines: Vec<Option<Timeline>>,
+}
+
+#[derive(Default)]
+pub struct Incident {
+    triage: Triage,
+    open: NameMap<Waterfall>,
+    settled: VecDeque<(String, Timeline)>,
+    /// The newest event time read: where attempts still open at the end of the input end.
+    newest: Timestamp,
+}
+
+impl Analysis for Incident {
+    type Report = IncidentReport;
+
+    fn needs(&self) -> Needs {
+        self.triage.needs()
+    }
+
+    fn keeps_text(&self) -> bool {
+        self.triage.keeps_text()
+    }
+
+    fn observe(&mut self, event: &Event, selected: bool) {
+        self.triage.observe(event, selected);
+        self.newest = self.newest.max(event.ts);
+        if let Some(trace) = &event.trace_id {
+            match self.open.get_mut(&**trace) {
+                Some(waterfall) => waterfall.observe(event),
+                None => self
+                    .open
+                    .entry(Name::clone(trace))
+                    .or_default()
+                    .observe(event),
+            }
+        }
+    }
+
+    fn trace_finished(&mut self, outcome: &TraceOutcome) {
+        self.triage.trace_finished(outcome);
+        let trace = outcome.summary.trace_id.as_str();
+        let Some(waterfall) = self.open.remove(trace) else {
+            return;
+        };
+        if outcome.status != TraceStatus::Succeeded && outcome.summary.selected {
+            if self.settled.len() == KEPT_SETTLED {
+                self.settled.pop_front();
+            }
+            // An attempt of an in-flight trace is still running when it settles.
+            let end = match outcome.status {
+                TraceStatus::InFlight => self.newest,
+                _ => outcome.summary.last_ts,
+            };
+            self.settled
+                .push_back((trace.to_string(), waterfall.finish(end)));
+        }
+    }
+
+    fn finish(mut self, end: &PassEnd<'_>) -> IncidentReport {
+        let triage = self.triage.finish(end);
+        let input_end = triage.last_ts.unwrap_or(Timestamp(0));
+        let timelines = triage
+            .worst
+            .iter()
+            .map(|worst| {
+                let id = worst.trace_id.as_str();
+                match self.open.remove(id) {
+                    Some(waterfall) => Some(waterfall.finish(input_end)),
+                    None => self
+                        .settled
+                        .iter()
+                        .rev()
+                        .find(|(trace, _)| trace == id)
+                        .map(|(_, timeline)| timeline.clone()),
+                }
+            })
+            .collect();
+        IncidentReport { triage, timelines }
+    }
+}
