@@ -637,18 +637,10 @@ impl Classifier {
                         .visits
                         .first()
                         .is_some_and(|visit| visit.last_kind == Kind::DeadlineSkip);
-                // Skipped as it reached the flow with an (almost) empty queue before it: the
-                // budget was gone on arrival. With a queue, it may have expired waiting there.
-                let queue_short = match summary.deadline_skip_queue {
-                    Some((Some(depth), capacity)) => {
-                        depth <= capacity.filter(|c| *c > 0).map_or(1, |c| (c / 4).max(1))
-                    }
-                    _ => true,
-                };
                 // Stale or spent in the first queue is judged at the end, against how long that
-                // queue could have held it (its node's p95 per message before it).
+                // queue could have held it (`WorkerTime::skip_was_stale`, the rule find uses).
                 match (
-                    skipped_first && queue_short,
+                    skipped_first,
                     summary.deadline_late_ms,
                     summary.visits.first(),
                 ) {
@@ -710,8 +702,10 @@ impl Classifier {
         // (`WorkerTime::skip_was_stale`); the others ran out in that queue.
         for (node, late, depth) in std::mem::take(&mut self.first_skips) {
             let facts = self.nodes.get(node.as_str());
+            // Every success counts here, as in find: a turn of the queue includes the time a
+            // worker waits to hand its output over.
             let p95 = facts
-                .and_then(|facts| facts.unblocked_latency.percentile(95.0))
+                .and_then(|facts| facts.success_latency.percentile(95.0))
                 .unwrap_or(0.0);
             let worker = facts.map(|facts| facts.worker).unwrap_or_default();
             if worker.skip_was_stale(late, depth, p95) {
@@ -1187,7 +1181,7 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
     )];
     if facts.deadline_stale > 0 {
         steps.push(format!(
-            "{}: the budget had already run out when the first node fetched the message, with hardly any queue before it (the skip is the trace's first event): stale client budgets; fix the callers' Message.deadline_s (clock skew, a budget computed too early, retried requests reusing an old deadline), not the flow.",
+            "{}: the budget had already run out when the first node fetched the message, later than its queue could have held it (the skip is the trace's first event): stale client budgets; fix the callers' Message.deadline_s (clock skew, a budget computed too early, retried requests reusing an old deadline), not the flow.",
             plural(facts.deadline_stale, "trace")
         ));
     }

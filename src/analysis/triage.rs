@@ -484,14 +484,39 @@ fn rank_worst(
         sorted.sort_by_key(|w| std::cmp::Reverse(w.last_ts));
         sorted
     };
+    // One trace per cause first (category, where it stopped, tenant): five failures of one
+    // explained cause must not hide a trace stuck somewhere else.
+    let (failed_first, failed_again) = one_per_cause(latest_first(failed));
+    let (skipped_first, skipped_again) = one_per_cause(latest_first(skipped));
     hanging
         .into_iter()
         .map(|(_, w)| w)
-        .chain(latest_first(failed))
-        .chain(latest_first(skipped))
+        .chain(failed_first)
+        .chain(skipped_first)
         .chain(waiting.into_iter().map(|(_, w)| w))
+        .chain(failed_again)
+        .chain(skipped_again)
         .chain(stalled.into_iter().map(|(_, w)| w))
         .collect()
+}
+
+/// The first trace of each cause (category, the node it stopped before, tenant), in order;
+/// and the others, in order.
+fn one_per_cause(traces: Vec<WorstTrace>) -> (Vec<WorstTrace>, Vec<WorstTrace>) {
+    let mut seen: Vec<(Option<Category>, Option<String>, Option<String>)> = Vec::new();
+    traces.into_iter().partition(|trace| {
+        let cause = (
+            trace.category,
+            trace.next_node.clone(),
+            trace.tenant.clone(),
+        );
+        if seen.contains(&cause) {
+            false
+        } else {
+            seen.push(cause);
+            true
+        }
+    })
 }
 
 fn worst_trace(outcome: &TraceOutcome, graph: &super::graph::FlowGraph) -> WorstTrace {

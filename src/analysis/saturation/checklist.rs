@@ -130,13 +130,21 @@ pub(super) fn lost_time_step(node: &NodeReport) -> Option<String> {
 
 /// The checklist line for a hanging attempt.
 pub fn hang_step(hang: &Hang) -> String {
-    let p95 = hang.p95_ms.map_or(String::new(), |p95| {
-        format!(
-            " ({:.0}x its p95 of {} ms)",
+    let p95 = match (hang.p95_ms, hang.longest_ms) {
+        (Some(p95), Some(longest)) => format!(
+            " ({:.1}x its p95 of {} ms, {:.1}x its longest attempt that ended, {} ms)",
+            hang.running_ms / p95.max(0.001),
+            millis(p95),
+            hang.running_ms / longest.max(0.001),
+            millis(longest)
+        ),
+        (Some(p95), None) => format!(
+            " ({:.1}x its p95 of {} ms)",
             hang.running_ms / p95.max(0.001),
             millis(p95)
-        )
-    });
+        ),
+        _ => String::new(),
+    };
     let instance = hang
         .instance
         .as_ref()
@@ -209,12 +217,42 @@ pub(super) fn remediate(
                 hot.node_name,
                 capitalized(behind)
             )),
-            None => steps.push(format!(
-                "Relieve the bottleneck {}{capacity}: it is busy with real work ({:.0}% of the span, {:.0}% of that in successful attempts); PenguiFlow runs one worker per node, so add replicas, make its handler or dependency faster, or send it less work; {behind}.",
-                hot.node_name,
-                report.busy_share * 100.0,
-                work_share(&report.worker_time) * 100.0,
-            )),
+            None => match (&report.pressure_instance, report.pressure_apart) {
+                // One pod backed up while the others did not: a fault of that pod, which
+                // replicas would not fix.
+                (Some(instance), Some(apart)) if apart.others_pressed == 0 => steps.push(format!(
+                    "The bottleneck is {} in {instance} only{capacity}: its worker there was busy {:.0}% of the span, while {} never backed up; look at what differs in {instance} (its host, a noisy neighbour, the data or tenants routed to it, a dependency it reaches) before adding replicas{}; {behind}.",
+                    hot.node_name,
+                    apart.busy_share * 100.0,
+                    if apart.others == 1 {
+                        format!("its other instance ({:.0}% busy)", apart.others_busy_share * 100.0)
+                    } else {
+                        format!(
+                            "its {} other instances ({:.0}% busy on average)",
+                            apart.others,
+                            apart.others_busy_share * 100.0
+                        )
+                    },
+                    instance.strip_prefix("pod ").map_or(String::new(), |pod| format!(
+                        " (`flowtrace saturation --pod {pod}` shows that pod alone)"
+                    )),
+                )),
+                (Some(instance), Some(apart)) => steps.push(format!(
+                    "Relieve the bottleneck {}{capacity}: it is busy with real work ({:.0}% of the span in {instance}, the most pressed of its instances; {} of the other {} backed up too, {:.0}% busy on average), {:.0}% of its time in successful attempts; PenguiFlow runs one worker per node and pod, so add replicas, make its handler or dependency faster, or send it less work; {behind}.",
+                    hot.node_name,
+                    apart.busy_share * 100.0,
+                    apart.others_pressed,
+                    apart.others,
+                    apart.others_busy_share * 100.0,
+                    work_share(&report.worker_time) * 100.0,
+                )),
+                _ => steps.push(format!(
+                    "Relieve the bottleneck {}{capacity}: it is busy with real work ({:.0}% of the span, {:.0}% of that in successful attempts); PenguiFlow runs one worker per node, so add replicas, make its handler or dependency faster, or send it less work; {behind}.",
+                    hot.node_name,
+                    report.busy_share * 100.0,
+                    work_share(&report.worker_time) * 100.0,
+                )),
+            },
         }
         }
     }

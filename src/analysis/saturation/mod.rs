@@ -39,6 +39,10 @@ const MAX_BUCKETS: i64 = 1000;
 /// Buckets shown (and used for signals) when no `--bucket` is given, about.
 const TARGET_BUCKETS: i64 = 40;
 const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
+/// A trace open at the end of the input counts as blocked downstream only after this long
+/// without an event: this many times its last node's p95, and at least the minimum.
+const PENDING_STILL_RATIO: f64 = 5.0;
+const PENDING_STILL_MIN_MICROS: i64 = 100_000;
 /// Traces listed by the blocked-downstream signal, at most.
 const MAX_BLOCKED_TRACES: usize = 5;
 
@@ -250,6 +254,8 @@ struct QueueReadings {
     last_out: i64,
     /// The attempt its one worker has under way, if any.
     open: Option<OpenAttempt>,
+    /// Its worker's busy time (s): attempts that ended, and retry backoff.
+    busy_s: f64,
     q_in: BTreeMap<i64, u64>,
     q_out: BTreeMap<i64, u64>,
 }
@@ -394,6 +400,15 @@ struct OpenAttempt {
 /// the end of the input is hanging.
 const HANG_RATIO: f64 = 10.0;
 const HANG_MIN_MICROS: i64 = 1_000_000;
+/// A frozen pod stops logging soon after its queues fill, so a hang at the end of its log can
+/// be young: an open attempt is also hanging once it has run this many times the node's
+/// longest completed attempt (with at least `HANG_MIN_COMPLETED` of them to know it; twice that
+/// with `HANG_MIN_COMPLETED_FEW`), 3x its p95, and `HANG_FLOOR_MICROS`.
+const HANG_LONGEST_RATIO: f64 = 2.0;
+const HANG_MIN_COMPLETED: u64 = 20;
+/// Fewer attempts ended than this: nothing is known of the node's longest.
+const HANG_MIN_COMPLETED_FEW: u64 = 5;
+const HANG_FLOOR_MICROS: i64 = 200_000;
 /// Hanging attempts listed, at most.
 const MAX_HANGS: usize = 5;
 
@@ -408,6 +423,8 @@ pub struct Hang {
     pub started: Timestamp,
     pub running_ms: f64,
     pub p95_ms: Option<f64>,
+    /// The node's longest attempt that ended (succeeded, timed out or raised).
+    pub longest_ms: Option<f64>,
     /// Messages waiting behind it: its feeding nodes' outbound queues in the same pod, else its
     /// own last nonzero inbound reading (null when nothing tells).
     pub queued_behind: Option<i64>,
@@ -541,6 +558,13 @@ impl SaturationAnalyzer {
             }
         };
         let readings = &mut stats.readings[index].1;
+        readings.busy_s += match event.kind {
+            Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError => {
+                event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0)
+            }
+            Kind::NodeRetry => event.sleep_s.unwrap_or(0.0).max(0.0),
+            _ => 0.0,
+        };
         // One worker per node and process: at most one attempt under way per instance.
         if let Some(trace) = &event.trace_id {
             match event.kind {
@@ -633,17 +657,56 @@ impl SaturationAnalyzer {
                 .iter()
                 .filter_map(move |(instance, readings)| {
                     let attempt = readings.open.as_ref()?;
-                    Some((node, stats, instance, readings.pod, attempt))
+                    Some((
+                        node,
+                        stats,
+                        instance,
+                        readings.pod,
+                        attempt,
+                        readings.last_out,
+                    ))
                 })
         });
-        for (node, stats, instance, pod, attempt) in open {
+        for (node, stats, instance, pod, attempt, last_out) in open {
             let running = end.0.saturating_sub(attempt.start.0);
-            if attempt.outbound_full || running < HANG_MIN_MICROS {
+            // Blocked handing its output over, not hanging: its outbound queue was full when it
+            // started, or its latest reading could fill one outgoing edge (a router's emit
+            // blocks on the one full branch it takes).
+            let edge_full = stats
+                .queue_maxsize
+                .is_some_and(|capacity| capacity > 0 && last_out >= capacity);
+            if attempt.outbound_full || edge_full {
                 continue;
             }
+            let running_ms = running as f64 / 1000.0;
             let trace = &attempt.trace;
             let p95 = stats.success_latency.percentile(95.0);
-            if p95.is_some_and(|p95| (running as f64 / 1000.0) < HANG_RATIO * p95) {
+            let long =
+                running >= HANG_MIN_MICROS && p95.is_none_or(|p95| running_ms >= HANG_RATIO * p95);
+            let completed = stats.success_latency.count()
+                + stats.timeout_latency.count()
+                + stats.failed_latency.count();
+            let longest = [
+                &stats.success_latency,
+                &stats.timeout_latency,
+                &stats.failed_latency,
+            ]
+            .iter()
+            .filter_map(|p| p.max())
+            .fold(None, |longest: Option<f64>, max| {
+                Some(longest.map_or(max, |l| l.max(max)))
+            });
+            // With few attempts ended, their longest is a rougher bound: ask twice as much.
+            let ratio = if completed >= HANG_MIN_COMPLETED {
+                HANG_LONGEST_RATIO
+            } else {
+                2.0 * HANG_LONGEST_RATIO
+            };
+            let past_longest = completed >= HANG_MIN_COMPLETED_FEW
+                && running >= HANG_FLOOR_MICROS
+                && longest.is_some_and(|longest| running_ms >= ratio * longest)
+                && p95.is_some_and(|p95| running_ms >= 3.0 * p95);
+            if !long && !past_longest {
                 continue;
             }
             let several = stats.readings.len() > 1;
@@ -657,13 +720,19 @@ impl SaturationAnalyzer {
             let own = key
                 .and_then(|key| reading(&stats.readings, key))
                 .map(|(last_in, _)| last_in);
-            let feeding = key.filter(|_| pod).and_then(|key| {
+            // The feeding nodes' outbound queues: of the same pod, or of their one instance
+            // when the input has a single process.
+            let feeding = key.and_then(|key| {
                 graph
                     .edges
                     .iter()
                     .filter(|edge| edge.to == **node)
                     .filter_map(|edge| self.nodes.get(&edge.from))
-                    .filter_map(|sender| reading(&sender.readings, key))
+                    .filter_map(|sender| match (pod, sender.readings.as_slice()) {
+                        (true, readings) => reading(readings, key),
+                        (false, [(_, only)]) if !several => Some((only.last_in, only.last_out)),
+                        _ => None,
+                    })
                     .map(|(_, last_out)| last_out)
                     .max()
             });
@@ -673,8 +742,9 @@ impl SaturationAnalyzer {
                 instance: several
                     .then(|| format!("{} {instance}", if pod { "pod" } else { "node_id" })),
                 started: attempt.start,
-                running_ms: running as f64 / 1000.0,
+                running_ms,
                 p95_ms: p95,
+                longest_ms: longest,
                 // Without a pod to match the feeding nodes' queues, only a nonzero reading of
                 // its own says something (a hung worker's last reading predates the backlog).
                 queued_behind: feeding.or(own.filter(|q| *q > 0)),
@@ -797,7 +867,23 @@ impl SaturationAnalyzer {
         let pending: Vec<(Name, Pending)> = self.pending.drain().collect();
         let mut pending = pending;
         pending.sort_by(|a, b| a.0.cmp(&b.0));
+        let end = self.last_ts.unwrap_or_default();
         for (trace, state) in pending {
+            // A trace still moving at the end of the input is not stuck: a fan-out raises
+            // trace_pending with each ctx.emit, moments before its messages are taken. It must
+            // have been still for a while, against its last node's p95.
+            let p95_ms = state
+                .last_node
+                .as_deref()
+                .and_then(|node| self.nodes.get(node))
+                .and_then(|stats| stats.success_latency.percentile(95.0))
+                .unwrap_or(0.0);
+            let still_micros = end.0.saturating_sub(state.last_ts.0);
+            if (still_micros as f64)
+                < (PENDING_STILL_RATIO * p95_ms * 1000.0).max(PENDING_STILL_MIN_MICROS as f64)
+            {
+                continue;
+            }
             self.settle_pending(trace, state);
         }
         let first = self.first_ts.unwrap_or_default();
@@ -1032,6 +1118,19 @@ pub struct FailurePoint {
     pub deadline: u64,
 }
 
+/// The most pressed instance of a node against its other instances.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct InstancePressure {
+    /// Its worker's busy time over the span.
+    pub busy_share: f64,
+    /// The other instances, and how many of them had their inbound queue full at least half
+    /// as often.
+    pub others: u64,
+    pub others_pressed: u64,
+    /// The other instances' workers' mean busy share.
+    pub others_busy_share: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeReport {
     pub node_name: String,
@@ -1063,6 +1162,8 @@ pub struct NodeReport {
     /// their own); the shares are those of the most pressed one, named when there are several.
     pub instances: u64,
     pub pressure_instance: Option<String>,
+    /// With several instances: the most pressed one's worker against the others'.
+    pub pressure_apart: Option<InstancePressure>,
     pub worker_time: WorkerTime,
     /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
@@ -1094,7 +1195,7 @@ fn node_report(
     // The most pressed instance speaks for the node: pooling an idle pod's readings with a
     // saturated one's would hide the saturation.
     let (in_level, out_level) = (level(&stats.q_in, in_edges), level(&stats.q_out, 1));
-    let pressed = stats
+    let shares: Vec<((&Name, bool), f64, f64, f64)> = stats
         .readings
         .iter()
         .map(|(instance, readings)| {
@@ -1102,9 +1203,43 @@ fn node_report(
                 (instance, readings.pod),
                 share_at_least(&readings.q_in, in_level),
                 share_at_least(&readings.q_out, out_level),
+                readings.busy_s,
             )
         })
-        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.2.total_cmp(&a.2)));
+        .collect();
+    let pressed = shares
+        .iter()
+        .max_by(|a, b| a.1.total_cmp(&b.1).then(b.2.total_cmp(&a.2)))
+        .map(|(key, inbound, outbound, _)| (*key, *inbound, *outbound));
+    // With several instances: the pressed one's worker's busy share, and how many of the
+    // others had their inbound queue full as often as half of it (a fault of one pod, or load).
+    let busy_of = |seconds: f64| {
+        if span_s > 0.0 {
+            (seconds / span_s).min(1.0)
+        } else {
+            0.0
+        }
+    };
+    let pressure_apart = pressed
+        .filter(|_| shares.len() > 1)
+        .map(|(key, inbound, _)| {
+            let others: Vec<&((&Name, bool), f64, f64, f64)> =
+                shares.iter().filter(|s| s.0 != key).collect();
+            let own_busy = shares
+                .iter()
+                .find(|s| s.0 == key)
+                .map_or(0.0, |s| busy_of(s.3));
+            InstancePressure {
+                busy_share: own_busy,
+                others: others.len() as u64,
+                others_pressed: others
+                    .iter()
+                    .filter(|s| inbound > 0.0 && s.1 >= inbound / 2.0)
+                    .count() as u64,
+                others_busy_share: others.iter().map(|s| busy_of(s.3)).sum::<f64>()
+                    / others.len().max(1) as f64,
+            }
+        });
     let (inbound_full_share, outbound_full_share) =
         pressed.map_or((0.0, 0.0), |(_, inbound, outbound)| (inbound, outbound));
     let instances = stats.readings.len() as u64;
@@ -1141,6 +1276,7 @@ fn node_report(
             .map(|((instance, pod), _, _)| {
                 format!("{} {instance}", if pod { "pod" } else { "node_id" })
             }),
+        pressure_apart,
         worker_time: stats.work,
         // A backoff (or an attempt) counted whole can run past the end of the input: a worker
         // is never busier than all of the span.
@@ -1359,6 +1495,10 @@ mod tests {
             fine.trace_pending = Some([1, 3, 2, 1][(ms / 10) as usize]);
             analyzer.observe(&fine);
         }
+        // The flow goes on; "stuck" stays still.
+        let mut later = event(1000, "later", "fanout", Kind::NodeSuccess);
+        later.trace_pending = Some(1);
+        analyzer.observe(&later);
         let report = analyzer.finish();
         let blocked: Vec<&Signal> = report
             .signals
@@ -1368,6 +1508,25 @@ mod tests {
         assert_eq!(blocked.len(), 1);
         assert_eq!(blocked[0].trace_id.as_deref(), Some("stuck"));
         assert!(blocked[0].detail.contains("1 → 6"), "{}", blocked[0].detail);
+    }
+
+    #[test]
+    fn a_fan_out_still_emitting_at_the_end_of_the_input_is_not_blocked() {
+        let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
+        for (ms, pending) in [(0, 1), (2, 3), (4, 4), (6, 6)] {
+            let mut emitting = event(ms, "emitting", "split", Kind::NodeSuccess);
+            emitting.trace_pending = Some(pending);
+            analyzer.observe(&emitting);
+        }
+        let report = analyzer.finish();
+        assert!(
+            !report
+                .signals
+                .iter()
+                .any(|s| s.kind == SignalKind::BlockedDownstream),
+            "{:?}",
+            report.signals
+        );
     }
 
     #[test]
