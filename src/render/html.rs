@@ -176,6 +176,21 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     let nodes = &saturation.nodes;
     let mut charts = Vec::new();
 
+    // One time axis for the queue, failure and throughput charts: from the start of the first
+    // bucket to the end of the last (the failure bars' own axis), each line's value drawn at
+    // the middle of its bucket, above the bar of the same bucket. (The span's first event is
+    // inside the first bucket, not at its start: an axis from there drew the first points left
+    // of the plot, over the value axis.)
+    let axis_first = saturation.failures.first().map_or(first, |p| p.t);
+    let axis_last = Timestamp(
+        saturation
+            .failures
+            .last()
+            .map_or(last, |p| p.t)
+            .0
+            .saturating_add(bucket_micros),
+    );
+    let middle = |t: Timestamp| Timestamp(t.0.saturating_add(bucket_micros / 2));
     let with_queues: Vec<TimeSeries<'_>> = nodes
         .iter()
         .filter(|node| node.q_depth_total_max > 0)
@@ -184,11 +199,10 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
             points: node
                 .series
                 .iter()
-                .map(|p| (p.t, p.q_depth_total_max as f64))
+                .map(|p| (middle(p.t), p.q_depth_total_max as f64))
                 .collect(),
         })
         .collect();
-    let queue_end = Timestamp(last.0.max(first.0 + bucket_micros));
     charts.push(Chart {
         id: "queues",
         heading: "Queue depth over time",
@@ -210,8 +224,8 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
                 "Queue depth over time per node",
                 "messages queued",
                 &with_queues,
-                first,
-                queue_end,
+                axis_first,
+                axis_last,
             )
         },
     });
@@ -255,7 +269,7 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
             points: node
                 .series
                 .iter()
-                .map(|p| (p.t, p.successes as f64 / span.bucket_s.max(1e-6)))
+                .map(|p| (middle(p.t), p.successes as f64 / span.bucket_s.max(1e-6)))
                 .collect(),
         })
         .collect();
@@ -274,8 +288,8 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
                 "Successes per second per node",
                 "successes / s",
                 &throughput,
-                first,
-                queue_end,
+                axis_first,
+                axis_last,
             )
         },
     });
