@@ -773,7 +773,9 @@ pub fn waterfall(
     let label_width = label_column(rows.iter().copied());
     let plot_left = label_width;
     let plot_width = WIDTH - plot_left - RIGHT - 8.0;
-    let span_ms = (last.0.saturating_sub(first.0)).max(1) as f64 / 1000.0;
+    // At least 1 ms: a trace of one event (a deadline skip) has no span, and an axis of
+    // microseconds labelled 0.00 four times says nothing.
+    let span_ms = (last.0.saturating_sub(first.0)).max(1000) as f64 / 1000.0;
     let (top, step) = nice_axis(span_ms);
     let x_of = |ts: Timestamp| plot_left + (ts.0 - first.0) as f64 / 1000.0 / top * plot_width;
     let row_height = 22.0;
@@ -802,7 +804,8 @@ pub fn waterfall(
         let _ = write!(
             out,
             r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            plot_left - 6.0,
+            // Clear of a mark at 0 ms (7 wide either side of its time).
+            plot_left - 10.0,
             TOP + index as f64 * row_height + 15.0,
             esc(&shorten(row, 28))
         );
