@@ -191,11 +191,15 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
             .saturating_add(bucket_micros),
     );
     let middle = |t: Timestamp| Timestamp(t.0.saturating_add(bucket_micros / 2));
+    // A node's line has the same colour in every chart: its colour is its place among all
+    // nodes, not among those a chart draws (audit, with no queue, is not in the queue chart).
     let with_queues: Vec<TimeSeries<'_>> = nodes
         .iter()
-        .filter(|node| node.q_depth_total_max > 0)
-        .map(|node| TimeSeries {
+        .enumerate()
+        .filter(|(_, node)| node.q_depth_total_max > 0)
+        .map(|(index, node)| TimeSeries {
             label: &node.node_name,
+            class: svg::series_class(index),
             points: node
                 .series
                 .iter()
@@ -263,9 +267,11 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
 
     let throughput: Vec<TimeSeries<'_>> = nodes
         .iter()
-        .filter(|node| node.successes > 0)
-        .map(|node| TimeSeries {
+        .enumerate()
+        .filter(|(_, node)| node.successes > 0)
+        .map(|(index, node)| TimeSeries {
             label: &node.node_name,
+            class: svg::series_class(index),
             points: node
                 .series
                 .iter()

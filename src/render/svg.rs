@@ -181,6 +181,8 @@ fn open_svg(out: &mut String, id: &str, title: &str, height: f64) {
 /// through its points in order.
 pub struct TimeSeries<'a> {
     pub label: &'a str,
+    /// Its colour (`series_class`): the same series keeps its colour from chart to chart.
+    pub class: String,
     pub points: Vec<(Timestamp, f64)>,
 }
 
@@ -202,8 +204,8 @@ pub fn time_lines(
     let mut body = String::new();
     value_axis(&mut body, top, step, value_title);
     time_axis(&mut body, first, last);
-    for (index, series) in series.iter().enumerate() {
-        let class = series_class(index);
+    for series in series {
+        let class = &series.class;
         let coords: Vec<(f64, f64, f64)> = series
             .points
             .iter()
@@ -234,10 +236,9 @@ pub fn time_lines(
     }
     let legends: Vec<Legend<'_>> = series
         .iter()
-        .enumerate()
-        .map(|(index, s)| Legend {
+        .map(|s| Legend {
             label: s.label,
-            class: series_class(index),
+            class: s.class.clone(),
         })
         .collect();
     let mut legend_svg = String::new();
