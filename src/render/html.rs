@@ -498,6 +498,22 @@ fn waterfall_svg(id: &str, trace_id: &str, timeline: &Timeline) -> String {
     )
 }
 
+/// The command that shows one trace, ready to paste into a shell: the trace id is text from
+/// the logs, and may hold quotes, `;`, `$(...)` or `<`.
+fn find_command(trace_id: &str) -> String {
+    let plain = !trace_id.is_empty()
+        && trace_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@%+=,".contains(c));
+    let word = if plain {
+        trace_id.to_string()
+    } else {
+        format!("'{}'", trace_id.replace('\'', r"'\''"))
+    };
+    let options_end = if trace_id.starts_with('-') { "-- " } else { "" };
+    format!("flowtrace find {options_end}{word}")
+}
+
 /// The waterfall legend, shared by every trace.
 fn outcome_legend() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -529,7 +545,7 @@ pub fn incident_page(report: &IncidentReport, notes: &ReadNotes) -> String {
             svg: timeline.as_ref().map_or(String::new(), |timeline| {
                 waterfall_svg(&format!("trace-{index}"), &trace.trace_id, timeline)
             }),
-            command: format!("flowtrace find {}", trace.trace_id),
+            command: find_command(&trace.trace_id),
         })
         .collect();
     let checklist: Vec<Step> = triage
