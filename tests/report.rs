@@ -364,6 +364,10 @@ const CHECKS: &str = r#"(() => {
     pwned: typeof window.__pwned,
     text: document.body.innerText,
     titles: [...document.querySelectorAll('title')].map(t => t.textContent),
+    codes: [...document.querySelectorAll('code')].map(c => c.textContent),
+    legends: Object.fromEntries([...document.querySelectorAll('svg.chart')].map(svg => [svg.id,
+      [...svg.querySelectorAll('rect.swatch')].map(r => [r.nextElementSibling.textContent, r.getAttribute('class')])])),
+    problems: [...document.querySelectorAll('.problems li')].map(li => li.textContent),
   };
 })()"#;
 
@@ -424,6 +428,11 @@ fn base64_decode(text: &str) -> Vec<u8> {
 
 /// `flowtrace report ARGS -o DIR/NAME.html`, which must succeed; the page's path.
 fn report(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
+    report_exiting(dir, name, args, 0)
+}
+
+/// `report`, exiting with `code` (1: the page was written, but from an incomplete read).
+fn report_exiting(dir: &Path, name: &str, args: &[&str], code: i32) -> PathBuf {
     let path = dir.join(format!("{name}.html"));
     let output = flowtrace()
         .arg("report")
@@ -432,8 +441,9 @@ fn report(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
         .arg(&path)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
+    assert_eq!(
+        output.status.code(),
+        Some(code),
         "flowtrace report {args:?}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
@@ -518,6 +528,18 @@ fn check_opened(page: &Page, name: &str, expected: &[&str]) {
             "{name}: {chart_box} is neither a chart nor said empty"
         );
     }
+    // A node keeps its colour from the queue chart to the throughput chart below it.
+    let legends = &checks["legends"];
+    for entry in legends["queues"].as_array().into_iter().flatten() {
+        if let Some(other) = legends["throughput"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|other| other[0] == entry[0])
+        {
+            assert_eq!(entry[1], other[1], "{name}: {} changes colour", entry[0]);
+        }
+    }
     let drawn: Vec<&str> = charts.iter().map(|c| c["id"].as_str().unwrap()).collect();
     for id in expected {
         assert!(
@@ -582,6 +604,15 @@ fn every_fixture_report_opens_offline_and_silent_with_its_charts() {
             "{name}: more charts than expected"
         );
         assert_eq!(page.checks["empties"], json!([]), "{name}");
+        // The capture's own exception text carries an API key, a bearer token and a password.
+        let html = std::fs::read_to_string(&path).unwrap();
+        for secret in [
+            "4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c",
+            "c2lnbmF0dXJl",
+            "hunter2",
+        ] {
+            assert!(!html.contains(secret), "{name}: {secret} is in the page");
+        }
     }
 }
 
@@ -643,4 +674,181 @@ fn the_browser_checks_see_what_they_must_refuse() {
     assert_eq!(checks["charts"][1]["off_plot"].as_array().unwrap().len(), 1);
     let failed = std::panic::catch_unwind(|| check_opened(&page, "bad", &[])).is_err();
     assert!(failed, "check_opened passed a bad page");
+}
+
+/// The hostile fixture's payloads (fixtures/hostile/make.py): in node names, trace ids, tenants
+/// and exception text, each must be shown as the text it is.
+const PAYLOADS: [&str; 6] = [
+    "<script>window.__pwned=1</script>",
+    "\"><img src=x onerror=window.__pwned=1>",
+    "</style><svg onload=window.__pwned=1>]]>",
+    "{{ 7*7 }} {% raw %}",
+    "javascript:window.__pwned=1//]]></style>",
+    "<foreignObject><iframe src=\"javascript:window.__pwned=1\"></iframe></foreignObject>",
+];
+
+/// The secrets in the hostile fixture's exception text.
+const SECRETS: [&str; 3] = [
+    "Hostile-Pass-42",
+    "Zq8Xw2Lm4Nv6Rt1Yu3Io",
+    "pa55-W0rd-hostile",
+];
+
+/// The page's text without the line breaks a table or a list puts between its cells.
+fn text_of(checks: &Value) -> String {
+    checks["text"].as_str().unwrap().replace(['\n', '\t'], " ")
+}
+
+fn assert_no_secret(path: &Path) {
+    let html = std::fs::read_to_string(path).unwrap();
+    for secret in SECRETS {
+        assert!(!html.contains(secret), "{secret} is in {}", path.display());
+    }
+}
+
+#[test]
+fn hostile_text_is_shown_never_run_and_secrets_are_masked() {
+    let Some(mut browser) = browser() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    // Input names are text from outside too: the footer lists them, and an input that cannot
+    // be read whole (a gzip cut short) is named in the page's warning.
+    let named = dir
+        .path()
+        .join("\"><img src=x onerror=window.__pwned=1>.jsonl");
+    std::fs::copy(fixture("hostile/report.jsonl"), &named).unwrap();
+    let cut = dir.path().join("<svg onload=window.__pwned=1>.log.gz");
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gzip, &std::fs::read(&named).unwrap()).unwrap();
+    let gzip = gzip.finish().unwrap();
+    std::fs::write(&cut, &gzip[..gzip.len() / 2]).unwrap();
+    let path = report_exiting(
+        dir.path(),
+        "hostile",
+        &[named.to_str().unwrap(), cut.to_str().unwrap()],
+        1,
+    );
+    // Four worst traces: failed (error), failed (timeout), deadline_skipped, in_flight.
+    let mut expected = INCIDENT_CHARTS.to_vec();
+    expected.extend(["trace-0", "trace-1", "trace-2", "trace-3"]);
+    let checks = check_page(&mut browser, &path, "hostile", &expected);
+    assert_no_secret(&path);
+
+    let text = text_of(&checks);
+    for payload in PAYLOADS {
+        assert!(text.contains(payload), "{payload} is not shown as text");
+    }
+    // Tenants as table cells, each exactly as logged (no template ran on them: not 49).
+    let codes: Vec<&str> = checks["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    for tenant in [
+        "<script>window.__pwned=1</script>",
+        "{{ 7*7 }}",
+        "\"><img src=x onerror=window.__pwned=1>",
+    ] {
+        assert!(codes.contains(&tenant), "tenant {tenant} not in {codes:?}");
+    }
+    assert!(!codes.contains(&"49"), "{codes:?}");
+    // Worst traces under their hostile ids, and the inputs under their hostile names.
+    for trace in [
+        "<script>window.__pwned=1</script>",
+        "\"><img src=x onerror=window.__pwned=1>",
+        "javascript:window.__pwned=1//]]></style>",
+    ] {
+        assert!(codes.contains(&trace), "trace {trace} not in {codes:?}");
+    }
+    // The command under each worst trace, pasted into a shell, shows that trace.
+    let commands: Vec<&str> = codes
+        .iter()
+        .filter_map(|code| code.strip_prefix("flowtrace find "))
+        .collect();
+    assert_eq!(commands.len(), 4, "{codes:?}");
+    let mut found = Vec::new();
+    for command in commands {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "\"$FLOWTRACE\" find {command} \"$INPUT\" --format json --quiet"
+            ))
+            .env("FLOWTRACE", env!("CARGO_BIN_EXE_flowtrace"))
+            .env("INPUT", fixture("hostile/report.jsonl"))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "flowtrace find {command}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let shown: Value = serde_json::from_slice(&output.stdout).unwrap();
+        found.push(shown["trace_id"].as_str().unwrap().to_string());
+    }
+    found.sort();
+    assert_eq!(
+        found,
+        [
+            "\"><img src=x onerror=window.__pwned=1>",
+            "535fa080-in-flight",
+            "<script>window.__pwned=1</script>",
+            "javascript:window.__pwned=1//]]></style>",
+        ]
+    );
+    for input in [&named, &cut] {
+        let input = input.display().to_string();
+        assert!(codes.contains(&input.as_str()), "{input} not in {codes:?}");
+    }
+    let problems = checks["problems"].to_string();
+    assert!(
+        problems.contains("<svg onload=window.__pwned=1>.log.gz"),
+        "{problems}"
+    );
+    // Node names inside the SVG (tooltips are <title> text): whole, as text.
+    let titles = checks["titles"].to_string();
+    for node in [
+        PAYLOADS[0],
+        PAYLOADS[1],
+        PAYLOADS[2],
+        PAYLOADS[3],
+        PAYLOADS[5],
+    ] {
+        let shown = serde_json::to_string(&format!("{node}: ")).unwrap();
+        assert!(
+            titles.contains(shown.trim_end_matches('"')),
+            "no tooltip for node {node} in {titles}"
+        );
+    }
+}
+
+#[test]
+fn hostile_one_trace_report_shows_its_id_and_exception_as_text() {
+    let Some(mut browser) = browser() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let id = "<script>window.__pwned=1</script>";
+    let hostile = fixture_arg("hostile/report.jsonl");
+    let path = report(dir.path(), "hostile-trace", &["--trace", id, &hostile]);
+    let checks = check_page(&mut browser, &path, "hostile-trace", &["trace-0"]);
+    assert_no_secret(&path);
+    assert_eq!(checks["title"], format!("Trace {id}"));
+    assert_eq!(checks["codes"][0], id, "the heading");
+    let text = text_of(&checks);
+    // find's verdict: the next node and its exception, masked, then cut to 120 characters.
+    assert!(
+        text.contains(
+            "next node: </style><svg onload=window.__pwned=1>]]>: NODE_EXCEPTION; ValueError: \
+             rejected password=*** api_key=sk-proj-*** https://u:***@db/x \
+             <script>window.__pwned=1</script>"
+        ),
+        "{text}"
+    );
+    // Unmasked on request, the same page does carry the secrets: masking is what kept them out.
+    let unmasked = report(
+        dir.path(),
+        "hostile-trace-unmasked",
+        &["--trace", id, &hostile, "--no-redact"],
+    );
+    let html = std::fs::read_to_string(&unmasked).unwrap();
+    assert!(SECRETS.iter().all(|secret| html.contains(secret)));
 }
