@@ -4,8 +4,9 @@
 //! screenshot of each page lands in target/report-screenshots/. A hostile fixture proves that
 //! text from the logs is shown as text, never run, and that secrets are masked.
 //!
-//! Chromium comes from Debian's `chromium` package (`.ci/run` installs it); without it these
-//! tests say so and pass, except where `FLOWTRACE_REQUIRE_CHROMIUM` is set (CI).
+//! Chromium comes from Debian's `chromium` package (`.ci/run` installs it; `FLOWTRACE_CHROMIUM`
+//! names another binary); without it these tests say so and pass, except where
+//! `FLOWTRACE_REQUIRE_CHROMIUM` is set (CI).
 
 mod common;
 
@@ -14,7 +15,7 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::*;
 use serde_json::{Value, json};
@@ -55,7 +56,19 @@ struct Chromium {
 
 impl Drop for Chromium {
     fn drop(&mut self) {
-        let _ = self.socket.close(None);
+        // Asked to close, Chromium ends its own processes and removes its files in /tmp; it is
+        // killed if it has not within a few seconds (or cannot be asked).
+        self.next_id += 1;
+        let close = json!({"id": self.next_id, "method": "Browser.close"});
+        if self.socket.send(Message::text(close.to_string())).is_ok() {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            while Instant::now() < deadline {
+                if let Ok(Some(_)) = self.child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
@@ -70,6 +83,8 @@ impl Chromium {
                 "--headless",
                 "--no-sandbox",
                 "--disable-gpu",
+                // Containers give /dev/shm 64 MiB: too little for a full-page screenshot.
+                "--disable-dev-shm-usage",
                 "--disable-quic",
                 "--no-first-run",
                 "--no-default-browser-check",
