@@ -43,8 +43,8 @@ fn chromium_binary() -> Option<String> {
     found.then_some(binary)
 }
 
-/// A headless Chromium and one DevTools connection to it; killed when dropped, a failed test
-/// included.
+/// A headless Chromium and one DevTools connection to it; closed (or killed) when dropped, a
+/// failed test included.
 struct Chromium {
     child: Child,
     socket: WebSocket<TcpStream>,
@@ -548,8 +548,8 @@ fn check_opened(page: &Page, name: &str, expected: &[&str]) {
     for entry in legends["queues"].as_array().into_iter().flatten() {
         if let Some(other) = legends["throughput"]
             .as_array()
-            .unwrap()
-            .iter()
+            .into_iter()
+            .flatten()
             .find(|other| other[0] == entry[0])
         {
             assert_eq!(entry[1], other[1], "{name}: {} changes colour", entry[0]);
