@@ -176,19 +176,37 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     let nodes = &saturation.nodes;
     let mut charts = Vec::new();
 
+    // One time axis for the queue, failure and throughput charts: from the start of the first
+    // bucket to the end of the last (the failure bars' own axis), each line's value drawn at
+    // the middle of its bucket, above the bar of the same bucket. (The span's first event is
+    // inside the first bucket, not at its start: an axis from there drew the first points left
+    // of the plot, over the value axis.)
+    let axis_first = saturation.failures.first().map_or(first, |p| p.t);
+    let axis_last = Timestamp(
+        saturation
+            .failures
+            .last()
+            .map_or(last, |p| p.t)
+            .0
+            .saturating_add(bucket_micros),
+    );
+    let middle = |t: Timestamp| Timestamp(t.0.saturating_add(bucket_micros / 2));
+    // A node's line has the same colour in every chart: its colour is its place among all
+    // nodes, not among those a chart draws (audit, with no queue, is not in the queue chart).
     let with_queues: Vec<TimeSeries<'_>> = nodes
         .iter()
-        .filter(|node| node.q_depth_total_max > 0)
-        .map(|node| TimeSeries {
+        .enumerate()
+        .filter(|(_, node)| node.q_depth_total_max > 0)
+        .map(|(index, node)| TimeSeries {
             label: &node.node_name,
+            class: svg::series_class(index),
             points: node
                 .series
                 .iter()
-                .map(|p| (p.t, p.q_depth_total_max as f64))
+                .map(|p| (middle(p.t), p.q_depth_total_max as f64))
                 .collect(),
         })
         .collect();
-    let queue_end = Timestamp(last.0.max(first.0 + bucket_micros));
     charts.push(Chart {
         id: "queues",
         heading: "Queue depth over time",
@@ -210,8 +228,8 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
                 "Queue depth over time per node",
                 "messages queued",
                 &with_queues,
-                first,
-                queue_end,
+                axis_first,
+                axis_last,
             )
         },
     });
@@ -249,13 +267,15 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
 
     let throughput: Vec<TimeSeries<'_>> = nodes
         .iter()
-        .filter(|node| node.successes > 0)
-        .map(|node| TimeSeries {
+        .enumerate()
+        .filter(|(_, node)| node.successes > 0)
+        .map(|(index, node)| TimeSeries {
             label: &node.node_name,
+            class: svg::series_class(index),
             points: node
                 .series
                 .iter()
-                .map(|p| (p.t, p.successes as f64 / span.bucket_s.max(1e-6)))
+                .map(|p| (middle(p.t), p.successes as f64 / span.bucket_s.max(1e-6)))
                 .collect(),
         })
         .collect();
@@ -274,8 +294,8 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
                 "Successes per second per node",
                 "successes / s",
                 &throughput,
-                first,
-                queue_end,
+                axis_first,
+                axis_last,
             )
         },
     });
@@ -478,6 +498,22 @@ fn waterfall_svg(id: &str, trace_id: &str, timeline: &Timeline) -> String {
     )
 }
 
+/// The command that shows one trace, ready to paste into a shell: the trace id is text from
+/// the logs, and may hold quotes, `;`, `$(...)` or `<`.
+fn find_command(trace_id: &str) -> String {
+    let plain = !trace_id.is_empty()
+        && trace_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:/@%+=,".contains(c));
+    let word = if plain {
+        trace_id.to_string()
+    } else {
+        format!("'{}'", trace_id.replace('\'', r"'\''"))
+    };
+    let options_end = if trace_id.starts_with('-') { "-- " } else { "" };
+    format!("flowtrace find {options_end}{word}")
+}
+
 /// The waterfall legend, shared by every trace.
 fn outcome_legend() -> Vec<(&'static str, &'static str)> {
     vec![
@@ -509,7 +545,7 @@ pub fn incident_page(report: &IncidentReport, notes: &ReadNotes) -> String {
             svg: timeline.as_ref().map_or(String::new(), |timeline| {
                 waterfall_svg(&format!("trace-{index}"), &trace.trace_id, timeline)
             }),
-            command: format!("flowtrace find {}", trace.trace_id),
+            command: find_command(&trace.trace_id),
         })
         .collect();
     let checklist: Vec<Step> = triage

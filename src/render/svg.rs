@@ -181,6 +181,8 @@ fn open_svg(out: &mut String, id: &str, title: &str, height: f64) {
 /// through its points in order.
 pub struct TimeSeries<'a> {
     pub label: &'a str,
+    /// Its colour (`series_class`): the same series keeps its colour from chart to chart.
+    pub class: String,
     pub points: Vec<(Timestamp, f64)>,
 }
 
@@ -202,8 +204,8 @@ pub fn time_lines(
     let mut body = String::new();
     value_axis(&mut body, top, step, value_title);
     time_axis(&mut body, first, last);
-    for (index, series) in series.iter().enumerate() {
-        let class = series_class(index);
+    for series in series {
+        let class = &series.class;
         let coords: Vec<(f64, f64, f64)> = series
             .points
             .iter()
@@ -234,10 +236,9 @@ pub fn time_lines(
     }
     let legends: Vec<Legend<'_>> = series
         .iter()
-        .enumerate()
-        .map(|(index, s)| Legend {
+        .map(|s| Legend {
             label: s.label,
-            class: series_class(index),
+            class: s.class.clone(),
         })
         .collect();
     let mut legend_svg = String::new();
@@ -773,7 +774,9 @@ pub fn waterfall(
     let label_width = label_column(rows.iter().copied());
     let plot_left = label_width;
     let plot_width = WIDTH - plot_left - RIGHT - 8.0;
-    let span_ms = (last.0.saturating_sub(first.0)).max(1) as f64 / 1000.0;
+    // At least 1 ms: a trace of one event (a deadline skip) has no span, and an axis of
+    // microseconds labelled 0.00 four times says nothing.
+    let span_ms = (last.0.saturating_sub(first.0)).max(1000) as f64 / 1000.0;
     let (top, step) = nice_axis(span_ms);
     let x_of = |ts: Timestamp| plot_left + (ts.0 - first.0) as f64 / 1000.0 / top * plot_width;
     let row_height = 22.0;
@@ -802,7 +805,8 @@ pub fn waterfall(
         let _ = write!(
             out,
             r#"<text class="label" x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
-            plot_left - 6.0,
+            // Clear of a mark at 0 ms (7 wide either side of its time).
+            plot_left - 10.0,
             TOP + index as f64 * row_height + 15.0,
             esc(&shorten(row, 28))
         );
