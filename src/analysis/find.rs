@@ -46,6 +46,9 @@ pub struct TraceFinder {
     traces: HashMap<String, Vec<Event>>,
     graph: GraphLearner,
     latency: HashMap<String, Percentiles>,
+    /// Every success latency per node, waits to hand over included: the time a queue takes
+    /// per message (the stale-budget rule's turn).
+    turns: HashMap<String, Percentiles>,
     worker_time: HashMap<String, WorkerTime>,
     moments: Vec<Around>,
     /// The newest event read: the end of the input, as far as it was read.
@@ -64,6 +67,7 @@ impl TraceFinder {
             traces: HashMap::new(),
             graph: GraphLearner::default(),
             latency: HashMap::new(),
+            turns: HashMap::new(),
             worker_time: HashMap::new(),
             moments: Vec::new(),
             newest: Timestamp(i64::MIN),
@@ -97,13 +101,15 @@ impl TraceFinder {
                 (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
             );
             if event.kind == Kind::NodeSuccess
-                && !blocked
                 && let Some(latency) = event.latency_ms
             {
-                self.latency
-                    .entry(node.to_string())
-                    .or_default()
-                    .add(latency);
+                self.turns.entry(node.to_string()).or_default().add(latency);
+                if !blocked {
+                    self.latency
+                        .entry(node.to_string())
+                        .or_default()
+                        .add(latency);
+                }
             }
             for moment in &mut self.moments {
                 if event.ts <= moment.at {
@@ -220,7 +226,7 @@ impl TraceFinder {
             &trace_id,
             timeline,
             &graph,
-            (&self.latency, &self.worker_time),
+            (&self.latency, &self.turns, &self.worker_time),
             &self.moments,
             self.newest,
             &self.instances,
@@ -323,8 +329,12 @@ fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    // Per node across all traces: success latencies, worker time.
-    (latency, worker_time): (&HashMap<String, Percentiles>, &HashMap<String, WorkerTime>),
+    // Per node across all traces: success latencies (unblocked, all), worker time.
+    (latency, turns, worker_time): (
+        &HashMap<String, Percentiles>,
+        &HashMap<String, Percentiles>,
+        &HashMap<String, WorkerTime>,
+    ),
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
@@ -355,6 +365,7 @@ fn build_report(
         next: next.as_ref(),
         last_success: last_success.as_ref(),
         latency,
+        turns,
         worker_time,
     });
 

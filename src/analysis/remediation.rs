@@ -24,6 +24,8 @@ pub struct TraceFindings<'a> {
     pub last_success: Option<&'a LastSuccess>,
     /// Success latencies per node across all traces of the input.
     pub latency: &'a HashMap<String, Percentiles>,
+    /// Every success latency per node, waits to hand over included (a queue's turn).
+    pub turns: &'a HashMap<String, Percentiles>,
     /// Worker time per node across all traces of the input.
     pub worker_time: &'a HashMap<String, WorkerTime>,
 }
@@ -249,7 +251,7 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     let late = late.map_or(String::new(), |late| format!(" {late} ms"));
     let worker = findings.worker_time.get(node).copied().unwrap_or_default();
     let p95 = findings
-        .latency
+        .turns
         .get(node)
         .and_then(|latency| latency.percentile(95.0))
         .unwrap_or(0.0);
