@@ -325,16 +325,18 @@ pub enum QueueReading {
     Sender,
 }
 
+/// Per node across all traces: success latencies (unblocked, then all), worker time.
+type NodeFacts<'a> = (
+    &'a HashMap<String, Percentiles>,
+    &'a HashMap<String, Percentiles>,
+    &'a HashMap<String, WorkerTime>,
+);
+
 fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    // Per node across all traces: success latencies (unblocked, all), worker time.
-    (latency, turns, worker_time): (
-        &HashMap<String, Percentiles>,
-        &HashMap<String, Percentiles>,
-        &HashMap<String, WorkerTime>,
-    ),
+    (latency, turns, worker_time): NodeFacts<'_>,
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
