@@ -223,3 +223,39 @@ fn a_bottleneck_in_one_pod_is_that_pods_and_a_fan_out_emitting_is_not_blocked() 
         triage["remediation"]
     );
 }
+
+#[test]
+fn find_names_what_holds_the_node_a_message_waits_for() {
+    // Every message the runtime held in llm's queue at the cut waits behind the hung call.
+    let log = capture("third_llm_bound");
+    let truth = expected("third_llm_bound");
+    let hung = truth["hang_trace"].as_str().unwrap();
+    let waiting: Vec<&str> = truth["waiting_in_queues_at_cut"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["queue"] == "retrieve->llm")
+        .map(|w| w["trace"].as_str().unwrap())
+        .collect();
+    assert!(!waiting.is_empty());
+    for trace in waiting {
+        let found = report_json("find", &[trace, &log]);
+        assert_eq!(found["next"]["node_name"], "llm", "{trace}");
+        assert_eq!(found["next"]["held"]["by"], "attempt", "{trace}");
+        assert_eq!(found["next"]["held"]["trace_id"], hung, "{trace}");
+    }
+    // In the fan-out, a message waiting for split in pod k2 waits on split's own output.
+    let log = capture("third_fanout_pods");
+    let truth = expected("third_fanout_pods");
+    let at_split: Vec<&Value> = truth["waiting_in_queues_at_cut"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["queue"] == "ingest->split" && w["pod"] == "indexer-6c8f-k2")
+        .collect();
+    assert!(!at_split.is_empty());
+    let trace = at_split[0]["trace"].as_str().unwrap();
+    let found = report_json("find", &[trace, &log]);
+    assert_eq!(found["next"]["node_name"], "split");
+    assert_eq!(found["next"]["held"]["by"], "output", "{}", found["next"]);
+}

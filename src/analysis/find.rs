@@ -56,7 +56,17 @@ pub struct TraceFinder {
     /// The node instances (`node_id`s) seen per node: more than one means several processes
     /// (pods, restarts) with queues of their own are mixed in the input.
     instances: HashMap<String, Vec<String>>,
+    /// Per node and instance: the attempt under way (trace, start) and the latest outbound
+    /// reading (q_depth_out, queue_maxsize), to say what holds a node a message waits for.
+    workers: HashMap<(String, String), Worker>,
     close: Vec<(usize, String)>,
+}
+
+/// One node instance's worker, as its events show it.
+#[derive(Debug, Default, Clone)]
+struct Worker {
+    open: Option<(String, Timestamp)>,
+    last_out: Option<(i64, i64)>,
 }
 
 impl TraceFinder {
@@ -72,6 +82,7 @@ impl TraceFinder {
             moments: Vec::new(),
             newest: Timestamp(i64::MIN),
             instances: HashMap::new(),
+            workers: HashMap::new(),
             close: Vec::new(),
         }
     }
@@ -93,6 +104,32 @@ impl TraceFinder {
                     worker.add(event);
                     self.worker_time.insert(node.to_string(), worker);
                 }
+            }
+            let instance = event
+                .pod
+                .as_deref()
+                .or(event.node_id.as_deref())
+                .unwrap_or("");
+            let worker = match self
+                .workers
+                .get_mut(&(node.to_string(), instance.to_string()))
+            {
+                Some(worker) => worker,
+                None => self
+                    .workers
+                    .entry((node.to_string(), instance.to_string()))
+                    .or_default(),
+            };
+            if let (Some(out), Some(capacity)) = (event.q_depth_out, event.queue_maxsize) {
+                worker.last_out = Some((out, capacity));
+            }
+            match (&event.kind, event.trace_id.as_deref()) {
+                (Kind::NodeStart, Some(trace)) => worker.open = Some((trace.to_string(), event.ts)),
+                (
+                    Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError | Kind::NodeCancelled,
+                    _,
+                ) => worker.open = None,
+                _ => {}
             }
             // The node's own work: a success that waited on a full outbound queue measures the
             // wait, not the node.
@@ -230,6 +267,7 @@ impl TraceFinder {
             &self.moments,
             self.newest,
             &self.instances,
+            &self.workers,
         ))
     }
 }
@@ -297,6 +335,10 @@ pub struct NextNode {
     pub measured_to_end: bool,
     /// The node's p95 success latency across the traces read.
     pub p95_ms: Option<f64>,
+    /// What holds the node the message waits for, when its events tell: another trace's
+    /// attempt running far past its p95, or its own output blocked on a full queue.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<Held>,
     /// An attempt started and not finished: how long it has been running at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running_ms: Option<f64>,
@@ -332,6 +374,65 @@ type NodeFacts<'a> = (
     &'a HashMap<String, WorkerTime>,
 );
 
+/// What holds a node's worker at the end of the input.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "by", rename_all = "snake_case")]
+pub enum Held {
+    /// Another trace's attempt, started and not ended, running at least 3x the node's p95.
+    Attempt { trace_id: String, running_ms: f64 },
+    /// The node's latest outbound reading fills an outgoing edge: it waits to hand over.
+    Output {
+        q_depth_out: i64,
+        queue_maxsize: i64,
+    },
+}
+
+/// Ratio of a node's p95 past which another trace's open attempt is what holds its worker.
+const HOLDING_RATIO: f64 = 3.0;
+
+fn what_holds(
+    node: &str,
+    trace_id: &str,
+    pod: Option<&str>,
+    p95: Option<f64>,
+    newest: Timestamp,
+    workers: &HashMap<(String, String), Worker>,
+) -> Option<Held> {
+    let of_node = || {
+        workers
+            .iter()
+            .filter(move |((n, instance), _)| n == node && pod.is_none_or(|pod| instance == pod))
+            .map(|(_, w)| w)
+    };
+    let longest = of_node()
+        .filter_map(|w| w.open.as_ref())
+        .filter(|(trace, _)| trace != trace_id)
+        .map(|(trace, start)| (trace, newest.millis_since(*start).max(0.0)))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    if let (Some((trace, running)), Some(p95)) = (longest, p95)
+        && running >= HOLDING_RATIO * p95
+    {
+        return Some(Held::Attempt {
+            trace_id: trace.clone(),
+            running_ms: running,
+        });
+    }
+    // Every instance blocked handing over (one free instance would take the message).
+    let outs: Vec<(i64, i64)> = of_node().filter_map(|w| w.last_out).collect();
+    if !outs.is_empty()
+        && outs
+            .iter()
+            .all(|(out, capacity)| *capacity > 0 && out >= capacity)
+    {
+        let (out, capacity) = outs[0];
+        return Some(Held::Output {
+            q_depth_out: out,
+            queue_maxsize: capacity,
+        });
+    }
+    None
+}
+
 fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
@@ -340,6 +441,7 @@ fn build_report(
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
+    workers: &HashMap<(String, String), Worker>,
 ) -> FindReport {
     let mut summary = TraceSummary::new(trace_id);
     for event in &timeline {
@@ -357,6 +459,11 @@ fn build_report(
         next.idle_ms = Some(newest.millis_since(summary.last_ts).max(0.0));
         if next.event.as_deref() == Some("node_start") {
             next.running_ms = next.ts.map(|start| newest.millis_since(start).max(0.0));
+        }
+        if next.inferred {
+            // A pod is its own runtime: the message waits in its pod's queue.
+            let pod = timeline.iter().rev().find_map(|e| e.pod.as_deref());
+            next.held = what_holds(&next.node_name, trace_id, pod, p95, newest, workers);
         }
     }
     let remediation = remediation::for_trace(&remediation::TraceFindings {
@@ -449,6 +556,7 @@ pub fn locate(
                 idle_ms: None,
                 measured_to_end: true,
                 p95_ms: None,
+                held: None,
                 running_ms: None,
                 queued_at: None,
                 reading: None,
@@ -553,6 +661,7 @@ fn infer_next(
         idle_ms: None,
         measured_to_end: true,
         p95_ms: None,
+        held: None,
         running_ms: None,
         queued_at: success.map(|s| s.ts),
         reading,

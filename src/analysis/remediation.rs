@@ -345,8 +345,27 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
                 next.taken_after.unwrap_or(0)
             ));
         } else {
+            let holder = match &next.held {
+                Some(super::find::Held::Attempt {
+                    trace_id,
+                    running_ms,
+                }) => format!(
+                    "{node}'s worker is held by trace {trace_id}'s attempt, running {} at the end of the input: a call that may hang (`flowtrace find {trace_id}`)",
+                    against_p95(*running_ms)
+                ),
+                Some(super::find::Held::Output {
+                    q_depth_out,
+                    queue_maxsize,
+                }) => format!(
+                    "{node} itself waits to hand its output over (its outbound queue {}), so what holds it is further downstream; `flowtrace saturation` names the bottleneck",
+                    depth_of(Some(*q_depth_out), Some(*queue_maxsize))
+                ),
+                None => format!(
+                    "{node} is busy with other traces; `flowtrace saturation` shows whether it is the bottleneck and where its worker's time goes"
+                ),
+            };
             steps.push(format!(
-                "The message is waiting its turn in {node}'s inbound queue{waited} at the end of the input{queued}{follows}: {node} is busy with other traces; `flowtrace saturation` shows whether it is the bottleneck and where its worker's time goes."
+                "The message is waiting its turn in {node}'s inbound queue{waited} at the end of the input{queued}{follows}: {holder}."
             ));
         }
         return;
