@@ -263,11 +263,10 @@ impl TraceFinder {
             &trace_id,
             timeline,
             &graph,
-            (&self.latency, &self.turns, &self.worker_time),
+            (&self.latency, &self.turns, &self.worker_time, &self.workers),
             &self.moments,
             self.newest,
             &self.instances,
-            &self.workers,
         ))
     }
 }
@@ -367,11 +366,13 @@ pub enum QueueReading {
     Sender,
 }
 
-/// Per node across all traces: success latencies (unblocked, then all), worker time.
+/// Per node across all traces: success latencies (unblocked, then all), worker time; and per
+/// node instance, its worker as its events show it.
 type NodeFacts<'a> = (
     &'a HashMap<String, Percentiles>,
     &'a HashMap<String, Percentiles>,
     &'a HashMap<String, WorkerTime>,
+    &'a HashMap<(String, String), Worker>,
 );
 
 /// What holds a node's worker at the end of the input.
@@ -437,11 +438,10 @@ fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    (latency, turns, worker_time): NodeFacts<'_>,
+    (latency, turns, worker_time, workers): NodeFacts<'_>,
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
-    workers: &HashMap<(String, String), Worker>,
 ) -> FindReport {
     let mut summary = TraceSummary::new(trace_id);
     for event in &timeline {
