@@ -198,10 +198,15 @@ pub(super) fn remediate(
         let behind = if hot.backed_up.is_empty() {
             "nothing upstream is backed up yet".to_string()
         } else {
-            format!(
-                "{} back up behind it and look slow only because they wait to hand over their output",
-                hot.backed_up.join(", ")
-            )
+            match hot.backed_up.as_slice() {
+                [one] => format!(
+                    "{one} backs up behind it and looks slow only because it waits to hand over its output"
+                ),
+                several => format!(
+                    "{} back up behind it and look slow only because they wait to hand over their output",
+                    several.join(", ")
+                ),
+            }
         };
         if hot.waits_on_egress {
             steps.push(format!(
@@ -212,10 +217,10 @@ pub(super) fn remediate(
             ));
         } else {
             match lost_time_step(report) {
+            // Node names are never capitalized: they are identifiers.
             Some(lost) => steps.push(format!(
-                "The bottleneck is {}{capacity}, and {lost} {}.",
+                "The bottleneck is {}{capacity}. {lost} Upstream, {behind}.",
                 hot.node_name,
-                capitalized(behind)
             )),
             None => match (&report.pressure_instance, report.pressure_apart) {
                 // One pod backed up while the others did not: a fault of that pod, which
