@@ -7,13 +7,14 @@ use super::{Palette, Tone, markdown_row, millis, plural, thousands};
 use crate::analysis::trace::TraceStatus;
 use crate::analysis::traces::{TraceList, TraceRow};
 
-const HEADERS: [&str; 10] = [
+const HEADERS: [&str; 11] = [
     "TRACE",
     "TENANT",
     "STATUS",
     "CATEGORY",
     "START (UTC)",
     "DURATION_MS",
+    "IDLE_MS",
     "EVENTS",
     "RETRIES",
     "LAST NODE",
@@ -33,7 +34,7 @@ fn status_tone(status: TraceStatus) -> Tone {
     }
 }
 
-fn cells(row: &TraceRow) -> [String; 10] {
+fn cells(row: &TraceRow) -> [String; 11] {
     let tenant = if row.cross_tenant {
         format!("{} {CROSS_TENANT_MARK}", row.tenants.join("+"))
     } else {
@@ -49,6 +50,7 @@ fn cells(row: &TraceRow) -> [String; 10] {
             .format("%Y-%m-%d %H:%M:%S%.3f")
             .to_string(),
         millis(row.duration_ms),
+        row.idle_ms.map(millis).unwrap_or_default(),
         thousands(row.events),
         thousands(row.retries),
         row.last_node.clone().unwrap_or_default(),
@@ -86,7 +88,7 @@ pub fn footer(listing: &TraceList) -> String {
 
 pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) -> io::Result<()> {
     if !listing.rows.is_empty() {
-        let mut table = report_table(&HEADERS, &[5, 6, 7], palette);
+        let mut table = report_table(&HEADERS, &[5, 6, 7, 8], palette);
         for row in &listing.rows {
             table.add_row(toned_row(cells(row), palette, |column| match column {
                 2 => Some(status_tone(row.status)),
@@ -101,7 +103,7 @@ pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) 
 
 pub fn write_markdown(listing: &TraceList, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "| {} |", HEADERS.map(|h| h.to_lowercase()).join(" | "))?;
-    writeln!(out, "|---|---|---|---|---|---:|---:|---:|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---:|---:|---:|---:|---|---|")?;
     for row in &listing.rows {
         writeln!(out, "{}", markdown_row(&cells(row)))?;
     }
