@@ -425,3 +425,75 @@ fn a_store_answers_a_prefix_through_the_trace_index() {
     let plan = store.query_plan().unwrap();
     assert!(plan.contains("idx_events_trace_ts"), "{plan}");
 }
+
+#[test]
+fn on_an_80_column_terminal_the_page_fits_and_keeps_times_nodes_and_events_whole() {
+    let incident = fixture_arg("incident/kubectl_prefix_timestamps.log");
+    let chain = fixture_arg("topologies/chain_incident/kubectl_prefix.log");
+    let mut cases: Vec<(String, String)> = incident_expected()["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["trace_id"].as_str().unwrap().to_string(),
+                incident.clone(),
+            )
+        })
+        .collect();
+    // A hanging attempt and its queue, where the capture ended.
+    cases.push(("471e35060233420fa870b8463e391c00".into(), chain.clone()));
+    for (id, log) in &cases {
+        let Some(text) = on_terminal(80, &["find", id, log, "--color", "never", "--quiet"]) else {
+            eprintln!("skipped: no `script` to make a terminal");
+            return;
+        };
+        let all = on_terminal(
+            80,
+            &["find", id, log, "--all", "--color", "never", "--quiet"],
+        );
+        let all = all.unwrap();
+        for line in text.lines().chain(all.lines()) {
+            let columns = line.chars().count();
+            assert!(columns <= 80, "{id}: {columns} columns: {line}");
+        }
+        // Every event is one row whose time, node and event are whole, in order.
+        let report = find_json(id, &[log]);
+        let rows: Vec<Vec<&str>> = all
+            .lines()
+            .filter(|line| {
+                line.len() > 13
+                    && line.as_bytes()[2] == b':'
+                    && line.as_bytes()[8] == b'.'
+                    && line.as_bytes()[12] == b' '
+            })
+            .map(|line| line.split_whitespace().collect())
+            .collect();
+        let timeline = report["timeline"].as_array().unwrap();
+        assert_eq!(rows.len(), timeline.len(), "{id}:\n{all}");
+        for (event, cells) in timeline.iter().zip(&rows) {
+            let clock = DateTime::parse_from_rfc3339(event["ts"].as_str().unwrap())
+                .unwrap()
+                .format("%H:%M:%S%.3f")
+                .to_string();
+            assert_eq!(cells[0], clock, "{id}: {cells:?}");
+            let node = event["node_name"].as_str().unwrap_or_default();
+            let kind = event["event"].as_str().unwrap();
+            let whole = if node.is_empty() {
+                cells[1..3].contains(&kind)
+            } else {
+                cells.windows(2).take(3).any(|w| w == [node, kind])
+            };
+            assert!(whole, "{id}: {node} {kind} not whole in {cells:?}");
+        }
+        assert!(text.contains("left out to fit 80 columns"), "{id}:\n{text}");
+    }
+    // Piped, the page is not wrapped: the timeline keeps every column.
+    let output = flowtrace()
+        .args(["find", "471e35060233420fa870b8463e391c00", &chain])
+        .output()
+        .unwrap();
+    let piped = String::from_utf8(output.stdout).unwrap();
+    assert!(piped.contains("PEND/INFL  DETAIL"), "{piped}");
+    assert!(piped.lines().any(|line| line.chars().count() > 80));
+}

@@ -317,27 +317,6 @@ fn classify_groups_by_two_dimensions_and_by_the_second() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("two time groupings"));
 }
 
-/// Runs flowtrace on a pseudo-terminal `columns` wide (util-linux `script`), returning what it
-/// printed; `None` where `script` is missing.
-fn on_terminal(columns: u16, args: &[&str]) -> Option<String> {
-    let command = format!(
-        "stty rows 50 cols {columns}; {} {}",
-        env!("CARGO_BIN_EXE_flowtrace"),
-        args.join(" ")
-    );
-    let output = std::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .env_remove("COLUMNS")
-        .output()
-        .ok()?;
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    Some(String::from_utf8_lossy(&output.stdout).replace('\r', ""))
-}
-
 #[test]
 fn on_an_80_column_terminal_prose_and_details_fit() {
     let log = fixture_arg("topologies/chain_incident/kubectl_prefix.log");

@@ -27,6 +27,10 @@ pub struct TraceRow {
     /// The node reached last, and its last event for the trace.
     pub last_node: Option<String>,
     pub last_event: Option<String>,
+    /// For a trace in flight: the time from its last event to the newest event read (the end
+    /// of the input), how long it has made no progress (an attempt it started and did not
+    /// finish has been running that long); null for the other statuses.
+    pub idle_ms: Option<f64>,
     /// The trace's lines carried more than one tenant.
     pub cross_tenant: bool,
     pub tenants: Vec<String>,
@@ -82,8 +86,20 @@ pub fn row(outcome: &TraceOutcome) -> TraceRow {
         retries: summary.retries(),
         last_node: last.map(|visit| visit.node_name.clone()),
         last_event: last.map(|visit| visit.last_kind.to_string()),
+        idle_ms: None,
         cross_tenant: false,
         tenants: summary.tenant.iter().cloned().collect(),
+    }
+}
+
+/// Sets how long each trace in flight has made no progress at `input_end` (the newest event
+/// read), known once the stream is read: `duration_ms` ends at the trace's last event, so a
+/// hung attempt would otherwise look short.
+pub fn mark_idle(rows: &mut [TraceRow], input_end: Timestamp) {
+    for row in rows.iter_mut() {
+        if row.status == TraceStatus::InFlight {
+            row.idle_ms = Some(input_end.millis_since(row.last_ts).max(0.0));
+        }
     }
 }
 
@@ -158,6 +174,8 @@ pub fn list(all: Vec<TraceRow>, query: &TraceQuery) -> TraceList {
 #[derive(Debug, Default)]
 pub struct TraceRows {
     rows: Vec<TraceRow>,
+    /// The newest event read: the end of the input.
+    newest: Option<Timestamp>,
 }
 
 impl Analysis for TraceRows {
@@ -167,7 +185,9 @@ impl Analysis for TraceRows {
         Needs::TraceStatuses
     }
 
-    fn observe(&mut self, _event: &Event, _selected: bool) {}
+    fn observe(&mut self, event: &Event, _selected: bool) {
+        self.newest = Some(self.newest.map_or(event.ts, |newest| newest.max(event.ts)));
+    }
 
     fn trace_finished(&mut self, outcome: &TraceOutcome) {
         if outcome.summary.selected {
@@ -176,6 +196,9 @@ impl Analysis for TraceRows {
     }
 
     fn finish(mut self, end: &PassEnd<'_>) -> Vec<TraceRow> {
+        if let Some(newest) = self.newest {
+            mark_idle(&mut self.rows, newest);
+        }
         mark_cross_tenant(&mut self.rows, end.tenants, end.tenant_filter);
         self.rows
     }

@@ -12,7 +12,7 @@ use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport,
 use super::topology::{self, GraphReport};
 use super::trace::{NextStep, TraceStatus};
 use super::tracebook::TraceOutcome;
-use super::traces::{TraceRow, mark_cross_tenant, row, shown_tenant};
+use super::traces::{TraceRow, mark_cross_tenant, mark_idle, row, shown_tenant};
 use crate::event::{Event, Kind, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::plural;
@@ -251,6 +251,7 @@ impl Analysis for Triage {
         let mut traces = std::mem::take(&mut self.rows);
         traces.sort_by_key(|r| std::cmp::Reverse(r.last_ts));
         traces.truncate(MAX_ROWS);
+        mark_idle(&mut traces, input_end);
         mark_cross_tenant(&mut traces, tenants, end.tenant_filter);
         let cross_tenant: Vec<CrossTenant> = tenants
             .cross_tenant()

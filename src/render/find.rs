@@ -4,8 +4,13 @@
 use std::io::{self, Write};
 
 use super::events::event_detail;
-use super::table::{fit_detail, report_table, to_text, toned_row};
-use super::{Palette, Tone, markdown_cell, markdown_row, millis, plural, write_checklist};
+use super::table::{
+    column_widths, columns_fit, fit_detail, leave_out, left_out_note, report_table, to_text,
+    toned_row,
+};
+use super::{
+    Palette, Tone, markdown_cell, markdown_row, millis, plural, wrap_words, write_checklist,
+};
 use crate::analysis::category::Category;
 use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading};
 use crate::analysis::remediation::depth_of;
@@ -25,6 +30,30 @@ const TIMELINE_HEADERS: [&str; 11] = [
     "PEND/INFL",
     "DETAIL",
 ];
+
+const PLUS_MS: usize = 1;
+const EVENT: usize = 3;
+const ATTEMPT: usize = 4;
+const LATENCY: usize = 5;
+const Q_IN: usize = 6;
+const Q_OUT: usize = 7;
+const Q_TOTAL: usize = 8;
+const PENDING: usize = 9;
+const DETAIL: usize = 10;
+
+/// The number columns, right-aligned.
+const NUMBERS: [usize; 7] = [PLUS_MS, ATTEMPT, LATENCY, Q_IN, Q_OUT, Q_TOTAL, PENDING];
+
+/// Timeline columns left out, in this order, to fit a terminal (`Q_TOTAL` is in + out): the
+/// time, node and event never are.
+const DROP_ORDER: [usize; 7] = [Q_TOTAL, PENDING, PLUS_MS, ATTEMPT, Q_OUT, LATENCY, Q_IN];
+
+/// The detail stays a column while it gets this many columns (or its longest text); else
+/// each detail goes on lines of its own under its row, as wide as the terminal.
+const DETAIL_COLUMN_MIN: usize = 40;
+
+/// Details under their rows start under `+MS`, leaving the time column clear.
+const DETAIL_INDENT: usize = 14;
 
 fn clock(ts: Timestamp) -> String {
     ts.to_datetime().format("%H:%M:%S%.3f").to_string()
@@ -259,15 +288,22 @@ pub fn write_table(
         _ => Tone::Failure,
     };
     let label = |text: &str| palette.header(&format!("{text:<13}"));
+    let tenant = report
+        .tenant
+        .as_ref()
+        .map_or(String::new(), |t| format!("(tenant {t})"));
+    // The tenant goes under the id when both do not fit.
+    let apart = palette
+        .width
+        .is_some_and(|width| 13 + report.trace_id.len() + 2 + tenant.chars().count() > width);
+    let gap = if apart { "\n             " } else { "  " };
+    let gap = if tenant.is_empty() { "" } else { gap };
     writeln!(
         out,
-        "{}{}{}",
+        "{}{}{gap}{}",
         label("trace"),
         report.trace_id,
-        report
-            .tenant
-            .as_ref()
-            .map_or(String::new(), |t| format!("  (tenant {t})"))
+        palette.wrap(&tenant, 13, 13)
     )?;
     writeln!(
         out,
@@ -275,33 +311,31 @@ pub fn write_table(
         label("status"),
         palette.paint(&status, status_tone.style())
     )?;
-    writeln!(
-        out,
-        "{}{} → {} UTC, {} ms, {}",
-        label("span"),
+    let span = format!(
+        "{} → {} UTC, {} ms, {}",
         full_time(report.first_ts),
         clock(report.last_ts),
         millis(report.duration_ms),
         plural(report.events, "event")
-    )?;
-    writeln!(
-        out,
-        "{}{}; {}, {}",
-        label("nodes"),
+    );
+    writeln!(out, "{}{}", label("span"), palette.wrap(&span, 13, 13))?;
+    let nodes = format!(
+        "{}; {}, {}",
         report.nodes.join(" → "),
         plural(report.attempts, "attempt"),
         plural(report.retries, "retry")
-    )?;
+    );
+    writeln!(out, "{}{}", label("nodes"), palette.wrap(&nodes, 13, 13))?;
     let counts = &report.counts;
+    let failures = format!(
+        "timeout {}, error {}, cancel {}, deadline {}; retries {}",
+        counts.timeout, counts.error, counts.cancel, counts.deadline, counts.retry
+    );
     writeln!(
         out,
-        "{}timeout {}, error {}, cancel {}, deadline {}; retries {}",
+        "{}{}",
         label("failures"),
-        counts.timeout,
-        counts.error,
-        counts.cancel,
-        counts.deadline,
-        counts.retry
+        palette.wrap(&failures, 13, 13)
     )?;
     writeln!(out)?;
     writeln!(
@@ -332,7 +366,7 @@ pub fn write_table(
                     out,
                     "{}{}",
                     label(""),
-                    palette.paint(detail, Tone::Error.style())
+                    palette.paint(&wrap_detail(detail, palette, 13), Tone::Error.style())
                 )?;
             }
         }
@@ -341,25 +375,115 @@ pub fn write_table(
     writeln!(out)?;
 
     let rows = visible_timeline(&report.timeline, all);
-    let mut table = report_table(&TIMELINE_HEADERS, &[1, 4, 5, 6, 7, 8, 9], palette);
-    for event in &rows {
-        let cells = timeline_cells(event, report.first_ts);
-        let tone = Tone::of(&event.kind);
-        table.add_row(toned_row(cells, palette, |column| {
-            (column == 3).then_some(tone)
-        }));
-    }
-    fit_detail(&mut table, palette);
-    out.write_all(to_text(&table).as_bytes())?;
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|event| timeline_cells(event, report.first_ts).to_vec())
+        .collect();
+    write_timeline(&rows, &cells, out, palette)?;
     let folded = report.timeline.len() - rows.len();
     if folded > 0 {
-        writeln!(
-            out,
+        let note = format!(
             "({folded} node_start row{} folded into the attempt they began; --all shows them)",
             if folded == 1 { "" } else { "s" }
-        )?;
+        );
+        writeln!(out, "{}", palette.wrap(&note, 0, 1))?;
     }
     write_checklist(out, palette, &report.remediation)
+}
+
+/// The timeline table. On a terminal too narrow for every column with the detail beside
+/// them, each detail goes on lines of its own under its row, and columns are left out (in
+/// `DROP_ORDER`) until the rest fit; piped, every column, unwrapped.
+fn write_timeline(
+    rows: &[&Event],
+    cells: &[Vec<String>],
+    out: &mut impl Write,
+    palette: Palette,
+) -> io::Result<()> {
+    let all: Vec<usize> = (0..TIMELINE_HEADERS.len()).collect();
+    let widths = column_widths(&TIMELINE_HEADERS, cells);
+    let (shown, details_below) = match palette.width {
+        Some(width) if !columns_fit(&widths, &all, DETAIL_COLUMN_MIN, width) => {
+            let keys: Vec<usize> = all.iter().copied().filter(|&c| c != DETAIL).collect();
+            (
+                leave_out(&widths, keys, &DROP_ORDER, usize::MAX, width),
+                true,
+            )
+        }
+        _ => (all.clone(), false),
+    };
+    let headers: Vec<&str> = shown.iter().map(|&c| TIMELINE_HEADERS[c]).collect();
+    let right: Vec<usize> = shown
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| NUMBERS.contains(c))
+        .map(|(index, _)| index)
+        .collect();
+    let mut table = report_table(&headers, &right, palette);
+    for (event, cells) in rows.iter().zip(cells) {
+        let tone = Tone::of(&event.kind);
+        let shown_cells = shown.iter().map(|&c| cells[c].clone());
+        table.add_row(toned_row(shown_cells, palette, |index| {
+            (shown[index] == EVENT).then_some(tone)
+        }));
+    }
+    if !details_below {
+        fit_detail(&mut table, palette);
+        return out.write_all(to_text(&table).as_bytes());
+    }
+    let width = palette.width.unwrap_or(usize::MAX);
+    let text = to_text(&table);
+    let mut lines = text.lines();
+    // One line per row: no cell of the table wraps, and none holds a line break.
+    if let Some(header) = lines.next() {
+        writeln!(out, "{header}")?;
+    }
+    for (line, cells) in lines.zip(cells) {
+        writeln!(out, "{line}")?;
+        if !cells[DETAIL].is_empty() {
+            let detail = wrap_detail(&cells[DETAIL], palette, DETAIL_INDENT);
+            writeln!(out, "{}{detail}", " ".repeat(DETAIL_INDENT))?;
+        }
+    }
+    let left_out: Vec<usize> = all
+        .iter()
+        .copied()
+        .filter(|&c| c != DETAIL && !shown.contains(&c))
+        .collect();
+    if !left_out.is_empty() {
+        let note = left_out_note(&TIMELINE_HEADERS, &left_out, width);
+        writeln!(out, "{}", palette.wrap(&note, 0, 1))?;
+    }
+    Ok(())
+}
+
+/// An exception's detail wrapped to the terminal's width on lines indented by `indent` (the
+/// first already is), long words cut; unchanged when not writing to a terminal.
+fn wrap_detail(detail: &str, palette: Palette, indent: usize) -> String {
+    match palette.width {
+        Some(width) => {
+            let room = width.saturating_sub(indent);
+            wrap_words(&break_long_words(detail, room), width, indent, indent)
+        }
+        None => detail.to_string(),
+    }
+}
+
+/// `text` with every word longer than `width` cut into pieces of `width` characters, so that
+/// a word wrap never leaves a line longer than that (a URL in an exception message).
+fn break_long_words(text: &str, width: usize) -> String {
+    let width = width.max(1);
+    text.split(' ')
+        .map(|word| {
+            let chars: Vec<char> = word.chars().collect();
+            chars
+                .chunks(width)
+                .map(|piece| piece.iter().collect::<String>())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> io::Result<()> {

@@ -59,6 +59,58 @@ pub fn fit_detail(table: &mut Table, palette: Palette) {
     }
 }
 
+/// The widest cell of each column (headers included), in characters.
+pub fn column_widths<S: AsRef<str>>(headers: &[&str], rows: &[Vec<S>]) -> Vec<usize> {
+    headers
+        .iter()
+        .enumerate()
+        .map(|(column, header)| {
+            rows.iter()
+                .map(|cells| cells[column].as_ref().chars().count())
+                .chain([header.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect()
+}
+
+/// Whether `columns` of a table fit `width` (two spaces after each, as `report_table` pads
+/// them), the last of them counted at no more than `last_at_most` when it wraps.
+pub fn columns_fit(widths: &[usize], columns: &[usize], last_at_most: usize, width: usize) -> bool {
+    let Some((&last, keys)) = columns.split_last() else {
+        return true;
+    };
+    let used: usize = keys.iter().map(|&c| widths[c] + 2).sum();
+    used + widths[last].min(last_at_most) + 2 <= width
+}
+
+/// The columns kept to fit `width`: those in `order` are left out one by one, first to last,
+/// until `columns_fit` (all of them when nothing needs leaving out).
+pub fn leave_out(
+    widths: &[usize],
+    mut columns: Vec<usize>,
+    order: &[usize],
+    last_at_most: usize,
+    width: usize,
+) -> Vec<usize> {
+    for column in order {
+        if columns_fit(widths, &columns, last_at_most, width) {
+            break;
+        }
+        columns.retain(|c| c != column);
+    }
+    columns
+}
+
+/// `(START (UTC), EVENTS left out to fit 80 columns; --format json has them all)`.
+pub fn left_out_note(headers: &[&str], left_out: &[usize], width: usize) -> String {
+    let names: Vec<&str> = left_out.iter().map(|&c| headers[c]).collect();
+    format!(
+        "({} left out to fit {width} columns; --format json has them all)",
+        names.join(", ")
+    )
+}
+
 /// A cell shown in the tone of an event kind.
 pub fn toned(text: impl ToString, tone: Tone, palette: Palette) -> Cell {
     let cell = Cell::new(text);

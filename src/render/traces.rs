@@ -2,23 +2,48 @@
 
 use std::io::{self, Write};
 
-use super::table::{report_table, to_text, toned_row};
+use super::table::{
+    column_widths, columns_fit, fit_detail, leave_out, left_out_note, report_table, to_text,
+    toned_row,
+};
 use super::{Palette, Tone, markdown_row, millis, plural, thousands};
+use crate::analysis::category::Category;
 use crate::analysis::trace::TraceStatus;
 use crate::analysis::traces::{TraceList, TraceRow};
 
-const HEADERS: [&str; 10] = [
+const HEADERS: [&str; 11] = [
     "TRACE",
     "TENANT",
     "STATUS",
     "CATEGORY",
     "START (UTC)",
     "DURATION_MS",
+    "IDLE_MS",
     "EVENTS",
     "RETRIES",
     "LAST NODE",
     "LAST EVENT",
 ];
+
+const TRACE: usize = 0;
+const TENANT: usize = 1;
+const STATUS: usize = 2;
+const CATEGORY: usize = 3;
+const START: usize = 4;
+const DURATION: usize = 5;
+const IDLE: usize = 6;
+const EVENTS: usize = 7;
+const RETRIES: usize = 8;
+const LAST_NODE: usize = 9;
+const LAST_EVENT: usize = 10;
+
+/// Columns left out, in this order, to fit a terminal: the trace id and status never are
+/// (nor, by folding, the category and the last node: see `Layout::Folded`).
+const DROP_ORDER: [usize; 5] = [START, EVENTS, RETRIES, DURATION, TENANT];
+
+/// The last event column wraps at the terminal's width, down to this many columns (or its
+/// longest word: it wraps between words only).
+const DETAIL_MIN: usize = 16;
 
 /// Marks a trace seen with more than one tenant.
 pub const CROSS_TENANT_MARK: &str = "⚠";
@@ -33,7 +58,7 @@ fn status_tone(status: TraceStatus) -> Tone {
     }
 }
 
-fn cells(row: &TraceRow) -> [String; 10] {
+fn cells(row: &TraceRow) -> [String; 11] {
     let tenant = if row.cross_tenant {
         format!("{} {CROSS_TENANT_MARK}", row.tenants.join("+"))
     } else {
@@ -49,6 +74,7 @@ fn cells(row: &TraceRow) -> [String; 10] {
             .format("%Y-%m-%d %H:%M:%S%.3f")
             .to_string(),
         millis(row.duration_ms),
+        row.idle_ms.map(millis).unwrap_or_default(),
         thousands(row.events),
         thousands(row.retries),
         row.last_node.clone().unwrap_or_default(),
@@ -84,24 +110,125 @@ pub fn footer(listing: &TraceList) -> String {
     text
 }
 
+/// A status with the category it does not already say: `failed (timeout)`, `in_flight
+/// (error)`, `cancelled`.
+fn status_with_category(status: TraceStatus, category: Option<Category>) -> String {
+    match (status, category) {
+        (TraceStatus::Cancelled, Some(Category::Cancel))
+        | (TraceStatus::DeadlineSkipped, Some(Category::Deadline))
+        | (_, None) => status.to_string(),
+        (_, Some(category)) => format!("{status} ({category})"),
+    }
+}
+
+/// How the rows are laid out on a terminal too narrow for every column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// One column per field (some maybe left out).
+    Columns,
+    /// The category folded into the status (`failed (timeout)`) and the last node into the
+    /// last event, without the `node_` every node event starts with (`llm start` for
+    /// `node_start` at `llm`), which wraps: the 32-character trace id and the status leave
+    /// about 28 columns of 80 for everything else.
+    Folded,
+}
+
+/// The row's cells as `layout` shows them (folded cells keep their places, emptied).
+fn laid_out(row: &TraceRow, layout: Layout) -> [String; 11] {
+    let mut cells = cells(row);
+    if layout == Layout::Folded {
+        cells[STATUS] = status_with_category(row.status, row.category);
+        // Folded, the tenant column seldom fits: a cross-tenant trace keeps its mark here.
+        if row.cross_tenant {
+            cells[STATUS].push_str(&format!(" {CROSS_TENANT_MARK}"));
+        }
+        cells[CATEGORY].clear();
+        let node = std::mem::take(&mut cells[LAST_NODE]);
+        let event = cells[LAST_EVENT]
+            .strip_prefix("node_")
+            .unwrap_or(&cells[LAST_EVENT]);
+        cells[LAST_EVENT] = format!("{node} {event}").trim().to_string();
+    }
+    cells
+}
+
+/// The layout and columns shown at `width`, and the columns left out that had something to
+/// show. Columns empty in every row go first; the trace id, the status and the last event (the
+/// detail, last) always stay.
+fn fit(rows: &[TraceRow], width: usize) -> (Layout, Vec<usize>, Vec<usize>) {
+    let mut chosen = None;
+    for layout in [Layout::Columns, Layout::Folded] {
+        let cells: Vec<Vec<String>> = rows.iter().map(|r| laid_out(r, layout).to_vec()).collect();
+        let widths = column_widths(&HEADERS, &cells);
+        let filled = |column: usize| cells.iter().any(|c| !c[column].is_empty());
+        let all: Vec<usize> = (0..HEADERS.len()).collect();
+        if layout == Layout::Columns && columns_fit(&widths, &all, usize::MAX, width) {
+            return (layout, all, Vec::new());
+        }
+        let longest_word = cells
+            .iter()
+            .flat_map(|c| c[LAST_EVENT].split(' '))
+            .map(|word| word.chars().count())
+            .max()
+            .unwrap_or(0);
+        let detail_min = DETAIL_MIN.max(longest_word);
+        let present: Vec<usize> = all
+            .iter()
+            .copied()
+            .filter(|&c| [TRACE, STATUS, LAST_EVENT].contains(&c) || filled(c))
+            .collect();
+        let shown = leave_out(&widths, present.clone(), &DROP_ORDER, detail_min, width);
+        let left_out: Vec<usize> = present
+            .iter()
+            .copied()
+            .filter(|c| !shown.contains(c))
+            .collect();
+        let fits = columns_fit(&widths, &shown, detail_min, width);
+        chosen = Some((layout, shown, left_out));
+        if fits {
+            break;
+        }
+    }
+    chosen.expect("two layouts tried")
+}
+
 pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) -> io::Result<()> {
     if !listing.rows.is_empty() {
-        let mut table = report_table(&HEADERS, &[5, 6, 7], palette);
+        let all: Vec<usize> = (0..HEADERS.len()).collect();
+        let (layout, shown, left_out) = match palette.width {
+            Some(width) => fit(&listing.rows, width),
+            None => (Layout::Columns, all, Vec::new()),
+        };
+        let headers: Vec<&str> = shown.iter().map(|&c| HEADERS[c]).collect();
+        let right: Vec<usize> = shown
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| [DURATION, IDLE, EVENTS, RETRIES].contains(c))
+            .map(|(index, _)| index)
+            .collect();
+        let mut table = report_table(&headers, &right, palette);
         for row in &listing.rows {
-            table.add_row(toned_row(cells(row), palette, |column| match column {
-                2 => Some(status_tone(row.status)),
-                1 if row.cross_tenant => Some(Tone::Failure),
+            let cells = laid_out(row, layout);
+            let cells = shown.iter().map(|&c| cells[c].clone());
+            table.add_row(toned_row(cells, palette, |index| match shown[index] {
+                STATUS => Some(status_tone(row.status)),
+                TENANT if row.cross_tenant => Some(Tone::Failure),
                 _ => None,
             }));
         }
+        fit_detail(&mut table, palette);
         out.write_all(to_text(&table).as_bytes())?;
+        if let (Some(width), false) = (palette.width, left_out.is_empty()) {
+            let note = left_out_note(&HEADERS, &left_out, width);
+            writeln!(out, "{}", palette.wrap(&note, 0, 1))?;
+        }
     }
-    writeln!(out, "{}", footer(listing))
+    writeln!(out, "{}", palette.wrap(&footer(listing), 0, 2))
 }
 
 pub fn write_markdown(listing: &TraceList, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "| {} |", HEADERS.map(|h| h.to_lowercase()).join(" | "))?;
-    writeln!(out, "|---|---|---|---|---|---:|---:|---:|---|---|")?;
+    writeln!(out, "|---|---|---|---|---|---:|---:|---:|---:|---|---|")?;
     for row in &listing.rows {
         writeln!(out, "{}", markdown_row(&cells(row)))?;
     }

@@ -62,6 +62,32 @@ pub fn events_jsonl(args: &[&str]) -> Vec<Value> {
     parse_jsonl(&output.stdout)
 }
 
+/// Runs flowtrace on a pseudo-terminal `columns` wide (util-linux `script`), returning what it
+/// printed (stdout and stderr, as a terminal shows them); `None` where `script` is missing.
+pub fn on_terminal(columns: u16, args: &[&str]) -> Option<String> {
+    // Each word quoted for the shell `script` runs the command with.
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|arg| format!("'{}'", arg.replace('\'', "'\\''")))
+        .collect();
+    let command = format!(
+        "stty rows 50 cols {columns}; '{}' {}",
+        env!("CARGO_BIN_EXE_flowtrace"),
+        quoted.join(" ")
+    );
+    let output = std::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env_remove("COLUMNS")
+        .output()
+        .ok()?;
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(String::from_utf8_lossy(&output.stdout).replace('\r', ""))
+}
+
 /// Runs `flowtrace SUBCOMMAND --format json --quiet ARGS...`, which must succeed, and parses
 /// its report.
 pub fn report_json(subcommand: &str, args: &[&str]) -> Value {
