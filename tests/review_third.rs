@@ -259,3 +259,31 @@ fn find_names_what_holds_the_node_a_message_waits_for() {
     assert_eq!(found["next"]["node_name"], "split");
     assert_eq!(found["next"]["held"]["by"], "output", "{}", found["next"]);
 }
+
+#[test]
+fn one_tenants_spent_quota_reads_as_its_quota_not_the_code() {
+    let log = capture("third_fanout_pods");
+    let events = events_jsonl(&[&log]);
+    // The runtime's record: the traces failed for good by a 429 quota error.
+    let failed: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "node_failed")
+        .collect();
+    assert!(!failed.is_empty());
+    let trace = failed[0]["trace_id"].as_str().unwrap();
+    let tenant = events
+        .iter()
+        .find(|e| e["trace_id"] == trace && e["tenant"].is_string())
+        .map(|e| e["tenant"].as_str().unwrap().to_string())
+        .unwrap();
+    let found = report_json("find", &[trace, &log]);
+    let steps = found["remediation"].to_string();
+    assert!(steps.contains("quota or rate limit"), "{steps}");
+    assert!(!steps.contains("deterministic"), "{steps}");
+    let classify = report_json("classify", &[&log]);
+    let steps = classify["remediation"].to_string();
+    assert!(
+        steps.contains(&format!("tenant {tenant}'s quota or rate limit")),
+        "{steps}"
+    );
+}

@@ -189,9 +189,46 @@ pub fn reads_like_rejected_credentials(text: &str) -> bool {
     status && http
 }
 
+/// True when exception text reads like a quota or rate limit (HTTP 429, `RateLimitError`,
+/// `quota exceeded`, `too many requests`, `throttl...`): retrying at once makes it worse, and
+/// it is usually one tenant's or one key's. A bare 429 counts only beside an HTTP word.
+pub fn reads_like_quota(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    const WORDS: [&str; 7] = [
+        "ratelimit",
+        "rate limit",
+        "rate-limit",
+        "rate_limit",
+        "quota",
+        "too many requests",
+        "throttl",
+    ];
+    if WORDS.iter().any(|word| lower.contains(word)) {
+        return true;
+    }
+    let status = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| word == "429");
+    let http = ["http", "status", "code", "response"]
+        .iter()
+        .any(|word| lower.contains(word));
+    status && http
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quotas_are_told_from_numbers() {
+        assert!(reads_like_quota(
+            "RateLimitError: Error code: 429 - You exceeded your current quota"
+        ));
+        assert!(reads_like_quota("HTTP 429 Too Many Requests"));
+        assert!(reads_like_quota("Throttled by upstream"));
+        assert!(!reads_like_quota("ValueError: expected 429 rows, got 430"));
+        assert!(!reads_like_quota("KeyError: 'answer'"));
+    }
 
     #[test]
     fn rejected_credentials_are_told_from_numbers() {

@@ -17,7 +17,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::category::{Category, category_of, is_terminal, reads_like_rejected_credentials};
+use super::category::{
+    Category, category_of, is_terminal, reads_like_quota, reads_like_rejected_credentials,
+};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
@@ -188,6 +190,9 @@ pub struct ExceptionReport {
     /// Occurrences whose message reads like an authentication or authorization failure
     /// (401, 403, unauthorized, forbidden, credentials, permission, expired token).
     pub auth_like: u64,
+    /// Occurrences whose message reads like a quota or rate limit (429, quota, too many
+    /// requests, throttled).
+    pub quota_like: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -260,6 +265,8 @@ struct ExceptionTally {
     terminal: u64,
     tenants: BTreeMap<String, u64>,
     auth_like: u64,
+    /// Attempts whose text reads like a quota or rate limit (HTTP 429).
+    quota_like: u64,
     nodes: BTreeSet<Name>,
     first_ts: Timestamp,
     last_ts: Timestamp,
@@ -556,6 +563,7 @@ impl Classifier {
                 terminal: 0,
                 tenants: BTreeMap::new(),
                 auth_like: 0,
+                quota_like: 0,
                 nodes: BTreeSet::new(),
                 first_ts: event.ts,
                 last_ts: event.ts,
@@ -583,6 +591,8 @@ impl Classifier {
             .is_some_and(reads_like_rejected_credentials)
         {
             tally.auth_like += 1;
+        } else if event.exception.as_deref().is_some_and(reads_like_quota) {
+            tally.quota_like += 1;
         }
         tally.first_ts = tally.first_ts.min(event.ts);
         tally.last_ts = tally.last_ts.max(event.ts);
@@ -690,6 +700,7 @@ impl Classifier {
                 message: self.messages.then_some(tally.example),
                 tenants: tally.tenants,
                 auth_like: tally.auth_like,
+                quota_like: tally.quota_like,
                 recovered: tally.recovered,
                 recovered_then_expired: tally.recovered_then_expired,
                 messages: tally.messages,
@@ -1075,8 +1086,17 @@ fn error_steps(facts: &Facts) -> Vec<String> {
             .any(|word| lower.contains(word));
         let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen, facts.tenant_traces);
         let auth = exception.auth_like * 2 > exception.count;
+        let quota = !auth && exception.quota_like * 2 > exception.count;
         let recovered = exception.recovered;
         let advice = match (auth, tenant) {
+            (false, Some((tenant, count, total))) if quota => format!(
+                "{count} of {total} from tenant {tenant}, and {} of {} attempts read like a quota or rate limit (429): tenant {tenant}'s quota or rate limit at the provider is spent; raise it or slow that tenant's traffic (gate or rate-limit it), and back off instead of retrying at once, which only spends more of it",
+                exception.quota_like, exception.count
+            ),
+            (false, None) if quota => format!(
+                "{} of {} attempts read like a quota or rate limit (429): the provider's quota or rate limit is spent; raise it or send less, and back off instead of retrying at once",
+                exception.quota_like, exception.count
+            ),
             (true, Some((tenant, _, _))) => format!(
                 "an authentication failure for tenant {tenant} ({} of {} attempts read like rejected credentials): check and rotate {tenant}'s credentials or API key; the code is not at fault and retrying will not help",
                 exception.auth_like, exception.count

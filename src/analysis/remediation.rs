@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 
-use super::category::{Category, reads_like_rejected_credentials};
+use super::category::{Category, reads_like_quota, reads_like_rejected_credentials};
 use super::find::{LastSuccess, NextNode};
 use super::percentile::Percentiles;
 use super::saturation::WorkerTime;
@@ -174,6 +174,15 @@ fn error_steps(next: &NextNode, events: &[&Event], steps: &mut Vec<String>) {
     if auth {
         steps.push(format!(
             "{node} raised {type_text} on {}, reading like rejected credentials: check and rotate the credentials or API key {node} uses for this tenant (`flowtrace classify --by tenant,node` shows whether one tenant has them all); the code is not at fault and retrying will not help.",
+            plural(errors.len() as u64, "attempt")
+        ));
+    } else if errors
+        .iter()
+        .filter_map(|e| e.exception.as_deref())
+        .any(reads_like_quota)
+    {
+        steps.push(format!(
+            "{node} raised {type_text} on {}, reading like a quota or rate limit (429): the quota or rate limit {node}'s provider grants this tenant or key is spent; raise it or slow the traffic (`flowtrace classify --by tenant,node` shows whether one tenant has them all), and back off instead of retrying at once, which only spends more of it.",
             plural(errors.len() as u64, "attempt")
         ));
     } else if transient {
