@@ -650,10 +650,11 @@ pub fn flow_graph(
     for node in 0..count {
         rows_in[layer[node]].push(node);
     }
-    let node_width = 128.0;
+    let node_width = 112.0;
     let node_height = 34.0;
+    // Room between columns for the edges' curves and their labels.
     let gap_x = ((WIDTH - 32.0 - node_width * layers as f64) / (layers.max(2) - 1) as f64)
-        .clamp(24.0, 140.0);
+        .clamp(52.0, 140.0);
     let total_width = (32.0 + layers as f64 * node_width + (layers - 1) as f64 * gap_x).max(WIDTH);
     let tallest = rows_in.iter().map(Vec::len).max().unwrap_or(1);
     let row_gap = 30.0;
@@ -725,7 +726,7 @@ pub fn flow_graph(
             if node.role == "node" { 6.0 } else { 17.0 },
             x + node_width / 2.0,
             y + node_height / 2.0 + 4.0,
-            esc(&shorten(node.name, 18))
+            esc(&shorten(node.name, 16))
         );
     }
     out.push_str("</svg>");
