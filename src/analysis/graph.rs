@@ -5,8 +5,10 @@
 //! *arrival*: a message some node emitted on success reached B. The nodes that had succeeded in
 //! the trace before that arrival are B's *candidates*, most recent first. A node logs its
 //! `node_success` only after its output is queued, so B may start before its sender's success is
-//! logged: an arrival with no candidate while other nodes of the trace are running waits for the
-//! next success among them. Concurrent branches
+//! logged (`ctx.emit`, a `predicate_router`: both hand over inside the timed handler): an arrival
+//! while other nodes of the trace are running waits for the next success among them when no node
+//! that succeeded can have sent it: none did, or each had already sent to as many nodes of the
+//! trace as it has outgoing edges (its events' `outgoing`). Concurrent branches
 //! make the most recent candidate wrong now and then (a sibling branch finished in between), so
 //! the choice is made across all traces: a candidate that precedes B in at least
 //! `CONSISTENT_SHARE` of B's arrivals is *consistent*; of those, the ones implied through another
@@ -67,6 +69,11 @@ pub struct TraceWalk {
     /// Arrivals waiting for the success of a node that was running when they came (their
     /// likely sender): the arriving node, and those running nodes.
     waiting: Vec<(Name, Vec<Name>)>,
+    /// Each node's out-degree as its events report it (`outgoing`).
+    outgoing: Vec<(Name, i64)>,
+    /// Each node's distinct receivers so far in this trace: arrivals whose likeliest sender it
+    /// was (their first candidate).
+    sent: Vec<(Name, i64)>,
     /// The node that succeeded last, until another node starts: a cycle shows as its next
     /// start being a node the trace already reached.
     awaiting_follower: Option<Name>,
@@ -106,6 +113,12 @@ impl TraceWalk {
         if is_endpoint(node) || !is_arrival(&event.kind) {
             return (arrivals, None);
         }
+        if let Some(outgoing) = event.outgoing {
+            match self.outgoing.iter_mut().find(|(known, _)| known == node) {
+                Some((_, known)) => *known = (*known).max(outgoing),
+                None => self.outgoing.push((node.clone(), outgoing)),
+            }
+        }
         let reached_before = self.reached.iter().any(|reached| reached == node);
         let mut follow = None;
         if event.kind == Kind::NodeStart
@@ -127,10 +140,15 @@ impl TraceWalk {
                 .filter(|running| *running != node)
                 .cloned()
                 .collect();
-            if self.succeeded.is_empty() && !senders.is_empty() {
+            // No node that succeeded can still send to a new node (none did, or each already
+            // sent to as many nodes as it has edges): a running node sent it, and its success
+            // is logged later (`ctx.emit`, a router).
+            let spent = self.succeeded.iter().all(|succeeded| self.spent(succeeded));
+            if spent && !senders.is_empty() {
                 self.waiting.push((node.clone(), senders));
             } else {
-                arrivals.push(self.arrival(node));
+                let arrival = self.arrival(node);
+                arrivals.push(self.sent_by(arrival));
             }
         }
         match event.kind {
@@ -150,7 +168,10 @@ impl TraceWalk {
                 .into_iter()
                 .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
             self.waiting = still;
-            arrivals.extend(settled.iter().map(|(waiting, _)| self.arrival(waiting)));
+            for (waiting, _) in &settled {
+                let arrival = self.arrival(waiting);
+                arrivals.push(self.sent_by(arrival));
+            }
             self.awaiting_follower = Some(node.clone());
         }
         (arrivals, follow)
@@ -184,12 +205,57 @@ impl TraceWalk {
         }
     }
 
-    /// Settles the arrivals still waiting (the trace ended) with the successes seen so far.
-    pub fn settle_waiting(&mut self) -> Vec<Arrival> {
-        std::mem::take(&mut self.waiting)
+    /// True when `node` already sent to as many nodes of this trace as it has outgoing edges:
+    /// it cannot be the sender of another node's first message.
+    fn spent(&self, node: &Name) -> bool {
+        let limit = self
+            .outgoing
             .iter()
-            .map(|(node, _)| self.arrival(node))
-            .collect()
+            .find(|(known, _)| known == node)
+            .map_or(0, |(_, outgoing)| *outgoing);
+        let sent = self
+            .sent
+            .iter()
+            .find(|(known, _)| known == node)
+            .map_or(0, |(_, sent)| *sent);
+        limit > 0 && sent >= limit
+    }
+
+    /// Counts the arrival as sent by its likeliest sender (its first candidate).
+    fn sent_by(&mut self, arrival: Arrival) -> Arrival {
+        let succeeded = succeeded_part(&arrival.candidates);
+        let sender = succeeded
+            .first()
+            .or_else(|| arrival.candidates.get(succeeded.len() + 1));
+        if let Some(sender) = sender {
+            match self.sent.iter_mut().find(|(known, _)| known == sender) {
+                Some((_, sent)) => *sent += 1,
+                None => self.sent.push((sender.clone(), 1)),
+            }
+        }
+        arrival
+    }
+
+    /// Settles the arrivals still waiting (the trace ended) with the successes seen so far.
+    /// One that waited for a running sender whose success never came (the log ends, the
+    /// handler hangs) is credited to it: the nodes that succeeded had all sent what they
+    /// could, so they are left out of its candidates.
+    pub fn settle_waiting(&mut self) -> Vec<Arrival> {
+        let waiting = std::mem::take(&mut self.waiting);
+        let mut arrivals = Vec::new();
+        for (node, _) in &waiting {
+            let mut arrival = self.arrival(node);
+            let succeeded = succeeded_part(&arrival.candidates).len();
+            if succeeded < arrival.candidates.len() {
+                let (done, running) = arrival.candidates.split_at(succeeded);
+                let mut candidates: Vec<Name> =
+                    done.iter().filter(|c| !self.spent(c)).cloned().collect();
+                candidates.extend(running.iter().cloned());
+                arrival.candidates = candidates;
+            }
+            arrivals.push(self.sent_by(arrival));
+        }
+        arrivals
     }
 
     /// The nodes the trace reached, in order of first arrival.
@@ -955,6 +1021,100 @@ mod tests {
         assert_eq!(
             stuck.status(&graph),
             super::super::trace::TraceStatus::InFlight
+        );
+    }
+
+    /// One trace through `ingest -> route -> {cache | llm} -> respond` as PenguiFlow logs a
+    /// `predicate_router`: the router hands over inside its timed handler, so the branch starts
+    /// (and, when fast, even succeeds) before the router's own success is logged.
+    fn routed_trace(trace: &str, at: i64, branch: &str, branch_first: bool) -> Vec<Event> {
+        let outgoing = |node: &str| match node {
+            "route" => 2,
+            _ => 1,
+        };
+        let step = |ms: i64, node: &str, kind: Kind| {
+            let mut e = event(at + ms, trace, node, kind);
+            e.outgoing = Some(outgoing(node));
+            e
+        };
+        let mut events = vec![
+            step(0, "ingest", Kind::NodeStart),
+            step(2, "ingest", Kind::NodeSuccess),
+            step(3, "route", Kind::NodeStart),
+            step(4, branch, Kind::NodeStart),
+        ];
+        if branch_first {
+            events.push(step(5, branch, Kind::NodeSuccess));
+            events.push(step(6, "respond", Kind::NodeStart));
+            events.push(step(7, "route", Kind::NodeSuccess));
+        } else {
+            events.push(step(5, "route", Kind::NodeSuccess));
+            events.push(step(6, branch, Kind::NodeSuccess));
+            events.push(step(7, "respond", Kind::NodeStart));
+        }
+        events.push(step(8, "respond", Kind::NodeSuccess));
+        events
+    }
+
+    fn sorted_edges(graph: &FlowGraph) -> Vec<(&str, &str)> {
+        let mut edges: Vec<(&str, &str)> = graph
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        edges.sort();
+        edges
+    }
+
+    const ROUTED: [(&str, &str); 7] = [
+        ("OpenSea", "ingest"),
+        ("cache", "respond"),
+        ("ingest", "route"),
+        ("llm", "respond"),
+        ("respond", "Rookery"),
+        ("route", "cache"),
+        ("route", "llm"),
+    ];
+
+    #[test]
+    fn a_router_hands_over_before_its_own_success() {
+        // Most traces take the fast cache branch, which starts before the router's success is
+        // logged, some finish there before it; a few take the llm branch; the log ends with
+        // one llm call under way and the router's success never logged.
+        let mut learner = GraphLearner::default();
+        for trace in 0..60 {
+            let branch = if trace % 15 == 3 { "llm" } else { "cache" };
+            for event in routed_trace(&format!("t{trace}"), trace * 100, branch, trace % 30 == 1) {
+                learner.observe(&event);
+            }
+        }
+        for event in routed_trace("cut", 9_000, "llm", false).into_iter().take(4) {
+            learner.observe(&event);
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
+    }
+
+    #[test]
+    fn a_handover_cut_before_the_routers_success_is_the_routers() {
+        // The log ends after the branch started and before the router's success: the branch's
+        // arrival can only be the router's (ingest, one edge, already sent to route).
+        let mut walk = TraceWalk::default();
+        let mut arrivals = Vec::new();
+        for event in routed_trace("cut", 0, "llm", false).into_iter().take(4) {
+            arrivals.extend(walk.observe(&event));
+        }
+        arrivals.extend(walk.settle_waiting());
+        let senders: Vec<(&str, &str)> = arrivals
+            .iter()
+            .map(|a| {
+                let first = a.candidates.iter().find(|c| &***c != RUNNING_MARK);
+                (&*a.node, first.map_or(INGRESS, |c| &**c))
+            })
+            .collect();
+        assert_eq!(
+            senders,
+            vec![("ingest", "OpenSea"), ("route", "ingest"), ("llm", "route")]
         );
     }
 
