@@ -1093,6 +1093,27 @@ mod tests {
         }
         let graph = learner.finish();
         assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
+
+        // The cache branch takes 93% of route's traces, yet it is an alternative: a trace that
+        // took the llm branch to respond succeeded; one cut at the router's handover did not.
+        use super::super::trace::{TraceStatus, TraceSummary};
+        let status = |events: Vec<Event>| {
+            let mut summary = TraceSummary::new("t");
+            for event in &events {
+                summary.observe(event);
+            }
+            summary.status(&graph)
+        };
+        assert_eq!(
+            status(routed_trace("t", 0, "llm", false)),
+            TraceStatus::Succeeded
+        );
+        let queued = routed_trace("t", 0, "llm", false).into_iter().filter(|e| {
+            e.node_name
+                .as_deref()
+                .is_some_and(|n| n == "ingest" || n == "route")
+        });
+        assert_eq!(status(queued.collect()), TraceStatus::InFlight);
     }
 
     #[test]

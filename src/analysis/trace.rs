@@ -8,8 +8,9 @@
 //! 3. `deadline_skipped`: a `deadline_skip`;
 //! 4. `succeeded`: every node the trace reached ended with `node_success`, every node that
 //!    succeeded was followed by its successors in the learned flow graph (with fan-out, every
-//!    branch most traces take; with a router, one of its alternatives), and at least one sink
-//!    of the graph succeeded;
+//!    branch most traces take; with a router, one of its alternatives, however rare or
+//!    dominant: a node fans out only when its successors' shares add up to more than one
+//!    trace per trace leaving it), and at least one sink of the graph succeeded;
 //! 5. `in_flight`: none of these (the trace stopped at a node that normally has a successor, or
 //!    is still running or retrying).
 
@@ -21,9 +22,13 @@ use super::category::{Category, CategoryCounts, category_of, is_trace_cancellati
 use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
 use crate::event::{Event, Kind, Timestamp};
 
-/// A successor taken by at least this share of the traces leaving a node is a branch every
-/// trace takes (fan-out); below it, one of a router's alternatives.
+/// A successor taken by at least this share of the traces leaving a node that fans out is a
+/// branch every trace takes; below it, an alternative.
 const REQUIRED_BRANCH_SHARE: f64 = 0.9;
+/// A node fans out when the shares of its successors add up to more than this: its traces go
+/// on to several of them. A router's alternatives share its traces (each takes one), so their
+/// shares add up to about one however dominant one of them is (a cache hit in 95% of requests).
+const FAN_OUT_SHARES: f64 = 2.0 - REQUIRED_BRANCH_SHARE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -307,7 +312,7 @@ impl TraceSummary {
     }
 
     /// A node that succeeded but that the trace never went past: a branch every trace takes
-    /// (a fan-out branch) was not reached, or none of its successors was (a router's
+    /// (of a node that fans out) was not reached, or none of its successors was (a router's
     /// alternatives). Where a message is waiting in a queue, or was lost. The latest such.
     pub fn dangling(&self, graph: &FlowGraph) -> Option<&NodeVisit> {
         self.visits
@@ -320,9 +325,11 @@ impl TraceSummary {
                     .filter(|successor| successor.node_name != EGRESS)
                     .collect();
                 let reached = |s: &Successor| self.reached(&s.node_name);
-                let branch_missing = successors
-                    .iter()
-                    .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
+                let fans_out = successors.iter().map(|s| s.share).sum::<f64>() > FAN_OUT_SHARES;
+                let branch_missing = fans_out
+                    && successors
+                        .iter()
+                        .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
                 let stuck = !successors.is_empty() && !successors.iter().any(reached);
                 branch_missing || stuck
             })
