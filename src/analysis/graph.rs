@@ -14,8 +14,9 @@
 //! `CONSISTENT_SHARE` of B's arrivals is *consistent*; of those, the ones implied through another
 //! consistent one are dropped (transitive reduction); each arrival is then credited to its most
 //! recent remaining candidate (none: the ingress, `OpenSea`). A node that no other node follows
-//! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` of their
-//! source's traffic are dropped. `find`, `traces` and `graph` all use this one inference.
+//! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` both of their
+//! source's traffic and of their target's are dropped (a router's rare branch is its target's
+//! way in, and stays). `find`, `traces` and `graph` all use this one inference.
 
 use std::collections::HashMap;
 
@@ -25,7 +26,8 @@ use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";
 pub const EGRESS: &str = "Rookery";
-/// An edge must carry this share of its source's outgoing traffic to count as part of the flow.
+/// An edge must carry this share of its source's outgoing traffic, or of its target's incoming
+/// traffic, to count as part of the flow.
 const MIN_SHARE: f64 = 0.05;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
@@ -764,13 +766,21 @@ pub struct Successor {
 impl FlowGraph {
     fn from_counts(counts: HashMap<(String, String), u64>) -> FlowGraph {
         let mut outgoing: HashMap<&str, u64> = HashMap::new();
-        for ((from, _), count) in &counts {
+        let mut incoming: HashMap<&str, u64> = HashMap::new();
+        for ((from, to), count) in &counts {
             *outgoing.entry(from).or_default() += count;
+            *incoming.entry(to).or_default() += count;
         }
+        // Rare at its source and at its target: a stray crediting (its target is reached
+        // another way). One rare at its source only is a branch few traces take (a router's
+        // rare alternative): the way its target is reached.
+        let rare = |share: &HashMap<&str, u64>, node: &str, count: u64| {
+            (count as f64) < MIN_SHARE * share[node] as f64
+        };
         let mut edges: Vec<Edge> = counts
             .iter()
-            .filter(|((from, _), count)| {
-                **count as f64 >= MIN_SHARE * outgoing[from.as_str()] as f64
+            .filter(|((from, to), count)| {
+                !rare(&outgoing, from, **count) || !rare(&incoming, to, **count)
             })
             .map(|((from, to), traces)| Edge {
                 from: from.clone(),
@@ -1143,15 +1153,29 @@ mod tests {
     fn rare_edges_are_dropped() {
         let mut learner = GraphLearner::default();
         for trace in 0..40 {
-            for event in linear_trace(&format!("t{trace}"), trace * 1000, &["a", "b"]) {
+            for event in linear_trace(&format!("t{trace}"), trace * 1000, &["a", "b", "c"]) {
                 learner.observe(&event);
             }
         }
-        // One trace where `c` appears after `a`'s success by accident.
+        // One trace where `c`, which follows `b`, appears right after `a`'s success.
         for event in linear_trace("odd", 99_000, &["a", "c"]) {
             learner.observe(&event);
         }
         let graph = learner.finish();
         assert!(!graph.edges.iter().any(|e| e.to == "c" && e.from == "a"));
+    }
+
+    #[test]
+    fn a_branch_few_traces_take_is_kept() {
+        // 2 traces in 100 take the llm branch: rare for the router, yet llm's only way in.
+        let mut learner = GraphLearner::default();
+        for trace in 0..100 {
+            let branch = if trace % 50 == 7 { "llm" } else { "cache" };
+            for event in routed_trace(&format!("t{trace}"), trace * 100, branch, false) {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
     }
 }
