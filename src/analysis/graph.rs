@@ -29,6 +29,11 @@ pub const EGRESS: &str = "Rookery";
 /// An edge must carry this share of its source's outgoing traffic, or of its target's incoming
 /// traffic, to count as part of the flow.
 const MIN_SHARE: f64 = 0.05;
+/// A node fans out when the shares of its successors (the egress aside) add up to more than
+/// this: each of its traces goes on to several of them. A router's alternatives share its
+/// traces (each takes one), so theirs add up to one however dominant one of them is (a cache
+/// hit in 95% of requests); the slack is for arrivals credited to the wrong sender.
+const FAN_OUT_SHARES: f64 = 1.1;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
 /// Separates an arrival's candidates that had succeeded from those still running.
@@ -851,6 +856,18 @@ impl FlowGraph {
             .collect();
         successors.sort_by(|a, b| b.traces.cmp(&a.traces).then(a.node_name.cmp(&b.node_name)));
         successors
+    }
+
+    /// True when `node`'s traces go on to several of its successors (a fan-out: each trace
+    /// takes every branch), not to one of them (a router's alternatives).
+    pub fn fans_out(&self, node: &str) -> bool {
+        let shares: f64 = self
+            .successors(node)
+            .iter()
+            .filter(|s| s.node_name != EGRESS)
+            .map(|s| s.share)
+            .sum();
+        shares > FAN_OUT_SHARES
     }
 
     /// A sink: a node no other node follows (its messages go to the egress only). A node the

@@ -9,8 +9,7 @@
 //! 4. `succeeded`: every node the trace reached ended with `node_success`, every node that
 //!    succeeded was followed by its successors in the learned flow graph (with fan-out, every
 //!    branch most traces take; with a router, one of its alternatives, however rare or
-//!    dominant: a node fans out only when its successors' shares add up to more than one
-//!    trace per trace leaving it), and at least one sink of the graph succeeded;
+//!    dominant: see `FlowGraph::fans_out`), and at least one sink of the graph succeeded;
 //! 5. `in_flight`: none of these (the trace stopped at a node that normally has a successor, or
 //!    is still running or retrying).
 
@@ -22,13 +21,9 @@ use super::category::{Category, CategoryCounts, category_of, is_trace_cancellati
 use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
 use crate::event::{Event, Kind, Timestamp};
 
-/// A successor taken by at least this share of the traces leaving a node that fans out is a
-/// branch every trace takes; below it, an alternative.
+/// A successor taken by at least this share of the traces leaving a node that fans out
+/// (`FlowGraph::fans_out`) is a branch every trace takes; below it, an alternative.
 const REQUIRED_BRANCH_SHARE: f64 = 0.9;
-/// A node fans out when the shares of its successors add up to more than this: its traces go
-/// on to several of them. A router's alternatives share its traces (each takes one), so their
-/// shares add up to about one however dominant one of them is (a cache hit in 95% of requests).
-const FAN_OUT_SHARES: f64 = 2.0 - REQUIRED_BRANCH_SHARE;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
@@ -325,8 +320,7 @@ impl TraceSummary {
                     .filter(|successor| successor.node_name != EGRESS)
                     .collect();
                 let reached = |s: &Successor| self.reached(&s.node_name);
-                let fans_out = successors.iter().map(|s| s.share).sum::<f64>() > FAN_OUT_SHARES;
-                let branch_missing = fans_out
+                let branch_missing = graph.fans_out(&visit.node_name)
                     && successors
                         .iter()
                         .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
