@@ -81,6 +81,8 @@ pub struct TraceWalk {
     /// Each node's distinct receivers so far in this trace: arrivals whose likeliest sender it
     /// was (their first candidate).
     sent: Vec<(Name, i64)>,
+    /// Each node's latest success in the trace: when, and by which instance (`node_id`).
+    success_at: Vec<(Name, Timestamp, Option<Name>)>,
     /// The node that succeeded last, until another node starts: a cycle shows as its next
     /// start being a node the trace already reached.
     awaiting_follower: Option<Name>,
@@ -101,6 +103,9 @@ pub struct Arrival {
     pub node: Name,
     /// Most recent success first.
     pub candidates: Vec<Name>,
+    /// When its likeliest sender (the first candidate that succeeded) logged its success,
+    /// and that sender's instance (`node_id`).
+    pub sent: Option<(Timestamp, Option<Name>)>,
 }
 
 impl TraceWalk {
@@ -171,6 +176,10 @@ impl TraceWalk {
             // Keep each node once, at the position of its latest success.
             self.succeeded.retain(|succeeded| succeeded != node);
             self.succeeded.push(node.clone());
+            self.success_at
+                .retain(|(succeeded, _, _)| succeeded != node);
+            self.success_at
+                .push((node.clone(), event.ts, event.node_id.clone()));
             let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
                 .into_iter()
                 .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
@@ -209,6 +218,7 @@ impl TraceWalk {
         Arrival {
             node: node.clone(),
             candidates,
+            sent: None,
         }
     }
 
@@ -228,9 +238,16 @@ impl TraceWalk {
         limit > 0 && sent >= limit
     }
 
-    /// Counts the arrival as sent by its likeliest sender (its first candidate).
-    fn sent_by(&mut self, arrival: Arrival) -> Arrival {
+    /// Counts the arrival as sent by its likeliest sender (its first candidate), and notes
+    /// when that sender's success was logged.
+    fn sent_by(&mut self, mut arrival: Arrival) -> Arrival {
         let succeeded = succeeded_part(&arrival.candidates);
+        arrival.sent = succeeded.first().and_then(|sender| {
+            self.success_at
+                .iter()
+                .find(|(known, _, _)| known == sender)
+                .map(|(_, at, instance)| (*at, instance.clone()))
+        });
         let sender = succeeded
             .first()
             .or_else(|| arrival.candidates.get(succeeded.len() + 1));
@@ -287,6 +304,9 @@ pub struct GraphLearner {
     outgoing: NameMap<i64>,
     /// Messages each node took (first attempts), over all traces.
     messages: NameMap<u64>,
+    /// For each sender, receiver and sender instance (`node_id`): the latest send (the
+    /// sender's success) of a message the receiver took.
+    latest_sends: FastMap<(Name, Name, Option<Name>), Timestamp>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
@@ -308,7 +328,7 @@ impl GraphLearner {
                 .is_some_and(|node| !is_endpoint(node) && !walk.succeeded.contains(node));
         let (arrivals, follow) = walk.observe_walk(event);
         for arrival in arrivals {
-            Self::count(&mut self.arrivals, arrival);
+            Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
         }
         if let Some(follow) = follow {
             *self
@@ -351,11 +371,12 @@ impl GraphLearner {
             self.last_eviction = self.newest;
             let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
             let arrivals = &mut self.arrivals;
+            let sends = &mut self.latest_sends;
             self.walks.retain(|_, walk| {
                 let keep = walk.last_ts.0 >= cutoff;
                 if !keep {
                     for arrival in walk.settle_waiting() {
-                        Self::count(arrivals, arrival);
+                        Self::count(arrivals, sends, arrival);
                     }
                 }
                 keep
@@ -363,7 +384,19 @@ impl GraphLearner {
         }
     }
 
-    fn count(arrivals: &mut NameMap<FastMap<Vec<Name>, u64>>, arrival: Arrival) {
+    fn count(
+        arrivals: &mut NameMap<FastMap<Vec<Name>, u64>>,
+        sends: &mut FastMap<(Name, Name, Option<Name>), Timestamp>,
+        arrival: Arrival,
+    ) {
+        if let (Some((at, instance)), Some(sender)) =
+            (&arrival.sent, succeeded_part(&arrival.candidates).first())
+        {
+            let latest = sends
+                .entry((sender.clone(), arrival.node.clone(), instance.clone()))
+                .or_insert(*at);
+            *latest = (*latest).max(*at);
+        }
         *arrivals
             .entry(arrival.node)
             .or_default()
@@ -376,7 +409,7 @@ impl GraphLearner {
     pub fn settle_trace(&mut self, trace_id: &str) {
         if let Some(mut walk) = self.walks.remove(trace_id) {
             for arrival in walk.settle_waiting() {
-                Self::count(&mut self.arrivals, arrival);
+                Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
             }
         }
     }
@@ -390,7 +423,7 @@ impl GraphLearner {
     pub fn finish(mut self) -> FlowGraph {
         for walk in self.walks.values_mut() {
             for arrival in walk.settle_waiting() {
-                Self::count(&mut self.arrivals, arrival);
+                Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
             }
         }
         self.graph()
@@ -534,6 +567,15 @@ impl GraphLearner {
             .collect();
         graph.edges.append(&mut sinks);
         graph.sort();
+        for ((from, to, instance), at) in &self.latest_sends {
+            if graph.edges.iter().any(|e| e.from == **from && e.to == **to) {
+                let instance = instance.as_deref().unwrap_or_default();
+                graph.latest_sends.insert(
+                    (from.to_string(), to.to_string(), instance.to_string()),
+                    *at,
+                );
+            }
+        }
         graph
     }
 }
@@ -756,6 +798,10 @@ pub struct FlowGraph {
     /// For each node, the traces in which it succeeded (that could leave it).
     #[serde(skip)]
     left: HashMap<String, u64>,
+    /// For each edge and sender instance (`node_id`, empty when unknown): the latest send of a
+    /// message the receiver took.
+    #[serde(skip)]
+    latest_sends: HashMap<(String, String, String), Timestamp>,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -797,6 +843,7 @@ impl FlowGraph {
         let mut graph = FlowGraph {
             edges,
             left: HashMap::new(),
+            latest_sends: HashMap::new(),
         };
         graph.sort();
         graph
@@ -868,6 +915,26 @@ impl FlowGraph {
             .map(|s| s.share)
             .sum();
         shares > FAN_OUT_SHARES
+    }
+
+    /// True when `to` took a message that `from` (its instance `instance`, a `node_id`) sent it
+    /// after `sent_at`. An edge's queue is first in, first out: a message `from` sent to `to` at
+    /// `sent_at` would have been taken first, so it is not waiting there.
+    pub fn took_later(
+        &self,
+        from: &str,
+        to: &str,
+        instance: Option<&str>,
+        sent_at: Timestamp,
+    ) -> bool {
+        let key = (
+            from.to_string(),
+            to.to_string(),
+            instance.unwrap_or_default().to_string(),
+        );
+        self.latest_sends
+            .get(&key)
+            .is_some_and(|latest| *latest > sent_at)
     }
 
     /// A sink: a node no other node follows (its messages go to the egress only). A node the
@@ -1141,6 +1208,81 @@ mod tests {
                 .is_some_and(|n| n == "ingest" || n == "route")
         });
         assert_eq!(status(queued.collect()), TraceStatus::InFlight);
+    }
+
+    #[test]
+    fn a_message_a_router_sent_waits_at_the_alternative_that_took_nothing_sent_after_it() {
+        use super::super::trace::{NextStep, TraceSummary};
+        // Two pods (node instances), each its own runtime and queues. In both, the router's
+        // message for one trace is sent and never taken; afterwards pod a's cache takes later
+        // messages (its llm none), pod b's takes none.
+        let in_pod = |events: Vec<Event>, pod: &str| -> Vec<Event> {
+            events
+                .into_iter()
+                .map(|mut e| {
+                    e.node_id = Some(format!("{}-{pod}", e.node_name.as_deref().unwrap()).into());
+                    e
+                })
+                .collect()
+        };
+        let routed_only = |trace: &str, at: i64, pod: &str| {
+            let events = routed_trace(trace, at, "llm", false)
+                .into_iter()
+                .filter(|e| {
+                    e.node_name
+                        .as_deref()
+                        .is_some_and(|n| n == "ingest" || n == "route")
+                })
+                .collect();
+            in_pod(events, pod)
+        };
+        let mut learner = GraphLearner::default();
+        let mut traces: Vec<Vec<Event>> = Vec::new();
+        for trace in 0..30 {
+            let branch = if trace % 20 == 3 { "llm" } else { "cache" };
+            let pod = if trace < 20 { "a" } else { "b" };
+            let at = if pod == "a" {
+                trace * 100
+            } else {
+                (trace - 20) * 100
+            };
+            traces.push(in_pod(
+                routed_trace(&format!("t{trace}"), at, branch, false),
+                pod,
+            ));
+        }
+        traces.push(routed_only("qa", 1_050, "a"));
+        traces.push(routed_only("qb", 1_050, "b"));
+        let mut events: Vec<Event> = traces.concat();
+        events.sort_by_key(|e| e.ts);
+        for event in &events {
+            learner.observe(event);
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
+        let next = |trace: &str| {
+            let mut summary = TraceSummary::new(trace);
+            for event in events
+                .iter()
+                .filter(|e| e.trace_id.as_deref() == Some(trace))
+            {
+                summary.observe(event);
+            }
+            match summary.stop_point(&graph).next {
+                Some(NextStep::Inferred(successor)) => successor.node_name,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            next("qa"),
+            "llm",
+            "pod a's cache took messages sent after it"
+        );
+        assert_eq!(
+            next("qb"),
+            "cache",
+            "pod b's cache took nothing sent after it"
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use serde::Serialize;
 
 use super::category::{Category, CategoryCounts, category_of, is_trace_cancellation};
 use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Kind, Name, Timestamp};
 
 /// A successor taken by at least this share of the traces leaving a node that fans out
 /// (`FlowGraph::fans_out`) is a branch every trace takes; below it, an alternative.
@@ -89,6 +89,8 @@ pub struct NodeVisit {
     pub recovered: [bool; 2],
     /// Its `node_retry` events in the trace.
     pub retries: u64,
+    /// The instance (`node_id`) that logged its last `node_success` of the trace.
+    pub instance: Option<Name>,
 }
 
 impl NodeVisit {
@@ -201,6 +203,7 @@ impl TraceSummary {
                     pending: [false; 2],
                     recovered: [false; 2],
                     retries: 0,
+                    instance: None,
                 });
                 self.visits.len() - 1
             }
@@ -215,6 +218,7 @@ impl TraceSummary {
             Kind::NodeRetry => visit.retries += 1,
             Kind::NodeSuccess => {
                 visit.success_ts = success;
+                visit.instance.clone_from(&event.node_id);
                 visit.first_success_ts = visit.first_success_ts.or(success);
                 visit.successes += 1;
                 for slot in 0..2 {
@@ -427,7 +431,8 @@ impl TraceSummary {
 
     /// Where the trace stopped, by the rules `find` documents: the next node is the latest-
     /// ending node whose last event is not a success; else, for a trace that did not succeed,
-    /// the usual successor of a success the trace never went past (inferred). The last
+    /// the usual successor of a success the trace never went past (inferred; of a router's
+    /// alternatives, the most common one that took no message sent after this one). The last
     /// success is the latest success on the path to the next node (its graph predecessor),
     /// else the latest success.
     pub fn stop_point(&self, graph: &FlowGraph) -> StopPoint<'_> {
@@ -440,10 +445,27 @@ impl TraceSummary {
         if self.status(graph) != TraceStatus::Succeeded
             && let Some(dangling) = self.dangling(graph)
         {
-            let successor = graph
+            let unreached: Vec<Successor> = graph
                 .successors(&dangling.node_name)
                 .into_iter()
-                .find(|s| s.node_name != EGRESS && !self.reached(&s.node_name));
+                .filter(|s| s.node_name != EGRESS && !self.reached(&s.node_name))
+                .collect();
+            // A router sends each message one way, most often its usual alternative. One that
+            // went on to take a message the router sent it after this one (an edge's queue is
+            // first in, first out) does not hold it: the message waits at the most common
+            // alternative that did not. A fan-out's missing branch stays the first.
+            let holds = |s: &&Successor| {
+                graph.fans_out(&dangling.node_name)
+                    || dangling.success_ts.is_none_or(|sent| {
+                        !graph.took_later(
+                            &dangling.node_name,
+                            &s.node_name,
+                            dangling.instance.as_deref(),
+                            sent,
+                        )
+                    })
+            };
+            let successor = unreached.iter().find(holds).or(unreached.first()).cloned();
             return StopPoint {
                 last_success: Some(dangling),
                 next: successor.map(NextStep::Inferred),
