@@ -76,17 +76,22 @@ pub struct TraceWalk {
     /// Arrivals waiting for the success of a node that was running when they came (their
     /// likely sender): the arriving node, and those running nodes.
     waiting: Vec<(Name, Vec<Name>)>,
-    /// Each node's out-degree as its events report it (`outgoing`).
-    outgoing: Vec<(Name, i64)>,
-    /// Each node's distinct receivers so far in this trace: arrivals whose likeliest sender it
-    /// was (their first candidate).
-    sent: Vec<(Name, i64)>,
-    /// Each node's latest success in the trace: when, and by which instance (`node_id`).
-    success_at: Vec<(Name, Timestamp, Option<Name>)>,
+    /// The nodes of the trace as senders.
+    senders: Vec<Sender>,
     /// The node that succeeded last, until another node starts: a cycle shows as its next
     /// start being a node the trace already reached.
     awaiting_follower: Option<Name>,
     pub last_ts: Timestamp,
+}
+
+/// A node of a trace as a sender: the distinct nodes of the trace it sent to so far (arrivals
+/// whose likeliest sender, their first candidate, it was), and its latest success in the trace
+/// (when, and by which instance: its `node_id`).
+#[derive(Debug, Clone)]
+struct Sender {
+    node: Name,
+    sent: i64,
+    success: Option<(Timestamp, Option<Name>)>,
 }
 
 /// A node's success followed, in its trace, by a new message at a node already reached (a
@@ -110,13 +115,18 @@ pub struct Arrival {
 
 impl TraceWalk {
     /// Follows one event of the trace; returns the arrivals it settles: its own, if it is the
-    /// first event of a node in this trace, and any that waited for this success.
-    pub fn observe(&mut self, event: &Event) -> Vec<Arrival> {
-        self.observe_walk(event).0
+    /// first event of a node in this trace, and any that waited for this success. `outgoing`
+    /// holds each node's out-degree as its events report it.
+    pub fn observe(&mut self, event: &Event, outgoing: &NameMap<i64>) -> Vec<Arrival> {
+        self.observe_walk(event, outgoing).0
     }
 
     /// As `observe`, also returning the back edge the event shows, if any.
-    pub fn observe_walk(&mut self, event: &Event) -> (Vec<Arrival>, Option<Follow>) {
+    pub fn observe_walk(
+        &mut self,
+        event: &Event,
+        outgoing: &NameMap<i64>,
+    ) -> (Vec<Arrival>, Option<Follow>) {
         self.last_ts = self.last_ts.max(event.ts);
         let mut arrivals = Vec::new();
         let Some(node) = event.node_name.as_ref() else {
@@ -124,12 +134,6 @@ impl TraceWalk {
         };
         if is_endpoint(node) || !is_arrival(&event.kind) {
             return (arrivals, None);
-        }
-        if let Some(outgoing) = event.outgoing {
-            match self.outgoing.iter_mut().find(|(known, _)| known == node) {
-                Some((_, known)) => *known = (*known).max(outgoing),
-                None => self.outgoing.push((node.clone(), outgoing)),
-            }
         }
         let reached_before = self.reached.iter().any(|reached| reached == node);
         let mut follow = None;
@@ -155,7 +159,10 @@ impl TraceWalk {
             // No node that succeeded can still send to a new node (none did, or each already
             // sent to as many nodes as it has edges): a running node sent it, and its success
             // is logged later (`ctx.emit`, a router).
-            let spent = self.succeeded.iter().all(|succeeded| self.spent(succeeded));
+            let spent = self
+                .succeeded
+                .iter()
+                .all(|succeeded| self.spent(succeeded, outgoing));
             if spent && !senders.is_empty() {
                 self.waiting.push((node.clone(), senders));
             } else {
@@ -176,10 +183,7 @@ impl TraceWalk {
             // Keep each node once, at the position of its latest success.
             self.succeeded.retain(|succeeded| succeeded != node);
             self.succeeded.push(node.clone());
-            self.success_at
-                .retain(|(succeeded, _, _)| succeeded != node);
-            self.success_at
-                .push((node.clone(), event.ts, event.node_id.clone()));
+            self.sender(node).success = Some((event.ts, event.node_id.clone()));
             let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
                 .into_iter()
                 .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
@@ -222,19 +226,29 @@ impl TraceWalk {
         }
     }
 
+    fn sender(&mut self, node: &Name) -> &mut Sender {
+        match self.senders.iter().position(|sender| sender.node == *node) {
+            Some(index) => &mut self.senders[index],
+            None => {
+                self.senders.push(Sender {
+                    node: node.clone(),
+                    sent: 0,
+                    success: None,
+                });
+                self.senders.last_mut().expect("just pushed")
+            }
+        }
+    }
+
     /// True when `node` already sent to as many nodes of this trace as it has outgoing edges:
     /// it cannot be the sender of another node's first message.
-    fn spent(&self, node: &Name) -> bool {
-        let limit = self
-            .outgoing
-            .iter()
-            .find(|(known, _)| known == node)
-            .map_or(0, |(_, outgoing)| *outgoing);
+    fn spent(&self, node: &Name, outgoing: &NameMap<i64>) -> bool {
+        let limit = outgoing.get(node).copied().unwrap_or(0);
         let sent = self
-            .sent
+            .senders
             .iter()
-            .find(|(known, _)| known == node)
-            .map_or(0, |(_, sent)| *sent);
+            .find(|sender| sender.node == *node)
+            .map_or(0, |sender| sender.sent);
         limit > 0 && sent >= limit
     }
 
@@ -242,19 +256,15 @@ impl TraceWalk {
     /// when that sender's success was logged.
     fn sent_by(&mut self, mut arrival: Arrival) -> Arrival {
         let succeeded = succeeded_part(&arrival.candidates);
-        arrival.sent = succeeded.first().and_then(|sender| {
-            self.success_at
-                .iter()
-                .find(|(known, _, _)| known == sender)
-                .map(|(_, at, instance)| (*at, instance.clone()))
-        });
         let sender = succeeded
             .first()
             .or_else(|| arrival.candidates.get(succeeded.len() + 1));
         if let Some(sender) = sender {
-            match self.sent.iter_mut().find(|(known, _)| known == sender) {
-                Some((_, sent)) => *sent += 1,
-                None => self.sent.push((sender.clone(), 1)),
+            let succeeded = !succeeded.is_empty();
+            let sender = self.sender(sender);
+            sender.sent += 1;
+            if succeeded {
+                arrival.sent.clone_from(&sender.success);
             }
         }
         arrival
@@ -264,7 +274,7 @@ impl TraceWalk {
     /// One that waited for a running sender whose success never came (the log ends, the
     /// handler hangs) is credited to it: the nodes that succeeded had all sent what they
     /// could, so they are left out of its candidates.
-    pub fn settle_waiting(&mut self) -> Vec<Arrival> {
+    pub fn settle_waiting(&mut self, outgoing: &NameMap<i64>) -> Vec<Arrival> {
         let waiting = std::mem::take(&mut self.waiting);
         let mut arrivals = Vec::new();
         for (node, _) in &waiting {
@@ -272,8 +282,11 @@ impl TraceWalk {
             let succeeded = succeeded_part(&arrival.candidates).len();
             if succeeded < arrival.candidates.len() {
                 let (done, running) = arrival.candidates.split_at(succeeded);
-                let mut candidates: Vec<Name> =
-                    done.iter().filter(|c| !self.spent(c)).cloned().collect();
+                let mut candidates: Vec<Name> = done
+                    .iter()
+                    .filter(|c| !self.spent(c, outgoing))
+                    .cloned()
+                    .collect();
                 candidates.extend(running.iter().cloned());
                 arrival.candidates = candidates;
             }
@@ -326,7 +339,16 @@ impl GraphLearner {
                 .node_name
                 .as_ref()
                 .is_some_and(|node| !is_endpoint(node) && !walk.succeeded.contains(node));
-        let (arrivals, follow) = walk.observe_walk(event);
+        if let Some(node) = event.node_name.as_ref().filter(|n| !is_endpoint(n))
+            && let Some(outgoing) = event.outgoing
+            && self
+                .outgoing
+                .get(node)
+                .is_none_or(|known| *known < outgoing)
+        {
+            self.outgoing.insert(node.clone(), outgoing);
+        }
+        let (arrivals, follow) = walk.observe_walk(event, &self.outgoing);
         for arrival in arrivals {
             Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
         }
@@ -355,14 +377,6 @@ impl GraphLearner {
                     }
                 }
             }
-            if let Some(outgoing) = event.outgoing
-                && self
-                    .outgoing
-                    .get(node)
-                    .is_none_or(|known| *known < outgoing)
-            {
-                self.outgoing.insert(node.clone(), outgoing);
-            }
         }
         if first_success && let Some(node) = &event.node_name {
             *self.succeeded_traces.entry(node.clone()).or_default() += 1;
@@ -372,10 +386,11 @@ impl GraphLearner {
             let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
             let arrivals = &mut self.arrivals;
             let sends = &mut self.latest_sends;
+            let outgoing = &self.outgoing;
             self.walks.retain(|_, walk| {
                 let keep = walk.last_ts.0 >= cutoff;
                 if !keep {
-                    for arrival in walk.settle_waiting() {
+                    for arrival in walk.settle_waiting(outgoing) {
                         Self::count(arrivals, sends, arrival);
                     }
                 }
@@ -408,7 +423,7 @@ impl GraphLearner {
     /// as when a walk goes idle).
     pub fn settle_trace(&mut self, trace_id: &str) {
         if let Some(mut walk) = self.walks.remove(trace_id) {
-            for arrival in walk.settle_waiting() {
+            for arrival in walk.settle_waiting(&self.outgoing) {
                 Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
             }
         }
@@ -422,7 +437,7 @@ impl GraphLearner {
     /// The learned graph.
     pub fn finish(mut self) -> FlowGraph {
         for walk in self.walks.values_mut() {
-            for arrival in walk.settle_waiting() {
+            for arrival in walk.settle_waiting(&self.outgoing) {
                 Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
             }
         }
@@ -1290,11 +1305,14 @@ mod tests {
         // The log ends after the branch started and before the router's success: the branch's
         // arrival can only be the router's (ingest, one edge, already sent to route).
         let mut walk = TraceWalk::default();
+        let mut outgoing = NameMap::default();
+        outgoing.insert(Name::from("ingest"), 1);
+        outgoing.insert(Name::from("route"), 2);
         let mut arrivals = Vec::new();
         for event in routed_trace("cut", 0, "llm", false).into_iter().take(4) {
-            arrivals.extend(walk.observe(&event));
+            arrivals.extend(walk.observe(&event, &outgoing));
         }
-        arrivals.extend(walk.settle_waiting());
+        arrivals.extend(walk.settle_waiting(&outgoing));
         let senders: Vec<(&str, &str)> = arrivals
             .iter()
             .map(|a| {
