@@ -5,15 +5,18 @@
 //! *arrival*: a message some node emitted on success reached B. The nodes that had succeeded in
 //! the trace before that arrival are B's *candidates*, most recent first. A node logs its
 //! `node_success` only after its output is queued, so B may start before its sender's success is
-//! logged: an arrival with no candidate while other nodes of the trace are running waits for the
-//! next success among them. Concurrent branches
+//! logged (`ctx.emit`, a `predicate_router`: both hand over inside the timed handler): an arrival
+//! while other nodes of the trace are running waits for the next success among them when no node
+//! that succeeded can have sent it: none did, or each had already sent to as many nodes of the
+//! trace as it has outgoing edges (its events' `outgoing`). Concurrent branches
 //! make the most recent candidate wrong now and then (a sibling branch finished in between), so
 //! the choice is made across all traces: a candidate that precedes B in at least
 //! `CONSISTENT_SHARE` of B's arrivals is *consistent*; of those, the ones implied through another
 //! consistent one are dropped (transitive reduction); each arrival is then credited to its most
 //! recent remaining candidate (none: the ingress, `OpenSea`). A node that no other node follows
-//! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` of their
-//! source's traffic are dropped. `find`, `traces` and `graph` all use this one inference.
+//! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` both of their
+//! source's traffic and of their target's are dropped (a router's rare branch is its target's
+//! way in, and stays). `find`, `traces` and `graph` all use this one inference.
 
 use std::collections::HashMap;
 
@@ -23,8 +26,14 @@ use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";
 pub const EGRESS: &str = "Rookery";
-/// An edge must carry this share of its source's outgoing traffic to count as part of the flow.
+/// An edge must carry this share of its source's outgoing traffic, or of its target's incoming
+/// traffic, to count as part of the flow.
 const MIN_SHARE: f64 = 0.05;
+/// A node fans out when the shares of its successors (the egress aside) add up to more than
+/// this: each of its traces goes on to several of them. A router's alternatives share its
+/// traces (each takes one), so theirs add up to one however dominant one of them is (a cache
+/// hit in 95% of requests); the slack is for arrivals credited to the wrong sender.
+const FAN_OUT_SHARES: f64 = 1.1;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
 /// Separates an arrival's candidates that had succeeded from those still running.
@@ -67,10 +76,22 @@ pub struct TraceWalk {
     /// Arrivals waiting for the success of a node that was running when they came (their
     /// likely sender): the arriving node, and those running nodes.
     waiting: Vec<(Name, Vec<Name>)>,
+    /// The nodes of the trace as senders.
+    senders: Vec<Sender>,
     /// The node that succeeded last, until another node starts: a cycle shows as its next
     /// start being a node the trace already reached.
     awaiting_follower: Option<Name>,
     pub last_ts: Timestamp,
+}
+
+/// A node of a trace as a sender: the distinct nodes of the trace it sent to so far (arrivals
+/// whose likeliest sender, their first candidate, it was), and its latest success in the trace
+/// (when, and by which instance: its `node_id`).
+#[derive(Debug, Clone)]
+struct Sender {
+    node: Name,
+    sent: i64,
+    success: Option<(Timestamp, Option<Name>)>,
 }
 
 /// A node's success followed, in its trace, by a new message at a node already reached (a
@@ -87,17 +108,25 @@ pub struct Arrival {
     pub node: Name,
     /// Most recent success first.
     pub candidates: Vec<Name>,
+    /// When its likeliest sender (the first candidate that succeeded) logged its success,
+    /// and that sender's instance (`node_id`).
+    pub sent: Option<(Timestamp, Option<Name>)>,
 }
 
 impl TraceWalk {
     /// Follows one event of the trace; returns the arrivals it settles: its own, if it is the
-    /// first event of a node in this trace, and any that waited for this success.
-    pub fn observe(&mut self, event: &Event) -> Vec<Arrival> {
-        self.observe_walk(event).0
+    /// first event of a node in this trace, and any that waited for this success. `outgoing`
+    /// holds each node's out-degree as its events report it.
+    pub fn observe(&mut self, event: &Event, outgoing: &NameMap<i64>) -> Vec<Arrival> {
+        self.observe_walk(event, outgoing).0
     }
 
     /// As `observe`, also returning the back edge the event shows, if any.
-    pub fn observe_walk(&mut self, event: &Event) -> (Vec<Arrival>, Option<Follow>) {
+    pub fn observe_walk(
+        &mut self,
+        event: &Event,
+        outgoing: &NameMap<i64>,
+    ) -> (Vec<Arrival>, Option<Follow>) {
         self.last_ts = self.last_ts.max(event.ts);
         let mut arrivals = Vec::new();
         let Some(node) = event.node_name.as_ref() else {
@@ -127,10 +156,18 @@ impl TraceWalk {
                 .filter(|running| *running != node)
                 .cloned()
                 .collect();
-            if self.succeeded.is_empty() && !senders.is_empty() {
+            // No node that succeeded can still send to a new node (none did, or each already
+            // sent to as many nodes as it has edges): a running node sent it, and its success
+            // is logged later (`ctx.emit`, a router).
+            let spent = self
+                .succeeded
+                .iter()
+                .all(|succeeded| self.spent(succeeded, outgoing));
+            if spent && !senders.is_empty() {
                 self.waiting.push((node.clone(), senders));
             } else {
-                arrivals.push(self.arrival(node));
+                let arrival = self.arrival(node);
+                arrivals.push(self.sent_by(arrival));
             }
         }
         match event.kind {
@@ -146,11 +183,15 @@ impl TraceWalk {
             // Keep each node once, at the position of its latest success.
             self.succeeded.retain(|succeeded| succeeded != node);
             self.succeeded.push(node.clone());
+            self.sender(node).success = Some((event.ts, event.node_id.clone()));
             let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
                 .into_iter()
                 .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
             self.waiting = still;
-            arrivals.extend(settled.iter().map(|(waiting, _)| self.arrival(waiting)));
+            for (waiting, _) in &settled {
+                let arrival = self.arrival(waiting);
+                arrivals.push(self.sent_by(arrival));
+            }
             self.awaiting_follower = Some(node.clone());
         }
         (arrivals, follow)
@@ -181,15 +222,77 @@ impl TraceWalk {
         Arrival {
             node: node.clone(),
             candidates,
+            sent: None,
         }
     }
 
-    /// Settles the arrivals still waiting (the trace ended) with the successes seen so far.
-    pub fn settle_waiting(&mut self) -> Vec<Arrival> {
-        std::mem::take(&mut self.waiting)
+    fn sender(&mut self, node: &Name) -> &mut Sender {
+        match self.senders.iter().position(|sender| sender.node == *node) {
+            Some(index) => &mut self.senders[index],
+            None => {
+                self.senders.push(Sender {
+                    node: node.clone(),
+                    sent: 0,
+                    success: None,
+                });
+                self.senders.last_mut().expect("just pushed")
+            }
+        }
+    }
+
+    /// True when `node` already sent to as many nodes of this trace as it has outgoing edges:
+    /// it cannot be the sender of another node's first message.
+    fn spent(&self, node: &Name, outgoing: &NameMap<i64>) -> bool {
+        let limit = outgoing.get(node).copied().unwrap_or(0);
+        let sent = self
+            .senders
             .iter()
-            .map(|(node, _)| self.arrival(node))
-            .collect()
+            .find(|sender| sender.node == *node)
+            .map_or(0, |sender| sender.sent);
+        limit > 0 && sent >= limit
+    }
+
+    /// Counts the arrival as sent by its likeliest sender (its first candidate), and notes
+    /// when that sender's success was logged.
+    fn sent_by(&mut self, mut arrival: Arrival) -> Arrival {
+        let succeeded = succeeded_part(&arrival.candidates);
+        let sender = succeeded
+            .first()
+            .or_else(|| arrival.candidates.get(succeeded.len() + 1));
+        if let Some(sender) = sender {
+            let succeeded = !succeeded.is_empty();
+            let sender = self.sender(sender);
+            sender.sent += 1;
+            if succeeded {
+                arrival.sent.clone_from(&sender.success);
+            }
+        }
+        arrival
+    }
+
+    /// Settles the arrivals still waiting (the trace ended) with the successes seen so far.
+    /// One that waited for a running sender whose success never came (the log ends, the
+    /// handler hangs) is credited to it: the nodes that succeeded had all sent what they
+    /// could, so they are left out of its candidates.
+    pub fn settle_waiting(&mut self, outgoing: &NameMap<i64>) -> Vec<Arrival> {
+        let waiting = std::mem::take(&mut self.waiting);
+        let mut arrivals = Vec::new();
+        for (node, _) in &waiting {
+            let mut arrival = self.arrival(node);
+            let succeeded = succeeded_part(&arrival.candidates).len();
+            if succeeded < arrival.candidates.len() {
+                let (done, running) = arrival.candidates.split_at(succeeded);
+                let mut candidates: Vec<Name> = done
+                    .iter()
+                    .filter(|c| !self.spent(c, outgoing))
+                    .cloned()
+                    .collect();
+                candidates.extend(running.iter().cloned());
+                arrival.candidates = candidates;
+            }
+            arrivals.push(self.sent_by(arrival));
+        }
+        arrivals
     }
 
     /// The nodes the trace reached, in order of first arrival.
@@ -214,6 +317,9 @@ pub struct GraphLearner {
     outgoing: NameMap<i64>,
     /// Messages each node took (first attempts), over all traces.
     messages: NameMap<u64>,
+    /// For each sender, receiver and sender instance (`node_id`): the latest send (the
+    /// sender's success) of a message the receiver took.
+    latest_sends: FastMap<(Name, Name, Option<Name>), Timestamp>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
@@ -233,9 +339,18 @@ impl GraphLearner {
                 .node_name
                 .as_ref()
                 .is_some_and(|node| !is_endpoint(node) && !walk.succeeded.contains(node));
-        let (arrivals, follow) = walk.observe_walk(event);
+        if let Some(node) = event.node_name.as_ref().filter(|n| !is_endpoint(n))
+            && let Some(outgoing) = event.outgoing
+            && self
+                .outgoing
+                .get(node)
+                .is_none_or(|known| *known < outgoing)
+        {
+            self.outgoing.insert(node.clone(), outgoing);
+        }
+        let (arrivals, follow) = walk.observe_walk(event, &self.outgoing);
         for arrival in arrivals {
-            Self::count(&mut self.arrivals, arrival);
+            Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
         }
         if let Some(follow) = follow {
             *self
@@ -262,14 +377,6 @@ impl GraphLearner {
                     }
                 }
             }
-            if let Some(outgoing) = event.outgoing
-                && self
-                    .outgoing
-                    .get(node)
-                    .is_none_or(|known| *known < outgoing)
-            {
-                self.outgoing.insert(node.clone(), outgoing);
-            }
         }
         if first_success && let Some(node) = &event.node_name {
             *self.succeeded_traces.entry(node.clone()).or_default() += 1;
@@ -278,11 +385,13 @@ impl GraphLearner {
             self.last_eviction = self.newest;
             let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
             let arrivals = &mut self.arrivals;
+            let sends = &mut self.latest_sends;
+            let outgoing = &self.outgoing;
             self.walks.retain(|_, walk| {
                 let keep = walk.last_ts.0 >= cutoff;
                 if !keep {
-                    for arrival in walk.settle_waiting() {
-                        Self::count(arrivals, arrival);
+                    for arrival in walk.settle_waiting(outgoing) {
+                        Self::count(arrivals, sends, arrival);
                     }
                 }
                 keep
@@ -290,7 +399,19 @@ impl GraphLearner {
         }
     }
 
-    fn count(arrivals: &mut NameMap<FastMap<Vec<Name>, u64>>, arrival: Arrival) {
+    fn count(
+        arrivals: &mut NameMap<FastMap<Vec<Name>, u64>>,
+        sends: &mut FastMap<(Name, Name, Option<Name>), Timestamp>,
+        arrival: Arrival,
+    ) {
+        if let (Some((at, instance)), Some(sender)) =
+            (&arrival.sent, succeeded_part(&arrival.candidates).first())
+        {
+            let latest = sends
+                .entry((sender.clone(), arrival.node.clone(), instance.clone()))
+                .or_insert(*at);
+            *latest = (*latest).max(*at);
+        }
         *arrivals
             .entry(arrival.node)
             .or_default()
@@ -302,8 +423,8 @@ impl GraphLearner {
     /// as when a walk goes idle).
     pub fn settle_trace(&mut self, trace_id: &str) {
         if let Some(mut walk) = self.walks.remove(trace_id) {
-            for arrival in walk.settle_waiting() {
-                Self::count(&mut self.arrivals, arrival);
+            for arrival in walk.settle_waiting(&self.outgoing) {
+                Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
             }
         }
     }
@@ -316,8 +437,8 @@ impl GraphLearner {
     /// The learned graph.
     pub fn finish(mut self) -> FlowGraph {
         for walk in self.walks.values_mut() {
-            for arrival in walk.settle_waiting() {
-                Self::count(&mut self.arrivals, arrival);
+            for arrival in walk.settle_waiting(&self.outgoing) {
+                Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
             }
         }
         self.graph()
@@ -461,6 +582,15 @@ impl GraphLearner {
             .collect();
         graph.edges.append(&mut sinks);
         graph.sort();
+        for ((from, to, instance), at) in &self.latest_sends {
+            if graph.edges.iter().any(|e| e.from == **from && e.to == **to) {
+                let instance = instance.as_deref().unwrap_or_default();
+                graph.latest_sends.insert(
+                    (from.to_string(), to.to_string(), instance.to_string()),
+                    *at,
+                );
+            }
+        }
         graph
     }
 }
@@ -683,6 +813,10 @@ pub struct FlowGraph {
     /// For each node, the traces in which it succeeded (that could leave it).
     #[serde(skip)]
     left: HashMap<String, u64>,
+    /// For each edge and sender instance (`node_id`, empty when unknown): the latest send of a
+    /// message the receiver took.
+    #[serde(skip)]
+    latest_sends: HashMap<(String, String, String), Timestamp>,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -698,13 +832,21 @@ pub struct Successor {
 impl FlowGraph {
     fn from_counts(counts: HashMap<(String, String), u64>) -> FlowGraph {
         let mut outgoing: HashMap<&str, u64> = HashMap::new();
-        for ((from, _), count) in &counts {
+        let mut incoming: HashMap<&str, u64> = HashMap::new();
+        for ((from, to), count) in &counts {
             *outgoing.entry(from).or_default() += count;
+            *incoming.entry(to).or_default() += count;
         }
+        // Rare at its source and at its target: a stray crediting (its target is reached
+        // another way). One rare at its source only is a branch few traces take (a router's
+        // rare alternative): the way its target is reached.
+        let rare = |share: &HashMap<&str, u64>, node: &str, count: u64| {
+            (count as f64) < MIN_SHARE * share[node] as f64
+        };
         let mut edges: Vec<Edge> = counts
             .iter()
-            .filter(|((from, _), count)| {
-                **count as f64 >= MIN_SHARE * outgoing[from.as_str()] as f64
+            .filter(|((from, to), count)| {
+                !rare(&outgoing, from, **count) || !rare(&incoming, to, **count)
             })
             .map(|((from, to), traces)| Edge {
                 from: from.clone(),
@@ -716,6 +858,7 @@ impl FlowGraph {
         let mut graph = FlowGraph {
             edges,
             left: HashMap::new(),
+            latest_sends: HashMap::new(),
         };
         graph.sort();
         graph
@@ -775,6 +918,38 @@ impl FlowGraph {
             .collect();
         successors.sort_by(|a, b| b.traces.cmp(&a.traces).then(a.node_name.cmp(&b.node_name)));
         successors
+    }
+
+    /// True when `node`'s traces go on to several of its successors (a fan-out: each trace
+    /// takes every branch), not to one of them (a router's alternatives).
+    pub fn fans_out(&self, node: &str) -> bool {
+        let shares: f64 = self
+            .successors(node)
+            .iter()
+            .filter(|s| s.node_name != EGRESS)
+            .map(|s| s.share)
+            .sum();
+        shares > FAN_OUT_SHARES
+    }
+
+    /// True when `to` took a message that `from` (its instance `instance`, a `node_id`) sent it
+    /// after `sent_at`. An edge's queue is first in, first out: a message `from` sent to `to` at
+    /// `sent_at` would have been taken first, so it is not waiting there.
+    pub fn took_later(
+        &self,
+        from: &str,
+        to: &str,
+        instance: Option<&str>,
+        sent_at: Timestamp,
+    ) -> bool {
+        let key = (
+            from.to_string(),
+            to.to_string(),
+            instance.unwrap_or_default().to_string(),
+        );
+        self.latest_sends
+            .get(&key)
+            .is_some_and(|latest| *latest > sent_at)
     }
 
     /// A sink: a node no other node follows (its messages go to the egress only). A node the
@@ -958,19 +1133,226 @@ mod tests {
         );
     }
 
+    /// One trace through `ingest -> route -> {cache | llm} -> respond` as PenguiFlow logs a
+    /// `predicate_router`: the router hands over inside its timed handler, so the branch starts
+    /// (and, when fast, even succeeds) before the router's own success is logged.
+    fn routed_trace(trace: &str, at: i64, branch: &str, branch_first: bool) -> Vec<Event> {
+        let outgoing = |node: &str| match node {
+            "route" => 2,
+            _ => 1,
+        };
+        let step = |ms: i64, node: &str, kind: Kind| {
+            let mut e = event(at + ms, trace, node, kind);
+            e.outgoing = Some(outgoing(node));
+            e
+        };
+        let mut events = vec![
+            step(0, "ingest", Kind::NodeStart),
+            step(2, "ingest", Kind::NodeSuccess),
+            step(3, "route", Kind::NodeStart),
+            step(4, branch, Kind::NodeStart),
+        ];
+        if branch_first {
+            events.push(step(5, branch, Kind::NodeSuccess));
+            events.push(step(6, "respond", Kind::NodeStart));
+            events.push(step(7, "route", Kind::NodeSuccess));
+        } else {
+            events.push(step(5, "route", Kind::NodeSuccess));
+            events.push(step(6, branch, Kind::NodeSuccess));
+            events.push(step(7, "respond", Kind::NodeStart));
+        }
+        events.push(step(8, "respond", Kind::NodeSuccess));
+        events
+    }
+
+    fn sorted_edges(graph: &FlowGraph) -> Vec<(&str, &str)> {
+        let mut edges: Vec<(&str, &str)> = graph
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
+        edges.sort();
+        edges
+    }
+
+    const ROUTED: [(&str, &str); 7] = [
+        ("OpenSea", "ingest"),
+        ("cache", "respond"),
+        ("ingest", "route"),
+        ("llm", "respond"),
+        ("respond", "Rookery"),
+        ("route", "cache"),
+        ("route", "llm"),
+    ];
+
+    #[test]
+    fn a_router_hands_over_before_its_own_success() {
+        // Most traces take the fast cache branch, which starts before the router's success is
+        // logged, some finish there before it; a few take the llm branch; the log ends with
+        // one llm call under way and the router's success never logged.
+        let mut learner = GraphLearner::default();
+        for trace in 0..60 {
+            let branch = if trace % 15 == 3 { "llm" } else { "cache" };
+            for event in routed_trace(&format!("t{trace}"), trace * 100, branch, trace % 30 == 1) {
+                learner.observe(&event);
+            }
+        }
+        for event in routed_trace("cut", 9_000, "llm", false).into_iter().take(4) {
+            learner.observe(&event);
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
+
+        // The cache branch takes 93% of route's traces, yet it is an alternative: a trace that
+        // took the llm branch to respond succeeded; one cut at the router's handover did not.
+        use super::super::trace::{TraceStatus, TraceSummary};
+        let status = |events: Vec<Event>| {
+            let mut summary = TraceSummary::new("t");
+            for event in &events {
+                summary.observe(event);
+            }
+            summary.status(&graph)
+        };
+        assert_eq!(
+            status(routed_trace("t", 0, "llm", false)),
+            TraceStatus::Succeeded
+        );
+        let queued = routed_trace("t", 0, "llm", false).into_iter().filter(|e| {
+            e.node_name
+                .as_deref()
+                .is_some_and(|n| n == "ingest" || n == "route")
+        });
+        assert_eq!(status(queued.collect()), TraceStatus::InFlight);
+    }
+
+    #[test]
+    fn a_message_a_router_sent_waits_at_the_alternative_that_took_nothing_sent_after_it() {
+        use super::super::trace::{NextStep, TraceSummary};
+        // Two pods (node instances), each its own runtime and queues. In both, the router's
+        // message for one trace is sent and never taken; afterwards pod a's cache takes later
+        // messages (its llm none), pod b's takes none.
+        let in_pod = |events: Vec<Event>, pod: &str| -> Vec<Event> {
+            events
+                .into_iter()
+                .map(|mut e| {
+                    e.node_id = Some(format!("{}-{pod}", e.node_name.as_deref().unwrap()).into());
+                    e
+                })
+                .collect()
+        };
+        let routed_only = |trace: &str, at: i64, pod: &str| {
+            let events = routed_trace(trace, at, "llm", false)
+                .into_iter()
+                .filter(|e| {
+                    e.node_name
+                        .as_deref()
+                        .is_some_and(|n| n == "ingest" || n == "route")
+                })
+                .collect();
+            in_pod(events, pod)
+        };
+        let mut learner = GraphLearner::default();
+        let mut traces: Vec<Vec<Event>> = Vec::new();
+        for trace in 0..30 {
+            let branch = if trace % 20 == 3 { "llm" } else { "cache" };
+            let pod = if trace < 20 { "a" } else { "b" };
+            let at = if pod == "a" {
+                trace * 100
+            } else {
+                (trace - 20) * 100
+            };
+            traces.push(in_pod(
+                routed_trace(&format!("t{trace}"), at, branch, false),
+                pod,
+            ));
+        }
+        traces.push(routed_only("qa", 1_050, "a"));
+        traces.push(routed_only("qb", 1_050, "b"));
+        let mut events: Vec<Event> = traces.concat();
+        events.sort_by_key(|e| e.ts);
+        for event in &events {
+            learner.observe(event);
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
+        let next = |trace: &str| {
+            let mut summary = TraceSummary::new(trace);
+            for event in events
+                .iter()
+                .filter(|e| e.trace_id.as_deref() == Some(trace))
+            {
+                summary.observe(event);
+            }
+            match summary.stop_point(&graph).next {
+                Some(NextStep::Inferred(successor)) => successor.node_name,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            next("qa"),
+            "llm",
+            "pod a's cache took messages sent after it"
+        );
+        assert_eq!(
+            next("qb"),
+            "cache",
+            "pod b's cache took nothing sent after it"
+        );
+    }
+
+    #[test]
+    fn a_handover_cut_before_the_routers_success_is_the_routers() {
+        // The log ends after the branch started and before the router's success: the branch's
+        // arrival can only be the router's (ingest, one edge, already sent to route).
+        let mut walk = TraceWalk::default();
+        let mut outgoing = NameMap::default();
+        outgoing.insert(Name::from("ingest"), 1);
+        outgoing.insert(Name::from("route"), 2);
+        let mut arrivals = Vec::new();
+        for event in routed_trace("cut", 0, "llm", false).into_iter().take(4) {
+            arrivals.extend(walk.observe(&event, &outgoing));
+        }
+        arrivals.extend(walk.settle_waiting(&outgoing));
+        let senders: Vec<(&str, &str)> = arrivals
+            .iter()
+            .map(|a| {
+                let first = a.candidates.iter().find(|c| &***c != RUNNING_MARK);
+                (&*a.node, first.map_or(INGRESS, |c| &**c))
+            })
+            .collect();
+        assert_eq!(
+            senders,
+            vec![("ingest", "OpenSea"), ("route", "ingest"), ("llm", "route")]
+        );
+    }
+
     #[test]
     fn rare_edges_are_dropped() {
         let mut learner = GraphLearner::default();
         for trace in 0..40 {
-            for event in linear_trace(&format!("t{trace}"), trace * 1000, &["a", "b"]) {
+            for event in linear_trace(&format!("t{trace}"), trace * 1000, &["a", "b", "c"]) {
                 learner.observe(&event);
             }
         }
-        // One trace where `c` appears after `a`'s success by accident.
+        // One trace where `c`, which follows `b`, appears right after `a`'s success.
         for event in linear_trace("odd", 99_000, &["a", "c"]) {
             learner.observe(&event);
         }
         let graph = learner.finish();
         assert!(!graph.edges.iter().any(|e| e.to == "c" && e.from == "a"));
+    }
+
+    #[test]
+    fn a_branch_few_traces_take_is_kept() {
+        // 2 traces in 100 take the llm branch: rare for the router, yet llm's only way in.
+        let mut learner = GraphLearner::default();
+        for trace in 0..100 {
+            let branch = if trace % 50 == 7 { "llm" } else { "cache" };
+            for event in routed_trace(&format!("t{trace}"), trace * 100, branch, false) {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
     }
 }

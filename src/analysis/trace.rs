@@ -8,8 +8,8 @@
 //! 3. `deadline_skipped`: a `deadline_skip`;
 //! 4. `succeeded`: every node the trace reached ended with `node_success`, every node that
 //!    succeeded was followed by its successors in the learned flow graph (with fan-out, every
-//!    branch most traces take; with a router, one of its alternatives), and at least one sink
-//!    of the graph succeeded;
+//!    branch most traces take; with a router, one of its alternatives, however rare or
+//!    dominant: see `FlowGraph::fans_out`), and at least one sink of the graph succeeded;
 //! 5. `in_flight`: none of these (the trace stopped at a node that normally has a successor, or
 //!    is still running or retrying).
 
@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use super::category::{Category, CategoryCounts, category_of, is_trace_cancellation};
 use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Kind, Name, Timestamp};
 
-/// A successor taken by at least this share of the traces leaving a node is a branch every
-/// trace takes (fan-out); below it, one of a router's alternatives.
+/// A successor taken by at least this share of the traces leaving a node that fans out
+/// (`FlowGraph::fans_out`) is a branch every trace takes; below it, an alternative.
 const REQUIRED_BRANCH_SHARE: f64 = 0.9;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, clap::ValueEnum)]
@@ -89,6 +89,8 @@ pub struct NodeVisit {
     pub recovered: [bool; 2],
     /// Its `node_retry` events in the trace.
     pub retries: u64,
+    /// The instance (`node_id`) that logged its last `node_success` of the trace.
+    pub instance: Option<Name>,
 }
 
 impl NodeVisit {
@@ -201,6 +203,7 @@ impl TraceSummary {
                     pending: [false; 2],
                     recovered: [false; 2],
                     retries: 0,
+                    instance: None,
                 });
                 self.visits.len() - 1
             }
@@ -215,6 +218,7 @@ impl TraceSummary {
             Kind::NodeRetry => visit.retries += 1,
             Kind::NodeSuccess => {
                 visit.success_ts = success;
+                visit.instance.clone_from(&event.node_id);
                 visit.first_success_ts = visit.first_success_ts.or(success);
                 visit.successes += 1;
                 for slot in 0..2 {
@@ -307,7 +311,7 @@ impl TraceSummary {
     }
 
     /// A node that succeeded but that the trace never went past: a branch every trace takes
-    /// (a fan-out branch) was not reached, or none of its successors was (a router's
+    /// (of a node that fans out) was not reached, or none of its successors was (a router's
     /// alternatives). Where a message is waiting in a queue, or was lost. The latest such.
     pub fn dangling(&self, graph: &FlowGraph) -> Option<&NodeVisit> {
         self.visits
@@ -320,9 +324,10 @@ impl TraceSummary {
                     .filter(|successor| successor.node_name != EGRESS)
                     .collect();
                 let reached = |s: &Successor| self.reached(&s.node_name);
-                let branch_missing = successors
-                    .iter()
-                    .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
+                let branch_missing = graph.fans_out(&visit.node_name)
+                    && successors
+                        .iter()
+                        .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
                 let stuck = !successors.is_empty() && !successors.iter().any(reached);
                 branch_missing || stuck
             })
@@ -426,7 +431,8 @@ impl TraceSummary {
 
     /// Where the trace stopped, by the rules `find` documents: the next node is the latest-
     /// ending node whose last event is not a success; else, for a trace that did not succeed,
-    /// the usual successor of a success the trace never went past (inferred). The last
+    /// the usual successor of a success the trace never went past (inferred; of a router's
+    /// alternatives, the most common one that took no message sent after this one). The last
     /// success is the latest success on the path to the next node (its graph predecessor),
     /// else the latest success.
     pub fn stop_point(&self, graph: &FlowGraph) -> StopPoint<'_> {
@@ -439,10 +445,27 @@ impl TraceSummary {
         if self.status(graph) != TraceStatus::Succeeded
             && let Some(dangling) = self.dangling(graph)
         {
-            let successor = graph
+            let unreached: Vec<Successor> = graph
                 .successors(&dangling.node_name)
                 .into_iter()
-                .find(|s| s.node_name != EGRESS && !self.reached(&s.node_name));
+                .filter(|s| s.node_name != EGRESS && !self.reached(&s.node_name))
+                .collect();
+            // A router sends each message one way, most often its usual alternative. One that
+            // went on to take a message the router sent it after this one (an edge's queue is
+            // first in, first out) does not hold it: the message waits at the most common
+            // alternative that did not. A fan-out's missing branch stays the first.
+            let holds = |s: &&Successor| {
+                graph.fans_out(&dangling.node_name)
+                    || dangling.success_ts.is_none_or(|sent| {
+                        !graph.took_later(
+                            &dangling.node_name,
+                            &s.node_name,
+                            dangling.instance.as_deref(),
+                            sent,
+                        )
+                    })
+            };
+            let successor = unreached.iter().find(holds).or(unreached.first()).cloned();
             return StopPoint {
                 last_success: Some(dangling),
                 next: successor.map(NextStep::Inferred),
