@@ -26,11 +26,14 @@ pub struct Seen {
     traces: Vec<(String, BTreeSet<String>)>,
     /// Events that passed the whole filter.
     pub selected: u64,
+    /// The newest event time read, filtered or not: where the input ends.
+    pub newest: Option<crate::event::Timestamp>,
 }
 
 impl Seen {
     /// Notes the values of one event read, before the filter.
     pub fn observe(&mut self, event: &Event, filter: &EventFilter) {
+        self.newest = Some(self.newest.map_or(event.ts, |t| t.max(event.ts)));
         // Per event: shared names compare by pointer first (see `position_of`).
         let note = |seen: &mut Vec<(Name, ())>, value: Option<&Name>| {
             if let Some(value) = value
@@ -256,6 +259,7 @@ mod tests {
 
     fn seen(nodes: &[&str]) -> Seen {
         Seen {
+            newest: None,
             nodes: nodes.iter().map(|n| (Name::from(*n), ())).collect(),
             ..Seen::default()
         }

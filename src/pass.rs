@@ -79,6 +79,10 @@ pub struct PassEnd<'a> {
     pub tenants: &'a TenantMap,
     /// `--tenant`'s values: no other tenant's name may be shown.
     pub tenant_filter: &'a [String],
+    /// The newest event read from the inputs, whether or not the filter kept it (none with
+    /// `--until`): a frozen pod stops logging, so under `--pod` its own last line is not the
+    /// end of the input, and a hang there is older than that line says.
+    pub input_end: Option<Timestamp>,
 }
 
 /// The inputs, the filter and the output choice a pass runs under.
@@ -180,6 +184,8 @@ impl Pass<'_> {
             graph: &selected.graph,
             tenants: stream.tenants(),
             tenant_filter: &self.filter.tenants,
+            // With --until the input ends there, as far as the question goes.
+            input_end: seen.newest.filter(|_| self.filter.until.is_none()),
         };
         Ok(Finished {
             report: analysis.finish(&end),
@@ -348,6 +354,7 @@ impl Pass<'_> {
                 graph: &analyzed.graph,
                 tenants: &tenants,
                 tenant_filter: &self.filter.tenants,
+                input_end: None,
             };
             show(analysis.finish(&end), &frame)?;
             if ended {

@@ -180,3 +180,24 @@ fn a_branch_few_traces_take_stays_in_the_graph() {
         assert_eq!(row["status"], truth["trace_status"][id]["status"], "{id}");
     }
 }
+
+#[test]
+fn the_router_blocked_handing_over_behind_the_hung_branch_is_not_hanging() {
+    // The runtime's state at the cut: route's attempt under way, its message for the full
+    // route->llm_path queue; llm_path's worker held by the hung call.
+    let truth = truth();
+    let route = truth["running_at_end"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["node"] == "route")
+        .unwrap();
+    let trace = route["trace"].as_str().unwrap();
+    let found = report_json("find", &[trace, &log()]);
+    let steps = found["remediation"].to_string();
+    assert!(steps.contains("blocked handing its output"), "{steps}");
+    assert!(!steps.contains("the call is hanging"), "{steps}");
+    let saturation = report_json("saturation", &[&log()]);
+    assert_eq!(saturation["hanging_total"], 1);
+    assert_eq!(saturation["hanging"][0]["node_name"], "llm_path");
+}

@@ -918,35 +918,13 @@ const MAX_FIRST_SKIPS: usize = 100_000;
 /// Failing messages followed at most, awaiting their recovery or terminal failure.
 const MAX_FAILING: usize = 100_000;
 
-/// Fewer occurrences than this say nothing about a tenant.
-const MIN_TENANT_EVIDENCE: u64 = 5;
-
-/// The tenant with most of `counts` (see `tenant_share`), with its count and the total, when
-/// there are at least `MIN_TENANT_EVIDENCE`, the input has other tenants to compare with, and
-/// the tenant's failure rate against its `traffic` stands out from the others'.
+/// The tenant these failures are, by the shared rule (`tenant_share::failures_of_one_tenant`).
 fn dominant_tenant<'a>(
     counts: &'a BTreeMap<String, u64>,
     tenants_seen: &BTreeSet<Name>,
     traffic: &BTreeMap<String, u64>,
 ) -> Option<(&'a str, u64, u64)> {
-    let total: u64 = counts.values().sum();
-    if total < MIN_TENANT_EVIDENCE || tenants_seen.len() < 2 {
-        return None;
-    }
-    fn of(map: &BTreeMap<String, u64>) -> impl Fn(&str) -> u64 + '_ {
-        move |tenant| map.get(tenant).copied().unwrap_or(0)
-    }
-    tenant_share::dominant_tenant(counts.iter().map(|(t, n)| (t.as_str(), *n as f64)))
-        .filter(|(tenant, _, _)| {
-            tenant_share::stands_out(
-                tenant,
-                of(counts),
-                of(traffic),
-                total,
-                traffic.values().sum(),
-            )
-        })
-        .map(|(tenant, count, total)| (tenant, count as u64, total as u64))
+    tenant_share::failures_of_one_tenant(counts, tenants_seen.len(), traffic)
 }
 
 /// The nodes with most `category` events, at most three, most first.

@@ -10,8 +10,9 @@ use serde::Serialize;
 use super::category::{Category, CategoryCounts};
 use super::graph::{FlowGraph, GraphLearner, Successor, is_endpoint};
 use super::percentile::Percentiles;
-use super::remediation;
+use super::remediation::{self, TenantErrors};
 use super::saturation::WorkerTime;
+use super::tenant_share;
 use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use crate::event::{Event, Kind, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
@@ -59,6 +60,8 @@ pub struct TraceFinder {
     /// Per node and instance: the attempt under way (trace, start) and the latest outbound
     /// reading (q_depth_out, queue_maxsize), to say what holds a node a message waits for.
     workers: HashMap<(String, String), Worker>,
+    /// Per node and tenant: messages taken and messages whose first attempt failed.
+    tenant_messages: HashMap<String, HashMap<String, (u64, u64)>>,
     close: Vec<(usize, String)>,
 }
 
@@ -83,6 +86,7 @@ impl TraceFinder {
             newest: Timestamp(i64::MIN),
             instances: HashMap::new(),
             workers: HashMap::new(),
+            tenant_messages: HashMap::new(),
             close: Vec::new(),
         }
     }
@@ -122,6 +126,22 @@ impl TraceFinder {
             };
             if let (Some(out), Some(capacity)) = (event.q_depth_out, event.queue_maxsize) {
                 worker.last_out = Some((out, capacity));
+            }
+            if event.attempt.unwrap_or(0) == 0
+                && let Some(tenant) = event.tenant.as_deref()
+                && matches!(
+                    event.kind,
+                    Kind::NodeStart | Kind::NodeError | Kind::NodeTimeout
+                )
+            {
+                let tenants = self.tenant_messages.entry(node.to_string()).or_default();
+                if tenants.len() < MAX_INSTANCES || tenants.contains_key(tenant) {
+                    let counts = tenants.entry(tenant.to_string()).or_default();
+                    match event.kind {
+                        Kind::NodeStart => counts.0 += 1,
+                        _ => counts.1 += 1,
+                    }
+                }
             }
             match (&event.kind, event.trace_id.as_deref()) {
                 (Kind::NodeStart, Some(trace)) => worker.open = Some((trace.to_string(), event.ts)),
@@ -263,7 +283,13 @@ impl TraceFinder {
             &trace_id,
             timeline,
             &graph,
-            (&self.latency, &self.turns, &self.worker_time, &self.workers),
+            (
+                &self.latency,
+                &self.turns,
+                &self.worker_time,
+                &self.workers,
+                &self.tenant_messages,
+            ),
             &self.moments,
             self.newest,
             &self.instances,
@@ -373,7 +399,24 @@ type NodeFacts<'a> = (
     &'a HashMap<String, Percentiles>,
     &'a HashMap<String, WorkerTime>,
     &'a HashMap<(String, String), Worker>,
+    &'a HashMap<String, HashMap<String, (u64, u64)>>,
 );
+
+/// The messages that failed at a node (per tenant: taken, failed) when they are `tenant`'s by
+/// classify's rule (`tenant_share::failures_of_one_tenant`).
+fn tenant_errors(counts: &HashMap<String, (u64, u64)>, tenant: &str) -> Option<TenantErrors> {
+    let failures: std::collections::BTreeMap<String, u64> =
+        counts.iter().map(|(t, c)| (t.clone(), c.1)).collect();
+    let traffic: std::collections::BTreeMap<String, u64> =
+        counts.iter().map(|(t, c)| (t.clone(), c.0)).collect();
+    let (dominant, failed, of) =
+        tenant_share::failures_of_one_tenant(&failures, counts.len(), &traffic)?;
+    (dominant == tenant).then(|| TenantErrors {
+        tenant: tenant.to_string(),
+        failed,
+        of,
+    })
+}
 
 /// What holds a node's worker at the end of the input.
 #[derive(Debug, Clone, Serialize)]
@@ -438,7 +481,7 @@ fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    (latency, turns, worker_time, workers): NodeFacts<'_>,
+    (latency, turns, worker_time, workers, tenant_messages): NodeFacts<'_>,
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
@@ -466,6 +509,12 @@ fn build_report(
             next.held = what_holds(&next.node_name, trace_id, pod, p95, newest, workers);
         }
     }
+    let errors_by_tenant = next.as_ref().and_then(|next| {
+        tenant_errors(
+            tenant_messages.get(&next.node_name)?,
+            summary.tenant.as_deref()?,
+        )
+    });
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,
@@ -475,6 +524,10 @@ fn build_report(
         last_success: last_success.as_ref(),
         latency,
         turns,
+        routes: next
+            .as_ref()
+            .is_some_and(|next| graph.is_router(&next.node_name)),
+        errors_by_tenant: errors_by_tenant.as_ref(),
         worker_time,
     });
 

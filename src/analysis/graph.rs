@@ -34,6 +34,8 @@ const MIN_SHARE: f64 = 0.05;
 /// traces (each takes one), so theirs add up to one however dominant one of them is (a cache
 /// hit in 95% of requests); the slack is for arrivals credited to the wrong sender.
 const FAN_OUT_SHARES: f64 = 1.1;
+/// Traces that must have left a node through its successors to tell a router from a fan-out.
+const ROUTER_EVIDENCE_TRACES: u64 = 10;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
 /// Separates an arrival's candidates that had succeeded from those still running.
@@ -930,6 +932,18 @@ impl FlowGraph {
             .map(|s| s.share)
             .sum();
         shares > FAN_OUT_SHARES
+    }
+
+    /// True when `node` is known to be a router: several successors, each trace taking one,
+    /// seen on at least `ROUTER_EVIDENCE_TRACES` traces (a fan-out cut mid-run, its branches
+    /// barely reached, can look like one). A router's emit blocks on the one branch it takes.
+    pub fn is_router(&self, node: &str) -> bool {
+        let successors = self.successors(node);
+        successors.len() > 1
+            && successors
+                .iter()
+                .all(|s| s.of_traces >= ROUTER_EVIDENCE_TRACES)
+            && !self.fans_out(node)
     }
 
     /// True when `to` took a message that `from` (its instance `instance`, a `node_id`) sent it

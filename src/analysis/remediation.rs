@@ -26,8 +26,21 @@ pub struct TraceFindings<'a> {
     pub latency: &'a HashMap<String, Percentiles>,
     /// Every success latency per node, waits to hand over included (a queue's turn).
     pub turns: &'a HashMap<String, Percentiles>,
+    /// The next node is a router (its traces go on to one of its successors, not to all).
+    pub routes: bool,
+    /// The trace's tenant, when the messages that failed at the next node are mostly its (the
+    /// rule classify applies).
+    pub errors_by_tenant: Option<&'a TenantErrors>,
     /// Worker time per node across all traces of the input.
     pub worker_time: &'a HashMap<String, WorkerTime>,
+}
+
+/// Messages that failed at a node, most of them one tenant's, which stands out.
+#[derive(Debug, Clone)]
+pub struct TenantErrors {
+    pub tenant: String,
+    pub failed: u64,
+    pub of: u64,
 }
 
 /// A queue depth against its capacity: `2 of 2`, or `5 (unbounded)`.
@@ -63,7 +76,12 @@ pub fn for_trace(findings: &TraceFindings) -> Vec<String> {
         (TraceStatus::Failed | TraceStatus::InFlight, Some(next))
             if findings.category == Some(Category::Error) && !next.inferred =>
         {
-            error_steps(next, &node_events(&next.node_name), &mut steps);
+            error_steps(
+                next,
+                &node_events(&next.node_name),
+                findings.errors_by_tenant,
+                &mut steps,
+            );
         }
         (TraceStatus::Cancelled, _) => cancel_steps(findings, &mut steps),
         (TraceStatus::DeadlineSkipped, _) => deadline_steps(findings, &mut steps),
@@ -139,7 +157,12 @@ fn timeout_steps(
     }
 }
 
-fn error_steps(next: &NextNode, events: &[&Event], steps: &mut Vec<String>) {
+fn error_steps(
+    next: &NextNode,
+    events: &[&Event],
+    by_tenant: Option<&TenantErrors>,
+    steps: &mut Vec<String>,
+) {
     let node = &next.node_name;
     let errors: Vec<&&Event> = events
         .iter()
@@ -184,6 +207,15 @@ fn error_steps(next: &NextNode, events: &[&Event], steps: &mut Vec<String>) {
         steps.push(format!(
             "{node} raised {type_text} on {}, reading like a quota or rate limit (429): the quota or rate limit {node}'s provider grants this tenant or key is spent; raise it or slow the traffic (`flowtrace classify --by tenant,node` shows whether one tenant has them all), and back off instead of retrying at once, which only spends more of it.",
             plural(errors.len() as u64, "attempt")
+        ));
+    } else if let Some(tenant) = by_tenant {
+        steps.push(format!(
+            "{node} raised {type_text} on {}: {} of the {} messages that failed at {node} in what was read are tenant {}'s, whose failure rate there stands out from the other tenants': something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {} while it is fixed (`flowtrace classify --by tenant,node` shows it).",
+            plural(errors.len() as u64, "attempt"),
+            tenant.failed,
+            tenant.of,
+            tenant.tenant,
+            tenant.tenant
         ));
     } else if transient {
         steps.push(format!(
@@ -388,9 +420,11 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
         .and_then(|e| e.outgoing)
         .unwrap_or(1)
         .max(1);
+    // A router hands its message to one branch: one full edge blocks it.
+    let edges_to_fill = if findings.routes { 1 } else { outgoing };
     let blocked = is_full(
         next.q_depth_out,
-        next.queue_maxsize.map(|capacity| capacity * outgoing),
+        next.queue_maxsize.map(|capacity| capacity * edges_to_fill),
     );
     match next.event.as_deref() {
         Some("node_start") if blocked => steps.push(format!(

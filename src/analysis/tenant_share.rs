@@ -48,6 +48,38 @@ pub fn stands_out(
     others_rate * 2.0 <= rate
 }
 
+/// Failures (per tenant) of messages at least this many before they are called one tenant's.
+pub const MIN_TENANT_EVIDENCE: u64 = 5;
+
+/// The tenant whose failures these are (`failures` per tenant, out of `traffic` per tenant,
+/// among `tenants_seen` tenants): at least `MIN_TENANT_EVIDENCE` failures, 80% of them its, at
+/// a rate standing out from the other tenants'. With its failures and the total. The rule
+/// classify's checklist and find's apply.
+pub fn failures_of_one_tenant<'a>(
+    failures: &'a std::collections::BTreeMap<String, u64>,
+    tenants_seen: usize,
+    traffic: &std::collections::BTreeMap<String, u64>,
+) -> Option<(&'a str, u64, u64)> {
+    let total: u64 = failures.values().sum();
+    if total < MIN_TENANT_EVIDENCE || tenants_seen < 2 {
+        return None;
+    }
+    fn of(map: &std::collections::BTreeMap<String, u64>) -> impl Fn(&str) -> u64 + '_ {
+        move |tenant| map.get(tenant).copied().unwrap_or(0)
+    }
+    dominant_tenant(failures.iter().map(|(t, n)| (t.as_str(), *n as f64)))
+        .filter(|(tenant, _, _)| {
+            stands_out(
+                tenant,
+                of(failures),
+                of(traffic),
+                total,
+                traffic.values().sum(),
+            )
+        })
+        .map(|(tenant, count, total)| (tenant, count as u64, total as u64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -227,8 +227,11 @@ impl Analysis for Triage {
         let tenants = end.tenants;
         let classify = self.by_node.finish();
         let over_time = self.by_minute.finish();
-        let saturation = self.saturation.finish_with_graph(graph);
-        let input_end = self.last_ts.unwrap_or_default();
+        let saturation = self.saturation.finish_at(graph, end.input_end);
+        let input_end = match (self.last_ts, end.input_end) {
+            (Some(last), Some(end)) => last.max(end),
+            (last, end) => last.or(end).unwrap_or_default(),
+        };
         let ranked = rank_worst(
             [&self.failed, &self.skipped],
             &self.in_flight,
@@ -564,9 +567,11 @@ fn merge_checklists(
     troubled: &HashMap<String, u64>,
     cross_tenant: &[CrossTenant],
 ) -> Vec<Step> {
-    let mut steps = Vec::new();
+    // A hanging attempt holds a worker: everything queued behind it waits, so hangs come first
+    // whatever their count; the rest by traces affected.
+    let mut hangs = Vec::new();
     for hang in &saturation.hanging {
-        steps.push(Step {
+        hangs.push(Step {
             evidence: format!(
                 "hanging attempt: {} for trace {}, {} ms at the end of the input",
                 hang.node_name,
@@ -574,10 +579,11 @@ fn merge_checklists(
                 crate::render::millis(hang.running_ms)
             ),
             step: super::saturation::hang_step(hang),
-            // It holds a worker: everything queued behind it waits, so it comes first.
-            traces: u64::MAX - 1,
+            // Its own trace and the messages waiting behind it.
+            traces: 1 + hang.queued_behind.unwrap_or(0).max(0) as u64,
         });
     }
+    let mut steps = Vec::new();
     for section in &classify.remediation {
         let (evidence, traces) = match Category::parse(&section.category) {
             Some(category) => {
@@ -603,8 +609,9 @@ fn merge_checklists(
             });
         }
     }
+    // Saturation's checklist opens with its hang steps; the bottleneck's own step follows.
     if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
-        && let Some(first) = saturation.remediation.first()
+        && let Some(first) = saturation.remediation.get(saturation.hanging.len())
     {
         steps.push(Step {
             evidence: format!("saturation: hot node {hot}, {reason}"),
@@ -659,5 +666,6 @@ fn merge_checklists(
         });
     }
     steps.sort_by_key(|step| std::cmp::Reverse(step.traces));
-    steps
+    hangs.extend(steps);
+    hangs
 }

@@ -101,12 +101,11 @@ fn notes(input: &InputConfig, read: &ReadReport, redact: bool) -> ReadNotes {
             ),
         }
     });
-    let mut problems: Vec<String> = read.errors.iter().map(|e| e.to_string()).collect();
-    problems.extend(read.warnings.iter().cloned());
     ReadNotes {
         inputs,
         summary,
-        problems,
+        problems: read.errors.iter().map(|e| e.to_string()).collect(),
+        warnings: read.warnings.clone(),
         unmasked: !redact,
     }
 }

@@ -26,8 +26,10 @@ pub struct ReadNotes {
     pub inputs: Vec<String>,
     /// "read N lines from M inputs: E events", and what was skipped.
     pub summary: String,
-    /// Inputs that could not be read, and other warnings: the report is incomplete.
+    /// Inputs that could not be read: the report is incomplete.
     pub problems: Vec<String>,
+    /// What the read said besides (how an input was read, a filter value nothing carries).
+    pub warnings: Vec<String>,
     /// `--no-redact`: the page says secrets were not masked.
     pub unmasked: bool,
 }

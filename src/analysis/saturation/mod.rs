@@ -670,11 +670,12 @@ impl SaturationAnalyzer {
         for (node, stats, instance, pod, attempt, last_out) in open {
             let running = end.0.saturating_sub(attempt.start.0);
             // Blocked handing its output over, not hanging: its outbound queue was full when it
-            // started, or its latest reading could fill one outgoing edge (a router's emit
-            // blocks on the one full branch it takes).
-            let edge_full = stats
-                .queue_maxsize
-                .is_some_and(|capacity| capacity > 0 && last_out >= capacity);
+            // started, or it is a router whose latest reading could fill one outgoing edge (its
+            // emit blocks on the one full branch it takes).
+            let edge_full = graph.is_router(node)
+                && stats
+                    .queue_maxsize
+                    .is_some_and(|capacity| capacity > 0 && last_out >= capacity);
             if attempt.outbound_full || edge_full {
                 continue;
             }
@@ -863,7 +864,17 @@ impl SaturationAnalyzer {
     }
 
     /// The report, the bottleneck judged along `graph`.
-    pub fn finish_with_graph(mut self, graph: &FlowGraph) -> SaturationReport {
+    pub fn finish_with_graph(self, graph: &FlowGraph) -> SaturationReport {
+        self.finish_at(graph, None)
+    }
+
+    /// The report, the bottleneck judged along `graph`, attempts still open judged at the
+    /// input's end `input_end` when the scope read ended earlier (`--pod`, `--tenant`).
+    pub fn finish_at(
+        mut self,
+        graph: &FlowGraph,
+        input_end: Option<Timestamp>,
+    ) -> SaturationReport {
         let pending: Vec<(Name, Pending)> = self.pending.drain().collect();
         let mut pending = pending;
         pending.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1009,7 +1020,8 @@ impl SaturationAnalyzer {
         }
 
         let bottleneck = bottleneck(&nodes, graph, options.threshold);
-        let (hanging, hanging_total) = self.hangs(last, graph);
+        let (hanging, hanging_total) =
+            self.hangs(input_end.map_or(last, |end| end.max(last)), graph);
         let mut remediation: Vec<String> = hanging.iter().map(hang_step).collect();
         remediation.extend(remediate(&nodes, &signals, bottleneck.as_ref()));
         let lost_time = lost_elsewhere(&nodes, bottleneck.as_ref());
@@ -1399,7 +1411,7 @@ impl Analysis for SaturationAnalyzer {
     }
 
     fn finish(self, end: &PassEnd<'_>) -> SaturationReport {
-        self.finish_with_graph(end.graph)
+        self.finish_at(end.graph, end.input_end)
     }
 }
 
