@@ -13,7 +13,10 @@
 //! the choice is made across all traces: a candidate that precedes B in at least
 //! `CONSISTENT_SHARE` of B's arrivals is *consistent*; of those, the ones implied through another
 //! consistent one are dropped (transitive reduction); each arrival is then credited to its most
-//! recent remaining candidate (none: the ingress, `OpenSea`). A node that no other node follows
+//! recent remaining candidate (none: the ingress, `OpenSea`). A fan-in (more messages than
+//! first arrivals: a join) also takes its other inputs from nodes that send nowhere else and
+//! either consistently precede it or are nearly always followed, in their trace, by a new
+//! message at it. A node that no other node follows
 //! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` both of their
 //! source's traffic and of their target's are dropped (a router's rare branch is its target's
 //! way in, and stays). `find`, `traces` and `graph` all use this one inference.

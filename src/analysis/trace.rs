@@ -460,7 +460,8 @@ impl TraceSummary {
 
     /// Where the trace stopped, by the rules `find` documents: the next node is the latest-
     /// ending node whose last event is not a success; else, for a trace that did not succeed,
-    /// the usual successor of a success the trace never went past (inferred; of a router's
+    /// the usual successor of a success the trace never went past (a join still waiting for a
+    /// branch is not gone past; a join that has not taken a branch's message holds it) (inferred; of a router's
     /// alternatives, the most common one that took no message sent after this one). The last
     /// success is the latest success on the path to the next node (its graph predecessor),
     /// else the latest success.
