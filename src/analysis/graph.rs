@@ -1453,4 +1453,106 @@ mod tests {
         let graph = learner.finish();
         assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
     }
+
+    /// intake -> {a, b} -> merge (a join: one message per branch) -> out. In one trace in five
+    /// b's message reaches merge first and a succeeds after merge's first arrival: a precedes
+    /// that arrival in 80% of traces only.
+    fn joined_trace(trace: &str, at: i64, a_late: bool, upto: usize) -> Vec<Event> {
+        let t = |ms: i64, node: &str, kind: Kind| event(at + ms, trace, node, kind);
+        let mut events = vec![
+            t(0, "intake", Kind::NodeStart),
+            t(1, "intake", Kind::NodeSuccess),
+            t(2, "a", Kind::NodeStart),
+            t(3, "b", Kind::NodeStart),
+        ];
+        if a_late {
+            events.push(t(4, "b", Kind::NodeSuccess));
+            events.push(t(5, "merge", Kind::NodeStart));
+            events.push(t(6, "merge", Kind::NodeSuccess));
+            events.push(t(7, "a", Kind::NodeSuccess));
+        } else {
+            events.push(t(4, "a", Kind::NodeSuccess));
+            events.push(t(5, "b", Kind::NodeSuccess));
+            events.push(t(6, "merge", Kind::NodeStart));
+            events.push(t(7, "merge", Kind::NodeSuccess));
+        }
+        events.extend([
+            t(8, "merge", Kind::NodeStart),
+            t(9, "merge", Kind::NodeSuccess),
+            t(10, "out", Kind::NodeStart),
+            t(11, "out", Kind::NodeSuccess),
+        ]);
+        events.truncate(upto);
+        events
+    }
+
+    const JOINED: [(&str, &str); 7] = [
+        ("OpenSea", "intake"),
+        ("a", "merge"),
+        ("b", "merge"),
+        ("intake", "a"),
+        ("intake", "b"),
+        ("merge", "out"),
+        ("out", "Rookery"),
+    ];
+
+    #[test]
+    fn a_branch_reaching_the_join_after_the_other_is_its_input_not_a_sink() {
+        let mut learner = GraphLearner::default();
+        for trace in 0..40 {
+            for event in joined_trace(&format!("t{trace}"), trace * 100, trace % 5 == 0, 12) {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), JOINED.to_vec());
+        assert_eq!(graph.join_inputs("merge"), Some(2));
+        assert_eq!(graph.join_inputs("out"), None);
+        assert_eq!(graph.inbound_edges("merge"), 2);
+    }
+
+    #[test]
+    fn a_trace_waits_at_a_joins_unfinished_branch_not_at_its_successor() {
+        use super::super::trace::{NextStep, TraceStatus, TraceSummary};
+        let mut learner = GraphLearner::default();
+        let mut events = Vec::new();
+        for trace in 0..40 {
+            events.extend(joined_trace(
+                &format!("t{trace}"),
+                trace * 100,
+                trace % 5 == 0,
+                12,
+            ));
+        }
+        // Cut: merge stored b's message, a's waits in a's queue (a never started).
+        let mut waiting = joined_trace("wa", 5_000, true, 7);
+        waiting.retain(|e| e.node_name.as_deref() != Some("a"));
+        // Cut: both branches succeeded, merge took one of their messages.
+        let queued = joined_trace("wm", 5_100, false, 8);
+        events.extend(waiting.iter().cloned());
+        events.extend(queued.iter().cloned());
+        for event in &events {
+            learner.observe(event);
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), JOINED.to_vec());
+        let stop = |trace: &[Event]| {
+            let mut summary = TraceSummary::new("x");
+            for event in trace {
+                summary.observe(event);
+            }
+            assert_eq!(summary.status(&graph), TraceStatus::InFlight);
+            let stop = summary.stop_point(&graph);
+            let last = stop.last_success.map(|v| v.node_name.clone());
+            match stop.next {
+                Some(NextStep::Inferred(successor)) => (successor.node_name, last),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            stop(&waiting),
+            ("a".to_string(), Some("intake".to_string()))
+        );
+        assert_eq!(stop(&queued), ("merge".to_string(), Some("b".to_string())));
+    }
 }
