@@ -625,6 +625,7 @@ pub fn locate(
             instances
                 .get(&successor.node_name)
                 .is_some_and(|ids| ids.len() > 1),
+            graph.inbound_edges(&successor.node_name),
         )),
         None => None,
     };
@@ -647,7 +648,9 @@ pub fn locate(
 /// the moment the message was queued, never before: from the node's first event after the
 /// send (the queue then holds the message), else from the sender's outbound queue at the send.
 /// The message may have been lost only if the node went on to take more than a queue's worth
-/// of later messages without it.
+/// of later messages without it, counting every inbound edge of the node: each is a queue of
+/// its own (a join takes one message per inbound edge of every trace ahead), and its
+/// `q_depth_in` sums them.
 ///
 /// When the input mixes several instances of the node (pods, restarts: each its own runtime
 /// and queues), other instances' events say nothing of this queue: the sender's reading is
@@ -657,6 +660,7 @@ fn infer_next(
     success: Option<&Event>,
     moments: &[Around],
     mixed_instances: bool,
+    inbound_edges: usize,
 ) -> NextNode {
     let moment = success
         .and_then(|success| moments.iter().find(|m| m.at == success.ts))
@@ -694,8 +698,9 @@ fn infer_next(
             .unwrap_or(0)
     });
     let queue_worth = capacity.filter(|c| *c > 0).unwrap_or(0);
+    let edges = inbound_edges.max(1) as i64;
     let lost = match (taken_after, messages_ahead) {
-        (Some(taken), Some(ahead)) => taken as i64 > (ahead + 1).max(queue_worth),
+        (Some(taken), Some(ahead)) => taken as i64 > edges * (ahead + 1).max(queue_worth),
         _ => false,
     };
     NextNode {

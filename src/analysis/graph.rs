@@ -13,7 +13,10 @@
 //! the choice is made across all traces: a candidate that precedes B in at least
 //! `CONSISTENT_SHARE` of B's arrivals is *consistent*; of those, the ones implied through another
 //! consistent one are dropped (transitive reduction); each arrival is then credited to its most
-//! recent remaining candidate (none: the ingress, `OpenSea`). A node that no other node follows
+//! recent remaining candidate (none: the ingress, `OpenSea`). A fan-in (more messages than
+//! first arrivals: a join) also takes its other inputs from nodes that send nowhere else and
+//! either consistently precede it or are nearly always followed, in their trace, by a new
+//! message at it. A node that no other node follows
 //! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` both of their
 //! source's traffic and of their target's are dropped (a router's rare branch is its target's
 //! way in, and stays). `find`, `traces` and `graph` all use this one inference.
@@ -83,6 +86,11 @@ pub struct TraceWalk {
     /// The node that succeeded last, until another node starts: a cycle shows as its next
     /// start being a node the trace already reached.
     awaiting_follower: Option<Name>,
+    /// Nodes whose latest success no new message of the trace has followed yet.
+    awaiting_next: Vec<Name>,
+    /// (node, the node where the trace's next new message after its success started), for the
+    /// learner to take: a join's input whose message comes after another input's.
+    next_starts: Vec<(Name, Name)>,
     pub last_ts: Timestamp,
 }
 
@@ -138,6 +146,16 @@ impl TraceWalk {
             return (arrivals, None);
         }
         let reached_before = self.reached.iter().any(|reached| reached == node);
+        if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
+            // A new message at `node`: the next start after each success still awaiting one
+            // (a node's own next message is not what its success led to).
+            let (own, others): (Vec<Name>, Vec<Name>) = std::mem::take(&mut self.awaiting_next)
+                .into_iter()
+                .partition(|waiting| waiting == node);
+            self.next_starts
+                .extend(others.into_iter().map(|from| (from, node.clone())));
+            self.awaiting_next = own;
+        }
         let mut follow = None;
         if event.kind == Kind::NodeStart
             && event.attempt.unwrap_or(0) == 0
@@ -195,6 +213,9 @@ impl TraceWalk {
                 arrivals.push(self.sent_by(arrival));
             }
             self.awaiting_follower = Some(node.clone());
+            if !self.awaiting_next.contains(node) {
+                self.awaiting_next.push(node.clone());
+            }
         }
         (arrivals, follow)
     }
@@ -297,6 +318,11 @@ impl TraceWalk {
         arrivals
     }
 
+    /// Takes the (success, next new message) pairs seen since the last call.
+    pub fn take_next_starts(&mut self) -> Vec<(Name, Name)> {
+        std::mem::take(&mut self.next_starts)
+    }
+
     /// The nodes the trace reached, in order of first arrival.
     pub fn reached(&self) -> &[Name] {
         &self.reached
@@ -315,6 +341,9 @@ pub struct GraphLearner {
     /// the trace had already reached (`Follow`).
     successes: NameMap<u64>,
     follows: NameMap<FastMap<Name, u64>>,
+    /// For each node, how often the next new message of its trace after one of its successes
+    /// started at each other node.
+    next_starts: NameMap<FastMap<Name, u64>>,
     /// The out-degree each node's events report (`outgoing`).
     outgoing: NameMap<i64>,
     /// Messages each node took (first attempts), over all traces.
@@ -351,6 +380,14 @@ impl GraphLearner {
             self.outgoing.insert(node.clone(), outgoing);
         }
         let (arrivals, follow) = walk.observe_walk(event, &self.outgoing);
+        for (from, to) in walk.take_next_starts() {
+            *self
+                .next_starts
+                .entry(from)
+                .or_default()
+                .entry(to)
+                .or_default() += 1;
+        }
         for arrival in arrivals {
             Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
         }
@@ -584,6 +621,16 @@ impl GraphLearner {
             .collect();
         graph.edges.append(&mut sinks);
         graph.sort();
+        // Joins: nodes taking a message per inbound edge per trace (about as many messages per
+        // trace as inbound edges, at least two).
+        for (node, patterns) in &self.arrivals {
+            let arrivals: u64 = patterns.values().sum();
+            let messages = self.messages.get(node).copied().unwrap_or(0);
+            let inbound = graph.edges.iter().filter(|e| e.to == **node).count();
+            if inbound >= 2 && (messages as f64) >= 1.5 * arrivals as f64 {
+                graph.joins.insert(node.to_string(), inbound);
+            }
+        }
         for ((from, to, instance), at) in &self.latest_sends {
             if graph.edges.iter().any(|e| e.from == **from && e.to == **to) {
                 let instance = instance.as_deref().unwrap_or_default();
@@ -617,24 +664,49 @@ impl GraphLearner {
     /// The other inputs of a fan-in: a node that takes more messages per trace than its first
     /// arrivals (a join, a node fed by two branches) also takes them from the nodes that
     /// consistently succeed before it and send to no node otherwise (`profile` beside
-    /// `orders` before `merge`).
+    /// `orders` before `merge`), and from the nodes that send to no node otherwise and whose
+    /// successes are nearly always followed, in their trace, by a new message at it: a branch
+    /// whose message reaches the join after the other branch's (it succeeded after the join's
+    /// first arrival, or just before it without preceding it consistently) is not a sink.
     fn fan_in_edges<'s>(
         &'s self,
         credited: &[(&str, &[Name], u64, &str)],
         consistent: &HashMap<&'s str, Vec<&'s str>>,
     ) -> Vec<((&'s str, &'s str), u64)> {
         let mut edges = Vec::new();
+        // A node sending round a cycle (a back edge) is no fan-in's input; one whose success
+        // was now and then followed by a message at a node already reached (the join's second
+        // message after a branch's success) may well be.
+        let back_edges = self.back_edges();
         for (node, patterns) in &self.arrivals {
             let arrivals: u64 = patterns.values().sum();
             let messages = self.messages.get(node).copied().unwrap_or(0);
             if (messages as f64) < 1.5 * arrivals as f64 {
                 continue;
             }
-            for candidate in consistent.get(&**node).into_iter().flatten() {
-                let sends = credited.iter().any(|(_, _, _, from)| from == candidate);
-                let follows = self.follows.contains_key(*candidate);
+            let followed_by_it = self.next_starts.iter().filter_map(|(from, next)| {
+                let followed: u64 = next.values().sum();
+                let here = next.get(node).copied().unwrap_or(0);
+                let successes = self.successes.get(from).copied().unwrap_or(0);
+                (from != node
+                    && here as f64 >= CONSISTENT_SHARE * followed as f64
+                    && 2 * followed >= successes)
+                    .then_some(&**from)
+            });
+            let mut inputs: Vec<&str> = consistent
+                .get(&**node)
+                .into_iter()
+                .flatten()
+                .copied()
+                .chain(followed_by_it)
+                .collect();
+            inputs.sort();
+            inputs.dedup();
+            for candidate in inputs {
+                let sends = credited.iter().any(|(_, _, _, from)| *from == candidate);
+                let follows = back_edges.iter().any(|((from, _), _)| *from == candidate);
                 if !sends && !follows {
-                    edges.push(((*candidate, &**node), arrivals));
+                    edges.push(((candidate, &**node), arrivals));
                 }
             }
         }
@@ -819,6 +891,10 @@ pub struct FlowGraph {
     /// message the receiver took.
     #[serde(skip)]
     latest_sends: HashMap<(String, String, String), Timestamp>,
+    /// Joins (a `join_k`, a node fed by several branches of one fan-out): the number of
+    /// inbound edges, each bringing one message of every trace.
+    #[serde(skip)]
+    joins: HashMap<String, usize>,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -861,6 +937,7 @@ impl FlowGraph {
             edges,
             left: HashMap::new(),
             latest_sends: HashMap::new(),
+            joins: HashMap::new(),
         };
         graph.sort();
         graph
@@ -990,6 +1067,27 @@ impl FlowGraph {
             }
         }
         false
+    }
+
+    /// For a join, its inbound edges: the messages of each trace it takes before its work for
+    /// the trace is done (it emits once all arrived). `None` for any other node.
+    pub fn join_inputs(&self, node: &str) -> Option<usize> {
+        self.joins.get(node).copied()
+    }
+
+    /// The node's inbound edges in the graph (the ingress's included): each is a queue of its
+    /// own, and its `q_depth_in` sums them.
+    pub fn inbound_edges(&self, node: &str) -> usize {
+        self.edges.iter().filter(|e| e.to == node).count()
+    }
+
+    /// The nodes with an edge to `node`.
+    pub fn predecessors(&self, node: &str) -> Vec<&str> {
+        self.edges
+            .iter()
+            .filter(|e| e.to == node)
+            .map(|e| e.from.as_str())
+            .collect()
     }
 
     pub fn knows(&self, node: &str) -> bool {
@@ -1368,5 +1466,107 @@ mod tests {
         }
         let graph = learner.finish();
         assert_eq!(sorted_edges(&graph), ROUTED.to_vec());
+    }
+
+    /// intake -> {a, b} -> merge (a join: one message per branch) -> out. In one trace in five
+    /// b's message reaches merge first and a succeeds after merge's first arrival: a precedes
+    /// that arrival in 80% of traces only.
+    fn joined_trace(trace: &str, at: i64, a_late: bool, upto: usize) -> Vec<Event> {
+        let t = |ms: i64, node: &str, kind: Kind| event(at + ms, trace, node, kind);
+        let mut events = vec![
+            t(0, "intake", Kind::NodeStart),
+            t(1, "intake", Kind::NodeSuccess),
+            t(2, "a", Kind::NodeStart),
+            t(3, "b", Kind::NodeStart),
+        ];
+        if a_late {
+            events.push(t(4, "b", Kind::NodeSuccess));
+            events.push(t(5, "merge", Kind::NodeStart));
+            events.push(t(6, "merge", Kind::NodeSuccess));
+            events.push(t(7, "a", Kind::NodeSuccess));
+        } else {
+            events.push(t(4, "a", Kind::NodeSuccess));
+            events.push(t(5, "b", Kind::NodeSuccess));
+            events.push(t(6, "merge", Kind::NodeStart));
+            events.push(t(7, "merge", Kind::NodeSuccess));
+        }
+        events.extend([
+            t(8, "merge", Kind::NodeStart),
+            t(9, "merge", Kind::NodeSuccess),
+            t(10, "out", Kind::NodeStart),
+            t(11, "out", Kind::NodeSuccess),
+        ]);
+        events.truncate(upto);
+        events
+    }
+
+    const JOINED: [(&str, &str); 7] = [
+        ("OpenSea", "intake"),
+        ("a", "merge"),
+        ("b", "merge"),
+        ("intake", "a"),
+        ("intake", "b"),
+        ("merge", "out"),
+        ("out", "Rookery"),
+    ];
+
+    #[test]
+    fn a_branch_reaching_the_join_after_the_other_is_its_input_not_a_sink() {
+        let mut learner = GraphLearner::default();
+        for trace in 0..40 {
+            for event in joined_trace(&format!("t{trace}"), trace * 100, trace % 5 == 0, 12) {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), JOINED.to_vec());
+        assert_eq!(graph.join_inputs("merge"), Some(2));
+        assert_eq!(graph.join_inputs("out"), None);
+        assert_eq!(graph.inbound_edges("merge"), 2);
+    }
+
+    #[test]
+    fn a_trace_waits_at_a_joins_unfinished_branch_not_at_its_successor() {
+        use super::super::trace::{NextStep, TraceStatus, TraceSummary};
+        let mut learner = GraphLearner::default();
+        let mut events = Vec::new();
+        for trace in 0..40 {
+            events.extend(joined_trace(
+                &format!("t{trace}"),
+                trace * 100,
+                trace % 5 == 0,
+                12,
+            ));
+        }
+        // Cut: merge stored b's message, a's waits in a's queue (a never started).
+        let mut waiting = joined_trace("wa", 5_000, true, 7);
+        waiting.retain(|e| e.node_name.as_deref() != Some("a"));
+        // Cut: both branches succeeded, merge took one of their messages.
+        let queued = joined_trace("wm", 5_100, false, 8);
+        events.extend(waiting.iter().cloned());
+        events.extend(queued.iter().cloned());
+        for event in &events {
+            learner.observe(event);
+        }
+        let graph = learner.finish();
+        assert_eq!(sorted_edges(&graph), JOINED.to_vec());
+        let stop = |trace: &[Event]| {
+            let mut summary = TraceSummary::new("x");
+            for event in trace {
+                summary.observe(event);
+            }
+            assert_eq!(summary.status(&graph), TraceStatus::InFlight);
+            let stop = summary.stop_point(&graph);
+            let last = stop.last_success.map(|v| v.node_name.clone());
+            match stop.next {
+                Some(NextStep::Inferred(successor)) => (successor.node_name, last),
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(
+            stop(&waiting),
+            ("a".to_string(), Some("intake".to_string()))
+        );
+        assert_eq!(stop(&queued), ("merge".to_string(), Some("b".to_string())));
     }
 }

@@ -306,24 +306,53 @@ impl TraceSummary {
         all_ended_well && some_sink && self.dangling(graph).is_none()
     }
 
-    fn reached(&self, node: &str) -> bool {
-        self.visits.iter().any(|visit| visit.node_name == node)
+    /// True while a join (`FlowGraph::join_inputs`) has taken fewer of the trace's messages
+    /// than it has inbound edges: it emits once every branch's message arrived, so its own
+    /// successors are not due yet (the trace waits at its unfinished branch).
+    fn join_waiting(&self, visit: &NodeVisit, graph: &FlowGraph) -> bool {
+        graph
+            .join_inputs(&visit.node_name)
+            .is_some_and(|inputs| (visit.successes as usize) < inputs)
+    }
+
+    /// True when the message `node` sent to `successor` has not been taken there: the
+    /// successor was never reached, or it is a join that took fewer of the trace's messages
+    /// than the nodes feeding it sent (one per inbound edge that succeeded).
+    fn not_taken(&self, successor: &str, graph: &FlowGraph) -> bool {
+        let Some(visit) = self.visits.iter().find(|v| v.node_name == successor) else {
+            return true;
+        };
+        if graph.join_inputs(successor).is_none() {
+            return false;
+        }
+        let sent = graph
+            .predecessors(successor)
+            .iter()
+            .filter(|from| {
+                self.visits
+                    .iter()
+                    .any(|v| v.node_name == **from && v.succeeded())
+            })
+            .count();
+        (visit.successes as usize) < sent
     }
 
     /// A node that succeeded but that the trace never went past: a branch every trace takes
-    /// (of a node that fans out) was not reached, or none of its successors was (a router's
-    /// alternatives). Where a message is waiting in a queue, or was lost. The latest such.
+    /// (of a node that fans out) was not reached, or none of its successors took its message
+    /// (a router's alternatives; a join that took fewer messages than its inputs sent). Where
+    /// a message is waiting in a queue, or was lost. The latest such. A join still waiting for
+    /// a branch is not one: it has nothing to send yet.
     pub fn dangling(&self, graph: &FlowGraph) -> Option<&NodeVisit> {
         self.visits
             .iter()
-            .filter(|visit| visit.succeeded())
+            .filter(|visit| visit.succeeded() && !self.join_waiting(visit, graph))
             .filter(|visit| {
                 let successors: Vec<Successor> = graph
                     .successors(&visit.node_name)
                     .into_iter()
                     .filter(|successor| successor.node_name != EGRESS)
                     .collect();
-                let reached = |s: &Successor| self.reached(&s.node_name);
+                let reached = |s: &Successor| !self.not_taken(&s.node_name, graph);
                 let branch_missing = graph.fans_out(&visit.node_name)
                     && successors
                         .iter()
@@ -431,7 +460,8 @@ impl TraceSummary {
 
     /// Where the trace stopped, by the rules `find` documents: the next node is the latest-
     /// ending node whose last event is not a success; else, for a trace that did not succeed,
-    /// the usual successor of a success the trace never went past (inferred; of a router's
+    /// the usual successor of a success the trace never went past (a join still waiting for a
+    /// branch is not gone past; a join that has not taken a branch's message holds it) (inferred; of a router's
     /// alternatives, the most common one that took no message sent after this one). The last
     /// success is the latest success on the path to the next node (its graph predecessor),
     /// else the latest success.
@@ -448,7 +478,7 @@ impl TraceSummary {
             let unreached: Vec<Successor> = graph
                 .successors(&dangling.node_name)
                 .into_iter()
-                .filter(|s| s.node_name != EGRESS && !self.reached(&s.node_name))
+                .filter(|s| s.node_name != EGRESS && self.not_taken(&s.node_name, graph))
                 .collect();
             // A router sends each message one way, most often its usual alternative. One that
             // went on to take a message the router sent it after this one (an edge's queue is

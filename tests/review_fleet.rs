@@ -1,0 +1,99 @@
+//! The fourth review's fleet capture (fixtures/review/fourth_fleet_pods, script fourth_fleet.py):
+//! real PenguiFlow 3.11.2 runs, each `.expected.json` computed by the capture from the runtime's
+//! FlowEvents and its state at the cut.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn fleet() -> String {
+    fixture_arg("review/fourth_fleet_pods.log")
+}
+
+fn fleet_truth() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(fixture("review/fourth_fleet_pods.expected.json")).unwrap(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn a_saturated_fleet_with_one_hung_call_gets_both_steps() {
+    // Three pods, score the bottleneck in every one (the runtime's queues), and one pod's score
+    // call hung at the cut.
+    let truth = fleet_truth();
+    let pods = truth["hot_node_by_rule"].as_object().unwrap();
+    assert!(pods.values().all(|node| node == "score"), "{pods:?}");
+    let hung = truth["hang_trace"].as_str().unwrap();
+    let triage = report_json("triage", &[&fleet()]);
+    let steps = triage["remediation"].as_array().unwrap();
+    assert!(
+        steps[0]["evidence"]
+            .as_str()
+            .unwrap()
+            .starts_with("hanging attempt: score"),
+        "{}",
+        steps[0]
+    );
+    assert_eq!(triage["worst"][0]["trace_id"], hung);
+    // The bottleneck's own step is there, and it is the capacity advice, not the hang again.
+    let bottleneck = steps
+        .iter()
+        .find(|s| {
+            s["evidence"]
+                .as_str()
+                .unwrap()
+                .starts_with("saturation: hot node score")
+        })
+        .expect("the bottleneck's step");
+    let text = bottleneck["step"].as_str().unwrap();
+    assert!(text.contains("add replicas"), "{text}");
+    assert!(!text.contains(hung), "{text}");
+    // Steps are ranked by the traces they concern, counts a reader can check.
+    for step in steps {
+        assert!(step["traces"].as_u64().unwrap() < 1_000_000, "{step}");
+    }
+}
+
+#[test]
+fn filtering_to_the_hung_pod_keeps_the_hang_at_its_true_age() {
+    let truth = fleet_truth();
+    let pod = truth["hang_pod"].as_str().unwrap();
+    let hung = truth["hang_trace"].as_str().unwrap();
+    let running = truth["running_at_end"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["trace"] == hung)
+        .unwrap()["running_ms"]
+        .as_f64()
+        .unwrap();
+    for command in ["saturation", "triage"] {
+        let report = report_json(command, &[&fleet(), "--pod", pod]);
+        let saturation = if command == "triage" {
+            &report["saturation"]
+        } else {
+            &report
+        };
+        assert_eq!(saturation["hanging"][0]["trace_id"], hung, "{command}");
+        let ms = saturation["hanging"][0]["running_ms"].as_f64().unwrap();
+        assert!((ms - running).abs() < 20.0, "{command}: {ms} vs {running}");
+    }
+}
+
+#[test]
+fn the_read_notes_of_a_whole_read_do_not_call_the_report_incomplete() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("fleet.html");
+    flowtrace()
+        .args(["report", &fleet(), "-o", page.to_str().unwrap()])
+        .assert()
+        .success();
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("This report is incomplete"));
+    assert!(
+        html.contains("3 pods one after another"),
+        "the read note is shown"
+    );
+}
