@@ -364,6 +364,8 @@ pub struct NextNode {
     /// attempt running far past its p95, or its own output blocked on a full queue.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub held: Option<Held>,
+    /// The node's inbound edges in the learned graph: a join's q_depth_in sums them.
+    pub inbound_edges: Option<u64>,
     /// An attempt started and not finished: how long it has been running at the end.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub running_ms: Option<f64>,
@@ -509,6 +511,14 @@ fn build_report(
             next.held = what_holds(&next.node_name, trace_id, pod, p95, newest, workers);
         }
     }
+    if let Some(next) = next.as_mut() {
+        let edges = graph
+            .edges
+            .iter()
+            .filter(|e| e.to == next.node_name)
+            .count() as u64;
+        next.inbound_edges = (edges > 0).then_some(edges);
+    }
     let errors_by_tenant = next.as_ref().and_then(|next| {
         tenant_errors(
             tenant_messages.get(&next.node_name)?,
@@ -610,6 +620,7 @@ pub fn locate(
                 measured_to_end: true,
                 p95_ms: None,
                 held: None,
+                inbound_edges: None,
                 running_ms: None,
                 queued_at: None,
                 reading: None,
@@ -720,6 +731,7 @@ fn infer_next(
         measured_to_end: true,
         p95_ms: None,
         held: None,
+        inbound_edges: None,
         running_ms: None,
         queued_at: success.map(|s| s.ts),
         reading,

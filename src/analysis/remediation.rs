@@ -368,7 +368,12 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
             (Some(reading), Some(ahead)) => format!(
                 "; {} ahead of it when it was queued ({} {})",
                 plural(ahead.max(0) as u64, "message"),
-                depth_of(next.q_depth_in, next.queue_maxsize),
+                // A join's q_depth_in sums its inbound edges.
+                depth_of(
+                    next.q_depth_in,
+                    next.queue_maxsize
+                        .map(|c| c * next.inbound_edges.unwrap_or(1).max(1) as i64)
+                ),
                 match reading {
                     super::find::QueueReading::After => "at its first event after the send",
                     super::find::QueueReading::Sender =>

@@ -140,12 +140,7 @@ fn next_place(next: &NextNode, report: &FindReport) -> String {
         let queue = match next.ts {
             Some(ts) => format!(
                 "; its {reading}{} at {}{ahead}",
-                queues(
-                    next.q_depth_in,
-                    next.q_depth_out,
-                    next.q_depth_total,
-                    next.queue_maxsize
-                ),
+                next_queues(next),
                 clock(ts)
             ),
             None => "; no event of it to read its queue from".to_string(),
@@ -165,13 +160,32 @@ fn next_place(next: &NextNode, report: &FindReport) -> String {
             clock(ts),
             millis(ts.millis_since(report.first_ts))
         )),
-        queues(
+        next_queues(next)
+    )
+}
+
+/// The next node's queues; a join's q_depth_in sums its inbound edges, so it is read against
+/// all of them.
+fn next_queues(next: &NextNode) -> String {
+    match next.inbound_edges.filter(|edges| *edges > 1) {
+        Some(edges) => format!(
+            "{} ({edges} inbound edges of {} each)",
+            queues(
+                next.q_depth_in,
+                next.q_depth_out,
+                next.q_depth_total,
+                next.queue_maxsize.map(|c| c * edges as i64)
+            ),
+            next.queue_maxsize
+                .map_or("?".to_string(), |c| c.to_string())
+        ),
+        None => queues(
             next.q_depth_in,
             next.q_depth_out,
             next.q_depth_total,
-            next.queue_maxsize
-        )
-    )
+            next.queue_maxsize,
+        ),
+    }
 }
 
 /// The timeline rows shown: every event, except `node_start` rows followed by the event that
