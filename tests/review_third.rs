@@ -287,3 +287,30 @@ fn one_tenants_spent_quota_reads_as_its_quota_not_the_code() {
         "{steps}"
     );
 }
+
+#[test]
+fn a_retry_storm_of_rejected_credentials_is_not_load_on_a_dependency() {
+    // The runtime's record: most of retrieve's retries follow fabrikam's 401s.
+    let log = capture("third_llm_bound");
+    let events = events_jsonl(&[&log]);
+    let retries: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "node_retry" && e["node_name"] == "retrieve")
+        .collect();
+    let fabrikam = retries.iter().filter(|e| e["tenant"] == "fabrikam").count();
+    assert!(
+        fabrikam * 2 > retries.len(),
+        "{fabrikam} of {}",
+        retries.len()
+    );
+    let classify = report_json("classify", &[&log]);
+    let storm = classify["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["category"] == "retry")
+        .expect("a retry storm");
+    let text = storm["steps"].to_string();
+    assert!(text.contains("rejected credentials"), "{text}");
+    assert!(!text.contains("piling onto the dependency"), "{text}");
+}

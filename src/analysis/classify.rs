@@ -974,8 +974,28 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
         .iter()
         .filter(|g| g.successes > 0 && g.retry as f64 / g.successes as f64 > RETRY_STORM_RATE)
         .map(|g| {
+            // What the retried attempts raised at this node: retrying rejected credentials or a
+            // spent quota cannot succeed, and is not load on a dependency.
+            let at_node = facts
+                .exceptions
+                .iter()
+                .filter(|e| e.nodes.iter().any(|n| *n == g.key));
+            let (raised, auth, quota) = at_node.fold((0, 0, 0), |(r, a, q), e| {
+                (r + e.count, a + e.auth_like, q + e.quota_like)
+            });
+            let why = if raised > 0 && auth * 2 > raised {
+                format!(
+                    "{auth} of the {raised} failed attempts there read like rejected credentials, which no retry can fix: set NodePolicy.max_retries=0 for them and fix the credentials (see the error step)"
+                )
+            } else if raised > 0 && quota * 2 > raised {
+                format!(
+                    "{quota} of the {raised} failed attempts there read like a spent quota or rate limit: retrying at once spends more of it; back off longer or lower NodePolicy.max_retries"
+                )
+            } else {
+                "disable retries temporarily (NodePolicy.max_retries=0) or add backoff so retries stop piling onto the dependency".to_string()
+            };
             format!(
-                "Retry storm at {}: {} for {} (rate {:.2}): disable retries temporarily (NodePolicy.max_retries=0) or add backoff so retries stop piling onto the dependency.",
+                "Retry storm at {}: {} for {} (rate {:.2}): {why}.",
                 g.key,
                 plural(g.retry, "retry"),
                 plural(g.successes, "success"),
