@@ -979,7 +979,7 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
             let at_node = facts
                 .exceptions
                 .iter()
-                .filter(|e| e.nodes.iter().any(|n| *n == g.key));
+                .filter(|e| e.nodes.contains(&g.key));
             let (raised, auth, quota) = at_node.fold((0, 0, 0), |(r, a, q), e| {
                 (r + e.count, a + e.auth_like, q + e.quota_like)
             });
