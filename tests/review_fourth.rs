@@ -194,3 +194,35 @@ fn one_tenants_errors_at_a_node_are_that_tenants_in_find_as_in_classify() {
         classify["remediation"]
     );
 }
+
+#[test]
+fn a_message_queued_by_a_fan_out_is_read_against_one_edge() {
+    // intake fans out to search and profile: its q_depth_out sums both queues. The runtime
+    // held these traces in both, at these positions.
+    let name = "fourth_join_sink";
+    let truth = expected(name);
+    let waiting: Vec<&Value> = truth["waiting_in_queues_at_cut"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|w| w["queue"] == "intake->profile")
+        .collect();
+    assert!(!waiting.is_empty());
+    for w in waiting {
+        let trace = w["trace"].as_str().unwrap();
+        let found = report_json("find", &[trace, &log(name)]);
+        let next = &found["next"];
+        let capacity = next["queue_maxsize"].as_i64().unwrap();
+        assert!(
+            next["q_depth_in"].as_i64().unwrap() <= capacity,
+            "{trace}: {next}"
+        );
+        let ahead = next["messages_ahead"].as_i64().unwrap();
+        let position = w["position"].as_i64().unwrap();
+        // Ahead when queued: at least those still ahead at the cut, at most a queue's worth.
+        assert!(
+            ahead >= position && ahead < capacity,
+            "{trace}: {ahead} vs {position}"
+        );
+    }
+}

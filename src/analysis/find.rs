@@ -637,6 +637,7 @@ pub fn locate(
                 .get(&successor.node_name)
                 .is_some_and(|ids| ids.len() > 1),
             graph.inbound_edges(&successor.node_name),
+            last_success_visit.is_some_and(|visit| graph.fans_out(&visit.node_name)),
         )),
         None => None,
     };
@@ -672,6 +673,7 @@ fn infer_next(
     moments: &[Around],
     mixed_instances: bool,
     inbound_edges: usize,
+    sender_fans_out: bool,
 ) -> NextNode {
     let moment = success
         .and_then(|success| moments.iter().find(|m| m.at == success.ts))
@@ -686,14 +688,24 @@ fn infer_next(
             after.queue_maxsize,
             Some(QueueReading::After),
         ),
-        (None, Some(sender)) if sender.q_depth_out.is_some() => (
-            Some(sender.ts),
-            sender.q_depth_out,
-            None,
-            None,
-            sender.queue_maxsize,
-            Some(QueueReading::Sender),
-        ),
+        // The sender's q_depth_out sums its outgoing edges: a fan-out puts each trace's
+        // messages in every one of them alike, so one edge holds its share; a router's split is
+        // not known, so its sum stands as the most this edge can hold.
+        (None, Some(sender)) if sender.q_depth_out.is_some() => {
+            let edges = if sender_fans_out {
+                sender.outgoing.unwrap_or(1).max(1)
+            } else {
+                1
+            };
+            (
+                Some(sender.ts),
+                sender.q_depth_out.map(|depth| (depth + edges - 1) / edges),
+                None,
+                None,
+                sender.queue_maxsize,
+                Some(QueueReading::Sender),
+            )
+        }
         _ => (None, None, None, None, None, None),
     };
     // Ahead of it: the sender's outbound queue at the send holds exactly the messages queued
