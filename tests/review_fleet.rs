@@ -1,4 +1,4 @@
-//! The fourth review's fleet capture (fixtures/review/fourth_fleet_pods, script fourth_fleet.py):
+//! The fourth review's fleet and slow-sink captures (fixtures/review/fourth_fleet_pods, fourth_slow_sink; scripts fourth_fleet.py, fourth_chain.py):
 //! real PenguiFlow 3.11.2 runs, each `.expected.json` computed by the capture from the runtime's
 //! FlowEvents and its state at the cut.
 
@@ -95,5 +95,37 @@ fn the_read_notes_of_a_whole_read_do_not_call_the_report_incomplete() {
     assert!(
         html.contains("3 pods one after another"),
         "the read note is shown"
+    );
+}
+
+#[test]
+fn one_tenants_short_budgets_are_named() {
+    // A chain with default queues (64) and a slow sink: one tenant's callers give 1.2 s
+    // budgets, the others longer ones. The runtime's record: every skip that was not stale (a
+    // budget already past at emit) is that tenant's.
+    let log = fixture_arg("review/fourth_slow_sink.jsonl.gz");
+    let truth: Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("review/fourth_slow_sink.expected.json")).unwrap(),
+    )
+    .unwrap();
+    let skips = truth["kind_by_tenant"]["deadline_skip"]
+        .as_object()
+        .unwrap();
+    let (tenant, count) = skips
+        .iter()
+        .max_by_key(|(_, n)| n.as_u64().unwrap())
+        .map(|(t, n)| (t.clone(), n.as_u64().unwrap()))
+        .unwrap();
+    let classify = report_json("classify", &[&log]);
+    assert_eq!(
+        classify["deadlines"]["expired_in_flow"].as_u64().unwrap(),
+        count
+    );
+    let steps = classify["remediation"].to_string();
+    assert!(
+        steps.contains(&format!(
+            "{count} of the {count} that expired in the flow are tenant {tenant}'s"
+        )),
+        "{steps}"
     );
 }

@@ -307,7 +307,9 @@ pub struct Classifier {
     deadline_behind_retries: BTreeMap<String, u64>,
     /// Deadline skips that were their trace's first event with a short queue: (node, ms late,
     /// queue depth), judged stale or not once the node's latency is known.
-    first_skips: Vec<(String, f64, i64)>,
+    first_skips: Vec<(String, f64, i64, String)>,
+    /// Traces whose deadline expired in the flow, per tenant.
+    deadline_in_flow_by_tenant: BTreeMap<String, u64>,
     /// The exception type each failing message (trace, node) last raised, until it succeeds
     /// there (a recovery) or fails for good; bounded by `MAX_FAILING`.
     failing: FastMap<(Name, Name), String>,
@@ -361,6 +363,7 @@ impl Classifier {
             deadline_queued_at: BTreeMap::new(),
             deadline_behind_retries: BTreeMap::new(),
             first_skips: Vec::new(),
+            deadline_in_flow_by_tenant: BTreeMap::new(),
             tenants_seen: BTreeSet::new(),
             failing: FastMap::default(),
             recovered_in: FastMap::default(),
@@ -659,8 +662,13 @@ impl Classifier {
                             .deadline_skip_queue
                             .and_then(|(depth, _)| depth)
                             .unwrap_or(0);
-                        self.first_skips
-                            .push((visit.node_name.clone(), late, depth));
+                        let tenant = summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+                        self.first_skips.push((
+                            visit.node_name.clone(),
+                            late,
+                            depth,
+                            tenant.to_string(),
+                        ));
                     }
                     _ => self.count_expired_in_queue(summary),
                 }
@@ -674,6 +682,15 @@ impl Classifier {
     /// longest (the gap before that node's first event of the trace).
     fn count_expired_in_queue(&mut self, summary: &crate::analysis::trace::TraceSummary) {
         self.deadline_in_flow += 1;
+        let tenant = summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+        if self.deadline_in_flow_by_tenant.len() < MAX_TENANTS_COUNTED
+            || self.deadline_in_flow_by_tenant.contains_key(tenant)
+        {
+            *self
+                .deadline_in_flow_by_tenant
+                .entry(tenant.to_string())
+                .or_default() += 1;
+        }
         if let Some((visit, _)) = summary.longest_wait()
             && let node = visit.node_name.as_str()
             && (self.deadline_queued_at.len() < 1024 || self.deadline_queued_at.contains_key(node))
@@ -711,7 +728,7 @@ impl Classifier {
 
         // A skip later than its node could have held the message had a budget gone on arrival
         // (`WorkerTime::skip_was_stale`); the others ran out in that queue.
-        for (node, late, depth) in std::mem::take(&mut self.first_skips) {
+        for (node, late, depth, tenant) in std::mem::take(&mut self.first_skips) {
             let facts = self.nodes.get(node.as_str());
             // Every success counts here, as in find: a turn of the queue includes the time a
             // worker waits to hand its output over.
@@ -724,6 +741,7 @@ impl Classifier {
             } else {
                 self.deadline_in_flow += 1;
                 *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
+                *self.deadline_in_flow_by_tenant.entry(tenant).or_default() += 1;
             }
         }
         // Messages that waited past their budget behind a worker busy retrying other messages:
@@ -749,6 +767,7 @@ impl Classifier {
             worker_stops: self.worker_stops,
             deadline_stale: self.deadline_stale,
             deadline_in_flow: self.deadline_in_flow,
+            deadline_in_flow_by_tenant: &self.deadline_in_flow_by_tenant,
             deadline_in_retries: &self.deadline_in_retries,
             deadline_behind_retries: &self.deadline_behind_retries,
             tenants_seen: &self.tenants_seen,
@@ -903,6 +922,7 @@ struct Facts<'a> {
     worker_stops: u64,
     deadline_stale: u64,
     deadline_in_flow: u64,
+    deadline_in_flow_by_tenant: &'a BTreeMap<String, u64>,
     deadline_in_retries: &'a BTreeMap<String, u64>,
     deadline_behind_retries: &'a BTreeMap<String, u64>,
     tenants_seen: &'a BTreeSet<Name>,
@@ -911,6 +931,9 @@ struct Facts<'a> {
     /// Traces still in flight at the end of the input.
     in_flight: u64,
 }
+
+/// Tenants counted apart for deadline expiries, at most.
+const MAX_TENANTS_COUNTED: usize = 1024;
 
 /// First-node deadline skips kept to judge at the end, at most (the rest count as in the flow).
 const MAX_FIRST_SKIPS: usize = 100_000;
@@ -1225,6 +1248,16 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
             "{}: the deadline expired inside the flow, waiting in a queue (the first node's included): the flow is slower than the callers' budget; cut the wait (see `flowtrace saturation`) or raise Message.deadline_s upstream.",
             plural(facts.deadline_in_flow, "trace")
         ));
+        // One tenant's budgets, when the others' messages got through the same queues.
+        if let Some((tenant, count, total)) = dominant_tenant(
+            facts.deadline_in_flow_by_tenant,
+            facts.tenants_seen,
+            facts.tenant_traces,
+        ) {
+            steps.push(format!(
+                "{count} of the {total} that expired in the flow are tenant {tenant}'s, while the other tenants' messages got through the same queues: {tenant}'s callers give a budget (Message.deadline_s) shorter than the flow takes; raise it for {tenant}, or make its requests cheaper (`flowtrace classify --by tenant,node` shows it)."
+            ));
+        }
     }
     steps
 }
