@@ -11,7 +11,7 @@ use super::triage as text;
 use super::{millis, plural, statuses_line, thousands};
 use crate::analysis::find::FindReport;
 use crate::analysis::report::IncidentReport;
-use crate::analysis::saturation::SaturationReport;
+use crate::analysis::saturation::{NodeReport, SaturationReport, SeriesPoint};
 use crate::analysis::triage::TriageReport;
 use crate::analysis::waterfall::{BarOutcome, Timeline};
 use crate::event::Timestamp;
@@ -195,20 +195,25 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     let middle = |t: Timestamp| Timestamp(t.0.saturating_add(bucket_micros / 2));
     // A node's line has the same colour in every chart: its colour is its place among all
     // nodes, not among those a chart draws (audit, with no queue, is not in the queue chart).
-    let with_queues: Vec<TimeSeries<'_>> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, node)| node.q_depth_total_max > 0)
-        .map(|(index, node)| TimeSeries {
-            label: &node.node_name,
-            class: svg::series_class(index),
-            points: node
-                .series
-                .iter()
-                .map(|p| (middle(p.t), p.q_depth_total_max as f64))
-                .collect(),
-        })
-        .collect();
+    let node_series = |drawn: &dyn Fn(&NodeReport) -> bool, value: &dyn Fn(&SeriesPoint) -> f64| {
+        nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, node)| drawn(node))
+            .map(|(index, node)| TimeSeries {
+                label: &node.node_name,
+                class: svg::series_class(index),
+                points: node
+                    .series
+                    .iter()
+                    .map(|p| (middle(p.t), value(p)))
+                    .collect(),
+            })
+            .collect::<Vec<TimeSeries<'_>>>()
+    };
+    let with_queues = node_series(&|node| node.q_depth_total_max > 0, &|p| {
+        p.q_depth_total_max as f64
+    });
     charts.push(Chart {
         id: "queues",
         heading: "Queue depth over time",
@@ -267,20 +272,9 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
         },
     });
 
-    let throughput: Vec<TimeSeries<'_>> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, node)| node.successes > 0)
-        .map(|(index, node)| TimeSeries {
-            label: &node.node_name,
-            class: svg::series_class(index),
-            points: node
-                .series
-                .iter()
-                .map(|p| (middle(p.t), p.successes as f64 / span.bucket_s.max(1e-6)))
-                .collect(),
-        })
-        .collect();
+    let throughput = node_series(&|node| node.successes > 0, &|p| {
+        p.successes as f64 / span.bucket_s.max(1e-6)
+    });
     charts.push(Chart {
         id: "throughput",
         heading: "Throughput per node",

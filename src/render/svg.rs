@@ -177,6 +177,25 @@ fn open_svg(out: &mut String, id: &str, title: &str, height: f64) {
     );
 }
 
+/// The whole chart: its plot `body` and the legend whose first row is at `legend_top` (the
+/// chart's height follows from the legend's rows).
+fn with_legend(
+    id: &str,
+    title: &str,
+    body: &str,
+    legends: &[Legend<'_>],
+    legend_top: f64,
+) -> String {
+    let mut legend_svg = String::new();
+    let legend_height = legend(&mut legend_svg, legends, legend_top);
+    let mut out = String::new();
+    open_svg(&mut out, id, title, legend_top - 10.0 + legend_height);
+    out.push_str(body);
+    out.push_str(&legend_svg);
+    out.push_str("</svg>");
+    out
+}
+
 /// One line per series over time, on one scale. `points` are (time, value); a series is drawn
 /// through its points in order.
 pub struct TimeSeries<'a> {
@@ -241,19 +260,7 @@ pub fn time_lines(
             class: s.class.clone(),
         })
         .collect();
-    let mut legend_svg = String::new();
-    let legend_height = legend(&mut legend_svg, &legends, TOP + PLOT_HEIGHT + 58.0);
-    let mut out = String::new();
-    open_svg(
-        &mut out,
-        id,
-        title,
-        TOP + PLOT_HEIGHT + 48.0 + legend_height,
-    );
-    out.push_str(&body);
-    out.push_str(&legend_svg);
-    out.push_str("</svg>");
-    out
+    with_legend(id, title, &body, &legends, TOP + PLOT_HEIGHT + 58.0)
 }
 
 /// Stacked bars over time: one bar per bucket (starting at `times[i]`, `width` long), one
@@ -315,19 +322,7 @@ pub fn time_stacked_bars(
             class: class.to_string(),
         })
         .collect();
-    let mut legend_svg = String::new();
-    let legend_height = legend(&mut legend_svg, &legends, TOP + PLOT_HEIGHT + 58.0);
-    let mut out = String::new();
-    open_svg(
-        &mut out,
-        id,
-        title,
-        TOP + PLOT_HEIGHT + 48.0 + legend_height,
-    );
-    out.push_str(&body);
-    out.push_str(&legend_svg);
-    out.push_str("</svg>");
-    out
+    with_legend(id, title, &body, &legends, TOP + PLOT_HEIGHT + 58.0)
 }
 
 /// One row of horizontal stacked bars: a label and its parts (legend index, value).
@@ -424,19 +419,7 @@ pub fn stacked_rows(
             class: class.to_string(),
         })
         .collect();
-    let mut legend_svg = String::new();
-    let legend_height = legend(&mut legend_svg, &legends, TOP + plot_height + 54.0);
-    let mut out = String::new();
-    open_svg(
-        &mut out,
-        id,
-        title,
-        TOP + plot_height + 44.0 + legend_height,
-    );
-    out.push_str(&body);
-    out.push_str(&legend_svg);
-    out.push_str("</svg>");
-    out
+    with_legend(id, title, &body, &legends, TOP + plot_height + 54.0)
 }
 
 /// Latency percentiles per node on one logarithmic axis (ms): a bar from p50 to p99, dots at
@@ -535,19 +518,7 @@ pub fn percentiles(id: &str, title: &str, rows: &[PercentileRow<'_>]) -> String 
             class: "pmax".into(),
         },
     ];
-    let mut legend_svg = String::new();
-    let legend_height = legend(&mut legend_svg, &legends, TOP + plot_height + 54.0);
-    let mut out = String::new();
-    open_svg(
-        &mut out,
-        id,
-        title,
-        TOP + plot_height + 44.0 + legend_height,
-    );
-    out.push_str(&body);
-    out.push_str(&legend_svg);
-    out.push_str("</svg>");
-    out
+    with_legend(id, title, &body, &legends, TOP + plot_height + 54.0)
 }
 
 /// The width of a label column fitting `labels` (up to 28 characters each).
