@@ -895,6 +895,10 @@ pub struct FlowGraph {
     /// inbound edges, each bringing one message of every trace.
     #[serde(skip)]
     joins: HashMap<String, usize>,
+    /// Each node's successors, computed once on first use: a trace's status asks for them
+    /// for every node it visited, for every trace.
+    #[serde(skip)]
+    successors: std::sync::OnceLock<HashMap<String, Vec<Successor>>>,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -938,6 +942,7 @@ impl FlowGraph {
             left: HashMap::new(),
             latest_sends: HashMap::new(),
             joins: HashMap::new(),
+            successors: std::sync::OnceLock::new(),
         };
         graph.sort();
         graph
@@ -945,6 +950,7 @@ impl FlowGraph {
 
     /// Orders edges along the flow: by the source's distance from the ingress, then busiest.
     fn sort(&mut self) {
+        self.successors = std::sync::OnceLock::new(); // edges change before a sort
         let depth = depths(&self.edges);
         self.edges.sort_by(|a, b| {
             let key = |e: &Edge| {
@@ -978,7 +984,22 @@ impl FlowGraph {
     /// The usual successors of `node`, with the share of the traces that succeeded there (and
     /// so could leave it) that went on to each: about 1 for every branch of a fan-out, less
     /// for the alternatives of a router.
-    pub fn successors(&self, node: &str) -> Vec<Successor> {
+    pub fn successors(&self, node: &str) -> &[Successor] {
+        self.successors
+            .get_or_init(|| {
+                let mut by_node: HashMap<String, Vec<Successor>> = HashMap::new();
+                for edge in &self.edges {
+                    if !by_node.contains_key(&edge.from) {
+                        by_node.insert(edge.from.clone(), self.compute_successors(&edge.from));
+                    }
+                }
+                by_node
+            })
+            .get(node)
+            .map_or(&[], Vec::as_slice)
+    }
+
+    fn compute_successors(&self, node: &str) -> Vec<Successor> {
         let leaving: Vec<&Edge> = self.edges.iter().filter(|e| e.from == node).collect();
         let total: u64 = self
             .left

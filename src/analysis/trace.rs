@@ -347,9 +347,9 @@ impl TraceSummary {
             .iter()
             .filter(|visit| visit.succeeded() && !self.join_waiting(visit, graph))
             .filter(|visit| {
-                let successors: Vec<Successor> = graph
+                let successors: Vec<&Successor> = graph
                     .successors(&visit.node_name)
-                    .into_iter()
+                    .iter()
                     .filter(|successor| successor.node_name != EGRESS)
                     .collect();
                 let reached = |s: &Successor| !self.not_taken(&s.node_name, graph);
@@ -357,7 +357,7 @@ impl TraceSummary {
                     && successors
                         .iter()
                         .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
-                let stuck = !successors.is_empty() && !successors.iter().any(reached);
+                let stuck = !successors.is_empty() && !successors.iter().any(|s| reached(s));
                 branch_missing || stuck
             })
             .max_by_key(|visit| visit.success_ts)
@@ -475,16 +475,16 @@ impl TraceSummary {
         if self.status(graph) != TraceStatus::Succeeded
             && let Some(dangling) = self.dangling(graph)
         {
-            let unreached: Vec<Successor> = graph
+            let unreached: Vec<&Successor> = graph
                 .successors(&dangling.node_name)
-                .into_iter()
+                .iter()
                 .filter(|s| s.node_name != EGRESS && self.not_taken(&s.node_name, graph))
                 .collect();
             // A router sends each message one way, most often its usual alternative. One that
             // went on to take a message the router sent it after this one (an edge's queue is
             // first in, first out) does not hold it: the message waits at the most common
             // alternative that did not. A fan-out's missing branch stays the first.
-            let holds = |s: &&Successor| {
+            let holds = |s: &&&Successor| {
                 graph.fans_out(&dangling.node_name)
                     || dangling.success_ts.is_none_or(|sent| {
                         !graph.took_later(
@@ -495,7 +495,11 @@ impl TraceSummary {
                         )
                     })
             };
-            let successor = unreached.iter().find(holds).or(unreached.first()).cloned();
+            let successor = unreached
+                .iter()
+                .find(holds)
+                .or(unreached.first())
+                .map(|s| (*s).clone());
             return StopPoint {
                 last_success: Some(dangling),
                 next: successor.map(NextStep::Inferred),

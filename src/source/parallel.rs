@@ -250,8 +250,7 @@ fn decode_blocks(mut decoder: LineDecoder, jobs: &Receiver<Block>, results: &Syn
         decoder.last_ts = UNKNOWN_TS;
         let mut records = Vec::new();
         let mut strict = None;
-        let lines = block.bytes.split_inclusive(|&b| b == b'\n');
-        for (number, line) in (block.first_line..).zip(lines) {
+        for (number, line) in (block.first_line..).zip(split_lines(&block.bytes)) {
             match decoder.decode(trim_line_end(line), number) {
                 LineOutcome::Record(record) => records.push(record),
                 LineOutcome::Nothing => {}
@@ -273,6 +272,21 @@ fn decode_blocks(mut decoder: LineDecoder, jobs: &Receiver<Block>, results: &Syn
             return;
         }
     }
+}
+
+/// The lines of `bytes`, each with its `\n` (the last may lack one), found with `memchr`.
+fn split_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let mut ends = memchr::memchr_iter(b'\n', bytes);
+    std::iter::from_fn(move || {
+        let end = ends.next().map_or(bytes.len(), |end| end + 1);
+        if start >= end {
+            return None;
+        }
+        let line = &bytes[start..end];
+        start = end;
+        Some(line)
+    })
 }
 
 impl Iterator for ParallelLines {
@@ -330,6 +344,18 @@ mod tests {
     use super::*;
     use crate::source::input::{InputSpec, open_input};
     use crate::source::lines::LineRecords;
+
+    #[test]
+    fn lines_split_as_split_inclusive_does() {
+        for text in ["", "\n", "a", "a\n", "a\nb", "\n\nab\r\n\ncd", "x\ny\n"] {
+            let expected: Vec<&[u8]> = text.as_bytes().split_inclusive(|&b| b == b'\n').collect();
+            assert_eq!(
+                split_lines(text.as_bytes()).collect::<Vec<_>>(),
+                expected,
+                "{text:?}"
+            );
+        }
+    }
 
     fn records_of(records: impl Iterator<Item = Record>, report: &SharedReport) -> Vec<String> {
         let mut given: Vec<String> = records
