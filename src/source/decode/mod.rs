@@ -62,12 +62,14 @@ pub enum SkipReason {
 /// traces in flight at one point of a log.
 const NAME_SLOTS: usize = 4096;
 
-/// Shares the names decoded from nearby lines: a trace id, node name and tenant recur on every
-/// event, so each is allocated once and shared, instead of once per event. A fixed table of
-/// slots (the last name seen per hash slot) keeps memory constant whatever the input.
+/// What a decoder carries from line to line. Names: a trace id, node name and tenant recur
+/// on every event, so each is allocated once and shared, instead of once per event (a fixed
+/// table of slots, the last name seen per hash slot, keeps memory constant whatever the
+/// input). And the key layout of the last line, which the next one most likely repeats.
 pub struct Names {
     slots: Vec<Option<Name>>,
     hasher: foldhash::fast::FixedState,
+    layout: scan::Layout,
 }
 
 impl Default for Names {
@@ -75,6 +77,7 @@ impl Default for Names {
         Names {
             slots: vec![None; NAME_SLOTS],
             hasher: foldhash::fast::FixedState::with_seed(0x9e37_79b9),
+            layout: scan::Layout::default(),
         }
     }
 }
@@ -129,7 +132,9 @@ fn decode_json(
     line: u64,
     names: &mut Names,
 ) -> Decoded {
-    let scanned = std::str::from_utf8(json).ok().and_then(scan::scan_record);
+    let scanned = std::str::from_utf8(json)
+        .ok()
+        .and_then(|json| scan::scan_record(json, &mut names.layout));
     let deduplicated: String;
     let record: RawRecord = match scanned {
         Some(record) => record,
@@ -191,7 +196,7 @@ pub fn decode_store_row(
         .and_then(|payload| {
             let scanned = std::str::from_utf8(payload)
                 .ok()
-                .and_then(scan::scan_record);
+                .and_then(|payload| scan::scan_record(payload, &mut names.layout));
             scanned.or_else(|| serde_json::from_slice(payload).ok())
         })
         .unwrap_or_default();
@@ -899,12 +904,30 @@ mod tests {
     fn the_scanner_agrees_with_serde_wherever_it_answers() {
         let (lines, captured) = lines_and_mutations();
         let mut scanned_captured = 0;
+        let mut layout_answers = 0;
+        let mut primed = scan::Layout::default();
         for (index, line) in lines.iter().enumerate() {
             let (json, _, _) = strip_kubectl_prefixes(trim_ascii(line.as_bytes()));
             let Some(json) = std::str::from_utf8(json).ok() else {
                 continue;
             };
-            let Some(fast) = scan::scan_record(json) else {
+            // Read alone (no layout), and after a captured line (its layout): mutations of a
+            // line are read through its original's layout whenever the bytes allow.
+            let primer = &lines[index % captured.max(1) / 3 * 3];
+            let (primer, _, _) = strip_kubectl_prefixes(trim_ascii(primer.as_bytes()));
+            std::str::from_utf8(primer)
+                .ok()
+                .map(|primer| scan::scan_record(primer, &mut primed));
+            let hits = primed.hits;
+            let through_layout = scan::scan_record(json, &mut primed);
+            layout_answers += usize::from(primed.hits > hits);
+            let alone = scan::scan_record(json, &mut scan::Layout::default());
+            assert_eq!(
+                format!("{through_layout:?}"),
+                format!("{alone:?}"),
+                "layout and scan differ: {json}"
+            );
+            let Some(fast) = alone else {
                 continue;
             };
             scanned_captured += usize::from(index < captured);
@@ -913,10 +936,15 @@ mod tests {
             });
             assert_eq!(format!("{fast:?}"), format!("{reference:?}"), "{json}");
         }
-        // The scanner must answer for most real lines, or it is not the fast path.
+        // The scanner must answer for most real lines, or it is not the fast path; and the
+        // layout for most of those.
         assert!(
             scanned_captured * 10 > captured * 8,
             "{scanned_captured} of {captured}"
+        );
+        assert!(
+            layout_answers * 10 > scanned_captured * 5,
+            "{layout_answers} through the layout of {scanned_captured}"
         );
     }
 

@@ -12,15 +12,85 @@ use super::{Flex, Nested, RawFlowError, RawHeaders, RawRecord};
 /// Nesting deeper than this is left to serde (which has its own limit).
 const MAX_DEPTH: usize = 64;
 
-/// Scans one line holding one JSON object; `None` when serde must decide.
-pub(super) fn scan_record(json: &str) -> Option<RawRecord<'_>> {
+/// Scans one line holding one JSON object; `None` when serde must decide. Lines of one
+/// producer almost always have the keys of the line before in the same order, with the same
+/// separators: `layout` holds the last whole line's, and a line that follows it is read by
+/// comparing those bytes instead of scanning each key.
+pub(super) fn scan_record<'a>(json: &'a str, layout: &mut Layout) -> Option<RawRecord<'a>> {
+    if !layout.entries.is_empty()
+        && let Some(record) = scan_in_layout(json, layout)
+    {
+        layout.hits += 1;
+        return Some(record);
+    }
     let mut scanner = Scanner {
         text: json,
         bytes: json.as_bytes(),
         at: 0,
     };
     scanner.skip_whitespace();
-    let record = scanner.record(false)?;
+    let start = scanner.at;
+    let mut marks = std::mem::take(&mut layout.marks);
+    marks.clear();
+    let record = scanner.record_marked(Some(&mut marks));
+    let object_end = scanner.at;
+    scanner.skip_whitespace();
+    let whole = record.filter(|_| scanner.at == scanner.bytes.len());
+    if whole.is_some() && !marks.is_empty() {
+        layout.learn(&json.as_bytes()[..object_end], start, &marks);
+    }
+    layout.marks = marks;
+    whole
+}
+
+/// The key layout of the last line read whole: each top-level entry's bytes from the end of
+/// the value before it (or the object's `{`) to its own value, with the key if kept, and the
+/// bytes after the last value (`}`).
+#[derive(Debug, Default)]
+pub(crate) struct Layout {
+    bytes: Vec<u8>,
+    entries: Vec<(std::ops::Range<usize>, Option<Key>)>,
+    tail: std::ops::Range<usize>,
+    /// Where each value started and ended, and its key, in the line being scanned.
+    marks: Vec<(usize, usize, Option<Key>)>,
+    /// Lines read through the layout.
+    pub(super) hits: u64,
+}
+
+impl Layout {
+    fn learn(&mut self, object: &[u8], start: usize, marks: &[(usize, usize, Option<Key>)]) {
+        self.bytes.clear();
+        self.entries.clear();
+        let mut previous_end = start;
+        for &(value_start, value_end, key) in marks {
+            let from = self.bytes.len();
+            self.bytes
+                .extend_from_slice(&object[previous_end..value_start]);
+            self.entries.push((from..self.bytes.len(), key));
+            previous_end = value_end;
+        }
+        let from = self.bytes.len();
+        self.bytes.extend_from_slice(&object[previous_end..]);
+        self.tail = from..self.bytes.len();
+    }
+}
+
+/// Reads `json` through `layout`: the same bytes between values, and each value read as the
+/// scanner reads it; `None` at the first difference.
+fn scan_in_layout<'a>(json: &'a str, layout: &Layout) -> Option<RawRecord<'a>> {
+    let mut scanner = Scanner {
+        text: json,
+        bytes: json.as_bytes(),
+        at: 0,
+    };
+    scanner.skip_whitespace();
+    let mut record = RawRecord::default();
+    let mut seen = 0u32;
+    for (between, key) in &layout.entries {
+        scanner.expect(&layout.bytes[between.clone()])?;
+        scanner.field(&mut record, &mut seen, *key, 1, false)?;
+    }
+    scanner.expect(&layout.bytes[layout.tail.clone()])?;
     scanner.skip_whitespace();
     (scanner.at == scanner.bytes.len()).then_some(record)
 }
@@ -115,14 +185,17 @@ impl<'a> Scanner<'a> {
                 return None;
             }
         }
-        let text = &self.text[start..self.at];
         if integer {
             // Past 18 digits serde's u64/overflow rules apply: leave those to serde.
             if integer_digits > 18 {
                 return None;
             }
-            return text.parse().ok().map(Flex::Int);
+            let magnitude = self.bytes[integer_start..self.at]
+                .iter()
+                .fold(0i64, |value, digit| value * 10 + i64::from(digit - b'0'));
+            return Some(Flex::Int(if negative { -magnitude } else { magnitude }));
         }
+        let text = &self.text[start..self.at];
         text.parse()
             .ok()
             .filter(|v: &f64| v.is_finite())
@@ -236,62 +309,102 @@ impl<'a> Scanner<'a> {
         let mut seen = 0u32;
         let depth = 1 + usize::from(nested);
         self.entries(|scanner, key| {
-            let Some(known) = Key::of(key) else {
-                return scanner.flex(depth).map(drop);
-            };
-            let field = match known {
-                Key::Event => &mut record.event,
-                Key::Message => &mut record.message,
-                Key::Msg => &mut record.msg,
-                Key::Ts => &mut record.ts,
-                Key::Timestamp => &mut record.timestamp,
-                Key::Asctime => &mut record.asctime,
-                Key::Time => &mut record.time,
-                Key::NodeName => &mut record.node_name,
-                Key::NodeId => &mut record.node_id,
-                Key::TraceId => &mut record.trace_id,
-                Key::Tenant => &mut record.tenant,
-                Key::LatencyMs => &mut record.latency_ms,
-                Key::QDepthIn => &mut record.q_depth_in,
-                Key::QDepthOut => &mut record.q_depth_out,
-                Key::QDepthTotal => &mut record.q_depth_total,
-                Key::QueueMaxsize => &mut record.queue_maxsize,
-                Key::Outgoing => &mut record.outgoing,
-                Key::Attempt => &mut record.attempt,
-                Key::TracePending => &mut record.trace_pending,
-                Key::TraceInflight => &mut record.trace_inflight,
-                Key::TraceCancelled => &mut record.trace_cancelled,
-                Key::Exception => &mut record.exception,
-                Key::SleepS => &mut record.sleep_s,
-                Key::DeadlineS => &mut record.deadline_s,
-                Key::FlowError => {
-                    first_time(&mut seen, known as u32)?;
-                    record.flow_error = scanner.object(depth, Scanner::flow_error)?;
-                    return Some(());
-                }
-                Key::ErrorPayload => {
-                    first_time(&mut seen, known as u32)?;
-                    record.error_payload = scanner.object(depth, Scanner::flow_error)?;
-                    return Some(());
-                }
-                Key::Headers => {
-                    first_time(&mut seen, known as u32)?;
-                    record.headers = scanner.object(depth, Scanner::headers)?;
-                    return Some(());
-                }
-                Key::Extra if !nested => {
-                    first_time(&mut seen, known as u32)?;
-                    record.extra =
-                        scanner.object(depth, |scanner| scanner.record(true).map(Box::new))?;
-                    return Some(());
-                }
-                Key::Extra => return None, // `extra` inside `extra`: rare, serde's
-            };
-            first_time(&mut seen, known as u32)?;
-            *field = scanner.flex(depth)?;
+            scanner.field(&mut record, &mut seen, Key::of(key), depth, nested)
+        })?;
+        Some(record)
+    }
+
+    /// The top-level object, noting in `marks` where each value starts and ends.
+    fn record_marked(
+        &mut self,
+        mut marks: Option<&mut Vec<(usize, usize, Option<Key>)>>,
+    ) -> Option<RawRecord<'a>> {
+        let mut record = RawRecord::default();
+        let mut seen = 0u32;
+        self.entries(|scanner, key| {
+            let known = Key::of(key);
+            scanner.skip_whitespace();
+            let start = scanner.at;
+            scanner.field(&mut record, &mut seen, known, 1, false)?;
+            if let Some(marks) = marks.as_mut() {
+                marks.push((start, scanner.at, known));
+            }
             Some(())
         })?;
         Some(record)
+    }
+
+    /// Reads the value of `key` (kept or not: `None`) into `record`.
+    #[inline(always)]
+    fn field(
+        &mut self,
+        record: &mut RawRecord<'a>,
+        seen: &mut u32,
+        key: Option<Key>,
+        depth: usize,
+        nested: bool,
+    ) -> Option<()> {
+        let Some(known) = key else {
+            return self.flex(depth).map(drop);
+        };
+        let field = match known {
+            Key::Event => &mut record.event,
+            Key::Message => &mut record.message,
+            Key::Msg => &mut record.msg,
+            Key::Ts => &mut record.ts,
+            Key::Timestamp => &mut record.timestamp,
+            Key::Asctime => &mut record.asctime,
+            Key::Time => &mut record.time,
+            Key::NodeName => &mut record.node_name,
+            Key::NodeId => &mut record.node_id,
+            Key::TraceId => &mut record.trace_id,
+            Key::Tenant => &mut record.tenant,
+            Key::LatencyMs => &mut record.latency_ms,
+            Key::QDepthIn => &mut record.q_depth_in,
+            Key::QDepthOut => &mut record.q_depth_out,
+            Key::QDepthTotal => &mut record.q_depth_total,
+            Key::QueueMaxsize => &mut record.queue_maxsize,
+            Key::Outgoing => &mut record.outgoing,
+            Key::Attempt => &mut record.attempt,
+            Key::TracePending => &mut record.trace_pending,
+            Key::TraceInflight => &mut record.trace_inflight,
+            Key::TraceCancelled => &mut record.trace_cancelled,
+            Key::Exception => &mut record.exception,
+            Key::SleepS => &mut record.sleep_s,
+            Key::DeadlineS => &mut record.deadline_s,
+            Key::FlowError => {
+                first_time(seen, known as u32)?;
+                record.flow_error = self.object(depth, Scanner::flow_error)?;
+                return Some(());
+            }
+            Key::ErrorPayload => {
+                first_time(seen, known as u32)?;
+                record.error_payload = self.object(depth, Scanner::flow_error)?;
+                return Some(());
+            }
+            Key::Headers => {
+                first_time(seen, known as u32)?;
+                record.headers = self.object(depth, Scanner::headers)?;
+                return Some(());
+            }
+            Key::Extra if !nested => {
+                first_time(seen, known as u32)?;
+                record.extra = self.object(depth, |scanner| scanner.record(true).map(Box::new))?;
+                return Some(());
+            }
+            Key::Extra => return None, // `extra` inside `extra`: rare, serde's
+        };
+        first_time(seen, known as u32)?;
+        *field = self.flex(depth)?;
+        Some(())
+    }
+
+    /// The bytes `expected` next, passed over.
+    #[inline(always)]
+    fn expect(&mut self, expected: &[u8]) -> Option<()> {
+        let end = self.at + expected.len();
+        let next = self.bytes.get(self.at..end)?;
+        same_bytes(next, expected).then(|| self.at = end)
     }
 }
 
@@ -367,8 +480,33 @@ impl Key {
             (15, b't', b'd') => ("trace_cancelled", Key::TraceCancelled),
             _ => return None,
         };
-        (key == name).then_some(known)
+        same_bytes(bytes, name.as_bytes()).then_some(known)
     }
+}
+
+/// `a == b`, eight bytes at a time without a call to `memcmp` (keys and the bytes between
+/// values are short, and there are about twenty of each per line).
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let word = |bytes: &[u8], at: usize| {
+        u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+    };
+    if a.len() != b.len() {
+        return false;
+    }
+    if a.len() < 8 {
+        return a == b;
+    }
+    let mut at = 0;
+    while at + 8 < a.len() {
+        if word(a, at) != word(b, at) {
+            return false;
+        }
+        at += 8;
+    }
+    // The last word, overlapping the one before if the length is not a multiple of eight.
+    let last = a.len() - 8;
+    word(a, last) == word(b, last)
 }
 
 /// The length of a string's content up to its closing quote; `None` at a backslash, a raw
