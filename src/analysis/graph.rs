@@ -149,12 +149,10 @@ impl TraceWalk {
         if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
             // A new message at `node`: the next start after each success still awaiting one
             // (a node's own next message is not what its success led to).
-            let (own, others): (Vec<Name>, Vec<Name>) = std::mem::take(&mut self.awaiting_next)
-                .into_iter()
-                .partition(|waiting| waiting == node);
-            self.next_starts
-                .extend(others.into_iter().map(|from| (from, node.clone())));
-            self.awaiting_next = own;
+            for from in self.awaiting_next.iter().filter(|waiting| *waiting != node) {
+                self.next_starts.push((from.clone(), node.clone()));
+            }
+            self.awaiting_next.retain(|waiting| waiting == node);
         }
         let mut follow = None;
         if event.kind == Kind::NodeStart
@@ -204,13 +202,15 @@ impl TraceWalk {
             self.succeeded.retain(|succeeded| succeeded != node);
             self.succeeded.push(node.clone());
             self.sender(node).success = Some((event.ts, event.node_id.clone()));
-            let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
-                .into_iter()
-                .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
-            self.waiting = still;
-            for (waiting, _) in &settled {
-                let arrival = self.arrival(waiting);
-                arrivals.push(self.sent_by(arrival));
+            if !self.waiting.is_empty() {
+                let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
+                    .into_iter()
+                    .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
+                self.waiting = still;
+                for (waiting, _) in &settled {
+                    let arrival = self.arrival(waiting);
+                    arrivals.push(self.sent_by(arrival));
+                }
             }
             self.awaiting_follower = Some(node.clone());
             if !self.awaiting_next.contains(node) {
@@ -319,8 +319,8 @@ impl TraceWalk {
     }
 
     /// Takes the (success, next new message) pairs seen since the last call.
-    pub fn take_next_starts(&mut self) -> Vec<(Name, Name)> {
-        std::mem::take(&mut self.next_starts)
+    pub fn take_next_starts(&mut self) -> std::vec::Drain<'_, (Name, Name)> {
+        self.next_starts.drain(..)
     }
 
     /// The nodes the trace reached, in order of first arrival.
