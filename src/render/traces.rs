@@ -94,10 +94,10 @@ pub fn footer(listing: &TraceList) -> String {
         plural(listing.total, "trace"),
         statuses.join(", ")
     );
-    if listing.matching != listing.total || listing.rows.len() as u64 != listing.matching {
+    if listing.matching != listing.total || listing.shown() as u64 != listing.matching {
         text.push_str(&format!(
             "; showing {} of {} matching",
-            thousands(listing.rows.len() as u64),
+            thousands(listing.shown() as u64),
             thousands(listing.matching)
         ));
     }
@@ -193,10 +193,12 @@ fn fit(rows: &[TraceRow], width: usize) -> (Layout, Vec<usize>, Vec<usize>) {
 }
 
 pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) -> io::Result<()> {
-    if !listing.rows.is_empty() {
+    // A table is laid out from the widths of all its rows (a terminal shows 50 by default).
+    let rows: Vec<TraceRow> = listing.rows().collect();
+    if !rows.is_empty() {
         let all: Vec<usize> = (0..HEADERS.len()).collect();
         let (layout, shown, left_out) = match palette.width {
-            Some(width) => fit(&listing.rows, width),
+            Some(width) => fit(&rows, width),
             None => (Layout::Columns, all, Vec::new()),
         };
         let headers: Vec<&str> = shown.iter().map(|&c| HEADERS[c]).collect();
@@ -207,7 +209,7 @@ pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) 
             .map(|(index, _)| index)
             .collect();
         let mut table = report_table(&headers, &right, palette);
-        for row in &listing.rows {
+        for row in &rows {
             let cells = laid_out(row, layout);
             let cells = shown.iter().map(|&c| cells[c].clone());
             table.add_row(toned_row(cells, palette, |index| match shown[index] {
@@ -229,8 +231,8 @@ pub fn write_table(listing: &TraceList, out: &mut impl Write, palette: Palette) 
 pub fn write_markdown(listing: &TraceList, out: &mut impl Write) -> io::Result<()> {
     writeln!(out, "| {} |", HEADERS.map(|h| h.to_lowercase()).join(" | "))?;
     writeln!(out, "|---|---|---|---|---|---:|---:|---:|---:|---|---|")?;
-    for row in &listing.rows {
-        writeln!(out, "{}", markdown_row(&cells(row)))?;
+    for row in listing.rows() {
+        writeln!(out, "{}", markdown_row(&cells(&row)))?;
     }
     writeln!(out)?;
     writeln!(out, "{}", footer(listing))
