@@ -136,6 +136,23 @@ kinds! {
     RemoteStreamEvent => "remote_stream_event",
 }
 
+impl Kind {
+    /// The remote-call kinds (`RemoteNode`, PenguiFlow's `remote.py`): steps inside an attempt
+    /// of their node, between its `node_start` and the event that ends the attempt, never the
+    /// start or the end of one. They carry `attempt` 0 whatever the node's attempt.
+    pub fn is_remote(&self) -> bool {
+        matches!(
+            self,
+            Kind::RemoteCallStart
+                | Kind::RemoteCallSuccess
+                | Kind::RemoteCallError
+                | Kind::RemoteCallCancelled
+                | Kind::RemoteCancelError
+                | Kind::RemoteStreamEvent
+        )
+    }
+}
+
 impl fmt::Display for Kind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -154,6 +171,20 @@ pub struct FlowError {
     pub code: Option<String>,
     pub message: Option<String>,
     pub exception_type: Option<String>,
+}
+
+/// What a `remote_*` event says of its call beyond the payload's usual keys: the remote agent
+/// (`remote_agent_url`), the skill called (`remote_skill`) and the remote task
+/// (`remote_task_id`, known once the agent reported it): where to look on the agent's side.
+/// The call's error (`remote_error`) is read as the event's `exception`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct RemoteCall {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_agent_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_skill: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remote_task_id: Option<String>,
 }
 
 /// Where an event was read: a line of an input, or a row of an event store.
@@ -220,6 +251,10 @@ pub struct Event {
     pub sleep_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deadline_s: Option<f64>,
+    /// The remote call's agent, skill and task, on `remote_*` events (boxed: most events have
+    /// none); serialized as the payload's flat `remote_*` keys.
+    #[serde(flatten)]
+    pub remote: Option<Box<RemoteCall>>,
     #[serde(rename = "source")]
     pub origin: Origin,
 }
@@ -250,6 +285,7 @@ impl Event {
             flow_error: None,
             sleep_s: None,
             deadline_s: None,
+            remote: None,
             origin,
         }
     }

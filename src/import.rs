@@ -21,7 +21,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::error::Error;
-use crate::event::{Event, FlowError, Name};
+use crate::event::{Event, FlowError, Name, RemoteCall};
 
 const BATCH: usize = 10_000;
 /// Rows staged before they are merged into the store in one transaction.
@@ -78,6 +78,9 @@ struct Payload<'a> {
     sleep_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     deadline_s: Option<f64>,
+    /// A remote call's agent, skill and task (`remote_*` events).
+    #[serde(flatten)]
+    remote: Option<&'a RemoteCall>,
 }
 
 fn payload_fields(event: &Event) -> Payload<'_> {
@@ -102,6 +105,7 @@ fn payload_fields(event: &Event) -> Payload<'_> {
         flow_error: &event.flow_error,
         sleep_s: event.sleep_s,
         deadline_s: event.deadline_s,
+        remote: event.remote.as_deref(),
     }
 }
 
@@ -110,13 +114,15 @@ fn payload_of(event: &Event) -> String {
 }
 
 /// What identifies an event whatever shape it was read from: its payload less the tenant (known
-/// from some shapes only), the texts (masked or not under `--no-redact`) and `outgoing`.
+/// from some shapes only), the texts (masked or not under `--no-redact`), `outgoing` and a
+/// remote call's agent, skill and task (not read before flowtrace knew remote calls).
 fn fingerprint_of(event: &Event) -> String {
     let identity = Payload {
         tenant: &None,
         exception: &None,
         flow_error: &None,
         outgoing: None,
+        remote: None,
         ..payload_fields(event)
     };
     let canonical = serde_json::to_string(&identity).unwrap_or_default();

@@ -125,8 +125,9 @@ static LONG_HEX: LazyLock<Regex> = LazyLock::new(|| {
 static BASE64_RUN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_\-]{40,}={0,2}").expect("valid pattern"));
 
-/// Masks the secrets in every free-text field of an event (its exception repr and its
-/// `flow_error` message). Applied once, as a pipeline stage, before any renderer sees the event.
+/// Masks the secrets in every free-text field of an event (its exception repr, its
+/// `flow_error` message and a remote call's agent URL). Applied once, as a pipeline stage,
+/// before any renderer sees the event.
 pub fn redact_event(event: &mut Event) {
     Redactor::new(true).apply(event);
 }
@@ -162,6 +163,10 @@ impl Redactor {
         self.mask_in_place(&mut event.exception);
         if let Some(flow_error) = &mut event.flow_error {
             self.mask_in_place(&mut flow_error.message);
+        }
+        if let Some(remote) = &mut event.remote {
+            // An agent URL may carry credentials (`user:pass@`, a key in its query).
+            self.mask_in_place(&mut remote.remote_agent_url);
         }
     }
 

@@ -2,13 +2,17 @@
 //! it is terminal. `find`, `classify`, `traces` and `triage` all use it.
 //!
 //! - timeout: `node_timeout`; `node_failed` with `NODE_TIMEOUT` is a terminal timeout.
-//! - error: `node_error`, `remote_call_error`; `node_failed` with `NODE_EXCEPTION` (or any code
-//!   not listed elsewhere) is a terminal error.
+//! - error: `node_error`, `remote_call_error`, `remote_cancel_error` (a remote task the trace's
+//!   cancellation could not cancel); `node_failed` with `NODE_EXCEPTION` (or any code not listed
+//!   elsewhere) is a terminal error.
 //! - cancel: `trace_cancel_start/finish/drop`, `node_trace_cancelled`, `node_cancelled`,
 //!   `remote_call_cancelled`.
 //! - deadline: `deadline_skip`; `node_failed` with `DEADLINE_EXCEEDED` or a budget-exhausted code.
 //!
 //! Retries (`node_retry`) are counted apart: a retry is a reaction, not a failure category.
+//! Counts skip the events that repeat another: `node_failed` (its message's last failure) and
+//! `remote_call_error` (RemoteNode re-raises the remote failure, so the runtime logs the node's
+//! `node_error`, same exception, in the same attempt right after it).
 
 use std::fmt;
 
@@ -69,7 +73,7 @@ fn terminal_category(code: Option<&str>) -> Category {
 pub fn category_of(event: &Event) -> Option<Category> {
     match &event.kind {
         Kind::NodeTimeout => Some(Category::Timeout),
-        Kind::NodeError | Kind::RemoteCallError => Some(Category::Error),
+        Kind::NodeError | Kind::RemoteCallError | Kind::RemoteCancelError => Some(Category::Error),
         Kind::NodeFailed => Some(terminal_category(
             event.flow_error.as_ref().and_then(|f| f.code.as_deref()),
         )),
@@ -89,7 +93,16 @@ pub fn is_terminal(event: &Event) -> bool {
     event.kind == Kind::NodeFailed
 }
 
-/// True for the kinds that mark a trace as cancelled (the trace status rule).
+/// True for a failure event that another event of the same attempt repeats, so that counting
+/// both would count one failure twice: a `remote_call_error` is followed by its node's
+/// `node_error` (RemoteNode re-raises; same exception). The `node_error` is the one counted.
+pub fn is_repeated(event: &Event) -> bool {
+    event.kind == Kind::RemoteCallError
+}
+
+/// True for the kinds that mark a trace as cancelled (the trace status rule). A remote call's
+/// cancellation (`remote_call_cancelled`, `remote_cancel_error`) only ever mirrors
+/// `flow.cancel(trace_id)` onto the remote task.
 pub fn is_trace_cancellation(kind: &Kind) -> bool {
     matches!(
         kind,
@@ -97,6 +110,8 @@ pub fn is_trace_cancellation(kind: &Kind) -> bool {
             | Kind::TraceCancelFinish
             | Kind::TraceCancelDrop
             | Kind::NodeTraceCancelled
+            | Kind::RemoteCallCancelled
+            | Kind::RemoteCancelError
     )
 }
 
@@ -112,12 +127,13 @@ pub struct CategoryCounts {
 
 impl CategoryCounts {
     /// Counts `event` into its category (or retries). A `node_failed` is not counted: it
-    /// repeats the last failure of its message as terminal (see `is_terminal`).
+    /// repeats the last failure of its message as terminal (see `is_terminal`); nor is a
+    /// `remote_call_error`, which its node's `node_error` repeats (see `is_repeated`).
     pub fn add(&mut self, event: &Event) {
         if event.kind == Kind::NodeRetry {
             self.retry += 1;
         }
-        if is_terminal(event) {
+        if is_terminal(event) || is_repeated(event) {
             return;
         }
         match category_of(event) {

@@ -3,9 +3,10 @@
 //! tallies exception types, and derives a remediation checklist per category.
 //!
 //! Definitions (see the README):
-//! - `events`: node_timeout (timeout); node_error, remote_call_error (error); the cancellation
+//! - `events`: node_timeout (timeout); node_error, remote_cancel_error (error); the cancellation
 //!   kinds (cancel); deadline_skip (deadline). `node_failed` is not an event of its category:
-//!   it repeats its message's last failure as terminal.
+//!   it repeats its message's last failure as terminal; nor is remote_call_error, which the
+//!   node_error right after it repeats.
 //! - `traces`: traces with at least one event of the category.
 //! - `terminal`: node_failed with NODE_TIMEOUT (timeout) or any other exception code (error);
 //!   traces whose status is cancelled (cancel) or deadline_skipped (deadline).
@@ -18,7 +19,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use serde::Serialize;
 
 use super::category::{
-    Category, category_of, is_terminal, reads_like_quota, reads_like_rejected_credentials,
+    Category, category_of, is_repeated, is_terminal, reads_like_quota,
+    reads_like_rejected_credentials,
 };
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
@@ -397,7 +399,8 @@ impl Classifier {
         }
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
         self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
-        let category = category_of(event);
+        // A remote_call_error is counted as the node_error that repeats it.
+        let category = category_of(event).filter(|_| !is_repeated(event));
         let terminal = is_terminal(event);
         let key = self.group_key(event);
         tally(&mut self.groups, &key, event, category, terminal);
@@ -532,7 +535,7 @@ impl Classifier {
         }
         if !matches!(
             event.kind,
-            Kind::NodeError | Kind::NodeTimeout | Kind::RemoteCallError | Kind::NodeFailed
+            Kind::NodeError | Kind::NodeTimeout | Kind::RemoteCancelError | Kind::NodeFailed
         ) {
             return;
         }

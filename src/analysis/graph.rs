@@ -62,12 +62,14 @@ fn succeeded_part(candidates: &[Name]) -> &[Name] {
     &candidates[..end]
 }
 
-/// True for the events that mean a node received a message of the trace.
+/// True for the events that mean a node received a message of the trace. A remote call's
+/// events are steps inside an attempt already begun (and must not end it: a streaming
+/// RemoteNode sends each chunk on while it runs).
 fn is_arrival(kind: &Kind) -> bool {
     !matches!(
         kind,
         Kind::NodeCancelled | Kind::TraceCancelStart | Kind::TraceCancelFinish
-    )
+    ) && !kind.is_remote()
 }
 
 /// The walk of one trace through the flow: the nodes it reached and the nodes that succeeded,
@@ -78,6 +80,10 @@ pub struct TraceWalk {
     succeeded: Vec<Name>,
     /// Nodes with an attempt under way (started, not yet ended).
     running: Vec<Name>,
+    /// Running nodes that logged a `remote_stream_event` in their attempt: a streaming
+    /// RemoteNode sends each chunk on (`ctx.emit_chunk`) just before it logs it, so while its
+    /// call runs it is a sender that has no success yet.
+    streaming: Vec<Name>,
     /// Arrivals waiting for the success of a node that was running when they came (their
     /// likely sender): the arriving node, and those running nodes.
     waiting: Vec<(Name, Vec<Name>)>,
@@ -143,6 +149,12 @@ impl TraceWalk {
             return (arrivals, None);
         };
         if is_endpoint(node) || !is_arrival(&event.kind) {
+            if event.kind == Kind::RemoteStreamEvent
+                && self.running.contains(node)
+                && !self.streaming.contains(node)
+            {
+                self.streaming.push(node.clone());
+            }
             return (arrivals, None);
         }
         let reached_before = self.reached.iter().any(|reached| reached == node);
@@ -181,7 +193,10 @@ impl TraceWalk {
                 .succeeded
                 .iter()
                 .all(|succeeded| self.spent(succeeded, outgoing));
-            if spent && !senders.is_empty() {
+            // A node streaming chunks is the likeliest sender: the arrival is settled now,
+            // with it as its most recent candidate (see `arrival`).
+            let streaming = self.streaming.iter().any(|streaming| streaming != node);
+            if spent && !senders.is_empty() && !streaming {
                 self.waiting.push((node.clone(), senders));
             } else {
                 let arrival = self.arrival(node);
@@ -195,7 +210,10 @@ impl TraceWalk {
                 }
             }
             Kind::NodeRetry => {}
-            _ => self.running.retain(|running| running != node),
+            _ => {
+                self.running.retain(|running| running != node);
+                self.streaming.retain(|streaming| streaming != node);
+            }
         }
         if event.kind == Kind::NodeSuccess {
             // Keep each node once, at the position of its latest success.
@@ -223,12 +241,14 @@ impl TraceWalk {
     /// The arrival of `node`: the nodes that succeeded before it, most recent first, then
     /// (after `RUNNING_MARK`) the nodes still running: a handler that emits with `ctx.emit`
     /// queues its output before its own success is logged. Running nodes are only fallbacks:
-    /// a sibling branch still running says nothing of the sender.
+    /// a sibling branch still running says nothing of the sender. A node streaming a remote
+    /// call's chunks has sent, and sends still: it comes first, as the most recent.
     fn arrival(&self, node: &Name) -> Arrival {
+        let streaming = |candidate: &&Name| self.streaming.contains(candidate);
         let mut candidates: Vec<Name> = self
-            .succeeded
+            .streaming
             .iter()
-            .rev()
+            .chain(self.succeeded.iter().rev().filter(|c| !streaming(c)))
             .filter(|candidate| *candidate != node)
             .take(MAX_CANDIDATES)
             .cloned()
@@ -236,7 +256,9 @@ impl TraceWalk {
         let running: Vec<&Name> = self
             .running
             .iter()
-            .filter(|running| *running != node && !self.succeeded.contains(running))
+            .filter(|running| {
+                *running != node && !self.succeeded.contains(running) && !streaming(running)
+            })
             .collect();
         if !running.is_empty() {
             candidates.push(Name::from(RUNNING_MARK));

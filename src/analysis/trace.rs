@@ -186,6 +186,11 @@ impl TraceSummary {
         if event.kind == Kind::NodeCancelled {
             return; // a worker stopped (flow shutdown), not a step of this trace
         }
+        if event.kind.is_remote() {
+            // A remote call is a step inside its node's attempt: the attempt's own events say
+            // how the node's part went (a call still streaming leaves it at `node_start`).
+            return;
+        }
         let success = (event.kind == Kind::NodeSuccess).then_some(event.ts);
         let started = u64::from(event.kind == Kind::NodeStart);
         let index = match self.visits.iter().position(|visit| visit.node_name == node) {

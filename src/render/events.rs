@@ -39,7 +39,7 @@ const RIGHT_ALIGNED: [bool; 13] = [
 ];
 
 /// The JSON field names, in the order of `Event`'s serialization; also the CSV header.
-pub const EVENT_FIELDS: [&str; 24] = [
+pub const EVENT_FIELDS: [&str; 27] = [
     "ts",
     "event",
     "trace_id",
@@ -63,6 +63,9 @@ pub const EVENT_FIELDS: [&str; 24] = [
     "flow_error_message",
     "sleep_s",
     "deadline_s",
+    "remote_agent_url",
+    "remote_skill",
+    "remote_task_id",
     "source",
 ];
 
@@ -227,6 +230,7 @@ impl<W: Write> EventWriter<W> {
         let number = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
         let float = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
         let flow_error = event.flow_error.as_ref();
+        let remote = event.remote.as_deref();
         let record = [
             event.ts.to_rfc3339(),
             event.kind.to_string(),
@@ -256,6 +260,9 @@ impl<W: Write> EventWriter<W> {
                 .unwrap_or_default(),
             float(event.sleep_s),
             float(event.deadline_s),
+            text(remote.and_then(|r| r.remote_agent_url.as_deref())),
+            text(remote.and_then(|r| r.remote_skill.as_deref())),
+            text(remote.and_then(|r| r.remote_task_id.as_deref())),
             event.origin.to_string(),
         ];
         self.csv().write_record(&record).map_err(csv_to_io)
@@ -386,8 +393,9 @@ fn fit(cell: &str, width: usize, right: bool) -> String {
     }
 }
 
-/// The short, human detail of an event: its failure code, backoff, deadline, then exception
-/// (last, since it is the longest).
+/// The short, human detail of an event: its failure code, backoff, deadline, exception, then
+/// a remote call's skill, agent and task (last: the exception matters more when the line is
+/// cut).
 pub fn event_detail(event: &Event) -> String {
     let mut parts = Vec::new();
     if let Some(code) = event.flow_error.as_ref().and_then(|f| f.code.as_ref()) {
@@ -406,6 +414,16 @@ pub fn event_detail(event: &Event) -> String {
             Some(name) if summary.message.is_empty() => parts.push(name),
             Some(name) => parts.push(format!("{name}: {}", summary.message)),
             None => parts.push(summary.message),
+        }
+    }
+    if let Some(remote) = event.remote.as_deref() {
+        let skill = remote.remote_skill.as_deref();
+        match (skill, remote.remote_agent_url.as_deref()) {
+            (Some(skill), Some(agent)) => parts.push(format!("{skill} at {agent}")),
+            (skill, agent) => parts.extend(skill.or(agent).map(str::to_string)),
+        }
+        if let Some(task) = &remote.remote_task_id {
+            parts.push(format!("task {task}"));
         }
     }
     one_line(&parts.join("; "), 120)

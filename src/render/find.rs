@@ -189,13 +189,24 @@ fn next_queues(next: &NextNode) -> String {
 }
 
 /// The timeline rows shown: every event, except `node_start` rows followed by the event that
-/// ended the same attempt of the same node (unless `all`).
+/// ended the same attempt of the same node, and `remote_stream_event` rows whose node's next
+/// event is another chunk of the stream (a streamed call logs one per chunk: its last shows
+/// how far it got), unless `all`.
 pub fn visible_timeline(timeline: &[Event], all: bool) -> Vec<&Event> {
     timeline
         .iter()
         .enumerate()
         .filter(|(index, event)| {
-            all || event.kind != Kind::NodeStart
+            if all {
+                return true;
+            }
+            if event.kind == Kind::RemoteStreamEvent {
+                return timeline[index + 1..]
+                    .iter()
+                    .find(|later| later.node_name == event.node_name)
+                    .is_none_or(|next| next.kind != Kind::RemoteStreamEvent);
+            }
+            event.kind != Kind::NodeStart
                 || !timeline[index + 1..].iter().any(|later| {
                     later.node_name == event.node_name
                         && later.attempt == event.attempt
@@ -394,12 +405,26 @@ pub fn write_table(
         .map(|event| timeline_cells(event, report.first_ts).to_vec())
         .collect();
     write_timeline(&rows, &cells, out, palette)?;
-    let folded = report.timeline.len() - rows.len();
-    if folded > 0 {
-        let note = format!(
-            "({folded} node_start row{} folded into the attempt they began; --all shows them)",
-            if folded == 1 { "" } else { "s" }
-        );
+    let folded = |kind: Kind| {
+        let all = report.timeline.iter().filter(|e| e.kind == kind).count();
+        all - rows.iter().filter(|e| e.kind == kind).count()
+    };
+    let (starts, chunks) = (folded(Kind::NodeStart), folded(Kind::RemoteStreamEvent));
+    let mut notes = Vec::new();
+    if starts > 0 {
+        notes.push(format!(
+            "{starts} node_start row{} folded into the attempt they began",
+            if starts == 1 { "" } else { "s" }
+        ));
+    }
+    if chunks > 0 {
+        notes.push(format!(
+            "{chunks} remote_stream_event row{} into the stream's last",
+            if chunks == 1 { "" } else { "s" }
+        ));
+    }
+    if !notes.is_empty() {
+        let note = format!("({}; --all shows them)", notes.join(", "));
         writeln!(out, "{}", palette.wrap(&note, 0, 1))?;
     }
     write_checklist(out, palette, &report.remediation)

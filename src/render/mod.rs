@@ -49,7 +49,7 @@ impl Tone {
             | Kind::NodeCancelled
             | Kind::RemoteCallCancelled => Tone::Cancel,
             Kind::NodeSuccess | Kind::RemoteCallSuccess => Tone::Success,
-            Kind::NodeStart | Kind::RemoteCallStart => Tone::Quiet,
+            Kind::NodeStart | Kind::RemoteCallStart | Kind::RemoteStreamEvent => Tone::Quiet,
             _ => Tone::Plain,
         }
     }

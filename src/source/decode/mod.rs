@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::event::{Event, FlowError, Kind, Name, Origin, Timestamp};
+use crate::event::{Event, FlowError, Kind, Name, Origin, RemoteCall, Timestamp};
 
 mod extras;
 mod scan;
@@ -619,6 +619,14 @@ struct RawRecord<'a> {
     #[serde(borrow)]
     deadline_s: Flex<'a>,
     #[serde(borrow)]
+    remote_agent_url: Flex<'a>,
+    #[serde(borrow)]
+    remote_skill: Flex<'a>,
+    #[serde(borrow)]
+    remote_task_id: Flex<'a>,
+    #[serde(borrow)]
+    remote_error: Flex<'a>,
+    #[serde(borrow)]
     flow_error: Nested<RawFlowError<'a>>,
     #[serde(borrow)]
     error_payload: Nested<RawFlowError<'a>>,
@@ -683,10 +691,12 @@ impl<'a> RawRecord<'a> {
         event.trace_inflight = payload.trace_inflight.to_i64();
         event.trace_cancelled = payload.trace_cancelled.to_bool();
         // The payload's `exception` is the short repr; a structured line's top-level one is
-        // the whole traceback, used only when the payload has none.
+        // the whole traceback, used only when the payload has none. A remote call's error
+        // (`remote_error`, a repr too) is its exception.
         event.exception = payload
             .exception
             .to_text()
+            .or_else(|| payload.remote_error.to_text())
             .or_else(|| envelope.exception.to_text());
         event.flow_error = payload
             .flow_error
@@ -696,6 +706,14 @@ impl<'a> RawRecord<'a> {
             .map(RawFlowError::to_flow_error);
         event.sleep_s = payload.sleep_s.to_f64();
         event.deadline_s = payload.deadline_s.to_f64();
+        if event.kind.is_remote() {
+            let remote = RemoteCall {
+                remote_agent_url: payload.remote_agent_url.to_text(),
+                remote_skill: payload.remote_skill.to_text(),
+                remote_task_id: payload.remote_task_id.to_text(),
+            };
+            event.remote = (remote != RemoteCall::default()).then(|| Box::new(remote));
+        }
         event
     }
 
@@ -817,7 +835,7 @@ mod tests {
     fn lines_and_mutations() -> (Vec<String>, usize) {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
         let mut lines = Vec::new();
-        for shape in ["incident", "saturation"] {
+        for shape in ["incident", "saturation", "remote"] {
             for entry in std::fs::read_dir(format!("{dir}/{shape}")).unwrap() {
                 let path = entry.unwrap().path();
                 if path.extension().is_some_and(|e| e == "jsonl" || e == "log") {

@@ -377,6 +377,10 @@ impl<'a> Scanner<'a> {
             Key::Exception => &mut record.exception,
             Key::SleepS => &mut record.sleep_s,
             Key::DeadlineS => &mut record.deadline_s,
+            Key::RemoteAgentUrl => &mut record.remote_agent_url,
+            Key::RemoteSkill => &mut record.remote_skill,
+            Key::RemoteTaskId => &mut record.remote_task_id,
+            Key::RemoteError => &mut record.remote_error,
             Key::FlowError => {
                 first_time(seen, known as u32)?;
                 record.flow_error = self.object(depth, Scanner::flow_error)?;
@@ -470,6 +474,10 @@ enum Key {
     ErrorPayload,
     Headers,
     Extra,
+    RemoteAgentUrl,
+    RemoteSkill,
+    RemoteTaskId,
+    RemoteError,
 }
 
 impl Key {
@@ -503,12 +511,16 @@ impl Key {
             (10, b'd', b's') => ("deadline_s", Key::DeadlineS),
             (10, b'f', b'r') => ("flow_error", Key::FlowError),
             (11, b'q', b't') => ("q_depth_out", Key::QDepthOut),
+            (12, b'r', b'l') => ("remote_skill", Key::RemoteSkill),
+            (12, b'r', b'r') => ("remote_error", Key::RemoteError),
             (13, b'q', b'l') => ("q_depth_total", Key::QDepthTotal),
             (13, b'q', b'e') => ("queue_maxsize", Key::QueueMaxsize),
             (13, b'e', b'd') => ("error_payload", Key::ErrorPayload),
             (13, b't', b'g') => ("trace_pending", Key::TracePending),
             (14, b't', b't') => ("trace_inflight", Key::TraceInflight),
+            (14, b'r', b'd') => ("remote_task_id", Key::RemoteTaskId),
             (15, b't', b'd') => ("trace_cancelled", Key::TraceCancelled),
+            (16, b'r', b'l') => ("remote_agent_url", Key::RemoteAgentUrl),
             _ => return None,
         };
         same_bytes(bytes, name.as_bytes()).then_some(known)
@@ -654,6 +666,10 @@ mod tests {
             "trace_pending",
             "trace_inflight",
             "trace_cancelled",
+            "remote_skill",
+            "remote_error",
+            "remote_task_id",
+            "remote_agent_url",
         ];
         let mut found = Vec::new();
         for key in kept {
