@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::category::Category;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, Name, Timestamp};
+use crate::event::{Event, Name, Timestamp, hex_trace_id};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::source::TenantMap;
 
@@ -104,13 +104,7 @@ enum TraceKey {
 
 impl TraceKey {
     fn hex(trace_id: &str) -> Option<TraceKey> {
-        let lowercase_hex = |b: &u8| b.is_ascii_digit() || (b'a'..=b'f').contains(b);
-        if trace_id.len() != 32 || !trace_id.as_bytes().iter().all(lowercase_hex) {
-            return None;
-        }
-        let high = u64::from_str_radix(&trace_id[..16], 16).ok()?;
-        let low = u64::from_str_radix(&trace_id[16..], 16).ok()?;
-        Some(TraceKey::Hex([high, low]))
+        hex_trace_id(trace_id).map(TraceKey::Hex)
     }
 }
 

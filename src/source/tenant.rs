@@ -10,55 +10,98 @@
 use std::collections::HashMap;
 
 use super::Record;
-use crate::event::{Event, Name, NameMap, Timestamp};
+use crate::event::{Event, Name, NameMap, Timestamp, hex_trace_id};
 
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
 
-#[derive(Debug)]
+/// A trace's first tenant (an index into the map's tenant names) and its latest event. Ten
+/// minutes of a busy service are hundreds of thousands of traces: each costs 32 bytes here
+/// (its id as 128 bits when it is hex), not its strings.
+#[derive(Debug, Clone, Copy)]
 struct Seen {
-    tenants: Vec<Name>,
+    tenant: u32,
     last_ts: Timestamp,
 }
 
 /// The tenants seen for each trace, first one first.
 #[derive(Debug, Default)]
 pub struct TenantMap {
-    by_trace: NameMap<Seen>,
-    /// Traces seen with more than one tenant, kept after they are forgotten.
+    by_hex: HashMap<[u64; 2], Seen, foldhash::fast::RandomState>,
+    /// Traces whose id is not 32 lowercase hex digits.
+    by_text: NameMap<Seen>,
+    /// Tenant names, indexed by `Seen::tenant`.
+    names: Vec<Name>,
+    ids: NameMap<u32>,
+    /// Traces seen with more than one tenant (all of them, first one first), kept after they
+    /// are forgotten.
     cross_tenant: HashMap<Name, Vec<Name>>,
     newest: Timestamp,
     last_eviction: Timestamp,
 }
 
 impl TenantMap {
+    fn tenant_id(&mut self, tenant: &Name) -> u32 {
+        if let Some(id) = self.ids.get(tenant) {
+            return *id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(Name::clone(tenant));
+        self.ids.insert(Name::clone(tenant), id);
+        id
+    }
+
+    fn seen_mut(&mut self, trace_id: &str) -> Option<&mut Seen> {
+        match hex_trace_id(trace_id) {
+            Some(key) => self.by_hex.get_mut(&key),
+            None => self.by_text.get_mut(trace_id),
+        }
+    }
+
+    fn seen(&self, trace_id: &str) -> Option<&Seen> {
+        match hex_trace_id(trace_id) {
+            Some(key) => self.by_hex.get(&key),
+            None => self.by_text.get(trace_id),
+        }
+    }
+
     fn learn(&mut self, trace_id: &Name, tenant: &Name, ts: Timestamp) {
-        match self.by_trace.get_mut(trace_id) {
+        let id = self.tenant_id(tenant);
+        match self.seen_mut(trace_id) {
             Some(seen) => {
                 seen.last_ts = seen.last_ts.max(ts);
-                if !seen.tenants.iter().any(|known| known == tenant) {
-                    seen.tenants.push(Name::clone(tenant));
+                let first = seen.tenant;
+                if first != id {
+                    let first = Name::clone(&self.names[first as usize]);
+                    let all = self
+                        .cross_tenant
+                        .entry(Name::clone(trace_id))
+                        .or_insert_with(|| vec![first]);
+                    if !all.iter().any(|known| known == tenant) {
+                        all.push(Name::clone(tenant));
+                    }
                 }
             }
             None => {
-                self.by_trace.insert(
-                    Name::clone(trace_id),
-                    Seen {
-                        tenants: vec![Name::clone(tenant)],
-                        last_ts: ts,
-                    },
-                );
+                let seen = Seen {
+                    tenant: id,
+                    last_ts: ts,
+                };
+                match hex_trace_id(trace_id) {
+                    Some(key) => {
+                        self.by_hex.insert(key, seen);
+                    }
+                    None => {
+                        self.by_text.insert(Name::clone(trace_id), seen);
+                    }
+                }
             }
         }
     }
 
     /// The tenant of a trace: the first one seen.
     pub fn tenant_of(&self, trace_id: &str) -> Option<&str> {
-        self.by_trace
-            .get(trace_id)
-            .and_then(|seen| seen.tenants.first())
-            .or_else(|| self.cross_tenant.get(trace_id).and_then(|t| t.first()))
-            .map(|tenant| &**tenant)
+        self.tenants_of(trace_id).first().map(|tenant| &**tenant)
     }
 
     /// Every tenant a trace was seen with; more than one is a tenant-boundary defect.
@@ -66,9 +109,10 @@ impl TenantMap {
         if let Some(tenants) = self.cross_tenant.get(trace_id) {
             return tenants;
         }
-        self.by_trace
-            .get(trace_id)
-            .map_or(&[], |seen| seen.tenants.as_slice())
+        self.seen(trace_id).map_or(&[], |seen| {
+            let at = seen.tenant as usize;
+            self.names.get(at..=at).unwrap_or_default()
+        })
     }
 
     /// Traces seen with more than one tenant, by trace id.
@@ -77,12 +121,6 @@ impl TenantMap {
             .cross_tenant
             .iter()
             .map(|(trace, tenants)| (&**trace, tenants.as_slice()))
-            .chain(
-                self.by_trace
-                    .iter()
-                    .filter(|(_, seen)| seen.tenants.len() > 1)
-                    .map(|(trace, seen)| (&**trace, seen.tenants.as_slice())),
-            )
             .collect();
         traces.sort();
         traces
@@ -94,14 +132,9 @@ impl TenantMap {
         }
         self.last_eviction = self.newest;
         let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
-        let cross = &mut self.cross_tenant;
-        self.by_trace.retain(|trace, seen| {
-            let keep = seen.last_ts.0 >= cutoff;
-            if !keep && seen.tenants.len() > 1 {
-                cross.insert(trace.clone(), std::mem::take(&mut seen.tenants));
-            }
-            keep
-        });
+        // Cross-tenant traces stay in `cross_tenant` for the reports.
+        self.by_hex.retain(|_, seen| seen.last_ts.0 >= cutoff);
+        self.by_text.retain(|_, seen| seen.last_ts.0 >= cutoff);
     }
 
     /// Learns the tenant an event carries (one read already, its tenant filled in), without
@@ -131,9 +164,10 @@ impl TenantMap {
                     match &event.tenant {
                         Some(tenant) => self.learn(trace_id, tenant, event.ts),
                         None => {
-                            if let Some(seen) = self.by_trace.get_mut(trace_id) {
+                            if let Some(seen) = self.seen_mut(trace_id) {
                                 seen.last_ts = seen.last_ts.max(event.ts);
-                                event.tenant = seen.tenants.first().cloned();
+                                let first = seen.tenant as usize;
+                                event.tenant = self.names.get(first).cloned();
                             }
                         }
                     }
