@@ -222,18 +222,7 @@ fn a_call_still_streaming_at_the_end_is_its_nodes_attempt_under_way() {
 fn a_remote_call_is_a_step_of_its_node_not_a_node_or_an_edge() {
     let truth = expected();
     let graph = report_json("graph", &[&log()]);
-    let mut edges: Vec<(String, String)> = graph["edges"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            (
-                e["from"].as_str().unwrap().to_string(),
-                e["to"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
-    edges.sort();
+    let edges = common::learned_edges(&graph);
     let mut wired: Vec<(String, String)> = truth["flow"]["edges"]
         .as_array()
         .unwrap()
