@@ -322,6 +322,9 @@ pub struct Classifier {
     tenant_traces: BTreeMap<String, u64>,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
     tenants_seen: BTreeSet<Name>,
+    /// The time bucket the last event fell in and its key (`--by minute`): events come in
+    /// time order, so the key is written once a bucket, not once an event.
+    time_key: (i64, String),
     newest: Option<Timestamp>,
     oldest: Option<Timestamp>,
 }
@@ -367,6 +370,7 @@ impl Classifier {
             first_skips: Vec::new(),
             deadline_in_flow_by_tenant: BTreeMap::new(),
             tenants_seen: BTreeSet::new(),
+            time_key: (0, String::new()),
             failing: FastMap::default(),
             recovered_in: FastMap::default(),
             tenant_traces: BTreeMap::new(),
@@ -402,7 +406,16 @@ impl Classifier {
         // A remote_call_error is counted as the node_error that repeats it.
         let category = category_of(event).filter(|_| !is_repeated(event));
         let terminal = is_terminal(event);
-        let key = self.group_key(event);
+        let key = match (self.by.bucket_micros(), self.then_by) {
+            (Some(width), None) => {
+                let start = event.ts.0.div_euclid(width) * width;
+                if self.time_key.0 != start || self.time_key.1.is_empty() {
+                    self.time_key = (start, key_of(self.by, event).into_owned());
+                }
+                Cow::Borrowed(self.time_key.1.as_str())
+            }
+            _ => self.group_key(event),
+        };
         tally(&mut self.groups, &key, event, category, terminal);
         if self.by != GroupBy::Node || self.then_by.is_some() {
             // The checklist speaks about nodes whatever the grouping shown.
