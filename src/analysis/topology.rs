@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::graph::{EGRESS, FlowGraph, GraphLearner, INGRESS, is_endpoint};
+use super::graph::{EGRESS, FlowGraph, INGRESS, is_endpoint};
 use super::saturation::{SaturationAnalyzer, SaturationReport, SignalKind};
 use crate::event::{Event, Kind};
-use crate::pass::{Analysis, PassEnd};
+use crate::pass::{Analysis, Needs, PassEnd};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -41,11 +41,12 @@ pub struct GraphReport {
     pub edges: Vec<super::graph::Edge>,
 }
 
-/// `graph`: feeds the graph inference, counts terminal failures per node, and reads the
+/// `graph`: the graph the trace book learns (the shared inference, as `classify` and `triage`
+/// see it: a finished trace's walk is settled and dropped, so memory is bounded by the traces
+/// in flight, not by ten minutes of traces), the terminal failures per node, and the
 /// saturation of the same events to annotate the nodes.
 #[derive(Default)]
 pub struct TopologyLearner {
-    graph: GraphLearner,
     terminal: HashMap<String, u64>,
     saturation: SaturationAnalyzer,
 }
@@ -53,8 +54,16 @@ pub struct TopologyLearner {
 impl Analysis for TopologyLearner {
     type Report = GraphReport;
 
-    fn observe(&mut self, event: &Event, _selected: bool) {
-        self.graph.observe(event);
+    fn needs(&self) -> Needs {
+        Needs::TraceStatuses
+    }
+
+    fn observe(&mut self, event: &Event, selected: bool) {
+        // Whole traces are read for the graph; counts and saturation stay with what
+        // `--node`/`--kind` select.
+        if !selected {
+            return;
+        }
         if event.kind == Kind::NodeFailed
             && let Some(node) = &event.node_name
         {
@@ -63,10 +72,9 @@ impl Analysis for TopologyLearner {
         self.saturation.observe(event);
     }
 
-    fn finish(self, _end: &PassEnd<'_>) -> GraphReport {
-        let graph = self.graph.finish();
-        let saturation = self.saturation.finish_with_graph(&graph);
-        build(graph, &self.terminal, &saturation)
+    fn finish(self, end: &PassEnd<'_>) -> GraphReport {
+        let saturation = self.saturation.finish_with_graph(end.graph);
+        build(end.graph.clone(), &self.terminal, &saturation)
     }
 }
 
