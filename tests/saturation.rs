@@ -235,3 +235,30 @@ fn a_node_filter_keeps_the_verdict_of_the_whole_flow() {
         .collect();
     assert_eq!(names, ["parse"]);
 }
+
+/// The failures over time (the report's failures chart) count what `classify` counts: each
+/// category's failure events, not a message's terminal `node_failed` again, nor the
+/// `remote_call_error` its node's `node_error` repeats (the remote capture has four).
+#[test]
+fn failures_over_time_add_up_to_classify_s_failure_events() {
+    for fixture in [
+        "remote/flat.jsonl",
+        "incident/flat.jsonl",
+        "review/fourth_join_dep.jsonl",
+        "review/deadline_burst.jsonl",
+        "review/deadline_retries.jsonl",
+        "review/hung1.jsonl",
+        "review/dep_timeouts.jsonl",
+        "saturation/flat.jsonl",
+    ] {
+        let path = fixture_arg(fixture);
+        let classify = report_json("classify", &[&path]);
+        let saturation = report_json("saturation", &[&path]);
+        let points = saturation["failures"].as_array().unwrap();
+        for category in ["timeout", "error", "cancel", "deadline"] {
+            let charted: u64 = points.iter().map(|p| p[category].as_u64().unwrap()).sum();
+            let counted = classify["categories"][category]["events"].as_u64().unwrap();
+            assert_eq!(charted, counted, "{fixture}: {category}");
+        }
+    }
+}

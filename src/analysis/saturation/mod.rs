@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::category::{Category, category_of};
+use super::category::{Category, category_of, is_repeated, is_terminal};
 use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
@@ -467,7 +467,13 @@ impl SaturationAnalyzer {
         self.first_ts = Some(self.first_ts.map_or(event.ts, |t| t.min(event.ts)));
         self.last_ts = Some(self.last_ts.map_or(event.ts, |t| t.max(event.ts)));
         self.track_pending(event);
-        if selected && let Some(category) = category_of(event) {
+        // Failure events as classify counts them: not a node_failed (its message's last
+        // failure, already counted) nor a remote_call_error (its node_error repeats it).
+        if selected
+            && !is_terminal(event)
+            && !is_repeated(event)
+            && let Some(category) = category_of(event)
+        {
             self.widen_if_needed();
             self.failures
                 .entry(event.ts.0.div_euclid(self.width))
