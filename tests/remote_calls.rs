@@ -372,3 +372,49 @@ fn the_timeline_shows_each_remote_call_and_its_stream_s_last_chunk() {
         .count() as u64;
     assert_eq!(chunks, count(&trace, &["remote_stream_event"]));
 }
+
+/// A remote agent answering 503 "overloaded, retry later" is a dependency in trouble, not a
+/// code defect: classify and find say so (both had said "fix the code; retrying will not
+/// help", the exception being a plain RuntimeError).
+#[test]
+fn an_overloaded_agent_is_not_called_a_code_defect() {
+    let truth = expected();
+    // The traces whose node errors were the agent's 503s, from the capture's own FlowEvents.
+    let overloaded: Vec<String> = traces(&truth)
+        .into_iter()
+        .filter(|(_, trace)| {
+            trace["node_exceptions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| {
+                    e["exception"]
+                        .as_str()
+                        .is_some_and(|text| text.contains("(503)"))
+                })
+        })
+        .map(|(id, _)| id)
+        .collect();
+    assert!(!overloaded.is_empty(), "the capture has the 503 scenario");
+    let classify = report_json("classify", &[&log()]);
+    let steps: Vec<String> = classify["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|category| category["steps"].as_array().unwrap().clone())
+        .map(|step| step.as_str().unwrap().to_string())
+        .collect();
+    let step = steps
+        .iter()
+        .find(|step| step.starts_with("RuntimeError"))
+        .unwrap_or_else(|| panic!("no RuntimeError step in {steps:?}"));
+    assert!(step.contains("overloaded or unavailable"), "{step}");
+    assert!(!step.contains("deterministic"), "{step}");
+    for trace_id in &overloaded {
+        let find = report_json("find", &[trace_id, &log()]);
+        let advice = find["remediation"].to_string();
+        assert!(advice.contains("check its health"), "{trace_id}: {advice}");
+        assert!(!advice.contains("deterministic"), "{trace_id}: {advice}");
+        assert!(!advice.contains("cannot succeed"), "{trace_id}: {advice}");
+    }
+}

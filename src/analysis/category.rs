@@ -231,9 +231,60 @@ pub fn reads_like_quota(text: &str) -> bool {
     status && http
 }
 
+/// True when an exception's text reads like a dependency saying it is overloaded or down
+/// for now (HTTP 502, 503, 504, 529; "overloaded", "unavailable", "retry later"): transient
+/// by its own account, not a defect of the code that called it. A status number counts only
+/// beside a word of HTTP (`expected 503 items` is not one).
+pub fn reads_like_unavailable(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    const WORDS: [&str; 8] = [
+        "overloaded",
+        "unavailable",
+        "retry later",
+        "try again later",
+        "bad gateway",
+        "gateway timeout",
+        "server is busy",
+        "temporarily",
+    ];
+    if WORDS.iter().any(|word| lower.contains(word)) {
+        return true;
+    }
+    let status = lower
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|word| matches!(word, "502" | "503" | "504" | "529"));
+    let http = ["http", "status", "code", "response", "request", "server"]
+        .iter()
+        .any(|word| lower.contains(word));
+    status && http
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_overloaded_or_unavailable_dependency_is_told_from_numbers() {
+        for text in [
+            "RuntimeError('A2A request failed (503): search index overloaded, retry later')",
+            "APIStatusError: Error code: 529 - {'type': 'error', 'error': {'type': 'overloaded_error'}}",
+            "HTTPStatusError: Server error '502 Bad Gateway' for url 'http://llm/v1'",
+            "grpc StatusCode.UNAVAILABLE: failed to connect to all addresses",
+            "ServiceUnavailableError: The server is temporarily unable to service your request",
+            "httpx.HTTPStatusError: status 504 from upstream",
+        ] {
+            assert!(reads_like_unavailable(text), "{text}");
+        }
+        for text in [
+            "ValueError: expected 503 items, got 12",
+            "KeyError: 'user_503'",
+            "ValidationError: field 'status' is required",
+            "RuntimeError: max_tokens=5030 exceeds the model's limit",
+            "RateLimitError: Error code: 429 - You exceeded your current quota",
+        ] {
+            assert!(!reads_like_unavailable(text), "{text}");
+        }
+    }
 
     #[test]
     fn quotas_are_told_from_numbers() {

@@ -20,7 +20,7 @@ use serde::Serialize;
 
 use super::category::{
     Category, category_of, is_repeated, is_terminal, reads_like_quota,
-    reads_like_rejected_credentials,
+    reads_like_rejected_credentials, reads_like_unavailable,
 };
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
@@ -195,6 +195,9 @@ pub struct ExceptionReport {
     /// Occurrences whose message reads like a quota or rate limit (429, quota, too many
     /// requests, throttled).
     pub quota_like: u64,
+    /// Occurrences whose message reads like a dependency overloaded or down for now (502, 503,
+    /// 504, 529, overloaded, unavailable, retry later).
+    pub unavailable_like: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -269,6 +272,8 @@ struct ExceptionTally {
     auth_like: u64,
     /// Attempts whose text reads like a quota or rate limit (HTTP 429).
     quota_like: u64,
+    /// Attempts whose text reads like an overloaded or unavailable dependency (HTTP 503).
+    unavailable_like: u64,
     nodes: BTreeSet<Name>,
     first_ts: Timestamp,
     last_ts: Timestamp,
@@ -583,6 +588,7 @@ impl Classifier {
                 tenants: BTreeMap::new(),
                 auth_like: 0,
                 quota_like: 0,
+                unavailable_like: 0,
                 nodes: BTreeSet::new(),
                 first_ts: event.ts,
                 last_ts: event.ts,
@@ -612,6 +618,12 @@ impl Classifier {
             tally.auth_like += 1;
         } else if event.exception.as_deref().is_some_and(reads_like_quota) {
             tally.quota_like += 1;
+        } else if event
+            .exception
+            .as_deref()
+            .is_some_and(reads_like_unavailable)
+        {
+            tally.unavailable_like += 1;
         }
         tally.first_ts = tally.first_ts.min(event.ts);
         tally.last_ts = tally.last_ts.max(event.ts);
@@ -734,6 +746,7 @@ impl Classifier {
                 tenants: tally.tenants,
                 auth_like: tally.auth_like,
                 quota_like: tally.quota_like,
+                unavailable_like: tally.unavailable_like,
                 recovered: tally.recovered,
                 recovered_then_expired: tally.recovered_then_expired,
                 messages: tally.messages,
@@ -1124,6 +1137,7 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen, facts.tenant_traces);
         let auth = exception.auth_like * 2 > exception.count;
         let quota = !auth && exception.quota_like * 2 > exception.count;
+        let unavailable = !auth && !quota && exception.unavailable_like * 2 > exception.count;
         let recovered = exception.recovered;
         let advice = match (auth, tenant) {
             (false, Some((tenant, count, total))) if quota => format!(
@@ -1148,6 +1162,19 @@ fn error_steps(facts: &Facts) -> Vec<String> {
             (false, None) if exception.recovered_then_expired > 0 => format!(
                 "{recovered} of {} messages that raised it then succeeded there on a retry, but {} of those ran out of their deadline afterwards: the retries recover the call and spend the budget; fix what fails (a dependency, a race) rather than retrying more",
                 exception.messages, exception.recovered_then_expired
+            ),
+            (false, None) if unavailable => format!(
+                "{} of {} attempts read like the dependency saying it is overloaded or unavailable (HTTP 503 and the like){}: not a defect of the code; check the dependency's health and capacity, keep retries with backoff (not at once, which adds to its load), and shed or slow traffic while it recovers",
+                exception.unavailable_like,
+                exception.count,
+                if recovered > 0 {
+                    format!(
+                        ", and {recovered} of {} messages that raised it then succeeded on a retry",
+                        exception.messages
+                    )
+                } else {
+                    String::new()
+                }
             ),
             (false, None) if recovered > 0 => format!(
                 "{recovered} of {} messages that raised it then succeeded there on a retry: transient, so retries help; find what fails now and then (a dependency, a race) before raising max_retries",

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 
-use super::category::{Category, reads_like_quota, reads_like_rejected_credentials};
+use super::category::{
+    Category, reads_like_quota, reads_like_rejected_credentials, reads_like_unavailable,
+};
 use super::find::{LastSuccess, NextNode};
 use super::percentile::Percentiles;
 use super::saturation::WorkerTime;
@@ -183,13 +185,17 @@ fn error_steps(
     } else {
         types.join(", ")
     };
+    // Transient by its type, or by its own words (a 503, "overloaded, retry later").
     let transient = types.iter().any(|t| {
         let t = t.to_ascii_lowercase();
         t.contains("connection")
             || t.contains("timeout")
             || t.contains("unavailable")
             || t.contains("oserror")
-    });
+    }) || errors
+        .iter()
+        .filter_map(|e| e.exception.as_deref())
+        .any(reads_like_unavailable);
     let auth = errors
         .iter()
         .filter_map(|e| e.exception.as_deref())
