@@ -196,13 +196,19 @@ pub fn reads_like_rejected_credentials(text: &str) -> bool {
     if secret && refused {
         return true;
     }
-    let status = lower
+    has_http_status(&lower, &["401", "403"], &HTTP_WORDS)
+}
+
+/// Words that make a number beside them an HTTP status.
+const HTTP_WORDS: [&str; 4] = ["http", "status", "code", "response"];
+
+/// True when `lower` (lowercased text) has one of `statuses` as a whole word and one of
+/// `context` anywhere: a bare number (`expected 429 items`) is not a status.
+fn has_http_status(lower: &str, statuses: &[&str], context: &[&str]) -> bool {
+    lower
         .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| word == "401" || word == "403");
-    let http = ["http", "status", "code", "response"]
-        .iter()
-        .any(|word| lower.contains(word));
-    status && http
+        .any(|word| statuses.contains(&word))
+        && context.iter().any(|word| lower.contains(word))
 }
 
 /// True when exception text reads like a quota or rate limit (HTTP 429, `RateLimitError`,
@@ -222,13 +228,7 @@ pub fn reads_like_quota(text: &str) -> bool {
     if WORDS.iter().any(|word| lower.contains(word)) {
         return true;
     }
-    let status = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| word == "429");
-    let http = ["http", "status", "code", "response"]
-        .iter()
-        .any(|word| lower.contains(word));
-    status && http
+    has_http_status(&lower, &["429"], &HTTP_WORDS)
 }
 
 /// True when an exception's text reads like a dependency saying it is overloaded or down
@@ -250,13 +250,8 @@ pub fn reads_like_unavailable(text: &str) -> bool {
     if WORDS.iter().any(|word| lower.contains(word)) {
         return true;
     }
-    let status = lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| matches!(word, "502" | "503" | "504" | "529"));
-    let http = ["http", "status", "code", "response", "request", "server"]
-        .iter()
-        .any(|word| lower.contains(word));
-    status && http
+    let context = [HTTP_WORDS.as_slice(), &["request", "server"]].concat();
+    has_http_status(&lower, &["502", "503", "504", "529"], &context)
 }
 
 #[cfg(test)]
