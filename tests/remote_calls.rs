@@ -29,8 +29,7 @@ fn log() -> String {
 }
 
 fn expected() -> Value {
-    serde_json::from_str(&std::fs::read_to_string(fixture("remote/expected.json")).unwrap())
-        .unwrap()
+    fixture_json("remote/expected.json")
 }
 
 /// The capture's traces, as (trace id, its record).

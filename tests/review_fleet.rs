@@ -12,10 +12,7 @@ fn fleet() -> String {
 }
 
 fn fleet_truth() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(fixture("review/fourth_fleet_pods.expected.json")).unwrap(),
-    )
-    .unwrap()
+    fixture_json("review/fourth_fleet_pods.expected.json")
 }
 
 #[test]
@@ -104,10 +101,7 @@ fn one_tenants_short_budgets_are_named() {
     // budgets, the others longer ones. The runtime's record: every skip that was not stale (a
     // budget already past at emit) is that tenant's.
     let log = fixture_arg("review/fourth_slow_sink.jsonl.gz");
-    let truth: Value = serde_json::from_str(
-        &std::fs::read_to_string(fixture("review/fourth_slow_sink.expected.json")).unwrap(),
-    )
-    .unwrap();
+    let truth = fixture_json("review/fourth_slow_sink.expected.json");
     let skips = truth["kind_by_tenant"]["deadline_skip"]
         .as_object()
         .unwrap();

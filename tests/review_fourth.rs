@@ -22,21 +22,7 @@ fn log(name: &str) -> String {
 }
 
 fn expected(name: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(fixture(&format!("review/{name}.expected.json"))).unwrap(),
-    )
-    .unwrap()
-}
-
-fn sorted_pairs(edges: &Value) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = edges
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e[0].as_str().unwrap().into(), e[1].as_str().unwrap().into()))
-        .collect();
-    pairs.sort();
-    pairs
+    fixture_json(&format!("review/{name}.expected.json"))
 }
 
 /// Where the runtime held each in-flight trace at the cut: the nodes whose inbound queue held

@@ -18,21 +18,7 @@ fn log() -> String {
 }
 
 fn truth() -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(fixture("review/third_router_frozen.expected.json")).unwrap(),
-    )
-    .unwrap()
-}
-
-fn sorted_pairs(edges: &Value) -> Vec<(String, String)> {
-    let mut pairs: Vec<(String, String)> = edges
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| (e[0].as_str().unwrap().into(), e[1].as_str().unwrap().into()))
-        .collect();
-    pairs.sort();
-    pairs
+    fixture_json("review/third_router_frozen.expected.json")
 }
 
 #[test]

@@ -18,10 +18,7 @@ fn capture(name: &str) -> String {
 }
 
 fn expected(name: &str) -> Value {
-    serde_json::from_str(
-        &std::fs::read_to_string(fixture(&format!("review/{name}.expected.json"))).unwrap(),
-    )
-    .unwrap()
+    fixture_json(&format!("review/{name}.expected.json"))
 }
 
 fn traces_of(expected: &Value, scenario: &str) -> Vec<String> {

@@ -27,10 +27,15 @@ pub fn fixture_arg(relative: &str) -> String {
     fixture(relative).display().to_string()
 }
 
+/// A JSON file of the fixtures (a capture's expected.json).
+pub fn fixture_json(relative: &str) -> Value {
+    let text = std::fs::read_to_string(fixture(relative)).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
 /// What the capture script recorded of the mixed-incident run.
 pub fn incident_expected() -> Value {
-    let text = std::fs::read_to_string(fixture("incident/expected.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
+    fixture_json("incident/expected.json")
 }
 
 /// The trace id of the incident scenario `name`.
@@ -145,19 +150,19 @@ impl Random {
 
 /// The edges a capture run wired (`flow.edges` of its expected.json), sorted.
 pub fn wired_edges(expected: &Value) -> Vec<(String, String)> {
-    let mut edges: Vec<(String, String)> = expected["flow"]["edges"]
+    sorted_pairs(&expected["flow"]["edges"])
+}
+
+/// `[[from, to], ...]` as sorted pairs.
+pub fn sorted_pairs(edges: &Value) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = edges
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| {
-            (
-                e[0].as_str().unwrap().to_string(),
-                e[1].as_str().unwrap().to_string(),
-            )
-        })
+        .map(|e| (e[0].as_str().unwrap().into(), e[1].as_str().unwrap().into()))
         .collect();
-    edges.sort();
-    edges
+    pairs.sort();
+    pairs
 }
 
 /// The edges of a `graph --format json` report, sorted.
