@@ -215,20 +215,27 @@ fn has_http_status(lower: &str, statuses: &[&str], context: &[&str]) -> bool {
 /// `quota exceeded`, `too many requests`, `throttl...`): retrying at once makes it worse, and
 /// it is usually one tenant's or one key's. A bare 429 counts only beside an HTTP word.
 pub fn reads_like_quota(text: &str) -> bool {
+    reads_like(
+        text,
+        &[
+            "ratelimit",
+            "rate limit",
+            "rate-limit",
+            "rate_limit",
+            "quota",
+            "too many requests",
+            "throttl",
+        ],
+        &["429"],
+        &HTTP_WORDS,
+    )
+}
+
+/// True when `text` (any case) has one of `words`, or one of `statuses` beside a word of
+/// `context` (see `has_http_status`).
+fn reads_like(text: &str, words: &[&str], statuses: &[&str], context: &[&str]) -> bool {
     let lower = text.to_ascii_lowercase();
-    const WORDS: [&str; 7] = [
-        "ratelimit",
-        "rate limit",
-        "rate-limit",
-        "rate_limit",
-        "quota",
-        "too many requests",
-        "throttl",
-    ];
-    if WORDS.iter().any(|word| lower.contains(word)) {
-        return true;
-    }
-    has_http_status(&lower, &["429"], &HTTP_WORDS)
+    words.iter().any(|word| lower.contains(word)) || has_http_status(&lower, statuses, context)
 }
 
 /// True when an exception's text reads like a dependency saying it is overloaded or down
@@ -236,22 +243,21 @@ pub fn reads_like_quota(text: &str) -> bool {
 /// by its own account, not a defect of the code that called it. A status number counts only
 /// beside a word of HTTP (`expected 503 items` is not one).
 pub fn reads_like_unavailable(text: &str) -> bool {
-    let lower = text.to_ascii_lowercase();
-    const WORDS: [&str; 8] = [
-        "overloaded",
-        "unavailable",
-        "retry later",
-        "try again later",
-        "bad gateway",
-        "gateway timeout",
-        "server is busy",
-        "temporarily",
-    ];
-    if WORDS.iter().any(|word| lower.contains(word)) {
-        return true;
-    }
-    let context = [HTTP_WORDS.as_slice(), &["request", "server"]].concat();
-    has_http_status(&lower, &["502", "503", "504", "529"], &context)
+    reads_like(
+        text,
+        &[
+            "overloaded",
+            "unavailable",
+            "retry later",
+            "try again later",
+            "bad gateway",
+            "gateway timeout",
+            "server is busy",
+            "temporarily",
+        ],
+        &["502", "503", "504", "529"],
+        &["http", "status", "code", "response", "request", "server"],
+    )
 }
 
 #[cfg(test)]

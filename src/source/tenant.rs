@@ -67,34 +67,27 @@ impl TenantMap {
 
     fn learn(&mut self, trace_id: &Name, tenant: &Name, ts: Timestamp) {
         let id = self.tenant_id(tenant);
-        match self.seen_mut(trace_id) {
-            Some(seen) => {
-                seen.last_ts = seen.last_ts.max(ts);
-                let first = seen.tenant;
-                if first != id {
-                    let first = Name::clone(&self.names[first as usize]);
-                    let all = self
-                        .cross_tenant
-                        .entry(Name::clone(trace_id))
-                        .or_insert_with(|| vec![first]);
-                    if !all.iter().any(|known| known == tenant) {
-                        all.push(Name::clone(tenant));
-                    }
-                }
-            }
-            None => {
-                let seen = Seen {
-                    tenant: id,
-                    last_ts: ts,
-                };
-                match hex_trace_id(trace_id) {
-                    Some(key) => {
-                        self.by_hex.insert(key, seen);
-                    }
-                    None => {
-                        self.by_text.insert(Name::clone(trace_id), seen);
-                    }
-                }
+        let first_seen = Seen {
+            tenant: id,
+            last_ts: ts,
+        };
+        // The id is parsed once: this runs for every event that carries a tenant.
+        let seen = match hex_trace_id(trace_id) {
+            Some(key) => self.by_hex.entry(key).or_insert(first_seen),
+            None => self
+                .by_text
+                .entry(Name::clone(trace_id))
+                .or_insert(first_seen),
+        };
+        seen.last_ts = seen.last_ts.max(ts);
+        if seen.tenant != id {
+            let first = Name::clone(&self.names[seen.tenant as usize]);
+            let all = self
+                .cross_tenant
+                .entry(Name::clone(trace_id))
+                .or_insert_with(|| vec![first]);
+            if !all.iter().any(|known| known == tenant) {
+                all.push(Name::clone(tenant));
             }
         }
     }
