@@ -123,3 +123,30 @@ fn one_tenants_short_budgets_are_named() {
         "{steps}"
     );
 }
+
+/// The fleet's persist dependency answers `ServiceUnavailable('503 Service Unavailable ...')`
+/// (a second topology beside the remote capture's A2A 503s): classify names an overloaded or
+/// unavailable dependency, with the runtime's own count of such attempts, never a code defect.
+#[test]
+fn a_503_dependency_is_named_unavailable_with_the_runtime_s_count() {
+    let text = std::fs::read_to_string(fixture("review/fourth_fleet_pods.log")).unwrap();
+    let errors: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains(r#""event": "node_error""#))
+        .collect();
+    let unavailable = errors.iter().filter(|line| line.contains("503")).count();
+    assert!(
+        unavailable * 2 > errors.len(),
+        "the capture's errors are 503s"
+    );
+    let classify = report_json("classify", &[&fleet()]);
+    let steps = classify["remediation"].to_string();
+    assert!(
+        steps.contains(&format!(
+            "{unavailable} of {} attempts read like the dependency saying it is overloaded or unavailable",
+            errors.len()
+        )),
+        "{steps}"
+    );
+    assert!(!steps.contains("deterministic"), "{steps}");
+}
