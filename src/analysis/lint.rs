@@ -194,13 +194,40 @@ impl Seen {
     }
 }
 
+/// A count of lines and the first few of them by input and line number, whatever order the
+/// decoding threads see them in (so `-j` never changes the examples).
+#[derive(Debug, Default)]
+struct FirstLines {
+    count: u64,
+    first: Vec<(Arc<str>, u64)>,
+}
+
+impl FirstLines {
+    fn add(&mut self, input: &str, number: u64) {
+        self.count += 1;
+        let later = |(known, line): &(Arc<str>, u64)| (&**known, *line) > (input, number);
+        if self.first.len() < EXAMPLES || self.first.iter().any(later) {
+            self.first.push((input.into(), number));
+            self.first.sort_unstable();
+            self.first.truncate(EXAMPLES);
+        }
+    }
+
+    fn examples(&self) -> Vec<String> {
+        self.first
+            .iter()
+            .map(|(input, line)| format!("{input}:{line}"))
+            .collect()
+    }
+}
+
 /// What the line inspector gathers: bytes and lines per event kind, and the secrets met.
 #[derive(Debug, Default)]
 struct LineFacts {
     /// kind ("" for lines that are not events) -> (lines, bytes)
     volume: BTreeMap<String, (u64, u64)>,
     /// Lines holding any secret, and the lines per kind of secret.
-    secret_lines: Seen,
+    secret_lines: FirstLines,
     secrets: BTreeMap<&'static str, u64>,
 }
 
@@ -220,7 +247,7 @@ impl LineInspector for LintLines {
         volume.0 += 1;
         volume.1 += line.len() as u64 + 1;
         if !kinds.is_empty() {
-            facts.secret_lines.add(|| format!("{input}:{number}"));
+            facts.secret_lines.add(input, number);
         }
         for kind in kinds {
             *facts.secrets.entry(kind).or_default() += 1;
@@ -598,7 +625,7 @@ impl Analysis for Lint {
         }
         let holding = facts.secret_lines.count + self.store_secret_rows.count;
         if holding > 0 {
-            let mut examples = facts.secret_lines.examples.clone();
+            let mut examples = facts.secret_lines.examples();
             examples.extend(self.store_secret_rows.examples.iter().cloned());
             examples.truncate(EXAMPLES);
             let per_kind: Vec<String> = kinds

@@ -16,6 +16,15 @@ use crate::event::Timestamp;
 
 /// Bytes per block, at least (a block ends at a line end).
 const BLOCK: usize = 256 * 1024;
+/// The block size: `BLOCK`, or `FLOWTRACE_TEST_BLOCK_BYTES` (at least 64), which lets the
+/// `-j` agreement tests cut the small captured runs into many blocks. Results never depend on it.
+fn block_size() -> usize {
+    std::env::var("FLOWTRACE_TEST_BLOCK_BYTES")
+        .ok()
+        .and_then(|bytes| bytes.parse::<usize>().ok())
+        .map_or(BLOCK, |bytes| bytes.max(64))
+}
+
 /// Blocks queued per worker.
 const QUEUED: usize = 2;
 
@@ -63,7 +72,7 @@ impl ParallelLines {
         report: SharedReport,
         workers: usize,
     ) -> ParallelLines {
-        ParallelLines::with_block_size(input, options, report, workers, BLOCK)
+        ParallelLines::with_block_size(input, options, report, workers, block_size())
     }
 
     fn with_block_size(
@@ -137,8 +146,14 @@ impl ParallelLines {
                 self.input_done = true;
                 return self.cut(bytes);
             }
-            let length = chunk.len();
-            bytes.extend_from_slice(chunk);
+            // Up to the block size (the reader's buffer may hold more), or all of a long line.
+            let room = self.block_size.saturating_sub(bytes.len());
+            let length = if room == 0 {
+                chunk.len()
+            } else {
+                chunk.len().min(room)
+            };
+            bytes.extend_from_slice(&chunk[..length]);
             self.input.reader.consume(length);
             if bytes.len() >= self.block_size {
                 // Bytes already searched hold no line end: search only what came since, or a
