@@ -257,6 +257,48 @@ pub struct Event {
     pub remote: Option<Box<RemoteCall>>,
     #[serde(rename = "source")]
     pub origin: Origin,
+    /// Keys derived from the fields above, made where the event is decoded (on the decoding
+    /// threads) so the one thread that orders events does not hash strings for each.
+    #[serde(skip)]
+    pub keys: DerivedKeys,
+}
+
+/// What identifies an event and its trace, derived from its fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventKeys {
+    /// A 64-bit hash of what makes two events the same event: PenguiFlow stamps each with its
+    /// own `ts` (to the microsecond), kind, trace, node instance and attempt. Two different
+    /// events of the same microsecond colliding is a chance of one in 2^64.
+    pub identity: u64,
+    /// The trace id as 128 bits, when it is 32 lowercase hex digits ([`hex_trace_id`]).
+    pub hex_trace: Option<[u64; 2]>,
+}
+
+impl EventKeys {
+    pub fn of(event: &Event) -> EventKeys {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut hasher = foldhash::quality::FixedState::with_seed(0).build_hasher();
+        event.kind.hash(&mut hasher);
+        event.trace_id.hash(&mut hasher);
+        event.node_name.hash(&mut hasher);
+        event.node_id.hash(&mut hasher);
+        event.attempt.hash(&mut hasher);
+        EventKeys {
+            identity: hasher.finish(),
+            hex_trace: event.trace_id.as_deref().and_then(hex_trace_id),
+        }
+    }
+}
+
+/// [`EventKeys`] made ahead ([`Event::derive_keys`]), or not yet. Never makes two events
+/// differ: it is derived from fields that are compared.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DerivedKeys(Option<EventKeys>);
+
+impl PartialEq for DerivedKeys {
+    fn eq(&self, _: &DerivedKeys) -> bool {
+        true
+    }
 }
 
 impl Event {
@@ -287,7 +329,18 @@ impl Event {
             deadline_s: None,
             remote: None,
             origin,
+            keys: DerivedKeys::default(),
         }
+    }
+
+    /// Makes the event's keys now (a decoder, once every field is set).
+    pub fn derive_keys(&mut self) {
+        self.keys = DerivedKeys(Some(EventKeys::of(self)));
+    }
+
+    /// The event's keys: as made ahead, or made now.
+    pub fn keys(&self) -> EventKeys {
+        self.keys.0.unwrap_or_else(|| EventKeys::of(self))
     }
 }
 

@@ -280,7 +280,8 @@ impl LineDecoder {
             inspector.inspect(&self.input, number, line, kind);
         }
         match decoded {
-            Decoded::Event(event) => {
+            Decoded::Event(mut event) => {
+                event.derive_keys();
                 self.stats.events += 1;
                 self.last_ts = event.ts;
                 LineOutcome::Record(Record::Event(event))

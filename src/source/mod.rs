@@ -318,20 +318,6 @@ impl Iterator for Records {
     }
 }
 
-/// What makes two events the same event: PenguiFlow stamps each with its own `ts` (to the
-/// microsecond), kind, trace, node instance and attempt. Kept as a 64-bit hash of those: two
-/// different events of the same microsecond colliding is a chance of one in 2^64.
-fn event_identity(event: &Event) -> u64 {
-    use std::hash::{BuildHasher, Hash, Hasher};
-    let mut hasher = foldhash::quality::FixedState::with_seed(0).build_hasher();
-    event.kind.hash(&mut hasher);
-    event.trace_id.hash(&mut hasher);
-    event.node_name.hash(&mut hasher);
-    event.node_id.hash(&mut hasher);
-    event.attempt.hash(&mut hasher);
-    hasher.finish()
-}
-
 impl EventStream {
     /// Opens every source; any that cannot be opened (a log input or the store) is an error at
     /// once, before anything is read or reported.
@@ -517,7 +503,7 @@ impl EventStream {
             *at = event.ts;
             seen.clear();
         }
-        let identity = event_identity(event);
+        let identity = event.keys().identity;
         if seen.contains(&identity) {
             self.duplicates += 1;
             return true;

@@ -426,6 +426,7 @@ impl StoredRow<'_> {
         event.trace_id = name(self.trace_id.filter(|id| id != GLOBAL_TRACE_ID));
         event.node_name = name(self.node_name).or(event.node_name);
         event.node_id = name(self.node_id).or(event.node_id);
+        event.derive_keys();
         Record::Event(Box::new(event))
     }
 }

@@ -51,8 +51,8 @@ impl TenantMap {
         id
     }
 
-    fn seen_mut(&mut self, trace_id: &str) -> Option<&mut Seen> {
-        match hex_trace_id(trace_id) {
+    fn seen_mut(&mut self, trace_id: &str, hex: Option<[u64; 2]>) -> Option<&mut Seen> {
+        match hex {
             Some(key) => self.by_hex.get_mut(&key),
             None => self.by_text.get_mut(trace_id),
         }
@@ -65,14 +65,14 @@ impl TenantMap {
         }
     }
 
-    fn learn(&mut self, trace_id: &Name, tenant: &Name, ts: Timestamp) {
+    /// `hex` is the trace id as [`hex_trace_id`] reads it.
+    fn learn(&mut self, trace_id: &Name, hex: Option<[u64; 2]>, tenant: &Name, ts: Timestamp) {
         let id = self.tenant_id(tenant);
         let first_seen = Seen {
             tenant: id,
             last_ts: ts,
         };
-        // The id is parsed once: this runs for every event that carries a tenant.
-        let seen = match hex_trace_id(trace_id) {
+        let seen = match hex {
             Some(key) => self.by_hex.entry(key).or_insert(first_seen),
             None => self
                 .by_text
@@ -135,7 +135,7 @@ impl TenantMap {
     pub(crate) fn observe_event(&mut self, event: &Event) {
         if let (Some(trace_id), Some(tenant)) = (&event.trace_id, &event.tenant) {
             self.newest = self.newest.max(event.ts);
-            self.learn(trace_id, tenant, event.ts);
+            self.learn(trace_id, event.keys().hex_trace, tenant, event.ts);
         }
     }
 
@@ -148,16 +148,19 @@ impl TenantMap {
                 tenant,
             } => {
                 self.newest = self.newest.max(ts);
-                self.learn(&Name::from(trace_id), &Name::from(tenant), ts);
+                let hex = hex_trace_id(&trace_id);
+                self.learn(&Name::from(trace_id), hex, &Name::from(tenant), ts);
                 None
             }
             Record::Event(mut event) => {
                 self.newest = self.newest.max(event.ts);
                 if let Some(trace_id) = &event.trace_id {
+                    // Parsed on the decoding thread.
+                    let hex = event.keys().hex_trace;
                     match &event.tenant {
-                        Some(tenant) => self.learn(trace_id, tenant, event.ts),
+                        Some(tenant) => self.learn(trace_id, hex, tenant, event.ts),
                         None => {
-                            if let Some(seen) = self.seen_mut(trace_id) {
+                            if let Some(seen) = self.seen_mut(trace_id, hex) {
                                 seen.last_ts = seen.last_ts.max(event.ts);
                                 let first = seen.tenant as usize;
                                 event.tenant = self.names.get(first).cloned();
