@@ -61,6 +61,8 @@ pub enum SkipReason {
 /// Slots of the `Names` cache: far more than the distinct nodes and tenants of a flow, and the
 /// traces in flight at one point of a log.
 const NAME_SLOTS: usize = 4096;
+/// Pod prefixes remembered by a decoder.
+const POD_SLOTS: usize = 16;
 
 /// What a decoder carries from line to line. Names: a trace id, node name and tenant recur
 /// on every event, so each is allocated once and shared, instead of once per event (a fixed
@@ -70,6 +72,9 @@ pub struct Names {
     slots: Vec<Option<Name>>,
     hasher: foldhash::fast::FixedState,
     layout: scan::Layout,
+    /// The last few kubectl `pod/NAME/CONTAINER` prefixes met, with their pod and container:
+    /// a deployment has a few pods.
+    pods: Vec<(Box<str>, Option<Name>, Option<Name>)>,
 }
 
 impl Default for Names {
@@ -78,6 +83,7 @@ impl Default for Names {
             slots: vec![None; NAME_SLOTS],
             hasher: foldhash::fast::FixedState::with_seed(0x9e37_79b9),
             layout: scan::Layout::default(),
+            pods: Vec::new(),
         }
     }
 }
@@ -96,6 +102,27 @@ impl Names {
                 name
             }
         }
+    }
+}
+
+impl Names {
+    /// The pod and container of a `pod/NAME/CONTAINER` prefix: each pod is its own runtime,
+    /// with queues of its own.
+    fn pod(&mut self, prefix: &str) -> (Option<Name>, Option<Name>) {
+        if let Some((_, name, container)) = self.pods.iter().find(|(known, ..)| **known == *prefix)
+        {
+            return (name.clone(), container.clone());
+        }
+        let mut parts = prefix.splitn(3, '/');
+        let (_kind, name, container) = (parts.next(), parts.next(), parts.next());
+        let name = name.filter(|n| !n.is_empty()).map(|n| self.get(n));
+        let container = container.filter(|c| !c.is_empty()).map(|c| self.get(c));
+        if self.pods.len() == POD_SLOTS {
+            self.pods.remove(0);
+        }
+        self.pods
+            .push((prefix.into(), name.clone(), container.clone()));
+        (name, container)
     }
 }
 
@@ -159,11 +186,9 @@ fn decode_json(
     };
     let mut decoded = record.into_decoded(kubectl_ts, origin, names);
     if let (Decoded::Event(event), Some(pod)) = (&mut decoded, pod) {
-        // `pod/NAME/CONTAINER`: each pod is its own runtime, with queues of its own.
-        let mut parts = pod.splitn(3, '/');
-        let (_kind, name, container) = (parts.next(), parts.next(), parts.next());
-        event.pod = name.filter(|n| !n.is_empty()).map(|n| names.get(n));
-        event.container = container.filter(|c| !c.is_empty()).map(|c| names.get(c));
+        let (name, container) = names.pod(pod);
+        event.pod = name;
+        event.container = container;
     }
     decoded
 }
