@@ -597,7 +597,8 @@ pub struct InputArgs {
 pub struct FollowArgs {
     /// Keep reading as the input grows, printing events as they come: standard input (say
     /// `kubectl logs -f`) until it closes, files as `tail -F` does (from their end, or from
-    /// --since; reopened when rotated or truncated, said on stderr) until Ctrl-C
+    /// --since; reopened when rotated, truncated or deleted and recreated, said on stderr)
+    /// until Ctrl-C
     #[arg(long, short = 'f')]
     pub follow: bool,
     /// With --follow: how long an event is held so that an earlier one from another input or

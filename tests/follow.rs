@@ -225,6 +225,41 @@ fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
 }
 
 #[test]
+fn a_deleted_followed_file_is_said_and_waited_for() {
+    let lines = captured_lines();
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("worker.log");
+    append(&log, &lines[0]);
+    let (child, events) = follow(&[log.to_str().unwrap()], Stdio::null());
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, &lines[1]);
+    assert_eq!(
+        identity(&next_event(&events, "an append").1),
+        line_identity(&lines[1])
+    );
+    // Gone for longer than a rotation takes, then created again.
+    std::fs::remove_file(&log).unwrap();
+    std::thread::sleep(Duration::from_millis(1800));
+    append(&log, &lines[2]);
+    assert_eq!(
+        identity(&next_event(&events, "the recreated file's line").1),
+        line_identity(&lines[2])
+    );
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(
+        stderr.contains(
+            "worker.log is gone (deleted or renamed): waiting for it to be created again"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("worker.log is back: reading the new file from its start"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn since_starts_a_followed_file_at_its_beginning() {
     let lines = captured_lines();
     let dir = tempfile::tempdir().unwrap();

@@ -81,7 +81,13 @@ pub(crate) struct FollowFile {
     file: File,
     inode: u64,
     position: u64,
+    /// Since when the path names no file (deleted, or renamed and not yet recreated), and
+    /// whether that was said.
+    missing_since: Option<(Instant, bool)>,
 }
+
+/// A path missing this long is said on stderr: a rotation recreates it at once.
+const MISSING_NOTICE_AFTER: Duration = Duration::from_secs(1);
 
 impl FollowFile {
     /// Opens `path`, at its end unless `from_start`.
@@ -99,6 +105,7 @@ impl FollowFile {
             file,
             inode,
             position,
+            missing_since: None,
         })
     }
 
@@ -106,8 +113,19 @@ impl FollowFile {
     /// truncated: the file was reopened or rewound).
     fn check_replaced(&mut self) -> io::Result<bool> {
         let Ok(metadata) = std::fs::metadata(&self.path) else {
-            return Ok(false); // renamed away, not yet recreated
+            // Renamed away and not yet recreated, or deleted: keep waiting for it, as tail -F
+            // does, and say so once when it is not a rotation's moment.
+            let (since, said) = self.missing_since.get_or_insert((Instant::now(), false));
+            if !*said && since.elapsed() >= MISSING_NOTICE_AFTER {
+                *said = true;
+                notice(&format!(
+                    "{} is gone (deleted or renamed): waiting for it to be created again",
+                    self.name
+                ));
+            }
+            return Ok(false);
         };
+        let said_missing = self.missing_since.take().is_some_and(|(_, said)| said);
         if metadata.ino() != self.inode {
             // The old file was read to its end just now: move to the new one.
             match File::open(&self.path) {
@@ -116,8 +134,13 @@ impl FollowFile {
                     self.inode = metadata.ino();
                     self.position = 0;
                     notice(&format!(
-                        "{} was rotated: reading the new file from its start",
-                        self.name
+                        "{} {}: reading the new file from its start",
+                        self.name,
+                        if said_missing {
+                            "is back"
+                        } else {
+                            "was rotated"
+                        }
                     ));
                     return Ok(true);
                 }
