@@ -1119,19 +1119,19 @@ pub struct FlowGraph {
     pub edges: Vec<Edge>,
     /// For each node, the traces in which it succeeded (that could leave it).
     #[serde(skip)]
-    left: HashMap<String, u64>,
+    left: FastMap<String, u64>,
     /// For each edge and sender instance (`node_id`, empty when unknown): the latest send of a
     /// message the receiver took.
     #[serde(skip)]
-    latest_sends: HashMap<(String, String, String), Timestamp>,
+    latest_sends: FastMap<(String, String, String), Timestamp>,
     /// Joins (a `join_k`, a node fed by several branches of one fan-out): the number of
     /// inbound edges, each bringing one message of every trace.
     #[serde(skip)]
-    joins: HashMap<String, usize>,
+    joins: FastMap<String, usize>,
     /// Each node's successors, computed once on first use: a trace's status asks for them
     /// for every node it visited, for every trace.
     #[serde(skip)]
-    successors: std::sync::OnceLock<HashMap<String, Vec<Successor>>>,
+    successors: std::sync::OnceLock<FastMap<String, Vec<Successor>>>,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -1172,9 +1172,9 @@ impl FlowGraph {
         edges.retain(|edge| edge.from != edge.to);
         let mut graph = FlowGraph {
             edges,
-            left: HashMap::new(),
-            latest_sends: HashMap::new(),
-            joins: HashMap::new(),
+            left: FastMap::default(),
+            latest_sends: FastMap::default(),
+            joins: FastMap::default(),
             successors: std::sync::OnceLock::new(),
         };
         graph.sort();
@@ -1220,7 +1220,7 @@ impl FlowGraph {
     pub fn successors(&self, node: &str) -> &[Successor] {
         self.successors
             .get_or_init(|| {
-                let mut by_node: HashMap<String, Vec<Successor>> = HashMap::new();
+                let mut by_node: FastMap<String, Vec<Successor>> = FastMap::default();
                 for edge in &self.edges {
                     if !by_node.contains_key(&edge.from) {
                         by_node.insert(edge.from.clone(), self.compute_successors(&edge.from));
