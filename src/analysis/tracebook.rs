@@ -67,24 +67,29 @@ impl TraceBook {
             return Vec::new();
         }
         let graph = self.graph.graph();
-        let finished: Vec<Name> = self
-            .summaries
-            .iter()
-            .filter(|(_, summary)| {
-                summary.last_ts.0 < idle_cutoff
-                    || (summary.last_ts.0 < settled_cutoff
-                        && summary.status(&graph) != TraceStatus::InFlight)
-            })
-            .map(|(trace, _)| trace.clone())
-            .collect();
+        // The traces finished: idle ones, and quiet ones in a final status (kept, so that
+        // `settle` does not work it out again).
+        let mut finished: Vec<(Name, Option<TraceStatus>)> = Vec::new();
+        for (trace, summary) in &self.summaries {
+            if summary.last_ts.0 < idle_cutoff {
+                finished.push((trace.clone(), None));
+            } else if summary.last_ts.0 < settled_cutoff {
+                let status = summary.status(&graph);
+                if status != TraceStatus::InFlight {
+                    finished.push((trace.clone(), Some(status)));
+                }
+            }
+        }
         if finished.is_empty() {
             return Vec::new();
         }
         let summaries = finished
-            .iter()
-            .filter_map(|trace| {
-                self.graph.settle_trace(trace);
-                self.summaries.remove(trace)
+            .into_iter()
+            .filter_map(|(trace, status)| {
+                self.graph.settle_trace(&trace);
+                self.summaries
+                    .remove(&trace)
+                    .map(|summary| (summary, status))
             })
             .collect();
         settle(summaries, &graph)
@@ -93,23 +98,38 @@ impl TraceBook {
     /// The traces still open, settled with the final graph, and that graph.
     pub fn finish(self) -> (Vec<TraceOutcome>, FlowGraph) {
         let graph = self.graph.finish();
-        let outcomes = settle(self.summaries.into_values().collect(), &graph);
+        let summaries = self.summaries.into_values().map(|s| (s, None)).collect();
+        let outcomes = settle(summaries, &graph);
         (outcomes, graph)
     }
 }
 
-/// Statuses under `graph`, in order of first event (then id, for a stable order).
-fn settle(mut summaries: Vec<TraceSummary>, graph: &FlowGraph) -> Vec<TraceOutcome> {
-    summaries.sort_by(|a, b| {
-        a.first_ts
-            .cmp(&b.first_ts)
-            .then(a.trace_id.cmp(&b.trace_id))
+/// Statuses under `graph` (`None`: to be worked out), in order of first event (then id, for a
+/// stable order). The order is found on (first event, index) pairs: sorting the summaries
+/// themselves moved each of them (hundreds of bytes) a dozen times.
+fn settle(
+    summaries: Vec<(TraceSummary, Option<TraceStatus>)>,
+    graph: &FlowGraph,
+) -> Vec<TraceOutcome> {
+    let mut order: Vec<(Timestamp, usize)> = summaries
+        .iter()
+        .enumerate()
+        .map(|(index, (summary, _))| (summary.first_ts, index))
+        .collect();
+    order.sort_by(|(a_ts, a), (b_ts, b)| {
+        a_ts.cmp(b_ts)
+            .then_with(|| summaries[*a].0.trace_id.cmp(&summaries[*b].0.trace_id))
     });
-    summaries
+    let mut slots: Vec<Option<(TraceSummary, Option<TraceStatus>)>> =
+        summaries.into_iter().map(Some).collect();
+    order
         .into_iter()
-        .map(|summary| TraceOutcome {
-            status: summary.status(graph),
-            summary,
+        .map(|(_, index)| {
+            let (summary, status) = slots[index].take().expect("each index once");
+            TraceOutcome {
+                status: status.unwrap_or_else(|| summary.status(graph)),
+                summary,
+            }
         })
         .collect()
 }
