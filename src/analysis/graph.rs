@@ -106,7 +106,7 @@ struct Interner {
     cache: Vec<Option<(Name, u32)>>,
 }
 
-const INTERN_CACHE: usize = 64;
+const INTERN_CACHE: usize = 256;
 
 impl Interner {
     fn new() -> Interner {
@@ -119,7 +119,8 @@ impl Interner {
 
     /// The id of `name`, and whether it is new.
     fn intern(&mut self, name: &Name) -> (u32, bool) {
-        let slot = (Name::as_ptr(name).cast::<u8>() as usize >> 4) % INTERN_CACHE;
+        let address = Name::as_ptr(name).cast::<u8>() as usize as u64;
+        let slot = (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % INTERN_CACHE;
         if let Some((cached, id)) = &self.cache[slot]
             && Name::ptr_eq(cached, name)
         {
@@ -648,17 +649,58 @@ impl GraphLearner {
         let Some(trace_id) = event.trace_id.as_ref() else {
             return;
         };
-        self.newest = self.newest.max(event.ts);
-        let counts = &mut self.counts;
+        let walk = match self.walks.get_mut(trace_id) {
+            Some(walk) => walk,
+            None => self.walks.entry(trace_id.clone()).or_default(),
+        };
+        if let Some(cutoff) = Self::follow(
+            &mut self.counts,
+            &mut self.newest,
+            &mut self.last_eviction,
+            walk,
+            event,
+        ) {
+            let counts = &mut self.counts;
+            self.walks.retain(|_, walk| {
+                let keep = walk.last_ts.0 >= cutoff;
+                if !keep {
+                    walk.settle_waiting(counts);
+                }
+                keep
+            });
+        }
+    }
+
+    /// As `observe`, for a caller that keeps each trace's walk itself (the trace book keeps
+    /// it beside the trace's summary: one lookup by trace id per event instead of two).
+    /// `event` must have a trace id, and `walk` is its trace's. When the learner would now
+    /// forget its idle walks (`observe`), it returns the cutoff: the caller is to settle
+    /// (`settle_walk`) every walk it keeps with its `last_ts` before it, and start each of
+    /// those traces afresh (`TraceWalk::default()`).
+    pub fn observe_walk(&mut self, walk: &mut TraceWalk, event: &Event) -> Option<i64> {
+        debug_assert!(event.trace_id.is_some());
+        Self::follow(
+            &mut self.counts,
+            &mut self.newest,
+            &mut self.last_eviction,
+            walk,
+            event,
+        )
+    }
+
+    fn follow(
+        counts: &mut Counts,
+        newest: &mut Timestamp,
+        last_eviction: &mut Timestamp,
+        walk: &mut TraceWalk,
+        event: &Event,
+    ) -> Option<i64> {
+        *newest = (*newest).max(event.ts);
         let node = event
             .node_name
             .as_ref()
             .filter(|n| !is_endpoint(n))
             .map(|n| counts.node(n));
-        let walk = match self.walks.get_mut(trace_id) {
-            Some(walk) => walk,
-            None => self.walks.entry(trace_id.clone()).or_default(),
-        };
         if let Some(node) = node {
             let index = node as usize;
             if event.kind == Kind::NodeSuccess && !walk.has_succeeded(node) {
@@ -677,17 +719,17 @@ impl GraphLearner {
             }
         }
         walk.observe(event, node, counts);
-        if self.newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
-            self.last_eviction = self.newest;
-            let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
-            self.walks.retain(|_, walk| {
-                let keep = walk.last_ts.0 >= cutoff;
-                if !keep {
-                    walk.settle_waiting(counts);
-                }
-                keep
-            });
+        if newest.0.saturating_sub(last_eviction.0) > IDLE_TRACE_MICROS / 4 {
+            *last_eviction = *newest;
+            return Some(newest.0.saturating_sub(IDLE_TRACE_MICROS));
         }
+        None
+    }
+
+    /// Settles a walk the caller keeps (see `observe_walk`): its waiting arrivals are counted,
+    /// as when the learner forgets a walk of its own.
+    pub fn settle_walk(&mut self, walk: &mut TraceWalk) {
+        walk.settle_waiting(&mut self.counts);
     }
 
     /// Settles and forgets the walk of a trace judged finished (its waiting arrivals counted,

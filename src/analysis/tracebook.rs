@@ -9,7 +9,7 @@
 //! minutes, and holding them all took hundreds of MiB. (Inputs spanning less than that keep
 //! every trace to the end, where the final graph settles them all.)
 
-use super::graph::{FlowGraph, GraphLearner};
+use super::graph::{FlowGraph, GraphLearner, TraceWalk};
 use super::trace::{TraceStatus, TraceSummary};
 use crate::event::{Event, Name, NameMap, Timestamp};
 use crate::source::IDLE_TRACE_MICROS;
@@ -21,10 +21,18 @@ const SETTLE_EVERY_MICROS: i64 = 10 * 1_000_000;
 
 #[derive(Debug, Default)]
 pub struct TraceBook {
-    summaries: NameMap<TraceSummary>,
+    /// Each open trace: its summary, and its walk for the graph learner (kept here, so that
+    /// an event looks its trace up once).
+    summaries: NameMap<OpenTrace>,
     graph: GraphLearner,
     newest: Timestamp,
     last_eviction: Timestamp,
+}
+
+#[derive(Debug)]
+struct OpenTrace {
+    summary: TraceSummary,
+    walk: TraceWalk,
 }
 
 /// A finished trace: its summary and its status.
@@ -40,18 +48,31 @@ impl TraceBook {
     /// remove events here: `selected` says whether the event is one they select, and a trace
     /// with such an event is marked `selected`.
     pub fn observe(&mut self, event: &Event, selected: bool) -> Vec<TraceOutcome> {
-        self.graph.observe(event);
         self.newest = self.newest.max(event.ts);
         if let Some(trace_id) = event.trace_id.as_ref() {
-            let summary = match self.summaries.get_mut(trace_id) {
-                Some(summary) => summary,
+            let trace = match self.summaries.get_mut(trace_id) {
+                Some(trace) => trace,
                 None => self
                     .summaries
                     .entry(Name::clone(trace_id))
-                    .or_insert_with(|| TraceSummary::new(trace_id)),
+                    .or_insert_with(|| OpenTrace {
+                        summary: TraceSummary::new(trace_id),
+                        walk: TraceWalk::default(),
+                    }),
             };
-            summary.observe(event);
-            summary.selected |= selected;
+            let idle = self.graph.observe_walk(&mut trace.walk, event);
+            trace.summary.observe(event);
+            trace.summary.selected |= selected;
+            if let Some(cutoff) = idle {
+                // The learner forgets walks idle this long (their traces may go on: a later
+                // event starts a new walk).
+                for trace in self.summaries.values_mut() {
+                    if trace.walk.last_ts.0 < cutoff {
+                        self.graph.settle_walk(&mut trace.walk);
+                        trace.walk = TraceWalk::default();
+                    }
+                }
+            }
         }
         if self.newest.0.saturating_sub(self.last_eviction.0) < SETTLE_EVERY_MICROS {
             return Vec::new();
@@ -62,7 +83,7 @@ impl TraceBook {
         if !self
             .summaries
             .values()
-            .any(|summary| summary.last_ts.0 < settled_cutoff)
+            .any(|trace| trace.summary.last_ts.0 < settled_cutoff)
         {
             return Vec::new();
         }
@@ -70,7 +91,7 @@ impl TraceBook {
         // The traces finished: idle ones, and quiet ones in a final status (kept, so that
         // `settle` does not work it out again).
         let mut finished: Vec<(Name, Option<TraceStatus>)> = Vec::new();
-        for (trace, summary) in &self.summaries {
+        for (trace, OpenTrace { summary, .. }) in &self.summaries {
             if summary.last_ts.0 < idle_cutoff {
                 finished.push((trace.clone(), None));
             } else if summary.last_ts.0 < settled_cutoff {
@@ -86,10 +107,9 @@ impl TraceBook {
         let summaries = finished
             .into_iter()
             .filter_map(|(trace, status)| {
-                self.graph.settle_trace(&trace);
-                self.summaries
-                    .remove(&trace)
-                    .map(|summary| (summary, status))
+                let mut trace = self.summaries.remove(&trace)?;
+                self.graph.settle_walk(&mut trace.walk);
+                Some((trace.summary, status))
             })
             .collect();
         settle(summaries, &graph)
@@ -97,8 +117,16 @@ impl TraceBook {
 
     /// The traces still open, settled with the final graph, and that graph.
     pub fn finish(self) -> (Vec<TraceOutcome>, FlowGraph) {
-        let graph = self.graph.finish();
-        let summaries = self.summaries.into_values().map(|s| (s, None)).collect();
+        let mut learner = self.graph;
+        let summaries = self
+            .summaries
+            .into_values()
+            .map(|mut trace| {
+                learner.settle_walk(&mut trace.walk);
+                (trace.summary, None)
+            })
+            .collect();
+        let graph = learner.finish();
         let outcomes = settle(summaries, &graph);
         (outcomes, graph)
     }
