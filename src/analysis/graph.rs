@@ -72,282 +72,543 @@ fn is_arrival(kind: &Kind) -> bool {
     ) && !kind.is_remote()
 }
 
+/// A node as the learner numbers it: an index into its node table. A flow has a handful of
+/// nodes, so walks and counts hold these instead of names (no hashing of names per event, no
+/// reference counting, a few bytes per node of a trace).
+type NodeId = u32;
+/// The node table's first entry: the empty name, which is also `RUNNING_MARK` in candidate
+/// lists (as it was when candidates were names: a node named "" reads as the mark).
+const MARK: NodeId = 0;
+/// No node (an `Option<NodeId>` in four bytes).
+const NO_NODE: NodeId = NodeId::MAX;
+/// A sender instance (`node_id`) as the learner numbers it; `NO_INSTANCE` when unknown.
+type InstanceId = u32;
+const NO_INSTANCE: InstanceId = InstanceId::MAX;
+
+/// The candidates of an arrival that had succeeded (before `MARK`).
+fn succeeded_ids(candidates: &[NodeId]) -> &[NodeId] {
+    let end = candidates
+        .iter()
+        .position(|c| *c == MARK)
+        .unwrap_or(candidates.len());
+    &candidates[..end]
+}
+
+/// Names numbered in order of first sight. Lookups go through a small cache keyed by the
+/// name's allocation (the decoder shares one `Name` per distinct text), so most events find
+/// their node without hashing its text.
+#[derive(Debug)]
+struct Interner {
+    names: Vec<Name>,
+    ids: NameMap<u32>,
+    /// Recently looked-up names by allocation address; holding the `Name` keeps the address
+    /// from being reused by another text.
+    cache: Vec<Option<(Name, u32)>>,
+}
+
+const INTERN_CACHE: usize = 256;
+
+impl Interner {
+    fn new() -> Interner {
+        Interner {
+            names: Vec::new(),
+            ids: NameMap::default(),
+            cache: vec![None; INTERN_CACHE],
+        }
+    }
+
+    /// The id of `name`, and whether it is new.
+    fn intern(&mut self, name: &Name) -> (u32, bool) {
+        let address = Name::as_ptr(name).cast::<u8>() as usize as u64;
+        let slot = (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % INTERN_CACHE;
+        if let Some((cached, id)) = &self.cache[slot]
+            && Name::ptr_eq(cached, name)
+        {
+            return (*id, false);
+        }
+        let (id, new) = match self.ids.get(name) {
+            Some(id) => (*id, false),
+            None => {
+                let id = self.names.len() as u32;
+                self.names.push(name.clone());
+                self.ids.insert(name.clone(), id);
+                (id, true)
+            }
+        };
+        self.cache[slot] = Some((name.clone(), id));
+        (id, new)
+    }
+
+    fn name(&self, id: u32) -> &Name {
+        &self.names[id as usize]
+    }
+}
+
+/// A node of one trace's walk: the lists a walk keeps (nodes reached, succeeded, running,
+/// streaming, awaiting their next message) as flags and the order of entry into each, and the
+/// node as a sender. The order numbers come from one counter per walk, so sorting by them
+/// gives each list in the order it was built.
+#[derive(Debug, Clone)]
+struct WalkNode {
+    /// When its latest success was logged (with `instance`), if `has_success`.
+    success_at: Timestamp,
+    node: NodeId,
+    /// Order of its latest success among the successes of the trace; 0: none yet.
+    succeeded: u32,
+    /// Order in which its current attempt started; 0: not running.
+    running: u32,
+    /// Order in which it began streaming in its current attempt; 0: not streaming.
+    streaming: u32,
+    /// The distinct nodes of the trace it sent to so far (arrivals whose likeliest sender,
+    /// their first candidate, it was).
+    sent: u32,
+    /// The instance (`node_id`) of its latest success.
+    instance: InstanceId,
+    /// The trace reached it (it is not merely a sender).
+    reached: bool,
+    /// Its latest success no new message of the trace has followed yet.
+    awaiting_next: bool,
+    has_success: bool,
+}
+
 /// The walk of one trace through the flow: the nodes it reached and the nodes that succeeded,
 /// most recent success last. Memory is bounded by the number of nodes the trace touched.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TraceWalk {
-    reached: Vec<Name>,
-    succeeded: Vec<Name>,
-    /// Nodes with an attempt under way (started, not yet ended).
-    running: Vec<Name>,
-    /// Running nodes that logged a `remote_stream_event` in their attempt: a streaming
-    /// RemoteNode sends each chunk on (`ctx.emit_chunk`) just before it logs it, so while its
-    /// call runs it is a sender that has no success yet.
-    streaming: Vec<Name>,
+    /// The nodes of the trace (see `WalkNode`), in order of first arrival.
+    nodes: Vec<WalkNode>,
     /// Arrivals waiting for the success of a node that was running when they came (their
     /// likely sender): the arriving node, and those running nodes.
-    waiting: Vec<(Name, Vec<Name>)>,
-    /// The nodes of the trace as senders.
-    senders: Vec<Sender>,
+    waiting: Vec<(NodeId, Vec<NodeId>)>,
+    /// The last order number given out.
+    order: u32,
     /// The node that succeeded last, until another node starts: a cycle shows as its next
-    /// start being a node the trace already reached.
-    awaiting_follower: Option<Name>,
-    /// Nodes whose latest success no new message of the trace has followed yet.
-    awaiting_next: Vec<Name>,
-    /// (node, the node where the trace's next new message after its success started), for the
-    /// learner to take: a join's input whose message comes after another input's.
-    next_starts: Vec<(Name, Name)>,
+    /// start being a node the trace already reached (`NO_NODE`: none).
+    awaiting_follower: NodeId,
     pub last_ts: Timestamp,
 }
 
-/// A node of a trace as a sender: the distinct nodes of the trace it sent to so far (arrivals
-/// whose likeliest sender, their first candidate, it was), and its latest success in the trace
-/// (when, and by which instance: its `node_id`).
-#[derive(Debug, Clone)]
-struct Sender {
-    node: Name,
-    sent: i64,
-    success: Option<(Timestamp, Option<Name>)>,
+/// The learner's counts over all traces, by node id.
+#[derive(Debug)]
+struct Counts {
+    nodes: Interner,
+    instances: Interner,
+    /// For each node, how often each candidate list preceded its arrival.
+    arrivals: Vec<FastMap<Vec<NodeId>, u64>>,
+    /// For each node, the number of traces in which it succeeded.
+    succeeded_traces: Vec<u64>,
+    /// For each node, its successes, and how often the next start in its trace was each node
+    /// the trace had already reached (a back edge: the message went round again).
+    successes: Vec<u64>,
+    follows: FastMap<(NodeId, NodeId), u64>,
+    /// For each node, how often the next new message of its trace after one of its successes
+    /// started at each other node.
+    next_starts: FastMap<(NodeId, NodeId), u64>,
+    /// The out-degree each node's events report (`outgoing`).
+    outgoing: Vec<Option<i64>>,
+    /// Messages each node took (first attempts), over all traces.
+    messages: Vec<u64>,
+    /// For each sender, receiver and sender instance (`node_id`): the latest send (the
+    /// sender's success) of a message the receiver took.
+    latest_sends: FastMap<(NodeId, NodeId, InstanceId), Timestamp>,
+    /// Reused buffers: an arrival's candidates, and a walk's nodes by order number.
+    candidates: Vec<NodeId>,
+    by_order: Vec<(u32, NodeId)>,
 }
 
-/// A node's success followed, in its trace, by a new message at a node already reached (a
-/// cycle's back edge: the message went round again).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Follow {
-    pub from: Name,
-    pub to: Name,
+impl Default for Counts {
+    fn default() -> Counts {
+        let mut counts = Counts {
+            nodes: Interner::new(),
+            instances: Interner::new(),
+            arrivals: Vec::new(),
+            succeeded_traces: Vec::new(),
+            successes: Vec::new(),
+            follows: FastMap::default(),
+            next_starts: FastMap::default(),
+            outgoing: Vec::new(),
+            messages: Vec::new(),
+            latest_sends: FastMap::default(),
+            candidates: Vec::new(),
+            by_order: Vec::new(),
+        };
+        let mark = counts.node(&Name::from(RUNNING_MARK));
+        debug_assert_eq!(mark, MARK);
+        counts
+    }
 }
 
-/// The first event of a node in a trace, with the nodes that had succeeded before it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Arrival {
-    pub node: Name,
-    /// Most recent success first.
-    pub candidates: Vec<Name>,
-    /// When its likeliest sender (the first candidate that succeeded) logged its success,
-    /// and that sender's instance (`node_id`).
-    pub sent: Option<(Timestamp, Option<Name>)>,
+impl Counts {
+    /// The id of a node, its counts made room for.
+    fn node(&mut self, name: &Name) -> NodeId {
+        let (id, new) = self.nodes.intern(name);
+        if new {
+            self.arrivals.push(FastMap::default());
+            self.succeeded_traces.push(0);
+            self.successes.push(0);
+            self.outgoing.push(None);
+            self.messages.push(0);
+        }
+        id
+    }
+
+    fn instance(&mut self, name: Option<&Name>) -> InstanceId {
+        name.map_or(NO_INSTANCE, |name| self.instances.intern(name).0)
+    }
+
+    /// Counts an arrival at `node` after the candidates in `self.candidates`; `sent`: when its
+    /// likeliest sender logged its success, by which instance.
+    fn count_arrival(&mut self, node: NodeId, sent: Option<(Timestamp, InstanceId)>) {
+        if let (Some((at, instance)), Some(sender)) =
+            (sent, succeeded_ids(&self.candidates).first())
+        {
+            let latest = self
+                .latest_sends
+                .entry((*sender, node, instance))
+                .or_insert(at);
+            *latest = (*latest).max(at);
+        }
+        let patterns = &mut self.arrivals[node as usize];
+        match patterns.get_mut(self.candidates.as_slice()) {
+            Some(count) => *count += 1,
+            None => {
+                patterns.insert(self.candidates.clone(), 1);
+            }
+        }
+    }
+
+    /// The counts as names, for the inference.
+    fn learned(&self) -> Learned {
+        let name = |id: NodeId| self.nodes.name(id).clone();
+        let present = |counts: &[u64]| -> NameMap<u64> {
+            counts
+                .iter()
+                .enumerate()
+                .filter(|(_, count)| **count > 0)
+                .map(|(id, count)| (name(id as NodeId), *count))
+                .collect()
+        };
+        let pairs = |counts: &FastMap<(NodeId, NodeId), u64>| {
+            let mut by_node: NameMap<FastMap<Name, u64>> = NameMap::default();
+            for ((from, to), count) in counts {
+                by_node
+                    .entry(name(*from))
+                    .or_default()
+                    .insert(name(*to), *count);
+            }
+            by_node
+        };
+        Learned {
+            arrivals: self
+                .arrivals
+                .iter()
+                .enumerate()
+                .filter(|(_, patterns)| !patterns.is_empty())
+                .map(|(node, patterns)| {
+                    let patterns = patterns
+                        .iter()
+                        .map(|(candidates, count)| {
+                            (candidates.iter().map(|c| name(*c)).collect(), *count)
+                        })
+                        .collect();
+                    (name(node as NodeId), patterns)
+                })
+                .collect(),
+            succeeded_traces: present(&self.succeeded_traces),
+            successes: present(&self.successes),
+            follows: pairs(&self.follows),
+            next_starts: pairs(&self.next_starts),
+            outgoing: self
+                .outgoing
+                .iter()
+                .enumerate()
+                .filter_map(|(id, outgoing)| outgoing.map(|o| (name(id as NodeId), o)))
+                .collect(),
+            messages: present(&self.messages),
+            latest_sends: self
+                .latest_sends
+                .iter()
+                .map(|((from, to, instance), at)| {
+                    let instance =
+                        (*instance != NO_INSTANCE).then(|| self.instances.name(*instance).clone());
+                    ((name(*from), name(*to), instance), *at)
+                })
+                .collect(),
+        }
+    }
+}
+
+impl Default for TraceWalk {
+    fn default() -> TraceWalk {
+        TraceWalk {
+            nodes: Vec::new(),
+            waiting: Vec::new(),
+            order: 0,
+            awaiting_follower: NO_NODE,
+            last_ts: Timestamp::default(),
+        }
+    }
 }
 
 impl TraceWalk {
-    /// Follows one event of the trace; returns the arrivals it settles: its own, if it is the
-    /// first event of a node in this trace, and any that waited for this success. `outgoing`
-    /// holds each node's out-degree as its events report it.
-    pub fn observe(&mut self, event: &Event, outgoing: &NameMap<i64>) -> Vec<Arrival> {
-        self.observe_walk(event, outgoing).0
+    fn find(&self, node: NodeId) -> Option<usize> {
+        self.nodes.iter().position(|n| n.node == node)
     }
 
-    /// As `observe`, also returning the back edge the event shows, if any.
-    pub fn observe_walk(
-        &mut self,
-        event: &Event,
-        outgoing: &NameMap<i64>,
-    ) -> (Vec<Arrival>, Option<Follow>) {
-        self.last_ts = self.last_ts.max(event.ts);
-        let mut arrivals = Vec::new();
-        let Some(node) = event.node_name.as_ref() else {
-            return (arrivals, None);
-        };
-        if is_endpoint(node) || !is_arrival(&event.kind) {
-            if event.kind == Kind::RemoteStreamEvent
-                && self.running.contains(node)
-                && !self.streaming.contains(node)
-            {
-                self.streaming.push(node.clone());
+    fn get(&self, node: NodeId) -> Option<&WalkNode> {
+        self.nodes.iter().find(|n| n.node == node)
+    }
+
+    /// The walk's entry for `node`, made if new (not yet reached).
+    fn entry(&mut self, node: NodeId) -> &mut WalkNode {
+        match self.find(node) {
+            Some(index) => &mut self.nodes[index],
+            None => {
+                self.nodes.push(WalkNode {
+                    success_at: Timestamp::default(),
+                    node,
+                    succeeded: 0,
+                    running: 0,
+                    streaming: 0,
+                    sent: 0,
+                    instance: NO_INSTANCE,
+                    reached: false,
+                    awaiting_next: false,
+                    has_success: false,
+                });
+                self.nodes.last_mut().expect("just pushed")
             }
-            return (arrivals, None);
         }
-        let reached_before = self.reached.iter().any(|reached| reached == node);
-        if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
+    }
+
+    fn next_order(&mut self) -> u32 {
+        self.order += 1;
+        self.order
+    }
+
+    /// True when `node` succeeded in this trace.
+    fn has_succeeded(&self, node: NodeId) -> bool {
+        self.get(node).is_some_and(|n| n.succeeded > 0)
+    }
+
+    /// Follows one event of the trace (`node`: its node, `None` for none or an endpoint) and
+    /// counts what it settles: its own arrival, if it is the first event of a node in this
+    /// trace, and any that waited for this success; the back edge it shows, if any; the
+    /// (success, next new message) pairs it completes.
+    fn observe(&mut self, event: &Event, node: Option<NodeId>, counts: &mut Counts) {
+        self.last_ts = self.last_ts.max(event.ts);
+        let Some(node) = node else {
+            return;
+        };
+        if !is_arrival(&event.kind) {
+            if event.kind == Kind::RemoteStreamEvent
+                && self
+                    .get(node)
+                    .is_some_and(|n| n.running > 0 && n.streaming == 0)
+            {
+                let order = self.next_order();
+                self.entry(node).streaming = order;
+            }
+            return;
+        }
+        let reached_before = self.get(node).is_some_and(|n| n.reached);
+        let first_attempt = event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0;
+        if first_attempt {
             // A new message at `node`: the next start after each success still awaiting one
             // (a node's own next message is not what its success led to).
-            for from in self.awaiting_next.iter().filter(|waiting| *waiting != node) {
-                self.next_starts.push((from.clone(), node.clone()));
+            for from in &mut self.nodes {
+                if from.awaiting_next && from.node != node {
+                    from.awaiting_next = false;
+                    *counts.next_starts.entry((from.node, node)).or_default() += 1;
+                }
             }
-            self.awaiting_next.retain(|waiting| waiting == node);
         }
-        let mut follow = None;
-        if event.kind == Kind::NodeStart
-            && event.attempt.unwrap_or(0) == 0
-            && let Some(from) = self.awaiting_follower.take()
-            && reached_before
-            && from != *node
-        {
-            follow = Some(Follow {
-                from,
-                to: node.clone(),
-            });
+        if first_attempt {
+            let from = std::mem::replace(&mut self.awaiting_follower, NO_NODE);
+            if from != NO_NODE && reached_before && from != node {
+                *counts.follows.entry((from, node)).or_default() += 1;
+            }
         }
         if !reached_before {
-            self.reached.push(node.clone());
-            let senders: Vec<Name> = self
-                .running
-                .iter()
-                .filter(|running| *running != node)
-                .cloned()
-                .collect();
+            self.entry(node).reached = true;
+            // Running nodes (other than this one) may have sent it.
+            let senders = self.nodes.iter().any(|n| n.running > 0 && n.node != node);
             // No node that succeeded can still send to a new node (none did, or each already
             // sent to as many nodes as it has edges): a running node sent it, and its success
             // is logged later (`ctx.emit`, a router).
             let spent = self
-                .succeeded
+                .nodes
                 .iter()
-                .all(|succeeded| self.spent(succeeded, outgoing));
+                .filter(|n| n.succeeded > 0)
+                .all(|n| Self::spent(n, counts));
             // A node streaming chunks is the likeliest sender: the arrival is settled now,
             // with it as its most recent candidate (see `arrival`).
-            let streaming = self.streaming.iter().any(|streaming| streaming != node);
-            if spent && !senders.is_empty() && !streaming {
-                self.waiting.push((node.clone(), senders));
+            let streaming = self.nodes.iter().any(|n| n.streaming > 0 && n.node != node);
+            if spent && senders && !streaming {
+                let running = self.in_order(|n| n.running, counts);
+                let senders = running.into_iter().filter(|n| *n != node).collect();
+                self.waiting.push((node, senders));
             } else {
-                let arrival = self.arrival(node);
-                arrivals.push(self.sent_by(arrival));
+                self.arrival(node, counts);
+                self.sent_by(node, counts);
             }
         }
         match event.kind {
             Kind::NodeStart => {
-                if !self.running.iter().any(|running| running == node) {
-                    self.running.push(node.clone());
+                let entry = self.entry(node);
+                if entry.running == 0 {
+                    let order = self.next_order();
+                    self.entry(node).running = order;
                 }
             }
             Kind::NodeRetry => {}
             _ => {
-                self.running.retain(|running| running != node);
-                self.streaming.retain(|streaming| streaming != node);
+                let entry = self.entry(node);
+                entry.running = 0;
+                entry.streaming = 0;
             }
         }
         if event.kind == Kind::NodeSuccess {
-            // Keep each node once, at the position of its latest success.
-            self.succeeded.retain(|succeeded| succeeded != node);
-            self.succeeded.push(node.clone());
-            self.sender(node).success = Some((event.ts, event.node_id.clone()));
-            if !self.waiting.is_empty() {
+            // Each node once, at the position of its latest success.
+            let order = self.next_order();
+            let instance = counts.instance(event.node_id.as_ref());
+            let entry = self.entry(node);
+            entry.succeeded = order;
+            entry.success_at = event.ts;
+            entry.instance = instance;
+            entry.has_success = true;
+            if self
+                .waiting
+                .iter()
+                .any(|(_, senders)| senders.contains(&node))
+            {
                 let (settled, still): (Vec<_>, Vec<_>) = std::mem::take(&mut self.waiting)
                     .into_iter()
-                    .partition(|(_, senders)| senders.iter().any(|sender| sender == node));
+                    .partition(|(_, senders)| senders.contains(&node));
                 self.waiting = still;
                 for (waiting, _) in &settled {
-                    let arrival = self.arrival(waiting);
-                    arrivals.push(self.sent_by(arrival));
+                    self.arrival(*waiting, counts);
+                    self.sent_by(*waiting, counts);
                 }
             }
-            self.awaiting_follower = Some(node.clone());
-            if !self.awaiting_next.contains(node) {
-                self.awaiting_next.push(node.clone());
-            }
-        }
-        (arrivals, follow)
-    }
-
-    /// The arrival of `node`: the nodes that succeeded before it, most recent first, then
-    /// (after `RUNNING_MARK`) the nodes still running: a handler that emits with `ctx.emit`
-    /// queues its output before its own success is logged. Running nodes are only fallbacks:
-    /// a sibling branch still running says nothing of the sender. A node streaming a remote
-    /// call's chunks has sent, and sends still: it comes first, as the most recent.
-    fn arrival(&self, node: &Name) -> Arrival {
-        let streaming = |candidate: &&Name| self.streaming.contains(candidate);
-        let mut candidates: Vec<Name> = self
-            .streaming
-            .iter()
-            .chain(self.succeeded.iter().rev().filter(|c| !streaming(c)))
-            .filter(|candidate| *candidate != node)
-            .take(MAX_CANDIDATES)
-            .cloned()
-            .collect();
-        let running: Vec<&Name> = self
-            .running
-            .iter()
-            .filter(|running| {
-                *running != node && !self.succeeded.contains(running) && !streaming(running)
-            })
-            .collect();
-        if !running.is_empty() {
-            candidates.push(Name::from(RUNNING_MARK));
-            candidates.extend(running.into_iter().take(MAX_CANDIDATES).cloned());
-        }
-        Arrival {
-            node: node.clone(),
-            candidates,
-            sent: None,
+            self.awaiting_follower = node;
+            self.entry(node).awaiting_next = true;
         }
     }
 
-    fn sender(&mut self, node: &Name) -> &mut Sender {
-        match self.senders.iter().position(|sender| sender.node == *node) {
-            Some(index) => &mut self.senders[index],
-            None => {
-                self.senders.push(Sender {
-                    node: node.clone(),
-                    sent: 0,
-                    success: None,
-                });
-                self.senders.last_mut().expect("just pushed")
-            }
+    /// The ids of the walk's nodes that `order` gives an order number, in that order.
+    fn in_order(&self, order: impl Fn(&WalkNode) -> u32, counts: &mut Counts) -> Vec<NodeId> {
+        let by_order = &mut counts.by_order;
+        by_order.clear();
+        by_order.extend(
+            self.nodes
+                .iter()
+                .filter(|n| order(n) > 0)
+                .map(|n| (order(n), n.node)),
+        );
+        by_order.sort_unstable();
+        by_order.iter().map(|(_, node)| *node).collect()
+    }
+
+    /// The arrival of `node`, into `counts.candidates`: the nodes that succeeded before it,
+    /// most recent first, then (after `MARK`) the nodes still running: a handler that emits
+    /// with `ctx.emit` queues its output before its own success is logged. Running nodes are
+    /// only fallbacks: a sibling branch still running says nothing of the sender. A node
+    /// streaming a remote call's chunks has sent, and sends still: it comes first, as the most
+    /// recent.
+    fn arrival(&self, node: NodeId, counts: &mut Counts) {
+        let candidates = &mut counts.candidates;
+        candidates.clear();
+        let by_order = &mut counts.by_order;
+        // Streaming nodes in the order they began, then the other nodes that succeeded, most
+        // recent first.
+        by_order.clear();
+        by_order.extend(
+            self.nodes
+                .iter()
+                .filter(|n| n.streaming > 0 && n.node != node)
+                .map(|n| (n.streaming, n.node)),
+        );
+        by_order.sort_unstable();
+        candidates.extend(by_order.iter().map(|(_, n)| *n).take(MAX_CANDIDATES));
+        if candidates.len() < MAX_CANDIDATES {
+            by_order.clear();
+            by_order.extend(
+                self.nodes
+                    .iter()
+                    .filter(|n| n.succeeded > 0 && n.streaming == 0 && n.node != node)
+                    .map(|n| (n.succeeded, n.node)),
+            );
+            by_order.sort_unstable_by(|a, b| b.cmp(a));
+            let room = MAX_CANDIDATES - candidates.len();
+            candidates.extend(by_order.iter().map(|(_, n)| *n).take(room));
+        }
+        by_order.clear();
+        by_order.extend(
+            self.nodes
+                .iter()
+                .filter(|n| n.running > 0 && n.node != node && n.succeeded == 0 && n.streaming == 0)
+                .map(|n| (n.running, n.node)),
+        );
+        if !by_order.is_empty() {
+            by_order.sort_unstable();
+            candidates.push(MARK);
+            candidates.extend(by_order.iter().map(|(_, n)| *n).take(MAX_CANDIDATES));
         }
     }
 
     /// True when `node` already sent to as many nodes of this trace as it has outgoing edges:
     /// it cannot be the sender of another node's first message.
-    fn spent(&self, node: &Name, outgoing: &NameMap<i64>) -> bool {
-        let limit = outgoing.get(node).copied().unwrap_or(0);
-        let sent = self
-            .senders
-            .iter()
-            .find(|sender| sender.node == *node)
-            .map_or(0, |sender| sender.sent);
-        limit > 0 && sent >= limit
+    fn spent(node: &WalkNode, counts: &Counts) -> bool {
+        let limit = counts.outgoing[node.node as usize].unwrap_or(0);
+        limit > 0 && i64::from(node.sent) >= limit
     }
 
-    /// Counts the arrival as sent by its likeliest sender (its first candidate), and notes
-    /// when that sender's success was logged.
-    fn sent_by(&mut self, mut arrival: Arrival) -> Arrival {
-        let succeeded = succeeded_part(&arrival.candidates);
+    /// Counts the arrival of `node` in `counts.candidates` as sent by its likeliest sender
+    /// (its first candidate), with when that sender's success was logged.
+    fn sent_by(&mut self, node: NodeId, counts: &mut Counts) {
+        let candidates = &counts.candidates;
+        let succeeded = succeeded_ids(candidates);
         let sender = succeeded
             .first()
-            .or_else(|| arrival.candidates.get(succeeded.len() + 1));
+            .or_else(|| candidates.get(succeeded.len() + 1))
+            .copied();
+        let mut sent = None;
         if let Some(sender) = sender {
             let succeeded = !succeeded.is_empty();
-            let sender = self.sender(sender);
+            let sender = self.entry(sender);
             sender.sent += 1;
-            if succeeded {
-                arrival.sent.clone_from(&sender.success);
+            if succeeded && sender.has_success {
+                sent = Some((sender.success_at, sender.instance));
             }
         }
-        arrival
+        counts.count_arrival(node, sent);
     }
 
     /// Settles the arrivals still waiting (the trace ended) with the successes seen so far.
     /// One that waited for a running sender whose success never came (the log ends, the
     /// handler hangs) is credited to it: the nodes that succeeded had all sent what they
     /// could, so they are left out of its candidates.
-    pub fn settle_waiting(&mut self, outgoing: &NameMap<i64>) -> Vec<Arrival> {
+    fn settle_waiting(&mut self, counts: &mut Counts) {
         let waiting = std::mem::take(&mut self.waiting);
-        let mut arrivals = Vec::new();
         for (node, _) in &waiting {
-            let mut arrival = self.arrival(node);
-            let succeeded = succeeded_part(&arrival.candidates).len();
-            if succeeded < arrival.candidates.len() {
-                let (done, running) = arrival.candidates.split_at(succeeded);
-                let mut candidates: Vec<Name> = done
-                    .iter()
-                    .filter(|c| !self.spent(c, outgoing))
-                    .cloned()
-                    .collect();
-                candidates.extend(running.iter().cloned());
-                arrival.candidates = candidates;
+            self.arrival(*node, counts);
+            let succeeded = succeeded_ids(&counts.candidates).len();
+            if succeeded < counts.candidates.len() {
+                let mut kept = 0;
+                for index in 0..counts.candidates.len() {
+                    let candidate = counts.candidates[index];
+                    let keep = index >= succeeded
+                        || !self.get(candidate).is_some_and(|n| Self::spent(n, counts));
+                    if keep {
+                        counts.candidates[kept] = candidate;
+                        kept += 1;
+                    }
+                }
+                counts.candidates.truncate(kept);
             }
-            arrivals.push(self.sent_by(arrival));
+            self.sent_by(*node, counts);
         }
-        arrivals
-    }
-
-    /// Takes the (success, next new message) pairs seen since the last call.
-    pub fn take_next_starts(&mut self) -> std::vec::Drain<'_, (Name, Name)> {
-        self.next_starts.drain(..)
-    }
-
-    /// The nodes the trace reached, in order of first arrival.
-    pub fn reached(&self) -> &[Name] {
-        &self.reached
     }
 }
 
@@ -355,12 +616,20 @@ impl TraceWalk {
 #[derive(Debug, Default)]
 pub struct GraphLearner {
     walks: NameMap<TraceWalk>,
+    counts: Counts,
+    newest: Timestamp,
+    last_eviction: Timestamp,
+}
+
+/// The learner's counts by node name: what the inference reads.
+#[derive(Debug, Default)]
+struct Learned {
     /// For each node, how often each candidate list preceded its arrival.
     arrivals: NameMap<FastMap<Vec<Name>, u64>>,
     /// For each node, the number of traces in which it succeeded.
     succeeded_traces: NameMap<u64>,
     /// For each node, its successes, and how often the next start in its trace was each node
-    /// the trace had already reached (`Follow`).
+    /// the trace had already reached (a back edge).
     successes: NameMap<u64>,
     follows: NameMap<FastMap<Name, u64>>,
     /// For each node, how often the next new message of its trace after one of its successes
@@ -373,8 +642,6 @@ pub struct GraphLearner {
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
     /// sender's success) of a message the receiver took.
     latest_sends: FastMap<(Name, Name, Option<Name>), Timestamp>,
-    newest: Timestamp,
-    last_eviction: Timestamp,
 }
 
 impl GraphLearner {
@@ -382,111 +649,94 @@ impl GraphLearner {
         let Some(trace_id) = event.trace_id.as_ref() else {
             return;
         };
-        self.newest = self.newest.max(event.ts);
         let walk = match self.walks.get_mut(trace_id) {
             Some(walk) => walk,
             None => self.walks.entry(trace_id.clone()).or_default(),
         };
-        let first_success = event.kind == Kind::NodeSuccess
-            && event
-                .node_name
-                .as_ref()
-                .is_some_and(|node| !is_endpoint(node) && !walk.succeeded.contains(node));
-        if let Some(node) = event.node_name.as_ref().filter(|n| !is_endpoint(n))
-            && let Some(outgoing) = event.outgoing
-            && self
-                .outgoing
-                .get(node)
-                .is_none_or(|known| *known < outgoing)
-        {
-            self.outgoing.insert(node.clone(), outgoing);
-        }
-        let (arrivals, follow) = walk.observe_walk(event, &self.outgoing);
-        for (from, to) in walk.take_next_starts() {
-            *self
-                .next_starts
-                .entry(from)
-                .or_default()
-                .entry(to)
-                .or_default() += 1;
-        }
-        for arrival in arrivals {
-            Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
-        }
-        if let Some(follow) = follow {
-            *self
-                .follows
-                .entry(follow.from)
-                .or_default()
-                .entry(follow.to)
-                .or_default() += 1;
-        }
-        if let Some(node) = event.node_name.as_ref().filter(|n| !is_endpoint(n)) {
-            if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
-                match self.messages.get_mut(node) {
-                    Some(count) => *count += 1,
-                    None => {
-                        self.messages.insert(node.clone(), 1);
-                    }
-                }
-            }
-            if event.kind == Kind::NodeSuccess {
-                match self.successes.get_mut(node) {
-                    Some(count) => *count += 1,
-                    None => {
-                        self.successes.insert(node.clone(), 1);
-                    }
-                }
-            }
-        }
-        if first_success && let Some(node) = &event.node_name {
-            *self.succeeded_traces.entry(node.clone()).or_default() += 1;
-        }
-        if self.newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
-            self.last_eviction = self.newest;
-            let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
-            let arrivals = &mut self.arrivals;
-            let sends = &mut self.latest_sends;
-            let outgoing = &self.outgoing;
+        if let Some(cutoff) = Self::follow(
+            &mut self.counts,
+            &mut self.newest,
+            &mut self.last_eviction,
+            walk,
+            event,
+        ) {
+            let counts = &mut self.counts;
             self.walks.retain(|_, walk| {
                 let keep = walk.last_ts.0 >= cutoff;
                 if !keep {
-                    for arrival in walk.settle_waiting(outgoing) {
-                        Self::count(arrivals, sends, arrival);
-                    }
+                    walk.settle_waiting(counts);
                 }
                 keep
             });
         }
     }
 
-    fn count(
-        arrivals: &mut NameMap<FastMap<Vec<Name>, u64>>,
-        sends: &mut FastMap<(Name, Name, Option<Name>), Timestamp>,
-        arrival: Arrival,
-    ) {
-        if let (Some((at, instance)), Some(sender)) =
-            (&arrival.sent, succeeded_part(&arrival.candidates).first())
-        {
-            let latest = sends
-                .entry((sender.clone(), arrival.node.clone(), instance.clone()))
-                .or_insert(*at);
-            *latest = (*latest).max(*at);
+    /// As `observe`, for a caller that keeps each trace's walk itself (the trace book keeps
+    /// it beside the trace's summary: one lookup by trace id per event instead of two).
+    /// `event` must have a trace id, and `walk` is its trace's. When the learner would now
+    /// forget its idle walks (`observe`), it returns the cutoff: the caller is to settle
+    /// (`settle_walk`) every walk it keeps with its `last_ts` before it, and start each of
+    /// those traces afresh (`TraceWalk::default()`).
+    pub fn observe_walk(&mut self, walk: &mut TraceWalk, event: &Event) -> Option<i64> {
+        debug_assert!(event.trace_id.is_some());
+        Self::follow(
+            &mut self.counts,
+            &mut self.newest,
+            &mut self.last_eviction,
+            walk,
+            event,
+        )
+    }
+
+    fn follow(
+        counts: &mut Counts,
+        newest: &mut Timestamp,
+        last_eviction: &mut Timestamp,
+        walk: &mut TraceWalk,
+        event: &Event,
+    ) -> Option<i64> {
+        *newest = (*newest).max(event.ts);
+        let node = event
+            .node_name
+            .as_ref()
+            .filter(|n| !is_endpoint(n))
+            .map(|n| counts.node(n));
+        if let Some(node) = node {
+            let index = node as usize;
+            if event.kind == Kind::NodeSuccess && !walk.has_succeeded(node) {
+                counts.succeeded_traces[index] += 1;
+            }
+            if let Some(outgoing) = event.outgoing
+                && counts.outgoing[index].is_none_or(|known| known < outgoing)
+            {
+                counts.outgoing[index] = Some(outgoing);
+            }
+            if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
+                counts.messages[index] += 1;
+            }
+            if event.kind == Kind::NodeSuccess {
+                counts.successes[index] += 1;
+            }
         }
-        *arrivals
-            .entry(arrival.node)
-            .or_default()
-            .entry(arrival.candidates)
-            .or_default() += 1;
+        walk.observe(event, node, counts);
+        if newest.0.saturating_sub(last_eviction.0) > IDLE_TRACE_MICROS / 4 {
+            *last_eviction = *newest;
+            return Some(newest.0.saturating_sub(IDLE_TRACE_MICROS));
+        }
+        None
+    }
+
+    /// Settles a walk the caller keeps (see `observe_walk`): its waiting arrivals are counted,
+    /// as when the learner forgets a walk of its own.
+    pub fn settle_walk(&mut self, walk: &mut TraceWalk) {
+        walk.settle_waiting(&mut self.counts);
     }
 
     /// Settles and forgets the walk of a trace judged finished (its waiting arrivals counted,
     /// as when a walk goes idle).
     pub fn settle_trace(&mut self, trace_id: &str) {
         if let Some(mut walk) = self.walks.remove(trace_id) {
-            for arrival in walk.settle_waiting(&self.outgoing) {
-                Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
-            }
+            walk.settle_waiting(&mut self.counts);
         }
     }
 
@@ -498,15 +748,20 @@ impl GraphLearner {
     /// The learned graph.
     pub fn finish(mut self) -> FlowGraph {
         for walk in self.walks.values_mut() {
-            for arrival in walk.settle_waiting(&self.outgoing) {
-                Self::count(&mut self.arrivals, &mut self.latest_sends, arrival);
-            }
+            walk.settle_waiting(&mut self.counts);
         }
         self.graph()
     }
 
     /// The graph learned so far (arrivals still waiting for their sender are left out).
     pub fn graph(&self) -> FlowGraph {
+        self.counts.learned().graph()
+    }
+}
+
+impl Learned {
+    /// The graph these counts show.
+    fn graph(&self) -> FlowGraph {
         // Candidates that precede each node's arrival consistently.
         let consistent: HashMap<&str, Vec<&str>> = self
             .arrivals
@@ -664,11 +919,9 @@ impl GraphLearner {
         }
         graph
     }
-}
 
-impl GraphLearner {
     /// Back edges of cycles: a node whose successes are nearly always followed by a new message
-    /// at a node its trace already reached (`Follow`) sends there (`act -> plan` in a plan/act
+    /// at a node its trace already reached (`follows`) sends there (`act -> plan` in a plan/act
     /// loop).
     fn back_edges(&self) -> Vec<((&str, &str), u64)> {
         let mut edges = Vec::new();
@@ -908,19 +1161,19 @@ pub struct FlowGraph {
     pub edges: Vec<Edge>,
     /// For each node, the traces in which it succeeded (that could leave it).
     #[serde(skip)]
-    left: HashMap<String, u64>,
+    left: FastMap<String, u64>,
     /// For each edge and sender instance (`node_id`, empty when unknown): the latest send of a
     /// message the receiver took.
     #[serde(skip)]
-    latest_sends: HashMap<(String, String, String), Timestamp>,
+    latest_sends: FastMap<(String, String, String), Timestamp>,
     /// Joins (a `join_k`, a node fed by several branches of one fan-out): the number of
     /// inbound edges, each bringing one message of every trace.
     #[serde(skip)]
-    joins: HashMap<String, usize>,
+    joins: FastMap<String, usize>,
     /// Each node's successors, computed once on first use: a trace's status asks for them
     /// for every node it visited, for every trace.
     #[serde(skip)]
-    successors: std::sync::OnceLock<HashMap<String, Vec<Successor>>>,
+    successors: std::sync::OnceLock<FastMap<String, Vec<Successor>>>,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -961,9 +1214,9 @@ impl FlowGraph {
         edges.retain(|edge| edge.from != edge.to);
         let mut graph = FlowGraph {
             edges,
-            left: HashMap::new(),
-            latest_sends: HashMap::new(),
-            joins: HashMap::new(),
+            left: FastMap::default(),
+            latest_sends: FastMap::default(),
+            joins: FastMap::default(),
             successors: std::sync::OnceLock::new(),
         };
         graph.sort();
@@ -1009,7 +1262,7 @@ impl FlowGraph {
     pub fn successors(&self, node: &str) -> &[Successor] {
         self.successors
             .get_or_init(|| {
-                let mut by_node: HashMap<String, Vec<Successor>> = HashMap::new();
+                let mut by_node: FastMap<String, Vec<Successor>> = FastMap::default();
                 for edge in &self.edges {
                     if !by_node.contains_key(&edge.from) {
                         by_node.insert(edge.from.clone(), self.compute_successors(&edge.from));
@@ -1459,25 +1712,26 @@ mod tests {
     fn a_handover_cut_before_the_routers_success_is_the_routers() {
         // The log ends after the branch started and before the router's success: the branch's
         // arrival can only be the router's (ingest, one edge, already sent to route).
-        let mut walk = TraceWalk::default();
-        let mut outgoing = NameMap::default();
-        outgoing.insert(Name::from("ingest"), 1);
-        outgoing.insert(Name::from("route"), 2);
-        let mut arrivals = Vec::new();
+        let mut learner = GraphLearner::default();
         for event in routed_trace("cut", 0, "llm", false).into_iter().take(4) {
-            arrivals.extend(walk.observe(&event, &outgoing));
+            learner.observe(&event);
         }
-        arrivals.extend(walk.settle_waiting(&outgoing));
-        let senders: Vec<(&str, &str)> = arrivals
+        learner.settle_trace("cut");
+        let learned = learner.counts.learned();
+        let mut senders: Vec<(&str, &str)> = learned
+            .arrivals
             .iter()
-            .map(|a| {
-                let first = a.candidates.iter().find(|c| &***c != RUNNING_MARK);
-                (&*a.node, first.map_or(INGRESS, |c| &**c))
+            .flat_map(|(node, patterns)| {
+                patterns.keys().map(move |candidates| {
+                    let first = candidates.iter().find(|c| &***c != RUNNING_MARK);
+                    (&**node, first.map_or(INGRESS, |c| &**c))
+                })
             })
             .collect();
+        senders.sort();
         assert_eq!(
             senders,
-            vec![("ingest", "OpenSea"), ("route", "ingest"), ("llm", "route")]
+            vec![("ingest", "OpenSea"), ("llm", "route"), ("route", "ingest")]
         );
     }
 

@@ -9,7 +9,7 @@
 //! minutes, and holding them all took hundreds of MiB. (Inputs spanning less than that keep
 //! every trace to the end, where the final graph settles them all.)
 
-use super::graph::{FlowGraph, GraphLearner};
+use super::graph::{FlowGraph, GraphLearner, TraceWalk};
 use super::trace::{TraceStatus, TraceSummary};
 use crate::event::{Event, Name, NameMap, Timestamp};
 use crate::source::IDLE_TRACE_MICROS;
@@ -21,10 +21,18 @@ const SETTLE_EVERY_MICROS: i64 = 10 * 1_000_000;
 
 #[derive(Debug, Default)]
 pub struct TraceBook {
-    summaries: NameMap<TraceSummary>,
+    /// Each open trace: its summary, and its walk for the graph learner (kept here, so that
+    /// an event looks its trace up once).
+    summaries: NameMap<OpenTrace>,
     graph: GraphLearner,
     newest: Timestamp,
     last_eviction: Timestamp,
+}
+
+#[derive(Debug)]
+struct OpenTrace {
+    summary: TraceSummary,
+    walk: TraceWalk,
 }
 
 /// A finished trace: its summary and its status.
@@ -40,18 +48,31 @@ impl TraceBook {
     /// remove events here: `selected` says whether the event is one they select, and a trace
     /// with such an event is marked `selected`.
     pub fn observe(&mut self, event: &Event, selected: bool) -> Vec<TraceOutcome> {
-        self.graph.observe(event);
         self.newest = self.newest.max(event.ts);
         if let Some(trace_id) = event.trace_id.as_ref() {
-            let summary = match self.summaries.get_mut(trace_id) {
-                Some(summary) => summary,
+            let trace = match self.summaries.get_mut(trace_id) {
+                Some(trace) => trace,
                 None => self
                     .summaries
                     .entry(Name::clone(trace_id))
-                    .or_insert_with(|| TraceSummary::new(trace_id)),
+                    .or_insert_with(|| OpenTrace {
+                        summary: TraceSummary::new(trace_id),
+                        walk: TraceWalk::default(),
+                    }),
             };
-            summary.observe(event);
-            summary.selected |= selected;
+            let idle = self.graph.observe_walk(&mut trace.walk, event);
+            trace.summary.observe(event);
+            trace.summary.selected |= selected;
+            if let Some(cutoff) = idle {
+                // The learner forgets walks idle this long (their traces may go on: a later
+                // event starts a new walk).
+                for trace in self.summaries.values_mut() {
+                    if trace.walk.last_ts.0 < cutoff {
+                        self.graph.settle_walk(&mut trace.walk);
+                        trace.walk = TraceWalk::default();
+                    }
+                }
+            }
         }
         if self.newest.0.saturating_sub(self.last_eviction.0) < SETTLE_EVERY_MICROS {
             return Vec::new();
@@ -62,29 +83,33 @@ impl TraceBook {
         if !self
             .summaries
             .values()
-            .any(|summary| summary.last_ts.0 < settled_cutoff)
+            .any(|trace| trace.summary.last_ts.0 < settled_cutoff)
         {
             return Vec::new();
         }
         let graph = self.graph.graph();
-        let finished: Vec<Name> = self
-            .summaries
-            .iter()
-            .filter(|(_, summary)| {
-                summary.last_ts.0 < idle_cutoff
-                    || (summary.last_ts.0 < settled_cutoff
-                        && summary.status(&graph) != TraceStatus::InFlight)
-            })
-            .map(|(trace, _)| trace.clone())
-            .collect();
+        // The traces finished: idle ones, and quiet ones in a final status (kept, so that
+        // `settle` does not work it out again).
+        let mut finished: Vec<(Name, Option<TraceStatus>)> = Vec::new();
+        for (trace, OpenTrace { summary, .. }) in &self.summaries {
+            if summary.last_ts.0 < idle_cutoff {
+                finished.push((trace.clone(), None));
+            } else if summary.last_ts.0 < settled_cutoff {
+                let status = summary.status(&graph);
+                if status != TraceStatus::InFlight {
+                    finished.push((trace.clone(), Some(status)));
+                }
+            }
+        }
         if finished.is_empty() {
             return Vec::new();
         }
         let summaries = finished
-            .iter()
-            .filter_map(|trace| {
-                self.graph.settle_trace(trace);
-                self.summaries.remove(trace)
+            .into_iter()
+            .filter_map(|(trace, status)| {
+                let mut trace = self.summaries.remove(&trace)?;
+                self.graph.settle_walk(&mut trace.walk);
+                Some((trace.summary, status))
             })
             .collect();
         settle(summaries, &graph)
@@ -92,24 +117,47 @@ impl TraceBook {
 
     /// The traces still open, settled with the final graph, and that graph.
     pub fn finish(self) -> (Vec<TraceOutcome>, FlowGraph) {
-        let graph = self.graph.finish();
-        let outcomes = settle(self.summaries.into_values().collect(), &graph);
+        let mut learner = self.graph;
+        let summaries = self
+            .summaries
+            .into_values()
+            .map(|mut trace| {
+                learner.settle_walk(&mut trace.walk);
+                (trace.summary, None)
+            })
+            .collect();
+        let graph = learner.finish();
+        let outcomes = settle(summaries, &graph);
         (outcomes, graph)
     }
 }
 
-/// Statuses under `graph`, in order of first event (then id, for a stable order).
-fn settle(mut summaries: Vec<TraceSummary>, graph: &FlowGraph) -> Vec<TraceOutcome> {
-    summaries.sort_by(|a, b| {
-        a.first_ts
-            .cmp(&b.first_ts)
-            .then(a.trace_id.cmp(&b.trace_id))
+/// Statuses under `graph` (`None`: to be worked out), in order of first event (then id, for a
+/// stable order). The order is found on (first event, index) pairs: sorting the summaries
+/// themselves moved each of them (hundreds of bytes) a dozen times.
+fn settle(
+    summaries: Vec<(TraceSummary, Option<TraceStatus>)>,
+    graph: &FlowGraph,
+) -> Vec<TraceOutcome> {
+    let mut order: Vec<(Timestamp, usize)> = summaries
+        .iter()
+        .enumerate()
+        .map(|(index, (summary, _))| (summary.first_ts, index))
+        .collect();
+    order.sort_by(|(a_ts, a), (b_ts, b)| {
+        a_ts.cmp(b_ts)
+            .then_with(|| summaries[*a].0.trace_id.cmp(&summaries[*b].0.trace_id))
     });
-    summaries
+    let mut slots: Vec<Option<(TraceSummary, Option<TraceStatus>)>> =
+        summaries.into_iter().map(Some).collect();
+    order
         .into_iter()
-        .map(|summary| TraceOutcome {
-            status: summary.status(graph),
-            summary,
+        .map(|(_, index)| {
+            let (summary, status) = slots[index].take().expect("each index once");
+            TraceOutcome {
+                status: status.unwrap_or_else(|| summary.status(graph)),
+                summary,
+            }
         })
         .collect()
 }
