@@ -5,7 +5,7 @@
 mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -167,8 +167,15 @@ fn a_piped_line_is_printed_while_the_pipe_stays_open() {
     assert!(events.try_recv().is_err(), "nothing more was printed");
 }
 
-#[test]
-fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
+/// A `worker.log` with one line of history, followed, and a line appended that came through;
+/// the captured lines, the directory (kept while the test runs), the log, and the follow.
+fn following_a_file() -> (
+    Vec<String>,
+    tempfile::TempDir,
+    PathBuf,
+    Following,
+    Receiver<(Instant, Value)>,
+) {
     let lines = captured_lines();
     let dir = tempfile::tempdir().unwrap();
     let log = dir.path().join("worker.log");
@@ -181,6 +188,12 @@ fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
         identity(&next_event(&events, "an append").1),
         line_identity(&lines[1])
     );
+    (lines, dir, log, child, events)
+}
+
+#[test]
+fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
+    let (lines, dir, log, child, events) = following_a_file();
     // Rotation: the service writes its last line to the renamed file, then a new one.
     let rotated = dir.path().join("worker.log.1");
     std::fs::rename(&log, &rotated).unwrap();
@@ -226,17 +239,7 @@ fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
 
 #[test]
 fn a_deleted_followed_file_is_said_and_waited_for() {
-    let lines = captured_lines();
-    let dir = tempfile::tempdir().unwrap();
-    let log = dir.path().join("worker.log");
-    append(&log, &lines[0]);
-    let (child, events) = follow(&[log.to_str().unwrap()], Stdio::null());
-    std::thread::sleep(Duration::from_millis(300));
-    append(&log, &lines[1]);
-    assert_eq!(
-        identity(&next_event(&events, "an append").1),
-        line_identity(&lines[1])
-    );
+    let (lines, _dir, log, child, events) = following_a_file();
     // Gone for longer than a rotation takes, then created again.
     std::fs::remove_file(&log).unwrap();
     std::thread::sleep(Duration::from_millis(1800));
