@@ -74,6 +74,12 @@ impl Iterator for Merge {
                 }
             }
         }
+        if let [window] = self.windows.as_mut_slice() {
+            // One source: only its own disorder to repair.
+            let (_, record) = window.pending.pop_front()?;
+            window.pull();
+            return Some(record);
+        }
         // The earliest first record; on a tie, the earlier source (a stable merge).
         let mut earliest: Option<(Timestamp, usize)> = None;
         for (index, window) in self.windows.iter().enumerate() {
