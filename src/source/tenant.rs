@@ -10,10 +10,7 @@
 use std::collections::HashMap;
 
 use super::Record;
-use crate::event::{Event, Name, NameMap, Timestamp, hex_trace_id};
-
-/// Tenant names remembered by pointer (a few tenants, a copy per decoding thread).
-const RECENT_TENANT_NAMES: usize = 16;
+use crate::event::{Event, Name, NameMap, RecentNames, Timestamp, hex_trace_id};
 
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -38,7 +35,7 @@ pub struct TenantMap {
     ids: NameMap<u32>,
     /// The tenant names last met, as shared by the decoders, and their ids: most events find
     /// theirs by a pointer compare instead of hashing the name.
-    recent: Vec<(Name, u32)>,
+    recent: RecentNames<u32>,
     /// Traces seen with more than one tenant (all of them, first one first), kept after they
     /// are forgotten.
     cross_tenant: HashMap<Name, Vec<Name>>,
@@ -48,18 +45,11 @@ pub struct TenantMap {
 
 impl TenantMap {
     fn tenant_id(&mut self, tenant: &Name) -> u32 {
-        if let Some((_, id)) = self
-            .recent
-            .iter()
-            .find(|(known, _)| Name::ptr_eq(known, tenant))
-        {
-            return *id;
+        if let Some(id) = self.recent.get(tenant) {
+            return id;
         }
         let id = self.tenant_id_by_text(tenant);
-        if self.recent.len() == RECENT_TENANT_NAMES {
-            self.recent.remove(0);
-        }
-        self.recent.push((Name::clone(tenant), id));
+        self.recent.remember(tenant, id);
         id
     }
 
