@@ -536,17 +536,13 @@ impl SaturationAnalyzer {
                 None => {}
             }
         }
-        let instance = event
-            .pod
-            .as_ref()
-            .or(event.node_id.as_ref())
-            .cloned()
-            .unwrap_or_else(|| Name::from(""));
-        let index = match position_of(&stats.readings, &instance) {
+        // Looked up by its text; the name is kept only for an instance met the first time.
+        let instance = event.pod.as_ref().or(event.node_id.as_ref());
+        let index = match position_of(&stats.readings, instance.map_or("", |name| &**name)) {
             Some(index) => index,
             None => {
                 let key = if stats.readings.len() < MAX_INSTANCES {
-                    instance
+                    instance.cloned().unwrap_or_else(|| Name::from(""))
                 } else {
                     Name::from("(other instances)")
                 };
