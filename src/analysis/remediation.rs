@@ -10,7 +10,7 @@ use super::category::{
 };
 use super::find::{LastSuccess, NextNode};
 use super::percentile::Percentiles;
-use super::saturation::WorkerTime;
+use super::saturation::{HANG_MIN_COMPLETED_FEW, WorkerTime};
 use super::trace::{TraceStatus, TraceSummary};
 use crate::event::{Event, Kind};
 use crate::redact::summarize_exception;
@@ -443,12 +443,29 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
             next.attempts.saturating_sub(1),
             depth_of(next.q_depth_out, next.queue_maxsize)
         )),
-        Some("node_start") => steps.push(format!(
-            "{node} started attempt {} and never finished{}: the call is hanging; set (or lower) NodePolicy.timeout_s on {node} so it fails fast, and check the dependency it calls.",
-            next.attempts.saturating_sub(1),
-            next.running_ms
-                .map_or(String::new(), |ms| format!(" (running for {} at the end of the input)", against_p95(ms)))
-        )),
+        Some("node_start") => {
+            let running = next.running_ms.map_or(String::new(), |ms| {
+                format!(" (running for {} at the end of the input)", against_p95(ms))
+            });
+            // The rule saturation judges hangs by: an attempt no longer than one the node
+            // already finished (with a few finished to know) is slow, not hung.
+            let longest = findings
+                .latency
+                .get(node.as_str())
+                .filter(|latency| latency.count() >= HANG_MIN_COMPLETED_FEW)
+                .and_then(Percentiles::max);
+            match (next.running_ms, longest) {
+                (Some(ms), Some(longest)) if ms <= longest => steps.push(format!(
+                    "{node} started attempt {} and has not finished yet{running}, no longer than {node} has taken before (its longest success took {} ms): a slow call, not yet a hang; it may still finish. If it runs past that, set (or lower) NodePolicy.timeout_s on {node} and check the dependency it calls.",
+                    next.attempts.saturating_sub(1),
+                    millis(longest)
+                )),
+                _ => steps.push(format!(
+                    "{node} started attempt {} and never finished{running}: the call is hanging; set (or lower) NodePolicy.timeout_s on {node} so it fails fast, and check the dependency it calls.",
+                    next.attempts.saturating_sub(1),
+                )),
+            }
+        }
         Some("node_retry") => steps.push(format!(
             "{node} is between retries: wait for the next attempt, or if it keeps failing, fix the cause shown in the timeline."
         )),

@@ -397,7 +397,8 @@ struct OpenAttempt {
     outbound_full: bool,
 }
 /// An open attempt running this many times its node's p95, and at least `HANG_MIN_MICROS`, at
-/// the end of the input is hanging.
+/// the end of the input is hanging, unless the node already finished an attempt as long (with
+/// at least `HANG_MIN_COMPLETED_FEW` of them ended).
 const HANG_RATIO: f64 = 10.0;
 const HANG_MIN_MICROS: i64 = 1_000_000;
 /// A frozen pod stops logging soon after its queues fill, so a hang at the end of its log can
@@ -407,7 +408,7 @@ const HANG_MIN_MICROS: i64 = 1_000_000;
 const HANG_LONGEST_RATIO: f64 = 2.0;
 const HANG_MIN_COMPLETED: u64 = 20;
 /// Fewer attempts ended than this: nothing is known of the node's longest.
-const HANG_MIN_COMPLETED_FEW: u64 = 5;
+pub(crate) const HANG_MIN_COMPLETED_FEW: u64 = 5;
 const HANG_FLOOR_MICROS: i64 = 200_000;
 /// Hanging attempts listed, at most.
 const MAX_HANGS: usize = 5;
@@ -709,7 +710,11 @@ impl SaturationAnalyzer {
                 && running >= HANG_FLOOR_MICROS
                 && longest.is_some_and(|longest| running_ms >= ratio * longest)
                 && p95.is_some_and(|p95| running_ms >= 3.0 * p95);
-            if !long && !past_longest {
+            // Not past what the node has already done and finished: a slow call within its
+            // own history (a cold model's tail), not a hang, however far past its p95.
+            let within_history = completed >= HANG_MIN_COMPLETED_FEW
+                && longest.is_some_and(|longest| running_ms <= longest);
+            if (!long || within_history) && !past_longest {
                 continue;
             }
             let several = stats.readings.len() > 1;
