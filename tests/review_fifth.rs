@@ -58,3 +58,48 @@ fn a_slow_call_within_the_nodes_own_history_is_not_called_hung() {
     );
     assert!(!text.contains("the call is hanging"), "{text}");
 }
+
+/// `fifth_readtimeout`: inside `fetch`, an httpx client with a 0.4 s timeout raises
+/// `ReadTimeout('')` for contoso's requests; the runtime logs them as node_error (its own 3 s
+/// timeout never fires). The advice is a slow dependency, not the tenant's credentials.
+#[test]
+fn a_client_timeout_raised_as_an_error_is_read_as_a_slow_dependency() {
+    let truth = expected("fifth_readtimeout");
+    assert_eq!(truth["node_timeouts"], 0);
+    assert_eq!(
+        truth["exceptions"]["ReadTimeout('')"],
+        truth["kinds"]["node_error"]
+    );
+    let path = log("fifth_readtimeout");
+    let classify = report_json("classify", &[&path]);
+    let errors = classify["categories"]["error"]["events"].as_u64().unwrap();
+    assert_eq!(Some(errors), truth["kinds"]["node_error"].as_u64());
+    let checklist = classify["remediation"].to_string();
+    assert!(
+        checklist.contains("a timeout of the client inside the handler")
+            && checklist.contains("tenant contoso"),
+        "{checklist}"
+    );
+    assert!(
+        !checklist.contains("credentials, quota or payloads"),
+        "{checklist}"
+    );
+
+    let failed = truth["trace_status"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .find(|(_, trace)| trace["status"] == "failed")
+        .map(|(id, _)| id.clone())
+        .unwrap();
+    let output = flowtrace()
+        .args(["find", &failed, &path, "-q"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("a timeout of the client inside fetch's handler"),
+        "{text}"
+    );
+    assert!(!text.contains("credentials, quota or payloads"), "{text}");
+}

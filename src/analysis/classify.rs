@@ -1138,6 +1138,9 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let auth = exception.auth_like * 2 > exception.count;
         let quota = !auth && exception.quota_like * 2 > exception.count;
         let unavailable = !auth && !quota && exception.unavailable_like * 2 > exception.count;
+        // httpx's ReadTimeout and the like: the handler's client gave up (the runtime's own
+        // timeout, TimeoutError, is a node_timeout and left out above).
+        let client_timeout = !auth && !quota && lower.contains("timeout");
         let recovered = exception.recovered;
         let advice = match (auth, tenant) {
             (false, Some((tenant, count, total))) if quota => format!(
@@ -1155,6 +1158,15 @@ fn error_steps(facts: &Facts) -> Vec<String> {
             (true, None) => format!(
                 "an authentication failure ({} of {} attempts read like rejected credentials): check the credentials or API key the node uses; retrying will not help",
                 exception.auth_like, exception.count
+            ),
+            (false, tenant) if client_timeout => format!(
+                "{}a timeout of the client inside the handler, logged as an error (NodePolicy.timeout_s did not fire, or the node would log node_timeout): the dependency it calls did not answer in the client's own time limit; check that dependency's latency{}, and keep retries with backoff",
+                tenant.map_or(String::new(), |(tenant, count, total)| format!(
+                    "{count} of {total} from tenant {tenant}: "
+                )),
+                tenant.map_or(String::new(), |(tenant, _, _)| format!(
+                    " for tenant {tenant}'s requests"
+                ))
             ),
             (false, Some((tenant, count, total))) => format!(
                 "{count} of {total} from tenant {tenant}: something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {tenant} while it is fixed"

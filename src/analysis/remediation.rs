@@ -196,6 +196,12 @@ fn error_steps(
         .iter()
         .filter_map(|e| e.exception.as_deref())
         .any(reads_like_unavailable);
+    // A client's own timeout raised in the handler (httpx ReadTimeout and the like): an error
+    // to the runtime, a slow dependency in fact. (A NodePolicy timeout is a node_timeout.)
+    let client_timeout = !types.is_empty()
+        && types
+            .iter()
+            .all(|t| t.to_ascii_lowercase().contains("timeout"));
     let auth = errors
         .iter()
         .filter_map(|e| e.exception.as_deref())
@@ -212,6 +218,17 @@ fn error_steps(
     {
         steps.push(format!(
             "{node} raised {type_text} on {}, reading like a quota or rate limit (429): the quota or rate limit {node}'s provider grants this tenant or key is spent; raise it or slow the traffic (`flowtrace classify --by tenant,node` shows whether one tenant has them all), and back off instead of retrying at once, which only spends more of it.",
+            plural(errors.len() as u64, "attempt")
+        ));
+    } else if client_timeout {
+        let whose = by_tenant.map_or(String::new(), |tenant| {
+            format!(
+                " ({} of the {} messages that failed at {node} are tenant {}'s: what that tenant's requests reach is slow)",
+                tenant.failed, tenant.of, tenant.tenant
+            )
+        });
+        steps.push(format!(
+            "{node} raised {type_text} on {}{whose}: a timeout of the client inside {node}'s handler, logged as an error (NodePolicy.timeout_s did not fire): the dependency {node} calls did not answer in the client's own time limit; check that dependency's latency, and keep retries with backoff.",
             plural(errors.len() as u64, "attempt")
         ));
     } else if let Some(tenant) = by_tenant {
