@@ -1854,7 +1854,7 @@ mod tests {
             }
             assert_eq!(summary.status(&graph), TraceStatus::InFlight);
             let stop = summary.stop_point(&graph);
-            let last = stop.last_success.map(|v| v.node_name.clone());
+            let last = stop.last_success.map(|v| v.node_name.to_string());
             match stop.next {
                 Some(NextStep::Inferred(successor)) => (successor.node_name, last),
                 other => panic!("{other:?}"),
