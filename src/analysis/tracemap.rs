@@ -121,6 +121,27 @@ impl<V> TraceMap<V> {
         }
     }
 
+    /// Removes the trace with this id (read here: for a caller without its event).
+    pub fn remove_id(&mut self, trace_id: &str) -> Option<V> {
+        match crate::event::hex_trace_id(trace_id) {
+            Some(hex) => self.hex.remove(&hex),
+            None => self.text.remove(trace_id),
+        }
+    }
+
+    /// Keeps the traces `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&mut V) -> bool) {
+        self.hex.retain(|_, v| keep(v));
+        self.text.retain(|_, v| keep(v));
+    }
+
+    /// Keeps the traces `keep` accepts by id.
+    pub fn retain_ids(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.hex
+            .retain(|hex, _| TraceKey::Hex(*hex).with_text(&mut keep));
+        self.text.retain(|text, _| keep(text));
+    }
+
     pub fn into_values(self) -> impl Iterator<Item = V> {
         self.hex.into_values().chain(self.text.into_values())
     }
@@ -158,6 +179,11 @@ mod tests {
         expected.sort();
         assert_eq!(texts, expected);
         assert_eq!(map.get_mut("trace-7", None), Some(&mut 13));
+        map.retain_ids(|id| id != ids[0] && id != "1");
+        assert_eq!(map.remove_id("trace-7"), Some(13));
+        map.retain(|v| *v != 14);
+        let left: Vec<String> = map.iter().map(|(key, _)| key.to_string()).collect();
+        assert_eq!(left.len(), 2, "{left:?}");
         let ones = "ffffffffffffffffffffffffffffffff";
         assert_eq!(map.get_mut(ones, hex_trace_id(ones)), Some(&mut 11));
     }
