@@ -81,5 +81,6 @@ fn peak_memory_does_not_grow_with_the_event_count() {
         (large as f64) < small as f64 * 2.0,
         "peak heap grew from {small} bytes (100k events) to {large} bytes (1M events)"
     );
-    assert!(large < 32 << 20, "peak heap {large} bytes for 1M events");
+    // Measured: 5.8 MB (7.1 MB before pending counts were kept in 40 bytes by 128-bit id).
+    assert!(large < 13 << 19, "peak heap {large} bytes for 1M events");
 }

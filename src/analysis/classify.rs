@@ -669,7 +669,7 @@ impl Classifier {
                 if let Some((visit, _)) = summary.retries_took_the_time() {
                     *self
                         .deadline_in_retries
-                        .entry(visit.node_name.clone())
+                        .entry(visit.node_name.to_string())
                         .or_default() += 1;
                     return;
                 }
@@ -692,7 +692,7 @@ impl Classifier {
                             .unwrap_or(0);
                         let tenant = summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
                         self.first_skips.push((
-                            visit.node_name.clone(),
+                            visit.node_name.to_string(),
                             late,
                             depth,
                             tenant.to_string(),
@@ -720,7 +720,7 @@ impl Classifier {
                 .or_default() += 1;
         }
         if let Some((visit, _)) = summary.longest_wait()
-            && let node = visit.node_name.as_str()
+            && let node = &*visit.node_name
             && (self.deadline_queued_at.len() < 1024 || self.deadline_queued_at.contains_key(node))
         {
             *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;

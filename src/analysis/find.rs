@@ -550,7 +550,11 @@ fn build_report(
         first_ts: summary.first_ts,
         last_ts: summary.last_ts,
         duration_ms: summary.duration_ms(),
-        nodes: summary.visits.iter().map(|v| v.node_name.clone()).collect(),
+        nodes: summary
+            .visits
+            .iter()
+            .map(|v| v.node_name.to_string())
+            .collect(),
         attempts: summary.attempts,
         retries: summary.retries(),
         last_success,
@@ -604,7 +608,7 @@ pub fn locate(
                 stopped.last_ts,
             );
             Some(NextNode {
-                node_name: stopped.node_name.clone(),
+                node_name: stopped.node_name.to_string(),
                 event: Some(stopped.last_kind.to_string()),
                 ts: Some(stopped.last_ts),
                 attempts: stopped.attempts,

@@ -25,6 +25,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
+use super::tracemap::TraceMap;
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";
@@ -615,7 +616,8 @@ impl TraceWalk {
 /// Learns the flow graph from every event of every trace, in one pass.
 #[derive(Debug, Default)]
 pub struct GraphLearner {
-    walks: NameMap<TraceWalk>,
+    /// Each trace's walk, by its id's 128 bits (not the decoder's `Name`, which held its pages).
+    walks: TraceMap<TraceWalk>,
     counts: Counts,
     newest: Timestamp,
     last_eviction: Timestamp,
@@ -646,13 +648,12 @@ struct Learned {
 
 impl GraphLearner {
     pub fn observe(&mut self, event: &Event) {
-        let Some(trace_id) = event.trace_id.as_ref() else {
+        let Some(trace_id) = event.trace_id.as_deref() else {
             return;
         };
-        let walk = match self.walks.get_mut(trace_id) {
-            Some(walk) => walk,
-            None => self.walks.entry(trace_id.clone()).or_default(),
-        };
+        let walk =
+            self.walks
+                .get_or_insert_with(trace_id, event.keys().hex_trace, TraceWalk::default);
         if let Some(cutoff) = Self::follow(
             &mut self.counts,
             &mut self.newest,
@@ -661,7 +662,7 @@ impl GraphLearner {
             event,
         ) {
             let counts = &mut self.counts;
-            self.walks.retain(|_, walk| {
+            self.walks.retain(|walk| {
                 let keep = walk.last_ts.0 >= cutoff;
                 if !keep {
                     walk.settle_waiting(counts);
@@ -735,14 +736,14 @@ impl GraphLearner {
     /// Settles and forgets the walk of a trace judged finished (its waiting arrivals counted,
     /// as when a walk goes idle).
     pub fn settle_trace(&mut self, trace_id: &str) {
-        if let Some(mut walk) = self.walks.remove(trace_id) {
+        if let Some(mut walk) = self.walks.remove_id(trace_id) {
             walk.settle_waiting(&mut self.counts);
         }
     }
 
     /// Forgets the walks of traces `keep` rejects (a sampler narrowing its sample).
     pub fn retain_traces(&mut self, keep: impl Fn(&str) -> bool) {
-        self.walks.retain(|trace, _| keep(trace));
+        self.walks.retain_ids(keep);
     }
 
     /// The learned graph.
@@ -1854,7 +1855,7 @@ mod tests {
             }
             assert_eq!(summary.status(&graph), TraceStatus::InFlight);
             let stop = summary.stop_point(&graph);
-            let last = stop.last_success.map(|v| v.node_name.clone());
+            let last = stop.last_success.map(|v| v.node_name.to_string());
             match stop.next {
                 Some(NextStep::Inferred(successor)) => (successor.node_name, last),
                 other => panic!("{other:?}"),

@@ -345,7 +345,7 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     } else if let Some((waited, worker)) = findings
         .summary
         .longest_wait()
-        .map(|(visit, _)| visit.node_name.as_str())
+        .map(|(visit, _)| &*visit.node_name)
         .and_then(|waited| Some((waited, findings.worker_time.get(waited)?)))
         .filter(|(_, worker)| worker.mostly_retrying())
     {

@@ -21,6 +21,32 @@ use super::category::{Category, CategoryCounts, category_of, is_trace_cancellati
 use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
 use crate::event::{Event, Kind, Name, Timestamp};
 
+/// Distinct names kept at most by a `NameTable`; past that, names are allocated one per use
+/// (a log with an id per instance must not grow the table without bound).
+const MAX_TABLE_NAMES: usize = 4096;
+
+/// The node and instance names of summaries, each allocated once, on the thread that owns the
+/// summaries: a visit holds a shared name, not a string of its own, and never a name the
+/// decoding threads allocated (held in long-lived summaries, those kept the decoders' pages
+/// from being reused).
+#[derive(Debug, Default)]
+pub struct NameTable {
+    names: std::collections::HashSet<Name, foldhash::fast::RandomState>,
+}
+
+impl NameTable {
+    pub fn intern(&mut self, name: &str) -> Name {
+        if let Some(known) = self.names.get(name) {
+            return Name::clone(known);
+        }
+        let name = Name::from(name);
+        if self.names.len() < MAX_TABLE_NAMES {
+            self.names.insert(Name::clone(&name));
+        }
+        name
+    }
+}
+
 /// A successor taken by at least this share of the traces leaving a node that fans out
 /// (`FlowGraph::fans_out`) is a branch every trace takes; below it, an alternative.
 const REQUIRED_BRANCH_SHARE: f64 = 0.9;
@@ -69,7 +95,7 @@ impl fmt::Display for TraceStatus {
 /// How a node's part of the trace went (no event is kept: a summary stays small).
 #[derive(Debug, Clone)]
 pub struct NodeVisit {
-    pub node_name: String,
+    pub node_name: Name,
     pub first_ts: Timestamp,
     /// The kind and time of the node's last event of the trace.
     pub last_kind: Kind,
@@ -150,6 +176,12 @@ impl TraceSummary {
     }
 
     pub fn observe(&mut self, event: &Event) {
+        self.observe_with(event, |name| Name::from(name));
+    }
+
+    /// `observe`, with the visits' node and instance names made by `name` (from a
+    /// `NameTable`, for summaries kept long).
+    pub fn observe_with(&mut self, event: &Event, mut name: impl FnMut(&str) -> Name) {
         self.events += 1;
         if event.ts >= self.last_ts
             && let Some(pending) = event.trace_pending
@@ -193,11 +225,15 @@ impl TraceSummary {
         }
         let success = (event.kind == Kind::NodeSuccess).then_some(event.ts);
         let started = u64::from(event.kind == Kind::NodeStart);
-        let index = match self.visits.iter().position(|visit| visit.node_name == node) {
+        let index = match self
+            .visits
+            .iter()
+            .position(|visit| &*visit.node_name == node)
+        {
             Some(index) => index,
             None => {
                 self.visits.push(NodeVisit {
-                    node_name: node.to_string(),
+                    node_name: name(node),
                     first_ts: event.ts,
                     last_kind: event.kind.clone(),
                     last_ts: event.ts,
@@ -223,7 +259,11 @@ impl TraceSummary {
             Kind::NodeRetry => visit.retries += 1,
             Kind::NodeSuccess => {
                 visit.success_ts = success;
-                visit.instance.clone_from(&event.node_id);
+                match event.node_id.as_deref() {
+                    None => visit.instance = None,
+                    Some(id) if visit.instance.as_deref() == Some(id) => {}
+                    Some(id) => visit.instance = Some(name(id)),
+                }
                 visit.first_success_ts = visit.first_success_ts.or(success);
                 visit.successes += 1;
                 for slot in 0..2 {
@@ -324,7 +364,7 @@ impl TraceSummary {
     /// successor was never reached, or it is a join that took fewer of the trace's messages
     /// than the nodes feeding it sent (one per inbound edge that succeeded).
     fn not_taken(&self, successor: &str, graph: &FlowGraph) -> bool {
-        let Some(visit) = self.visits.iter().find(|v| v.node_name == successor) else {
+        let Some(visit) = self.visits.iter().find(|v| &*v.node_name == successor) else {
             return true;
         };
         if graph.join_inputs(successor).is_none() {
@@ -336,7 +376,7 @@ impl TraceSummary {
             .filter(|from| {
                 self.visits
                     .iter()
-                    .any(|v| v.node_name == **from && v.succeeded())
+                    .any(|v| &*v.node_name == **from && v.succeeded())
             })
             .count();
         (visit.successes as usize) < sent
@@ -413,7 +453,7 @@ impl TraceSummary {
                 .or(visit.first_success_ts.filter(|ts| *ts <= before))
         };
         let feeds = |visit: &&NodeVisit| {
-            visit.node_name != node
+            &*visit.node_name != node
                 && graph
                     .successors(&visit.node_name)
                     .iter()
@@ -422,7 +462,7 @@ impl TraceSummary {
         let earlier = || {
             self.visits
                 .iter()
-                .filter(move |visit| visit.node_name != node && success_before(visit).is_some())
+                .filter(move |visit| &*visit.node_name != node && success_before(visit).is_some())
         };
         earlier()
             .filter(feeds)

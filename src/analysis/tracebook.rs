@@ -10,8 +10,9 @@
 //! every trace to the end, where the final graph settles them all.)
 
 use super::graph::{FlowGraph, GraphLearner, TraceWalk};
-use super::trace::{TraceStatus, TraceSummary};
-use crate::event::{Event, Name, NameMap, Timestamp};
+use super::trace::{NameTable, TraceStatus, TraceSummary};
+use super::tracemap::{TraceKey, TraceMap};
+use crate::event::{Event, Timestamp};
 use crate::source::IDLE_TRACE_MICROS;
 
 /// A trace in a final status with no event for this long of log time is finished.
@@ -23,7 +24,11 @@ const SETTLE_EVERY_MICROS: i64 = 10 * 1_000_000;
 pub struct TraceBook {
     /// Each open trace: its summary, and its walk for the graph learner (kept here, so that
     /// an event looks its trace up once).
-    summaries: NameMap<OpenTrace>,
+    /// Each is boxed: held inline, the map's empty slots cost as much as a trace (24.5 MB of
+    /// 65,536 slots at 1 GiB of log).
+    summaries: TraceMap<Box<OpenTrace>>,
+    /// The node and instance names of the open traces' visits, allocated here once each.
+    names: NameTable,
     graph: GraphLearner,
     newest: Timestamp,
     last_eviction: Timestamp,
@@ -50,18 +55,16 @@ impl TraceBook {
     pub fn observe(&mut self, event: &Event, selected: bool) -> Vec<TraceOutcome> {
         self.newest = self.newest.max(event.ts);
         if let Some(trace_id) = event.trace_id.as_ref() {
-            let trace = match self.summaries.get_mut(trace_id) {
-                Some(trace) => trace,
-                None => self
-                    .summaries
-                    .entry(Name::clone(trace_id))
-                    .or_insert_with(|| OpenTrace {
-                        summary: TraceSummary::new(trace_id),
-                        walk: TraceWalk::default(),
-                    }),
-            };
+            let hex = event.keys().hex_trace;
+            let trace = self.summaries.get_or_insert_with(trace_id, hex, || {
+                Box::new(OpenTrace {
+                    summary: TraceSummary::new(trace_id),
+                    walk: TraceWalk::default(),
+                })
+            });
             let idle = self.graph.observe_walk(&mut trace.walk, event);
-            trace.summary.observe(event);
+            let names = &mut self.names;
+            trace.summary.observe_with(event, |name| names.intern(name));
             trace.summary.selected |= selected;
             if let Some(cutoff) = idle {
                 // The learner forgets walks idle this long (their traces may go on: a later
@@ -90,14 +93,15 @@ impl TraceBook {
         let graph = self.graph.graph();
         // The traces finished: idle ones, and quiet ones in a final status (kept, so that
         // `settle` does not work it out again).
-        let mut finished: Vec<(Name, Option<TraceStatus>)> = Vec::new();
-        for (trace, OpenTrace { summary, .. }) in &self.summaries {
+        let mut finished: Vec<(TraceKey, Option<TraceStatus>)> = Vec::new();
+        for (trace, open) in self.summaries.iter() {
+            let summary = &open.summary;
             if summary.last_ts.0 < idle_cutoff {
-                finished.push((trace.clone(), None));
+                finished.push((trace, None));
             } else if summary.last_ts.0 < settled_cutoff {
                 let status = summary.status(&graph);
                 if status != TraceStatus::InFlight {
-                    finished.push((trace.clone(), Some(status)));
+                    finished.push((trace, Some(status)));
                 }
             }
         }
@@ -107,9 +111,10 @@ impl TraceBook {
         let summaries = finished
             .into_iter()
             .filter_map(|(trace, status)| {
-                let mut trace = self.summaries.remove(&trace)?;
-                self.graph.settle_walk(&mut trace.walk);
-                Some((trace.summary, status))
+                let trace = self.summaries.remove(&trace)?;
+                let OpenTrace { summary, mut walk } = *trace;
+                self.graph.settle_walk(&mut walk);
+                Some((summary, status))
             })
             .collect();
         settle(summaries, &graph)
@@ -121,9 +126,10 @@ impl TraceBook {
         let summaries = self
             .summaries
             .into_values()
-            .map(|mut trace| {
-                learner.settle_walk(&mut trace.walk);
-                (trace.summary, None)
+            .map(|trace| {
+                let OpenTrace { summary, mut walk } = *trace;
+                learner.settle_walk(&mut walk);
+                (summary, None)
             })
             .collect();
         let graph = learner.finish();

@@ -259,7 +259,7 @@ pub fn row(outcome: &TraceOutcome) -> TraceRow {
         duration_ms: summary.duration_ms(),
         events: summary.events,
         retries: summary.retries(),
-        last_node: last.map(|visit| visit.node_name.clone()),
+        last_node: last.map(|visit| visit.node_name.to_string()),
         last_event: last.map(|visit| visit.last_kind.to_string()),
         idle_ms: None,
         cross_tenant: false,

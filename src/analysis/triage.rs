@@ -390,7 +390,10 @@ impl Triage {
             *self.categories.entry(category.to_string()).or_default() += 1;
         }
         for visit in &outcome.summary.visits {
-            *self.troubled.entry(visit.node_name.clone()).or_default() += 1;
+            *self
+                .troubled
+                .entry(visit.node_name.to_string())
+                .or_default() += 1;
         }
         match outcome.status {
             TraceStatus::Failed => {
@@ -528,7 +531,7 @@ fn worst_trace(outcome: &TraceOutcome, graph: &super::graph::FlowGraph) -> Worst
     let stop = summary.stop_point(graph);
     let (next_node, next_event, next_inferred, next_ts) = match &stop.next {
         Some(NextStep::Observed(visit)) => (
-            Some(visit.node_name.clone()),
+            Some(visit.node_name.to_string()),
             Some(visit.last_kind.to_string()),
             false,
             Some(visit.last_ts),
@@ -544,7 +547,7 @@ fn worst_trace(outcome: &TraceOutcome, graph: &super::graph::FlowGraph) -> Worst
         status: outcome.status,
         category: summary.category(outcome.status),
         last_ts: summary.last_ts,
-        last_success: stop.last_success.map(|v| v.node_name.clone()),
+        last_success: stop.last_success.map(|v| v.node_name.to_string()),
         running: next_event.as_deref() == Some("node_start"),
         next_node,
         next_event,

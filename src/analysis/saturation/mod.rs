@@ -18,6 +18,7 @@ use super::category::{Category, category_of, is_repeated, is_terminal};
 use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
+use super::tracemap::{TraceKey, TraceMap};
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp, position_of};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::{millis, plural};
@@ -359,15 +360,47 @@ impl WorkerTime {
     }
 }
 
-/// The pending count of one trace over its events.
+/// The pending count of one trace over its events. Held for every trace of the last
+/// `IDLE_TRACE_MICROS` of log time (262,144 map slots at 1 GiB of log): kept to 40 bytes,
+/// its last node an id into `PendingNodes`.
 #[derive(Debug, Clone)]
 struct Pending {
     first: i64,
     max: i64,
     last: i64,
-    samples: u32,
     last_ts: Timestamp,
-    last_node: Option<Name>,
+    samples: u32,
+    last_node: u32,
+}
+
+/// No last node (an event without `node_name`).
+const NO_NODE: u32 = u32::MAX;
+
+/// The node names of pending counts, allocated once each by the analysis.
+#[derive(Debug, Default)]
+struct PendingNodes {
+    names: Vec<Name>,
+    ids: NameMap<u32>,
+}
+
+impl PendingNodes {
+    fn id(&mut self, node: Option<&str>) -> u32 {
+        let Some(node) = node else {
+            return NO_NODE;
+        };
+        if let Some(id) = self.ids.get(node) {
+            return *id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(NO_NODE);
+        let name = Name::from(node);
+        self.names.push(Name::clone(&name));
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn name(&self, id: u32) -> Option<&str> {
+        self.names.get(id as usize).map(|name| &**name)
+    }
 }
 
 pub struct SaturationAnalyzer {
@@ -380,8 +413,9 @@ pub struct SaturationAnalyzer {
     /// Failure events of the selected scope per time bucket, by category (the report's
     /// failures over time, on the same buckets as the queues).
     failures: BTreeMap<i64, FailureBucket>,
-    pending: NameMap<Pending>,
-    blocked: Vec<(Name, Pending)>,
+    pending: TraceMap<Pending>,
+    pending_nodes: PendingNodes,
+    blocked: Vec<(TraceKey, Pending)>,
     blocked_total: u64,
     last_eviction: Timestamp,
     /// Some event was not selected by `--node`/`--kind`.
@@ -447,7 +481,8 @@ impl SaturationAnalyzer {
             events: 0,
             nodes: FastMap::default(),
             failures: BTreeMap::new(),
-            pending: NameMap::default(),
+            pending: TraceMap::default(),
+            pending_nodes: PendingNodes::default(),
             blocked: Vec::new(),
             blocked_total: 0,
             last_eviction: Timestamp(i64::MIN),
@@ -813,37 +848,36 @@ impl SaturationAnalyzer {
         let (Some(trace), Some(pending)) = (&event.trace_id, event.trace_pending) else {
             return;
         };
-        match self.pending.get_mut(trace) {
+        let last_node = self.pending_nodes.id(event.node_name.as_deref());
+        let hex = event.keys().hex_trace;
+        match self.pending.get_mut(trace, hex) {
             Some(state) => {
                 state.max = state.max.max(pending);
                 state.last = pending;
                 state.samples += 1;
                 state.last_ts = event.ts;
-                state.last_node.clone_from(&event.node_name);
+                state.last_node = last_node;
             }
             None => {
-                self.pending.insert(
-                    trace.clone(),
-                    Pending {
-                        first: pending,
-                        max: pending,
-                        last: pending,
-                        samples: 1,
-                        last_ts: event.ts,
-                        last_node: event.node_name.clone(),
-                    },
-                );
+                self.pending.get_or_insert_with(trace, hex, || Pending {
+                    first: pending,
+                    max: pending,
+                    last: pending,
+                    samples: 1,
+                    last_ts: event.ts,
+                    last_node,
+                });
             }
         }
         let newest = self.last_ts.unwrap_or(event.ts);
         if newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
             self.last_eviction = newest;
             let cutoff = newest.0.saturating_sub(IDLE_TRACE_MICROS);
-            let idle: Vec<Name> = self
+            let idle: Vec<TraceKey> = self
                 .pending
                 .iter()
                 .filter(|(_, p)| p.last_ts.0 < cutoff)
-                .map(|(trace, _)| trace.clone())
+                .map(|(trace, _)| trace)
                 .collect();
             for trace in idle {
                 if let Some(state) = self.pending.remove(&trace) {
@@ -854,7 +888,7 @@ impl SaturationAnalyzer {
     }
 
     /// A trace whose pending count grew and never came back down: blocked downstream.
-    fn settle_pending(&mut self, trace: Name, state: Pending) {
+    fn settle_pending(&mut self, trace: TraceKey, state: Pending) {
         let grew = state.samples >= 3 && state.last == state.max && state.last - state.first >= 2;
         if grew {
             self.blocked_total += 1;
@@ -882,7 +916,7 @@ impl SaturationAnalyzer {
         graph: &FlowGraph,
         input_end: Option<Timestamp>,
     ) -> SaturationReport {
-        let pending: Vec<(Name, Pending)> = self.pending.drain().collect();
+        let pending: Vec<(TraceKey, Pending)> = self.pending.drain().collect();
         let mut pending = pending;
         pending.sort_by(|a, b| a.0.cmp(&b.0));
         let end = self.last_ts.unwrap_or_default();
@@ -890,9 +924,9 @@ impl SaturationAnalyzer {
             // A trace still moving at the end of the input is not stuck: a fan-out raises
             // trace_pending with each ctx.emit, moments before its messages are taken. It must
             // have been still for a while, against its last node's p95.
-            let p95_ms = state
-                .last_node
-                .as_deref()
+            let p95_ms = self
+                .pending_nodes
+                .name(state.last_node)
                 .and_then(|node| self.nodes.get(node))
                 .and_then(|stats| stats.success_latency.percentile(95.0))
                 .unwrap_or(0.0);
@@ -1010,7 +1044,7 @@ impl SaturationAnalyzer {
         for (trace, state) in &self.blocked {
             signals.push(Signal {
                 kind: SignalKind::BlockedDownstream,
-                node_name: state.last_node.as_deref().map(str::to_string),
+                node_name: self.pending_nodes.name(state.last_node).map(str::to_string),
                 trace_id: Some(trace.to_string()),
                 detail: format!(
                     "trace_pending grew {} → {} over {} events and never came back down{}",
