@@ -102,4 +102,16 @@ fn a_client_timeout_raised_as_an_error_is_read_as_a_slow_dependency() {
         "{text}"
     );
     assert!(!text.contains("credentials, quota or payloads"), "{text}");
+
+    // The slow-dependency signal over fetch's failing window: its attempts ended in errors, so
+    // no checklist asks for a timeout that would make them "fail fast".
+    for subcommand in ["triage", "saturation"] {
+        let report = report_json(subcommand, &[&path]);
+        let steps = report["remediation"].to_string();
+        assert!(!steps.contains("so it fails fast"), "{subcommand}: {steps}");
+        assert!(
+            steps.contains("ended in errors, not in silence"),
+            "{subcommand}: {steps}"
+        );
+    }
 }

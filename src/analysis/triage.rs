@@ -637,6 +637,9 @@ fn merge_checklists(
     for signal in &saturation.signals {
         let node = signal.node_name.clone().unwrap_or_default();
         let step = match signal.kind {
+            SignalKind::SlowDependency if signal.ended_in_errors => format!(
+                "{node}'s attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (the errors above) rather than adding a timeout."
+            ),
             SignalKind::SlowDependency => format!(
                 "Fix or bound {node}'s slow dependency and set NodePolicy.timeout_s so it fails fast."
             ),

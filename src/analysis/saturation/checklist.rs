@@ -271,6 +271,10 @@ pub(super) fn remediate(
                 "{node} is saturated ({}): raise its queue_maxsize or its capacity, or reduce the load sent to it.",
                 signal.detail
             )),
+            SignalKind::SlowDependency if signal.ended_in_errors => steps.push(format!(
+                "{node} answers nothing for a while ({}), and its attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (`flowtrace classify --node {node}` shows the exceptions) rather than adding a timeout.",
+                signal.detail
+            )),
             SignalKind::SlowDependency => steps.push(format!(
                 "{node} starts work that does not finish ({}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.",
                 signal.detail

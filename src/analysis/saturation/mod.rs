@@ -1020,6 +1020,7 @@ impl SaturationAnalyzer {
             {
                 signals.push(Signal {
                     kind: SignalKind::RetryStorm,
+                    ended_in_errors: false,
                     node_name: Some(report.node_name.clone()),
                     trace_id: None,
                     detail: format!(
@@ -1044,6 +1045,7 @@ impl SaturationAnalyzer {
         for (trace, state) in &self.blocked {
             signals.push(Signal {
                 kind: SignalKind::BlockedDownstream,
+                ended_in_errors: false,
                 node_name: self.pending_nodes.name(state.last_node).map(str::to_string),
                 trace_id: Some(trace.to_string()),
                 detail: format!(
@@ -1389,6 +1391,10 @@ pub struct Signal {
     pub node_name: Option<String>,
     pub trace_id: Option<String>,
     pub detail: String,
+    /// A slow dependency whose attempts there ended in errors (a client's own timeout, say),
+    /// not in nothing: the errors say what fails; no timeout is missing.
+    #[serde(skip)]
+    pub ended_in_errors: bool,
 }
 
 impl Signal {

@@ -62,6 +62,7 @@ pub(super) fn saturation_signal(
     };
     Some(Signal {
         kind: SignalKind::Saturation,
+        ended_in_errors: false,
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         detail: format!(
@@ -96,8 +97,11 @@ pub(super) fn slow_dependency_signal(
     if timeouts == 0 && starts < 2 {
         return None;
     }
+    // Attempts that raised (a client's own timeout inside the handler, say) did end.
+    let errors: u64 = window.iter().map(|b| b.errors).sum();
     Some(Signal {
         kind: SignalKind::SlowDependency,
+        ended_in_errors: timeouts == 0 && errors * 2 >= starts,
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         detail: format!(
@@ -142,6 +146,7 @@ pub(super) fn regression_signal(
     let (early, late) = (before.percentile(95.0)?, after.percentile(95.0)?);
     (late > 2.0 * early).then(|| Signal {
         kind: SignalKind::LatencyRegression,
+        ended_in_errors: false,
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         detail: format!(
