@@ -3,9 +3,8 @@
 //! held after the traces are handed over, not by timing. And the rows come back whole: the
 //! ids, tenants, nodes and kinds as they went in.
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 
 use flowtrace::analysis::graph::FlowGraph;
 use flowtrace::analysis::trace::{TraceStatus, TraceSummary};
@@ -15,20 +14,10 @@ use flowtrace::event::{Event, Kind, Origin, Timestamp};
 use flowtrace::pass::{Analysis, PassEnd};
 use flowtrace::source::TenantMap;
 
-struct Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
-static CURRENT: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        CURRENT.fetch_add(layout.size(), Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        CURRENT.fetch_sub(layout.size(), Ordering::Relaxed);
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use counting::{CURRENT, Counting};
 
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
