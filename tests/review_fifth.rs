@@ -115,3 +115,24 @@ fn a_client_timeout_raised_as_an_error_is_read_as_a_slow_dependency() {
         );
     }
 }
+
+/// The other side of the client-timeout reading, on another topology: the incident capture's
+/// `TimeoutError`s at `retrieve` are the runtime's own timeouts (node_timeout events, as its
+/// expected.json counts them), and its error exceptions are no timeouts: no advice there reads
+/// them as a client's time limit.
+#[test]
+fn the_runtimes_own_timeouts_are_not_read_as_a_client_timeout() {
+    let truth = fixture_json("incident/expected.json");
+    let timeouts = truth["classify"]["categories"]["timeout"]["events"]
+        .as_u64()
+        .unwrap();
+    assert!(timeouts > 0);
+    let path = fixture_arg("incident/flat.jsonl");
+    let classify = report_json("classify", &[&path]);
+    assert_eq!(
+        classify["categories"]["timeout"]["events"].as_u64(),
+        Some(timeouts)
+    );
+    let steps = classify["remediation"].to_string();
+    assert!(!steps.contains("a timeout of the client"), "{steps}");
+}
