@@ -6,6 +6,9 @@
 //!   succeed, p95 about 120 ms); the log is cut 1.8 s into another cold call, which finished
 //!   after the cut. A call that is no longer than ones the node already finished is slow, not
 //!   hung: no "hanging" verdict, no advice to cut it with a timeout.
+//! - `fifth_burst` and `sixth_slowdown` (a second topology): a queue full for 2 s, then drained
+//!   for 12-14 s before the log ends: a bottleneck of then, not of now, with its cause (one
+//!   tenant's burst; the node slowing down).
 
 mod common;
 
@@ -135,4 +138,282 @@ fn the_runtimes_own_timeouts_are_not_read_as_a_client_timeout() {
     );
     let steps = classify["remediation"].to_string();
     assert!(!steps.contains("a timeout of the client"), "{steps}");
+}
+
+/// The runtime's own FlowEvents in a flat capture: (ts in seconds, the payload).
+fn flow_events(path: &str) -> Vec<Value> {
+    let text = if path.ends_with(".gz") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(path).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        text
+    } else {
+        std::fs::read_to_string(path).unwrap()
+    };
+    text.lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
+fn seconds(rfc3339: &Value) -> f64 {
+    let parsed = chrono::DateTime::parse_from_rfc3339(rfc3339.as_str().unwrap()).unwrap();
+    parsed.timestamp_micros() as f64 / 1e6
+}
+
+/// `fifth_burst`: tenant initech sends 70 requests in 0.35 s; `enrich`'s inbound queue is full
+/// from 4.3 s to 6.5 s after the start and the log goes on for 14.5 s with every request
+/// answered. The bottleneck verdict says when, that it is over and whose burst it was, and the
+/// checklist does not ask to relieve a bottleneck that no longer exists.
+#[test]
+fn a_burst_that_is_over_is_called_over_with_its_window_and_its_tenant() {
+    let truth = expected("fifth_burst");
+    let full = &truth["enrich_inbound_full_80pct"];
+    let path = fixture_arg("review/fifth_burst.jsonl.gz");
+    let saturation = report_json("saturation", &[&path]);
+    assert_eq!(saturation["hot_node"], "enrich");
+    let start = seconds(&saturation["span"]["first_ts"]);
+    let window = &saturation["bottleneck"]["window"];
+    let near = |a: f64, b: f64| (a - b).abs() < 0.005;
+    assert!(
+        near(
+            seconds(&window["first"]) - start,
+            full["first_s"].as_f64().unwrap()
+        ) && near(
+            seconds(&window["last"]) - start,
+            full["last_s"].as_f64().unwrap()
+        ),
+        "{window} against {full}"
+    );
+    assert_eq!(window["over"], true);
+    let ended = full["ended_s_before_log_end"].as_f64().unwrap();
+    assert!((window["drained_s"].as_f64().unwrap() - ended).abs() < 0.1);
+    assert_eq!(window["tenant"], "initech");
+    for subcommand in ["saturation", "triage"] {
+        let report = report_json(subcommand, &[&path]);
+        let steps = report["remediation"].to_string();
+        assert!(
+            steps.contains("nothing needs relieving now")
+                && steps.contains("rate-limit tenant initech"),
+            "{subcommand}: {steps}"
+        );
+        assert!(
+            !steps.contains("Relieve the bottleneck"),
+            "{subcommand}: {steps}"
+        );
+    }
+}
+
+/// `sixth_slowdown`, another topology (fetch -> llm -> {store, audit}, even traffic of three
+/// tenants): llm's dependency slows down 8x for 2.5 s; its queue fills, then drains, and the
+/// log goes on for 12 s. Over the whole log no queue is full in a fifth of its readings, yet llm
+/// was the bottleneck while it lasted: the verdict names it, says it is over, reads it as llm
+/// slowing down (not a tenant's burst), and calls no finished fan-out trace blocked.
+#[test]
+fn a_slow_spell_that_is_over_is_the_bottleneck_of_its_window_and_no_tenants() {
+    let truth = expected("sixth_slowdown");
+    let full = &truth["llm_inbound_full_80pct"];
+    // Even traffic in the window: no tenant sent more than its share.
+    let starts = full["window_starts_by_tenant"].as_object().unwrap();
+    let total: u64 = starts.values().map(|n| n.as_u64().unwrap()).sum();
+    assert!(starts.values().all(|n| n.as_u64().unwrap() * 2 < total));
+    let path = log("sixth_slowdown");
+    let saturation = report_json("saturation", &[&path]);
+    assert_eq!(saturation["hot_node"], "llm");
+    let bottleneck = &saturation["bottleneck"];
+    assert!(bottleneck["during"].is_object(), "{bottleneck}");
+    let window = &bottleneck["window"];
+    let start = seconds(&saturation["span"]["first_ts"]);
+    assert!(
+        (seconds(&window["last"]) - start - full["last_s"].as_f64().unwrap()).abs() < 0.005,
+        "{window} against {full}"
+    );
+    assert_eq!(window["over"], true);
+    assert!(window["tenant"].is_null(), "{window}");
+    // llm took longer per attempt in the window than outside it, as the FlowEvents say.
+    let events = flow_events(&path);
+    let (first, last) = (
+        start + full["first_s"].as_f64().unwrap(),
+        start + full["last_s"].as_f64().unwrap(),
+    );
+    let mean = |inside: bool| {
+        let latencies: Vec<f64> = events
+            .iter()
+            .filter(|e| e["node_name"] == "llm" && e["event"] == "node_success")
+            .filter(|e| (first..=last).contains(&e["ts"].as_f64().unwrap()) == inside)
+            .map(|e| e["latency_ms"].as_f64().unwrap())
+            .collect();
+        latencies.iter().sum::<f64>() / latencies.len() as f64
+    };
+    assert!(mean(true) > 2.0 * mean(false));
+    let steps = saturation["remediation"].to_string();
+    assert!(
+        steps.contains("llm itself slowed down") && steps.contains("nothing needs relieving now"),
+        "{steps}"
+    );
+    // Every trace's two results were drained (as the runtime counted): none is blocked.
+    assert_eq!(
+        truth["results_drained"].as_u64(),
+        truth["traces"].as_u64().map(|n| 2 * n)
+    );
+    for subcommand in ["saturation", "triage"] {
+        let report = report_json(subcommand, &[&path]);
+        let signals = report
+            .pointer("/signals")
+            .or(report.pointer("/saturation/signals"))
+            .unwrap();
+        assert!(
+            !signals.to_string().contains("blocked_downstream"),
+            "{subcommand}: {signals}"
+        );
+    }
+}
+
+/// The other side, on four captures whose hot node's queue was full until the log's end (the
+/// FlowEvents' last full inbound reading within a second of it): none is called over, and
+/// the checklist still asks to relieve it.
+#[test]
+fn a_bottleneck_still_pressed_at_the_end_is_not_called_over() {
+    for name in [
+        "third_llm_bound",
+        "fourth_join_sink",
+        "dep_timeouts",
+        "third_dep_bound",
+    ] {
+        let path = log(name);
+        let events = flow_events(&path);
+        let saturation = report_json("saturation", &[&path]);
+        let hot = saturation["hot_node"].as_str().unwrap().to_string();
+        let end = events
+            .iter()
+            .filter_map(|e| e["ts"].as_f64())
+            .fold(f64::MIN, f64::max);
+        let last_full = events
+            .iter()
+            .filter(|e| e["node_name"] == hot.as_str())
+            .filter(
+                |e| match (e["q_depth_in"].as_f64(), e["queue_maxsize"].as_f64()) {
+                    (Some(depth), Some(capacity)) => depth >= 0.8 * capacity,
+                    _ => false,
+                },
+            )
+            .filter_map(|e| e["ts"].as_f64())
+            .fold(f64::MIN, f64::max);
+        assert!(end - last_full < 1.0, "{name}: the capture's premise");
+        assert_eq!(saturation["bottleneck"]["window"]["over"], false, "{name}");
+        assert!(
+            !saturation["remediation"]
+                .to_string()
+                .contains("nothing needs relieving now"),
+            "{name}"
+        );
+    }
+}
+
+/// `twosinks`: a fan-out into two sinks, every result drained. A trace's last successes are
+/// logged before the app fetches its results, so its pending count ends at its peak: that is
+/// the egress, not something downstream that stopped draining.
+#[test]
+fn a_fan_out_into_sinks_whose_results_were_fetched_is_not_blocked() {
+    let saturation = report_json("saturation", &[&log("twosinks")]);
+    let signals = saturation["signals"].to_string();
+    assert!(!signals.contains("blocked_downstream"), "{signals}");
+}
+
+fn find_text(trace: &str, path: &str) -> String {
+    let output = flowtrace()
+        .args(["find", trace, path, "-q"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// `fifth_redeploy`: process 1 is stopped (`flow.stop()`) with 10 traces queued or running; a
+/// new process (new node_ids) serves for 6 s. The runtime dropped those messages with process
+/// 1: find says so, instead of "waiting its turn in score's queue" (a queue gone with it).
+#[test]
+fn a_message_left_in_a_stopped_runtime_is_dropped_not_waiting() {
+    let truth = expected("fifth_redeploy");
+    let lost = truth["lost_at_stop_with_events"].as_array().unwrap();
+    assert_eq!(lost.len(), 10);
+    let path = log("fifth_redeploy");
+    for trace in lost {
+        let text = find_text(trace.as_str().unwrap(), &path);
+        assert!(
+            text.contains("stopped at") && text.contains("not waiting")
+                || text.contains("cancelled with its worker, not hanging"),
+            "{trace}: {text}"
+        );
+        assert!(!text.contains("waiting its turn"), "{trace}: {text}");
+    }
+    // saturation: score was the bottleneck in process 1 until it stopped (when the runtime
+    // says), not a pod beside an idle one ("look at what differs" would send the on-call to
+    // a host that is gone).
+    let saturation = report_json("saturation", &[&path]);
+    assert_eq!(saturation["hot_node"], "score");
+    let window = &saturation["bottleneck"]["window"];
+    let end = flow_events(&path)
+        .iter()
+        .filter_map(|e| e["ts"].as_f64())
+        .fold(f64::MIN, f64::max);
+    let stop = end - truth["stop_s_before_log_end"].as_f64().unwrap();
+    assert!(
+        (seconds(&window["stopped"]) - stop).abs() < 0.01,
+        "{window}: the stop at {stop}"
+    );
+    assert_eq!(window["over"], true);
+    let steps = saturation["remediation"].to_string();
+    assert!(
+        steps.contains("until that runtime stopped") && !steps.contains("what differs"),
+        "{steps}"
+    );
+    // The new process served score after the stop: the message is not queued anywhere.
+    let queued = find_text(lost[0].as_str().unwrap(), &path);
+    assert!(
+        queued.contains("another instance of score") && queued.contains("has served since"),
+        "{queued}"
+    );
+}
+
+/// `restart` (another topology, a -> b -> c): process 1 is stopped while b is mid-attempt for
+/// one trace; its FlowEvents show that attempt's node_start and then b's node_cancelled for the
+/// same node_id. find says the attempt was cancelled with its worker, not "a slow call".
+#[test]
+fn an_attempt_under_way_when_its_worker_stopped_was_cancelled_not_slow() {
+    let path = log("restart");
+    let events = flow_events(&path);
+    let cancelled_at = |node_id: &Value| {
+        events
+            .iter()
+            .find(|e| e["event"] == "node_cancelled" && e["node_id"] == *node_id)
+            .and_then(|e| e["ts"].as_f64())
+    };
+    // The trace whose last event is a node_start in a worker that was cancelled after it.
+    let (trace, start) = events
+        .iter()
+        .filter(|e| e["event"] == "node_start")
+        .filter(|start| {
+            !events.iter().any(|later| {
+                later["trace_id"] == start["trace_id"]
+                    && later["ts"].as_f64() > start["ts"].as_f64()
+            })
+        })
+        .find_map(|start| {
+            let at = cancelled_at(&start["node_id"])?;
+            (at > start["ts"].as_f64()?).then(|| (start["trace_id"].clone(), start.clone()))
+        })
+        .expect("the capture's premise: an attempt under way at the stop");
+    let text = find_text(trace.as_str().unwrap(), &path);
+    assert!(
+        text.contains(&format!(
+            "{}'s attempt was under way in its node_id {}",
+            start["node_name"].as_str().unwrap(),
+            start["node_id"].as_str().unwrap()
+        )) && text.contains("cancelled with its worker, not hanging"),
+        "{text}"
+    );
+    assert!(!text.contains("a slow call"), "{text}");
 }

@@ -70,6 +70,10 @@ pub struct TraceFinder {
 struct Worker {
     open: Option<(String, Timestamp)>,
     last_out: Option<(i64, i64)>,
+    /// Its first node_cancelled: the worker (and its runtime, with its queues) stopped.
+    stopped: Option<Timestamp>,
+    /// Its latest event but a node_cancelled: work it did.
+    last_seen: Timestamp,
 }
 
 impl TraceFinder {
@@ -142,6 +146,12 @@ impl TraceFinder {
                         _ => counts.1 += 1,
                     }
                 }
+            }
+            if event.kind != Kind::NodeCancelled {
+                worker.last_seen = worker.last_seen.max(event.ts);
+            }
+            if event.kind == Kind::NodeCancelled && worker.stopped.is_none() {
+                worker.stopped = Some(event.ts);
             }
             match (&event.kind, event.trace_id.as_deref()) {
                 (Kind::NodeStart, Some(trace)) => worker.open = Some((trace.to_string(), event.ts)),
@@ -330,9 +340,25 @@ pub struct LastSuccess {
     pub queue_maxsize: Option<i64>,
 }
 
+/// A runtime (pod or process, by its node_id) whose worker logged node_cancelled.
+#[derive(Debug, Clone, Serialize)]
+pub struct StoppedRuntime {
+    /// The node of the trace's last event, whose worker there stopped.
+    pub node_name: String,
+    /// `pod NAME` or `node_id ID`.
+    pub instance: String,
+    pub at: Timestamp,
+    /// Another instance of the next node served after it (a restarted flow, another pod).
+    pub replaced: bool,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NextNode {
     pub node_name: String,
+    /// The runtime the message was left in stopped after the trace's last event: the message
+    /// went with its queues (null when it did not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StoppedRuntime>,
     /// The node's last event kind for the trace (null when inferred: no event yet).
     pub event: Option<String>,
     /// When `inferred`, the time of the node's nearest event of any trace (its queue depths).
@@ -436,6 +462,39 @@ pub enum Held {
 /// Ratio of a node's p95 past which another trace's open attempt is what holds its worker.
 const HOLDING_RATIO: f64 = 3.0;
 
+/// The runtime the message was left in stopped after the trace's last event (its sender's
+/// worker, in that pod or node_id, logged node_cancelled: `flow.stop()` or a shutdown): the
+/// queues went with it. With whether another instance of `node` served after the stop.
+fn stopped_with(
+    node: &str,
+    timeline: &[Event],
+    workers: &HashMap<(String, String), Worker>,
+) -> Option<StoppedRuntime> {
+    let last = timeline.iter().max_by_key(|e| e.ts)?;
+    let sender = last.node_name.as_deref()?;
+    let instance = last.pod.as_deref().or(last.node_id.as_deref())?;
+    let at = workers
+        .get(&(sender.to_string(), instance.to_string()))?
+        .stopped
+        .filter(|at| *at >= last.ts)?;
+    // Work of the node after the stop: another runtime (a restart in the same pod included).
+    let replaced = workers
+        .iter()
+        .any(|((n, _), worker)| n == node && worker.last_seen > at);
+    Some(StoppedRuntime {
+        node_name: sender.to_string(),
+        // Named by node_id where the event has one: every source (a pod's log, the store)
+        // carries it, so the answer does not depend on where it was read.
+        instance: match (last.node_id.as_deref(), last.pod.as_deref()) {
+            (Some(node_id), _) => format!("node_id {node_id}"),
+            (None, Some(pod)) => format!("pod {pod}"),
+            (None, None) => instance.to_string(),
+        },
+        at,
+        replaced,
+    })
+}
+
 fn what_holds(
     node: &str,
     trace_id: &str,
@@ -510,6 +569,7 @@ fn build_report(
             let pod = timeline.iter().rev().find_map(|e| e.pod.as_deref());
             next.held = what_holds(&next.node_name, trace_id, pod, p95, newest, workers);
         }
+        next.stopped = stopped_with(&next.node_name, &timeline, workers);
     }
     if let Some(next) = next.as_mut() {
         let edges = graph
@@ -608,6 +668,7 @@ pub fn locate(
                 stopped.last_ts,
             );
             Some(NextNode {
+                stopped: None,
                 node_name: stopped.node_name.to_string(),
                 event: Some(stopped.last_kind.to_string()),
                 ts: Some(stopped.last_ts),
@@ -731,6 +792,7 @@ fn infer_next(
         _ => false,
     };
     NextNode {
+        stopped: None,
         node_name: successor.node_name.clone(),
         event: None,
         ts,

@@ -365,7 +365,51 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     );
 }
 
+/// The message was left in a runtime that stopped: it is gone with that runtime's queues,
+/// not waiting.
+fn stopped_step(
+    findings: &TraceFindings,
+    next: &super::find::NextNode,
+    stopped: &super::find::StoppedRuntime,
+) -> String {
+    let after = stopped.at.millis_since(findings.summary.last_ts).max(0.0);
+    let since = if stopped.replaced {
+        format!(
+            ", and another instance of {} (a restarted flow or another pod) has served since",
+            next.node_name
+        )
+    } else {
+        String::new()
+    };
+    let (what, lost) = if next.inferred {
+        (
+            format!(
+                "The message was left for {} in the runtime of {}'s {}",
+                next.node_name, stopped.node_name, stopped.instance
+            ),
+            "the message was dropped with that runtime's queues, not waiting",
+        )
+    } else {
+        (
+            format!(
+                "{}'s attempt was under way in its {}",
+                next.node_name, stopped.instance
+            ),
+            "the attempt was cancelled with its worker, not hanging, and the message went with it",
+        )
+    };
+    format!(
+        "{what}, which stopped at {} ({} ms after this trace's last event; node_cancelled: flow.stop() or a shutdown){since}: {lost}. Resend it if the caller has not (`flowtrace traces --status in_flight` lists the traces left in flight).",
+        crate::render::clock(stopped.at),
+        millis(after),
+    )
+}
+
 fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<String>) {
+    if let Some(stopped) = &next.stopped {
+        steps.push(stopped_step(findings, next, stopped));
+        return;
+    }
     let node = &next.node_name;
     let against_p95 = |ms: f64| match next.p95_ms {
         Some(p95) if p95 > 0.0 => format!(

@@ -9,7 +9,7 @@ use super::table::{
     toned_row,
 };
 use super::{
-    Palette, Tone, markdown_cell, markdown_row, millis, plural, wrap_words, write_checklist,
+    Palette, Tone, clock, markdown_cell, markdown_row, millis, plural, wrap_words, write_checklist,
 };
 use crate::analysis::category::Category;
 use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading};
@@ -54,10 +54,6 @@ const DETAIL_COLUMN_MIN: usize = 40;
 
 /// Details under their rows start under `+MS`, leaving the time column clear.
 const DETAIL_INDENT: usize = 14;
-
-fn clock(ts: Timestamp) -> String {
-    ts.to_datetime().format("%H:%M:%S%.3f").to_string()
-}
 
 fn full_time(ts: Timestamp) -> String {
     ts.to_datetime().format("%Y-%m-%d %H:%M:%S%.3f").to_string()

@@ -295,6 +295,11 @@ pub fn wrap_words(text: &str, width: usize, first_indent: usize, indent: usize) 
 }
 
 /// `1 event`, `12,410 events`, `2 retries`, `3 successes`.
+/// A time of day to the millisecond, UTC: `08:42:52.768`.
+pub fn clock(ts: crate::event::Timestamp) -> String {
+    ts.to_datetime().format("%H:%M:%S%.3f").to_string()
+}
+
 pub fn plural(count: u64, word: &str) -> String {
     let number = thousands(count);
     if count == 1 {

@@ -7,16 +7,17 @@ use super::*;
 pub(super) const MIN_PRESSURE: f64 = 0.2;
 
 /// The share of `counts` (depth -> readings) at or above `level`.
-pub(super) fn share_at_least(counts: &BTreeMap<i64, u64>, level: f64) -> f64 {
-    let total: u64 = counts.values().sum();
+pub(super) fn share_at_least(counts: impl Iterator<Item = (i64, u64)>, level: f64) -> f64 {
+    let (mut total, mut above) = (0, 0);
+    for (depth, count) in counts {
+        total += count;
+        if depth as f64 >= level && depth > 0 {
+            above += count;
+        }
+    }
     if total == 0 {
         return 0.0;
     }
-    let above: u64 = counts
-        .iter()
-        .filter(|(depth, _)| **depth as f64 >= level && **depth > 0)
-        .map(|(_, count)| count)
-        .sum();
     above as f64 / total as f64
 }
 
@@ -43,6 +44,19 @@ pub struct Bottleneck {
     /// Nodes upstream of it (by the flow graph) whose queues are backed up: they wait on it.
     pub backed_up: Vec<String>,
     pub runner_up: Option<RunnerUp>,
+    /// When its inbound queue was full, and whether that is over.
+    pub window: Option<PressureWindow>,
+    /// Judged over the buckets of a saturation run only (the shares are of those buckets):
+    /// over the whole input no node was pressed long enough.
+    pub during: Option<SaturationRun>,
+}
+
+/// The buckets of the longest saturation run, over which a transient bottleneck is judged.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SaturationRun {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub bucket_s: f64,
 }
 
 /// The node that came closest to being the hot node, and why it is not.
@@ -93,11 +107,26 @@ impl Bottleneck {
                 self.instances
             )
         });
-        format!(
-            "inbound queue {level} in {:.0}% of its queue readings (max {}) while {outbound}{instance}",
+        let readings = match self.during {
+            Some(run) => format!(
+                "of the {} buckets from {} to {} (over the whole input no queue stayed full long enough)",
+                super::signals::width_text((run.bucket_s * 1e6).round() as i64),
+                clock(run.from),
+                clock(run.to)
+            ),
+            None => "of its queue readings".to_string(),
+        };
+        let evidence = format!(
+            "inbound queue {level} in {:.0}% {readings} (max {}) while {outbound}{instance}",
             self.inbound_full_share * 100.0,
             self.q_depth_in_max,
-        )
+        );
+        // A pressure that is over says so first: the bottleneck of a burst, not of now.
+        match &self.window {
+            Some(window) if window.over => format!("{}; {evidence}", window.text()),
+            Some(window) => format!("{evidence}; {}", window.text()),
+            None => evidence,
+        }
     }
 }
 
@@ -178,5 +207,67 @@ pub(super) fn bottleneck(
         instances: hot.instances,
         backed_up: backed_up.iter().map(|n| n.node_name.clone()).collect(),
         runner_up,
+        window: hot.pressure_window.clone(),
+        during: None,
     })
+}
+
+/// With no bottleneck over the whole input, one over the longest saturation run of any node:
+/// a burst or a slow spell in a long input presses a queue in too few of its readings to
+/// count, yet it was the bottleneck while it lasted. The same rule, on the share of the run's
+/// buckets in which each queue was full (a bucket counts if one reading was).
+pub(super) fn transient_bottleneck(
+    nodes: &[NodeReport],
+    node_buckets: &[(String, Vec<Bucket>)],
+    indices: &[i64],
+    width: i64,
+    graph: &FlowGraph,
+    options: SaturationOptions,
+) -> Option<Bottleneck> {
+    let (start, run) = nodes
+        .iter()
+        .zip(node_buckets)
+        .filter_map(|(report, (_, buckets))| {
+            let level = saturation_level(report, options.threshold)?;
+            Some(longest_run(buckets, |b| {
+                b.q_total_max as f64 >= level && b.q_total_max > 0
+            }))
+        })
+        .filter(|(_, run)| *run >= options.sustain)
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
+    let in_run: Vec<NodeReport> = nodes
+        .iter()
+        .zip(node_buckets)
+        .map(|(report, (name, buckets))| {
+            let capacity = report.queue_maxsize.filter(|c| *c > 0);
+            let in_edges = graph.edges.iter().filter(|e| e.to == *name).count().max(1);
+            let (in_level, out_level) = match capacity {
+                Some(capacity) => (
+                    options.threshold * (capacity as usize * in_edges) as f64,
+                    options.threshold * capacity as f64,
+                ),
+                None => (UNBOUNDED_BACKLOG, UNBOUNDED_BACKLOG),
+            };
+            let window = &buckets[start..start + run];
+            let share = |full: &dyn Fn(&Bucket) -> bool| {
+                window.iter().filter(|b| full(b)).count() as f64 / run as f64
+            };
+            let mut report = report.clone();
+            report.inbound_full_share = share(&|b| b.q_in_max > 0 && b.q_in_max as f64 >= in_level);
+            report.outbound_full_share =
+                share(&|b| b.q_out_max > 0 && b.q_out_max as f64 >= out_level);
+            report
+        })
+        .collect();
+    let mut found = bottleneck(&in_run, graph, options.threshold)?;
+    found.during = Some(SaturationRun {
+        from: Timestamp(indices[start].saturating_mul(width)),
+        to: Timestamp(
+            indices[start + run - 1]
+                .saturating_add(1)
+                .saturating_mul(width),
+        ),
+        bucket_s: width as f64 / 1e6,
+    });
+    Some(found)
 }

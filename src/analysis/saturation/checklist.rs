@@ -183,6 +183,54 @@ pub(super) fn capitalized(text: String) -> String {
     }
 }
 
+/// The checklist line for a bottleneck whose queue drained long before the input's end: a
+/// burst, over; relieving it is for the next one.
+fn over_step(hot: &Bottleneck, window: &PressureWindow, capacity: &str) -> String {
+    let behind = match hot.backed_up.as_slice() {
+        [] => String::new(),
+        [one] => format!("; {one} backed up behind it while it lasted"),
+        several => format!(
+            "; {} backed up behind it while it lasted",
+            several.join(", ")
+        ),
+    };
+    let node = &hot.node_name;
+    let when = format!(
+        "{node} was the bottleneck{capacity} only from {} to {} ({})",
+        clock(window.first),
+        clock(window.last),
+        signals::duration_text(window.last.0.saturating_sub(window.first.0)),
+    );
+    if let Some(stopped) = window.stopped {
+        let instance = hot
+            .instance
+            .as_ref()
+            .map_or(String::new(), |instance| format!(" in {instance}"));
+        return format!(
+            "{when}{instance}, until that runtime stopped at {} (node_cancelled: flow.stop() or a shutdown); another instance of {node} (a restarted flow or another pod) has served since, so nothing needs relieving now. Messages left in the stopped runtime's queues were dropped with it: `flowtrace traces --status in_flight` lists them, `flowtrace find <trace_id>` says where each was{behind}.",
+            clock(stopped)
+        );
+    }
+    let since = format!(
+        "its queue has been below full for the {} since, so nothing needs relieving now",
+        signals::duration_text((window.drained_s * 1e6) as i64),
+    );
+    match (window.slowed_down(), &window.tenant) {
+        (true, _) => format!(
+            "{when}, while its successful attempts took {} ms on average against {} ms otherwise: {node} itself slowed down (its handler or what it calls), not the traffic; {since}. If it recurs, look at what {node} depends on at those times{behind}.",
+            millis(window.mean_ms_during.unwrap_or_default()),
+            millis(window.mean_ms_outside.unwrap_or_default()),
+        ),
+        (false, Some(tenant)) => format!(
+            "{when}, while tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work; {since}. If such bursts recur, rate-limit tenant {tenant} at the ingress, raise queue_maxsize to absorb them, or add replicas of {node}{behind}.",
+            window.tenant_share.unwrap_or_default() * 100.0
+        ),
+        (false, None) => format!(
+            "{when}: more work arrived than it takes; {since}. If such bursts recur, raise queue_maxsize to absorb them, rate-limit the senders, or add replicas of {node}{behind}."
+        ),
+    }
+}
+
 pub(super) fn remediate(
     nodes: &[NodeReport],
     signals: &[Signal],
@@ -208,7 +256,9 @@ pub(super) fn remediate(
                 ),
             }
         };
-        if hot.waits_on_egress {
+        if let Some(window) = hot.window.as_ref().filter(|window| window.over) {
+            steps.push(over_step(hot, window, &capacity));
+        } else if hot.waits_on_egress {
             steps.push(format!(
                 "Drain the egress: {} is the last node and its output queue to the egress was full in {:.0}% of its readings, so it waits on the app's flow.fetch() rather than working (its successes include that wait); fetch results faster or from more consumers. Adding replicas of {} would not help; {behind}.",
                 hot.node_name,

@@ -21,16 +21,18 @@ use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::tracemap::{TraceKey, TraceMap};
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp, position_of};
 use crate::pass::{Analysis, Needs, PassEnd};
-use crate::render::{millis, plural};
+use crate::render::{clock, millis, plural};
 
 mod bottleneck;
 mod checklist;
 mod signals;
 
-pub use bottleneck::{Bottleneck, LostBecause, RunnerUp};
-use bottleneck::{bottleneck, share_at_least};
+pub use bottleneck::{Bottleneck, LostBecause, RunnerUp, SaturationRun};
+
+use bottleneck::{bottleneck, share_at_least, transient_bottleneck};
 pub use checklist::{LostTime, dominant_tenant, hang_step};
 use checklist::{lost_elsewhere, remediate};
+use signals::{longest_run, saturation_level};
 use signals::{regression_signal, saturation_signal, slow_dependency_signal};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
@@ -178,6 +180,10 @@ struct Bucket {
     errors: u64,
     inflight_max: i64,
     latency: Sketch,
+    /// The successes' latency summed (ms): their mean, where a few long ones weigh.
+    success_ms: f64,
+    /// Attempts started, by tenant (at most `MAX_INSTANCES` tenants): who sent a burst.
+    tenant_starts: Vec<(Name, u32)>,
 }
 
 /// Merged when buckets widen: each kind of bucket says how two of its values add up.
@@ -210,6 +216,10 @@ impl Merge for Bucket {
         self.errors += other.errors;
         self.inflight_max = self.inflight_max.max(other.inflight_max);
         self.latency.merge(&other.latency);
+        self.success_ms += other.success_ms;
+        for (tenant, count) in &other.tenant_starts {
+            count_tenant(&mut self.tenant_starts, tenant, *count);
+        }
     }
 }
 
@@ -244,6 +254,23 @@ struct NodeStats {
 /// Instances of one node kept apart, at most; further ones share one entry.
 const MAX_INSTANCES: usize = 64;
 
+/// Adds `count` to `tenant`'s entry (a new one while there are fewer than `MAX_INSTANCES`).
+fn count_tenant(counts: &mut Vec<(Name, u32)>, tenant: &Name, count: u32) {
+    match position_of(counts, tenant) {
+        Some(index) => counts[index].1 += count,
+        None if counts.len() < MAX_INSTANCES => counts.push((tenant.clone(), count)),
+        None => {}
+    }
+}
+
+/// How many readings saw one queue depth, and when the first and the last were.
+#[derive(Debug, Clone, Copy, Default)]
+struct DepthSeen {
+    count: u64,
+    first: Timestamp,
+    last: Timestamp,
+}
+
 /// Exact counts of each q_depth_in / q_depth_out reading of one instance: queue depths are
 /// small integers, and shares above any level come from them whatever the bucket width.
 #[derive(Debug, Default)]
@@ -257,7 +284,13 @@ struct QueueReadings {
     open: Option<OpenAttempt>,
     /// Its worker's busy time (s): attempts that ended, and retry backoff.
     busy_s: f64,
-    q_in: BTreeMap<i64, u64>,
+    /// Its latest queue reading: how long its queue has been below full, once it drained.
+    last_reading: Timestamp,
+    /// Its first event, and its first node_cancelled (its runtime stopped: flow.stop(), a
+    /// shutdown): instances that never ran at the same time are successive, not side by side.
+    first_seen: Timestamp,
+    stopped: Option<Timestamp>,
+    q_in: BTreeMap<i64, DepthSeen>,
     q_out: BTreeMap<i64, u64>,
 }
 
@@ -365,12 +398,14 @@ impl WorkerTime {
 /// its last node an id into `PendingNodes`.
 #[derive(Debug, Clone)]
 struct Pending {
-    first: i64,
-    max: i64,
-    last: i64,
-    last_ts: Timestamp,
+    first: i32,
+    max: i32,
+    last: i32,
     samples: u32,
+    last_ts: Timestamp,
     last_node: u32,
+    /// The last event was a node_success: at a sink, what is pending waits in the egress.
+    last_success: bool,
 }
 
 /// No last node (an event without `node_name`).
@@ -416,7 +451,8 @@ pub struct SaturationAnalyzer {
     pending: TraceMap<Pending>,
     pending_nodes: PendingNodes,
     blocked: Vec<(TraceKey, Pending)>,
-    blocked_total: u64,
+    /// Blocked traces by (last node, last event a success).
+    blocked_total: Vec<((u32, bool), u64)>,
     last_eviction: Timestamp,
     /// Some event was not selected by `--node`/`--kind`.
     filtered: bool,
@@ -484,7 +520,7 @@ impl SaturationAnalyzer {
             pending: TraceMap::default(),
             pending_nodes: PendingNodes::default(),
             blocked: Vec::new(),
-            blocked_total: 0,
+            blocked_total: Vec::new(),
             last_eviction: Timestamp(i64::MIN),
             filtered: false,
         }
@@ -540,6 +576,7 @@ impl SaturationAnalyzer {
             for (name, readings) in &mut stats.readings {
                 if instance.is_none_or(|instance| &**name == instance) {
                     readings.open = None;
+                    readings.stopped.get_or_insert(event.ts);
                 }
             }
             return;
@@ -587,6 +624,7 @@ impl SaturationAnalyzer {
                     None => {
                         let readings = QueueReadings {
                             pod: event.pod.is_some(),
+                            first_seen: event.ts,
                             ..QueueReadings::default()
                         };
                         stats.readings.push((key, readings));
@@ -636,7 +674,15 @@ impl SaturationAnalyzer {
         }
         if let Some(q) = event.q_depth_in {
             readings.last_in = q;
-            *readings.q_in.entry(q).or_default() += 1;
+            readings.last_reading = readings.last_reading.max(event.ts);
+            let seen = readings.q_in.entry(q).or_insert(DepthSeen {
+                count: 0,
+                first: event.ts,
+                last: event.ts,
+            });
+            seen.count += 1;
+            seen.first = seen.first.min(event.ts);
+            seen.last = seen.last.max(event.ts);
             stats.q_in_max = stats.q_in_max.max(q);
             stats.q_in.add(q as f64);
             bucket.q_in_max = bucket.q_in_max.max(q);
@@ -658,13 +704,19 @@ impl SaturationAnalyzer {
         }
         bucket.inflight_max = bucket.inflight_max.max(event.trace_inflight.unwrap_or(0));
         match event.kind {
-            Kind::NodeStart => bucket.starts += 1,
+            Kind::NodeStart => {
+                bucket.starts += 1;
+                if let Some(tenant) = &event.tenant {
+                    count_tenant(&mut bucket.tenant_starts, tenant, 1);
+                }
+            }
             Kind::NodeSuccess => {
                 stats.successes += 1;
                 bucket.successes += 1;
                 if let Some(latency) = event.latency_ms {
                     stats.success_latency.add(latency);
                     bucket.latency.add(latency);
+                    bucket.success_ms += latency;
                 }
             }
             Kind::NodeTimeout => {
@@ -848,6 +900,8 @@ impl SaturationAnalyzer {
         let (Some(trace), Some(pending)) = (&event.trace_id, event.trace_pending) else {
             return;
         };
+        let pending = pending.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+        let last_success = event.kind == Kind::NodeSuccess;
         let last_node = self.pending_nodes.id(event.node_name.as_deref());
         let hex = event.keys().hex_trace;
         match self.pending.get_mut(trace, hex) {
@@ -857,6 +911,7 @@ impl SaturationAnalyzer {
                 state.samples += 1;
                 state.last_ts = event.ts;
                 state.last_node = last_node;
+                state.last_success = last_success;
             }
             None => {
                 self.pending.get_or_insert_with(trace, hex, || Pending {
@@ -866,6 +921,7 @@ impl SaturationAnalyzer {
                     samples: 1,
                     last_ts: event.ts,
                     last_node,
+                    last_success,
                 });
             }
         }
@@ -887,14 +943,25 @@ impl SaturationAnalyzer {
         }
     }
 
-    /// A trace whose pending count grew and never came back down: blocked downstream.
+    /// A trace whose pending count grew and never came back down: blocked downstream. Kept
+    /// by its last node (and whether its last event succeeded) until the graph says whether
+    /// that node is a sink.
     fn settle_pending(&mut self, trace: TraceKey, state: Pending) {
         let grew = state.samples >= 3 && state.last == state.max && state.last - state.first >= 2;
-        if grew {
-            self.blocked_total += 1;
-            if self.blocked.len() < MAX_BLOCKED_TRACES {
-                self.blocked.push((trace, state));
+        if !grew {
+            return;
+        }
+        let key = (state.last_node, state.last_success);
+        let total = match self.blocked_total.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, total)) => total,
+            None => {
+                self.blocked_total.push((key, 0));
+                &mut self.blocked_total.last_mut().expect("just pushed").1
             }
+        };
+        *total += 1;
+        if *total <= MAX_BLOCKED_TRACES as u64 {
+            self.blocked.push((trace, state));
         }
     }
 
@@ -983,6 +1050,7 @@ impl SaturationAnalyzer {
             .collect();
         let mut nodes = Vec::new();
         let mut node_buckets: Vec<(String, Vec<Bucket>)> = Vec::new();
+
         for ((name, stats), shown) in names.into_iter().zip(&shown) {
             let dense: Vec<Bucket> = indices
                 .iter()
@@ -991,7 +1059,7 @@ impl SaturationAnalyzer {
             // q_depth_in sums the node's inbound edges: a join's can pass one edge's capacity
             // with no queue full.
             let in_edges = graph.edges.iter().filter(|e| e.to == **name).count().max(1);
-            nodes.push(node_report(
+            let mut report = node_report(
                 name,
                 stats,
                 &dense,
@@ -1002,14 +1070,20 @@ impl SaturationAnalyzer {
                     threshold: self.options.threshold,
                     in_edges,
                 },
-            ));
+            );
+            if let Some(window) = &mut report.pressure_window {
+                window.explain(&stats.buckets, self.width);
+            }
+            nodes.push(report);
             node_buckets.push((name.clone(), dense));
         }
 
         let mut signals = Vec::new();
         let options = self.options;
         for (report, (_, buckets)) in nodes.iter().zip(&node_buckets) {
-            signals.extend(saturation_signal(report, buckets, display, options));
+            signals.extend(saturation_signal(
+                report, buckets, &indices, display, options,
+            ));
         }
         for (report, (_, buckets)) in nodes.iter().zip(&node_buckets) {
             signals.extend(slow_dependency_signal(report, buckets, display, options));
@@ -1042,7 +1116,29 @@ impl SaturationAnalyzer {
                 display,
             ));
         }
-        for (trace, state) in &self.blocked {
+        // A trace whose last event was a sink's success has handed its results to the egress:
+        // what is pending there waits for flow.fetch() (a full egress makes the sink the
+        // bottleneck), and a fan-out into several sinks logs its last successes before the app
+        // fetches any. Nothing downstream of a sink can stop draining it.
+        let at_sink = |(node, success): (u32, bool)| {
+            success
+                && self
+                    .pending_nodes
+                    .name(node)
+                    .is_some_and(|name| graph.is_sink(name))
+        };
+        let blocked_total: u64 = self
+            .blocked_total
+            .iter()
+            .filter(|(key, _)| !at_sink(*key))
+            .map(|(_, total)| total)
+            .sum();
+        let blocked = self
+            .blocked
+            .iter()
+            .filter(|(_, state)| !at_sink((state.last_node, state.last_success)))
+            .take(MAX_BLOCKED_TRACES);
+        for (trace, state) in blocked {
             signals.push(Signal {
                 kind: SignalKind::BlockedDownstream,
                 ended_in_errors: false,
@@ -1053,8 +1149,8 @@ impl SaturationAnalyzer {
                     state.first,
                     state.last,
                     state.samples,
-                    if self.blocked_total as usize > MAX_BLOCKED_TRACES {
-                        format!(" ({} such traces in all)", self.blocked_total)
+                    if blocked_total as usize > MAX_BLOCKED_TRACES {
+                        format!(" ({blocked_total} such traces in all)")
                     } else {
                         String::new()
                     }
@@ -1062,7 +1158,9 @@ impl SaturationAnalyzer {
             });
         }
 
-        let bottleneck = bottleneck(&nodes, graph, options.threshold);
+        let bottleneck = bottleneck(&nodes, graph, options.threshold).or_else(|| {
+            transient_bottleneck(&nodes, &node_buckets, &indices, display, graph, options)
+        });
         let (hanging, hanging_total) =
             self.hangs(input_end.map_or(last, |end| end.max(last)), graph);
         let mut remediation: Vec<String> = hanging.iter().map(hang_step).collect();
@@ -1173,6 +1271,166 @@ pub struct FailurePoint {
     pub deadline: u64,
 }
 
+/// When a queue was full: its first and last reading at or above the level. A burst fills a
+/// queue for seconds and is over; a verdict must not read it as a bottleneck of now.
+#[derive(Debug, Clone, Serialize)]
+pub struct PressureWindow {
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// Seconds its queue was read below the level after `last`.
+    pub drained_s: f64,
+    /// Drained for long against the window and the span, or its runtime stopped and another
+    /// took over: the pressure is over.
+    pub over: bool,
+    /// When its runtime stopped (node_cancelled), another instance serving after it.
+    pub stopped: Option<Timestamp>,
+    /// The tenant that started most of the node's attempts in the window, standing out from
+    /// its share outside it (see `tenant_share`), with its share of the window's attempts.
+    pub tenant: Option<String>,
+    pub tenant_share: Option<f64>,
+    /// The node's mean success latency (ms) in the window's buckets and outside them: a
+    /// queue fills because work arrives faster, or because each piece takes longer (the mean,
+    /// not a percentile: the backlog drains at normal speed after a slow spell).
+    pub mean_ms_during: Option<f64>,
+    pub mean_ms_outside: Option<f64>,
+}
+
+/// A queue drained for at least this long (and twice its full window, and this share of the
+/// span) is over its pressure.
+const DRAINED_MIN_MICROS: i64 = 1_000_000;
+const DRAINED_SPAN_SHARE: f64 = 0.1;
+
+impl PressureWindow {
+    fn of(readings: &QueueReadings, level: f64, span_s: f64) -> Option<PressureWindow> {
+        let full = readings
+            .q_in
+            .iter()
+            .filter(|(depth, _)| **depth as f64 >= level && **depth > 0)
+            .map(|(_, seen)| seen);
+        let (first, last) = full.fold(None, |window: Option<(Timestamp, Timestamp)>, seen| {
+            Some(window.map_or((seen.first, seen.last), |(first, last)| {
+                (first.min(seen.first), last.max(seen.last))
+            }))
+        })?;
+        let drained = readings.last_reading.0.saturating_sub(last.0);
+        let window = last.0.saturating_sub(first.0);
+        let over = drained >= DRAINED_MIN_MICROS
+            && drained >= window.saturating_mul(2)
+            && drained as f64 >= DRAINED_SPAN_SHARE * span_s * 1e6;
+        Some(PressureWindow {
+            first,
+            last,
+            drained_s: drained as f64 / 1e6,
+            over,
+            stopped: None,
+            tenant: None,
+            tenant_share: None,
+            mean_ms_during: None,
+            mean_ms_outside: None,
+        })
+    }
+
+    /// The window as evidence: when the queue was full and, when over, for how long since.
+    pub fn text(&self) -> String {
+        let span = self.last.0.saturating_sub(self.first.0);
+        let tenant = match (&self.tenant, self.tenant_share) {
+            (Some(tenant), Some(share)) => format!(
+                ", {:.0}% of the attempts then tenant {tenant}'s",
+                share * 100.0
+            ),
+            _ => String::new(),
+        };
+        if let Some(stopped) = self.stopped {
+            format!(
+                "over: full at times between {} and {} ({}{tenant}), then its runtime stopped at {} (node_cancelled) and another instance served after it",
+                clock(self.first),
+                clock(self.last),
+                signals::duration_text(span),
+                clock(stopped),
+            )
+        } else if self.over {
+            format!(
+                "over: full at times between {} and {} only ({}{tenant}), then below it for the {} to its last reading",
+                clock(self.first),
+                clock(self.last),
+                signals::duration_text(span),
+                signals::duration_text((self.drained_s * 1e6) as i64),
+            )
+        } else {
+            format!(
+                "full at times between {} and {} ({}{tenant})",
+                clock(self.first),
+                clock(self.last),
+                signals::duration_text(span),
+            )
+        }
+    }
+
+    /// Each piece of work took at least twice as long in the window: the node slowed down
+    /// (its handler or dependency), rather than receiving more work than usual.
+    pub fn slowed_down(&self) -> bool {
+        matches!(
+            (self.mean_ms_during, self.mean_ms_outside),
+            (Some(during), Some(outside)) if during >= 2.0 * outside
+        )
+    }
+
+    /// What filled the queue, from the node's buckets (`width` wide): its latency in the
+    /// window against outside it, and the tenant whose attempts filled it (80% of the window's
+    /// starts, at a rate standing out from the other tenants').
+    fn explain(&mut self, buckets: &BTreeMap<i64, Bucket>, width: i64) {
+        let (from, to) = (
+            self.first.0.div_euclid(width),
+            self.last.0.div_euclid(width),
+        );
+        let (mut during, mut outside) = ((0.0, 0), (0.0, 0));
+        for (index, bucket) in buckets {
+            let side = if (from..=to).contains(index) {
+                &mut during
+            } else {
+                &mut outside
+            };
+            side.0 += bucket.success_ms;
+            side.1 += bucket.successes;
+        }
+        let mean = |(sum, count): (f64, u64)| (count > 0).then(|| sum / count as f64);
+        self.mean_ms_during = mean(during);
+        self.mean_ms_outside = mean(outside);
+        let (mut inside, mut all): (BTreeMap<&str, u64>, BTreeMap<&str, u64>) = Default::default();
+        for (index, bucket) in buckets {
+            for (tenant, count) in &bucket.tenant_starts {
+                *all.entry(tenant).or_default() += u64::from(*count);
+                if (from..=to).contains(index) {
+                    *inside.entry(tenant).or_default() += u64::from(*count);
+                }
+            }
+        }
+        let total_inside: u64 = inside.values().sum();
+        if total_inside < tenant_share::MIN_TENANT_EVIDENCE || all.len() < 2 {
+            return;
+        }
+        let of = |map: &BTreeMap<&str, u64>, tenant: &str| map.get(tenant).copied().unwrap_or(0);
+        let found = tenant_share::dominant_tenant(
+            inside
+                .iter()
+                .map(|(tenant, count)| (*tenant, *count as f64)),
+        )
+        .filter(|(tenant, _, _)| {
+            tenant_share::stands_out(
+                tenant,
+                |t| of(&inside, t),
+                |t| of(&all, t),
+                total_inside,
+                all.values().sum(),
+            )
+        });
+        if let Some((tenant, count, total)) = found {
+            self.tenant = Some(tenant.to_string());
+            self.tenant_share = Some(count / total);
+        }
+    }
+}
+
 /// The most pressed instance of a node against its other instances.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct InstancePressure {
@@ -1219,6 +1477,9 @@ pub struct NodeReport {
     pub pressure_instance: Option<String>,
     /// With several instances: the most pressed one's worker against the others'.
     pub pressure_apart: Option<InstancePressure>,
+    /// When the most pressed instance's inbound queue was full, first and last, and whether
+    /// it has drained since (null when it never was).
+    pub pressure_window: Option<PressureWindow>,
     pub worker_time: WorkerTime,
     /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
@@ -1256,8 +1517,11 @@ fn node_report(
         .map(|(instance, readings)| {
             (
                 (instance, readings.pod),
-                share_at_least(&readings.q_in, in_level),
-                share_at_least(&readings.q_out, out_level),
+                share_at_least(
+                    readings.q_in.iter().map(|(d, seen)| (*d, seen.count)),
+                    in_level,
+                ),
+                share_at_least(readings.q_out.iter().map(|(d, n)| (*d, *n)), out_level),
                 readings.busy_s,
             )
         })
@@ -1275,11 +1539,41 @@ fn node_report(
             0.0
         }
     };
+    let lifetime = |instance: &Name| {
+        position_of(&stats.readings, instance).map(|index| {
+            let readings = &stats.readings[index].1;
+            let end = readings
+                .stopped
+                .unwrap_or(readings.last_reading)
+                .max(readings.first_seen);
+            (readings.first_seen, end)
+        })
+    };
+    let side_by_side = |a: &Name, b: &Name| match (lifetime(a), lifetime(b)) {
+        (Some((a_first, a_end)), Some((b_first, b_end))) => a_first < b_end && b_first < a_end,
+        _ => true,
+    };
+    // Another instance that started after the pressed one stopped: a restarted flow.
+    let replaced = pressed.and_then(|((instance, _), _, _)| {
+        let index = position_of(&stats.readings, instance)?;
+        let stopped = stats.readings[index].1.stopped?;
+        stats
+            .readings
+            .iter()
+            .any(|(other, readings)| other != instance && readings.last_reading > stopped)
+            .then_some(stopped)
+    });
     let pressure_apart = pressed
-        .filter(|_| shares.len() > 1)
+        .filter(|((instance, _), _, _)| {
+            shares
+                .iter()
+                .any(|s| s.0.0 != *instance && side_by_side(instance, s.0.0))
+        })
         .map(|(key, inbound, _)| {
-            let others: Vec<&((&Name, bool), f64, f64, f64)> =
-                shares.iter().filter(|s| s.0 != key).collect();
+            let others: Vec<&((&Name, bool), f64, f64, f64)> = shares
+                .iter()
+                .filter(|s| s.0 != key && side_by_side(key.0, s.0.0))
+                .collect();
             let own_busy = shares
                 .iter()
                 .find(|s| s.0 == key)
@@ -1297,6 +1591,16 @@ fn node_report(
         });
     let (inbound_full_share, outbound_full_share) =
         pressed.map_or((0.0, 0.0), |(_, inbound, outbound)| (inbound, outbound));
+    let pressure_window = pressed
+        .and_then(|((instance, _), _, _)| position_of(&stats.readings, instance))
+        .and_then(|index| PressureWindow::of(&stats.readings[index].1, in_level, span_s))
+        .map(|mut window| {
+            if let Some(stopped) = replaced.filter(|stopped| *stopped >= window.last) {
+                window.stopped = Some(stopped);
+                window.over = true;
+            }
+            window
+        });
     let instances = stats.readings.len() as u64;
     let busy_s = stats.work.busy_s();
     NodeReport {
@@ -1332,6 +1636,7 @@ fn node_report(
                 format!("{} {instance}", if pod { "pod" } else { "node_id" })
             }),
         pressure_apart,
+        pressure_window,
         worker_time: stats.work,
         // A backoff (or an attempt) counted whole can run past the end of the input: a worker
         // is never busier than all of the span.

@@ -12,6 +12,16 @@ pub(super) fn duration_text(micros: i64) -> String {
     }
 }
 
+/// A bucket width: `50 ms`, `1 s`, `10 min` (whole units where they are).
+pub(super) fn width_text(micros: i64) -> String {
+    match micros {
+        m if m >= 60_000_000 && m % 60_000_000 == 0 => format!("{} min", m / 60_000_000),
+        m if m >= 1_000_000 && m % 1_000_000 == 0 => format!("{} s", m / 1_000_000),
+        m if m >= 1_000 && m % 1_000 == 0 => format!("{} ms", m / 1_000),
+        m => duration_text(m),
+    }
+}
+
 /// The longest run of consecutive buckets satisfying `condition`: (start index, length).
 pub(super) fn longest_run(
     buckets: &[Bucket],
@@ -46,11 +56,12 @@ pub(super) fn saturation_level(report: &NodeReport, threshold: f64) -> Option<f6
 pub(super) fn saturation_signal(
     report: &NodeReport,
     buckets: &[Bucket],
+    indices: &[i64],
     width: i64,
     options: SaturationOptions,
 ) -> Option<Signal> {
     let level = saturation_level(report, options.threshold)?;
-    let (_, run) = longest_run(buckets, |b| {
+    let (start, run) = longest_run(buckets, |b| {
         b.q_total_max as f64 >= level && b.q_total_max > 0
     });
     if run < options.sustain {
@@ -65,11 +76,18 @@ pub(super) fn saturation_signal(
         ended_in_errors: false,
         node_name: Some(report.node_name.clone()),
         trace_id: None,
+        // Buckets say when the queue was full, not for how long: a bucket counts if one reading
+        // in it was. The pressure window (the bottleneck's evidence) has the exact times.
         detail: format!(
-            "q_depth_total stayed at or above {} ({basis}) for {} consecutive buckets ({}); max {}",
+            "q_depth_total reached {} or more ({basis}) in each of {run} consecutive {} buckets ({} to {}); max {}",
             trim_float(level),
-            run,
-            duration_text(run as i64 * width),
+            width_text(width),
+            clock(Timestamp(indices[start].saturating_mul(width))),
+            clock(Timestamp(
+                indices[start + run - 1]
+                    .saturating_add(1)
+                    .saturating_mul(width)
+            )),
             report.q_depth_total_max
         ),
     })
