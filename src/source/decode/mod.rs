@@ -937,6 +937,13 @@ mod tests {
                 r#"{"ts": 01, "event": "node_start", "node_name": "a"}"#,
                 r#"{"flow_error": {"code": "X", "code": "Y"}, "node_name": "a"}"#,
                 r#"{"headers": [1], "flow_error": "text", "node_name": "a", "event": "e", "ts": 1}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "T\n  \"x\" \u00e9\ud800 \/\\ \b\f\r\t"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "\x"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "\u12g4"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "\u12"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "a\"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a\n", "exc_info": "a\n"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "flow_error": {"code": "X", "trace": "a\nb"}, "headers": {"h": "\"q\"", "tenant": "t"}}"#,
             ]
             .map(str::to_string),
         );
@@ -993,6 +1000,27 @@ mod tests {
             layout_answers * 10 > scanned_captured * 5,
             "{layout_answers} through the layout of {scanned_captured}"
         );
+    }
+
+    #[test]
+    fn escapes_in_values_not_kept_stay_on_the_fast_path() {
+        // A traceback under a key flowtrace does not read: serde only checks its escapes.
+        let line = r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "T\n  \"x\" \u00e9"}"#;
+        let mut record = RawRecord::default();
+        assert!(scan::scan_record(
+            line,
+            &mut scan::Layout::default(),
+            &mut record
+        ));
+        assert_eq!(record.node_name, Flex::Str(Cow::Borrowed("a")));
+        // A kept value with an escape is serde's to decode.
+        let kept = r#"{"ts": 1.5, "event": "node_start", "node_name": "a\n"}"#;
+        let mut record = RawRecord::default();
+        assert!(!scan::scan_record(
+            kept,
+            &mut scan::Layout::default(),
+            &mut record
+        ));
     }
 
     #[test]
