@@ -159,13 +159,12 @@ fn decode_json(
     line: u64,
     names: &mut Names,
 ) -> Decoded {
-    let scanned = std::str::from_utf8(json)
-        .ok()
-        .and_then(|json| scan::scan_record(json, &mut names.layout));
     let deduplicated: String;
-    let record: RawRecord = match scanned {
-        Some(record) => record,
-        None => match serde_json::from_slice(json) {
+    let mut record = RawRecord::default();
+    let scanned = std::str::from_utf8(json)
+        .is_ok_and(|json| scan::scan_record(json, &mut names.layout, &mut record));
+    if !scanned {
+        record = match serde_json::from_slice(json) {
             Ok(record) => record,
             Err(_) => {
                 // A key given twice: jq and Python keep the last value; so does flowtrace.
@@ -178,13 +177,13 @@ fn decode_json(
                     Err(_) => return Decoded::Skipped(SkipReason::Malformed),
                 }
             }
-        },
-    };
+        };
+    }
     let origin = Origin::Line {
         input: Arc::clone(input),
         line,
     };
-    let mut decoded = record.into_decoded(kubectl_ts, origin, names);
+    let mut decoded = record.to_decoded(kubectl_ts, origin, names);
     if let (Decoded::Event(event), Some(pod)) = (&mut decoded, pod) {
         let (name, container) = names.pod(pod);
         event.pod = name;
@@ -217,20 +216,20 @@ pub fn decode_store_row(
     origin: Origin,
     names: &mut Names,
 ) -> Event {
-    let record: RawRecord = payload
-        .and_then(|payload| {
-            let scanned = std::str::from_utf8(payload)
-                .ok()
-                .and_then(|payload| scan::scan_record(payload, &mut names.layout));
-            scanned.or_else(|| serde_json::from_slice(payload).ok())
-        })
-        .unwrap_or_default();
+    let mut record = RawRecord::default();
+    if let Some(payload) = payload {
+        let scanned = std::str::from_utf8(payload)
+            .is_ok_and(|payload| scan::scan_record(payload, &mut names.layout, &mut record));
+        if !scanned {
+            record = serde_json::from_slice(payload).unwrap_or_default();
+        }
+    }
     let extra = record.extra.0.as_deref();
     let payload = extra
         .filter(|extra| extra.has_payload_keys())
         .unwrap_or(&record);
     let tenant = payload.tenant().or_else(|| record.tenant());
-    payload.to_event(
+    *payload.to_event(
         ts,
         Kind::parse(&printable_cow(kind)),
         tenant,
@@ -695,9 +694,10 @@ impl<'a> RawRecord<'a> {
         envelope: &RawRecord,
         origin: Origin,
         names: &mut Names,
-    ) -> Event {
+    ) -> Box<Event> {
         let payload = self;
-        let mut event = Event::new(ts, kind, origin);
+        // Made in its box: an event is a few hundred bytes, moved otherwise.
+        let mut event = Box::new(Event::new(ts, kind, origin));
         event.tenant = tenant.map(|tenant| names.get(tenant));
         event.trace_id = payload.trace_id.to_name(names);
         event.node_name = payload.node_name.to_name(names);
@@ -742,8 +742,8 @@ impl<'a> RawRecord<'a> {
         event
     }
 
-    fn into_decoded(
-        self,
+    fn to_decoded(
+        &self,
         kubectl_ts: Option<Timestamp>,
         origin: Origin,
         names: &mut Names,
@@ -772,7 +772,7 @@ impl<'a> RawRecord<'a> {
                     .or_else(|| self.message.as_str())
                     .or_else(|| self.msg.as_str()),
             ),
-            None => (&self, self.event.as_str()),
+            None => (self, self.event.as_str()),
         };
         let tenant = payload
             .tenant()
@@ -808,11 +808,11 @@ impl<'a> RawRecord<'a> {
             ts,
             Kind::parse(&printable_cow(kind_text)),
             tenant,
-            &self,
+            self,
             origin,
             names,
         );
-        Decoded::Event(Box::new(event))
+        Decoded::Event(event)
     }
 }
 
@@ -937,6 +937,13 @@ mod tests {
                 r#"{"ts": 01, "event": "node_start", "node_name": "a"}"#,
                 r#"{"flow_error": {"code": "X", "code": "Y"}, "node_name": "a"}"#,
                 r#"{"headers": [1], "flow_error": "text", "node_name": "a", "event": "e", "ts": 1}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "T\n  \"x\" \u00e9\ud800 \/\\ \b\f\r\t"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "\x"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "\u12g4"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "\u12"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "a\"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a\n", "exc_info": "a\n"}"#,
+                r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "flow_error": {"code": "X", "trace": "a\nb"}, "headers": {"h": "\"q\"", "tenant": "t"}}"#,
             ]
             .map(str::to_string),
         );
@@ -958,13 +965,17 @@ mod tests {
             // line are read through its original's layout whenever the bytes allow.
             let primer = &lines[index % captured.max(1) / 3 * 3];
             let (primer, _, _) = strip_kubectl_prefixes(trim_ascii(primer.as_bytes()));
+            let scan = |json, layout: &mut scan::Layout| {
+                let mut record = RawRecord::default();
+                scan::scan_record(json, layout, &mut record).then_some(record)
+            };
             std::str::from_utf8(primer)
                 .ok()
-                .map(|primer| scan::scan_record(primer, &mut primed));
+                .map(|primer| scan(primer, &mut primed));
             let hits = primed.hits;
-            let through_layout = scan::scan_record(json, &mut primed);
+            let through_layout = scan(json, &mut primed);
             layout_answers += usize::from(primed.hits > hits);
-            let alone = scan::scan_record(json, &mut scan::Layout::default());
+            let alone = scan(json, &mut scan::Layout::default());
             assert_eq!(
                 format!("{through_layout:?}"),
                 format!("{alone:?}"),
@@ -989,6 +1000,27 @@ mod tests {
             layout_answers * 10 > scanned_captured * 5,
             "{layout_answers} through the layout of {scanned_captured}"
         );
+    }
+
+    #[test]
+    fn escapes_in_values_not_kept_stay_on_the_fast_path() {
+        // A traceback under a key flowtrace does not read: serde only checks its escapes.
+        let line = r#"{"ts": 1.5, "event": "node_start", "node_name": "a", "exc_info": "T\n  \"x\" \u00e9"}"#;
+        let mut record = RawRecord::default();
+        assert!(scan::scan_record(
+            line,
+            &mut scan::Layout::default(),
+            &mut record
+        ));
+        assert_eq!(record.node_name, Flex::Str(Cow::Borrowed("a")));
+        // A kept value with an escape is serde's to decode.
+        let kept = r#"{"ts": 1.5, "event": "node_start", "node_name": "a\n"}"#;
+        let mut record = RawRecord::default();
+        assert!(!scan::scan_record(
+            kept,
+            &mut scan::Layout::default(),
+            &mut record
+        ));
     }
 
     #[test]
