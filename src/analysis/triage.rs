@@ -48,6 +48,9 @@ pub struct WorstTrace {
     pub p95_ms: Option<f64>,
     /// The next node's attempt started and never finished.
     pub running: bool,
+    /// Waiting for the next node in a runtime that stopped after the trace's last event
+    /// (its last success's worker, by node_id, logged node_cancelled then): dropped with it.
+    pub dropped_at: Option<Timestamp>,
 }
 
 /// Who is affected: one tenant's traces by status and failure category.
@@ -457,6 +460,7 @@ fn rank_worst(
         .collect();
     for outcome in in_flight {
         let mut worst = worst_trace(outcome, graph);
+        worst.dropped_at = dropped_at(outcome, graph, &saturation.stops);
         // An attempt started and not ended is hanging only if saturation says so; otherwise it
         // is blocked handing its output over, or young: a wait, not the cause.
         worst.running &= hanging.contains(&worst.trace_id.as_str());
@@ -526,6 +530,28 @@ fn one_per_cause(traces: Vec<WorstTrace>) -> (Vec<WorstTrace>, Vec<WorstTrace>) 
     })
 }
 
+/// When the runtime an in-flight trace waits in stopped: the trace waits for a node after its
+/// last success, and that success's worker (by node_id) logged node_cancelled after the
+/// trace's last event.
+fn dropped_at(
+    outcome: &TraceOutcome,
+    graph: &super::graph::FlowGraph,
+    stops: &[super::saturation::StoppedWorker],
+) -> Option<Timestamp> {
+    let summary = &outcome.summary;
+    let stop = summary.stop_point(graph);
+    if !matches!(stop.next, Some(NextStep::Inferred(_))) {
+        return None;
+    }
+    let sender = stop.last_success?;
+    let node_id = sender.instance.as_deref()?;
+    stops
+        .iter()
+        .find(|stop| stop.node_id == node_id && stop.node_name == *sender.node_name)
+        .map(|stop| stop.at)
+        .filter(|at| *at >= summary.last_ts)
+}
+
 fn worst_trace(outcome: &TraceOutcome, graph: &super::graph::FlowGraph) -> WorstTrace {
     let summary = &outcome.summary;
     let stop = summary.stop_point(graph);
@@ -555,6 +581,7 @@ fn worst_trace(outcome: &TraceOutcome, graph: &super::graph::FlowGraph) -> Worst
         next_ts,
         stalled_ms: None,
         p95_ms: None,
+        dropped_at: None,
     }
 }
 

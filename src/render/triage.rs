@@ -53,6 +53,10 @@ pub(crate) fn worst_line(trace: &WorstTrace) -> String {
         .map_or(String::new(), |t| format!(", {t}"));
     let last = trace.last_success.as_deref().unwrap_or("none");
     let next = match (&trace.next_node, &trace.next_event, trace.next_inferred) {
+        (Some(node), _, true) if trace.dropped_at.is_some() => format!(
+            "next {node} (inferred), but its runtime stopped at {} (node_cancelled): dropped with its queues, not waiting",
+            super::clock(trace.dropped_at.unwrap_or_default())
+        ),
         (Some(node), _, true) => format!("next {node} (inferred: waiting in its queue)"),
         (Some(node), Some(event), false) => format!("next {node} ({event})"),
         _ => "no next node".into(),

@@ -456,6 +456,20 @@ pub struct SaturationAnalyzer {
     last_eviction: Timestamp,
     /// Some event was not selected by `--node`/`--kind`.
     filtered: bool,
+    /// Workers that logged node_cancelled, by node and node_id: when their runtime stopped.
+    stops: Vec<StoppedWorker>,
+}
+
+/// Stopped runtimes kept at most (one entry per node and node_id).
+const MAX_STOPS: usize = 1024;
+
+/// A worker that logged node_cancelled: its runtime (process, by its node_id) stopped, and
+/// the messages in its queues went with it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoppedWorker {
+    pub node_name: String,
+    pub node_id: String,
+    pub at: Timestamp,
 }
 
 /// An attempt under way: when it started, where, and whether its output queue was already
@@ -523,6 +537,7 @@ impl SaturationAnalyzer {
             blocked_total: Vec::new(),
             last_eviction: Timestamp(i64::MIN),
             filtered: false,
+            stops: Vec::new(),
         }
     }
 
@@ -572,6 +587,19 @@ impl SaturationAnalyzer {
         if event.kind == Kind::NodeCancelled {
             // A worker stopped at shutdown (flow.stop()): an event of the node but not load,
             // and the end of whatever attempt that worker had under way: not a hang.
+            if let Some(node_id) = event.node_id.as_deref()
+                && self.stops.len() < MAX_STOPS
+                && !self
+                    .stops
+                    .iter()
+                    .any(|stop| stop.node_id == node_id && stop.node_name == node)
+            {
+                self.stops.push(StoppedWorker {
+                    node_name: node.to_string(),
+                    node_id: node_id.to_string(),
+                    at: event.ts,
+                });
+            }
             let instance = event.pod.as_deref().or(event.node_id.as_deref());
             for (name, readings) in &mut stats.readings {
                 if instance.is_none_or(|instance| &**name == instance) {
@@ -1192,6 +1220,7 @@ impl SaturationAnalyzer {
             hanging_total,
             signals,
             remediation,
+            stops: self.stops,
         }
     }
 }
@@ -1733,6 +1762,9 @@ pub struct SaturationReport {
     pub hanging_total: u64,
     pub signals: Vec<Signal>,
     pub remediation: Vec<String>,
+    /// Workers whose runtime stopped (node_cancelled), for the analyses built on this one.
+    #[serde(skip)]
+    pub stops: Vec<StoppedWorker>,
 }
 
 /// When a node's queues count as full: the share of capacity (`--threshold`), and how many
