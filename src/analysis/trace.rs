@@ -115,7 +115,8 @@ pub struct NodeVisit {
     pub recovered: [bool; 2],
     /// Its `node_retry` events in the trace.
     pub retries: u64,
-    /// The instance (`node_id`) that logged its last `node_success` of the trace.
+    /// The instance (`node_id`) that logged its last `node_success` of the trace (before any,
+    /// its last `node_start`: where an attempt under way runs).
     pub instance: Option<Name>,
 }
 
@@ -253,6 +254,13 @@ impl TraceSummary {
         visit.last_kind.clone_from(&event.kind);
         visit.last_ts = event.ts;
         visit.attempts += started;
+        if event.kind == Kind::NodeStart && visit.success_ts.is_none() {
+            match event.node_id.as_deref() {
+                None => visit.instance = None,
+                Some(id) if visit.instance.as_deref() == Some(id) => {}
+                Some(id) => visit.instance = Some(name(id)),
+            }
+        }
         match event.kind {
             Kind::NodeTimeout => visit.pending[0] = true,
             Kind::NodeError => visit.pending[1] = true,

@@ -48,8 +48,9 @@ pub struct WorstTrace {
     pub p95_ms: Option<f64>,
     /// The next node's attempt started and never finished.
     pub running: bool,
-    /// Waiting for the next node in a runtime that stopped after the trace's last event
-    /// (its last success's worker, by node_id, logged node_cancelled then): dropped with it.
+    /// Waiting for the next node (or in an attempt there) in a runtime that stopped after the
+    /// trace's last event (its last success's worker, or the attempt's, by node_id, logged
+    /// node_cancelled then): dropped with it.
     pub dropped_at: Option<Timestamp>,
 }
 
@@ -540,14 +541,16 @@ fn dropped_at(
 ) -> Option<Timestamp> {
     let summary = &outcome.summary;
     let stop = summary.stop_point(graph);
-    if !matches!(stop.next, Some(NextStep::Inferred(_))) {
-        return None;
-    }
-    let sender = stop.last_success?;
-    let node_id = sender.instance.as_deref()?;
+    // Waiting: in its sender's runtime; an attempt under way: in its own.
+    let holder = match stop.next {
+        Some(NextStep::Inferred(_)) => stop.last_success?,
+        Some(NextStep::Observed(visit)) if visit.last_kind == Kind::NodeStart => visit,
+        _ => return None,
+    };
+    let node_id = holder.instance.as_deref()?;
     stops
         .iter()
-        .find(|stop| stop.node_id == node_id && stop.node_name == *sender.node_name)
+        .find(|stop| stop.node_id == node_id && stop.node_name == *holder.node_name)
         .map(|stop| stop.at)
         .filter(|at| *at >= summary.last_ts)
 }

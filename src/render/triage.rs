@@ -58,6 +58,10 @@ pub(crate) fn worst_line(trace: &WorstTrace) -> String {
             super::clock(trace.dropped_at.unwrap_or_default())
         ),
         (Some(node), _, true) => format!("next {node} (inferred: waiting in its queue)"),
+        (Some(node), Some(event), false) if trace.dropped_at.is_some() => format!(
+            "next {node} ({event}), but its runtime stopped at {} (node_cancelled): the attempt was cancelled with its worker, not hanging",
+            super::clock(trace.dropped_at.unwrap_or_default())
+        ),
         (Some(node), Some(event), false) => format!("next {node} ({event})"),
         _ => "no next node".into(),
     };
