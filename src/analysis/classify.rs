@@ -189,6 +189,9 @@ pub struct ExceptionReport {
     pub recovered_then_expired: u64,
     /// Messages that raised it, per tenant (`(unknown)` without one).
     pub tenants: BTreeMap<String, u64>,
+    /// The same per (pod, tenant), when lines carry a pod (kubectl's prefix).
+    #[serde(skip)]
+    pub pods: BTreeMap<(String, String), u64>,
     /// Occurrences whose message reads like an authentication or authorization failure
     /// (401, 403, unauthorized, forbidden, credentials, permission, expired token).
     pub auth_like: u64,
@@ -269,6 +272,8 @@ struct ExceptionTally {
     messages: u64,
     terminal: u64,
     tenants: BTreeMap<String, u64>,
+    /// Messages that raised it, per (pod, tenant), when lines carry a pod.
+    pods: BTreeMap<(String, String), u64>,
     auth_like: u64,
     /// Attempts whose text reads like a quota or rate limit (HTTP 429).
     quota_like: u64,
@@ -325,6 +330,10 @@ pub struct Classifier {
     recovered_in: FastMap<Name, String>,
     /// Traces per tenant (`(unknown)` without one).
     tenant_traces: BTreeMap<String, u64>,
+    /// First attempts (node_start, attempt 0) per (node, pod) and tenant: what each pod's
+    /// node took (a few nodes times a few pods).
+    pod_messages: Vec<PodMessages>,
+    pod_pairs: usize,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
     tenants_seen: BTreeSet<Name>,
     /// The time bucket the last event fell in and its key (`--by minute`): events come in
@@ -379,6 +388,8 @@ impl Classifier {
             failing: FastMap::default(),
             recovered_in: FastMap::default(),
             tenant_traces: BTreeMap::new(),
+            pod_messages: Vec::new(),
+            pod_pairs: 0,
             newest: None,
             oldest: None,
         }
@@ -405,6 +416,38 @@ impl Classifier {
             && !self.tenants_seen.contains(tenant)
         {
             self.tenants_seen.insert(tenant.clone());
+        }
+        if let Some(pod) = event.pod.as_deref()
+            && let Some(node) = event.node_name.as_deref()
+            && event.kind == Kind::NodeStart
+            && event.attempt.unwrap_or(0) == 0
+        {
+            let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+            let room = self.pod_pairs < MAX_POD_TENANTS;
+            let key = (node, pod);
+            let tenants = match self
+                .pod_messages
+                .iter_mut()
+                .find(|((n, p), _)| n.as_str() == key.0 && p.as_str() == key.1)
+            {
+                Some((_, tenants)) => Some(tenants),
+                None if room => {
+                    self.pod_messages
+                        .push(((node.to_string(), pod.to_string()), FastMap::default()));
+                    self.pod_messages.last_mut().map(|(_, tenants)| tenants)
+                }
+                None => None,
+            };
+            if let Some(tenants) = tenants {
+                match tenants.get_mut(tenant) {
+                    Some(count) => *count += 1,
+                    None if room => {
+                        tenants.insert(tenant.to_string(), 1);
+                        self.pod_pairs += 1;
+                    }
+                    None => {}
+                }
+            }
         }
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
         self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
@@ -586,6 +629,7 @@ impl Classifier {
                 messages: 0,
                 terminal: 0,
                 tenants: BTreeMap::new(),
+                pods: BTreeMap::new(),
                 auth_like: 0,
                 quota_like: 0,
                 unavailable_like: 0,
@@ -608,6 +652,14 @@ impl Classifier {
                 None => {
                     tally.tenants.insert(tenant.to_string(), 1);
                 }
+            }
+            if let Some(pod) = event.pod.as_deref()
+                && tally.pods.len() < MAX_POD_TENANTS
+            {
+                *tally
+                    .pods
+                    .entry((pod.to_string(), tenant.to_string()))
+                    .or_default() += 1;
             }
         }
         if event
@@ -744,6 +796,7 @@ impl Classifier {
                 last_ts: tally.last_ts,
                 message: self.messages.then_some(tally.example),
                 tenants: tally.tenants,
+                pods: tally.pods,
                 auth_like: tally.auth_like,
                 quota_like: tally.quota_like,
                 unavailable_like: tally.unavailable_like,
@@ -801,6 +854,7 @@ impl Classifier {
             deadline_behind_retries: &self.deadline_behind_retries,
             tenants_seen: &self.tenants_seen,
             tenant_traces: &self.tenant_traces,
+            pod_messages: &self.pod_messages,
             in_flight: statuses.get("in_flight").copied().unwrap_or(0),
         };
         let remediation = remediate(&facts);
@@ -957,9 +1011,17 @@ struct Facts<'a> {
     tenants_seen: &'a BTreeSet<Name>,
     /// Traces per tenant: the base a tenant's failing messages are measured against.
     tenant_traces: &'a BTreeMap<String, u64>,
+    /// First attempts per (node, pod) and tenant.
+    pod_messages: &'a [PodMessages],
     /// Traces still in flight at the end of the input.
     in_flight: u64,
 }
+
+/// First attempts one (node, pod) took, per tenant.
+type PodMessages = ((String, String), FastMap<String, u64>);
+
+/// (pod, tenant) pairs counted apart, at most.
+const MAX_POD_TENANTS: usize = 1024;
 
 /// Tenants counted apart for deadline expiries, at most.
 const MAX_TENANTS_COUNTED: usize = 1024;
@@ -977,6 +1039,29 @@ fn dominant_tenant<'a>(
     traffic: &BTreeMap<String, u64>,
 ) -> Option<(&'a str, u64, u64)> {
     tenant_share::failures_of_one_tenant(counts, tenants_seen.len(), traffic)
+}
+
+/// The checklist line for failures confined to one pod that fails for every tenant it serves.
+fn pod_advice(pod: &tenant_share::PodFailures) -> String {
+    let tenants: Vec<String> = pod
+        .tenants
+        .iter()
+        .map(|(tenant, failed, taken)| format!("{tenant} {failed} of {taken}"))
+        .collect();
+    format!(
+        "{} of {} in pod {}, which fails for every tenant it serves ({}), while its {} had none: a fault of that pod (its host, a sidecar, its config or network), not of a tenant; drain or restart {} (`flowtrace classify --pod {}` shows it alone)",
+        pod.failures,
+        pod.total,
+        pod.pod,
+        tenants.join(", "),
+        if pod.other_pods == 1 {
+            "other pod".to_string()
+        } else {
+            format!("{} other pods", pod.other_pods)
+        },
+        pod.pod,
+        pod.pod,
+    )
 }
 
 /// The nodes with most `category` events, at most three, most first.
@@ -1134,7 +1219,24 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let transient = ["connection", "unavailable", "oserror", "reset", "refused"]
             .iter()
             .any(|word| lower.contains(word));
-        let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen, facts.tenant_traces);
+        // What each pod's nodes that raised it took: the base its failures are measured against.
+        let pod_traffic: BTreeMap<(String, String), u64> = facts
+            .pod_messages
+            .iter()
+            .filter(|((node, _), _)| exception.nodes.iter().any(|n| n == node))
+            .flat_map(|((_, pod), tenants)| {
+                tenants
+                    .iter()
+                    .map(move |(tenant, count)| ((pod.clone(), tenant.clone()), *count))
+            })
+            .fold(BTreeMap::new(), |mut sum, (key, count)| {
+                *sum.entry(key).or_default() += count;
+                sum
+            });
+        let pod = tenant_share::failures_of_one_pod(&exception.pods, &pod_traffic);
+        // A pod failing for every tenant it serves is the cause: no tenant is.
+        let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen, facts.tenant_traces)
+            .filter(|_| !pod.as_ref().is_some_and(|pod| pod.fails_for_every_tenant()));
         let auth = exception.auth_like * 2 > exception.count;
         let quota = !auth && exception.quota_like * 2 > exception.count;
         let unavailable = !auth && !quota && exception.unavailable_like * 2 > exception.count;
@@ -1143,6 +1245,9 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let client_timeout = !auth && !quota && lower.contains("timeout");
         let recovered = exception.recovered;
         let advice = match (auth, tenant) {
+            (false, None) if pod.as_ref().is_some_and(|pod| pod.fails_for_every_tenant()) => {
+                pod.as_ref().map_or(String::new(), pod_advice)
+            }
             (false, Some((tenant, count, total))) if quota => format!(
                 "{count} of {total} from tenant {tenant}, and {} of {} attempts read like a quota or rate limit (429): tenant {tenant}'s quota or rate limit at the provider is spent; raise it or slow that tenant's traffic (gate or rate-limit it), and back off instead of retrying at once, which only spends more of it",
                 exception.quota_like, exception.count

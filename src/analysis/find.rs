@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::category::{Category, CategoryCounts};
 use super::graph::{FlowGraph, GraphLearner, Successor, is_endpoint};
 use super::percentile::Percentiles;
-use super::remediation::{self, TenantErrors};
+use super::remediation::{self, PodErrors, TenantErrors};
 use super::saturation::WorkerTime;
 use super::tenant_share;
 use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
@@ -62,6 +62,8 @@ pub struct TraceFinder {
     workers: HashMap<(String, String), Worker>,
     /// Per node and tenant: messages taken and messages whose first attempt failed.
     tenant_messages: HashMap<String, HashMap<String, (u64, u64)>>,
+    /// The same per node and (pod, tenant), when lines carry a pod.
+    pod_messages: HashMap<String, PodTenantCounts>,
     close: Vec<(usize, String)>,
 }
 
@@ -91,6 +93,7 @@ impl TraceFinder {
             instances: HashMap::new(),
             workers: HashMap::new(),
             tenant_messages: HashMap::new(),
+            pod_messages: HashMap::new(),
             close: Vec::new(),
         }
     }
@@ -144,6 +147,17 @@ impl TraceFinder {
                     match event.kind {
                         Kind::NodeStart => counts.0 += 1,
                         _ => counts.1 += 1,
+                    }
+                }
+                if let Some(pod) = event.pod.as_deref() {
+                    let pods = self.pod_messages.entry(node.to_string()).or_default();
+                    let key = (pod.to_string(), tenant.to_string());
+                    if pods.len() < MAX_INSTANCES || pods.contains_key(&key) {
+                        let counts = pods.entry(key).or_default();
+                        match event.kind {
+                            Kind::NodeStart => counts.0 += 1,
+                            _ => counts.1 += 1,
+                        }
                     }
                 }
             }
@@ -299,6 +313,7 @@ impl TraceFinder {
                 &self.worker_time,
                 &self.workers,
                 &self.tenant_messages,
+                &self.pod_messages,
             ),
             &self.moments,
             self.newest,
@@ -428,7 +443,29 @@ type NodeFacts<'a> = (
     &'a HashMap<String, WorkerTime>,
     &'a HashMap<(String, String), Worker>,
     &'a HashMap<String, HashMap<String, (u64, u64)>>,
+    &'a HashMap<String, PodTenantCounts>,
 );
+
+/// First attempts a node took and those that failed there, per (pod, tenant).
+type PodTenantCounts = std::collections::BTreeMap<(String, String), (u64, u64)>;
+
+/// The failures at a node confined to one pod that fails for every tenant it serves
+/// (`tenant_share::failures_of_one_pod`): the pod, not a tenant.
+fn pod_errors(counts: &PodTenantCounts) -> Option<PodErrors> {
+    let failures = counts.iter().map(|(key, c)| (key.clone(), c.1)).collect();
+    let traffic = counts.iter().map(|(key, c)| (key.clone(), c.0)).collect();
+    let found = tenant_share::failures_of_one_pod(&failures, &traffic)?;
+    found.fails_for_every_tenant().then(|| PodErrors {
+        pod: found.pod.to_string(),
+        failed: found.failures,
+        of: found.total,
+        tenants: found
+            .tenants
+            .iter()
+            .map(|(tenant, failed, taken)| (tenant.to_string(), *failed, *taken))
+            .collect(),
+    })
+}
 
 /// The messages that failed at a node (per tenant: taken, failed) when they are `tenant`'s by
 /// classify's rule (`tenant_share::failures_of_one_tenant`).
@@ -542,7 +579,7 @@ fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    (latency, turns, worker_time, workers, tenant_messages): NodeFacts<'_>,
+    (latency, turns, worker_time, workers, tenant_messages, pod_messages): NodeFacts<'_>,
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
@@ -579,12 +616,18 @@ fn build_report(
             .count() as u64;
         next.inbound_edges = (edges > 0).then_some(edges);
     }
-    let errors_by_tenant = next.as_ref().and_then(|next| {
-        tenant_errors(
-            tenant_messages.get(&next.node_name)?,
-            summary.tenant.as_deref()?,
-        )
-    });
+    let errors_in_pod = next
+        .as_ref()
+        .and_then(|next| pod_errors(pod_messages.get(&next.node_name)?));
+    let errors_by_tenant = next
+        .as_ref()
+        .filter(|_| errors_in_pod.is_none())
+        .and_then(|next| {
+            tenant_errors(
+                tenant_messages.get(&next.node_name)?,
+                summary.tenant.as_deref()?,
+            )
+        });
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,
@@ -598,6 +641,7 @@ fn build_report(
             .as_ref()
             .is_some_and(|next| graph.is_router(&next.node_name)),
         errors_by_tenant: errors_by_tenant.as_ref(),
+        errors_in_pod: errors_in_pod.as_ref(),
         worker_time,
     });
 

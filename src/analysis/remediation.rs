@@ -33,6 +33,8 @@ pub struct TraceFindings<'a> {
     /// The trace's tenant, when the messages that failed at the next node are mostly its (the
     /// rule classify applies).
     pub errors_by_tenant: Option<&'a TenantErrors>,
+    /// The failures at the next node are one pod's, for every tenant it serves.
+    pub errors_in_pod: Option<&'a PodErrors>,
     /// Worker time per node across all traces of the input.
     pub worker_time: &'a HashMap<String, WorkerTime>,
 }
@@ -43,6 +45,16 @@ pub struct TenantErrors {
     pub tenant: String,
     pub failed: u64,
     pub of: u64,
+}
+
+/// Failures at a node confined to one pod, which fails for every tenant it serves: (tenant,
+/// failed, taken) there.
+#[derive(Debug, Clone)]
+pub struct PodErrors {
+    pub pod: String,
+    pub failed: u64,
+    pub of: u64,
+    pub tenants: Vec<(String, u64, u64)>,
 }
 
 /// A queue depth against its capacity: `2 of 2`, or `5 (unbounded)`.
@@ -81,7 +93,7 @@ pub fn for_trace(findings: &TraceFindings) -> Vec<String> {
             error_steps(
                 next,
                 &node_events(&next.node_name),
-                findings.errors_by_tenant,
+                (findings.errors_by_tenant, findings.errors_in_pod),
                 &mut steps,
             );
         }
@@ -162,7 +174,7 @@ fn timeout_steps(
 fn error_steps(
     next: &NextNode,
     events: &[&Event],
-    by_tenant: Option<&TenantErrors>,
+    (by_tenant, in_pod): (Option<&TenantErrors>, Option<&PodErrors>),
     steps: &mut Vec<String>,
 ) {
     let node = &next.node_name;
@@ -230,6 +242,22 @@ fn error_steps(
         steps.push(format!(
             "{node} raised {type_text} on {}{whose}: a timeout of the client inside {node}'s handler, logged as an error (NodePolicy.timeout_s did not fire): the dependency {node} calls did not answer in the client's own time limit; check that dependency's latency, and keep retries with backoff.",
             plural(errors.len() as u64, "attempt")
+        ));
+    } else if let Some(pod) = in_pod {
+        let tenants: Vec<String> = pod
+            .tenants
+            .iter()
+            .map(|(tenant, failed, taken)| format!("{tenant} {failed} of {taken}"))
+            .collect();
+        steps.push(format!(
+            "{node} raised {type_text} on {}: {} of the {} messages that failed at {node} in what was read are pod {}'s, which fails there for every tenant it serves ({}) while the other pods do not: a fault of that pod (its host, a sidecar, its config or network), not of a tenant; drain or restart {} (`flowtrace classify --pod {}` shows it alone).",
+            plural(errors.len() as u64, "attempt"),
+            pod.failed,
+            pod.of,
+            pod.pod,
+            tenants.join(", "),
+            pod.pod,
+            pod.pod
         ));
     } else if let Some(tenant) = by_tenant {
         steps.push(format!(

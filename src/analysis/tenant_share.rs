@@ -80,6 +80,94 @@ pub fn failures_of_one_tenant<'a>(
         .map(|(tenant, count, total)| (tenant, count as u64, total as u64))
 }
 
+/// Failures confined to one pod: at least `MIN_TENANT_EVIDENCE` of them, 80% in that pod, at
+/// a rate standing out from the other pods' (there must be others). Each pod is its own
+/// runtime (host, sidecars, config): when it serves several tenants and fails for all of them,
+/// the pod is the cause, not any one tenant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PodFailures<'a> {
+    pub pod: &'a str,
+    pub failures: u64,
+    pub total: u64,
+    /// The tenants the pod served (first attempts), with how many failed and how many it took.
+    pub tenants: Vec<(&'a str, u64, u64)>,
+    /// Other pods that served traffic.
+    pub other_pods: usize,
+}
+
+impl PodFailures<'_> {
+    /// Every tenant the pod served failed there (at least half its share of the pod's rate):
+    /// the pod, not a tenant, with two tenants or more.
+    pub fn fails_for_every_tenant(&self) -> bool {
+        let (failed, taken) = self
+            .tenants
+            .iter()
+            .fold((0, 0), |(f, t), (_, failed, taken)| (f + failed, t + taken));
+        if self.tenants.len() < 2 || taken == 0 {
+            return false;
+        }
+        let rate = failed as f64 / taken as f64;
+        self.tenants
+            .iter()
+            .all(|(_, failed, taken)| *taken > 0 && *failed as f64 / *taken as f64 >= rate / 2.0)
+    }
+}
+
+/// The pod these failures are confined to. `failures` and `traffic` are keyed by (pod,
+/// tenant): failing first attempts and all first attempts.
+pub fn failures_of_one_pod<'a>(
+    failures: &std::collections::BTreeMap<(String, String), u64>,
+    traffic: &'a std::collections::BTreeMap<(String, String), u64>,
+) -> Option<PodFailures<'a>> {
+    use std::collections::BTreeMap;
+    let mut failed_by_pod: BTreeMap<&str, u64> = BTreeMap::new();
+    for ((pod, _), count) in failures {
+        *failed_by_pod.entry(pod.as_str()).or_default() += count;
+    }
+    let mut taken_by_pod: BTreeMap<&'a str, u64> = BTreeMap::new();
+    for ((pod, _), count) in traffic {
+        *taken_by_pod.entry(pod.as_str()).or_default() += count;
+    }
+    let total: u64 = failed_by_pod.values().sum();
+    if total < MIN_TENANT_EVIDENCE || taken_by_pod.len() < 2 {
+        return None;
+    }
+    let (pod, failed, _) = dominant_tenant(
+        failed_by_pod
+            .iter()
+            .map(|(pod, count)| (*pod, *count as f64)),
+    )?;
+    let of = |map: &BTreeMap<&str, u64>, key: &str| map.get(key).copied().unwrap_or(0);
+    if !stands_out(
+        pod,
+        |p| of(&failed_by_pod, p),
+        |p| of(&taken_by_pod, p),
+        total,
+        taken_by_pod.values().sum(),
+    ) {
+        return None;
+    }
+    let (pod, _) = taken_by_pod.get_key_value(pod)?;
+    let tenants = traffic
+        .iter()
+        .filter(|((p, _), _)| p == pod)
+        .map(|((_, tenant), taken)| {
+            let failed = failures
+                .get(&(pod.to_string(), tenant.clone()))
+                .copied()
+                .unwrap_or(0);
+            (tenant.as_str(), failed, *taken)
+        })
+        .collect();
+    Some(PodFailures {
+        pod,
+        failures: failed as u64,
+        total,
+        tenants,
+        other_pods: taken_by_pod.len() - 1,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
