@@ -1117,10 +1117,28 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                 .exceptions
                 .iter()
                 .filter(|e| e.nodes.contains(&g.key));
-            let (raised, auth, quota) = at_node.fold((0, 0, 0), |(r, a, q), e| {
-                (r + e.count, a + e.auth_like, q + e.quota_like)
-            });
-            let why = if raised > 0 && auth * 2 > raised {
+            let (raised, auth, quota, recovered, terminal) =
+                at_node.fold((0, 0, 0, 0, 0), |(r, a, q, rec, t), e| {
+                    (
+                        r + e.count,
+                        a + e.auth_like,
+                        q + e.quota_like,
+                        rec + e.recovered,
+                        t + e.terminal,
+                    )
+                });
+            // Timed-out attempts are left out: a retry reruns the handler after a timeout cut
+            // it anywhere (a ctx.emit fan-out emits its messages again).
+            let saved_by_retries =
+                recovered > 0 && terminal == 0 && g.terminal == 0 && g.timeout == 0;
+            let why = if saved_by_retries && auth * 2 <= raised {
+                // Retries that save the messages, with none ending here for good (no failure,
+                // no deadline skip), are the fix in place, not the storm's cause: turning them
+                // off fails every message they save.
+                format!(
+                    "{recovered} messages that failed there then succeeded on a retry, and none ended there for good: the retries are what keeps it working; keep them with backoff (turning them off, NodePolicy.max_retries=0, would fail those {recovered}) and fix what they cover (see the error step)"
+                )
+            } else if raised > 0 && auth * 2 > raised {
                 format!(
                     "{auth} of the {raised} failed attempts there read like rejected credentials, which no retry can fix: set NodePolicy.max_retries=0 for them and fix the credentials (see the error step)"
                 )

@@ -329,6 +329,17 @@ pub(super) fn remediate(
                 "{node} starts work that does not finish ({}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.",
                 signal.detail
             )),
+            // Retries with no message ending there for good saved every message they retried.
+            SignalKind::RetryStorm
+                if nodes
+                    .iter()
+                    .any(|n| n.node_name == node && n.terminal == 0 && n.timeouts == 0 && n.errors > 0) =>
+            {
+                steps.push(format!(
+                    "Retry storm at {node} ({}), but no message ended there for good (no node_failed, no deadline skip): the retries are what keeps it working; keep them with backoff (turning them off would fail every message they save) and fix what they cover (`flowtrace classify --node {node}` shows the exceptions).",
+                    signal.detail
+                ))
+            }
             SignalKind::RetryStorm => steps.push(format!(
                 "Retry storm at {node} ({}): disable retries temporarily (NodePolicy.max_retries=0) or add backoff.",
                 signal.detail

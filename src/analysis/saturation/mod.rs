@@ -229,6 +229,8 @@ struct NodeStats {
     events: u64,
     successes: u64,
     retries: u64,
+    /// node_failed and deadline_skip: messages that ended here for good.
+    terminal: u64,
     timeouts: u64,
     errors: u64,
     q_in_max: i64,
@@ -762,6 +764,7 @@ impl SaturationAnalyzer {
                 }
             }
             Kind::NodeRetry => stats.retries += 1,
+            Kind::NodeFailed | Kind::DeadlineSkip => stats.terminal += 1,
             _ => {}
         }
     }
@@ -1492,6 +1495,9 @@ pub struct NodeReport {
     pub timeout_latency_ms: LatencyStats,
     pub error_latency_ms: LatencyStats,
     pub retries: u64,
+    /// node_failed and deadline_skip events: messages that ended here for good.
+    #[serde(skip)]
+    pub terminal: u64,
     pub retry_rate: Option<f64>,
     pub timeouts: u64,
     pub errors: u64,
@@ -1653,6 +1659,7 @@ fn node_report(
         timeout_latency_ms: LatencyStats::of(&stats.timeout_latency),
         error_latency_ms: LatencyStats::of(&stats.failed_latency),
         retries: stats.retries,
+        terminal: stats.terminal,
         retry_rate: (stats.successes > 0).then(|| stats.retries as f64 / stats.successes as f64),
         timeouts: stats.timeouts,
         errors: stats.errors,
