@@ -944,6 +944,12 @@ impl Learned {
     /// successes are nearly always followed, in their trace, by a new message at it: a branch
     /// whose message reaches the join after the other branch's (it succeeded after the join's
     /// first arrival, or just before it without preceding it consistently) is not a sink.
+    /// A node its first arrivals lead to (`embed -> store`) is no input of it: several
+    /// messages of a trace at one node are also one sender's `ctx.emit` fan-out (`split`
+    /// emitting four chunks to `embed`), whose later messages start, already queued, after the
+    /// node's successor succeeded for the first ones. A message going round again from
+    /// downstream is a cycle, which the back edges learn from what follows that node's
+    /// successes.
     fn fan_in_edges<'s>(
         &'s self,
         credited: &[(&str, &[Name], u64, &str)],
@@ -978,10 +984,11 @@ impl Learned {
                 .collect();
             inputs.sort();
             inputs.dedup();
+            let downstream = downstream_of(credited, node);
             for candidate in inputs {
                 let sends = credited.iter().any(|(_, _, _, from)| *from == candidate);
                 let follows = back_edges.iter().any(|((from, _), _)| *from == candidate);
-                if !sends && !follows {
+                if !sends && !follows && !downstream.contains(&candidate) {
                     edges.push(((candidate, &**node), arrivals));
                 }
             }
@@ -1088,6 +1095,21 @@ impl Learned {
             }
         }
     }
+}
+
+/// The nodes the credited first arrivals lead to from `node` (its successors, theirs, ...).
+fn downstream_of<'a>(credited: &[(&'a str, &[Name], u64, &'a str)], node: &str) -> Vec<&'a str> {
+    let mut reached: Vec<&'a str> = Vec::new();
+    let mut frontier = vec![node];
+    while let Some(from) = frontier.pop() {
+        for (to, _, _, sender) in credited {
+            if *sender == from && *to != node && !reached.contains(to) {
+                reached.push(to);
+                frontier.push(to);
+            }
+        }
+    }
+    reached
 }
 
 /// A `GraphLearner` fed a sample of whole traces: every trace until `SAMPLE_EVENTS` events
