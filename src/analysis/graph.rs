@@ -970,7 +970,7 @@ impl Learned {
     /// those that share one are the same node (its replicas in pods, its runs across restarts).
     /// Each node's inbound edges are the name's, less those that feed only its namesakes.
     fn namesakes(&self, graph: &FlowGraph) -> FastMap<String, Namesakes> {
-        let mut by_node: BTreeMap<&str, BTreeMap<&str, Vec<(&str, u64)>>> = BTreeMap::new();
+        let mut by_node: BTreeMap<&str, BTreeMap<&str, Senders>> = BTreeMap::new();
         for ((to, instance, from), count) in &self.instance_senders {
             by_node
                 .entry(&**to)
@@ -1298,6 +1298,9 @@ pub struct FlowGraph {
     #[serde(skip)]
     successors: std::sync::OnceLock<FastMap<String, Vec<Successor>>>,
 }
+
+/// The senders of one receiver instance's arrivals, with how many each sent.
+type Senders<'a> = Vec<(&'a str, u64)>;
 
 /// The nodes one name stands for, when it stands for several (see `FlowGraph::namesakes`).
 #[derive(Debug, Clone, Default)]
