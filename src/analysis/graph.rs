@@ -40,6 +40,10 @@ const MIN_SHARE: f64 = 0.05;
 const FAN_OUT_SHARES: f64 = 1.1;
 /// Traces that must have left a node through its successors to tell a router from a fan-out.
 const ROUTER_EVIDENCE_TRACES: u64 = 10;
+/// Arrivals an instance (`node_id`) must have taken before what feeds it tells it apart from
+/// its name's other instances (a restarted process that served a few messages, all through a
+/// router's rare branch, is not another flow's node).
+const NAMESAKE_EVIDENCE_ARRIVALS: u64 = 10;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
 /// Separates an arrival's candidates that had succeeded from those still running.
@@ -968,6 +972,7 @@ impl Learned {
     /// inbound edges of both. The instances (`node_id`s) of a name that share no feeding
     /// predecessor (one carrying `MIN_SHARE` of the instance's arrivals) are different nodes;
     /// those that share one are the same node (its replicas in pods, its runs across restarts).
+    /// An instance with fewer than `NAMESAKE_EVIDENCE_ARRIVALS` arrivals is left to the name.
     /// Each node's inbound edges are the name's, less those that feed only its namesakes.
     fn namesakes(&self, graph: &FlowGraph) -> FastMap<String, Namesakes> {
         let mut by_node: BTreeMap<&str, BTreeMap<&str, Senders>> = BTreeMap::new();
@@ -989,6 +994,9 @@ impl Learned {
             let mut groups: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
             for (instance, senders) in instances {
                 let total: u64 = senders.iter().map(|(_, count)| count).sum();
+                if total < NAMESAKE_EVIDENCE_ARRIVALS {
+                    continue;
+                }
                 let mut feeders: Vec<&str> = senders
                     .iter()
                     .filter(|(from, count)| {
@@ -2078,6 +2086,13 @@ mod tests {
                 learner.observe(&event);
             }
         }
+        // A restarted summarize that served two documents: too few to tell what it is.
+        for trace in 0..2 {
+            let nodes = &[("chunk", "c2"), ("llm", "sum-2"), ("store", "s2")];
+            for event in trace_with_ids(&format!("late{trace}"), 40_000 + trace * 1000, nodes) {
+                learner.observe(&event);
+            }
+        }
         let graph = learner.finish();
         // The graph is learned by name: llm has both inbound edges.
         assert_eq!(graph.inbound_edges("llm"), 2);
@@ -2098,6 +2113,8 @@ mod tests {
         assert_eq!(graph.namesake_of("llm", "sum-1"), Some(0));
         assert_eq!(graph.namesake_of("llm", "chat-1"), Some(1));
         assert_eq!(graph.namesake_of("llm", "chat-2"), Some(1));
+        assert_eq!(graph.namesake_of("llm", "sum-2"), None);
+        assert_eq!(graph.instance_inbound_edges("llm", Some("sum-2")), 2);
         assert_eq!(graph.instance_inbound_edges("llm", Some("sum-1")), 1);
         assert_eq!(graph.instance_inbound_edges("llm", None), 2);
         assert_eq!(graph.least_inbound_edges("llm"), 1);
