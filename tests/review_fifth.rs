@@ -432,3 +432,149 @@ fn an_attempt_under_way_when_its_worker_stopped_was_cancelled_not_slow() {
     );
     assert!(!text.contains("a slow call"), "{text}");
 }
+
+/// `fifth_twoflows`: two flows in one process write one log, `ingest -> llm -> reply` (chat)
+/// and `chunk -> llm -> store` (summarize); both have a node named `llm`, with two node_ids.
+/// Summarize's llm is the capacity limit (its one inbound queue full, its worker 99.8% busy);
+/// chat's never queues. The verdict names summarize's llm by its node_id, reads its queue
+/// against its own inbound edge (not both flows' edges of the name), gives its own worker's
+/// busy share, and does not tell chunk (which waits on it) to raise its queue.
+#[test]
+fn a_node_sharing_its_name_with_another_flows_is_judged_by_its_own_edges() {
+    let truth = expected("fifth_twoflows");
+    let hot = &truth["hot_node"];
+    assert_eq!(hot["node"], "llm");
+    let node_id = hot["node_id"].as_str().unwrap();
+    assert_eq!(truth["llm_node_ids"]["summarize"], node_id);
+    let chat_id = truth["llm_node_ids"]["chat"].as_str().unwrap();
+    // The wired edges: each llm has one predecessor of its own flow.
+    let feeders = |flow: &str| -> Vec<String> {
+        truth["flows"][flow]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|edge| edge[1] == "llm")
+            .map(|edge| edge[0].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(feeders("summarize"), vec!["chunk"]);
+    assert_eq!(feeders("chat"), vec!["ingest"]);
+    let pressure = |flow: &str, id: &str| &truth["pressure_by_node_id"][format!("{flow}:llm:{id}")];
+    let hot_pressure = pressure("summarize", node_id);
+    let chat_pressure = pressure("chat", chat_id);
+    // The premise: one queue of summarize's llm full (80% of 6) in most readings, chat's never.
+    assert!(hot_pressure["in_full_share_80pct"].as_f64().unwrap() > 0.5);
+    assert_eq!(chat_pressure["in_full_share_80pct"], 0.0);
+
+    let path = log("fifth_twoflows");
+    let events = flow_events(&path);
+    let ts = |e: &Value| e["ts"].as_f64().unwrap();
+    let span = events.iter().map(ts).fold(f64::MIN, f64::max)
+        - events.iter().map(ts).fold(f64::MAX, f64::min);
+    let saturation = report_json("saturation", &[&path]);
+    assert_eq!(
+        saturation["hot_node"], "llm",
+        "{}",
+        saturation["hot_node_reason"]
+    );
+    let bottleneck = &saturation["bottleneck"];
+    assert_eq!(bottleneck["instance"], format!("node_id {node_id}"));
+    assert!(
+        (bottleneck["inbound_full_share"].as_f64().unwrap()
+            - hot_pressure["in_full_share_80pct"].as_f64().unwrap())
+        .abs()
+            < 0.01,
+        "{bottleneck}"
+    );
+    let shared = &bottleneck["shared_name"];
+    assert_eq!(shared["fed_by"], serde_json::json!(feeders("summarize")));
+    assert_eq!(shared["inbound_edges"], 1);
+    assert_eq!(
+        shared["others"][0]["fed_by"],
+        serde_json::json!(feeders("chat"))
+    );
+    // Each worker's own busy share, as the runtime's latencies add up: not an average of
+    // summarize's 100% with chat's idle worker.
+    let busy = |pressure: &Value| pressure["busy_s"].as_f64().unwrap() / span;
+    assert!(
+        (shared["busy_share"].as_f64().unwrap() - busy(hot_pressure)).abs() < 0.02,
+        "{shared}"
+    );
+    assert!(
+        (shared["others"][0]["busy_share"].as_f64().unwrap() - busy(chat_pressure)).abs() < 0.02,
+        "{shared}"
+    );
+    assert_eq!(bottleneck["backed_up"], serde_json::json!(["chunk"]));
+
+    for subcommand in ["saturation", "triage"] {
+        let report = report_json(subcommand, &[&path]);
+        let saturation = report.get("saturation").unwrap_or(&report);
+        assert_eq!(saturation["hot_node"], "llm", "{subcommand}");
+        let steps = report["remediation"].to_string();
+        assert!(
+            steps.contains(&format!("Relieve the bottleneck llm in node_id {node_id}"))
+                && steps.contains("the llm fed by chunk"),
+            "{subcommand}: {steps}"
+        );
+        // chunk waits on llm: no step asks to raise its queue.
+        assert!(
+            !steps.contains("chunk is saturated") && !steps.contains("raise its queue_maxsize"),
+            "{subcommand}: {steps}"
+        );
+    }
+}
+
+/// The other side, on a real join (`fanin6`: fetch -> {profile, orders} -> merge, queue_maxsize
+/// 8, each of merge's two edge queues at most 6 of 8): one node_id fed by two predecessors is
+/// one node, and its q_depth_in (the sum of both queues) is still read against both edges:
+/// readings above one edge's level are not a full queue, and there is no bottleneck.
+#[test]
+fn a_joins_queue_is_still_read_against_all_its_inbound_edges() {
+    let path = log("fanin6");
+    let events = flow_events(&path);
+    let merge: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["node_name"] == "merge")
+        .collect();
+    let ids: std::collections::BTreeSet<&str> =
+        merge.iter().filter_map(|e| e["node_id"].as_str()).collect();
+    assert_eq!(ids.len(), 1);
+    let share_at = |level: f64| {
+        let readings: Vec<f64> = merge
+            .iter()
+            .filter_map(|e| e["q_depth_in"].as_f64())
+            .collect();
+        readings
+            .iter()
+            .filter(|q| **q >= level && **q > 0.0)
+            .count() as f64
+            / readings.len() as f64
+    };
+    let capacity = merge[0]["queue_maxsize"].as_f64().unwrap();
+    // The premise: against one edge's capacity merge would look pressed; against both, never.
+    assert!(share_at(0.8 * capacity) >= 0.2);
+    assert_eq!(share_at(0.8 * capacity * 2.0), 0.0);
+
+    let graph = report_json("graph", &[&path]);
+    let inbound = graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|edge| edge["to"] == "merge")
+        .count();
+    assert_eq!(inbound, 2, "{}", graph["edges"]);
+    let saturation = report_json("saturation", &[&path]);
+    assert!(
+        saturation["hot_node"].is_null(),
+        "{}",
+        saturation["hot_node"]
+    );
+    let node = saturation["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_name"] == "merge")
+        .unwrap();
+    assert_eq!(node["inbound_full_share"], 0.0, "{node}");
+    assert!(node.get("shared_name").is_none(), "{node}");
+}

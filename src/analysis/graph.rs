@@ -21,7 +21,7 @@
 //! source's traffic and of their target's are dropped (a router's rare branch is its target's
 //! way in, and stays). `find`, `traces` and `graph` all use this one inference.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -40,6 +40,10 @@ const MIN_SHARE: f64 = 0.05;
 const FAN_OUT_SHARES: f64 = 1.1;
 /// Traces that must have left a node through its successors to tell a router from a fan-out.
 const ROUTER_EVIDENCE_TRACES: u64 = 10;
+/// Arrivals an instance (`node_id`) must have taken before what feeds it tells it apart from
+/// its name's other instances (a restarted process that served a few messages, all through a
+/// router's rare branch, is not another flow's node).
+const NAMESAKE_EVIDENCE_ARRIVALS: u64 = 10;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
 /// Separates an arrival's candidates that had succeeded from those still running.
@@ -165,6 +169,8 @@ struct WalkNode {
     sent: u32,
     /// The instance (`node_id`) of its latest success.
     instance: InstanceId,
+    /// The instance (`node_id`) the trace first reached it in: which worker took its message.
+    arrived: InstanceId,
     /// The trace reached it (it is not merely a sender).
     reached: bool,
     /// Its latest success no new message of the trace has followed yet.
@@ -212,6 +218,10 @@ struct Counts {
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
     /// sender's success) of a message the receiver took.
     latest_sends: FastMap<(NodeId, NodeId, InstanceId), Timestamp>,
+    /// For each receiver, receiver instance (`node_id`) and likeliest sender (`NO_NODE`: the
+    /// ingress): the arrivals it took. Two flows in one process can each have a node of the
+    /// same name; their node_ids are then fed by different predecessors.
+    instance_senders: FastMap<(NodeId, InstanceId, NodeId), u64>,
     /// Reused buffers: an arrival's candidates, and a walk's nodes by order number.
     candidates: Vec<NodeId>,
     by_order: Vec<(u32, NodeId)>,
@@ -230,6 +240,7 @@ impl Default for Counts {
             outgoing: Vec::new(),
             messages: Vec::new(),
             latest_sends: FastMap::default(),
+            instance_senders: FastMap::default(),
             candidates: Vec::new(),
             by_order: Vec::new(),
         };
@@ -257,9 +268,22 @@ impl Counts {
         name.map_or(NO_INSTANCE, |name| self.instances.intern(name).0)
     }
 
-    /// Counts an arrival at `node` after the candidates in `self.candidates`; `sent`: when its
-    /// likeliest sender logged its success, by which instance.
-    fn count_arrival(&mut self, node: NodeId, sent: Option<(Timestamp, InstanceId)>) {
+    /// Counts an arrival at `node` (its instance `arrived`) after the candidates in
+    /// `self.candidates`, from its likeliest sender `sender` (`NO_NODE`: the ingress); `sent`:
+    /// when that sender logged its success, by which instance.
+    fn count_arrival(
+        &mut self,
+        node: NodeId,
+        arrived: InstanceId,
+        sender: NodeId,
+        sent: Option<(Timestamp, InstanceId)>,
+    ) {
+        if arrived != NO_INSTANCE {
+            *self
+                .instance_senders
+                .entry((node, arrived, sender))
+                .or_default() += 1;
+        }
         if let (Some((at, instance)), Some(sender)) =
             (sent, succeeded_ids(&self.candidates).first())
         {
@@ -335,6 +359,19 @@ impl Counts {
                     ((name(*from), name(*to), instance), *at)
                 })
                 .collect(),
+            instance_senders: self
+                .instance_senders
+                .iter()
+                .map(|((to, instance, from), count)| {
+                    let from = if *from == NO_NODE {
+                        Name::from(INGRESS)
+                    } else {
+                        name(*from)
+                    };
+                    let instance = self.instances.name(*instance).clone();
+                    ((name(*to), instance, from), *count)
+                })
+                .collect(),
         }
     }
 }
@@ -373,6 +410,7 @@ impl TraceWalk {
                     streaming: 0,
                     sent: 0,
                     instance: NO_INSTANCE,
+                    arrived: NO_INSTANCE,
                     reached: false,
                     awaiting_next: false,
                     has_success: false,
@@ -431,7 +469,10 @@ impl TraceWalk {
             }
         }
         if !reached_before {
-            self.entry(node).reached = true;
+            let arrived = counts.instance(event.node_id.as_ref());
+            let entry = self.entry(node);
+            entry.reached = true;
+            entry.arrived = arrived;
             // Running nodes (other than this one) may have sent it.
             let senders = self.nodes.iter().any(|n| n.running > 0 && n.node != node);
             // No node that succeeded can still send to a new node (none did, or each already
@@ -583,7 +624,8 @@ impl TraceWalk {
                 sent = Some((sender.success_at, sender.instance));
             }
         }
-        counts.count_arrival(node, sent);
+        let arrived = self.get(node).map_or(NO_INSTANCE, |n| n.arrived);
+        counts.count_arrival(node, arrived, sender.unwrap_or(NO_NODE), sent);
     }
 
     /// Settles the arrivals still waiting (the trace ended) with the successes seen so far.
@@ -644,6 +686,9 @@ struct Learned {
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
     /// sender's success) of a message the receiver took.
     latest_sends: FastMap<(Name, Name, Option<Name>), Timestamp>,
+    /// For each receiver, receiver instance (`node_id`) and likeliest sender (the ingress
+    /// named): the arrivals it took.
+    instance_senders: FastMap<(Name, Name, Name), u64>,
 }
 
 impl GraphLearner {
@@ -918,7 +963,89 @@ impl Learned {
                 );
             }
         }
+        graph.namesakes = self.namesakes(&graph);
         graph
+    }
+
+    /// The names that stand for several nodes: two flows in one process each with a node
+    /// called `llm` log one name with two node_ids, and the graph learned by name gives it the
+    /// inbound edges of both. The instances (`node_id`s) of a name that share no feeding
+    /// predecessor (one carrying `MIN_SHARE` of the instance's arrivals) are different nodes;
+    /// those that share one are the same node (its replicas in pods, its runs across restarts).
+    /// An instance with fewer than `NAMESAKE_EVIDENCE_ARRIVALS` arrivals is left to the name.
+    /// Each node's inbound edges are the name's, less those that feed only its namesakes.
+    fn namesakes(&self, graph: &FlowGraph) -> FastMap<String, Namesakes> {
+        let mut by_node: BTreeMap<&str, BTreeMap<&str, Senders>> = BTreeMap::new();
+        for ((to, instance, from), count) in &self.instance_senders {
+            by_node
+                .entry(&**to)
+                .or_default()
+                .entry(&**instance)
+                .or_default()
+                .push((&**from, *count));
+        }
+        let mut found = FastMap::default();
+        for (node, instances) in by_node {
+            if instances.len() < 2 {
+                continue;
+            }
+            let predecessors = graph.predecessors(node);
+            // (feeders, instances) of each node of the name.
+            let mut groups: Vec<(Vec<&str>, Vec<&str>)> = Vec::new();
+            for (instance, senders) in instances {
+                let total: u64 = senders.iter().map(|(_, count)| count).sum();
+                if total < NAMESAKE_EVIDENCE_ARRIVALS {
+                    continue;
+                }
+                let mut feeders: Vec<&str> = senders
+                    .iter()
+                    .filter(|(from, count)| {
+                        predecessors.contains(from) && *count as f64 >= MIN_SHARE * total as f64
+                    })
+                    .map(|(from, _)| *from)
+                    .collect();
+                if feeders.is_empty() {
+                    continue;
+                }
+                let mut instances = vec![instance];
+                // Every node sharing a feeder with it is the same node.
+                let mut index = 0;
+                while index < groups.len() {
+                    if groups[index].0.iter().any(|f| feeders.contains(f)) {
+                        let (more_feeders, more_instances) = groups.swap_remove(index);
+                        feeders.extend(more_feeders);
+                        instances.extend(more_instances);
+                    } else {
+                        index += 1;
+                    }
+                }
+                feeders.sort_unstable();
+                feeders.dedup();
+                groups.push((feeders, instances));
+            }
+            if groups.len() < 2 {
+                continue;
+            }
+            groups.sort();
+            let mut namesakes = Namesakes::default();
+            for (index, (feeders, instances)) in groups.iter().enumerate() {
+                let foreign = groups
+                    .iter()
+                    .flat_map(|(theirs, _)| theirs)
+                    .filter(|f| !feeders.contains(f))
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .len();
+                namesakes.nodes.push(NamesakeNode {
+                    fed_by: feeders.iter().map(|f| f.to_string()).collect(),
+                    inbound_edges: predecessors.len().saturating_sub(foreign).max(1),
+                });
+                for instance in instances {
+                    namesakes.instances.insert(instance.to_string(), index);
+                }
+            }
+            found.insert(node.to_string(), namesakes);
+        }
+        found
     }
 
     /// Back edges of cycles: a node whose successes are nearly always followed by a new message
@@ -1193,10 +1320,35 @@ pub struct FlowGraph {
     /// inbound edges, each bringing one message of every trace.
     #[serde(skip)]
     joins: FastMap<String, usize>,
+    /// Names that stand for several nodes (of different flows), with each one's instances.
+    #[serde(skip)]
+    namesakes: FastMap<String, Namesakes>,
     /// Each node's successors, computed once on first use: a trace's status asks for them
     /// for every node it visited, for every trace.
     #[serde(skip)]
     successors: std::sync::OnceLock<FastMap<String, Vec<Successor>>>,
+}
+
+/// The senders of one receiver instance's arrivals, with how many each sent.
+type Senders<'a> = Vec<(&'a str, u64)>;
+
+/// The nodes one name stands for, when it stands for several (see `FlowGraph::namesakes`).
+#[derive(Debug, Clone, Default)]
+pub struct Namesakes {
+    /// Ordered by their feeders.
+    pub nodes: Vec<NamesakeNode>,
+    /// Each instance (`node_id`) of the name: its node, an index into `nodes`.
+    instances: FastMap<String, usize>,
+}
+
+/// One of the nodes a name stands for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamesakeNode {
+    /// The predecessors feeding it (its own flow's), sorted.
+    pub fed_by: Vec<String>,
+    /// Its inbound edges (each a queue of its own, summed by its `q_depth_in`): the name's,
+    /// less those feeding only its namesakes.
+    pub inbound_edges: usize,
 }
 
 /// A node that usually follows another, with the share of the other's traffic it received.
@@ -1240,6 +1392,7 @@ impl FlowGraph {
             left: FastMap::default(),
             latest_sends: FastMap::default(),
             joins: FastMap::default(),
+            namesakes: FastMap::default(),
             successors: std::sync::OnceLock::new(),
         };
         graph.sort();
@@ -1398,6 +1551,40 @@ impl FlowGraph {
     /// own, and its `q_depth_in` sums them.
     pub fn inbound_edges(&self, node: &str) -> usize {
         self.edges.iter().filter(|e| e.to == node).count()
+    }
+
+    /// The nodes `node` stands for when it names several (two flows in one log, each with a
+    /// node of that name: node_ids fed by different predecessors); empty when it is one node.
+    pub fn namesakes(&self, node: &str) -> &[NamesakeNode] {
+        self.namesakes
+            .get(node)
+            .map_or(&[], |namesakes| namesakes.nodes.as_slice())
+    }
+
+    /// Which of the nodes named `node` its instance (`node_id`) `instance` is, when the name
+    /// stands for several: an index into `namesakes(node)`.
+    pub fn namesake_of(&self, node: &str, instance: &str) -> Option<usize> {
+        self.namesakes.get(node)?.instances.get(instance).copied()
+    }
+
+    /// The inbound edges of `node`'s instance `instance` (a `node_id`): its own node's where the
+    /// name stands for several, else the name's (`inbound_edges`).
+    pub fn instance_inbound_edges(&self, node: &str, instance: Option<&str>) -> usize {
+        instance
+            .and_then(|instance| self.namesake_of(node, instance))
+            .map_or_else(
+                || self.inbound_edges(node),
+                |index| self.namesakes(node)[index].inbound_edges,
+            )
+    }
+
+    /// The fewest inbound edges of any node `node` stands for (the name's when it is one).
+    pub fn least_inbound_edges(&self, node: &str) -> usize {
+        self.namesakes(node)
+            .iter()
+            .map(|n| n.inbound_edges)
+            .min()
+            .unwrap_or_else(|| self.inbound_edges(node))
     }
 
     /// The nodes with an edge to `node`.
@@ -1888,5 +2075,93 @@ mod tests {
             ("a".to_string(), Some("intake".to_string()))
         );
         assert_eq!(stop(&queued), ("merge".to_string(), Some("b".to_string())));
+    }
+
+    /// A linear trace whose events carry `node_ids` (one per node, in order).
+    fn trace_with_ids(trace: &str, start: i64, nodes: &[(&str, &str)]) -> Vec<Event> {
+        let mut events = linear_trace(
+            trace,
+            start,
+            &nodes.iter().map(|(node, _)| *node).collect::<Vec<_>>(),
+        );
+        for event in &mut events {
+            let node = event.node_name.as_deref().unwrap_or_default();
+            let id = nodes.iter().find(|(n, _)| *n == node).map(|(_, id)| *id);
+            event.node_id = id.map(Name::from);
+        }
+        events
+    }
+
+    #[test]
+    fn two_flows_with_a_node_of_the_same_name_are_two_nodes() {
+        // chat: ingest -> llm -> reply; summarize: chunk -> llm -> store; each llm its own
+        // node_id, and a replica of chat's llm (another pod) fed by ingest too.
+        let mut learner = GraphLearner::default();
+        for trace in 0..30 {
+            let at = trace * 1000;
+            let nodes: &[(&str, &str)] = match trace % 3 {
+                0 => &[("ingest", "i1"), ("llm", "chat-1"), ("reply", "r1")],
+                1 => &[("ingest", "i2"), ("llm", "chat-2"), ("reply", "r2")],
+                _ => &[("chunk", "c1"), ("llm", "sum-1"), ("store", "s1")],
+            };
+            for event in trace_with_ids(&format!("t{trace}"), at, nodes) {
+                learner.observe(&event);
+            }
+        }
+        // A restarted summarize that served two documents: too few to tell what it is.
+        for trace in 0..2 {
+            let nodes = &[("chunk", "c2"), ("llm", "sum-2"), ("store", "s2")];
+            for event in trace_with_ids(&format!("late{trace}"), 40_000 + trace * 1000, nodes) {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        // The graph is learned by name: llm has both inbound edges.
+        assert_eq!(graph.inbound_edges("llm"), 2);
+        let namesakes = graph.namesakes("llm");
+        assert_eq!(
+            namesakes,
+            &[
+                NamesakeNode {
+                    fed_by: vec!["chunk".to_string()],
+                    inbound_edges: 1
+                },
+                NamesakeNode {
+                    fed_by: vec!["ingest".to_string()],
+                    inbound_edges: 1
+                },
+            ]
+        );
+        assert_eq!(graph.namesake_of("llm", "sum-1"), Some(0));
+        assert_eq!(graph.namesake_of("llm", "chat-1"), Some(1));
+        assert_eq!(graph.namesake_of("llm", "chat-2"), Some(1));
+        assert_eq!(graph.namesake_of("llm", "sum-2"), None);
+        assert_eq!(graph.instance_inbound_edges("llm", Some("sum-2")), 2);
+        assert_eq!(graph.instance_inbound_edges("llm", Some("sum-1")), 1);
+        assert_eq!(graph.instance_inbound_edges("llm", None), 2);
+        assert_eq!(graph.least_inbound_edges("llm"), 1);
+        // Nodes of one name each: nothing to tell apart.
+        assert!(graph.namesakes("ingest").is_empty());
+    }
+
+    #[test]
+    fn a_joins_instances_fed_by_the_same_branches_are_one_node() {
+        // Two pods' joins (merge, fed by a and b): their node_ids share their feeders.
+        let mut learner = GraphLearner::default();
+        for trace in 0..40 {
+            let mut events = joined_trace(&format!("t{trace}"), trace * 100, trace % 5 == 0, 12);
+            for event in &mut events {
+                event.node_id = event
+                    .node_name
+                    .as_deref()
+                    .map(|node| Name::from(format!("{node}-{}", trace % 2)));
+            }
+            for event in events {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        assert!(graph.namesakes("merge").is_empty());
+        assert_eq!(graph.instance_inbound_edges("merge", Some("merge-1")), 2);
     }
 }

@@ -222,8 +222,17 @@ fn worker_time_lines(report: &SaturationReport) -> Vec<String> {
             } else {
                 ""
             };
+            // A name standing for nodes of different flows: each one's worker apart.
+            let apart = node.shared_name.as_ref().map_or(String::new(), |shared| {
+                format!(
+                    "; {} {:.0}% busy, {}",
+                    shared.own_text(&node.node_name),
+                    shared.busy_share * 100.0,
+                    shared.others_text(&node.node_name)
+                )
+            });
             format!(
-                "{:<width$}  busy {:>4.0}% of the span: {} succeeding, {} timing out, {} raising, {} in retry backoff ({:.1} s in all){waiting}",
+                "{:<width$}  busy {:>4.0}% of the span: {} succeeding, {} timing out, {} raising, {} in retry backoff ({:.1} s in all){waiting}{apart}",
                 node.node_name,
                 node.busy_share * 100.0,
                 share(work.success_s),

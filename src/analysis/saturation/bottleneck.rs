@@ -41,6 +41,10 @@ pub struct Bottleneck {
     /// many there are.
     pub instance: Option<String>,
     pub instances: u64,
+    /// When its name stands for nodes of different flows: which one it is (by what feeds
+    /// it), and the others (absent when the name is one node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_name: Option<SharedName>,
     /// Nodes upstream of it (by the flow graph) whose queues are backed up: they wait on it.
     pub backed_up: Vec<String>,
     pub runner_up: Option<RunnerUp>,
@@ -101,12 +105,18 @@ impl Bottleneck {
                 self.q_depth_out_max
             )
         };
-        let instance = self.instance.as_ref().map_or(String::new(), |instance| {
-            format!(
+        let instance = match (&self.instance, &self.shared_name) {
+            (Some(instance), Some(shared)) => format!(
+                " (in {instance}, {}; the name also stands for {}: another flow's node, judged apart)",
+                shared.own_text(&self.node_name),
+                shared.others_text(&self.node_name),
+            ),
+            (Some(instance), None) => format!(
                 " (in {instance}, the most pressed of its {} instances, whose queues are judged apart)",
                 self.instances
-            )
-        });
+            ),
+            (None, _) => String::new(),
+        };
         let readings = match self.during {
             Some(run) => format!(
                 "of the {} buckets from {} to {} (over the whole input no queue stayed full long enough)",
@@ -205,6 +215,7 @@ pub(super) fn bottleneck(
         waits_on_egress: waits_on_egress(hot),
         instance: hot.pressure_instance.clone(),
         instances: hot.instances,
+        shared_name: hot.shared_name.clone(),
         backed_up: backed_up.iter().map(|n| n.node_name.clone()).collect(),
         runner_up,
         window: hot.pressure_window.clone(),
@@ -240,7 +251,9 @@ pub(super) fn transient_bottleneck(
         .zip(node_buckets)
         .map(|(report, (name, buckets))| {
             let capacity = report.queue_maxsize.filter(|c| *c > 0);
-            let in_edges = graph.edges.iter().filter(|e| e.to == *name).count().max(1);
+            // Buckets pool a name's instances: where it stands for nodes of different flows, the
+            // level of the one with the fewest inbound edges.
+            let in_edges = graph.least_inbound_edges(name).max(1);
             let (in_level, out_level) = match capacity {
                 Some(capacity) => (
                     options.threshold * (capacity as usize * in_edges) as f64,

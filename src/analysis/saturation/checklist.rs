@@ -272,10 +272,21 @@ pub(super) fn remediate(
                 "The bottleneck is {}{capacity}. {lost} Upstream, {behind}.",
                 hot.node_name,
             )),
-            None => match (&report.pressure_instance, report.pressure_apart) {
-                // One pod backed up while the others did not: a fault of that pod, which
-                // replicas would not fix.
-                (Some(instance), Some(apart)) if apart.others_pressed == 0 => steps.push(format!(
+            None => match (&report.pressure_instance, report.pressure_apart, &report.shared_name) {
+                // Its name also stands for another flow's node, and it has no replica beside
+                // it: its own worker's time, not an average with a worker it does not share.
+                (Some(instance), None, Some(shared)) => steps.push(format!(
+                    "Relieve the bottleneck {} in {instance} ({}{}): it is busy with real work ({:.0}% of the span); PenguiFlow runs one worker per node, so add replicas, make its handler or dependency faster, or send it less work. The name also stands for {}: another flow's node, not a replica of this one, so it relieves nothing; {behind}.",
+                    hot.node_name,
+                    shared.own_text(&hot.node_name),
+                    report
+                        .queue_maxsize
+                        .filter(|c| *c > 0)
+                        .map_or(String::new(), |c| format!(", queue_maxsize {c}")),
+                    shared.busy_share * 100.0,
+                    shared.others_text(&hot.node_name),
+                )),
+                (Some(instance), Some(apart), _) if apart.others_pressed == 0 => steps.push(format!(
                     "The bottleneck is {} in {instance} only{capacity}: its worker there was busy {:.0}% of the span, while {} never backed up; look at what differs in {instance} (its host, a noisy neighbour, the data or tenants routed to it, a dependency it reaches) before adding replicas{}; {behind}.",
                     hot.node_name,
                     apart.busy_share * 100.0,
@@ -292,7 +303,7 @@ pub(super) fn remediate(
                         " (`flowtrace saturation --pod {pod}` shows that pod alone)"
                     )),
                 )),
-                (Some(instance), Some(apart)) => steps.push(format!(
+                (Some(instance), Some(apart), _) => steps.push(format!(
                     "Relieve the bottleneck {}{capacity}: it is busy with real work ({:.0}% of the span in {instance}, the most pressed of its instances; {} of the other {} backed up too, {:.0}% busy on average), {:.0}% of its time in successful attempts; PenguiFlow runs one worker per node and pod, so add replicas, make its handler or dependency faster, or send it less work; {behind}.",
                     hot.node_name,
                     apart.busy_share * 100.0,

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::category::{Category, category_of, is_repeated, is_terminal};
-use super::graph::{FlowGraph, is_endpoint};
+use super::graph::{FlowGraph, NamesakeNode, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::tracemap::{TraceKey, TraceMap};
@@ -1088,8 +1088,24 @@ impl SaturationAnalyzer {
                 .map(|index| shown.get(index).cloned().unwrap_or_default())
                 .collect();
             // q_depth_in sums the node's inbound edges: a join's can pass one edge's capacity
-            // with no queue full.
-            let in_edges = graph.edges.iter().filter(|e| e.to == **name).count().max(1);
+            // with no queue full. Where the name stands for nodes of different flows, each
+            // instance (node_id) sums its own node's edges only.
+            let in_edges = graph.inbound_edges(name).max(1);
+            let instances = stats
+                .readings
+                .iter()
+                .map(|(instance, readings)| {
+                    let namesake = (!readings.pod)
+                        .then(|| graph.namesake_of(name, instance))
+                        .flatten();
+                    InstanceNode {
+                        in_edges: namesake.map_or(in_edges, |index| {
+                            graph.namesakes(name)[index].inbound_edges.max(1)
+                        }),
+                        namesake,
+                    }
+                })
+                .collect();
             let mut report = node_report(
                 name,
                 stats,
@@ -1097,9 +1113,10 @@ impl SaturationAnalyzer {
                 &indices,
                 display,
                 span_s,
-                FullLevel {
+                &FullLevel {
                     threshold: self.options.threshold,
-                    in_edges,
+                    instances,
+                    namesakes: graph.namesakes(name),
                 },
             );
             if let Some(window) = &mut report.pressure_window {
@@ -1476,6 +1493,48 @@ pub struct InstancePressure {
     pub others_busy_share: f64,
 }
 
+/// The node of a shared name that the report speaks for, and its namesakes.
+#[derive(Debug, Clone, Serialize)]
+pub struct SharedName {
+    /// The predecessors feeding it (its own flow's), and the inbound edges its `q_depth_in`
+    /// sums (the name's, less those feeding only its namesakes).
+    pub fed_by: Vec<String>,
+    pub inbound_edges: usize,
+    /// Its own workers' busy time over the span (per worker).
+    pub busy_share: f64,
+    /// The other nodes of the name.
+    pub others: Vec<Namesake>,
+}
+
+/// Another node of the same name, of another flow.
+#[derive(Debug, Clone, Serialize)]
+pub struct Namesake {
+    pub fed_by: Vec<String>,
+    pub busy_share: f64,
+}
+
+impl SharedName {
+    /// "the llm fed by chunk".
+    pub fn own_text(&self, node: &str) -> String {
+        format!("the {node} fed by {}", self.fed_by.join(" and "))
+    }
+
+    /// "the llm fed by ingest (26% busy)", each other node of the name.
+    pub fn others_text(&self, node: &str) -> String {
+        self.others
+            .iter()
+            .map(|other| {
+                format!(
+                    "the {node} fed by {} ({:.0}% busy)",
+                    other.fed_by.join(" and "),
+                    other.busy_share * 100.0
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct NodeReport {
     pub node_name: String,
@@ -1515,6 +1574,11 @@ pub struct NodeReport {
     /// When the most pressed instance's inbound queue was full, first and last, and whether
     /// it has drained since (null when it never was).
     pub pressure_window: Option<PressureWindow>,
+    /// When the name stands for nodes of different flows (two flows in one log, each with a
+    /// node so named): the most pressed instance's node, judged by its own inbound edges, and
+    /// the others (absent when the name is one node).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shared_name: Option<SharedName>,
     pub worker_time: WorkerTime,
     /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
@@ -1530,31 +1594,32 @@ fn node_report(
     indices: &[i64],
     width: i64,
     span_s: f64,
-    full: FullLevel,
+    full: &FullLevel,
 ) -> NodeReport {
-    let FullLevel {
-        threshold,
-        in_edges,
-    } = full;
+    let threshold = full.threshold;
     let capacity = stats.queue_maxsize.filter(|c| *c > 0);
     // An unbounded queue never blocks its sender, so there is no "full": a backlog of
     // `UNBOUNDED_BACKLOG` messages counts instead (its own p95 cannot: that is reached by 5%).
-    let level = |_: &Percentiles, edges: usize| match capacity {
+    let level = |edges: usize| match capacity {
         Some(capacity) => threshold * (capacity as usize * edges) as f64,
         None => UNBOUNDED_BACKLOG,
     };
+    // Each instance's inbound level: the edges its own node's q_depth_in sums.
+    let in_level_of = |index: usize| level(full.instances.get(index).map_or(1, |i| i.in_edges));
+    let namesake_of = |index: usize| full.instances.get(index).and_then(|i| i.namesake);
+    let out_level = level(1);
     // The most pressed instance speaks for the node: pooling an idle pod's readings with a
     // saturated one's would hide the saturation.
-    let (in_level, out_level) = (level(&stats.q_in, in_edges), level(&stats.q_out, 1));
     let shares: Vec<((&Name, bool), f64, f64, f64)> = stats
         .readings
         .iter()
-        .map(|(instance, readings)| {
+        .enumerate()
+        .map(|(index, (instance, readings))| {
             (
                 (instance, readings.pod),
                 share_at_least(
                     readings.q_in.iter().map(|(d, seen)| (*d, seen.count)),
-                    in_level,
+                    in_level_of(index),
                 ),
                 share_at_least(readings.q_out.iter().map(|(d, n)| (*d, *n)), out_level),
                 readings.busy_s,
@@ -1584,9 +1649,17 @@ fn node_report(
             (readings.first_seen, end)
         })
     };
-    let side_by_side = |a: &Name, b: &Name| match (lifetime(a), lifetime(b)) {
-        (Some((a_first, a_end)), Some((b_first, b_end))) => a_first < b_end && b_first < a_end,
-        _ => true,
+    // Instances of the same node (not namesakes of other flows) running at the same time.
+    let side_by_side = |a: &Name, b: &Name| {
+        let node_of =
+            |instance: &Name| position_of(&stats.readings, instance).and_then(namesake_of);
+        node_of(a) == node_of(b)
+            && match (lifetime(a), lifetime(b)) {
+                (Some((a_first, a_end)), Some((b_first, b_end))) => {
+                    a_first < b_end && b_first < a_end
+                }
+                _ => true,
+            }
     };
     // Another instance that started after the pressed one stopped: a restarted flow.
     let replaced = pressed.and_then(|((instance, _), _, _)| {
@@ -1626,9 +1699,10 @@ fn node_report(
         });
     let (inbound_full_share, outbound_full_share) =
         pressed.map_or((0.0, 0.0), |(_, inbound, outbound)| (inbound, outbound));
-    let pressure_window = pressed
-        .and_then(|((instance, _), _, _)| position_of(&stats.readings, instance))
-        .and_then(|index| PressureWindow::of(&stats.readings[index].1, in_level, span_s))
+    let pressed_index =
+        pressed.and_then(|((instance, _), _, _)| position_of(&stats.readings, instance));
+    let pressure_window = pressed_index
+        .and_then(|index| PressureWindow::of(&stats.readings[index].1, in_level_of(index), span_s))
         .map(|mut window| {
             if let Some(stopped) = replaced.filter(|stopped| *stopped >= window.last) {
                 window.stopped = Some(stopped);
@@ -1638,6 +1712,41 @@ fn node_report(
         });
     let instances = stats.readings.len() as u64;
     let busy_s = stats.work.busy_s();
+    // A name standing for nodes of different flows: each one's workers' busy share apart, the
+    // pressed instance's node first.
+    let shared_name = pressed_index.and_then(namesake_of).map(|pressed_node| {
+        let busy_of_node = |node: usize| {
+            let (seconds, workers) = stats
+                .readings
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| namesake_of(*index) == Some(node))
+                .fold((0.0, 0), |(seconds, workers), (_, (_, readings))| {
+                    (seconds + readings.busy_s, workers + 1)
+                });
+            if span_s > 0.0 && workers > 0 {
+                (seconds / (span_s * f64::from(workers))).min(1.0)
+            } else {
+                0.0
+            }
+        };
+        let own = &full.namesakes[pressed_node];
+        SharedName {
+            fed_by: own.fed_by.clone(),
+            inbound_edges: own.inbound_edges,
+            busy_share: busy_of_node(pressed_node),
+            others: full
+                .namesakes
+                .iter()
+                .enumerate()
+                .filter(|(node, _)| *node != pressed_node)
+                .map(|(node, other)| Namesake {
+                    fed_by: other.fed_by.clone(),
+                    busy_share: busy_of_node(node),
+                })
+                .collect(),
+        }
+    });
     NodeReport {
         node_name: name.to_string(),
         events: stats.events,
@@ -1673,6 +1782,7 @@ fn node_report(
             }),
         pressure_apart,
         pressure_window,
+        shared_name,
         worker_time: stats.work,
         // A backoff (or an attempt) counted whole can run past the end of the input: a worker
         // is never busier than all of the span.
@@ -1775,11 +1885,23 @@ pub struct SaturationReport {
 }
 
 /// When a node's queues count as full: the share of capacity (`--threshold`), and how many
-/// edges its inbound queue depth sums.
-#[derive(Debug, Clone, Copy)]
-struct FullLevel {
+/// edges each instance's inbound queue depth sums.
+#[derive(Debug, Clone)]
+struct FullLevel<'g> {
     threshold: f64,
+    /// Aligned with the node's readings.
+    instances: Vec<InstanceNode>,
+    /// The nodes the name stands for (`FlowGraph::namesakes`), empty when it is one node.
+    namesakes: &'g [NamesakeNode],
+}
+
+/// One instance of a node as the graph knows it.
+#[derive(Debug, Clone, Copy)]
+struct InstanceNode {
+    /// The inbound edges its `q_depth_in` sums.
     in_edges: usize,
+    /// Which of the name's nodes it is, where the name stands for several.
+    namesake: Option<usize>,
 }
 
 /// The backlog of an unbounded queue (`queue_maxsize` 0) that counts as backed up.
