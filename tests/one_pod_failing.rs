@@ -7,14 +7,6 @@ mod common;
 
 use common::*;
 
-fn find_text(trace: &str, path: &str) -> String {
-    let output = flowtrace()
-        .args(["find", trace, path, "-q"])
-        .output()
-        .unwrap();
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// A failed trace of `tenant` in the capture (its lines carry kubectl's pod prefix).
 fn failed_trace_of(path: &str, tenant: &str) -> String {
     let traces = report_json("traces", &[path, "--status", "failed"]);

@@ -323,14 +323,6 @@ fn a_fan_out_into_sinks_whose_results_were_fetched_is_not_blocked() {
     assert!(!signals.contains("blocked_downstream"), "{signals}");
 }
 
-fn find_text(trace: &str, path: &str) -> String {
-    let output = flowtrace()
-        .args(["find", trace, path, "-q"])
-        .output()
-        .unwrap();
-    String::from_utf8(output.stdout).unwrap()
-}
-
 /// `fifth_redeploy`: process 1 is stopped (`flow.stop()`) with 10 traces queued or running; a
 /// new process (new node_ids) serves for 6 s. The runtime dropped those messages with process
 /// 1: find says so, instead of "waiting its turn in score's queue" (a queue gone with it).

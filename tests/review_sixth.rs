@@ -118,3 +118,43 @@ fn the_emit_target_s_full_queue_is_the_bottleneck() {
         "{bottleneck}"
     );
 }
+
+/// split's timeouts are the wait to hand its chunks to embed's full queue (the truth counts the
+/// timeouts with embed's queue full), not a dependency: no checklist reads them as one, or
+/// asks to lower the timeout (more timeouts, more re-emitted chunks).
+#[test]
+fn timeouts_blocked_in_a_ctx_emit_are_backpressure_not_a_dependency() {
+    let truth = truth();
+    let timeouts = truth["split_timeouts"].as_u64().unwrap();
+    let full = truth["split_timeouts_with_embed_queue_full"]
+        .as_u64()
+        .unwrap();
+    assert!(full * 2 > timeouts, "the capture's premise");
+    let path = log();
+    for subcommand in ["classify", "saturation", "triage"] {
+        let steps = report_json(subcommand, &[&path])["remediation"].to_string();
+        assert!(
+            steps.contains("timed out waiting to hand its output over")
+                && steps.contains("give split no timeout_s"),
+            "{subcommand}: {steps}"
+        );
+        assert!(
+            !steps.contains("its dependency is slow or hanging")
+                && !steps.contains("its dependency is failing"),
+            "{subcommand}: {steps}"
+        );
+    }
+}
+
+/// The other side, on another topology: `dep_timeouts`'s lookup times out on a hanging
+/// dependency with its outbound queue free; that stays a dependency finding.
+#[test]
+fn timeouts_on_a_hanging_dependency_stay_a_dependency_finding() {
+    let path = fixture_arg("review/dep_timeouts.jsonl");
+    let steps = report_json("classify", &[&path])["remediation"].to_string();
+    assert!(
+        !steps.contains("timed out waiting to hand its output over"),
+        "{steps}"
+    );
+    assert!(steps.contains("dependency"), "{steps}");
+}

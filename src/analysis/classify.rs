@@ -1175,6 +1175,15 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
         .collect()
 }
 
+/// Timeouts of a node whose outbound queue was full at most of them: PenguiFlow's
+/// `timeout_s` wraps the whole handler, so a `ctx.emit` blocked on a full queue times out.
+/// Shared with saturation's checklist.
+pub(crate) fn backpressure_timeouts(node: &str, outbound_full: u64, timeouts: u64) -> String {
+    format!(
+        "its outbound queue was full at {outbound_full} of the {timeouts} timeouts: it timed out waiting to hand its output over (NodePolicy.timeout_s covers the whole handler, a ctx.emit blocked on a full queue included), not on a dependency, and each retry reruns the handler and emits again, adding load downstream; relieve the node it feeds (`flowtrace saturation` names the bottleneck) and give {node} no timeout_s (or one above that wait) or max_retries=0; lowering its timeout would only make more retries"
+    )
+}
+
 fn timeout_steps(facts: &Facts) -> Vec<String> {
     let mut steps = Vec::new();
     for group in top_nodes(facts.groups, Category::Timeout) {
@@ -1183,8 +1192,9 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
             continue;
         };
         let cut = node_facts.timeout_latency_max;
-        // NodePolicy.timeout_s covers the handler only, never the wait for a queue: compare it
-        // with the node's own work, its successes that did not wait to hand their output over.
+        // NodePolicy.timeout_s covers the handler (a ctx.emit in it too), never the wait in its
+        // inbound queue: compare it with the node's own work, its successes that did not wait
+        // to hand their output over.
         let p95 = node_facts.unblocked_latency.percentile(95.0);
         let latency = p95.map_or("no unblocked success to compare".to_string(), |p95| {
             format!(
@@ -1207,7 +1217,9 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
         let tenant_text = tenant.map_or(String::new(), |(tenant, count, total)| {
             format!("; {count} of the {total} messages that timed out are tenant {tenant}'s")
         });
-        let advice = if let Some((tenant, _, _)) = tenant {
+        let advice = if node_facts.timeouts_outbound_full * 2 > node_facts.timeouts {
+            backpressure_timeouts(node, node_facts.timeouts_outbound_full, node_facts.timeouts)
+        } else if let Some((tenant, _, _)) = tenant {
             format!(
                 "the dependency degrades for tenant {tenant} (its backend, quota or payloads): gate or rate-limit {tenant}, break the circuit to that dependency, lower max_retries so its retries stop holding the worker"
             )

@@ -181,3 +181,12 @@ pub fn learned_edges(graph: &Value) -> Vec<(String, String)> {
     edges.sort();
     edges
 }
+
+/// `find TRACE PATH -q`'s text: the trace's report, as a user reads it.
+pub fn find_text(trace: &str, path: &str) -> String {
+    let output = flowtrace()
+        .args(["find", trace, path, "-q"])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap()
+}

@@ -61,6 +61,22 @@ pub(super) fn error_lost(work: &WorkerTime) -> f64 {
 /// retry backoff after them: its dependency, not its capacity.
 pub(super) fn timeout_step(node: &NodeReport) -> String {
     let work = &node.worker_time;
+    if node.timeouts_outbound_full * 2 > node.timeouts {
+        return format!(
+            "timeouts and their retry backoff took {:.0}% of {}'s busy time ({} timed out, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work), but {}",
+            work.timeout_share() * 100.0,
+            node.node_name,
+            plural(node.timeouts, "attempt"),
+            work.timeout_s,
+            work.backoff_after_timeout_s,
+            work.success_s,
+            crate::analysis::classify::backpressure_timeouts(
+                &node.node_name,
+                node.timeouts_outbound_full,
+                node.timeouts
+            )
+        );
+    }
     let tenant = dominant_tenant(node, timeout_lost).map_or(String::new(), |(tenant, share)| {
         format!(
             "; tenant {tenant} accounts for {:.0}% of that time: gate or rate-limit it",

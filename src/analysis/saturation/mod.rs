@@ -231,6 +231,8 @@ struct NodeStats {
     retries: u64,
     /// node_failed and deadline_skip: messages that ended here for good.
     terminal: u64,
+    /// Timeouts with its outbound queue full: it timed out handing its output over.
+    timeouts_outbound_full: u64,
     timeouts: u64,
     errors: u64,
     q_in_max: i64,
@@ -752,6 +754,12 @@ impl SaturationAnalyzer {
             Kind::NodeTimeout => {
                 stats.timeouts += 1;
                 bucket.timeouts += 1;
+                // q_depth_out sums the outgoing edges: full when it fills all of them.
+                stats.timeouts_outbound_full += u64::from(matches!(
+                    (event.q_depth_out, event.queue_maxsize),
+                    (Some(out), Some(capacity))
+                        if capacity > 0 && out >= capacity * event.outgoing.unwrap_or(1).max(1)
+                ));
                 if let Some(latency) = event.latency_ms {
                     stats.timeout_latency.add(latency);
                 }
@@ -1557,6 +1565,9 @@ pub struct NodeReport {
     /// node_failed and deadline_skip events: messages that ended here for good.
     #[serde(skip)]
     pub terminal: u64,
+    /// Timeouts with its outbound queue full (all its outgoing edges).
+    #[serde(skip)]
+    pub timeouts_outbound_full: u64,
     pub retry_rate: Option<f64>,
     pub timeouts: u64,
     pub errors: u64,
@@ -1769,6 +1780,7 @@ fn node_report(
         error_latency_ms: LatencyStats::of(&stats.failed_latency),
         retries: stats.retries,
         terminal: stats.terminal,
+        timeouts_outbound_full: stats.timeouts_outbound_full,
         retry_rate: (stats.successes > 0).then(|| stats.retries as f64 / stats.successes as f64),
         timeouts: stats.timeouts,
         errors: stats.errors,
