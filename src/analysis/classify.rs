@@ -330,9 +330,9 @@ pub struct Classifier {
     recovered_in: FastMap<Name, String>,
     /// Traces per tenant (`(unknown)` without one).
     tenant_traces: BTreeMap<String, u64>,
-    /// First attempts (node_start, attempt 0) per (node, pod) and tenant: what each pod's
-    /// node took (a few nodes times a few pods).
-    pod_messages: Vec<PodMessages>,
+    /// First attempts (node_start, attempt 0) per node, pod and tenant: what each pod's node
+    /// took.
+    pod_messages: PodMessages,
     pod_pairs: usize,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
     tenants_seen: BTreeSet<Name>,
@@ -388,7 +388,7 @@ impl Classifier {
             failing: FastMap::default(),
             recovered_in: FastMap::default(),
             tenant_traces: BTreeMap::new(),
-            pod_messages: Vec::new(),
+            pod_messages: FastMap::default(),
             pod_pairs: 0,
             newest: None,
             oldest: None,
@@ -424,20 +424,20 @@ impl Classifier {
         {
             let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
             let room = self.pod_pairs < MAX_POD_TENANTS;
-            let key = (node, pod);
-            let tenants = match self
-                .pod_messages
-                .iter_mut()
-                .find(|((n, p), _)| n.as_str() == key.0 && p.as_str() == key.1)
-            {
-                Some((_, tenants)) => Some(tenants),
-                None if room => {
-                    self.pod_messages
-                        .push(((node.to_string(), pod.to_string()), FastMap::default()));
-                    self.pod_messages.last_mut().map(|(_, tenants)| tenants)
-                }
+            let pods = match self.pod_messages.get_mut(node) {
+                Some(pods) => Some(pods),
+                None if room => Some(self.pod_messages.entry(node.to_string()).or_default()),
                 None => None,
             };
+            let tenants = pods.and_then(|pods| {
+                if !pods.contains_key(pod) {
+                    if !room {
+                        return None;
+                    }
+                    pods.insert(pod.to_string(), FastMap::default());
+                }
+                pods.get_mut(pod)
+            });
             if let Some(tenants) = tenants {
                 match tenants.get_mut(tenant) {
                     Some(count) => *count += 1,
@@ -1012,13 +1012,13 @@ struct Facts<'a> {
     /// Traces per tenant: the base a tenant's failing messages are measured against.
     tenant_traces: &'a BTreeMap<String, u64>,
     /// First attempts per (node, pod) and tenant.
-    pod_messages: &'a [PodMessages],
+    pod_messages: &'a PodMessages,
     /// Traces still in flight at the end of the input.
     in_flight: u64,
 }
 
-/// First attempts one (node, pod) took, per tenant.
-type PodMessages = ((String, String), FastMap<String, u64>);
+/// First attempts each node took, per pod and tenant.
+type PodMessages = FastMap<String, FastMap<String, FastMap<String, u64>>>;
 
 /// (pod, tenant) pairs counted apart, at most.
 const MAX_POD_TENANTS: usize = 1024;
@@ -1253,8 +1253,9 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let pod_traffic: BTreeMap<(String, String), u64> = facts
             .pod_messages
             .iter()
-            .filter(|((node, _), _)| exception.nodes.iter().any(|n| n == node))
-            .flat_map(|((_, pod), tenants)| {
+            .filter(|(node, _)| exception.nodes.iter().any(|n| n == *node))
+            .flat_map(|(_, pods)| pods.iter())
+            .flat_map(|(pod, tenants)| {
                 tenants
                     .iter()
                     .map(move |(tenant, count)| ((pod.clone(), tenant.clone()), *count))
