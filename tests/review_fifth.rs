@@ -570,3 +570,35 @@ fn a_joins_queue_is_still_read_against_all_its_inbound_edges() {
     assert_eq!(node["inbound_full_share"], 0.0, "{node}");
     assert!(node.get("shared_name").is_none(), "{node}");
 }
+
+/// `sixth_cancelstorm` (a ctx.emit fan-out, plan -> search -> rank): search's backend is 5x
+/// slower for 10 s and its queue fills then; the bottleneck is search, but "busy with real
+/// work, add replicas" hid that it slowed down. The checklist says so, with its window.
+#[test]
+fn a_bottleneck_that_slowed_down_is_not_told_to_add_replicas() {
+    let truth = expected("sixth_cancelstorm");
+    let spell = truth["slow_spell_s_after_start"].as_array().unwrap();
+    let full = &truth["search_inbound_full_80pct"];
+    // The premise: the queue was full during the slow spell.
+    assert!(full["first_s"].as_f64() >= spell[0].as_f64());
+    let path = log("sixth_cancelstorm");
+    let saturation = report_json("saturation", &[&path]);
+    assert_eq!(saturation["hot_node"], "search");
+    let window = &saturation["bottleneck"]["window"];
+    let start = seconds(&saturation["span"]["first_ts"]);
+    assert!(
+        (seconds(&window["first"]) - start - full["first_s"].as_f64().unwrap()).abs() < 0.005,
+        "{window} against {full}"
+    );
+    for subcommand in ["saturation", "triage"] {
+        let steps = report_json(subcommand, &[&path])["remediation"].to_string();
+        assert!(
+            steps.contains("search (queue_maxsize 12), and it slowed down"),
+            "{subcommand}: {steps}"
+        );
+        assert!(
+            !steps.contains("busy with real work"),
+            "{subcommand}: {steps}"
+        );
+    }
+}

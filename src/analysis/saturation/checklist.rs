@@ -328,6 +328,20 @@ pub(super) fn remediate(
                     apart.others_busy_share * 100.0,
                     work_share(&report.worker_time) * 100.0,
                 )),
+                // Its own attempts took far longer while its queue was full: a slow spell of
+                // what it calls, which replicas would share rather than fix.
+                _ if hot.window.as_ref().is_some_and(PressureWindow::slowed_down) => {
+                    let window = hot.window.as_ref().expect("checked above");
+                    steps.push(format!(
+                        "The bottleneck is {}{capacity}, and it slowed down: its successful attempts took {} ms on average while its queue was full at times between {} and {}, against {} ms otherwise; look at what {} calls (its handler or dependency) at those times before adding replicas, which would share the slow dependency, not fix it; {behind}.",
+                        hot.node_name,
+                        millis(window.mean_ms_during.unwrap_or_default()),
+                        clock(window.first),
+                        clock(window.last),
+                        millis(window.mean_ms_outside.unwrap_or_default()),
+                        hot.node_name,
+                    ))
+                }
                 _ => steps.push(format!(
                     "Relieve the bottleneck {}{capacity}: it is busy with real work ({:.0}% of the span, {:.0}% of that in successful attempts); PenguiFlow runs one worker per node, so add replicas, make its handler or dependency faster, or send it less work; {behind}.",
                     hot.node_name,
