@@ -238,29 +238,18 @@ pub(super) fn transient_bottleneck(
     let (start, run) = nodes
         .iter()
         .zip(node_buckets)
-        .filter_map(|(report, (_, buckets))| {
-            let level = saturation_level(report, options.threshold)?;
-            Some(longest_run(buckets, |b| {
-                b.q_total_max as f64 >= level && b.q_total_max > 0
-            }))
-        })
+        .filter_map(|(report, (_, buckets))| saturation_run(report, buckets, options.threshold))
         .filter(|(_, run)| *run >= options.sustain)
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))?;
     let in_run: Vec<NodeReport> = nodes
         .iter()
         .zip(node_buckets)
         .map(|(report, (name, buckets))| {
-            let capacity = report.queue_maxsize.filter(|c| *c > 0);
             // Buckets pool a name's instances: where it stands for nodes of different flows, the
             // level of the one with the fewest inbound edges.
             let in_edges = graph.least_inbound_edges(name).max(1);
-            let (in_level, out_level) = match capacity {
-                Some(capacity) => (
-                    options.threshold * (capacity as usize * in_edges) as f64,
-                    options.threshold * capacity as f64,
-                ),
-                None => (UNBOUNDED_BACKLOG, UNBOUNDED_BACKLOG),
-            };
+            let in_level = full_level(report.queue_maxsize, in_edges, options.threshold);
+            let out_level = full_level(report.queue_maxsize, 1, options.threshold);
             let window = &buckets[start..start + run];
             let share = |full: &dyn Fn(&Bucket) -> bool| {
                 window.iter().filter(|b| full(b)).count() as f64 / run as f64

@@ -61,15 +61,18 @@ pub(super) fn error_lost(work: &WorkerTime) -> f64 {
 /// retry backoff after them: its dependency, not its capacity.
 pub(super) fn timeout_step(node: &NodeReport) -> String {
     let work = &node.worker_time;
+    let lost = format!(
+        "timeouts and their retry backoff took {:.0}% of {}'s busy time ({} timed out, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work)",
+        work.timeout_share() * 100.0,
+        node.node_name,
+        plural(node.timeouts, "attempt"),
+        work.timeout_s,
+        work.backoff_after_timeout_s,
+        work.success_s
+    );
     if node.timeouts_outbound_full * 2 > node.timeouts {
         return format!(
-            "timeouts and their retry backoff took {:.0}% of {}'s busy time ({} timed out, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work), but {}",
-            work.timeout_share() * 100.0,
-            node.node_name,
-            plural(node.timeouts, "attempt"),
-            work.timeout_s,
-            work.backoff_after_timeout_s,
-            work.success_s,
+            "{lost}, but {}",
             crate::analysis::classify::backpressure_timeouts(
                 &node.node_name,
                 node.timeouts_outbound_full,
@@ -84,13 +87,7 @@ pub(super) fn timeout_step(node: &NodeReport) -> String {
         )
     });
     format!(
-        "timeouts and their retry backoff took {:.0}% of {}'s busy time ({} timed out, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work): its dependency is failing, not its capacity. Lower NodePolicy.max_retries or timeout_s, break the circuit to the dependency{tenant}.",
-        work.timeout_share() * 100.0,
-        node.node_name,
-        plural(node.timeouts, "attempt"),
-        work.timeout_s,
-        work.backoff_after_timeout_s,
-        work.success_s
+        "{lost}: its dependency is failing, not its capacity. Lower NodePolicy.max_retries or timeout_s, break the circuit to the dependency{tenant}."
     )
 }
 

@@ -32,7 +32,7 @@ pub use bottleneck::{Bottleneck, LostBecause, RunnerUp, SaturationRun};
 use bottleneck::{bottleneck, share_at_least, transient_bottleneck};
 pub use checklist::{LostTime, dominant_tenant, hang_step};
 use checklist::{lost_elsewhere, remediate};
-use signals::{longest_run, saturation_level};
+use signals::saturation_run;
 use signals::{regression_signal, saturation_signal, slow_dependency_signal};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
@@ -1611,10 +1611,7 @@ fn node_report(
     let capacity = stats.queue_maxsize.filter(|c| *c > 0);
     // An unbounded queue never blocks its sender, so there is no "full": a backlog of
     // `UNBOUNDED_BACKLOG` messages counts instead (its own p95 cannot: that is reached by 5%).
-    let level = |edges: usize| match capacity {
-        Some(capacity) => threshold * (capacity as usize * edges) as f64,
-        None => UNBOUNDED_BACKLOG,
-    };
+    let level = |edges: usize| full_level(capacity, edges, threshold);
     // Each instance's inbound level: the edges its own node's q_depth_in sums.
     let in_level_of = |index: usize| level(full.instances.get(index).map_or(1, |i| i.in_edges));
     let namesake_of = |index: usize| full.instances.get(index).and_then(|i| i.namesake);
@@ -1918,6 +1915,15 @@ struct InstanceNode {
 
 /// The backlog of an unbounded queue (`queue_maxsize` 0) that counts as backed up.
 const UNBOUNDED_BACKLOG: f64 = 5.0;
+
+/// The depth at which a queue of `capacity` (none: unbounded) summing `edges` edges counts as
+/// full: `threshold` of all their capacity, or `UNBOUNDED_BACKLOG`.
+fn full_level(capacity: Option<i64>, edges: usize, threshold: f64) -> f64 {
+    match capacity.filter(|c| *c > 0) {
+        Some(capacity) => threshold * (capacity as usize * edges) as f64,
+        None => UNBOUNDED_BACKLOG,
+    }
+}
 
 fn trim_float(value: f64) -> String {
     let text = format!("{value:.1}");

@@ -53,6 +53,19 @@ pub(super) fn saturation_level(report: &NodeReport, threshold: f64) -> Option<f6
     }
 }
 
+/// The longest run of buckets with the node's `q_depth_total` at its saturation level:
+/// (start index, length).
+pub(super) fn saturation_run(
+    report: &NodeReport,
+    buckets: &[Bucket],
+    threshold: f64,
+) -> Option<(usize, usize)> {
+    let level = saturation_level(report, threshold)?;
+    Some(longest_run(buckets, |b| {
+        b.q_total_max as f64 >= level && b.q_total_max > 0
+    }))
+}
+
 pub(super) fn saturation_signal(
     report: &NodeReport,
     buckets: &[Bucket],
@@ -61,9 +74,7 @@ pub(super) fn saturation_signal(
     options: SaturationOptions,
 ) -> Option<Signal> {
     let level = saturation_level(report, options.threshold)?;
-    let (start, run) = longest_run(buckets, |b| {
-        b.q_total_max as f64 >= level && b.q_total_max > 0
-    });
+    let (start, run) = saturation_run(report, buckets, options.threshold)?;
     if run < options.sustain {
         return None;
     }
