@@ -161,7 +161,8 @@ fn decode_json(
 ) -> Decoded {
     let deduplicated: String;
     let mut record = RawRecord::default();
-    let scanned = std::str::from_utf8(json)
+    // simdutf8 checks a line a few times faster than `std::str::from_utf8` (same answer).
+    let scanned = simdutf8::basic::from_utf8(json)
         .is_ok_and(|json| scan::scan_record(json, &mut names.layout, &mut record));
     if !scanned {
         record = match serde_json::from_slice(json) {
@@ -218,7 +219,7 @@ pub fn decode_store_row(
 ) -> Event {
     let mut record = RawRecord::default();
     if let Some(payload) = payload {
-        let scanned = std::str::from_utf8(payload)
+        let scanned = simdutf8::basic::from_utf8(payload)
             .is_ok_and(|payload| scan::scan_record(payload, &mut names.layout, &mut record));
         if !scanned {
             record = serde_json::from_slice(payload).unwrap_or_default();
