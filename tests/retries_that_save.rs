@@ -53,3 +53,64 @@ fn retries_that_recover_the_call_but_spend_the_deadline_are_not_called_saving() 
         );
     }
 }
+
+/// Every saved charge needed the last attempt its limit allows (truth: max_retries 2, all 46
+/// retried charges succeeded on attempt 2): the verdict says there is no retry to spare.
+#[test]
+fn saved_messages_piled_up_at_the_last_attempt_are_said_to_have_no_headroom() {
+    let truth = fixture_json("review/sixth_lastretry.expected.json");
+    let limit = truth["max_retries"].as_u64().unwrap();
+    let on_attempt = truth["succeeded_on_attempt"].as_object().unwrap();
+    let at_limit = on_attempt[&limit.to_string()].as_u64().unwrap();
+    let saved: u64 = on_attempt
+        .iter()
+        .filter(|(attempt, _)| *attempt != "0")
+        .map(|(_, count)| count.as_u64().unwrap())
+        .sum();
+    assert_eq!(at_limit, saved, "the capture's premise");
+    let path = fixture_arg("review/sixth_lastretry.jsonl");
+    for subcommand in ["classify", "triage"] {
+        let steps = report_json(subcommand, &[&path])["remediation"].to_string();
+        assert!(
+            steps.contains(&format!(
+                "No headroom: {at_limit} of the {saved} saved messages succeeded only on attempt {limit}"
+            )) && steps.contains(&format!("if charge's NodePolicy.max_retries is {limit}")),
+            "{subcommand}: {steps}"
+        );
+    }
+}
+
+/// Independent 503s (seventh_headroom: each attempt fails with probability 0.5, max_retries 8):
+/// the saved messages thin out attempt by attempt; retries are kept, with no headroom warning.
+#[test]
+fn saved_messages_thinning_out_attempt_by_attempt_get_no_headroom_warning() {
+    let truth = fixture_json("review/seventh_headroom.expected.json");
+    let on_attempt: Vec<(u64, u64)> = truth["lookup_succeeded_on_attempt"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(attempt, count)| (attempt.parse().unwrap(), count.as_u64().unwrap()))
+        .filter(|(attempt, _)| *attempt > 0)
+        .collect();
+    let (top, at_top) = *on_attempt.iter().max().unwrap();
+    let first_retry = on_attempt.iter().find(|(a, _)| *a == 1).unwrap().1;
+    assert!(
+        at_top * 4 < first_retry,
+        "the capture's premise: {on_attempt:?}"
+    );
+    assert!(
+        truth["lookup_failed_at_attempt"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert!(top <= truth["max_retries"].as_u64().unwrap());
+    let path = fixture_arg("review/seventh_headroom.jsonl");
+    for subcommand in ["classify", "triage"] {
+        let steps = report_json(subcommand, &[&path])["remediation"].to_string();
+        assert!(
+            steps.contains("keep them with backoff") && !steps.contains("No headroom"),
+            "{subcommand}: {steps}"
+        );
+    }
+}

@@ -260,6 +260,12 @@ struct NodeFacts {
     /// measured against.
     tenant_messages: BTreeMap<String, u64>,
     worker: crate::analysis::saturation::WorkerTime,
+    /// Successes on a retry, by the attempt they succeeded on: retries spent to the last one
+    /// allowed leave nothing for a worse minute.
+    retried_successes: BTreeMap<i64, u64>,
+    /// The highest attempt a `node_failed` came at: PenguiFlow fails a message when its
+    /// attempt reaches `max_retries`, so this is the node's limit.
+    failed_attempt: Option<i64>,
 }
 
 #[derive(Debug)]
@@ -520,6 +526,9 @@ impl Classifier {
         facts.worker.add(event);
         match event.kind {
             Kind::NodeSuccess => {
+                if let Some(attempt) = event.attempt.filter(|a| *a > 0) {
+                    *facts.retried_successes.entry(attempt).or_default() += 1;
+                }
                 if let Some(latency) = event.latency_ms {
                     facts.success_latency.add(latency);
                     let blocked = matches!(
@@ -529,6 +538,12 @@ impl Classifier {
                     if !blocked {
                         facts.unblocked_latency.add(latency);
                     }
+                }
+            }
+            Kind::NodeFailed => {
+                if let Some(attempt) = event.attempt {
+                    facts.failed_attempt =
+                        Some(facts.failed_attempt.map_or(attempt, |a| a.max(attempt)));
                 }
             }
             Kind::NodeTimeout => {
@@ -1082,6 +1097,40 @@ fn clock(ts: Option<Timestamp>) -> String {
     })
 }
 
+/// Said when the messages a node's retries saved mostly needed its last attempt seen, more of
+/// them than the attempt before (independent failures thin out attempt by attempt; a pile-up
+/// at the top is a dependency failing a set number of times, against a limit that may be
+/// right there). The limit is known only from a `node_failed`; otherwise it is asked.
+fn no_retry_to_spare(node: &NodeFacts, name: &str) -> Option<String> {
+    let (&top, &at_top) = node.retried_successes.last_key_value()?;
+    let saved: u64 = node.retried_successes.values().sum();
+    let below = node.retried_successes.get(&(top - 1)).copied().unwrap_or(0);
+    let piled_up =
+        at_top >= MIN_AT_LAST_ATTEMPT && at_top * 2 >= saved && (top == 1 || at_top >= below);
+    if !piled_up {
+        return None;
+    }
+    let spread = (1..=top)
+        .map(|attempt| {
+            let count = node.retried_successes.get(&attempt).copied().unwrap_or(0);
+            format!("attempt {attempt}: {count}")
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let limit = match node.failed_attempt {
+        Some(limit) if limit == top => {
+            format!("its max_retries is {top} (its node_failed events came at attempt {top}), so")
+        }
+        _ => format!("if {name}'s NodePolicy.max_retries is {top},"),
+    };
+    Some(format!(
+        ". No headroom: {at_top} of the {saved} saved messages succeeded only on attempt {top}, the last any message reached there ({spread}); {limit} they had no retry to spare: one more failed attempt each and those {at_top} fail. Raise max_retries while the dependency is fixed"
+    ))
+}
+
+/// Saved messages at the last attempt below which the headroom note is noise.
+const MIN_AT_LAST_ATTEMPT: u64 = 5;
+
 fn remediate(facts: &Facts) -> Vec<Remediation> {
     let mut sections: Vec<(u64, Remediation)> = Vec::new();
     let categories = facts.categories;
@@ -1135,8 +1184,13 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                 // Retries that save the messages, with none ending here for good (no failure,
                 // no deadline skip), are the fix in place, not the storm's cause: turning them
                 // off fails every message they save.
+                let headroom = facts
+                    .nodes
+                    .get(g.key.as_str())
+                    .and_then(|node| no_retry_to_spare(node, &g.key))
+                    .unwrap_or_default();
                 format!(
-                    "{recovered} messages that failed there then succeeded on a retry, and none ended there for good: the retries are what keeps it working; keep them with backoff (turning them off, NodePolicy.max_retries=0, would fail those {recovered}) and fix what they cover (see the error step)"
+                    "{recovered} messages that failed there then succeeded on a retry, and none ended there for good: the retries are what keeps it working; keep them with backoff (turning them off, NodePolicy.max_retries=0, would fail those {recovered}) and fix what they cover (see the error step){headroom}"
                 )
             } else if raised > 0 && auth * 2 > raised {
                 format!(
