@@ -140,10 +140,19 @@ fn timeouts_blocked_in_a_ctx_emit_are_backpressure_not_a_dependency() {
         );
         assert!(
             !steps.contains("its dependency is slow or hanging")
-                && !steps.contains("its dependency is failing"),
+                && !steps.contains("its dependency is failing")
+                && !steps.contains("piling onto the dependency"),
             "{subcommand}: {steps}"
         );
     }
+    // The retry storm there is the same wait retried: each retry emits its chunks again.
+    let classify = report_json("classify", &[&path])["remediation"].to_string();
+    assert!(
+        classify.contains(&format!(
+            "{full} of its {timeouts} attempts that timed out had its outbound queue full"
+        )) && classify.contains("set NodePolicy.max_retries=0 at split"),
+        "{classify}"
+    );
 }
 
 /// The other side, on another topology: `dep_timeouts`'s lookup times out on a hanging
@@ -157,4 +166,5 @@ fn timeouts_on_a_hanging_dependency_stay_a_dependency_finding() {
         "{steps}"
     );
     assert!(steps.contains("dependency"), "{steps}");
+    assert!(steps.contains("piling onto the dependency"), "{steps}");
 }

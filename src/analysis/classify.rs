@@ -1097,6 +1097,14 @@ fn clock(ts: Option<Timestamp>) -> String {
     })
 }
 
+impl NodeFacts {
+    /// Most of its timeouts came with its outbound queue full: it timed out in a blocked
+    /// `ctx.emit`, not on a dependency ([`backpressure_timeouts`]).
+    fn timed_out_handing_over(&self) -> bool {
+        self.timeouts_outbound_full * 2 > self.timeouts
+    }
+}
+
 /// Said when the messages a node's retries saved mostly needed its last attempt seen, more of
 /// them than the attempt before (independent failures thin out attempt by attempt; a pile-up
 /// at the top is a dependency failing a set number of times, against a limit that may be
@@ -1200,6 +1208,17 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                 format!(
                     "{quota} of the {raised} failed attempts there read like a spent quota or rate limit: retrying at once spends more of it; back off longer or lower NodePolicy.max_retries"
                 )
+            } else if let Some(node) = facts
+                .nodes
+                .get(g.key.as_str())
+                .filter(|node| node.timed_out_handing_over() && g.timeout * 2 > g.retry)
+            {
+                // No dependency to pile onto: the retried attempts timed out in a blocked
+                // ctx.emit, and each retry emits its output again.
+                format!(
+                    "{} of its {} attempts that timed out had its outbound queue full: each retry reruns a handler that was waiting to hand its output over and emits it again downstream (see the timeout step); set NodePolicy.max_retries=0 at {} until the node it feeds is relieved",
+                    node.timeouts_outbound_full, node.timeouts, g.key
+                )
             } else {
                 "disable retries temporarily (NodePolicy.max_retries=0) or add backoff so retries stop piling onto the dependency".to_string()
             };
@@ -1271,7 +1290,7 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
         let tenant_text = tenant.map_or(String::new(), |(tenant, count, total)| {
             format!("; {count} of the {total} messages that timed out are tenant {tenant}'s")
         });
-        let advice = if node_facts.timeouts_outbound_full * 2 > node_facts.timeouts {
+        let advice = if node_facts.timed_out_handing_over() {
             backpressure_timeouts(node, node_facts.timeouts_outbound_full, node_facts.timeouts)
         } else if let Some((tenant, _, _)) = tenant {
             format!(
