@@ -230,6 +230,19 @@ pub struct ClassifyReport {
     /// For time groupings: the bucket width in seconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bucket_s: Option<u64>,
+    /// The cancellations are one tenant's callers giving up on slow requests (for triage,
+    /// which links them to what was slow then).
+    #[serde(skip)]
+    pub given_up: Option<GiveUp>,
+}
+
+/// One tenant's callers cancelled (flow.cancel) requests the other tenants' callers waited
+/// out: the first and last cancel.
+#[derive(Debug, Clone)]
+pub struct GiveUp {
+    pub tenant: String,
+    pub first: Timestamp,
+    pub last: Timestamp,
 }
 
 #[derive(Debug, Clone, Copy, Default, Serialize)]
@@ -336,6 +349,8 @@ pub struct Classifier {
     recovered_in: FastMap<Name, String>,
     /// Traces per tenant (`(unknown)` without one).
     tenant_traces: BTreeMap<String, u64>,
+    /// Cancelled traces: per tenant, how long each had been in the flow, and when.
+    cancels: CancelFacts,
     /// First attempts (node_start, attempt 0) per node, pod and tenant: what each pod's node
     /// took.
     pod_messages: PodMessages,
@@ -394,6 +409,7 @@ impl Classifier {
             failing: FastMap::default(),
             recovered_in: FastMap::default(),
             tenant_traces: BTreeMap::new(),
+            cancels: CancelFacts::default(),
             pod_messages: FastMap::default(),
             pod_pairs: 0,
             newest: None,
@@ -729,7 +745,10 @@ impl Classifier {
             }
         }
         match outcome.status {
-            TraceStatus::Cancelled => self.categories.cancel.terminal += 1,
+            TraceStatus::Cancelled => {
+                self.categories.cancel.terminal += 1;
+                self.cancels.cancelled(&outcome.summary, tenant);
+            }
             TraceStatus::DeadlineSkipped => {
                 self.categories.deadline.terminal += 1;
                 let summary = &outcome.summary;
@@ -768,7 +787,10 @@ impl Classifier {
                     _ => self.count_expired_in_queue(summary),
                 }
             }
-            TraceStatus::Succeeded => self.e2e_ms.add(outcome.summary.duration_ms()),
+            TraceStatus::Succeeded => {
+                self.e2e_ms.add(outcome.summary.duration_ms());
+                self.cancels.finished(&outcome.summary, tenant);
+            }
             _ => {}
         }
     }
@@ -869,11 +891,14 @@ impl Classifier {
             deadline_behind_retries: &self.deadline_behind_retries,
             tenants_seen: &self.tenants_seen,
             tenant_traces: &self.tenant_traces,
+            cancels: &self.cancels,
             pod_messages: &self.pod_messages,
             in_flight: statuses.get("in_flight").copied().unwrap_or(0),
         };
         let remediation = remediate(&facts);
+        let given_up = one_tenant_gives_up(&facts).map(|(give_up, _)| give_up);
         ClassifyReport {
+            given_up,
             retries: Retries {
                 events: self.retries,
                 rate: (self.successes > 0).then(|| self.retries as f64 / self.successes as f64),
@@ -1026,10 +1051,51 @@ struct Facts<'a> {
     tenants_seen: &'a BTreeSet<Name>,
     /// Traces per tenant: the base a tenant's failing messages are measured against.
     tenant_traces: &'a BTreeMap<String, u64>,
+    cancels: &'a CancelFacts,
     /// First attempts per (node, pod) and tenant.
     pod_messages: &'a PodMessages,
     /// Traces still in flight at the end of the input.
     in_flight: u64,
+}
+
+/// What tells a caller's give-up from the flow's own: whose traces were cancelled, how long
+/// they had been in the flow, and how long the traces that were not cancelled took.
+#[derive(Debug, Default)]
+struct CancelFacts {
+    by_tenant: BTreeMap<String, u64>,
+    /// From a cancelled trace's first event to its last (the cancel).
+    age_ms: Percentiles,
+    youngest_ms: Option<f64>,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+    /// The longest a succeeded trace took, per tenant.
+    slowest_finished_ms: BTreeMap<String, f64>,
+}
+
+impl CancelFacts {
+    fn cancelled(&mut self, summary: &crate::analysis::trace::TraceSummary, tenant: &str) {
+        if self.by_tenant.len() < MAX_TENANTS_COUNTED || self.by_tenant.contains_key(tenant) {
+            *self.by_tenant.entry(tenant.to_string()).or_default() += 1;
+        }
+        let age = summary.duration_ms();
+        self.age_ms.add(age);
+        self.youngest_ms = Some(self.youngest_ms.map_or(age, |y| y.min(age)));
+        let at = summary.last_ts;
+        self.first = Some(self.first.map_or(at, |first| first.min(at)));
+        self.last = Some(self.last.map_or(at, |last| last.max(at)));
+    }
+
+    fn finished(&mut self, summary: &crate::analysis::trace::TraceSummary, tenant: &str) {
+        let took = summary.duration_ms();
+        let room = self.slowest_finished_ms.len() < MAX_TENANTS_COUNTED;
+        match self.slowest_finished_ms.get_mut(tenant) {
+            Some(slowest) => *slowest = slowest.max(took),
+            None if room => {
+                self.slowest_finished_ms.insert(tenant.to_string(), took);
+            }
+            None => {}
+        }
+    }
 }
 
 /// First attempts each node took, per pod and tenant.
@@ -1430,13 +1496,19 @@ fn error_steps(facts: &Facts) -> Vec<String> {
 fn cancel_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
     let mut steps = Vec::new();
     if report.terminal > 0 {
-        steps.push(format!(
-            "{} of {} ({:.0}%) were cancelled (flow.cancel), the first at {}: look upstream, at callers' timeouts and budgets or users aborting, before changing the flow.",
+        let share = format!(
+            "{} of {} ({:.0}%) were cancelled (flow.cancel), the first at {}",
             report.terminal,
             plural(facts.traces, "trace"),
             100.0 * report.terminal as f64 / facts.traces.max(1) as f64,
             clock(report.first_ts)
-        ));
+        );
+        steps.push(match one_tenant_gives_up(facts) {
+            Some((_, step)) => format!("{share}: {step}."),
+            None => format!(
+                "{share}: look upstream, at callers' timeouts and budgets or users aborting, before changing the flow."
+            ),
+        });
     }
     if facts.worker_stops > 0 {
         let cut_off = if facts.in_flight > 0 {
@@ -1453,6 +1525,51 @@ fn cancel_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
         ));
     }
     steps
+}
+
+/// One tenant's callers cancelling what the flow made slow: the cancels are that tenant's, at
+/// most as long in the flow as the other tenants' traces that finished (so the flow was as
+/// slow for them; only their callers waited). The slowness is the finding; the window says
+/// where to look for it.
+fn one_tenant_gives_up(facts: &Facts) -> Option<(GiveUp, String)> {
+    let cancels = facts.cancels;
+    let (tenant, count, total) =
+        dominant_tenant(&cancels.by_tenant, facts.tenants_seen, facts.tenant_traces)?;
+    let oldest = cancels.age_ms.max()?;
+    let (others, others_slowest) = cancels
+        .slowest_finished_ms
+        .iter()
+        .filter(|(other, _)| other.as_str() != tenant)
+        .fold((0, 0.0_f64), |(n, slowest), (_, took)| {
+            (n + 1, slowest.max(*took))
+        });
+    if others == 0 || others_slowest < oldest {
+        return None;
+    }
+    let (first, last) = (cancels.first?, cancels.last?);
+    let since = first.to_datetime().format("%Y-%m-%dT%H:%M:%SZ");
+    let until = Timestamp(last.0 + 1_000_000)
+        .to_datetime()
+        .format("%Y-%m-%dT%H:%M:%SZ");
+    let traces = facts.tenant_traces.get(tenant).copied().unwrap_or(0);
+    let give_up = GiveUp {
+        tenant: tenant.to_string(),
+        first,
+        last,
+    };
+    Some((
+        give_up,
+        format!(
+            "{count} of the {total} cancelled traces are tenant {tenant}'s ({count} of its {traces}), cancelled {}-{} ms (p50 {} ms) after their first event, between {} and {}, while the other tenants' traces took up to {} ms and finished: {tenant}'s callers give up sooner (a client timeout near {} s), on requests the flow was slow to answer then; find what was slow (`flowtrace saturation --since {since} --until {until}`) and fix that; {tenant}'s timeout only decides who gives up first",
+            millis(cancels.youngest_ms.unwrap_or(oldest)),
+            millis(oldest),
+            millis(cancels.age_ms.percentile(50.0).unwrap_or(oldest)),
+            clock(Some(first)),
+            clock(Some(last)),
+            millis(others_slowest),
+            format_args!("{:.1}", oldest / 1000.0),
+        ),
+    ))
 }
 
 fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {

@@ -646,10 +646,39 @@ fn merge_checklists(
     if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
         && let Some(first) = saturation.remediation.get(saturation.hanging.len())
     {
+        let mut traces = troubled_traces_at(troubled, hot).max(1);
+        // Cancels by one tenant's callers inside the bottleneck's pressure window are its
+        // symptom: the cause carries their traces and ranks above them.
+        if let Some(give_up) = &classify.given_up
+            && let Some(window) = saturation
+                .bottleneck
+                .as_ref()
+                .and_then(|bottleneck| bottleneck.window.as_ref())
+            && give_up.first <= window.last
+            && window.first <= give_up.last
+        {
+            let cancelled = classify.categories.cancel.terminal;
+            traces += cancelled;
+            for step in steps
+                .iter_mut()
+                .filter(|s| s.evidence.starts_with("cancel:"))
+            {
+                if step
+                    .step
+                    .contains(&format!("{}'s callers give up sooner", give_up.tenant))
+                {
+                    step.step.push_str(&format!(
+                        " They fell in {hot}'s pressure window ({} to {}, see its step).",
+                        crate::render::clock(window.first),
+                        crate::render::clock(window.last)
+                    ));
+                }
+            }
+        }
         steps.push(Step {
             evidence: format!("saturation: hot node {hot}, {reason}"),
             step: first.clone(),
-            traces: troubled_traces_at(troubled, hot).max(1),
+            traces,
         });
     }
     for finding in &saturation.lost_time {
