@@ -522,11 +522,7 @@ impl Classifier {
             Kind::NodeSuccess => {
                 if let Some(latency) = event.latency_ms {
                     facts.success_latency.add(latency);
-                    let blocked = matches!(
-                        (event.q_depth_out, event.queue_maxsize),
-                        (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
-                    );
-                    if !blocked {
+                    if !crate::analysis::saturation::waited_to_hand_over(event) {
                         facts.unblocked_latency.add(latency);
                     }
                 }

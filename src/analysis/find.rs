@@ -177,10 +177,7 @@ impl TraceFinder {
             }
             // The node's own work: a success that waited on a full outbound queue measures the
             // wait, not the node.
-            let blocked = matches!(
-                (event.q_depth_out, event.queue_maxsize),
-                (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
-            );
+            let blocked = super::saturation::waited_to_hand_over(event);
             if event.kind == Kind::NodeSuccess
                 && let Some(latency) = event.latency_ms
             {

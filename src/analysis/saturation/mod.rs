@@ -26,6 +26,7 @@ use crate::render::{clock, millis, plural};
 mod bottleneck;
 mod checklist;
 mod signals;
+mod trend;
 
 pub use bottleneck::{Bottleneck, LostBecause, RunnerUp, SaturationRun};
 
@@ -34,6 +35,7 @@ pub use checklist::{LostTime, dominant_tenant, hang_step};
 use checklist::{lost_elsewhere, remediate};
 use signals::saturation_run;
 use signals::{regression_signal, saturation_signal, slow_dependency_signal};
+pub use trend::waited_to_hand_over;
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
 const MAX_DENSE_BUCKETS: i64 = 10_000;
@@ -179,6 +181,7 @@ struct Bucket {
     timeouts: u64,
     errors: u64,
     inflight_max: i64,
+    /// Latencies of the successes that did not wait to hand their output over: its own work.
     latency: Sketch,
     /// The successes' latency summed (ms): their mean, where a few long ones weigh.
     success_ms: f64,
@@ -747,7 +750,11 @@ impl SaturationAnalyzer {
                 bucket.successes += 1;
                 if let Some(latency) = event.latency_ms {
                     stats.success_latency.add(latency);
-                    bucket.latency.add(latency);
+                    // The regression compares the node's own work: a success that waited to
+                    // hand its output over measures the node after it.
+                    if !waited_to_hand_over(event) {
+                        bucket.latency.add(latency);
+                    }
                     bucket.success_ms += latency;
                 }
             }

@@ -148,6 +148,9 @@ pub(super) fn slow_dependency_signal(
     })
 }
 
+/// Own-work successes each side of the regression's cut needs.
+const MIN_REGRESSION_SAMPLES: u64 = 20;
+
 pub(super) fn regression_signal(
     report: &NodeReport,
     buckets: &[Bucket],
@@ -169,7 +172,8 @@ pub(super) fn regression_signal(
             before.merge(&bucket.latency);
         }
     }
-    if before.count() < 5 || after.count() < 5 {
+    // A p95 of fewer than 20 latencies is their maximum: one slow call, not a regression.
+    if before.count() < MIN_REGRESSION_SAMPLES || after.count() < MIN_REGRESSION_SAMPLES {
         return None;
     }
     let (early, late) = (before.percentile(95.0)?, after.percentile(95.0)?);
