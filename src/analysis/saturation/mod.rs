@@ -1221,8 +1221,35 @@ impl SaturationAnalyzer {
             });
         }
 
-        let bottleneck = bottleneck(&nodes, graph, options.threshold).or_else(|| {
-            transient_bottleneck(&nodes, &node_buckets, &indices, display, graph, options)
+        // Each node's sustained saturation run (the saturation signal's rule), as times: a
+        // node upstream of the bottleneck saturated while it was is backed up behind it.
+        let runs: Vec<Option<(Timestamp, Timestamp)>> = nodes
+            .iter()
+            .zip(&node_buckets)
+            .map(|(report, (_, buckets))| {
+                let (start, run) = saturation_run(report, buckets, options.threshold)?;
+                (run >= options.sustain).then(|| {
+                    (
+                        Timestamp(indices[start].saturating_mul(display)),
+                        Timestamp(
+                            indices[start + run - 1]
+                                .saturating_add(1)
+                                .saturating_mul(display),
+                        ),
+                    )
+                })
+            })
+            .collect();
+        let bottleneck = bottleneck(&nodes, &runs, graph, options.threshold).or_else(|| {
+            transient_bottleneck(
+                &nodes,
+                &runs,
+                &node_buckets,
+                &indices,
+                display,
+                graph,
+                options,
+            )
         });
         let (hanging, hanging_total) =
             self.hangs(input_end.map_or(last, |end| end.max(last)), graph);
