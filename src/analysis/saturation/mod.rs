@@ -31,11 +31,13 @@ mod trend;
 pub use bottleneck::{Bottleneck, LostBecause, RunnerUp, SaturationRun};
 
 use bottleneck::{bottleneck, share_at_least, transient_bottleneck};
-pub use checklist::{LostTime, dominant_tenant, hang_step};
+pub use checklist::{
+    LostTime, dominant_tenant, hang_step, trend_stalled_step, trend_timeout_advice,
+};
 use checklist::{lost_elsewhere, remediate};
 use signals::saturation_run;
 use signals::{regression_signal, saturation_signal, slow_dependency_signal};
-pub use trend::waited_to_hand_over;
+pub use trend::{LatencyCurve, LatencyTrend, TrendStep, waited_to_hand_over};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
 const MAX_DENSE_BUCKETS: i64 = 10_000;
@@ -254,6 +256,8 @@ struct NodeStats {
     readings: Vec<(Name, QueueReadings)>,
     work: WorkerTime,
     work_by_tenant: Vec<(Name, WorkerTime)>,
+    /// Its own latency over time (successes that did not wait to hand over, timeouts).
+    curve: LatencyCurve,
     /// `--node`/`--kind` selected an event of this node: its row is shown.
     selected: bool,
 }
@@ -629,6 +633,7 @@ impl SaturationAnalyzer {
                 | Kind::NodeRetry
         ) {
             stats.work.add(event);
+            stats.curve.add(event);
             let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
             match position_of(&stats.work_by_tenant, tenant) {
                 Some(index) => stats.work_by_tenant[index].1.add(event),
@@ -1625,6 +1630,9 @@ pub struct NodeReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_name: Option<SharedName>,
     pub worker_time: WorkerTime,
+    /// Its own latency rose steadily over the input (absent when it did not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_trend: Option<LatencyTrend>,
     /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
     /// The same, per tenant (only when the node served more than one).
@@ -1827,6 +1835,7 @@ fn node_report(
         pressure_window,
         shared_name,
         worker_time: stats.work,
+        latency_trend: stats.curve.trend(),
         // A backoff (or an attempt) counted whole can run past the end of the input: a worker
         // is never busier than all of the span.
         busy_share: if span_s > 0.0 {

@@ -159,6 +159,17 @@ pub(super) fn regression_signal(
     indices: &[i64],
     width: i64,
 ) -> Option<Signal> {
+    // A steady rise says more than two halves: where it started, how fast, where it crossed
+    // the timeout (after which no success is left to compare).
+    if let Some(trend) = &report.latency_trend {
+        return Some(Signal {
+            kind: SignalKind::LatencyRegression,
+            ended_in_errors: false,
+            node_name: Some(report.node_name.clone()),
+            trace_id: None,
+            detail: crate::render::trend::trend_evidence(trend),
+        });
+    }
     if span_micros <= 0 {
         return None;
     }
