@@ -279,6 +279,8 @@ struct NodeFacts {
     /// The highest attempt a `node_failed` came at: PenguiFlow fails a message when its
     /// attempt reaches `max_retries`, so this is the node's limit.
     failed_attempt: Option<i64>,
+    /// Its own latency over time: whether it rose steadily until its calls timed out.
+    curve: crate::analysis::saturation::LatencyCurve,
 }
 
 #[derive(Debug)]
@@ -540,6 +542,7 @@ impl Classifier {
             }
         }
         facts.worker.add(event);
+        facts.curve.add(event);
         match event.kind {
             Kind::NodeSuccess => {
                 if let Some(attempt) = event.attempt.filter(|a| *a > 0) {
@@ -547,11 +550,7 @@ impl Classifier {
                 }
                 if let Some(latency) = event.latency_ms {
                     facts.success_latency.add(latency);
-                    let blocked = matches!(
-                        (event.q_depth_out, event.queue_maxsize),
-                        (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
-                    );
-                    if !blocked {
+                    if !crate::analysis::saturation::waited_to_hand_over(event) {
                         facts.unblocked_latency.add(latency);
                     }
                 }
@@ -1335,12 +1334,27 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
         // inbound queue: compare it with the node's own work, its successes that did not wait
         // to hand their output over.
         let p95 = node_facts.unblocked_latency.percentile(95.0);
-        let latency = p95.map_or("no unblocked success to compare".to_string(), |p95| {
-            format!(
+        // A steady rise that crossed the timeout: the p95 of its successes is capped by the
+        // cut (no success takes longer), the rise is the evidence.
+        let trend = node_facts
+            .curve
+            .trend()
+            .filter(|trend| trend.crossed_timeout());
+        let latency = match (&trend, p95) {
+            (Some(trend), _) => format!(
+                "its own work rose steadily until its calls crossed the timeout: {}{}",
+                crate::render::trend::trend_summary(trend),
+                p95.map_or(String::new(), |p95| format!(
+                    " (the p95 of its successes, {} ms, is capped by the timeout: no success can take longer; `flowtrace saturation` shows the rise step by step)",
+                    millis(p95)
+                ))
+            ),
+            (None, Some(p95)) => format!(
                 "its own work takes p95 {} ms (successes that did not wait on a full queue)",
                 millis(p95)
-            )
-        });
+            ),
+            (None, None) => "no unblocked success to compare".to_string(),
+        };
         let inbound = match node_facts.queue_maxsize.filter(|c| *c > 0) {
             Some(capacity) if node_facts.timeouts_inbound_full > 0 => format!(
                 "; its inbound queue was full ({capacity}) at {} of them: the consequence, as timeouts and backoff hold its one worker, not the cause",
@@ -1362,8 +1376,12 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
             format!(
                 "the dependency degrades for tenant {tenant} (its backend, quota or payloads): gate or rate-limit {tenant}, break the circuit to that dependency, lower max_retries so its retries stop holding the worker"
             )
+        } else if let Some(trend) = &trend {
+            crate::analysis::saturation::trend_timeout_advice(node, trend)
+                .trim_end_matches('.')
+                .to_string()
         } else if p95.is_some_and(|p95| cut > 0.0 && p95 >= cut * 0.8) {
-            "the timeout is tight for its normal work: raise NodePolicy.timeout_s above its p99 or make the dependency faster".to_string()
+            "the timeout is tight for its normal work: raise NodePolicy.timeout_s with room above that p95 (no success can take longer than the timeout, so its real tail is longer) or make the dependency faster".to_string()
         } else {
             "its dependency is slow or hanging, well past its normal work: check the dependency's health and latency, break the circuit to it, and lower max_retries so retries stop holding the worker".to_string()
         };

@@ -11,7 +11,7 @@ use super::category::{Category, CategoryCounts};
 use super::graph::{FlowGraph, GraphLearner, Successor, is_endpoint};
 use super::percentile::Percentiles;
 use super::remediation::{self, PodErrors, TenantErrors};
-use super::saturation::WorkerTime;
+use super::saturation::{LatencyCurve, WorkerTime};
 use super::tenant_share;
 use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use crate::event::{Event, Kind, Timestamp};
@@ -51,6 +51,8 @@ pub struct TraceFinder {
     /// per message (the stale-budget rule's turn).
     turns: HashMap<String, Percentiles>,
     worker_time: HashMap<String, WorkerTime>,
+    /// Per node: its own latency over time, for a steady rise that ended in timeouts.
+    curves: HashMap<String, LatencyCurve>,
     moments: Vec<Around>,
     /// The newest event read: the end of the input, as far as it was read.
     newest: Timestamp,
@@ -88,6 +90,7 @@ impl TraceFinder {
             latency: HashMap::new(),
             turns: HashMap::new(),
             worker_time: HashMap::new(),
+            curves: HashMap::new(),
             moments: Vec::new(),
             newest: Timestamp(i64::MIN),
             instances: HashMap::new(),
@@ -115,6 +118,10 @@ impl TraceFinder {
                     worker.add(event);
                     self.worker_time.insert(node.to_string(), worker);
                 }
+            }
+            match self.curves.get_mut(node) {
+                Some(curve) => curve.add(event),
+                None => self.curves.entry(node.to_string()).or_default().add(event),
             }
             let instance = event
                 .pod
@@ -177,10 +184,7 @@ impl TraceFinder {
             }
             // The node's own work: a success that waited on a full outbound queue measures the
             // wait, not the node.
-            let blocked = matches!(
-                (event.q_depth_out, event.queue_maxsize),
-                (Some(out), Some(capacity)) if capacity > 0 && out >= capacity
-            );
+            let blocked = super::saturation::waited_to_hand_over(event);
             if event.kind == Kind::NodeSuccess
                 && let Some(latency) = event.latency_ms
             {
@@ -314,6 +318,7 @@ impl TraceFinder {
                 &self.workers,
                 &self.tenant_messages,
                 &self.pod_messages,
+                &self.curves,
             ),
             &self.moments,
             self.newest,
@@ -444,6 +449,7 @@ type NodeFacts<'a> = (
     &'a HashMap<(String, String), Worker>,
     &'a HashMap<String, HashMap<String, (u64, u64)>>,
     &'a HashMap<String, PodTenantCounts>,
+    &'a HashMap<String, LatencyCurve>,
 );
 
 /// First attempts a node took and those that failed there, per (pod, tenant).
@@ -579,7 +585,7 @@ fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    (latency, turns, worker_time, workers, tenant_messages, pod_messages): NodeFacts<'_>,
+    (latency, turns, worker_time, workers, tenant_messages, pod_messages, curves): NodeFacts<'_>,
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
@@ -628,6 +634,9 @@ fn build_report(
                 summary.tenant.as_deref()?,
             )
         });
+    let trend = next
+        .as_ref()
+        .and_then(|next| curves.get(&next.node_name)?.trend());
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,
@@ -643,6 +652,7 @@ fn build_report(
         errors_by_tenant: errors_by_tenant.as_ref(),
         errors_in_pod: errors_in_pod.as_ref(),
         worker_time,
+        trend: trend.as_ref(),
     });
 
     FindReport {

@@ -10,7 +10,7 @@ use super::category::{
 };
 use super::find::{LastSuccess, NextNode};
 use super::percentile::Percentiles;
-use super::saturation::{HANG_MIN_COMPLETED_FEW, WorkerTime};
+use super::saturation::{HANG_MIN_COMPLETED_FEW, LatencyTrend, WorkerTime, trend_timeout_advice};
 use super::trace::{TraceStatus, TraceSummary};
 use crate::event::{Event, Kind};
 use crate::redact::summarize_exception;
@@ -37,6 +37,8 @@ pub struct TraceFindings<'a> {
     pub errors_in_pod: Option<&'a PodErrors>,
     /// Worker time per node across all traces of the input.
     pub worker_time: &'a HashMap<String, WorkerTime>,
+    /// The next node's own latency rose steadily over the input (see `LatencyTrend`).
+    pub trend: Option<&'a LatencyTrend>,
 }
 
 /// Messages that failed at a node, most of them one tenant's, which stands out.
@@ -136,6 +138,16 @@ fn timeout_steps(
         plural(next.attempts.max(timeouts.len() as u64), "attempt"),
         millis(timeout_ms)
     ));
+    // A steady rise that crossed the timeout: its successes' p95 is capped by the cut (no
+    // success takes longer), so it cannot size a new timeout; the rise is the cause.
+    if let Some(trend) = findings.trend.filter(|trend| trend.crossed_timeout()) {
+        steps.push(format!(
+            "{node}'s own work rose steadily over the input until its calls crossed the timeout ({}; `flowtrace saturation` shows it step by step): {}",
+            crate::render::trend::trend_summary(trend),
+            trend_timeout_advice(node, trend)
+        ));
+        return;
+    }
     if let Some(p95) = findings
         .latency
         .get(node.as_str())
@@ -154,12 +166,12 @@ fn timeout_steps(
             ));
         } else if timeout_ms > 0.0 && p95 < timeout_ms * 0.8 {
             steps.push(format!(
-                "{p95_text}, little headroom under the ~{} ms timeout: a slower dependency tips it over; speed the dependency up or raise NodePolicy.timeout_s above its p99.",
+                "{p95_text}, little headroom under the ~{} ms timeout: a slower dependency tips it over; speed the dependency up or raise NodePolicy.timeout_s with room above that p95 (no success can take longer than the timeout, so its real tail is longer).",
                 millis(timeout_ms)
             ));
         } else {
             steps.push(format!(
-                "{p95_text}, close to the ~{} ms timeout: raise NodePolicy.timeout_s above its p99, or make the dependency faster.",
+                "{p95_text}, close to the ~{} ms timeout: raise NodePolicy.timeout_s with room above that p95 (no success can take longer than the timeout, so its real tail is longer), or make the dependency faster.",
                 millis(timeout_ms)
             ));
         }

@@ -695,23 +695,44 @@ fn merge_checklists(
     }
     for signal in &saturation.signals {
         let node = signal.node_name.clone().unwrap_or_default();
-        let step = match signal.kind {
-            SignalKind::SlowDependency if signal.ended_in_errors => format!(
-                "{node}'s attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (the errors above) rather than adding a timeout."
-            ),
-            SignalKind::SlowDependency => format!(
-                "Fix or bound {node}'s slow dependency and set NodePolicy.timeout_s so it fails fast."
-            ),
-            SignalKind::LatencyRegression if saturation.hot_node.is_none() => {
-                format!(
-                    "Find what changed at {node} late in the span (a deploy, its dependency, load)."
-                )
+        // A node whose own latency rose steadily: its stalls and its regression are one
+        // finding, with the advice every checklist gives it.
+        let trend = saturation
+            .nodes
+            .iter()
+            .find(|n| n.node_name == node)
+            .and_then(|n| n.latency_trend.as_ref());
+        let step = match (signal.kind, trend) {
+            (SignalKind::SlowDependency, Some(trend)) if trend.crossed_timeout() => {
+                super::saturation::trend_stalled_step(&node, None)
             }
-            SignalKind::BlockedDownstream => format!(
-                "Check what downstream of {node} stopped draining trace {} (and that the egress is consumed).",
-                signal.trace_id.as_deref().unwrap_or("?")
-            ),
-            _ => continue,
+            // The hot node's own step gives the advice already.
+            (SignalKind::LatencyRegression, Some(_))
+                if saturation.hot_node.as_deref() == Some(node.as_str()) =>
+            {
+                continue;
+            }
+            (SignalKind::LatencyRegression, Some(trend)) => {
+                super::saturation::trend_timeout_advice(&node, trend)
+            }
+            _ => match signal.kind {
+                SignalKind::SlowDependency if signal.ended_in_errors => format!(
+                    "{node}'s attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (the errors above) rather than adding a timeout."
+                ),
+                SignalKind::SlowDependency => format!(
+                    "Fix or bound {node}'s slow dependency and set NodePolicy.timeout_s so it fails fast."
+                ),
+                SignalKind::LatencyRegression if saturation.hot_node.is_none() => {
+                    format!(
+                        "Find what changed at {node} late in the span (a deploy, its dependency, load)."
+                    )
+                }
+                SignalKind::BlockedDownstream => format!(
+                    "Check what downstream of {node} stopped draining trace {} (and that the egress is consumed).",
+                    signal.trace_id.as_deref().unwrap_or("?")
+                ),
+                _ => continue,
+            },
         };
         steps.push(Step {
             evidence: format!("{}: {node}, {}", signal.kind.as_str(), signal.detail),

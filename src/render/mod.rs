@@ -14,6 +14,7 @@ pub mod saturation;
 pub mod svg;
 pub mod table;
 pub mod traces;
+pub mod trend;
 pub mod triage;
 
 use anstyle::{AnsiColor, Style};

@@ -148,6 +148,7 @@ impl Bottleneck {
 /// buckets, so the verdict does not depend on the bucket width.
 pub(super) fn bottleneck(
     nodes: &[NodeReport],
+    runs: &[Option<(Timestamp, Timestamp)>],
     graph: &FlowGraph,
     threshold: f64,
 ) -> Option<Bottleneck> {
@@ -195,12 +196,30 @@ pub(super) fn bottleneck(
             },
         });
     let flow_order = graph.nodes();
+    let run_of = |node: &NodeReport| {
+        nodes
+            .iter()
+            .position(|n| n.node_name == node.node_name)
+            .and_then(|index| runs.get(index).copied().flatten())
+    };
+    // When the bottleneck was pressed: its full window, else its own saturation run.
+    let pressed = hot
+        .pressure_window
+        .as_ref()
+        .map(|window| (window.first, window.last))
+        .or_else(|| run_of(hot));
+    // Saturated (the saturation signal's rule) while the bottleneck was pressed: backed up
+    // behind it, however short that was against the whole input.
+    let saturated_meanwhile = |node: &NodeReport| match (run_of(node), pressed) {
+        (Some((from, to)), Some((first, last))) => from <= last && first <= to,
+        _ => false,
+    };
     let mut backed_up: Vec<&NodeReport> = nodes
         .iter()
         .filter(|n| downstream_of(hot, n))
         // Only a bounded queue blocks its sender: with unbounded ones nothing backs up.
         .filter(|n| n.queue_maxsize.is_some_and(|c| c > 0))
-        .filter(|n| pressured(n) || n.outbound_full_share >= MIN_PRESSURE)
+        .filter(|n| pressured(n) || n.outbound_full_share >= MIN_PRESSURE || saturated_meanwhile(n))
         .collect();
     backed_up.sort_by_key(|n| flow_order.iter().position(|name| *name == n.node_name));
     Some(Bottleneck {
@@ -229,6 +248,7 @@ pub(super) fn bottleneck(
 /// buckets in which each queue was full (a bucket counts if one reading was).
 pub(super) fn transient_bottleneck(
     nodes: &[NodeReport],
+    runs: &[Option<(Timestamp, Timestamp)>],
     node_buckets: &[(String, Vec<Bucket>)],
     indices: &[i64],
     width: i64,
@@ -261,7 +281,7 @@ pub(super) fn transient_bottleneck(
             report
         })
         .collect();
-    let mut found = bottleneck(&in_run, graph, options.threshold)?;
+    let mut found = bottleneck(&in_run, runs, graph, options.threshold)?;
     found.during = Some(SaturationRun {
         from: Timestamp(indices[start].saturating_mul(width)),
         to: Timestamp(

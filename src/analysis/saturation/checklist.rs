@@ -80,6 +80,13 @@ pub(super) fn timeout_step(node: &NodeReport) -> String {
             )
         );
     }
+    if let Some(trend) = node.latency_trend.as_ref().filter(|t| t.crossed_timeout()) {
+        return format!(
+            "{lost}: its own latency rose steadily until its calls crossed timeout_s ({}; the latency_regression signal has it step by step): {}",
+            crate::render::trend::trend_summary(trend),
+            trend_timeout_advice(&node.node_name, trend)
+        );
+    }
     let tenant = dominant_tenant(node, timeout_lost).map_or(String::new(), |(tenant, share)| {
         format!(
             "; tenant {tenant} accounts for {:.0}% of that time: gate or rate-limit it",
@@ -89,6 +96,29 @@ pub(super) fn timeout_step(node: &NodeReport) -> String {
     format!(
         "{lost}: its dependency is failing, not its capacity. Lower NodePolicy.max_retries or timeout_s, break the circuit to the dependency{tenant}."
     )
+}
+
+/// What to do about a node whose own latency rose steadily (see `LatencyTrend`), the one
+/// advice about its timeout every checklist gives: the timeouts (when the rise crossed
+/// `timeout_s`) are the consequence, the regression is the cause. The p95 of its successes
+/// is capped by the timeout (no success takes longer), so it cannot size a new one.
+pub fn trend_timeout_advice(node: &str, trend: &LatencyTrend) -> String {
+    let cause = if trend.steady_traffic {
+        format!("{node} or what it calls regressed (its traffic stayed steady)")
+    } else {
+        format!(
+            "{node} or what it calls slowed down as its traffic changed: check whether the load drives it"
+        )
+    };
+    if trend.crossed_timeout() {
+        format!(
+            "{cause}; its timeouts are where the rise crossed NodePolicy.timeout_s, not a timeout too tight for its normal work. Fix or escalate what {node} depends on; keep timeout_s as it is (raising it only buys time while {node} keeps degrading), and lower max_retries (each retry of a timed-out call is one more call to the degrading dependency)."
+        )
+    } else {
+        format!(
+            "{cause}: fix or escalate what {node} depends on before its latency reaches its NodePolicy.timeout_s or the callers' budget."
+        )
+    }
 }
 
 /// The checklist line for a node whose worker loses most of its time to attempts that raise
@@ -139,6 +169,23 @@ pub(super) fn lost_time(node: &NodeReport) -> Option<LostTime> {
 
 pub(super) fn lost_time_step(node: &NodeReport) -> Option<String> {
     lost_time(node).map(|lost| lost.step)
+}
+
+/// The latency trend of `node`, if it had one.
+pub(super) fn trend_of<'a>(nodes: &'a [NodeReport], node: &str) -> Option<&'a LatencyTrend> {
+    nodes
+        .iter()
+        .find(|n| n.node_name == node)
+        .and_then(|n| n.latency_trend.as_ref())
+}
+
+/// The checklist line for a node that stopped succeeding because its steadily rising latency
+/// crossed its timeout (a slow-dependency signal whose cause is the trend, not a hang).
+pub fn trend_stalled_step(node: &str, detail: Option<&str>) -> String {
+    let detail = detail.map_or(String::new(), |detail| format!(" ({detail})"));
+    format!(
+        "{node} has stopped succeeding{detail} because its steadily rising latency crossed its timeout_s: the same regression as its latency_regression signal, not a hang, and no timeout_s change fixes it; fix or escalate what {node} depends on."
+    )
 }
 
 /// The checklist line for a hanging attempt.
@@ -363,10 +410,15 @@ pub(super) fn remediate(
                 "{node} answers nothing for a while ({}), and its attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (`flowtrace classify --node {node}` shows the exceptions) rather than adding a timeout.",
                 signal.detail
             )),
-            SignalKind::SlowDependency => steps.push(format!(
-                "{node} starts work that does not finish ({}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.",
-                signal.detail
-            )),
+            SignalKind::SlowDependency => match trend_of(nodes, &node) {
+                Some(trend) if trend.crossed_timeout() => {
+                    steps.push(trend_stalled_step(&node, Some(&signal.detail)))
+                }
+                _ => steps.push(format!(
+                    "{node} starts work that does not finish ({}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.",
+                    signal.detail
+                )),
+            },
             // Retries with no message ending there for good saved every message they retried.
             SignalKind::RetryStorm
                 if nodes
@@ -384,6 +436,14 @@ pub(super) fn remediate(
             )),
             SignalKind::LatencyRegression => {
                 let backed_up = hot.is_some_and(|h| h.backed_up.contains(&node));
+                if let Some(trend) = trend_of(nodes, &node) {
+                    steps.push(format!(
+                        "{node}'s {}: {}",
+                        signal.detail,
+                        trend_timeout_advice(&node, trend)
+                    ));
+                    continue;
+                }
                 steps.push(match hot {
                     Some(hot) if backed_up => format!(
                         "{node} got slower late in the span ({}), but it backs up behind {}: the wait to hand over its output, not its own work; fix {} first.",

@@ -26,14 +26,18 @@ use crate::render::{clock, millis, plural};
 mod bottleneck;
 mod checklist;
 mod signals;
+mod trend;
 
 pub use bottleneck::{Bottleneck, LostBecause, RunnerUp, SaturationRun};
 
 use bottleneck::{bottleneck, share_at_least, transient_bottleneck};
-pub use checklist::{LostTime, dominant_tenant, hang_step};
+pub use checklist::{
+    LostTime, dominant_tenant, hang_step, trend_stalled_step, trend_timeout_advice,
+};
 use checklist::{lost_elsewhere, remediate};
 use signals::saturation_run;
 use signals::{regression_signal, saturation_signal, slow_dependency_signal};
+pub use trend::{LatencyCurve, LatencyTrend, TrendStep, waited_to_hand_over};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
 const MAX_DENSE_BUCKETS: i64 = 10_000;
@@ -179,6 +183,7 @@ struct Bucket {
     timeouts: u64,
     errors: u64,
     inflight_max: i64,
+    /// Latencies of the successes that did not wait to hand their output over: its own work.
     latency: Sketch,
     /// The successes' latency summed (ms): their mean, where a few long ones weigh.
     success_ms: f64,
@@ -251,6 +256,8 @@ struct NodeStats {
     readings: Vec<(Name, QueueReadings)>,
     work: WorkerTime,
     work_by_tenant: Vec<(Name, WorkerTime)>,
+    /// Its own latency over time (successes that did not wait to hand over, timeouts).
+    curve: LatencyCurve,
     /// `--node`/`--kind` selected an event of this node: its row is shown.
     selected: bool,
 }
@@ -626,6 +633,7 @@ impl SaturationAnalyzer {
                 | Kind::NodeRetry
         ) {
             stats.work.add(event);
+            stats.curve.add(event);
             let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
             match position_of(&stats.work_by_tenant, tenant) {
                 Some(index) => stats.work_by_tenant[index].1.add(event),
@@ -747,7 +755,11 @@ impl SaturationAnalyzer {
                 bucket.successes += 1;
                 if let Some(latency) = event.latency_ms {
                     stats.success_latency.add(latency);
-                    bucket.latency.add(latency);
+                    // The regression compares the node's own work: a success that waited to
+                    // hand its output over measures the node after it.
+                    if !waited_to_hand_over(event) {
+                        bucket.latency.add(latency);
+                    }
                     bucket.success_ms += latency;
                 }
             }
@@ -1214,8 +1226,35 @@ impl SaturationAnalyzer {
             });
         }
 
-        let bottleneck = bottleneck(&nodes, graph, options.threshold).or_else(|| {
-            transient_bottleneck(&nodes, &node_buckets, &indices, display, graph, options)
+        // Each node's sustained saturation run (the saturation signal's rule), as times: a
+        // node upstream of the bottleneck saturated while it was is backed up behind it.
+        let runs: Vec<Option<(Timestamp, Timestamp)>> = nodes
+            .iter()
+            .zip(&node_buckets)
+            .map(|(report, (_, buckets))| {
+                let (start, run) = saturation_run(report, buckets, options.threshold)?;
+                (run >= options.sustain).then(|| {
+                    (
+                        Timestamp(indices[start].saturating_mul(display)),
+                        Timestamp(
+                            indices[start + run - 1]
+                                .saturating_add(1)
+                                .saturating_mul(display),
+                        ),
+                    )
+                })
+            })
+            .collect();
+        let bottleneck = bottleneck(&nodes, &runs, graph, options.threshold).or_else(|| {
+            transient_bottleneck(
+                &nodes,
+                &runs,
+                &node_buckets,
+                &indices,
+                display,
+                graph,
+                options,
+            )
         });
         let (hanging, hanging_total) =
             self.hangs(input_end.map_or(last, |end| end.max(last)), graph);
@@ -1591,6 +1630,9 @@ pub struct NodeReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shared_name: Option<SharedName>,
     pub worker_time: WorkerTime,
+    /// Its own latency rose steadily over the input (absent when it did not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency_trend: Option<LatencyTrend>,
     /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
     /// The same, per tenant (only when the node served more than one).
@@ -1793,6 +1835,7 @@ fn node_report(
         pressure_window,
         shared_name,
         worker_time: stats.work,
+        latency_trend: stats.curve.trend(),
         // A backoff (or an attempt) counted whole can run past the end of the input: a worker
         // is never busier than all of the span.
         busy_share: if span_s > 0.0 {

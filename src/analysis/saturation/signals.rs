@@ -148,6 +148,9 @@ pub(super) fn slow_dependency_signal(
     })
 }
 
+/// Own-work successes each side of the regression's cut needs.
+const MIN_REGRESSION_SAMPLES: u64 = 20;
+
 pub(super) fn regression_signal(
     report: &NodeReport,
     buckets: &[Bucket],
@@ -156,6 +159,17 @@ pub(super) fn regression_signal(
     indices: &[i64],
     width: i64,
 ) -> Option<Signal> {
+    // A steady rise says more than two halves: where it started, how fast, where it crossed
+    // the timeout (after which no success is left to compare).
+    if let Some(trend) = &report.latency_trend {
+        return Some(Signal {
+            kind: SignalKind::LatencyRegression,
+            ended_in_errors: false,
+            node_name: Some(report.node_name.clone()),
+            trace_id: None,
+            detail: crate::render::trend::trend_evidence(trend),
+        });
+    }
     if span_micros <= 0 {
         return None;
     }
@@ -169,7 +183,8 @@ pub(super) fn regression_signal(
             before.merge(&bucket.latency);
         }
     }
-    if before.count() < 5 || after.count() < 5 {
+    // A p95 of fewer than 20 latencies is their maximum: one slow call, not a regression.
+    if before.count() < MIN_REGRESSION_SAMPLES || after.count() < MIN_REGRESSION_SAMPLES {
         return None;
     }
     let (early, late) = (before.percentile(95.0)?, after.percentile(95.0)?);
