@@ -229,8 +229,8 @@ impl Analysis for Triage {
     fn finish(mut self, end: &PassEnd<'_>) -> TriageReport {
         let graph = end.graph;
         let tenants = end.tenants;
-        let classify = self.by_node.finish();
-        let over_time = self.by_minute.finish();
+        let classify = self.by_node.finish_with_graph(graph);
+        let over_time = self.by_minute.finish_with_graph(graph);
         let saturation = self.saturation.finish_at(graph, end.input_end);
         let input_end = match (self.last_ts, end.input_end) {
             (Some(last), Some(end)) => last.max(end),
@@ -643,13 +643,28 @@ fn merge_checklists(
         }
     }
     // Saturation's checklist opens with its hang steps; the bottleneck's own step follows.
+    // When the deadline skips are that node's capacity (`deadline_cause`), its step goes before
+    // theirs: it is what to do about them.
+    let mut first_of_equals = None;
     if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
         && let Some(first) = saturation.remediation.get(saturation.hanging.len())
     {
+        let explains_skips = classify.deadlines.at_capacity.as_ref().is_some_and(|at| {
+            at.node_name == *hot
+                || saturation
+                    .bottleneck
+                    .as_ref()
+                    .is_some_and(|b| b.backed_up.contains(&at.node_name))
+        });
+        let mut traces = troubled_traces_at(troubled, hot).max(1);
+        if explains_skips {
+            traces = traces.max(classify.categories.deadline.traces);
+            first_of_equals = Some(steps.len());
+        }
         steps.push(Step {
             evidence: format!("saturation: hot node {hot}, {reason}"),
             step: first.clone(),
-            traces: troubled_traces_at(troubled, hot).max(1),
+            traces,
         });
     }
     for finding in &saturation.lost_time {
@@ -701,7 +716,14 @@ fn merge_checklists(
             traces: cross_tenant.len() as u64,
         });
     }
-    steps.sort_by_key(|step| std::cmp::Reverse(step.traces));
-    hangs.extend(steps);
+    let mut ranked: Vec<(usize, Step)> = steps.into_iter().enumerate().collect();
+    ranked.sort_by_key(|(index, step)| {
+        (
+            std::cmp::Reverse(step.traces),
+            Some(*index) != first_of_equals,
+            *index,
+        )
+    });
+    hangs.extend(ranked.into_iter().map(|(_, step)| step));
     hangs
 }
