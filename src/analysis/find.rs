@@ -718,8 +718,9 @@ fn build_report(
                 summary.tenant.as_deref()?,
             )
         });
-    let time_spent =
-        (status == TraceStatus::DeadlineSkipped).then(|| time_spent(&summary, &timeline, latency));
+    // A skip that is the trace's only event has nothing logged to account for.
+    let time_spent = (status == TraceStatus::DeadlineSkipped && summary.events > 1)
+        .then(|| time_spent(&summary, &timeline, latency));
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,

@@ -386,7 +386,14 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     } else if let Some((spent, longest)) = findings
         .time_spent
         .and_then(|spent| Some((spent, spent.queues.first()?)))
-        .filter(|(_, longest)| longest.waited_ms >= 1.0)
+        // A wait that took a fair part of what the budget had left at the first event (a few
+        // ms between two nodes is not where the budget went).
+        .filter(|(spent, longest)| {
+            longest.waited_ms >= 1.0
+                && spent
+                    .budget_left_at_first_event_ms
+                    .is_none_or(|left| longest.waited_ms >= LOGGED_WAIT_SHARE * left)
+        })
     {
         // Its waits are logged (a node after the first): say where the time went, not only
         // the queue of the node that skipped it as it was at the skip.
@@ -408,6 +415,10 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
             .to_string(),
     );
 }
+
+/// A deadline-skipped trace's longest logged wait is named as where its budget went when it
+/// took at least this share of what the budget had left at the trace's first event.
+const LOGGED_WAIT_SHARE: f64 = 0.25;
 
 /// Where a trace's time went, as a clause: its waits before nodes, the time inside them
 /// against their own work, and the unlogged wait before the first node.
@@ -454,10 +465,17 @@ fn where_time_went(spent: &TimeSpent) -> String {
             .in_nodes
             .first()
             .map_or("the first node", |n| n.node_name.as_str());
-        parts.push(format!(
-            "and whatever it waited before {first}'s first event (not logged; the deadline came {} ms after that event)",
-            millis(left)
-        ));
+        parts.push(if left >= 0.0 {
+            format!(
+                "and whatever it waited before {first}'s first event (not logged; the deadline came {} ms after that event)",
+                millis(left)
+            )
+        } else {
+            format!(
+                "and whatever it waited before {first}'s first event (not logged; the deadline had passed {} ms before that event)",
+                millis(-left)
+            )
+        });
     }
     parts.join(", ")
 }

@@ -309,15 +309,21 @@ fn describe_time_spent(spent: &TimeSpent, report: &FindReport) -> String {
         })
         .collect();
     let inside: f64 = spent.in_nodes.iter().map(|n| n.ms).sum();
-    parts.push(format!("{} ms in its attempts", millis(inside)));
+    if inside > 0.0 {
+        parts.push(format!("{} ms in its attempts", millis(inside)));
+    }
     let first = report
         .nodes
         .first()
         .map_or("the first node", String::as_str);
     let before = match spent.budget_left_at_first_event_ms {
-        Some(left) => format!(
+        Some(left) if left >= 0.0 => format!(
             "; before {first}'s first event: not logged (its deadline came {} ms after it)",
             millis(left)
+        ),
+        Some(left) => format!(
+            "; before {first}'s first event: not logged (its deadline had passed {} ms before it)",
+            millis(-left)
         ),
         None => format!("; before {first}'s first event: not logged"),
     };
