@@ -22,6 +22,8 @@ use super::category::{
     Category, category_of, is_repeated, is_terminal, reads_like_quota,
     reads_like_rejected_credentials, reads_like_unavailable,
 };
+use super::deadline_cause::{self, CapacityExpiry, ExpiryPaths, NodeCapacity};
+use super::graph::FlowGraph;
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
@@ -234,6 +236,10 @@ pub struct ClassifyReport {
     /// which links them to what was slow then).
     #[serde(skip)]
     pub given_up: Option<GiveUp>,
+    /// Per node: the p50 of its successes that did not wait on a full outbound queue (its own
+    /// work), for the analyses built on this one.
+    #[serde(skip)]
+    pub own_work_p50_ms: BTreeMap<String, f64>,
 }
 
 /// One tenant's callers cancelled (flow.cancel) requests the other tenants' callers waited
@@ -245,12 +251,17 @@ pub struct GiveUp {
     pub last: Timestamp,
 }
 
-#[derive(Debug, Clone, Copy, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct DeadlineSplit {
     pub stale_at_first_node: u64,
     pub expired_in_flow: u64,
     /// Traces whose budget went mostly into one node's failed attempts and retry backoff.
     pub spent_in_retries: u64,
+    /// Of `expired_in_flow`: the traces that expired on their way through one node at capacity
+    /// that only part of the traffic takes, while the rest got through the same queues before
+    /// it (`deadline_cause`); absent when no node explains them so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at_capacity: Option<CapacityExpiry>,
 }
 
 #[derive(Debug, Default)]
@@ -281,7 +292,15 @@ struct NodeFacts {
     failed_attempt: Option<i64>,
     /// Its own latency over time: whether it rose steadily until its calls timed out.
     curve: crate::analysis::saturation::LatencyCurve,
+    /// The time (s) of successes logged after waiting on a full outbound queue: the wait to
+    /// hand output over, not the node's own work.
+    blocked_success_s: f64,
+    /// Its workers (node_ids), at most `MAX_INSTANCES`.
+    instances: Vec<Name>,
 }
+
+/// Workers (node_ids) of a node counted apart, at most.
+const MAX_INSTANCES: usize = 64;
 
 #[derive(Debug)]
 struct ExceptionTally {
@@ -343,6 +362,8 @@ pub struct Classifier {
     first_skips: Vec<(String, f64, i64, String)>,
     /// Traces whose deadline expired in the flow, per tenant.
     deadline_in_flow_by_tenant: BTreeMap<String, u64>,
+    /// The nodes every finished trace reached, and those that expired in the flow.
+    expiry_paths: ExpiryPaths,
     /// The exception type each failing message (trace, node) last raised, until it succeeds
     /// there (a recovery) or fails for good; bounded by `MAX_FAILING`.
     failing: FastMap<(Name, Name), String>,
@@ -406,6 +427,7 @@ impl Classifier {
             deadline_behind_retries: BTreeMap::new(),
             first_skips: Vec::new(),
             deadline_in_flow_by_tenant: BTreeMap::new(),
+            expiry_paths: ExpiryPaths::default(),
             tenants_seen: BTreeSet::new(),
             time_key: (0, String::new()),
             failing: FastMap::default(),
@@ -532,6 +554,13 @@ impl Classifier {
             Some(facts) => facts,
             None => self.nodes.entry(node.clone()).or_default(),
         };
+        if event.kind == Kind::NodeStart
+            && let Some(id) = &event.node_id
+            && facts.instances.len() < MAX_INSTANCES
+            && !facts.instances.contains(id)
+        {
+            facts.instances.push(Name::clone(id));
+        }
         if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
             let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
             match facts.tenant_messages.get_mut(tenant) {
@@ -550,7 +579,9 @@ impl Classifier {
                 }
                 if let Some(latency) = event.latency_ms {
                     facts.success_latency.add(latency);
-                    if !crate::analysis::saturation::waited_to_hand_over(event) {
+                    if crate::analysis::saturation::waited_to_hand_over(event) {
+                        facts.blocked_success_s += latency.max(0.0) / 1000.0;
+                    } else {
                         facts.unblocked_latency.add(latency);
                     }
                 }
@@ -734,6 +765,8 @@ impl Classifier {
         }
         let tenant = outcome.summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
         *self.tenant_traces.entry(tenant.to_string()).or_default() += 1;
+        self.expiry_paths
+            .trace(outcome.status, &outcome.summary.visits);
         let counts = &outcome.summary.counts;
         for category in Category::ALL {
             if counts.get(category) > 0 {
@@ -807,6 +840,11 @@ impl Classifier {
                 .entry(tenant.to_string())
                 .or_default() += 1;
         }
+        let reached: Vec<&Name> = summary.visits.iter().map(|v| &v.node_name).collect();
+        let budget_left = summary
+            .deadline_late_ms
+            .map(|late| summary.duration_ms() - late);
+        self.expiry_paths.expired(&reached, tenant, budget_left);
         if let Some((visit, _)) = summary.longest_wait()
             && let node = &*visit.node_name
             && (self.deadline_queued_at.len() < 1024 || self.deadline_queued_at.contains_key(node))
@@ -815,8 +853,14 @@ impl Classifier {
         }
     }
 
-    /// The report, once every event and every finished trace (`add_outcome`) was counted.
-    pub fn finish(mut self) -> ClassifyReport {
+    /// The report, once every event and every finished trace (`add_outcome`) was counted,
+    /// without a flow graph (no router is known).
+    pub fn finish(self) -> ClassifyReport {
+        self.finish_with_graph(&FlowGraph::default())
+    }
+
+    /// The report, with the flow graph learned from the same traces.
+    pub fn finish_with_graph(mut self, graph: &FlowGraph) -> ClassifyReport {
         let statuses = std::mem::take(&mut self.statuses);
         let e2e_ms = std::mem::take(&mut self.e2e_ms);
         let groups = self.ordered_groups();
@@ -859,6 +903,9 @@ impl Classifier {
             } else {
                 self.deadline_in_flow += 1;
                 *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
+                // Skipped at its first event: its budget was gone when the node fetched it.
+                self.expiry_paths
+                    .expired(&[&Name::from(node.as_str())], &tenant, Some(-late));
                 *self.deadline_in_flow_by_tenant.entry(tenant).or_default() += 1;
             }
         }
@@ -874,6 +921,23 @@ impl Classifier {
                 self.deadline_behind_retries.insert(node, traces);
             }
         }
+        // Expiries on the way through one node at capacity that only part of the traffic takes
+        // (left alone when other messages' retries already explain some of them).
+        let span_s = match (self.oldest, self.newest) {
+            (Some(oldest), Some(newest)) => newest.millis_since(oldest) / 1000.0,
+            _ => 0.0,
+        };
+        let at_capacity = if self.deadline_behind_retries.is_empty() {
+            deadline_cause::at_capacity(
+                &self.expiry_paths,
+                self.deadline_in_flow,
+                span_s,
+                graph,
+                |node| self.node_capacity(node, span_s),
+            )
+        } else {
+            None
+        };
         let facts = Facts {
             categories: &self.categories,
             groups: &self.node_groups(),
@@ -888,6 +952,7 @@ impl Classifier {
             deadline_in_flow_by_tenant: &self.deadline_in_flow_by_tenant,
             deadline_in_retries: &self.deadline_in_retries,
             deadline_behind_retries: &self.deadline_behind_retries,
+            at_capacity: at_capacity.as_ref(),
             tenants_seen: &self.tenants_seen,
             tenant_traces: &self.tenant_traces,
             cancels: &self.cancels,
@@ -896,8 +961,16 @@ impl Classifier {
         };
         let remediation = remediate(&facts);
         let given_up = one_tenant_gives_up(&facts).map(|(give_up, _)| give_up);
+        let own_work_p50_ms = self
+            .nodes
+            .iter()
+            .filter_map(|(node, facts)| {
+                Some((node.to_string(), facts.unblocked_latency.percentile(50.0)?))
+            })
+            .collect();
         ClassifyReport {
             given_up,
+            own_work_p50_ms,
             retries: Retries {
                 events: self.retries,
                 rate: (self.successes > 0).then(|| self.retries as f64 / self.successes as f64),
@@ -918,9 +991,32 @@ impl Classifier {
                 expired_in_flow: self.deadline_in_flow,
                 spent_in_retries: self.deadline_in_retries.values().sum::<u64>()
                     + self.deadline_behind_retries.values().sum::<u64>(),
+                at_capacity,
             },
             categories: self.categories,
         }
+    }
+
+    /// What is known of a node's capacity over `span_s` seconds (`deadline_cause`).
+    fn node_capacity(&self, node: &str, span_s: f64) -> Option<NodeCapacity> {
+        let facts = self.nodes.get(node)?;
+        let instances = facts.instances.len().max(1) as u64;
+        let own_busy_s = (facts.worker.busy_s() - facts.blocked_success_s).max(0.0);
+        Some(NodeCapacity {
+            own_busy_share: if span_s > 0.0 {
+                own_busy_s / (span_s * instances as f64)
+            } else {
+                0.0
+            },
+            q_depth_in_max: facts.q_depth_in_max,
+            queue_maxsize: facts.queue_maxsize,
+            own_p50_ms: facts.unblocked_latency.percentile(50.0),
+            instances,
+            tenants: facts.tenant_messages.clone(),
+            successes: facts.success_latency.count(),
+            success_s: facts.worker.success_s,
+            success_p50_ms: facts.success_latency.percentile(50.0),
+        })
     }
 
     /// Groups sorted by terminal failures then events (or by time, filling empty buckets).
@@ -1047,6 +1143,8 @@ struct Facts<'a> {
     deadline_in_flow_by_tenant: &'a BTreeMap<String, u64>,
     deadline_in_retries: &'a BTreeMap<String, u64>,
     deadline_behind_retries: &'a BTreeMap<String, u64>,
+    /// The node at capacity whose traffic the in-flow expiries are.
+    at_capacity: Option<&'a CapacityExpiry>,
     tenants_seen: &'a BTreeSet<Name>,
     /// Traces per tenant: the base a tenant's failing messages are measured against.
     tenant_traces: &'a BTreeMap<String, u64>,
@@ -1642,21 +1740,115 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
             share * 100.0
         ));
     }
-    if facts.deadline_in_flow > 0 {
+    // Traces a node at capacity explains are told apart: their budget is not what is short.
+    let explained = facts.at_capacity.map_or(0, |at| at.traces);
+    if let Some(at) = facts.at_capacity {
+        steps.extend(capacity_steps(at));
+    }
+    let in_flow = facts.deadline_in_flow.saturating_sub(explained);
+    if in_flow > 0 {
         steps.push(format!(
             "{}: the deadline expired inside the flow, waiting in a queue (the first node's included): the flow is slower than the callers' budget; cut the wait (see `flowtrace saturation`) or raise Message.deadline_s upstream.",
-            plural(facts.deadline_in_flow, "trace")
+            plural(in_flow, "trace")
         ));
+        let mut by_tenant = facts.deadline_in_flow_by_tenant.clone();
+        if let Some(at) = facts.at_capacity {
+            for (tenant, count) in &at.by_tenant {
+                if let Some(left) = by_tenant.get_mut(tenant) {
+                    *left = left.saturating_sub(*count);
+                }
+            }
+            by_tenant.retain(|_, count| *count > 0);
+        }
         // One tenant's budgets, when the others' messages got through the same queues.
-        if let Some((tenant, count, total)) = dominant_tenant(
-            facts.deadline_in_flow_by_tenant,
-            facts.tenants_seen,
-            facts.tenant_traces,
-        ) {
+        if let Some((tenant, count, total)) =
+            dominant_tenant(&by_tenant, facts.tenants_seen, facts.tenant_traces)
+        {
             steps.push(format!(
                 "{count} of the {total} that expired in the flow are tenant {tenant}'s, while the other tenants' messages got through the same queues: {tenant}'s callers give a budget (Message.deadline_s) shorter than the flow takes; raise it for {tenant}, or make its requests cheaper (`flowtrace classify --by tenant,node` shows it)."
             ));
         }
+    }
+    steps
+}
+
+/// The checklist lines for deadline skips that one node at capacity explains: the cause with
+/// its evidence, and what to do (relieve the node; a tenant's excess; a router ahead of it).
+pub fn capacity_steps(at: &CapacityExpiry) -> Vec<String> {
+    let node = &at.node_name;
+    let shared = match at.shared_upstream.as_slice() {
+        [] => String::new(),
+        nodes => format!(
+            ", though they waited in the same queues before it ({})",
+            nodes.join(", ")
+        ),
+    };
+    let full = match at.queue_maxsize.filter(|size| *size > 0) {
+        Some(size) => format!(
+            " and its inbound queue full at times ({} of {size})",
+            at.q_depth_in_max
+        ),
+        None => String::new(),
+    };
+    let workers = if at.instances > 1 {
+        format!("its {} workers were", at.instances)
+    } else {
+        "its worker was".to_string()
+    };
+    let rate = match (at.capacity_per_s, at.own_p50_ms) {
+        (Some(capacity), Some(p50)) => format!(
+            "; it took {:.1} messages/s over the span against the ~{:.1}/s its own work allows (p50 {} ms{})",
+            at.rate_per_s,
+            capacity,
+            millis(p50),
+            if at.instances > 1 {
+                format!(", {} workers", at.instances)
+            } else {
+                String::new()
+            }
+        ),
+        _ => String::new(),
+    };
+    let budget = match at.budget_left_p50_ms {
+        Some(left) if at.path_work_ms > 0.0 => format!(
+            " Their budget is not what is short: they still had p50 {} ms of it at their first event (the wait before the first node is not logged), against ~{} ms of their path's own work ({}, each node's p50 of successes that did not wait on a full queue).",
+            millis(left),
+            millis(at.path_work_ms),
+            at.path.join(", ")
+        ),
+        _ => String::new(),
+    };
+    let mut steps = vec![format!(
+        "{} of the {} that expired in the flow went through {node}, which only {} of the {} finished traces reached; {} of the other {} expired{shared}. {node} is at capacity: {workers} busy {:.0}% of the span with its own work{full}{rate}. The skips are the consequence of {node}'s capacity: messages bound for it expire waiting in the queues at and behind it.{budget} Relieve {node} (add replicas, make its handler or dependency faster, or send it less work; `flowtrace saturation` shows it) rather than raising Message.deadline_s, which only lets them wait longer.",
+        at.traces,
+        at.expired_in_flow,
+        at.reached,
+        at.reached + at.others,
+        at.others_expired,
+        at.others,
+        at.own_busy_share.min(1.0) * 100.0,
+    )];
+    let tenant = at.tenant.as_ref().map(|t| {
+        format!(
+            "{node}'s traffic is tenant {}'s ({} of the {} messages it started): {} sends more than {node} can take; shed or rate-limit {}'s excess at the ingress (`flowtrace classify --by tenant,node` shows its skips)",
+            t.tenant, t.messages, t.of, t.tenant, t.tenant
+        )
+    });
+    let router = at.router.as_ref().map(|r| {
+        format!(
+            "{} hands each message to one branch, and its {} took {:.1} s in all ({:.0}% of the span) for p50 {} ms of work each: it waits to hand messages over, and while {node}'s queue is full it holds every message behind the one bound for {node}, whichever branch they take (head-of-line blocking); give {node} its own flow or queue so its backlog stops holding the other branches",
+            r.node_name,
+            plural(r.successes, "success"),
+            r.success_s,
+            r.waited_share * 100.0,
+            millis(r.p50_ms),
+        )
+    });
+    // Node names are identifiers: a line may start with one uncapitalized.
+    match (tenant, router) {
+        (Some(tenant), Some(router)) => steps.push(format!("{tenant}. {router}.")),
+        (Some(one), None) | (None, Some(one)) => steps.push(format!("{one}.")),
+        (None, None) => {}
     }
     steps
 }
@@ -1682,7 +1874,7 @@ impl Analysis for Classifier {
         self.add_outcome(outcome);
     }
 
-    fn finish(self, _end: &PassEnd<'_>) -> ClassifyReport {
-        Classifier::finish(self)
+    fn finish(self, end: &PassEnd<'_>) -> ClassifyReport {
+        self.finish_with_graph(end.graph)
     }
 }

@@ -344,8 +344,98 @@ pub struct FindReport {
     pub last_success: Option<LastSuccess>,
     pub next: Option<NextNode>,
     pub counts: CategoryCounts,
+    /// For a deadline-skipped trace: where its time went (null otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time_spent: Option<TimeSpent>,
     pub remediation: Vec<String>,
     pub timeline: Vec<Event>,
+}
+
+/// Where a trace's time went, from its own events: the waits before each node it reached, the
+/// time its attempts took at each node against that node's own work, and what its budget had
+/// left when the first node took it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeSpent {
+    /// The waits before each node after the first, longest first (see `TraceSummary::waits`).
+    pub queues: Vec<QueueWait>,
+    /// Per node reached, in order: the time its attempts of the trace took.
+    pub in_nodes: Vec<NodeTime>,
+    /// The deadline less the trace's first event (ms): what was left of the budget when the
+    /// first node took the message; the wait in the first queue (or in the caller's emit)
+    /// before it is not logged.
+    pub budget_left_at_first_event_ms: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct QueueWait {
+    pub node_name: String,
+    /// The node whose event came last before it (the sender, as far as the trace shows).
+    pub after: Option<String>,
+    pub waited_ms: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NodeTime {
+    pub node_name: String,
+    /// The trace's attempts there (latency of its successes, timeouts and errors), waits to
+    /// hand output over included.
+    pub ms: f64,
+    /// The node's p50 own work across the traces read (successes that did not wait on a full
+    /// outbound queue).
+    pub own_p50_ms: Option<f64>,
+}
+
+/// Where the time of a trace went (see `TimeSpent`).
+pub fn time_spent(
+    summary: &TraceSummary,
+    timeline: &[Event],
+    own_work: &HashMap<String, Percentiles>,
+) -> TimeSpent {
+    let mut queues = Vec::new();
+    let mut previous: Option<&NodeVisit> = None;
+    for (visit, gap) in summary.waits() {
+        if let Some(before) = previous
+            && gap > 0.0
+        {
+            queues.push(QueueWait {
+                node_name: visit.node_name.to_string(),
+                after: Some(before.node_name.to_string()),
+                waited_ms: gap,
+            });
+        }
+        if previous.is_none_or(|p| visit.last_ts >= p.last_ts) {
+            previous = Some(visit);
+        }
+    }
+    queues.sort_by(|a, b| b.waited_ms.total_cmp(&a.waited_ms));
+    let in_nodes = summary
+        .visits
+        .iter()
+        .map(|visit| NodeTime {
+            node_name: visit.node_name.to_string(),
+            ms: timeline
+                .iter()
+                .filter(|e| e.node_name.as_deref() == Some(&*visit.node_name))
+                .filter(|e| {
+                    matches!(
+                        e.kind,
+                        Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError
+                    )
+                })
+                .filter_map(|e| e.latency_ms)
+                .sum(),
+            own_p50_ms: own_work
+                .get(&*visit.node_name)
+                .and_then(|p| p.percentile(50.0)),
+        })
+        .collect();
+    let deadline = timeline.iter().find_map(|e| e.deadline_s);
+    TimeSpent {
+        queues,
+        in_nodes,
+        budget_left_at_first_event_ms: deadline
+            .map(|deadline| (deadline - summary.first_ts.as_unix_seconds()) * 1000.0),
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -637,9 +727,13 @@ fn build_report(
     let trend = next
         .as_ref()
         .and_then(|next| curves.get(&next.node_name)?.trend());
+    // A skip that is the trace's only event has nothing logged to account for.
+    let time_spent = (status == TraceStatus::DeadlineSkipped && summary.events > 1)
+        .then(|| time_spent(&summary, &timeline, latency));
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,
+        time_spent: time_spent.as_ref(),
         status,
         category,
         next: next.as_ref(),
@@ -674,6 +768,7 @@ fn build_report(
         last_success,
         next,
         counts: summary.counts,
+        time_spent,
         remediation,
         timeline,
     }

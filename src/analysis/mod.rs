@@ -4,6 +4,7 @@
 
 pub mod category;
 pub mod classify;
+pub mod deadline_cause;
 pub mod find;
 pub mod graph;
 pub mod lint;

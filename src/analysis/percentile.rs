@@ -109,6 +109,19 @@ impl Percentiles {
         (self.count > 0).then_some(self.max)
     }
 
+    /// The samples at or above `threshold` (within the buckets' 1% once values are bucketed:
+    /// a bucket counts when its middle is).
+    pub fn count_at_least(&self, threshold: f64) -> u64 {
+        if self.buckets.is_empty() {
+            return self.exact.iter().filter(|v| **v >= threshold).count() as u64;
+        }
+        self.buckets
+            .iter()
+            .filter(|(bucket, _)| value_of(*bucket) >= threshold)
+            .map(|(_, count)| count)
+            .sum()
+    }
+
     /// The nearest-rank percentile `p` (0 < p <= 100): the smallest value with at least p% of
     /// the samples at or below it.
     pub fn percentile(&self, p: f64) -> Option<f64> {

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::category::{
     Category, reads_like_quota, reads_like_rejected_credentials, reads_like_unavailable,
 };
-use super::find::{LastSuccess, NextNode};
+use super::find::{LastSuccess, NextNode, TimeSpent};
 use super::percentile::Percentiles;
 use super::saturation::{HANG_MIN_COMPLETED_FEW, LatencyTrend, WorkerTime, trend_timeout_advice};
 use super::trace::{TraceStatus, TraceSummary};
@@ -20,6 +20,8 @@ use crate::render::{millis, plural};
 pub struct TraceFindings<'a> {
     pub summary: &'a TraceSummary,
     pub timeline: &'a [Event],
+    /// For a deadline-skipped trace: where its time went.
+    pub time_spent: Option<&'a TimeSpent>,
     pub status: TraceStatus,
     pub category: Option<Category>,
     pub next: Option<&'a NextNode>,
@@ -393,6 +395,27 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
             "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: it waited longest in {waited}'s queue, whose worker spent {:.0}% of its busy time on failed attempts and retry backoff: other messages' retries spent this budget; fix what fails at {waited}, or lower its NodePolicy.max_retries and backoff.",
             worker.retrying_share() * 100.0
         ));
+    } else if let Some((spent, longest)) = findings
+        .time_spent
+        .and_then(|spent| Some((spent, spent.queues.first()?)))
+        // A wait that took a fair part of what the budget had left at the first event (a few
+        // ms between two nodes is not where the budget went).
+        .filter(|(spent, longest)| {
+            longest.waited_ms >= 1.0
+                && spent
+                    .budget_left_at_first_event_ms
+                    .is_none_or(|left| longest.waited_ms >= LOGGED_WAIT_SHARE * left)
+        })
+    {
+        // Its waits are logged (a node after the first): say where the time went, not only
+        // the queue of the node that skipped it as it was at the skip.
+        steps.push(format!(
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped. Its time went {}: cut the longest wait, {} ms for {} (`flowtrace saturation` shows whether {} is the bottleneck and what backs up behind it); raising deadline_s upstream helps only if the callers' budget is short for what the flow does (`flowtrace classify` compares them).",
+            where_time_went(spent),
+            millis(longest.waited_ms),
+            longest.node_name,
+            longest.node_name
+        ));
     } else {
         steps.push(format!(
             "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: the caller's budget is shorter than the time the message waited; raise deadline_s upstream or cut the wait (inbound queue at {node}: {}).",
@@ -403,6 +426,70 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
         "Compare the deadline callers set with the flow's real end-to-end latency (`flowtrace classify` shows its p95); a skip right after a deploy points at a new, slower path."
             .to_string(),
     );
+}
+
+/// A deadline-skipped trace's longest logged wait is named as where its budget went when it
+/// took at least this share of what the budget had left at the trace's first event.
+const LOGGED_WAIT_SHARE: f64 = 0.25;
+
+/// Where a trace's time went, as a clause: its waits before nodes, the time inside them
+/// against their own work, and the unlogged wait before the first node.
+fn where_time_went(spent: &TimeSpent) -> String {
+    let mut parts: Vec<String> = spent
+        .queues
+        .iter()
+        .filter(|wait| wait.waited_ms >= 1.0)
+        .map(|wait| {
+            let after = wait
+                .after
+                .as_ref()
+                .map_or(String::new(), |after| format!(" (after {after})"));
+            format!(
+                "{} ms waiting for {}{after}",
+                millis(wait.waited_ms),
+                wait.node_name
+            )
+        })
+        .collect();
+    let inside: f64 = spent.in_nodes.iter().map(|n| n.ms).sum();
+    let own: f64 = spent
+        .in_nodes
+        .iter()
+        .filter(|n| n.ms > 0.0)
+        .filter_map(|n| n.own_p50_ms)
+        .sum();
+    if inside > 0.0 {
+        parts.push(format!(
+            "{} ms in its attempts ({}; their nodes' own work is ~{} ms at p50, the rest of an attempt is waiting to hand its output over)",
+            millis(inside),
+            spent
+                .in_nodes
+                .iter()
+                .filter(|n| n.ms > 0.0)
+                .map(|n| format!("{} {}", n.node_name, millis(n.ms)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            millis(own)
+        ));
+    }
+    if let Some(left) = spent.budget_left_at_first_event_ms {
+        let first = spent
+            .in_nodes
+            .first()
+            .map_or("the first node", |n| n.node_name.as_str());
+        parts.push(if left >= 0.0 {
+            format!(
+                "and whatever it waited before {first}'s first event (not logged; the deadline came {} ms after that event)",
+                millis(left)
+            )
+        } else {
+            format!(
+                "and whatever it waited before {first}'s first event (not logged; the deadline had passed {} ms before that event)",
+                millis(-left)
+            )
+        });
+    }
+    parts.join(", ")
 }
 
 /// The message was left in a runtime that stopped: it is gone with that runtime's queues,

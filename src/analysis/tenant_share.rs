@@ -48,6 +48,26 @@ pub fn stands_out(
     others_rate * 2.0 <= rate
 }
 
+/// A succeeded trace that took, end to end (from the first node's first event), at least
+/// `SLOWED_RATIO` times its path's own work and `SLOWED_MIN_MS` more was slowed: it got
+/// through, but waited (in queues, handing over, or on retries). A tenant with at least
+/// `MIN_SLOWED_TRACES` such traces, `SLOWED_SHARE` of its succeeded ones, was slowed.
+pub const SLOWED_RATIO: f64 = 5.0;
+pub const SLOWED_MIN_MS: f64 = 250.0;
+pub const MIN_SLOWED_TRACES: u64 = 5;
+pub const SLOWED_SHARE: f64 = 0.25;
+
+/// The duration (ms) from which a trace whose path's own work is `own_work_ms` was slowed.
+pub fn slowed_from_ms(own_work_ms: f64) -> f64 {
+    (SLOWED_RATIO * own_work_ms).max(own_work_ms + SLOWED_MIN_MS)
+}
+
+/// True when `slowed` of a tenant's `traces` succeeded traces were slowed (see
+/// `slowed_from_ms`): enough of them, and a large enough share, to be the tenant's experience.
+pub fn tenant_slowed(slowed: u64, traces: u64) -> bool {
+    slowed >= MIN_SLOWED_TRACES && slowed as f64 >= SLOWED_SHARE * traces as f64
+}
+
 /// Failures (per tenant) of messages at least this many before they are called one tenant's.
 pub const MIN_TENANT_EVIDENCE: u64 = 5;
 

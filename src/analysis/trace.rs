@@ -286,16 +286,26 @@ impl TraceSummary {
     /// The node whose queue held the trace longest (the gap before its first event there),
     /// and that gap in ms. The first node's queue is not logged, so its gap is 0.
     pub fn longest_wait(&self) -> Option<(&NodeVisit, f64)> {
-        let mut previous = self.first_ts;
         let mut longest: Option<(&NodeVisit, f64)> = None;
-        for visit in &self.visits {
-            let gap = visit.first_ts.millis_since(previous);
+        for (visit, gap) in self.waits() {
             if longest.is_none_or(|(_, most)| gap > most) {
                 longest = Some((visit, gap));
             }
-            previous = previous.max(visit.last_ts);
         }
         longest
+    }
+
+    /// Each node the trace reached, in order of arrival, with the time it waited for it: the
+    /// gap from the trace's latest event at the nodes before to its first event there (ms; 0
+    /// for the first node, whose queue is not logged, and for a node that started before its
+    /// sender logged the hand-over, as `ctx.emit` and routers do).
+    pub fn waits(&self) -> impl Iterator<Item = (&NodeVisit, f64)> {
+        let mut previous = self.first_ts;
+        self.visits.iter().map(move |visit| {
+            let gap = visit.first_ts.millis_since(previous);
+            previous = previous.max(visit.last_ts);
+            (visit, gap)
+        })
     }
 
     /// The node whose visit with retries (its attempts, failures and backoff) took at least

@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use super::category::Category;
 use super::classify::{Classifier, ClassifyReport, GroupBy};
+use super::percentile::Percentiles;
 use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport, SignalKind};
 use super::topology::{self, GraphReport};
 use super::trace::{NextStep, TraceStatus};
@@ -62,7 +63,39 @@ pub struct TenantImpact {
     pub statuses: BTreeMap<String, u64>,
     /// Traces that did not succeed, by failure category.
     pub categories: BTreeMap<String, u64>,
+    /// Its succeeded traces took far longer than their path's own work (see
+    /// `tenant_share::slowed`): they got through, but waited. Null when they did not.
+    pub slowed: Option<Slowed>,
 }
+
+/// A tenant's succeeded traces, end to end (from the first node's first event: the wait in
+/// the first queue is not in it), against the own work of the nodes they went through.
+#[derive(Debug, Clone, Serialize)]
+pub struct Slowed {
+    pub traces: u64,
+    /// Of those, the traces that took at least `slowed_from_ms` (`tenant_share::slowed_from_ms`
+    /// of the path's own work).
+    pub slowed: u64,
+    pub slowed_from_ms: f64,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+    /// The p50 own work (successes that did not wait on a full queue) of each node its traces
+    /// went through, weighted by the share of its traces that went there, summed.
+    pub own_work_ms: f64,
+    /// Those nodes, in flow order.
+    pub path: Vec<String>,
+}
+
+/// A tenant's succeeded traces: their durations and the nodes they reached.
+#[derive(Debug, Default)]
+struct TenantLatency {
+    traces: u64,
+    duration_ms: Percentiles,
+    visits: BTreeMap<String, u64>,
+}
+
+/// Tenants whose latency is followed, at most.
+const MAX_TENANT_LATENCIES: usize = 1024;
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ControlPlane {
@@ -144,6 +177,8 @@ pub struct Triage {
     failed_total: u64,
     skipped_total: u64,
     tenants: BTreeMap<String, TenantImpact>,
+    /// Per tenant, its succeeded traces' durations and paths (who was slowed).
+    tenant_latency: BTreeMap<String, TenantLatency>,
     traces_without_tenant: u64,
     /// Traces that did not succeed, by node they reached.
     troubled: HashMap<String, u64>,
@@ -168,6 +203,7 @@ impl Default for Triage {
             failed_total: 0,
             skipped_total: 0,
             tenants: BTreeMap::new(),
+            tenant_latency: BTreeMap::new(),
             traces_without_tenant: 0,
             troubled: HashMap::new(),
             categories: Category::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
@@ -229,8 +265,8 @@ impl Analysis for Triage {
     fn finish(mut self, end: &PassEnd<'_>) -> TriageReport {
         let graph = end.graph;
         let tenants = end.tenants;
-        let classify = self.by_node.finish();
-        let over_time = self.by_minute.finish();
+        let classify = self.by_node.finish_with_graph(graph);
+        let over_time = self.by_minute.finish_with_graph(graph);
         let saturation = self.saturation.finish_at(graph, end.input_end);
         let input_end = match (self.last_ts, end.input_end) {
             (Some(last), Some(end)) => last.max(end),
@@ -250,9 +286,19 @@ impl Analysis for Triage {
         let worst: Vec<WorstTrace> = ranked.into_iter().take(WORST).collect();
         let mut impact: Vec<TenantImpact> =
             std::mem::take(&mut self.tenants).into_values().collect();
+        for tenant in &mut impact {
+            tenant.slowed = self
+                .tenant_latency
+                .get(&tenant.tenant)
+                .and_then(|latency| slowed(latency, &classify.own_work_p50_ms, graph));
+        }
         impact.sort_by(|a, b| {
             let troubled = |t: &TenantImpact| t.categories.values().sum::<u64>();
-            troubled(b).cmp(&troubled(a)).then(b.traces.cmp(&a.traces))
+            // Then the tenants that were slowed though they got through.
+            troubled(b)
+                .cmp(&troubled(a))
+                .then(b.slowed.is_some().cmp(&a.slowed.is_some()))
+                .then(b.traces.cmp(&a.traces))
         });
         let graph_report = topology::build(graph.clone(), &self.terminal, &saturation);
         let mut traces = std::mem::take(&mut self.rows);
@@ -379,6 +425,22 @@ impl Triage {
                 {
                     *impact.categories.entry(category.to_string()).or_default() += 1;
                 }
+                let room = self.tenant_latency.len() < MAX_TENANT_LATENCIES;
+                if outcome.status == TraceStatus::Succeeded
+                    && (room || self.tenant_latency.contains_key(tenant))
+                {
+                    let latency = self.tenant_latency.entry(tenant.clone()).or_default();
+                    latency.traces += 1;
+                    latency.duration_ms.add(outcome.summary.duration_ms());
+                    for visit in &outcome.summary.visits {
+                        match latency.visits.get_mut(&*visit.node_name) {
+                            Some(count) => *count += 1,
+                            None => {
+                                latency.visits.insert(visit.node_name.to_string(), 1);
+                            }
+                        }
+                    }
+                }
             }
             None => self.traces_without_tenant += 1,
         }
@@ -418,6 +480,47 @@ impl Triage {
             _ => {}
         }
     }
+}
+
+/// A tenant's slowdown, when its succeeded traces took far longer than their path's own work
+/// (`tenant_share::slowed`).
+fn slowed(
+    latency: &TenantLatency,
+    own_work: &BTreeMap<String, f64>,
+    graph: &super::graph::FlowGraph,
+) -> Option<Slowed> {
+    let traces = latency.traces.max(1) as f64;
+    let own_work_ms: f64 = latency
+        .visits
+        .iter()
+        .filter_map(|(node, visits)| Some(own_work.get(node)? * *visits as f64 / traces))
+        .sum();
+    let p50_ms = latency.duration_ms.percentile(50.0)?;
+    if own_work_ms <= 0.0 {
+        return None;
+    }
+    let slowed_from_ms = super::tenant_share::slowed_from_ms(own_work_ms);
+    let slowed = latency.duration_ms.count_at_least(slowed_from_ms);
+    if !super::tenant_share::tenant_slowed(slowed, latency.traces) {
+        return None;
+    }
+    let order = graph.nodes();
+    let mut path: Vec<String> = latency.visits.keys().cloned().collect();
+    path.sort_by_key(|node| {
+        order
+            .iter()
+            .position(|n| *n == node.as_str())
+            .unwrap_or(usize::MAX)
+    });
+    Some(Slowed {
+        traces: latency.traces,
+        slowed,
+        slowed_from_ms,
+        p50_ms,
+        p95_ms: latency.duration_ms.percentile(95.0).unwrap_or(p50_ms),
+        own_work_ms,
+        path,
+    })
 }
 
 /// Keeps `outcome` among the `CANDIDATES` smallest by `key`.
@@ -643,10 +746,24 @@ fn merge_checklists(
         }
     }
     // Saturation's checklist opens with its hang steps; the bottleneck's own step follows.
+    // When the deadline skips are that node's capacity (`deadline_cause`), its step goes before
+    // theirs: it is what to do about them.
+    let mut first_of_equals = None;
     if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
         && let Some(first) = saturation.remediation.get(saturation.hanging.len())
     {
+        let explains_skips = classify.deadlines.at_capacity.as_ref().is_some_and(|at| {
+            at.node_name == *hot
+                || saturation
+                    .bottleneck
+                    .as_ref()
+                    .is_some_and(|b| b.backed_up.contains(&at.node_name))
+        });
         let mut traces = troubled_traces_at(troubled, hot).max(1);
+        if explains_skips {
+            traces = traces.max(classify.categories.deadline.traces);
+            first_of_equals = Some(steps.len());
+        }
         // Cancels by one tenant's callers inside the bottleneck's pressure window are its
         // symptom: the cause carries their traces and ranks above them.
         if let Some(give_up) = &classify.given_up
@@ -751,7 +868,14 @@ fn merge_checklists(
             traces: cross_tenant.len() as u64,
         });
     }
-    steps.sort_by_key(|step| std::cmp::Reverse(step.traces));
-    hangs.extend(steps);
+    let mut ranked: Vec<(usize, Step)> = steps.into_iter().enumerate().collect();
+    ranked.sort_by_key(|(index, step)| {
+        (
+            std::cmp::Reverse(step.traces),
+            Some(*index) != first_of_equals,
+            *index,
+        )
+    });
+    hangs.extend(ranked.into_iter().map(|(_, step)| step));
     hangs
 }

@@ -12,7 +12,7 @@ use super::{
     Palette, Tone, clock, markdown_cell, markdown_row, millis, plural, wrap_words, write_checklist,
 };
 use crate::analysis::category::Category;
-use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading};
+use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading, TimeSpent};
 use crate::analysis::remediation::depth_of;
 use crate::analysis::trace::TraceStatus;
 use crate::event::{Event, Kind, Timestamp};
@@ -293,6 +293,43 @@ pub fn live_status(
     }
 }
 
+/// Where a deadline-skipped trace's time went, in one line: the waits before nodes (longest
+/// first), the time in its attempts, and the unlogged wait before the first node.
+fn describe_time_spent(spent: &TimeSpent, report: &FindReport) -> String {
+    let mut parts: Vec<String> = spent
+        .queues
+        .iter()
+        .filter(|wait| wait.waited_ms >= 1.0)
+        .map(|wait| {
+            format!(
+                "{} ms waiting for {}",
+                millis(wait.waited_ms),
+                wait.node_name
+            )
+        })
+        .collect();
+    let inside: f64 = spent.in_nodes.iter().map(|n| n.ms).sum();
+    if inside > 0.0 {
+        parts.push(format!("{} ms in its attempts", millis(inside)));
+    }
+    let first = report
+        .nodes
+        .first()
+        .map_or("the first node", String::as_str);
+    let before = match spent.budget_left_at_first_event_ms {
+        Some(left) if left >= 0.0 => format!(
+            "; before {first}'s first event: not logged (its deadline came {} ms after it)",
+            millis(left)
+        ),
+        Some(left) => format!(
+            "; before {first}'s first event: not logged (its deadline had passed {} ms before it)",
+            millis(-left)
+        ),
+        None => format!("; before {first}'s first event: not logged"),
+    };
+    format!("{}{before}", parts.join(", "))
+}
+
 pub fn write_table(
     report: &FindReport,
     out: &mut impl Write,
@@ -392,6 +429,14 @@ pub fn write_table(
             }
         }
         None => writeln!(out, "{}none: nothing went wrong after it", label("next"))?,
+    }
+    if let Some(spent) = &report.time_spent {
+        writeln!(
+            out,
+            "{}{}",
+            label("time spent"),
+            palette.wrap(&describe_time_spent(spent, report), 13, 13)
+        )?;
     }
     writeln!(out)?;
 
@@ -580,7 +625,11 @@ pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> i
             }),
         ),
     ];
-    for (name, value) in rows {
+    let spent = report
+        .time_spent
+        .as_ref()
+        .map(|spent| ("time spent", describe_time_spent(spent, report)));
+    for (name, value) in rows.into_iter().chain(spent) {
         writeln!(out, "| {name} | {} |", markdown_cell(&value))?;
     }
     writeln!(out)?;

@@ -143,12 +143,18 @@ fn tenant_rows(report: &TriageReport) -> Vec<TenantRow> {
         .map(|impact| TenantRow {
             tenant: impact.tenant.clone(),
             traces: thousands(impact.traces),
-            statuses: impact
-                .statuses
-                .iter()
-                .map(|(status, count)| format!("{} {status}", thousands(*count)))
-                .collect::<Vec<_>>()
-                .join(", "),
+            statuses: {
+                let statuses = impact
+                    .statuses
+                    .iter()
+                    .map(|(status, count)| format!("{} {status}", thousands(*count)))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match &impact.slowed {
+                    Some(slowed) => format!("{statuses}; {}", super::triage::slowed_text(slowed)),
+                    None => statuses,
+                }
+            },
             categories: {
                 let parts: Vec<String> = impact
                     .categories

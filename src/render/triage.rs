@@ -104,6 +104,20 @@ pub(crate) fn worst_footer(report: &TriageReport) -> String {
     footer
 }
 
+/// A tenant slowed though its traces got through, with the evidence.
+pub(crate) fn slowed_text(slowed: &crate::analysis::triage::Slowed) -> String {
+    format!(
+        "slowed: {} of its {} succeeded took {} ms or more end to end (from the first node's first event), p50 {} ms, p95 {} ms, for ~{} ms of its path's own work ({}; each node's p50 of successes that did not wait on a full queue): they got through, but waited",
+        thousands(slowed.slowed),
+        thousands(slowed.traces),
+        millis(slowed.slowed_from_ms),
+        millis(slowed.p50_ms),
+        millis(slowed.p95_ms),
+        millis(slowed.own_work_ms),
+        slowed.path.join(", ")
+    )
+}
+
 /// Who is affected: per tenant, traces by status and failures by category.
 pub(crate) fn tenant_lines(report: &TriageReport) -> Vec<String> {
     if report.tenants.is_empty() {
@@ -128,7 +142,7 @@ pub(crate) fn tenant_lines(report: &TriageReport) -> Vec<String> {
                 .map(|(category, count)| format!("{category} {}", thousands(*count)))
                 .collect();
             format!(
-                "{}: {} ({}){}",
+                "{}: {} ({}){}{}",
                 impact.tenant,
                 plural(impact.traces, "trace"),
                 statuses.join(", "),
@@ -136,7 +150,11 @@ pub(crate) fn tenant_lines(report: &TriageReport) -> Vec<String> {
                     String::new()
                 } else {
                     format!("; not succeeded by category: {}", categories.join(", "))
-                }
+                },
+                impact
+                    .slowed
+                    .as_ref()
+                    .map_or(String::new(), |slowed| format!("; {}", slowed_text(slowed)))
             )
         })
         .collect();
