@@ -7,6 +7,7 @@ use flowtrace::cli::Cli;
 use flowtrace::cmd;
 
 fn main() -> ExitCode {
+    return_freed_memory_sooner();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         // Help and version exit 0; usage errors exit 2.
@@ -27,3 +28,17 @@ fn main() -> ExitCode {
 // across threads cheaply where the system allocator contends (measured: 2x on classify).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// mimalloc v3's `mi_option_purge_delay` (its `mimalloc.h`; the Rust bindings name index 15
+/// only for v2's option list).
+const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Freed pages go back to the OS after 10 ms instead of v3's default 1 s: events are freed
+/// on another thread than the one that made them, and pages waiting out the second held
+/// 15-20 MiB of peak memory (classify 68 -> 52 MiB, triage 77 -> 55 MiB on 200 MiB of log)
+/// for about 2% more CPU.
+fn return_freed_memory_sooner() {
+    // SAFETY: sets one of mimalloc's documented options, before any thread but this one
+    // exists; it takes a plain integer and keeps no pointer.
+    unsafe { libmimalloc_sys::mi_option_set(PURGE_DELAY, 10) };
+}
