@@ -79,6 +79,9 @@ impl CurveBucket {
 pub struct LatencyCurve {
     width: i64,
     buckets: BTreeMap<i64, CurveBucket>,
+    /// The bucket events are falling in now, kept out of the map until the next one starts:
+    /// events come in time order, and a map entry per event was most of the curve's cost.
+    current: Option<(i64, CurveBucket)>,
     /// The first and last event counted: the span the steps cut.
     first: Option<Timestamp>,
     last: Option<Timestamp>,
@@ -104,10 +107,19 @@ impl LatencyCurve {
         }
         self.first = Some(self.first.map_or(event.ts, |t| t.min(event.ts)));
         self.last = Some(self.last.map_or(event.ts, |t| t.max(event.ts)));
-        let bucket = self
-            .buckets
-            .entry(event.ts.0.div_euclid(self.width))
-            .or_default();
+        let key = event.ts.0.div_euclid(self.width);
+        if self
+            .current
+            .as_ref()
+            .is_none_or(|(current, _)| *current != key)
+        {
+            self.put_current_away();
+            // Putting it away may have widened the buckets.
+            self.current = Some((event.ts.0.div_euclid(self.width), CurveBucket::default()));
+        }
+        let Some((_, bucket)) = self.current.as_mut() else {
+            return;
+        };
         let latency = event.latency_ms.unwrap_or(0.0).max(0.0);
         match event.kind {
             Kind::NodeStart => bucket.messages += 1,
@@ -122,6 +134,14 @@ impl LatencyCurve {
                 self.first_timeout = Some(self.first_timeout.map_or(event.ts, |t| t.min(event.ts)));
             }
         }
+    }
+
+    /// Moves the current bucket into the map, widening the buckets past `MAX_CURVE_BUCKETS`.
+    fn put_current_away(&mut self) {
+        let Some((key, bucket)) = self.current.take() else {
+            return;
+        };
+        self.buckets.entry(key).or_default().merge(&bucket);
         while self.buckets.len() > MAX_CURVE_BUCKETS {
             self.width = self.width.saturating_mul(2);
             let mut wider: BTreeMap<i64, CurveBucket> = BTreeMap::new();
@@ -141,7 +161,11 @@ impl LatencyCurve {
         let span = last.0.saturating_sub(from).saturating_add(1);
         let steps = TREND_STEPS as i64;
         let mut merged = vec![CurveBucket::default(); TREND_STEPS];
-        for (key, bucket) in &self.buckets {
+        for (key, bucket) in self
+            .buckets
+            .iter()
+            .chain(self.current.as_ref().map(|(key, bucket)| (key, bucket)))
+        {
             // A bucket starting before the first event belongs to the first step.
             let offset = key.saturating_mul(self.width).saturating_sub(from).max(0);
             let index = (offset as i128 * steps as i128 / span as i128).clamp(0, steps as i128 - 1);
