@@ -410,17 +410,14 @@ impl TraceSummary {
             .iter()
             .filter(|visit| visit.succeeded() && !self.join_waiting(visit, graph))
             .filter(|visit| {
-                let successors: Vec<&Successor> = graph
-                    .successors(&visit.node_name)
-                    .iter()
-                    .filter(|successor| successor.node_name != EGRESS)
-                    .collect();
+                // Walked twice rather than collected: this runs for every visit of every
+                // trace settled.
+                let all = graph.successors(&visit.node_name);
+                let successors = || all.iter().filter(|s| s.node_name != EGRESS);
                 let reached = |s: &Successor| !self.not_taken(&s.node_name, graph);
                 let branch_missing = graph.fans_out(&visit.node_name)
-                    && successors
-                        .iter()
-                        .any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
-                let stuck = !successors.is_empty() && !successors.iter().any(|s| reached(s));
+                    && successors().any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
+                let stuck = successors().next().is_some() && !successors().any(|s| reached(s));
                 branch_missing || stuck
             })
             .max_by_key(|visit| visit.success_ts)
