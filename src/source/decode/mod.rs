@@ -93,7 +93,7 @@ impl Names {
     pub fn get(&mut self, text: &str) -> Name {
         let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
         match &self.slots[slot] {
-            Some(name) if scan::same_bytes(name.as_bytes(), text.as_bytes()) => Arc::clone(name),
+            Some(name) if **name == *text => Arc::clone(name),
             _ => {
                 // Names reach the terminal (tenants, node names, store columns): no control
                 // characters (a dirty one misses the cache every time, which is fine: rare).

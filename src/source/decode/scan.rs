@@ -695,7 +695,7 @@ impl Key {
 /// `a == b`, eight bytes at a time without a call to `memcmp` (keys and the bytes between
 /// values are short, and there are about twenty of each per line).
 #[inline(always)]
-pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let word = |bytes: &[u8], at: usize| {
         u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
     };
