@@ -383,6 +383,8 @@ pub struct Classifier {
     /// The time bucket the last event fell in and its key (`--by minute`): events come in
     /// time order, so the key is written once a bucket, not once an event.
     time_key: (i64, String),
+    /// Counts only its groups (see [`Classifier::groups_only`]).
+    groups_only: bool,
     newest: Option<Timestamp>,
     oldest: Option<Timestamp>,
 }
@@ -430,6 +432,7 @@ impl Classifier {
             expiry_paths: ExpiryPaths::default(),
             tenants_seen: BTreeSet::new(),
             time_key: (0, String::new()),
+            groups_only: false,
             failing: FastMap::default(),
             recovered_in: FastMap::default(),
             tenant_traces: BTreeMap::new(),
@@ -439,6 +442,50 @@ impl Classifier {
             newest: None,
             oldest: None,
         }
+    }
+
+    /// A classifier that counts its groups and nothing else: triage's failures per minute,
+    /// whose report is the node grouping's but for the groups (the same events, counted the
+    /// same way; see [`Classifier::regroup`]). A second full classifier was a third of
+    /// triage's analysis thread.
+    pub fn groups_only(mut self) -> Classifier {
+        self.groups_only = true;
+        self
+    }
+
+    /// `report` (of a classifier that saw the same events) with this classifier's grouping.
+    pub fn regroup(&self, report: &ClassifyReport) -> ClassifyReport {
+        ClassifyReport {
+            by: self.by,
+            then_by: self.then_by,
+            bucket_s: self
+                .by
+                .bucket_micros()
+                .map(|micros| (micros / 1_000_000) as u64),
+            groups: self.ordered_groups(),
+            ..report.clone()
+        }
+    }
+
+    /// Counts `event` in its group; its failure category and whether it ended its message.
+    fn count_in_groups(&mut self, event: &Event) -> (Option<Category>, bool) {
+        self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
+        self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
+        // A remote_call_error is counted as the node_error that repeats it.
+        let category = category_of(event).filter(|_| !is_repeated(event));
+        let terminal = is_terminal(event);
+        let key = match (self.by.bucket_micros(), self.then_by) {
+            (Some(width), None) => {
+                let start = event.ts.0.div_euclid(width) * width;
+                if self.time_key.0 != start || self.time_key.1.is_empty() {
+                    self.time_key = (start, key_of(self.by, event).into_owned());
+                }
+                Cow::Borrowed(self.time_key.1.as_str())
+            }
+            _ => self.group_key(event),
+        };
+        tally(&mut self.groups, &key, event, category, terminal);
+        (category, terminal)
     }
 
     /// Groups by `by` and then by `then_by` (`--by tenant,node`).
@@ -458,6 +505,10 @@ impl Classifier {
     }
 
     pub fn observe(&mut self, event: &Event) {
+        if self.groups_only {
+            self.count_in_groups(event);
+            return;
+        }
         if let Some(tenant) = &event.tenant
             && !self.tenants_seen.contains(tenant)
         {
@@ -495,22 +546,7 @@ impl Classifier {
                 }
             }
         }
-        self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
-        self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
-        // A remote_call_error is counted as the node_error that repeats it.
-        let category = category_of(event).filter(|_| !is_repeated(event));
-        let terminal = is_terminal(event);
-        let key = match (self.by.bucket_micros(), self.then_by) {
-            (Some(width), None) => {
-                let start = event.ts.0.div_euclid(width) * width;
-                if self.time_key.0 != start || self.time_key.1.is_empty() {
-                    self.time_key = (start, key_of(self.by, event).into_owned());
-                }
-                Cow::Borrowed(self.time_key.1.as_str())
-            }
-            _ => self.group_key(event),
-        };
-        tally(&mut self.groups, &key, event, category, terminal);
+        let (category, terminal) = self.count_in_groups(event);
         if self.by != GroupBy::Node || self.then_by.is_some() {
             // The checklist speaks about nodes whatever the grouping shown.
             let node = event.node_name.as_deref().unwrap_or("(none)");

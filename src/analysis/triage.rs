@@ -208,7 +208,7 @@ impl Default for Triage {
             troubled: HashMap::new(),
             categories: Category::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
             by_node: Classifier::new(GroupBy::Node, false),
-            by_minute: Classifier::new(GroupBy::Minute, false),
+            by_minute: Classifier::new(GroupBy::Minute, false).groups_only(),
             saturation: SaturationAnalyzer::new(SaturationOptions::default()),
             terminal: HashMap::new(),
             control: ControlPlane::default(),
@@ -266,7 +266,7 @@ impl Analysis for Triage {
         let graph = end.graph;
         let tenants = end.tenants;
         let classify = self.by_node.finish_with_graph(graph);
-        let over_time = self.by_minute.finish_with_graph(graph);
+        let over_time = self.by_minute.regroup(&classify);
         let saturation = self.saturation.finish_at(graph, end.input_end);
         let input_end = match (self.last_ts, end.input_end) {
             (Some(last), Some(end)) => last.max(end),
@@ -404,7 +404,6 @@ impl Triage {
             return;
         }
         self.by_node.add_outcome(outcome);
-        self.by_minute.add_outcome(outcome);
         let category = outcome.summary.category(outcome.status);
         match &outcome.summary.tenant {
             Some(tenant) => {
