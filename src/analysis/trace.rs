@@ -417,7 +417,7 @@ impl TraceSummary {
                 let reached = |s: &Successor| !self.not_taken(&s.node_name, graph);
                 let branch_missing = graph.fans_out(&visit.node_name)
                     && successors().any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
-                let stuck = successors().next().is_some() && !successors().any(|s| reached(s));
+                let stuck = successors().next().is_some() && !successors().any(reached);
                 branch_missing || stuck
             })
             .max_by_key(|visit| visit.success_ts)
