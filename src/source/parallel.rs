@@ -120,6 +120,9 @@ impl ParallelLines {
     /// end of the input or at a read error (kept for after the blocks before it).
     fn next_block(&mut self) -> Option<Block> {
         let mut bytes = std::mem::take(&mut self.partial);
+        // Room for the whole block at once: grown by doubling, it was copied again at each
+        // step (half a percent of classify's time).
+        bytes.reserve(self.block_size.saturating_sub(bytes.len()) + 1);
         let mut searched = 0;
         loop {
             let chunk = match self.input.reader.fill_buf() {
