@@ -64,6 +64,11 @@ impl GroupBy {
         }
     }
 
+    /// The bucket width in seconds, for the report.
+    fn bucket_seconds(self) -> Option<u64> {
+        self.bucket_micros().map(|micros| (micros / 1_000_000) as u64)
+    }
+
     pub fn is_time(self) -> bool {
         self.bucket_micros().is_some()
     }
@@ -458,10 +463,7 @@ impl Classifier {
         ClassifyReport {
             by: self.by,
             then_by: self.then_by,
-            bucket_s: self
-                .by
-                .bucket_micros()
-                .map(|micros| (micros / 1_000_000) as u64),
+            bucket_s: self.by.bucket_seconds(),
             groups: self.ordered_groups(),
             ..report.clone()
         }
@@ -1015,10 +1017,7 @@ impl Classifier {
             statuses,
             by: self.by,
             then_by: self.then_by,
-            bucket_s: self
-                .by
-                .bucket_micros()
-                .map(|micros| (micros / 1_000_000) as u64),
+            bucket_s: self.by.bucket_seconds(),
             groups,
             exceptions,
             remediation,
