@@ -126,9 +126,9 @@ pub(crate) fn impact_notes(
 ) -> String {
     let mut notes = String::new();
     if let Some(load) = &impact.load {
+        let node = &load.node_name;
         notes.push_str(&format!(
-            "; its messages are {}'s load: {:.0}% of its own work for {:.0}% of its messages, {} ms each against {} ms for the other tenants' (the other tenants wait behind them: see what to do)",
-            load.node_name,
+            "; its messages are {node}'s load: {:.0}% of {node}'s own work for {:.0}% of the messages it took, {} ms each against {} ms for the other tenants' (the other tenants wait behind them: see what to do)",
             load.work_share * 100.0,
             load.message_share * 100.0,
             millis(load.ms_per_message),

@@ -318,7 +318,7 @@ fn load_step(
         others.push(plural(load.others.len() as u64 - 4, "more tenant"));
     }
     format!(
-        "Relieve the bottleneck {node}{capacity} of tenant {tenant}'s work: {tenant}'s messages are most of {node}'s load, {} of its own work ({:.1} of {:.1} s of successful attempts that did not wait to hand over) for {} of its messages ({} of {}), {} ms each against {} ms for the other tenants' ({}). {node} is {busy}; PenguiFlow runs one worker per node, so the other tenants' messages wait behind {tenant}'s in its queue. Rate-limit {tenant} at the ingress, split its payloads into smaller messages, or give it a flow of its own (replicas of {node} would relieve it too, sized for one tenant's payloads); `flowtrace saturation --tenant {tenant}` shows {node}'s worker with {tenant}'s traces alone; {behind}.",
+        "Relieve the bottleneck {node}{capacity} of tenant {tenant}'s work: {tenant}'s messages are most of {node}'s load, {} of {node}'s own work ({:.1} of {:.1} s of successful attempts that did not wait to hand over) for {} of the messages it took ({} of {}), {} ms each against {} ms for the other tenants' ({}). {node} is {busy}; PenguiFlow runs one worker per node, so the other tenants' messages wait behind {tenant}'s in its queue. Rate-limit {tenant} at the ingress, split its payloads into smaller messages, or give it a flow of its own (replicas of {node} would relieve it too, sized for one tenant's payloads); `flowtrace saturation --tenant {tenant}` shows {node}'s worker with {tenant}'s traces alone; {behind}.",
         percent(load.tenant.work_share),
         load.tenant.own_work_s,
         load.node_own_work_s,
