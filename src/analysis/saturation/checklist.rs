@@ -271,12 +271,28 @@ pub(super) fn tenant_load(nodes: &[NodeReport], hot: &Bottleneck) -> Option<Tena
     {
         return None;
     }
-    tenant_share::load_of_one_tenant(
-        report
-            .worker_time_by_tenant
-            .iter()
-            .map(|(tenant, work)| (tenant.as_str(), work.own_work_s, work.messages)),
-    )
+    let mut per_tenant: Vec<(&str, f64, u64)> = report
+        .worker_time_by_tenant
+        .iter()
+        .map(|(tenant, work)| (tenant.as_str(), work.own_work_s, work.messages))
+        .collect();
+    // Tenants past the ones followed (`MAX_INSTANCES`) still count in the node's totals, as
+    // messages without a tenant do: a share is of all the node's work.
+    let (work, messages) = per_tenant
+        .iter()
+        .fold((0.0, 0), |(w, m), (_, work, count)| (w + work, m + count));
+    let rest_work = (report.worker_time.own_work_s - work).max(0.0);
+    let rest_messages = report.worker_time.messages.saturating_sub(messages);
+    if !per_tenant.is_empty() && (rest_messages > 0 || rest_work > 1e-6) {
+        match per_tenant.iter_mut().find(|(t, _, _)| *t == UNKNOWN_TENANT) {
+            Some(unknown) => {
+                unknown.1 += rest_work;
+                unknown.2 += rest_messages;
+            }
+            None => per_tenant.push((UNKNOWN_TENANT, rest_work, rest_messages)),
+        }
+    }
+    tenant_share::load_of_one_tenant(per_tenant)
 }
 
 /// The checklist line for a bottleneck whose load is one tenant's messages: that tenant's
