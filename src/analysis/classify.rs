@@ -135,8 +135,16 @@ impl Categories {
 #[derive(Debug, Clone, Serialize)]
 pub struct Retries {
     pub events: u64,
-    /// node_retry / node_success over the selection (null without successes).
+    /// node_retry / node_success over the selection (null without successes): every node's
+    /// successes, not only those of the nodes that retried.
     pub rate: Option<f64>,
+    /// The successes `rate` divides by (all nodes').
+    #[serde(skip)]
+    pub successes: u64,
+    /// The nodes that retried, most retries first: `(node, retries, successes)` (a node's own
+    /// rate is what the retry-storm rule judges).
+    #[serde(skip)]
+    pub at: Vec<(String, u64, u64)>,
 }
 
 /// Failure counts of one group (a node, a tenant, a kind, or a time bucket).
@@ -1012,6 +1020,17 @@ impl Classifier {
             retries: Retries {
                 events: self.retries,
                 rate: (self.successes > 0).then(|| self.retries as f64 / self.successes as f64),
+                successes: self.successes,
+                at: {
+                    let mut at: Vec<(String, u64, u64)> = self
+                        .node_groups()
+                        .into_iter()
+                        .filter(|g| g.retry > 0)
+                        .map(|g| (g.key, g.retry, g.successes))
+                        .collect();
+                    at.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    at
+                },
             },
             traces: self.traces,
             statuses,

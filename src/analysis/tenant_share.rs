@@ -68,6 +68,91 @@ pub fn tenant_slowed(slowed: u64, traces: u64) -> bool {
     slowed >= MIN_SLOWED_TRACES && slowed as f64 >= SLOWED_SHARE * traces as f64
 }
 
+/// A tenant whose messages take at least `LOAD_SHARE` of a node's own work (successful
+/// attempts that did not wait to hand their output over), and at least `LOAD_RATIO` times its
+/// share of the node's messages, is the node's load: each of its messages costs the node far
+/// more than the others' (large payloads), so the others wait behind its work. Judged on at
+/// least `MIN_LOAD_MESSAGES` of its messages and as many of the others'.
+pub const LOAD_SHARE: f64 = 0.5;
+pub const LOAD_RATIO: f64 = 2.0;
+pub const MIN_LOAD_MESSAGES: u64 = 10;
+
+/// One tenant's part of a node's own work and of its messages.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LoadShare {
+    pub tenant: String,
+    /// Seconds of own work (successes that did not wait to hand over) its messages took.
+    pub own_work_s: f64,
+    /// Messages taken (first attempts).
+    pub messages: u64,
+    pub work_share: f64,
+    pub message_share: f64,
+}
+
+/// The tenant whose messages are a node's load (see `LOAD_SHARE`), with the evidence.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct TenantLoad {
+    #[serde(flatten)]
+    pub tenant: LoadShare,
+    /// Its own work per message (ms), and the other messages' (all other tenants together).
+    pub ms_per_message: f64,
+    pub others_ms_per_message: f64,
+    /// The node's own work and messages in all.
+    pub node_own_work_s: f64,
+    pub node_messages: u64,
+    /// Every other tenant's part, most work first (messages without a tenant are `UNKNOWN_TENANT`).
+    pub others: Vec<LoadShare>,
+}
+
+/// The tenant whose messages are the node's load: `(tenant, own work seconds, messages)` per
+/// tenant. Messages without a tenant count in the totals but are never the answer; with a
+/// tenant's share of the work about its share of the messages (however large both are), no
+/// tenant is.
+pub fn load_of_one_tenant<'a>(
+    per_tenant: impl IntoIterator<Item = (&'a str, f64, u64)>,
+) -> Option<TenantLoad> {
+    let per_tenant: Vec<(&str, f64, u64)> = per_tenant.into_iter().collect();
+    let work: f64 = per_tenant.iter().map(|(_, seconds, _)| seconds).sum();
+    let messages: u64 = per_tenant.iter().map(|(_, _, count)| count).sum();
+    if work <= 0.0 || messages == 0 {
+        return None;
+    }
+    let share = |(tenant, seconds, count): &(&str, f64, u64)| LoadShare {
+        tenant: tenant.to_string(),
+        own_work_s: *seconds,
+        messages: *count,
+        work_share: seconds / work,
+        message_share: *count as f64 / messages as f64,
+    };
+    let heaviest = per_tenant
+        .iter()
+        .filter(|(tenant, _, _)| *tenant != UNKNOWN_TENANT)
+        .max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let found = share(heaviest);
+    let others_messages = messages - found.messages;
+    if found.work_share < LOAD_SHARE
+        || found.work_share < LOAD_RATIO * found.message_share
+        || found.messages < MIN_LOAD_MESSAGES
+        || others_messages < MIN_LOAD_MESSAGES
+    {
+        return None;
+    }
+    let mut others: Vec<LoadShare> = per_tenant
+        .iter()
+        .filter(|(tenant, _, _)| *tenant != heaviest.0)
+        .map(share)
+        .collect();
+    others.sort_by(|a, b| b.own_work_s.total_cmp(&a.own_work_s));
+    Some(TenantLoad {
+        ms_per_message: found.own_work_s * 1000.0 / found.messages as f64,
+        others_ms_per_message: (work - found.own_work_s) * 1000.0 / others_messages as f64,
+        node_own_work_s: work,
+        node_messages: messages,
+        tenant: found,
+        others,
+    })
+}
+
 /// Failures (per tenant) of messages at least this many before they are called one tenant's.
 pub const MIN_TENANT_EVIDENCE: u64 = 5;
 
@@ -204,6 +289,45 @@ mod tests {
             None
         );
         assert_eq!(dominant_tenant([]), None);
+    }
+
+    #[test]
+    fn a_tenant_is_the_load_when_its_work_share_far_exceeds_its_message_share() {
+        // 70% of the work for 16% of the messages (seventh_bigpayload's docuflow at parse).
+        let load = load_of_one_tenant([
+            ("docuflow", 12.75, 122),
+            ("acme", 2.2, 259),
+            ("globex", 1.9, 207),
+            ("initech", 1.4, 156),
+        ])
+        .unwrap();
+        assert_eq!(load.tenant.tenant, "docuflow");
+        assert!((load.tenant.work_share - 0.70).abs() < 0.01);
+        assert!((load.tenant.message_share - 0.164).abs() < 0.001);
+        assert!((load.ms_per_message - 104.5).abs() < 0.1);
+        assert!((load.others_ms_per_message - 8.84).abs() < 0.1);
+        assert_eq!(load.others[0].tenant, "acme");
+        // A tenant sending 90% of the messages has 90% of the work: not a load of its own.
+        assert_eq!(
+            load_of_one_tenant([("acme", 9.0, 90), ("globex", 1.0, 10)]),
+            None
+        );
+        // Twice as heavy per message but only 40% of the work: not most of the load.
+        assert_eq!(
+            load_of_one_tenant([("acme", 4.0, 25), ("globex", 6.0, 75)]),
+            None
+        );
+        // Too few messages to tell; and one tenant alone is everyone.
+        assert_eq!(
+            load_of_one_tenant([("acme", 6.0, 7), ("globex", 4.0, 13)]),
+            None
+        );
+        assert_eq!(load_of_one_tenant([("acme", 6.0, 70)]), None);
+        // Untagged messages count in the totals, never as the load.
+        assert_eq!(
+            load_of_one_tenant([(UNKNOWN_TENANT, 9.0, 20), ("acme", 1.0, 80)]),
+            None
+        );
     }
 
     #[test]

@@ -66,6 +66,22 @@ pub struct TenantImpact {
     /// Its succeeded traces took far longer than their path's own work (see
     /// `tenant_share::slowed`): they got through, but waited. Null when they did not.
     pub slowed: Option<Slowed>,
+    /// Its messages are the bottleneck's load (`tenant_share::load_of_one_tenant`): the other
+    /// tenants wait behind them. Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub load: Option<LoadAt>,
+}
+
+/// A tenant whose messages are most of the bottleneck's own work, far beyond its share of
+/// its messages (`saturation.bottleneck.tenant_load` has every tenant's part).
+#[derive(Debug, Clone, Serialize)]
+pub struct LoadAt {
+    pub node_name: String,
+    pub work_share: f64,
+    pub message_share: f64,
+    /// Its own work there per message (ms), and the other tenants' messages'.
+    pub ms_per_message: f64,
+    pub others_ms_per_message: f64,
 }
 
 /// A tenant's succeeded traces, end to end (from the first node's first event: the wait in
@@ -286,11 +302,31 @@ impl Analysis for Triage {
         let worst: Vec<WorstTrace> = ranked.into_iter().take(WORST).collect();
         let mut impact: Vec<TenantImpact> =
             std::mem::take(&mut self.tenants).into_values().collect();
+        let load = saturation
+            .bottleneck
+            .as_ref()
+            .and_then(|hot| Some((hot.node_name.as_str(), hot.tenant_load.as_ref()?)));
         for tenant in &mut impact {
+            // The tenant whose messages are the bottleneck's load: its own work there is its
+            // messages' (their mean), not the node's p50, which is the other tenants'.
+            let mut own_work = std::borrow::Cow::Borrowed(&classify.own_work_p50_ms);
+            if let Some((node, load)) = load.filter(|(_, load)| load.tenant.tenant == tenant.tenant)
+            {
+                own_work
+                    .to_mut()
+                    .insert(node.to_string(), load.ms_per_message);
+                tenant.load = Some(LoadAt {
+                    node_name: node.to_string(),
+                    work_share: load.tenant.work_share,
+                    message_share: load.tenant.message_share,
+                    ms_per_message: load.ms_per_message,
+                    others_ms_per_message: load.others_ms_per_message,
+                });
+            }
             tenant.slowed = self
                 .tenant_latency
                 .get(&tenant.tenant)
-                .and_then(|latency| slowed(latency, &classify.own_work_p50_ms, graph));
+                .and_then(|latency| slowed(latency, &own_work, graph));
         }
         impact.sort_by(|a, b| {
             let troubled = |t: &TenantImpact| t.categories.values().sum::<u64>();

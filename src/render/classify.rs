@@ -50,14 +50,48 @@ fn category_tone(category: Category) -> Tone {
     }
 }
 
+/// Retries and what their rate divides by: every node's successes, then the rate of each node
+/// that retried (the one the retry-storm rule judges), so the two never read as one number.
 fn retries_line(report: &ClassifyReport) -> String {
-    match report.retries.rate {
-        Some(rate) => format!(
-            "{} ({rate:.2} per success)",
-            thousands(report.retries.events)
-        ),
-        None => thousands(report.retries.events),
+    let retries = &report.retries;
+    let Some(rate) = retries.rate else {
+        return thousands(retries.events);
+    };
+    if retries.events == 0 || retries.at.is_empty() {
+        return format!("{} ({rate:.2} per success)", thousands(retries.events));
     }
+    const SHOWN: usize = 3;
+    let mut nodes: Vec<String> = retries
+        .at
+        .iter()
+        .take(SHOWN)
+        .enumerate()
+        .map(|(index, (node, retried, successes))| {
+            // The first names its unit; the others follow it.
+            let of = if index == 0 {
+                plural(*successes, "success")
+            } else {
+                thousands(*successes)
+            };
+            match *successes {
+                0 => format!("{node}: {} for no success", thousands(*retried)),
+                successes => format!(
+                    "{node}: {:.2}, {} for {of}",
+                    *retried as f64 / successes as f64,
+                    thousands(*retried),
+                ),
+            }
+        })
+        .collect();
+    if retries.at.len() > SHOWN {
+        nodes.push(plural((retries.at.len() - SHOWN) as u64, "more node"));
+    }
+    format!(
+        "{} ({rate:.2} per success over all nodes' {}; {})",
+        thousands(retries.events),
+        plural(retries.successes, "success"),
+        nodes.join("; ")
+    )
 }
 
 fn category_rows(report: &ClassifyReport) -> Vec<(Category, [String; 7])> {

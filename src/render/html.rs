@@ -150,10 +150,7 @@ fn tenant_rows(report: &TriageReport) -> Vec<TenantRow> {
                     .map(|(status, count)| format!("{} {status}", thousands(*count)))
                     .collect::<Vec<_>>()
                     .join(", ");
-                match &impact.slowed {
-                    Some(slowed) => format!("{statuses}; {}", super::triage::slowed_text(slowed)),
-                    None => statuses,
-                }
+                format!("{statuses}{}", super::triage::impact_notes(report, impact))
             },
             categories: {
                 let parts: Vec<String> = impact

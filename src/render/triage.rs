@@ -118,6 +118,46 @@ pub(crate) fn slowed_text(slowed: &crate::analysis::triage::Slowed) -> String {
     )
 }
 
+/// What a tenant's traces tell beyond their statuses, each part after "; ": its messages are
+/// the bottleneck's load, or it was slowed (behind the tenant whose messages are, when one is).
+pub(crate) fn impact_notes(
+    report: &TriageReport,
+    impact: &crate::analysis::triage::TenantImpact,
+) -> String {
+    let mut notes = String::new();
+    if let Some(load) = &impact.load {
+        let node = &load.node_name;
+        notes.push_str(&format!(
+            "; its messages are {node}'s load: {:.0}% of {node}'s own work for {:.0}% of the messages it took, {} ms each against {} ms for the other tenants' (the other tenants wait behind them: see what to do)",
+            load.work_share * 100.0,
+            load.message_share * 100.0,
+            millis(load.ms_per_message),
+            millis(load.others_ms_per_message),
+        ));
+    }
+    if let Some(slowed) = &impact.slowed {
+        notes.push_str("; ");
+        notes.push_str(&slowed_text(slowed));
+        let heavy = report
+            .tenants
+            .iter()
+            .find_map(|other| Some((other.tenant.as_str(), other.load.as_ref()?)));
+        match (&impact.load, heavy) {
+            (Some(load), _) => notes.push_str(&format!(
+                " (its own work at {} is its messages' mean, {} ms)",
+                load.node_name,
+                millis(load.ms_per_message)
+            )),
+            (None, Some((tenant, load))) => notes.push_str(&format!(
+                " behind tenant {tenant}'s messages at {}",
+                load.node_name
+            )),
+            (None, None) => {}
+        }
+    }
+    notes
+}
+
 /// Who is affected: per tenant, traces by status and failures by category.
 pub(crate) fn tenant_lines(report: &TriageReport) -> Vec<String> {
     if report.tenants.is_empty() {
@@ -151,10 +191,7 @@ pub(crate) fn tenant_lines(report: &TriageReport) -> Vec<String> {
                 } else {
                     format!("; not succeeded by category: {}", categories.join(", "))
                 },
-                impact
-                    .slowed
-                    .as_ref()
-                    .map_or(String::new(), |slowed| format!("; {}", slowed_text(slowed)))
+                impact_notes(report, impact)
             )
         })
         .collect();

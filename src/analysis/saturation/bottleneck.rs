@@ -53,6 +53,10 @@ pub struct Bottleneck {
     /// Judged over the buckets of a saturation run only (the shares are of those buckets):
     /// over the whole input no node was pressed long enough.
     pub during: Option<SaturationRun>,
+    /// When its worker is busy with real work and one tenant's messages are most of it
+    /// (`tenant_share::load_of_one_tenant`; absent otherwise): the checklist names that tenant.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tenant_load: Option<TenantLoad>,
 }
 
 /// The buckets of the longest saturation run, over which a transient bottleneck is judged.
@@ -239,6 +243,7 @@ pub(super) fn bottleneck(
         runner_up,
         window: hot.pressure_window.clone(),
         during: None,
+        tenant_load: None,
     })
 }
 

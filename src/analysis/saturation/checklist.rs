@@ -2,6 +2,7 @@
 //! node that loses its worker's time to failures, hanging attempts, and the signals' steps.
 
 use super::*;
+use crate::render::thousands;
 
 /// The share of a node's busy time in successful attempts.
 pub(super) fn work_share(work: &WorkerTime) -> f64 {
@@ -243,6 +244,109 @@ pub(super) fn capitalized(text: String) -> String {
     }
 }
 
+/// The tenant whose messages are the bottleneck's load (`tenant_share::load_of_one_tenant`,
+/// on each tenant's own work there), when its step is about its worker's real work: not a
+/// pressure that is over, an egress the app does not drain, a worker losing its time to
+/// failures, one pod of several, a node that slowed down, nor a transient bottleneck (the
+/// shares are over the whole input) or a name that also stands for another flow's node (they
+/// pool both nodes' work).
+pub(super) fn tenant_load(nodes: &[NodeReport], hot: &Bottleneck) -> Option<TenantLoad> {
+    let report = nodes.iter().find(|n| n.node_name == hot.node_name)?;
+    let window = hot.window.as_ref();
+    let one_pod_only = report
+        .pressure_apart
+        .as_ref()
+        .is_some_and(|apart| apart.others_pressed == 0);
+    // Replicas pressed alike are judged before a slow-down (the checklist's order).
+    let replicas = report.pressure_instance.is_some() && report.pressure_apart.is_some();
+    let slowed_down = !replicas && window.is_some_and(PressureWindow::slowed_down);
+    if window.is_some_and(|w| w.over)
+        || hot.waits_on_egress
+        || hot.during.is_some()
+        || hot.shared_name.is_some()
+        || report.shared_name.is_some()
+        || one_pod_only
+        || slowed_down
+        || lost_time_step(report).is_some()
+    {
+        return None;
+    }
+    let mut per_tenant: Vec<(&str, f64, u64)> = report
+        .worker_time_by_tenant
+        .iter()
+        .map(|(tenant, work)| (tenant.as_str(), work.own_work_s, work.messages))
+        .collect();
+    // Tenants past the ones followed (`MAX_INSTANCES`) still count in the node's totals, as
+    // messages without a tenant do: a share is of all the node's work.
+    let (work, messages) = per_tenant
+        .iter()
+        .fold((0.0, 0), |(w, m), (_, work, count)| (w + work, m + count));
+    let rest_work = (report.worker_time.own_work_s - work).max(0.0);
+    let rest_messages = report.worker_time.messages.saturating_sub(messages);
+    if !per_tenant.is_empty() && (rest_messages > 0 || rest_work > 1e-6) {
+        match per_tenant.iter_mut().find(|(t, _, _)| *t == UNKNOWN_TENANT) {
+            Some(unknown) => {
+                unknown.1 += rest_work;
+                unknown.2 += rest_messages;
+            }
+            None => per_tenant.push((UNKNOWN_TENANT, rest_work, rest_messages)),
+        }
+    }
+    tenant_share::load_of_one_tenant(per_tenant)
+}
+
+/// The checklist line for a bottleneck whose load is one tenant's messages: that tenant's
+/// work is what to send it less of, and the other tenants are the ones waiting behind it.
+fn load_step(
+    hot: &Bottleneck,
+    load: &TenantLoad,
+    capacity: &str,
+    busy: &str,
+    behind: &str,
+) -> String {
+    let node = &hot.node_name;
+    let tenant = &load.tenant.tenant;
+    let percent = |share: f64| format!("{:.0}%", share * 100.0);
+    let mut others: Vec<String> = load
+        .others
+        .iter()
+        .take(4)
+        .enumerate()
+        .map(|(index, other)| {
+            if index == 0 {
+                format!(
+                    "{} {} of the work for {} of the messages",
+                    other.tenant,
+                    percent(other.work_share),
+                    percent(other.message_share)
+                )
+            } else {
+                format!(
+                    "{} {} for {}",
+                    other.tenant,
+                    percent(other.work_share),
+                    percent(other.message_share)
+                )
+            }
+        })
+        .collect();
+    if load.others.len() > 4 {
+        others.push(plural(load.others.len() as u64 - 4, "more tenant"));
+    }
+    format!(
+        "Relieve the bottleneck {node}{capacity} of tenant {tenant}'s work: {tenant}'s messages are most of {node}'s load, {} of {node}'s own work ({:.1} of {:.1} s of successful attempts that did not wait to hand over) for {} of the messages it took ({} of {}), {} ms each against {} ms for the other tenants' ({}). {node} is {busy}; PenguiFlow runs one worker per node, so the other tenants' messages wait behind {tenant}'s in its queue. Rate-limit {tenant} at the ingress, split its payloads into smaller messages, or give it a flow of its own (replicas of {node} would relieve it too, sized for one tenant's payloads); `flowtrace saturation --tenant {tenant}` shows {node}'s worker with {tenant}'s traces alone; {behind}.",
+        percent(load.tenant.work_share),
+        load.tenant.own_work_s,
+        load.node_own_work_s,
+        percent(load.tenant.message_share),
+        thousands(load.tenant.messages),
+        thousands(load.node_messages),
+        millis(load.ms_per_message),
+        millis(load.others_ms_per_message),
+        others.join(", "),
+    )
+}
+
 /// The checklist line for a bottleneck whose queue drained long before the input's end: a
 /// burst, over; relieving it is for the next one.
 fn over_step(hot: &Bottleneck, window: &PressureWindow, capacity: &str) -> String {
@@ -325,6 +429,22 @@ pub(super) fn remediate(
                 hot.outbound_full_share * 100.0,
                 hot.node_name
             ));
+        } else if let Some(load) = hot.tenant_load.as_ref() {
+            let busy = match (&report.pressure_instance, report.pressure_apart) {
+                (Some(instance), Some(apart)) => format!(
+                    "busy {:.0}% of the span in {instance}, the most pressed of its instances ({} of the other {} backed up too, {:.0}% busy on average)",
+                    apart.busy_share * 100.0,
+                    apart.others_pressed,
+                    apart.others,
+                    apart.others_busy_share * 100.0,
+                ),
+                _ => format!(
+                    "busy {:.0}% of the span, {:.0}% of that in successful attempts",
+                    report.busy_share * 100.0,
+                    work_share(&report.worker_time) * 100.0,
+                ),
+            };
+            steps.push(load_step(hot, load, &capacity, &busy, &behind));
         } else {
             match lost_time_step(report) {
             // Node names are never capitalized: they are identifiers.

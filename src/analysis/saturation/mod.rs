@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::category::{Category, category_of, is_repeated, is_terminal};
 use super::graph::{FlowGraph, NamesakeNode, is_endpoint};
 use super::percentile::Percentiles;
-use super::tenant_share::{self, UNKNOWN_TENANT};
+use super::tenant_share::{self, TenantLoad, UNKNOWN_TENANT};
 use super::tracemap::{TraceKey, TraceMap};
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp, position_of};
 use crate::pass::{Analysis, Needs, PassEnd};
@@ -34,7 +34,7 @@ use bottleneck::{bottleneck, share_at_least, transient_bottleneck};
 pub use checklist::{
     LostTime, dominant_tenant, hang_step, trend_stalled_step, trend_timeout_advice,
 };
-use checklist::{lost_elsewhere, remediate};
+use checklist::{lost_elsewhere, remediate, tenant_load};
 use signals::saturation_run;
 use signals::{regression_signal, saturation_signal, slow_dependency_signal};
 pub use trend::{LatencyCurve, LatencyTrend, TrendStep, waited_to_hand_over};
@@ -324,6 +324,10 @@ pub struct WorkerTime {
     pub failed_messages: u64,
     /// Messages taken (first attempts): the base the failed ones are measured against.
     pub messages: u64,
+    /// The part of `success_s` in successes that did not wait to hand their output over (see
+    /// `waited_to_hand_over`): the node's own work, what each tenant's messages cost it.
+    #[serde(skip)]
+    pub own_work_s: f64,
 }
 
 impl WorkerTime {
@@ -378,7 +382,12 @@ impl WorkerTime {
     pub fn add(&mut self, event: &Event) {
         let seconds = event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
         match event.kind {
-            Kind::NodeSuccess => self.success_s += seconds,
+            Kind::NodeSuccess => {
+                self.success_s += seconds;
+                if !waited_to_hand_over(event) {
+                    self.own_work_s += seconds;
+                }
+            }
             Kind::NodeStart => self.messages += u64::from(event.attempt.unwrap_or(0) == 0),
             Kind::NodeTimeout => {
                 self.timeout_s += seconds;
@@ -1245,7 +1254,7 @@ impl SaturationAnalyzer {
                 })
             })
             .collect();
-        let bottleneck = bottleneck(&nodes, &runs, graph, options.threshold).or_else(|| {
+        let mut bottleneck = bottleneck(&nodes, &runs, graph, options.threshold).or_else(|| {
             transient_bottleneck(
                 &nodes,
                 &runs,
@@ -1256,6 +1265,9 @@ impl SaturationAnalyzer {
                 options,
             )
         });
+        if let Some(hot) = bottleneck.as_mut() {
+            hot.tenant_load = tenant_load(&nodes, hot);
+        }
         let (hanging, hanging_total) =
             self.hangs(input_end.map_or(last, |end| end.max(last)), graph);
         let mut remediation: Vec<String> = hanging.iter().map(hang_step).collect();
