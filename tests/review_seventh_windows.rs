@@ -344,3 +344,51 @@ fn captures_with_one_episode_keep_their_window_and_verdict() {
         assert!(saturation["hot_node"].is_null(), "{relative}");
     }
 }
+
+/// `find` on the trace whose reply attempt started with the egress full: it succeeded, and its
+/// 2486 ms at reply was the wait for the app's fetch, not "nothing went wrong"; a trace of the
+/// same run outside the stall has no such wait.
+#[test]
+fn find_says_a_trace_waited_on_the_egress() {
+    let events = flow_events(EGRESS);
+    let capacity = expected("seventh_egressstall")["queue_maxsize"]
+        .as_i64()
+        .unwrap();
+    let blocked = events
+        .iter()
+        .find(|e| {
+            e["node_name"] == "reply"
+                && e["event"] == "node_start"
+                && e["q_depth_out"].as_i64() == Some(capacity)
+        })
+        .unwrap();
+    let trace = blocked["trace_id"].as_str().unwrap();
+    let waited = events
+        .iter()
+        .find(|e| {
+            e["node_name"] == "reply" && e["event"] == "node_success" && e["trace_id"] == trace
+        })
+        .unwrap()["latency_ms"]
+        .as_f64()
+        .unwrap();
+    let path = fixture_arg(EGRESS);
+    let found = report_json("find", &[&trace[..8], &path]);
+    assert_eq!(found["status"], "succeeded");
+    let wait = &found["egress_wait"];
+    assert_eq!(wait["node_name"], "reply", "{found}");
+    assert_eq!(wait["q_depth_out"].as_i64(), Some(capacity));
+    assert!((wait["latency_ms"].as_f64().unwrap() - waited).abs() < 0.01);
+    let table = flowtrace()
+        .args(["find", &trace[..8], &path])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(table.stdout).unwrap();
+    assert!(
+        text.contains("flow.fetch()") && !text.contains("nothing went wrong"),
+        "{text}"
+    );
+    // The first trace of the run: long before the stall, nothing waited.
+    let first = events[0]["trace_id"].as_str().unwrap();
+    let calm = report_json("find", &[first, &path]);
+    assert!(calm.get("egress_wait").is_none(), "{calm}");
+}
