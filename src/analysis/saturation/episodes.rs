@@ -32,6 +32,11 @@ struct Stretch {
     /// outbound queue at one edge's full level.
     readings: u64,
     out_full: u64,
+    /// Its time (µs, each reading's state held until the next one) with the inbound queue
+    /// full and the outbound not, and with the outbound full: a node draining a backlog into
+    /// a full queue reads often, a slow one seldom, so time says what readings do not.
+    own_micros: i64,
+    out_full_micros: i64,
 }
 
 /// Attempts that started with the node's output queue already full (all its edges): each
@@ -70,6 +75,10 @@ pub(super) struct Pressure {
     /// Readings since the current stretch's last full one, not yet known to be inside it.
     pending_readings: u64,
     pending_out_full: u64,
+    pending_own_micros: i64,
+    pending_out_full_micros: i64,
+    /// The latest reading: its time, whether the inbound and the outbound queue were full.
+    last: Option<(Timestamp, bool, bool)>,
     blocked: Vec<BlockedSpell>,
     /// The latest reading with the output queue empty.
     last_out_empty: Option<Timestamp>,
@@ -83,10 +92,23 @@ impl Pressure {
             .stretches
             .last()
             .is_some_and(|s| ts.0.saturating_sub(s.last.0) < STRETCH_GAP_MICROS);
+        // The time since the previous reading, in that reading's state.
+        let (own, out) = match self.last.replace((ts, full, out_full)) {
+            Some((previous, was_full, was_out_full)) => {
+                let held = ts.0.saturating_sub(previous.0).max(0);
+                (
+                    if was_full && !was_out_full { held } else { 0 },
+                    if was_out_full { held } else { 0 },
+                )
+            }
+            None => (0, 0),
+        };
         if !full {
             if near {
                 self.pending_readings += 1;
                 self.pending_out_full += u64::from(out_full);
+                self.pending_own_micros += own;
+                self.pending_out_full_micros += out;
             }
             return;
         }
@@ -94,6 +116,8 @@ impl Pressure {
             let stretch = self.stretches.last_mut().expect("near a stretch");
             stretch.readings += self.pending_readings + 1;
             stretch.out_full += self.pending_out_full + u64::from(out_full);
+            stretch.own_micros += self.pending_own_micros + own;
+            stretch.out_full_micros += self.pending_out_full_micros + out;
             stretch.last = stretch.last.max(ts);
             add_depth(&mut stretch.depths, q_in, ts);
         } else {
@@ -105,6 +129,8 @@ impl Pressure {
                 depths,
                 readings: 1,
                 out_full: u64::from(out_full),
+                own_micros: 0,
+                out_full_micros: 0,
             });
             if self.stretches.len() > MAX_STRETCHES {
                 merge_closest(&mut self.stretches, |s| (s.first, s.last), merge_stretch);
@@ -112,6 +138,8 @@ impl Pressure {
         }
         self.pending_readings = 0;
         self.pending_out_full = 0;
+        self.pending_own_micros = 0;
+        self.pending_out_full_micros = 0;
     }
 
     /// The output queue's reading: the latest time it was empty.
@@ -182,6 +210,8 @@ impl Pressure {
                     full: count,
                     readings: stretch.readings,
                     out_full: stretch.out_full,
+                    own_micros: stretch.own_micros,
+                    out_full_micros: stretch.out_full_micros,
                     blocked: None,
                 })
             })
@@ -193,6 +223,8 @@ impl Pressure {
                 full: 0,
                 readings: 0,
                 out_full: 0,
+                own_micros: 0,
+                out_full_micros: 0,
                 blocked: Some(spell.clone()),
             }));
         }
@@ -226,6 +258,8 @@ fn merge_stretch(into: &mut Stretch, other: Stretch) {
     into.last = into.last.max(other.last);
     into.readings += other.readings;
     into.out_full += other.out_full;
+    into.own_micros += other.own_micros;
+    into.out_full_micros += other.out_full_micros;
     for (depth, seen) in other.depths {
         match into.depths.get_mut(&depth) {
             Some(entry) => {
@@ -283,6 +317,10 @@ pub struct Episode {
     pub full: u64,
     pub readings: u64,
     pub out_full: u64,
+    /// Its time with the inbound queue full and the outbound not, and with the outbound full
+    /// (µs; see `Stretch`).
+    pub own_micros: i64,
+    pub out_full_micros: i64,
     pub(super) blocked: Option<BlockedSpell>,
 }
 
@@ -293,6 +331,8 @@ impl Episode {
         self.full += other.full;
         self.readings += other.readings;
         self.out_full += other.out_full;
+        self.own_micros += other.own_micros;
+        self.out_full_micros += other.out_full_micros;
         self.blocked = match (self.blocked.take(), other.blocked) {
             (Some(mut a), Some(b)) => {
                 merge_spell(&mut a, b);
@@ -307,11 +347,14 @@ impl Episode {
     }
 
     /// The node was the bottleneck on its own in it: its inbound queue full in a good share of
-    /// the readings while its outbound one was not (the hot node's rule, over the episode).
+    /// the readings, and for longer with its outbound queue not full than with it full (the hot
+    /// node's rule over the episode, by time: a node draining a backlog into a full queue
+    /// after a slow spell reads often, while slow it read seldom), a second at least.
     pub fn own(&self, min_share: f64) -> bool {
         self.readings > 0
             && self.full as f64 >= min_share * self.readings as f64
-            && self.out_full * 2 < self.full
+            && self.own_micros >= STRETCH_GAP_MICROS
+            && self.own_micros > self.out_full_micros
     }
 }
 
