@@ -392,3 +392,59 @@ fn find_says_a_trace_waited_on_the_egress() {
     let calm = report_json("find", &[first, &path]);
     assert!(calm.get("egress_wait").is_none(), "{calm}");
 }
+
+/// The other side of the two spells (`seventh_twospells_late`): llm's dependency is slow from
+/// t=15 s until the traffic ends. llm is the bottleneck now, not over, told to look at what it
+/// calls; enrich's earlier spell is still told apart, over, and not blended into llm's window.
+#[test]
+fn a_later_episode_still_on_at_the_end_is_not_over_and_the_earlier_one_is_apart() {
+    let relative = "review/seventh_twospells_late.jsonl.gz";
+    let truth = expected("seventh_twospells_late");
+    let events = flow_events(relative);
+    let start = start_of(&events);
+    let at = |node: &str, spell: &str, index: usize| {
+        start
+            + truth["per_spell"][spell][node]["in_full_first_last_s"][index]
+                .as_f64()
+                .unwrap()
+    };
+    let near = |a: f64, b: f64| (a - b).abs() < 0.005;
+    let saturation = report_json("saturation", &[&fixture_arg(relative)]);
+    assert_eq!(saturation["hot_node"], "llm");
+    let bottleneck = &saturation["bottleneck"];
+    let window = &bottleneck["window"];
+    assert!(
+        near(seconds(&window["first"]), at("llm", "spell2_llm", 0))
+            && near(seconds(&window["last"]), at("llm", "spell2_llm", 1)),
+        "{window}"
+    );
+    assert_eq!(window["over"], false, "{window}");
+    let others = bottleneck["other_episodes"].as_array().unwrap();
+    assert_eq!(others.len(), 1, "{others:?}");
+    assert_eq!(others[0]["node_name"], "enrich");
+    assert!(
+        near(
+            seconds(&others[0]["first"]),
+            at("enrich", "spell1_enrich", 0)
+        ) && near(
+            seconds(&others[0]["last"]),
+            at("enrich", "spell1_enrich", 1)
+        ),
+        "{}",
+        others[0]
+    );
+    assert_eq!(others[0]["over"], true);
+    for subcommand in ["saturation", "triage"] {
+        let steps = report_json(subcommand, &[&fixture_arg(relative)])["remediation"].to_string();
+        assert!(
+            steps.contains("The bottleneck is llm (queue_maxsize 8), and it slowed down")
+                && steps.contains("enrich itself slowed down")
+                && steps.contains("a separate episode"),
+            "{subcommand}: {steps}"
+        );
+        assert!(
+            !steps.contains("nothing needs relieving now"),
+            "{subcommand}: {steps}"
+        );
+    }
+}
