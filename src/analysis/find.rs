@@ -347,8 +347,74 @@ pub struct FindReport {
     /// For a deadline-skipped trace: where its time went (null otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_spent: Option<TimeSpent>,
+    /// A sink's attempt of the trace that started with its output queue (the egress) full and
+    /// took far longer than the node's usual: it waited for the app's `flow.fetch()` to take
+    /// results (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress_wait: Option<EgressWait>,
     pub remediation: Vec<String>,
     pub timeline: Vec<Event>,
+}
+
+/// A sink's attempt that waited on a full egress (see `FindReport::egress_wait`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EgressWait {
+    pub node_name: String,
+    /// Its node_start, with the output queue then and its capacity.
+    pub started: Timestamp,
+    pub q_depth_out: i64,
+    pub queue_maxsize: i64,
+    /// The attempt's latency (its hand-over wait included) and the node's p50 success latency.
+    pub latency_ms: f64,
+    pub p50_ms: Option<f64>,
+}
+
+/// An attempt this many times its node's p50 (and at least `EGRESS_WAIT_MIN_MS`) that started
+/// with the egress full spent that time waiting on it.
+const EGRESS_WAIT_RATIO: f64 = 3.0;
+const EGRESS_WAIT_MIN_MS: f64 = 10.0;
+
+/// The trace's longest attempt at a sink that started with the egress full (all its edges: the
+/// sink logs q_depth_out at node_start) and took far longer than the node's p50: the app was
+/// not fetching results (PenguiFlow's success latency includes the wait to hand over).
+fn egress_wait(
+    timeline: &[Event],
+    graph: &FlowGraph,
+    latency: &HashMap<String, Percentiles>,
+) -> Option<EgressWait> {
+    timeline
+        .iter()
+        .filter(|start| start.kind == Kind::NodeStart)
+        .filter_map(|start| {
+            let node = start.node_name.as_deref()?;
+            let capacity = start.queue_maxsize.filter(|c| *c > 0)?;
+            let out = start.q_depth_out?;
+            if !graph.is_sink(node) || out < capacity * start.outgoing.unwrap_or(1).max(1) {
+                return None;
+            }
+            let end = timeline.iter().find(|e| {
+                e.ts >= start.ts
+                    && e.node_name.as_deref() == Some(node)
+                    && e.attempt == start.attempt
+                    && matches!(
+                        e.kind,
+                        Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError
+                    )
+            })?;
+            let ms = end.latency_ms?;
+            let p50 = latency.get(node).and_then(|p| p.percentile(50.0));
+            (ms >= EGRESS_WAIT_MIN_MS && p50.is_none_or(|p50| ms >= EGRESS_WAIT_RATIO * p50)).then(
+                || EgressWait {
+                    node_name: node.to_string(),
+                    started: start.ts,
+                    q_depth_out: out,
+                    queue_maxsize: capacity,
+                    latency_ms: ms,
+                    p50_ms: p50,
+                },
+            )
+        })
+        .max_by(|a, b| a.latency_ms.total_cmp(&b.latency_ms))
 }
 
 /// Where a trace's time went, from its own events: the waits before each node it reached, the
@@ -769,6 +835,7 @@ fn build_report(
         next,
         counts: summary.counts,
         time_spent,
+        egress_wait: egress_wait(&timeline, graph, latency),
         remediation,
         timeline,
     }

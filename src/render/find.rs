@@ -428,7 +428,16 @@ pub fn write_table(
                 )?;
             }
         }
-        None => writeln!(out, "{}none: nothing went wrong after it", label("next"))?,
+        None => match &report.egress_wait {
+            // Nothing failed, but its sink waited on the app to take results.
+            Some(wait) => writeln!(
+                out,
+                "{}{}",
+                label("next"),
+                palette.wrap(&describe_egress_wait(wait), 13, 13)
+            )?,
+            None => writeln!(out, "{}none: nothing went wrong after it", label("next"))?,
+        },
     }
     if let Some(spent) = &report.time_spent {
         writeln!(
@@ -616,13 +625,21 @@ pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> i
         ),
         (
             "next",
-            report.next.as_ref().map_or("none".to_string(), |n| {
-                let detail = n
-                    .detail
-                    .as_ref()
-                    .map_or(String::new(), |d| format!(": `{d}`"));
-                format!("{}{detail}", describe_next(n, report))
-            }),
+            report.next.as_ref().map_or_else(
+                || {
+                    report
+                        .egress_wait
+                        .as_ref()
+                        .map_or("none".to_string(), describe_egress_wait)
+                },
+                |n| {
+                    let detail = n
+                        .detail
+                        .as_ref()
+                        .map_or(String::new(), |d| format!(": `{d}`"));
+                    format!("{}{detail}", describe_next(n, report))
+                },
+            ),
         ),
     ];
     let spent = report
@@ -653,4 +670,19 @@ pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> i
         }
     }
     Ok(())
+}
+
+/// A succeeded trace whose sink waited on a full egress: where its time went.
+fn describe_egress_wait(wait: &crate::analysis::find::EgressWait) -> String {
+    let usual = wait.p50_ms.map_or(String::new(), |p50| {
+        format!(" (its p50 {} ms)", millis(p50))
+    });
+    format!(
+        "none: nothing failed, but {node}'s attempt took {} ms{usual}: it started at {} with its output queue to the egress full ({} of {}), so it waited for the app's flow.fetch() to take results before handing this one over (`flowtrace saturation` says when the egress stopped draining and for how long)",
+        millis(wait.latency_ms),
+        clock(wait.started),
+        wait.q_depth_out,
+        wait.queue_maxsize,
+        node = wait.node_name,
+    )
 }

@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use super::table::{report_table, to_text};
 use super::{
-    Palette, Tone, markdown_row, millis, plural, sparkline_scaled, squeeze_max, thousands,
+    Palette, Tone, clock, markdown_row, millis, plural, sparkline_scaled, squeeze_max, thousands,
     time_axis, write_checklist,
 };
 use crate::analysis::saturation::{LostBecause, NodeReport, SaturationReport};
@@ -153,8 +153,21 @@ fn runner_up_line(report: &SaturationReport) -> Option<String> {
             bottleneck.node_name
         ),
     };
+    // Waiting on the hot node at some times, the bottleneck on its own at others.
+    let apart: String = bottleneck
+        .other_episodes
+        .iter()
+        .filter(|other| other.node_name == runner.node_name)
+        .map(|other| {
+            format!(
+                "; from {} to {} it was the bottleneck on its own, a separate episode",
+                clock(other.window.first),
+                clock(other.window.last)
+            )
+        })
+        .collect();
     Some(format!(
-        "{}: inbound full in {:.0}% of its readings, outbound in {:.0}%; {why}",
+        "{}: inbound full in {:.0}% of its readings, outbound in {:.0}%; {why}{apart}",
         runner.node_name,
         runner.inbound_full_share * 100.0,
         runner.outbound_full_share * 100.0

@@ -50,6 +50,10 @@ pub struct Bottleneck {
     pub runner_up: Option<RunnerUp>,
     /// When its inbound queue was full, and whether that is over.
     pub window: Option<PressureWindow>,
+    /// Episodes apart from its window in which another node was the bottleneck on its own:
+    /// its queue full while its output queue was not, a calm away from the window, or its
+    /// backlog only passed on to this node's queue as it drained.
+    pub other_episodes: Vec<OtherEpisode>,
     /// Judged over the buckets of a saturation run only (the shares are of those buckets):
     /// over the whole input no node was pressed long enough.
     pub during: Option<SaturationRun>,
@@ -57,6 +61,161 @@ pub struct Bottleneck {
     /// (`tenant_share::load_of_one_tenant`; absent otherwise): the checklist names that tenant.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tenant_load: Option<TenantLoad>,
+}
+
+/// Another node's episode of pressure, apart from the bottleneck's window.
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherEpisode {
+    pub node_name: String,
+    /// When its queue was full, and what filled it (its own work's latency, a tenant); `over`
+    /// for an episode before the bottleneck's window is that it ended before that began.
+    #[serde(flatten)]
+    pub window: PressureWindow,
+    /// The bottleneck's queue filled as this episode's backlog reached it: that stretch is
+    /// this episode's drain, not the bottleneck's own (null when it did not).
+    pub passed_on: Option<PassedOn>,
+}
+
+/// When the bottleneck's queue was full with another episode's backlog.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct PassedOn {
+    pub first: Timestamp,
+    pub last: Timestamp,
+}
+
+/// Other episodes told, at most.
+const MAX_OTHER_EPISODES: usize = 3;
+
+/// Cuts the bottleneck's window into the episodes that were its own: a stretch of its queue
+/// that filled while a node upstream of it had been the bottleneck on its own for a while, and
+/// ended soon after that node drained, is that node's backlog passing through (a slow spell
+/// upstream releases its backlog downstream), not this node's pressure. Those, and the other
+/// nodes' own episodes a calm away from the window, are told apart (`other_episodes`).
+/// `explain` gives a window its cause from its node's buckets; `last_reading` is a node's
+/// latest queue reading.
+pub(super) fn separate_episodes(
+    hot: &mut Bottleneck,
+    nodes: &[NodeReport],
+    graph: &FlowGraph,
+    span_s: f64,
+    explain: impl Fn(&str, &mut PressureWindow),
+) {
+    let Some(window) = hot.window.as_ref() else {
+        return;
+    };
+    let Some(hot_report) = nodes.iter().find(|n| n.node_name == hot.node_name) else {
+        return;
+    };
+    let calm = calm_micros(span_s);
+    let gap = super::episodes::STRETCH_GAP_MICROS;
+    let last_reading = |window: &PressureWindow| {
+        Timestamp(
+            window
+                .last
+                .0
+                .saturating_add((window.drained_s * 1e6).round() as i64),
+        )
+    };
+    let hot_last_reading = last_reading(window);
+    // Pods have queues of their own: another pod's pressure leads nothing here.
+    let same_process = |node: &NodeReport| match (&hot.instance, &node.pressure_instance) {
+        (Some(a), Some(b)) if a.starts_with("pod ") && b.starts_with("pod ") => a == b,
+        _ => true,
+    };
+    let upstream = |node: &str| {
+        graph.is_downstream(&hot.node_name, node) && !graph.is_downstream(node, &hot.node_name)
+    };
+    // Other nodes' episodes in which they were the bottleneck on their own, a second at least.
+    let own: Vec<(&NodeReport, &Episode)> = nodes
+        .iter()
+        .filter(|n| n.node_name != hot.node_name && same_process(n))
+        .filter(|n| n.queue_maxsize.is_some_and(|c| c > 0))
+        .flat_map(|n| n.episodes.iter().map(move |e| (n, e)))
+        .filter(|(_, e)| e.own(MIN_PRESSURE) && e.micros() >= gap)
+        .collect();
+    let led_by = |episode: &Episode| {
+        own.iter().position(|(node, other)| {
+            upstream(&node.node_name)
+                && other.first.0.saturating_add(gap) <= episode.first.0
+                && episode.first.0 <= other.last.0.saturating_add(gap)
+                && episode.last.0.saturating_sub(other.last.0) <= other.micros()
+        })
+    };
+    let mut kept: Vec<Episode> = Vec::new();
+    let mut passed: Vec<(usize, PassedOn)> = Vec::new();
+    for episode in &hot_report.episodes {
+        match led_by(episode) {
+            Some(index) => passed.push((
+                index,
+                PassedOn {
+                    first: episode.first,
+                    last: episode.last,
+                },
+            )),
+            None => kept.push(episode.clone()),
+        }
+    }
+    if !passed.is_empty() && !kept.is_empty() {
+        let stopped = window.stopped;
+        if let Some(mut narrowed) = PressureWindow::of(&kept, hot_last_reading, span_s) {
+            if let Some(stopped) = stopped.filter(|stopped| *stopped >= narrowed.last) {
+                narrowed.stopped = Some(stopped);
+                narrowed.over = true;
+            }
+            explain(&hot.node_name, &mut narrowed);
+            hot.window = Some(narrowed);
+        }
+    } else {
+        passed.clear();
+    }
+    let Some(window) = hot.window.as_ref() else {
+        return;
+    };
+    let (first, last) = (window.first, window.last);
+    let mut others: Vec<OtherEpisode> = own
+        .iter()
+        .enumerate()
+        .filter_map(|(index, (node, episode))| {
+            let passed_on = passed
+                .iter()
+                .filter(|(led, _)| *led == index)
+                .map(|(_, on)| *on)
+                .reduce(|a, b| PassedOn {
+                    first: a.first.min(b.first),
+                    last: a.last.max(b.last),
+                });
+            let before = episode.last.0.saturating_add(calm) <= first.0;
+            let after = episode.first.0 >= last.0.saturating_add(calm);
+            if passed_on.is_none() && !before && !after {
+                return None;
+            }
+            // Read below full until its next episode, or its latest reading.
+            let until = node
+                .episodes
+                .iter()
+                .map(|e| e.first)
+                .filter(|t| *t > episode.last)
+                .min()
+                .or_else(|| node.pressure_window.as_ref().map(last_reading))
+                .unwrap_or(episode.last);
+            let mut window = PressureWindow::of(std::slice::from_ref(*episode), until, span_s)?;
+            explain(&node.node_name, &mut window);
+            // It ended before the bottleneck's window began: not the pressure of now.
+            if episode.last < first {
+                window.over = true;
+            }
+            Some(OtherEpisode {
+                node_name: node.node_name.clone(),
+                window,
+                passed_on,
+            })
+        })
+        .collect();
+    // The longest first, then in time order.
+    others.sort_by_key(|o| std::cmp::Reverse(o.window.last.0.saturating_sub(o.window.first.0)));
+    others.truncate(MAX_OTHER_EPISODES);
+    others.sort_by_key(|o| o.window.first);
+    hot.other_episodes = others;
 }
 
 /// The buckets of the longest saturation run, over which a transient bottleneck is judged.
@@ -242,6 +401,7 @@ pub(super) fn bottleneck(
         backed_up: backed_up.iter().map(|n| n.node_name.clone()).collect(),
         runner_up,
         window: hot.pressure_window.clone(),
+        other_episodes: Vec::new(),
         during: None,
         tenant_load: None,
     })

@@ -365,34 +365,158 @@ fn over_step(hot: &Bottleneck, window: &PressureWindow, capacity: &str) -> Strin
         clock(window.last),
         signals::duration_text(window.last.0.saturating_sub(window.first.0)),
     );
+    let others = others_text(hot);
     if let Some(stopped) = window.stopped {
         let instance = hot
             .instance
             .as_ref()
             .map_or(String::new(), |instance| format!(" in {instance}"));
         return format!(
-            "{when}{instance}, until that runtime stopped at {} (node_cancelled: flow.stop() or a shutdown); another instance of {node} (a restarted flow or another pod) has served since, so nothing needs relieving now. Messages left in the stopped runtime's queues were dropped with it: `flowtrace traces --status in_flight` lists them, `flowtrace find <trace_id>` says where each was{behind}.",
+            "{when}{instance}, until that runtime stopped at {} (node_cancelled: flow.stop() or a shutdown); another instance of {node} (a restarted flow or another pod) has served since, so nothing needs relieving now. Messages left in the stopped runtime's queues were dropped with it: `flowtrace traces --status in_flight` lists them, `flowtrace find <trace_id>` says where each was{behind}.{others}",
             clock(stopped)
         );
     }
+    // Another node pressed at the end, after this window: something needs relieving now.
+    let now = if hot
+        .other_episodes
+        .iter()
+        .any(|other| !other.window.over && other.window.first > window.last)
+    {
+        "its own pressure is over"
+    } else {
+        "nothing needs relieving now"
+    };
     let since = format!(
-        "its queue has been below full for the {} since, so nothing needs relieving now",
+        "its queue has been below full for the {} since, so {now}",
         signals::duration_text((window.drained_s * 1e6) as i64),
     );
+    if let Some(egress) = window.egress.as_ref().filter(|_| window.egress_bound()) {
+        return format!(
+            "{}{others}",
+            egress_over_step(hot, window, egress, &when, &since, &behind)
+        );
+    }
     match (window.slowed_down(), &window.tenant) {
         (true, _) => format!(
-            "{when}, while its successful attempts took {} ms on average against {} ms otherwise: {node} itself slowed down (its handler or what it calls), not the traffic; {since}. If it recurs, look at what {node} depends on at those times{behind}.",
-            millis(window.mean_ms_during.unwrap_or_default()),
-            millis(window.mean_ms_outside.unwrap_or_default()),
+            "{when}, while {}: {node} itself slowed down (its handler or what it calls), not the traffic; {since}. If it recurs, look at what {node} depends on at those times{behind}.{others}",
+            window.slowdown_text(),
         ),
         (false, Some(tenant)) => format!(
-            "{when}, while tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work; {since}. If such bursts recur, rate-limit tenant {tenant} at the ingress, raise queue_maxsize to absorb them, or add replicas of {node}{behind}.",
+            "{when}, while tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work; {since}. If such bursts recur, rate-limit tenant {tenant} at the ingress, raise queue_maxsize to absorb them, or add replicas of {node}{behind}.{others}",
             window.tenant_share.unwrap_or_default() * 100.0
         ),
         (false, None) => format!(
-            "{when}: more work arrived than it takes; {since}. If such bursts recur, raise queue_maxsize to absorb them, rate-limit the senders, or add replicas of {node}{behind}."
+            "{when}: more work arrived than it takes; {since}. If such bursts recur, raise queue_maxsize to absorb them, rate-limit the senders, or add replicas of {node}{behind}.{others}"
         ),
     }
+}
+
+/// A sink that was the bottleneck only while the app stopped taking results from the egress:
+/// the consumer, not the node (its own work kept its speed), and over.
+fn egress_over_step(
+    hot: &Bottleneck,
+    window: &PressureWindow,
+    egress: &EgressWait,
+    when: &str,
+    since: &str,
+    behind: &str,
+) -> String {
+    let node = &hot.node_name;
+    let capacity = hot
+        .queue_maxsize
+        .filter(|c| *c > 0)
+        .map_or(String::new(), |c| format!(" of {c}"));
+    let (from, stalled) = match egress.empty_before {
+        Some(empty) => (
+            empty,
+            format!(
+                "for about {} (its output queue to the egress, last read empty at {}, ",
+                signals::duration_text(egress.until.0.saturating_sub(empty.0)),
+                clock(empty)
+            ),
+        ),
+        None => (
+            egress.blocked_at,
+            "(its output queue to the egress ".to_string(),
+        ),
+    };
+    let own = match (window.mean_ms_during, window.mean_ms_outside) {
+        (Some(during), Some(outside)) if !window.slowed_down() => format!(
+            "; its own attempts took {} ms on average then, {} ms otherwise: no node slowed down",
+            millis(during),
+            millis(outside)
+        ),
+        _ => String::new(),
+    };
+    let rfc3339 = |ts: Timestamp| {
+        ts.to_datetime()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string()
+    };
+    format!(
+        "{when}, and not by its own work: it is the last node, and the app stopped taking results from the egress (flow.fetch()) {stalled}was full, {}{capacity}, when its attempt for trace {} started at {}, and that attempt waited {} ms to hand its result over, until {}{own}); {since}. If it recurs, look at the app's consumer (what its flow.fetch() loop does between calls: a slow write, a blocking call) or fetch from more consumers; adding replicas of {node} would not help{behind}. `flowtrace events --node {node} --since {} --until {}` shows q_depth_out climbing to {} at its node_start.",
+        egress.q_depth_out,
+        egress.trace_id,
+        clock(egress.blocked_at),
+        millis(egress.waited_ms),
+        clock(egress.until),
+        rfc3339(from),
+        rfc3339(Timestamp(egress.until.0.saturating_add(1_000))),
+        egress.q_depth_out,
+    )
+}
+
+/// The other nodes' episodes apart from the bottleneck's window, one sentence each (empty
+/// without any), to follow its step.
+fn others_text(hot: &Bottleneck) -> String {
+    let Some(window) = hot.window.as_ref() else {
+        return String::new();
+    };
+    let node = &hot.node_name;
+    hot.other_episodes
+        .iter()
+        .map(|other| {
+            let name = &other.node_name;
+            let episode = &other.window;
+            let relation = if episode.first < window.first {
+                "Before it, a separate episode"
+            } else {
+                "After it, a separate episode"
+            };
+            let passed = other.passed_on.map_or(String::new(), |passed| {
+                format!(
+                    "; {node}'s queue filled only as its backlog reached it, from {} to {}",
+                    clock(passed.first),
+                    clock(passed.last)
+                )
+            });
+            let cause = match (episode.slowed_down(), &episode.tenant) {
+                (true, _) => format!(
+                    "{}: {name} itself slowed down (its handler or what it calls), not {node} nor the traffic; look at what {name} depends on at those times",
+                    episode.slowdown_text()
+                ),
+                (false, Some(tenant)) => format!(
+                    "tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work",
+                    episode.tenant_share.unwrap_or_default() * 100.0
+                ),
+                (false, None) => "more work arrived than it takes".to_string(),
+            };
+            let over = if episode.over {
+                "over since".to_string()
+            } else {
+                format!(
+                    "not over: its queue was full {} before its last reading, so relieve {name} now",
+                    signals::duration_text((episode.drained_s * 1e6) as i64)
+                )
+            };
+            format!(
+                " {relation}: {name} was the bottleneck on its own from {} to {} ({}{passed}), while {cause}; {over}.",
+                clock(episode.first),
+                clock(episode.last),
+                signals::duration_text(episode.last.0.saturating_sub(episode.first.0)),
+            )
+        })
+        .collect()
 }
 
 pub(super) fn remediate(
@@ -420,8 +544,27 @@ pub(super) fn remediate(
                 ),
             }
         };
+        let first = steps.len();
+        let egress_bound = hot.window.as_ref().and_then(|window| {
+            window
+                .egress
+                .as_ref()
+                .filter(|_| hot.sink && window.egress_bound())
+        });
         if let Some(window) = hot.window.as_ref().filter(|window| window.over) {
             steps.push(over_step(hot, window, &capacity));
+        } else if let Some(egress) = egress_bound.filter(|_| !hot.waits_on_egress) {
+            steps.push(format!(
+                "Drain the egress: {} is the last node, and it spent {} in {} blocked handing its results to the full egress (q_depth_out {} at the longest one's node_start: trace {}, {} ms, until {}), so it waited on the app's flow.fetch() rather than working (its successes include that wait); fetch results faster or from more consumers. Adding replicas of {} would not help; {behind}.",
+                hot.node_name,
+                signals::duration_text((egress.blocked_s * 1e6) as i64),
+                plural(egress.attempts, "attempt"),
+                egress.q_depth_out,
+                egress.trace_id,
+                millis(egress.waited_ms),
+                clock(egress.until),
+                hot.node_name
+            ));
         } else if hot.waits_on_egress {
             steps.push(format!(
                 "Drain the egress: {} is the last node and its output queue to the egress was full in {:.0}% of its readings, so it waits on the app's flow.fetch() rather than working (its successes include that wait); fetch results faster or from more consumers. Adding replicas of {} would not help; {behind}.",
@@ -497,12 +640,11 @@ pub(super) fn remediate(
                 _ if hot.window.as_ref().is_some_and(PressureWindow::slowed_down) => {
                     let window = hot.window.as_ref().expect("checked above");
                     steps.push(format!(
-                        "The bottleneck is {}{capacity}, and it slowed down: its successful attempts took {} ms on average while its queue was full at times between {} and {}, against {} ms otherwise; look at what {} calls (its handler or dependency) at those times before adding replicas, which would share the slow dependency, not fix it; {behind}.",
+                        "The bottleneck is {}{capacity}, and it slowed down: while its queue was full at times between {} and {}, {}; look at what {} calls (its handler or dependency) at those times before adding replicas, which would share the slow dependency, not fix it; {behind}.",
                         hot.node_name,
-                        millis(window.mean_ms_during.unwrap_or_default()),
                         clock(window.first),
                         clock(window.last),
-                        millis(window.mean_ms_outside.unwrap_or_default()),
+                        window.slowdown_text(),
                         hot.node_name,
                     ))
                 }
@@ -514,6 +656,12 @@ pub(super) fn remediate(
                 )),
             },
         }
+        }
+        // The other nodes' episodes follow the bottleneck's own step (the over step has them).
+        if hot.window.as_ref().is_some_and(|window| !window.over)
+            && let Some(step) = steps.get_mut(first)
+        {
+            step.push_str(&others_text(hot));
         }
     }
     for lost in lost_elsewhere(nodes, hot) {

@@ -25,12 +25,14 @@ use crate::render::{clock, millis, plural};
 
 mod bottleneck;
 mod checklist;
+mod episodes;
 mod signals;
 mod trend;
 
-pub use bottleneck::{Bottleneck, LostBecause, RunnerUp, SaturationRun};
+pub use bottleneck::{Bottleneck, LostBecause, OtherEpisode, RunnerUp, SaturationRun};
+pub use episodes::{EgressWait, Episode};
 
-use bottleneck::{bottleneck, share_at_least, transient_bottleneck};
+use bottleneck::{bottleneck, separate_episodes, share_at_least, transient_bottleneck};
 pub use checklist::{
     LostTime, dominant_tenant, hang_step, trend_stalled_step, trend_timeout_advice,
 };
@@ -155,6 +157,21 @@ impl Sketch {
         self.bins.iter().map(|(_, c)| u64::from(*c)).sum()
     }
 
+    /// The time (ms) in values at or above `at`, in all of them (each bin at its middle), and
+    /// how many are at or above it.
+    fn time_at_least(&self, at: f64) -> (f64, f64, u64) {
+        self.bins
+            .iter()
+            .fold((0.0, 0.0, 0), |(above, all, n), &(bin, count)| {
+                let time = Self::GROWTH.powf(f64::from(bin) + 0.5) * f64::from(count);
+                if bin >= Self::bin(at) {
+                    (above + time, all + time, n + u64::from(count))
+                } else {
+                    (above, all + time, n)
+                }
+            })
+    }
+
     fn percentile(&self, p: f64) -> Option<f64> {
         let total = self.count();
         if total == 0 {
@@ -187,6 +204,10 @@ struct Bucket {
     latency: Sketch,
     /// The successes' latency summed (ms): their mean, where a few long ones weigh.
     success_ms: f64,
+    /// The same for the successes that did not wait to hand their output over (their output
+    /// queue not full when they started nor when they ended): the node's own work.
+    own_ms: f64,
+    own_successes: u64,
     /// Attempts started, by tenant (at most `MAX_INSTANCES` tenants): who sent a burst.
     tenant_starts: Vec<(Name, u32)>,
 }
@@ -222,6 +243,8 @@ impl Merge for Bucket {
         self.inflight_max = self.inflight_max.max(other.inflight_max);
         self.latency.merge(&other.latency);
         self.success_ms += other.success_ms;
+        self.own_ms += other.own_ms;
+        self.own_successes += other.own_successes;
         for (tenant, count) in &other.tenant_starts {
             count_tenant(&mut self.tenant_starts, tenant, *count);
         }
@@ -303,6 +326,8 @@ struct QueueReadings {
     stopped: Option<Timestamp>,
     q_in: BTreeMap<i64, DepthSeen>,
     q_out: BTreeMap<i64, u64>,
+    /// Its pressure over time: full stretches, hand-over waits.
+    pressure: episodes::Pressure,
 }
 
 /// A deadline skip at a trace's first event counts as stale only past this lateness (ms), and
@@ -499,6 +524,9 @@ struct OpenAttempt {
     trace: Name,
     start: Timestamp,
     outbound_full: bool,
+    /// Its output queue at its start, and the latest reading before with that queue empty.
+    q_out: i64,
+    out_empty_before: Option<Timestamp>,
 }
 /// An open attempt running this many times its node's p95, and at least `HANG_MIN_MICROS`, at
 /// the end of the input is hanging, unless the node already finished an attempt as long (with
@@ -592,6 +620,7 @@ impl SaturationAnalyzer {
         };
         self.widen_if_needed();
         let width = self.width;
+        let threshold = self.options.threshold;
         let stats = match self.nodes.get_mut(node) {
             Some(stats) => stats,
             None => self
@@ -691,6 +720,7 @@ impl SaturationAnalyzer {
             _ => 0.0,
         };
         // One worker per node and process: at most one attempt under way per instance.
+        let mut ended = None;
         if let Some(trace) = &event.trace_id {
             match event.kind {
                 Kind::NodeStart => {
@@ -704,6 +734,8 @@ impl SaturationAnalyzer {
                                 if capacity > 0
                                     && out >= capacity * event.outgoing.unwrap_or(1).max(1)
                         ),
+                        q_out: event.q_depth_out.unwrap_or(0),
+                        out_empty_before: readings.pressure.last_out_empty(),
                     });
                 }
                 Kind::NodeSuccess
@@ -716,12 +748,47 @@ impl SaturationAnalyzer {
                         .as_ref()
                         .is_some_and(|open| open.trace == *trace) =>
                 {
-                    readings.open = None;
+                    ended = readings.open.take();
                 }
                 _ => {}
             }
         }
+        // An attempt that started with its output queue full spent its time waiting to hand
+        // its output over (PenguiFlow's latency includes the put): a spell of blocking.
+        let started_blocked = ended.as_ref().is_some_and(|open| open.outbound_full);
+        if let Some(open) = ended.filter(|open| {
+            open.outbound_full
+                && matches!(
+                    event.kind,
+                    Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError
+                )
+        }) {
+            let ms = event
+                .latency_ms
+                .unwrap_or((event.ts.0.saturating_sub(open.start.0)) as f64 / 1000.0);
+            readings.pressure.blocked_attempt(
+                episodes::BlockedAttempt {
+                    trace: open.trace,
+                    start: open.start,
+                    end: event.ts,
+                    ms,
+                    q_depth_out: open.q_out,
+                },
+                open.out_empty_before,
+            );
+        }
+        let capacity = event.queue_maxsize.or(stats.queue_maxsize);
+        let out_full = event
+            .q_depth_out
+            .is_some_and(|q| q > 0 && q as f64 >= full_level(capacity, 1, threshold));
+        if let Some(q) = event.q_depth_out {
+            readings.pressure.out_reading(event.ts, q);
+        }
         if let Some(q) = event.q_depth_in {
+            // The lowest full level (one inbound edge): the graph says later how many a
+            // join's reading sums.
+            let full = q > 0 && q as f64 >= full_level(capacity, 1, threshold);
+            readings.pressure.reading(event.ts, q, full, out_full);
             readings.last_in = q;
             readings.last_reading = readings.last_reading.max(event.ts);
             let seen = readings.q_in.entry(q).or_insert(DepthSeen {
@@ -766,8 +833,10 @@ impl SaturationAnalyzer {
                     stats.success_latency.add(latency);
                     // The regression compares the node's own work: a success that waited to
                     // hand its output over measures the node after it.
-                    if !waited_to_hand_over(event) {
+                    if !waited_to_hand_over(event) && !started_blocked {
                         bucket.latency.add(latency);
+                        bucket.own_ms += latency;
+                        bucket.own_successes += 1;
                     }
                     bucket.success_ms += latency;
                 }
@@ -1144,12 +1213,14 @@ impl SaturationAnalyzer {
                 span_s,
                 &FullLevel {
                     threshold: self.options.threshold,
+                    sink: graph.is_sink(name),
                     instances,
                     namesakes: graph.namesakes(name),
                 },
             );
             if let Some(window) = &mut report.pressure_window {
                 window.explain(&stats.buckets, self.width);
+                window.settle(span_s);
             }
             nodes.push(report);
             node_buckets.push((name.clone(), dense));
@@ -1265,7 +1336,14 @@ impl SaturationAnalyzer {
                 options,
             )
         });
-        if let Some(hot) = bottleneck.as_mut() {
+        if let Some(hot) = &mut bottleneck {
+            let width = self.width;
+            separate_episodes(hot, &nodes, graph, span_s, |node, window| {
+                if let Some(stats) = self.nodes.get(node) {
+                    window.explain(&stats.buckets, width);
+                    window.settle(span_s);
+                }
+            });
             hot.tenant_load = tenant_load(&nodes, hot);
         }
         let (hanging, hanging_total) =
@@ -1379,7 +1457,8 @@ pub struct FailurePoint {
     pub deadline: u64,
 }
 
-/// When a queue was full: its first and last reading at or above the level. A burst fills a
+/// When a queue was full: its first and last reading at or above the level (for a sink, also
+/// the attempts it spent blocked on a full egress, when it logs nothing). A burst fills a
 /// queue for seconds and is over; a verdict must not read it as a bottleneck of now.
 #[derive(Debug, Clone, Serialize)]
 pub struct PressureWindow {
@@ -1396,35 +1475,64 @@ pub struct PressureWindow {
     /// its share outside it (see `tenant_share`), with its share of the window's attempts.
     pub tenant: Option<String>,
     pub tenant_share: Option<f64>,
-    /// The node's mean success latency (ms) in the window's buckets and outside them: a
-    /// queue fills because work arrives faster, or because each piece takes longer (the mean,
-    /// not a percentile: the backlog drains at normal speed after a slow spell).
+    /// The node's own work: the mean latency (ms) of its successes that did not wait to hand
+    /// their output over, in the window's buckets, outside them, and after the window. A queue
+    /// fills because work arrives faster, or because each piece takes longer (the mean, not a
+    /// percentile: the backlog drains at normal speed after a slow spell); a success blocked
+    /// on a full queue after it measures that queue, not the node.
     pub mean_ms_during: Option<f64>,
     pub mean_ms_outside: Option<f64>,
+    pub mean_ms_after: Option<f64>,
+    /// The share of its own working time in the window, and outside it, spent in attempts
+    /// that took at least twice its mean outside: a slow spell that the backlog's drain at
+    /// normal speed dilutes in the window's mean still takes most of its time.
+    pub slow_share_during: Option<f64>,
+    pub slow_share_outside: Option<f64>,
+    /// A sink that waited on a full egress in the window (absent otherwise).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub egress: Option<EgressWait>,
 }
 
 /// A queue drained for at least this long (and twice its full window, and this share of the
 /// span) is over its pressure.
-const DRAINED_MIN_MICROS: i64 = 1_000_000;
+const DRAINED_MIN_MICROS: i64 = episodes::STRETCH_GAP_MICROS;
 const DRAINED_SPAN_SHARE: f64 = 0.1;
+/// The share of a window's own working time in attempts twice the usual that makes it a slow
+/// spell.
+const SLOW_SHARE: f64 = 0.5;
+/// Slow attempts a window needs for its slow share to count.
+const MIN_SLOW_ATTEMPTS: u64 = 5;
+/// Own-work successes after a window needed to say the node is back to its usual speed.
+const MIN_SUCCESSES_AFTER: u64 = 5;
+
+/// The time below full that separates two episodes of pressure (µs): as long as would make
+/// the first one over, bar its length.
+fn calm_micros(span_s: f64) -> i64 {
+    DRAINED_MIN_MICROS.max((DRAINED_SPAN_SHARE * span_s * 1e6) as i64)
+}
 
 impl PressureWindow {
-    fn of(readings: &QueueReadings, level: f64, span_s: f64) -> Option<PressureWindow> {
-        let full = readings
-            .q_in
-            .iter()
-            .filter(|(depth, _)| **depth as f64 >= level && **depth > 0)
-            .map(|(_, seen)| seen);
-        let (first, last) = full.fold(None, |window: Option<(Timestamp, Timestamp)>, seen| {
-            Some(window.map_or((seen.first, seen.last), |(first, last)| {
-                (first.min(seen.first), last.max(seen.last))
-            }))
-        })?;
-        let drained = readings.last_reading.0.saturating_sub(last.0);
+    /// The window over `episodes` (one instance's), read against its latest reading.
+    fn of(episodes: &[Episode], last_reading: Timestamp, span_s: f64) -> Option<PressureWindow> {
+        let first = episodes.iter().map(|e| e.first).min()?;
+        let last = episodes.iter().map(|e| e.last).max()?;
+        let drained = last_reading.max(last).0.saturating_sub(last.0);
         let window = last.0.saturating_sub(first.0);
         let over = drained >= DRAINED_MIN_MICROS
             && drained >= window.saturating_mul(2)
             && drained as f64 >= DRAINED_SPAN_SHARE * span_s * 1e6;
+        let blocked = episodes.iter().filter_map(|e| e.blocked.as_ref()).fold(
+            None,
+            |all: Option<episodes::BlockedSpell>, spell| {
+                Some(match all {
+                    None => spell.clone(),
+                    Some(mut all) => {
+                        episodes::merge_spell(&mut all, spell.clone());
+                        all
+                    }
+                })
+            },
+        );
         Some(PressureWindow {
             first,
             last,
@@ -1435,7 +1543,39 @@ impl PressureWindow {
             tenant_share: None,
             mean_ms_during: None,
             mean_ms_outside: None,
+            mean_ms_after: None,
+            slow_share_during: None,
+            slow_share_outside: None,
+            egress: blocked.as_ref().map(EgressWait::of),
         })
+    }
+
+    /// A sink that spent most of the window blocked on the full egress: the app's
+    /// `flow.fetch()` stopped taking results, the node did not slow down.
+    pub fn egress_bound(&self) -> bool {
+        let window = self.last.0.saturating_sub(self.first.0);
+        self.egress
+            .as_ref()
+            .is_some_and(|egress| egress.blocked_s * 1e6 * 2.0 >= window as f64)
+    }
+
+    /// A slow spell whose node has been back at its usual speed since, for as long as the
+    /// spell lasted (and the drained minimum): over, though not yet for twice the window.
+    fn settle(&mut self, span_s: f64) {
+        if self.over || self.stopped.is_some() {
+            return;
+        }
+        let drained = (self.drained_s * 1e6) as i64;
+        let window = self.last.0.saturating_sub(self.first.0);
+        let back = match (self.mean_ms_after, self.mean_ms_outside) {
+            (Some(after), Some(outside)) => after < 2.0 * outside,
+            _ => false,
+        };
+        self.over = self.slowed_down()
+            && back
+            && drained >= DRAINED_MIN_MICROS
+            && drained >= window
+            && drained as f64 >= DRAINED_SPAN_SHARE * span_s * 1e6;
     }
 
     /// The window as evidence: when the queue was full and, when over, for how long since.
@@ -1448,62 +1588,125 @@ impl PressureWindow {
             ),
             _ => String::new(),
         };
-        if let Some(stopped) = self.stopped {
-            format!(
-                "over: full at times between {} and {} ({}{tenant}), then its runtime stopped at {} (node_cancelled) and another instance served after it",
+        let full = match self.egress.as_ref().filter(|_| self.egress_bound()) {
+            Some(egress) => format!(
+                "blocked on the full egress (q_depth_out {} at its node_start, then a {} ms hand-over) or full at times between {} and {}",
+                egress.q_depth_out,
+                millis(egress.waited_ms),
                 clock(self.first),
                 clock(self.last),
+            ),
+            None => format!(
+                "full at times between {} and {}",
+                clock(self.first),
+                clock(self.last)
+            ),
+        };
+        if let Some(stopped) = self.stopped {
+            format!(
+                "over: {full} ({}{tenant}), then its runtime stopped at {} (node_cancelled) and another instance served after it",
                 signals::duration_text(span),
                 clock(stopped),
             )
         } else if self.over {
             format!(
-                "over: full at times between {} and {} only ({}{tenant}), then below it for the {} to its last reading",
-                clock(self.first),
-                clock(self.last),
+                "over: {full} only ({}{tenant}), then below it for the {} to its last reading",
                 signals::duration_text(span),
                 signals::duration_text((self.drained_s * 1e6) as i64),
             )
         } else {
-            format!(
-                "full at times between {} and {} ({}{tenant})",
-                clock(self.first),
-                clock(self.last),
-                signals::duration_text(span),
-            )
+            format!("{full} ({}{tenant})", signals::duration_text(span))
         }
     }
 
-    /// Each piece of work took at least twice as long in the window: the node slowed down
-    /// (its handler or dependency), rather than receiving more work than usual.
+    /// Each piece of its own work took at least twice as long in the window, or most of the
+    /// window's working time went to attempts that took twice its usual (at least twice the
+    /// share they take outside it): the node slowed down (its handler or dependency), rather
+    /// than receiving more work than usual.
     pub fn slowed_down(&self) -> bool {
+        self.mean_slowed_down() || self.mostly_slow()
+    }
+
+    fn mean_slowed_down(&self) -> bool {
         matches!(
             (self.mean_ms_during, self.mean_ms_outside),
             (Some(during), Some(outside)) if during >= 2.0 * outside
         )
     }
 
-    /// What filled the queue, from the node's buckets (`width` wide): its latency in the
-    /// window against outside it, and the tenant whose attempts filled it (80% of the window's
-    /// starts, at a rate standing out from the other tenants').
+    /// Most of the window's own working time in slow attempts (see `slow_share_during`).
+    pub fn mostly_slow(&self) -> bool {
+        matches!(
+            (self.slow_share_during, self.slow_share_outside),
+            (Some(during), Some(outside)) if during >= SLOW_SHARE && during >= 2.0 * outside
+        )
+    }
+
+    /// How its own work compares in the window and outside it, as evidence.
+    pub fn slowdown_text(&self) -> String {
+        let means = format!(
+            "its own attempts took {} ms on average against {} ms otherwise",
+            millis(self.mean_ms_during.unwrap_or_default()),
+            millis(self.mean_ms_outside.unwrap_or_default()),
+        );
+        if self.mean_slowed_down() || !self.mostly_slow() {
+            return means;
+        }
+        format!(
+            "{means}, and {:.0}% of its working time then went to attempts of {} ms or more (twice that), against {:.0}% outside",
+            self.slow_share_during.unwrap_or_default() * 100.0,
+            millis(2.0 * self.mean_ms_outside.unwrap_or_default()),
+            self.slow_share_outside.unwrap_or_default() * 100.0,
+        )
+    }
+
+    /// What filled the queue, from the node's buckets (`width` wide): its own work's latency
+    /// in the window against outside it (and after it), and the tenant whose attempts filled
+    /// it (80% of the window's starts, at a rate standing out from the other tenants').
     fn explain(&mut self, buckets: &BTreeMap<i64, Bucket>, width: i64) {
         let (from, to) = (
             self.first.0.div_euclid(width),
             self.last.0.div_euclid(width),
         );
-        let (mut during, mut outside) = ((0.0, 0), (0.0, 0));
+        let (mut during, mut outside, mut after) = ((0.0, 0), (0.0, 0), (0.0, 0));
         for (index, bucket) in buckets {
             let side = if (from..=to).contains(index) {
                 &mut during
             } else {
                 &mut outside
             };
-            side.0 += bucket.success_ms;
-            side.1 += bucket.successes;
+            side.0 += bucket.own_ms;
+            side.1 += bucket.own_successes;
+            if *index > to {
+                after.0 += bucket.own_ms;
+                after.1 += bucket.own_successes;
+            }
         }
         let mean = |(sum, count): (f64, u64)| (count > 0).then(|| sum / count as f64);
+        self.tenant = None;
+        self.tenant_share = None;
         self.mean_ms_during = mean(during);
         self.mean_ms_outside = mean(outside);
+        self.mean_ms_after = mean(after).filter(|_| after.1 >= MIN_SUCCESSES_AFTER);
+        if let Some(outside) = self.mean_ms_outside {
+            let (mut inside_time, mut outside_time) = ((0.0, 0.0, 0), (0.0, 0.0, 0));
+            for (index, bucket) in buckets {
+                let (above, all, slow) = bucket.latency.time_at_least(2.0 * outside);
+                let side = if (from..=to).contains(index) {
+                    &mut inside_time
+                } else {
+                    &mut outside_time
+                };
+                side.0 += above;
+                side.1 += all;
+                side.2 += slow;
+            }
+            let share = |(above, all, _): (f64, f64, u64)| (all > 0.0).then(|| above / all);
+            // One long call is not a slow spell: a few slow attempts at least.
+            self.slow_share_during =
+                share(inside_time).filter(|_| inside_time.2 >= MIN_SLOW_ATTEMPTS);
+            self.slow_share_outside = share(outside_time);
+        }
         let (mut inside, mut all): (BTreeMap<&str, u64>, BTreeMap<&str, u64>) = Default::default();
         for (index, bucket) in buckets {
             for (tenant, count) in &bucket.tenant_starts {
@@ -1636,6 +1839,9 @@ pub struct NodeReport {
     /// When the most pressed instance's inbound queue was full, first and last, and whether
     /// it has drained since (null when it never was).
     pub pressure_window: Option<PressureWindow>,
+    /// The most pressed instance's pressure episodes, in time order (its window spans them).
+    #[serde(skip)]
+    pub episodes: Vec<Episode>,
     /// When the name stands for nodes of different flows (two flows in one log, each with a
     /// node so named): the most pressed instance's node, judged by its own inbound edges, and
     /// the others (absent when the name is one node).
@@ -1763,8 +1969,19 @@ fn node_report(
         pressed.map_or((0.0, 0.0), |(_, inbound, outbound)| (inbound, outbound));
     let pressed_index =
         pressed.and_then(|((instance, _), _, _)| position_of(&stats.readings, instance));
+    // Its pressure in episodes: full stretches (and, for a sink, waits on the egress) apart
+    // where a calm separates them.
+    let episodes: Vec<Episode> = pressed_index.map_or_else(Vec::new, |index| {
+        stats.readings[index].1.pressure.episodes(
+            in_level_of(index),
+            full.sink,
+            calm_micros(span_s),
+        )
+    });
     let pressure_window = pressed_index
-        .and_then(|index| PressureWindow::of(&stats.readings[index].1, in_level_of(index), span_s))
+        .and_then(|index| {
+            PressureWindow::of(&episodes, stats.readings[index].1.last_reading, span_s)
+        })
         .map(|mut window| {
             if let Some(stopped) = replaced.filter(|stopped| *stopped >= window.last) {
                 window.stopped = Some(stopped);
@@ -1845,6 +2062,7 @@ fn node_report(
             }),
         pressure_apart,
         pressure_window,
+        episodes,
         shared_name,
         worker_time: stats.work,
         latency_trend: stats.curve.trend(),
@@ -1953,6 +2171,8 @@ pub struct SaturationReport {
 #[derive(Debug, Clone)]
 struct FullLevel<'g> {
     threshold: f64,
+    /// No node follows it: its output queue is the egress, and its waits there are pressure.
+    sink: bool,
     /// Aligned with the node's readings.
     instances: Vec<InstanceNode>,
     /// The nodes the name stands for (`FlowGraph::namesakes`), empty when it is one node.
