@@ -20,7 +20,7 @@ use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, MIN_TENANT_EVIDENCE, TENANT_SHARE};
 use super::trace::{NodeVisit, TraceStatus};
-use crate::event::{Name, NameMap};
+use crate::event::{Event, Kind, Name, NameMap, Timestamp};
 
 /// A node whose own work kept its worker(s) busy at least this share of the span is at
 /// capacity.
@@ -328,5 +328,510 @@ pub fn at_capacity(
         tenant,
         router,
         by_tenant: reach.tenants.clone(),
+    })
+}
+
+// Calls that hung past the callers' budget.
+//
+// A node without a timeout (`NodePolicy.timeout_s` unset: it never logs `node_timeout`) whose
+// calls now and then hang holds its one worker for the whole call: the message it works on
+// expires inside the call, and the messages queued behind it (at the node and, once its queue
+// is full, upstream of it) expire waiting. Such a node's normal speed is fine and the callers'
+// budget is fine; the tail is the cause. The rule: a few of the node's successes (its rare
+// tail) took at least `HUNG_RATIO` times its own work and at least `HUNG_BUDGET_SHARE` of the
+// budget the expired traces had, and nearly every trace that expired in the flow did so while
+// one of those calls ran, in its pod, at a node on its path or downstream of it.
+
+/// A success at least this many times its node's p50 own work ...
+pub const HUNG_RATIO: f64 = 10.0;
+/// ... and at least this share of the expired traces' budget (p50 left at their first event)
+/// is a call that hung.
+pub const HUNG_BUDGET_SHARE: f64 = 0.5;
+/// Hung calls are a node's tail, not its speed, when at most this share of its successes.
+pub const HUNG_RARE_SHARE: f64 = 0.1;
+/// The longest successes kept per node.
+const LONGEST_KEPT: usize = 64;
+/// Traces that expired in the flow kept to match against hung calls, at most.
+pub const MAX_EXPIRED_KEPT: usize = 100_000;
+
+/// One successful attempt: whose, where, when.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub trace_id: Name,
+    pub pod: Option<Name>,
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub latency_ms: f64,
+}
+
+/// A kept call, ordered by its latency (then by arrival, to keep the order total).
+#[derive(Debug)]
+struct Kept {
+    latency_us: i64,
+    seq: u64,
+    call: Call,
+}
+
+impl PartialEq for Kept {
+    fn eq(&self, other: &Kept) -> bool {
+        (self.latency_us, self.seq) == (other.latency_us, other.seq)
+    }
+}
+
+impl Eq for Kept {}
+
+impl PartialOrd for Kept {
+    fn partial_cmp(&self, other: &Kept) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Kept {
+    fn cmp(&self, other: &Kept) -> std::cmp::Ordering {
+        (self.latency_us, self.seq).cmp(&(other.latency_us, other.seq))
+    }
+}
+
+/// The longest successes of one node, at most `LONGEST_KEPT` (a min-heap: a success shorter
+/// than the shortest kept costs one comparison).
+#[derive(Debug, Default)]
+pub struct LongestCalls {
+    heap: std::collections::BinaryHeap<std::cmp::Reverse<Kept>>,
+    seq: u64,
+}
+
+impl LongestCalls {
+    /// Takes a `node_success` of the node (other events are ignored).
+    pub fn add(&mut self, event: &Event) {
+        if event.kind != Kind::NodeSuccess {
+            return;
+        }
+        let (Some(latency), Some(trace_id)) = (event.latency_ms, &event.trace_id) else {
+            return;
+        };
+        let latency_us = (latency.max(0.0) * 1000.0) as i64;
+        if self.heap.len() >= LONGEST_KEPT
+            && self
+                .heap
+                .peek()
+                .is_some_and(|shortest| latency_us <= shortest.0.latency_us)
+        {
+            return;
+        }
+        self.seq += 1;
+        self.heap.push(std::cmp::Reverse(Kept {
+            latency_us,
+            seq: self.seq,
+            call: Call {
+                trace_id: Name::clone(trace_id),
+                pod: event.pod.clone(),
+                start: Timestamp(event.ts.0.saturating_sub(latency_us)),
+                end: event.ts,
+                latency_ms: latency,
+            },
+        }));
+        if self.heap.len() > LONGEST_KEPT {
+            self.heap.pop();
+        }
+    }
+
+    /// The kept calls that took at least `ms`, longest first.
+    pub fn at_least(&self, ms: f64) -> Vec<&Call> {
+        let mut calls: Vec<&Call> = self
+            .heap
+            .iter()
+            .map(|kept| &kept.0.call)
+            .filter(|call| call.latency_ms >= ms)
+            .collect();
+        calls.sort_by(|a, b| b.latency_ms.total_cmp(&a.latency_ms));
+        calls
+    }
+}
+
+/// The threshold (ms) from which a success of a node whose p50 own work is `own_p50_ms` hung,
+/// for callers that had `budget_ms` left at their first event.
+pub fn hung_from_ms(own_p50_ms: f64, budget_ms: f64) -> f64 {
+    (HUNG_RATIO * own_p50_ms).max(HUNG_BUDGET_SHARE * budget_ms)
+}
+
+/// A trace whose deadline expired in the flow: when, where, on which path.
+#[derive(Debug, Clone)]
+pub struct Expired {
+    pub trace_id: Name,
+    pub tenant: String,
+    pub pod: Option<Name>,
+    pub first_ts: Timestamp,
+    /// Its last event (the skip, or a sibling branch's event after it).
+    pub last_ts: Timestamp,
+    /// Its `deadline_s`, from the skip.
+    pub deadline: Option<Timestamp>,
+    pub nodes: Vec<Name>,
+}
+
+impl Expired {
+    /// The deadline less the first event (ms): what the budget had left when the first node
+    /// took the message.
+    pub fn budget_left_ms(&self) -> Option<f64> {
+        self.deadline
+            .map(|deadline| deadline.0.saturating_sub(self.first_ts.0) as f64 / 1000.0)
+    }
+
+    /// From when the message was (about) sent, with a budget of `budget_ms`, to its last event:
+    /// the wait before the first node is not logged, so the deadline less the budget stands
+    /// for the send.
+    fn window(&self, budget_ms: f64) -> (Timestamp, Timestamp) {
+        let sent = self
+            .deadline
+            .map(|deadline| Timestamp(deadline.0 - (budget_ms * 1000.0) as i64));
+        let start = sent.map_or(self.first_ts, |sent| sent.min(self.first_ts));
+        (start, self.last_ts)
+    }
+}
+
+/// What is known of one node for the hung-call rule.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeCalls<'a> {
+    pub longest: &'a LongestCalls,
+    /// p50 of its successes that did not wait on a full outbound queue.
+    pub own_p50_ms: Option<f64>,
+    /// Every success latency (the hung ones are counted here: `longest` keeps only a few).
+    pub latency: &'a Percentiles,
+    /// It logged a `node_timeout` (a timeout_s is set and fired).
+    pub timed_out: bool,
+}
+
+/// Deadline skips that a node's hung calls explain.
+#[derive(Debug, Clone, Serialize)]
+pub struct HungCalls {
+    pub node_name: String,
+    /// Its calls that hung, of its successes; the shortest and the longest of them.
+    pub calls: u64,
+    pub successes: u64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    pub own_p50_ms: f64,
+    /// p50 of the budget the expired traces had left at their first event.
+    pub budget_left_p50_ms: f64,
+    /// Traces that expired in the flow while one of those calls ran (in their pod, at a node
+    /// on their path or downstream of it); of them, those whose own call it was.
+    pub traces: u64,
+    pub own: u64,
+    pub behind: u64,
+    pub expired_in_flow: u64,
+    /// The longest hung call of a trace that expired in it (else the longest), and its time.
+    pub example_trace: String,
+    pub example_ms: f64,
+    /// Those traces per tenant, and per (pod, tenant) when lines carry a pod.
+    #[serde(skip)]
+    pub by_tenant: BTreeMap<String, u64>,
+}
+
+/// The node whose rare hung calls explain the deadline skips in the flow, if one does:
+/// `expired` the traces that expired in the flow (at most `MAX_EXPIRED_KEPT` of the
+/// `expired_in_flow`), `nodes` what is known of each node.
+pub fn hung_calls<'a>(
+    expired: &[Expired],
+    expired_in_flow: u64,
+    graph: &FlowGraph,
+    nodes: impl IntoIterator<Item = (&'a str, NodeCalls<'a>)>,
+) -> Option<HungCalls> {
+    if expired_in_flow < MIN_TENANT_EVIDENCE {
+        return None;
+    }
+    let mut budgets = Percentiles::default();
+    for trace in expired {
+        if let Some(left) = trace.budget_left_ms().filter(|left| *left > 0.0) {
+            budgets.add(left);
+        }
+    }
+    let budget_ms = budgets.percentile(50.0)?;
+    let on_path = |node: &str, trace: &Expired| {
+        graph.edges.is_empty()
+            || trace
+                .nodes
+                .iter()
+                .any(|visited| &**visited == node || graph.is_downstream(node, visited))
+    };
+    nodes
+        .into_iter()
+        .filter(|(node, facts)| !is_endpoint(node) && !facts.timed_out)
+        .filter_map(|(node, facts)| {
+            let own_p50_ms = facts.own_p50_ms.filter(|ms| *ms > 0.0)?;
+            let from_ms = hung_from_ms(own_p50_ms, budget_ms);
+            let hung = facts.longest.at_least(from_ms);
+            let (calls, successes) = (facts.latency.count_at_least(from_ms), facts.latency.count());
+            if hung.is_empty() || calls as f64 > HUNG_RARE_SHARE * successes as f64 {
+                return None;
+            }
+            let (mut own, mut behind) = (0, 0);
+            let mut by_tenant: BTreeMap<String, u64> = BTreeMap::new();
+            let mut example: Option<&Call> = None;
+            for trace in expired {
+                if !on_path(node, trace) {
+                    continue;
+                }
+                let (start, end) = trace.window(budget_ms);
+                let mut held = hung.iter().filter(|call| {
+                    call.start <= end
+                        && call.end >= start
+                        && match (&call.pod, &trace.pod) {
+                            (Some(a), Some(b)) => a == b,
+                            _ => true,
+                        }
+                });
+                let Some(first) = held.next() else {
+                    continue;
+                };
+                let mine = std::iter::once(first)
+                    .chain(held)
+                    .find(|call| call.trace_id == trace.trace_id);
+                match mine {
+                    Some(call) => {
+                        own += 1;
+                        if example.is_none_or(|e| call.latency_ms > e.latency_ms) {
+                            example = Some(call);
+                        }
+                    }
+                    None => behind += 1,
+                }
+                *by_tenant.entry(trace.tenant.clone()).or_default() += 1;
+            }
+            let traces = own + behind;
+            (traces >= MIN_TENANT_EVIDENCE
+                && traces as f64 >= TENANT_SHARE * expired_in_flow as f64)
+                .then(|| {
+                    let example = example.unwrap_or(hung[0]);
+                    HungCalls {
+                        node_name: node.to_string(),
+                        calls: calls.max(hung.len() as u64),
+                        successes,
+                        min_ms: hung.last().map_or(0.0, |call| call.latency_ms),
+                        max_ms: hung[0].latency_ms,
+                        own_p50_ms,
+                        budget_left_p50_ms: budget_ms,
+                        traces,
+                        own,
+                        behind,
+                        expired_in_flow,
+                        example_trace: example.trace_id.to_string(),
+                        example_ms: example.latency_ms,
+                        by_tenant,
+                    }
+                })
+        })
+        .max_by(|a, b| {
+            a.traces
+                .cmp(&b.traces)
+                .then(b.node_name.cmp(&a.node_name))
+        })
+}
+
+// Deadline skips confined to one pod.
+//
+// Each pod is its own runtime, with its own queues and workers. When (nearly) every trace that
+// expired in the flow ran in one pod, for every tenant that pod serves, the pod's capacity is
+// the cause: the tenants of other pods never went through those queues, so their getting
+// through says nothing of a tenant's budget. What made the pod fall behind is told from its
+// share of the traffic and its node's own work against the other pods' (`tenant_share::
+// pod_load`): a pod taking far more than its share with the node as fast as elsewhere is a
+// load imbalance (rebalance; replicas do not help while tenants are pinned to the pod), a
+// node slower there is the pod's own (its host, a neighbour, a dependency it reaches).
+
+/// One tenant of the pod: its traces that expired in the flow there, the traces it sent
+/// there, and whether all its traces ran there (it is pinned to the pod).
+#[derive(Debug, Clone, Serialize)]
+pub struct PodTenant {
+    pub tenant: String,
+    pub expired: u64,
+    pub traces: u64,
+    pub only_here: bool,
+}
+
+/// Another pod: the traces it took and those that expired in the flow there.
+#[derive(Debug, Clone, Serialize)]
+pub struct OtherPod {
+    pub pod: String,
+    pub traces: u64,
+    pub expired: u64,
+    /// Its tenants, most traces first.
+    pub tenants: Vec<String>,
+}
+
+/// Deadline skips confined to one pod, for every tenant it serves.
+#[derive(Debug, Clone, Serialize)]
+pub struct PodExpiry {
+    pub pod: String,
+    /// Traces that expired in the flow there, of all that expired in the flow.
+    pub traces: u64,
+    pub expired_in_flow: u64,
+    pub tenants: Vec<PodTenant>,
+    pub other_pods: Vec<OtherPod>,
+    /// Traces it took, of all traces (every pod).
+    pub pod_traces: u64,
+    pub all_traces: u64,
+    /// The node whose queue held the expired traces longest, its p50 own work in the pod and
+    /// in the other pods together, the rate the pod sent it over the span, what its own work
+    /// there allows, and the other pods' rate (each).
+    pub node_name: String,
+    pub own_p50_ms: Option<f64>,
+    pub others_own_p50_ms: Option<f64>,
+    pub rate_per_s: f64,
+    pub capacity_per_s: Option<f64>,
+    pub others_rate_per_s: f64,
+    /// p50 of the budget those traces had left at their first event, and their path's own work.
+    pub budget_left_p50_ms: Option<f64>,
+    pub path: Vec<String>,
+    pub path_work_ms: f64,
+    pub load: tenant_share::PodLoad,
+}
+
+impl PodExpiry {
+    /// Every tenant of the pod failed there (at least half the pod's rate), or it serves one.
+    pub fn for_every_tenant(&self) -> bool {
+        let (expired, traces) = self
+            .tenants
+            .iter()
+            .fold((0, 0), |(e, t), tenant| (e + tenant.expired, t + tenant.traces));
+        if traces == 0 {
+            return false;
+        }
+        let rate = expired as f64 / traces as f64;
+        self.tenants.iter().all(|tenant| {
+            tenant.traces > 0 && tenant.expired as f64 / tenant.traces as f64 >= rate / 2.0
+        })
+    }
+
+    /// The pod's tenants that ran nowhere else, most traces first.
+    pub fn pinned(&self) -> Vec<&PodTenant> {
+        self.tenants.iter().filter(|t| t.only_here).collect()
+    }
+}
+
+/// The pod the deadline skips in the flow are confined to (`tenant_share::failures_of_one_pod`
+/// on the traces that expired in the flow against every trace, per (pod, tenant)), with what
+/// tells its load apart. `node` is where the expired traces waited longest; `own_work` gives
+/// that node's own work (successes that did not wait on a full queue) per pod; `expired` the
+/// expired traces kept (for their budget and path); `path_work` a node's p50 own work.
+#[allow(clippy::too_many_arguments)]
+pub fn in_one_pod(
+    expired_by_pod: &BTreeMap<(String, String), u64>,
+    traces_by_pod: &BTreeMap<(String, String), u64>,
+    node: &str,
+    own_work: impl Fn(&str) -> Option<Percentiles>,
+    expired: &[Expired],
+    span_s: f64,
+    graph: &FlowGraph,
+    path_work: impl Fn(&str) -> Option<f64>,
+) -> Option<PodExpiry> {
+    let found = tenant_share::failures_of_one_pod(expired_by_pod, traces_by_pod)?;
+    let pod = found.pod;
+    let mut by_pod: BTreeMap<&str, (u64, u64, Vec<(&str, u64)>)> = BTreeMap::new();
+    for ((p, tenant), traces) in traces_by_pod {
+        let entry = by_pod.entry(p.as_str()).or_default();
+        entry.0 += traces;
+        entry.2.push((tenant.as_str(), *traces));
+    }
+    for ((p, _), count) in expired_by_pod {
+        by_pod.entry(p.as_str()).or_default().1 += count;
+    }
+    let tenant_total = |tenant: &str| -> u64 {
+        traces_by_pod
+            .iter()
+            .filter(|((_, t), _)| t == tenant)
+            .map(|(_, n)| n)
+            .sum()
+    };
+    let mut tenants: Vec<PodTenant> = found
+        .tenants
+        .iter()
+        .map(|(tenant, failed, taken)| PodTenant {
+            tenant: tenant.to_string(),
+            expired: *failed,
+            traces: *taken,
+            only_here: tenant_total(tenant) == *taken,
+        })
+        .collect();
+    tenants.sort_by(|a, b| b.traces.cmp(&a.traces).then(a.tenant.cmp(&b.tenant)));
+    let other_pods: Vec<OtherPod> = by_pod
+        .iter()
+        .filter(|(p, _)| **p != pod)
+        .map(|(p, (traces, expired, tenants))| {
+            let mut tenants = tenants.clone();
+            tenants.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+            OtherPod {
+                pod: p.to_string(),
+                traces: *traces,
+                expired: *expired,
+                tenants: tenants.iter().map(|(t, _)| t.to_string()).collect(),
+            }
+        })
+        .collect();
+    let pod_traces = by_pod.get(pod).map_or(0, |entry| entry.0);
+    let all_traces: u64 = by_pod.values().map(|entry| entry.0).sum();
+    let own_here = own_work(pod);
+    let mut elsewhere = Percentiles::default();
+    for other in &other_pods {
+        if let Some(work) = own_work(&other.pod) {
+            elsewhere.merge(&work);
+        }
+    }
+    let own_p50_ms = own_here.as_ref().and_then(|p| p.percentile(50.0));
+    let others_own_p50_ms = elsewhere.percentile(50.0);
+    let rate = |traces: u64| {
+        if span_s > 0.0 {
+            traces as f64 / span_s
+        } else {
+            0.0
+        }
+    };
+    let others_traces: u64 = other_pods.iter().map(|p| p.traces).sum();
+    let mine: Vec<&Expired> = expired
+        .iter()
+        .filter(|trace| trace.pod.as_deref() == Some(pod))
+        .collect();
+    let mut budget = Percentiles::default();
+    let mut path: Vec<String> = Vec::new();
+    for trace in &mine {
+        if let Some(left) = trace.budget_left_ms() {
+            budget.add(left);
+        }
+        for node in &trace.nodes {
+            if !path.iter().any(|known| known == &**node) && path.len() < MAX_NODES {
+                path.push(node.to_string());
+            }
+        }
+    }
+    let order = graph.nodes();
+    path.sort_by_key(|name| {
+        order
+            .iter()
+            .position(|n| *n == name.as_str())
+            .unwrap_or(usize::MAX)
+    });
+    let path_work_ms = path.iter().filter_map(|name| path_work(name)).sum();
+    Some(PodExpiry {
+        pod: pod.to_string(),
+        traces: found.failures,
+        expired_in_flow: found.total,
+        tenants,
+        pod_traces,
+        all_traces,
+        node_name: node.to_string(),
+        own_p50_ms,
+        others_own_p50_ms,
+        rate_per_s: rate(pod_traces),
+        capacity_per_s: own_p50_ms.filter(|ms| *ms > 0.0).map(|ms| 1000.0 / ms),
+        others_rate_per_s: rate(others_traces) / other_pods.len().max(1) as f64,
+        budget_left_p50_ms: budget.percentile(50.0),
+        path,
+        path_work_ms,
+        load: tenant_share::pod_load(
+            pod_traces,
+            all_traces,
+            other_pods.len() + 1,
+            own_p50_ms,
+            others_own_p50_ms,
+        ),
+        other_pods,
     })
 }
