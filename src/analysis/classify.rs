@@ -600,12 +600,12 @@ impl Classifier {
         }
         facts.worker.add(event);
         facts.curve.add(event);
+        facts.longest.add(event);
         match event.kind {
             Kind::NodeSuccess => {
                 if let Some(attempt) = event.attempt.filter(|a| *a > 0) {
                     *facts.retried_successes.entry(attempt).or_default() += 1;
                 }
-                facts.longest.add(event);
                 if let Some(latency) = event.latency_ms {
                     facts.success_latency.add(latency);
                     if crate::analysis::saturation::waited_to_hand_over(event) {
@@ -808,8 +808,7 @@ impl Classifier {
         *self.tenant_traces.entry(tenant.to_string()).or_default() += 1;
         if let Some(pod) = outcome.summary.pod.as_deref() {
             let key = (pod.to_string(), tenant.to_string());
-            if self.traces_by_pod.len() < MAX_POD_TENANTS || self.traces_by_pod.contains_key(&key)
-            {
+            if self.traces_by_pod.len() < MAX_POD_TENANTS || self.traces_by_pod.contains_key(&key) {
                 *self.traces_by_pod.entry(key).or_default() += 1;
             }
         }
@@ -860,7 +859,7 @@ impl Classifier {
                             visit.node_name.to_string(),
                             late,
                             depth,
-                            expired_of(summary),
+                            Expired::of(summary),
                         ));
                     }
                     _ => self.count_expired_in_queue(summary),
@@ -892,7 +891,7 @@ impl Classifier {
             .deadline_late_ms
             .map(|late| summary.duration_ms() - late);
         self.expiry_paths.expired(&reached, tenant, budget_left);
-        self.keep_expired(expired_of(summary));
+        self.keep_expired(Expired::of(summary));
         if let Some((visit, _)) = summary.longest_wait()
             && let node = &*visit.node_name
             && (self.deadline_queued_at.len() < 1024 || self.deadline_queued_at.contains_key(node))
@@ -970,8 +969,11 @@ impl Classifier {
                 self.deadline_in_flow += 1;
                 *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
                 // Skipped at its first event: its budget was gone when the node fetched it.
-                self.expiry_paths
-                    .expired(&[&Name::from(node.as_str())], &expired.tenant, Some(-late));
+                self.expiry_paths.expired(
+                    &[&Name::from(node.as_str())],
+                    &expired.tenant,
+                    Some(-late),
+                );
                 *self
                     .deadline_in_flow_by_tenant
                     .entry(expired.tenant.clone())
@@ -1349,27 +1351,6 @@ const MAX_FIRST_SKIPS: usize = 100_000;
 
 /// Failing messages followed at most, awaiting their recovery or terminal failure.
 const MAX_FAILING: usize = 100_000;
-
-/// A deadline-skipped trace, as the hung-call and pod rules read it.
-fn expired_of(summary: &crate::analysis::trace::TraceSummary) -> Expired {
-    Expired {
-        trace_id: Name::from(summary.trace_id.as_str()),
-        tenant: summary
-            .tenant
-            .as_deref()
-            .unwrap_or(UNKNOWN_TENANT)
-            .to_string(),
-        pod: summary.pod.clone(),
-        first_ts: summary.first_ts,
-        last_ts: summary.last_ts,
-        deadline: summary.deadline,
-        nodes: summary
-            .visits
-            .iter()
-            .map(|visit| Name::clone(&visit.node_name))
-            .collect(),
-    }
-}
 
 /// The tenant these failures are, by the shared rule (`tenant_share::failures_of_one_tenant`).
 fn dominant_tenant<'a>(
@@ -2098,7 +2079,8 @@ pub fn pod_steps(at: &PodExpiry) -> Vec<String> {
             other.pod
         )
     });
-    let evidence = format!("`flowtrace classify --by pod,tenant` shows the skips by pod and tenant{compare}");
+    let evidence =
+        format!("`flowtrace classify --by pod,tenant` shows the skips by pod and tenant{compare}");
     let pinned: Vec<String> = at.pinned().iter().map(|t| t.tenant.clone()).collect();
     steps.push(match (at.load, at.pinned().first()) {
         (PodLoad::Imbalance, Some(top)) => format!(

@@ -19,7 +19,7 @@ use serde::Serialize;
 use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, MIN_TENANT_EVIDENCE, TENANT_SHARE};
-use super::trace::{NodeVisit, TraceStatus};
+use super::trace::{NodeVisit, TraceStatus, TraceSummary};
 use crate::event::{Event, Kind, Name, NameMap, Timestamp};
 
 /// A node whose own work kept its worker(s) busy at least this share of the span is at
@@ -398,12 +398,42 @@ impl Ord for Kept {
 pub struct LongestCalls {
     heap: std::collections::BinaryHeap<std::cmp::Reverse<Kept>>,
     seq: u64,
+    /// The workers (node_ids) whose attempt under way started with the outbound queue full.
+    started_full: Vec<Name>,
 }
 
+/// Workers followed for a full outbound queue at the start of their attempt, at most.
+const MAX_STARTED_FULL: usize = 64;
+
 impl LongestCalls {
-    /// Takes a `node_success` of the node (other events are ignored).
+    /// Takes an event of the node: its `node_success` (and the `node_start` before it). A
+    /// success that waited to hand its output over is left out: its time is the node after
+    /// it, not its own call. Its outbound reading is logged after the put (a consumer may have
+    /// drained the queue meanwhile), so an attempt that started with its outbound queue full
+    /// counts as having waited too.
     pub fn add(&mut self, event: &Event) {
-        if event.kind != Kind::NodeSuccess {
+        let worker = event.node_id.as_ref();
+        match event.kind {
+            Kind::NodeStart => {
+                let full = super::saturation::waited_to_hand_over(event);
+                let known = worker.and_then(|id| self.started_full.iter().position(|w| w == id));
+                match (full, known, worker) {
+                    (true, None, Some(id)) if self.started_full.len() < MAX_STARTED_FULL => {
+                        self.started_full.push(Name::clone(id));
+                    }
+                    (false, Some(index), _) => {
+                        self.started_full.swap_remove(index);
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            Kind::NodeSuccess => {}
+            _ => return,
+        }
+        if super::saturation::waited_to_hand_over(event)
+            || worker.is_some_and(|id| self.started_full.contains(id))
+        {
             return;
         }
         let (Some(latency), Some(trace_id)) = (event.latency_ms, &event.trace_id) else {
@@ -454,6 +484,45 @@ pub fn hung_from_ms(own_p50_ms: f64, budget_ms: f64) -> f64 {
     (HUNG_RATIO * own_p50_ms).max(HUNG_BUDGET_SHARE * budget_ms)
 }
 
+/// A node's hung calls hold it when they took at least this share of its successes' time.
+pub const HUNG_BUSY_SHARE: f64 = 0.5;
+
+/// A node held by its own rare hung calls (at least `HUNG_RATIO` times its p50, at most
+/// `HUNG_RARE_SHARE` of its successes, no `node_timeout`), which took at least
+/// `HUNG_BUSY_SHARE` of its successes' time: its tail, not its normal speed, keeps its worker
+/// busy (saturation's reading of the rule `hung_calls` applies to deadline skips).
+#[derive(Debug, Clone, Serialize)]
+pub struct HungTail {
+    /// Those calls, of its successes; the shortest and longest of them (of those kept).
+    pub calls: u64,
+    pub successes: u64,
+    pub min_ms: f64,
+    pub max_ms: f64,
+    /// Its p50 own work.
+    pub p50_ms: f64,
+    /// Their time (s, of the longest kept), of all its successes' time.
+    pub hung_s: f64,
+    pub success_s: f64,
+    /// The longest of them.
+    pub example_trace: String,
+}
+
+/// The hung calls that hold a node (see `HungTail`): `success_s` is its successes' time.
+pub fn hung_tail(facts: &NodeCalls, success_s: f64) -> Option<HungTail> {
+    let (hung, calls, successes, p50_ms) = hung_of(facts, 0.0)?;
+    let hung_s: f64 = hung.iter().map(|call| call.latency_ms / 1000.0).sum();
+    (success_s > 0.0 && hung_s >= HUNG_BUSY_SHARE * success_s).then(|| HungTail {
+        calls: calls.max(hung.len() as u64),
+        successes,
+        min_ms: hung.last().map_or(0.0, |call| call.latency_ms),
+        max_ms: hung[0].latency_ms,
+        p50_ms,
+        hung_s,
+        success_s,
+        example_trace: hung[0].trace_id.to_string(),
+    })
+}
+
 /// A trace whose deadline expired in the flow: when, where, on which path.
 #[derive(Debug, Clone)]
 pub struct Expired {
@@ -469,6 +538,27 @@ pub struct Expired {
 }
 
 impl Expired {
+    /// A deadline-skipped trace, from its summary.
+    pub fn of(summary: &TraceSummary) -> Expired {
+        Expired {
+            trace_id: Name::from(summary.trace_id.as_str()),
+            tenant: summary
+                .tenant
+                .as_deref()
+                .unwrap_or(tenant_share::UNKNOWN_TENANT)
+                .to_string(),
+            pod: summary.pod.clone(),
+            first_ts: summary.first_ts,
+            last_ts: summary.last_ts,
+            deadline: summary.deadline,
+            nodes: summary
+                .visits
+                .iter()
+                .map(|visit| Name::clone(&visit.node_name))
+                .collect(),
+        }
+    }
+
     /// The deadline less the first event (ms): what the budget had left when the first node
     /// took the message.
     pub fn budget_left_ms(&self) -> Option<f64> {
@@ -526,6 +616,120 @@ pub struct HungCalls {
     pub by_tenant: BTreeMap<String, u64>,
 }
 
+/// A node's calls that hung for callers with `budget_ms` left at their first event, longest
+/// first, with their count and the node's successes and p50 own work: none when the node timed
+/// out (a timeout_s cuts its calls) or when they are not its rare tail.
+fn hung_of<'a>(facts: &NodeCalls<'a>, budget_ms: f64) -> Option<(Vec<&'a Call>, u64, u64, f64)> {
+    if facts.timed_out {
+        return None;
+    }
+    let own_p50_ms = facts.own_p50_ms.filter(|ms| *ms > 0.0)?;
+    let from_ms = hung_from_ms(own_p50_ms, budget_ms);
+    let hung = facts.longest.at_least(from_ms);
+    let (calls, successes) = (facts.latency.count_at_least(from_ms), facts.latency.count());
+    (!hung.is_empty() && calls as f64 <= HUNG_RARE_SHARE * successes as f64)
+        .then_some((hung, calls, successes, own_p50_ms))
+}
+
+/// Per node, its hung calls (see `hung_of`) less those that only waited on another node's: a
+/// long success of a node upstream of a hung call, in its pod and while it ran, is the time it
+/// waited to hand its output over to the full queue in front of that call (its reading of the
+/// outbound queue, logged after the put, need not show it), not a call of its own that hung.
+#[allow(clippy::type_complexity)]
+fn hung_by_node<'a>(
+    nodes: impl IntoIterator<Item = (&'a str, NodeCalls<'a>)>,
+    budget_ms: f64,
+    graph: &FlowGraph,
+) -> Vec<(&'a str, Vec<&'a Call>, u64, u64, f64)> {
+    let found: Vec<(&str, Vec<&Call>, u64, u64, f64)> = nodes
+        .into_iter()
+        .filter(|(node, _)| !is_endpoint(node))
+        .filter_map(|(node, facts)| {
+            let (hung, calls, successes, p50) = hung_of(&facts, budget_ms)?;
+            Some((node, hung, calls, successes, p50))
+        })
+        .collect();
+    let blocked = |node: &str, call: &Call| {
+        found.iter().any(|(other, hung, ..)| {
+            *other != node
+                && graph.is_downstream(other, node)
+                && hung.iter().any(|c| {
+                    c.start < call.end
+                        && c.end >= call.start
+                        && match (&c.pod, &call.pod) {
+                            (Some(a), Some(b)) => a == b,
+                            _ => true,
+                        }
+                })
+        })
+    };
+    found
+        .iter()
+        .filter_map(|(node, hung, calls, successes, p50)| {
+            let own: Vec<&Call> = hung
+                .iter()
+                .copied()
+                .filter(|call| !blocked(node, call))
+                .collect();
+            let removed = (hung.len() - own.len()) as u64;
+            (!own.is_empty()).then(|| (*node, own, calls.saturating_sub(removed), *successes, *p50))
+        })
+        .collect()
+}
+
+/// A call at `node` could hold `trace`: the node is on its path or downstream of a node it
+/// reached (a full queue blocks the nodes feeding it), the call ran in its pod (pods share
+/// no queue), during `window`.
+fn holds(
+    call: &Call,
+    node: &str,
+    trace: &Expired,
+    (start, end): (Timestamp, Timestamp),
+    graph: &FlowGraph,
+) -> bool {
+    call.start <= end
+        && call.end >= start
+        && match (&call.pod, &trace.pod) {
+            (Some(a), Some(b)) => a == b,
+            _ => true,
+        }
+        && (graph.edges.is_empty()
+            || trace
+                .nodes
+                .iter()
+                .any(|visited| &**visited == node || graph.is_downstream(node, visited)))
+}
+
+/// The hung call that caught one expired trace, by the rule of `hung_calls`: its own (it
+/// expired inside it), else the longest that ran while it waited. `budget_ms` is the budget
+/// callers give (the trace's own, when it had some left at its first event). With the node,
+/// and its p50 own work.
+pub fn hung_call_of<'a>(
+    trace: &Expired,
+    budget_ms: f64,
+    graph: &FlowGraph,
+    nodes: impl IntoIterator<Item = (&'a str, NodeCalls<'a>)>,
+) -> Option<(&'a str, &'a Call, f64)> {
+    let window = trace.window(budget_ms);
+    let mut found: Option<(&str, &Call, f64)> = None;
+    for (node, hung, _, _, own_p50_ms) in hung_by_node(nodes, budget_ms, graph) {
+        for call in hung {
+            if !holds(call, node, trace, window, graph) {
+                continue;
+            }
+            let rank = |c: &Call| (c.trace_id == trace.trace_id, c.latency_ms);
+            if found.is_none_or(|(_, best, _)| {
+                let (mine, ms) = rank(call);
+                let (best_mine, best_ms) = rank(best);
+                (mine, ms) > (best_mine, best_ms)
+            }) {
+                found = Some((node, call, own_p50_ms));
+            }
+        }
+    }
+    found
+}
+
 /// The node whose rare hung calls explain the deadline skips in the flow, if one does:
 /// `expired` the traces that expired in the flow (at most `MAX_EXPIRED_KEPT` of the
 /// `expired_in_flow`), `nodes` what is known of each node.
@@ -538,47 +742,18 @@ pub fn hung_calls<'a>(
     if expired_in_flow < MIN_TENANT_EVIDENCE {
         return None;
     }
-    let mut budgets = Percentiles::default();
-    for trace in expired {
-        if let Some(left) = trace.budget_left_ms().filter(|left| *left > 0.0) {
-            budgets.add(left);
-        }
-    }
-    let budget_ms = budgets.percentile(50.0)?;
-    let on_path = |node: &str, trace: &Expired| {
-        graph.edges.is_empty()
-            || trace
-                .nodes
-                .iter()
-                .any(|visited| &**visited == node || graph.is_downstream(node, visited))
-    };
-    nodes
+    let budget_ms = budget_p50_ms(expired)?;
+    hung_by_node(nodes, budget_ms, graph)
         .into_iter()
-        .filter(|(node, facts)| !is_endpoint(node) && !facts.timed_out)
-        .filter_map(|(node, facts)| {
-            let own_p50_ms = facts.own_p50_ms.filter(|ms| *ms > 0.0)?;
-            let from_ms = hung_from_ms(own_p50_ms, budget_ms);
-            let hung = facts.longest.at_least(from_ms);
-            let (calls, successes) = (facts.latency.count_at_least(from_ms), facts.latency.count());
-            if hung.is_empty() || calls as f64 > HUNG_RARE_SHARE * successes as f64 {
-                return None;
-            }
+        .filter_map(|(node, hung, calls, successes, own_p50_ms)| {
             let (mut own, mut behind) = (0, 0);
             let mut by_tenant: BTreeMap<String, u64> = BTreeMap::new();
             let mut example: Option<&Call> = None;
             for trace in expired {
-                if !on_path(node, trace) {
-                    continue;
-                }
-                let (start, end) = trace.window(budget_ms);
-                let mut held = hung.iter().filter(|call| {
-                    call.start <= end
-                        && call.end >= start
-                        && match (&call.pod, &trace.pod) {
-                            (Some(a), Some(b)) => a == b,
-                            _ => true,
-                        }
-                });
+                let window = trace.window(budget_ms);
+                let mut held = hung
+                    .iter()
+                    .filter(|call| holds(call, node, trace, window, graph));
                 let Some(first) = held.next() else {
                     continue;
                 };
@@ -619,11 +794,20 @@ pub fn hung_calls<'a>(
                     }
                 })
         })
-        .max_by(|a, b| {
-            a.traces
-                .cmp(&b.traces)
-                .then(b.node_name.cmp(&a.node_name))
-        })
+        .max_by(|a, b| a.traces.cmp(&b.traces).then(b.node_name.cmp(&a.node_name)))
+}
+
+/// The budget callers give, as the expired traces show it: the p50 of what they had left at
+/// their first event, of those that had some (the wait before the first node is not logged,
+/// so it is a lower bound).
+pub fn budget_p50_ms(expired: &[Expired]) -> Option<f64> {
+    let mut budgets = Percentiles::default();
+    for trace in expired {
+        if let Some(left) = trace.budget_left_ms().filter(|left| *left > 0.0) {
+            budgets.add(left);
+        }
+    }
+    budgets.percentile(50.0)
 }
 
 // Deadline skips confined to one pod.
@@ -688,10 +872,9 @@ pub struct PodExpiry {
 impl PodExpiry {
     /// Every tenant of the pod failed there (at least half the pod's rate), or it serves one.
     pub fn for_every_tenant(&self) -> bool {
-        let (expired, traces) = self
-            .tenants
-            .iter()
-            .fold((0, 0), |(e, t), tenant| (e + tenant.expired, t + tenant.traces));
+        let (expired, traces) = self.tenants.iter().fold((0, 0), |(e, t), tenant| {
+            (e + tenant.expired, t + tenant.traces)
+        });
         if traces == 0 {
             return false;
         }

@@ -342,8 +342,17 @@ mod tests {
 
     #[test]
     fn a_pod_is_overloaded_by_its_share_or_slow_by_its_work() {
-        assert_eq!(pod_load(402, 591, 3, Some(51.0), Some(50.5)), PodLoad::Imbalance);
-        assert_eq!(pod_load(200, 600, 3, Some(120.0), Some(50.0)), PodLoad::SlowPod);
-        assert_eq!(pod_load(200, 600, 3, Some(51.0), Some(50.0)), PodLoad::Capacity);
+        assert_eq!(
+            pod_load(402, 591, 3, Some(51.0), Some(50.5)),
+            PodLoad::Imbalance
+        );
+        assert_eq!(
+            pod_load(200, 600, 3, Some(120.0), Some(50.0)),
+            PodLoad::SlowPod
+        );
+        assert_eq!(
+            pod_load(200, 600, 3, Some(51.0), Some(50.0)),
+            PodLoad::Capacity
+        );
     }
 }

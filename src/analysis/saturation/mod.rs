@@ -258,6 +258,9 @@ struct NodeStats {
     work_by_tenant: Vec<(Name, WorkerTime)>,
     /// Its own latency over time (successes that did not wait to hand over, timeouts).
     curve: LatencyCurve,
+    /// Its own work (successes that did not wait to hand over), and its longest such calls.
+    own_latency: Percentiles,
+    longest: crate::analysis::deadline_cause::LongestCalls,
     /// `--node`/`--kind` selected an event of this node: its row is shown.
     selected: bool,
 }
@@ -743,6 +746,7 @@ impl SaturationAnalyzer {
             stats.queue_maxsize = Some(capacity);
         }
         bucket.inflight_max = bucket.inflight_max.max(event.trace_inflight.unwrap_or(0));
+        stats.longest.add(event);
         match event.kind {
             Kind::NodeStart => {
                 bucket.starts += 1;
@@ -759,6 +763,7 @@ impl SaturationAnalyzer {
                     // hand its output over measures the node after it.
                     if !waited_to_hand_over(event) {
                         bucket.latency.add(latency);
+                        stats.own_latency.add(latency);
                     }
                     bucket.success_ms += latency;
                 }
@@ -1635,6 +1640,10 @@ pub struct NodeReport {
     pub latency_trend: Option<LatencyTrend>,
     /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
+    /// A few of its calls hung (far past its own work, no node_timeout) and took most of its
+    /// successes' time (absent when not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hung_calls: Option<crate::analysis::deadline_cause::HungTail>,
     /// The same, per tenant (only when the node served more than one).
     pub worker_time_by_tenant: BTreeMap<String, WorkerTime>,
     pub series: Vec<SeriesPoint>,
@@ -1843,6 +1852,15 @@ fn node_report(
         } else {
             0.0
         },
+        hung_calls: crate::analysis::deadline_cause::hung_tail(
+            &crate::analysis::deadline_cause::NodeCalls {
+                longest: &stats.longest,
+                own_p50_ms: stats.own_latency.percentile(50.0),
+                latency: &stats.own_latency,
+                timed_out: stats.timeouts > 0,
+            },
+            stats.work.success_s,
+        ),
         worker_time_by_tenant: if stats.work_by_tenant.len() > 1 {
             stats
                 .work_by_tenant
