@@ -1020,6 +1020,7 @@ impl Classifier {
                             own_p50_ms: facts.unblocked_latency.percentile(50.0),
                             latency: &facts.success_latency,
                             timed_out: facts.timeouts > 0,
+                            success_s: facts.worker.success_s,
                         },
                     )
                 }),

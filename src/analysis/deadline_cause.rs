@@ -347,8 +347,10 @@ pub const HUNG_RATIO: f64 = 10.0;
 /// ... and at least this share of the expired traces' budget (p50 left at their first event)
 /// is a call that hung.
 pub const HUNG_BUDGET_SHARE: f64 = 0.5;
-/// Hung calls are a node's tail, not its speed, when at most this share of its successes.
+/// Hung calls are a node's tail, not its speed, when at most this share of its successes ...
 pub const HUNG_RARE_SHARE: f64 = 0.1;
+/// ... and they hold it when they took at least this share of its successes' time.
+pub const HUNG_BUSY_SHARE: f64 = 0.5;
 /// The longest successes kept per node.
 const LONGEST_KEPT: usize = 64;
 /// Traces that expired in the flow kept to match against hung calls, at most.
@@ -484,9 +486,6 @@ pub fn hung_from_ms(own_p50_ms: f64, budget_ms: f64) -> f64 {
     (HUNG_RATIO * own_p50_ms).max(HUNG_BUDGET_SHARE * budget_ms)
 }
 
-/// A node's hung calls hold it when they took at least this share of its successes' time.
-pub const HUNG_BUSY_SHARE: f64 = 0.5;
-
 /// A node held by its own rare hung calls (at least `HUNG_RATIO` times its p50, at most
 /// `HUNG_RARE_SHARE` of its successes, no `node_timeout`), which took at least
 /// `HUNG_BUSY_SHARE` of its successes' time: its tail, not its normal speed, keeps its worker
@@ -507,18 +506,18 @@ pub struct HungTail {
     pub example_trace: String,
 }
 
-/// The hung calls that hold a node (see `HungTail`): `success_s` is its successes' time.
-pub fn hung_tail(facts: &NodeCalls, success_s: f64) -> Option<HungTail> {
+/// The hung calls that hold a node (see `HungTail`).
+pub fn hung_tail(facts: &NodeCalls) -> Option<HungTail> {
     let (hung, calls, successes, p50_ms) = hung_of(facts, 0.0)?;
     let hung_s: f64 = hung.iter().map(|call| call.latency_ms / 1000.0).sum();
-    (success_s > 0.0 && hung_s >= HUNG_BUSY_SHARE * success_s).then(|| HungTail {
+    Some(HungTail {
         calls: calls.max(hung.len() as u64),
         successes,
         min_ms: hung.last().map_or(0.0, |call| call.latency_ms),
         max_ms: hung[0].latency_ms,
         p50_ms,
         hung_s,
-        success_s,
+        success_s: facts.success_s,
         example_trace: hung[0].trace_id.to_string(),
     })
 }
@@ -588,6 +587,8 @@ pub struct NodeCalls<'a> {
     pub latency: &'a Percentiles,
     /// It logged a `node_timeout` (a timeout_s is set and fired).
     pub timed_out: bool,
+    /// Its successes' time (s).
+    pub success_s: f64,
 }
 
 /// Deadline skips that a node's hung calls explain.
@@ -618,7 +619,9 @@ pub struct HungCalls {
 
 /// A node's calls that hung for callers with `budget_ms` left at their first event, longest
 /// first, with their count and the node's successes and p50 own work: none when the node timed
-/// out (a timeout_s cuts its calls) or when they are not its rare tail.
+/// out (a timeout_s cuts its calls), when they are not its rare tail, or when they took less
+/// than `HUNG_BUSY_SHARE` of its successes' time (a tail beside a node busy with its normal
+/// work does not explain what waited for it).
 fn hung_of<'a>(facts: &NodeCalls<'a>, budget_ms: f64) -> Option<(Vec<&'a Call>, u64, u64, f64)> {
     if facts.timed_out {
         return None;
@@ -627,7 +630,10 @@ fn hung_of<'a>(facts: &NodeCalls<'a>, budget_ms: f64) -> Option<(Vec<&'a Call>, 
     let from_ms = hung_from_ms(own_p50_ms, budget_ms);
     let hung = facts.longest.at_least(from_ms);
     let (calls, successes) = (facts.latency.count_at_least(from_ms), facts.latency.count());
-    (!hung.is_empty() && calls as f64 <= HUNG_RARE_SHARE * successes as f64)
+    let hung_s: f64 = hung.iter().map(|call| call.latency_ms / 1000.0).sum();
+    (!hung.is_empty()
+        && calls as f64 <= HUNG_RARE_SHARE * successes as f64
+        && hung_s >= HUNG_BUSY_SHARE * facts.success_s)
         .then_some((hung, calls, successes, own_p50_ms))
 }
 
@@ -908,7 +914,9 @@ pub fn in_one_pod(
 ) -> Option<PodExpiry> {
     let found = tenant_share::failures_of_one_pod(expired_by_pod, traces_by_pod)?;
     let pod = found.pod;
-    let mut by_pod: BTreeMap<&str, (u64, u64, Vec<(&str, u64)>)> = BTreeMap::new();
+    // Per pod: traces, expired traces, and traces per tenant.
+    type PodCounts<'t> = (u64, u64, Vec<(&'t str, u64)>);
+    let mut by_pod: BTreeMap<&str, PodCounts> = BTreeMap::new();
     for ((p, tenant), traces) in traces_by_pod {
         let entry = by_pod.entry(p.as_str()).or_default();
         entry.0 += traces;

@@ -482,17 +482,20 @@ pub fn time_spent(
     }
 }
 
+/// Per node: own work, every success, worker time, longest calls (see `NodeFacts`).
+type CallFacts<'a> = (
+    &'a HashMap<String, Percentiles>,
+    &'a HashMap<String, Percentiles>,
+    &'a HashMap<String, WorkerTime>,
+    &'a HashMap<String, LongestCalls>,
+);
+
 /// The call that hung while a deadline-skipped trace waited, or in which it expired (the rule
 /// classify applies, on the calls read: the sample, or everything with `--full-scan`).
 fn hung_call(
     summary: &TraceSummary,
     graph: &FlowGraph,
-    (latency, turns, worker_time, longest): (
-        &HashMap<String, Percentiles>,
-        &HashMap<String, Percentiles>,
-        &HashMap<String, WorkerTime>,
-        &HashMap<String, LongestCalls>,
-    ),
+    (latency, turns, worker_time, longest): CallFacts<'_>,
 ) -> Option<HungCall> {
     let trace = Expired::of(summary);
     // The budget it had at its first event; none left (skipped as its first event): only its
@@ -506,6 +509,7 @@ fn hung_call(
                 own_p50_ms: latency.get(node).and_then(|p| p.percentile(50.0)),
                 latency: turns.get(node)?,
                 timed_out: worker_time.get(node).is_some_and(|w| w.timeout_s > 0.0),
+                success_s: worker_time.get(node).map_or(0.0, |w| w.success_s),
             },
         ))
     });

@@ -1858,8 +1858,8 @@ fn node_report(
                 own_p50_ms: stats.own_latency.percentile(50.0),
                 latency: &stats.own_latency,
                 timed_out: stats.timeouts > 0,
+                success_s: stats.work.success_s,
             },
-            stats.work.success_s,
         ),
         worker_time_by_tenant: if stats.work_by_tenant.len() > 1 {
             stats
