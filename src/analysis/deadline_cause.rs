@@ -1026,3 +1026,157 @@ pub fn in_one_pod(
         other_pods,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::graph::Edge;
+    use crate::event::test_event;
+
+    fn success(ms: i64, trace: &str, latency: f64) -> Event {
+        let mut event = test_event(ms, trace, "b", Kind::NodeSuccess);
+        event.latency_ms = Some(latency);
+        event.q_depth_out = Some(0);
+        event.queue_maxsize = Some(8);
+        event.node_id = Some("w1".into());
+        event
+    }
+
+    #[test]
+    fn the_longest_calls_are_kept_and_hand_overs_left_out() {
+        let mut calls = LongestCalls::default();
+        for i in 0..200 {
+            calls.add(&success(i * 100, &format!("t{i}"), i as f64));
+        }
+        let kept = calls.at_least(0.0);
+        assert_eq!(kept.len(), LONGEST_KEPT);
+        assert_eq!(kept[0].latency_ms, 199.0);
+        assert_eq!(calls.at_least(190.0).len(), 10);
+        // Waited to hand over: its outbound queue full at the success ...
+        let mut blocked = success(30_000, "full", 5000.0);
+        blocked.q_depth_out = Some(8);
+        calls.add(&blocked);
+        // ... or when its attempt started (drained by the time the success was logged).
+        let mut start = test_event(40_000, "late", "b", Kind::NodeStart);
+        start.q_depth_out = Some(8);
+        start.queue_maxsize = Some(8);
+        start.node_id = Some("w1".into());
+        calls.add(&start);
+        calls.add(&success(45_000, "late", 5000.0));
+        assert_eq!(calls.at_least(1000.0).len(), 0);
+    }
+
+    /// `a -> b -> c`: b's calls take 30 ms, but two of them hung 1.5 s; six traces expired,
+    /// two inside those calls and four while they ran.
+    fn scene(
+        hung: &[(i64, &str)],
+        extra_hung: usize,
+    ) -> (LongestCalls, Percentiles, Vec<Expired>, FlowGraph) {
+        let mut calls = LongestCalls::default();
+        let mut latency = Percentiles::default();
+        for i in 0..60 {
+            let event = success(i * 50, &format!("ok{i}"), 30.0);
+            calls.add(&event);
+            latency.add(30.0);
+        }
+        for (end, trace) in hung {
+            calls.add(&success(*end, trace, 1500.0));
+            latency.add(1500.0);
+        }
+        for i in 0..extra_hung {
+            calls.add(&success(
+                100_000 + i as i64 * 2000,
+                &format!("x{i}"),
+                1500.0,
+            ));
+            latency.add(1500.0);
+        }
+        let expired = |trace: &str, first: i64, last: i64, nodes: &[&str]| Expired {
+            trace_id: trace.into(),
+            tenant: "acme".into(),
+            pod: None,
+            first_ts: Timestamp(first * 1000),
+            last_ts: Timestamp(last * 1000),
+            deadline: Some(Timestamp((first + 1000) * 1000)),
+            nodes: nodes.iter().map(|n| Name::from(*n)).collect(),
+        };
+        let traces = vec![
+            expired("h1", 9_000, 10_600, &["a", "b", "c"]),
+            expired("h2", 19_000, 20_600, &["a", "b", "c"]),
+            expired("w1", 9_400, 10_550, &["a", "b"]),
+            expired("w2", 9_500, 10_560, &["a"]),
+            expired("w3", 19_300, 20_510, &["a", "b"]),
+            expired("w4", 19_400, 20_520, &["a", "b"]),
+        ];
+        let mut graph = FlowGraph::default();
+        graph.edges = vec![
+            Edge {
+                from: "a".into(),
+                to: "b".into(),
+                traces: 66,
+            },
+            Edge {
+                from: "b".into(),
+                to: "c".into(),
+                traces: 66,
+            },
+        ];
+        (calls, latency, traces, graph)
+    }
+
+    fn node_calls<'a>(
+        calls: &'a LongestCalls,
+        latency: &'a Percentiles,
+        timed_out: bool,
+        success_s: f64,
+    ) -> NodeCalls<'a> {
+        NodeCalls {
+            longest: calls,
+            own_p50_ms: latency.percentile(50.0),
+            latency,
+            timed_out,
+            success_s,
+        }
+    }
+
+    #[test]
+    fn hung_calls_explain_the_skips_they_held() {
+        let (calls, latency, expired, graph) = scene(&[(10_500, "h1"), (20_500, "h2")], 0);
+        let found = hung_calls(
+            &expired,
+            6,
+            &graph,
+            [("b", node_calls(&calls, &latency, false, 4.8))],
+        )
+        .unwrap();
+        assert_eq!(
+            (
+                found.node_name.as_str(),
+                found.calls,
+                found.own,
+                found.behind
+            ),
+            ("b", 2, 2, 4)
+        );
+        // The same trace, as find reads it: its own call; another's, behind it.
+        let nodes = || [("b", node_calls(&calls, &latency, false, 4.8))];
+        let (_, call, _) = hung_call_of(&expired[0], 1000.0, &graph, nodes()).unwrap();
+        assert_eq!(&*call.trace_id, "h1");
+        let (_, call, _) = hung_call_of(&expired[3], 1000.0, &graph, nodes()).unwrap();
+        assert_eq!(&*call.trace_id, "h1");
+    }
+
+    #[test]
+    fn no_hung_calls_where_a_timeout_cuts_them_or_they_are_not_the_tail_that_holds_the_node() {
+        let (calls, latency, expired, graph) = scene(&[(10_500, "h1"), (20_500, "h2")], 0);
+        let with = |facts: NodeCalls| hung_calls(&expired, 6, &graph, [("b", facts)]);
+        // b logged node_timeout: a timeout_s is set.
+        assert!(with(node_calls(&calls, &latency, true, 4.8)).is_none());
+        // b was busy with its normal work far more than with the two calls.
+        assert!(with(node_calls(&calls, &latency, false, 60.0)).is_none());
+        // Many calls that long: b's speed, not its tail.
+        let (calls, latency, expired, graph) = scene(&[(10_500, "h1"), (20_500, "h2")], 10);
+        let facts = node_calls(&calls, &latency, false, 20.0);
+        assert!(hung_calls(&expired, 6, &graph, [("b", facts)]).is_none());
+    }
+}
