@@ -304,7 +304,7 @@ fn hung_tail_step(
         format!("took {}-{} ms", millis(hung.min_ms), millis(hung.max_ms))
     };
     format!(
-        "The bottleneck is {node}{capacity}, held by a few calls that hung: {} of its {} {took} against its p50 of {} ms, {:.1} s of its {:.1} s in successful attempts, and it logged no node_timeout, so each held its one worker, and every message queued behind it, for the whole call; its other calls are as fast as usual. Give {node} a NodePolicy.timeout_s a few times its normal calls (and below the callers' budget, when they set Message.deadline_s) and find what makes those calls hang (a lock, a stalled dependency) rather than adding replicas, each of which would still hang on them (`flowtrace find {}` shows the longest); {behind}.",
+        "The bottleneck is {node}{capacity}, held by a few calls that hung: {} of its {} {took} against its p50 of {} ms, {:.1} s of its {:.1} s in successful attempts, and it logged no node_timeout, so each held its one worker, and every message queued behind it, for the whole call; its other calls are as fast as usual. Find what makes those calls hang (a lock, a stalled dependency, a cold start), and when they outlast what the callers wait for (their Message.deadline_s), give {node} a NodePolicy.timeout_s below that, so that one such call stops holding every message behind it; adding replicas only spreads the wait (`flowtrace find {}` shows the longest); {behind}.",
         hung.calls,
         crate::render::plural(hung.successes, "success"),
         millis(hung.p50_ms),
