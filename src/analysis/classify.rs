@@ -22,7 +22,10 @@ use super::category::{
     Category, category_of, is_repeated, is_terminal, reads_like_quota,
     reads_like_rejected_credentials, reads_like_unavailable,
 };
-use super::deadline_cause::{self, CapacityExpiry, ExpiryPaths, NodeCapacity};
+use super::deadline_cause::{
+    self, CapacityExpiry, Expired, ExpiryPaths, HungCalls, LongestCalls, NodeCalls, NodeCapacity,
+    PodExpiry,
+};
 use super::graph::FlowGraph;
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
@@ -66,7 +69,8 @@ impl GroupBy {
 
     /// The bucket width in seconds, for the report.
     fn bucket_seconds(self) -> Option<u64> {
-        self.bucket_micros().map(|micros| (micros / 1_000_000) as u64)
+        self.bucket_micros()
+            .map(|micros| (micros / 1_000_000) as u64)
     }
 
     pub fn is_time(self) -> bool {
@@ -275,6 +279,15 @@ pub struct DeadlineSplit {
     /// it (`deadline_cause`); absent when no node explains them so.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub at_capacity: Option<CapacityExpiry>,
+    /// Of `expired_in_flow`: the traces that expired while one of a node's rare hung calls
+    /// ran (their own, or one holding the worker they waited for) at a node without a timeout
+    /// (`deadline_cause::hung_calls`); absent when no node's calls explain them so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hung_calls: Option<HungCalls>,
+    /// The expiries in the flow are confined to one pod, for every tenant it serves
+    /// (`deadline_cause::in_one_pod`); absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub in_one_pod: Option<PodExpiry>,
 }
 
 #[derive(Debug, Default)]
@@ -310,6 +323,11 @@ struct NodeFacts {
     blocked_success_s: f64,
     /// Its workers (node_ids), at most `MAX_INSTANCES`.
     instances: Vec<Name>,
+    /// Its longest successes (the hung-call rule).
+    longest: LongestCalls,
+    /// Its own work (successes that did not wait on a full outbound queue) per pod, at most
+    /// `MAX_INSTANCES` pods.
+    pod_work: Vec<(Name, Percentiles)>,
 }
 
 /// Workers (node_ids) of a node counted apart, at most.
@@ -372,11 +390,18 @@ pub struct Classifier {
     deadline_behind_retries: BTreeMap<String, u64>,
     /// Deadline skips that were their trace's first event with a short queue: (node, ms late,
     /// queue depth), judged stale or not once the node's latency is known.
-    first_skips: Vec<(String, f64, i64, String)>,
+    first_skips: Vec<(String, f64, i64, Expired)>,
     /// Traces whose deadline expired in the flow, per tenant.
     deadline_in_flow_by_tenant: BTreeMap<String, u64>,
     /// The nodes every finished trace reached, and those that expired in the flow.
     expiry_paths: ExpiryPaths,
+    /// The traces that expired in the flow, at most `MAX_EXPIRED_KEPT`.
+    expired: Vec<Expired>,
+    /// Traces per (pod, tenant), and those that expired in the flow, when lines carry a pod;
+    /// the expiries in the flow of traces without one.
+    traces_by_pod: BTreeMap<(String, String), u64>,
+    expired_by_pod: BTreeMap<(String, String), u64>,
+    expired_without_pod: u64,
     /// The exception type each failing message (trace, node) last raised, until it succeeds
     /// there (a recovery) or fails for good; bounded by `MAX_FAILING`.
     failing: FastMap<(Name, Name), String>,
@@ -443,6 +468,10 @@ impl Classifier {
             first_skips: Vec::new(),
             deadline_in_flow_by_tenant: BTreeMap::new(),
             expiry_paths: ExpiryPaths::default(),
+            expired: Vec::new(),
+            traces_by_pod: BTreeMap::new(),
+            expired_by_pod: BTreeMap::new(),
+            expired_without_pod: 0,
             tenants_seen: BTreeSet::new(),
             time_key: (0, String::new()),
             groups_only: false,
@@ -618,6 +647,7 @@ impl Classifier {
         }
         facts.worker.add(event);
         facts.curve.add(event);
+        facts.longest.add(event);
         match event.kind {
             Kind::NodeSuccess => {
                 if let Some(attempt) = event.attempt.filter(|a| *a > 0) {
@@ -629,6 +659,18 @@ impl Classifier {
                         facts.blocked_success_s += latency.max(0.0) / 1000.0;
                     } else {
                         facts.unblocked_latency.add(latency);
+                        if let Some(pod) = &event.pod {
+                            let known = facts.pod_work.iter().position(|(p, _)| p == pod);
+                            match known {
+                                Some(index) => facts.pod_work[index].1.add(latency),
+                                None if facts.pod_work.len() < MAX_INSTANCES => {
+                                    let mut work = Percentiles::default();
+                                    work.add(latency);
+                                    facts.pod_work.push((Name::clone(pod), work));
+                                }
+                                None => {}
+                            }
+                        }
                     }
                 }
             }
@@ -811,6 +853,12 @@ impl Classifier {
         }
         let tenant = outcome.summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
         *self.tenant_traces.entry(tenant.to_string()).or_default() += 1;
+        if let Some(pod) = outcome.summary.pod.as_deref() {
+            let key = (pod.to_string(), tenant.to_string());
+            if self.traces_by_pod.len() < MAX_POD_TENANTS || self.traces_by_pod.contains_key(&key) {
+                *self.traces_by_pod.entry(key).or_default() += 1;
+            }
+        }
         self.expiry_paths
             .trace(outcome.status, &outcome.summary.visits);
         let counts = &outcome.summary.counts;
@@ -854,12 +902,11 @@ impl Classifier {
                             .deadline_skip_queue
                             .and_then(|(depth, _)| depth)
                             .unwrap_or(0);
-                        let tenant = summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
                         self.first_skips.push((
                             visit.node_name.to_string(),
                             late,
                             depth,
-                            tenant.to_string(),
+                            Expired::of(summary),
                         ));
                     }
                     _ => self.count_expired_in_queue(summary),
@@ -891,11 +938,30 @@ impl Classifier {
             .deadline_late_ms
             .map(|late| summary.duration_ms() - late);
         self.expiry_paths.expired(&reached, tenant, budget_left);
+        self.keep_expired(Expired::of(summary));
         if let Some((visit, _)) = summary.longest_wait()
             && let node = &*visit.node_name
             && (self.deadline_queued_at.len() < 1024 || self.deadline_queued_at.contains_key(node))
         {
             *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
+        }
+    }
+
+    /// Keeps a trace that expired in the flow (for the hung-call and the pod rules).
+    fn keep_expired(&mut self, expired: Expired) {
+        match expired.pod.as_deref() {
+            Some(pod) => {
+                let key = (pod.to_string(), expired.tenant.clone());
+                if self.expired_by_pod.len() < MAX_POD_TENANTS
+                    || self.expired_by_pod.contains_key(&key)
+                {
+                    *self.expired_by_pod.entry(key).or_default() += 1;
+                }
+            }
+            None => self.expired_without_pod += 1,
+        }
+        if self.expired.len() < deadline_cause::MAX_EXPIRED_KEPT {
+            self.expired.push(expired);
         }
     }
 
@@ -936,7 +1002,7 @@ impl Classifier {
 
         // A skip later than its node could have held the message had a budget gone on arrival
         // (`WorkerTime::skip_was_stale`); the others ran out in that queue.
-        for (node, late, depth, tenant) in std::mem::take(&mut self.first_skips) {
+        for (node, late, depth, expired) in std::mem::take(&mut self.first_skips) {
             let facts = self.nodes.get(node.as_str());
             // Every success counts here, as in find: a turn of the queue includes the time a
             // worker waits to hand its output over.
@@ -950,11 +1016,24 @@ impl Classifier {
                 self.deadline_in_flow += 1;
                 *self.deadline_queued_at.entry(node.to_string()).or_default() += 1;
                 // Skipped at its first event: its budget was gone when the node fetched it.
-                self.expiry_paths
-                    .expired(&[&Name::from(node.as_str())], &tenant, Some(-late));
-                *self.deadline_in_flow_by_tenant.entry(tenant).or_default() += 1;
+                self.expiry_paths.expired(
+                    &[&Name::from(node.as_str())],
+                    &expired.tenant,
+                    Some(-late),
+                );
+                *self
+                    .deadline_in_flow_by_tenant
+                    .entry(expired.tenant.clone())
+                    .or_default() += 1;
+                self.keep_expired(expired);
             }
         }
+        // The node whose queue held the most of them longest.
+        let waited_at = self
+            .deadline_queued_at
+            .iter()
+            .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
+            .map(|(node, _)| node.clone());
         // Messages that waited past their budget behind a worker busy retrying other messages:
         // the retries, not capacity, spent it.
         for (node, traces) in std::mem::take(&mut self.deadline_queued_at) {
@@ -973,7 +1052,30 @@ impl Classifier {
             (Some(oldest), Some(newest)) => newest.millis_since(oldest) / 1000.0,
             _ => 0.0,
         };
-        let at_capacity = if self.deadline_behind_retries.is_empty() {
+        // Expiries caught by a node's rare hung calls (it has no timeout): the tail, not the
+        // budget or the capacity.
+        let hung_calls = if self.deadline_behind_retries.is_empty() {
+            deadline_cause::hung_calls(
+                &self.expired,
+                self.deadline_in_flow,
+                graph,
+                self.nodes.iter().map(|(node, facts)| {
+                    (
+                        &**node,
+                        NodeCalls {
+                            longest: &facts.longest,
+                            own_p50_ms: facts.unblocked_latency.percentile(50.0),
+                            latency: &facts.success_latency,
+                            timed_out: facts.timeouts > 0,
+                            success_s: facts.worker.success_s,
+                        },
+                    )
+                }),
+            )
+        } else {
+            None
+        };
+        let at_capacity = if self.deadline_behind_retries.is_empty() && hung_calls.is_none() {
             deadline_cause::at_capacity(
                 &self.expiry_paths,
                 self.deadline_in_flow,
@@ -983,6 +1085,35 @@ impl Classifier {
             )
         } else {
             None
+        };
+        // Expiries confined to one pod: that runtime's capacity, whatever its tenants' budgets.
+        let in_one_pod = match &waited_at {
+            Some(node)
+                if hung_calls.is_none()
+                    && at_capacity.is_none()
+                    && self.expired_without_pod == 0
+                    && self.deadline_behind_retries.is_empty() =>
+            {
+                let facts = self.nodes.get(node.as_str());
+                deadline_cause::in_one_pod(
+                    &self.expired_by_pod,
+                    &self.traces_by_pod,
+                    node,
+                    |pod| {
+                        facts?
+                            .pod_work
+                            .iter()
+                            .find(|(p, _)| &**p == pod)
+                            .map(|(_, work)| work.clone())
+                    },
+                    &self.expired,
+                    span_s,
+                    graph,
+                    |node| self.nodes.get(node)?.unblocked_latency.percentile(50.0),
+                )
+                .filter(PodExpiry::for_every_tenant)
+            }
+            _ => None,
         };
         let facts = Facts {
             categories: &self.categories,
@@ -999,6 +1130,10 @@ impl Classifier {
             deadline_in_retries: &self.deadline_in_retries,
             deadline_behind_retries: &self.deadline_behind_retries,
             at_capacity: at_capacity.as_ref(),
+            hung_calls: hung_calls.as_ref(),
+            in_one_pod: in_one_pod.as_ref(),
+            traces_by_pod: &self.traces_by_pod,
+            expired_by_pod: &self.expired_by_pod,
             tenants_seen: &self.tenants_seen,
             tenant_traces: &self.tenant_traces,
             cancels: &self.cancels,
@@ -1046,6 +1181,8 @@ impl Classifier {
                 spent_in_retries: self.deadline_in_retries.values().sum::<u64>()
                     + self.deadline_behind_retries.values().sum::<u64>(),
                 at_capacity,
+                hung_calls,
+                in_one_pod,
             },
             categories: self.categories,
         }
@@ -1199,6 +1336,13 @@ struct Facts<'a> {
     deadline_behind_retries: &'a BTreeMap<String, u64>,
     /// The node at capacity whose traffic the in-flow expiries are.
     at_capacity: Option<&'a CapacityExpiry>,
+    /// The node whose hung calls the in-flow expiries are.
+    hung_calls: Option<&'a HungCalls>,
+    /// The pod the in-flow expiries are confined to.
+    in_one_pod: Option<&'a PodExpiry>,
+    /// Traces, and traces that expired in the flow, per (pod, tenant).
+    traces_by_pod: &'a BTreeMap<(String, String), u64>,
+    expired_by_pod: &'a BTreeMap<(String, String), u64>,
     tenants_seen: &'a BTreeSet<Name>,
     /// Traces per tenant: the base a tenant's failing messages are measured against.
     tenant_traces: &'a BTreeMap<String, u64>,
@@ -1794,35 +1938,224 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
             share * 100.0
         ));
     }
-    // Traces a node at capacity explains are told apart: their budget is not what is short.
-    let explained = facts.at_capacity.map_or(0, |at| at.traces);
+    // Traces a node's hung calls, a node at capacity or one pod explain are told apart: their
+    // budget is not what is short.
+    let mut by_tenant = facts.deadline_in_flow_by_tenant.clone();
+    let mut explain = |explained: &BTreeMap<String, u64>| {
+        for (tenant, count) in explained {
+            if let Some(left) = by_tenant.get_mut(tenant) {
+                *left = left.saturating_sub(*count);
+            }
+        }
+    };
+    let mut explained = 0;
+    if let Some(hung) = facts.hung_calls {
+        steps.extend(hung_call_steps(hung));
+        explained += hung.traces;
+        explain(&hung.by_tenant);
+    }
     if let Some(at) = facts.at_capacity {
         steps.extend(capacity_steps(at));
+        explained += at.traces;
+        explain(&at.by_tenant);
     }
+    if let Some(pod) = facts.in_one_pod {
+        steps.extend(pod_steps(pod));
+        explained += pod.traces;
+        explain(
+            &pod.tenants
+                .iter()
+                .map(|t| (t.tenant.clone(), t.expired))
+                .collect(),
+        );
+    }
+    by_tenant.retain(|_, count| *count > 0);
     let in_flow = facts.deadline_in_flow.saturating_sub(explained);
     if in_flow > 0 {
         steps.push(format!(
             "{}: the deadline expired inside the flow, waiting in a queue (the first node's included): the flow is slower than the callers' budget; cut the wait (see `flowtrace saturation`) or raise Message.deadline_s upstream.",
             plural(in_flow, "trace")
         ));
-        let mut by_tenant = facts.deadline_in_flow_by_tenant.clone();
-        if let Some(at) = facts.at_capacity {
-            for (tenant, count) in &at.by_tenant {
-                if let Some(left) = by_tenant.get_mut(tenant) {
-                    *left = left.saturating_sub(*count);
-                }
-            }
-            by_tenant.retain(|_, count| *count > 0);
-        }
-        // One tenant's budgets, when the others' messages got through the same queues.
+        // One tenant's budgets, when the others' messages got through the same queues: with
+        // pods, the same queues are those of the pods the tenant ran in.
         if let Some((tenant, count, total)) =
-            dominant_tenant(&by_tenant, facts.tenants_seen, facts.tenant_traces)
+            dominant_tenant(&by_tenant, facts.tenants_seen, facts.tenant_traces).filter(
+                |(tenant, _, _)| {
+                    !facts.expired_by_pod.keys().any(|(_, t)| t == tenant)
+                        || tenant_share::stands_out_in_its_pods(
+                            tenant,
+                            facts.expired_by_pod,
+                            facts.traces_by_pod,
+                        )
+                },
+            )
         {
             steps.push(format!(
                 "{count} of the {total} that expired in the flow are tenant {tenant}'s, while the other tenants' messages got through the same queues: {tenant}'s callers give a budget (Message.deadline_s) shorter than the flow takes; raise it for {tenant}, or make its requests cheaper (`flowtrace classify --by tenant,node` shows it)."
             ));
         }
     }
+    steps
+}
+
+/// The checklist line for deadline skips that a node's rare hung calls explain: the calls and
+/// the traces they caught, that the node has no timeout, and what to do.
+pub fn hung_call_steps(hung: &HungCalls) -> Vec<String> {
+    let node = &hung.node_name;
+    let took = if hung.calls == 1 {
+        format!("took {} ms", millis(hung.max_ms))
+    } else {
+        format!("took {}-{} ms", millis(hung.min_ms), millis(hung.max_ms))
+    };
+    let show = if hung.own > 0 {
+        format!(
+            "`flowtrace find {}` shows one: its budget went into {node}'s own {} ms attempt",
+            hung.example_trace,
+            millis(hung.example_ms)
+        )
+    } else {
+        format!("`flowtrace saturation` shows {node}'s p50 against its max")
+    };
+    vec![format!(
+        "{} of the {} that expired in the flow ran out while one of {node}'s hung calls ran: {} of its {} {took}, against its p50 of {} ms and the {} ms of budget the expired traces had left at their first event (p50); {} expired inside their own hung call, {} while one held {node}'s worker (waiting in its queue, or behind it upstream once that filled). {node} logged no node_timeout, so nothing cuts such a call short. Give {node} a NodePolicy.timeout_s well below the callers' budget (its normal calls take ~{} ms) and find what makes its calls hang (a lock, a stalled dependency); the callers' budget is not what is short, and raising Message.deadline_s would only hold more requests behind each hung call ({show}).",
+        hung.traces,
+        hung.expired_in_flow,
+        hung.calls,
+        plural(hung.successes, "success"),
+        millis(hung.own_p50_ms),
+        millis(hung.budget_left_p50_ms),
+        hung.own,
+        hung.behind,
+        millis(hung.own_p50_ms),
+    )]
+}
+
+/// "acme and stark", "a, b and c".
+fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
+/// The checklist lines for deadline skips confined to one pod: where they were, what made the
+/// pod fall behind (its share of the traffic, its node's speed against the other pods'), and
+/// what to do.
+pub fn pod_steps(at: &PodExpiry) -> Vec<String> {
+    use super::tenant_share::PodLoad;
+    let pod = &at.pod;
+    let node = &at.node_name;
+    let tenants: Vec<String> = at
+        .tenants
+        .iter()
+        .map(|t| format!("{} {} of {}", t.tenant, t.expired, t.traces))
+        .collect();
+    let serves = match at.tenants.as_slice() {
+        [only] => format!("its only tenant, {} ({})", only.tenant, tenants.join(", ")),
+        _ => format!("every tenant it serves ({})", tenants.join(", ")),
+    };
+    let others_expired: u64 = at.other_pods.iter().map(|p| p.expired).sum();
+    let others: Vec<String> = at
+        .other_pods
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} of {}{}",
+                p.pod,
+                p.expired,
+                p.traces,
+                if p.tenants.is_empty() {
+                    String::new()
+                } else {
+                    format!(" for {}", and_list(&p.tenants))
+                }
+            )
+        })
+        .collect();
+    let other_pods = if at.other_pods.len() == 1 {
+        "other pod".to_string()
+    } else {
+        format!("{} other pods", at.other_pods.len())
+    };
+    let had = if others_expired == 0 {
+        "had none".to_string()
+    } else {
+        format!("had {others_expired}")
+    };
+    let share = at.pod_traces as f64 * 100.0 / at.all_traces.max(1) as f64;
+    let pods = at.other_pods.len() + 1;
+    let work = match (at.own_p50_ms, at.others_own_p50_ms) {
+        (Some(here), Some(there)) => format!(
+            "p50 {} ms there, {} ms in the other pods",
+            millis(here),
+            millis(there)
+        ),
+        (Some(here), None) => format!("p50 {} ms there", millis(here)),
+        _ => "not known".to_string(),
+    };
+    let load = match at.load {
+        PodLoad::Imbalance => format!(
+            "{pod} took {} of the {} traces ({share:.0}%) as one of {pods} pods, and {node}'s own work is as fast there as elsewhere ({work}): a load imbalance, not a slow pod: {pod}'s {node} was sent {:.1} messages/s{}, each other pod's {:.1}/s.",
+            at.pod_traces,
+            at.all_traces,
+            at.rate_per_s,
+            at.capacity_per_s.map_or(String::new(), |capacity| format!(
+                " for the ~{capacity:.1}/s its one worker can do"
+            )),
+            at.others_rate_per_s,
+        ),
+        PodLoad::SlowPod => format!(
+            "{node}'s own work is slower in {pod} ({work}), for {} of the {} traces ({share:.0}%) as one of {pods} pods: the pod, not its load.",
+            at.pod_traces, at.all_traces,
+        ),
+        PodLoad::Capacity => format!(
+            "{pod} took {} of the {} traces ({share:.0}%) as one of {pods} pods, and {node}'s own work is as fast there as elsewhere ({work}).",
+            at.pod_traces, at.all_traces,
+        ),
+    };
+    let budget = match at.budget_left_p50_ms {
+        Some(left) if at.path_work_ms > 0.0 => format!(
+            " Their budget is not what is short: they still had p50 {} ms of it at their first event (the wait before the first node is not logged), against ~{} ms of their path's own work ({}).",
+            millis(left),
+            millis(at.path_work_ms),
+            at.path.join(", ")
+        ),
+        _ => String::new(),
+    };
+    let mut steps = vec![format!(
+        "{} of the {} that expired in the flow ran in pod {pod}, for {serves}, while its {other_pods} {had} ({}): each pod is a runtime of its own, with its own queues, so the tenants of the other pods never waited in {pod}'s; the pod's capacity is the cause, not a tenant's budget. {load}{budget}",
+        at.traces,
+        at.expired_in_flow,
+        others.join(", "),
+    )];
+    let compare = at.other_pods.first().map_or(String::new(), |other| {
+        format!(
+            "; `flowtrace saturation --pod {pod}` and `flowtrace saturation --pod {}` show {node}'s rate, own work and busy time in each",
+            other.pod
+        )
+    });
+    let evidence =
+        format!("`flowtrace classify --by pod,tenant` shows the skips by pod and tenant{compare}");
+    let pinned: Vec<String> = at.pinned().iter().map(|t| t.tenant.clone()).collect();
+    steps.push(match (at.load, at.pinned().first()) {
+        (PodLoad::Imbalance, Some(top)) => format!(
+            "{} ran only in {pod} (pinned to it): rebalance, spreading {}'s traffic ({} of the pod's {} traces) over the pods or no longer pinning it to one; adding replicas does not help while the tenants stay pinned (a new pod gets none of their traffic), and raising Message.deadline_s only lets the messages wait longer ({evidence}).",
+            and_list(&pinned),
+            top.tenant,
+            top.traces,
+            at.pod_traces,
+        ),
+        (PodLoad::Imbalance, None) => format!(
+            "Rebalance the traffic across the pods (whatever sends {pod} {share:.0}% of it: the ingress, session affinity, the load balancer); raising Message.deadline_s only lets the messages wait longer ({evidence})."
+        ),
+        (PodLoad::SlowPod, _) => format!(
+            "Look at what differs in {pod} (its host, a noisy neighbour, a dependency its {node} reaches) and drain or replace it; raising Message.deadline_s only lets the messages wait longer ({evidence})."
+        ),
+        (PodLoad::Capacity, _) => format!(
+            "Relieve {node} in {pod} (look at what reached it when the skips happened: a burst, a tenant's heavier requests) rather than raising Message.deadline_s, which only lets the messages wait longer ({evidence})."
+        ),
+    });
     steps
 }
 

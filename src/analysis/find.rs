@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::category::{Category, CategoryCounts};
+use super::deadline_cause::{self, Expired, LongestCalls, NodeCalls};
 use super::graph::{FlowGraph, GraphLearner, Successor, is_endpoint};
 use super::percentile::Percentiles;
 use super::remediation::{self, PodErrors, TenantErrors};
@@ -66,6 +67,8 @@ pub struct TraceFinder {
     tenant_messages: HashMap<String, HashMap<String, (u64, u64)>>,
     /// The same per node and (pod, tenant), when lines carry a pod.
     pod_messages: HashMap<String, PodTenantCounts>,
+    /// Per node: its longest successes (a call that hung while a skipped trace waited).
+    longest: HashMap<String, LongestCalls>,
     close: Vec<(usize, String)>,
 }
 
@@ -97,6 +100,7 @@ impl TraceFinder {
             workers: HashMap::new(),
             tenant_messages: HashMap::new(),
             pod_messages: HashMap::new(),
+            longest: HashMap::new(),
             close: Vec::new(),
         }
     }
@@ -185,6 +189,12 @@ impl TraceFinder {
             // The node's own work: a success that waited on a full outbound queue measures the
             // wait, not the node.
             let blocked = super::saturation::waited_to_hand_over(event);
+            if matches!(event.kind, Kind::NodeStart | Kind::NodeSuccess) {
+                match self.longest.get_mut(node) {
+                    Some(longest) => longest.add(event),
+                    None => self.longest.entry(node.to_string()).or_default().add(event),
+                }
+            }
             if event.kind == Kind::NodeSuccess
                 && let Some(latency) = event.latency_ms
             {
@@ -319,6 +329,7 @@ impl TraceFinder {
                 &self.tenant_messages,
                 &self.pod_messages,
                 &self.curves,
+                &self.longest,
             ),
             &self.moments,
             self.newest,
@@ -352,6 +363,10 @@ pub struct FindReport {
     /// results (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub egress_wait: Option<EgressWait>,
+    /// For a deadline-skipped trace: the call that hung while it waited, or in which it
+    /// expired (`deadline_cause::hung_call_of`); absent when none did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hung_call: Option<HungCall>,
     pub remediation: Vec<String>,
     pub timeline: Vec<Event>,
 }
@@ -432,6 +447,20 @@ pub struct TimeSpent {
     pub budget_left_at_first_event_ms: Option<f64>,
 }
 
+/// A call that hung (far past its node's own work, at a node without a timeout) while a
+/// skipped trace waited, or in which it expired.
+#[derive(Debug, Clone, Serialize)]
+pub struct HungCall {
+    pub node_name: String,
+    /// The trace whose call it was: the trace itself (`own`) or another.
+    pub trace_id: String,
+    pub own: bool,
+    pub started: Timestamp,
+    pub latency_ms: f64,
+    /// The node's p50 own work across the traces read.
+    pub own_p50_ms: f64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct QueueWait {
     pub node_name: String,
@@ -456,17 +485,32 @@ pub fn time_spent(
     summary: &TraceSummary,
     timeline: &[Event],
     own_work: &HashMap<String, Percentiles>,
+    graph: &FlowGraph,
 ) -> TimeSpent {
     let mut queues = Vec::new();
     let mut previous: Option<&NodeVisit> = None;
-    for (visit, gap) in summary.waits() {
-        if let Some(before) = previous
-            && gap > 0.0
-        {
+    for (index, (visit, gap)) in summary.waits().enumerate() {
+        // The wait is from the node that sent the message, when the flow graph names it among
+        // the nodes the trace reached before: a sibling branch's later event (a fan-out's
+        // other branch reaching the join) is not where this message came from.
+        let sender = summary.visits[..index]
+            .iter()
+            .filter(|before| before.last_ts <= visit.first_ts)
+            .filter(|before| {
+                graph
+                    .predecessors(&visit.node_name)
+                    .contains(&&*before.node_name)
+            })
+            .max_by_key(|before| before.last_ts);
+        let waited = match sender {
+            Some(sender) => Some((sender, visit.first_ts.millis_since(sender.last_ts))),
+            None => previous.map(|before| (before, gap)),
+        };
+        if let Some((before, waited)) = waited.filter(|(_, waited)| *waited > 0.0) {
             queues.push(QueueWait {
                 node_name: visit.node_name.to_string(),
                 after: Some(before.node_name.to_string()),
-                waited_ms: gap,
+                waited_ms: waited,
             });
         }
         if previous.is_none_or(|p| visit.last_ts >= p.last_ts) {
@@ -502,6 +546,48 @@ pub fn time_spent(
         budget_left_at_first_event_ms: deadline
             .map(|deadline| (deadline - summary.first_ts.as_unix_seconds()) * 1000.0),
     }
+}
+
+/// Per node: own work, every success, worker time, longest calls (see `NodeFacts`).
+type CallFacts<'a> = (
+    &'a HashMap<String, Percentiles>,
+    &'a HashMap<String, Percentiles>,
+    &'a HashMap<String, WorkerTime>,
+    &'a HashMap<String, LongestCalls>,
+);
+
+/// The call that hung while a deadline-skipped trace waited, or in which it expired (the rule
+/// classify applies, on the calls read: the sample, or everything with `--full-scan`).
+fn hung_call(
+    summary: &TraceSummary,
+    graph: &FlowGraph,
+    (latency, turns, worker_time, longest): CallFacts<'_>,
+) -> Option<HungCall> {
+    let trace = Expired::of(summary);
+    // The budget it had at its first event; none left (skipped as its first event): only its
+    // wait past the deadline is known.
+    let budget_ms = trace.budget_left_ms().unwrap_or(0.0).max(0.0);
+    let nodes = longest.iter().filter_map(|(node, calls)| {
+        Some((
+            node.as_str(),
+            NodeCalls {
+                longest: calls,
+                own_p50_ms: latency.get(node).and_then(|p| p.percentile(50.0)),
+                latency: turns.get(node)?,
+                timed_out: worker_time.get(node).is_some_and(|w| w.timeout_s > 0.0),
+                success_s: worker_time.get(node).map_or(0.0, |w| w.success_s),
+            },
+        ))
+    });
+    let (node, call, own_p50_ms) = deadline_cause::hung_call_of(&trace, budget_ms, graph, nodes)?;
+    Some(HungCall {
+        node_name: node.to_string(),
+        trace_id: call.trace_id.to_string(),
+        own: call.trace_id == trace.trace_id,
+        started: call.start,
+        latency_ms: call.latency_ms,
+        own_p50_ms,
+    })
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -606,6 +692,7 @@ type NodeFacts<'a> = (
     &'a HashMap<String, HashMap<String, (u64, u64)>>,
     &'a HashMap<String, PodTenantCounts>,
     &'a HashMap<String, LatencyCurve>,
+    &'a HashMap<String, LongestCalls>,
 );
 
 /// First attempts a node took and those that failed there, per (pod, tenant).
@@ -741,7 +828,9 @@ fn build_report(
     trace_id: &str,
     timeline: Vec<Event>,
     graph: &FlowGraph,
-    (latency, turns, worker_time, workers, tenant_messages, pod_messages, curves): NodeFacts<'_>,
+    (latency, turns, worker_time, workers, tenant_messages, pod_messages, curves, longest): NodeFacts<
+        '_,
+    >,
     moments: &[Around],
     newest: Timestamp,
     instances: &HashMap<String, Vec<String>>,
@@ -795,11 +884,15 @@ fn build_report(
         .and_then(|next| curves.get(&next.node_name)?.trend());
     // A skip that is the trace's only event has nothing logged to account for.
     let time_spent = (status == TraceStatus::DeadlineSkipped && summary.events > 1)
-        .then(|| time_spent(&summary, &timeline, latency));
+        .then(|| time_spent(&summary, &timeline, latency, graph));
+    let hung_call = (status == TraceStatus::DeadlineSkipped)
+        .then(|| hung_call(&summary, graph, (latency, turns, worker_time, longest)))
+        .flatten();
     let remediation = remediation::for_trace(&remediation::TraceFindings {
         summary: &summary,
         timeline: &timeline,
         time_spent: time_spent.as_ref(),
+        hung_call: hung_call.as_ref(),
         status,
         category,
         next: next.as_ref(),
@@ -836,6 +929,7 @@ fn build_report(
         counts: summary.counts,
         time_spent,
         egress_wait: egress_wait(&timeline, graph, latency),
+        hung_call,
         remediation,
         timeline,
     }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use super::category::{
     Category, reads_like_quota, reads_like_rejected_credentials, reads_like_unavailable,
 };
-use super::find::{LastSuccess, NextNode, TimeSpent};
+use super::find::{HungCall, LastSuccess, NextNode, TimeSpent};
 use super::percentile::Percentiles;
 use super::saturation::{HANG_MIN_COMPLETED_FEW, LatencyTrend, WorkerTime, trend_timeout_advice};
 use super::trace::{TraceStatus, TraceSummary};
@@ -22,6 +22,9 @@ pub struct TraceFindings<'a> {
     pub timeline: &'a [Event],
     /// For a deadline-skipped trace: where its time went.
     pub time_spent: Option<&'a TimeSpent>,
+    /// For a deadline-skipped trace: the call that hung while it waited, or in which it
+    /// expired.
+    pub hung_call: Option<&'a HungCall>,
     pub status: TraceStatus,
     pub category: Option<Category>,
     pub next: Option<&'a NextNode>,
@@ -395,6 +398,8 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
             "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: it waited longest in {waited}'s queue, whose worker spent {:.0}% of its busy time on failed attempts and retry backoff: other messages' retries spent this budget; fix what fails at {waited}, or lower its NodePolicy.max_retries and backoff.",
             worker.retrying_share() * 100.0
         ));
+    } else if let Some(hung) = findings.hung_call {
+        steps.push(hung_call_step(findings, hung, node, &late));
     } else if let Some((spent, longest)) = findings
         .time_spent
         .and_then(|spent| Some((spent, spent.queues.first()?)))
@@ -409,12 +414,26 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     {
         // Its waits are logged (a node after the first): say where the time went, not only
         // the queue of the node that skipped it as it was at the skip.
+        // A pod is a runtime of its own: the queue it waited in is that pod's.
+        let (in_pod, saturation) = match findings.summary.pod.as_deref() {
+            Some(pod) => (
+                format!(" in pod {pod}"),
+                format!("`flowtrace saturation --pod {pod}`"),
+            ),
+            None => (String::new(), "`flowtrace saturation`".to_string()),
+        };
         steps.push(format!(
-            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped. Its time went {}: cut the longest wait, {} ms for {} (`flowtrace saturation` shows whether {} is the bottleneck and what backs up behind it); raising deadline_s upstream helps only if the callers' budget is short for what the flow does (`flowtrace classify` compares them).",
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped. Its time went {}: cut the longest wait, {} ms for {}{in_pod} ({saturation} shows whether {} is the bottleneck{} and what backs up behind it); raising deadline_s upstream helps only if the callers' budget is short for what the flow does (`flowtrace classify` compares them{}).",
             where_time_went(spent),
             millis(longest.waited_ms),
             longest.node_name,
-            longest.node_name
+            longest.node_name,
+            if in_pod.is_empty() { "" } else { " there" },
+            if in_pod.is_empty() {
+                ""
+            } else {
+                ", and tells whether the skips are that pod's alone"
+            },
         ));
     } else {
         steps.push(format!(
@@ -426,6 +445,51 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
         "Compare the deadline callers set with the flow's real end-to-end latency (`flowtrace classify` shows its p95); a skip right after a deploy points at a new, slower path."
             .to_string(),
     );
+}
+
+/// A deadline-skipped trace caught by a call that hung (its own, or one that held the worker it
+/// waited for): the call, that the node has no timeout, and what to do.
+fn hung_call_step(findings: &TraceFindings, hung: &HungCall, node: &str, late: &str) -> String {
+    let at = &hung.node_name;
+    let call = format!(
+        "{} ms against {at}'s p50 of {} ms: a call that hung, and {at} logged no node_timeout (NodePolicy.timeout_s unset, or above it), so nothing cut it short",
+        millis(hung.latency_ms),
+        millis(hung.own_p50_ms)
+    );
+    let spent = findings.time_spent;
+    let budget = spent
+        .and_then(|spent| {
+            let left = spent.budget_left_at_first_event_ms.filter(|left| *left > 0.0)?;
+            let work: f64 = spent
+                .in_nodes
+                .iter()
+                .filter_map(|n| n.own_p50_ms)
+                .sum();
+            Some(format!(
+                "; the message had {} ms of budget at its first event, against ~{} ms of its path's own work",
+                millis(left),
+                millis(work)
+            ))
+        })
+        .unwrap_or_default();
+    let fix = format!(
+        "Give {at} a NodePolicy.timeout_s well below the callers' budget and find what makes its calls hang (a lock, a stalled dependency); the budget is not what is short, and raising deadline_s upstream would only hold more messages behind such calls"
+    );
+    if hung.own {
+        format!(
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: its budget went into {at}'s own attempt for it, {call}{budget}. {fix} (`flowtrace classify` counts the skips such calls caused)."
+        )
+    } else {
+        let went = spent
+            .filter(|spent| !spent.queues.is_empty())
+            .map_or(String::new(), |spent| {
+                format!(" Its time went {}.", where_time_went(spent))
+            });
+        format!(
+            "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped.{went} While it waited, {at}'s worker was held by trace {}'s call, {call}: every message queued behind it waited, at {at} and, once that queue filled, upstream of it{budget}. {fix} (`flowtrace find {}` shows that call).",
+            hung.trace_id, hung.trace_id
+        )
+    }
 }
 
 /// A deadline-skipped trace's longest logged wait is named as where its budget went when it

@@ -273,6 +273,91 @@ pub fn failures_of_one_pod<'a>(
     })
 }
 
+/// True when `tenant`'s failures stand out against the other tenants' *in the pods it ran
+/// in*: each pod is its own runtime with its own queues, so only the tenants sharing its pods
+/// sent messages through the same queues. `failures` and `traffic` are keyed by (pod, tenant).
+/// False when no other tenant shared its pods: nothing then compares its messages with
+/// others' in the same queues.
+pub fn stands_out_in_its_pods(
+    tenant: &str,
+    failures: &std::collections::BTreeMap<(String, String), u64>,
+    traffic: &std::collections::BTreeMap<(String, String), u64>,
+) -> bool {
+    use std::collections::{BTreeMap, BTreeSet};
+    let pods: BTreeSet<&str> = traffic
+        .keys()
+        .filter(|(_, t)| t == tenant)
+        .map(|(pod, _)| pod.as_str())
+        .collect();
+    fn per_tenant<'m>(
+        map: &'m BTreeMap<(String, String), u64>,
+        pods: &BTreeSet<&str>,
+    ) -> BTreeMap<&'m str, u64> {
+        let mut sums: BTreeMap<&str, u64> = BTreeMap::new();
+        for ((pod, t), count) in map {
+            if pods.contains(pod.as_str()) {
+                *sums.entry(t.as_str()).or_default() += count;
+            }
+        }
+        sums
+    }
+    let (failed, taken) = (per_tenant(failures, &pods), per_tenant(traffic, &pods));
+    if !taken.keys().any(|t| *t != tenant) {
+        return false;
+    }
+    let of = |map: &BTreeMap<&str, u64>, key: &str| map.get(key).copied().unwrap_or(0);
+    stands_out(
+        tenant,
+        |t| of(&failed, t),
+        |t| of(&taken, t),
+        failed.values().sum(),
+        taken.values().sum(),
+    )
+}
+
+/// A pod taking at least this many times its fair share of the traffic (the traffic over the
+/// pods) is overloaded by the way traffic is spread.
+pub const IMBALANCE_RATIO: f64 = 1.5;
+/// A node whose own work in one pod takes at least this many times its time in the others is
+/// slower there (the pod's host, a noisy neighbour, a dependency it reaches).
+pub const SLOW_POD_RATIO: f64 = 1.5;
+
+/// Why one pod's node could not keep up while the same node in the other pods did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PodLoad {
+    /// The pod got far more than its share of the traffic, and its node works as fast as the
+    /// other pods': the traffic is spread unevenly.
+    Imbalance,
+    /// Its node's own work is slower there than in the other pods.
+    SlowPod,
+    /// Neither: its share and its speed are like the others'.
+    Capacity,
+}
+
+/// How a pod that took `pod_traces` of `all_traces` (over `pods` pods) compares with the
+/// others: its node's p50 own work there and in the other pods.
+pub fn pod_load(
+    pod_traces: u64,
+    all_traces: u64,
+    pods: usize,
+    own_ms_here: Option<f64>,
+    own_ms_elsewhere: Option<f64>,
+) -> PodLoad {
+    if let (Some(here), Some(there)) = (own_ms_here, own_ms_elsewhere)
+        && there > 0.0
+        && here >= SLOW_POD_RATIO * there
+    {
+        return PodLoad::SlowPod;
+    }
+    let fair = all_traces as f64 / pods.max(1) as f64;
+    if pods >= 2 && pod_traces as f64 >= IMBALANCE_RATIO * fair {
+        PodLoad::Imbalance
+    } else {
+        PodLoad::Capacity
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,5 +433,50 @@ mod tests {
         let failed = counts(&[("globex", 8)]);
         let sent = counts(&[("globex", 16), ("acme", 25), ("initech", 11)]);
         assert!(stands_out("globex", failed, sent, 8, 52));
+    }
+
+    fn by_pod(pairs: &[(&str, &str, u64)]) -> std::collections::BTreeMap<(String, String), u64> {
+        pairs
+            .iter()
+            .map(|(pod, tenant, n)| ((pod.to_string(), tenant.to_string()), *n))
+            .collect()
+    }
+
+    #[test]
+    fn a_tenant_stands_out_only_against_the_tenants_of_its_pods() {
+        // seventh_podimbalance: acme's 57 skips of 345 against stark's 14 of 57 in the same
+        // pod; globex and initech (0 skips) ran in other pods.
+        let failed = by_pod(&[("a", "acme", 57), ("a", "stark", 14)]);
+        let sent = by_pod(&[
+            ("a", "acme", 345),
+            ("a", "stark", 57),
+            ("b", "globex", 103),
+            ("c", "initech", 86),
+        ]);
+        assert!(!stands_out_in_its_pods("acme", &failed, &sent));
+        // Alone in its pod: nothing went through the same queues.
+        let sent = by_pod(&[("a", "acme", 345), ("b", "globex", 103)]);
+        let failed = by_pod(&[("a", "acme", 57)]);
+        assert!(!stands_out_in_its_pods("acme", &failed, &sent));
+        // Beside a tenant of the same pod that got through.
+        let sent = by_pod(&[("a", "acme", 100), ("a", "globex", 100)]);
+        let failed = by_pod(&[("a", "acme", 40)]);
+        assert!(stands_out_in_its_pods("acme", &failed, &sent));
+    }
+
+    #[test]
+    fn a_pod_is_overloaded_by_its_share_or_slow_by_its_work() {
+        assert_eq!(
+            pod_load(402, 591, 3, Some(51.0), Some(50.5)),
+            PodLoad::Imbalance
+        );
+        assert_eq!(
+            pod_load(200, 600, 3, Some(120.0), Some(50.0)),
+            PodLoad::SlowPod
+        );
+        assert_eq!(
+            pod_load(200, 600, 3, Some(51.0), Some(50.0)),
+            PodLoad::Capacity
+        );
     }
 }

@@ -132,6 +132,9 @@ impl NodeVisit {
 pub struct TraceSummary {
     pub trace_id: String,
     pub tenant: Option<String>,
+    /// The pod of its first event that names one (`kubectl logs --prefix`): each pod is a
+    /// runtime of its own, with its own queues.
+    pub pod: Option<Name>,
     pub first_ts: Timestamp,
     pub last_ts: Timestamp,
     pub events: u64,
@@ -148,6 +151,8 @@ pub struct TraceSummary {
     pub deadline_skip_queue: Option<(Option<i64>, Option<i64>)>,
     /// How late the skip was (its time past `deadline_s`), in milliseconds.
     pub deadline_late_ms: Option<f64>,
+    /// The skipped message's `deadline_s`.
+    pub deadline: Option<Timestamp>,
     /// `trace_pending` on the trace's latest event, and that event's kind.
     last_pending: Option<(Kind, i64)>,
     /// The category of the last failure event, for traces still in flight.
@@ -159,6 +164,7 @@ impl TraceSummary {
         TraceSummary {
             trace_id: trace_id.to_string(),
             tenant: None,
+            pod: None,
             first_ts: Timestamp(i64::MAX),
             last_ts: Timestamp(i64::MIN),
             events: 0,
@@ -171,6 +177,7 @@ impl TraceSummary {
             deadline_skipped: false,
             deadline_skip_queue: None,
             deadline_late_ms: None,
+            deadline: None,
             last_pending: None,
             last_failure: None,
         }
@@ -194,6 +201,11 @@ impl TraceSummary {
         if self.tenant.is_none() {
             self.tenant = event.tenant.as_deref().map(str::to_string);
         }
+        if self.pod.is_none()
+            && let Some(pod) = event.pod.as_deref()
+        {
+            self.pod = Some(name(pod));
+        }
         self.counts.add(event);
         let category = category_of(event);
         if category.is_some() {
@@ -208,6 +220,7 @@ impl TraceSummary {
                 self.deadline_late_ms = event
                     .deadline_s
                     .map(|deadline| (event.ts.as_unix_seconds() - deadline) * 1000.0);
+                self.deadline = event.deadline_s.and_then(Timestamp::from_unix_seconds);
             }
             Kind::NodeSuccess => self.last_failure = None,
             kind if is_trace_cancellation(kind) => self.cancelled = true,

@@ -732,6 +732,35 @@ fn troubled_traces_at(troubled: &HashMap<String, u64>, node: &str) -> u64 {
 }
 
 /// One checklist from every analysis, most traces affected first, each naming its evidence.
+/// What differs in the pod the deadline skips are confined to, said after the bottleneck's step
+/// (which names the pod): its share of the traffic, or its node's speed.
+fn pod_differs(at: &super::deadline_cause::PodExpiry) -> String {
+    use super::tenant_share::PodLoad;
+    let share = at.pod_traces as f64 * 100.0 / at.all_traces.max(1) as f64;
+    let pods = at.other_pods.len() + 1;
+    let work = |ms: Option<f64>| ms.map_or("?".to_string(), crate::render::millis);
+    match at.load {
+        PodLoad::Imbalance => format!(
+            " What differs in pod {} is its traffic, not its host: it took {share:.0}% of the traces as one of {pods} pods, with {}'s own work as fast as elsewhere (p50 {} ms there, {} ms in the other pods); every deadline skip was there (see the deadline steps).",
+            at.pod,
+            at.node_name,
+            work(at.own_p50_ms),
+            work(at.others_own_p50_ms),
+        ),
+        PodLoad::SlowPod => format!(
+            " What differs in pod {} is {}'s own work: p50 {} ms there, {} ms in the other pods, for {share:.0}% of the traces as one of {pods} pods; every deadline skip was there (see the deadline steps).",
+            at.pod,
+            at.node_name,
+            work(at.own_p50_ms),
+            work(at.others_own_p50_ms),
+        ),
+        PodLoad::Capacity => format!(
+            " Every deadline skip was in pod {} (see the deadline steps).",
+            at.pod
+        ),
+    }
+}
+
 fn merge_checklists(
     classify: &ClassifyReport,
     saturation: &SaturationReport,
@@ -787,13 +816,29 @@ fn merge_checklists(
     if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
         && let Some(first) = saturation.remediation.get(saturation.hanging.len())
     {
-        let explains_skips = classify.deadlines.at_capacity.as_ref().is_some_and(|at| {
+        let mut step = first.clone();
+        // The skips confined to one pod are the hot node's in that pod: what differs there is
+        // told by the pod rule (its traffic, or its node's speed).
+        let hot_instance = saturation
+            .nodes
+            .iter()
+            .find(|n| n.node_name == *hot)
+            .and_then(|n| n.pressure_instance.as_deref());
+        let in_pod = classify.deadlines.in_one_pod.as_ref().filter(|at| {
             at.node_name == *hot
-                || saturation
-                    .bottleneck
-                    .as_ref()
-                    .is_some_and(|b| b.backed_up.contains(&at.node_name))
+                && hot_instance.is_none_or(|instance| instance == format!("pod {}", at.pod))
         });
+        if let Some(at) = in_pod {
+            step.push_str(&pod_differs(at));
+        }
+        let explains_skips = in_pod.is_some()
+            || classify.deadlines.at_capacity.as_ref().is_some_and(|at| {
+                at.node_name == *hot
+                    || saturation
+                        .bottleneck
+                        .as_ref()
+                        .is_some_and(|b| b.backed_up.contains(&at.node_name))
+            });
         let mut traces = troubled_traces_at(troubled, hot).max(1);
         if explains_skips {
             traces = traces.max(classify.categories.deadline.traces);
@@ -829,7 +874,7 @@ fn merge_checklists(
         }
         steps.push(Step {
             evidence: format!("saturation: hot node {hot}, {reason}"),
-            step: first.clone(),
+            step,
             traces,
         });
     }

@@ -519,6 +519,29 @@ fn others_text(hot: &Bottleneck) -> String {
         .collect()
 }
 
+/// The bottleneck held by a few of its own calls that hung (`deadline_cause::hung_tail`).
+fn hung_tail_step(
+    node: &str,
+    hung: &crate::analysis::deadline_cause::HungTail,
+    capacity: &str,
+    behind: &str,
+) -> String {
+    let took = if hung.calls == 1 {
+        format!("took {} ms", millis(hung.max_ms))
+    } else {
+        format!("took {}-{} ms", millis(hung.min_ms), millis(hung.max_ms))
+    };
+    format!(
+        "The bottleneck is {node}{capacity}, held by a few calls that hung: {} of its {} {took} against its p50 of {} ms, {:.1} s of its {:.1} s in successful attempts, and it logged no node_timeout, so each held its one worker, and every message queued behind it, for the whole call; its other calls are as fast as usual. Find what makes those calls hang (a lock, a stalled dependency, a cold start), and when they outlast what the callers wait for (their Message.deadline_s), give {node} a NodePolicy.timeout_s below that, so that one such call stops holding every message behind it; adding replicas only spreads the wait (`flowtrace find {}` shows the longest); {behind}.",
+        hung.calls,
+        crate::render::plural(hung.successes, "success"),
+        millis(hung.p50_ms),
+        hung.hung_s,
+        hung.success_s,
+        hung.example_trace,
+    )
+}
+
 pub(super) fn remediate(
     nodes: &[NodeReport],
     signals: &[Signal],
@@ -635,6 +658,12 @@ pub(super) fn remediate(
                     apart.others_busy_share * 100.0,
                     work_share(&report.worker_time) * 100.0,
                 )),
+                // A few calls that hung (no timeout cuts them) hold its worker: its tail, not
+                // its speed (an average over the window would read as a slowdown).
+                _ if report.hung_calls.is_some() => {
+                    let hung = report.hung_calls.as_ref().expect("checked above");
+                    steps.push(hung_tail_step(&hot.node_name, hung, &capacity, &behind));
+                }
                 // Its own attempts took far longer while its queue was full: a slow spell of
                 // what it calls, which replicas would share rather than fix.
                 _ if hot.window.as_ref().is_some_and(PressureWindow::slowed_down) => {

@@ -281,6 +281,9 @@ struct NodeStats {
     work_by_tenant: Vec<(Name, WorkerTime)>,
     /// Its own latency over time (successes that did not wait to hand over, timeouts).
     curve: LatencyCurve,
+    /// Its own work (successes that did not wait to hand over), and its longest such calls.
+    own_latency: Percentiles,
+    longest: crate::analysis::deadline_cause::LongestCalls,
     /// `--node`/`--kind` selected an event of this node: its row is shown.
     selected: bool,
 }
@@ -819,6 +822,7 @@ impl SaturationAnalyzer {
             stats.queue_maxsize = Some(capacity);
         }
         bucket.inflight_max = bucket.inflight_max.max(event.trace_inflight.unwrap_or(0));
+        stats.longest.add(event);
         match event.kind {
             Kind::NodeStart => {
                 bucket.starts += 1;
@@ -837,6 +841,7 @@ impl SaturationAnalyzer {
                         bucket.latency.add(latency);
                         bucket.own_ms += latency;
                         bucket.own_successes += 1;
+                        stats.own_latency.add(latency);
                     }
                     bucket.success_ms += latency;
                 }
@@ -1853,6 +1858,10 @@ pub struct NodeReport {
     pub latency_trend: Option<LatencyTrend>,
     /// Busy time over the span, per worker (one per node and instance).
     pub busy_share: f64,
+    /// A few of its calls hung (far past its own work, no node_timeout) and took most of its
+    /// successes' time (absent when not).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hung_calls: Option<crate::analysis::deadline_cause::HungTail>,
     /// The same, per tenant (only when the node served more than one).
     pub worker_time_by_tenant: BTreeMap<String, WorkerTime>,
     pub series: Vec<SeriesPoint>,
@@ -2073,6 +2082,15 @@ fn node_report(
         } else {
             0.0
         },
+        hung_calls: crate::analysis::deadline_cause::hung_tail(
+            &crate::analysis::deadline_cause::NodeCalls {
+                longest: &stats.longest,
+                own_p50_ms: stats.own_latency.percentile(50.0),
+                latency: &stats.own_latency,
+                timed_out: stats.timeouts > 0,
+                success_s: stats.work.success_s,
+            },
+        ),
         worker_time_by_tenant: if stats.work_by_tenant.len() > 1 {
             stats
                 .work_by_tenant
