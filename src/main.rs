@@ -35,8 +35,8 @@ const PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 /// Freed pages go back to the OS after 10 ms instead of v3's default 1 s: events are freed
 /// on another thread than the one that made them, and pages waiting out the second held
-/// 15-20 MiB of peak memory (classify 68 -> 52 MiB, triage 77 -> 55 MiB on 200 MiB of log)
-/// for about 2% more CPU.
+/// 15-25 MiB of peak memory (on 1 GiB of log: classify 80 -> 60 MiB, triage 98 -> 75 MiB)
+/// for 4-8% more CPU (madvise calls).
 fn return_freed_memory_sooner() {
     // SAFETY: sets one of mimalloc's documented options, before any thread but this one
     // exists; it takes a plain integer and keeps no pointer.
