@@ -114,3 +114,53 @@ fn saved_messages_thinning_out_attempt_by_attempt_get_no_headroom_warning() {
         );
     }
 }
+
+/// Retries spent on one tenant's requests that fail every attempt save nothing (seventh
+/// review's `seventh_proxy503`: a proxy maps the partner's 400s to wayne's orders into 503s;
+/// the other tenants' genuine 503 blips each recovered on a retry). The storm names the tenant
+/// and keeps the retries that save the others; truth from the capture's FlowEvents.
+#[test]
+fn retries_of_one_tenant_s_requests_that_always_fail_are_the_storm_not_every_tenant_s() {
+    let truth = fixture_json("review/seventh_proxy503.expected.json");
+    let errors = truth["node_error_by_tenant"].as_object().unwrap();
+    let failed = truth["node_failed_by_tenant"]["wayne"].as_u64().unwrap();
+    // Each of wayne's orders fails all its attempts: its retries are its errors less its
+    // last attempts; every other tenant's error was retried and recovered.
+    let wayne_retries = errors["wayne"].as_u64().unwrap() - failed;
+    let others: u64 = errors
+        .iter()
+        .filter(|(tenant, _)| *tenant != "wayne")
+        .map(|(_, n)| n.as_u64().unwrap())
+        .sum();
+    let retries = truth["kinds"]["node_retry"].as_u64().unwrap();
+    assert_eq!(wayne_retries + others, retries, "the capture's premise");
+    let path = fixture_arg("review/seventh_proxy503.jsonl.gz");
+    for subcommand in ["classify", "triage"] {
+        let steps = report_json(subcommand, &[&path])["remediation"].to_string();
+        assert!(
+            steps.contains(&format!(
+                "{wayne_retries} of the {retries} retries there are tenant wayne's"
+            )) && steps.contains(&format!(
+                "the other tenants' {others} messages that failed there succeeded on a retry"
+            )) && !steps.contains("disable retries temporarily"),
+            "{subcommand}: {steps}"
+        );
+    }
+}
+
+/// The other side: a pod failing for every tenant it serves (`sixth_stickypod`) is the
+/// cause, so its storm names no tenant; a hanging dependency (`dep_timeouts`) keeps its
+/// dependency wording.
+#[test]
+fn a_failing_pod_s_retry_storm_names_no_tenant() {
+    for capture in [
+        "review/sixth_stickypod.jsonl.gz",
+        "review/dep_timeouts.jsonl",
+    ] {
+        let steps = report_json("classify", &[&fixture_arg(capture)])["remediation"].to_string();
+        assert!(
+            steps.contains("Retry storm") && !steps.contains("retrying them cannot help"),
+            "{capture}: {steps}"
+        );
+    }
+}

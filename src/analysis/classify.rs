@@ -316,6 +316,10 @@ struct NodeFacts {
     /// The highest attempt a `node_failed` came at: PenguiFlow fails a message when its
     /// attempt reaches `max_retries`, so this is the node's limit.
     failed_attempt: Option<i64>,
+    /// Retries per tenant, and the messages per tenant that failed here and then succeeded
+    /// on a retry: retries spent on one tenant's requests that never succeed save nothing.
+    retries_by_tenant: BTreeMap<String, u64>,
+    recovered_by_tenant: BTreeMap<String, u64>,
     /// Its own latency over time: whether it rose steadily until its calls timed out.
     curve: crate::analysis::saturation::LatencyCurve,
     /// The time (s) of successes logged after waiting on a full outbound queue: the wait to
@@ -680,6 +684,10 @@ impl Classifier {
                         Some(facts.failed_attempt.map_or(attempt, |a| a.max(attempt)));
                 }
             }
+            Kind::NodeRetry => {
+                let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+                count_bounded(&mut facts.retries_by_tenant, tenant);
+            }
             Kind::NodeTimeout => {
                 facts.timeout_latency_max = facts
                     .timeout_latency_max
@@ -729,6 +737,10 @@ impl Classifier {
                     && let Some(tally) = self.exceptions.get_mut(&type_name)
                 {
                     tally.recovered += 1;
+                    if let Some(facts) = self.nodes.get_mut(node) {
+                        let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+                        count_bounded(&mut facts.recovered_by_tenant, tenant);
+                    }
                     if self.recovered_in.len() < MAX_FAILING {
                         self.recovered_in.insert(trace.clone(), type_name);
                     }
@@ -1417,6 +1429,37 @@ fn dominant_tenant<'a>(
     tenant_share::failures_of_one_tenant(counts, tenants_seen.len(), traffic)
 }
 
+/// What each pod's nodes that raised `exception` took, per (pod, tenant): the base its
+/// failures are measured against (`tenant_share::failures_of_one_pod`).
+fn pod_traffic(facts: &Facts, exception: &ExceptionReport) -> BTreeMap<(String, String), u64> {
+    facts
+        .pod_messages
+        .iter()
+        .filter(|(node, _)| exception.nodes.iter().any(|n| n == *node))
+        .flat_map(|(_, pods)| pods.iter())
+        .flat_map(|(pod, tenants)| {
+            tenants
+                .iter()
+                .map(move |(tenant, count)| ((pod.clone(), tenant.clone()), *count))
+        })
+        .fold(BTreeMap::new(), |mut sum, (key, count)| {
+            *sum.entry(key).or_default() += count;
+            sum
+        })
+}
+
+/// Adds one to `tenant`'s count, past `MAX_TENANTS_COUNTED` tenants only to those counted.
+fn count_bounded(counts: &mut BTreeMap<String, u64>, tenant: &str) {
+    let room = counts.len() < MAX_TENANTS_COUNTED;
+    match counts.get_mut(tenant) {
+        Some(count) => *count += 1,
+        None if room => {
+            counts.insert(tenant.to_string(), 1);
+        }
+        None => {}
+    }
+}
+
 /// The checklist line for failures confined to one pod that fails for every tenant it serves.
 fn pod_advice(pod: &tenant_share::PodFailures) -> String {
     let tenants: Vec<String> = pod
@@ -1569,6 +1612,39 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                 format!(
                     "{quota} of the {raised} failed attempts there read like a spent quota or rate limit: retrying at once spends more of it; back off longer or lower NodePolicy.max_retries"
                 )
+            } else if let Some(node) = facts.nodes.get(g.key.as_str())
+                && g.terminal > 0
+                // A pod failing for every tenant it serves is the cause, not a tenant.
+                && !facts
+                    .exceptions
+                    .iter()
+                    .filter(|e| e.nodes.contains(&g.key))
+                    .any(|e| {
+                        let traffic = pod_traffic(facts, e);
+                        tenant_share::failures_of_one_pod(&e.pods, &traffic)
+                            .is_some_and(|pod| pod.fails_for_every_tenant())
+                    })
+                && let Some((tenant, count, total)) = dominant_tenant(
+                    &node.retries_by_tenant,
+                    facts.tenants_seen,
+                    facts.tenant_traces,
+                )
+                && node.recovered_by_tenant.get(tenant).copied().unwrap_or(0) == 0
+            {
+                // One tenant's requests that fail every attempt: their retries save nothing,
+                // while the other tenants' may be what saves theirs.
+                let others_saved: u64 = node.recovered_by_tenant.values().sum();
+                let others = if others_saved > 0 {
+                    format!(
+                        "; the other tenants' {} that failed there succeeded on a retry, which turning retries off (max_retries=0) would fail",
+                        plural(others_saved, "message")
+                    )
+                } else {
+                    String::new()
+                };
+                format!(
+                    "{count} of the {total} retries there are tenant {tenant}'s, and none of its messages that failed there succeeded on a retry: retrying them cannot help; stop retrying {tenant}'s requests (gate {tenant}, see the error step) rather than every tenant's{others}"
+                )
             } else if let Some(node) = facts
                 .nodes
                 .get(g.key.as_str())
@@ -1702,21 +1778,7 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let transient = ["connection", "unavailable", "oserror", "reset", "refused"]
             .iter()
             .any(|word| lower.contains(word));
-        // What each pod's nodes that raised it took: the base its failures are measured against.
-        let pod_traffic: BTreeMap<(String, String), u64> = facts
-            .pod_messages
-            .iter()
-            .filter(|(node, _)| exception.nodes.iter().any(|n| n == *node))
-            .flat_map(|(_, pods)| pods.iter())
-            .flat_map(|(pod, tenants)| {
-                tenants
-                    .iter()
-                    .map(move |(tenant, count)| ((pod.clone(), tenant.clone()), *count))
-            })
-            .fold(BTreeMap::new(), |mut sum, (key, count)| {
-                *sum.entry(key).or_default() += count;
-                sum
-            });
+        let pod_traffic = pod_traffic(facts, exception);
         let pod = tenant_share::failures_of_one_pod(&exception.pods, &pod_traffic);
         // A pod failing for every tenant it serves is the cause: no tenant is.
         let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen, facts.tenant_traces)
