@@ -632,6 +632,27 @@ pub(super) fn remediate(
                     shared.busy_share * 100.0,
                     shared.others_text(&hot.node_name),
                 )),
+                (Some(instance), Some(apart), _)
+                    if apart.others_pressed == 0 && apart.load_imbalance() =>
+                {
+                    let even = 1.0 / (apart.others + 1) as f64;
+                    steps.push(format!(
+                        "The bottleneck is {} in {instance} only{capacity}: its worker there was busy {:.0}% of the span, while its {} never backed up ({:.0}% busy on average); {instance} took {:.0}% of the messages {} took across its {} instances (an even split is {:.0}%), at their speed ({} ms a success there, {} ms in the others): a load imbalance, not a slower host. Spread the traffic routed to {instance} (sticky sessions, tenants pinned to it) over the others; more replicas behind the same routing would not take its load{}; {behind}.",
+                        hot.node_name,
+                        apart.busy_share * 100.0,
+                        if apart.others == 1 { "other instance".to_string() } else { format!("{} other instances", apart.others) },
+                        apart.others_busy_share * 100.0,
+                        apart.message_share * 100.0,
+                        hot.node_name,
+                        apart.others + 1,
+                        even * 100.0,
+                        millis(apart.own_ms.unwrap_or_default()),
+                        millis(apart.others_own_ms.unwrap_or_default()),
+                        instance.strip_prefix("pod ").map_or(String::new(), |pod| format!(
+                            " (`flowtrace saturation --pod {pod}` shows that pod alone)"
+                        )),
+                    ));
+                }
                 (Some(instance), Some(apart), _) if apart.others_pressed == 0 => steps.push(format!(
                     "The bottleneck is {} in {instance} only{capacity}: its worker there was busy {:.0}% of the span, while {} never backed up; look at what differs in {instance} (its host, a noisy neighbour, the data or tenants routed to it, a dependency it reaches) before adding replicas{}; {behind}.",
                     hot.node_name,

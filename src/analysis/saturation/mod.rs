@@ -321,6 +321,12 @@ struct QueueReadings {
     open: Option<OpenAttempt>,
     /// Its worker's busy time (s): attempts that ended, and retry backoff.
     busy_s: f64,
+    /// Messages it took (first attempts), and its successes that did not wait to hand over
+    /// with their time: a pressed instance that took more than its share of the traffic at
+    /// its usual speed is a load imbalance, not a slower host.
+    messages: u64,
+    own_successes: u64,
+    own_s: f64,
     /// Its latest queue reading: how long its queue has been below full, once it drained.
     last_reading: Timestamp,
     /// Its first event, and its first node_cancelled (its runtime stopped: flow.stop(), a
@@ -715,6 +721,14 @@ impl SaturationAnalyzer {
             }
         };
         let readings = &mut stats.readings[index].1;
+        match event.kind {
+            Kind::NodeStart if event.attempt.unwrap_or(0) == 0 => readings.messages += 1,
+            Kind::NodeSuccess if !waited_to_hand_over(event) => {
+                readings.own_successes += 1;
+                readings.own_s += event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
+            }
+            _ => {}
+        }
         readings.busy_s += match event.kind {
             Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError => {
                 event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0)
@@ -1758,6 +1772,22 @@ pub struct InstancePressure {
     pub others_pressed: u64,
     /// The other instances' workers' mean busy share.
     pub others_busy_share: f64,
+    /// Its share of the messages the side-by-side instances took (an even split is one over
+    /// their number), and the mean own work of a success (ms) there and in the others.
+    pub message_share: f64,
+    pub own_ms: Option<f64>,
+    pub others_own_ms: Option<f64>,
+}
+
+impl InstancePressure {
+    /// It took at least one and a half times an even split of the traffic, and its own work
+    /// ran at the others' speed (within 30%): the routing, not the host.
+    pub fn load_imbalance(&self) -> bool {
+        let even = 1.0 / (self.others + 1) as f64;
+        self.message_share >= 1.5 * even
+            && matches!((self.own_ms, self.others_own_ms),
+                (Some(own), Some(others)) if others > 0.0 && own <= 1.3 * others && own >= others / 1.3)
+    }
 }
 
 /// The node of a shared name that the report speaks for, and its namesakes.
@@ -1963,7 +1993,24 @@ fn node_report(
                 .iter()
                 .find(|s| s.0 == key)
                 .map_or(0.0, |s| busy_of(s.3));
+            let readings_of = |instance: &Name| {
+                position_of(&stats.readings, instance).map(|index| &stats.readings[index].1)
+            };
+            let own = readings_of(key.0);
+            let (others_messages, others_own_s, others_own_successes) = others
+                .iter()
+                .filter_map(|s| readings_of(s.0.0))
+                .fold((0, 0.0, 0), |(m, t, n), r| {
+                    (m + r.messages, t + r.own_s, n + r.own_successes)
+                });
+            let own_messages = own.map_or(0, |r| r.messages);
+            let mean_ms = |seconds: f64, successes: u64| {
+                (successes > 0).then(|| seconds * 1000.0 / successes as f64)
+            };
             InstancePressure {
+                message_share: own_messages as f64 / (own_messages + others_messages).max(1) as f64,
+                own_ms: own.and_then(|r| mean_ms(r.own_s, r.own_successes)),
+                others_own_ms: mean_ms(others_own_s, others_own_successes),
                 busy_share: own_busy,
                 others: others.len() as u64,
                 others_pressed: others
