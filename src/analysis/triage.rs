@@ -731,7 +731,6 @@ fn troubled_traces_at(troubled: &HashMap<String, u64>, node: &str) -> u64 {
     troubled.get(node).copied().unwrap_or(0)
 }
 
-/// One checklist from every analysis, most traces affected first, each naming its evidence.
 /// What differs in the pod the deadline skips are confined to, said after the bottleneck's step
 /// (which names the pod): its share of the traffic, or its node's speed.
 fn pod_differs(at: &super::deadline_cause::PodExpiry) -> String {
@@ -761,6 +760,7 @@ fn pod_differs(at: &super::deadline_cause::PodExpiry) -> String {
     }
 }
 
+/// One checklist from every analysis, most traces affected first, each naming its evidence.
 fn merge_checklists(
     classify: &ClassifyReport,
     saturation: &SaturationReport,
@@ -828,7 +828,8 @@ fn merge_checklists(
             at.node_name == *hot
                 && hot_instance.is_none_or(|instance| instance == format!("pod {}", at.pod))
         });
-        if let Some(at) = in_pod {
+        // Saturation's step may already say the pod's traffic is the difference.
+        if let Some(at) = in_pod.filter(|_| !step.contains("a load imbalance, not a slower host")) {
             step.push_str(&pod_differs(at));
         }
         let explains_skips = in_pod.is_some()
