@@ -851,10 +851,7 @@ impl Classifier {
         if !outcome.summary.selected {
             return; // no event of it passed --node/--kind
         }
-        *self
-            .statuses
-            .entry(outcome.status.as_str().to_string())
-            .or_default() += 1;
+        count_bounded(&mut self.statuses, outcome.status.as_str());
         self.traces += 1;
         if !self.recovered_in.is_empty()
             && let Some(type_name) = self.recovered_in.remove(outcome.summary.trace_id.as_str())
@@ -864,7 +861,8 @@ impl Classifier {
             tally.recovered_then_expired += 1;
         }
         let tenant = outcome.summary.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
-        *self.tenant_traces.entry(tenant.to_string()).or_default() += 1;
+        // Per finished trace: no key allocated for a tenant already counted.
+        count_bounded(&mut self.tenant_traces, tenant);
         if let Some(pod) = outcome.summary.pod.as_deref() {
             let key = (pod.to_string(), tenant.to_string());
             if self.traces_by_pod.len() < MAX_POD_TENANTS || self.traces_by_pod.contains_key(&key) {
