@@ -11,15 +11,6 @@ fn capture(name: &str) -> String {
     fixture_arg(&format!("review/{name}.jsonl"))
 }
 
-fn steps(report: &Value) -> Vec<String> {
-    report["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s.as_str().or(s["step"].as_str()).unwrap().to_string())
-        .collect()
-}
-
 #[test]
 fn a_hung_call_is_named_first_and_what_waits_behind_it_is_not_blamed() {
     let log = capture("hung2");
@@ -106,7 +97,7 @@ fn a_sink_waiting_on_the_egress_is_not_told_to_add_replicas() {
     let saturation = report_json("saturation", &[&capture("egress_slow")]);
     assert_eq!(saturation["hot_node"], "store");
     assert_eq!(saturation["bottleneck"]["waits_on_egress"], true);
-    let first = &steps(&saturation)[0];
+    let first = &remediation_steps(&saturation)[0];
     assert!(first.starts_with("Drain the egress"), "{first}");
 }
 

@@ -36,22 +36,6 @@ fn skips_by_tenant(truth: &Value) -> Vec<(String, u64)> {
     tenants
 }
 
-fn steps(report: &Value) -> Vec<String> {
-    report["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// A step that tells the callers to raise their budget (not one that says not to).
-fn says_raise_budget(step: &str) -> bool {
-    step.contains("raise it for")
-        || step.contains("raise Message.deadline_s")
-        || step.contains("raise deadline_s")
-}
-
 #[test]
 fn the_skips_behind_ocr_are_its_capacity_not_docuflows_budget() {
     let truth = truth();
@@ -107,7 +91,7 @@ fn the_skips_behind_ocr_are_its_capacity_not_docuflows_budget() {
     // triage: relieving ocr comes first, and nothing tells docuflow to raise its budget.
     let triage = report_json("triage", &[&log()]);
     assert_eq!(triage["saturation"]["hot_node"], "ocr");
-    let triage_steps = steps(&triage);
+    let triage_steps = remediation_steps(&triage);
     assert!(
         triage_steps[0].contains("Relieve the bottleneck ocr"),
         "{triage_steps:#?}"

@@ -42,22 +42,6 @@ fn classify_steps(classify: &Value) -> Vec<String> {
         .collect()
 }
 
-fn triage_steps(triage: &Value) -> Vec<String> {
-    triage["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["step"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// A step that tells the callers to raise their budget (not one that says not to).
-fn says_raise_budget(step: &str) -> bool {
-    step.contains("raise it for")
-        || step.contains("raise Message.deadline_s")
-        || step.contains("raise deadline_s")
-}
-
 /// The deadline-skipped traces of a log, by the runtime's events.
 fn skipped_traces(log: &str) -> Vec<String> {
     let mut traces: Vec<String> = events_jsonl(&[log, "--kind", "deadline_skip"])
@@ -185,7 +169,7 @@ fn the_skips_in_one_pod_are_its_load_not_acmes_budget() {
 fn triage_ranks_the_pods_bottleneck_first_and_says_what_differs_there() {
     let triage = report_json("triage", &[&podimbalance()]);
     assert_eq!(triage["saturation"]["hot_node"], "score");
-    let steps = triage_steps(&triage);
+    let steps = remediation_steps(&triage);
     assert!(
         steps[0].contains("The bottleneck is score in pod api-5c8d-a only")
             // Saturation's own step says the pod's traffic is the difference (triage adds
@@ -366,7 +350,7 @@ fn the_skips_of_the_join_are_profiles_hung_calls_not_the_budget() {
 
     // triage: nothing tells the callers to raise their budget.
     let triage = report_json("triage", &[&joindeadline()]);
-    let steps = triage_steps(&triage);
+    let steps = remediation_steps(&triage);
     assert!(!steps.iter().any(|s| says_raise_budget(s)), "{steps:#?}");
     assert!(
         steps.iter().any(|s| s.contains("profile's hung calls")),

@@ -1446,6 +1446,19 @@ fn pod_traffic(facts: &Facts, exception: &ExceptionReport) -> BTreeMap<(String, 
         })
 }
 
+/// Said when the expired traces still had most of their budget when the flow first logged
+/// them: the budget is not what ran short (`path`: the nodes whose own work is compared).
+fn budget_not_short(left_ms: Option<f64>, path_work_ms: f64, path: &str) -> String {
+    match left_ms {
+        Some(left) if path_work_ms > 0.0 => format!(
+            " Their budget is not what is short: they still had p50 {} ms of it at their first event (the wait before the first node is not logged), against ~{} ms of their path's own work ({path}).",
+            millis(left),
+            millis(path_work_ms),
+        ),
+        _ => String::new(),
+    }
+}
+
 /// Adds one to `tenant`'s count, past `MAX_TENANTS_COUNTED` tenants only to those counted.
 fn count_bounded(counts: &mut BTreeMap<String, u64>, tenant: &str) {
     let room = counts.len() < MAX_TENANTS_COUNTED;
@@ -2174,15 +2187,7 @@ pub fn pod_steps(at: &PodExpiry) -> Vec<String> {
             at.pod_traces, at.all_traces,
         ),
     };
-    let budget = match at.budget_left_p50_ms {
-        Some(left) if at.path_work_ms > 0.0 => format!(
-            " Their budget is not what is short: they still had p50 {} ms of it at their first event (the wait before the first node is not logged), against ~{} ms of their path's own work ({}).",
-            millis(left),
-            millis(at.path_work_ms),
-            at.path.join(", ")
-        ),
-        _ => String::new(),
-    };
+    let budget = budget_not_short(at.budget_left_p50_ms, at.path_work_ms, &at.path.join(", "));
     let mut steps = vec![format!(
         "{} of the {} that expired in the flow ran in pod {pod}, for {serves}, while its {other_pods} {had} ({}): each pod is a runtime of its own, with its own queues, so the tenants of the other pods never waited in {pod}'s; the pod's capacity is the cause, not a tenant's budget. {load}{budget}",
         at.traces,
@@ -2256,15 +2261,14 @@ pub fn capacity_steps(at: &CapacityExpiry) -> Vec<String> {
         ),
         _ => String::new(),
     };
-    let budget = match at.budget_left_p50_ms {
-        Some(left) if at.path_work_ms > 0.0 => format!(
-            " Their budget is not what is short: they still had p50 {} ms of it at their first event (the wait before the first node is not logged), against ~{} ms of their path's own work ({}, each node's p50 of successes that did not wait on a full queue).",
-            millis(left),
-            millis(at.path_work_ms),
+    let budget = budget_not_short(
+        at.budget_left_p50_ms,
+        at.path_work_ms,
+        &format!(
+            "{}, each node's p50 of successes that did not wait on a full queue",
             at.path.join(", ")
         ),
-        _ => String::new(),
-    };
+    );
     let mut steps = vec![format!(
         "{} of the {} that expired in the flow went through {node}, which only {} of the {} finished traces reached; {} of the other {} expired{shared}. {node} is at capacity: {workers} busy {:.0}% of the span with its own work{full}{rate}. The skips are the consequence of {node}'s capacity: messages bound for it expire waiting in the queues at and behind it.{budget} Relieve {node} (add replicas, make its handler or dependency faster, or send it less work; `flowtrace saturation` shows it) rather than raising Message.deadline_s, which only lets them wait longer.",
         at.traces,

@@ -857,20 +857,13 @@ fn merge_checklists(
         {
             let cancelled = classify.categories.cancel.terminal;
             traces += cancelled;
-            for step in steps
-                .iter_mut()
-                .filter(|s| s.evidence.starts_with("cancel:"))
-            {
-                if step
-                    .step
-                    .contains(&format!("{}'s callers give up sooner", give_up.tenant))
-                {
-                    step.step.push_str(&format!(
-                        " They fell in {hot}'s pressure window ({} to {}, see its step).",
-                        crate::render::clock(window.first),
-                        crate::render::clock(window.last)
-                    ));
-                }
+            // With `given_up`, classify's first cancel step is the one that says so.
+            if let Some(step) = steps.iter_mut().find(|s| s.evidence.starts_with("cancel:")) {
+                step.step.push_str(&format!(
+                    " They fell in {hot}'s pressure window ({} to {}, see its step).",
+                    crate::render::clock(window.first),
+                    crate::render::clock(window.last)
+                ));
             }
         }
         steps.push(Step {

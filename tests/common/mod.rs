@@ -190,3 +190,21 @@ pub fn find_text(trace: &str, path: &str) -> String {
         .unwrap();
     String::from_utf8(output.stdout).unwrap()
 }
+
+/// A report's checklist as text: triage's steps (`{step, ...}` objects) or saturation's
+/// (strings).
+pub fn remediation_steps(report: &Value) -> Vec<String> {
+    report["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().or(s["step"].as_str()).unwrap().to_string())
+        .collect()
+}
+
+/// A step that tells the callers to raise their budget (not one that says not to).
+pub fn says_raise_budget(step: &str) -> bool {
+    step.contains("raise it for")
+        || step.contains("raise Message.deadline_s")
+        || step.contains("raise deadline_s")
+}
