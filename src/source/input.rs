@@ -2,11 +2,11 @@
 //! gzip and zstd recognised by their magic bytes (never by the file name).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::read_ahead::ReadAhead;
+use super::read_ahead::{InputRead, ReadAhead};
 use crate::error::Error;
 
 const BUFFER_SIZE: usize = 256 * 1024;
@@ -42,7 +42,7 @@ pub enum Compression {
 pub struct OpenInput {
     pub name: Arc<str>,
     pub compression: Compression,
-    pub reader: Box<dyn BufRead + Send>,
+    pub(crate) reader: Box<dyn InputRead>,
     /// The number of the line before the first read: 0, or where a later run of a file starts.
     pub lines_before: u64,
     /// A later run of a file already counted as an input (see `segments`).
@@ -81,7 +81,7 @@ pub fn open_input(
     // Put the sniffed bytes back in front of the rest of the stream.
     let whole = io::Cursor::new(head).chain(raw);
     // The bytes (decompressed, when they are) are read on a thread of their own.
-    let reader: Box<dyn BufRead + Send> = match compression {
+    let reader: Box<dyn InputRead> = match compression {
         Compression::None => Box::new(ReadAhead::spawn(whole)),
         Compression::Gzip => Box::new(ReadAhead::spawn(flate2::bufread::MultiGzDecoder::new(
             BufReader::with_capacity(BUFFER_SIZE, whole),

@@ -3,13 +3,15 @@
 //! from the workers in the same round, so the records come out exactly as a single reader
 //! would give them (a test compares the two). Memory stays at a few blocks per worker.
 
-use std::io::{self, BufRead};
+use std::collections::VecDeque;
+use std::io;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
 use super::input::OpenInput;
 use super::lines::{LineDecoder, LineOptions, LineOutcome, UNKNOWN_TS, trim_line_end};
+use super::read_ahead::OwnedChunk;
 use super::{ReadStats, Record, SharedReport};
 use crate::error::Error;
 use crate::event::Timestamp;
@@ -28,8 +30,12 @@ fn block_size() -> usize {
 /// Blocks queued per worker.
 const QUEUED: usize = 2;
 
+/// Whole lines to decode: `head`'s, then `body`'s.
 struct Block {
-    bytes: Vec<u8>,
+    /// Lines of their own (the line a chunk completes, or a piece of a chunk).
+    head: Vec<u8>,
+    /// Lines in a buffer of the reader's, given back once decoded.
+    body: Option<OwnedChunk>,
     /// The number of the block's first line.
     first_line: u64,
 }
@@ -37,6 +43,8 @@ struct Block {
 /// A worker's answer for one block: its records, its counts, and the `--strict` stop, if any.
 struct Decoded {
     records: Vec<Record>,
+    /// The block's reader buffer, to be filled again.
+    spent: Option<Vec<u8>>,
     stats: ReadStats,
     strict: Option<(u64, String)>,
 }
@@ -54,6 +62,10 @@ pub(crate) struct ParallelLines {
     /// The lines cut into blocks so far, and the start of a line cut by the last chunk.
     lines: u64,
     partial: Vec<u8>,
+    /// Passing over the rest of a line longer than `max_line_bytes`.
+    skipping: bool,
+    /// Blocks cut, not yet sent.
+    ready: VecDeque<Block>,
     input_done: bool,
     /// An error reading the input, reported once the blocks before it are given.
     read_error: Option<Error>,
@@ -106,6 +118,8 @@ impl ParallelLines {
             sent: 0,
             taken: 0,
             partial: Vec::new(),
+            skipping: false,
+            ready: VecDeque::new(),
             input_done: false,
             read_error: None,
             strict_error: None,
@@ -119,114 +133,122 @@ impl ParallelLines {
     /// The next block of whole lines (the last one may lack its terminator), or `None` at the
     /// end of the input or at a read error (kept for after the blocks before it).
     fn next_block(&mut self) -> Option<Block> {
-        let mut bytes = std::mem::take(&mut self.partial);
-        // Room for the whole block at once: grown by doubling, it was copied again at each
-        // step (half a percent of classify's time).
-        bytes.reserve(self.block_size.saturating_sub(bytes.len()) + 1);
-        let mut searched = 0;
         loop {
-            let chunk = match self.input.reader.fill_buf() {
-                Ok(chunk) => chunk,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    // The broken line is dropped; the lines before it stay.
-                    if let Some(end) = memchr::memrchr(b'\n', &bytes) {
-                        bytes.truncate(end + 1);
-                    } else {
-                        bytes.clear();
-                    }
-                    let block = self.cut(bytes);
-                    self.read_error = Some(Error::Read {
-                        input: self.input.name.to_string(),
-                        line: self.lines,
-                        source,
-                    });
-                    self.input_done = true;
-                    return block;
-                }
-            };
-            if chunk.is_empty() {
-                self.input_done = true;
-                return self.cut(bytes);
+            if let Some(block) = self.ready.pop_front() {
+                return Some(block);
             }
-            // Up to the block size (the reader's buffer may hold more), or all of a long line.
-            let room = self.block_size.saturating_sub(bytes.len());
-            let length = if room == 0 {
-                chunk.len()
-            } else {
-                chunk.len().min(room)
-            };
-            bytes.extend_from_slice(&chunk[..length]);
-            self.input.reader.consume(length);
-            if bytes.len() >= self.block_size {
-                // Bytes already searched hold no line end: search only what came since, or a
-                // long line (or a file without line ends) would be searched again and again.
-                if let Some(end) = memchr::memrchr(b'\n', &bytes[searched..]) {
-                    self.partial = bytes.split_off(searched + end + 1);
-                    return self.cut(bytes);
-                }
-                searched = bytes.len();
-                // No line end at all in `bytes`: one line so far. Past `max_line_bytes` it is
-                // passed over as it is read, and counted, so memory stays bounded.
-                if bytes.len() > self.max_line_bytes {
-                    bytes.clear();
-                    searched = 0;
-                    if !self.skip_to_line_end() {
-                        return None;
-                    }
-                }
+            if self.input_done {
+                return None;
             }
-        }
-    }
-
-    /// Passes over the rest of a line too long to keep, to its end; counts it. False at the
-    /// end of the input (or a read error, which ends it too).
-    fn skip_to_line_end(&mut self) -> bool {
-        self.lines += 1;
-        self.stats.lines += 1;
-        self.stats.too_long += 1;
-        loop {
-            let chunk = match self.input.reader.fill_buf() {
-                Ok(chunk) => chunk,
-                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-                Err(source) => {
-                    self.read_error = Some(Error::Read {
-                        input: self.input.name.to_string(),
-                        line: self.lines,
-                        source,
-                    });
-                    self.input_done = true;
-                    return false;
-                }
-            };
-            if chunk.is_empty() {
-                self.input_done = true;
-                return false;
-            }
-            match memchr::memchr(b'\n', chunk) {
-                Some(end) => {
-                    self.input.reader.consume(end + 1);
-                    return true;
-                }
+            match self.input.reader.take_chunk() {
+                Some(Ok(chunk)) => self.cut_chunk(chunk),
                 None => {
-                    let length = chunk.len();
-                    self.input.reader.consume(length);
+                    // The last line, without its line end.
+                    self.input_done = true;
+                    let last = std::mem::take(&mut self.partial);
+                    return self.number(last, None);
+                }
+                Some(Err(source)) => {
+                    // The broken line is dropped; the lines before it were given.
+                    self.partial.clear();
+                    self.read_error = Some(Error::Read {
+                        input: self.input.name.to_string(),
+                        line: self.lines,
+                        source,
+                    });
+                    self.input_done = true;
+                    return None;
                 }
             }
         }
     }
 
-    /// Numbers the lines of a block.
-    fn cut(&mut self, bytes: Vec<u8>) -> Option<Block> {
-        if bytes.is_empty() {
+    /// Cuts a chunk of the input at its last line end into a block (or, under a test's small
+    /// block size, several): the chunk's buffer goes to a worker as it is, without a copy, with
+    /// the line begun in the chunk before completed apart; what follows the last line end
+    /// begins the next block's first line.
+    fn cut_chunk(&mut self, chunk: OwnedChunk) {
+        let OwnedChunk {
+            buffer,
+            mut start,
+            end,
+        } = chunk;
+        if self.skipping {
+            match memchr::memchr(b'\n', &buffer[start..end]) {
+                Some(at) => {
+                    start += at + 1;
+                    self.skipping = false;
+                }
+                None => return self.input.reader.give_back(buffer),
+            }
+        }
+        let Some(last) = memchr::memrchr(b'\n', &buffer[start..end]) else {
+            // No line end: all of it goes on with the line begun before. Past
+            // `max_line_bytes` that line is passed over as it is read, and counted, so memory
+            // stays bounded.
+            self.partial.extend_from_slice(&buffer[start..end]);
+            self.input.reader.give_back(buffer);
+            if self.partial.len() > self.max_line_bytes {
+                self.partial.clear();
+                self.skipping = true;
+                self.lines += 1;
+                self.stats.lines += 1;
+                self.stats.too_long += 1;
+            }
+            return;
+        };
+        let lines_end = start + last + 1;
+        let mut head = std::mem::take(&mut self.partial);
+        if !head.is_empty() {
+            let first = memchr::memchr(b'\n', &buffer[start..end]).unwrap_or(last);
+            head.extend_from_slice(&buffer[start..start + first + 1]);
+            start += first + 1;
+        }
+        self.partial.extend_from_slice(&buffer[lines_end..end]);
+        if lines_end - start <= self.block_size {
+            let body = OwnedChunk {
+                buffer,
+                start,
+                end: lines_end,
+            };
+            let block = self.number(head, Some(body));
+            self.ready.extend(block);
+            return;
+        }
+        // A block size below the reader's chunks (the `-j` agreement tests): pieces copied.
+        let block = self.number(head, None);
+        self.ready.extend(block);
+        let mut rest = &buffer[start..lines_end];
+        while !rest.is_empty() {
+            let at = self.block_size.min(rest.len() - 1);
+            let piece_end = memchr::memchr(b'\n', &rest[at..]).map_or(rest.len(), |i| at + i + 1);
+            let block = self.number(rest[..piece_end].to_vec(), None);
+            self.ready.extend(block);
+            rest = &rest[piece_end..];
+        }
+        self.input.reader.give_back(buffer);
+    }
+
+    /// Numbers the lines of a block: `head`'s, then `body`'s.
+    fn number(&mut self, head: Vec<u8>, body: Option<OwnedChunk>) -> Option<Block> {
+        let body_bytes = body.as_ref().map_or(&[][..], |b| &b.buffer[b.start..b.end]);
+        if head.is_empty() && body_bytes.is_empty() {
+            if let Some(body) = body {
+                self.input.reader.give_back(body.buffer);
+            }
             return None;
         }
         let first_line = self.lines + 1;
-        self.lines += memchr::memchr_iter(b'\n', &bytes).count() as u64;
-        if !bytes.ends_with(b"\n") {
+        self.lines += memchr::memchr_iter(b'\n', &head).count() as u64;
+        self.lines += memchr::memchr_iter(b'\n', body_bytes).count() as u64;
+        if body_bytes.is_empty() && !head.ends_with(b"\n") {
             self.lines += 1;
         }
-        Some(Block { bytes, first_line })
+        Some(Block {
+            head,
+            body,
+            first_line,
+        })
     }
 
     /// Keeps every worker's queue full while there is input.
@@ -268,7 +290,12 @@ fn decode_blocks(mut decoder: LineDecoder, jobs: &Receiver<Block>, results: &Syn
         decoder.last_ts = UNKNOWN_TS;
         let mut records = Vec::new();
         let mut strict = None;
-        for (number, line) in (block.first_line..).zip(split_lines(&block.bytes)) {
+        let body = block
+            .body
+            .as_ref()
+            .map_or(&[][..], |b| &b.buffer[b.start..b.end]);
+        let lines = split_lines(&block.head).chain(split_lines(body));
+        for (number, line) in (block.first_line..).zip(lines) {
             match decoder.decode(trim_line_end(line), number) {
                 LineOutcome::Record(record) => records.push(record),
                 LineOutcome::Nothing => {}
@@ -282,6 +309,7 @@ fn decode_blocks(mut decoder: LineDecoder, jobs: &Receiver<Block>, results: &Syn
         if results
             .send(Decoded {
                 records,
+                spent: block.body.map(|body| body.buffer),
                 stats,
                 strict,
             })
@@ -341,6 +369,9 @@ impl Iterator for ParallelLines {
                 return None;
             };
             self.taken += 1;
+            if let Some(buffer) = decoded.spent {
+                self.input.reader.give_back(buffer);
+            }
             self.stats.add(&decoded.stats);
             self.current = decoded.records.into_iter();
             if let Some((line, reason)) = decoded.strict {

@@ -1,7 +1,8 @@
 //! Reading an input's bytes on a thread of their own, a few chunks ahead of the consumer: the
 //! `read()` copies (and any decompression) then overlap with the search or decoding of the
 //! chunk before, instead of adding to it. The consumer sees the chunks through `BufRead`
-//! without another copy; spent chunks go back to the reader, so memory stays at a few chunks.
+//! without another copy, or takes them whole ([`InputRead::take_chunk`]); spent chunks go back
+//! to the reader, so memory stays at a few chunks.
 
 use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -69,6 +70,66 @@ fn fill(mut source: impl Read, filled: &SyncSender<io::Result<Chunk>>, spent: &R
                 return;
             }
         }
+    }
+}
+
+/// Bytes handed over whole: `buffer[start..end]`.
+pub(crate) struct OwnedChunk {
+    pub buffer: Vec<u8>,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// An input's reader: buffered, and able to hand its bytes over whole, so a consumer that keeps
+/// them (the parallel decoder, which sends them to its workers) takes them without a copy and
+/// gives the buffer back once done with it.
+pub(crate) trait InputRead: BufRead + Send {
+    /// The next bytes, owned; `None` at the end of the input. By default a copy of `fill_buf`.
+    fn take_chunk(&mut self) -> Option<io::Result<OwnedChunk>> {
+        loop {
+            return match self.fill_buf() {
+                Ok([]) => None,
+                Ok(bytes) => {
+                    let buffer = bytes.to_vec();
+                    let end = buffer.len();
+                    self.consume(end);
+                    Some(Ok(OwnedChunk {
+                        buffer,
+                        start: 0,
+                        end,
+                    }))
+                }
+                Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                Err(error) => Some(Err(error)),
+            };
+        }
+    }
+
+    /// A buffer `take_chunk` gave, to be filled again.
+    fn give_back(&mut self, _buffer: Vec<u8>) {}
+}
+
+impl<R: Read + Send> InputRead for io::BufReader<R> {}
+
+impl InputRead for ReadAhead {
+    fn take_chunk(&mut self) -> Option<io::Result<OwnedChunk>> {
+        if let Err(error) = self.fill_buf() {
+            return Some(Err(error));
+        }
+        if self.position == self.chunk.length {
+            return None; // `fill_buf` found the end
+        }
+        let Chunk { buffer, length } = std::mem::take(&mut self.chunk);
+        let start = std::mem::replace(&mut self.position, 0);
+        Some(Ok(OwnedChunk {
+            buffer,
+            start,
+            end: length,
+        }))
+    }
+
+    fn give_back(&mut self, buffer: Vec<u8>) {
+        let _ = self.spent.send(buffer);
     }
 }
 
