@@ -130,9 +130,15 @@ impl Percentiles {
         }
         let rank = ((p / 100.0) * self.count as f64).ceil().max(1.0) as u64;
         if self.buckets.is_empty() {
-            let mut sorted = self.exact.clone();
-            sorted.sort_by(f64::total_cmp);
-            return sorted.get(rank as usize - 1).copied();
+            // The rank's value alone: a selection, not a whole sort (reports ask several
+            // percentiles of thousands of samples each).
+            let mut values = self.exact.clone();
+            let at = rank as usize - 1;
+            if at >= values.len() {
+                return None;
+            }
+            let (_, value, _) = values.select_nth_unstable_by(at, f64::total_cmp);
+            return Some(*value);
         }
         let mut seen = 0;
         for (bucket, count) in self.buckets.iter() {
