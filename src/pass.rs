@@ -17,7 +17,7 @@ use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
 use crate::coverage::{self, Seen};
 use crate::error::Error;
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, Timestamp, recycled};
 use crate::filter::EventFilter;
 use crate::redact::Redactor;
 use crate::source::{EventStream, ReadReport, SourceOptions, TenantMap, follow};
@@ -215,6 +215,7 @@ impl Pass<'_> {
         let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
         let mut learner = (needs == Needs::Graph).then(SampledGraph::default);
         let mut selected_events = 0;
+        let mut spent = recycled::Spent::default();
         for mut event in events {
             redactor.apply(&mut event);
             let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
@@ -228,6 +229,7 @@ impl Pass<'_> {
                 learner.observe(&event);
             }
             analysis.observe(&event, selected);
+            spent.give(event);
         }
         let graph = match book {
             Some(book) => {

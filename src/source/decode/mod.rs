@@ -21,7 +21,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::event::{Event, FlowError, Kind, Name, Origin, RemoteCall, Timestamp};
+use crate::event::{Event, FlowError, Kind, Name, Origin, RemoteCall, Timestamp, recycled};
 
 mod extras;
 mod scan;
@@ -75,6 +75,8 @@ pub struct Names {
     /// The last few kubectl `pod/NAME/CONTAINER` prefixes met, with their pod and container:
     /// a deployment has a few pods.
     pods: Vec<(Box<str>, Option<Name>, Option<Name>)>,
+    /// Event boxes the analyses gave back, to fill again.
+    fresh: recycled::Fresh,
 }
 
 impl Default for Names {
@@ -84,6 +86,7 @@ impl Default for Names {
             hasher: foldhash::fast::FixedState::with_seed(0x9e37_79b9),
             layout: scan::Layout::default(),
             pods: Vec::new(),
+            fresh: recycled::Fresh::default(),
         }
     }
 }
@@ -740,8 +743,7 @@ impl<'a> RawRecord<'a> {
         names: &mut Names,
     ) -> Box<Event> {
         let payload = self;
-        // Made in its box: an event is a few hundred bytes, moved otherwise.
-        let mut event = Box::new(Event::new(ts, kind, origin));
+        let mut event = names.fresh.event(ts, kind, origin);
         event.tenant = tenant.map(|tenant| names.get_few(tenant));
         event.trace_id = payload.trace_id.to_name(names);
         event.node_name = payload.node_name.to_few_name(names);
