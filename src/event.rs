@@ -384,6 +384,10 @@ impl Event {
 /// again. A box made on a decoding thread and freed on the analysis thread is a cross-thread
 /// free, and the pages such frees empty went back to the OS only to be faulted in again (a
 /// tenth of the CPU of a pass); reused, a few thousand boxes carry a whole input.
+#[allow(
+    clippy::vec_box,
+    reason = "the boxes themselves are what is handed back and filled again"
+)]
 pub mod recycled {
     use std::sync::Mutex;
 
