@@ -94,48 +94,18 @@ impl Default for Names {
 impl Names {
     /// The shared name for `text`.
     pub fn get(&mut self, text: &str) -> Name {
-        self.get_or(text, |text| Arc::from(printable_cow(text).as_ref()))
-    }
-
-    /// The name for `text` of a field with few values (node, tenant, pod), the same `Name` on
-    /// every decoding thread: the analyses, on one thread, then find it by pointer among the
-    /// names they keep, instead of comparing its text.
-    fn get_few(&mut self, text: &str) -> Name {
-        self.get_or(text, shared_name)
-    }
-
-    fn get_or(&mut self, text: &str, make: impl FnOnce(&str) -> Name) -> Name {
         let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
         match &self.slots[slot] {
             Some(name) if **name == *text => Arc::clone(name),
             _ => {
-                let name = make(text);
+                // Names reach the terminal (tenants, node names, store columns): no control
+                // characters (a dirty one misses the cache every time, which is fine: rare).
+                let name: Name = Arc::from(printable_cow(text).as_ref());
                 self.slots[slot] = Some(Arc::clone(&name));
                 name
             }
         }
     }
-}
-
-/// Names of few values shared by every decoding thread, up to this many.
-const SHARED_NAMES: usize = 4096;
-
-/// The one `Name` of every decoding thread for `text` (a field with few values), made on
-/// first sight. Names reach the terminal (tenants, node names, store columns): no control
-/// characters (a dirty one misses the thread's cache every time, which is fine: rare).
-fn shared_name(text: &str) -> Name {
-    static SHARED: std::sync::Mutex<Option<crate::event::FastMap<Box<str>, Name>>> =
-        std::sync::Mutex::new(None);
-    let mut shared = SHARED.lock().unwrap_or_else(|poison| poison.into_inner());
-    let shared = shared.get_or_insert_with(Default::default);
-    if let Some(name) = shared.get(text) {
-        return Arc::clone(name);
-    }
-    let name: Name = Arc::from(printable_cow(text).as_ref());
-    if shared.len() < SHARED_NAMES {
-        shared.insert(text.into(), Arc::clone(&name));
-    }
-    name
 }
 
 impl Names {
@@ -148,8 +118,8 @@ impl Names {
         }
         let mut parts = prefix.splitn(3, '/');
         let (_kind, name, container) = (parts.next(), parts.next(), parts.next());
-        let name = name.filter(|n| !n.is_empty()).map(|n| self.get_few(n));
-        let container = container.filter(|c| !c.is_empty()).map(|c| self.get_few(c));
+        let name = name.filter(|n| !n.is_empty()).map(|n| self.get(n));
+        let container = container.filter(|c| !c.is_empty()).map(|c| self.get(c));
         if self.pods.len() == POD_SLOTS {
             self.pods.remove(0);
         }
@@ -450,22 +420,9 @@ impl<'a> Flex<'a> {
 
     /// The value as a shared name (see `to_text`).
     fn to_name(&self, names: &mut Names) -> Option<Name> {
-        self.to_name_with(names, Names::get)
-    }
-
-    /// The value as a name of a field with few values (see `Names::get_few`).
-    fn to_few_name(&self, names: &mut Names) -> Option<Name> {
-        self.to_name_with(names, Names::get_few)
-    }
-
-    fn to_name_with(
-        &self,
-        names: &mut Names,
-        get: impl FnOnce(&mut Names, &str) -> Name,
-    ) -> Option<Name> {
         match self {
             Flex::Str(text) if !text.is_empty() && !has_suspicious_bytes(text) => {
-                Some(get(names, text))
+                Some(names.get(text))
             }
             other => other.to_text().map(Name::from),
         }
@@ -744,10 +701,10 @@ impl<'a> RawRecord<'a> {
     ) -> Box<Event> {
         let payload = self;
         let mut event = names.fresh.event(ts, kind, origin);
-        event.tenant = tenant.map(|tenant| names.get_few(tenant));
+        event.tenant = tenant.map(|tenant| names.get(tenant));
         event.trace_id = payload.trace_id.to_name(names);
-        event.node_name = payload.node_name.to_few_name(names);
-        event.node_id = payload.node_id.to_few_name(names);
+        event.node_name = payload.node_name.to_name(names);
+        event.node_id = payload.node_id.to_name(names);
         event.attempt = payload.attempt.to_i64();
         event.latency_ms = payload.latency_ms.to_f64();
         event.q_depth_in = payload.q_depth_in.to_i64();
