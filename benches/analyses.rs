@@ -34,12 +34,11 @@ fn first_event_line(relative: &str) -> String {
 #[divan::bench(args = ["incident/flat.jsonl", "incident/structured.jsonl", "incident/kubectl_prefix_timestamps.log"])]
 fn decode(bencher: Bencher, shape: &str) {
     let line = first_event_line(shape);
-    let input: Arc<str> = Arc::from("bench");
     let mut names = Names::default();
     bencher
         .counter(divan::counter::BytesCount::new(line.len()))
         .bench_local(
-            || match decode_line(black_box(line.as_bytes()), &input, 1, &mut names) {
+            || match decode_line(black_box(line.as_bytes()), "bench", 1, &mut names) {
                 Decoded::Event(event) => event,
                 other => panic!("not an event: {other:?}"),
             },

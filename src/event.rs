@@ -226,14 +226,26 @@ pub struct RemoteCall {
 /// Where an event was read: a line of an input, or a row of an event store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
-    Line {
-        input: std::sync::Arc<str>,
-        line: u64,
-    },
-    StoreRow {
-        store: std::sync::Arc<str>,
-        id: i64,
-    },
+    Line { input: InputName, line: u64 },
+    StoreRow { store: InputName, id: i64 },
+}
+
+/// The name of an input or event store as its events carry it: made once for the whole run
+/// ([`input_name`]), so each event holds a plain reference, not a shared pointer whose count
+/// every decoding thread would bump for every event.
+pub type InputName = &'static str;
+
+/// The [`InputName`] of `name`: the same one each time (a run reads a few inputs; a follow
+/// that reopens a rotated file asks again for the same name).
+pub fn input_name(name: &str) -> InputName {
+    static NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+    let mut names = NAMES.lock().unwrap_or_else(|poison| poison.into_inner());
+    if let Some(known) = names.iter().find(|known| **known == name) {
+        return known;
+    }
+    let made: &'static str = Box::leak(name.into());
+    names.push(made);
+    made
 }
 
 impl fmt::Display for Origin {
@@ -452,7 +464,7 @@ pub mod recycled {
 #[cfg(test)]
 pub(crate) fn test_event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event {
     let origin = Origin::Line {
-        input: "t".into(),
+        input: "t",
         line: 1,
     };
     let mut event = Event::new(Timestamp(ms * 1000), kind, origin);

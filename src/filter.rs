@@ -320,7 +320,7 @@ mod tests {
 
     fn event(seconds: i64, trace: &str, node: &str, kind: Kind) -> Event {
         let origin = Origin::Line {
-            input: Arc::from("t"),
+            input: "t",
             line: 1,
         };
         let mut event = Event::new(Timestamp(seconds * 1_000_000), kind, origin);

@@ -425,7 +425,7 @@ mod tests {
     fn the_redactor_masks_a_remembered_text_like_a_new_one() {
         let error_event = |exception: &str| {
             let origin = crate::event::Origin::Line {
-                input: std::sync::Arc::from("x"),
+                input: "x",
                 line: 1,
             };
             let mut event = Event::new(
@@ -534,7 +534,7 @@ mod tests {
     fn events_are_masked_in_exception_and_flow_error_message() {
         use crate::event::{FlowError, Kind, Origin, Timestamp};
         let origin = Origin::Line {
-            input: "t".into(),
+            input: "t",
             line: 1,
         };
         let mut event = Event::new(Timestamp(0), Kind::NodeFailed, origin);

@@ -3,7 +3,6 @@
 //! shorter (percentiles, buckets and open traces are all bounded). Measured by counting
 //! allocations, not by timing.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use flowtrace::analysis::saturation::{SaturationAnalyzer, SaturationOptions};
@@ -22,17 +21,14 @@ const NODES: [&str; 4] = ["source", "parse", "slowdb", "publish"];
 /// Peak heap growth while analyzing `count` events of a steady flow: 100 events per second of
 /// log time, 8 per trace (start and success at 4 nodes), latencies and depths varying.
 fn peak_for(count: u64) -> usize {
-    let input: Arc<str> = Arc::from("synthetic");
+    let input = "synthetic";
     let baseline = CURRENT.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
     let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
     for index in 0..count {
         let trace = index / 8;
         let step = index % 8;
-        let origin = Origin::Line {
-            input: Arc::clone(&input),
-            line: index,
-        };
+        let origin = Origin::Line { input, line: index };
         let kind = if step % 2 == 0 {
             Kind::NodeStart
         } else {

@@ -3,7 +3,6 @@
 //! held after the traces are handed over, not by timing. And the rows come back whole: the
 //! ids, tenants, nodes and kinds as they went in.
 
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use flowtrace::analysis::graph::FlowGraph;
@@ -38,13 +37,10 @@ fn outcome(index: u64, text_id: bool) -> TraceOutcome {
         )
     };
     let mut summary = TraceSummary::new(&trace_id);
-    let input: Arc<str> = Arc::from("synthetic");
+    let input = "synthetic";
     for (step, node) in NODES.iter().enumerate() {
         for kind in [Kind::NodeStart, Kind::NodeSuccess] {
-            let origin = Origin::Line {
-                input: Arc::clone(&input),
-                line: index,
-            };
+            let origin = Origin::Line { input, line: index };
             let ts = 1_700_000_000_000_000 + index as i64 * 1_000 + step as i64 * 100;
             let mut event = Event::new(Timestamp(ts), kind, origin);
             event.trace_id = Some(trace_id.as_str().into());

@@ -322,7 +322,7 @@ mod tests {
 
     fn event(kind: Kind, code: Option<&str>) -> Event {
         let origin = Origin::Line {
-            input: "t".into(),
+            input: "t",
             line: 1,
         };
         let mut event = Event::new(Timestamp(0), kind, origin);

@@ -196,7 +196,7 @@ mod tests {
 
     fn event(ms: i64, kind: Kind, node: &str) -> Event {
         let origin = Origin::Line {
-            input: "test".into(),
+            input: "test",
             line: 1,
         };
         let mut event = Event::new(Timestamp(ms * 1000), kind, origin);

@@ -10,7 +10,7 @@ use super::decode::{Decoded, Names, SkipReason, decode_line};
 use super::input::OpenInput;
 use super::{LinePrefilter, ReadStats, Record, SharedReport};
 use crate::error::Error;
-use crate::event::Timestamp;
+use crate::event::{InputName, Timestamp, input_name};
 
 /// How to read the lines of one input.
 pub(crate) struct LineOptions {
@@ -47,7 +47,7 @@ pub(crate) struct LineRecords {
 impl LineRecords {
     pub(crate) fn new(input: OpenInput, options: LineOptions, report: SharedReport) -> LineRecords {
         LineRecords {
-            decoder: LineDecoder::new(Arc::clone(&input.name), &options),
+            decoder: LineDecoder::new(input_name(&input.name), &options),
             line_number: input.lines_before,
             input_counted: input.continues_input,
             input,
@@ -220,7 +220,7 @@ pub(crate) enum LineOutcome {
 /// The line -> record step, shared by the sequential reader and the parallel workers: the
 /// prefilter, the decoding (lossily when a line is not UTF-8), and the counts.
 pub(crate) struct LineDecoder {
-    pub input: Arc<str>,
+    pub input: InputName,
     pub names: Names,
     pub prefilter: LinePrefilter,
     pub sample_lines: u64,
@@ -234,7 +234,7 @@ pub(crate) struct LineDecoder {
 }
 
 impl LineDecoder {
-    pub(crate) fn new(input: Arc<str>, options: &LineOptions) -> LineDecoder {
+    pub(crate) fn new(input: InputName, options: &LineOptions) -> LineDecoder {
         LineDecoder {
             input,
             names: Names::default(),
@@ -260,7 +260,7 @@ impl LineDecoder {
             return LineOutcome::Nothing;
         }
         // serde_json validates UTF-8 as it parses: check the line apart only when it fails.
-        let mut decoded = decode_line(line, &self.input, number, &mut self.names);
+        let mut decoded = decode_line(line, self.input, number, &mut self.names);
         if matches!(
             decoded,
             Decoded::Skipped(
@@ -270,14 +270,14 @@ impl LineDecoder {
         {
             self.stats.non_utf8 += 1;
             let lossy = String::from_utf8_lossy(line);
-            decoded = decode_line(lossy.as_bytes(), &self.input, number, &mut self.names);
+            decoded = decode_line(lossy.as_bytes(), self.input, number, &mut self.names);
         }
         if let Some(inspector) = &self.inspector {
             let kind = match &decoded {
                 Decoded::Event(event) => Some(&event.kind),
                 _ => None,
             };
-            inspector.inspect(&self.input, number, line, kind);
+            inspector.inspect(self.input, number, line, kind);
         }
         match decoded {
             Decoded::Event(mut event) => {

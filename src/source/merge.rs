@@ -101,14 +101,13 @@ impl Iterator for Merge {
 mod tests {
     use super::*;
     use crate::event::{Event, Kind, Origin};
-    use std::sync::Arc;
 
     fn records(name: &str, times: &[i64]) -> Source {
         let events: Vec<Record> = times
             .iter()
             .map(|&t| {
                 let origin = Origin::Line {
-                    input: Arc::from(name),
+                    input: crate::event::input_name(name),
                     line: t as u64,
                 };
                 Record::Event(Box::new(Event::new(Timestamp(t), Kind::NodeStart, origin)))

@@ -5,7 +5,6 @@
 
 use std::collections::VecDeque;
 use std::io;
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
@@ -99,7 +98,7 @@ impl ParallelLines {
         for _ in 0..workers.max(1) {
             let (job_sender, job_receiver) = sync_channel::<Block>(QUEUED);
             let (result_sender, result_receiver) = sync_channel(QUEUED);
-            let decoder = LineDecoder::new(Arc::clone(&input.name), options);
+            let decoder = LineDecoder::new(crate::event::input_name(&input.name), options);
             thread::spawn(move || decode_blocks(decoder, &job_receiver, &result_sender));
             jobs.push(job_sender);
             results.push(result_receiver);
@@ -431,7 +430,7 @@ mod tests {
         let spec = InputSpec::File(path);
         let options = || LineOptions {
             // Keep lines holding a digit 7: most, not all.
-            prefilter: Arc::new(|line: &[u8]| line.contains(&b'7')),
+            prefilter: std::sync::Arc::new(|line: &[u8]| line.contains(&b'7')),
             required: None,
             sample_lines,
             strict,

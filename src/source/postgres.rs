@@ -21,7 +21,7 @@ use super::decode::Names;
 use super::store::{BATCH, RowSender, StoreQuery, StoreRecords, StoredRow};
 use super::{ReadStats, Record, SharedReport};
 use crate::error::Error;
-use crate::event::Timestamp;
+use crate::event::{InputName, Timestamp, input_name};
 
 /// True when `--store` names a PostgreSQL database rather than a SQLite file.
 pub fn is_postgres_url(store: &str) -> bool {
@@ -506,7 +506,7 @@ struct Columns {
 /// An open PostgreSQL store: a read-only session, the table checked.
 pub struct PgStore {
     client: Client,
-    name: Arc<str>,
+    name: InputName,
     /// `--store-timeout`, for the errors that name it.
     timeout: Duration,
     query: StoreQuery,
@@ -531,7 +531,7 @@ impl PgStore {
         let table = query.table.clone();
         let mut store = PgStore {
             client,
-            name: Arc::from(name),
+            name: input_name(&name),
             timeout,
             query,
             table: quoted_table(&table),
@@ -546,7 +546,7 @@ impl PgStore {
 
     /// The store as `flowtrace` names it (password masked).
     pub fn name(&self) -> &str {
-        &self.name
+        self.name
     }
 
     fn check_table(&mut self, table: &str, timeout: Duration) -> Result<Columns, Error> {
@@ -806,8 +806,8 @@ impl PgStore {
 
     /// One snapshot: the rows come through a portal, `BATCH` at a time.
     fn send_rows(&mut self, sender: &RowSender) -> Result<(), Error> {
-        let (name, timeout) = (Arc::clone(&self.name), self.timeout);
-        let failed = |error: postgres::Error| explain(&name, &error, timeout);
+        let (name, timeout) = (self.name, self.timeout);
+        let failed = |error: postgres::Error| explain(name, &error, timeout);
         let span_query = self.span_query();
         // Both forms of the read, built before the transaction borrows the client: with the
         // sample around the trace (its 4 id bounds set once read), and without (no such trace).
@@ -853,7 +853,7 @@ impl PgStore {
             }
             let batch = rows
                 .iter()
-                .map(|row| row_record(row, &name, &mut names))
+                .map(|row| row_record(row, name, &mut names))
                 .collect();
             if sender.send(Ok(batch)).is_err() {
                 return Ok(()); // the consumer stopped early
@@ -872,8 +872,8 @@ impl PgStore {
         report: &SharedReport,
         send: &mut impl FnMut(Record) -> bool,
     ) -> Result<(), Error> {
-        let (name, timeout) = (Arc::clone(&self.name), self.timeout);
-        let failed = |error: postgres::Error| explain(&name, &error, timeout);
+        let (name, timeout) = (self.name, self.timeout);
+        let failed = |error: postgres::Error| explain(name, &error, timeout);
         if !self.columns.id {
             return Err(Error::Usage(format!(
                 "cannot follow {name}: its table has no `id` column to tell new rows by"
@@ -931,7 +931,7 @@ impl PgStore {
                     continue;
                 }
                 last_id = last_id.max(id);
-                let record = row_record(row, &name, &mut names);
+                let record = row_record(row, name, &mut names);
                 if counts.count_row(&record) && !send(record) {
                     stop = true;
                     break;
@@ -955,7 +955,7 @@ impl PgStore {
 }
 
 /// One row as a record (`Skipped` when its `ts` cannot be read).
-fn row_record(row: &Row, store: &Arc<str>, names: &mut Names) -> Record {
+fn row_record(row: &Row, store: InputName, names: &mut Names) -> Record {
     let ts: Option<f64> = row.get(2);
     let Some(ts) = ts.and_then(Timestamp::from_unix_seconds) else {
         return Record::Skipped;

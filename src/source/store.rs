@@ -10,7 +10,6 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
@@ -19,7 +18,7 @@ use rusqlite::{Connection, OpenFlags, params_from_iter, types::Value};
 use super::decode::{Names, decode_store_row};
 use super::{ReadStats, Record, SharedReport};
 use crate::error::Error;
-use crate::event::{Origin, Timestamp};
+use crate::event::{InputName, Origin, Timestamp, input_name};
 
 /// PenguiFlow stores events without a trace under this id.
 const GLOBAL_TRACE_ID: &str = "__global__";
@@ -54,7 +53,7 @@ const COLUMNS: &str = "rowid, trace_id, ts, kind, node_name, node_id, payload";
 
 /// An open store, checked to be a SQLite database holding the events table.
 pub struct Store {
-    name: Arc<str>,
+    name: InputName,
     connection: Connection,
     query: StoreQuery,
     /// Opened as an immutable snapshot (a read-only directory): rows written later are not
@@ -64,9 +63,9 @@ pub struct Store {
 
 impl Store {
     pub fn open(query: StoreQuery) -> Result<Store, Error> {
-        let name: Arc<str> = Arc::from(query.path.display().to_string());
+        let name = input_name(&query.path.display().to_string());
         let path = query.path.as_path();
-        let wal_mode = check_sqlite_header(path, &name)?;
+        let wal_mode = check_sqlite_header(path, name)?;
         let (connection, immutable) = open_read_only(path, wal_mode).map_err(|source| {
             if let Some(journal) = hot_journal(path, &source) {
                 Error::StoreHotJournal {
@@ -390,7 +389,7 @@ impl Store {
             node_id,
             payload,
         };
-        Ok(row.into_record(&self.name, names))
+        Ok(row.into_record(self.name, names))
     }
 }
 
@@ -408,7 +407,7 @@ pub(crate) struct StoredRow<'a> {
 impl StoredRow<'_> {
     /// The row as a record: an event, or `OtherKind` for the rows other code keeps in the same
     /// table (`session.*` kinds, `session:<id>` trace ids), which are counted, not given.
-    pub(crate) fn into_record(self, store: &Arc<str>, names: &mut Names) -> Record {
+    pub(crate) fn into_record(self, store: InputName, names: &mut Names) -> Record {
         if self.kind.starts_with("session.")
             || self
                 .trace_id
@@ -417,10 +416,7 @@ impl StoredRow<'_> {
         {
             return Record::OtherKind;
         }
-        let origin = Origin::StoreRow {
-            store: Arc::clone(store),
-            id: self.id,
-        };
+        let origin = Origin::StoreRow { store, id: self.id };
         let mut event = decode_store_row(self.ts, self.kind, self.payload, origin, names);
         let mut name = |column: Option<String>| column.map(|text| names.get(&text));
         event.trace_id = name(self.trace_id.filter(|id| id != GLOBAL_TRACE_ID));

@@ -21,7 +21,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::event::{Event, FlowError, Kind, Name, Origin, RemoteCall, Timestamp, recycled};
+use crate::event::{
+    Event, FlowError, InputName, Kind, Name, Origin, RemoteCall, Timestamp, recycled,
+};
 
 mod extras;
 mod scan;
@@ -130,7 +132,7 @@ impl Names {
 }
 
 /// Decodes one line (without its line terminator) read from `input` at line number `line`.
-pub fn decode_line(bytes: &[u8], input: &Arc<str>, line: u64, names: &mut Names) -> Decoded {
+pub fn decode_line(bytes: &[u8], input: InputName, line: u64, names: &mut Names) -> Decoded {
     let (json, kubectl_ts, pod) = strip_kubectl_prefixes(trim_ascii(bytes));
     if json.is_empty() {
         return Decoded::Skipped(SkipReason::Blank);
@@ -158,7 +160,7 @@ fn decode_json(
     json: &[u8],
     kubectl_ts: Option<Timestamp>,
     pod: Option<&str>,
-    input: &Arc<str>,
+    input: InputName,
     line: u64,
     names: &mut Names,
 ) -> Decoded {
@@ -183,10 +185,7 @@ fn decode_json(
             }
         };
     }
-    let origin = Origin::Line {
-        input: Arc::clone(input),
-        line,
-    };
+    let origin = Origin::Line { input, line };
     let mut decoded = record.to_decoded(kubectl_ts, origin, names);
     if let (Decoded::Event(event), Some(pod)) = (&mut decoded, pod) {
         let (name, container) = names.pod(pod);
@@ -841,12 +840,7 @@ mod tests {
     }
 
     fn decode(line: &str) -> Decoded {
-        decode_line(
-            line.as_bytes(),
-            &Arc::from("test.log"),
-            7,
-            &mut Names::default(),
-        )
+        decode_line(line.as_bytes(), "test.log", 7, &mut Names::default())
     }
 
     fn event(line: &str) -> Event {
