@@ -309,6 +309,9 @@ pub struct Event {
     /// threads) so the one thread that orders events does not hash strings for each.
     #[serde(skip)]
     pub keys: DerivedKeys,
+    /// The decoding thread that filled the event's box, which gets it back.
+    #[serde(skip)]
+    pub maker: recycled::Maker,
 }
 
 /// What identifies an event and its trace, derived from its fields.
@@ -378,6 +381,7 @@ impl Event {
             remote: None,
             origin,
             keys: DerivedKeys::default(),
+            maker: recycled::Maker::default(),
         }
     }
 
@@ -402,29 +406,57 @@ impl Event {
 )]
 pub mod recycled {
     use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     use super::{Event, Kind, Origin, Timestamp};
 
     /// Boxes per hand-over: the lock is taken once per batch.
     const BATCH: usize = 1024;
-    /// Batches kept waiting; more are freed (decoding went ahead less than analysis did).
-    const KEPT: usize = 8;
+    /// Batches kept waiting per decoding thread; more are freed (decoding went ahead less
+    /// than analysis did).
+    const KEPT: usize = 4;
+    /// Decoding threads told apart; more share slots.
+    const MAKERS: usize = 8;
 
-    static SPENT: Mutex<Vec<Vec<Box<Event>>>> = Mutex::new(Vec::new());
+    /// Per decoding thread, the boxes it filled, back from the analysis: refilled where they
+    /// were filled, the names they held are let go where they were taken, and their shared
+    /// counts stay in that core's cache.
+    static SPENT: [Mutex<Vec<Vec<Box<Event>>>>; MAKERS] =
+        [const { Mutex::new(Vec::new()) }; MAKERS];
 
-    /// The analysis side: events it is done with, gathered into batches.
+    /// Which decoding thread filled an event's box. Never makes two events differ.
+    #[derive(Clone, Copy, Default)]
+    pub struct Maker(u8);
+
+    impl PartialEq for Maker {
+        fn eq(&self, _: &Maker) -> bool {
+            true
+        }
+    }
+
+    impl std::fmt::Debug for Maker {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Maker")
+        }
+    }
+
+    /// The analysis side: events it is done with, gathered into batches by maker.
     #[derive(Default)]
-    pub struct Spent(Vec<Box<Event>>);
+    pub struct Spent([Vec<Box<Event>>; MAKERS]);
 
     impl Spent {
         pub fn give(&mut self, event: Box<Event>) {
-            if self.0.capacity() == 0 {
-                self.0.reserve_exact(BATCH);
+            let maker = usize::from(event.maker.0);
+            let batch = &mut self.0[maker];
+            if batch.capacity() == 0 {
+                batch.reserve_exact(BATCH);
             }
-            self.0.push(event);
-            if self.0.len() == BATCH {
-                let batch = std::mem::take(&mut self.0);
-                let mut spent = SPENT.lock().unwrap_or_else(|poison| poison.into_inner());
+            batch.push(event);
+            if batch.len() == BATCH {
+                let batch = std::mem::take(batch);
+                let mut spent = SPENT[maker]
+                    .lock()
+                    .unwrap_or_else(|poison| poison.into_inner());
                 if spent.len() < KEPT {
                     spent.push(batch);
                 }
@@ -433,29 +465,44 @@ pub mod recycled {
     }
 
     /// The decoding side: boxes to fill, taken a batch at a time.
-    #[derive(Debug, Default)]
-    pub struct Fresh(Vec<Box<Event>>);
+    #[derive(Debug)]
+    pub struct Fresh {
+        boxes: Vec<Box<Event>>,
+        maker: u8,
+    }
+
+    impl Default for Fresh {
+        fn default() -> Fresh {
+            static MADE: AtomicUsize = AtomicUsize::new(0);
+            Fresh {
+                boxes: Vec::new(),
+                maker: (MADE.fetch_add(1, Ordering::Relaxed) % MAKERS) as u8,
+            }
+        }
+    }
 
     impl Fresh {
         /// An event of `kind` at `ts` with every optional field empty, in a spent box when
         /// there is one.
         pub fn event(&mut self, ts: Timestamp, kind: Kind, origin: Origin) -> Box<Event> {
-            if self.0.is_empty()
-                && let Some(batch) = SPENT
+            if self.boxes.is_empty()
+                && let Some(batch) = SPENT[usize::from(self.maker)]
                     .lock()
                     .unwrap_or_else(|poison| poison.into_inner())
                     .pop()
             {
-                self.0 = batch;
+                self.boxes = batch;
             }
-            match self.0.pop() {
+            let mut event = match self.boxes.pop() {
                 Some(mut event) => {
                     *event = Event::new(ts, kind, origin);
                     event
                 }
                 // Made in its box: an event is a few hundred bytes, moved otherwise.
                 None => Box::new(Event::new(ts, kind, origin)),
-            }
+            };
+            event.maker = Maker(self.maker);
+            event
         }
     }
 }
