@@ -10,8 +10,161 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Serialize, Serializer};
 
 /// A name or id an event carries (trace, tenant, node): shared, not copied, as the same
-/// few names recur on every event.
-pub type Name = Arc<str>;
+/// few names recur on every event. The names of fields with few values (nodes, tenants, pods)
+/// are made once for the whole run ([`Name::lasting`]) and copied as plain references: a
+/// shared count, bumped by a decoding thread for each event and sitting in the same cache line
+/// as the text the analysis thread compares, cost more than the compares.
+#[derive(Clone)]
+pub struct Name(NameText);
+
+#[derive(Clone)]
+enum NameText {
+    Lasting(&'static str),
+    Shared(Arc<str>),
+}
+
+/// Distinct names made to last; past this many, names are shared and counted instead.
+const LASTING_NAMES: usize = 1 << 16;
+
+impl Name {
+    /// The name for `text` made once for the run (the same `Name` on every thread), for a
+    /// field with few values; `None` once too many were made.
+    pub fn lasting(text: &str) -> Option<Name> {
+        static MADE: std::sync::Mutex<Option<FastMap<&'static str, ()>>> =
+            std::sync::Mutex::new(None);
+        let mut made = MADE.lock().unwrap_or_else(|poison| poison.into_inner());
+        let made = made.get_or_insert_with(FastMap::default);
+        if let Some((known, ())) = made.get_key_value(text) {
+            return Some(Name(NameText::Lasting(known)));
+        }
+        if made.len() >= LASTING_NAMES {
+            return None;
+        }
+        let text: &'static str = Box::leak(text.into());
+        made.insert(text, ());
+        Some(Name(NameText::Lasting(text)))
+    }
+
+    /// The same name (same text at the same place), without comparing the text.
+    pub fn ptr_eq(a: &Name, b: &Name) -> bool {
+        std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
+    }
+
+    pub fn as_str(&self) -> &str {
+        self
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+
+    #[inline]
+    fn deref(&self) -> &str {
+        match &self.0 {
+            NameText::Lasting(text) => text,
+            NameText::Shared(text) => text,
+        }
+    }
+}
+
+impl AsRef<str> for Name {
+    fn as_ref(&self) -> &str {
+        self
+    }
+}
+
+impl std::borrow::Borrow<str> for Name {
+    fn borrow(&self) -> &str {
+        self
+    }
+}
+
+impl PartialEq for Name {
+    #[inline]
+    fn eq(&self, other: &Name) -> bool {
+        Name::ptr_eq(self, other) || **self == **other
+    }
+}
+
+impl Eq for Name {}
+
+impl PartialEq<str> for Name {
+    fn eq(&self, other: &str) -> bool {
+        &**self == other
+    }
+}
+
+impl PartialEq<&str> for Name {
+    fn eq(&self, other: &&str) -> bool {
+        &**self == *other
+    }
+}
+
+impl PartialOrd for Name {
+    fn partial_cmp(&self, other: &Name) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Name {
+    fn cmp(&self, other: &Name) -> std::cmp::Ordering {
+        (**self).cmp(&**other)
+    }
+}
+
+impl std::hash::Hash for Name {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (**self).hash(state);
+    }
+}
+
+impl fmt::Debug for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl fmt::Display for Name {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&**self, f)
+    }
+}
+
+impl Serialize for Name {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self)
+    }
+}
+
+impl From<&str> for Name {
+    fn from(text: &str) -> Name {
+        Name(NameText::Shared(Arc::from(text)))
+    }
+}
+
+impl From<String> for Name {
+    fn from(text: String) -> Name {
+        Name(NameText::Shared(Arc::from(text)))
+    }
+}
+
+impl From<Box<str>> for Name {
+    fn from(text: Box<str>) -> Name {
+        Name(NameText::Shared(Arc::from(text)))
+    }
+}
+
+impl From<Arc<str>> for Name {
+    fn from(text: Arc<str>) -> Name {
+        Name(NameText::Shared(text))
+    }
+}
+
+impl From<&String> for Name {
+    fn from(text: &String) -> Name {
+        Name::from(text.as_str())
+    }
+}
 
 /// A map hashed with a fast hasher (not DoS-resistant, which a log reader does not need):
 /// analyses look one up for every event.
@@ -523,6 +676,21 @@ pub(crate) fn test_event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_lasting_name_is_the_same_name_as_a_shared_one() {
+        let lasting = Name::lasting("score").unwrap();
+        let shared = Name::from("score");
+        assert!(Name::ptr_eq(&lasting, &Name::lasting("score").unwrap()));
+        assert!(!Name::ptr_eq(&lasting, &shared));
+        assert_eq!(lasting, shared);
+        let mut counts: NameMap<u32> = NameMap::default();
+        counts.insert(shared, 1);
+        assert_eq!(counts.get(&lasting), Some(&1));
+        assert_eq!(counts.get("score"), Some(&1));
+        assert_eq!(lasting.to_string(), "score");
+        assert_eq!(serde_json::to_string(&lasting).unwrap(), "\"score\"");
+    }
 
     #[test]
     fn timestamps_round_to_the_microsecond_and_print_in_utc() {

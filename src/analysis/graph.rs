@@ -124,7 +124,7 @@ impl Interner {
 
     /// The id of `name`, and whether it is new.
     fn intern(&mut self, name: &Name) -> (u32, bool) {
-        let address = Name::as_ptr(name).cast::<u8>() as usize as u64;
+        let address = name.as_ptr() as usize as u64;
         let slot = (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % INTERN_CACHE;
         if let Some((cached, id)) = &self.cache[slot]
             && Name::ptr_eq(cached, name)

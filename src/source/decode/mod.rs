@@ -15,7 +15,6 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::hash::BuildHasher;
-use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
@@ -96,14 +95,27 @@ impl Default for Names {
 impl Names {
     /// The shared name for `text`.
     pub fn get(&mut self, text: &str) -> Name {
+        self.get_or(text, |text| Name::from(printable_cow(text).as_ref()))
+    }
+
+    /// The name for `text` of a field with few values (node, tenant, pod): one made to last
+    /// the run ([`Name::lasting`]), copied without a shared count.
+    fn get_few(&mut self, text: &str) -> Name {
+        self.get_or(text, |text| {
+            let text = printable_cow(text);
+            Name::lasting(&text).unwrap_or_else(|| Name::from(text.as_ref()))
+        })
+    }
+
+    fn get_or(&mut self, text: &str, make: impl FnOnce(&str) -> Name) -> Name {
         let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
         match &self.slots[slot] {
-            Some(name) if **name == *text => Arc::clone(name),
+            Some(name) if **name == *text => name.clone(),
             _ => {
                 // Names reach the terminal (tenants, node names, store columns): no control
                 // characters (a dirty one misses the cache every time, which is fine: rare).
-                let name: Name = Arc::from(printable_cow(text).as_ref());
-                self.slots[slot] = Some(Arc::clone(&name));
+                let name = make(text);
+                self.slots[slot] = Some(name.clone());
                 name
             }
         }
@@ -120,8 +132,8 @@ impl Names {
         }
         let mut parts = prefix.splitn(3, '/');
         let (_kind, name, container) = (parts.next(), parts.next(), parts.next());
-        let name = name.filter(|n| !n.is_empty()).map(|n| self.get(n));
-        let container = container.filter(|c| !c.is_empty()).map(|c| self.get(c));
+        let name = name.filter(|n| !n.is_empty()).map(|n| self.get_few(n));
+        let container = container.filter(|c| !c.is_empty()).map(|c| self.get_few(c));
         if self.pods.len() == POD_SLOTS {
             self.pods.remove(0);
         }
@@ -419,9 +431,22 @@ impl<'a> Flex<'a> {
 
     /// The value as a shared name (see `to_text`).
     fn to_name(&self, names: &mut Names) -> Option<Name> {
+        self.to_name_with(names, Names::get)
+    }
+
+    /// The value as the name of a field with few values (see `Names::get_few`).
+    fn to_few_name(&self, names: &mut Names) -> Option<Name> {
+        self.to_name_with(names, Names::get_few)
+    }
+
+    fn to_name_with(
+        &self,
+        names: &mut Names,
+        get: impl FnOnce(&mut Names, &str) -> Name,
+    ) -> Option<Name> {
         match self {
             Flex::Str(text) if !text.is_empty() && !has_suspicious_bytes(text) => {
-                Some(names.get(text))
+                Some(get(names, text))
             }
             other => other.to_text().map(Name::from),
         }
@@ -700,10 +725,10 @@ impl<'a> RawRecord<'a> {
     ) -> Box<Event> {
         let payload = self;
         let mut event = names.fresh.event(ts, kind, origin);
-        event.tenant = tenant.map(|tenant| names.get(tenant));
+        event.tenant = tenant.map(|tenant| names.get_few(tenant));
         event.trace_id = payload.trace_id.to_name(names);
-        event.node_name = payload.node_name.to_name(names);
-        event.node_id = payload.node_id.to_name(names);
+        event.node_name = payload.node_name.to_few_name(names);
+        event.node_id = payload.node_id.to_few_name(names);
         event.attempt = payload.attempt.to_i64();
         event.latency_ms = payload.latency_ms.to_f64();
         event.q_depth_in = payload.q_depth_in.to_i64();
@@ -1024,13 +1049,23 @@ mod tests {
     fn names_are_shared_and_never_mixed_up() {
         let mut names = Names::default();
         let first = names.get("retrieve");
-        assert!(Arc::ptr_eq(&first, &names.get("retrieve")));
+        assert!(Name::ptr_eq(&first, &names.get("retrieve")));
         // More names than slots: collisions evict, never return another name.
         for i in 0..3 * NAME_SLOTS {
             let text = format!("node-{i}");
             assert_eq!(&*names.get(&text), text);
         }
         assert_eq!(&*names.get("retrieve"), "retrieve");
+    }
+
+    #[test]
+    fn names_of_few_values_are_one_name_for_every_decoder() {
+        let (mut one, mut other) = (Names::default(), Names::default());
+        let node = one.get_few("retrieve");
+        assert!(Name::ptr_eq(&node, &other.get_few("retrieve")));
+        assert_eq!(node, Name::from("retrieve"));
+        // Control characters never reach the terminal, whichever way the name was made.
+        assert_eq!(&*one.get_few("a\u{1b}[31m"), "a\u{fffd}[31m");
     }
 
     #[test]
