@@ -447,7 +447,8 @@ pub struct Event {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub exception: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub flow_error: Option<FlowError>,
+    /// Boxed: only a `node_failed` has one.
+    pub flow_error: Option<Box<FlowError>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sleep_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -567,7 +568,7 @@ pub mod recycled {
     const BATCH: usize = 1024;
     /// Batches kept waiting per decoding thread; more are freed (decoding went ahead less
     /// than analysis did).
-    const KEPT: usize = 4;
+    const KEPT: usize = 2;
     /// Decoding threads told apart; more share slots.
     const MAKERS: usize = 8;
 

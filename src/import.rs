@@ -73,7 +73,7 @@ struct Payload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     exception: &'a Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    flow_error: &'a Option<FlowError>,
+    flow_error: Option<&'a FlowError>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sleep_s: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -102,7 +102,7 @@ fn payload_fields(event: &Event) -> Payload<'_> {
         trace_pending: event.trace_pending,
         tenant: &event.tenant,
         exception: &event.exception,
-        flow_error: &event.flow_error,
+        flow_error: event.flow_error.as_deref(),
         sleep_s: event.sleep_s,
         deadline_s: event.deadline_s,
         remote: event.remote.as_deref(),
@@ -120,7 +120,7 @@ fn fingerprint_of(event: &Event) -> String {
     let identity = Payload {
         tenant: &None,
         exception: &None,
-        flow_error: &None,
+        flow_error: None,
         outgoing: None,
         remote: None,
         ..payload_fields(event)

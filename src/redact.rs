@@ -539,11 +539,11 @@ mod tests {
         };
         let mut event = Event::new(Timestamp(0), Kind::NodeFailed, origin);
         event.exception = Some("KeyError('password=hunter2')".into());
-        event.flow_error = Some(FlowError {
+        event.flow_error = Some(Box::new(FlowError {
             code: Some("NODE_EXCEPTION".into()),
             message: Some("raised KeyError: password=hunter2".into()),
             exception_type: Some("KeyError".into()),
-        });
+        }));
         redact_event(&mut event);
         assert_eq!(event.exception.as_deref(), Some("KeyError('password=***')"));
         let flow_error = event.flow_error.unwrap();

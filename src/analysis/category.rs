@@ -326,9 +326,11 @@ mod tests {
             line: 1,
         };
         let mut event = Event::new(Timestamp(0), kind, origin);
-        event.flow_error = code.map(|code| FlowError {
-            code: Some(code.into()),
-            ..FlowError::default()
+        event.flow_error = code.map(|code| {
+            Box::new(FlowError {
+                code: Some(code.into()),
+                ..FlowError::default()
+            })
         });
         event
     }

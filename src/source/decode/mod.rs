@@ -755,7 +755,7 @@ impl<'a> RawRecord<'a> {
             .0
             .as_ref()
             .or(payload.error_payload.0.as_ref())
-            .map(RawFlowError::to_flow_error);
+            .map(|raw| Box::new(raw.to_flow_error()));
         event.sleep_s = payload.sleep_s.to_f64();
         event.deadline_s = payload.deadline_s.to_f64();
         if event.kind.is_remote() {
