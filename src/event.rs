@@ -420,9 +420,16 @@ impl Serialize for Origin {
 ///
 /// Serializes to the JSON event form documented in the README (field names of
 /// `FlowEvent.to_payload()`, `ts` as RFC 3339, plus `tenant` and `source`).
+/// Laid out as declared (`repr(C)`): what the analyses read of every event (time, keys, trace,
+/// node, tenant, attempt, latency, queues) in its first cache lines, the rarely set after.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[repr(C)]
 pub struct Event {
     pub ts: Timestamp,
+    /// Keys derived from the fields below, made where the event is decoded (on the decoding
+    /// threads) so the one thread that orders events does not hash strings for each.
+    #[serde(skip)]
+    pub keys: DerivedKeys,
     #[serde(rename = "event")]
     pub kind: Kind,
     pub trace_id: Option<Name>,
@@ -459,10 +466,6 @@ pub struct Event {
     pub remote: Option<Box<RemoteCall>>,
     #[serde(rename = "source")]
     pub origin: Origin,
-    /// Keys derived from the fields above, made where the event is decoded (on the decoding
-    /// threads) so the one thread that orders events does not hash strings for each.
-    #[serde(skip)]
-    pub keys: DerivedKeys,
     /// The decoding thread that filled the event's box, which gets it back.
     #[serde(skip)]
     pub maker: recycled::Maker,
