@@ -568,7 +568,7 @@ pub mod recycled {
     use super::{Event, Kind, Origin, Timestamp};
 
     /// Boxes per hand-over: the lock is taken once per batch.
-    const BATCH: usize = 1024;
+    const BATCH: usize = 256;
     /// Batches kept waiting per decoding thread; more are freed (decoding went ahead less
     /// than analysis did).
     const KEPT: usize = 2;
