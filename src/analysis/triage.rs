@@ -11,7 +11,7 @@ use super::classify::{Classifier, ClassifyReport, GroupBy};
 use super::percentile::Percentiles;
 use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport, SignalKind};
 use super::topology::{self, GraphReport};
-use super::trace::{NextStep, TraceStatus};
+use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use super::tracebook::TraceOutcome;
 use super::traces::{TraceRow, mark_cross_tenant, mark_idle, row, shown_tenant};
 use crate::event::{Event, Kind, Timestamp};
@@ -27,6 +27,9 @@ const CANDIDATES: usize = 200;
 const STUCK_RATIO: f64 = 3.0;
 /// Rows of traces that did not succeed kept for the JSON `traces`, most recent first.
 const MAX_ROWS: usize = 1000;
+/// Slowed succeeded traces shown, at most, and the longest succeeded traces kept to judge.
+const SLOWEST: usize = 3;
+const SLOW_CANDIDATES: usize = 20;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct WorstTrace {
@@ -53,6 +56,33 @@ pub struct WorstTrace {
     /// trace's last event (its last success's worker, or the attempt's, by node_id, logged
     /// node_cancelled then): dropped with it.
     pub dropped_at: Option<Timestamp>,
+}
+
+/// A succeeded trace that took far longer end to end than its path's own work (the rule of
+/// `tenant_share::slowed_from_ms`): it got through, but waited. A stall that failed nothing
+/// (a consumer that stopped reading for seconds) leaves only these behind.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlowTrace {
+    pub trace_id: String,
+    pub tenant: Option<String>,
+    pub first_ts: Timestamp,
+    pub duration_ms: f64,
+    /// Its path's own work: each node's p50 of successes that did not wait on a full queue.
+    pub own_work_ms: f64,
+    /// Where it lost the most time, when its events show it.
+    pub longest: Option<TimeLost>,
+}
+
+/// Where a slow trace lost the most time: in a node (from its first event there to its last
+/// success, hand-over waits and retries included), or waiting in the queue before it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeLost {
+    pub node_name: String,
+    pub ms: f64,
+    /// True: waiting for the node (from the previous node's success to its first event).
+    pub queued: bool,
+    /// The node's own work p50 (for time in the node).
+    pub own_p50_ms: Option<f64>,
 }
 
 /// Who is affected: one tenant's traces by status and failure category.
@@ -167,6 +197,9 @@ pub struct TriageReport {
     pub worst: Vec<WorstTrace>,
     /// Failed traces plus in-flight traces idle longer than their node's p95.
     pub worst_of: u64,
+    /// The longest succeeded traces that took far longer than their path's own work, longest
+    /// first (at most 3).
+    pub slowest: Vec<SlowTrace>,
     /// In-flight traces idle less than their node's p95: waiting their turn, not worst.
     pub waiting_normally: u64,
     pub control_plane: ControlPlane,
@@ -190,6 +223,9 @@ pub struct Triage {
     /// Traces skipped for their deadline: the caller got "Deadline exceeded", not an answer.
     skipped: Vec<TraceOutcome>,
     in_flight: Vec<TraceOutcome>,
+    /// The longest succeeded traces, at most `SLOW_CANDIDATES`, judged at the end against
+    /// their path's own work.
+    longest_succeeded: Vec<TraceOutcome>,
     failed_total: u64,
     skipped_total: u64,
     tenants: BTreeMap<String, TenantImpact>,
@@ -216,6 +252,7 @@ impl Default for Triage {
             failed: Vec::new(),
             skipped: Vec::new(),
             in_flight: Vec::new(),
+            longest_succeeded: Vec::new(),
             failed_total: 0,
             skipped_total: 0,
             tenants: BTreeMap::new(),
@@ -300,6 +337,7 @@ impl Analysis for Triage {
         let worst_of = self.failed_total + self.skipped_total + stalled;
         let waiting_normally = in_flight_total.saturating_sub(stalled);
         let worst: Vec<WorstTrace> = ranked.into_iter().take(WORST).collect();
+        let slowest = slowest_succeeded(&self.longest_succeeded, &classify.own_work_p50_ms);
         let mut impact: Vec<TenantImpact> =
             std::mem::take(&mut self.tenants).into_values().collect();
         let load = saturation
@@ -420,6 +458,7 @@ impl Analysis for Triage {
             traces_without_tenant: self.traces_without_tenant,
             worst,
             worst_of,
+            slowest,
             waiting_normally,
             control_plane: control,
             cross_tenant,
@@ -480,6 +519,7 @@ impl Triage {
             None => self.traces_without_tenant += 1,
         }
         if outcome.status == TraceStatus::Succeeded {
+            self.keep_if_longest(outcome);
             return;
         }
         self.rows.push(row(outcome));
@@ -559,6 +599,101 @@ fn slowed(
 }
 
 /// Keeps `outcome` among the `CANDIDATES` smallest by `key`.
+impl Triage {
+    /// Keeps `outcome` (succeeded) if it is among the longest: cloned only then.
+    fn keep_if_longest(&mut self, outcome: &TraceOutcome) {
+        let kept = &mut self.longest_succeeded;
+        let duration = outcome.summary.duration_ms();
+        if kept.len() >= SLOW_CANDIDATES
+            && kept
+                .iter()
+                .all(|other| other.summary.duration_ms() >= duration)
+        {
+            return;
+        }
+        kept.push(outcome.clone());
+        if kept.len() > SLOW_CANDIDATES {
+            kept.sort_by(|a, b| b.summary.duration_ms().total_cmp(&a.summary.duration_ms()));
+            kept.truncate(SLOW_CANDIDATES);
+        }
+    }
+}
+
+/// The longest succeeded traces that were slowed (`tenant_share::slowed_from_ms` of their
+/// path's own work), longest first, with where each lost the most time.
+fn slowest_succeeded(longest: &[TraceOutcome], own_work: &BTreeMap<String, f64>) -> Vec<SlowTrace> {
+    let mut slow: Vec<SlowTrace> = longest
+        .iter()
+        .filter_map(|outcome| {
+            let summary = &outcome.summary;
+            let own_work_ms: f64 = summary
+                .visits
+                .iter()
+                .map(|visit| own_work.get(&*visit.node_name).copied())
+                .sum::<Option<f64>>()?;
+            let duration_ms = summary.duration_ms();
+            if own_work_ms <= 0.0 || duration_ms < super::tenant_share::slowed_from_ms(own_work_ms)
+            {
+                return None;
+            }
+            Some(SlowTrace {
+                trace_id: summary.trace_id.clone(),
+                tenant: summary.tenant.clone(),
+                first_ts: summary.first_ts,
+                duration_ms,
+                own_work_ms,
+                longest: time_lost(summary, own_work),
+            })
+        })
+        .collect();
+    slow.sort_by(|a, b| b.duration_ms.total_cmp(&a.duration_ms));
+    slow.truncate(SLOWEST);
+    slow
+}
+
+/// Where a trace lost the most time beyond its nodes' own work: in one node, or waiting for
+/// one after the node before it (in time order) succeeded.
+fn time_lost(summary: &TraceSummary, own_work: &BTreeMap<String, f64>) -> Option<TimeLost> {
+    let mut visits: Vec<&NodeVisit> = summary.visits.iter().collect();
+    visits.sort_by_key(|visit| visit.first_ts);
+    let mut lost: Option<(f64, TimeLost)> = None;
+    let mut keep = |excess: f64, candidate: TimeLost| {
+        if excess > 0.0 && lost.as_ref().is_none_or(|(most, _)| excess > *most) {
+            lost = Some((excess, candidate));
+        }
+    };
+    let mut previous_success: Option<Timestamp> = None;
+    for visit in visits {
+        if let Some(sent) = previous_success.filter(|sent| *sent <= visit.first_ts) {
+            let waited = visit.first_ts.millis_since(sent);
+            keep(
+                waited,
+                TimeLost {
+                    node_name: visit.node_name.to_string(),
+                    ms: waited,
+                    queued: true,
+                    own_p50_ms: None,
+                },
+            );
+        }
+        if let Some(success) = visit.success_ts {
+            let inside = success.millis_since(visit.first_ts);
+            let own = own_work.get(&*visit.node_name).copied();
+            keep(
+                inside - own.unwrap_or(0.0),
+                TimeLost {
+                    node_name: visit.node_name.to_string(),
+                    ms: inside,
+                    queued: false,
+                    own_p50_ms: own,
+                },
+            );
+            previous_success = Some(previous_success.map_or(success, |p| p.max(success)));
+        }
+    }
+    lost.map(|(_, lost)| lost)
+}
+
 fn keep_bounded<K: Ord>(
     kept: &mut Vec<TraceOutcome>,
     outcome: &TraceOutcome,

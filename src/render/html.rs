@@ -577,6 +577,7 @@ pub fn incident_page(report: &IncidentReport, notes: &ReadNotes) -> String {
         charts => charts(&triage.saturation),
         graph => graph_svg(triage),
         worst => worst,
+        slowest => triage.slowest.iter().map(text::slow_line).collect::<Vec<_>>(),
         worst_footer => if triage.worst.is_empty() { String::new() } else { text::worst_footer(triage) },
         legend => outcome_legend(),
         notes => notes,

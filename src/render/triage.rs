@@ -5,7 +5,7 @@ use std::io::{self, Write};
 use super::{
     Palette, Tone, millis, one_scale, plural, squeeze, statuses_line, thousands, time_axis,
 };
-use crate::analysis::triage::{TriageReport, WorstTrace};
+use crate::analysis::triage::{SlowTrace, TriageReport, WorstTrace};
 
 pub(crate) fn span(report: &TriageReport) -> String {
     match (report.first_ts, report.last_ts) {
@@ -84,6 +84,39 @@ pub(crate) fn worst_line(trace: &WorstTrace) -> String {
     };
     format!(
         "{} {status}{tenant}: last success {last}, {next}{stall}",
+        trace.trace_id
+    )
+}
+
+/// A succeeded trace slowed far past its path's own work, with where it lost the time.
+pub(crate) fn slow_line(trace: &SlowTrace) -> String {
+    let tenant = trace
+        .tenant
+        .as_ref()
+        .map_or(String::new(), |t| format!(", {t}"));
+    let lost = match &trace.longest {
+        Some(lost) if lost.queued => format!(
+            "; most of it waiting for {}: {} ms",
+            lost.node_name,
+            millis(lost.ms)
+        ),
+        Some(lost) => format!(
+            "; most of it in {}: {} ms{}",
+            lost.node_name,
+            millis(lost.ms),
+            lost.own_p50_ms.map_or(String::new(), |own| format!(
+                " (its own work p50 {} ms)",
+                millis(own)
+            ))
+        ),
+        None => String::new(),
+    };
+    format!(
+        "{} succeeded{tenant}: {} ms end to end, {:.0}x its path's own work (~{} ms){lost} (`flowtrace find {}`)",
+        trace.trace_id,
+        millis(trace.duration_ms),
+        trace.duration_ms / trace.own_work_ms.max(0.001),
+        millis(trace.own_work_ms),
         trace.trace_id
     )
 }
@@ -326,6 +359,15 @@ pub fn write_table(
             palette.wrap(&format!("({})", worst_footer(report)), 2, 3)
         )?;
     }
+    if !report.slowest.is_empty() {
+        writeln!(
+            out,
+            "  slowest succeeded, far past their path's own work (they got through, but waited):"
+        )?;
+        for trace in &report.slowest {
+            writeln!(out, "    {}", palette.wrap(&slow_line(trace), 4, 6))?;
+        }
+    }
     writeln!(out)?;
     writeln!(out, "{}", heading("saturation"))?;
     for line in saturation_lines(report) {
@@ -391,6 +433,11 @@ pub fn write_markdown(report: &TriageReport, out: &mut impl Write) -> io::Result
         for trace in &report.worst {
             writeln!(out, "- `{}`", worst_line(trace))?;
         }
+    }
+    for trace in &report.slowest {
+        writeln!(out, "- slowest succeeded: `{}`", slow_line(trace))?;
+    }
+    if !report.worst.is_empty() {
         writeln!(out)?;
         writeln!(out, "_{}._", worst_footer(report))?;
     }
