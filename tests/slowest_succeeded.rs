@@ -179,6 +179,30 @@ fn a_consumer_stall_leaves_the_traces_it_held_as_the_slowest_succeeded() {
     assert!(html.contains(first.as_str()), "{first} not in the report");
 }
 
+/// classify reads failures: with none, its all-clear says so and points at saturation, which
+/// names the stall.
+#[test]
+fn classify_gives_no_all_clear_beyond_failures() {
+    let path = fixture_arg("review/seventh_egressstall.jsonl.gz");
+    let output = flowtrace()
+        .args(["classify", &path, "-q"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    let last = text.lines().last().unwrap();
+    assert!(last.starts_with("nothing to do about failures"), "{text}");
+    assert!(last.contains("`flowtrace saturation`"), "{text}");
+    let output = flowtrace()
+        .args(["saturation", &path, "-q"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(
+        text.contains("the app stopped taking results from the egress"),
+        "{text}"
+    );
+}
+
 #[test]
 fn traces_that_waited_for_a_router_branch_at_capacity_name_it() {
     let path = "review/sixth_routerocr.jsonl.gz";

@@ -339,7 +339,21 @@ pub fn write_table(
 
     if report.remediation.is_empty() {
         writeln!(out)?;
-        writeln!(out, "nothing to do: no failures in the selection")?;
+        let failed: u64 = report
+            .statuses
+            .iter()
+            .filter(|(status, _)| !matches!(status.as_str(), "succeeded" | "in_flight"))
+            .map(|(_, count)| count)
+            .sum();
+        if failed == 0 && report.retries.events == 0 {
+            // classify reads failures: an all-clear for them, not for slowness.
+            writeln!(
+                out,
+                "nothing to do about failures: none in the selection (slow traces and full queues: `flowtrace saturation`; all of it: `flowtrace triage`)"
+            )?;
+        } else {
+            writeln!(out, "no step to suggest for these failures")?;
+        }
         return Ok(());
     }
     writeln!(out)?;
