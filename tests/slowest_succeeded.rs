@@ -232,6 +232,12 @@ fn traces_that_waited_for_a_router_branch_at_capacity_name_it() {
             (lost["ms"].as_f64().unwrap() - waited).abs() < 1.0,
             "{lost} vs {waited}"
         );
+        // The find it suggests says the same: where the trace's time went.
+        let found = report_json("find", &[trace, &fixture_arg(path)]);
+        let queue = &found["time_spent"]["queues"][0];
+        assert_eq!(queue["node_name"], "ocr", "{:#}", found["time_spent"]);
+        assert!((queue["waited_ms"].as_f64().unwrap() - waited).abs() < 1.0);
+        assert_eq!(found["remediation"], serde_json::json!([]), "it succeeded");
     }
 }
 
@@ -267,4 +273,8 @@ fn a_calm_run_lists_no_slow_trace() {
         .unwrap();
     let text = String::from_utf8(output.stdout).unwrap();
     assert!(!text.contains("slowest succeeded"), "{text}");
+    // Nor does find say where the longest trace's time went: it did not wait.
+    let (longest_trace, _) = &longest(&traces, 1)[0];
+    let found = report_json("find", &[longest_trace, &fixture_arg(path)]);
+    assert!(found["time_spent"].is_null(), "{:#}", found["time_spent"]);
 }

@@ -355,7 +355,8 @@ pub struct FindReport {
     pub last_success: Option<LastSuccess>,
     pub next: Option<NextNode>,
     pub counts: CategoryCounts,
-    /// For a deadline-skipped trace: where its time went (null otherwise).
+    /// For a deadline-skipped trace, or a succeeded one that took far longer than its path's
+    /// own work (`tenant_share::slowed_from_ms`): where its time went (null otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub time_spent: Option<TimeSpent>,
     /// A sink's attempt of the trace that started with its output queue (the egress) full and
@@ -478,6 +479,19 @@ pub struct NodeTime {
     /// The node's p50 own work across the traces read (successes that did not wait on a full
     /// outbound queue).
     pub own_p50_ms: Option<f64>,
+}
+
+/// True when a trace took at least `tenant_share::slowed_from_ms` of its path's own work (each
+/// node's p50 of successes that did not wait on a full queue).
+fn slowed(summary: &TraceSummary, own_work: &HashMap<String, Percentiles>) -> bool {
+    let own_work_ms: Option<f64> = summary
+        .visits
+        .iter()
+        .map(|visit| own_work.get(&*visit.node_name)?.percentile(50.0))
+        .sum();
+    own_work_ms.is_some_and(|own| {
+        own > 0.0 && summary.duration_ms() >= super::tenant_share::slowed_from_ms(own)
+    })
 }
 
 /// Where the time of a trace went (see `TimeSpent`).
@@ -885,6 +899,10 @@ fn build_report(
     // A skip that is the trace's only event has nothing logged to account for.
     let time_spent = (status == TraceStatus::DeadlineSkipped && summary.events > 1)
         .then(|| time_spent(&summary, &timeline, latency, graph));
+    // A trace that got through far past its path's own work (triage's slowest): where it
+    // waited. Shown only; the checklist is for what went wrong.
+    let slowed_time = (status == TraceStatus::Succeeded && slowed(&summary, latency))
+        .then(|| self::time_spent(&summary, &timeline, latency, graph));
     let hung_call = (status == TraceStatus::DeadlineSkipped)
         .then(|| hung_call(&summary, graph, (latency, turns, worker_time, longest)))
         .flatten();
@@ -927,7 +945,7 @@ fn build_report(
         last_success,
         next,
         counts: summary.counts,
-        time_spent,
+        time_spent: time_spent.or(slowed_time),
         egress_wait: egress_wait(&timeline, graph, latency),
         hung_call,
         remediation,
