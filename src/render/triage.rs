@@ -362,7 +362,7 @@ pub fn write_table(
     if !report.slowest.is_empty() {
         writeln!(
             out,
-            "  slowest succeeded, far past their path's own work (they got through, but waited):"
+            "  slowest succeeded, far past their path's own work (they waited):"
         )?;
         for trace in &report.slowest {
             writeln!(out, "    {}", palette.wrap(&slow_line(trace), 4, 6))?;
