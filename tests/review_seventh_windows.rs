@@ -20,20 +20,6 @@ fn expected(name: &str) -> Value {
     fixture_json(&format!("review/{name}.expected.json"))
 }
 
-/// The runtime's FlowEvents of a gzipped flat capture.
-fn flow_events(relative: &str) -> Vec<Value> {
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(fixture(relative)).unwrap()),
-        &mut text,
-    )
-    .unwrap();
-    text.lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
 fn seconds(rfc3339: &Value) -> f64 {
     let parsed = chrono::DateTime::parse_from_rfc3339(rfc3339.as_str().unwrap()).unwrap();
     parsed.timestamp_micros() as f64 / 1e6
@@ -55,7 +41,7 @@ const SPELLS: &str = "review/seventh_twospells.jsonl.gz";
 #[test]
 fn a_sinks_window_is_the_time_it_was_blocked_on_the_egress() {
     let truth = expected("seventh_egressstall");
-    let events = flow_events(EGRESS);
+    let events = capture_events(EGRESS);
     let start = start_of(&events);
     let stall = truth["consumer_stall_s_after_start"].as_array().unwrap();
     let (stall_from, stall_to) = (
@@ -215,7 +201,7 @@ fn own_mean(events: &[Value], node: &str, from: f64, to: f64, inside: bool) -> f
 #[test]
 fn two_spells_are_two_episodes_each_with_its_own_cause() {
     let truth = expected("seventh_twospells");
-    let events = flow_events(SPELLS);
+    let events = capture_events(SPELLS);
     let start = start_of(&events);
     let at = |node: &str, spell: &str, index: usize| {
         start
@@ -350,7 +336,7 @@ fn captures_with_one_episode_keep_their_window_and_verdict() {
 /// same run outside the stall has no such wait.
 #[test]
 fn find_says_a_trace_waited_on_the_egress() {
-    let events = flow_events(EGRESS);
+    let events = capture_events(EGRESS);
     let capacity = expected("seventh_egressstall")["queue_maxsize"]
         .as_i64()
         .unwrap();
@@ -400,7 +386,7 @@ fn find_says_a_trace_waited_on_the_egress() {
 fn a_later_episode_still_on_at_the_end_is_not_over_and_the_earlier_one_is_apart() {
     let relative = "review/seventh_twospells_late.jsonl.gz";
     let truth = expected("seventh_twospells_late");
-    let events = flow_events(relative);
+    let events = capture_events(relative);
     let start = start_of(&events);
     let at = |node: &str, spell: &str, index: usize| {
         start

@@ -15,20 +15,6 @@ use std::collections::BTreeMap;
 use common::*;
 use serde_json::Value;
 
-/// The runtime's FlowEvents of a gzipped flat capture.
-fn flow_events(relative: &str) -> Vec<Value> {
-    let mut text = String::new();
-    std::io::Read::read_to_string(
-        &mut flate2::read::GzDecoder::new(std::fs::File::open(fixture(relative)).unwrap()),
-        &mut text,
-    )
-    .unwrap();
-    text.lines()
-        .filter(|line| line.starts_with('{'))
-        .map(|line| serde_json::from_str(line).unwrap())
-        .collect()
-}
-
 /// Per trace that succeeded (reached the last node and failed nowhere), its events.
 fn succeeded_traces<'a>(events: &'a [Value], last_node: &str) -> BTreeMap<&'a str, Vec<&'a Value>> {
     let mut traces: BTreeMap<&str, Vec<&Value>> = BTreeMap::new();
@@ -81,7 +67,7 @@ fn at<'a>(events: &[&'a Value], node: &str, kind: &str) -> Option<&'a Value> {
 fn a_consumer_stall_leaves_the_traces_it_held_as_the_slowest_succeeded() {
     let path = "review/seventh_egressstall.jsonl.gz";
     let truth = fixture_json("review/seventh_egressstall.expected.json");
-    let events = flow_events(path);
+    let events = capture_events(path);
     let start = events
         .iter()
         .filter_map(|e| e["ts"].as_f64())
@@ -206,7 +192,7 @@ fn classify_gives_no_all_clear_beyond_failures() {
 #[test]
 fn traces_that_waited_for_a_router_branch_at_capacity_name_it() {
     let path = "review/sixth_routerocr.jsonl.gz";
-    let events = flow_events(path);
+    let events = capture_events(path);
     let traces = succeeded_traces(&events, "respond");
     let expected = longest(&traces, 3);
     let report = report_json("triage", &[&fixture_arg(path)]);
@@ -245,7 +231,7 @@ fn traces_that_waited_for_a_router_branch_at_capacity_name_it() {
 fn a_calm_run_lists_no_slow_trace() {
     let path = "review/eighth_calm.jsonl.gz";
     let truth = fixture_json("review/eighth_calm.expected.json");
-    let events = flow_events(path);
+    let events = capture_events(path);
     let traces = succeeded_traces(&events, "reply");
     assert_eq!(traces.len() as u64, truth["traces"].as_u64().unwrap());
     // The runtime's events: no message waited in a queue, the longest trace a few times the

@@ -27,6 +27,27 @@ pub fn fixture_arg(relative: &str) -> String {
     fixture(relative).display().to_string()
 }
 
+/// The runtime's own FlowEvents of a flat capture under `fixtures/` (gzipped or not), as the
+/// capture's middleware wrote them: the truth a verdict is checked against.
+pub fn capture_events(relative: &str) -> Vec<Value> {
+    let path = fixture(relative);
+    let text = if relative.ends_with(".gz") {
+        let mut text = String::new();
+        std::io::Read::read_to_string(
+            &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+            &mut text,
+        )
+        .unwrap();
+        text
+    } else {
+        std::fs::read_to_string(&path).unwrap()
+    };
+    text.lines()
+        .filter(|line| line.starts_with('{'))
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect()
+}
+
 /// A JSON file of the fixtures (a capture's expected.json).
 pub fn fixture_json(relative: &str) -> Value {
     let text = std::fs::read_to_string(fixture(relative)).unwrap();
