@@ -23,25 +23,39 @@ enum NameText {
     Shared(Arc<str>),
 }
 
-/// Distinct names made to last; past this many, names are shared and counted instead.
+/// Names made to last, and their bytes, at most: past either, and for a name longer than
+/// `LASTING_NAME_BYTES`, names are shared and counted instead (freed with their last use), so
+/// a log of endless distinct "node names" cannot grow memory without bound.
 const LASTING_NAMES: usize = 1 << 16;
+const LASTING_BYTES: usize = 4 << 20;
+const LASTING_NAME_BYTES: usize = 256;
 
 impl Name {
     /// The name for `text` made once for the run (the same `Name` on every thread), for a
-    /// field with few values; `None` once too many were made.
+    /// field with few values; `None` for a long name, or once too many were made.
     pub fn lasting(text: &str) -> Option<Name> {
-        static MADE: std::sync::Mutex<Option<FastMap<&'static str, ()>>> =
-            std::sync::Mutex::new(None);
+        struct Made {
+            names: FastMap<&'static str, ()>,
+            bytes: usize,
+        }
+        static MADE: std::sync::Mutex<Option<Made>> = std::sync::Mutex::new(None);
+        if text.len() > LASTING_NAME_BYTES {
+            return None;
+        }
         let mut made = MADE.lock().unwrap_or_else(|poison| poison.into_inner());
-        let made = made.get_or_insert_with(FastMap::default);
-        if let Some((known, ())) = made.get_key_value(text) {
+        let made = made.get_or_insert_with(|| Made {
+            names: FastMap::default(),
+            bytes: 0,
+        });
+        if let Some((known, ())) = made.names.get_key_value(text) {
             return Some(Name(NameText::Lasting(known)));
         }
-        if made.len() >= LASTING_NAMES {
+        if made.names.len() >= LASTING_NAMES || made.bytes + text.len() > LASTING_BYTES {
             return None;
         }
         let text: &'static str = Box::leak(text.into());
-        made.insert(text, ());
+        made.names.insert(text, ());
+        made.bytes += text.len();
         Some(Name(NameText::Lasting(text)))
     }
 
@@ -694,6 +708,8 @@ mod tests {
         assert_eq!(counts.get("score"), Some(&1));
         assert_eq!(lasting.to_string(), "score");
         assert_eq!(serde_json::to_string(&lasting).unwrap(), "\"score\"");
+        // A long name is not kept for the run.
+        assert!(Name::lasting(&"x".repeat(LASTING_NAME_BYTES + 1)).is_none());
     }
 
     #[test]
