@@ -264,3 +264,43 @@ fn a_calm_run_lists_no_slow_trace() {
     let found = report_json("find", &[longest_trace, &fixture_arg(path)]);
     assert!(found["time_spent"].is_null(), "{:#}", found["time_spent"]);
 }
+
+/// A tenant whose large payloads are the bottleneck's load is judged against its own messages'
+/// work there, not the node's p50 (the small documents'): its traces take long because of its
+/// own work, and the slowest listed are the other tenants', which waited behind it.
+#[test]
+fn the_load_tenants_own_work_is_its_messages() {
+    let path = "review/seventh_bigpayload.jsonl.gz";
+    let truth = fixture_json("review/seventh_bigpayload.expected.json");
+    // The tenant taking most of parse's worker time, from the runtime's own measurements.
+    let per_tenant = truth["per_tenant"].as_object().unwrap();
+    let (load, _) = per_tenant
+        .iter()
+        .max_by(|a, b| {
+            let busy = |v: &Value| v["share_of_parse_busy"].as_f64().unwrap();
+            busy(a.1).total_cmp(&busy(b.1))
+        })
+        .unwrap();
+    let events = capture_events(path);
+    let traces = succeeded_traces(&events, "reply");
+    let report = report_json("triage", &[&fixture_arg(path)]);
+    let slowest = report["slowest"].as_array().unwrap();
+    assert!(!slowest.is_empty());
+    for slow in slowest {
+        assert_ne!(slow["tenant"].as_str(), Some(load.as_str()), "{slow:#}");
+        // They waited for parse, as the events show.
+        let trace = slow["trace_id"].as_str().unwrap();
+        let mine = &traces[trace];
+        let ingested = at(mine, "ingest", "node_success").unwrap()["ts"]
+            .as_f64()
+            .unwrap();
+        let parse_start = at(mine, "parse", "node_start").unwrap()["ts"]
+            .as_f64()
+            .unwrap();
+        let lost = &slow["longest"];
+        assert_eq!(lost["node_name"], "parse", "{slow:#}");
+        assert_eq!(lost["queued"], true, "{slow:#}");
+        let waited = (parse_start - ingested) * 1000.0;
+        assert!((lost["ms"].as_f64().unwrap() - waited).abs() < 1.0);
+    }
+}

@@ -337,22 +337,30 @@ impl Analysis for Triage {
         let worst_of = self.failed_total + self.skipped_total + stalled;
         let waiting_normally = in_flight_total.saturating_sub(stalled);
         let worst: Vec<WorstTrace> = ranked.into_iter().take(WORST).collect();
-        let slowest = slowest_succeeded(&self.longest_succeeded, &classify.own_work_p50_ms);
         let mut impact: Vec<TenantImpact> =
             std::mem::take(&mut self.tenants).into_values().collect();
         let load = saturation
             .bottleneck
             .as_ref()
             .and_then(|hot| Some((hot.node_name.as_str(), hot.tenant_load.as_ref()?)));
-        for tenant in &mut impact {
-            // The tenant whose messages are the bottleneck's load: its own work there is its
-            // messages' (their mean), not the node's p50, which is the other tenants'.
+        // The tenant whose messages are the bottleneck's load: its own work there is its
+        // messages' (their mean), not the node's p50, which is the other tenants'.
+        let own_work_of = |tenant: Option<&str>| {
             let mut own_work = std::borrow::Cow::Borrowed(&classify.own_work_p50_ms);
-            if let Some((node, load)) = load.filter(|(_, load)| load.tenant.tenant == tenant.tenant)
+            if let Some((node, load)) =
+                load.filter(|(_, load)| Some(load.tenant.tenant.as_str()) == tenant)
             {
                 own_work
                     .to_mut()
                     .insert(node.to_string(), load.ms_per_message);
+            }
+            own_work
+        };
+        let slowest = slowest_succeeded(&self.longest_succeeded, &own_work_of);
+        for tenant in &mut impact {
+            let own_work = own_work_of(Some(&tenant.tenant));
+            if let Some((node, load)) = load.filter(|(_, load)| load.tenant.tenant == tenant.tenant)
+            {
                 tenant.load = Some(LoadAt {
                     node_name: node.to_string(),
                     work_share: load.tenant.work_share,
@@ -619,13 +627,21 @@ impl Triage {
     }
 }
 
+/// Each node's own work (ms) as one tenant's messages take it.
+type OwnWork<'a> = std::borrow::Cow<'a, BTreeMap<String, f64>>;
+
 /// The longest succeeded traces that were slowed (`tenant_share::slowed_from_ms` of their
 /// path's own work), longest first, with where each lost the most time.
-fn slowest_succeeded(longest: &[TraceOutcome], own_work: &BTreeMap<String, f64>) -> Vec<SlowTrace> {
+fn slowest_succeeded<'a>(
+    longest: &[TraceOutcome],
+    own_work_of: &dyn Fn(Option<&str>) -> OwnWork<'a>,
+) -> Vec<SlowTrace> {
     let mut slow: Vec<SlowTrace> = longest
         .iter()
         .filter_map(|outcome| {
             let summary = &outcome.summary;
+            let own_work = own_work_of(summary.tenant.as_deref());
+            let own_work = own_work.as_ref();
             let own_work_ms: f64 = summary
                 .visits
                 .iter()
