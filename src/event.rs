@@ -88,6 +88,7 @@ impl AsRef<str> for Name {
 }
 
 impl std::borrow::Borrow<str> for Name {
+    #[inline]
     fn borrow(&self) -> &str {
         self
     }
@@ -127,6 +128,7 @@ impl Ord for Name {
 }
 
 impl std::hash::Hash for Name {
+    #[inline]
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         (**self).hash(state);
     }
