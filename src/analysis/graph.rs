@@ -211,6 +211,10 @@ struct Counts {
     /// For each node, how often the next new message of its trace after one of its successes
     /// started at each other node.
     next_starts: FastMap<(NodeId, NodeId), u64>,
+    /// For each node, its successes that began a wait for the next new message of their trace
+    /// (`next_starts`): a run of successes with no new message at another node in between (a
+    /// node working off several messages of one trace, a `ctx.emit` fan-out's) is one.
+    awaited: Vec<u64>,
     /// The out-degree each node's events report (`outgoing`).
     outgoing: Vec<Option<i64>>,
     /// Messages each node took (first attempts), over all traces.
@@ -237,6 +241,7 @@ impl Default for Counts {
             successes: Vec::new(),
             follows: FastMap::default(),
             next_starts: FastMap::default(),
+            awaited: Vec::new(),
             outgoing: Vec::new(),
             messages: Vec::new(),
             latest_sends: FastMap::default(),
@@ -258,6 +263,7 @@ impl Counts {
             self.arrivals.push(FastMap::default());
             self.succeeded_traces.push(0);
             self.successes.push(0);
+            self.awaited.push(0);
             self.outgoing.push(None);
             self.messages.push(0);
         }
@@ -343,6 +349,7 @@ impl Counts {
             successes: present(&self.successes),
             follows: pairs(&self.follows),
             next_starts: pairs(&self.next_starts),
+            awaited: present(&self.awaited),
             outgoing: self
                 .outgoing
                 .iter()
@@ -534,7 +541,11 @@ impl TraceWalk {
                 }
             }
             self.awaiting_follower = node;
-            self.entry(node).awaiting_next = true;
+            let entry = self.entry(node);
+            if !entry.awaiting_next {
+                entry.awaiting_next = true;
+                counts.awaited[node as usize] += 1;
+            }
         }
     }
 
@@ -679,6 +690,8 @@ struct Learned {
     /// For each node, how often the next new message of its trace after one of its successes
     /// started at each other node.
     next_starts: NameMap<FastMap<Name, u64>>,
+    /// For each node, its successes that began a wait for the next new message of their trace.
+    awaited: NameMap<u64>,
     /// The out-degree each node's events report (`outgoing`).
     outgoing: NameMap<i64>,
     /// Messages each node took (first attempts), over all traces.
@@ -1070,7 +1083,10 @@ impl Learned {
     /// `orders` before `merge`), and from the nodes that send to no node otherwise and whose
     /// successes are nearly always followed, in their trace, by a new message at it: a branch
     /// whose message reaches the join after the other branch's (it succeeded after the join's
-    /// first arrival, or just before it without preceding it consistently) is not a sink.
+    /// first arrival, or just before it without preceding it consistently) is not a sink; nor
+    /// is a node whose several messages of the trace reach the fan-in, one per success, after
+    /// the trace reached it through a faster branch (`split` emitting three to `embed` and one
+    /// to `index`, both sending to `store`).
     /// A node its first arrivals lead to (`embed -> store`) is no input of it: several
     /// messages of a trace at one node are also one sender's `ctx.emit` fan-out (`split`
     /// emitting four chunks to `embed`), whose later messages start, already queued, after the
@@ -1096,10 +1112,14 @@ impl Learned {
             let followed_by_it = self.next_starts.iter().filter_map(|(from, next)| {
                 let followed: u64 = next.values().sum();
                 let here = next.get(node).copied().unwrap_or(0);
-                let successes = self.successes.get(from).copied().unwrap_or(0);
+                // Per run of successes, not per success: a node working off several messages
+                // of the trace (`embed` taking `split`'s three emits) is followed once per run,
+                // by the start of the fan-in's message it queued (behind a backed-up queue,
+                // long after the fan-in's first arrival, through a faster branch).
+                let awaited = self.awaited.get(from).copied().unwrap_or(0);
                 (from != node
                     && here as f64 >= CONSISTENT_SHARE * followed as f64
-                    && 2 * followed >= successes)
+                    && 2 * followed >= awaited)
                     .then_some(&**from)
             });
             let mut inputs: Vec<&str> = consistent
