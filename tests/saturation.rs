@@ -262,3 +262,71 @@ fn failures_over_time_add_up_to_classify_s_failure_events() {
         }
     }
 }
+
+/// emit_cut (fixtures/capture/review/emit_cut.py): split emits three messages to embed and one
+/// to index, both send to store (25 ms a message, four a trace every 30 ms), store to the
+/// egress. store has two inbound queues and its `q_depth_in` sums them: the one from embed is
+/// full while the one from index is nearly empty, so the sum stays under 80% of both queues'
+/// capacity. The capture's own events say the queue from embed was full (embed has that one
+/// outgoing edge and its `q_depth_out` read 8 of 8 in most of its readings) and that store was
+/// busy (its successes' latencies add up to nearly the whole span): store is the bottleneck,
+/// embed and split back up behind it.
+#[test]
+fn one_full_queue_into_a_node_with_two_inputs_presses_it() {
+    let text = std::fs::read_to_string(fixture("review/emit_cut.jsonl")).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let of =
+        |node: &str| -> Vec<&Value> { events.iter().filter(|e| e["node_name"] == node).collect() };
+    // embed's one outgoing edge is its queue to store: q_depth_out is that queue's depth.
+    let embed = of("embed");
+    assert!(
+        embed
+            .iter()
+            .all(|e| e["outgoing"] == 1 && e["queue_maxsize"] == 8)
+    );
+    let full = embed.iter().filter(|e| e["q_depth_out"] == 8).count();
+    assert!(
+        full * 2 > embed.len(),
+        "embed's queue to store full in {full} of {} readings",
+        embed.len()
+    );
+    // index's queue to store never came near full: store's summed inbound stayed under 80%
+    // of the two queues' capacity (12.8).
+    assert!(
+        of("index")
+            .iter()
+            .all(|e| e["q_depth_out"].as_i64().unwrap() < 6)
+    );
+    let store = of("store");
+    assert!(store.iter().all(|e| e["q_depth_in"].as_i64().unwrap() < 13));
+    // store's worker was busy: its successes' latencies cover nearly all the span.
+    let ts: Vec<f64> = events.iter().map(|e| e["ts"].as_f64().unwrap()).collect();
+    let span_ms = (ts.iter().cloned().fold(f64::MIN, f64::max)
+        - ts.iter().cloned().fold(f64::MAX, f64::min))
+        * 1000.0;
+    let busy_ms: f64 = store
+        .iter()
+        .filter(|e| e["event"] == "node_success")
+        .map(|e| e["latency_ms"].as_f64().unwrap())
+        .sum();
+    assert!(
+        busy_ms > 0.9 * span_ms,
+        "store busy {busy_ms} of {span_ms} ms"
+    );
+
+    let report = saturation_json(&[&fixture_arg("review/emit_cut.jsonl")]);
+    assert_eq!(report["hot_node"], "store", "{}", report["hot_node_reason"]);
+    let bottleneck = &report["bottleneck"];
+    assert_eq!(bottleneck["node_name"], "store");
+    let backed_up: Vec<&str> = bottleneck["backed_up"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .collect();
+    assert!(backed_up.contains(&"embed"), "{backed_up:?}");
+    assert!(backed_up.contains(&"split"), "{backed_up:?}");
+}

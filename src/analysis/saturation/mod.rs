@@ -1206,8 +1206,14 @@ impl SaturationAnalyzer {
                 .collect();
             // q_depth_in sums the node's inbound edges: a join's can pass one edge's capacity
             // with no queue full. Where the name stands for nodes of different flows, each
-            // instance (node_id) sums its own node's edges only.
-            let in_edges = graph.inbound_edges(name).max(1);
+            // instance (node_id) sums its own node's edges only. Senders that report their one
+            // queue into the node full say which are: judged at those queues' level.
+            let full_edges = full_inbound_edges(name, graph, &self.nodes, self.options.threshold);
+            let in_edges = if full_edges > 0 {
+                full_edges
+            } else {
+                graph.inbound_edges(name).max(1)
+            };
             let instances = stats
                 .readings
                 .iter()
@@ -1237,6 +1243,7 @@ impl SaturationAnalyzer {
                     namesakes: graph.namesakes(name),
                 },
             );
+            report.full_inbound_edges = full_edges;
             if let Some(window) = &mut report.pressure_window {
                 window.explain(&stats.buckets, self.width);
                 window.settle(span_s);
@@ -1895,6 +1902,10 @@ pub struct NodeReport {
     /// The same, per tenant (only when the node served more than one).
     pub worker_time_by_tenant: BTreeMap<String, WorkerTime>,
     pub series: Vec<SeriesPoint>,
+    /// Its inbound queues their senders report full (`full_inbound_edges`; 0 when none, or
+    /// with one inbound edge): its inbound is judged at their level.
+    #[serde(skip)]
+    pub(super) full_inbound_edges: usize,
 }
 
 fn node_report(
@@ -2158,6 +2169,7 @@ fn node_report(
                 errors: bucket.errors,
             })
             .collect(),
+        full_inbound_edges: 0,
     }
 }
 
@@ -2251,6 +2263,47 @@ struct InstanceNode {
     in_edges: usize,
     /// Which of the name's nodes it is, where the name stands for several.
     namesake: Option<usize>,
+}
+
+/// How many of `node`'s inbound queues their senders report full, when it has several and one
+/// or more of them are: a sender whose only outgoing edge leads to `node` reads that queue's
+/// depth as its `q_depth_out`, full at the full level in `MIN_PRESSURE` of its readings or more
+/// (its most pressed instance). `node`'s `q_depth_in` sums all its inbound queues, so one full
+/// queue beside near-empty ones stays under the level of their summed capacity, yet its sender
+/// blocks on it: the node is judged at the level of the queues that are full. A join whose
+/// queues are not full (0 here) keeps the summed level, and so does one whose queues are all
+/// full. 0 where the name stands for nodes of different flows (each instance is judged by its
+/// own node's edges).
+fn full_inbound_edges(
+    node: &str,
+    graph: &FlowGraph,
+    stats: &FastMap<String, NodeStats>,
+    threshold: f64,
+) -> usize {
+    if graph.inbound_edges(node) < 2 || !graph.namesakes(node).is_empty() {
+        return 0;
+    }
+    graph
+        .predecessors(node)
+        .into_iter()
+        .filter(|sender| {
+            let successors = graph.successors(sender);
+            if successors.len() != 1 || successors[0].node_name != node {
+                return false;
+            }
+            let Some(sender_stats) = stats.get(*sender) else {
+                return false;
+            };
+            if sender_stats.queue_maxsize.is_none_or(|c| c <= 0) {
+                return false;
+            }
+            let level = full_level(sender_stats.queue_maxsize, 1, threshold);
+            sender_stats.readings.iter().any(|(_, readings)| {
+                share_at_least(readings.q_out.iter().map(|(d, n)| (*d, *n)), level)
+                    >= bottleneck::MIN_PRESSURE
+            })
+        })
+        .count()
 }
 
 /// The backlog of an unbounded queue (`queue_maxsize` 0) that counts as backed up.
