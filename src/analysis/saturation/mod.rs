@@ -498,7 +498,7 @@ pub struct SaturationAnalyzer {
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
     events: u64,
-    nodes: FastMap<String, NodeStats>,
+    nodes: FastMap<Name, NodeStats>,
     /// Failure events of the selected scope per time bucket, by category (the report's
     /// failures over time, on the same buckets as the queues).
     failures: BTreeMap<i64, FailureBucket>,
@@ -624,7 +624,7 @@ impl SaturationAnalyzer {
                 .or_default()
                 .counts[category as usize] += 1;
         }
-        let Some(node) = event.node_name.as_deref().filter(|n| !is_endpoint(n)) else {
+        let Some(node) = event.node_name.as_ref().filter(|n| !is_endpoint(n)) else {
             return;
         };
         self.widen_if_needed();
@@ -632,13 +632,10 @@ impl SaturationAnalyzer {
         let threshold = self.options.threshold;
         let stats = match self.nodes.get_mut(node) {
             Some(stats) => stats,
-            None => self
-                .nodes
-                .entry(node.to_string())
-                .or_insert_with(|| NodeStats {
-                    first_ts: event.ts,
-                    ..NodeStats::default()
-                }),
+            None => self.nodes.entry(node.clone()).or_insert_with(|| NodeStats {
+                first_ts: event.ts,
+                ..NodeStats::default()
+            }),
         };
         stats.events += 1;
         stats.selected |= selected;
@@ -650,7 +647,7 @@ impl SaturationAnalyzer {
                 && !self
                     .stops
                     .iter()
-                    .any(|stop| stop.node_id == node_id && stop.node_name == node)
+                    .any(|stop| stop.node_id == node_id && stop.node_name == node.as_str())
             {
                 self.stops.push(StoppedWorker {
                     node_name: node.to_string(),
@@ -970,7 +967,7 @@ impl SaturationAnalyzer {
                     .edges
                     .iter()
                     .filter(|edge| edge.to == **node)
-                    .filter_map(|edge| self.nodes.get(&edge.from))
+                    .filter_map(|edge| self.nodes.get(edge.from.as_str()))
                     .filter_map(|sender| match (pod, sender.readings.as_slice()) {
                         (true, readings) => reading(readings, key),
                         (false, [(_, only)]) if !several => Some((only.last_in, only.last_out)),
@@ -1164,7 +1161,7 @@ impl SaturationAnalyzer {
         let last_bucket = last.0.div_euclid(display);
         let span_s = span_micros as f64 / 1e6;
 
-        let mut names: Vec<(&String, &NodeStats)> = self.nodes.iter().collect();
+        let mut names: Vec<(&Name, &NodeStats)> = self.nodes.iter().collect();
         names.sort_by(|a, b| a.1.first_ts.cmp(&b.1.first_ts).then(a.0.cmp(b.0)));
         let shown: Vec<BTreeMap<i64, Bucket>> = names
             .iter()
@@ -1249,7 +1246,7 @@ impl SaturationAnalyzer {
                 window.settle(span_s);
             }
             nodes.push(report);
-            node_buckets.push((name.clone(), dense));
+            node_buckets.push((name.to_string(), dense));
         }
 
         let mut signals = Vec::new();
@@ -1378,13 +1375,13 @@ impl SaturationAnalyzer {
         remediation.extend(remediate(&nodes, &signals, bottleneck.as_ref()));
         let lost_time = lost_elsewhere(&nodes, bottleneck.as_ref());
         if self.filtered {
-            let shown: Vec<&String> = self
+            let shown: Vec<&str> = self
                 .nodes
                 .iter()
                 .filter(|(_, stats)| stats.selected)
-                .map(|(name, _)| name)
+                .map(|(name, _)| name.as_str())
                 .collect();
-            nodes.retain(|node| shown.contains(&&node.node_name));
+            nodes.retain(|node| shown.contains(&node.node_name.as_str()));
         }
         SaturationReport {
             span: Span {
@@ -2277,7 +2274,7 @@ struct InstanceNode {
 fn full_inbound_edges(
     node: &str,
     graph: &FlowGraph,
-    stats: &FastMap<String, NodeStats>,
+    stats: &FastMap<Name, NodeStats>,
     threshold: f64,
 ) -> usize {
     if graph.inbound_edges(node) < 2 || !graph.namesakes(node).is_empty() {
