@@ -152,6 +152,22 @@ fn a_consumer_stall_leaves_the_traces_it_held_as_the_slowest_succeeded() {
     assert!(found.contains("succeeded"), "{found}");
     assert!(found.contains("reply"), "{found}");
 
+    // In markdown too, the command a code span of its own.
+    let output = flowtrace()
+        .args(["triage", &fixture_arg(path), "-q", "--format", "markdown"])
+        .output()
+        .unwrap();
+    let markdown = String::from_utf8(output.stdout).unwrap();
+    let line = markdown
+        .lines()
+        .find(|line| line.starts_with("- slowest succeeded:") && line.contains(first.as_str()))
+        .unwrap_or_else(|| panic!("{markdown}"));
+    assert!(
+        line.contains(&format!("(`flowtrace find {first}`)")),
+        "{line}"
+    );
+    assert_eq!(line.matches('`').count(), 2, "{line}");
+
     // The incident report lists them too.
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("incident.html");

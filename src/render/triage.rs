@@ -435,7 +435,7 @@ pub fn write_markdown(report: &TriageReport, out: &mut impl Write) -> io::Result
         }
     }
     for trace in &report.slowest {
-        writeln!(out, "- slowest succeeded: `{}`", slow_line(trace))?;
+        writeln!(out, "- slowest succeeded: {}", slow_line(trace))?;
     }
     if !report.worst.is_empty() {
         writeln!(out)?;
