@@ -178,7 +178,10 @@ fn a_consumer_stall_leaves_the_traces_it_held_as_the_slowest_succeeded() {
         .success();
     let html = std::fs::read_to_string(&page).unwrap();
     assert!(html.contains("Slowest succeeded"), "no slowest section");
-    assert!(html.contains(first.as_str()), "{first} not in the report");
+    assert!(
+        html.contains(&format!("<code>flowtrace find {first}</code>")),
+        "{first}'s command not in the report"
+    );
 }
 
 /// classify reads failures: with none, its all-clear says so and points at saturation, which

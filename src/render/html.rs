@@ -577,7 +577,11 @@ pub fn incident_page(report: &IncidentReport, notes: &ReadNotes) -> String {
         charts => charts(&triage.saturation),
         graph => graph_svg(triage),
         worst => worst,
-        slowest => triage.slowest.iter().map(text::slow_line).collect::<Vec<_>>(),
+        slowest => triage
+            .slowest
+            .iter()
+            .map(|trace| (text::slow_verdict(trace), format!("flowtrace find {}", trace.trace_id)))
+            .collect::<Vec<_>>(),
         worst_footer => if triage.worst.is_empty() { String::new() } else { text::worst_footer(triage) },
         legend => outcome_legend(),
         notes => notes,

@@ -88,8 +88,18 @@ pub(crate) fn worst_line(trace: &WorstTrace) -> String {
     )
 }
 
-/// A succeeded trace slowed far past its path's own work, with where it lost the time.
+/// A succeeded trace slowed far past its path's own work, with where it lost the time, and
+/// the command that shows it.
 pub(crate) fn slow_line(trace: &SlowTrace) -> String {
+    format!(
+        "{} (`flowtrace find {}`)",
+        slow_verdict(trace),
+        trace.trace_id
+    )
+}
+
+/// `slow_line` without the command (the HTML report shows it as code of its own).
+pub(crate) fn slow_verdict(trace: &SlowTrace) -> String {
     let tenant = trace
         .tenant
         .as_ref()
@@ -112,12 +122,11 @@ pub(crate) fn slow_line(trace: &SlowTrace) -> String {
         None => String::new(),
     };
     format!(
-        "{} succeeded{tenant}: {} ms end to end, {:.0}x its path's own work (~{} ms){lost} (`flowtrace find {}`)",
+        "{} succeeded{tenant}: {} ms end to end, {:.0}x its path's own work (~{} ms){lost}",
         trace.trace_id,
         millis(trace.duration_ms),
         trace.duration_ms / trace.own_work_ms.max(0.001),
         millis(trace.own_work_ms),
-        trace.trace_id
     )
 }
 
