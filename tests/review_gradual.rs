@@ -35,15 +35,6 @@ fn seconds(ts: &Value) -> f64 {
     time.timestamp_micros() as f64 / 1e6
 }
 
-fn node<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["node_name"] == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
-}
-
 /// The truth's per-5 s windows of vector's successes: (window start s, mean ms, successes).
 fn truth_windows(truth: &Value) -> Vec<(f64, f64, u64)> {
     let mut windows: Vec<(f64, f64, u64)> = truth["vector_success_ms_by_5s"]
@@ -109,9 +100,13 @@ fn the_regression_is_vector_s_own_latency_not_intake_s_wait() {
         .map(|s| &s["node_name"])
         .collect();
     assert_eq!(regressions, vec!["vector"], "{}", saturation["signals"]);
-    assert!(node(&saturation, "intake").get("latency_trend").is_none());
+    assert!(
+        node_row(&saturation, "intake")
+            .get("latency_trend")
+            .is_none()
+    );
 
-    let trend = &node(&saturation, "vector")["latency_trend"];
+    let trend = &node_row(&saturation, "vector")["latency_trend"];
     let steps = trend["steps"].as_array().unwrap();
     let measured: Vec<f64> = steps
         .iter()

@@ -70,7 +70,7 @@ fn the_skips_behind_ocr_are_its_capacity_not_docuflows_budget() {
     assert!(left > 3.0 * work, "{left} vs {work}");
     assert!(left < truth["budget_s"].as_f64().unwrap() * 1000.0);
 
-    let classify_steps = steps_of_classify(&classify);
+    let classify_steps = classify_steps(&classify);
     assert!(
         !classify_steps.iter().any(|s| says_raise_budget(s)),
         "{classify_steps:#?}"
@@ -100,16 +100,6 @@ fn the_skips_behind_ocr_are_its_capacity_not_docuflows_budget() {
         !triage_steps.iter().any(|s| says_raise_budget(s)),
         "{triage_steps:#?}"
     );
-}
-
-fn steps_of_classify(classify: &Value) -> Vec<String> {
-    classify["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|section| section["steps"].as_array().unwrap().iter())
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
 }
 
 #[test]
@@ -229,7 +219,7 @@ fn chains_whose_budget_is_short_keep_their_verdicts() {
     );
     assert!(classify["deadlines"]["at_capacity"].is_null());
     assert!(
-        steps_of_classify(&classify)
+        classify_steps(&classify)
             .iter()
             .any(|s| s.contains("are tenant bluth's") && s.contains("raise it for bluth"))
     );
@@ -239,7 +229,7 @@ fn chains_whose_budget_is_short_keep_their_verdicts() {
         let classify = report_json("classify", &[&fixture_arg(capture)]);
         assert!(classify["deadlines"]["at_capacity"].is_null(), "{capture}");
         assert!(
-            steps_of_classify(&classify)
+            classify_steps(&classify)
                 .iter()
                 .any(|s| s.contains("the flow is slower than the callers' budget")),
             "{capture}"

@@ -18,7 +18,6 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::*;
-use serde_json::Value;
 
 fn podimbalance() -> String {
     fixture_arg("review/seventh_podimbalance.log.gz")
@@ -30,16 +29,6 @@ fn joindeadline() -> String {
 
 fn podbudget() -> String {
     fixture_arg("review/seventh_podbudget.log.gz")
-}
-
-fn classify_steps(classify: &Value) -> Vec<String> {
-    classify["remediation"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|section| section["steps"].as_array().unwrap().iter())
-        .map(|s| s.as_str().unwrap().to_string())
-        .collect()
 }
 
 /// The deadline-skipped traces of a log, by the runtime's events.

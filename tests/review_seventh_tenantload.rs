@@ -34,15 +34,6 @@ fn close(actual: f64, expected: f64, tolerance: f64, what: &str) {
     );
 }
 
-fn node<'a>(report: &'a Value, name: &str) -> &'a Value {
-    report["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["node_name"] == name)
-        .unwrap_or_else(|| panic!("no node {name}"))
-}
-
 #[test]
 fn the_tenant_whose_documents_are_parse_s_load_is_named_with_its_shares() {
     let truth = truth();
@@ -131,7 +122,7 @@ fn the_suggested_command_shows_docuflow_s_work_alone() {
     let whole = report_json("saturation", &[&path]);
     let load = &whole["bottleneck"]["tenant_load"];
     let alone = report_json("saturation", &["--tenant", "docuflow", &path]);
-    let parse = node(&alone, "parse");
+    let parse = node_row(&alone, "parse");
     close(
         parse["worker_time"]["success_s"].as_f64().unwrap(),
         load["own_work_s"].as_f64().unwrap(),
@@ -148,7 +139,7 @@ fn the_suggested_command_shows_docuflow_s_work_alone() {
     for tenant in ["docuflow", "acme"] {
         let report = report_json("saturation", &["--tenant", tenant, &path]);
         close(
-            node(&report, "parse")["latency_ms"]["p50"]
+            node_row(&report, "parse")["latency_ms"]["p50"]
                 .as_f64()
                 .unwrap(),
             per_tenant[tenant]["parse_success_latency_ms_p50"]

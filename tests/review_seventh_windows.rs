@@ -195,6 +195,20 @@ fn own_mean(events: &[Value], node: &str, from: f64, to: f64, inside: bool) -> f
     latencies.iter().sum::<f64>() / latencies.len() as f64
 }
 
+/// When `node`'s inbound queue was first (`index` 0) or last (1) full in `spell`, by the
+/// capture's FlowEvents (`expected.json`), in Unix seconds.
+fn spell_time(truth: &Value, start: f64, node: &str, spell: &str, index: usize) -> f64 {
+    start
+        + truth["per_spell"][spell][node]["in_full_first_last_s"][index]
+            .as_f64()
+            .unwrap()
+}
+
+/// Two times the same to the reading (5 ms).
+fn within_5ms(a: f64, b: f64) -> bool {
+    (a - b).abs() < 0.005
+}
+
 /// Two spells: llm's window is its own (t=13.9-17.2 s, the FlowEvents' full readings in spell 2),
 /// over; enrich's episode (t=3.7-9.5 s) is told apart with its own cause, and llm's queue filling
 /// at its end (t=8.1 s) is enrich's backlog passing on, not llm's pressure.
@@ -203,21 +217,15 @@ fn two_spells_are_two_episodes_each_with_its_own_cause() {
     let truth = expected("seventh_twospells");
     let events = capture_events(SPELLS);
     let start = start_of(&events);
-    let at = |node: &str, spell: &str, index: usize| {
-        start
-            + truth["per_spell"][spell][node]["in_full_first_last_s"][index]
-                .as_f64()
-                .unwrap()
-    };
-    let near = |a: f64, b: f64| (a - b).abs() < 0.005;
+    let at = |node: &str, spell: &str, index: usize| spell_time(&truth, start, node, spell, index);
 
     let saturation = report_json("saturation", &[&fixture_arg(SPELLS)]);
     assert_eq!(saturation["hot_node"], "llm");
     let bottleneck = &saturation["bottleneck"];
     let window = &bottleneck["window"];
     assert!(
-        near(seconds(&window["first"]), at("llm", "spell2_llm", 0))
-            && near(seconds(&window["last"]), at("llm", "spell2_llm", 1)),
+        within_5ms(seconds(&window["first"]), at("llm", "spell2_llm", 0))
+            && within_5ms(seconds(&window["last"]), at("llm", "spell2_llm", 1)),
         "{window}"
     );
     assert_eq!(window["over"], true, "{window}");
@@ -226,13 +234,13 @@ fn two_spells_are_two_episodes_each_with_its_own_cause() {
     let enrich = &others[0];
     assert_eq!(enrich["node_name"], "enrich");
     assert!(
-        near(seconds(&enrich["first"]), at("enrich", "spell1_enrich", 0))
-            && near(seconds(&enrich["last"]), at("enrich", "spell1_enrich", 1)),
+        within_5ms(seconds(&enrich["first"]), at("enrich", "spell1_enrich", 0))
+            && within_5ms(seconds(&enrich["last"]), at("enrich", "spell1_enrich", 1)),
         "{enrich}"
     );
     assert_eq!(enrich["over"], true);
     assert!(
-        near(
+        within_5ms(
             seconds(&enrich["passed_on"]["first"]),
             at("llm", "spell1_enrich", 0)
         ),
@@ -388,20 +396,14 @@ fn a_later_episode_still_on_at_the_end_is_not_over_and_the_earlier_one_is_apart(
     let truth = expected("seventh_twospells_late");
     let events = capture_events(relative);
     let start = start_of(&events);
-    let at = |node: &str, spell: &str, index: usize| {
-        start
-            + truth["per_spell"][spell][node]["in_full_first_last_s"][index]
-                .as_f64()
-                .unwrap()
-    };
-    let near = |a: f64, b: f64| (a - b).abs() < 0.005;
+    let at = |node: &str, spell: &str, index: usize| spell_time(&truth, start, node, spell, index);
     let saturation = report_json("saturation", &[&fixture_arg(relative)]);
     assert_eq!(saturation["hot_node"], "llm");
     let bottleneck = &saturation["bottleneck"];
     let window = &bottleneck["window"];
     assert!(
-        near(seconds(&window["first"]), at("llm", "spell2_llm", 0))
-            && near(seconds(&window["last"]), at("llm", "spell2_llm", 1)),
+        within_5ms(seconds(&window["first"]), at("llm", "spell2_llm", 0))
+            && within_5ms(seconds(&window["last"]), at("llm", "spell2_llm", 1)),
         "{window}"
     );
     assert_eq!(window["over"], false, "{window}");
@@ -409,10 +411,10 @@ fn a_later_episode_still_on_at_the_end_is_not_over_and_the_earlier_one_is_apart(
     assert_eq!(others.len(), 1, "{others:?}");
     assert_eq!(others[0]["node_name"], "enrich");
     assert!(
-        near(
+        within_5ms(
             seconds(&others[0]["first"]),
             at("enrich", "spell1_enrich", 0)
-        ) && near(
+        ) && within_5ms(
             seconds(&others[0]["last"]),
             at("enrich", "spell1_enrich", 1)
         ),

@@ -223,6 +223,27 @@ pub fn remediation_steps(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// classify's checklist as text: every step of every category's section.
+pub fn classify_steps(classify: &Value) -> Vec<String> {
+    classify["remediation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|section| section["steps"].as_array().unwrap().iter())
+        .map(|s| s.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// A saturation report's row of `name`.
+pub fn node_row<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_name"] == name)
+        .unwrap_or_else(|| panic!("no node {name}"))
+}
+
 /// A step that tells the callers to raise their budget (not one that says not to).
 pub fn says_raise_budget(step: &str) -> bool {
     step.contains("raise it for")
