@@ -481,17 +481,11 @@ pub struct NodeTime {
     pub own_p50_ms: Option<f64>,
 }
 
-/// True when a trace took at least `tenant_share::slowed_from_ms` of its path's own work (each
-/// node's p50 of successes that did not wait on a full queue).
+/// True when a trace was slowed (`tenant_share::slowed_trace`) against each node's p50 of
+/// successes that did not wait on a full queue.
 fn slowed(summary: &TraceSummary, own_work: &HashMap<String, Percentiles>) -> bool {
-    let own_work_ms: Option<f64> = summary
-        .visits
-        .iter()
-        .map(|visit| own_work.get(&*visit.node_name)?.percentile(50.0))
-        .sum();
-    own_work_ms.is_some_and(|own| {
-        own > 0.0 && summary.duration_ms() >= super::tenant_share::slowed_from_ms(own)
-    })
+    super::tenant_share::slowed_trace(summary, |node| own_work.get(node)?.percentile(50.0))
+        .is_some()
 }
 
 /// Where the time of a trace went (see `TimeSpent`).

@@ -62,6 +62,22 @@ pub fn slowed_from_ms(own_work_ms: f64) -> f64 {
     (SLOWED_RATIO * own_work_ms).max(own_work_ms + SLOWED_MIN_MS)
 }
 
+/// A trace's path's own work (the sum of `own_work_of` each node it visited) when it was
+/// slowed (took at least `slowed_from_ms` of it); `None` when it was not, or a node's own work
+/// is unknown.
+pub fn slowed_trace(
+    summary: &super::trace::TraceSummary,
+    own_work_of: impl Fn(&str) -> Option<f64>,
+) -> Option<f64> {
+    let own_work_ms: f64 = summary
+        .visits
+        .iter()
+        .map(|visit| own_work_of(&visit.node_name))
+        .sum::<Option<f64>>()?;
+    (own_work_ms > 0.0 && summary.duration_ms() >= slowed_from_ms(own_work_ms))
+        .then_some(own_work_ms)
+}
+
 /// True when `slowed` of a tenant's `traces` succeeded traces were slowed (see
 /// `slowed_from_ms`): enough of them, and a large enough share, to be the tenant's experience.
 pub fn tenant_slowed(slowed: u64, traces: u64) -> bool {

@@ -226,6 +226,8 @@ pub struct Triage {
     /// The longest succeeded traces, at most `SLOW_CANDIDATES`, judged at the end against
     /// their path's own work.
     longest_succeeded: Vec<TraceOutcome>,
+    /// The shortest duration kept there once it is full: shorter traces are not cloned.
+    shortest_longest: f64,
     failed_total: u64,
     skipped_total: u64,
     tenants: BTreeMap<String, TenantImpact>,
@@ -253,6 +255,7 @@ impl Default for Triage {
             skipped: Vec::new(),
             in_flight: Vec::new(),
             longest_succeeded: Vec::new(),
+            shortest_longest: f64::NEG_INFINITY,
             failed_total: 0,
             skipped_total: 0,
             tenants: BTreeMap::new(),
@@ -610,19 +613,16 @@ fn slowed(
 impl Triage {
     /// Keeps `outcome` (succeeded) if it is among the longest: cloned only then.
     fn keep_if_longest(&mut self, outcome: &TraceOutcome) {
-        let kept = &mut self.longest_succeeded;
         let duration = outcome.summary.duration_ms();
-        if kept.len() >= SLOW_CANDIDATES
-            && kept
-                .iter()
-                .all(|other| other.summary.duration_ms() >= duration)
-        {
+        if duration <= self.shortest_longest {
             return;
         }
+        let kept = &mut self.longest_succeeded;
         kept.push(outcome.clone());
         if kept.len() > SLOW_CANDIDATES {
             kept.sort_by(|a, b| b.summary.duration_ms().total_cmp(&a.summary.duration_ms()));
             kept.truncate(SLOW_CANDIDATES);
+            self.shortest_longest = kept.last().map_or(0.0, |o| o.summary.duration_ms());
         }
     }
 }
@@ -642,16 +642,9 @@ fn slowest_succeeded<'a>(
             let summary = &outcome.summary;
             let own_work = own_work_of(summary.tenant.as_deref());
             let own_work = own_work.as_ref();
-            let own_work_ms: f64 = summary
-                .visits
-                .iter()
-                .map(|visit| own_work.get(&*visit.node_name).copied())
-                .sum::<Option<f64>>()?;
+            let own_work_ms =
+                super::tenant_share::slowed_trace(summary, |node| own_work.get(node).copied())?;
             let duration_ms = summary.duration_ms();
-            if own_work_ms <= 0.0 || duration_ms < super::tenant_share::slowed_from_ms(own_work_ms)
-            {
-                return None;
-            }
             Some(SlowTrace {
                 trace_id: summary.trace_id.clone(),
                 tenant: summary.tenant.clone(),
