@@ -65,6 +65,9 @@ const NAME_SLOTS: usize = 4096;
 /// Pod prefixes remembered by a decoder.
 const POD_SLOTS: usize = 16;
 
+/// A kubectl `pod/NAME/CONTAINER` prefix met, with its pod and container names.
+type KnownPod = (Box<[u8]>, Option<Name>, Option<Name>);
+
 /// What a decoder carries from line to line. Names: a trace id, node name and tenant recur
 /// on every event, so each is allocated once and shared, instead of once per event (a fixed
 /// table of slots, the last name seen per hash slot, keeps memory constant whatever the
@@ -75,7 +78,7 @@ pub struct Names {
     layout: scan::Layout,
     /// The last few kubectl `pod/NAME/CONTAINER` prefixes met, with their pod and container:
     /// a deployment has a few pods.
-    pods: Vec<(Box<str>, Option<Name>, Option<Name>)>,
+    pods: Vec<KnownPod>,
     /// Event boxes the analyses gave back, to fill again.
     fresh: recycled::Fresh,
 }
@@ -107,6 +110,16 @@ impl Names {
         })
     }
 
+    /// The name for `text` if it is the one last made in its slot.
+    #[inline]
+    fn cached(&self, text: &str) -> Option<Name> {
+        let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
+        self.slots[slot]
+            .as_ref()
+            .filter(|name| ***name == *text)
+            .cloned()
+    }
+
     fn get_or(&mut self, text: &str, make: impl FnOnce(&str) -> Name) -> Name {
         let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
         match &self.slots[slot] {
@@ -124,12 +137,16 @@ impl Names {
 
 impl Names {
     /// The pod and container of a `pod/NAME/CONTAINER` prefix: each pod is its own runtime,
-    /// with queues of its own.
-    fn pod(&mut self, prefix: &str) -> (Option<Name>, Option<Name>) {
+    /// with queues of its own. The prefix is checked as UTF-8 only the first time it is met
+    /// (none without it).
+    fn pod(&mut self, prefix: &[u8]) -> (Option<Name>, Option<Name>) {
         if let Some((_, name, container)) = self.pods.iter().find(|(known, ..)| **known == *prefix)
         {
             return (name.clone(), container.clone());
         }
+        let Ok(prefix) = std::str::from_utf8(prefix) else {
+            return (None, None);
+        };
         let mut parts = prefix.splitn(3, '/');
         let (_kind, name, container) = (parts.next(), parts.next(), parts.next());
         let name = name.filter(|n| !n.is_empty()).map(|n| self.get_few(n));
@@ -138,14 +155,14 @@ impl Names {
             self.pods.remove(0);
         }
         self.pods
-            .push((prefix.into(), name.clone(), container.clone()));
+            .push((prefix.as_bytes().into(), name.clone(), container.clone()));
         (name, container)
     }
 }
 
 /// Decodes one line (without its line terminator) read from `input` at line number `line`.
 pub fn decode_line(bytes: &[u8], input: InputName, line: u64, names: &mut Names) -> Decoded {
-    let (json, kubectl_ts, pod) = strip_kubectl_prefixes(trim_ascii(bytes));
+    let (json, kubectl_ts, pod) = strip_kubectl_prefixes(trim_ascii(bytes), &names.pods);
     if json.is_empty() {
         return Decoded::Skipped(SkipReason::Blank);
     }
@@ -171,7 +188,7 @@ pub fn decode_line(bytes: &[u8], input: InputName, line: u64, names: &mut Names)
 fn decode_json(
     json: &[u8],
     kubectl_ts: Option<Timestamp>,
-    pod: Option<&str>,
+    pod: Option<&[u8]>,
     input: InputName,
     line: u64,
     names: &mut Names,
@@ -268,18 +285,31 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
 
 /// Strips `kubectl logs --prefix` and `--timestamps` prefixes (in either order), returning the
 /// rest of the line, the kubectl timestamp and the `pod/NAME/CONTAINER` prefix if there were
-/// any.
-pub(crate) fn strip_kubectl_prefixes(mut line: &[u8]) -> (&[u8], Option<Timestamp>, Option<&str>) {
+/// any. The pod prefixes of `known` (each one met before) are tried first: a line of a known
+/// pod needs no search for its `]`.
+fn strip_kubectl_prefixes<'a>(
+    mut line: &'a [u8],
+    known: &[KnownPod],
+) -> (&'a [u8], Option<Timestamp>, Option<&'a [u8]>) {
     let mut kubectl_ts = None;
     let mut pod = None;
     for _ in 0..2 {
         if line.first() == Some(&b'[') {
+            let rest = &line[1..];
+            let met = known.iter().find(|(prefix, ..)| {
+                rest.get(prefix.len()..prefix.len() + 2) == Some(b"] ") && rest.starts_with(prefix)
+            });
+            if let Some((prefix, ..)) = met {
+                pod = Some(&rest[..prefix.len()]);
+                line = &rest[prefix.len() + 2..];
+                continue;
+            }
             // `[pod/NAME/CONTAINER] ` — names never hold `]` or spaces.
             if let Some(end) = memchr::memchr(b']', line) {
                 let name = &line[1..end];
                 if line.get(end + 1) == Some(&b' ') && !name.contains(&b' ') && name.contains(&b'/')
                 {
-                    pod = std::str::from_utf8(name).ok();
+                    pod = Some(name);
                     line = &line[end + 2..];
                     continue;
                 }
@@ -445,8 +475,15 @@ impl<'a> Flex<'a> {
         get: impl FnOnce(&mut Names, &str) -> Name,
     ) -> Option<Name> {
         match self {
-            Flex::Str(text) if !text.is_empty() && !has_suspicious_bytes(text) => {
-                Some(get(names, text))
+            Flex::Str(text) if !text.is_empty() => {
+                // A name met before needs no check: it was made from this very text.
+                if let Some(name) = names.cached(text) {
+                    return Some(name);
+                }
+                if !has_suspicious_bytes(text) {
+                    return Some(get(names, text));
+                }
+                self.to_text().map(Name::from)
             }
             other => other.to_text().map(Name::from),
         }
@@ -979,14 +1016,14 @@ mod tests {
         let mut layout_answers = 0;
         let mut primed = scan::Layout::default();
         for (index, line) in lines.iter().enumerate() {
-            let (json, _, _) = strip_kubectl_prefixes(trim_ascii(line.as_bytes()));
+            let (json, _, _) = strip_kubectl_prefixes(trim_ascii(line.as_bytes()), &[]);
             let Some(json) = std::str::from_utf8(json).ok() else {
                 continue;
             };
             // Read alone (no layout), and after a captured line (its layout): mutations of a
             // line are read through its original's layout whenever the bytes allow.
             let primer = &lines[index % captured.max(1) / 3 * 3];
-            let (primer, _, _) = strip_kubectl_prefixes(trim_ascii(primer.as_bytes()));
+            let (primer, _, _) = strip_kubectl_prefixes(trim_ascii(primer.as_bytes()), &[]);
             let scan = |json, layout: &mut scan::Layout| {
                 let mut record = RawRecord::default();
                 scan::scan_record(json, layout, &mut record).then_some(record)

@@ -725,40 +725,82 @@ fn string_length(bytes: &[u8]) -> Option<usize> {
 }
 
 /// Where the first quote, backslash or raw control character is; `None` at the end of the
-/// line. Sixteen bytes are tested at a time, then eight, then one.
+/// line. Sixteen bytes are tested at a time (SSE2, which every x86-64 has; elsewhere two
+/// eight-byte words), then eight, then one.
+#[inline(always)]
 fn special_byte(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
-    // High bit of each byte that is a quote, a backslash or below 0x20 (the lowest flagged
-    // byte is exact: borrows only run upwards).
-    let special = |word: u64| {
-        let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word;
-        (zero_byte(word ^ (ONES * u64::from(b'"')))
-            | zero_byte(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGHS
-    };
     let mut at = 0;
     while at + 16 <= bytes.len() {
-        let (low, high) = (special(word(at)), special(word(at + 8)));
-        if low | high != 0 {
-            return Some(if low != 0 {
-                at + low.trailing_zeros() as usize / 8
-            } else {
-                at + 8 + high.trailing_zeros() as usize / 8
-            });
+        let flagged = special_in_sixteen(bytes[at..at + 16].try_into().expect("sixteen bytes"));
+        if flagged != 0 {
+            return Some(at + flagged.trailing_zeros() as usize);
         }
         at += 16;
     }
     if at + 8 <= bytes.len() {
-        let flagged = special(word(at));
+        let flagged = special_in_word(u64::from_le_bytes(
+            bytes[at..at + 8].try_into().expect("eight bytes"),
+        ));
         if flagged != 0 {
             return Some(at + flagged.trailing_zeros() as usize / 8);
         }
         at += 8;
     }
     (at..bytes.len()).find(|&at| matches!(bytes[at], b'"' | b'\\' | 0..0x20))
+}
+
+/// A bit for each of the sixteen bytes that is a quote, a backslash or below 0x20 (bit `i`
+/// for byte `i`); only the lowest is used, and only it need be exact.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn special_in_sixteen(bytes: &[u8; 16]) -> u32 {
+    use std::arch::x86_64::{
+        _mm_cmpeq_epi8, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set_epi64x,
+        _mm_set1_epi8,
+    };
+    let half = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    // SAFETY: these intrinsics only need SSE2, which every x86-64 processor has (it is on in
+    // the target's baseline features); none of them reads memory.
+    unsafe {
+        // Two halves make one unaligned load once compiled.
+        let chunk = _mm_set_epi64x(half(8), half(0));
+        let quote = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'"' as i8));
+        let backslash = _mm_cmpeq_epi8(chunk, _mm_set1_epi8(b'\\' as i8));
+        // Unsigned byte <= 0x1f: its minimum with 0x1f is itself.
+        let control = _mm_cmpeq_epi8(_mm_min_epu8(chunk, _mm_set1_epi8(0x1f)), chunk);
+        _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32
+    }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn special_in_sixteen(bytes: &[u8; 16]) -> u32 {
+    special_in_sixteen_portable(bytes)
+}
+
+#[cfg(any(not(target_arch = "x86_64"), test))]
+#[inline(always)]
+fn special_in_sixteen_portable(bytes: &[u8; 16]) -> u32 {
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    let bits = |flagged: u64| {
+        (0..8).fold(0u32, |bits, byte| {
+            bits | (((flagged >> (byte * 8 + 7)) & 1) as u32) << byte
+        })
+    };
+    bits(special_in_word(word(0))) | bits(special_in_word(word(8))) << 8
+}
+
+/// The high bit of each byte of `word` that is a quote, a backslash or below 0x20 (the
+/// lowest flagged byte is exact: borrows only run upwards).
+#[inline(always)]
+fn special_in_word(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let zero_byte = |word: u64| word.wrapping_sub(ONES) & !word;
+    (zero_byte(word ^ (ONES * u64::from(b'"')))
+        | zero_byte(word ^ (ONES * u64::from(b'\\')))
+        | (word.wrapping_sub(ONES * 0x20) & !word))
+        & HIGHS
 }
 
 /// Serde rejects a known field given twice; so does the scanner, by leaving it to serde.
@@ -774,7 +816,10 @@ fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
 #[cfg(test)]
 mod tests {
     use super::super::tests::Random;
-    use super::{Key, exact_decimal, special_byte, string_length};
+    use super::{
+        Key, exact_decimal, special_byte, special_in_sixteen, special_in_sixteen_portable,
+        string_length,
+    };
 
     /// `text` (digits with one point) read by `exact_decimal`.
     fn exact(text: &str) -> f64 {
@@ -927,6 +972,19 @@ mod tests {
             assert_eq!(special_byte(&bytes), first, "{bytes:?}");
             let expected = first.filter(|&at| bytes[at] == b'"');
             assert_eq!(string_length(&bytes), expected, "{bytes:?}");
+            if let Some(sixteen) = bytes.first_chunk::<16>() {
+                let expected = (0..16).fold(0, |bits, at| {
+                    let byte = sixteen[at];
+                    bits | u32::from(byte == b'"' || byte == b'\\' || byte < 0x20) << at
+                });
+                // The lowest bit is exact (the portable one may flag bytes above it too).
+                let lowest = |bits: u32| bits.trailing_zeros();
+                assert_eq!(lowest(special_in_sixteen(sixteen)), lowest(expected));
+                assert_eq!(
+                    lowest(special_in_sixteen_portable(sixteen)),
+                    lowest(expected)
+                );
+            }
         }
     }
 }
