@@ -42,6 +42,11 @@ struct Block {
 /// A worker's answer for one block: its records, its counts, and the `--strict` stop, if any.
 struct Decoded {
     records: Vec<Record>,
+    /// How many records lead the block without a time of their own (tenant lines before its
+    /// first timed line), and the time of its last record: so the block is put in order
+    /// without the collecting thread reading every event (written on another core).
+    leading_untimed: usize,
+    last_ts: Option<Timestamp>,
     /// The block's reader buffer, to be filled again.
     spent: Option<Vec<u8>>,
     stats: ReadStats,
@@ -268,6 +273,31 @@ impl ParallelLines {
         }
     }
 
+    /// Gives a block's leading tenant lines without a time the time of the record before them
+    /// (the last of the blocks before), as one reader would have, and keeps its last time.
+    /// Past the leading ones the worker did so itself.
+    fn carry_time(
+        &mut self,
+        records: &mut [Record],
+        leading_untimed: usize,
+        last_ts: Option<Timestamp>,
+    ) {
+        let mut carried = self.last_ts;
+        for record in &mut records[..leading_untimed] {
+            if let Record::TraceTenant { ts, .. } = record
+                && *ts == UNKNOWN_TS
+            {
+                *ts = carried;
+            }
+            carried = record.ts();
+        }
+        self.last_ts = match last_ts {
+            Some(_) if leading_untimed == records.len() => carried,
+            Some(last) => last,
+            None => self.last_ts,
+        };
+    }
+
     fn finish(&mut self) {
         self.finished = true;
         self.jobs.clear(); // ends the workers
@@ -305,8 +335,15 @@ fn decode_blocks(mut decoder: LineDecoder, jobs: &Receiver<Block>, results: &Syn
             }
         }
         let stats = std::mem::take(&mut decoder.stats);
+        let leading_untimed = records
+            .iter()
+            .position(|record| record.ts() != UNKNOWN_TS)
+            .unwrap_or(records.len());
+        let last_ts = records.last().map(Record::ts);
         if results
             .send(Decoded {
+                leading_untimed,
+                last_ts,
                 records,
                 spent: block.body.map(|body| body.buffer),
                 stats,
@@ -339,13 +376,7 @@ impl Iterator for ParallelLines {
 
     fn next(&mut self) -> Option<Record> {
         loop {
-            if let Some(mut record) = self.current.next() {
-                if let Record::TraceTenant { ts, .. } = &mut record
-                    && *ts == UNKNOWN_TS
-                {
-                    *ts = self.last_ts;
-                }
-                self.last_ts = record.ts();
+            if let Some(record) = self.current.next() {
                 return Some(record);
             }
             if self.finished {
@@ -372,7 +403,9 @@ impl Iterator for ParallelLines {
                 self.input.reader.give_back(buffer);
             }
             self.stats.add(&decoded.stats);
-            self.current = decoded.records.into_iter();
+            let mut records = decoded.records;
+            self.carry_time(&mut records, decoded.leading_untimed, decoded.last_ts);
+            self.current = records.into_iter();
             if let Some((line, reason)) = decoded.strict {
                 // Give this block's records up to the line, then stop.
                 self.strict_error = Some(Error::Strict {
