@@ -5,7 +5,10 @@
 //! alongside), so a subcommand is a choice of analysis and renderer.
 //!
 //! Every analysis implements [`Analysis`]: it observes events, takes finished traces, and
-//! finishes into a report value. Follow mode and parallel analysis plug in here.
+//! finishes into a report value. Follow mode and parallel analysis plug in here. An analysis
+//! that asks to ([`Analysis::runs_apart`], `triage`) runs on a thread of its own, fed the same
+//! steps in the same order in batches, so its answer cannot differ; reading, masking and the
+//! trace book stay on the pass's thread.
 
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
@@ -38,7 +41,7 @@ pub enum Needs {
 }
 
 /// One question answered in one pass over the events.
-pub trait Analysis {
+pub trait Analysis: Send {
     type Report;
 
     /// What the pass must read for this analysis.
@@ -55,6 +58,13 @@ pub trait Analysis {
     /// True when an input without any event is something to report on (`lint`: plain
     /// `logging.basicConfig` lines are its finding), not an error.
     fn reports_on_no_events(&self) -> bool {
+        false
+    }
+
+    /// True when the analysis is worth a thread of its own (its work per event rivals the
+    /// reading, masking and trace book that stay on the pass's): it is then fed the same
+    /// events and finished traces, in the same order, from there.
+    fn runs_apart(&self) -> bool {
         false
     }
 
@@ -132,6 +142,109 @@ struct Held {
     ended: bool,
 }
 
+/// What the analysis is handed, in order.
+enum Step {
+    Event(Box<Event>, bool),
+    Finished(Box<TraceOutcome>),
+}
+
+/// Steps handed to an analysis on its own thread at a time, and batches queued to it.
+const STEPS: usize = 1024;
+const QUEUED_STEPS: usize = 16;
+
+/// Where the pass hands events and finished traces: the analysis itself, or the thread it
+/// runs on ([`Analysis::runs_apart`]).
+enum Sink<'scope, A> {
+    Here {
+        analysis: A,
+        spent: recycled::Spent,
+    },
+    Apart {
+        steps: Vec<Step>,
+        sender: std::sync::mpsc::SyncSender<Vec<Step>>,
+        worker: std::thread::ScopedJoinHandle<'scope, A>,
+    },
+}
+
+impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
+    fn new<'env>(analysis: A, threads: &'scope std::thread::Scope<'scope, 'env>) -> Self {
+        if !analysis.runs_apart() {
+            return Sink::Here {
+                analysis,
+                spent: recycled::Spent::default(),
+            };
+        }
+        let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Step>>(QUEUED_STEPS);
+        let worker = threads.spawn(move || {
+            let mut analysis = analysis;
+            let mut spent = recycled::Spent::default();
+            for steps in receiver {
+                for step in steps {
+                    match step {
+                        Step::Event(event, selected) => {
+                            analysis.observe(&event, selected);
+                            spent.give(event);
+                        }
+                        Step::Finished(outcome) => analysis.trace_finished(&outcome),
+                    }
+                }
+            }
+            analysis
+        });
+        Sink::Apart {
+            steps: Vec::with_capacity(STEPS),
+            sender,
+            worker,
+        }
+    }
+
+    fn observe(&mut self, event: Box<Event>, selected: bool) {
+        match self {
+            Sink::Here { analysis, spent } => {
+                analysis.observe(&event, selected);
+                spent.give(event);
+            }
+            Sink::Apart { .. } => self.push(Step::Event(event, selected)),
+        }
+    }
+
+    fn trace_finished(&mut self, outcome: TraceOutcome) {
+        match self {
+            Sink::Here { analysis, .. } => analysis.trace_finished(&outcome),
+            Sink::Apart { .. } => self.push(Step::Finished(Box::new(outcome))),
+        }
+    }
+
+    fn push(&mut self, step: Step) {
+        if let Sink::Apart { steps, sender, .. } = self {
+            steps.push(step);
+            if steps.len() == STEPS {
+                let full = std::mem::replace(steps, Vec::with_capacity(STEPS));
+                // A send fails only if the worker is gone: it panicked, and `finish` says so.
+                let _ = sender.send(full);
+            }
+        }
+    }
+
+    /// The analysis, every step taken.
+    fn finish(self) -> A {
+        match self {
+            Sink::Here { analysis, .. } => analysis,
+            Sink::Apart {
+                steps,
+                sender,
+                worker,
+            } => {
+                let _ = sender.send(steps);
+                drop(sender);
+                worker
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            }
+        }
+    }
+}
+
 /// What `analyze` learned besides the analysis: the flow graph, the events selected.
 struct Analyzed {
     graph: FlowGraph,
@@ -207,7 +320,7 @@ impl Pass<'_> {
     /// learned graph.
     fn analyze<A: Analysis>(
         &self,
-        mut analysis: A,
+        analysis: A,
         events: impl Iterator<Item = Box<Event>>,
     ) -> (A, Analyzed) {
         let needs = analysis.needs();
@@ -215,37 +328,38 @@ impl Pass<'_> {
         let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
         let mut learner = (needs == Needs::Graph).then(SampledGraph::default);
         let mut selected_events = 0;
-        let mut spent = recycled::Spent::default();
-        for mut event in events {
-            redactor.apply(&mut event);
-            let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
-            selected_events += u64::from(selected);
-            if let Some(book) = &mut book {
-                for outcome in book.observe(&event, selected) {
-                    analysis.trace_finished(&outcome);
+        std::thread::scope(|threads| {
+            let mut sink = Sink::new(analysis, threads);
+            for mut event in events {
+                redactor.apply(&mut event);
+                let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
+                selected_events += u64::from(selected);
+                if let Some(book) = &mut book {
+                    for outcome in book.observe(&event, selected) {
+                        sink.trace_finished(outcome);
+                    }
                 }
-            }
-            if let Some(learner) = &mut learner {
-                learner.observe(&event);
-            }
-            analysis.observe(&event, selected);
-            spent.give(event);
-        }
-        let graph = match book {
-            Some(book) => {
-                let (remaining, graph) = book.finish();
-                for outcome in &remaining {
-                    analysis.trace_finished(outcome);
+                if let Some(learner) = &mut learner {
+                    learner.observe(&event);
                 }
-                graph
+                sink.observe(event, selected);
             }
-            None => learner.map(SampledGraph::finish).unwrap_or_default(),
-        };
-        let analyzed = Analyzed {
-            graph,
-            events: selected_events,
-        };
-        (analysis, analyzed)
+            let graph = match book {
+                Some(book) => {
+                    let (remaining, graph) = book.finish();
+                    for outcome in remaining {
+                        sink.trace_finished(outcome);
+                    }
+                    graph
+                }
+                None => learner.map(SampledGraph::finish).unwrap_or_default(),
+            };
+            let analyzed = Analyzed {
+                graph,
+                events: selected_events,
+            };
+            (sink.finish(), analyzed)
+        })
     }
 
     /// `--watch`: follows the inputs on a thread of its own, keeping the events of the last

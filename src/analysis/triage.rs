@@ -285,6 +285,12 @@ impl Analysis for Triage {
         true
     }
 
+    /// Classify, saturation and the worst traces, on every event: as much work as the
+    /// reading and the trace book together.
+    fn runs_apart(&self) -> bool {
+        true
+    }
+
     /// Takes one event of the trace scope; only those `--node`/`--kind` select are counted
     /// (trace statuses use every event).
     fn observe(&mut self, event: &Event, selected: bool) {
