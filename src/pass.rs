@@ -150,7 +150,7 @@ enum Step {
 
 /// Steps handed to an analysis on its own thread at a time, and batches queued to it.
 const STEPS: usize = 1024;
-const QUEUED_STEPS: usize = 16;
+const QUEUED_STEPS: usize = 4;
 
 /// Where the pass hands events and finished traces: the analysis itself, or the thread it
 /// runs on ([`Analysis::runs_apart`]).
