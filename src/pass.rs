@@ -162,7 +162,8 @@ enum Sink<'scope, A> {
     Apart {
         steps: Vec<Step>,
         sender: std::sync::mpsc::SyncSender<Vec<Step>>,
-        worker: std::thread::ScopedJoinHandle<'scope, A>,
+        /// `None` once joined early: it stopped (panicked) before the steps ended.
+        worker: Option<std::thread::ScopedJoinHandle<'scope, A>>,
     },
 }
 
@@ -194,7 +195,7 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
         Sink::Apart {
             steps: Vec::with_capacity(STEPS),
             sender,
-            worker,
+            worker: Some(worker),
         }
     }
 
@@ -216,12 +217,22 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
     }
 
     fn push(&mut self, step: Step) {
-        if let Sink::Apart { steps, sender, .. } = self {
+        if let Sink::Apart {
+            steps,
+            sender,
+            worker,
+        } = self
+        {
             steps.push(step);
             if steps.len() == STEPS {
                 let full = std::mem::replace(steps, Vec::with_capacity(STEPS));
-                // A send fails only if the worker is gone: it panicked, and `finish` says so.
-                let _ = sender.send(full);
+                // A send fails only if the worker is gone: it panicked; stop here with its
+                // panic rather than read the rest of the input first.
+                if sender.send(full).is_err()
+                    && let Some(worker) = worker.take()
+                {
+                    join_analysis(worker);
+                }
             }
         }
     }
@@ -237,12 +248,17 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
             } => {
                 let _ = sender.send(steps);
                 drop(sender);
-                worker
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                join_analysis(worker.expect("a worker that stopped early ended the pass"))
             }
         }
     }
+}
+
+/// The analysis back from its thread; its panic, if it panicked, goes on here.
+fn join_analysis<A>(worker: std::thread::ScopedJoinHandle<'_, A>) -> A {
+    worker
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// What `analyze` learned besides the analysis: the flow graph, the events selected.

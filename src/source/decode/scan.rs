@@ -751,7 +751,7 @@ fn special_byte(bytes: &[u8]) -> Option<usize> {
 
 /// A bit for each of the sixteen bytes that is a quote, a backslash or below 0x20 (bit `i`
 /// for byte `i`); only the lowest is used, and only it need be exact.
-#[cfg(target_arch = "x86_64")]
+#[cfg(all(target_arch = "x86_64", target_feature = "sse2"))]
 #[inline(always)]
 fn special_in_sixteen(bytes: &[u8; 16]) -> u32 {
     use std::arch::x86_64::{
@@ -759,8 +759,8 @@ fn special_in_sixteen(bytes: &[u8; 16]) -> u32 {
         _mm_set1_epi8,
     };
     let half = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
-    // SAFETY: these intrinsics only need SSE2, which every x86-64 processor has (it is on in
-    // the target's baseline features); none of them reads memory.
+    // SAFETY: these intrinsics only need SSE2, which this build enables (the `cfg` above; it
+    // is in every x86-64 target's baseline); none of them reads memory.
     unsafe {
         // Two halves make one unaligned load once compiled.
         let chunk = _mm_set_epi64x(half(8), half(0));
@@ -772,13 +772,13 @@ fn special_in_sixteen(bytes: &[u8; 16]) -> u32 {
     }
 }
 
-#[cfg(not(target_arch = "x86_64"))]
+#[cfg(not(all(target_arch = "x86_64", target_feature = "sse2")))]
 #[inline(always)]
 fn special_in_sixteen(bytes: &[u8; 16]) -> u32 {
     special_in_sixteen_portable(bytes)
 }
 
-#[cfg(any(not(target_arch = "x86_64"), test))]
+#[cfg(any(not(all(target_arch = "x86_64", target_feature = "sse2")), test))]
 #[inline(always)]
 fn special_in_sixteen_portable(bytes: &[u8; 16]) -> u32 {
     let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
