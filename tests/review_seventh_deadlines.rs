@@ -168,6 +168,12 @@ fn triage_ranks_the_pods_bottleneck_first_and_says_what_differs_there() {
             && !steps[0].contains("its host, a noisy neighbour"),
         "{steps:#?}"
     );
+    // Said once: triage does not repeat what saturation's step already says.
+    assert!(
+        !(steps[0].contains("a load imbalance, not a slower host")
+            && steps[0].contains("What differs in pod api-5c8d-a is its traffic")),
+        "{steps:#?}"
+    );
     assert!(!steps.iter().any(|s| says_raise_budget(s)), "{steps:#?}");
     assert!(
         !steps.iter().any(|s| s.contains("the same queues:")),

@@ -979,7 +979,7 @@ fn merge_checklists(
                 && hot_instance.is_none_or(|instance| instance == format!("pod {}", at.pod))
         });
         // Saturation's step may already say the pod's traffic is the difference.
-        if let Some(at) = in_pod.filter(|_| !step.contains("a load imbalance, not a slower host")) {
+        if let Some(at) = in_pod.filter(|_| !saturation.hot_load_imbalance) {
             step.push_str(&pod_differs(at));
         }
         let explains_skips = in_pod.is_some()

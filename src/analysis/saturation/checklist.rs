@@ -542,12 +542,15 @@ fn hung_tail_step(
     )
 }
 
+/// The checklist, and whether its bottleneck step (the first) says the bottleneck is one
+/// instance's load imbalance rather than a slower host.
 pub(super) fn remediate(
     nodes: &[NodeReport],
     signals: &[Signal],
     hot: Option<&Bottleneck>,
-) -> Vec<String> {
+) -> (Vec<String>, bool) {
     let mut steps = Vec::new();
+    let mut load_imbalance = false;
     let hot_report = hot.and_then(|h| nodes.iter().find(|n| n.node_name == h.node_name));
     if let (Some(hot), Some(report)) = (hot, hot_report) {
         let capacity = report
@@ -635,6 +638,7 @@ pub(super) fn remediate(
                 (Some(instance), Some(apart), _)
                     if apart.others_pressed == 0 && apart.load_imbalance() =>
                 {
+                    load_imbalance = true;
                     let even = 1.0 / (apart.others + 1) as f64;
                     steps.push(format!(
                         "The bottleneck is {} in {instance} only{capacity}: its worker there was busy {:.0}% of the span, while its {} never backed up ({:.0}% busy on average); {instance} took {:.0}% of the messages {} took across its {} instances (an even split is {:.0}%), at their speed ({} ms a success there, {} ms in the others): a load imbalance, not a slower host. Spread the traffic routed to {instance} (sticky sessions, tenants pinned to it) over the others; more replicas behind the same routing would not take its load{}; {behind}.",
@@ -787,5 +791,5 @@ pub(super) fn remediate(
             example.trace_id.as_deref().unwrap_or("?")
         ));
     }
-    steps
+    (steps, load_imbalance)
 }

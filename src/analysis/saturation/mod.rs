@@ -1372,7 +1372,8 @@ impl SaturationAnalyzer {
         let (hanging, hanging_total) =
             self.hangs(input_end.map_or(last, |end| end.max(last)), graph);
         let mut remediation: Vec<String> = hanging.iter().map(hang_step).collect();
-        remediation.extend(remediate(&nodes, &signals, bottleneck.as_ref()));
+        let (steps, hot_load_imbalance) = remediate(&nodes, &signals, bottleneck.as_ref());
+        remediation.extend(steps);
         let lost_time = lost_elsewhere(&nodes, bottleneck.as_ref());
         if self.filtered {
             let shown: Vec<&str> = self
@@ -1400,6 +1401,7 @@ impl SaturationAnalyzer {
             hanging_total,
             signals,
             remediation,
+            hot_load_imbalance,
             stops: self.stops,
         }
     }
@@ -2224,6 +2226,10 @@ pub struct SaturationReport {
     pub hot_node: Option<String>,
     /// The numbers that made the hot node hot.
     pub hot_node_reason: Option<String>,
+    /// The bottleneck's step says it is one instance's load imbalance (it took more than its
+    /// share of the messages at its usual speed), not a slower host.
+    #[serde(skip)]
+    pub hot_load_imbalance: bool,
     /// The evidence behind the hot node: pressure, what backs up behind it, the runner-up.
     pub bottleneck: Option<Bottleneck>,
     /// Nodes other than the hot node whose worker lost most of its busy time to failed
