@@ -549,3 +549,72 @@ impl Pass<'_> {
         Ok(read)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::trace::{TraceStatus, TraceSummary};
+    use crate::event::{Kind, test_event};
+
+    /// Writes down every call, in order.
+    struct Recorder {
+        apart: bool,
+        calls: Vec<String>,
+    }
+
+    impl Analysis for Recorder {
+        type Report = Vec<String>;
+
+        fn runs_apart(&self) -> bool {
+            self.apart
+        }
+
+        fn observe(&mut self, event: &Event, selected: bool) {
+            let trace = event.trace_id.as_deref().unwrap_or_default();
+            self.calls
+                .push(format!("event {} {trace} {selected}", event.ts.0));
+        }
+
+        fn trace_finished(&mut self, outcome: &TraceOutcome) {
+            self.calls
+                .push(format!("finished {}", outcome.summary.trace_id));
+        }
+
+        fn finish(self, _: &PassEnd<'_>) -> Vec<String> {
+            self.calls
+        }
+    }
+
+    /// Events and finished traces interleaved, over several batches, through a sink.
+    fn calls_through_sink(apart: bool) -> Vec<String> {
+        let analysis = Recorder {
+            apart,
+            calls: Vec::new(),
+        };
+        let recorder = std::thread::scope(|threads| {
+            let mut sink = Sink::new(analysis, threads);
+            for at in 0..(STEPS as i64 * 3 + 7) {
+                let trace = format!("t{}", at % 5);
+                sink.observe(
+                    Box::new(test_event(at, &trace, "a", Kind::NodeStart)),
+                    at % 3 != 0,
+                );
+                if at % 11 == 0 {
+                    sink.trace_finished(TraceOutcome {
+                        summary: TraceSummary::new(&trace),
+                        status: TraceStatus::Succeeded,
+                    });
+                }
+            }
+            sink.finish()
+        });
+        recorder.calls
+    }
+
+    #[test]
+    fn an_analysis_apart_is_handed_every_step_in_the_order_inline() {
+        let inline = calls_through_sink(false);
+        assert_eq!(inline.len(), STEPS * 3 + 7 + (STEPS * 3 + 7).div_ceil(11));
+        assert_eq!(calls_through_sink(true), inline);
+    }
+}
