@@ -1206,11 +1206,7 @@ impl SaturationAnalyzer {
             // instance (node_id) sums its own node's edges only. Senders that report their one
             // queue into the node full say which are: judged at those queues' level.
             let full_edges = full_inbound_edges(name, graph, &self.nodes, self.options.threshold);
-            let in_edges = if full_edges > 0 {
-                full_edges
-            } else {
-                graph.inbound_edges(name).max(1)
-            };
+            let in_edges = judged_inbound_edges(full_edges, graph.inbound_edges(name));
             let instances = stats
                 .readings
                 .iter()
@@ -2266,6 +2262,16 @@ struct InstanceNode {
     in_edges: usize,
     /// Which of the name's nodes it is, where the name stands for several.
     namesake: Option<usize>,
+}
+
+/// The inbound edges a node's `q_depth_in` is judged against: the queues its senders report
+/// full (`full_inbound_edges`) when there are any, else `edges` (at least one).
+fn judged_inbound_edges(full_edges: usize, edges: usize) -> usize {
+    if full_edges > 0 {
+        full_edges
+    } else {
+        edges.max(1)
+    }
 }
 
 /// How many of `node`'s inbound queues their senders report full, when it has several and one
