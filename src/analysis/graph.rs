@@ -1343,10 +1343,22 @@ pub struct FlowGraph {
     /// Names that stand for several nodes (of different flows), with each one's instances.
     #[serde(skip)]
     namesakes: FastMap<String, Namesakes>,
-    /// Each node's successors, computed once on first use: a trace's status asks for them
-    /// for every node it visited, for every trace.
+    /// Each node's place in the flow, computed once on first use: a trace's status asks for
+    /// it for every node it visited, for every trace.
     #[serde(skip)]
-    successors: std::sync::OnceLock<FastMap<String, Vec<Successor>>>,
+    places: std::sync::OnceLock<FastMap<String, NodePlace>>,
+}
+
+/// A node's successors and what they make it, worked out once per graph (see
+/// `FlowGraph::place`).
+#[derive(Debug, Clone)]
+pub struct NodePlace {
+    /// Most common first (see `FlowGraph::successors`).
+    pub successors: Vec<Successor>,
+    /// See `FlowGraph::is_sink`.
+    pub sink: bool,
+    /// See `FlowGraph::fans_out`.
+    pub fans_out: bool,
 }
 
 /// The senders of one receiver instance's arrivals, with how many each sent.
@@ -1413,7 +1425,7 @@ impl FlowGraph {
             latest_sends: FastMap::default(),
             joins: FastMap::default(),
             namesakes: FastMap::default(),
-            successors: std::sync::OnceLock::new(),
+            places: std::sync::OnceLock::new(),
         };
         graph.sort();
         graph
@@ -1421,7 +1433,7 @@ impl FlowGraph {
 
     /// Orders edges along the flow: by the source's distance from the ingress, then busiest.
     fn sort(&mut self) {
-        self.successors = std::sync::OnceLock::new(); // edges change before a sort
+        self.places = std::sync::OnceLock::new(); // edges change before a sort
         let depth = depths(&self.edges);
         self.edges.sort_by(|a, b| {
             let key = |e: &Edge| {
@@ -1456,18 +1468,37 @@ impl FlowGraph {
     /// so could leave it) that went on to each: about 1 for every branch of a fan-out, less
     /// for the alternatives of a router.
     pub fn successors(&self, node: &str) -> &[Successor] {
-        self.successors
+        self.place(node)
+            .map_or(&[], |place| place.successors.as_slice())
+    }
+
+    /// The node's place in the flow (`None` for a node no edge leaves): one lookup for its
+    /// successors, whether it is a sink and whether it fans out.
+    pub fn place(&self, node: &str) -> Option<&NodePlace> {
+        self.places
             .get_or_init(|| {
-                let mut by_node: FastMap<String, Vec<Successor>> = FastMap::default();
+                let mut by_node: FastMap<String, NodePlace> = FastMap::default();
                 for edge in &self.edges {
                     if !by_node.contains_key(&edge.from) {
-                        by_node.insert(edge.from.clone(), self.compute_successors(&edge.from));
+                        let successors = self.compute_successors(&edge.from);
+                        let sink = !successors.is_empty()
+                            && successors.iter().all(|s| s.node_name == EGRESS);
+                        let shares: f64 = successors
+                            .iter()
+                            .filter(|s| s.node_name != EGRESS)
+                            .map(|s| s.share)
+                            .sum();
+                        let place = NodePlace {
+                            successors,
+                            sink,
+                            fans_out: shares > FAN_OUT_SHARES,
+                        };
+                        by_node.insert(edge.from.clone(), place);
                     }
                 }
                 by_node
             })
             .get(node)
-            .map_or(&[], Vec::as_slice)
     }
 
     fn compute_successors(&self, node: &str) -> Vec<Successor> {
@@ -1494,13 +1525,7 @@ impl FlowGraph {
     /// True when `node`'s traces go on to several of its successors (a fan-out: each trace
     /// takes every branch), not to one of them (a router's alternatives).
     pub fn fans_out(&self, node: &str) -> bool {
-        let shares: f64 = self
-            .successors(node)
-            .iter()
-            .filter(|s| s.node_name != EGRESS)
-            .map(|s| s.share)
-            .sum();
-        shares > FAN_OUT_SHARES
+        self.place(node).is_some_and(|place| place.fans_out)
     }
 
     /// True when `node` is known to be a router: several successors, each trace taking one,
@@ -1538,8 +1563,7 @@ impl FlowGraph {
     /// A sink: a node no other node follows (its messages go to the egress only). A node the
     /// graph has never seen is not known to be a sink.
     pub fn is_sink(&self, node: &str) -> bool {
-        let successors = self.successors(node);
-        !successors.is_empty() && successors.iter().all(|s| s.node_name == EGRESS)
+        self.place(node).is_some_and(|place| place.sink)
     }
 
     /// True when `node` can be reached from `from` along the flow's edges (a node is not

@@ -18,7 +18,7 @@ use std::fmt;
 use serde::Serialize;
 
 use super::category::{Category, CategoryCounts, category_of, is_trace_cancellation};
-use super::graph::{EGRESS, FlowGraph, Successor, is_endpoint};
+use super::graph::{EGRESS, FlowGraph, NodePlace, Successor, is_endpoint};
 use crate::event::{Event, Kind, Name, Timestamp};
 
 /// Distinct names kept at most by a `NameTable`; past that, names are allocated one per use
@@ -348,38 +348,46 @@ impl TraceSummary {
             TraceStatus::Failed
         } else if self.deadline_skipped {
             TraceStatus::DeadlineSkipped
-        } else if self.reached_every_sink(graph) && !self.messages_left(graph) {
+        } else if self.completed(graph) {
             TraceStatus::Succeeded
         } else {
             TraceStatus::InFlight
         }
     }
 
-    /// The trace's latest event, a success, still counts messages of it in the flow beyond its
-    /// own and the results its sinks sent to the egress not yet fetched (`trace_pending` is 2
-    /// on a completed linear trace's last success; one more per other sink success): a
-    /// fan-out's other messages are still queued.
-    fn messages_left(&self, graph: &FlowGraph) -> bool {
-        let delivered: u64 = self
+    /// Every node it reached ended in a success, it reached a sink, no message of it waits
+    /// in a queue (see `dangling`), and its latest event counts no messages left in the flow:
+    /// beyond its own, `trace_pending` counts the results its sinks sent to the egress not yet
+    /// fetched (2 on a completed linear trace's last success; one more per other sink
+    /// success), so more means a fan-out's other messages are still queued.
+    fn completed(&self, graph: &FlowGraph) -> bool {
+        if !self
             .visits
             .iter()
-            .filter(|visit| graph.is_sink(&visit.node_name))
-            .map(|visit| visit.successes)
+            .all(|visit| visit.last_kind == Kind::NodeSuccess)
+        {
+            return false;
+        }
+        // Each visit's place looked up once: this runs for every trace settled.
+        let places = self.places(graph);
+        let sink = |index: usize| places[index].is_some_and(|place| place.sink);
+        if !(0..places.len()).any(sink) || self.dangling_among(graph, &places).is_some() {
+            return false;
+        }
+        let delivered: u64 = (0..places.len())
+            .filter(|index| sink(*index))
+            .map(|index| self.visits[index].successes)
             .sum();
-        matches!(&self.last_pending, Some((Kind::NodeSuccess, pending))
+        !matches!(&self.last_pending, Some((Kind::NodeSuccess, pending))
             if *pending > 1 + delivered.max(1) as i64)
     }
 
-    fn reached_every_sink(&self, graph: &FlowGraph) -> bool {
-        let all_ended_well = self
-            .visits
+    /// Each visit's place in `graph`, in visit order.
+    fn places<'g>(&self, graph: &'g FlowGraph) -> Vec<Option<&'g NodePlace>> {
+        self.visits
             .iter()
-            .all(|visit| visit.last_kind == Kind::NodeSuccess);
-        let some_sink = self
-            .visits
-            .iter()
-            .any(|visit| graph.is_sink(&visit.node_name));
-        all_ended_well && some_sink && self.dangling(graph).is_none()
+            .map(|visit| graph.place(&visit.node_name))
+            .collect()
     }
 
     /// True while a join (`FlowGraph::join_inputs`) has taken fewer of the trace's messages
@@ -419,20 +427,33 @@ impl TraceSummary {
     /// a message is waiting in a queue, or was lost. The latest such. A join still waiting for
     /// a branch is not one: it has nothing to send yet.
     pub fn dangling(&self, graph: &FlowGraph) -> Option<&NodeVisit> {
+        self.dangling_among(graph, &self.places(graph))
+    }
+
+    /// `dangling`, with each visit's place (`places`) looked up already.
+    fn dangling_among(
+        &self,
+        graph: &FlowGraph,
+        places: &[Option<&NodePlace>],
+    ) -> Option<&NodeVisit> {
         self.visits
             .iter()
-            .filter(|visit| visit.succeeded() && !self.join_waiting(visit, graph))
-            .filter(|visit| {
+            .zip(places)
+            .filter(|(visit, _)| visit.succeeded() && !self.join_waiting(visit, graph))
+            .filter(|(_, place)| {
+                let Some(place) = place else {
+                    return false; // no successors: nothing it could be waiting at
+                };
                 // Walked twice rather than collected: this runs for every visit of every
                 // trace settled.
-                let all = graph.successors(&visit.node_name);
-                let successors = || all.iter().filter(|s| s.node_name != EGRESS);
+                let successors = || place.successors.iter().filter(|s| s.node_name != EGRESS);
                 let reached = |s: &Successor| !self.not_taken(&s.node_name, graph);
-                let branch_missing = graph.fans_out(&visit.node_name)
+                let branch_missing = place.fans_out
                     && successors().any(|s| s.share >= REQUIRED_BRANCH_SHARE && !reached(s));
                 let stuck = successors().next().is_some() && !successors().any(reached);
                 branch_missing || stuck
             })
+            .map(|(visit, _)| visit)
             .max_by_key(|visit| visit.success_ts)
     }
 
