@@ -67,6 +67,11 @@ impl Name {
     pub fn as_str(&self) -> &str {
         self
     }
+
+    /// Made by [`Name::lasting`]: for the whole run, never freed.
+    pub fn is_lasting(&self) -> bool {
+        matches!(self.0, NameText::Lasting(_))
+    }
 }
 
 impl std::ops::Deref for Name {

@@ -35,7 +35,13 @@ pub struct NameTable {
 }
 
 impl NameTable {
-    pub fn intern(&mut self, name: &str) -> Name {
+    /// The table's name for `name`. A lasting name is returned as it is: it is made once
+    /// for the run, on no decoder's pages.
+    pub fn intern(&mut self, name: &Name) -> Name {
+        if name.is_lasting() {
+            return Name::clone(name);
+        }
+        let name: &str = name;
         if let Some(known) = self.names.get(name) {
             return Name::clone(known);
         }
@@ -184,12 +190,12 @@ impl TraceSummary {
     }
 
     pub fn observe(&mut self, event: &Event) {
-        self.observe_with(event, |name| Name::from(name));
+        self.observe_with(event, |name| Name::from(&**name));
     }
 
     /// `observe`, with the visits' node and instance names made by `name` (from a
     /// `NameTable`, for summaries kept long).
-    pub fn observe_with(&mut self, event: &Event, mut name: impl FnMut(&str) -> Name) {
+    pub fn observe_with(&mut self, event: &Event, mut name: impl FnMut(&Name) -> Name) {
         self.events += 1;
         if event.ts >= self.last_ts
             && let Some(pending) = event.trace_pending
@@ -202,7 +208,7 @@ impl TraceSummary {
             self.tenant = event.tenant.as_deref().map(str::to_string);
         }
         if self.pod.is_none()
-            && let Some(pod) = event.pod.as_deref()
+            && let Some(pod) = &event.pod
         {
             self.pod = Some(name(pod));
         }
@@ -226,9 +232,10 @@ impl TraceSummary {
             kind if is_trace_cancellation(kind) => self.cancelled = true,
             _ => {}
         }
-        let Some(node) = event.node_name.as_deref().filter(|node| !is_endpoint(node)) else {
+        let Some(node_name) = event.node_name.as_ref().filter(|node| !is_endpoint(node)) else {
             return;
         };
+        let node: &str = node_name;
         if event.kind == Kind::NodeCancelled {
             return; // a worker stopped (flow shutdown), not a step of this trace
         }
@@ -247,7 +254,7 @@ impl TraceSummary {
             Some(index) => index,
             None => {
                 self.visits.push(NodeVisit {
-                    node_name: name(node),
+                    node_name: name(node_name),
                     first_ts: event.ts,
                     last_kind: event.kind.clone(),
                     last_ts: event.ts,
@@ -268,9 +275,9 @@ impl TraceSummary {
         visit.last_ts = event.ts;
         visit.attempts += started;
         if event.kind == Kind::NodeStart && visit.success_ts.is_none() {
-            match event.node_id.as_deref() {
+            match &event.node_id {
                 None => visit.instance = None,
-                Some(id) if visit.instance.as_deref() == Some(id) => {}
+                Some(id) if visit.instance.as_ref() == Some(id) => {}
                 Some(id) => visit.instance = Some(name(id)),
             }
         }
@@ -280,9 +287,9 @@ impl TraceSummary {
             Kind::NodeRetry => visit.retries += 1,
             Kind::NodeSuccess => {
                 visit.success_ts = success;
-                match event.node_id.as_deref() {
+                match &event.node_id {
                     None => visit.instance = None,
-                    Some(id) if visit.instance.as_deref() == Some(id) => {}
+                    Some(id) if visit.instance.as_ref() == Some(id) => {}
                     Some(id) => visit.instance = Some(name(id)),
                 }
                 visit.first_success_ts = visit.first_success_ts.or(success);
