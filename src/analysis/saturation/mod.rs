@@ -1132,16 +1132,29 @@ impl SaturationAnalyzer {
         let mut pending = pending;
         pending.sort_by(|a, b| a.0.cmp(&b.0));
         let end = self.last_ts.unwrap_or_default();
+        // By pending node id (`NO_NODE` has no slot: no node, no p95).
+        let mut p95_by_node: Vec<Option<f64>> = vec![None; self.pending_nodes.names.len()];
         for (trace, state) in pending {
             // A trace still moving at the end of the input is not stuck: a fan-out raises
             // trace_pending with each ctx.emit, moments before its messages are taken. It must
             // have been still for a while, against its last node's p95.
-            let p95_ms = self
-                .pending_nodes
-                .name(state.last_node)
-                .and_then(|node| self.nodes.get(node))
-                .and_then(|stats| stats.success_latency.percentile(95.0))
-                .unwrap_or(0.0);
+            // Worked out once per node: every trace of the last minutes is pending here.
+            let slot = p95_by_node.get_mut(state.last_node as usize);
+            let p95_ms = match slot.as_deref() {
+                Some(Some(p95_ms)) => *p95_ms,
+                _ => {
+                    let p95_ms = self
+                        .pending_nodes
+                        .name(state.last_node)
+                        .and_then(|node| self.nodes.get(node))
+                        .and_then(|stats| stats.success_latency.percentile(95.0))
+                        .unwrap_or(0.0);
+                    if let Some(slot) = slot {
+                        *slot = Some(p95_ms);
+                    }
+                    p95_ms
+                }
+            };
             let still_micros = end.0.saturating_sub(state.last_ts.0);
             if (still_micros as f64)
                 < (PENDING_STILL_RATIO * p95_ms * 1000.0).max(PENDING_STILL_MIN_MICROS as f64)
