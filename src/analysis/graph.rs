@@ -25,6 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
+use super::named::NameIds;
 use super::tracemap::TraceMap;
 use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
 
@@ -99,56 +100,6 @@ fn succeeded_ids(candidates: &[NodeId]) -> &[NodeId] {
     &candidates[..end]
 }
 
-/// Names numbered in order of first sight. Lookups go through a small cache keyed by the
-/// name's allocation (the decoder shares one `Name` per distinct text), so most events find
-/// their node without hashing its text.
-#[derive(Debug)]
-struct Interner {
-    names: Vec<Name>,
-    ids: NameMap<u32>,
-    /// Recently looked-up names by allocation address; holding the `Name` keeps the address
-    /// from being reused by another text.
-    cache: Vec<Option<(Name, u32)>>,
-}
-
-const INTERN_CACHE: usize = 256;
-
-impl Interner {
-    fn new() -> Interner {
-        Interner {
-            names: Vec::new(),
-            ids: NameMap::default(),
-            cache: vec![None; INTERN_CACHE],
-        }
-    }
-
-    /// The id of `name`, and whether it is new.
-    fn intern(&mut self, name: &Name) -> (u32, bool) {
-        let address = name.as_ptr() as usize as u64;
-        let slot = (address.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as usize % INTERN_CACHE;
-        if let Some((cached, id)) = &self.cache[slot]
-            && Name::ptr_eq(cached, name)
-        {
-            return (*id, false);
-        }
-        let (id, new) = match self.ids.get(name) {
-            Some(id) => (*id, false),
-            None => {
-                let id = self.names.len() as u32;
-                self.names.push(name.clone());
-                self.ids.insert(name.clone(), id);
-                (id, true)
-            }
-        };
-        self.cache[slot] = Some((name.clone(), id));
-        (id, new)
-    }
-
-    fn name(&self, id: u32) -> &Name {
-        &self.names[id as usize]
-    }
-}
-
 /// A node of one trace's walk: the lists a walk keeps (nodes reached, succeeded, running,
 /// streaming, awaiting their next message) as flags and the order of entry into each, and the
 /// node as a sender. The order numbers come from one counter per walk, so sorting by them
@@ -198,8 +149,8 @@ pub struct TraceWalk {
 /// The learner's counts over all traces, by node id.
 #[derive(Debug)]
 struct Counts {
-    nodes: Interner,
-    instances: Interner,
+    nodes: NameIds,
+    instances: NameIds,
     /// For each node, how often each candidate list preceded its arrival.
     arrivals: Vec<FastMap<Vec<NodeId>, u64>>,
     /// For each node, the number of traces in which it succeeded.
@@ -234,8 +185,8 @@ struct Counts {
 impl Default for Counts {
     fn default() -> Counts {
         let mut counts = Counts {
-            nodes: Interner::new(),
-            instances: Interner::new(),
+            nodes: NameIds::default(),
+            instances: NameIds::default(),
             arrivals: Vec::new(),
             succeeded_traces: Vec::new(),
             successes: Vec::new(),

@@ -16,10 +16,11 @@ use serde::Serialize;
 
 use super::category::{Category, category_of, is_repeated, is_terminal};
 use super::graph::{FlowGraph, NamesakeNode, is_endpoint};
+use super::named::NameSlots;
 use super::percentile::Percentiles;
 use super::tenant_share::{self, TenantLoad, UNKNOWN_TENANT};
 use super::tracemap::{TraceKey, TraceMap};
-use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp, position_of};
+use crate::event::{Event, Kind, Name, NameMap, Timestamp, position_of};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::{clock, millis, plural};
 
@@ -498,7 +499,7 @@ pub struct SaturationAnalyzer {
     first_ts: Option<Timestamp>,
     last_ts: Option<Timestamp>,
     events: u64,
-    nodes: FastMap<Name, NodeStats>,
+    nodes: NameSlots<NodeStats>,
     /// Failure events of the selected scope per time bucket, by category (the report's
     /// failures over time, on the same buckets as the queues).
     failures: BTreeMap<i64, FailureBucket>,
@@ -586,7 +587,7 @@ impl SaturationAnalyzer {
             first_ts: None,
             last_ts: None,
             events: 0,
-            nodes: FastMap::default(),
+            nodes: NameSlots::default(),
             failures: BTreeMap::new(),
             pending: TraceMap::default(),
             pending_nodes: PendingNodes::default(),
@@ -630,13 +631,10 @@ impl SaturationAnalyzer {
         self.widen_if_needed();
         let width = self.width;
         let threshold = self.options.threshold;
-        let stats = match self.nodes.get_mut(node) {
-            Some(stats) => stats,
-            None => self.nodes.entry(node.clone()).or_insert_with(|| NodeStats {
-                first_ts: event.ts,
-                ..NodeStats::default()
-            }),
-        };
+        let stats = self.nodes.get_or_insert_with(node, || NodeStats {
+            first_ts: event.ts,
+            ..NodeStats::default()
+        });
         stats.events += 1;
         stats.selected |= selected;
         if event.kind == Kind::NodeCancelled {
@@ -2299,7 +2297,7 @@ fn judged_inbound_edges(full_edges: usize, edges: usize) -> usize {
 fn full_inbound_edges(
     node: &str,
     graph: &FlowGraph,
-    stats: &FastMap<Name, NodeStats>,
+    stats: &NameSlots<NodeStats>,
     threshold: f64,
 ) -> usize {
     if graph.inbound_edges(node) < 2 || !graph.namesakes(node).is_empty() {
