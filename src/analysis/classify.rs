@@ -27,11 +27,12 @@ use super::deadline_cause::{
     PodExpiry,
 };
 use super::graph::FlowGraph;
+use super::named::NameSlots;
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, FastMap, Kind, Name, NameMap, RecentNames, Timestamp};
+use crate::event::{Event, FastMap, Kind, Name, RecentNames, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
@@ -373,7 +374,7 @@ pub struct Classifier {
     groups: FastMap<String, Group>,
     /// By node, when `groups` is keyed otherwise.
     node_groups: FastMap<String, Group>,
-    nodes: NameMap<NodeFacts>,
+    nodes: NameSlots<NodeFacts>,
     exceptions: HashMap<String, ExceptionTally>,
     deadline_late_ms: Percentiles,
     /// node_cancelled events: workers stopped by flow.stop() (shutdown, redeploy).
@@ -456,7 +457,7 @@ impl Classifier {
             successes: 0,
             groups: FastMap::default(),
             node_groups: FastMap::default(),
-            nodes: NameMap::default(),
+            nodes: NameSlots::default(),
             exceptions: HashMap::new(),
             deadline_late_ms: Percentiles::default(),
             worker_stops: 0,
@@ -635,10 +636,7 @@ impl Classifier {
         let Some(node) = &event.node_name else {
             return;
         };
-        let facts = match self.nodes.get_mut(node) {
-            Some(facts) => facts,
-            None => self.nodes.entry(node.clone()).or_default(),
-        };
+        let facts = self.nodes.get_or_insert_with(node, NodeFacts::default);
         if event.kind == Kind::NodeStart
             && let Some(id) = &event.node_id
             && facts.instances.len() < MAX_INSTANCES
@@ -1339,7 +1337,7 @@ fn tally(
 struct Facts<'a> {
     categories: &'a Categories,
     groups: &'a [Group],
-    nodes: &'a NameMap<NodeFacts>,
+    nodes: &'a NameSlots<NodeFacts>,
     exceptions: &'a [ExceptionReport],
     traces: u64,
     e2e_ms: &'a Percentiles,
