@@ -4,8 +4,9 @@
 
 use std::collections::BTreeSet;
 
+use crate::analysis::named::NameIds;
 use crate::error::Error;
-use crate::event::{Event, Name, position_of};
+use crate::event::{Event, Name};
 use crate::filter::EventFilter;
 use crate::render::{plural, thousands};
 use crate::source::ReadStats;
@@ -19,9 +20,9 @@ const MAX_SEEN: usize = 256;
 /// The tenants, nodes, pods and traces the read met, before any filter (bounded).
 #[derive(Debug, Default)]
 pub struct Seen {
-    tenants: Vec<(Name, ())>,
-    nodes: Vec<(Name, ())>,
-    pods: Vec<(Name, ())>,
+    tenants: NameIds,
+    nodes: NameIds,
+    pods: NameIds,
     /// For each wanted trace id (or prefix), the ids it matched (a few at most).
     traces: Vec<(String, BTreeSet<String>)>,
     /// Events that passed the whole filter.
@@ -34,13 +35,12 @@ impl Seen {
     /// Notes the values of one event read, before the filter.
     pub fn observe(&mut self, event: &Event, filter: &EventFilter) {
         self.newest = Some(self.newest.map_or(event.ts, |t| t.max(event.ts)));
-        // Per event: shared names compare by pointer first (see `position_of`).
-        let note = |seen: &mut Vec<(Name, ())>, value: Option<&Name>| {
+        // Per event: a name met before is found by its address (see `NameIds`).
+        let note = |seen: &mut NameIds, value: Option<&Name>| {
             if let Some(value) = value
-                && seen.len() < MAX_SEEN
-                && position_of(seen, value).is_none()
+                && seen.names().len() < MAX_SEEN
             {
-                seen.push((value.clone(), ()));
+                seen.intern(value);
             }
         };
         note(&mut self.tenants, event.tenant.as_ref());
@@ -67,8 +67,8 @@ impl Seen {
         }
     }
 
-    fn names(seen: &[(Name, ())]) -> BTreeSet<String> {
-        seen.iter().map(|(name, _)| name.to_string()).collect()
+    fn names(seen: &NameIds) -> BTreeSet<String> {
+        seen.names().iter().map(|name| name.to_string()).collect()
     }
 }
 
@@ -258,11 +258,11 @@ mod tests {
     use super::*;
 
     fn seen(nodes: &[&str]) -> Seen {
-        Seen {
-            newest: None,
-            nodes: nodes.iter().map(|n| (Name::from(*n), ())).collect(),
-            ..Seen::default()
+        let mut seen = Seen::default();
+        for node in nodes {
+            seen.nodes.intern(&Name::from(*node));
         }
+        seen
     }
 
     #[test]
