@@ -499,28 +499,32 @@ impl Triage {
         let category = outcome.summary.category(outcome.status);
         match &outcome.summary.tenant {
             Some(tenant) => {
-                let impact = self
-                    .tenants
-                    .entry(tenant.clone())
-                    .or_insert_with(|| TenantImpact {
-                        tenant: tenant.clone(),
-                        ..TenantImpact::default()
-                    });
+                // Per finished trace: keys allocated only when new.
+                let impact = match self.tenants.get_mut(tenant.as_str()) {
+                    Some(impact) => impact,
+                    None => self
+                        .tenants
+                        .entry(tenant.clone())
+                        .or_insert_with(|| TenantImpact {
+                            tenant: tenant.clone(),
+                            ..TenantImpact::default()
+                        }),
+                };
                 impact.traces += 1;
-                *impact
-                    .statuses
-                    .entry(outcome.status.as_str().to_string())
-                    .or_default() += 1;
+                count(&mut impact.statuses, outcome.status.as_str());
                 if let Some(category) =
                     category.filter(|_| outcome.status != TraceStatus::Succeeded)
                 {
-                    *impact.categories.entry(category.to_string()).or_default() += 1;
+                    count(&mut impact.categories, category.as_str());
                 }
                 let room = self.tenant_latency.len() < MAX_TENANT_LATENCIES;
                 if outcome.status == TraceStatus::Succeeded
                     && (room || self.tenant_latency.contains_key(tenant))
                 {
-                    let latency = self.tenant_latency.entry(tenant.clone()).or_default();
+                    let latency = match self.tenant_latency.get_mut(tenant.as_str()) {
+                        Some(latency) => latency,
+                        None => self.tenant_latency.entry(tenant.clone()).or_default(),
+                    };
                     latency.traces += 1;
                     latency.duration_ms.add(outcome.summary.duration_ms());
                     for visit in &outcome.summary.visits {
@@ -545,13 +549,15 @@ impl Triage {
             self.rows.truncate(MAX_ROWS);
         }
         if let Some(category) = outcome.summary.category(outcome.status) {
-            *self.categories.entry(category.to_string()).or_default() += 1;
+            count(&mut self.categories, category.as_str());
         }
         for visit in &outcome.summary.visits {
-            *self
-                .troubled
-                .entry(visit.node_name.to_string())
-                .or_default() += 1;
+            match self.troubled.get_mut(&*visit.node_name) {
+                Some(troubled) => *troubled += 1,
+                None => {
+                    self.troubled.insert(visit.node_name.to_string(), 1);
+                }
+            }
         }
         match outcome.status {
             TraceStatus::Failed => {
@@ -1102,4 +1108,14 @@ fn merge_checklists(
     });
     hangs.extend(ranked.into_iter().map(|(_, step)| step));
     hangs
+}
+
+/// Counts one more under `key`, allocating the key only the first time.
+fn count(counts: &mut BTreeMap<String, u64>, key: &str) {
+    match counts.get_mut(key) {
+        Some(count) => *count += 1,
+        None => {
+            counts.insert(key.to_string(), 1);
+        }
+    }
 }
