@@ -863,6 +863,19 @@ pub fn hex_trace_id(trace_id: &str) -> Option<[u64; 2]> {
     Some([eight(0)? << 32 | eight(8)?, eight(16)? << 32 | eight(24)?])
 }
 
+/// The text [`hex_trace_id`] read `bits` from: 32 lowercase hex digits.
+pub fn hex_trace_text(bits: [u64; 2]) -> String {
+    let mut text = String::with_capacity(32);
+    for word in bits {
+        for nibble in (0..16).rev() {
+            text.push(char::from(
+                b"0123456789abcdef"[(word >> (4 * nibble) & 0xf) as usize],
+            ));
+        }
+    }
+    text
+}
+
 /// Eight lowercase hex digits (the first in the lowest byte) as a 32-bit number, tested and
 /// converted eight at a time: this runs for every event, on the decoding threads.
 fn hex_eight(word: u64) -> Option<u64> {
@@ -891,7 +904,23 @@ fn hex_eight(word: u64) -> Option<u64> {
 
 #[cfg(test)]
 mod hex_trace_id_tests {
-    use super::hex_trace_id;
+    use super::{hex_trace_id, hex_trace_text};
+
+    #[test]
+    fn the_bits_give_back_the_text() {
+        for id in [
+            "0123456789abcdef0123456789abcdef",
+            "ffffffffffffffff0000000000000000",
+            "a995b9de9b29419e00000000000012d2",
+        ] {
+            let bits = hex_trace_id(id).expect("hex");
+            assert_eq!(hex_trace_text(bits), id);
+            assert_eq!(
+                hex_trace_text(bits),
+                format!("{:016x}{:016x}", bits[0], bits[1])
+            );
+        }
+    }
 
     /// The digit-at-a-time reading the eight-at-a-time one must agree with.
     fn by_digit(trace_id: &str) -> Option<[u64; 2]> {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::category::Category;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, Name, Timestamp, hex_trace_id};
+use crate::event::{Event, Name, Timestamp, hex_trace_id, hex_trace_text};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::source::TenantMap;
 
@@ -211,7 +211,7 @@ impl TraceTable {
     /// marks (as `mark_idle` and `mark_cross_tenant` set them).
     fn row(&self, kept: &KeptRow) -> TraceRow {
         let trace_id = match kept.trace {
-            TraceKey::Hex([high, low]) => format!("{high:016x}{low:016x}"),
+            TraceKey::Hex(bits) => hex_trace_text(bits),
             TraceKey::Text(id) => self.name(id).unwrap_or_default(),
         };
         let tenant = self.name(kept.tenant);

@@ -2312,7 +2312,7 @@ fn full_inbound_edges(
             if successors.len() != 1 || successors[0].node_name != node {
                 return false;
             }
-            let Some(sender_stats) = stats.get(*sender) else {
+            let Some(sender_stats) = stats.get(sender) else {
                 return false;
             };
             if sender_stats.queue_maxsize.is_none_or(|c| c <= 0) {
