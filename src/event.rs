@@ -285,6 +285,14 @@ impl Timestamp {
         }
     }
 
+    /// Hands `f` the RFC 3339 text (`to_rfc3339`), on the stack for years 0 to 9999.
+    pub fn with_rfc3339<R>(self, f: impl FnOnce(&str) -> R) -> R {
+        match self.rfc3339_in(&mut [0; RFC3339_BYTES]) {
+            Some(text) => f(text),
+            None => f(&self.to_rfc3339()),
+        }
+    }
+
     /// `to_rfc3339` written into `out`, for years 0 to 9999 (`None` for others: chrono writes
     /// those, with a sign and more digits). Every report writes two or more times per trace
     /// or event, and chrono's formatter took about 1,200 instructions a time.
@@ -350,10 +358,7 @@ const RFC3339_BYTES: usize = 27;
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.rfc3339_in(&mut [0; RFC3339_BYTES]) {
-            Some(text) => serializer.serialize_str(text),
-            None => serializer.serialize_str(&self.to_rfc3339()),
-        }
+        self.with_rfc3339(|text| serializer.serialize_str(text))
     }
 }
 

@@ -85,15 +85,6 @@ impl TraceList {
     }
 }
 
-/// The rows shown, for `serde`: written one at a time, never all in memory at once.
-pub struct SerializedRows<'a>(pub &'a TraceList);
-
-impl Serialize for SerializedRows<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.rows())
-    }
-}
-
 /// A trace id: 32 lowercase hex digits (PenguiFlow's `uuid4().hex`) as a number, any other as
 /// a name of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,7 +2,7 @@
 
 use std::io::{self, BufWriter, IsTerminal, Write};
 
-use crate::analysis::traces::{SerializedRows, TraceQuery, TraceRows, list};
+use crate::analysis::traces::{TraceQuery, TraceRows, list};
 use crate::cli::{ReportFormat, TracesArgs};
 use crate::config::{InputConfig, resolve_color, resolve_filter};
 use crate::error::Error;
@@ -41,8 +41,7 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
     });
     match format {
         ReportFormat::Json => {
-            serde_json::to_writer_pretty(&mut out, &SerializedRows(&listing))
-                .map_err(io::Error::from)?;
+            traces::write_json(listing.rows(), &mut out)?;
             writeln!(out)?;
         }
         ReportFormat::Table => traces::write_table(&listing, &mut out, palette)?,

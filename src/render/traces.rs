@@ -237,3 +237,166 @@ pub fn write_markdown(listing: &TraceList, out: &mut impl Write) -> io::Result<(
     writeln!(out)?;
     writeln!(out, "{}", footer(listing))
 }
+
+/// The rows as `serde_json::to_writer_pretty` writes them, byte for byte (a test compares),
+/// written by hand: serde escaped each of a row's fourteen keys and its texts a byte at a
+/// time, about 9,300 instructions a row, on one thread after the read (247,000 rows at 1 GiB).
+pub fn write_json(rows: impl Iterator<Item = TraceRow>, out: &mut impl Write) -> io::Result<()> {
+    let mut rows = rows.peekable();
+    if rows.peek().is_none() {
+        return out.write_all(b"[]");
+    }
+    out.write_all(b"[")?;
+    let mut separator: &[u8] = b"\n";
+    for row in rows {
+        out.write_all(separator)?;
+        separator = b",\n";
+        write_json_row(&row, out)?;
+    }
+    out.write_all(b"\n]")
+}
+
+fn write_json_row(row: &TraceRow, out: &mut impl Write) -> io::Result<()> {
+    out.write_all(b"  {\n    \"trace_id\": ")?;
+    json_text(out, &row.trace_id)?;
+    out.write_all(b",\n    \"tenant\": ")?;
+    json_optional_text(out, row.tenant.as_deref())?;
+    out.write_all(b",\n    \"status\": ")?;
+    json_text(out, row.status.as_str())?;
+    out.write_all(b",\n    \"category\": ")?;
+    json_optional_text(out, row.category.map(Category::as_str))?;
+    out.write_all(b",\n    \"first_ts\": ")?;
+    row.first_ts.with_rfc3339(|text| json_text(out, text))?;
+    out.write_all(b",\n    \"last_ts\": ")?;
+    row.last_ts.with_rfc3339(|text| json_text(out, text))?;
+    out.write_all(b",\n    \"duration_ms\": ")?;
+    json_value(out, &row.duration_ms)?;
+    out.write_all(b",\n    \"events\": ")?;
+    json_value(out, &row.events)?;
+    out.write_all(b",\n    \"retries\": ")?;
+    json_value(out, &row.retries)?;
+    out.write_all(b",\n    \"last_node\": ")?;
+    json_optional_text(out, row.last_node.as_deref())?;
+    out.write_all(b",\n    \"last_event\": ")?;
+    json_optional_text(out, row.last_event.as_deref())?;
+    out.write_all(b",\n    \"idle_ms\": ")?;
+    json_value(out, &row.idle_ms)?;
+    out.write_all(b",\n    \"cross_tenant\": ")?;
+    out.write_all(if row.cross_tenant { b"true" } else { b"false" })?;
+    out.write_all(b",\n    \"tenants\": ")?;
+    if row.tenants.is_empty() {
+        out.write_all(b"[]")?;
+    } else {
+        out.write_all(b"[")?;
+        let mut separator: &[u8] = b"\n      ";
+        for tenant in &row.tenants {
+            out.write_all(separator)?;
+            separator = b",\n      ";
+            json_text(out, tenant)?;
+        }
+        out.write_all(b"\n    ]")?;
+    }
+    out.write_all(b"\n  }")
+}
+
+/// A JSON string: as it is when nothing in it needs escaping (the usual id, name or time),
+/// else as serde_json escapes it.
+fn json_text(out: &mut impl Write, text: &str) -> io::Result<()> {
+    if text
+        .bytes()
+        .all(|byte| byte >= 0x20 && byte != b'"' && byte != b'\\')
+    {
+        out.write_all(b"\"")?;
+        out.write_all(text.as_bytes())?;
+        return out.write_all(b"\"");
+    }
+    json_value(out, text)
+}
+
+fn json_optional_text(out: &mut impl Write, text: Option<&str>) -> io::Result<()> {
+    match text {
+        Some(text) => json_text(out, text),
+        None => out.write_all(b"null"),
+    }
+}
+
+/// A number (or `null`), as serde_json writes it.
+fn json_value(out: &mut impl Write, value: &(impl serde::Serialize + ?Sized)) -> io::Result<()> {
+    serde_json::to_writer(&mut *out, value).map_err(io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Timestamp;
+
+    fn row(trace_id: &str) -> TraceRow {
+        TraceRow {
+            trace_id: trace_id.to_string(),
+            tenant: Some("acme".to_string()),
+            status: TraceStatus::InFlight,
+            category: Some(Category::Timeout),
+            first_ts: Timestamp(1_796_000_000_000_013),
+            last_ts: Timestamp(1_796_000_000_055_707),
+            duration_ms: 55.694,
+            events: 8,
+            retries: 2,
+            last_node: Some("pack".to_string()),
+            last_event: Some("node_timeout".to_string()),
+            idle_ms: Some(0.867),
+            cross_tenant: false,
+            tenants: vec!["acme".to_string()],
+        }
+    }
+
+    fn by_serde(rows: &[TraceRow]) -> String {
+        serde_json::to_string_pretty(rows).expect("serializes")
+    }
+
+    fn by_hand(rows: &[TraceRow]) -> String {
+        let mut out = Vec::new();
+        write_json(rows.iter().cloned(), &mut out).expect("writes");
+        String::from_utf8(out).expect("utf-8")
+    }
+
+    #[test]
+    fn rows_are_written_as_serde_json_writes_them() {
+        let mut rows = vec![row("a995b9de9b29419e00000000000012d2")];
+        let mut empty = row("");
+        empty.tenant = None;
+        empty.category = None;
+        empty.last_node = None;
+        empty.last_event = None;
+        empty.idle_ms = None;
+        empty.tenants = Vec::new();
+        empty.duration_ms = 0.0;
+        empty.status = TraceStatus::Succeeded;
+        rows.push(empty);
+        let mut odd = row("quote \" back \\ tab \t nul \u{0} bell \u{7} del \u{7f} é 😀 </script>");
+        odd.tenant = Some("line\nbreak".to_string());
+        odd.tenants = vec!["a".to_string(), "b\"c".to_string(), "d".to_string()];
+        odd.cross_tenant = true;
+        odd.duration_ms = 1e-7;
+        odd.idle_ms = Some(f64::NAN);
+        odd.events = u64::MAX;
+        odd.first_ts = Timestamp(i64::MIN);
+        odd.last_ts = Timestamp(253_402_300_800_000_000); // year 10000: chrono's text
+        odd.category = Some(Category::Deadline);
+        rows.push(odd);
+        for status in TraceStatus::ALL {
+            let mut row = row("s");
+            row.status = status;
+            row.duration_ms = 123_456_789.125;
+            rows.push(row);
+        }
+        for category in Category::ALL {
+            let mut row = row("c");
+            row.category = Some(category);
+            row.idle_ms = Some(f64::INFINITY);
+            rows.push(row);
+        }
+        assert_eq!(by_hand(&rows), by_serde(&rows));
+        assert_eq!(by_hand(&rows[..1]), by_serde(&rows[..1]));
+        assert_eq!(by_hand(&[]), by_serde(&[]));
+    }
+}
