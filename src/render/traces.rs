@@ -257,33 +257,37 @@ pub fn write_json(rows: impl Iterator<Item = TraceRow>, out: &mut impl Write) ->
 }
 
 fn write_json_row(row: &TraceRow, out: &mut impl Write) -> io::Result<()> {
-    out.write_all(b"  {\n    \"trace_id\": ")?;
+    out.write_all(b"  {")?;
+    json_key(out, "trace_id", true)?;
     json_text(out, &row.trace_id)?;
-    out.write_all(b",\n    \"tenant\": ")?;
+    json_key(out, "tenant", false)?;
     json_optional_text(out, row.tenant.as_deref())?;
-    out.write_all(b",\n    \"status\": ")?;
+    json_key(out, "status", false)?;
     json_text(out, row.status.as_str())?;
-    out.write_all(b",\n    \"category\": ")?;
+    json_key(out, "category", false)?;
     json_optional_text(out, row.category.map(Category::as_str))?;
-    out.write_all(b",\n    \"first_ts\": ")?;
-    row.first_ts.with_rfc3339(|text| json_text(out, text))?;
-    out.write_all(b",\n    \"last_ts\": ")?;
-    row.last_ts.with_rfc3339(|text| json_text(out, text))?;
-    out.write_all(b",\n    \"duration_ms\": ")?;
+    for (key, ts) in [("first_ts", row.first_ts), ("last_ts", row.last_ts)] {
+        json_key(out, key, false)?;
+        ts.with_rfc3339(|text| json_text(out, text))?;
+    }
+    json_key(out, "duration_ms", false)?;
     json_value(out, &row.duration_ms)?;
-    out.write_all(b",\n    \"events\": ")?;
-    json_value(out, &row.events)?;
-    out.write_all(b",\n    \"retries\": ")?;
-    json_value(out, &row.retries)?;
-    out.write_all(b",\n    \"last_node\": ")?;
-    json_optional_text(out, row.last_node.as_deref())?;
-    out.write_all(b",\n    \"last_event\": ")?;
-    json_optional_text(out, row.last_event.as_deref())?;
-    out.write_all(b",\n    \"idle_ms\": ")?;
+    for (key, count) in [("events", row.events), ("retries", row.retries)] {
+        json_key(out, key, false)?;
+        json_value(out, &count)?;
+    }
+    for (key, text) in [
+        ("last_node", &row.last_node),
+        ("last_event", &row.last_event),
+    ] {
+        json_key(out, key, false)?;
+        json_optional_text(out, text.as_deref())?;
+    }
+    json_key(out, "idle_ms", false)?;
     json_value(out, &row.idle_ms)?;
-    out.write_all(b",\n    \"cross_tenant\": ")?;
+    json_key(out, "cross_tenant", false)?;
     out.write_all(if row.cross_tenant { b"true" } else { b"false" })?;
-    out.write_all(b",\n    \"tenants\": ")?;
+    json_key(out, "tenants", false)?;
     if row.tenants.is_empty() {
         out.write_all(b"[]")?;
     } else {
@@ -297,6 +301,14 @@ fn write_json_row(row: &TraceRow, out: &mut impl Write) -> io::Result<()> {
         out.write_all(b"\n    ]")?;
     }
     out.write_all(b"\n  }")
+}
+
+/// A row's key, on a line of its own after the row's opening brace (`first`) or the value
+/// before. Keys are plain ASCII: nothing to escape.
+fn json_key(out: &mut impl Write, key: &str, first: bool) -> io::Result<()> {
+    out.write_all(if first { b"\n    \"" } else { b",\n    \"" })?;
+    out.write_all(key.as_bytes())?;
+    out.write_all(b"\": ")
 }
 
 /// A JSON string: as it is when nothing in it needs escaping (the usual id, name or time),
