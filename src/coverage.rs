@@ -4,9 +4,8 @@
 
 use std::collections::BTreeSet;
 
-use crate::analysis::named::NameIds;
 use crate::error::Error;
-use crate::event::{Event, Name};
+use crate::event::{Event, Name, NameIds};
 use crate::filter::EventFilter;
 use crate::render::{plural, thousands};
 use crate::source::ReadStats;

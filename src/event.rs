@@ -208,41 +208,8 @@ pub fn position_of<V>(entries: &[(Name, V)], name: &str) -> Option<usize> {
         .or_else(|| entries.iter().position(|(known, _)| &**known == name))
 }
 
-/// The last few shared names met, each with a value, found by pointer: each decoding thread
-/// hands out its own copy of a name, so a few entries spare most events a hash or a text
-/// compare. The names are kept alive here, so a pointer never names another text.
-#[derive(Debug)]
-pub struct RecentNames<V> {
-    entries: Vec<(Name, V)>,
-}
-
-/// Entries of a [`RecentNames`]: a few names, a copy per decoding thread.
-const RECENT_NAMES: usize = 16;
-
-impl<V> Default for RecentNames<V> {
-    fn default() -> RecentNames<V> {
-        RecentNames {
-            entries: Vec::new(),
-        }
-    }
-}
-
-impl<V: Copy> RecentNames<V> {
-    pub fn get(&self, name: &Name) -> Option<V> {
-        self.entries
-            .iter()
-            .find(|(known, _)| Name::ptr_eq(known, name))
-            .map(|(_, value)| *value)
-    }
-
-    /// Remembers `name` (the oldest entry makes room).
-    pub fn remember(&mut self, name: &Name, value: V) {
-        if self.entries.len() == RECENT_NAMES {
-            self.entries.remove(0);
-        }
-        self.entries.push((Name::clone(name), value));
-    }
-}
+mod named;
+pub use named::{NameIds, NameSlots};
 
 /// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

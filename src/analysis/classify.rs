@@ -27,12 +27,11 @@ use super::deadline_cause::{
     PodExpiry,
 };
 use super::graph::FlowGraph;
-use super::named::NameSlots;
 use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, FastMap, Kind, Name, RecentNames, Timestamp};
+use crate::event::{Event, FastMap, Kind, Name, NameIds, NameSlots, Timestamp};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
@@ -422,9 +421,7 @@ pub struct Classifier {
     pod_messages: PodMessages,
     pod_pairs: usize,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
-    tenants_seen: BTreeSet<Name>,
-    /// The last tenants met, found by pointer: spares most events a text compare.
-    recent_tenants: RecentNames<()>,
+    tenants_seen: NameIds,
     /// The time bucket the last event fell in and its key (`--by minute`): events come in
     /// time order, so the key is written once a bucket, not once an event.
     time_key: (i64, String),
@@ -479,8 +476,7 @@ impl Classifier {
             traces_by_pod: BTreeMap::new(),
             expired_by_pod: BTreeMap::new(),
             expired_without_pod: 0,
-            tenants_seen: BTreeSet::new(),
-            recent_tenants: RecentNames::default(),
+            tenants_seen: NameIds::default(),
             time_key: (0, String::new()),
             groups_only: false,
             failing: FastMap::default(),
@@ -556,13 +552,8 @@ impl Classifier {
             self.count_in_groups(event);
             return;
         }
-        if let Some(tenant) = &event.tenant
-            && self.recent_tenants.get(tenant).is_none()
-        {
-            if !self.tenants_seen.contains(tenant) {
-                self.tenants_seen.insert(tenant.clone());
-            }
-            self.recent_tenants.remember(tenant, ());
+        if let Some(tenant) = &event.tenant {
+            self.tenants_seen.intern(tenant);
         }
         if let Some(pod) = event.pod.as_deref()
             && let Some(node) = event.node_name.as_deref()
@@ -1148,7 +1139,7 @@ impl Classifier {
             in_one_pod: in_one_pod.as_ref(),
             traces_by_pod: &self.traces_by_pod,
             expired_by_pod: &self.expired_by_pod,
-            tenants_seen: &self.tenants_seen,
+            tenants_seen: self.tenants_seen.names().len(),
             tenant_traces: &self.tenant_traces,
             cancels: &self.cancels,
             pod_messages: &self.pod_messages,
@@ -1357,7 +1348,7 @@ struct Facts<'a> {
     /// Traces, and traces that expired in the flow, per (pod, tenant).
     traces_by_pod: &'a BTreeMap<(String, String), u64>,
     expired_by_pod: &'a BTreeMap<(String, String), u64>,
-    tenants_seen: &'a BTreeSet<Name>,
+    tenants_seen: usize,
     /// Traces per tenant: the base a tenant's failing messages are measured against.
     tenant_traces: &'a BTreeMap<String, u64>,
     cancels: &'a CancelFacts,
@@ -1425,10 +1416,10 @@ const MAX_FAILING: usize = 100_000;
 /// The tenant these failures are, by the shared rule (`tenant_share::failures_of_one_tenant`).
 fn dominant_tenant<'a>(
     counts: &'a BTreeMap<String, u64>,
-    tenants_seen: &BTreeSet<Name>,
+    tenants_seen: usize,
     traffic: &BTreeMap<String, u64>,
 ) -> Option<(&'a str, u64, u64)> {
-    tenant_share::failures_of_one_tenant(counts, tenants_seen.len(), traffic)
+    tenant_share::failures_of_one_tenant(counts, tenants_seen, traffic)
 }
 
 /// What each pod's nodes that raised `exception` took, per (pod, tenant): the base its

@@ -25,9 +25,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::named::NameIds;
 use super::tracemap::TraceMap;
-use crate::event::{Event, FastMap, Kind, Name, NameMap, Timestamp};
+use crate::event::{Event, FastMap, Kind, Name, NameIds, NameMap, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";
 pub const EGRESS: &str = "Rookery";

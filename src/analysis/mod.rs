@@ -9,7 +9,6 @@ pub mod find;
 pub mod graph;
 pub mod lint;
 pub mod metrics;
-pub mod named;
 pub mod percentile;
 pub mod remediation;
 pub mod report;

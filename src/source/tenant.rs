@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 
 use super::Record;
-use crate::event::{Event, Name, NameMap, RecentNames, Timestamp, hex_trace_id};
+use crate::event::{Event, Name, NameIds, NameMap, Timestamp, hex_trace_id};
 
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -30,12 +30,8 @@ pub struct TenantMap {
     by_hex: HashMap<[u64; 2], Seen, foldhash::fast::RandomState>,
     /// Traces whose id is not 32 lowercase hex digits.
     by_text: NameMap<Seen>,
-    /// Tenant names, indexed by `Seen::tenant`.
-    names: Vec<Name>,
-    ids: NameMap<u32>,
-    /// The tenant names last met, as shared by the decoders, and their ids: most events find
-    /// theirs by a pointer compare instead of hashing the name.
-    recent: RecentNames<u32>,
+    /// Tenant names, numbered for `Seen::tenant` (most events find theirs by its address).
+    tenants: NameIds,
     /// Traces seen with more than one tenant (all of them, first one first), kept after they
     /// are forgotten.
     cross_tenant: HashMap<Name, Vec<Name>>,
@@ -44,25 +40,6 @@ pub struct TenantMap {
 }
 
 impl TenantMap {
-    fn tenant_id(&mut self, tenant: &Name) -> u32 {
-        if let Some(id) = self.recent.get(tenant) {
-            return id;
-        }
-        let id = self.tenant_id_by_text(tenant);
-        self.recent.remember(tenant, id);
-        id
-    }
-
-    fn tenant_id_by_text(&mut self, tenant: &Name) -> u32 {
-        if let Some(id) = self.ids.get(tenant) {
-            return *id;
-        }
-        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
-        self.names.push(Name::clone(tenant));
-        self.ids.insert(Name::clone(tenant), id);
-        id
-    }
-
     fn seen_mut(&mut self, trace_id: &str, hex: Option<[u64; 2]>) -> Option<&mut Seen> {
         match hex {
             Some(key) => self.by_hex.get_mut(&key),
@@ -79,7 +56,7 @@ impl TenantMap {
 
     /// `hex` is the trace id as [`hex_trace_id`] reads it.
     fn learn(&mut self, trace_id: &Name, hex: Option<[u64; 2]>, tenant: &Name, ts: Timestamp) {
-        let id = self.tenant_id(tenant);
+        let (id, _) = self.tenants.intern(tenant);
         let first_seen = Seen {
             tenant: id,
             last_ts: ts,
@@ -93,7 +70,7 @@ impl TenantMap {
         };
         seen.last_ts = seen.last_ts.max(ts);
         if seen.tenant != id {
-            let first = Name::clone(&self.names[seen.tenant as usize]);
+            let first = Name::clone(self.tenants.name(seen.tenant));
             let all = self
                 .cross_tenant
                 .entry(Name::clone(trace_id))
@@ -116,7 +93,7 @@ impl TenantMap {
         }
         self.seen(trace_id).map_or(&[], |seen| {
             let at = seen.tenant as usize;
-            self.names.get(at..=at).unwrap_or_default()
+            self.tenants.names().get(at..=at).unwrap_or_default()
         })
     }
 
@@ -175,7 +152,7 @@ impl TenantMap {
                             if let Some(seen) = self.seen_mut(trace_id, hex) {
                                 seen.last_ts = seen.last_ts.max(event.ts);
                                 let first = seen.tenant as usize;
-                                event.tenant = self.names.get(first).cloned();
+                                event.tenant = self.tenants.names().get(first).cloned();
                             }
                         }
                     }

@@ -16,11 +16,10 @@ use serde::Serialize;
 
 use super::category::{Category, category_of, is_repeated, is_terminal};
 use super::graph::{FlowGraph, NamesakeNode, is_endpoint};
-use super::named::NameSlots;
 use super::percentile::Percentiles;
 use super::tenant_share::{self, TenantLoad, UNKNOWN_TENANT};
 use super::tracemap::{TraceKey, TraceMap};
-use crate::event::{Event, Kind, Name, NameMap, Timestamp, position_of};
+use crate::event::{Event, Kind, Name, NameMap, NameSlots, Timestamp, position_of};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::render::{clock, millis, plural};
 

@@ -1,9 +1,10 @@
-//! Per-name state looked up for every event (a node's counts, a tenant's): names numbered in
-//! order of first sight, found through a small cache keyed by the name's allocation. The
+//! Per-name state looked up for every event (a node's counts, a tenant's id): names numbered
+//! in order of first sight, found through a small cache keyed by the name's allocation. The
 //! decoders hand out one `Name` per distinct text, so most events find theirs without hashing
-//! and comparing its text.
+//! and comparing its text. The cache holds the names it keys, so an address never names
+//! another text.
 
-use crate::event::{Name, NameMap};
+use super::{Name, NameMap};
 
 /// Names numbered in order of first sight (see the module).
 #[derive(Debug)]
@@ -132,20 +133,8 @@ impl<V> NameSlots<V> {
         self.ids.names().iter().zip(&self.values)
     }
 
-    pub fn values(&self) -> impl Iterator<Item = &V> {
-        self.values.iter()
-    }
-
     pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.values.iter_mut()
-    }
-
-    pub fn len(&self) -> usize {
-        self.values.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.values.is_empty()
     }
 }
 
@@ -169,6 +158,5 @@ mod tests {
         assert!(slots.get_mut(&Name::from("pack")).is_none());
         let order: Vec<(&str, u32)> = slots.iter().map(|(n, v)| (n.as_str(), *v)).collect();
         assert_eq!(order, [("retrieve", 3), ("llm", 5)]);
-        assert_eq!(slots.len(), 2);
     }
 }
