@@ -837,13 +837,15 @@ pub fn hex_trace_id(trace_id: &str) -> Option<[u64; 2]> {
 
 /// The text [`hex_trace_id`] read `bits` from: 32 lowercase hex digits.
 pub fn hex_trace_text(bits: [u64; 2]) -> String {
-    let mut text = String::with_capacity(32);
-    for word in bits {
-        for nibble in (0..16).rev() {
-            text.push(char::from(
-                b"0123456789abcdef"[(word >> (4 * nibble) & 0xf) as usize],
-            ));
-        }
+    String::from_utf8_lossy(&hex_trace_digits(bits)).into_owned()
+}
+
+/// `hex_trace_text`'s digits, on the stack.
+pub fn hex_trace_digits(bits: [u64; 2]) -> [u8; 32] {
+    let mut text = [0u8; 32];
+    for (at, digit) in text.iter_mut().enumerate() {
+        let nibble = (bits[at / 16] >> (4 * (15 - at % 16))) & 0xf;
+        *digit = b"0123456789abcdef"[nibble as usize];
     }
     text
 }

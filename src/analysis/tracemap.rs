@@ -6,7 +6,7 @@
 use std::cmp::Ordering;
 use std::fmt;
 
-use crate::event::{FastMap, Name, NameMap};
+use crate::event::{FastMap, Name, NameMap, hex_trace_digits};
 
 /// The id of a trace as a `TraceMap` keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,12 +20,7 @@ impl TraceKey {
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match self {
             TraceKey::Hex(hex) => {
-                let mut text = [0u8; 32];
-                for (at, digit) in text.iter_mut().enumerate() {
-                    let word = hex[at / 16];
-                    let nibble = (word >> (4 * (15 - at % 16))) & 0xf;
-                    *digit = b"0123456789abcdef"[nibble as usize];
-                }
+                let text = hex_trace_digits(*hex);
                 f(std::str::from_utf8(&text).expect("hex digits"))
             }
             TraceKey::Text(text) => f(text),
