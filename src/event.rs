@@ -14,14 +14,24 @@ use serde::{Serialize, Serializer};
 /// are made once for the whole run ([`Name::lasting`]) and copied as plain references: a
 /// shared count, bumped by a decoding thread for each event and sitting in the same cache line
 /// as the text the analysis thread compares, cost more than the compares.
-#[derive(Clone)]
-pub struct Name(NameText);
-
-#[derive(Clone)]
-enum NameText {
-    Lasting(&'static str),
-    Shared(Arc<str>),
+///
+/// Two words (Option<Name> too): the text's address and length, the length's top bit telling
+/// a shared text (an `Arc<str>` whose count this name holds) from a lasting one. Events carry
+/// six names and a trace's visits two each, so the third word an enum would add showed in
+/// every event's size and in what traces hold.
+pub struct Name {
+    text: std::ptr::NonNull<u8>,
+    len_and_shared: usize,
 }
+
+/// The top bit of `Name::len_and_shared`: the text is an `Arc<str>`'s. A `str` is never
+/// longer than `isize::MAX`, so the bit is free.
+const SHARED: usize = 1 << (usize::BITS - 1);
+
+// SAFETY: a Name is a `&'static str` or an `Arc<str>`, both Send and Sync.
+unsafe impl Send for Name {}
+// SAFETY: as above.
+unsafe impl Sync for Name {}
 
 /// Names made to last, and their bytes, at most: past either, and for a name longer than
 /// `LASTING_NAME_BYTES`, names are shared and counted instead (freed with their last use), so
@@ -48,7 +58,7 @@ impl Name {
             bytes: 0,
         });
         if let Some((known, ())) = made.names.get_key_value(text) {
-            return Some(Name(NameText::Lasting(known)));
+            return Some(Name::of_static(known));
         }
         if made.names.len() >= LASTING_NAMES || made.bytes + text.len() > LASTING_BYTES {
             return None;
@@ -56,7 +66,7 @@ impl Name {
         let text: &'static str = Box::leak(text.into());
         made.names.insert(text, ());
         made.bytes += text.len();
-        Some(Name(NameText::Lasting(text)))
+        Some(Name::of_static(text))
     }
 
     /// The same name (same text at the same place), without comparing the text.
@@ -70,7 +80,55 @@ impl Name {
 
     /// Made by [`Name::lasting`]: for the whole run, never freed.
     pub fn is_lasting(&self) -> bool {
-        matches!(self.0, NameText::Lasting(_))
+        self.len_and_shared & SHARED == 0
+    }
+
+    fn of_static(text: &'static str) -> Name {
+        Name {
+            text: std::ptr::NonNull::from(text).cast(),
+            len_and_shared: text.len(),
+        }
+    }
+
+    fn of_shared(text: Arc<str>) -> Name {
+        let len = text.len();
+        let raw = Arc::into_raw(text) as *mut u8;
+        Name {
+            // SAFETY: `Arc::into_raw` never gives a null pointer.
+            text: unsafe { std::ptr::NonNull::new_unchecked(raw) },
+            len_and_shared: len | SHARED,
+        }
+    }
+
+    /// The `Arc<str>` pointer of a shared name (only meaningful when `!is_lasting()`).
+    fn shared_text(&self) -> *const str {
+        std::ptr::slice_from_raw_parts(self.text.as_ptr(), self.len_and_shared & !SHARED)
+            as *const str
+    }
+}
+
+impl Clone for Name {
+    #[inline]
+    fn clone(&self) -> Name {
+        if !self.is_lasting() {
+            // SAFETY: a shared name holds one count of the `Arc<str>` it came from, alive
+            // until this name drops; the clone holds a count of its own.
+            unsafe { Arc::increment_strong_count(self.shared_text()) };
+        }
+        Name {
+            text: self.text,
+            len_and_shared: self.len_and_shared,
+        }
+    }
+}
+
+impl Drop for Name {
+    #[inline]
+    fn drop(&mut self) {
+        if !self.is_lasting() {
+            // SAFETY: gives back the count this name holds (see `clone`), exactly once.
+            unsafe { drop(Arc::from_raw(self.shared_text())) };
+        }
     }
 }
 
@@ -79,9 +137,13 @@ impl std::ops::Deref for Name {
 
     #[inline]
     fn deref(&self) -> &str {
-        match &self.0 {
-            NameText::Lasting(text) => text,
-            NameText::Shared(text) => text,
+        // SAFETY: address and length of a live `str` (static, or an `Arc<str>` this name
+        // keeps alive).
+        unsafe {
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
+                self.text.as_ptr(),
+                self.len_and_shared & !SHARED,
+            ))
         }
     }
 }
@@ -102,11 +164,11 @@ impl std::borrow::Borrow<str> for Name {
 impl PartialEq for Name {
     #[inline]
     fn eq(&self, other: &Name) -> bool {
-        match (&self.0, &other.0) {
-            // One lasting name per text: another place is another text.
-            (NameText::Lasting(a), NameText::Lasting(b)) => std::ptr::eq(*a, *b),
-            _ => Name::ptr_eq(self, other) || **self == **other,
+        if Name::ptr_eq(self, other) {
+            return true;
         }
+        // One lasting name per text: another place is another text.
+        !(self.is_lasting() && other.is_lasting()) && **self == **other
     }
 }
 
@@ -163,25 +225,25 @@ impl Serialize for Name {
 
 impl From<&str> for Name {
     fn from(text: &str) -> Name {
-        Name(NameText::Shared(Arc::from(text)))
+        Name::of_shared(Arc::from(text))
     }
 }
 
 impl From<String> for Name {
     fn from(text: String) -> Name {
-        Name(NameText::Shared(Arc::from(text)))
+        Name::of_shared(Arc::from(text))
     }
 }
 
 impl From<Box<str>> for Name {
     fn from(text: Box<str>) -> Name {
-        Name(NameText::Shared(Arc::from(text)))
+        Name::of_shared(Arc::from(text))
     }
 }
 
 impl From<Arc<str>> for Name {
     fn from(text: Arc<str>) -> Name {
-        Name(NameText::Shared(text))
+        Name::of_shared(text)
     }
 }
 
@@ -802,6 +864,32 @@ mod tests {
         assert_eq!(serde_json::to_string(&lasting).unwrap(), "\"score\"");
         // A long name is not kept for the run.
         assert!(Name::lasting(&"x".repeat(LASTING_NAME_BYTES + 1)).is_none());
+    }
+
+    #[test]
+    fn a_shared_name_holds_one_count_of_its_text_and_gives_it_back() {
+        let text: Arc<str> = Arc::from("trace-7");
+        let name = Name::from(Arc::clone(&text));
+        assert!(!name.is_lasting());
+        assert_eq!(
+            std::mem::size_of::<Option<Name>>(),
+            2 * std::mem::size_of::<usize>()
+        );
+        let copies: Vec<Name> = (0..3).map(|_| name.clone()).collect();
+        assert_eq!(Arc::strong_count(&text), 5);
+        assert!(
+            copies
+                .iter()
+                .all(|copy| Name::ptr_eq(copy, &name) && *copy == "trace-7")
+        );
+        drop(copies);
+        drop(name);
+        assert_eq!(Arc::strong_count(&text), 1);
+        // Empty and non-ASCII texts read back whole, shared or lasting.
+        for text in ["", "nœud-é", "x"] {
+            assert_eq!(&*Name::from(text), text);
+            assert_eq!(&*Name::lasting(text).unwrap(), text);
+        }
     }
 
     #[test]
