@@ -899,12 +899,12 @@ impl Classifier {
                 // queue could have held it (`WorkerTime::skip_was_stale`, the rule find uses).
                 match (
                     skipped_first,
-                    summary.deadline_late_ms,
+                    summary.deadline_late_ms(),
                     summary.visits.first(),
                 ) {
                     (true, Some(late), Some(visit)) if self.first_skips.len() < MAX_FIRST_SKIPS => {
                         let depth = summary
-                            .deadline_skip_queue
+                            .deadline_skip_queue()
                             .and_then(|(depth, _)| depth)
                             .unwrap_or(0);
                         self.first_skips.push((
@@ -940,7 +940,7 @@ impl Classifier {
         }
         let reached: Vec<&Name> = summary.visits.iter().map(|v| &v.node_name).collect();
         let budget_left = summary
-            .deadline_late_ms
+            .deadline_late_ms()
             .map(|late| summary.duration_ms() - late);
         self.expiry_paths.expired(&reached, tenant, budget_left);
         self.keep_expired(Expired::of(summary));

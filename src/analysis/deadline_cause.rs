@@ -549,7 +549,7 @@ impl Expired {
             pod: summary.pod.clone(),
             first_ts: summary.first_ts,
             last_ts: summary.last_ts,
-            deadline: summary.deadline,
+            deadline: summary.deadline(),
             nodes: summary
                 .visits
                 .iter()

@@ -965,7 +965,7 @@ fn success_event<'a>(timeline: &'a [Event], visit: &NodeVisit) -> Option<&'a Eve
         timeline,
         &visit.node_name,
         &Kind::NodeSuccess,
-        visit.success_ts?,
+        visit.success_ts()?,
     )
 }
 
@@ -994,7 +994,7 @@ pub fn locate(
                 node_name: stopped.node_name.to_string(),
                 event: Some(stopped.last_kind.to_string()),
                 ts: Some(stopped.last_ts),
-                attempts: stopped.attempts,
+                attempts: u64::from(stopped.attempts),
                 q_depth_in: last.and_then(|e| e.q_depth_in),
                 q_depth_out: last.and_then(|e| e.q_depth_out),
                 q_depth_total: last.and_then(|e| e.q_depth_total),

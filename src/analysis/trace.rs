@@ -98,37 +98,73 @@ impl fmt::Display for TraceStatus {
     }
 }
 
-/// How a node's part of the trace went (no event is kept: a summary stays small).
+/// How a node's part of the trace went (no event is kept: a summary stays small). Held for
+/// every node of every open trace, so kept to 104 bytes: counts in 32 bits (saturating), the
+/// success times without `Option`'s extra word, the flags in one byte.
 #[derive(Debug, Clone)]
 pub struct NodeVisit {
     pub node_name: Name,
-    pub first_ts: Timestamp,
-    /// The kind and time of the node's last event of the trace.
-    pub last_kind: Kind,
-    pub last_ts: Timestamp,
-    /// `node_start` events: attempts begun.
-    pub attempts: u64,
-    /// The time of the node's last `node_success` of the trace.
-    pub success_ts: Option<Timestamp>,
-    /// The time of its first `node_success` of the trace (a fan-out node succeeds once per
-    /// message it handles).
-    pub first_success_ts: Option<Timestamp>,
-    /// Its `node_success` events in the trace.
-    pub successes: u64,
-    /// A timeout / an error at this node not yet followed by its success.
-    pending: [bool; 2],
-    /// A timeout / an error at this node that a later success of it recovered.
-    pub recovered: [bool; 2],
-    /// Its `node_retry` events in the trace.
-    pub retries: u64,
     /// The instance (`node_id`) that logged its last `node_success` of the trace (before any,
     /// its last `node_start`: where an attempt under way runs).
     pub instance: Option<Name>,
+    /// The kind and time of the node's last event of the trace.
+    pub last_kind: Kind,
+    pub first_ts: Timestamp,
+    pub last_ts: Timestamp,
+    /// The time of the node's last `node_success` of the trace (when `SUCCEEDED` is set).
+    success_at: Timestamp,
+    /// The time of its first `node_success` of the trace (a fan-out node succeeds once per
+    /// message it handles).
+    first_success_at: Timestamp,
+    /// `node_start` events: attempts begun.
+    pub attempts: u32,
+    /// Its `node_success` events in the trace.
+    pub successes: u32,
+    /// Its `node_retry` events in the trace.
+    pub retries: u32,
+    /// `SUCCEEDED`, and per failure slot (timeout, error) `PENDING << slot` (not yet followed
+    /// by its success) and `RECOVERED << slot` (a later success of it recovered it).
+    flags: u8,
 }
 
+const SUCCEEDED: u8 = 1;
+const PENDING: u8 = 1 << 1;
+const RECOVERED: u8 = 1 << 3;
+
 impl NodeVisit {
+    fn new(node_name: Name, event: &Event) -> NodeVisit {
+        NodeVisit {
+            node_name,
+            instance: None,
+            last_kind: event.kind.clone(),
+            first_ts: event.ts,
+            last_ts: event.ts,
+            success_at: event.ts,
+            first_success_at: event.ts,
+            attempts: 0,
+            successes: 0,
+            retries: 0,
+            flags: 0,
+        }
+    }
+
     pub fn succeeded(&self) -> bool {
-        self.success_ts.is_some()
+        self.flags & SUCCEEDED != 0
+    }
+
+    /// The time of the node's last `node_success` of the trace.
+    pub fn success_ts(&self) -> Option<Timestamp> {
+        self.succeeded().then_some(self.success_at)
+    }
+
+    /// The time of its first `node_success` of the trace.
+    pub fn first_success_ts(&self) -> Option<Timestamp> {
+        self.succeeded().then_some(self.first_success_at)
+    }
+
+    /// A timeout (`slot` 0) or an error (1) at this node that a later success of it recovered.
+    pub fn recovered(&self, slot: usize) -> bool {
+        self.flags & (RECOVERED << slot) != 0
     }
 }
 
@@ -152,20 +188,44 @@ pub struct TraceSummary {
     cancelled: bool,
     terminal: Option<Category>,
     deadline_skipped: bool,
-    /// The inbound queue (depth, capacity) of the node that skipped the message for its
-    /// deadline: a long queue behind it means it expired waiting, not stale on arrival.
-    pub deadline_skip_queue: Option<(Option<i64>, Option<i64>)>,
-    /// How late the skip was (its time past `deadline_s`), in milliseconds.
-    pub deadline_late_ms: Option<f64>,
-    /// The skipped message's `deadline_s`.
-    pub deadline: Option<Timestamp>,
+    /// What its `deadline_skip` said (boxed: most traces have none, and every open trace is
+    /// held).
+    deadline_skip: Option<Box<DeadlineSkip>>,
     /// `trace_pending` on the trace's latest event, and that event's kind.
     last_pending: Option<(Kind, i64)>,
     /// The category of the last failure event, for traces still in flight.
     last_failure: Option<Category>,
 }
 
+/// A trace's `deadline_skip`.
+#[derive(Debug, Clone)]
+struct DeadlineSkip {
+    /// The inbound queue (depth, capacity) of the node that skipped the message for its
+    /// deadline: a long queue behind it means it expired waiting, not stale on arrival.
+    queue: (Option<i64>, Option<i64>),
+    /// How late the skip was (its time past `deadline_s`), in milliseconds.
+    late_ms: Option<f64>,
+    /// The skipped message's `deadline_s`.
+    deadline: Option<Timestamp>,
+}
+
 impl TraceSummary {
+    /// The inbound queue (depth, capacity) of the node that skipped the message for its
+    /// deadline: a long queue behind it means it expired waiting, not stale on arrival.
+    pub fn deadline_skip_queue(&self) -> Option<(Option<i64>, Option<i64>)> {
+        self.deadline_skip.as_ref().map(|skip| skip.queue)
+    }
+
+    /// How late the skip was (its time past `deadline_s`), in milliseconds.
+    pub fn deadline_late_ms(&self) -> Option<f64> {
+        self.deadline_skip.as_ref().and_then(|skip| skip.late_ms)
+    }
+
+    /// The skipped message's `deadline_s`.
+    pub fn deadline(&self) -> Option<Timestamp> {
+        self.deadline_skip.as_ref().and_then(|skip| skip.deadline)
+    }
+
     pub fn new(trace_id: &str) -> TraceSummary {
         TraceSummary {
             trace_id: trace_id.to_string(),
@@ -181,9 +241,7 @@ impl TraceSummary {
             cancelled: false,
             terminal: None,
             deadline_skipped: false,
-            deadline_skip_queue: None,
-            deadline_late_ms: None,
-            deadline: None,
+            deadline_skip: None,
             last_pending: None,
             last_failure: None,
         }
@@ -222,11 +280,13 @@ impl TraceSummary {
             Kind::NodeFailed => self.terminal = category,
             Kind::DeadlineSkip => {
                 self.deadline_skipped = true;
-                self.deadline_skip_queue = Some((event.q_depth_in, event.queue_maxsize));
-                self.deadline_late_ms = event
-                    .deadline_s
-                    .map(|deadline| (event.ts.as_unix_seconds() - deadline) * 1000.0);
-                self.deadline = event.deadline_s.and_then(Timestamp::from_unix_seconds);
+                self.deadline_skip = Some(Box::new(DeadlineSkip {
+                    queue: (event.q_depth_in, event.queue_maxsize),
+                    late_ms: event
+                        .deadline_s
+                        .map(|deadline| (event.ts.as_unix_seconds() - deadline) * 1000.0),
+                    deadline: event.deadline_s.and_then(Timestamp::from_unix_seconds),
+                }));
             }
             Kind::NodeSuccess => self.last_failure = None,
             kind if is_trace_cancellation(kind) => self.cancelled = true,
@@ -244,8 +304,6 @@ impl TraceSummary {
             // how the node's part went (a call still streaming leaves it at `node_start`).
             return;
         }
-        let success = (event.kind == Kind::NodeSuccess).then_some(event.ts);
-        let started = u64::from(event.kind == Kind::NodeStart);
         let index = match self
             .visits
             .iter()
@@ -253,51 +311,45 @@ impl TraceSummary {
         {
             Some(index) => index,
             None => {
-                self.visits.push(NodeVisit {
-                    node_name: name(node_name),
-                    first_ts: event.ts,
-                    last_kind: event.kind.clone(),
-                    last_ts: event.ts,
-                    attempts: 0,
-                    success_ts: None,
-                    first_success_ts: None,
-                    successes: 0,
-                    pending: [false; 2],
-                    recovered: [false; 2],
-                    retries: 0,
-                    instance: None,
-                });
+                // One at a time: a trace reaches a handful of nodes, and doubling left a
+                // third of the slots of every open trace empty.
+                self.visits.reserve_exact(1);
+                self.visits.push(NodeVisit::new(name(node_name), event));
                 self.visits.len() - 1
             }
         };
         let visit = &mut self.visits[index];
         visit.last_kind.clone_from(&event.kind);
         visit.last_ts = event.ts;
-        visit.attempts += started;
-        if event.kind == Kind::NodeStart && visit.success_ts.is_none() {
-            match &event.node_id {
-                None => visit.instance = None,
-                Some(id) if visit.instance.as_ref() == Some(id) => {}
-                Some(id) => visit.instance = Some(name(id)),
-            }
-        }
-        match event.kind {
-            Kind::NodeTimeout => visit.pending[0] = true,
-            Kind::NodeError => visit.pending[1] = true,
-            Kind::NodeRetry => visit.retries += 1,
-            Kind::NodeSuccess => {
-                visit.success_ts = success;
+        if event.kind == Kind::NodeStart {
+            visit.attempts = visit.attempts.saturating_add(1);
+            if !visit.succeeded() {
                 match &event.node_id {
                     None => visit.instance = None,
                     Some(id) if visit.instance.as_ref() == Some(id) => {}
                     Some(id) => visit.instance = Some(name(id)),
                 }
-                visit.first_success_ts = visit.first_success_ts.or(success);
-                visit.successes += 1;
-                for slot in 0..2 {
-                    visit.recovered[slot] |= visit.pending[slot];
-                    visit.pending[slot] = false;
+            }
+        }
+        match event.kind {
+            Kind::NodeTimeout => visit.flags |= PENDING,
+            Kind::NodeError => visit.flags |= PENDING << 1,
+            Kind::NodeRetry => visit.retries = visit.retries.saturating_add(1),
+            Kind::NodeSuccess => {
+                if !visit.succeeded() {
+                    visit.first_success_at = event.ts;
                 }
+                visit.success_at = event.ts;
+                match &event.node_id {
+                    None => visit.instance = None,
+                    Some(id) if visit.instance.as_ref() == Some(id) => {}
+                    Some(id) => visit.instance = Some(name(id)),
+                }
+                visit.successes = visit.successes.saturating_add(1);
+                // Pending failures become recovered ones.
+                let pending = visit.flags & (PENDING | PENDING << 1);
+                visit.flags =
+                    (visit.flags & !(PENDING | PENDING << 1)) | (pending << 2) | SUCCEEDED;
             }
             _ => {}
         }
@@ -383,7 +435,7 @@ impl TraceSummary {
         }
         let delivered: u64 = (0..places.len())
             .filter(|index| sink(*index))
-            .map(|index| self.visits[index].successes)
+            .map(|index| u64::from(self.visits[index].successes))
             .sum();
         !matches!(&self.last_pending, Some((Kind::NodeSuccess, pending))
             if *pending > 1 + delivered.max(1) as i64)
@@ -461,7 +513,7 @@ impl TraceSummary {
                 branch_missing || stuck
             })
             .map(|(visit, _)| visit)
-            .max_by_key(|visit| visit.success_ts)
+            .max_by_key(|visit| visit.success_ts())
     }
 
     /// The failure category: of the terminal event for failed traces, of the status for
@@ -504,9 +556,9 @@ impl TraceSummary {
         // even when its last success came after.
         let success_before = |visit: &NodeVisit| {
             visit
-                .success_ts
+                .success_ts()
                 .filter(|ts| *ts <= before)
-                .or(visit.first_success_ts.filter(|ts| *ts <= before))
+                .or(visit.first_success_ts().filter(|ts| *ts <= before))
         };
         let feeds = |visit: &&NodeVisit| {
             &*visit.node_name != node
@@ -528,7 +580,7 @@ impl TraceSummary {
                     .iter()
                     .filter(feeds)
                     .filter(|visit| visit.first_ts <= before && visit.succeeded())
-                    .min_by_key(|visit| visit.first_success_ts)
+                    .min_by_key(|visit| visit.first_success_ts())
             })
             .or_else(|| earlier().max_by_key(|visit| success_before(visit)))
     }
@@ -538,7 +590,7 @@ impl TraceSummary {
         self.visits
             .iter()
             .filter(|visit| visit.succeeded())
-            .max_by_key(|visit| visit.success_ts)
+            .max_by_key(|visit| visit.success_ts())
     }
 
     pub fn retries(&self) -> u64 {
@@ -555,7 +607,7 @@ impl TraceSummary {
         };
         self.visits
             .iter()
-            .filter(|visit| visit.recovered[slot])
+            .filter(|visit| visit.recovered(slot))
             .count() as u64
     }
 
@@ -587,7 +639,7 @@ impl TraceSummary {
             // alternative that did not. A fan-out's missing branch stays the first.
             let holds = |s: &&&Successor| {
                 graph.fans_out(&dangling.node_name)
-                    || dangling.success_ts.is_none_or(|sent| {
+                    || dangling.success_ts().is_none_or(|sent| {
                         !graph.took_later(
                             &dangling.node_name,
                             &s.node_name,

@@ -697,7 +697,7 @@ fn time_lost(summary: &TraceSummary, own_work: &BTreeMap<String, f64>) -> Option
                 },
             );
         }
-        if let Some(success) = visit.success_ts {
+        if let Some(success) = visit.success_ts() {
             let inside = success.millis_since(visit.first_ts);
             let own = own_work.get(&*visit.node_name).copied();
             keep(
