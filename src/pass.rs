@@ -6,9 +6,9 @@
 //!
 //! Every analysis implements [`Analysis`]: it observes events, takes finished traces, and
 //! finishes into a report value. Follow mode and parallel analysis plug in here. An analysis
-//! that asks to ([`Analysis::runs_apart`], `triage`) runs on a thread of its own, fed the same
-//! steps in the same order in batches, so its answer cannot differ; reading, masking and the
-//! trace book stay on the pass's thread.
+//! that asks to ([`Analysis::runs_apart`]: `triage`, `classify`, `saturation`) runs on a
+//! thread of its own, fed the same steps in the same order in batches, so its answer cannot
+//! differ; reading, masking and the trace book stay on the pass's thread.
 
 use std::collections::VecDeque;
 use std::ops::ControlFlow;

@@ -2310,6 +2310,12 @@ impl Analysis for Classifier {
         true
     }
 
+    /// Its counting per event is a third of the pass thread's work: apart, the reading and
+    /// trace book thread is no longer the one that every core waits for.
+    fn runs_apart(&self) -> bool {
+        true
+    }
+
     fn observe(&mut self, event: &Event, selected: bool) {
         if selected {
             Classifier::observe(self, event);

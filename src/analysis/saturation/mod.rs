@@ -2350,6 +2350,11 @@ impl Analysis for SaturationAnalyzer {
         Needs::Graph
     }
 
+    /// Its per-event work rivals the reading and graph learning on the pass thread.
+    fn runs_apart(&self) -> bool {
+        true
+    }
+
     fn observe(&mut self, event: &Event, selected: bool) {
         self.observe_event(event, selected);
     }
