@@ -311,8 +311,8 @@ impl TraceSummary {
         {
             Some(index) => index,
             None => {
-                // One at a time: a trace reaches a handful of nodes, and doubling left a
-                // third of the slots of every open trace empty.
+                // Past the room the trace book gave it (see `TraceBook`), one slot at a time:
+                // doubling left a third of the slots of the open traces empty.
                 self.visits.reserve_exact(1);
                 self.visits.push(NodeVisit::new(name(node_name), event));
                 self.visits.len() - 1

@@ -32,6 +32,10 @@ pub struct TraceBook {
     graph: GraphLearner,
     newest: Timestamp,
     last_eviction: Timestamp,
+    /// Node visits of the last trace handed back: a new trace's room for its visits, so that
+    /// traces of one flow (which reach about the same nodes) take one allocation each, with no
+    /// slots left empty.
+    visits_hint: usize,
 }
 
 #[derive(Debug)]
@@ -56,9 +60,12 @@ impl TraceBook {
         self.newest = self.newest.max(event.ts);
         if let Some(trace_id) = event.trace_id.as_ref() {
             let hex = event.keys().hex_trace;
+            let visits_hint = self.visits_hint;
             let trace = self.summaries.get_or_insert_with(trace_id, hex, || {
+                let mut summary = TraceSummary::new(trace_id);
+                summary.visits.reserve_exact(visits_hint);
                 Box::new(OpenTrace {
-                    summary: TraceSummary::new(trace_id),
+                    summary,
                     walk: TraceWalk::default(),
                 })
             });
@@ -113,6 +120,7 @@ impl TraceBook {
             .filter_map(|(trace, status)| {
                 let trace = self.summaries.remove(&trace)?;
                 let OpenTrace { summary, mut walk } = *trace;
+                self.visits_hint = summary.visits.len();
                 self.graph.settle_walk(&mut walk);
                 Some((summary, status))
             })
