@@ -686,3 +686,41 @@ pub struct StopPoint<'a> {
     pub last_success: Option<&'a NodeVisit>,
     pub next: Option<NextStep<'a>>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A visit is held for every node of every open trace (tens of thousands of traces on a
+    /// busy service): its size is a memory budget, not an accident.
+    #[test]
+    #[cfg(target_pointer_width = "64")]
+    fn a_node_visit_stays_at_104_bytes() {
+        assert_eq!(std::mem::size_of::<NodeVisit>(), 104);
+        assert_eq!(std::mem::size_of::<Option<Name>>(), 16);
+    }
+
+    #[test]
+    fn a_visit_says_when_its_node_succeeded_and_what_the_success_recovered() {
+        let mut summary = TraceSummary::new("t");
+        for (ms, kind) in [
+            (1, Kind::NodeStart),
+            (2, Kind::NodeTimeout),
+            (3, Kind::NodeRetry),
+            (4, Kind::NodeStart),
+            (5, Kind::NodeSuccess),
+            (9, Kind::NodeSuccess),
+        ] {
+            summary.observe(&crate::event::test_event(ms, "t", "score", kind));
+        }
+        let visit = &summary.visits[0];
+        assert_eq!((visit.attempts, visit.retries, visit.successes), (2, 1, 2));
+        assert_eq!(visit.first_success_ts(), Some(Timestamp(5_000)));
+        assert_eq!(visit.success_ts(), Some(Timestamp(9_000)));
+        assert!(visit.recovered(0) && !visit.recovered(1));
+        let mut unfinished = TraceSummary::new("u");
+        unfinished.observe(&crate::event::test_event(1, "u", "score", Kind::NodeStart));
+        assert_eq!(unfinished.visits[0].success_ts(), None);
+        assert_eq!(unfinished.visits[0].first_success_ts(), None);
+    }
+}
