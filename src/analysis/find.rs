@@ -405,7 +405,7 @@ fn egress_wait(
             let node = start.node_name.as_deref()?;
             let capacity = start.queue_maxsize.filter(|c| *c > 0)?;
             let out = start.q_depth_out?;
-            if !graph.is_sink(node) || out < capacity * start.outgoing.unwrap_or(1).max(1) {
+            if !graph.is_sink(node) || !super::saturation::outbound_full(start) {
                 return None;
             }
             let end = timeline.iter().find(|e| {

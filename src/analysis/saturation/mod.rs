@@ -39,7 +39,7 @@ pub use checklist::{
 use checklist::{lost_elsewhere, remediate, tenant_load};
 use signals::saturation_run;
 use signals::{regression_signal, saturation_signal, slow_dependency_signal};
-pub use trend::{LatencyCurve, LatencyTrend, TrendStep, waited_to_hand_over};
+pub use trend::{LatencyCurve, LatencyTrend, TrendStep, outbound_full, waited_to_hand_over};
 
 /// Buckets listed densely (empty ones included) at most; past this, only buckets with events.
 const MAX_DENSE_BUCKETS: i64 = 10_000;
@@ -738,13 +738,7 @@ impl SaturationAnalyzer {
                     readings.open = Some(OpenAttempt {
                         trace: trace.clone(),
                         start: event.ts,
-                        // q_depth_out sums the outgoing edges: full when it fills all of them.
-                        outbound_full: matches!(
-                            (event.q_depth_out, event.queue_maxsize),
-                            (Some(out), Some(capacity))
-                                if capacity > 0
-                                    && out >= capacity * event.outgoing.unwrap_or(1).max(1)
-                        ),
+                        outbound_full: outbound_full(event),
                         q_out: event.q_depth_out.unwrap_or(0),
                         out_empty_before: readings.pressure.last_out_empty(),
                     });
@@ -857,12 +851,7 @@ impl SaturationAnalyzer {
             Kind::NodeTimeout => {
                 stats.timeouts += 1;
                 bucket.timeouts += 1;
-                // q_depth_out sums the outgoing edges: full when it fills all of them.
-                stats.timeouts_outbound_full += u64::from(matches!(
-                    (event.q_depth_out, event.queue_maxsize),
-                    (Some(out), Some(capacity))
-                        if capacity > 0 && out >= capacity * event.outgoing.unwrap_or(1).max(1)
-                ));
+                stats.timeouts_outbound_full += u64::from(outbound_full(event));
                 if let Some(latency) = event.latency_ms {
                     stats.timeout_latency.add(latency);
                 }

@@ -42,6 +42,16 @@ const STEADY_TRAFFIC: f64 = 1.5;
 /// (a sender blocked on a 64-deep queue logs its success at 62 or 63).
 const WAITED_SHARE: f64 = 0.8;
 
+/// An outbound reading at every outgoing edge's capacity (`q_depth_out` sums the edges): all
+/// of them full, the strict reading; `waited_to_hand_over` is the one-edge, after-the-put one.
+pub fn outbound_full(event: &Event) -> bool {
+    matches!(
+        (event.q_depth_out, event.queue_maxsize),
+        (Some(out), Some(capacity))
+            if capacity > 0 && out >= capacity.saturating_mul(event.outgoing.unwrap_or(1).max(1))
+    )
+}
+
 /// A success or timeout that waited to hand the node's output over: its outbound queue was at
 /// (nearly) one edge's capacity (PenguiFlow puts to each outgoing edge in turn, so one full
 /// edge blocks the node; `q_depth_out` sums the edges). Its latency measures the node after
@@ -323,6 +333,24 @@ impl LatencyTrend {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn outbound_full_means_every_outgoing_edge_full_and_survives_hostile_numbers() {
+        let reading = |out: i64, capacity: i64, outgoing: Option<i64>| {
+            let mut event = crate::event::test_event(0, "t", "n", Kind::NodeStart);
+            event.q_depth_out = Some(out);
+            event.queue_maxsize = Some(capacity);
+            event.outgoing = outgoing;
+            outbound_full(&event)
+        };
+        assert!(reading(16, 16, None) && reading(16, 16, Some(1)));
+        // Two edges of 16: one full edge (16) is not both full.
+        assert!(!reading(16, 16, Some(2)) && reading(32, 16, Some(2)));
+        assert!(!reading(5, 0, Some(1)), "no capacity, no reading");
+        // A hostile line cannot overflow the product (it saturates).
+        assert!(!reading(i64::MAX - 1, i64::MAX, Some(i64::MAX)));
+        assert!(reading(i64::MAX, i64::MAX, Some(i64::MAX)));
+    }
 
     /// A curve of one attempt every 100 ms for `seconds`, each taking `latency(s)` ms, cut
     /// at `cut` ms when given.
