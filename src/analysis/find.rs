@@ -1086,7 +1086,9 @@ fn infer_next(
             };
             (
                 Some(sender.ts),
-                sender.q_depth_out.map(|depth| (depth + edges - 1) / edges),
+                sender
+                    .q_depth_out
+                    .map(|depth| depth.saturating_add(edges - 1) / edges),
                 None,
                 None,
                 sender.queue_maxsize,

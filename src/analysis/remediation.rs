@@ -687,7 +687,8 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
     let edges_to_fill = if findings.routes { 1 } else { outgoing };
     let blocked = is_full(
         next.q_depth_out,
-        next.queue_maxsize.map(|capacity| capacity * edges_to_fill),
+        next.queue_maxsize
+            .map(|capacity| capacity.saturating_mul(edges_to_fill)),
     );
     match next.event.as_deref() {
         Some("node_start") if blocked => steps.push(format!(
