@@ -7,8 +7,9 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// A log over 2 MiB (more than one search block) mixing every shape of the captured run, trace
-/// ids rewritten per copy, noise lines, one very long line, and no newline at the very end.
+/// A log over 8 MiB (more than one search block, and past two windows of a mapped file) mixing
+/// every shape of the captured run, trace ids rewritten per copy, noise lines, one very long
+/// line, and no newline at the very end.
 fn mixed_log(seed: u64) -> (String, Vec<String>) {
     let mut random = Random(seed);
     let shapes: Vec<String> = [
@@ -30,8 +31,8 @@ fn mixed_log(seed: u64) -> (String, Vec<String>) {
     let mut copies = 0;
     let mut lines = 0;
     let mut long_line_past_sample = false;
-    // Past find's 20,000-line sample, and over two search blocks.
-    while lines < 26_000 || log.len() < 4_000_000 {
+    // Past find's 20,000-line sample, and over two search blocks (4 MiB windows when mapped).
+    while lines < 26_000 || log.len() < 8_500_000 {
         let shape = &shapes[(random.next() % shapes.len() as u64) as usize];
         let prefix = format!("{:04x}", copies);
         for line in shape.lines() {
@@ -51,6 +52,11 @@ fn mixed_log(seed: u64) -> (String, Vec<String>) {
         copies += 1;
     }
     log.pop(); // no newline after the last line
+    assert!(
+        log.len() > 8 << 20,
+        "{} bytes: past two mapped windows",
+        log.len()
+    );
     let wanted: Vec<String> = (0..6)
         .map(|_| {
             let copy = random.next() % copies;

@@ -6,6 +6,7 @@ use std::io::{self, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::mapped::MappedFile;
 use super::read_ahead::{InputRead, ReadAhead};
 use crate::error::Error;
 
@@ -49,11 +50,14 @@ pub struct OpenInput {
     pub continues_input: bool,
 }
 
-/// Opens `spec`, failing with an error that names it when it is missing, unreadable or a directory.
-/// Opens `spec`; its raw bytes (before decompression) advance `progress` when given.
+/// Opens `spec`, failing with an error that names it when it is missing, unreadable or a
+/// directory; its raw bytes (before decompression) advance `progress` when given. With
+/// `map_plain`, a plain (uncompressed) regular file is mapped instead of read: for a reader
+/// that searches whole blocks and looks at few of their bytes (`find`).
 pub fn open_input(
     spec: &InputSpec,
     progress: Option<&indicatif::ProgressBar>,
+    map_plain: bool,
 ) -> Result<OpenInput, Error> {
     let name: Arc<str> = Arc::from(spec.display_name());
     let read_error = |source| Error::Read {
@@ -65,6 +69,18 @@ pub fn open_input(
         InputSpec::Stdin => Box::new(io::stdin()),
         InputSpec::File(path) => {
             let file = open_file(path, &name)?;
+            if map_plain && let Some(mapped) = MappedFile::map(&file, progress.cloned()) {
+                let head = mapped.head(ZSTD_MAGIC.len());
+                if detect_compression(head) == Compression::None && !is_utf16(head) {
+                    return Ok(OpenInput {
+                        name,
+                        compression: Compression::None,
+                        reader: Box::new(mapped),
+                        lines_before: 0,
+                        continues_input: false,
+                    });
+                }
+            }
             match progress {
                 Some(bar) => Box::new(bar.wrap_read(file)),
                 None => Box::new(file),
@@ -72,7 +88,7 @@ pub fn open_input(
         }
     };
     let head = read_head(&mut raw).map_err(read_error)?;
-    if head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff]) {
+    if is_utf16(&head) {
         return Err(Error::Utf16 {
             path: name.to_string(),
         });
@@ -137,13 +153,13 @@ pub(crate) fn open_run(
 /// grow line by line, so it is refused.
 pub fn open_followed(spec: &InputSpec, from_start: bool) -> Result<OpenInput, Error> {
     let path = match spec {
-        InputSpec::Stdin => return open_input(spec, None),
+        InputSpec::Stdin => return open_input(spec, None, false),
         InputSpec::File(path) => path,
     };
     // A pipe (`-f <(kubectl logs -f pod-a)`) or a device is a stream, like stdin: read as it
     // comes, never sought.
     if !std::fs::metadata(path).is_ok_and(|m| m.is_file() || m.is_dir()) {
-        return open_input(spec, None);
+        return open_input(spec, None, false);
     }
     let name = spec.display_name();
     let mut file = open_file(path, &name)?;
@@ -197,6 +213,11 @@ fn read_head(reader: &mut impl Read) -> io::Result<Vec<u8>> {
         }
     }
     Ok(head[..filled].to_vec())
+}
+
+/// A UTF-16 byte-order mark (a log saved by a Windows editor): refused, it is not UTF-8.
+fn is_utf16(head: &[u8]) -> bool {
+    head.starts_with(&[0xff, 0xfe]) || head.starts_with(&[0xfe, 0xff])
 }
 
 fn detect_compression(head: &[u8]) -> Compression {

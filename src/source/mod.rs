@@ -10,6 +10,7 @@ pub mod decode;
 pub mod follow;
 pub mod input;
 mod lines;
+mod mapped;
 mod merge;
 mod parallel;
 pub mod postgres;
@@ -370,7 +371,9 @@ impl EventStream {
                     ));
                 continue;
             }
-            match input::open_input(spec, progress.as_ref()) {
+            // Only a trace's lines (find): the block search reads the file's pages in place.
+            let map_plain = options.required.is_some();
+            match input::open_input(spec, progress.as_ref(), map_plain) {
                 Ok(opened) => {
                     let line_options = line_options();
                     let report = Arc::clone(&report);
@@ -463,7 +466,7 @@ impl EventStream {
             let open = move || {
                 let input = match input {
                     Ok(input) => input,
-                    Err(spec) => input::open_input(&spec, None)
+                    Err(spec) => input::open_input(&spec, None, false)
                         .map_err(|error| (error, Arc::clone(&report)))?,
                 };
                 Ok(lines::LineRecords::new(input, line_options, report))

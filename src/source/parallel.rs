@@ -471,11 +471,15 @@ mod tests {
             inspector: None,
         };
         let report = SharedReport::default();
-        let single = LineRecords::new(open_input(&spec, None).unwrap(), options(), report.clone());
+        let single = LineRecords::new(
+            open_input(&spec, None, false).unwrap(),
+            options(),
+            report.clone(),
+        );
         let expected = records_of(single, &report);
         for (workers, block) in [(2, 4096), (3, 1000), (2, 1 << 20)] {
             let report = SharedReport::default();
-            let input = open_input(&spec, None).unwrap();
+            let input = open_input(&spec, None, false).unwrap();
             let parallel =
                 ParallelLines::with_block_size(input, &options(), report.clone(), workers, block);
             let given = records_of(parallel, &report);
