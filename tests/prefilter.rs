@@ -126,3 +126,89 @@ fn decoding_on_several_threads_gives_the_single_thread_answer() {
         events_jsonl(&[path, "-j", "1"])
     );
 }
+
+/// A line past `--max-line-bytes` that holds the trace id, past find's sample: counted as too
+/// long, never decoded, whether the file is mapped (whole windows) or read from a pipe
+/// (chunks): the chunk sizes do not decide what a line is.
+#[test]
+fn a_hit_line_past_max_line_bytes_is_too_long_however_it_is_read() {
+    let (log, wanted) = mixed_log(0x7007_1096);
+    let mut lines: Vec<&str> = log.lines().collect();
+    let id = wanted
+        .iter()
+        .find(|id| {
+            lines[22_000..]
+                .iter()
+                .any(|line| line.contains(id.as_str()))
+        })
+        .expect("a wanted trace past the sample")
+        .clone();
+    let long = format!("{{\"message\": \"{id} {}\"}}", "x".repeat(1_000_000));
+    lines.insert(22_000, &long);
+    let log = lines.join("\n");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.log");
+    std::fs::write(&path, &log).unwrap();
+    let path = path.to_str().unwrap();
+    let args = [
+        "find",
+        id.as_str(),
+        "--max-line-bytes",
+        "300000",
+        "--format",
+        "json",
+    ];
+    let mapped = flowtrace().args(args).arg(path).output().unwrap();
+    let piped = flowtrace()
+        .args(args)
+        .arg("-")
+        .write_stdin(log.clone())
+        .output()
+        .unwrap();
+    let full = flowtrace()
+        .args(args)
+        .args(["--full-scan", path])
+        .output()
+        .unwrap();
+    // The long lines, as a read of every line counts them (the log has two of its own).
+    let too_long = |stderr: &[u8]| {
+        let stderr = String::from_utf8_lossy(stderr).into_owned();
+        let count = stderr
+            .split(", ")
+            .find_map(|part| part.strip_suffix(" longer than --max-line-bytes"))
+            .and_then(|part| part.rsplit(['(', ' ']).next())
+            .map(str::to_string);
+        (count, stderr)
+    };
+    // Past the sample, a long line without the id is passed over unread, not counted as long.
+    let long_lines = |from: usize, with_id: bool| {
+        log.lines()
+            .skip(from)
+            .filter(|line| line.len() + 1 > 300_000 && (with_id || !line.contains(id.as_str())))
+            .count()
+    };
+    let (full_count, full_stderr) = too_long(&full.stderr);
+    assert_eq!(
+        full_count,
+        Some(long_lines(0, true).to_string()),
+        "{full_stderr}"
+    );
+    assert_eq!(mapped.status.code(), Some(0));
+    let (count, stderr) = too_long(&mapped.stderr);
+    let passed_over = long_lines(20_000, false);
+    assert!(passed_over > 0);
+    assert_eq!(
+        count,
+        Some((long_lines(0, true) - passed_over).to_string()),
+        "{stderr}"
+    );
+    assert_eq!(piped.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&piped.stderr), stderr);
+    let same_source = |stdout: &[u8], name: &str| {
+        String::from_utf8_lossy(stdout).replace(&format!("\"{name}:"), "\"INPUT:")
+    };
+    assert_eq!(
+        same_source(&mapped.stdout, path),
+        same_source(&piped.stdout, "<stdin>")
+    );
+}

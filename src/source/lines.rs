@@ -33,6 +33,11 @@ pub(crate) struct LineRecords {
     buffer: Vec<u8>,
     /// Skip mode: the start of a line whose end is in a chunk not yet read.
     partial: Vec<u8>,
+    /// Skip mode: the line in `partial` went past `max_line_bytes` (its bytes are dropped but
+    /// the last few, where the needle could straddle the next chunk's edge).
+    partial_too_long: bool,
+    /// ... and the needle was seen in it.
+    partial_hit: bool,
     decoder: LineDecoder,
     line_number: u64,
     options: LineOptions,
@@ -53,6 +58,8 @@ impl LineRecords {
             input,
             buffer: Vec::with_capacity(4096),
             partial: Vec::new(),
+            partial_too_long: false,
+            partial_hit: false,
             options,
             report,
             finished: false,
@@ -137,6 +144,14 @@ impl LineRecords {
             if chunk.is_empty() {
                 // The end: a last line without its terminator.
                 let last = std::mem::take(&mut self.partial);
+                if std::mem::take(&mut self.partial_too_long) {
+                    if std::mem::take(&mut self.partial_hit) {
+                        self.skipped_long = true;
+                        return Ok(1);
+                    }
+                    skip_lines(&mut self.line_number, &mut self.decoder.stats, 1);
+                    return Ok(0);
+                }
                 if finder.find(&last).is_some() {
                     self.buffer = last;
                     return Ok(self.buffer.len());
@@ -148,24 +163,57 @@ impl LineRecords {
                 );
                 return Ok(0);
             }
-            if !self.partial.is_empty() {
-                // Complete the line cut by the last chunk's edge, then judge it whole (a line
-                // past `max_line_bytes` is passed over unread).
-                let Some(newline) = memchr::memchr(b'\n', chunk) else {
-                    if self.partial.len() + chunk.len() > self.options.max_line_bytes {
-                        // Keep one byte as a marker that the line goes on; drop the rest.
-                        self.partial.truncate(1);
-                        let length = chunk.len();
-                        self.input.reader.consume(length);
+            if !self.partial.is_empty() || self.partial_too_long {
+                // Complete the line cut by the last chunk's edge, then judge it whole. A line
+                // past `max_line_bytes` is not kept: its bytes are only searched as they come,
+                // and it is counted as too long if it holds the needle (passed over if not),
+                // whatever the size of the chunks that brought it.
+                let (piece, line_ends) = match memchr::memchr(b'\n', chunk) {
+                    Some(newline) => (&chunk[..=newline], true),
+                    None => (chunk, false),
+                };
+                let keep = finder.needle().len().saturating_sub(1);
+                if !self.partial_too_long
+                    && self.partial.len() + piece.len() > self.options.max_line_bytes
+                {
+                    self.partial_too_long = true;
+                    self.partial_hit = finder.find(&self.partial).is_some();
+                    let cut = self.partial.len().saturating_sub(keep);
+                    self.partial.drain(..cut);
+                }
+                if self.partial_too_long {
+                    // The needle may straddle the edge: the kept tail and the piece's start.
+                    let tail_length = self.partial.len();
+                    self.partial
+                        .extend_from_slice(&piece[..piece.len().min(keep)]);
+                    self.partial_hit = self.partial_hit
+                        || finder.find(&self.partial).is_some()
+                        || finder.find(piece).is_some();
+                    self.partial.truncate(tail_length);
+                    self.partial
+                        .extend_from_slice(&piece[piece.len().saturating_sub(keep)..]);
+                    let cut = self.partial.len().saturating_sub(keep);
+                    self.partial.drain(..cut);
+                    let length = piece.len();
+                    self.input.reader.consume(length);
+                    if !line_ends {
                         continue;
                     }
-                    self.partial.extend_from_slice(chunk);
-                    let length = chunk.len();
-                    self.input.reader.consume(length);
+                    self.partial.clear();
+                    self.partial_too_long = false;
+                    if std::mem::take(&mut self.partial_hit) {
+                        self.skipped_long = true;
+                        return Ok(1);
+                    }
+                    skip_lines(&mut self.line_number, &mut self.decoder.stats, 1);
                     continue;
-                };
-                self.partial.extend_from_slice(&chunk[..=newline]);
-                self.input.reader.consume(newline + 1);
+                }
+                self.partial.extend_from_slice(piece);
+                let length = piece.len();
+                self.input.reader.consume(length);
+                if !line_ends {
+                    continue;
+                }
                 let line = std::mem::take(&mut self.partial);
                 if finder.find(&line).is_some() {
                     self.buffer = line;
@@ -183,10 +231,15 @@ impl LineRecords {
                 let line_end =
                     memchr::memchr(b'\n', &region[hit..]).map_or(complete, |at| hit + at + 1);
                 let skipped = count_lines(&region[..line_start]);
-                self.buffer.extend_from_slice(&region[line_start..line_end]);
+                // A hit line past `max_line_bytes` is counted, not read, as anywhere else.
+                let too_long = line_end - line_start > self.options.max_line_bytes;
+                if !too_long {
+                    self.buffer.extend_from_slice(&region[line_start..line_end]);
+                }
                 self.input.reader.consume(line_end);
                 skip_lines(&mut self.line_number, &mut self.decoder.stats, skipped);
-                return Ok(self.buffer.len());
+                self.skipped_long = too_long;
+                return Ok(self.buffer.len().max(usize::from(too_long)));
             }
             let skipped = match lines_in_region {
                 Some(count) => count,
@@ -218,9 +271,16 @@ fn search_and_count(finder: &Finder<'_>, region: &[u8]) -> (Option<usize>, Optio
         return (finder.find(region), None);
     }
     std::thread::scope(|scope| {
-        let counting = scope.spawn(|| count_lines(region));
+        let counting = std::thread::Builder::new()
+            .spawn_scoped(scope, || count_lines(region))
+            .ok();
         let hit = finder.find(region);
-        (hit, counting.join().ok())
+        let count = match counting.map(|thread| thread.join()) {
+            Some(Ok(count)) => count,
+            // No thread to be had: counted here.
+            _ => count_lines(region),
+        };
+        (hit, Some(count))
     })
 }
 

@@ -3,11 +3,12 @@
 //! (the copy alone took as long as the search on a 1 GiB log).
 //!
 //! A mapped file cut shorter while it is read (logrotate's `copytruncate`) makes the kernel
-//! send SIGBUS at the first byte past its new end, which kills a process by default. Here a
+//! send SIGBUS at the first page past its new end, which kills a process by default. Here a
 //! handler answers a fault inside one of these maps by putting zeroed pages over the rest of
-//! the map and flagging it; the reader then fails with an error naming the truncation instead
-//! of handing on anything past it. Faults anywhere else go to the handler installed before
-//! (Rust's stack-overflow guard) or end the process as they would have.
+//! the map and flagging it, and the reader looks at the file's size at each window and at the
+//! end (a cut inside the last page zeroes its tail without a fault); either way the read
+//! fails with an error naming the truncation instead of handing on anything past it. Faults
+//! anywhere else go to the handler installed before (Rust's stack-overflow guard).
 
 use std::fs::File;
 use std::io::{self, BufRead, Read};
@@ -27,14 +28,38 @@ const WINDOW: usize = 4 * 1024 * 1024;
 const SLOTS: usize = 16;
 
 /// One map the SIGBUS handler knows: its address range, and whether the file shrank under it.
+/// `version` is odd while the range is being changed (a seqlock: the handler skips a slot it
+/// did not read whole, which cannot be the one faulting, since only its reader reads a map and
+/// that reader is the one changing the slot).
 struct Slot {
+    version: AtomicUsize,
     start: AtomicUsize,
     end: AtomicUsize,
     shrank: AtomicBool,
 }
 
+impl Slot {
+    /// Sets the range, under the version count.
+    fn set(&self, start: usize, end: usize) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+        self.start.store(start, Ordering::Release);
+        self.end.store(end, Ordering::Release);
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// The range, when read whole (not while it changes).
+    fn range(&self) -> Option<(usize, usize)> {
+        let before = self.version.load(Ordering::Acquire);
+        let start = self.start.load(Ordering::Acquire);
+        let end = self.end.load(Ordering::Acquire);
+        let after = self.version.load(Ordering::Acquire);
+        (before.is_multiple_of(2) && before == after && start != 0).then_some((start, end))
+    }
+}
+
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY_SLOT: Slot = Slot {
+    version: AtomicUsize::new(0),
     start: AtomicUsize::new(0),
     end: AtomicUsize::new(0),
     shrank: AtomicBool::new(false),
@@ -44,13 +69,19 @@ static MAPS: [Slot; SLOTS] = [EMPTY_SLOT; SLOTS];
 static SLOT_LOCK: Mutex<()> = Mutex::new(());
 /// The SIGBUS action before ours, once ours is installed (`None`: it could not be).
 static PREVIOUS_ACTION: OnceLock<Option<libc::sigaction>> = OnceLock::new();
+/// The page size, set before the handler is installed (the handler reads only atomics).
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
 
 /// A regular file's bytes, mapped read-only.
 pub(crate) struct MappedFile {
+    /// Asked for its size as the read goes (a cut inside the last page does not fault).
+    file: File,
     address: *mut libc::c_void,
     length: usize,
     slot: usize,
     position: usize,
+    /// The size was last checked when the position was here (`None`: never).
+    size_checked_at: Option<usize>,
     /// Pages before this offset were given back.
     released: usize,
     progress: Option<indicatif::ProgressBar>,
@@ -70,10 +101,9 @@ impl MappedFile {
         }
         let length = usize::try_from(metadata.len()).ok()?;
         install_handler()?;
+        let file = file.try_clone().ok()?;
         let _guard = SLOT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        let slot = MAPS
-            .iter()
-            .position(|slot| slot.end.load(Ordering::Acquire) == 0)?;
+        let slot = MAPS.iter().position(|slot| slot.range().is_none())?;
         // SAFETY: a fresh read-only private map of an open file descriptor; the kernel picks
         // the address. It is only read through `as_slice` while this value lives.
         let address = unsafe {
@@ -93,31 +123,54 @@ impl MappedFile {
         unsafe { libc::madvise(address, length, libc::MADV_SEQUENTIAL) };
         let map = &MAPS[slot];
         map.shrank.store(false, Ordering::Release);
-        map.end.store(address as usize + length, Ordering::Release);
-        map.start.store(address as usize, Ordering::Release);
+        map.set(address as usize, address as usize + length);
         Some(MappedFile {
+            file,
             address,
             length,
             slot,
             position: 0,
+            size_checked_at: None,
             released: 0,
             progress,
         })
     }
 
-    fn mapped_bytes(&self) -> &[u8] {
-        // SAFETY: `address` maps `length` readable bytes until `drop`; a page past the file's
-        // end is replaced by zeroes by the SIGBUS handler before it is read.
-        unsafe { std::slice::from_raw_parts(self.address.cast::<u8>(), self.length) }
+    /// The mapped bytes from `from` to `to` (within the map, not yet given back).
+    fn window(&self, from: usize, to: usize) -> &[u8] {
+        debug_assert!(from >= self.released && from <= to && to <= self.length);
+        // SAFETY: `address` maps `length` readable bytes until `drop`, and pages from
+        // `released` on were not given back; a page past the file's end is replaced by
+        // zeroes by the SIGBUS handler before the read goes on. The bytes can still change
+        // under the borrow if another process writes the file (as with any shared mapping):
+        // readers only look at them, within bounds-checked lengths.
+        unsafe { std::slice::from_raw_parts(self.address.cast::<u8>().add(from), to - from) }
     }
 
     /// The first `length` bytes at most (to sniff a compression's magic number).
     pub(crate) fn head(&self, length: usize) -> &[u8] {
-        &self.mapped_bytes()[..length.min(self.length)]
+        self.window(0, length.min(self.length))
     }
 
-    fn shrank(&self) -> bool {
-        MAPS[self.slot].shrank.load(Ordering::Acquire)
+    /// The file is shorter than its map: a page past its end faulted, or its size says so
+    /// (looked at once per window and at the end).
+    fn shrank(&mut self) -> bool {
+        if MAPS[self.slot].shrank.load(Ordering::Acquire) {
+            return true;
+        }
+        let due = match self.size_checked_at {
+            None => true,
+            Some(at) => self.position >= at.saturating_add(WINDOW) || self.position == self.length,
+        };
+        if due && self.size_checked_at != Some(self.position) {
+            self.size_checked_at = Some(self.position);
+            let size = self.file.metadata().map_or(0, |metadata| metadata.len());
+            if size < self.length as u64 {
+                MAPS[self.slot].shrank.store(true, Ordering::Release);
+                return true;
+            }
+        }
+        false
     }
 
     /// Gives back the pages wholly before `position` (the page cache keeps them).
@@ -143,9 +196,7 @@ impl MappedFile {
 impl Drop for MappedFile {
     fn drop(&mut self) {
         let _guard = SLOT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
-        let map = &MAPS[self.slot];
-        map.start.store(0, Ordering::Release);
-        map.end.store(0, Ordering::Release);
+        MAPS[self.slot].set(0, 0);
         // SAFETY: the map made in `map`, unmapped once; nothing borrows it past `self`.
         unsafe { libc::munmap(self.address, self.length) };
     }
@@ -165,13 +216,13 @@ impl BufRead for MappedFile {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.shrank() {
             return Err(io::Error::other(
-                "the file was truncated while it was read (log rotation with copytruncate?); \
-                 what followed was not read: read it again, or read the rotated copy",
+                "the file was truncated (or became unreadable) while it was read (log \
+                 rotation with copytruncate?); what followed was not read: read it again, or \
+                 read the rotated copy",
             ));
         }
         let end = self.length.min(self.position.saturating_add(WINDOW));
-        let position = self.position;
-        Ok(&self.mapped_bytes()[position..end])
+        Ok(self.window(self.position, end))
     }
 
     fn consume(&mut self, amount: usize) {
@@ -187,18 +238,17 @@ impl BufRead for MappedFile {
 impl InputRead for MappedFile {}
 
 fn page_size() -> usize {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    // SAFETY: sysconf has no preconditions.
-    *PAGE.get_or_init(|| match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        size if size > 0 => size as usize,
-        _ => 4096,
-    })
+    PAGE_SIZE.load(Ordering::Relaxed)
 }
 
-/// Installs the SIGBUS handler once; `None` when it could not be (maps are then not used).
+/// Installs the SIGBUS handler once; `None` when it could not be, or when something replaced
+/// it since (maps are then not used).
 fn install_handler() -> Option<()> {
-    page_size();
     let previous = PREVIOUS_ACTION.get_or_init(|| {
+        // SAFETY: sysconf has no preconditions.
+        if let size @ 1.. = unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+            PAGE_SIZE.store(size as usize, Ordering::Relaxed);
+        }
         // SAFETY: sigaction with a zeroed struct filled as the man page says; the handler
         // only uses async-signal-safe calls (mmap, sigaction) and atomics.
         unsafe {
@@ -210,7 +260,14 @@ fn install_handler() -> Option<()> {
             (libc::sigaction(libc::SIGBUS, &action, &mut previous) == 0).then_some(previous)
         }
     });
-    previous.map(|_| ())
+    previous.as_ref()?;
+    // SAFETY: reads the current action only.
+    let current = unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut current);
+        current
+    };
+    (current.sa_sigaction == on_sigbus as *const () as libc::sighandler_t).then_some(())
 }
 
 extern "C" fn on_sigbus(
@@ -218,12 +275,16 @@ extern "C" fn on_sigbus(
     info: *mut libc::siginfo_t,
     context: *mut libc::c_void,
 ) {
-    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
-    let address = unsafe { (*info).si_addr() } as usize;
-    for map in &MAPS {
-        let start = map.start.load(Ordering::Acquire);
-        let end = map.end.load(Ordering::Acquire);
-        if start == 0 || address < start || address >= end {
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler; the fault address
+    // means something only when the kernel raised the signal (`si_code` above 0, not `kill`).
+    let (code, address) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    // SAFETY: errno is thread-local; kept as the interrupted code left it.
+    let errno = unsafe { *libc::__errno_location() };
+    for map in MAPS.iter().filter(|_| code > 0 && code != libc::SI_KERNEL) {
+        let Some((start, end)) = map.range() else {
+            continue;
+        };
+        if address < start || address >= end {
             continue;
         }
         let page = address & !(page_size() - 1);
@@ -242,6 +303,8 @@ extern "C" fn on_sigbus(
         };
         if zeroed != libc::MAP_FAILED {
             map.shrank.store(true, Ordering::Release);
+            // SAFETY: as above.
+            unsafe { *libc::__errno_location() = errno };
             return;
         }
     }
@@ -320,20 +383,39 @@ mod tests {
         let mut file = tempfile::NamedTempFile::new().unwrap();
         file.write_all(&bytes).unwrap();
         let mut mapped = MappedFile::map(file.as_file(), None).unwrap();
-        let first = mapped.fill_buf().unwrap().to_vec();
-        assert_eq!(first, bytes[..WINDOW]);
-        mapped.consume(first.len());
-        // As copytruncate does: the file is cut to nothing while it is being read.
+        let window = mapped.fill_buf().unwrap();
+        assert_eq!(window, &bytes[..WINDOW]);
+        // As copytruncate does: the file is cut to nothing while its window is searched.
         file.as_file().set_len(0).unwrap();
-        let second = mapped.fill_buf().unwrap();
         // Reading past the new end faults; the handler answers with zeroes.
-        assert!(second.iter().all(|&byte| byte == 0));
-        let length = second.len();
+        assert!(window[page_size()..].iter().all(|&byte| byte == 0));
+        let length = window.len();
         mapped.consume(length);
         let error = mapped.fill_buf().unwrap_err();
-        assert!(
-            error.to_string().contains("truncated while it was read"),
-            "{error}"
-        );
+        assert!(error.to_string().contains("truncated"), "{error}");
+    }
+
+    #[test]
+    fn a_cut_inside_the_last_page_is_an_error_too() {
+        // No fault here: the kernel zeroes the tail of the page the new end falls in.
+        let page = page_size();
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&vec![b'x'; 3 * page + 1000]).unwrap();
+        let mut mapped = MappedFile::map(file.as_file(), None).unwrap();
+        file.as_file().set_len(3 * page as u64 + 200).unwrap();
+        let error = read_all(&mut mapped).unwrap_err();
+        assert!(error.to_string().contains("truncated"), "{error}");
+    }
+
+    #[test]
+    fn a_file_cut_between_windows_is_caught_before_its_next_window() {
+        let bytes = lines(100_000);
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&bytes).unwrap();
+        let mut mapped = MappedFile::map(file.as_file(), None).unwrap();
+        let length = mapped.fill_buf().unwrap().len();
+        mapped.consume(length);
+        file.as_file().set_len(WINDOW as u64 + 10).unwrap();
+        assert!(mapped.fill_buf().is_err());
     }
 }
