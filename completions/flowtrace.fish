@@ -42,7 +42,7 @@ complete -c flowtrace -n "__fish_flowtrace_needs_command" -f -a "help" -d 'Print
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l idle -d 'With --follow: say so once on stderr after this long without an event (`0`: never)' -r
@@ -71,7 +71,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s h -l help
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l reorder-window -d 'With --follow: how long an event is held so that an earlier one from another input or pod can go first; one that comes later still is printed marked `late`' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l idle -d 'With --follow: say so once on stderr after this long without an event (`0`: never)' -r
@@ -101,7 +101,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s h -l help -
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
@@ -136,7 +136,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s h -l he
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l window -d 'With --watch: the span of log time each report covers' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l interval -d 'With --watch: how often the report is recomputed' -r
@@ -168,7 +168,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s h -l 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
@@ -206,7 +206,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s h -l help
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
@@ -230,7 +230,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s h -l help 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l window -d 'With --watch: the span of log time each report covers' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l interval -d 'With --watch: how often the report is recomputed' -r
@@ -258,7 +258,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s h -l help
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
@@ -276,7 +276,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l no-redact
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l store -d 'The store to write (created with the flow_events schema if missing): a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (the table and its indexes created there)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l table -d 'The events table of the store' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
@@ -293,7 +293,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s h -l help
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r
@@ -320,7 +320,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -s h -l help -
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l store -d 'The event store (PenguiFlow\'s flow_events table), read-only, never modified: a SQLite file, or a PostgreSQL URL postgres://user@host:5432/db (PG* variables and ~/.pgpass give what it leaves out; sslmode=require encrypts)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l table -d 'The events table of --store (PostgreSQL: schema.table allowed)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l store-timeout -d 'With a PostgreSQL --store: the longest one query may run before it is cancelled' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free' -r
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -s j -l threads -d 'Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l max-line-bytes -d 'Longest line read, in bytes: longer ones are skipped and counted (memory stays bounded on a file without line ends or a decompression bomb)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l trace -d 'Only this trace id (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l tenant -d 'Only events of this tenant (taken from the line, or propagated within its trace)' -r

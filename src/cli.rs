@@ -519,7 +519,7 @@ pub struct ImportArgs {
     /// Do not print the summary on stderr
     #[arg(long, short = 'q', help_heading = "Input")]
     pub quiet: bool,
-    /// Threads decoding each log input, 1 to 64 [default: one per core]
+    /// Threads decoding each log input, 1 to 64 [default: one per core but one]
     #[arg(long, short = 'j', value_name = "N", help_heading = "Input",
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
@@ -581,7 +581,7 @@ pub struct InputArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// Threads decoding each log input, 1 to 64 [default: one per core]; 1 leaves a core free
+    /// Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
 
