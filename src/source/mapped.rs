@@ -19,10 +19,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use super::read_ahead::InputRead;
 
-/// Bytes handed out by one `fill_buf`: the truncation flag is looked at between windows, and
-/// pages already passed over are given back (so the file's pages do not all count in the
-/// process's memory).
+/// Bytes handed out by one `fill_buf`: the file's size is looked at between windows.
 const WINDOW: usize = 4 * 1024 * 1024;
+/// Pages passed over are given back in runs of this many bytes, so the file's pages do not
+/// count in the process's memory (the page cache keeps them).
+const RELEASE: usize = 1024 * 1024;
 
 /// Maps open at once, at most (one per input read in skip mode); past it, inputs are read.
 const SLOTS: usize = 16;
@@ -177,7 +178,7 @@ impl MappedFile {
     fn release_passed(&mut self) {
         let page = page_size();
         let end = self.position / page * page;
-        if end >= self.released + WINDOW {
+        if end >= self.released + RELEASE {
             // SAFETY: a page-aligned range inside the map, never read again (the position
             // only moves forward); on a private read-only map the pages are dropped from this
             // process only.

@@ -374,15 +374,16 @@ impl EventStream {
                     ));
                 continue;
             }
-            // Only a trace's lines (find): the block search reads the file's pages in place.
-            let map_plain = options.required.is_some();
+            // Every line decoded: on all cores. Only a trace's lines (find): the block search
+            // of one reader is faster than any decoding.
+            let workers = options.decode_threads.unwrap_or_else(decode_workers);
+            // One reader (a block search, or one decoding thread) reads the file's pages in
+            // place: no read() copy, no reading thread.
+            let map_plain = options.required.is_some() || workers == 1;
             match input::open_input(spec, progress.as_ref(), map_plain) {
                 Ok(opened) => {
                     let line_options = line_options();
                     let report = Arc::clone(&report);
-                    // Every line decoded: on all cores. Only a trace's lines (find): the block
-                    // search of one reader is faster than any decoding.
-                    let workers = options.decode_threads.unwrap_or_else(decode_workers);
                     let records: Box<dyn Iterator<Item = Record> + Send> =
                         match (&line_options.required, workers) {
                             (None, workers) if workers > 1 => {
