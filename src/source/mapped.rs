@@ -17,7 +17,7 @@ use std::sync::Mutex;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-use super::read_ahead::InputRead;
+use super::read_ahead::{InputRead, read_buffered};
 
 /// Bytes handed out by one `fill_buf`: the file's size is looked at between windows.
 const WINDOW: usize = 4 * 1024 * 1024;
@@ -205,11 +205,7 @@ impl Drop for MappedFile {
 
 impl Read for MappedFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let count = available.len().min(buf.len());
-        buf[..count].copy_from_slice(&available[..count]);
-        self.consume(count);
-        Ok(count)
+        read_buffered(self, buf)
     }
 }
 
@@ -355,6 +351,13 @@ mod tests {
         bytes
     }
 
+    /// A temporary file holding `bytes`.
+    fn written(bytes: &[u8]) -> tempfile::NamedTempFile {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(bytes).unwrap();
+        file
+    }
+
     fn read_all(reader: &mut MappedFile) -> io::Result<Vec<u8>> {
         let mut all = Vec::new();
         loop {
@@ -371,8 +374,7 @@ mod tests {
     #[test]
     fn a_mapped_file_reads_as_its_bytes() {
         let bytes = lines(100_000); // past two windows
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(&bytes).unwrap();
+        let file = written(&bytes);
         let mut mapped = MappedFile::map(file.as_file(), None).expect("a regular file maps");
         assert_eq!(read_all(&mut mapped).unwrap(), bytes);
         assert!(MappedFile::map(tempfile::NamedTempFile::new().unwrap().as_file(), None).is_none());
@@ -381,8 +383,7 @@ mod tests {
     #[test]
     fn a_file_truncated_while_mapped_is_an_error_not_a_crash() {
         let bytes = lines(100_000);
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(&bytes).unwrap();
+        let file = written(&bytes);
         let mut mapped = MappedFile::map(file.as_file(), None).unwrap();
         let window = mapped.fill_buf().unwrap();
         assert_eq!(window, &bytes[..WINDOW]);
@@ -400,8 +401,7 @@ mod tests {
     fn a_cut_inside_the_last_page_is_an_error_too() {
         // No fault here: the kernel zeroes the tail of the page the new end falls in.
         let page = page_size();
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(&vec![b'x'; 3 * page + 1000]).unwrap();
+        let file = written(&vec![b'x'; 3 * page + 1000]);
         let mut mapped = MappedFile::map(file.as_file(), None).unwrap();
         file.as_file().set_len(3 * page as u64 + 200).unwrap();
         let error = read_all(&mut mapped).unwrap_err();
@@ -411,8 +411,7 @@ mod tests {
     #[test]
     fn a_file_cut_between_windows_is_caught_before_its_next_window() {
         let bytes = lines(100_000);
-        let mut file = tempfile::NamedTempFile::new().unwrap();
-        file.write_all(&bytes).unwrap();
+        let file = written(&bytes);
         let mut mapped = MappedFile::map(file.as_file(), None).unwrap();
         let length = mapped.fill_buf().unwrap().len();
         mapped.consume(length);

@@ -135,12 +135,17 @@ impl InputRead for ReadAhead {
 
 impl Read for ReadAhead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let available = self.fill_buf()?;
-        let count = available.len().min(buf.len());
-        buf[..count].copy_from_slice(&available[..count]);
-        self.consume(count);
-        Ok(count)
+        read_buffered(self, buf)
     }
+}
+
+/// `Read::read` for a reader whose bytes are all behind `BufRead` (no buffer of its own to skip).
+pub(crate) fn read_buffered(reader: &mut impl BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    let available = reader.fill_buf()?;
+    let count = available.len().min(buf.len());
+    buf[..count].copy_from_slice(&available[..count]);
+    reader.consume(count);
+    Ok(count)
 }
 
 impl BufRead for ReadAhead {
