@@ -11,6 +11,11 @@ use super::read_ahead::{InputRead, ReadAhead};
 use crate::error::Error;
 
 const BUFFER_SIZE: usize = 256 * 1024;
+
+/// Why a file read stopped early: it shrank under the reader.
+pub(crate) const TRUNCATED: &str = "the file was truncated (or became unreadable) while it was \
+    read (log rotation with copytruncate?); what followed was not read: read it again, or read \
+    the rotated copy";
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
@@ -81,6 +86,7 @@ pub fn open_input(
                     });
                 }
             }
+            let file = SizeChecked::new(file, 0);
             match progress {
                 Some(bar) => Box::new(bar.wrap_read(file)),
                 None => Box::new(file),
@@ -139,6 +145,7 @@ pub(crate) fn open_run(
             line: run.lines_before,
             source,
         })?;
+    let file = SizeChecked::new(file, run.offset);
     Ok(OpenInput {
         name: Arc::from(name),
         compression: Compression::None,
@@ -188,6 +195,49 @@ pub fn open_followed(spec: &InputSpec, from_start: bool) -> Result<OpenInput, Er
     })
 }
 
+/// A file read to its end that says so when it ends short: at the end of the bytes, a file
+/// now smaller than what was read of it was cut under the reader (`copytruncate`), and what
+/// it held past the cut was never read. An error, not a quiet end of input.
+struct SizeChecked {
+    file: File,
+    /// Where the next read starts.
+    offset: u64,
+    /// The file's size when it was opened, if it is a regular file (a pipe or a device has
+    /// no size to go by): one that ends smaller shrank while it was read (even where the
+    /// reader had not got to yet).
+    opened_size: Option<u64>,
+}
+
+impl SizeChecked {
+    fn new(file: File, offset: u64) -> SizeChecked {
+        let opened_size = file
+            .metadata()
+            .ok()
+            .filter(|metadata| metadata.is_file())
+            .map(|metadata| metadata.len());
+        SizeChecked {
+            file,
+            offset,
+            opened_size,
+        }
+    }
+}
+
+impl Read for SizeChecked {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let count = self.file.read(buf)?;
+        if count == 0
+            && !buf.is_empty()
+            && let Some(opened_size) = self.opened_size
+            && self.file.metadata()?.len() < self.offset.max(opened_size)
+        {
+            return Err(io::Error::other(TRUNCATED));
+        }
+        self.offset += count as u64;
+        Ok(count)
+    }
+}
+
 fn open_file(path: &Path, name: &str) -> Result<File, Error> {
     if path.is_dir() {
         return Err(Error::IsDirectory {
@@ -233,6 +283,36 @@ fn detect_compression(head: &[u8]) -> Compression {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_cut_under_the_reader_ends_in_an_error() {
+        use std::io::Write;
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        file.write_all(&[b'x'; 10_000]).unwrap();
+        let opened = || SizeChecked::new(File::open(file.path()).unwrap(), 0);
+        let mut reader = opened();
+        let mut buffer = [0u8; 4_000];
+        assert_eq!(reader.read(&mut buffer).unwrap(), 4_000);
+        file.as_file().set_len(1_000).unwrap();
+        let error = reader.read(&mut buffer).unwrap_err();
+        assert!(error.to_string().contains("truncated"), "{error}");
+        // Cut ahead of the reader: its end comes early, and says so.
+        let mut ahead = opened();
+        assert_eq!(ahead.read(&mut buffer[..500]).unwrap(), 500);
+        file.as_file().set_len(800).unwrap();
+        let mut rest = Vec::new();
+        let error = ahead.read_to_end(&mut rest).unwrap_err();
+        assert!(error.to_string().contains("truncated"), "{error}");
+        // A file read whole ends as usual, and so does one that grew.
+        let mut all = Vec::new();
+        opened().read_to_end(&mut all).unwrap();
+        assert_eq!(all.len(), 800);
+        let mut growing = opened();
+        file.as_file().write_all(&[b'y'; 100]).unwrap();
+        all.clear();
+        growing.read_to_end(&mut all).unwrap();
+        assert!(all.len() >= 800, "{}", all.len());
+    }
 
     #[test]
     fn magic_bytes_decide_the_decoder() {

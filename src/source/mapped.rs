@@ -212,11 +212,7 @@ impl Read for MappedFile {
 impl BufRead for MappedFile {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         if self.shrank() {
-            return Err(io::Error::other(
-                "the file was truncated (or became unreadable) while it was read (log \
-                 rotation with copytruncate?); what followed was not read: read it again, or \
-                 read the rotated copy",
-            ));
+            return Err(io::Error::other(super::input::TRUNCATED));
         }
         let end = self.length.min(self.position.saturating_add(WINDOW));
         Ok(self.window(self.position, end))
