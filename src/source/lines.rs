@@ -260,27 +260,40 @@ fn skip_lines(line_number: &mut u64, stats: &mut ReadStats, count: u64) {
     stats.prefiltered += count;
 }
 
-/// A region at least this long (a mapped file's window) has its lines counted on a thread of
-/// its own while it is searched: both take about as long.
-const COUNT_APART: usize = 1 << 20;
+/// A region at least this long (a mapped file's window) is split at a line end near its
+/// middle, and each half searched and counted on a thread of its own: search and count take
+/// about as long, and one thread doing both was the one `find` waited for.
+const SEARCH_APART: usize = 1 << 20;
 
 /// Where `finder` first matches in `region`, and, when it was counted alongside the search
-/// (a long region), the lines in it.
+/// (a long region without a match), the lines in it.
 fn search_and_count(finder: &Finder<'_>, region: &[u8]) -> (Option<usize>, Option<u64>) {
-    if region.len() < COUNT_APART {
+    // A needle with a line end could straddle the halves (a trace id has none).
+    if region.len() < SEARCH_APART || finder.needle().contains(&b'\n') {
         return (finder.find(region), None);
     }
+    let middle = region.len() / 2;
+    let split = memchr::memchr(b'\n', &region[middle..]).map_or(region.len(), |at| middle + at + 1);
+    let (first, second) = region.split_at(split);
+    let search = |half: &[u8]| match finder.find(half) {
+        Some(hit) => (Some(hit), 0),
+        None => (None, count_lines(half)),
+    };
     std::thread::scope(|scope| {
-        let counting = std::thread::Builder::new()
-            .spawn_scoped(scope, || count_lines(region))
+        let other = std::thread::Builder::new()
+            .spawn_scoped(scope, || search(second))
             .ok();
-        let hit = finder.find(region);
-        let count = match counting.map(|thread| thread.join()) {
-            Some(Ok(count)) => count,
-            // No thread to be had: counted here.
-            _ => count_lines(region),
+        let (hit, lines_in_first) = search(first);
+        // No thread to be had: the second half here too.
+        let in_second = match other.map(|thread| thread.join()) {
+            Some(Ok(found)) => found,
+            _ => search(second),
         };
-        (hit, Some(count))
+        match (hit, in_second) {
+            (Some(hit), _) => (Some(hit), None),
+            (None, (Some(hit), _)) => (Some(split + hit), None),
+            (None, (None, lines_in_second)) => (None, Some(lines_in_first + lines_in_second)),
+        }
     })
 }
 
