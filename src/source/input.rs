@@ -229,13 +229,20 @@ impl Read for SizeChecked {
         if count == 0
             && !buf.is_empty()
             && let Some(opened_size) = self.opened_size
-            && self.file.metadata()?.len() < self.offset.max(opened_size)
+            && cut_short(&self.file, self.offset.max(opened_size))
         {
             return Err(io::Error::other(TRUNCATED));
         }
         self.offset += count as u64;
         Ok(count)
     }
+}
+
+/// The file is now smaller than `expected` bytes (read or mapped of it): it was cut under the
+/// reader. A file whose size cannot be had counts as cut.
+pub(crate) fn cut_short(file: &File, expected: u64) -> bool {
+    file.metadata()
+        .map_or(true, |metadata| metadata.len() < expected)
 }
 
 fn open_file(path: &Path, name: &str) -> Result<File, Error> {

@@ -178,8 +178,7 @@ impl LineRecords {
                 {
                     self.partial_too_long = true;
                     self.partial_hit = finder.find(&self.partial).is_some();
-                    let cut = self.partial.len().saturating_sub(keep);
-                    self.partial.drain(..cut);
+                    keep_last(&mut self.partial, keep);
                 }
                 if self.partial_too_long {
                     // The needle may straddle the edge: the kept tail and the piece's start.
@@ -192,8 +191,7 @@ impl LineRecords {
                     self.partial.truncate(tail_length);
                     self.partial
                         .extend_from_slice(&piece[piece.len().saturating_sub(keep)..]);
-                    let cut = self.partial.len().saturating_sub(keep);
-                    self.partial.drain(..cut);
+                    keep_last(&mut self.partial, keep);
                     let length = piece.len();
                     self.input.reader.consume(length);
                     if !line_ends {
@@ -295,6 +293,12 @@ fn search_and_count(finder: &Finder<'_>, region: &[u8]) -> (Option<usize>, Optio
             (None, (None, lines_in_second)) => (None, Some(lines_in_first + lines_in_second)),
         }
     })
+}
+
+/// Drops all but the last `count` bytes.
+fn keep_last(bytes: &mut Vec<u8>, count: usize) {
+    let cut = bytes.len().saturating_sub(count);
+    bytes.drain(..cut);
 }
 
 /// Lines in `bytes`, counted by their terminators.

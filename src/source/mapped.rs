@@ -106,7 +106,7 @@ impl MappedFile {
         let _guard = SLOT_LOCK.lock().unwrap_or_else(|p| p.into_inner());
         let slot = MAPS.iter().position(|slot| slot.range().is_none())?;
         // SAFETY: a fresh read-only private map of an open file descriptor; the kernel picks
-        // the address. It is only read through `as_slice` while this value lives.
+        // the address. It is only read through `window` while this value lives.
         let address = unsafe {
             libc::mmap(
                 std::ptr::null_mut(),
@@ -165,8 +165,7 @@ impl MappedFile {
         };
         if due && self.size_checked_at != Some(self.position) {
             self.size_checked_at = Some(self.position);
-            let size = self.file.metadata().map_or(0, |metadata| metadata.len());
-            if size < self.length as u64 {
+            if super::input::cut_short(&self.file, self.length as u64) {
                 MAPS[self.slot].shrank.store(true, Ordering::Release);
                 return true;
             }
