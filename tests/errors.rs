@@ -293,6 +293,56 @@ fn strict_stops_at_the_first_line_that_is_not_json_naming_it() {
 }
 
 #[test]
+fn a_read_error_is_said_before_the_report_of_what_was_read() {
+    // stdout and stderr into one file, as on a terminal: the order they were written in.
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both.txt");
+    // A line that is not JSON halfway through a capture.
+    let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let half = lines.len() / 2;
+    let log = dir.path().join("noisy.log");
+    let noisy = [
+        &lines[..half],
+        &["Traceback (most recent call last):"],
+        &lines[half..],
+    ]
+    .concat();
+    std::fs::write(&log, noisy.join("\n") + "\n").unwrap();
+    for command in [
+        "classify",
+        "saturation",
+        "triage",
+        "traces",
+        "graph",
+        "lint",
+    ] {
+        let file = std::fs::File::create(&both).unwrap();
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+            .env_remove("NO_COLOR")
+            .args([command, "--strict"])
+            .arg(&log)
+            .stdout(Stdio::from(file.try_clone().unwrap()))
+            .stderr(Stdio::from(file))
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(1), "{command}");
+        let text = std::fs::read_to_string(&both).unwrap();
+        let first_line = text.lines().next().unwrap_or_default();
+        assert!(
+            first_line.starts_with(&format!(
+                "flowtrace: {}:{}: not JSON",
+                log.display(),
+                half + 1
+            )),
+            "{command}: the error is not first:\n{text}"
+        );
+        // The report of the events before the bad line follows it.
+        assert!(text.lines().count() > 3, "{command}: no report:\n{text}");
+    }
+}
+
+#[test]
 fn usage_errors_exit_2() {
     flowtrace()
         .args(["events", "--since", "yesterday"])

@@ -39,6 +39,8 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
     };
     let Finished { report, read } =
         pass.run(Classifier::new(by, args.messages).then_by(then_by))?;
+    // Errors first: the report covers what was read before them.
+    super::say_read_errors(&read);
 
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),
@@ -46,8 +48,8 @@ pub fn run(args: &ClassifyArgs) -> Result<u8, Error> {
         |out| classify::write_table(&report, out, palette),
         |out| classify::write_markdown(&report, out),
     )?;
-    // The read summary and errors go to stderr after the report.
-    let read_status = super::finish_read(&read, input.quiet);
+    // The read summary goes to stderr after the report.
+    let read_status = super::finish_read_after_errors(&read, input.quiet);
     let failed_on = args
         .fail_on
         .iter()

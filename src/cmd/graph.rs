@@ -21,6 +21,8 @@ pub fn run(args: &GraphArgs) -> Result<u8, Error> {
         redact: !args.output.no_redact,
     };
     let Finished { report, read } = pass.run(TopologyLearner::default())?;
+    // Errors first: the report covers what was read before them.
+    super::say_read_errors(&read);
 
     let mut out = BufWriter::new(io::stdout().lock());
     match args.format {
@@ -34,7 +36,7 @@ pub fn run(args: &GraphArgs) -> Result<u8, Error> {
     }
     out.flush()?;
     drop(out);
-    // The read summary and errors go to stderr after the report.
-    let status = super::finish_read(&read, input.quiet);
+    // The read summary goes to stderr after the report.
+    let status = super::finish_read_after_errors(&read, input.quiet);
     Ok(status)
 }

@@ -25,6 +25,7 @@ pub fn run(args: &LintArgs) -> Result<u8, Error> {
     let finished = pass.run_with(Lint::new(lines), |options| {
         options.inspector = Some(inspector);
     })?;
+    super::say_read_errors(&finished.read);
     let report = Lint::with_read(finished.report, &finished.read.stats);
     let mut out = io::BufWriter::new(io::stdout().lock());
     match args.format.unwrap_or(LintFormat::Table) {
@@ -38,7 +39,7 @@ pub fn run(args: &LintArgs) -> Result<u8, Error> {
     }
     io::Write::flush(&mut out)?;
     drop(out);
-    let status = super::finish_read(&finished.read, input.quiet);
+    let status = super::finish_read_after_errors(&finished.read, input.quiet);
     if status != 0 {
         return Ok(status);
     }

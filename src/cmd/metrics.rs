@@ -31,10 +31,11 @@ pub fn run(args: &MetricsArgs) -> Result<u8, Error> {
     };
     let step_micros = i64::try_from(step.as_micros()).unwrap_or(i64::MAX);
     let finished = pass.run(Metrics::new(step_micros))?;
+    super::say_read_errors(&finished.read);
     write_to(args, |mut out| {
         write_openmetrics(&finished.report, &mut out)
     })?;
-    Ok(super::finish_read(&finished.read, input.quiet))
+    Ok(super::finish_read_after_errors(&finished.read, input.quiet))
 }
 
 /// Writes to `--out` (a file, or stdout for `-`), flushing before success is reported.

@@ -166,9 +166,20 @@ pub fn eprint_line(message: &str) {
 /// Reports what the read met (errors always, the skip summary unless `quiet`) and returns the
 /// exit status: an input that could not be read fails the run, after the rest was read.
 pub fn finish_read(report: &ReadReport, quiet: bool) -> u8 {
+    say_read_errors(report);
+    finish_read_after_errors(report, quiet)
+}
+
+/// The read's errors (an input cut while read, a line `--strict` refuses), said before a
+/// report computed from the rest: the report is then read knowing it covers part of the input.
+pub fn say_read_errors(report: &ReadReport) {
     for error in &report.errors {
         eprint_line(&format!("flowtrace: {error}"));
     }
+}
+
+/// As [`finish_read`], the errors already said by [`say_read_errors`] before the report.
+pub fn finish_read_after_errors(report: &ReadReport, quiet: bool) -> u8 {
     for warning in &report.warnings {
         eprint_line(&format!("flowtrace: {warning}"));
     }

@@ -39,6 +39,7 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
                 .timeline
                 .retain(|event| filter.matches_event_scope(event));
             let notes = notes(&input, &read, redact);
+            super::say_read_errors(&read);
             (html::trace_page(&found, &notes), read)
         }
         _ => {
@@ -49,6 +50,7 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
             };
             let Finished { report, read } = pass.run(Incident::default())?;
             let notes = notes(&input, &read, redact);
+            super::say_read_errors(&read);
             (html::incident_page(&report, &notes), read)
         }
     };
@@ -72,7 +74,7 @@ pub fn run(args: &ReportArgs) -> Result<u8, Error> {
             ));
         }
     }
-    Ok(super::finish_read(&read, input.quiet))
+    Ok(super::finish_read_after_errors(&read, input.quiet))
 }
 
 /// What the page says was read: the inputs, the counts, and what could not be read.

@@ -69,6 +69,8 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
         redact: !args.output.no_redact,
     };
     let Finished { report, read } = pass.run(SaturationAnalyzer::new(options))?;
+    // Errors first: the report covers what was read before them.
+    super::say_read_errors(&read);
 
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),
@@ -76,7 +78,7 @@ pub fn run(args: &SaturationArgs) -> Result<u8, Error> {
         |out| saturation::write_table(&report, out, palette),
         |out| saturation::write_markdown(&report, out),
     )?;
-    // The read summary and errors go to stderr after the report.
-    let status = super::finish_read(&read, input.quiet);
+    // The read summary goes to stderr after the report.
+    let status = super::finish_read_after_errors(&read, input.quiet);
     Ok(status)
 }

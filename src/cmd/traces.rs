@@ -25,6 +25,8 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
         redact: !args.output.no_redact,
     };
     let Finished { report: rows, read } = pass.run(TraceRows::default())?;
+    // Errors first: the report covers what was read before them.
+    super::say_read_errors(&read);
     let query = TraceQuery {
         statuses: args.statuses.clone(),
         categories: args.categories.clone(),
@@ -49,7 +51,7 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
     }
     out.flush()?;
     drop(out);
-    // The read summary and errors go to stderr after the report.
-    let status = super::finish_read(&read, input.quiet);
+    // The read summary goes to stderr after the report.
+    let status = super::finish_read_after_errors(&read, input.quiet);
     Ok(status)
 }

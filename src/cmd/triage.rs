@@ -35,6 +35,8 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
         redact: !args.output.no_redact,
     };
     let Finished { report, read } = pass.run(Triage::default())?;
+    // Errors first: the report covers what was read before them.
+    super::say_read_errors(&read);
 
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),
@@ -42,7 +44,7 @@ pub fn run(args: &TriageArgs) -> Result<u8, Error> {
         |out| triage::write_table(&report, out, palette),
         |out| triage::write_markdown(&report, out),
     )?;
-    // The read summary and errors go to stderr after the report.
-    let status = super::finish_read(&read, input.quiet);
+    // The read summary goes to stderr after the report.
+    let status = super::finish_read_after_errors(&read, input.quiet);
     Ok(status)
 }
