@@ -152,10 +152,39 @@ impl Percentiles {
 }
 
 fn bucket_of(value: f64) -> i32 {
+    // Queue depths are small whole numbers, three a saturation event: their buckets are
+    // looked up (worked out by the same formula once), not a logarithm each.
+    // Casts, not `fract`: without SSE4.1 (not in the x86-64 baseline) that is a libm call.
+    let whole = value as usize;
+    if whole < SMALL_WHOLE && whole as f64 == value {
+        return SMALL_WHOLE_BUCKETS[whole];
+    }
+    bucket_by_formula(value)
+}
+
+/// `x.floor() as i32`, without the libm call `floor` is on the x86-64 baseline (the same value
+/// for every `x`, NaN and out-of-range ones included: the casts saturate alike).
+#[inline]
+pub(crate) fn floor_to_i32(x: f64) -> i32 {
+    let truncated = x as i32;
+    if f64::from(truncated) > x {
+        truncated.saturating_sub(1)
+    } else {
+        truncated
+    }
+}
+
+/// Whole numbers below this have their bucket in `SMALL_WHOLE_BUCKETS`.
+const SMALL_WHOLE: usize = 1024;
+
+static SMALL_WHOLE_BUCKETS: std::sync::LazyLock<[i32; SMALL_WHOLE]> =
+    std::sync::LazyLock::new(|| std::array::from_fn(|whole| bucket_by_formula(whole as f64)));
+
+fn bucket_by_formula(value: f64) -> i32 {
     if value <= FLOOR {
         return i32::MIN;
     }
-    ((value / FLOOR).ln() / (1.0 + RELATIVE_ERROR).ln()).floor() as i32
+    floor_to_i32((value / FLOOR).ln() / (1.0 + RELATIVE_ERROR).ln())
 }
 
 /// The middle of a bucket (geometric), within `RELATIVE_ERROR / 2` of every value in it.
@@ -169,6 +198,55 @@ fn value_of(bucket: i32) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_numbers_take_the_bucket_the_formula_gives() {
+        for whole in 0..SMALL_WHOLE + 10 {
+            let value = whole as f64;
+            assert_eq!(bucket_of(value), bucket_by_formula(value), "{value}");
+            assert_eq!(bucket_of(value + 0.5), bucket_by_formula(value + 0.5));
+        }
+        assert_eq!(bucket_of(-0.0), i32::MIN);
+    }
+
+    #[test]
+    fn floor_to_i32_is_floor_then_a_saturating_cast() {
+        let edges = [
+            0.0,
+            -0.0,
+            0.5,
+            -0.5,
+            1.0,
+            -1.0,
+            2.999_999,
+            -2.000_001,
+            1e-300,
+            -1e-300,
+            2_147_483_646.5,
+            2_147_483_647.0,
+            2_147_483_648.0,
+            3e9,
+            -2_147_483_648.0,
+            -2_147_483_648.5,
+            -2_147_483_649.0,
+            -3e9,
+            f64::MAX,
+            f64::MIN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            f64::NAN,
+        ];
+        let mut random = 0x9e37_79b9_7f4a_7c15_u64;
+        let randoms = (0..100_000).map(|_| {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            (random as i64 as f64) / (1u64 << (random % 64)) as f64
+        });
+        for x in edges.into_iter().chain(randoms) {
+            assert_eq!(floor_to_i32(x), x.floor() as i32, "{x}");
+        }
+    }
 
     #[test]
     fn nearest_rank_when_exact() {

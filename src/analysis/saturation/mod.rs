@@ -133,7 +133,10 @@ impl Sketch {
     const GROWTH: f64 = 1.1;
 
     fn bin(value: f64) -> i16 {
-        (value.max(0.001).ln() / Self::GROWTH.ln()).floor() as i16
+        // As `floor() as i16` (saturating), without the libm call.
+        let bin =
+            crate::analysis::percentile::floor_to_i32(value.max(0.001).ln() / Self::GROWTH.ln());
+        bin.clamp(i32::from(i16::MIN), i32::from(i16::MAX)) as i16
     }
 
     fn add(&mut self, value: f64) {
