@@ -68,6 +68,14 @@ const POD_SLOTS: usize = 16;
 /// A kubectl `pod/NAME/CONTAINER` prefix met, with its pod and container names.
 type KnownPod = (Box<[u8]>, Option<Name>, Option<Name>);
 
+/// The `pod/NAME/CONTAINER` prefix of a line: one met before (its index among the decoder's
+/// known pods, found once per line), or a new one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum PodPrefix<'a> {
+    Known(usize),
+    New(&'a [u8]),
+}
+
 /// What a decoder carries from line to line. Names: a trace id, node name and tenant recur
 /// on every event, so each is allocated once and shared, instead of once per event (a fixed
 /// table of slots, the last name seen per hash slot, keeps memory constant whatever the
@@ -139,11 +147,14 @@ impl Names {
     /// The pod and container of a `pod/NAME/CONTAINER` prefix: each pod is its own runtime,
     /// with queues of its own. The prefix is checked as UTF-8 only the first time it is met
     /// (none without it).
-    fn pod(&mut self, prefix: &[u8]) -> (Option<Name>, Option<Name>) {
-        if let Some((_, name, container)) = self.pods.iter().find(|(known, ..)| **known == *prefix)
-        {
-            return (name.clone(), container.clone());
-        }
+    fn pod(&mut self, prefix: PodPrefix<'_>) -> (Option<Name>, Option<Name>) {
+        let prefix = match prefix {
+            PodPrefix::Known(index) => {
+                let (_, name, container) = &self.pods[index];
+                return (name.clone(), container.clone());
+            }
+            PodPrefix::New(prefix) => prefix,
+        };
         let Ok(prefix) = std::str::from_utf8(prefix) else {
             return (None, None);
         };
@@ -188,7 +199,7 @@ pub fn decode_line(bytes: &[u8], input: InputName, line: u64, names: &mut Names)
 fn decode_json(
     json: &[u8],
     kubectl_ts: Option<Timestamp>,
-    pod: Option<&[u8]>,
+    pod: Option<PodPrefix<'_>>,
     input: InputName,
     line: u64,
     names: &mut Names,
@@ -290,18 +301,18 @@ fn trim_ascii(bytes: &[u8]) -> &[u8] {
 fn strip_kubectl_prefixes<'a>(
     mut line: &'a [u8],
     known: &[KnownPod],
-) -> (&'a [u8], Option<Timestamp>, Option<&'a [u8]>) {
+) -> (&'a [u8], Option<Timestamp>, Option<PodPrefix<'a>>) {
     let mut kubectl_ts = None;
     let mut pod = None;
     for _ in 0..2 {
         if line.first() == Some(&b'[') {
             let rest = &line[1..];
-            let met = known.iter().find(|(prefix, ..)| {
+            let met = known.iter().position(|(prefix, ..)| {
                 rest.get(prefix.len()..prefix.len() + 2) == Some(b"] ") && rest.starts_with(prefix)
             });
-            if let Some((prefix, ..)) = met {
-                pod = Some(&rest[..prefix.len()]);
-                line = &rest[prefix.len() + 2..];
+            if let Some(index) = met {
+                pod = Some(PodPrefix::Known(index));
+                line = &rest[known[index].0.len() + 2..];
                 continue;
             }
             // `[pod/NAME/CONTAINER] ` — names never hold `]` or spaces.
@@ -309,7 +320,7 @@ fn strip_kubectl_prefixes<'a>(
                 let name = &line[1..end];
                 if line.get(end + 1) == Some(&b' ') && !name.contains(&b' ') && name.contains(&b'/')
                 {
-                    pod = Some(name);
+                    pod = Some(PodPrefix::New(name));
                     line = &line[end + 2..];
                     continue;
                 }
