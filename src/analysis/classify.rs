@@ -32,7 +32,7 @@ use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
 use crate::event::{Event, FastMap, Kind, Name, NameIds, NameSlots, Timestamp};
-use crate::pass::{Analysis, Needs, PassEnd};
+use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::redact::summarize_exception;
 use crate::render::{millis, plural};
 
@@ -2312,8 +2312,8 @@ impl Analysis for Classifier {
 
     /// Its counting per event is a third of the pass thread's work: apart, the reading and
     /// trace book thread is no longer the one that every core waits for.
-    fn runs_apart(&self) -> bool {
-        true
+    fn runs_apart(&self) -> Apart {
+        Apart::BeyondTwoCores
     }
 
     fn observe(&mut self, event: &Event, selected: bool) {

@@ -15,7 +15,7 @@ use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use super::tracebook::TraceOutcome;
 use super::traces::{TraceRow, mark_cross_tenant, mark_idle, row, shown_tenant};
 use crate::event::{Event, Kind, Timestamp};
-use crate::pass::{Analysis, Needs, PassEnd};
+use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::render::plural;
 
 /// Failed and stalled traces shown, at most.
@@ -286,9 +286,9 @@ impl Analysis for Triage {
     }
 
     /// Classify, saturation and the worst traces, on every event: as much work as the
-    /// reading and the trace book together.
-    fn runs_apart(&self) -> bool {
-        true
+    /// reading and the trace book together, more than the decoding with them.
+    fn runs_apart(&self) -> Apart {
+        Apart::Always
     }
 
     /// Takes one event of the trace scope; only those `--node`/`--kind` select are counted

@@ -20,7 +20,7 @@ use super::percentile::Percentiles;
 use super::tenant_share::{self, TenantLoad, UNKNOWN_TENANT};
 use super::tracemap::{TraceKey, TraceMap};
 use crate::event::{Event, Kind, Name, NameMap, NameSlots, Timestamp, position_of};
-use crate::pass::{Analysis, Needs, PassEnd};
+use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::render::{clock, millis, plural};
 
 mod bottleneck;
@@ -2343,8 +2343,8 @@ impl Analysis for SaturationAnalyzer {
     }
 
     /// Its per-event work rivals the reading and graph learning on the pass thread.
-    fn runs_apart(&self) -> bool {
-        true
+    fn runs_apart(&self) -> Apart {
+        Apart::BeyondTwoCores
     }
 
     fn observe(&mut self, event: &Event, selected: bool) {
