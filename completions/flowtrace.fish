@@ -62,7 +62,7 @@ markdown\t'A Markdown table, for incident documents'"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -s f -l follow -d 'Keep reading as the input grows, printing events as they come: standard input (say `kubectl logs -f`) until it closes, files as `tail -F` does (from their end, or from --since; reopened when rotated, truncated or deleted and recreated, said on stderr) until Ctrl-C'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand events" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
@@ -89,7 +89,7 @@ markdown\t'A Markdown section, for incident documents'"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -s f -l follow -d 'Keep reading as the input grows, printing events as they come: standard input (say `kubectl logs -f`) until it closes, files as `tail -F` does (from their end, or from --since; reopened when rotated, truncated or deleted and recreated, said on stderr) until Ctrl-C'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand find" -l keep -d 'With --follow: keep following after the trace reaches a terminal status'
@@ -127,7 +127,7 @@ markdown\t'A Markdown section, for incident documents'"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand classify" -l messages -d 'Show one example message (masked) per exception type'
@@ -159,7 +159,7 @@ markdown\t'A Markdown section, for incident documents'"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l watch -d 'A live view: follow the input (stdin, or files as `tail -F` does) and redraw the report over the last --window of events every --interval, like top; piped, write one JSON report per interval instead (JSON lines). Ctrl-C ends'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand saturation" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
@@ -198,7 +198,7 @@ markdown\t'A Markdown section, for incident documents'"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand traces" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
@@ -222,7 +222,7 @@ json\t'`{nodes, edges}` as JSON'"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand graph" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
@@ -249,7 +249,7 @@ markdown\t'A Markdown section, for incident documents'"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l watch -d 'A live view: follow the input (stdin, or files as `tail -F` does) and redraw the report over the last --window of events every --interval, like top; piped, write one JSON report per interval instead (JSON lines). Ctrl-C ends'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand triage" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
@@ -268,7 +268,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l kind -d '
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -s o -l output -d 'The HTML file to write (replaced if it exists); `-` writes to standard output' -r -F
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand report" -l full-scan -d 'With one --trace: parse every line, as find --full-scan does'
@@ -285,7 +285,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l pod -d 'O
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l kind -d 'Only events of this kind, e.g. node_failed (repeat or comma-separate for several)' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l since -d 'Only events at or after this time: RFC 3339 (2026-11-25T08:00:00Z) or a duration (30s, 15m, 2h, 1d) before the newest event read, or before now with --now' -r
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l until -d 'Only events at or before this time: RFC 3339 or a duration, as for --since' -r
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l strict -d 'Stop with an error at the first line that is not a JSON object'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l strict -d 'Stop with an error at the first line that is not a JSON object (or too long to read)'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -s q -l quiet -d 'Do not print the summary on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand import" -l no-redact -d 'Store exception text whole; by default secrets in it are masked before writing'
@@ -312,7 +312,7 @@ error\t''"
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l color -d 'When to color the output; `auto` colors a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand lint" -l no-redact -d 'Show exception text whole; by default secrets in it (API keys, tokens, passwords in URLs, long hex/base64 strings) are masked'
@@ -333,7 +333,7 @@ complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l step -d 
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -s o -l out -d 'Where to write (`-`: standard output)' -r -F
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l format -d 'openmetrics: the metrics; prometheus-rules: starter alert rules over them (no input read)' -r -f -a "openmetrics\t'OpenMetrics text with timestamps, for promtool\'s backfill'
 prometheus-rules\t'A Prometheus alerting rules file (promtool check rules)'"
-complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes)'
+complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l strict -d 'Stop with an error at the first line that is not a JSON object (after kubectl prefixes) or is longer than --max-line-bytes'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -s q -l quiet -d 'Do not print the summary of skipped lines on stderr'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -l now -d 'Count --since/--until durations back from the current clock, not from the newest event'
 complete -c flowtrace -n "__fish_flowtrace_using_subcommand metrics" -s h -l help -d 'Print help (see more with \'--help\')'

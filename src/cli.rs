@@ -513,7 +513,7 @@ pub struct ImportArgs {
         help_heading = "Input"
     )]
     pub table: String,
-    /// Stop with an error at the first line that is not a JSON object
+    /// Stop with an error at the first line that is not a JSON object (or too long to read)
     #[arg(long, help_heading = "Input")]
     pub strict: bool,
     /// Do not print the summary on stderr
@@ -574,6 +574,7 @@ pub struct InputArgs {
     pub store_timeout: String,
 
     /// Stop with an error at the first line that is not a JSON object (after kubectl prefixes)
+    /// or is longer than --max-line-bytes
     #[arg(long)]
     pub strict: bool,
 

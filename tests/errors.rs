@@ -490,6 +490,47 @@ fn a_store_with_text_timestamps_is_read() {
 }
 
 #[test]
+fn strict_stops_at_a_line_longer_than_the_limit_it_could_not_read() {
+    // --strict skips nothing quietly: a line too long to read is where it stops, however the
+    // file is read (mapped by one decoding thread, in blocks by two, or decompressed).
+    let dir = tempfile::tempdir().unwrap();
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let mut lines = flat.lines().filter(|l| l.contains("\"node_success\""));
+    let (before, after) = (lines.next().unwrap(), lines.next().unwrap());
+    let mut text = format!("{before}\n");
+    text.push_str(&"x".repeat(3 * 1024 * 1024));
+    text.push('\n');
+    text.push_str(after);
+    text.push('\n');
+    let plain = dir.path().join("long.log");
+    std::fs::write(&plain, &text).unwrap();
+    let gzipped = dir.path().join("long.log.gz");
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder.write_all(text.as_bytes()).unwrap();
+    std::fs::write(&gzipped, encoder.finish().unwrap()).unwrap();
+    for (path, threads) in [(&plain, "1"), (&plain, "2"), (&gzipped, "1")] {
+        let output = flowtrace()
+            .args(["events", "--strict", "--format", "jsonl"])
+            .args(["--max-line-bytes", "1048576", "-j", threads])
+            .arg(path)
+            .output()
+            .unwrap();
+        let what = format!("{} -j {threads}", path.display());
+        assert_eq!(output.status.code(), Some(1), "{what}");
+        // The event before it is kept, the one after it is not read.
+        assert_eq!(parse_jsonl(&output.stdout).len(), 1, "{what}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.starts_with(&format!(
+                "flowtrace: {}:2: longer than --max-line-bytes (1048576 bytes), not read",
+                path.display()
+            )),
+            "{what}: {stderr}"
+        );
+    }
+}
+
+#[test]
 fn a_line_longer_than_the_limit_is_skipped_and_counted() {
     // A file that is mostly one line without an end (a decompression bomb, binary junk): the
     // events around it are read, the line is counted, memory stays bounded by the limit.

@@ -351,6 +351,9 @@ impl LineDecoder {
         self.stats.lines += 1;
         if line.len() > self.max_line_bytes {
             self.stats.too_long += 1;
+            if self.strict {
+                return LineOutcome::Strict(too_long_reason(self.max_line_bytes));
+            }
             return LineOutcome::Nothing;
         }
         if number > self.sample_lines && !(self.prefilter)(line) {
@@ -443,6 +446,14 @@ impl Iterator for LineRecords {
             if std::mem::take(&mut self.skipped_long) {
                 self.decoder.stats.lines += 1;
                 self.decoder.stats.too_long += 1;
+                if self.decoder.strict {
+                    let error = Error::Strict {
+                        input: self.input.name.to_string(),
+                        line: self.line_number,
+                        reason: too_long_reason(self.decoder.max_line_bytes),
+                    };
+                    self.finish(Some(error));
+                }
                 continue;
             }
             let line = trim_line_end(&self.buffer);
@@ -466,6 +477,11 @@ impl Iterator for LineRecords {
 pub(crate) fn trim_line_end(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Why `--strict` stops at a line longer than `--max-line-bytes`: it was not read.
+pub(crate) fn too_long_reason(max_line_bytes: usize) -> String {
+    format!("longer than --max-line-bytes ({max_line_bytes} bytes), not read")
 }
 
 fn strict_reason(reason: SkipReason, line: &[u8]) -> String {

@@ -60,6 +60,8 @@ pub(crate) struct ParallelLines {
     block_size: usize,
     /// Longest line kept (`--max-line-bytes`).
     max_line_bytes: usize,
+    /// `--strict`: a line past `max_line_bytes` stops the read (it cannot be judged).
+    strict: bool,
     /// Blocks sent, blocks taken back.
     sent: usize,
     taken: usize,
@@ -119,6 +121,7 @@ impl ParallelLines {
             results,
             block_size,
             max_line_bytes: options.max_line_bytes,
+            strict: options.strict,
             sent: 0,
             taken: 0,
             partial: Vec::new(),
@@ -198,6 +201,16 @@ impl ParallelLines {
                 self.lines += 1;
                 self.stats.lines += 1;
                 self.stats.too_long += 1;
+                if self.strict {
+                    // The blocks before it are still decoded and given; a violation in one
+                    // of them (an earlier line) replaces this one.
+                    self.strict_error = Some(Error::Strict {
+                        input: self.input.name.to_string(),
+                        line: self.lines,
+                        reason: super::lines::too_long_reason(self.max_line_bytes),
+                    });
+                    self.input_done = true;
+                }
             }
             return;
         };
