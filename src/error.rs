@@ -38,9 +38,7 @@ pub enum Error {
         source: io::Error,
     },
 
-    #[error(
-        "{input}:{line}: {reason} (--strict stops at the first line that is not a JSON object)"
-    )]
+    #[error("{input}:{line}: {reason}")]
     Strict {
         input: String,
         line: u64,

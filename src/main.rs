@@ -15,8 +15,15 @@ fn main() -> ExitCode {
     };
     match cmd::run(cli) {
         Ok(status) => ExitCode::from(status),
-        // `flowtrace events big.log | head`: the reader is gone, which is not an error.
-        Err(error) if error.is_broken_pipe() => ExitCode::SUCCESS,
+        // `flowtrace events big.log | head`: the reader is gone, which is not an error (a
+        // read error said before the report still is).
+        Err(error) if error.is_broken_pipe() => {
+            if cmd::read_failed() {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            }
+        }
         Err(error) => {
             cmd::eprint_line(&format!("flowtrace: {error}"));
             error.exit_code()

@@ -309,24 +309,29 @@ fn a_read_error_is_said_before_the_report_of_what_was_read() {
     ]
     .concat();
     std::fs::write(&log, noisy.join("\n") + "\n").unwrap();
-    for command in [
-        "classify",
-        "saturation",
-        "triage",
-        "traces",
-        "graph",
-        "lint",
-    ] {
+    // find reads the whole input too, then reports (the first trace of the capture).
+    let find = ["find", "82479fc1dfd745d58e565a19bf82775a"];
+    let commands = [
+        &["classify"][..],
+        &["saturation"],
+        &["triage"],
+        &["traces"],
+        &["graph"],
+        &["lint"],
+        &find,
+    ];
+    for command in commands {
         let file = std::fs::File::create(&both).unwrap();
         let status = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace"))
             .env_remove("NO_COLOR")
-            .args([command, "--strict"])
+            .args(command)
+            .arg("--strict")
             .arg(&log)
             .stdout(Stdio::from(file.try_clone().unwrap()))
             .stderr(Stdio::from(file))
             .status()
             .unwrap();
-        assert_eq!(status.code(), Some(1), "{command}");
+        assert_eq!(status.code(), Some(1), "{command:?}");
         let text = std::fs::read_to_string(&both).unwrap();
         let first_line = text.lines().next().unwrap_or_default();
         assert!(
@@ -335,10 +340,10 @@ fn a_read_error_is_said_before_the_report_of_what_was_read() {
                 log.display(),
                 half + 1
             )),
-            "{command}: the error is not first:\n{text}"
+            "{command:?}: the error is not first:\n{text}"
         );
         // The report of the events before the bad line follows it.
-        assert!(text.lines().count() > 3, "{command}: no report:\n{text}");
+        assert!(text.lines().count() > 3, "{command:?}: no report:\n{text}");
     }
 }
 
@@ -528,6 +533,157 @@ fn strict_stops_at_a_line_longer_than_the_limit_it_could_not_read() {
             "{what}: {stderr}"
         );
     }
+}
+
+#[test]
+fn the_line_limit_is_drawn_at_the_same_byte_however_the_file_is_read() {
+    // A line of exactly --max-line-bytes (without its terminator, \n or \r\n) is read; one
+    // byte more is too long: with one decoding thread (mapped), two (blocks), and a trace
+    // filter's search (skip mode), under --strict or not.
+    let dir = tempfile::tempdir().unwrap();
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let trace = "82479fc1dfd745d58e565a19bf82775a";
+    let mut events = flat.lines().filter(|l| l.contains(trace));
+    let (first, middle, last) = (
+        events.next().unwrap(),
+        events.next().unwrap(),
+        events.next().unwrap(),
+    );
+    let limit = 1024;
+    // The middle event padded with spaces before its closing brace to `length` bytes.
+    let padded = |length: usize| {
+        let body = middle.strip_suffix('}').unwrap();
+        format!("{body}{}}}", " ".repeat(length - middle.len()))
+    };
+    for (length, ending, read) in [
+        (limit, "\n", true),
+        (limit, "\r\n", true),
+        (limit + 1, "\n", false),
+        (limit + 1, "\r\n", false),
+    ] {
+        let path = dir
+            .path()
+            .join(format!("line-{length}-{}.log", ending.len()));
+        let text = format!("{first}{ending}{}{ending}{last}{ending}", padded(length));
+        std::fs::write(&path, text).unwrap();
+        for strict in [false, true] {
+            for extra in [&["-j", "1"][..], &["-j", "2"], &["--trace", trace]] {
+                let mut command = flowtrace();
+                command
+                    .args(["events", "--format", "jsonl", "--max-line-bytes", "1024"])
+                    .args(extra);
+                if strict {
+                    command.arg("--strict");
+                }
+                let output = command.arg(&path).output().unwrap();
+                let what = format!("{length} bytes + {ending:?}, strict {strict}, {extra:?}");
+                let stderr = String::from_utf8_lossy(&output.stderr);
+                let events = parse_jsonl(&output.stdout).len();
+                match (read, strict) {
+                    (true, _) => {
+                        assert_eq!(output.status.code(), Some(0), "{what}: {stderr}");
+                        assert_eq!(events, 3, "{what}");
+                    }
+                    (false, false) => {
+                        assert_eq!(output.status.code(), Some(0), "{what}: {stderr}");
+                        assert_eq!(events, 2, "{what}");
+                        assert!(stderr.contains("1 longer than --max-line-bytes"), "{what}");
+                    }
+                    (false, true) => {
+                        assert_eq!(output.status.code(), Some(1), "{what}: {stderr}");
+                        assert_eq!(events, 1, "{what}");
+                        assert!(
+                            stderr.contains(":2: longer than --max-line-bytes (1024 bytes)"),
+                            "{what}: {stderr}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn strict_stops_at_a_long_line_even_one_a_trace_filter_would_pass_over() {
+    // The length of every line is known without parsing it: under --strict a line too long to
+    // read stops the read even when it does not hold the trace asked for.
+    let dir = tempfile::tempdir().unwrap();
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let path = dir.path().join("long.log");
+    let mut lines: Vec<String> = flat.lines().map(str::to_string).collect();
+    lines.insert(40, "z".repeat(4096));
+    std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    let output = flowtrace()
+        .args(["events", "--strict", "--format", "jsonl"])
+        .args(["--max-line-bytes", "1024"])
+        .args(["--trace", "82479fc1dfd745d58e565a19bf82775a"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            ":41: longer than --max-line-bytes (1024 bytes), not read (--strict stops at the \
+             first line it cannot read)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_strict_stop_is_counted_alike_whatever_the_threads() {
+    // Good, not JSON, good, a line too long, good: the read stops at the line that is not
+    // JSON, and the line past it was never reached, with one decoding thread or two.
+    let dir = tempfile::tempdir().unwrap();
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let event = flat.lines().next().unwrap();
+    let path = dir.path().join("both.log");
+    let long = "y".repeat(3 * 1024 * 1024);
+    let text = format!("{event}\nnot json\n{event}\n{long}\n{event}\n");
+    std::fs::write(&path, text).unwrap();
+    let summaries: Vec<String> = ["1", "2"]
+        .iter()
+        .map(|threads| {
+            let output = flowtrace()
+                .args(["events", "--strict", "--format", "jsonl"])
+                .args(["--max-line-bytes", "1048576", "-j", threads])
+                .arg(&path)
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(1), "-j {threads}");
+            assert_eq!(parse_jsonl(&output.stdout).len(), 1, "-j {threads}");
+            let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+            assert!(stderr.contains(":2: not JSON"), "-j {threads}: {stderr}");
+            stderr
+        })
+        .collect();
+    assert_eq!(summaries[0], summaries[1]);
+}
+
+#[test]
+fn a_read_error_fails_the_run_even_when_stdout_closed_early() {
+    // `classify --strict bad.log | head -1`: the error is said, and the exit status says it.
+    let dir = tempfile::tempdir().unwrap();
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let lines: Vec<&str> = flat.lines().collect();
+    let half = lines.len() / 2;
+    let path = dir.path().join("noisy.log");
+    let noisy = [&lines[..half], &["not json"], &lines[half..]].concat();
+    std::fs::write(&path, noisy.join("\n") + "\n").unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace"))
+        .args(["classify", "--strict"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the report is written.
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("not JSON"), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
 }
 
 #[test]

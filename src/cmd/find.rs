@@ -152,17 +152,19 @@ fn finish_find(
         }
     };
 
+    // Errors first: the report covers what was read before them.
+    super::say_read_errors(report);
     super::write_report(
         args.format.unwrap_or(ReportFormat::Table),
         &found,
         |out| find::write_table(&found, out, palette, args.all),
         |out| find::write_markdown(&found, out, args.all),
     )?;
-    // The read summary and errors go to stderr after the report.
+    // The read summary goes to stderr after the report.
     if input.follow.is_some() && follow::interrupted() {
-        return Ok(super::finish_interrupted(report));
+        return Ok(super::finish_interrupted_after_errors(report));
     }
-    Ok(super::finish_read(report, input.quiet))
+    Ok(super::finish_read_after_errors(report, input.quiet))
 }
 
 /// `find -f`: the trace's timeline printed as its events come, a line each time its status

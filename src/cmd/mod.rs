@@ -176,6 +176,18 @@ pub fn say_read_errors(report: &ReadReport) {
     for error in &report.errors {
         eprint_line(&format!("flowtrace: {error}"));
     }
+    if !report.errors.is_empty() {
+        READ_FAILED.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// A read error was said: the run fails (exit 1) even when the report after it then found
+/// stdout closed (`| head`), which alone is not an error.
+static READ_FAILED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// True once [`say_read_errors`] said an error.
+pub fn read_failed() -> bool {
+    READ_FAILED.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// As [`finish_read`], the errors already said by [`say_read_errors`] before the report.
@@ -196,9 +208,12 @@ pub fn finish_read_after_errors(report: &ReadReport, quiet: bool) -> u8 {
 /// A follow ended by Ctrl-C: what was read (always, as the only sign of what the follow saw),
 /// the errors met, and the exit status of an interrupted command.
 pub fn finish_interrupted(report: &ReadReport) -> u8 {
-    for error in &report.errors {
-        eprint_line(&format!("flowtrace: {error}"));
-    }
+    say_read_errors(report);
+    finish_interrupted_after_errors(report)
+}
+
+/// As [`finish_interrupted`], the errors already said by [`say_read_errors`].
+pub fn finish_interrupted_after_errors(report: &ReadReport) -> u8 {
     let stats = &report.stats;
     let summary = read_summary(stats).unwrap_or_else(|| {
         let read = match (stats.lines, stats.store_rows) {

@@ -112,7 +112,7 @@ impl LineRecords {
                 Some(end) => (end + 1, true),
                 None => (chunk.len(), false),
             };
-            if !discarding && self.buffer.len() + take > max {
+            if !discarding && past_limit(self.buffer.len() + take, max) {
                 discarding = true;
                 self.buffer.clear();
             }
@@ -174,7 +174,10 @@ impl LineRecords {
                 };
                 let keep = finder.needle().len().saturating_sub(1);
                 if !self.partial_too_long
-                    && self.partial.len() + piece.len() > self.options.max_line_bytes
+                    && past_limit(
+                        self.partial.len() + piece.len(),
+                        self.options.max_line_bytes,
+                    )
                 {
                     self.partial_too_long = true;
                     self.partial_hit = finder.find(&self.partial).is_some();
@@ -230,7 +233,7 @@ impl LineRecords {
                     memchr::memchr(b'\n', &region[hit..]).map_or(complete, |at| hit + at + 1);
                 let skipped = count_lines(&region[..line_start]);
                 // A hit line past `max_line_bytes` is counted, not read, as anywhere else.
-                let too_long = line_end - line_start > self.options.max_line_bytes;
+                let too_long = past_limit(line_end - line_start, self.options.max_line_bytes);
                 if !too_long {
                     self.buffer.extend_from_slice(&region[line_start..line_end]);
                 }
@@ -479,9 +482,20 @@ pub(crate) fn trim_line_end(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
 
+/// True when `raw` bytes of a line being read (its terminator with them, if read) cannot be
+/// a line within `max_line_bytes`, even with a `\r\n` to come off: they are dropped as read.
+/// Lines kept are judged on their length without the terminator where they are decoded
+/// (`LineDecoder::decode`), so every reader draws the line at the same byte.
+pub(crate) fn past_limit(raw: usize, max_line_bytes: usize) -> bool {
+    raw > max_line_bytes.saturating_add(2)
+}
+
 /// Why `--strict` stops at a line longer than `--max-line-bytes`: it was not read.
 pub(crate) fn too_long_reason(max_line_bytes: usize) -> String {
-    format!("longer than --max-line-bytes ({max_line_bytes} bytes), not read")
+    format!(
+        "longer than --max-line-bytes ({max_line_bytes} bytes), not read (--strict stops at the \
+         first line it cannot read)"
+    )
 }
 
 fn strict_reason(reason: SkipReason, line: &[u8]) -> String {
@@ -494,5 +508,8 @@ fn strict_reason(reason: SkipReason, line: &[u8]) -> String {
         SkipReason::Malformed => "malformed JSON",
         _ => "not JSON",
     };
-    format!("{what}: {excerpt:?}{ellipsis}")
+    format!(
+        "{what}: {excerpt:?}{ellipsis} (--strict stops at the first line that is not a JSON \
+         object)"
+    )
 }

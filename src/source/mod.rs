@@ -203,14 +203,15 @@ pub struct SourceOptions {
 
 impl SourceOptions {
     /// How each log input's lines are read; `search` lets a trace's bytes be searched for
-    /// in whole blocks (off when following).
+    /// in whole blocks (off when following, and under `--strict`, which must see each line's
+    /// length: a line too long to read stops it, whatever it holds).
     fn line_options(&self, search: bool) -> lines::LineOptions {
         lines::LineOptions {
             prefilter: Arc::clone(&self.prefilter),
             required: self
                 .required
                 .as_ref()
-                .filter(|_| search)
+                .filter(|_| search && !self.strict)
                 .map(|needle| memchr::memmem::Finder::new(needle).into_owned()),
             sample_lines: self.sample_lines,
             strict: self.strict,
@@ -379,10 +380,10 @@ impl EventStream {
             let workers = options.decode_threads.unwrap_or_else(decode_workers);
             // One reader (a block search, or one decoding thread) reads the file's pages in
             // place: no read() copy, no reading thread.
-            let map_plain = options.required.is_some() || workers == 1;
+            let line_options = line_options();
+            let map_plain = line_options.required.is_some() || workers == 1;
             match input::open_input(spec, progress.as_ref(), map_plain) {
                 Ok(opened) => {
-                    let line_options = line_options();
                     let report = Arc::clone(&report);
                     let records: Box<dyn Iterator<Item = Record> + Send> =
                         match (&line_options.required, workers) {

@@ -62,6 +62,9 @@ pub(crate) struct ParallelLines {
     max_line_bytes: usize,
     /// `--strict`: a line past `max_line_bytes` stops the read (it cannot be judged).
     strict: bool,
+    /// The read stopped, under `--strict`, at a line past `max_line_bytes` found while
+    /// cutting blocks (before the blocks ahead of it were decoded).
+    stopped_at_too_long: bool,
     /// Blocks sent, blocks taken back.
     sent: usize,
     taken: usize,
@@ -122,6 +125,7 @@ impl ParallelLines {
             block_size,
             max_line_bytes: options.max_line_bytes,
             strict: options.strict,
+            stopped_at_too_long: false,
             sent: 0,
             taken: 0,
             partial: Vec::new(),
@@ -195,21 +199,24 @@ impl ParallelLines {
             // stays bounded.
             self.partial.extend_from_slice(&buffer[start..end]);
             self.input.reader.give_back(buffer);
-            if self.partial.len() > self.max_line_bytes {
+            if super::lines::past_limit(self.partial.len(), self.max_line_bytes) {
                 self.partial.clear();
                 self.skipping = true;
                 self.lines += 1;
-                self.stats.lines += 1;
-                self.stats.too_long += 1;
                 if self.strict {
                     // The blocks before it are still decoded and given; a violation in one
-                    // of them (an earlier line) replaces this one.
+                    // of them (an earlier line) replaces this one, and then this line was
+                    // never reached: it is counted only if its error stands (`finish`).
                     self.strict_error = Some(Error::Strict {
                         input: self.input.name.to_string(),
                         line: self.lines,
                         reason: super::lines::too_long_reason(self.max_line_bytes),
                     });
+                    self.stopped_at_too_long = true;
                     self.input_done = true;
+                } else {
+                    self.stats.lines += 1;
+                    self.stats.too_long += 1;
                 }
             }
             return;
@@ -318,6 +325,10 @@ impl ParallelLines {
             .report
             .lock()
             .unwrap_or_else(|poison| poison.into_inner());
+        if std::mem::take(&mut self.stopped_at_too_long) {
+            self.stats.lines += 1;
+            self.stats.too_long += 1;
+        }
         report.stats.add(&self.stats);
         report
             .errors
@@ -420,6 +431,7 @@ impl Iterator for ParallelLines {
             self.carry_time(&mut records, decoded.leading_untimed, decoded.last_ts);
             self.current = records.into_iter();
             if let Some((line, reason)) = decoded.strict {
+                self.stopped_at_too_long = false;
                 // Give this block's records up to the line, then stop.
                 self.strict_error = Some(Error::Strict {
                     input: self.input.name.to_string(),
