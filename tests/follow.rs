@@ -237,6 +237,57 @@ fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
     );
 }
 
+/// Bytes written as they are, without a line end (a line cut short by a crash or a rotation).
+fn append_raw(path: &Path, bytes: &str) {
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    file.write_all(bytes.as_bytes()).unwrap();
+}
+
+#[test]
+fn a_rotation_loses_neither_the_old_files_late_lines_nor_the_new_files_first() {
+    let (lines, dir, log, child, events) = following_a_file();
+    // logrotate's `create`: the file is renamed and a new one created at once, and the
+    // service goes on writing to the old one until its postrotate signal; its last line there
+    // is cut short (it was killed mid-write).
+    let rotated = dir.path().join("worker.log.1");
+    std::fs::rename(&log, &rotated).unwrap();
+    std::fs::write(&log, "").unwrap();
+    std::thread::sleep(Duration::from_millis(400));
+    append(&rotated, &lines[2]);
+    std::thread::sleep(Duration::from_millis(400));
+    append_raw(&rotated, &lines[3][..lines[3].len() / 2]);
+    append(&log, &lines[4]);
+    assert_eq!(
+        identity(&next_event(&events, "the old file's late line").1),
+        line_identity(&lines[2])
+    );
+    assert_eq!(
+        identity(&next_event(&events, "the new file's first line").1),
+        line_identity(&lines[4])
+    );
+    // copytruncate with a line cut short: the file's next first line is read whole too.
+    append_raw(&log, &lines[5][..lines[5].len() / 2]);
+    std::thread::sleep(Duration::from_millis(300));
+    std::fs::write(&log, "").unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    append(&log, &lines[6]);
+    assert_eq!(
+        identity(&next_event(&events, "the first line after truncation").1),
+        line_identity(&lines[6])
+    );
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("worker.log was rotated"), "{stderr}");
+    assert!(stderr.contains("worker.log was truncated"), "{stderr}");
+    // The two cut lines are counted as skipped, not glued to the lines after them.
+    assert!(stderr.contains("4 events"), "{stderr}");
+    assert!(stderr.contains("2 skipped"), "{stderr}");
+}
+
 #[test]
 fn a_deleted_followed_file_is_said_and_waited_for() {
     let (lines, _dir, log, child, events) = following_a_file();

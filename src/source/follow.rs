@@ -72,18 +72,39 @@ fn notice(text: &str) {
 }
 
 /// A log file read as it grows, `tail -F` style: at the end of its bytes it waits for more;
-/// when the path names a new file (rotated: renamed and recreated) the rest of the old one is
-/// read first, then the new one from its start; when the file shrinks (truncated) it is read
-/// again from its start. Both are said on stderr. It ends only on Ctrl-C.
+/// when the path names a new file (rotated: renamed and recreated) the old one is read until
+/// it has been quiet a moment, then the new one from its start; when the file shrinks
+/// (truncated) it is read again from its start. Both are said on stderr. A line cut by either
+/// is ended there, so the next file's first line is read whole. It ends only on Ctrl-C.
 pub(crate) struct FollowFile {
     path: PathBuf,
     name: String,
     file: File,
-    inode: u64,
+    /// The open file's device and inode: the path names another file once they differ.
+    identity: (u64, u64),
     position: u64,
     /// Since when the path names no file (deleted, or renamed and not yet recreated), and
     /// whether that was said.
     missing_since: Option<(Instant, bool)>,
+    /// While the path names another file and the open one is still read: when that was
+    /// noticed, and when the open one last gave bytes (see `ROTATION_QUIET`).
+    replaced: Option<(Instant, Instant)>,
+    /// The last byte given was a line end (or none was given yet).
+    at_line_start: bool,
+    /// A line end to give before the next file's bytes: the last line read was cut short.
+    end_cut_line: bool,
+}
+
+/// After a rotation, the old file is read until it has given nothing for this long: with
+/// logrotate's `create` the service writes to the renamed file until its postrotate signal
+/// makes it reopen its log, and those lines are the moments before the new file's.
+const ROTATION_QUIET: Duration = Duration::from_secs(1);
+/// ... and at most this long, so a file still written to after a rotation (a service that
+/// never reopens its log) does not keep the new one unread.
+const ROTATION_LONGEST: Duration = Duration::from_secs(30);
+
+fn identity_of(metadata: &std::fs::Metadata) -> (u64, u64) {
+    (metadata.dev(), metadata.ino())
 }
 
 /// A path missing this long is said on stderr: a rotation recreates it at once.
@@ -93,7 +114,7 @@ impl FollowFile {
     /// Opens `path`, at its end unless `from_start`.
     pub(crate) fn open(path: PathBuf, name: String, from_start: bool) -> io::Result<FollowFile> {
         let mut file = File::open(&path)?;
-        let inode = file.metadata()?.ino();
+        let identity = identity_of(&file.metadata()?);
         let position = if from_start {
             0
         } else {
@@ -103,9 +124,12 @@ impl FollowFile {
             path,
             name,
             file,
-            inode,
+            identity,
             position,
             missing_since: None,
+            replaced: None,
+            at_line_start: true,
+            end_cut_line: false,
         })
     }
 
@@ -125,14 +149,25 @@ impl FollowFile {
             }
             return Ok(false);
         };
-        let said_missing = self.missing_since.take().is_some_and(|(_, said)| said);
-        if metadata.ino() != self.inode {
-            // The old file was read to its end just now: move to the new one.
+        let said_missing = self.missing_since.as_ref().is_some_and(|(_, said)| *said);
+        if identity_of(&metadata) != self.identity {
+            // The old file was read to its end just now; the service may still be writing
+            // to it (see `ROTATION_QUIET`): move to the new one once it has been quiet.
+            let now = Instant::now();
+            let (noticed, last_bytes) = *self.replaced.get_or_insert((now, now));
+            if last_bytes.elapsed() < ROTATION_QUIET && noticed.elapsed() < ROTATION_LONGEST {
+                return Ok(false);
+            }
             match File::open(&self.path) {
+                // The identity of the file opened, not of the path looked at before: it may
+                // have been rotated again in between.
                 Ok(file) => {
+                    self.identity = identity_of(&file.metadata()?);
                     self.file = file;
-                    self.inode = metadata.ino();
                     self.position = 0;
+                    self.missing_since = None;
+                    self.replaced = None;
+                    self.end_cut_line = !self.at_line_start;
                     notice(&format!(
                         "{} {}: reading the new file from its start",
                         self.name,
@@ -147,9 +182,11 @@ impl FollowFile {
                 Err(_) => return Ok(false),
             }
         }
+        self.missing_since = None;
         if metadata.len() < self.position {
             self.file.seek(SeekFrom::Start(0))?;
             self.position = 0;
+            self.end_cut_line = !self.at_line_start;
             notice(&format!(
                 "{} was truncated: reading it again from its start",
                 self.name
@@ -163,9 +200,24 @@ impl FollowFile {
 impl Read for FollowFile {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            if std::mem::take(&mut self.end_cut_line) {
+                // The cut line ends here, on its own (skipped as not JSON, and counted), so
+                // the next file's first line is not glued to it.
+                buf[0] = b'\n';
+                self.at_line_start = true;
+                return Ok(1);
+            }
             let count = self.file.read(buf)?;
             if count > 0 {
                 self.position += count as u64;
+                self.at_line_start = buf[count - 1] == b'\n';
+                if let Some((_, last_bytes)) = &mut self.replaced {
+                    // Still written to: the quiet moment starts again.
+                    *last_bytes = Instant::now();
+                }
                 return Ok(count);
             }
             if ending() {
