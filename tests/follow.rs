@@ -289,6 +289,27 @@ fn a_rotation_loses_neither_the_old_files_late_lines_nor_the_new_files_first() {
 }
 
 #[test]
+fn a_truncation_caught_after_the_file_grew_back_is_still_read_from_the_start() {
+    let (lines, _dir, log, child, events) = following_a_file();
+    // Truncated and written again past where it was read before the follow looked (one
+    // write: a small log's burst, or a paused output that kept the reader waiting).
+    std::thread::sleep(Duration::from_millis(200));
+    let rewritten = format!("{}\n{}\n{}\n", lines[7], lines[8], lines[9]);
+    assert!(rewritten.len() as u64 > std::fs::metadata(&log).unwrap().len());
+    std::fs::write(&log, rewritten).unwrap();
+    for line in &lines[7..10] {
+        assert_eq!(
+            identity(&next_event(&events, "a line of the rewritten file").1),
+            line_identity(line)
+        );
+    }
+    let (code, stderr) = interrupt(child);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("worker.log was truncated"), "{stderr}");
+    assert!(!stderr.contains("skipped"), "{stderr}");
+}
+
+#[test]
 fn a_deleted_followed_file_is_said_and_waited_for() {
     let (lines, _dir, log, child, events) = following_a_file();
     // Gone for longer than a rotation takes, then created again.

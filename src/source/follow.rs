@@ -93,7 +93,17 @@ pub(crate) struct FollowFile {
     at_line_start: bool,
     /// A line end to give before the next file's bytes: the last line read was cut short.
     end_cut_line: bool,
+    /// The last bytes read, which end at `position`: when they are no longer there, the
+    /// file was truncated and written again past where it was read (a copytruncate caught
+    /// late: a small log, or a paused output that kept the reader from looking).
+    tail: [u8; TAIL],
+    tail_length: usize,
+    /// The last read found the end: the next bytes may be a rewritten file's.
+    waited: bool,
 }
+
+/// Bytes kept to recognize the file read so far.
+const TAIL: usize = 64;
 
 /// After a rotation, the old file is read until it has given nothing for this long: with
 /// logrotate's `create` the service writes to the renamed file until its postrotate signal
@@ -120,7 +130,7 @@ impl FollowFile {
         } else {
             file.seek(SeekFrom::End(0))?
         };
-        Ok(FollowFile {
+        let mut followed = FollowFile {
             path,
             name,
             file,
@@ -130,7 +140,53 @@ impl FollowFile {
             replaced: None,
             at_line_start: true,
             end_cut_line: false,
-        })
+            tail: [0; TAIL],
+            tail_length: 0,
+            waited: false,
+        };
+        // From the end: the bytes before it are what the file must still hold.
+        let length = position.min(TAIL as u64) as usize;
+        if length > 0 {
+            use std::os::unix::fs::FileExt;
+            let mut tail = [0; TAIL];
+            followed
+                .file
+                .read_exact_at(&mut tail[..length], position - length as u64)?;
+            followed.keep_tail(&tail[..length]);
+        }
+        Ok(followed)
+    }
+
+    /// Keeps the last `TAIL` bytes read, `read` being the latest.
+    fn keep_tail(&mut self, read: &[u8]) {
+        if read.len() >= TAIL {
+            self.tail.copy_from_slice(&read[read.len() - TAIL..]);
+            self.tail_length = TAIL;
+            return;
+        }
+        let kept = self.tail_length.min(TAIL - read.len());
+        self.tail
+            .copy_within(self.tail_length - kept..self.tail_length, 0);
+        self.tail[kept..kept + read.len()].copy_from_slice(read);
+        self.tail_length = kept + read.len();
+    }
+
+    /// The bytes last read are no longer where they were: the file was written again.
+    fn rewritten(&self) -> bool {
+        use std::os::unix::fs::FileExt;
+        let length = self.tail_length;
+        if length == 0 {
+            return false;
+        }
+        let mut now = [0; TAIL];
+        match self
+            .file
+            .read_exact_at(&mut now[..length], self.position - length as u64)
+        {
+            Ok(()) => now[..length] != self.tail[..length],
+            // Shorter than what was read: the size check says so.
+            Err(_) => false,
+        }
     }
 
     /// After the open file gave nothing: true when reading should go on at once (rotated or
@@ -168,6 +224,7 @@ impl FollowFile {
                     self.missing_since = None;
                     self.replaced = None;
                     self.end_cut_line = !self.at_line_start;
+                    self.tail_length = 0;
                     notice(&format!(
                         "{} {}: reading the new file from its start",
                         self.name,
@@ -183,17 +240,24 @@ impl FollowFile {
             }
         }
         self.missing_since = None;
-        if metadata.len() < self.position {
-            self.file.seek(SeekFrom::Start(0))?;
-            self.position = 0;
-            self.end_cut_line = !self.at_line_start;
-            notice(&format!(
-                "{} was truncated: reading it again from its start",
-                self.name
-            ));
+        if metadata.len() < self.position || self.rewritten() {
+            self.rewind()?;
             return Ok(true);
         }
         Ok(false)
+    }
+
+    /// Reads the file again from its start (it was truncated), ending a line it cut short.
+    fn rewind(&mut self) -> io::Result<()> {
+        self.file.seek(SeekFrom::Start(0))?;
+        self.position = 0;
+        self.end_cut_line = !self.at_line_start;
+        self.tail_length = 0;
+        notice(&format!(
+            "{} was truncated: reading it again from its start",
+            self.name
+        ));
+        Ok(())
     }
 }
 
@@ -212,8 +276,15 @@ impl Read for FollowFile {
             }
             let count = self.file.read(buf)?;
             if count > 0 {
+                // After a wait, the file may have been truncated and grown back past where
+                // it was read: then these bytes are from the middle of its new content.
+                if std::mem::take(&mut self.waited) && self.rewritten() {
+                    self.rewind()?;
+                    continue;
+                }
                 self.position += count as u64;
                 self.at_line_start = buf[count - 1] == b'\n';
+                self.keep_tail(&buf[..count]);
                 if let Some((_, last_bytes)) = &mut self.replaced {
                     // Still written to: the quiet moment starts again.
                     *last_bytes = Instant::now();
@@ -223,6 +294,7 @@ impl Read for FollowFile {
             if ending() {
                 return Ok(0);
             }
+            self.waited = true;
             if !self.check_replaced()? {
                 thread::sleep(POLL);
             }
