@@ -100,6 +100,8 @@ pub(crate) struct FollowFile {
     tail_length: usize,
     /// The last read found the end: the next bytes may be a rewritten file's.
     waited: bool,
+    /// That the path's new file could not be opened was said.
+    unopenable_said: bool,
 }
 
 /// Bytes kept to recognize the file read so far.
@@ -143,6 +145,7 @@ impl FollowFile {
             tail: [0; TAIL],
             tail_length: 0,
             waited: false,
+            unopenable_said: false,
         };
         // From the end: the bytes before it are what the file must still hold.
         let length = position.min(TAIL as u64) as usize;
@@ -225,6 +228,7 @@ impl FollowFile {
                     self.replaced = None;
                     self.end_cut_line = !self.at_line_start;
                     self.tail_length = 0;
+                    self.unopenable_said = false;
                     notice(&format!(
                         "{} {}: reading the new file from its start",
                         self.name,
@@ -236,7 +240,19 @@ impl FollowFile {
                     ));
                     return Ok(true);
                 }
-                Err(_) => return Ok(false),
+                Err(error) => {
+                    // A new file it may not read (logrotate's `create 0600` as another user):
+                    // said once, then looked at again at each poll.
+                    if !self.unopenable_said {
+                        self.unopenable_said = true;
+                        notice(&format!(
+                            "{} was rotated but the new file cannot be opened ({error}): \
+                             still trying",
+                            self.name
+                        ));
+                    }
+                    return Ok(false);
+                }
             }
         }
         self.missing_since = None;
