@@ -292,23 +292,29 @@ fn strict_stops_at_the_first_line_that_is_not_json_naming_it() {
     assert_eq!(kept, before);
 }
 
-#[test]
-fn a_read_error_is_said_before_the_report_of_what_was_read() {
-    // stdout and stderr into one file, as on a terminal: the order they were written in.
-    let dir = tempfile::tempdir().unwrap();
-    let both = dir.path().join("both.txt");
-    // A line that is not JSON halfway through a capture.
+/// A capture with a line that is not JSON halfway through, written in `dir`: its path, and
+/// the bad line's number.
+fn noisy_capture(dir: &std::path::Path) -> (std::path::PathBuf, usize) {
     let text = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let half = lines.len() / 2;
-    let log = dir.path().join("noisy.log");
+    let path = dir.join("noisy.log");
     let noisy = [
         &lines[..half],
         &["Traceback (most recent call last):"],
         &lines[half..],
     ]
     .concat();
-    std::fs::write(&log, noisy.join("\n") + "\n").unwrap();
+    std::fs::write(&path, noisy.join("\n") + "\n").unwrap();
+    (path, half + 1)
+}
+
+#[test]
+fn a_read_error_is_said_before_the_report_of_what_was_read() {
+    // stdout and stderr into one file, as on a terminal: the order they were written in.
+    let dir = tempfile::tempdir().unwrap();
+    let both = dir.path().join("both.txt");
+    let (log, bad_line) = noisy_capture(dir.path());
     // find reads the whole input too, then reports (the first trace of the capture).
     let find = ["find", "82479fc1dfd745d58e565a19bf82775a"];
     let commands = [
@@ -336,9 +342,8 @@ fn a_read_error_is_said_before_the_report_of_what_was_read() {
         let first_line = text.lines().next().unwrap_or_default();
         assert!(
             first_line.starts_with(&format!(
-                "flowtrace: {}:{}: not JSON",
-                log.display(),
-                half + 1
+                "flowtrace: {}:{bad_line}: not JSON",
+                log.display()
             )),
             "{command:?}: the error is not first:\n{text}"
         );
@@ -494,19 +499,20 @@ fn a_store_with_text_timestamps_is_read() {
     assert_eq!(events[1]["ts"], "2026-11-25T09:18:10.000000Z");
 }
 
+/// Two events of a capture with a 3 MiB line without JSON between them.
+fn with_a_long_line() -> String {
+    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
+    let mut lines = flat.lines().filter(|l| l.contains("\"node_success\""));
+    let (before, after) = (lines.next().unwrap(), lines.next().unwrap());
+    format!("{before}\n{}\n{after}\n", "x".repeat(3 * 1024 * 1024))
+}
+
 #[test]
 fn strict_stops_at_a_line_longer_than_the_limit_it_could_not_read() {
     // --strict skips nothing quietly: a line too long to read is where it stops, however the
     // file is read (mapped by one decoding thread, in blocks by two, or decompressed).
     let dir = tempfile::tempdir().unwrap();
-    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
-    let mut lines = flat.lines().filter(|l| l.contains("\"node_success\""));
-    let (before, after) = (lines.next().unwrap(), lines.next().unwrap());
-    let mut text = format!("{before}\n");
-    text.push_str(&"x".repeat(3 * 1024 * 1024));
-    text.push('\n');
-    text.push_str(after);
-    text.push('\n');
+    let text = with_a_long_line();
     let plain = dir.path().join("long.log");
     std::fs::write(&plain, &text).unwrap();
     let gzipped = dir.path().join("long.log.gz");
@@ -665,12 +671,7 @@ fn a_strict_stop_is_counted_alike_whatever_the_threads() {
 fn a_read_error_fails_the_run_even_when_stdout_closed_early() {
     // `classify --strict bad.log | head -1`: the error is said, and the exit status says it.
     let dir = tempfile::tempdir().unwrap();
-    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
-    let lines: Vec<&str> = flat.lines().collect();
-    let half = lines.len() / 2;
-    let path = dir.path().join("noisy.log");
-    let noisy = [&lines[..half], &["not json"], &lines[half..]].concat();
-    std::fs::write(&path, noisy.join("\n") + "\n").unwrap();
+    let (path, _) = noisy_capture(dir.path());
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_flowtrace"))
         .args(["classify", "--strict"])
         .arg(&path)
@@ -691,16 +692,8 @@ fn a_line_longer_than_the_limit_is_skipped_and_counted() {
     // A file that is mostly one line without an end (a decompression bomb, binary junk): the
     // events around it are read, the line is counted, memory stays bounded by the limit.
     let dir = tempfile::tempdir().unwrap();
-    let flat = std::fs::read_to_string(fixture("incident/flat.jsonl")).unwrap();
-    let mut lines = flat.lines().filter(|l| l.contains("\"node_success\""));
-    let (before, after) = (lines.next().unwrap(), lines.next().unwrap());
     let path = dir.path().join("long.log");
-    let mut text = format!("{before}\n");
-    text.push_str(&"x".repeat(3 * 1024 * 1024));
-    text.push('\n');
-    text.push_str(after);
-    text.push('\n');
-    std::fs::write(&path, text).unwrap();
+    std::fs::write(&path, with_a_long_line()).unwrap();
     for threads in ["1", "2"] {
         let output = flowtrace()
             .args([

@@ -104,12 +104,7 @@ fn line_identity(line: &str) -> String {
 }
 
 fn append(path: &Path, line: &str) {
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    writeln!(file, "{line}").unwrap();
+    append_raw(path, &format!("{line}\n"));
 }
 
 /// Sends Ctrl-C's signal and returns the exit code and stderr.

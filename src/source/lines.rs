@@ -349,16 +349,22 @@ impl LineDecoder {
         }
     }
 
+    /// A line longer than `max_line_bytes`, not read: counted, and where `--strict` stops.
+    pub(crate) fn too_long(&mut self) -> LineOutcome {
+        self.stats.lines += 1;
+        self.stats.too_long += 1;
+        if self.strict {
+            return LineOutcome::Strict(too_long_reason(self.max_line_bytes));
+        }
+        LineOutcome::Nothing
+    }
+
     /// Decodes line number `number` (without its terminator).
     pub(crate) fn decode(&mut self, line: &[u8], number: u64) -> LineOutcome {
-        self.stats.lines += 1;
         if line.len() > self.max_line_bytes {
-            self.stats.too_long += 1;
-            if self.strict {
-                return LineOutcome::Strict(too_long_reason(self.max_line_bytes));
-            }
-            return LineOutcome::Nothing;
+            return self.too_long();
         }
+        self.stats.lines += 1;
         if number > self.sample_lines && !(self.prefilter)(line) {
             self.stats.prefiltered += 1;
             return LineOutcome::Nothing;
@@ -446,21 +452,13 @@ impl Iterator for LineRecords {
                 break;
             }
             self.line_number += 1;
-            if std::mem::take(&mut self.skipped_long) {
-                self.decoder.stats.lines += 1;
-                self.decoder.stats.too_long += 1;
-                if self.decoder.strict {
-                    let error = Error::Strict {
-                        input: self.input.name.to_string(),
-                        line: self.line_number,
-                        reason: too_long_reason(self.decoder.max_line_bytes),
-                    };
-                    self.finish(Some(error));
-                }
-                continue;
-            }
-            let line = trim_line_end(&self.buffer);
-            match self.decoder.decode(line, self.line_number) {
+            let outcome = if std::mem::take(&mut self.skipped_long) {
+                self.decoder.too_long()
+            } else {
+                self.decoder
+                    .decode(trim_line_end(&self.buffer), self.line_number)
+            };
+            match outcome {
                 LineOutcome::Record(record) => return Some(record),
                 LineOutcome::Nothing => {}
                 LineOutcome::Strict(reason) => {

@@ -9,7 +9,9 @@ use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread;
 
 use super::input::OpenInput;
-use super::lines::{LineDecoder, LineOptions, LineOutcome, UNKNOWN_TS, trim_line_end};
+use super::lines::{
+    LineDecoder, LineOptions, LineOutcome, UNKNOWN_TS, past_limit, too_long_reason, trim_line_end,
+};
 use super::read_ahead::OwnedChunk;
 use super::{ReadStats, Record, SharedReport};
 use crate::error::Error;
@@ -199,7 +201,7 @@ impl ParallelLines {
             // stays bounded.
             self.partial.extend_from_slice(&buffer[start..end]);
             self.input.reader.give_back(buffer);
-            if super::lines::past_limit(self.partial.len(), self.max_line_bytes) {
+            if past_limit(self.partial.len(), self.max_line_bytes) {
                 self.partial.clear();
                 self.skipping = true;
                 self.lines += 1;
@@ -210,7 +212,7 @@ impl ParallelLines {
                     self.strict_error = Some(Error::Strict {
                         input: self.input.name.to_string(),
                         line: self.lines,
-                        reason: super::lines::too_long_reason(self.max_line_bytes),
+                        reason: too_long_reason(self.max_line_bytes),
                     });
                     self.stopped_at_too_long = true;
                     self.input_done = true;
