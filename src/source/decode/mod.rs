@@ -79,11 +79,12 @@ enum PodPrefix<'a> {
 /// What a decoder carries from line to line. Names: a trace id, node name and tenant recur
 /// on every event, so each is allocated once and shared, instead of once per event (a fixed
 /// table of slots, the last name seen per hash slot, keeps memory constant whatever the
-/// input). And the key layout of the last line, which the next one most likely repeats.
+/// input). And the key layouts of the last few shapes of lines, which the next one most
+/// likely repeats.
 pub struct Names {
     slots: Vec<Option<Name>>,
     hasher: foldhash::fast::FixedState,
-    layout: scan::Layout,
+    layouts: scan::Layouts,
     /// The last few kubectl `pod/NAME/CONTAINER` prefixes met, with their pod and container:
     /// a deployment has a few pods.
     pods: Vec<KnownPod>,
@@ -96,7 +97,7 @@ impl Default for Names {
         Names {
             slots: vec![None; NAME_SLOTS],
             hasher: foldhash::fast::FixedState::with_seed(0x9e37_79b9),
-            layout: scan::Layout::default(),
+            layouts: scan::Layouts::default(),
             pods: Vec::new(),
             fresh: recycled::Fresh::default(),
         }
@@ -208,7 +209,7 @@ fn decode_json(
     let mut record = RawRecord::default();
     // simdutf8 checks a line a few times faster than `std::str::from_utf8` (same answer).
     let scanned = simdutf8::basic::from_utf8(json)
-        .is_ok_and(|json| scan::scan_record(json, &mut names.layout, &mut record));
+        .is_ok_and(|json| scan::scan_record(json, &mut names.layouts, &mut record));
     if !scanned {
         record = match serde_json::from_slice(json) {
             Ok(record) => record,
@@ -262,7 +263,7 @@ pub fn decode_store_row(
     let mut record = RawRecord::default();
     if let Some(payload) = payload {
         let scanned = simdutf8::basic::from_utf8(payload)
-            .is_ok_and(|payload| scan::scan_record(payload, &mut names.layout, &mut record));
+            .is_ok_and(|payload| scan::scan_record(payload, &mut names.layouts, &mut record));
         if !scanned {
             record = serde_json::from_slice(payload).unwrap_or_default();
         }
@@ -1025,7 +1026,7 @@ mod tests {
         let (lines, captured) = lines_and_mutations();
         let mut scanned_captured = 0;
         let mut layout_answers = 0;
-        let mut primed = scan::Layout::default();
+        let mut primed = scan::Layouts::default();
         for (index, line) in lines.iter().enumerate() {
             let (json, _, _) = strip_kubectl_prefixes(trim_ascii(line.as_bytes()), &[]);
             let Some(json) = std::str::from_utf8(json).ok() else {
@@ -1035,7 +1036,7 @@ mod tests {
             // line are read through its original's layout whenever the bytes allow.
             let primer = &lines[index % captured.max(1) / 3 * 3];
             let (primer, _, _) = strip_kubectl_prefixes(trim_ascii(primer.as_bytes()), &[]);
-            let scan = |json, layout: &mut scan::Layout| {
+            let scan = |json, layout: &mut scan::Layouts| {
                 let mut record = RawRecord::default();
                 scan::scan_record(json, layout, &mut record).then_some(record)
             };
@@ -1045,7 +1046,7 @@ mod tests {
             let hits = primed.hits;
             let through_layout = scan(json, &mut primed);
             layout_answers += usize::from(primed.hits > hits);
-            let alone = scan(json, &mut scan::Layout::default());
+            let alone = scan(json, &mut scan::Layouts::default());
             assert_eq!(
                 format!("{through_layout:?}"),
                 format!("{alone:?}"),
@@ -1079,7 +1080,7 @@ mod tests {
         let mut record = RawRecord::default();
         assert!(scan::scan_record(
             line,
-            &mut scan::Layout::default(),
+            &mut scan::Layouts::default(),
             &mut record
         ));
         assert_eq!(record.node_name, Flex::Str(Cow::Borrowed("a")));
@@ -1088,7 +1089,7 @@ mod tests {
         let mut record = RawRecord::default();
         assert!(!scan::scan_record(
             kept,
-            &mut scan::Layout::default(),
+            &mut scan::Layouts::default(),
             &mut record
         ));
     }

@@ -14,18 +14,22 @@ const MAX_DEPTH: usize = 64;
 
 /// Scans one line holding one JSON object into `record` (which must come empty); `false`
 /// when serde must decide (`record` then holds anything). Lines of one producer almost
-/// always have the keys of the line before in the same order, with the same separators:
-/// `layout` holds the last whole line's, and a line that follows it is read by comparing
-/// those bytes instead of scanning each key. The record is filled in place: it is about a
-/// kilobyte, and moving it out of each call was a tenth of the scan.
+/// always have the keys of a line before in the same order, with the same separators:
+/// `layouts` holds the last few shapes of whole lines, and a line that follows one is read by
+/// comparing those bytes instead of scanning each key. The record is filled in place: it is
+/// about a kilobyte, and moving it out of each call was a tenth of the scan.
 pub(super) fn scan_record<'a>(
     json: &'a str,
-    layout: &mut Layout,
+    layouts: &mut Layouts,
     record: &mut RawRecord<'a>,
 ) -> bool {
-    if !layout.entries.is_empty() {
-        if scan_in_layout(json, layout, record).is_some() {
-            layout.hits += 1;
+    if !layouts.shapes.is_empty() {
+        if let Some(used) = scan_in_layouts(json, &layouts.shapes, record) {
+            layouts.hits += 1;
+            if used > 0 {
+                // Most recently used first: the next line most likely has this shape again.
+                layouts.shapes[..=used].rotate_right(1);
+            }
             return true;
         }
         *record = RawRecord::default();
@@ -37,76 +41,194 @@ pub(super) fn scan_record<'a>(
     };
     scanner.skip_whitespace();
     let start = scanner.at;
-    let mut marks = std::mem::take(&mut layout.marks);
+    let mut marks = std::mem::take(&mut layouts.marks);
     marks.clear();
-    let read = scanner.record_marked(record, Some(&mut marks)).is_some();
+    let read = scanner.record_marked(record, &mut marks).is_some();
     let object_end = scanner.at;
     scanner.skip_whitespace();
     let whole = read && scanner.at == scanner.bytes.len();
     if whole && !marks.is_empty() {
-        layout.learn(&json.as_bytes()[..object_end], start, &marks);
+        layouts.learn(&json.as_bytes()[..object_end], start, &marks);
     }
-    layout.marks = marks;
+    layouts.marks = marks;
     whole
 }
 
-/// The key layout of the last line read whole: each top-level entry's bytes from the end of
-/// the value before it (or the object's `{`) to its own value, with the key if kept, and the
-/// bytes after the last value (`}`).
+/// Shapes kept: a flow's lines come in a few (node_start and node_success share one; retries,
+/// errors, deadlines and failures each add keys), and they alternate. With only the last
+/// line's shape, each change of shape scanned a line whole and learned its shape again (4%
+/// of the lines of a production log, a tenth of the scanning).
+const KEPT_SHAPES: usize = 8;
+/// The shapes' bytes kept at most, beyond the newest one's: a line of thousands of keys is
+/// not worth keeping many of.
+const KEPT_SHAPE_BYTES: usize = 64 << 10;
+
+/// The key layouts of the last few shapes of lines read whole, most recently used first.
 #[derive(Debug, Default)]
-pub(crate) struct Layout {
-    bytes: Vec<u8>,
-    entries: Vec<(std::ops::Range<usize>, Option<Key>)>,
-    tail: std::ops::Range<usize>,
-    /// Where each value started and ended, and its key, in the line being scanned.
-    marks: Vec<(usize, usize, Option<Key>)>,
-    /// Lines read through the layout.
+pub(crate) struct Layouts {
+    shapes: Vec<Shape>,
+    /// Where each value started and ended, in the line being scanned.
+    marks: Vec<Mark>,
+    /// Lines read through a layout.
     pub(super) hits: u64,
 }
 
-impl Layout {
-    fn learn(&mut self, object: &[u8], start: usize, marks: &[(usize, usize, Option<Key>)]) {
-        self.bytes.clear();
-        self.entries.clear();
-        let mut previous_end = start;
-        for &(value_start, value_end, key) in marks {
-            let from = self.bytes.len();
-            self.bytes
-                .extend_from_slice(&object[previous_end..value_start]);
-            self.entries.push((from..self.bytes.len(), key));
-            previous_end = value_end;
+/// One line's key layout: each entry's bytes from the end of the value before it (or the
+/// object's `{`) to its own value, and the bytes after the last value (`}`). The entries are
+/// the top-level object's, and those of the object under `extra` (the structured shape's
+/// payload) in their place among them.
+#[derive(Debug)]
+struct Shape {
+    bytes: Vec<u8>,
+    entries: Vec<Entry>,
+    tail: std::ops::Range<usize>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+struct Entry {
+    between: std::ops::Range<usize>,
+    /// The key, if kept.
+    key: Option<Key>,
+    /// An entry of the object under `extra`.
+    nested: bool,
+}
+
+/// A value's place in a line being scanned: where it starts and ends, its key if kept, and
+/// whether it is under `extra`.
+#[derive(Debug, Clone, Copy)]
+struct Mark {
+    start: usize,
+    end: usize,
+    key: Option<Key>,
+    nested: bool,
+}
+
+impl Shape {
+    fn between(&self, entry: usize) -> &[u8] {
+        &self.bytes[self.entries[entry].between.clone()]
+    }
+
+    /// The bytes expected after `entries` entries: the next entry's key, or the object's end.
+    fn next_bytes(&self, entries: usize) -> &[u8] {
+        match self.entries.get(entries) {
+            Some(entry) => &self.bytes[entry.between.clone()],
+            None => &self.bytes[self.tail.clone()],
         }
-        let from = self.bytes.len();
-        self.bytes.extend_from_slice(&object[previous_end..]);
-        self.tail = from..self.bytes.len();
+    }
+
+    /// The first `entries` entries are `other`'s, byte for byte.
+    fn starts_as(&self, other: &Shape, entries: usize) -> bool {
+        entries <= self.entries.len()
+            && entries <= other.entries.len()
+            && (0..entries).all(|entry| {
+                self.entries[entry].key == other.entries[entry].key
+                    && self.entries[entry].nested == other.entries[entry].nested
+                    && same_bytes(self.between(entry), other.between(entry))
+            })
     }
 }
 
-/// Reads `json` through `layout` into `record`: the same bytes between values, and each
-/// value read as the scanner reads it; `None` at the first difference. The bytes between
+impl Layouts {
+    fn learn(&mut self, object: &[u8], start: usize, marks: &[Mark]) {
+        let mut shape = Shape {
+            bytes: Vec::new(),
+            entries: Vec::with_capacity(marks.len()),
+            tail: 0..0,
+        };
+        let mut previous_end = start;
+        for mark in marks {
+            let from = shape.bytes.len();
+            shape
+                .bytes
+                .extend_from_slice(&object[previous_end..mark.start]);
+            shape.entries.push(Entry {
+                between: from..shape.bytes.len(),
+                key: mark.key,
+                nested: mark.nested,
+            });
+            previous_end = mark.end;
+        }
+        let from = shape.bytes.len();
+        shape.bytes.extend_from_slice(&object[previous_end..]);
+        shape.tail = from..shape.bytes.len();
+        self.shapes.insert(0, shape);
+        self.shapes.truncate(KEPT_SHAPES);
+        let mut bytes = 0;
+        let kept = self.shapes[1..]
+            .iter()
+            .take_while(|shape| {
+                bytes += shape.bytes.len();
+                bytes <= KEPT_SHAPE_BYTES
+            })
+            .count();
+        self.shapes.truncate(1 + kept);
+    }
+}
+
+/// Reads `json` through the layouts `shapes` into `record`; the shape the line has, or
+/// `None` at a difference no shape kept explains. Reading starts with the first shape; where
+/// the line's next bytes are not that shape's, it goes on with another shape whose entries
+/// so far are the same (the values read so far are then that shape's too). The bytes between
 /// values hold the whitespace around the colon, so each value starts right after them (or
-/// the line is not read here), and the layout's kept keys are distinct (the line it came from
+/// the line is not read here), and a shape's kept keys are distinct (the line it came from
 /// was read whole), so no key needs the repeated-key check.
-fn scan_in_layout<'a>(json: &'a str, layout: &Layout, record: &mut RawRecord<'a>) -> Option<()> {
+fn scan_in_layouts<'a>(
+    json: &'a str,
+    shapes: &[Shape],
+    record: &mut RawRecord<'a>,
+) -> Option<usize> {
     let mut scanner = Scanner {
         text: json,
         bytes: json.as_bytes(),
         at: 0,
     };
     scanner.skip_whitespace();
-    for (between, key) in &layout.entries {
-        scanner.expect(&layout.bytes[between.clone()])?;
-        match key {
-            None => scanner.skip_value()?,
-            Some(key) => match record.slot(*key) {
-                Some(field) => *field = scanner.value()?,
-                None => scanner.field(record, &mut 0, Some(*key), 1, false)?,
-            },
+    let mut used = 0;
+    let mut shape = &shapes[0];
+    let mut entry = 0;
+    'shapes: loop {
+        for next in &shape.entries[entry..] {
+            if scanner.expect(&shape.bytes[next.between.clone()]).is_none() {
+                used = other_shape(shapes, used, entry, &scanner)?;
+                shape = &shapes[used];
+                continue 'shapes;
+            }
+            // The record a value goes to: the line's, or the one under its `extra`.
+            let (target, depth) = if next.nested {
+                (&mut **record.extra.0.get_or_insert_with(Box::default), 2)
+            } else {
+                (&mut *record, 1)
+            };
+            match next.key {
+                None => scanner.skip_value(depth)?,
+                Some(key) => match target.slot(key) {
+                    Some(field) => *field = scanner.value()?,
+                    None => scanner.field(target, &mut 0, Some(key), depth, next.nested)?,
+                },
+            }
+            entry += 1;
         }
+        if scanner.expect(&shape.bytes[shape.tail.clone()]).is_none() {
+            used = other_shape(shapes, used, entry, &scanner)?;
+            shape = &shapes[used];
+            continue;
+        }
+        break;
     }
-    scanner.expect(&layout.bytes[layout.tail.clone()])?;
     scanner.skip_whitespace();
-    (scanner.at == scanner.bytes.len()).then_some(())
+    (scanner.at == scanner.bytes.len()).then_some(used)
+}
+
+/// A shape other than `shapes[used]` with the same first `entries` entries, whose next bytes
+/// are the line's next ones.
+#[cold]
+fn other_shape(shapes: &[Shape], used: usize, entries: usize, scanner: &Scanner) -> Option<usize> {
+    let here = &scanner.bytes[scanner.at..];
+    (0..shapes.len()).find(|&other| {
+        other != used
+            && shapes[other].starts_as(&shapes[used], entries)
+            && here.starts_with(shapes[other].next_bytes(entries))
+    })
 }
 
 impl<'a> RawRecord<'a> {
@@ -287,15 +409,18 @@ impl<'a> Scanner<'a> {
     }
 
     /// A value starting right here, validated as serde validates a value it ignores, and
-    /// passed over.
+    /// passed over. A string without escapes is passed over in one search; one with escapes
+    /// (a traceback) is `skip`'s.
     #[inline(always)]
-    fn skip_value(&mut self) -> Option<()> {
+    fn skip_value(&mut self, depth: usize) -> Option<()> {
         if self.peek()? == b'"' {
             let start = self.at + 1;
-            self.at = start + string_length(self.bytes.get(start..)?)? + 1;
-            return Some(());
+            if let Some(length) = string_length(self.bytes.get(start..)?) {
+                self.at = start + length + 1;
+                return Some(());
+            }
         }
-        self.skip(1)
+        self.skip(depth)
     }
 
     /// A value of a key not kept, validated as serde validates a value it ignores, and
@@ -451,20 +576,43 @@ impl<'a> Scanner<'a> {
     }
 
     /// The top-level object into `record`, noting in `marks` where each value starts and
-    /// ends.
-    fn record_marked(
-        &mut self,
-        record: &mut RawRecord<'a>,
-        mut marks: Option<&mut Vec<(usize, usize, Option<Key>)>>,
-    ) -> Option<()> {
+    /// ends, and each value of the object under `extra` (there, the object itself when empty).
+    fn record_marked(&mut self, record: &mut RawRecord<'a>, marks: &mut Vec<Mark>) -> Option<()> {
         let mut seen = 0u32;
         self.entries(|scanner, key| {
             let known = Key::of(key);
             scanner.skip_whitespace();
             let start = scanner.at;
-            scanner.field(record, &mut seen, known, 1, false)?;
-            if let Some(marks) = marks.as_mut() {
-                marks.push((start, scanner.at, known));
+            let marked = marks.len();
+            if known == Some(Key::Extra) && scanner.peek() == Some(b'{') {
+                // As `field` reads it (`object` then `record(true)`), each value marked.
+                first_time(&mut seen, Key::Extra as u32)?;
+                let mut nested = RawRecord::default();
+                let mut nested_seen = 0u32;
+                scanner.entries(|scanner, key| {
+                    let known = Key::of(key);
+                    scanner.skip_whitespace();
+                    let start = scanner.at;
+                    scanner.field(&mut nested, &mut nested_seen, known, 2, true)?;
+                    marks.push(Mark {
+                        start,
+                        end: scanner.at,
+                        key: known,
+                        nested: true,
+                    });
+                    Some(())
+                })?;
+                record.extra = Nested(Some(Box::new(nested)));
+            } else {
+                scanner.field(record, &mut seen, known, 1, false)?;
+            }
+            if marks.len() == marked {
+                marks.push(Mark {
+                    start,
+                    end: scanner.at,
+                    key: known,
+                    nested: false,
+                });
             }
             Some(())
         })
@@ -815,11 +963,72 @@ fn first_time(seen: &mut u32, bit: u32) -> Option<()> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::RawRecord;
     use super::super::tests::Random;
     use super::{
-        Key, exact_decimal, special_byte, special_in_sixteen, special_in_sixteen_portable,
-        string_length,
+        Key, Layouts, exact_decimal, scan_record, special_byte, special_in_sixteen,
+        special_in_sixteen_portable, string_length,
     };
+
+    #[test]
+    fn the_structured_payload_is_read_through_the_layout() {
+        // penguiflow's structured formatter: the payload under `extra`, a failure's
+        // `flow_error` object inside it, an `extra` left empty.
+        let first = r#"{"level": "INFO", "message": "node_start", "extra": {"ts": 1.5, "event": "node_start", "node_name": "a", "trace_id": "t1", "attempt": 0}, "exc_info": null}"#;
+        let second = r#"{"level": "INFO", "message": "node_start", "extra": {"ts": 2.5, "event": "node_start", "node_name": "b", "trace_id": "t2", "attempt": 1}, "exc_info": null}"#;
+        let failed = r#"{"level": "ERROR", "message": "node_failed", "extra": {"ts": 3.5, "event": "node_failed", "node_name": "b", "trace_id": "t2", "flow_error": {"code": "NODE_TIMEOUT", "message": "m"}}, "exc_info": "Traceback\n"}"#;
+        let empty = r#"{"level": "INFO", "message": "hello", "extra": {}, "exc_info": null}"#;
+        let odd = r#"{"level": "INFO", "message": "node_start", "extra": {"ts": 4.5, "event": "node_start", "node_name": "b", "trace_id": "t2", "attempt": 1, "extra": {}}, "exc_info": null}"#;
+        let lines = [first, second, failed, second, failed, empty, empty, first];
+        let mut layouts = Layouts::default();
+        for line in lines {
+            let mut through = RawRecord::default();
+            assert!(scan_record(line, &mut layouts, &mut through), "{line}");
+            let mut alone = RawRecord::default();
+            assert!(scan_record(line, &mut Layouts::default(), &mut alone));
+            assert_eq!(format!("{through:?}"), format!("{alone:?}"), "{line}");
+            let payload = through.extra.0.as_ref().expect("an object under extra");
+            let reference: RawRecord = serde_json::from_str(line).expect("JSON");
+            assert_eq!(format!("{through:?}"), format!("{reference:?}"), "{line}");
+            assert_eq!(payload.node_name.as_str().is_some(), line != empty);
+        }
+        // Three shapes, each scanned whole once (a traceback's escapes do not make a line
+        // scanned whole again).
+        assert_eq!(layouts.hits, (lines.len() - 3) as u64);
+        // `extra` inside `extra` is serde's, through a layout or not.
+        let mut record = RawRecord::default();
+        assert!(!scan_record(odd, &mut layouts, &mut record));
+    }
+
+    #[test]
+    fn alternating_shapes_are_read_through_their_layouts() {
+        // A flow's lines: starts and successes share a shape; a retry adds a key in the
+        // middle, an error one at the end; then a line of none of them (a key renamed).
+        let start = r#"{"level": "INFO", "ts": 1.5, "event": "node_start", "node_name": "a", "trace_id": "t1", "attempt": 0}"#;
+        let retry = r#"{"level": "INFO", "ts": 1.75, "event": "node_retry", "node_name": "a", "sleep_s": 0.5, "trace_id": "t2", "attempt": 1}"#;
+        let error = r#"{"level": "INFO", "ts": 2.5, "event": "node_error", "node_name": "b", "trace_id": "t1", "attempt": 0, "exception": "E('x')"}"#;
+        let renamed = r#"{"level": "INFO", "ts": 3.5, "event": "node_start", "node": "a", "trace_id": "t1", "attempt": 0}"#;
+        let lines = [
+            start, retry, start, error, start, retry, error, start, renamed, error, start,
+        ];
+        let mut layouts = Layouts::default();
+        for line in lines {
+            let mut through = RawRecord::default();
+            assert!(scan_record(line, &mut layouts, &mut through), "{line}");
+            let mut alone = RawRecord::default();
+            assert!(scan_record(line, &mut Layouts::default(), &mut alone));
+            assert_eq!(format!("{through:?}"), format!("{alone:?}"), "{line}");
+        }
+        // Each shape is scanned whole once, the first time it is met.
+        let shapes = 4;
+        assert_eq!(layouts.hits, (lines.len() - shapes) as u64);
+        assert_eq!(layouts.shapes.len(), shapes);
+        // A line that differs from every shape in a value's bytes is not read through them.
+        let mut record = RawRecord::default();
+        let broken = start.replace("\"attempt\": 0", "\"attempt\": 0x");
+        assert!(!scan_record(&broken, &mut layouts, &mut record));
+        assert_eq!(layouts.hits, (lines.len() - shapes) as u64);
+    }
 
     /// `text` (digits with one point) read by `exact_decimal`.
     fn exact(text: &str) -> f64 {
