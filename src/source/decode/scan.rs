@@ -59,7 +59,7 @@ pub(super) fn scan_record<'a>(
 /// line's shape, each change of shape scanned a line whole and learned its shape again (4%
 /// of the lines of a production log, a tenth of the scanning).
 const KEPT_SHAPES: usize = 8;
-/// The shapes' bytes kept at most, beyond the newest one's: a line of thousands of keys is
+/// The shapes' memory kept at most, beyond the newest one's: a line of thousands of keys is
 /// not worth keeping many of.
 const KEPT_SHAPE_BYTES: usize = 64 << 10;
 
@@ -157,7 +157,7 @@ impl Layouts {
         let kept = self.shapes[1..]
             .iter()
             .take_while(|shape| {
-                bytes += shape.bytes.len();
+                bytes += shape.bytes.capacity() + shape.entries.capacity() * size_of::<Entry>();
                 bytes <= KEPT_SHAPE_BYTES
             })
             .count();
@@ -202,7 +202,7 @@ fn scan_in_layouts<'a>(
             match next.key {
                 None => scanner.skip_value(depth)?,
                 Some(key) => match target.slot(key) {
-                    Some(field) => *field = scanner.value()?,
+                    Some(field) => *field = scanner.value(depth)?,
                     None => scanner.field(target, &mut 0, Some(key), depth, next.nested)?,
                 },
             }
@@ -391,9 +391,10 @@ impl<'a> Scanner<'a> {
         parse_float(&self.text[start..at])
     }
 
-    /// A value starting right here (no whitespace first), kept as a `Flex`.
+    /// A value starting right here (no whitespace first), kept as a `Flex`; `depth` as in
+    /// `flex`.
     #[inline(always)]
-    fn value(&mut self) -> Option<Flex<'a>> {
+    fn value(&mut self, depth: usize) -> Option<Flex<'a>> {
         match *self.bytes.get(self.at)? {
             b'"' => {
                 let start = self.at + 1;
@@ -404,7 +405,7 @@ impl<'a> Scanner<'a> {
                     .map(|text| Flex::Str(Cow::Borrowed(text)))
             }
             b'-' | b'0'..=b'9' => self.number(),
-            _ => self.flex(1),
+            _ => self.flex(depth),
         }
     }
 
@@ -998,6 +999,22 @@ mod tests {
         // `extra` inside `extra` is serde's, through a layout or not.
         let mut record = RawRecord::default();
         assert!(!scan_record(odd, &mut layouts, &mut record));
+        // So is a kept value under `extra` nested past the depth limit: the whole scan
+        // counts `extra` as one level, and so must the layout (found by a fuzzer).
+        for levels in [62, 63, 64] {
+            let deep = format!("{}1{}", "[".repeat(levels), "]".repeat(levels));
+            let line = format!(
+                r#"{{"level": "INFO", "message": "node_start", "extra": {{"ts": {deep}, "event": "node_start", "node_name": "a", "trace_id": "t1", "attempt": 0}}, "exc_info": null}}"#
+            );
+            let mut through = RawRecord::default();
+            let read = scan_record(&line, &mut layouts, &mut through);
+            let mut alone = RawRecord::default();
+            assert_eq!(
+                read,
+                scan_record(&line, &mut Layouts::default(), &mut alone)
+            );
+            assert_eq!(read, levels < 63, "{levels} levels");
+        }
     }
 
     #[test]
