@@ -20,7 +20,7 @@ use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
 use crate::coverage::{self, Seen};
 use crate::error::Error;
-use crate::event::{Event, Timestamp, recycled};
+use crate::event::{Event, PREFETCH_AHEAD, Timestamp, recycled};
 use crate::filter::EventFilter;
 use crate::redact::Redactor;
 use crate::source::{EventStream, ReadReport, SourceOptions, TenantMap, follow};
@@ -208,7 +208,16 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
             let mut analysis = analysis;
             let mut spent = recycled::Spent::default();
             for steps in receiver {
-                for step in steps {
+                let mut steps = steps.into_iter();
+                for step in steps.as_slice().iter().take(PREFETCH_AHEAD) {
+                    if let Step::Event(event, _) = step {
+                        event.prefetch();
+                    }
+                }
+                while let Some(step) = steps.next() {
+                    if let Some(Step::Event(ahead, _)) = steps.as_slice().get(PREFETCH_AHEAD) {
+                        ahead.prefetch();
+                    }
                     match step {
                         Step::Event(event, selected) => {
                             analysis.observe(&event, selected);

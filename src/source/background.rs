@@ -6,6 +6,7 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread;
 
 use super::Record;
+use crate::event::PREFETCH_AHEAD;
 
 /// Records per hand-over: large enough that the channel costs nothing per record.
 const BATCH: usize = 1024;
@@ -48,9 +49,17 @@ impl Iterator for Background {
     fn next(&mut self) -> Option<Record> {
         loop {
             if let Some(record) = self.batch.next() {
+                if let Some(Record::Event(ahead)) = self.batch.as_slice().get(PREFETCH_AHEAD) {
+                    ahead.prefetch();
+                }
                 return Some(record);
             }
             self.batch = self.receiver.recv().ok()?.into_iter();
+            for record in self.batch.as_slice().iter().take(PREFETCH_AHEAD) {
+                if let Record::Event(event) = record {
+                    event.prefetch();
+                }
+            }
         }
     }
 }
