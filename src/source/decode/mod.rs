@@ -1084,8 +1084,19 @@ mod tests {
             &mut record
         ));
         assert_eq!(record.node_name, Flex::Str(Cow::Borrowed("a")));
-        // A kept value with an escape is serde's to decode.
+        // A kept value with an escape is decoded as serde decodes it; with a `\u` escape it is
+        // serde's to decode.
         let kept = r#"{"ts": 1.5, "event": "node_start", "node_name": "a\n"}"#;
+        let mut record = RawRecord::default();
+        assert!(scan::scan_record(
+            kept,
+            &mut scan::Layouts::default(),
+            &mut record
+        ));
+        let reference: RawRecord = serde_json::from_str(kept).unwrap();
+        assert_eq!(format!("{record:?}"), format!("{reference:?}"));
+        assert_eq!(record.node_name, Flex::Str(Cow::Borrowed("a\n")));
+        let kept = r#"{"ts": 1.5, "event": "node_start", "node_name": "\u00e9"}"#;
         let mut record = RawRecord::default();
         assert!(!scan::scan_record(
             kept,

@@ -1,7 +1,8 @@
 //! The fast path of line decoding: a scanner for the plain JSON objects PenguiFlow writes
-//! (no escapes in keys or kept strings, nesting only under `extra`, `flow_error`,
-//! `error_payload` and `headers`). It reads the fields flowtrace keeps, borrowing them from the
-//! line, and validates the rest without building anything. Whenever a line is unusual it
+//! (no escapes in keys, no `\u` escapes in kept strings, nesting only under `extra`,
+//! `flow_error`, `error_payload` and `headers`). It reads the fields flowtrace keeps, borrowing
+//! them from the line (a string with escapes, a traceback, is decoded), and validates the rest
+//! without building anything. Whenever a line is unusual it
 //! gives up (`None`) and serde decodes the line instead: serde is the reference, and a test
 //! checks that both agree on every line the scanner accepts.
 
@@ -396,14 +397,7 @@ impl<'a> Scanner<'a> {
     #[inline(always)]
     fn value(&mut self, depth: usize) -> Option<Flex<'a>> {
         match *self.bytes.get(self.at)? {
-            b'"' => {
-                let start = self.at + 1;
-                let end = start + string_length(self.bytes.get(start..)?)?;
-                self.at = end + 1;
-                self.text
-                    .get(start..end)
-                    .map(|text| Flex::Str(Cow::Borrowed(text)))
-            }
+            b'"' => self.string_value(),
             b'-' | b'0'..=b'9' => self.number(),
             _ => self.flex(depth),
         }
@@ -422,6 +416,55 @@ impl<'a> Scanner<'a> {
             }
         }
         self.skip(depth)
+    }
+
+    /// A string value starting right here (its quote): borrowed from the line, or with its
+    /// escapes decoded when it has some (a traceback kept as `exception`).
+    #[inline(always)]
+    fn string_value(&mut self) -> Option<Flex<'a>> {
+        let start = self.at + 1;
+        let Some(length) = string_length(self.bytes.get(start..)?) else {
+            return self.unescaped().map(|text| Flex::Str(Cow::Owned(text)));
+        };
+        self.at = start + length + 1;
+        self.text
+            .get(start..start + length)
+            .map(|text| Flex::Str(Cow::Borrowed(text)))
+    }
+
+    /// A string starting right here (its quote) with its escapes decoded as serde decodes
+    /// them; `None` for a `\u` escape (serde's, with its rules for surrogates), a raw control
+    /// character or a line ending inside the string.
+    #[cold]
+    fn unescaped(&mut self) -> Option<String> {
+        let mut at = self.at + 1;
+        let mut text = String::new();
+        loop {
+            let run = special_byte(self.bytes.get(at..)?)?;
+            // Both ends are ASCII (after a quote or an escape, before a special byte).
+            text.push_str(self.text.get(at..at + run)?);
+            at += run;
+            match self.bytes[at] {
+                b'"' => break,
+                b'\\' => {
+                    text.push(match *self.bytes.get(at + 1)? {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        _ => return None,
+                    });
+                    at += 2;
+                }
+                _ => return None,
+            }
+        }
+        self.at = at + 1;
+        Some(text)
     }
 
     /// A value of a key not kept, validated as serde validates a value it ignores, and
@@ -469,7 +512,7 @@ impl<'a> Scanner<'a> {
     fn flex(&mut self, depth: usize) -> Option<Flex<'a>> {
         self.skip_whitespace();
         match self.peek()? {
-            b'"' => self.string().map(|text| Flex::Str(Cow::Borrowed(text))),
+            b'"' => self.string_value(),
             b'-' | b'0'..=b'9' => self.number(),
             b't' => self.literal(b"true").map(|()| Flex::Bool(true)),
             b'f' => self.literal(b"false").map(|()| Flex::Bool(false)),
@@ -1014,6 +1057,35 @@ mod tests {
                 scan_record(&line, &mut Layouts::default(), &mut alone)
             );
             assert_eq!(read, levels < 63, "{levels} levels");
+        }
+    }
+
+    #[test]
+    fn kept_strings_with_escapes_are_decoded_as_serde_decodes_them() {
+        // The structured formatter's traceback, kept as `exception`; a repr with quotes.
+        let traceback = r#"{"level": "ERROR", "message": "node_failed", "extra": {"ts": 3.5, "event": "node_failed", "node_name": "b", "exception": "KeyError(\"k\")"}, "exception": "Traceback (most recent call last):\n  File \"/app/x.py\", line 3\n\t\\ \/ \b\f\r"}"#;
+        let mut layouts = Layouts::default();
+        for _ in 0..2 {
+            let mut record = RawRecord::default();
+            assert!(scan_record(traceback, &mut layouts, &mut record));
+            let reference: RawRecord = serde_json::from_str(traceback).expect("JSON");
+            assert_eq!(format!("{record:?}"), format!("{reference:?}"));
+            assert_eq!(
+                record.exception.as_str(),
+                Some(
+                    "Traceback (most recent call last):\n  File \"/app/x.py\", line 3\n\t\\ / \u{8}\u{c}\r"
+                )
+            );
+        }
+        assert_eq!(layouts.hits, 1);
+        // `\u` escapes, raw control characters and unknown escapes are serde's.
+        for value in [r#""caf\u00e9""#, "\"a\tb\"", r#""a\x""#, r#""a\"#] {
+            let line = format!(r#"{{"event": "node_error", "exception": {value}}}"#);
+            let mut record = RawRecord::default();
+            assert!(
+                !scan_record(&line, &mut Layouts::default(), &mut record),
+                "{line}"
+            );
         }
     }
 
