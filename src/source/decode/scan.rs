@@ -1014,6 +1014,16 @@ mod tests {
         special_in_sixteen_portable, string_length,
     };
 
+    /// `line` read through `layouts` (which must take it), checked against a whole scan.
+    fn read_through<'a>(line: &'a str, layouts: &mut Layouts) -> RawRecord<'a> {
+        let mut through = RawRecord::default();
+        assert!(scan_record(line, layouts, &mut through), "{line}");
+        let mut alone = RawRecord::default();
+        assert!(scan_record(line, &mut Layouts::default(), &mut alone));
+        assert_eq!(format!("{through:?}"), format!("{alone:?}"), "{line}");
+        through
+    }
+
     #[test]
     fn the_structured_payload_is_read_through_the_layout() {
         // penguiflow's structured formatter: the payload under `extra`, a failure's
@@ -1026,11 +1036,7 @@ mod tests {
         let lines = [first, second, failed, second, failed, empty, empty, first];
         let mut layouts = Layouts::default();
         for line in lines {
-            let mut through = RawRecord::default();
-            assert!(scan_record(line, &mut layouts, &mut through), "{line}");
-            let mut alone = RawRecord::default();
-            assert!(scan_record(line, &mut Layouts::default(), &mut alone));
-            assert_eq!(format!("{through:?}"), format!("{alone:?}"), "{line}");
+            let through = read_through(line, &mut layouts);
             let payload = through.extra.0.as_ref().expect("an object under extra");
             let reference: RawRecord = serde_json::from_str(line).expect("JSON");
             assert_eq!(format!("{through:?}"), format!("{reference:?}"), "{line}");
@@ -1102,11 +1108,7 @@ mod tests {
         ];
         let mut layouts = Layouts::default();
         for line in lines {
-            let mut through = RawRecord::default();
-            assert!(scan_record(line, &mut layouts, &mut through), "{line}");
-            let mut alone = RawRecord::default();
-            assert!(scan_record(line, &mut Layouts::default(), &mut alone));
-            assert_eq!(format!("{through:?}"), format!("{alone:?}"), "{line}");
+            read_through(line, &mut layouts);
         }
         // Each shape is scanned whole once, the first time it is met.
         let shapes = 4;
