@@ -2,9 +2,9 @@
 //! (no escapes in keys, no `\u` escapes in kept strings, nesting only under `extra`,
 //! `flow_error`, `error_payload` and `headers`). It reads the fields flowtrace keeps, borrowing
 //! them from the line (a string with escapes, a traceback, is decoded), and validates the rest
-//! without building anything. Whenever a line is unusual it
-//! gives up (`None`) and serde decodes the line instead: serde is the reference, and a test
-//! checks that both agree on every line the scanner accepts.
+//! without building anything. Whenever a line is unusual it gives up (`None`) and serde
+//! decodes the line instead: serde is the reference, and a test checks that both agree on
+//! every line the scanner accepts.
 
 use std::borrow::Cow;
 
