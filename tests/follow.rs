@@ -103,6 +103,12 @@ fn line_identity(line: &str) -> String {
     identity(&serde_json::from_str(line).unwrap())
 }
 
+/// The next event printed is `line`'s.
+#[track_caller]
+fn assert_next_is(events: &Receiver<(Instant, Value)>, what: &str, line: &str) {
+    assert_eq!(identity(&next_event(events, what).1), line_identity(line));
+}
+
 fn append(path: &Path, line: &str) {
     append_raw(path, &format!("{line}\n"));
 }
@@ -179,10 +185,7 @@ fn following_a_file() -> (
     let (child, events) = follow(&[log.to_str().unwrap()], Stdio::null());
     std::thread::sleep(Duration::from_millis(300));
     append(&log, &lines[1]);
-    assert_eq!(
-        identity(&next_event(&events, "an append").1),
-        line_identity(&lines[1])
-    );
+    assert_next_is(&events, "an append", &lines[1]);
     (lines, dir, log, child, events)
 }
 
@@ -195,23 +198,14 @@ fn a_followed_file_is_read_across_appends_rotation_and_truncation() {
     append(&rotated, &lines[2]);
     std::thread::sleep(Duration::from_millis(200));
     append(&log, &lines[3]);
-    assert_eq!(
-        identity(&next_event(&events, "the rotated file's last line").1),
-        line_identity(&lines[2])
-    );
-    assert_eq!(
-        identity(&next_event(&events, "the new file's line").1),
-        line_identity(&lines[3])
-    );
+    assert_next_is(&events, "the rotated file's last line", &lines[2]);
+    assert_next_is(&events, "the new file's line", &lines[3]);
     // Truncation (copytruncate): the file starts again from nothing.
     std::thread::sleep(Duration::from_millis(200));
     std::fs::write(&log, "").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     append(&log, &lines[4]);
-    assert_eq!(
-        identity(&next_event(&events, "a line after truncation").1),
-        line_identity(&lines[4])
-    );
+    assert_next_is(&events, "a line after truncation", &lines[4]);
     let (code, stderr) = interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
@@ -256,24 +250,15 @@ fn a_rotation_loses_neither_the_old_files_late_lines_nor_the_new_files_first() {
     std::thread::sleep(Duration::from_millis(400));
     append_raw(&rotated, &lines[3][..lines[3].len() / 2]);
     append(&log, &lines[4]);
-    assert_eq!(
-        identity(&next_event(&events, "the old file's late line").1),
-        line_identity(&lines[2])
-    );
-    assert_eq!(
-        identity(&next_event(&events, "the new file's first line").1),
-        line_identity(&lines[4])
-    );
+    assert_next_is(&events, "the old file's late line", &lines[2]);
+    assert_next_is(&events, "the new file's first line", &lines[4]);
     // copytruncate with a line cut short: the file's next first line is read whole too.
     append_raw(&log, &lines[5][..lines[5].len() / 2]);
     std::thread::sleep(Duration::from_millis(300));
     std::fs::write(&log, "").unwrap();
     std::thread::sleep(Duration::from_millis(300));
     append(&log, &lines[6]);
-    assert_eq!(
-        identity(&next_event(&events, "the first line after truncation").1),
-        line_identity(&lines[6])
-    );
+    assert_next_is(&events, "the first line after truncation", &lines[6]);
     let (code, stderr) = interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(stderr.contains("worker.log was rotated"), "{stderr}");
@@ -293,10 +278,7 @@ fn a_truncation_caught_after_the_file_grew_back_is_still_read_from_the_start() {
     assert!(rewritten.len() as u64 > std::fs::metadata(&log).unwrap().len());
     std::fs::write(&log, rewritten).unwrap();
     for line in &lines[7..10] {
-        assert_eq!(
-            identity(&next_event(&events, "a line of the rewritten file").1),
-            line_identity(line)
-        );
+        assert_next_is(&events, "a line of the rewritten file", line);
     }
     let (code, stderr) = interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
@@ -311,10 +293,7 @@ fn a_deleted_followed_file_is_said_and_waited_for() {
     std::fs::remove_file(&log).unwrap();
     std::thread::sleep(Duration::from_millis(1800));
     append(&log, &lines[2]);
-    assert_eq!(
-        identity(&next_event(&events, "the recreated file's line").1),
-        line_identity(&lines[2])
-    );
+    assert_next_is(&events, "the recreated file's line", &lines[2]);
     let (code, stderr) = interrupt(child);
     assert_eq!(code, Some(130), "{stderr}");
     assert!(
@@ -337,15 +316,9 @@ fn since_starts_a_followed_file_at_its_beginning() {
     append(&log, &lines[0]);
     // The capture's times are in the past: a --since far enough back keeps them.
     let (child, events) = follow(&[log.to_str().unwrap(), "--since", "3650d"], Stdio::null());
-    assert_eq!(
-        identity(&next_event(&events, "the file's first line").1),
-        line_identity(&lines[0])
-    );
+    assert_next_is(&events, "the file's first line", &lines[0]);
     append(&log, &lines[1]);
-    assert_eq!(
-        identity(&next_event(&events, "an append").1),
-        line_identity(&lines[1])
-    );
+    assert_next_is(&events, "an append", &lines[1]);
     let (code, _) = interrupt(child);
     assert_eq!(code, Some(130));
 }
@@ -370,14 +343,8 @@ fn several_files_are_merged_by_time_and_a_late_event_is_marked() {
     // Within the window: b's earlier event goes first though a's was written first.
     append(&a, &lines[3]);
     append(&b, &lines[2]);
-    assert_eq!(
-        identity(&next_event(&events, "b's event").1),
-        line_identity(&lines[2])
-    );
-    assert_eq!(
-        identity(&next_event(&events, "a's event").1),
-        line_identity(&lines[3])
-    );
+    assert_next_is(&events, "b's event", &lines[2]);
+    assert_next_is(&events, "a's event", &lines[3]);
     // Past the window: an event older than one printed is printed, marked late.
     append(&b, &lines[1]);
     let (_, late) = next_event(&events, "the late event");
