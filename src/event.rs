@@ -633,7 +633,43 @@ impl PartialEq for DerivedKeys {
 
 /// How many events past the one being worked on a thread that takes events from another
 /// thread asks the memory of ([`Event::prefetch`]).
-pub const PREFETCH_AHEAD: usize = 4;
+const PREFETCH_AHEAD: usize = 4;
+
+/// A batch handed over from another thread, taken item by item with the memory of the event
+/// `PREFETCH_AHEAD` items on asked for ([`Event::prefetch`]); `event_of` finds an item's event.
+pub struct Prefetching<T> {
+    items: std::vec::IntoIter<T>,
+    event_of: fn(&T) -> Option<&Event>,
+}
+
+impl<T> Prefetching<T> {
+    pub fn new(items: Vec<T>, event_of: fn(&T) -> Option<&Event>) -> Prefetching<T> {
+        for event in items.iter().take(PREFETCH_AHEAD).filter_map(event_of) {
+            event.prefetch();
+        }
+        Prefetching {
+            items: items.into_iter(),
+            event_of,
+        }
+    }
+}
+
+impl<T> Iterator for Prefetching<T> {
+    type Item = T;
+
+    fn next(&mut self) -> Option<T> {
+        let item = self.items.next()?;
+        if let Some(ahead) = self
+            .items
+            .as_slice()
+            .get(PREFETCH_AHEAD)
+            .and_then(self.event_of)
+        {
+            ahead.prefetch();
+        }
+        Some(item)
+    }
+}
 
 impl Event {
     /// Asks for the event's memory to be brought into this core's cache, ahead of its use. An

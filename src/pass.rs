@@ -20,7 +20,7 @@ use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
 use crate::coverage::{self, Seen};
 use crate::error::Error;
-use crate::event::{Event, PREFETCH_AHEAD, Timestamp, recycled};
+use crate::event::{Event, Prefetching, Timestamp, recycled};
 use crate::filter::EventFilter;
 use crate::redact::Redactor;
 use crate::source::{EventStream, ReadReport, SourceOptions, TenantMap, follow};
@@ -176,6 +176,15 @@ enum Step {
     Finished(Box<TraceOutcome>),
 }
 
+impl Step {
+    fn event(&self) -> Option<&Event> {
+        match self {
+            Step::Event(event, _) => Some(event),
+            Step::Finished(_) => None,
+        }
+    }
+}
+
 /// Steps handed to an analysis on its own thread at a time, and batches queued to it.
 const STEPS: usize = 1024;
 const QUEUED_STEPS: usize = 4;
@@ -208,16 +217,7 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
             let mut analysis = analysis;
             let mut spent = recycled::Spent::default();
             for steps in receiver {
-                let mut steps = steps.into_iter();
-                for step in steps.as_slice().iter().take(PREFETCH_AHEAD) {
-                    if let Step::Event(event, _) = step {
-                        event.prefetch();
-                    }
-                }
-                while let Some(step) = steps.next() {
-                    if let Some(Step::Event(ahead, _)) = steps.as_slice().get(PREFETCH_AHEAD) {
-                        ahead.prefetch();
-                    }
+                for step in Prefetching::new(steps, Step::event) {
                     match step {
                         Step::Event(event, selected) => {
                             analysis.observe(&event, selected);

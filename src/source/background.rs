@@ -6,7 +6,7 @@ use std::sync::mpsc::{Receiver, sync_channel};
 use std::thread;
 
 use super::Record;
-use crate::event::PREFETCH_AHEAD;
+use crate::event::Prefetching;
 
 /// Records per hand-over: large enough that the channel costs nothing per record.
 const BATCH: usize = 1024;
@@ -15,7 +15,7 @@ const AHEAD: usize = 2;
 
 pub(crate) struct Background {
     receiver: Receiver<Vec<Record>>,
-    batch: std::vec::IntoIter<Record>,
+    batch: Prefetching<Record>,
 }
 
 impl Background {
@@ -38,7 +38,7 @@ impl Background {
         });
         Background {
             receiver,
-            batch: Vec::new().into_iter(),
+            batch: Prefetching::new(Vec::new(), event_of),
         }
     }
 }
@@ -49,17 +49,16 @@ impl Iterator for Background {
     fn next(&mut self) -> Option<Record> {
         loop {
             if let Some(record) = self.batch.next() {
-                if let Some(Record::Event(ahead)) = self.batch.as_slice().get(PREFETCH_AHEAD) {
-                    ahead.prefetch();
-                }
                 return Some(record);
             }
-            self.batch = self.receiver.recv().ok()?.into_iter();
-            for record in self.batch.as_slice().iter().take(PREFETCH_AHEAD) {
-                if let Record::Event(event) = record {
-                    event.prefetch();
-                }
-            }
+            self.batch = Prefetching::new(self.receiver.recv().ok()?, event_of);
         }
+    }
+}
+
+fn event_of(record: &Record) -> Option<&crate::event::Event> {
+    match record {
+        Record::Event(event) => Some(event),
+        _ => None,
     }
 }
