@@ -16,6 +16,25 @@ pub enum TraceKey {
 }
 
 impl TraceKey {
+    /// The key of an event's trace id; `hex` as [`crate::event::hex_trace_id`] read it (an
+    /// event's `keys().hex_trace`). A hex id is copied, not shared: no reference count that
+    /// another thread's core holds is touched.
+    pub fn of(trace_id: &Name, hex: Option<[u64; 2]>) -> TraceKey {
+        match hex {
+            Some(hex) => TraceKey::Hex(hex),
+            None => TraceKey::Text(Name::clone(trace_id)),
+        }
+    }
+
+    /// True when this is the key of the trace id `trace_id` (`hex` as for [`TraceKey::of`]).
+    pub fn is(&self, trace_id: &str, hex: Option<[u64; 2]>) -> bool {
+        match (self, hex) {
+            (TraceKey::Hex(key), Some(hex)) => *key == hex,
+            (TraceKey::Text(text), None) => **text == *trace_id,
+            _ => false,
+        }
+    }
+
     /// The id's text, on the stack for a hex id.
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match self {

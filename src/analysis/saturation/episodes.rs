@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::event::{Name, Timestamp};
+use crate::event::Timestamp;
 
 use super::DepthSeen;
+use crate::analysis::tracemap::TraceKey;
 
 /// Readings below full for this long (and no hand-over wait) cut a node's pressure into
 /// separate stretches.
@@ -60,7 +61,7 @@ pub(super) struct BlockedSpell {
 /// One attempt that waited to hand its output over.
 #[derive(Debug, Clone)]
 pub(super) struct BlockedAttempt {
-    pub trace: Name,
+    pub trace: TraceKey,
     pub start: Timestamp,
     pub end: Timestamp,
     pub ms: f64,

@@ -533,7 +533,7 @@ pub struct StoppedWorker {
 /// full then (an attempt that cannot hand its output over is blocked, not hanging).
 #[derive(Debug, Clone)]
 struct OpenAttempt {
-    trace: Name,
+    trace: TraceKey,
     start: Timestamp,
     outbound_full: bool,
     /// Its output queue at its start, and the latest reading before with that queue empty.
@@ -736,10 +736,11 @@ impl SaturationAnalyzer {
         // One worker per node and process: at most one attempt under way per instance.
         let mut ended = None;
         if let Some(trace) = &event.trace_id {
+            let hex = event.keys().hex_trace;
             match event.kind {
                 Kind::NodeStart => {
                     readings.open = Some(OpenAttempt {
-                        trace: trace.clone(),
+                        trace: TraceKey::of(trace, hex),
                         start: event.ts,
                         outbound_full: outbound_full(event),
                         q_out: event.q_depth_out.unwrap_or(0),
@@ -754,7 +755,7 @@ impl SaturationAnalyzer {
                     if readings
                         .open
                         .as_ref()
-                        .is_some_and(|open| open.trace == *trace) =>
+                        .is_some_and(|open| open.trace.is(trace, hex)) =>
                 {
                     ended = readings.open.take();
                 }
