@@ -31,6 +31,7 @@ use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
+use super::tracemap::TraceKey;
 use crate::event::{Event, FastMap, Kind, Name, NameIds, NameSlots, Timestamp};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::redact::summarize_exception;
@@ -408,7 +409,7 @@ pub struct Classifier {
     expired_without_pod: u64,
     /// The exception type each failing message (trace, node) last raised, until it succeeds
     /// there (a recovery) or fails for good; bounded by `MAX_FAILING`.
-    failing: FastMap<(Name, Name), String>,
+    failing: FastMap<(TraceKey, Name), String>,
     /// The exception type a trace recovered from on a retry, until the trace ends; bounded by
     /// `MAX_FAILING`.
     recovered_in: FastMap<Name, String>,
@@ -718,15 +719,19 @@ impl Classifier {
                 if let Some(type_name) = type_name
                     && self.failing.len() < MAX_FAILING
                 {
-                    self.failing
-                        .insert((trace.clone(), node.clone()), type_name.to_string());
+                    self.failing.insert(
+                        (TraceKey::of(trace, event.keys().hex_trace), node.clone()),
+                        type_name.to_string(),
+                    );
                 }
             }
             Kind::NodeSuccess | Kind::NodeFailed | Kind::NodeTraceCancelled => {
                 if self.failing.is_empty() {
                     return;
                 }
-                let key = (trace.clone(), node.clone());
+                // The trace's key, not a clone of its shared name: no reference count the
+                // decoding thread's core holds is touched for each success.
+                let key = (TraceKey::of(trace, event.keys().hex_trace), node.clone());
                 if let Some(type_name) = self.failing.remove(&key)
                     && event.kind == Kind::NodeSuccess
                     && let Some(tally) = self.exceptions.get_mut(&type_name)

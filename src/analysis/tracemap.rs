@@ -9,7 +9,7 @@ use std::fmt;
 use crate::event::{FastMap, Name, NameMap, hex_trace_digits};
 
 /// The id of a trace as a `TraceMap` keeps it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum TraceKey {
     Hex([u64; 2]),
     Text(Name),
