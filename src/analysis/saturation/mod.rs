@@ -664,10 +664,7 @@ impl SaturationAnalyzer {
             }
             return;
         }
-        let bucket = stats
-            .buckets
-            .entry(event.ts.0.div_euclid(width))
-            .or_default();
+        let bucket = last_or_entry(&mut stats.buckets, event.ts.0.div_euclid(width));
         if matches!(
             event.kind,
             Kind::NodeStart
@@ -1405,6 +1402,22 @@ impl SaturationAnalyzer {
             stops: self.stops,
         }
     }
+}
+
+/// The bucket at `index`, made if missing. Events come in time order, so it is nearly always
+/// the last one: found down the tree's right edge, not by a search that compares with every
+/// key on the way (the last key being the worst case of a B-tree node's scan).
+fn last_or_entry<B: Default>(buckets: &mut BTreeMap<i64, B>, index: i64) -> &mut B {
+    if buckets
+        .last_key_value()
+        .is_some_and(|(last, _)| *last == index)
+    {
+        return buckets
+            .last_entry()
+            .expect("a last bucket was just seen")
+            .into_mut();
+    }
+    buckets.entry(index).or_default()
 }
 
 /// Merges buckets of width `from` into buckets of width `to` (a multiple of `from`).
