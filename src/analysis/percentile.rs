@@ -32,7 +32,23 @@ impl Buckets {
         self.floor == 0 && self.counts.is_empty()
     }
 
+    /// Counted in place when the bucket is in the range already met (nearly every add once a
+    /// node's latencies have been seen a while); growing the range goes apart.
+    #[inline(always)]
     fn add(&mut self, bucket: i32, count: u64) {
+        let at = bucket.wrapping_sub(self.first) as u32 as usize;
+        if bucket != i32::MIN
+            && bucket >= self.first
+            && let Some(counted) = self.counts.get_mut(at)
+        {
+            *counted += count;
+            return;
+        }
+        self.add_growing(bucket, count);
+    }
+
+    #[inline(never)]
+    fn add_growing(&mut self, bucket: i32, count: u64) {
         if bucket == i32::MIN {
             self.floor += count;
             return;
@@ -74,14 +90,23 @@ impl Percentiles {
         let value = value.max(0.0);
         self.count += 1;
         self.max = self.max.max(value);
-        if self.buckets.is_empty() && self.exact.len() < EXACT_LIMIT {
-            self.exact.push(value);
-            return;
+        if !self.exact.is_empty() || self.buckets.is_empty() {
+            if self.exact.len() < EXACT_LIMIT {
+                self.exact.push(value);
+                return;
+            }
+            self.spill();
         }
+        self.buckets.add(bucket_of(value), 1);
+    }
+
+    /// The exact values counted in buckets: past `EXACT_LIMIT` of them, and before any bucket
+    /// is counted (so a set has values in one place or the other, never both).
+    #[inline(never)]
+    fn spill(&mut self) {
         for spilled in std::mem::take(&mut self.exact) {
             self.buckets.add(bucket_of(spilled), 1);
         }
-        self.buckets.add(bucket_of(value), 1);
     }
 
     /// Merges another set of samples (for chunked, parallel analysis).
@@ -155,9 +180,13 @@ fn bucket_of(value: f64) -> i32 {
     // Queue depths are small whole numbers, three a saturation event: their buckets are
     // looked up (worked out by the same formula once), not a logarithm each.
     // Casts, not `fract`: without SSE4.1 (not in the x86-64 baseline) that is a libm call.
-    let whole = value as usize;
-    if whole < SMALL_WHOLE && whole as f64 == value {
-        return SMALL_WHOLE_BUCKETS[whole];
+    if (0.0..SMALL_WHOLE as f64).contains(&value) {
+        // In range (NaN is not): the truncating conversion needs none of `as`'s saturation.
+        // SAFETY: `value` is finite, and truncated it fits a `usize`.
+        let whole = unsafe { value.to_int_unchecked::<usize>() };
+        if whole as f64 == value {
+            return SMALL_WHOLE_BUCKETS[whole];
+        }
     }
     bucket_by_formula(value)
 }
