@@ -2401,6 +2401,20 @@ mod tests {
     use super::*;
 
     #[test]
+    fn depth_counts_keep_every_depth_read_in_and_past_the_slots() {
+        let mut counts = DepthCounts::default();
+        for depth in [3, 0, 3, 300, -1, 255, 256, 3] {
+            counts.add(depth);
+        }
+        let mut read: Vec<(i64, u64)> = counts.iter().collect();
+        read.sort_unstable();
+        assert_eq!(
+            read,
+            [(-1, 1), (0, 1), (3, 3), (255, 1), (256, 1), (300, 1)]
+        );
+    }
+
+    #[test]
     fn display_widths_are_nice_and_divide_evenly() {
         assert_eq!(display_width(1_500_000, 1_000), 50_000);
         assert_eq!(display_width(3_600_000_000, 1_000_000), 120_000_000);
