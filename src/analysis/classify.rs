@@ -423,9 +423,10 @@ pub struct Classifier {
     pod_pairs: usize,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
     tenants_seen: NameIds,
-    /// The time bucket the last event fell in and its key (`--by minute`): events come in
-    /// time order, so the key is written once a bucket, not once an event.
-    time_key: (i64, String),
+    /// The time bucket the last event fell in and its group (`--by minute`), counted here
+    /// and added to `groups` when the next bucket begins: events come in time order, so the
+    /// key is written and looked up once a bucket, not once an event. `None` before any event.
+    time_group: Option<(i64, Group)>,
     /// Counts only its groups (see [`Classifier::groups_only`]).
     groups_only: bool,
     newest: Option<Timestamp>,
@@ -478,7 +479,7 @@ impl Classifier {
             expired_by_pod: BTreeMap::new(),
             expired_without_pod: 0,
             tenants_seen: NameIds::default(),
-            time_key: (0, String::new()),
+            time_group: None,
             groups_only: false,
             failing: FastMap::default(),
             recovered_in: FastMap::default(),
@@ -518,18 +519,45 @@ impl Classifier {
         // A remote_call_error is counted as the node_error that repeats it.
         let category = category_of(event).filter(|_| !is_repeated(event));
         let terminal = is_terminal(event);
-        let key = match (self.by.bucket_micros(), self.then_by) {
-            (Some(width), None) => {
-                let start = event.ts.0.div_euclid(width) * width;
-                if self.time_key.0 != start || self.time_key.1.is_empty() {
-                    self.time_key = (start, key_of(self.by, event).into_owned());
+        if let (Some(width), None) = (self.by.bucket_micros(), self.then_by) {
+            let start = event.ts.0.div_euclid(width) * width;
+            if self
+                .time_group
+                .as_ref()
+                .is_none_or(|(held, _)| *held != start)
+            {
+                if let Some((_, group)) = self.time_group.take() {
+                    add_group(&mut self.groups, group);
                 }
-                Cow::Borrowed(self.time_key.1.as_str())
+                let key = key_of(self.by, event).into_owned();
+                self.time_group = Some((
+                    start,
+                    Group {
+                        key,
+                        ..Group::default()
+                    },
+                ));
             }
-            _ => self.group_key(event),
-        };
+            if let Some((_, group)) = &mut self.time_group {
+                count(group, event, category, terminal);
+            }
+            return (category, terminal);
+        }
+        let key = self.group_key(event);
         tally(&mut self.groups, &key, event, category, terminal);
         (category, terminal)
+    }
+
+    /// Every group counted so far, the time bucket held apart included.
+    fn counted_groups(&self) -> Cow<'_, FastMap<String, Group>> {
+        match &self.time_group {
+            None => Cow::Borrowed(&self.groups),
+            Some((_, held)) => {
+                let mut groups = self.groups.clone();
+                add_group(&mut groups, held.clone());
+                Cow::Owned(groups)
+            }
+        }
     }
 
     /// Groups by `by` and then by `then_by` (`--by tenant,node`).
@@ -1222,7 +1250,8 @@ impl Classifier {
 
     /// Groups sorted by terminal failures then events (or by time, filling empty buckets).
     fn ordered_groups(&self) -> Vec<Group> {
-        let mut groups: Vec<Group> = self.groups.values().cloned().collect();
+        let counted = self.counted_groups();
+        let mut groups: Vec<Group> = counted.values().cloned().collect();
         if self.then_by.is_some() {
             for group in &mut groups {
                 if let Some((first, second)) = group.key.split_once(KEY_SEPARATOR) {
@@ -1248,7 +1277,7 @@ impl Classifier {
             let mut dense = Vec::new();
             for bucket in first..=last {
                 let key = Timestamp(bucket * width).to_rfc3339();
-                dense.push(self.groups.get(&key).cloned().unwrap_or(Group {
+                dense.push(counted.get(&key).cloned().unwrap_or(Group {
                     key,
                     ..Group::default()
                 }));
@@ -1307,6 +1336,38 @@ fn tally(
             ..Group::default()
         }),
     };
+    count(group, event, category, terminal);
+}
+
+/// Adds `group`'s counts to the group of its key in `groups` (made if missing).
+fn add_group(groups: &mut FastMap<String, Group>, group: Group) {
+    let Some(known) = groups.get_mut(&group.key) else {
+        groups.insert(group.key.clone(), group);
+        return;
+    };
+    // Every count by name: a field added to `Group` must be added here too.
+    let Group {
+        key: _,
+        key2: _,
+        timeout,
+        error,
+        cancel,
+        deadline,
+        retry,
+        terminal,
+        successes,
+    } = group;
+    known.timeout += timeout;
+    known.error += error;
+    known.cancel += cancel;
+    known.deadline += deadline;
+    known.retry += retry;
+    known.terminal += terminal;
+    known.successes += successes;
+}
+
+/// Counts `event` in `group`.
+fn count(group: &mut Group, event: &Event, category: Option<Category>, terminal: bool) {
     match (category, terminal) {
         (Some(Category::Timeout), false) => group.timeout += 1,
         (Some(Category::Error), false) => group.error += 1,
