@@ -310,6 +310,58 @@ mod tests {
     }
 
     #[test]
+    fn bucket_counts_match_a_plain_count_per_bucket() {
+        // A pseudo-random walk over buckets: new ones below and above the range met, old
+        // ones again, the floor, far jumps (the in-place path and the growing path alike).
+        let mut buckets = Buckets::default();
+        let mut reference: std::collections::BTreeMap<i32, u64> = Default::default();
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut bucket: i32 = 0;
+        for step in 0..20_000u64 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            bucket = match state % 16 {
+                0 => i32::MIN,
+                1 => bucket.saturating_sub((state >> 8) as i32 % 500),
+                2 => bucket.saturating_add((state >> 8) as i32 % 500),
+                _ => bucket
+                    .saturating_add((state >> 8) as i32 % 7 - 3)
+                    .max(-2000),
+            };
+            let count = 1 + step % 3;
+            buckets.add(bucket, count);
+            *reference.entry(bucket).or_default() += count;
+            if bucket == i32::MIN {
+                bucket = 0;
+            }
+        }
+        let counted: Vec<(i32, u64)> = buckets.iter().collect();
+        let expected: Vec<(i32, u64)> = reference.into_iter().collect();
+        assert_eq!(counted, expected);
+    }
+
+    #[test]
+    fn fractional_values_take_the_bucket_the_formula_gives() {
+        // Around the whole numbers the table answers for, and at its end.
+        for value in [
+            0.0,
+            1e-300,
+            f64::MIN_POSITIVE,
+            0.999_999_999,
+            1.000_000_001,
+            1023.0,
+            1023.999_999_9,
+            1024.0,
+            1024.000_001,
+            4096.5,
+            1e300,
+        ] {
+            assert_eq!(bucket_of(value), bucket_by_formula(value), "{value}");
+        }
+    }
+
+    #[test]
     fn buckets_grow_both_ways_and_count_the_floor_apart() {
         let mut p = Percentiles::default();
         let values: Vec<f64> = (0..5000)
