@@ -429,22 +429,78 @@ impl LineDecoder {
 /// The time of records read before any line gave one.
 pub(crate) const UNKNOWN_TS: Timestamp = Timestamp(i64::MIN);
 
+/// A line decoded where the reader holds it, or why not.
+enum InPlace {
+    Decoded(LineOutcome),
+    /// The line is not whole in the reader's chunk (or is too long, or this is skip mode):
+    /// `read_line` reads it.
+    Copy,
+    Failed(io::Error),
+}
+
+impl LineRecords {
+    /// Decodes the next line in the reader's chunk when it is whole there (nearly every line
+    /// of a mapped file or a read buffer), without copying it into `buffer` first.
+    fn decode_in_place(&mut self) -> InPlace {
+        if self.options.required.is_some() && self.line_number >= self.options.sample_lines {
+            return InPlace::Copy;
+        }
+        let chunk = match self.input.reader.fill_buf() {
+            Ok(chunk) => chunk,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => return InPlace::Copy,
+            Err(error) => return InPlace::Failed(error),
+        };
+        let Some(end) = memchr::memchr(b'\n', chunk) else {
+            return InPlace::Copy;
+        };
+        let take = end + 1;
+        if past_limit(take, self.options.max_line_bytes) {
+            return InPlace::Copy;
+        }
+        self.line_number += 1;
+        let outcome = self
+            .decoder
+            .decode(trim_line_end(&chunk[..take]), self.line_number);
+        self.input.reader.consume(take);
+        InPlace::Decoded(outcome)
+    }
+
+    /// Ends the read at a read error after the lines read so far.
+    fn fail(&mut self, source: io::Error) {
+        // Whatever was read of the broken line is dropped; the lines before it stay.
+        let error = Error::Read {
+            input: self.input.name.to_string(),
+            line: self.line_number,
+            source,
+        };
+        self.finish(Some(error));
+    }
+}
+
 impl Iterator for LineRecords {
     type Item = Record;
 
     fn next(&mut self) -> Option<Record> {
         while !self.finished {
+            let outcome = match self.decode_in_place() {
+                InPlace::Decoded(outcome) => Some(outcome),
+                InPlace::Copy => None,
+                InPlace::Failed(source) => {
+                    self.fail(source);
+                    continue;
+                }
+            };
+            if let Some(outcome) = outcome {
+                match self.take_outcome(outcome) {
+                    Some(record) => return Some(record),
+                    None => continue,
+                }
+            }
             match self.read_line() {
                 Ok(0) => self.finish(None),
                 Ok(_) => {}
                 Err(source) => {
-                    // Whatever was read of the broken line is dropped; the lines before it stay.
-                    let error = Error::Read {
-                        input: self.input.name.to_string(),
-                        line: self.line_number,
-                        source,
-                    };
-                    self.finish(Some(error));
+                    self.fail(source);
                     continue;
                 }
             }
@@ -458,20 +514,30 @@ impl Iterator for LineRecords {
                 self.decoder
                     .decode(trim_line_end(&self.buffer), self.line_number)
             };
-            match outcome {
-                LineOutcome::Record(record) => return Some(record),
-                LineOutcome::Nothing => {}
-                LineOutcome::Strict(reason) => {
-                    let error = Error::Strict {
-                        input: self.input.name.to_string(),
-                        line: self.line_number,
-                        reason,
-                    };
-                    self.finish(Some(error));
-                }
+            if let Some(record) = self.take_outcome(outcome) {
+                return Some(record);
             }
         }
         None
+    }
+}
+
+impl LineRecords {
+    /// A decoded line's record, if it has one; `--strict`'s refusal ends the read.
+    fn take_outcome(&mut self, outcome: LineOutcome) -> Option<Record> {
+        match outcome {
+            LineOutcome::Record(record) => Some(record),
+            LineOutcome::Nothing => None,
+            LineOutcome::Strict(reason) => {
+                let error = Error::Strict {
+                    input: self.input.name.to_string(),
+                    line: self.line_number,
+                    reason,
+                };
+                self.finish(Some(error));
+                None
+            }
+        }
     }
 }
 
