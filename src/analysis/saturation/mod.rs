@@ -1090,13 +1090,16 @@ impl SaturationAnalyzer {
         if newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
             self.last_eviction = newest;
             let cutoff = newest.0.saturating_sub(IDLE_TRACE_MICROS);
-            let idle: Vec<TraceKey> = self
+            let mut idle: Vec<(Timestamp, TraceKey)> = self
                 .pending
                 .iter()
                 .filter(|(_, p)| p.last_ts.0 < cutoff)
-                .map(|(trace, _)| trace)
+                .map(|(trace, p)| (p.last_ts, trace))
                 .collect();
-            for trace in idle {
+            // Oldest stall first (then by id), not the map's order, which changes from run to
+            // run: the traces named, at most `MAX_BLOCKED_TRACES`, are the same each time.
+            idle.sort_unstable();
+            for (_, trace) in idle {
                 if let Some(state) = self.pending.remove(&trace) {
                     self.settle_pending(trace, state);
                 }
@@ -2514,6 +2517,36 @@ mod tests {
         assert_eq!(blocked.len(), 1);
         assert_eq!(blocked[0].trace_id.as_deref(), Some("stuck"));
         assert!(blocked[0].detail.contains("1 → 6"), "{}", blocked[0].detail);
+    }
+
+    #[test]
+    fn blocked_traces_settled_together_are_named_oldest_first_the_same_each_run() {
+        // Eight stalls, a second apart, go idle in one sweep: the five named are the oldest,
+        // in order (the pending map's order changes from run to run).
+        let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
+        for stall in 0..8 {
+            for (ms, pending) in [(0, 1), (10, 3), (20, 4), (30, 6)] {
+                let trace = format!("stall-{stall}");
+                let mut grows = event(stall * 1000 + ms, &trace, "fanout", Kind::NodeSuccess);
+                grows.trace_pending = Some(pending);
+                analyzer.observe(&grows);
+            }
+        }
+        // Eleven minutes on: the sweep settles all eight at once.
+        let mut later = event(11 * 60 * 1000, "later", "fanout", Kind::NodeSuccess);
+        later.trace_pending = Some(1);
+        analyzer.observe(&later);
+        let report = analyzer.finish();
+        let named: Vec<&str> = report
+            .signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::BlockedDownstream)
+            .filter_map(|s| s.trace_id.as_deref())
+            .collect();
+        assert_eq!(
+            named,
+            ["stall-0", "stall-1", "stall-2", "stall-3", "stall-4"]
+        );
     }
 
     #[test]
