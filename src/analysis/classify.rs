@@ -1639,10 +1639,16 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
             ));
         }
     }
-    let storms: Vec<String> = facts
+    let mut storming: Vec<&Group> = facts
         .groups
         .iter()
         .filter(|g| g.successes > 0 && g.retry as f64 / g.successes as f64 > RETRY_STORM_RATE)
+        .collect();
+    // Most retries first, then by node: the groups come in a hash map's order, which changes
+    // from run to run.
+    storming.sort_by(|a, b| b.retry.cmp(&a.retry).then_with(|| a.key.cmp(&b.key)));
+    let storms: Vec<String> = storming
+        .into_iter()
         .map(|g| {
             // What the retried attempts raised at this node: retrying rejected credentials or a
             // spent quota cannot succeed, and is not load on a dependency.
@@ -2394,5 +2400,44 @@ impl Analysis for Classifier {
 
     fn finish(self, end: &PassEnd<'_>) -> ClassifyReport {
         self.finish_with_graph(end.graph)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::test_event;
+
+    #[test]
+    fn retry_storms_at_several_nodes_come_most_retries_first() {
+        // The nodes' groups come in a hash map's order, which changes from run to run.
+        let mut classifier = Classifier::new(GroupBy::Node, false);
+        let mut ms = 0;
+        for (node, retries) in [("alpha", 3), ("gamma", 9), ("beta", 6), ("delta", 6)] {
+            for trace in 0..4 {
+                let trace = format!("{node}-{trace}");
+                for _ in 0..retries {
+                    ms += 1;
+                    classifier.observe(&test_event(ms, &trace, node, Kind::NodeRetry));
+                }
+                ms += 1;
+                classifier.observe(&test_event(ms, &trace, node, Kind::NodeSuccess));
+            }
+        }
+        let report = classifier.finish();
+        let storms = report
+            .remediation
+            .iter()
+            .find(|remediation| remediation.category == "retry")
+            .expect("retry storms");
+        let at: Vec<&str> = storms
+            .steps
+            .iter()
+            .map(|step| {
+                let node = step.strip_prefix("Retry storm at ").expect("a storm step");
+                &node[..node.find(':').expect("node then colon")]
+            })
+            .collect();
+        assert_eq!(at, ["gamma", "beta", "delta", "alpha"]);
     }
 }
