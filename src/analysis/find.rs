@@ -797,17 +797,19 @@ fn what_holds(
     newest: Timestamp,
     workers: &HashMap<(String, String), Worker>,
 ) -> Option<Held> {
+    // The workers come in a hash map's order, which changes from run to run: every choice
+    // among them below is made by value, then by name.
     let of_node = || {
         workers
             .iter()
             .filter(move |((n, instance), _)| n == node && pod.is_none_or(|pod| instance == pod))
-            .map(|(_, w)| w)
+            .map(|((_, instance), w)| (instance, w))
     };
     let longest = of_node()
-        .filter_map(|w| w.open.as_ref())
+        .filter_map(|(_, w)| w.open.as_ref())
         .filter(|(trace, _)| trace != trace_id)
         .map(|(trace, start)| (trace, newest.millis_since(*start).max(0.0)))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
+        .max_by(|a, b| a.1.total_cmp(&b.1).then_with(|| b.0.cmp(a.0)));
     if let (Some((trace, running)), Some(p95)) = (longest, p95)
         && running >= HOLDING_RATIO * p95
     {
@@ -817,13 +819,19 @@ fn what_holds(
         });
     }
     // Every instance blocked handing over (one free instance would take the message).
-    let outs: Vec<(i64, i64)> = of_node().filter_map(|w| w.last_out).collect();
+    let outs: Vec<(i64, i64, &String)> = of_node()
+        .filter_map(|(instance, w)| w.last_out.map(|(out, capacity)| (out, capacity, instance)))
+        .collect();
     if !outs.is_empty()
         && outs
             .iter()
-            .all(|(out, capacity)| *capacity > 0 && out >= capacity)
+            .all(|(out, capacity, _)| *capacity > 0 && out >= capacity)
     {
-        let (out, capacity) = outs[0];
+        // The fullest instance's reading speaks for the node.
+        let fullest = outs
+            .iter()
+            .max_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| b.2.cmp(a.2)));
+        let &(out, capacity, _) = fullest?;
         return Some(Held::Output {
             q_depth_out: out,
             queue_maxsize: capacity,
@@ -1184,5 +1192,73 @@ impl Analysis for TraceFinder {
 
     fn finish(self, _end: &PassEnd<'_>) -> Self::Report {
         TraceFinder::finish(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An instance, its open attempt (trace, start in ms) and its latest outbound reading.
+    type Reading<'a> = (&'a str, Option<(&'a str, i64)>, Option<(i64, i64)>);
+
+    fn workers(readings: &[Reading<'_>]) -> HashMap<(String, String), Worker> {
+        readings
+            .iter()
+            .map(|(instance, open, last_out)| {
+                let worker = Worker {
+                    open: open.map(|(trace, ms)| (trace.to_string(), Timestamp(ms * 1000))),
+                    last_out: *last_out,
+                    ..Worker::default()
+                };
+                (("embed".to_string(), instance.to_string()), worker)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_fullest_blocked_instance_speaks_for_the_node_whatever_the_map_order() {
+        // Built afresh each round: each map has its own random order.
+        for _ in 0..20 {
+            let blocked = workers(&[
+                ("a", None, Some((16, 16))),
+                ("b", None, Some((40, 16))),
+                ("c", None, Some((24, 16))),
+            ]);
+            let held = what_holds("embed", "t0", None, None, Timestamp(0), &blocked);
+            assert!(
+                matches!(
+                    held,
+                    Some(Held::Output {
+                        q_depth_out: 40,
+                        queue_maxsize: 16
+                    })
+                ),
+                "{held:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn of_attempts_started_together_the_first_trace_by_id_holds_the_worker() {
+        for _ in 0..20 {
+            let running = workers(&[
+                ("a", Some(("trace-b", 0)), None),
+                ("b", Some(("trace-a", 0)), None),
+                ("c", Some(("trace-c", 0)), None),
+            ]);
+            let held = what_holds(
+                "embed",
+                "t0",
+                None,
+                Some(1.0),
+                Timestamp(60_000_000),
+                &running,
+            );
+            assert!(
+                matches!(&held, Some(Held::Attempt { trace_id, .. }) if trace_id == "trace-a"),
+                "{held:?}"
+            );
+        }
     }
 }
