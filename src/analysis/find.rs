@@ -575,18 +575,24 @@ fn hung_call(
     // The budget it had at its first event; none left (skipped as its first event): only its
     // wait past the deadline is known.
     let budget_ms = trace.budget_left_ms().unwrap_or(0.0).max(0.0);
-    let nodes = longest.iter().filter_map(|(node, calls)| {
-        Some((
-            node.as_str(),
-            NodeCalls {
-                longest: calls,
-                own_p50_ms: latency.get(node).and_then(|p| p.percentile(50.0)),
-                latency: turns.get(node)?,
-                timed_out: worker_time.get(node).is_some_and(|w| w.timeout_s > 0.0),
-                success_s: worker_time.get(node).map_or(0.0, |w| w.success_s),
-            },
-        ))
-    });
+    let mut nodes: Vec<(&str, NodeCalls<'_>)> = longest
+        .iter()
+        .filter_map(|(node, calls)| {
+            Some((
+                node.as_str(),
+                NodeCalls {
+                    longest: calls,
+                    own_p50_ms: latency.get(node).and_then(|p| p.percentile(50.0)),
+                    latency: turns.get(node)?,
+                    timed_out: worker_time.get(node).is_some_and(|w| w.timeout_s > 0.0),
+                    success_s: worker_time.get(node).map_or(0.0, |w| w.success_s),
+                },
+            ))
+        })
+        .collect();
+    // By name, not the map's order (random per process): of two calls as long at two nodes,
+    // the first node's is the one named, on every run.
+    nodes.sort_unstable_by(|a, b| a.0.cmp(b.0));
     let (node, call, own_p50_ms) = deadline_cause::hung_call_of(&trace, budget_ms, graph, nodes)?;
     Some(HungCall {
         node_name: node.to_string(),
