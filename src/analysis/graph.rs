@@ -874,6 +874,9 @@ impl Learned {
                 credited.push((&**node, candidates.as_slice(), *count, from));
             }
         }
+        // In a fixed order, not the arrival maps' (random per process): where two senders
+        // compete for one spare sender, `respect_out_degrees` gives it to the first.
+        credited.sort_unstable();
         let mut back_edges = self.back_edges();
         back_edges.extend(self.fan_in_edges(&credited, &consistent));
         self.respect_out_degrees(&mut credited, &back_edges);
