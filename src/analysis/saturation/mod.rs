@@ -2493,6 +2493,21 @@ mod tests {
         );
     }
 
+    /// A node_success at `fanout` with `trace_pending` = `pending`.
+    fn success_pending(ms: i64, trace: &str, pending: i64) -> Event {
+        let mut success = event(ms, trace, "fanout", Kind::NodeSuccess);
+        success.trace_pending = Some(pending);
+        success
+    }
+
+    fn blocked_downstream(report: &SaturationReport) -> Vec<&Signal> {
+        report
+            .signals
+            .iter()
+            .filter(|s| s.kind == SignalKind::BlockedDownstream)
+            .collect()
+    }
+
     #[test]
     fn pending_that_only_grows_is_blocked_downstream() {
         let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
@@ -2505,15 +2520,9 @@ mod tests {
             analyzer.observe(&fine);
         }
         // The flow goes on; "stuck" stays still.
-        let mut later = event(1000, "later", "fanout", Kind::NodeSuccess);
-        later.trace_pending = Some(1);
-        analyzer.observe(&later);
+        analyzer.observe(&success_pending(1000, "later", 1));
         let report = analyzer.finish();
-        let blocked: Vec<&Signal> = report
-            .signals
-            .iter()
-            .filter(|s| s.kind == SignalKind::BlockedDownstream)
-            .collect();
+        let blocked = blocked_downstream(&report);
         assert_eq!(blocked.len(), 1);
         assert_eq!(blocked[0].trace_id.as_deref(), Some("stuck"));
         assert!(blocked[0].detail.contains("1 → 6"), "{}", blocked[0].detail);
@@ -2527,20 +2536,14 @@ mod tests {
         for stall in 0..8 {
             for (ms, pending) in [(0, 1), (10, 3), (20, 4), (30, 6)] {
                 let trace = format!("stall-{stall}");
-                let mut grows = event(stall * 1000 + ms, &trace, "fanout", Kind::NodeSuccess);
-                grows.trace_pending = Some(pending);
-                analyzer.observe(&grows);
+                analyzer.observe(&success_pending(stall * 1000 + ms, &trace, pending));
             }
         }
         // Eleven minutes on: the sweep settles all eight at once.
-        let mut later = event(11 * 60 * 1000, "later", "fanout", Kind::NodeSuccess);
-        later.trace_pending = Some(1);
-        analyzer.observe(&later);
+        analyzer.observe(&success_pending(11 * 60 * 1000, "later", 1));
         let report = analyzer.finish();
-        let named: Vec<&str> = report
-            .signals
+        let named: Vec<&str> = blocked_downstream(&report)
             .iter()
-            .filter(|s| s.kind == SignalKind::BlockedDownstream)
             .filter_map(|s| s.trace_id.as_deref())
             .collect();
         assert_eq!(
