@@ -461,6 +461,12 @@ impl LineRecords {
         let outcome = self
             .decoder
             .decode(trim_line_end(&chunk[..take]), self.line_number);
+        if self.input.reader.changed_under_reader() {
+            // Cut short while the line was read where it lies: it may hold zeros, not the
+            // file's bytes. Not a line of the input; the read ends as at a cut window.
+            self.line_number -= 1;
+            return InPlace::Failed(io::Error::other(super::input::TRUNCATED));
+        }
         self.input.reader.consume(take);
         InPlace::Decoded(outcome)
     }

@@ -227,7 +227,11 @@ impl BufRead for MappedFile {
     }
 }
 
-impl InputRead for MappedFile {}
+impl InputRead for MappedFile {
+    fn changed_under_reader(&self) -> bool {
+        MAPS[self.slot].shrank.load(Ordering::Acquire)
+    }
+}
 
 fn page_size() -> usize {
     PAGE_SIZE.load(Ordering::Relaxed)
@@ -380,6 +384,7 @@ mod tests {
         let bytes = lines(100_000);
         let file = written(&bytes);
         let mut mapped = MappedFile::map(file.as_file(), None).unwrap();
+        assert!(!mapped.changed_under_reader());
         let window = mapped.fill_buf().unwrap();
         assert_eq!(window, &bytes[..WINDOW]);
         // As copytruncate does: the file is cut to nothing while its window is searched.
@@ -387,6 +392,8 @@ mod tests {
         // Reading past the new end faults; the handler answers with zeroes.
         assert!(window[page_size()..].iter().all(|&byte| byte == 0));
         let length = window.len();
+        // A line read in place just then was not the file's: the reader says so.
+        assert!(mapped.changed_under_reader());
         mapped.consume(length);
         let error = mapped.fill_buf().unwrap_err();
         assert!(error.to_string().contains("truncated"), "{error}");

@@ -107,6 +107,13 @@ pub(crate) trait InputRead: BufRead + Send {
 
     /// A buffer `take_chunk` gave, to be filled again.
     fn give_back(&mut self, _buffer: Vec<u8>) {}
+
+    /// True when bytes `fill_buf` handed out may have changed since (a mapped file cut short
+    /// while it was read: its pages past the new end read as zeros): what was read of them
+    /// in place is not the file's.
+    fn changed_under_reader(&self) -> bool {
+        false
+    }
 }
 
 impl<R: Read + Send> InputRead for io::BufReader<R> {}
