@@ -115,9 +115,7 @@ impl Percentiles {
             self.add(*value);
         }
         if !other.buckets.is_empty() {
-            for spilled in std::mem::take(&mut self.exact) {
-                self.buckets.add(bucket_of(spilled), 1);
-            }
+            self.spill();
             for (bucket, count) in other.buckets.iter() {
                 self.buckets.add(bucket, count);
             }

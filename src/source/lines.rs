@@ -481,6 +481,23 @@ impl LineRecords {
         };
         self.finish(Some(error));
     }
+
+    /// A decoded line's record, if it has one; `--strict`'s refusal ends the read.
+    fn take_outcome(&mut self, outcome: LineOutcome) -> Option<Record> {
+        match outcome {
+            LineOutcome::Record(record) => Some(record),
+            LineOutcome::Nothing => None,
+            LineOutcome::Strict(reason) => {
+                let error = Error::Strict {
+                    input: self.input.name.to_string(),
+                    line: self.line_number,
+                    reason,
+                };
+                self.finish(Some(error));
+                None
+            }
+        }
+    }
 }
 
 impl Iterator for LineRecords {
@@ -488,19 +505,18 @@ impl Iterator for LineRecords {
 
     fn next(&mut self) -> Option<Record> {
         while !self.finished {
-            let outcome = match self.decode_in_place() {
-                InPlace::Decoded(outcome) => Some(outcome),
-                InPlace::Copy => None,
+            match self.decode_in_place() {
+                InPlace::Decoded(outcome) => {
+                    if let Some(record) = self.take_outcome(outcome) {
+                        return Some(record);
+                    }
+                    continue;
+                }
                 InPlace::Failed(source) => {
                     self.fail(source);
                     continue;
                 }
-            };
-            if let Some(outcome) = outcome {
-                match self.take_outcome(outcome) {
-                    Some(record) => return Some(record),
-                    None => continue,
-                }
+                InPlace::Copy => {}
             }
             match self.read_line() {
                 Ok(0) => self.finish(None),
@@ -525,25 +541,6 @@ impl Iterator for LineRecords {
             }
         }
         None
-    }
-}
-
-impl LineRecords {
-    /// A decoded line's record, if it has one; `--strict`'s refusal ends the read.
-    fn take_outcome(&mut self, outcome: LineOutcome) -> Option<Record> {
-        match outcome {
-            LineOutcome::Record(record) => Some(record),
-            LineOutcome::Nothing => None,
-            LineOutcome::Strict(reason) => {
-                let error = Error::Strict {
-                    input: self.input.name.to_string(),
-                    line: self.line_number,
-                    reason,
-                };
-                self.finish(Some(error));
-                None
-            }
-        }
     }
 }
 

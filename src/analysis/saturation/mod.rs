@@ -339,8 +339,9 @@ impl DepthCounts {
 
     /// (depth, readings) of each depth read, in no particular order.
     fn iter(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
-        let dense = self.dense.iter().enumerate();
-        dense
+        self.dense
+            .iter()
+            .enumerate()
             .filter(|(_, count)| **count > 0)
             .map(|(depth, count)| (depth as i64, *count))
             .chain(self.other.iter().map(|(depth, count)| (*depth, *count)))
