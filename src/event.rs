@@ -271,7 +271,9 @@ pub fn position_of<V>(entries: &[(Name, V)], name: &str) -> Option<usize> {
 }
 
 mod named;
+mod tracemap;
 pub use named::{NameIds, NameSlots};
+pub use tracemap::{TraceKey, TraceMap};
 
 /// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

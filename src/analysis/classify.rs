@@ -31,7 +31,7 @@ use super::percentile::Percentiles;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use super::tracemap::TraceKey;
+use crate::event::TraceKey;
 use crate::event::{Event, FastMap, Kind, Name, NameIds, NameSlots, Timestamp};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::redact::summarize_exception;

@@ -25,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::tracemap::TraceMap;
+use crate::event::TraceMap;
 use crate::event::{Event, FastMap, Kind, Name, NameIds, NameMap, Timestamp};
 
 pub const INGRESS: &str = "OpenSea";

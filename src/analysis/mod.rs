@@ -17,7 +17,6 @@ pub mod tenant_share;
 pub mod topology;
 pub mod trace;
 pub mod tracebook;
-pub mod tracemap;
 pub mod traces;
 pub mod triage;
 pub mod waterfall;

@@ -11,8 +11,8 @@
 
 use super::graph::{FlowGraph, GraphLearner, TraceWalk};
 use super::trace::{NameTable, TraceStatus, TraceSummary};
-use super::tracemap::{TraceKey, TraceMap};
 use crate::event::{Event, Timestamp};
+use crate::event::{TraceKey, TraceMap};
 use crate::source::IDLE_TRACE_MICROS;
 
 /// A trace in a final status with no event for this long of log time is finished.

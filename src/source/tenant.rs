@@ -10,14 +10,14 @@
 use std::collections::HashMap;
 
 use super::Record;
-use crate::event::{Event, Name, NameIds, NameMap, Timestamp, hex_trace_id};
+use crate::event::{Event, Name, NameIds, Timestamp, TraceMap, hex_trace_id};
 
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
 
 /// A trace's first tenant (an index into the map's tenant names) and its latest event. Ten
 /// minutes of a busy service are hundreds of thousands of traces: each costs 32 bytes here
-/// (its id as 128 bits when it is hex), not its strings.
+/// (with its id as 128 bits when it is hex), not its strings.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     tenant: u32,
@@ -27,9 +27,7 @@ struct Seen {
 /// The tenants seen for each trace, first one first.
 #[derive(Debug, Default)]
 pub struct TenantMap {
-    by_hex: HashMap<[u64; 2], Seen, foldhash::fast::RandomState>,
-    /// Traces whose id is not 32 lowercase hex digits.
-    by_text: NameMap<Seen>,
+    by_trace: TraceMap<Seen>,
     /// Tenant names, numbered for `Seen::tenant` (most events find theirs by its address).
     tenants: NameIds,
     /// Traces seen with more than one tenant (all of them, first one first), kept after they
@@ -40,18 +38,8 @@ pub struct TenantMap {
 }
 
 impl TenantMap {
-    fn seen_mut(&mut self, trace_id: &str, hex: Option<[u64; 2]>) -> Option<&mut Seen> {
-        match hex {
-            Some(key) => self.by_hex.get_mut(&key),
-            None => self.by_text.get_mut(trace_id),
-        }
-    }
-
     fn seen(&self, trace_id: &str) -> Option<&Seen> {
-        match hex_trace_id(trace_id) {
-            Some(key) => self.by_hex.get(&key),
-            None => self.by_text.get(trace_id),
-        }
+        self.by_trace.get(trace_id, hex_trace_id(trace_id))
     }
 
     /// `hex` is the trace id as [`hex_trace_id`] reads it.
@@ -61,13 +49,9 @@ impl TenantMap {
             tenant: id,
             last_ts: ts,
         };
-        let seen = match hex {
-            Some(key) => self.by_hex.entry(key).or_insert(first_seen),
-            None => self
-                .by_text
-                .entry(Name::clone(trace_id))
-                .or_insert(first_seen),
-        };
+        let seen = self
+            .by_trace
+            .get_or_insert_with(trace_id, hex, || first_seen);
         seen.last_ts = seen.last_ts.max(ts);
         if seen.tenant != id {
             let first = Name::clone(self.tenants.name(seen.tenant));
@@ -115,8 +99,7 @@ impl TenantMap {
         self.last_eviction = self.newest;
         let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
         // Cross-tenant traces stay in `cross_tenant` for the reports.
-        self.by_hex.retain(|_, seen| seen.last_ts.0 >= cutoff);
-        self.by_text.retain(|_, seen| seen.last_ts.0 >= cutoff);
+        self.by_trace.retain(|seen| seen.last_ts.0 >= cutoff);
     }
 
     /// Learns the tenant an event carries (one read already, its tenant filled in), without
@@ -149,7 +132,7 @@ impl TenantMap {
                     match &event.tenant {
                         Some(tenant) => self.learn(trace_id, hex, tenant, event.ts),
                         None => {
-                            if let Some(seen) = self.seen_mut(trace_id, hex) {
+                            if let Some(seen) = self.by_trace.get_mut(trace_id, hex) {
                                 seen.last_ts = seen.last_ts.max(event.ts);
                                 let first = seen.tenant as usize;
                                 event.tenant = self.tenants.names().get(first).cloned();

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::event::Timestamp;
 
 use super::DepthSeen;
-use crate::analysis::tracemap::TraceKey;
+use crate::event::TraceKey;
 
 /// Readings below full for this long (and no hand-over wait) cut a node's pressure into
 /// separate stretches.

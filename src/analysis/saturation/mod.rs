@@ -18,8 +18,8 @@ use super::category::{Category, category_of, is_repeated, is_terminal};
 use super::graph::{FlowGraph, NamesakeNode, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, TenantLoad, UNKNOWN_TENANT};
-use super::tracemap::{TraceKey, TraceMap};
 use crate::event::{Event, Kind, Name, NameMap, NameSlots, Timestamp, position_of};
+use crate::event::{TraceKey, TraceMap};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::render::{clock, millis, plural};
 
@@ -488,8 +488,8 @@ impl WorkerTime {
 }
 
 /// The pending count of one trace over its events. Held for every trace of the last
-/// `IDLE_TRACE_MICROS` of log time (262,144 map slots at 1 GiB of log): kept to 40 bytes,
-/// its last node an id into `PendingNodes`.
+/// `IDLE_TRACE_MICROS` of log time (150,000 traces at 1 GiB of log): kept to 32 bytes, its
+/// last node an id into `PendingNodes`.
 #[derive(Debug, Clone)]
 struct Pending {
     first: i32,
@@ -500,6 +500,13 @@ struct Pending {
     last_node: u32,
     /// The last event was a node_success: at a sink, what is pending waits in the egress.
     last_success: bool,
+}
+
+impl Pending {
+    /// The count grew and did not come back down.
+    fn grew(&self) -> bool {
+        self.samples >= 3 && self.last == self.max && self.last - self.first >= 2
+    }
 }
 
 /// No last node (an event without `node_name`).
@@ -1112,8 +1119,7 @@ impl SaturationAnalyzer {
     /// by its last node (and whether its last event succeeded) until the graph says whether
     /// that node is a sink.
     fn settle_pending(&mut self, trace: TraceKey, state: Pending) {
-        let grew = state.samples >= 3 && state.last == state.max && state.last - state.first >= 2;
-        if !grew {
+        if !state.grew() {
             return;
         }
         let key = (state.last_node, state.last_success);
@@ -1148,8 +1154,13 @@ impl SaturationAnalyzer {
         graph: &FlowGraph,
         input_end: Option<Timestamp>,
     ) -> SaturationReport {
-        let pending: Vec<(TraceKey, Pending)> = self.pending.drain().collect();
-        let mut pending = pending;
+        // Only a trace whose count grew can be blocked: the others (nearly all of the last
+        // minutes' traces) are not collected.
+        let mut pending: Vec<(TraceKey, Pending)> = self
+            .pending
+            .drain()
+            .filter(|(_, state)| state.grew())
+            .collect();
         // Keys are distinct: an unstable sort gives the same order, with fewer moves.
         pending.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let end = self.last_ts.unwrap_or_default();
