@@ -56,7 +56,7 @@ impl TraceBook {
     /// (finished), if any. Statuses need every event of a trace, so `--node`/`--kind` do not
     /// remove events here: `selected` says whether the event is one they select, and a trace
     /// with such an event is marked `selected`.
-    pub fn observe(&mut self, event: &Event, selected: bool) -> Vec<TraceOutcome> {
+    pub fn observe(&mut self, event: &Event, selected: bool) -> Settled {
         self.newest = self.newest.max(event.ts);
         if let Some(trace_id) = event.trace_id.as_ref() {
             let hex = event.keys().hex_trace;
@@ -85,7 +85,7 @@ impl TraceBook {
             }
         }
         if self.newest.0.saturating_sub(self.last_eviction.0) < SETTLE_EVERY_MICROS {
-            return Vec::new();
+            return Settled::default();
         }
         self.last_eviction = self.newest;
         let idle_cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
@@ -95,7 +95,7 @@ impl TraceBook {
             .values()
             .any(|trace| trace.summary.last_ts.0 < settled_cutoff)
         {
-            return Vec::new();
+            return Settled::default();
         }
         let graph = self.graph.graph();
         // The traces finished: idle ones, and quiet ones in a final status (kept, so that
@@ -113,7 +113,7 @@ impl TraceBook {
             }
         }
         if finished.is_empty() {
-            return Vec::new();
+            return Settled::default();
         }
         let summaries = finished
             .into_iter()
@@ -125,53 +125,70 @@ impl TraceBook {
                 Some((summary, status))
             })
             .collect();
-        settle(summaries, &graph)
+        Settled::new(summaries, graph)
     }
 
     /// The traces still open, settled with the final graph, and that graph.
-    pub fn finish(self) -> (Vec<TraceOutcome>, FlowGraph) {
+    pub fn finish(self) -> (Settled, FlowGraph) {
         let mut learner = self.graph;
-        let summaries = self
-            .summaries
-            .into_values()
-            .map(|trace| {
-                let OpenTrace { summary, mut walk } = *trace;
-                learner.settle_walk(&mut walk);
-                (summary, None)
-            })
-            .collect();
+        // Every open trace at once (tens of thousands at the end of a busy log): room for
+        // exactly them, not a doubling's copies.
+        let mut summaries = Vec::with_capacity(self.summaries.len());
+        summaries.extend(self.summaries.into_values().map(|trace| {
+            let OpenTrace { summary, mut walk } = *trace;
+            learner.settle_walk(&mut walk);
+            (summary, None)
+        }));
         let graph = learner.finish();
-        let outcomes = settle(summaries, &graph);
-        (outcomes, graph)
+        (Settled::new(summaries, graph.clone()), graph)
     }
 }
 
-/// Statuses under `graph` (`None`: to be worked out), in order of first event (then id, for a
-/// stable order). The order is found on (first event, index) pairs: sorting the summaries
-/// themselves moved each of them (hundreds of bytes) a dozen times.
-fn settle(
-    summaries: Vec<(TraceSummary, Option<TraceStatus>)>,
-    graph: &FlowGraph,
-) -> Vec<TraceOutcome> {
-    let mut order: Vec<(Timestamp, usize)> = summaries
-        .iter()
-        .enumerate()
-        .map(|(index, (summary, _))| (summary.first_ts, index))
-        .collect();
-    order.sort_by(|(a_ts, a), (b_ts, b)| {
-        a_ts.cmp(b_ts)
-            .then_with(|| summaries[*a].0.trace_id.cmp(&summaries[*b].0.trace_id))
-    });
-    let mut slots: Vec<Option<(TraceSummary, Option<TraceStatus>)>> =
-        summaries.into_iter().map(Some).collect();
-    order
-        .into_iter()
-        .map(|(_, index)| {
-            let (summary, status) = slots[index].take().expect("each index once");
-            TraceOutcome {
-                status: status.unwrap_or_else(|| summary.status(graph)),
-                summary,
-            }
+/// Finished traces in order of first event (then id, for a stable order), each given its
+/// status under the graph (`None`: to be worked out) as it is taken: at the input's end every
+/// open trace is finished, and a second vector of them all raised the run's peak memory. The
+/// order is found on (first event, index) pairs: sorting the summaries themselves moved each
+/// of them (hundreds of bytes) a dozen times.
+#[derive(Debug, Default)]
+pub struct Settled {
+    order: std::vec::IntoIter<usize>,
+    slots: Vec<Option<(TraceSummary, Option<TraceStatus>)>>,
+    graph: FlowGraph,
+}
+
+impl Settled {
+    fn new(summaries: Vec<(TraceSummary, Option<TraceStatus>)>, graph: FlowGraph) -> Settled {
+        let mut order: Vec<(Timestamp, usize)> = summaries
+            .iter()
+            .enumerate()
+            .map(|(index, (summary, _))| (summary.first_ts, index))
+            .collect();
+        order.sort_by(|(a_ts, a), (b_ts, b)| {
+            a_ts.cmp(b_ts)
+                .then_with(|| summaries[*a].0.trace_id.cmp(&summaries[*b].0.trace_id))
+        });
+        let order: Vec<usize> = order.into_iter().map(|(_, index)| index).collect();
+        Settled {
+            order: order.into_iter(),
+            slots: summaries.into_iter().map(Some).collect(),
+            graph,
+        }
+    }
+}
+
+impl Iterator for Settled {
+    type Item = TraceOutcome;
+
+    fn next(&mut self) -> Option<TraceOutcome> {
+        let index = self.order.next()?;
+        let (summary, status) = self.slots[index].take().expect("each index once");
+        Some(TraceOutcome {
+            status: status.unwrap_or_else(|| summary.status(&self.graph)),
+            summary,
         })
-        .collect()
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.order.size_hint()
+    }
 }
