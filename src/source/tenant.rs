@@ -15,13 +15,19 @@ use crate::event::{Event, Name, NameIds, Timestamp, TraceMap, hex_trace_id};
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
 
-/// A trace's first tenant (an index into the map's tenant names) and its latest event. Ten
-/// minutes of a busy service are hundreds of thousands of traces: each costs 32 bytes here
-/// (with its id as 128 bits when it is hex), not its strings.
+/// A trace's first tenant (an index into the map's tenant names) and the second of its latest
+/// event. Ten minutes of a busy service are a hundred thousand traces and more: each costs 24
+/// bytes here (with its id as 128 bits when it is hex), not its strings.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     tenant: u32,
-    last_ts: Timestamp,
+    last_second: u32,
+}
+
+/// Whole seconds since the Unix epoch (until 2106; earlier than 1970 counts as 1970): what a
+/// ten-minute idle limit needs.
+fn second_of(ts: Timestamp) -> u32 {
+    u32::try_from(ts.0.div_euclid(1_000_000).max(0)).unwrap_or(u32::MAX)
 }
 
 /// The tenants seen for each trace, first one first.
@@ -47,12 +53,12 @@ impl TenantMap {
         let (id, _) = self.tenants.intern(tenant);
         let first_seen = Seen {
             tenant: id,
-            last_ts: ts,
+            last_second: second_of(ts),
         };
         let seen = self
             .by_trace
             .get_or_insert_with(trace_id, hex, || first_seen);
-        seen.last_ts = seen.last_ts.max(ts);
+        seen.last_second = seen.last_second.max(second_of(ts));
         if seen.tenant != id {
             let first = Name::clone(self.tenants.name(seen.tenant));
             let all = self
@@ -99,7 +105,9 @@ impl TenantMap {
         self.last_eviction = self.newest;
         let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
         // Cross-tenant traces stay in `cross_tenant` for the reports.
-        self.by_trace.retain(|seen| seen.last_ts.0 >= cutoff);
+        // Within a second of the limit: kept (to the next sweep, minutes later).
+        let cutoff = second_of(Timestamp(cutoff));
+        self.by_trace.retain(|seen| seen.last_second >= cutoff);
     }
 
     /// Learns the tenant an event carries (one read already, its tenant filled in), without
@@ -133,7 +141,7 @@ impl TenantMap {
                         Some(tenant) => self.learn(trace_id, hex, tenant, event.ts),
                         None => {
                             if let Some(seen) = self.by_trace.get_mut(trace_id, hex) {
-                                seen.last_ts = seen.last_ts.max(event.ts);
+                                seen.last_second = seen.last_second.max(second_of(event.ts));
                                 let first = seen.tenant as usize;
                                 event.tenant = self.tenants.names().get(first).cloned();
                             }

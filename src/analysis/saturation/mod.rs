@@ -1098,20 +1098,23 @@ impl SaturationAnalyzer {
         if newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
             self.last_eviction = newest;
             let cutoff = newest.0.saturating_sub(IDLE_TRACE_MICROS);
-            let mut idle: Vec<(Timestamp, TraceKey)> = self
+            // Only traces whose count grew can be blocked: the rest (tens of thousands a
+            // sweep) are dropped where they are, not gathered first.
+            let mut grown: Vec<(Timestamp, TraceKey)> = self
                 .pending
                 .iter()
-                .filter(|(_, p)| p.last_ts.0 < cutoff)
+                .filter(|(_, p)| p.last_ts.0 < cutoff && p.grew())
                 .map(|(trace, p)| (p.last_ts, trace))
                 .collect();
-            // Oldest stall first (then by id), not the map's order, which changes from run to
-            // run: the traces named, at most `MAX_BLOCKED_TRACES`, are the same each time.
-            idle.sort_unstable();
-            for (_, trace) in idle {
+            // Oldest stall first (then by id), not the map's order: the traces named, at most
+            // `MAX_BLOCKED_TRACES`, are the same whatever the order entries are kept in.
+            grown.sort_unstable();
+            for (_, trace) in grown {
                 if let Some(state) = self.pending.remove(&trace) {
                     self.settle_pending(trace, state);
                 }
             }
+            self.pending.retain(|p| p.last_ts.0 >= cutoff);
         }
     }
 
