@@ -156,3 +156,61 @@ impl TenantMap {
         result
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Kind, test_event};
+
+    const MINUTE_MS: i64 = 60_000;
+
+    fn tenant_line(ms: i64, trace: &str, tenant: &str) -> Record {
+        Record::TraceTenant {
+            ts: Timestamp(ms * 1000),
+            trace_id: trace.to_string(),
+            tenant: tenant.to_string(),
+        }
+    }
+
+    /// The tenant `map` gives an event of `trace` at `ms` that carries none.
+    fn tenant_given(map: &mut TenantMap, ms: i64, trace: &str) -> Option<String> {
+        let event = test_event(ms, trace, "score", Kind::NodeStart);
+        let event = map.apply(Record::Event(Box::new(event))).expect("an event");
+        event.tenant.as_deref().map(str::to_string)
+    }
+
+    #[test]
+    fn traces_quiet_for_ten_minutes_are_forgotten_and_others_kept() {
+        let quiet = "0123456789abcdef0123456789abcdef";
+        let busy = "fedcba9876543210fedcba9876543210";
+        let text = "trace-7";
+        let mut map = TenantMap::default();
+        assert!(map.apply(tenant_line(0, quiet, "acme")).is_none());
+        assert!(map.apply(tenant_line(0, text, "globex")).is_none());
+        assert!(map.apply(tenant_line(0, busy, "initech")).is_none());
+        // `busy` goes on every four minutes; a second tenant makes it cross-tenant.
+        for minute in [4, 8] {
+            assert_eq!(
+                tenant_given(&mut map, minute * MINUTE_MS, busy).as_deref(),
+                Some("initech")
+            );
+        }
+        map.apply(tenant_line(8 * MINUTE_MS, busy, "umbrella"));
+        // Ten minutes and a half after the first lines: a sweep forgets the quiet traces.
+        assert_eq!(
+            tenant_given(&mut map, 10 * MINUTE_MS + 30_000, busy).as_deref(),
+            Some("initech")
+        );
+        assert_eq!(tenant_given(&mut map, 10 * MINUTE_MS + 31_000, quiet), None);
+        assert_eq!(tenant_given(&mut map, 10 * MINUTE_MS + 32_000, text), None);
+        assert_eq!(
+            map.tenants_of(busy),
+            ["initech", "umbrella"].map(Name::from)
+        );
+        // Twenty minutes without `busy`: forgotten from the map, kept as cross-tenant.
+        tenant_given(&mut map, 31 * MINUTE_MS, quiet);
+        assert_eq!(tenant_given(&mut map, 31 * MINUTE_MS, busy), None);
+        assert_eq!(map.cross_tenant().len(), 1);
+        assert_eq!(map.tenant_of(busy), Some("initech"));
+    }
+}
