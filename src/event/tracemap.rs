@@ -5,7 +5,7 @@
 
 use std::cmp::Ordering;
 use std::fmt;
-use std::hash::BuildHasher;
+use std::hash::{BuildHasher, Hasher};
 
 use super::{Name, NameMap, hex_trace_digits};
 
@@ -229,8 +229,12 @@ fn key_at(keys: &[Vec<[u64; 2]>], position: u32) -> &[u64; 2] {
 }
 
 impl<V> HexTable<V> {
+    /// The key's 128 bits in one multiply-fold (an array's `Hash` adds its length and goes
+    /// through the byte path).
     fn hash(hasher: &foldhash::fast::RandomState, key: &[u64; 2]) -> u64 {
-        hasher.hash_one(key)
+        let mut state = hasher.build_hasher();
+        state.write_u128(u128::from(key[0]) | u128::from(key[1]) << 64);
+        state.finish()
     }
 
     fn position(&self, key: &[u64; 2]) -> Option<usize> {
@@ -252,23 +256,22 @@ impl<V> HexTable<V> {
 
     fn get_or_insert_with(&mut self, key: [u64; 2], make: impl FnOnce() -> V) -> &mut V {
         let hash = Self::hash(&self.hasher, &key);
-        let HexTable {
-            index,
-            hasher,
-            keys,
-            len,
-            ..
-        } = self;
-        let at = match index.entry(
-            hash,
-            |&at| *key_at(keys, at) == key,
-            |&at| Self::hash(hasher, key_at(keys, at)),
-        ) {
-            hashbrown::hash_table::Entry::Occupied(entry) => *entry.get() as usize,
-            hashbrown::hash_table::Entry::Vacant(entry) => {
-                let at = *len;
+        let keys = &self.keys;
+        // Nearly every call finds its trace (one insert per trace, many events): looked up
+        // first, without the insert slot `entry` would track.
+        let at = match self.index.find(hash, |&at| *key_at(keys, at) == key) {
+            Some(&at) => at as usize,
+            None => {
+                let at = self.len;
+                let HexTable {
+                    index,
+                    hasher,
+                    keys,
+                    ..
+                } = self;
                 // 2^32 traces at once would take hundreds of GiB first.
-                entry.insert(u32::try_from(at).expect("fewer than 2^32 open traces"));
+                let position = u32::try_from(at).expect("fewer than 2^32 open traces");
+                index.insert_unique(hash, position, |&at| Self::hash(hasher, key_at(keys, at)));
                 self.push(key, make());
                 at
             }
