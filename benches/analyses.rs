@@ -78,7 +78,7 @@ fn classify(bencher: Bencher) {
                 }
                 classifier.observe(event);
             }
-            for finished in book.finish().0 {
+            for finished in book.finish() {
                 classifier.add_outcome(&finished);
             }
             classifier.finish()

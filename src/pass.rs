@@ -399,11 +399,11 @@ impl Pass<'_> {
             }
             let graph = match book {
                 Some(book) => {
-                    let (remaining, graph) = book.finish();
-                    for outcome in remaining {
+                    let mut remaining = book.finish();
+                    for outcome in remaining.by_ref() {
                         sink.trace_finished(outcome);
                     }
-                    graph
+                    remaining.into_graph()
                 }
                 None => learner.map(SampledGraph::finish).unwrap_or_default(),
             };

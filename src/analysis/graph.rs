@@ -617,13 +617,26 @@ impl TraceWalk {
 }
 
 /// Learns the flow graph from every event of every trace, in one pass.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct GraphLearner {
     /// Each trace's walk, by its id's 128 bits (not the decoder's `Name`, which held its pages).
     walks: TraceMap<TraceWalk>,
     counts: Counts,
     newest: Timestamp,
     last_eviction: Timestamp,
+}
+
+/// `newest` and `last_eviction` start before any time: at zero (1970), a log dated earlier
+/// never moved them, and nothing idle was ever dropped.
+impl Default for GraphLearner {
+    fn default() -> GraphLearner {
+        GraphLearner {
+            walks: TraceMap::default(),
+            counts: Counts::default(),
+            newest: Timestamp(i64::MIN),
+            last_eviction: Timestamp(i64::MIN),
+        }
+    }
 }
 
 /// The learner's counts by node name: what the inference reads.

@@ -20,7 +20,7 @@ pub const SETTLED_TRACE_MICROS: i64 = 60 * 1_000_000;
 /// How often (in log time) traces are looked at for settling.
 const SETTLE_EVERY_MICROS: i64 = 10 * 1_000_000;
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TraceBook {
     /// Each open trace: its summary, and its walk for the graph learner (kept here, so that
     /// an event looks its trace up once).
@@ -36,6 +36,21 @@ pub struct TraceBook {
     /// traces of one flow (which reach about the same nodes) take one allocation each, with no
     /// slots left empty.
     visits_hint: usize,
+}
+
+/// `newest` and `last_eviction` start before any time: at zero (1970), a log dated earlier
+/// never moved them, and nothing idle was ever dropped.
+impl Default for TraceBook {
+    fn default() -> TraceBook {
+        TraceBook {
+            summaries: TraceMap::default(),
+            names: NameTable::default(),
+            graph: GraphLearner::default(),
+            visits_hint: 0,
+            newest: Timestamp(i64::MIN),
+            last_eviction: Timestamp(i64::MIN),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -128,8 +143,9 @@ impl TraceBook {
         Settled::new(summaries, graph)
     }
 
-    /// The traces still open, settled with the final graph, and that graph.
-    pub fn finish(self) -> (Settled, FlowGraph) {
+    /// The traces still open, settled with the final graph (which `Settled::into_graph` then
+    /// hands over).
+    pub fn finish(self) -> Settled {
         let mut learner = self.graph;
         // Every open trace at once (tens of thousands at the end of a busy log): room for
         // exactly them, not a doubling's copies.
@@ -139,8 +155,7 @@ impl TraceBook {
             learner.settle_walk(&mut walk);
             (summary, None)
         }));
-        let graph = learner.finish();
-        (Settled::new(summaries, graph.clone()), graph)
+        Settled::new(summaries, learner.finish())
     }
 }
 
@@ -181,6 +196,14 @@ impl Settled {
     }
 }
 
+impl Settled {
+    /// The graph the traces were settled under (empty for the per-event answer with no
+    /// trace): `finish`'s final graph.
+    pub fn into_graph(self) -> FlowGraph {
+        self.0.map(|traces| traces.graph).unwrap_or_default()
+    }
+}
+
 impl Iterator for Settled {
     type Item = TraceOutcome;
 
@@ -198,5 +221,49 @@ impl Iterator for Settled {
         self.0
             .as_ref()
             .map_or((0, Some(0)), |traces| traces.order.size_hint())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Kind, test_event};
+
+    /// A trace with no event for ten minutes of log time is handed back while the pass goes
+    /// on (memory stays bounded by the traces in flight), in a log dated before 1970 as after.
+    #[test]
+    fn a_trace_idle_for_ten_minutes_is_handed_back_at_any_time() {
+        for base in [1_700_000_000_000, -1_000_000_000_000] {
+            let quiet = "0123456789abcdef0123456789abcdef";
+            let busy = "fedcba9876543210fedcba9876543210";
+            let mut book = TraceBook::default();
+            let mut handed_back: Vec<(String, i64)> = Vec::new();
+            let mut observe = |book: &mut TraceBook, ms: i64, trace: &str, kind: Kind| {
+                let event = test_event(ms, trace, "score", kind);
+                for outcome in book.observe(&event, true) {
+                    handed_back.push((outcome.summary.trace_id.clone(), ms - base));
+                }
+            };
+            observe(&mut book, base, quiet, Kind::NodeStart);
+            for step in 1..=70 {
+                observe(&mut book, base + step * 10_000, busy, Kind::NodeStart);
+            }
+            let quiet_back: Vec<i64> = handed_back
+                .iter()
+                .filter(|(trace, _)| trace == quiet)
+                .map(|(_, at)| *at)
+                .collect();
+            assert_eq!(quiet_back.len(), 1, "{base}: {handed_back:?}");
+            assert!(
+                (600_000..=610_000).contains(&quiet_back[0]),
+                "{base}: handed back at {} ms",
+                quiet_back[0]
+            );
+            let left: Vec<String> = book
+                .finish()
+                .map(|outcome| outcome.summary.trace_id)
+                .collect();
+            assert_eq!(left, [busy], "{base}");
+        }
     }
 }

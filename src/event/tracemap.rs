@@ -269,10 +269,12 @@ impl<V> HexTable<V> {
                     keys,
                     ..
                 } = self;
+                // Made before the index names its position.
+                let value = make();
                 // 2^32 traces at once would take hundreds of GiB first.
                 let position = u32::try_from(at).expect("fewer than 2^32 open traces");
                 index.insert_unique(hash, position, |&at| Self::hash(hasher, key_at(keys, at)));
-                self.push(key, make());
+                self.push(key, value);
                 at
             }
         };
@@ -313,8 +315,9 @@ impl<V> HexTable<V> {
         let chunk = last / CHUNK;
         let last_key = keys[chunk].pop().expect("the last entry");
         let last_value = values[chunk].pop().expect("the last entry");
-        // One empty chunk is kept: a table whose size goes back and forth over a chunk's
-        // edge does not make and free a chunk each time.
+        // One chunk past the one holding the end is kept (both may then be empty): a table
+        // whose size goes back and forth over a chunk's edge does not make and free a chunk
+        // each time.
         if keys.len() > chunk + 2 {
             keys.pop();
             values.pop();

@@ -15,23 +15,39 @@ use crate::event::{Event, Name, NameIds, Timestamp, TraceMap, hex_trace_id};
 /// A trace quiet for this long (log time) is taken as finished.
 pub const IDLE_TRACE_MICROS: i64 = 10 * 60 * 1_000_000;
 
-/// A trace's first tenant (an index into the map's tenant names) and the second of its latest
-/// event. Ten minutes of a busy service are a hundred thousand traces and more: each costs 24
+/// A trace's first tenant (an index into the map's tenant names) and the time of its latest
+/// event. Ten minutes of a busy service are a hundred thousand traces and more: each costs 28
 /// bytes here (with its id as 128 bits when it is hex), not its strings.
 #[derive(Debug, Clone, Copy)]
 struct Seen {
     tenant: u32,
-    last_second: u32,
+    /// The microseconds of a `Timestamp` in two halves (low, high): 12 bytes with 4-byte
+    /// alignment, where an `i64` would pad the entry to 16.
+    last_ts: [u32; 2],
 }
 
-/// Whole seconds since the Unix epoch (until 2106; earlier than 1970 counts as 1970): what a
-/// ten-minute idle limit needs.
-fn second_of(ts: Timestamp) -> u32 {
-    u32::try_from(ts.0.div_euclid(1_000_000).max(0)).unwrap_or(u32::MAX)
+impl Seen {
+    fn new(tenant: u32, ts: Timestamp) -> Seen {
+        Seen {
+            tenant,
+            last_ts: [ts.0 as u32, (ts.0 >> 32) as u32],
+        }
+    }
+
+    fn last_ts(&self) -> Timestamp {
+        Timestamp(i64::from(self.last_ts[0]) | i64::from(self.last_ts[1] as i32) << 32)
+    }
+
+    /// Moves the latest event's time up to `ts`.
+    fn saw(&mut self, ts: Timestamp) {
+        if ts > self.last_ts() {
+            *self = Seen::new(self.tenant, ts);
+        }
+    }
 }
 
 /// The tenants seen for each trace, first one first.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct TenantMap {
     by_trace: TraceMap<Seen>,
     /// Tenant names, numbered for `Seen::tenant` (most events find theirs by its address).
@@ -43,6 +59,20 @@ pub struct TenantMap {
     last_eviction: Timestamp,
 }
 
+/// `newest` and `last_eviction` start before any time: at zero (1970), a log dated earlier
+/// never moved them, and nothing idle was ever dropped.
+impl Default for TenantMap {
+    fn default() -> TenantMap {
+        TenantMap {
+            by_trace: TraceMap::default(),
+            tenants: NameIds::default(),
+            cross_tenant: HashMap::default(),
+            newest: Timestamp(i64::MIN),
+            last_eviction: Timestamp(i64::MIN),
+        }
+    }
+}
+
 impl TenantMap {
     fn seen(&self, trace_id: &str) -> Option<&Seen> {
         self.by_trace.get(trace_id, hex_trace_id(trace_id))
@@ -51,14 +81,11 @@ impl TenantMap {
     /// `hex` is the trace id as [`hex_trace_id`] reads it.
     fn learn(&mut self, trace_id: &Name, hex: Option<[u64; 2]>, tenant: &Name, ts: Timestamp) {
         let (id, _) = self.tenants.intern(tenant);
-        let first_seen = Seen {
-            tenant: id,
-            last_second: second_of(ts),
-        };
+        let first_seen = Seen::new(id, ts);
         let seen = self
             .by_trace
             .get_or_insert_with(trace_id, hex, || first_seen);
-        seen.last_second = seen.last_second.max(second_of(ts));
+        seen.saw(ts);
         if seen.tenant != id {
             let first = Name::clone(self.tenants.name(seen.tenant));
             let all = self
@@ -105,9 +132,7 @@ impl TenantMap {
         self.last_eviction = self.newest;
         let cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
         // Cross-tenant traces stay in `cross_tenant` for the reports.
-        // Within a second of the limit: kept (to the next sweep, minutes later).
-        let cutoff = second_of(Timestamp(cutoff));
-        self.by_trace.retain(|seen| seen.last_second >= cutoff);
+        self.by_trace.retain(|seen| seen.last_ts().0 >= cutoff);
     }
 
     /// Learns the tenant an event carries (one read already, its tenant filled in), without
@@ -141,7 +166,7 @@ impl TenantMap {
                         Some(tenant) => self.learn(trace_id, hex, tenant, event.ts),
                         None => {
                             if let Some(seen) = self.by_trace.get_mut(trace_id, hex) {
-                                seen.last_second = seen.last_second.max(second_of(event.ts));
+                                seen.saw(event.ts);
                                 let first = seen.tenant as usize;
                                 event.tenant = self.tenants.names().get(first).cloned();
                             }
@@ -212,5 +237,55 @@ mod tests {
         assert_eq!(tenant_given(&mut map, 31 * MINUTE_MS, busy), None);
         assert_eq!(map.cross_tenant().len(), 1);
         assert_eq!(map.tenant_of(busy), Some("initech"));
+    }
+
+    /// A trace quiet since a fifth of a second before the sweep's ten-minute limit is
+    /// forgotten (the limit is kept to the microsecond), before 1970 as after.
+    #[test]
+    fn the_ten_minute_limit_is_exact_at_any_time() {
+        for base in [1_700_000_000_500, -1_000_000_000_000] {
+            let trace = "0123456789abcdef0123456789abcdef";
+            let other = "fedcba9876543210fedcba9876543210";
+            let mut map = TenantMap::default();
+            map.apply(tenant_line(base, trace, "acme"));
+            for seconds in [150, 300, 450] {
+                tenant_given(&mut map, base + seconds * 1000, other);
+            }
+            // Still there just before the limit.
+            assert_eq!(
+                tenant_given(&mut map, base + 599_000, other),
+                None,
+                "{base}: `other` never had a tenant"
+            );
+            // This sweep's limit is 0.2 s past `trace`'s line.
+            tenant_given(&mut map, base + 600_200, other);
+            assert_eq!(
+                tenant_given(&mut map, base + 601_000, trace),
+                None,
+                "{base}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_time_is_kept_to_the_microsecond() {
+        for micros in [
+            i64::MIN,
+            -1,
+            0,
+            1,
+            u32::MAX as i64,
+            1 << 32,
+            1_700_000_000_500_001,
+            i64::MAX,
+        ] {
+            let mut seen = Seen::new(7, Timestamp(micros));
+            assert_eq!(seen.last_ts(), Timestamp(micros));
+            seen.saw(Timestamp(micros.saturating_sub(5)));
+            assert_eq!(seen.last_ts(), Timestamp(micros), "never moved back");
+            seen.saw(Timestamp(micros.saturating_add(1)));
+            assert_eq!(seen.last_ts(), Timestamp(micros.saturating_add(1)));
+            assert_eq!(seen.tenant, 7);
+        }
     }
 }
