@@ -340,7 +340,8 @@ impl Default for TraceWalk {
             waiting: Vec::new(),
             order: 0,
             awaiting_follower: NO_NODE,
-            last_ts: Timestamp::default(),
+            // Before any time: a walk of a log dated before 1970 must still go idle.
+            last_ts: Timestamp(i64::MIN),
         }
     }
 }

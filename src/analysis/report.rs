@@ -27,13 +27,24 @@ pub struct IncidentReport {
     pub timelines: Vec<Option<Timeline>>,
 }
 
-#[derive(Default)]
 pub struct Incident {
     triage: Triage,
     open: NameMap<Waterfall>,
     settled: VecDeque<(String, Timeline)>,
     /// The newest event time read: where attempts still open at the end of the input end.
     newest: Timestamp,
+}
+
+/// `newest` starts before any time (at zero, a log dated before 1970 never moved it).
+impl Default for Incident {
+    fn default() -> Incident {
+        Incident {
+            triage: Triage::default(),
+            open: NameMap::default(),
+            settled: VecDeque::new(),
+            newest: Timestamp(i64::MIN),
+        }
+    }
 }
 
 impl Analysis for Incident {
