@@ -171,7 +171,8 @@ pub struct Settled(Option<Box<SettledTraces>>);
 
 #[derive(Debug)]
 struct SettledTraces {
-    order: std::vec::IntoIter<usize>,
+    /// (first event, index in `slots`), sorted.
+    order: std::vec::IntoIter<(Timestamp, usize)>,
     slots: Vec<Option<(TraceSummary, Option<TraceStatus>)>>,
     graph: FlowGraph,
 }
@@ -187,7 +188,6 @@ impl Settled {
             a_ts.cmp(b_ts)
                 .then_with(|| summaries[*a].0.trace_id.cmp(&summaries[*b].0.trace_id))
         });
-        let order: Vec<usize> = order.into_iter().map(|(_, index)| index).collect();
         Settled(Some(Box::new(SettledTraces {
             order: order.into_iter(),
             slots: summaries.into_iter().map(Some).collect(),
@@ -209,7 +209,7 @@ impl Iterator for Settled {
 
     fn next(&mut self) -> Option<TraceOutcome> {
         let traces = self.0.as_mut()?;
-        let index = traces.order.next()?;
+        let (_, index) = traces.order.next()?;
         let (summary, status) = traces.slots[index].take().expect("each index once");
         Some(TraceOutcome {
             status: status.unwrap_or_else(|| summary.status(&traces.graph)),

@@ -222,10 +222,15 @@ impl<V> fmt::Debug for HexTable<V> {
     }
 }
 
+/// The chunk and the place in it of entry `at`.
+fn place(at: usize) -> (usize, usize) {
+    (at / CHUNK, at % CHUNK)
+}
+
 /// The key at `position` of chunks `keys`.
 fn key_at(keys: &[Vec<[u64; 2]>], position: u32) -> &[u64; 2] {
-    let position = position as usize;
-    &keys[position / CHUNK][position % CHUNK]
+    let (chunk, slot) = place(position as usize);
+    &keys[chunk][slot]
 }
 
 impl<V> HexTable<V> {
@@ -244,14 +249,19 @@ impl<V> HexTable<V> {
         Some(*found as usize)
     }
 
+    fn value_mut(&mut self, at: usize) -> &mut V {
+        let (chunk, slot) = place(at);
+        &mut self.values[chunk][slot]
+    }
+
     fn get(&self, key: &[u64; 2]) -> Option<&V> {
-        let at = self.position(key)?;
-        Some(&self.values[at / CHUNK][at % CHUNK])
+        let (chunk, slot) = place(self.position(key)?);
+        Some(&self.values[chunk][slot])
     }
 
     fn get_mut(&mut self, key: &[u64; 2]) -> Option<&mut V> {
         let at = self.position(key)?;
-        Some(&mut self.values[at / CHUNK][at % CHUNK])
+        Some(self.value_mut(at))
     }
 
     fn get_or_insert_with(&mut self, key: [u64; 2], make: impl FnOnce() -> V) -> &mut V {
@@ -278,7 +288,7 @@ impl<V> HexTable<V> {
                 at
             }
         };
-        &mut self.values[at / CHUNK][at % CHUNK]
+        self.value_mut(at)
     }
 
     fn push(&mut self, key: [u64; 2], value: V) {
@@ -312,7 +322,7 @@ impl<V> HexTable<V> {
         }
         *len -= 1;
         let last = *len;
-        let chunk = last / CHUNK;
+        let (chunk, _) = place(last);
         let last_key = keys[chunk].pop().expect("the last entry");
         let last_value = values[chunk].pop().expect("the last entry");
         // One chunk past the one holding the end is kept (both may then be empty): a table
@@ -329,8 +339,9 @@ impl<V> HexTable<V> {
         if let Some(slot) = index.find_mut(hash, |&slot| slot as usize == last) {
             *slot = at as u32;
         }
-        let key = std::mem::replace(&mut keys[at / CHUNK][at % CHUNK], last_key);
-        let value = std::mem::replace(&mut values[at / CHUNK][at % CHUNK], last_value);
+        let (chunk, slot) = place(at);
+        let key = std::mem::replace(&mut keys[chunk][slot], last_key);
+        let value = std::mem::replace(&mut values[chunk][slot], last_value);
         (key, value)
     }
 
@@ -349,8 +360,8 @@ impl<V> HexTable<V> {
     fn retain(&mut self, mut keep: impl FnMut(&[u64; 2], &mut V) -> bool) {
         let mut at = 0;
         while at < self.len {
-            let key = self.keys[at / CHUNK][at % CHUNK];
-            if keep(&key, &mut self.values[at / CHUNK][at % CHUNK]) {
+            let key = *key_at(&self.keys, at as u32);
+            if keep(&key, self.value_mut(at)) {
                 at += 1;
             } else {
                 // The last entry moves here: looked at next.
