@@ -14,7 +14,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::hash::BuildHasher;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use serde::Deserialize;
@@ -61,7 +60,30 @@ pub enum SkipReason {
 
 /// Slots of the `Names` cache: far more than the distinct nodes and tenants of a flow, and the
 /// traces in flight at one point of a log.
-const NAME_SLOTS: usize = 4096;
+const NAME_SLOTS: usize = 1 << NAME_SLOT_BITS;
+const NAME_SLOT_BITS: u32 = 12;
+
+/// The `Names` slot of `text`: its length and first and last eight bytes, mixed by one
+/// multiplication (a general hash of a 32-digit id was a third of a name's lookup, four a
+/// line). Texts alike at both ends share a slot and evict each other: a miss, never another
+/// name.
+#[inline]
+fn name_slot(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
+        (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+        _ => {
+            let mut short = [0u8; 8];
+            for (into, byte) in short.iter_mut().zip(bytes) {
+                *into = *byte;
+            }
+            (u64::from_le_bytes(short), 0)
+        }
+    };
+    let mixed = (head ^ tail.rotate_left(29) ^ bytes.len() as u64)
+        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (u64::BITS - NAME_SLOT_BITS)) as usize
+}
 /// Pod prefixes remembered by a decoder.
 const POD_SLOTS: usize = 16;
 
@@ -83,7 +105,6 @@ enum PodPrefix<'a> {
 /// likely repeats.
 pub struct Names {
     slots: Vec<Option<Name>>,
-    hasher: foldhash::fast::FixedState,
     layouts: scan::Layouts,
     /// The last few kubectl `pod/NAME/CONTAINER` prefixes met, with their pod and container:
     /// a deployment has a few pods.
@@ -96,7 +117,6 @@ impl Default for Names {
     fn default() -> Names {
         Names {
             slots: vec![None; NAME_SLOTS],
-            hasher: foldhash::fast::FixedState::with_seed(0x9e37_79b9),
             layouts: scan::Layouts::default(),
             pods: Vec::new(),
             fresh: recycled::Fresh::default(),
@@ -122,7 +142,7 @@ impl Names {
     /// The name for `text` if it is the one last made in its slot.
     #[inline]
     fn cached(&self, text: &str) -> Option<Name> {
-        let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
+        let slot = name_slot(text);
         self.slots[slot]
             .as_ref()
             .filter(|name| ***name == *text)
@@ -130,7 +150,7 @@ impl Names {
     }
 
     fn get_or(&mut self, text: &str, make: impl FnOnce(&str) -> Name) -> Name {
-        let slot = self.hasher.hash_one(text) as usize % NAME_SLOTS;
+        let slot = name_slot(text);
         match &self.slots[slot] {
             Some(name) if **name == *text => name.clone(),
             _ => {
@@ -893,7 +913,11 @@ impl<'a> RawRecord<'a> {
 
         let event = payload.to_event(
             ts,
-            Kind::parse(&printable_cow(kind_text)),
+            // A kind PenguiFlow writes is printable already; only another is made so.
+            match Kind::parse(kind_text) {
+                Kind::Other(_) => Kind::parse(&printable_cow(kind_text)),
+                known => known,
+            },
             tenant,
             self,
             origin,
