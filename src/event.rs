@@ -730,6 +730,13 @@ impl Event {
         self.keys = DerivedKeys(Some(EventKeys::of(self)));
     }
 
+    /// Makes the event's keys unless a decoder made them.
+    pub fn ensure_keys(&mut self) {
+        if self.keys.0.is_none() {
+            self.derive_keys();
+        }
+    }
+
     /// The event's keys: as made ahead, or made now.
     pub fn keys(&self) -> EventKeys {
         self.keys.0.unwrap_or_else(|| EventKeys::of(self))

@@ -530,7 +530,11 @@ impl Iterator for EventStream {
     type Item = Box<Event>;
 
     fn next(&mut self) -> Option<Box<Event>> {
-        while let Some(record) = self.records.next() {
+        while let Some(mut record) = self.records.next() {
+            if let Record::Event(event) = &mut record {
+                // Sources that decode on one thread leave the keys to be made here.
+                event.ensure_keys();
+            }
             if let Record::Event(event) = &record
                 && self.is_duplicate(event)
             {
