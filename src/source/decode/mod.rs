@@ -80,10 +80,11 @@ fn name_slot(text: &str) -> usize {
             (u64::from_le_bytes(short), 0)
         }
     };
-    let mixed = (head ^ tail.rotate_left(29) ^ bytes.len() as u64)
-        .wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    let mixed =
+        (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     (mixed >> (u64::BITS - NAME_SLOT_BITS)) as usize
 }
+
 /// Pod prefixes remembered by a decoder.
 const POD_SLOTS: usize = 16;
 
