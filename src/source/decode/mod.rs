@@ -63,15 +63,19 @@ pub enum SkipReason {
 const NAME_SLOTS: usize = 1 << NAME_SLOT_BITS;
 const NAME_SLOT_BITS: u32 = 12;
 
-/// The `Names` slot of `text`: its length and first and last eight bytes, mixed by one
-/// multiplication (a general hash of a 32-digit id was a third of a name's lookup, four a
-/// line). Texts alike at both ends share a slot and evict each other: a miss, never another
-/// name.
+/// The `Names` slot of `text`: its length and first, middle and last eight bytes, mixed by
+/// one multiplication (a general hash of a 32-digit id was a third of a name's lookup, four
+/// a line). Texts alike in those bytes share a slot and evict each other: a miss, never
+/// another name.
 #[inline]
 fn name_slot(text: &str) -> usize {
     let bytes = text.as_bytes();
-    let (head, tail) = match (bytes.first_chunk::<8>(), bytes.last_chunk::<8>()) {
-        (Some(head), Some(tail)) => (u64::from_le_bytes(*head), u64::from_le_bytes(*tail)),
+    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    let (head, tail) = match bytes.len() {
+        8.. => (
+            word(0) ^ word(bytes.len() / 2 - 4).rotate_left(47),
+            word(bytes.len() - 8),
+        ),
         _ => {
             let mut short = [0u8; 8];
             for (into, byte) in short.iter_mut().zip(bytes) {
