@@ -418,9 +418,10 @@ pub struct Classifier {
     /// Cancelled traces: per tenant, how long each had been in the flow, and when.
     cancels: CancelFacts,
     /// First attempts (node_start, attempt 0) per node, pod and tenant: what each pod's node
-    /// took.
-    pod_messages: PodMessages,
-    pod_pairs: usize,
+    /// took. Keyed by the names' ids in `pod_names` (a tenant-less event's tenant is
+    /// `NO_TENANT`), not by their texts hashed three times an event.
+    pod_messages: FastMap<[u32; 3], u64>,
+    pod_names: NameIds,
     /// Every tenant seen (bounded by the tenants): a tenant stands out only among others.
     tenants_seen: NameIds,
     /// The time bucket the last event fell in and its group (`--by minute`), counted here
@@ -486,7 +487,7 @@ impl Classifier {
             tenant_traces: BTreeMap::new(),
             cancels: CancelFacts::default(),
             pod_messages: FastMap::default(),
-            pod_pairs: 0,
+            pod_names: NameIds::default(),
             newest: None,
             oldest: None,
         }
@@ -513,6 +514,49 @@ impl Classifier {
     }
 
     /// Counts `event` in its group; its failure category and whether it ended its message.
+    /// One more first attempt of `node` on `pod` for `tenant`; past `MAX_POD_TENANTS`
+    /// (node, pod, tenant) counts only those counted already (no name interned either).
+    fn count_pod_message(&mut self, node: &Name, pod: &Name, tenant: Option<&Name>) {
+        let room = self.pod_messages.len() < MAX_POD_TENANTS;
+        let names = &mut self.pod_names;
+        let mut id = |name: &Name| match room {
+            true => Some(names.intern(name).0),
+            false => names.find(name),
+        };
+        let (Some(node), Some(pod), Some(tenant)) =
+            (id(node), id(pod), tenant.map_or(Some(NO_TENANT), &mut id))
+        else {
+            return;
+        };
+        match self.pod_messages.get_mut(&[node, pod, tenant]) {
+            Some(count) => *count += 1,
+            None if room => {
+                self.pod_messages.insert([node, pod, tenant], 1);
+            }
+            None => {}
+        }
+    }
+
+    /// The first attempts per node, pod and tenant by name.
+    fn pod_messages_by_name(&self) -> PodMessages {
+        let mut by_name = PodMessages::default();
+        for (&[node, pod, tenant], &count) in &self.pod_messages {
+            let name = |id: u32| self.pod_names.name(id).to_string();
+            let tenant = match tenant {
+                NO_TENANT => UNKNOWN_TENANT.to_string(),
+                id => name(id),
+            };
+            *by_name
+                .entry(name(node))
+                .or_default()
+                .entry(name(pod))
+                .or_default()
+                .entry(tenant)
+                .or_default() += count;
+        }
+        by_name
+    }
+
     fn count_in_groups(&mut self, event: &Event) -> (Option<Category>, bool) {
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
         self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
@@ -584,37 +628,12 @@ impl Classifier {
         if let Some(tenant) = &event.tenant {
             self.tenants_seen.intern(tenant);
         }
-        if let Some(pod) = event.pod.as_deref()
-            && let Some(node) = event.node_name.as_deref()
+        if let Some(pod) = &event.pod
+            && let Some(node) = &event.node_name
             && event.kind == Kind::NodeStart
             && event.attempt.unwrap_or(0) == 0
         {
-            let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
-            let room = self.pod_pairs < MAX_POD_TENANTS;
-            let pods = match self.pod_messages.get_mut(node) {
-                Some(pods) => Some(pods),
-                None if room => Some(self.pod_messages.entry(node.to_string()).or_default()),
-                None => None,
-            };
-            let tenants = pods.and_then(|pods| {
-                if !pods.contains_key(pod) {
-                    if !room {
-                        return None;
-                    }
-                    pods.insert(pod.to_string(), FastMap::default());
-                }
-                pods.get_mut(pod)
-            });
-            if let Some(tenants) = tenants {
-                match tenants.get_mut(tenant) {
-                    Some(count) => *count += 1,
-                    None if room => {
-                        tenants.insert(tenant.to_string(), 1);
-                        self.pod_pairs += 1;
-                    }
-                    None => {}
-                }
-            }
+            self.count_pod_message(node, pod, event.tenant.as_ref());
         }
         let (category, terminal) = self.count_in_groups(event);
         if self.by != GroupBy::Node || self.then_by.is_some() {
@@ -1153,6 +1172,7 @@ impl Classifier {
             }
             _ => None,
         };
+        let pod_messages = self.pod_messages_by_name();
         let facts = Facts {
             categories: &self.categories,
             groups: &self.node_groups(),
@@ -1175,7 +1195,7 @@ impl Classifier {
             tenants_seen: self.tenants_seen.names().len(),
             tenant_traces: &self.tenant_traces,
             cancels: &self.cancels,
-            pod_messages: &self.pod_messages,
+            pod_messages: &pod_messages,
             in_flight: statuses.get("in_flight").copied().unwrap_or(0),
         };
         let remediation = remediate(&facts);
@@ -1466,6 +1486,9 @@ impl CancelFacts {
 
 /// First attempts each node took, per pod and tenant.
 type PodMessages = FastMap<String, FastMap<String, FastMap<String, u64>>>;
+
+/// The tenant id of a tenant-less event in `Classifier::pod_messages`.
+const NO_TENANT: u32 = u32::MAX;
 
 /// (pod, tenant) pairs counted apart, at most.
 const MAX_POD_TENANTS: usize = 1024;
