@@ -763,8 +763,8 @@ pub mod recycled {
     /// than analysis did). About the events in flight between a decoder and the analysis
     /// (hand-overs of 1,024, two queued, the merge window): with 2, two boxes in three were
     /// freed on the analysis thread and made again on the decoding one (`triage` on 20 MiB:
-    /// 531.9M -> 523.5M instructions with 16; on 1 GiB, four alternated runs, peak 61.7 ->
-    /// 62.4 MB, under the 64 MiB goal).
+    /// 531.9M -> 523.5M instructions with 16; on 1 GiB, four alternated runs, peak 60.3 ->
+    /// 60.9 MiB, under the 64 MiB goal).
     const KEPT: usize = 16;
     /// Decoding threads told apart; more share slots.
     const MAKERS: usize = 8;
