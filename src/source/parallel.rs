@@ -468,7 +468,11 @@ mod tests {
     fn records_of(records: impl Iterator<Item = Record>, report: &SharedReport) -> Vec<String> {
         let mut given: Vec<String> = records
             .map(|record| match record {
-                Record::Event(event) => format!("{} {:?}", event.origin, event),
+                Record::Event(mut event) => {
+                    // The one reader leaves the keys to the stream; the workers make them.
+                    event.ensure_keys();
+                    format!("{} {:?}", event.origin, event)
+                }
                 Record::TraceTenant {
                     ts,
                     trace_id,
