@@ -372,6 +372,10 @@ pub struct Classifier {
     retries: u64,
     successes: u64,
     groups: FastMap<String, Group>,
+    /// The groups of a name (`--by node`, `tenant` or `pod`, alone), found through the name's
+    /// address instead of its text hashed every event; folded into `groups` when read
+    /// (`counted_groups`). Events without that name stay in `groups` (`(none)`).
+    named_groups: NameSlots<Group>,
     /// By node, when `groups` is keyed otherwise.
     node_groups: FastMap<String, Group>,
     nodes: NameSlots<NodeFacts>,
@@ -456,6 +460,7 @@ impl Classifier {
             retries: 0,
             successes: 0,
             groups: FastMap::default(),
+            named_groups: NameSlots::default(),
             node_groups: FastMap::default(),
             nodes: NameSlots::default(),
             exceptions: HashMap::new(),
@@ -587,21 +592,34 @@ impl Classifier {
             }
             return (category, terminal);
         }
+        if self.then_by.is_none()
+            && let Some(name) = group_name(self.by, event)
+        {
+            let group = self.named_groups.get_or_insert_with(name, || Group {
+                key: name.to_string(),
+                ..Group::default()
+            });
+            count(group, event, category, terminal);
+            return (category, terminal);
+        }
         let key = self.group_key(event);
         tally(&mut self.groups, &key, event, category, terminal);
         (category, terminal)
     }
 
-    /// Every group counted so far, the time bucket held apart included.
+    /// Every group counted so far, the time bucket and the named groups held apart included.
     fn counted_groups(&self) -> Cow<'_, FastMap<String, Group>> {
-        match &self.time_group {
-            None => Cow::Borrowed(&self.groups),
-            Some((_, held)) => {
-                let mut groups = self.groups.clone();
-                add_group(&mut groups, held.clone());
-                Cow::Owned(groups)
-            }
+        if self.time_group.is_none() && self.named_groups.iter().next().is_none() {
+            return Cow::Borrowed(&self.groups);
         }
+        let mut groups = self.groups.clone();
+        if let Some((_, held)) = &self.time_group {
+            add_group(&mut groups, held.clone());
+        }
+        for (_, group) in self.named_groups.iter() {
+            add_group(&mut groups, group.clone());
+        }
+        Cow::Owned(groups)
     }
 
     /// Groups by `by` and then by `then_by` (`--by tenant,node`).
@@ -1318,12 +1336,20 @@ impl Classifier {
 
     /// Per-node groups for the remediation, whatever the grouping shown.
     fn node_groups(&self) -> Vec<Group> {
-        let groups = if self.by == GroupBy::Node && self.then_by.is_none() {
-            &self.groups
-        } else {
-            &self.node_groups
-        };
-        groups.values().cloned().collect()
+        if self.by == GroupBy::Node && self.then_by.is_none() {
+            return self.counted_groups().values().cloned().collect();
+        }
+        self.node_groups.values().cloned().collect()
+    }
+}
+
+/// The name `event` is grouped under by `by`, when that grouping is a name it has.
+fn group_name(by: GroupBy, event: &Event) -> Option<&Name> {
+    match by {
+        GroupBy::Node => event.node_name.as_ref(),
+        GroupBy::Tenant => event.tenant.as_ref(),
+        GroupBy::Pod => event.pod.as_ref(),
+        GroupBy::Kind | GroupBy::Second | GroupBy::Minute | GroupBy::Hour => None,
     }
 }
 
