@@ -518,15 +518,17 @@ impl Classifier {
         }
     }
 
-    /// Counts `event` in its group; its failure category and whether it ended its message.
     /// One more first attempt of `node` on `pod` for `tenant`; past `MAX_POD_TENANTS`
     /// (node, pod, tenant) counts only those counted already (no name interned either).
     fn count_pod_message(&mut self, node: &Name, pod: &Name, tenant: Option<&Name>) {
         let room = self.pod_messages.len() < MAX_POD_TENANTS;
         let names = &mut self.pod_names;
-        let mut id = |name: &Name| match room {
-            true => Some(names.intern(name).0),
-            false => names.find(name),
+        let mut id = |name: &Name| {
+            if room {
+                Some(names.intern(name).0)
+            } else {
+                names.find(name)
+            }
         };
         let (Some(node), Some(pod), Some(tenant)) =
             (id(node), id(pod), tenant.map_or(Some(NO_TENANT), &mut id))
@@ -562,6 +564,7 @@ impl Classifier {
         by_name
     }
 
+    /// Counts `event` in its group; its failure category and whether it ended its message.
     fn count_in_groups(&mut self, event: &Event) -> (Option<Category>, bool) {
         self.newest = Some(self.newest.map_or(event.ts, |n| n.max(event.ts)));
         self.oldest = Some(self.oldest.map_or(event.ts, |o| o.min(event.ts)));
