@@ -546,22 +546,14 @@ impl Classifier {
 
     /// The first attempts per node, pod and tenant by name.
     fn pod_messages_by_name(&self) -> PodMessages {
-        let mut by_name = PodMessages::default();
-        for (&[node, pod, tenant], &count) in &self.pod_messages {
-            let name = |id: u32| self.pod_names.name(id).to_string();
-            let tenant = match tenant {
-                NO_TENANT => UNKNOWN_TENANT.to_string(),
-                id => name(id),
-            };
-            *by_name
-                .entry(name(node))
-                .or_default()
-                .entry(name(pod))
-                .or_default()
-                .entry(tenant)
-                .or_default() += count;
-        }
-        by_name
+        let name = |id: u32| match id {
+            NO_TENANT => UNKNOWN_TENANT.to_string(),
+            id => self.pod_names.name(id).to_string(),
+        };
+        self.pod_messages
+            .iter()
+            .map(|(&[node, pod, tenant], &count)| (name(node), name(pod), name(tenant), count))
+            .collect()
     }
 
     /// Counts `event` in its group; its failure category and whether it ended its message.
@@ -1513,8 +1505,9 @@ impl CancelFacts {
     }
 }
 
-/// First attempts each node took, per pod and tenant.
-type PodMessages = FastMap<String, FastMap<String, FastMap<String, u64>>>;
+/// First attempts each node took, per pod and tenant: (node, pod, tenant, count), each
+/// triple once.
+type PodMessages = Vec<(String, String, String, u64)>;
 
 /// The tenant id of a tenant-less event in `Classifier::pod_messages`.
 const NO_TENANT: u32 = u32::MAX;
@@ -1546,15 +1539,9 @@ fn pod_traffic(facts: &Facts, exception: &ExceptionReport) -> BTreeMap<(String, 
     facts
         .pod_messages
         .iter()
-        .filter(|(node, _)| exception.nodes.iter().any(|n| n == *node))
-        .flat_map(|(_, pods)| pods.iter())
-        .flat_map(|(pod, tenants)| {
-            tenants
-                .iter()
-                .map(move |(tenant, count)| ((pod.clone(), tenant.clone()), *count))
-        })
-        .fold(BTreeMap::new(), |mut sum, (key, count)| {
-            *sum.entry(key).or_default() += count;
+        .filter(|(node, ..)| exception.nodes.iter().any(|n| n == node))
+        .fold(BTreeMap::new(), |mut sum, (_, pod, tenant, count)| {
+            *sum.entry((pod.clone(), tenant.clone())).or_default() += count;
             sum
         })
 }

@@ -70,7 +70,7 @@ const NAME_SLOT_BITS: u32 = 12;
 #[inline]
 fn name_slot(text: &str) -> usize {
     let bytes = text.as_bytes();
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    let word = |at: usize| scan::word_at(bytes, at);
     let (head, tail) = match bytes.len() {
         8.. => (
             word(0) ^ word(bytes.len() / 2 - 4).rotate_left(47),
@@ -920,7 +920,13 @@ impl<'a> RawRecord<'a> {
             ts,
             // A kind PenguiFlow writes is printable already; only another is made so.
             match Kind::parse(kind_text) {
-                Kind::Other(_) => Kind::parse(&printable_cow(kind_text)),
+                Kind::Other(text) => {
+                    let clean = match printable_cow(&text) {
+                        Cow::Owned(clean) => Some(clean),
+                        Cow::Borrowed(_) => None,
+                    };
+                    Kind::Other(clean.unwrap_or(text))
+                }
                 known => known,
             },
             tenant,

@@ -92,7 +92,7 @@ struct Shape {
 type Words = Option<[u64; 3]>;
 
 fn words_of(bytes: &[u8]) -> Words {
-    let word = |at: usize| u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"));
+    let word = |at: usize| word_at(bytes, at);
     let length = bytes.len();
     (8..=24)
         .contains(&length)
@@ -765,8 +765,7 @@ impl<'a> Scanner<'a> {
         };
         let length = expected.len();
         let next = self.bytes.get(self.at..self.at + length)?;
-        let word =
-            |at: usize| u64::from_le_bytes(next[at..at + 8].try_into().expect("eight bytes"));
+        let word = |at: usize| word_at(next, at);
         let differ =
             (word(0) ^ first) | (word(length.min(16) - 8) ^ middle) | (word(length - 8) ^ last);
         (differ == 0).then(|| self.at += length)
@@ -925,13 +924,17 @@ impl Key {
     }
 }
 
+/// The eight bytes of `bytes` from `at` as a little-endian word (there must be eight).
+#[inline(always)]
+pub(super) fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
 /// `a == b`, eight bytes at a time without a call to `memcmp` (keys and the bytes between
 /// values are short, and there are about twenty of each per line).
 #[inline(always)]
 fn same_bytes(a: &[u8], b: &[u8]) -> bool {
-    let word = |bytes: &[u8], at: usize| {
-        u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
-    };
+    let word = word_at;
     if a.len() != b.len() {
         return false;
     }
