@@ -590,36 +590,85 @@ pub struct Event {
     pub maker: recycled::Maker,
 }
 
-/// What identifies an event and its trace, derived from its fields.
+/// What identifies an event's trace, derived from its fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EventKeys {
-    /// A 64-bit hash of what makes two events the same event: PenguiFlow stamps each with its
-    /// own `ts` (to the microsecond), kind, trace, node instance and attempt. Two different
-    /// events of the same microsecond colliding is a chance of one in 2^64.
-    pub identity: u64,
     /// The trace id as 128 bits, when it is 32 lowercase hex digits ([`hex_trace_id`]).
     pub hex_trace: Option<[u64; 2]>,
 }
 
 impl EventKeys {
     pub fn of(event: &Event) -> EventKeys {
-        use std::hash::{BuildHasher, Hash, Hasher};
-        let mut hasher = foldhash::quality::FixedState::with_seed(0).build_hasher();
-        let hex_trace = event.trace_id.as_deref().and_then(hex_trace_id);
-        event.kind.hash(&mut hasher);
-        // A hex id is its 128 bits (the same text gives the same bits): cheaper to hash.
-        match hex_trace {
-            Some(bits) => bits.hash(&mut hasher),
-            None => event.trace_id.hash(&mut hasher),
-        }
-        event.node_name.hash(&mut hasher);
-        event.node_id.hash(&mut hasher);
-        event.attempt.hash(&mut hasher);
         EventKeys {
-            identity: hasher.finish(),
-            hex_trace,
+            hex_trace: event.trace_id.as_deref().and_then(hex_trace_id),
         }
     }
+}
+
+/// What makes an event the same event, kept apart from it so that its identity
+/// ([`Event::identity`]) is worked out only if another event comes at the same microsecond
+/// (two events in a few thousand): its node names are made to last (copied, not counted) and
+/// a hex trace id is its bits. An event of another kind or trace id has its identity now.
+pub enum IdentityLater {
+    Made(u64),
+    Parts {
+        kind: Kind,
+        hex_trace: [u64; 2],
+        node_name: Option<Name>,
+        node_id: Option<Name>,
+        attempt: Option<i64>,
+    },
+}
+
+impl IdentityLater {
+    pub fn identity(self) -> u64 {
+        match self {
+            IdentityLater::Made(identity) => identity,
+            IdentityLater::Parts {
+                kind,
+                hex_trace,
+                node_name,
+                node_id,
+                attempt,
+            } => identity_of(
+                &kind,
+                TraceIdentity::Hex(hex_trace),
+                &node_name,
+                &node_id,
+                attempt,
+            ),
+        }
+    }
+}
+
+/// A trace id as it goes into an identity: a hex id as its bits (the same text gives the
+/// same bits, and they are cheaper to hash), another as its text.
+enum TraceIdentity<'a> {
+    Hex([u64; 2]),
+    Text(&'a Option<Name>),
+}
+
+/// A 64-bit hash of what makes two events the same event: PenguiFlow stamps each with its own
+/// `ts` (to the microsecond), kind, trace, node instance and attempt. Two different events of
+/// the same microsecond colliding is a chance of one in 2^64.
+fn identity_of(
+    kind: &Kind,
+    trace: TraceIdentity<'_>,
+    node_name: &Option<Name>,
+    node_id: &Option<Name>,
+    attempt: Option<i64>,
+) -> u64 {
+    use std::hash::{BuildHasher, Hash, Hasher};
+    let mut hasher = foldhash::quality::FixedState::with_seed(0).build_hasher();
+    kind.hash(&mut hasher);
+    match trace {
+        TraceIdentity::Hex(bits) => bits.hash(&mut hasher),
+        TraceIdentity::Text(text) => text.hash(&mut hasher),
+    }
+    node_name.hash(&mut hasher);
+    node_id.hash(&mut hasher);
+    attempt.hash(&mut hasher);
+    hasher.finish()
 }
 
 /// [`EventKeys`] made ahead ([`Event::derive_keys`]), or not yet. Never makes two events
@@ -740,6 +789,35 @@ impl Event {
     /// The event's keys: as made ahead, or made now.
     pub fn keys(&self) -> EventKeys {
         self.keys.0.unwrap_or_else(|| EventKeys::of(self))
+    }
+
+    /// What makes it the same event as another at the same time ([`identity_of`]).
+    pub fn identity(&self) -> u64 {
+        let trace = match self.keys().hex_trace {
+            Some(bits) => TraceIdentity::Hex(bits),
+            None => TraceIdentity::Text(&self.trace_id),
+        };
+        identity_of(
+            &self.kind,
+            trace,
+            &self.node_name,
+            &self.node_id,
+            self.attempt,
+        )
+    }
+
+    /// Its identity, or what makes it, for later ([`IdentityLater`]).
+    pub fn identity_later(&self) -> IdentityLater {
+        match (&self.kind, self.keys().hex_trace) {
+            (Kind::Other(_), _) | (_, None) => IdentityLater::Made(self.identity()),
+            (kind, Some(hex_trace)) => IdentityLater::Parts {
+                kind: kind.clone(),
+                hex_trace,
+                node_name: self.node_name.clone(),
+                node_id: self.node_id.clone(),
+                attempt: self.attempt,
+            },
+        }
     }
 }
 
@@ -874,6 +952,45 @@ pub(crate) fn test_event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An identity kept for later is the one worked out now, and each field that makes an
+    /// event the same event changes it; hex and other trace ids, known and other kinds.
+    #[test]
+    fn an_identity_for_later_is_the_identity_now() {
+        let hex = "0123456789abcdef0123456789abcdef";
+        let mut events = Vec::new();
+        for trace in [hex, "fedcba9876543210fedcba9876543210", "order-17"] {
+            for kind in [
+                Kind::NodeStart,
+                Kind::NodeSuccess,
+                Kind::parse("custom_kind"),
+            ] {
+                let mut event = test_event(5, trace, "score", kind);
+                event.node_id = Some("inst-1".into());
+                events.push(event.clone());
+                event.attempt = Some(1);
+                events.push(event.clone());
+                event.node_id = Some("inst-2".into());
+                events.push(event.clone());
+                event.node_name = Some("rank".into());
+                events.push(event);
+            }
+        }
+        let mut no_trace = test_event(5, hex, "score", Kind::NodeStart);
+        no_trace.trace_id = None;
+        events.push(no_trace);
+        let identities: Vec<u64> = events.iter().map(Event::identity).collect();
+        for (event, identity) in events.iter().zip(&identities) {
+            assert_eq!(event.identity_later().identity(), *identity, "{event:?}");
+        }
+        let distinct: std::collections::HashSet<u64> = identities.iter().copied().collect();
+        assert_eq!(distinct.len(), events.len());
+        // The time is not part of it (events are compared within one time).
+        assert_eq!(
+            test_event(9, hex, "score", Kind::NodeStart).identity(),
+            test_event(5, hex, "score", Kind::NodeStart).identity()
+        );
+    }
 
     #[test]
     fn rfc3339_is_written_as_chrono_writes_it() {

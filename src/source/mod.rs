@@ -23,7 +23,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::error::Error;
-use crate::event::{Event, Timestamp};
+use crate::event::{Event, IdentityLater, Timestamp};
 use decode::SkipReason;
 pub use follow::FollowOptions;
 pub use input::InputSpec;
@@ -267,8 +267,9 @@ pub struct EventStream {
     records: Records,
     tenants: TenantMap,
     report: SharedReport,
-    /// The identities of the events already given at the current timestamp.
-    seen_at: (Timestamp, Vec<u64>),
+    /// The events already given at the current timestamp: the first one's identity for later
+    /// (most times have one event), the identities worked out once a second one came.
+    seen_at: (Timestamp, Option<IdentityLater>, Vec<u64>),
     duplicates: u64,
     /// The latest time given so far, and the events given after it though older.
     latest: Timestamp,
@@ -418,7 +419,7 @@ impl EventStream {
             records,
             tenants: TenantMap::default(),
             report,
-            seen_at: (Timestamp(i64::MIN), Vec::new()),
+            seen_at: (Timestamp(i64::MIN), None, Vec::new()),
             duplicates: 0,
             latest: Timestamp(i64::MIN),
             out_of_order: 0,
@@ -506,12 +507,17 @@ impl EventStream {
     /// True when an event with the same identity was already given (the stream is in time
     /// order, so only events of the same timestamp need remembering).
     fn is_duplicate(&mut self, event: &Event) -> bool {
-        let (at, seen) = &mut self.seen_at;
+        let (at, first, seen) = &mut self.seen_at;
         if *at != event.ts {
             *at = event.ts;
             seen.clear();
+            *first = Some(event.identity_later());
+            return false;
         }
-        let identity = event.keys().identity;
+        if let Some(first) = first.take() {
+            seen.push(first.identity());
+        }
+        let identity = event.identity();
         if seen.contains(&identity) {
             self.duplicates += 1;
             return true;
