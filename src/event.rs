@@ -83,6 +83,13 @@ impl Name {
         self.len_and_shared & SHARED == 0
     }
 
+    /// The text of a name made to last ([`Name::lasting`]), which is never freed.
+    pub fn lasting_text(&self) -> Option<&'static str> {
+        // SAFETY: a lasting name's text is a leaked `&'static str` (`of_static`).
+        self.is_lasting()
+            .then(|| unsafe { &*std::ptr::from_ref::<str>(self.as_str()) })
+    }
+
     fn of_static(text: &'static str) -> Name {
         Name {
             text: std::ptr::NonNull::from(text).cast(),
@@ -614,8 +621,8 @@ pub enum IdentityLater {
     Parts {
         kind: Kind,
         hex_trace: [u64; 2],
-        node_name: Option<Name>,
-        node_id: Option<Name>,
+        node_name: Option<&'static str>,
+        node_id: Option<&'static str>,
         attempt: Option<i64>,
     },
 }
@@ -633,8 +640,8 @@ impl IdentityLater {
             } => identity_of(
                 &kind,
                 TraceIdentity::Hex(hex_trace),
-                &node_name,
-                &node_id,
+                node_name,
+                node_id,
                 attempt,
             ),
         }
@@ -654,8 +661,8 @@ enum TraceIdentity<'a> {
 fn identity_of(
     kind: &Kind,
     trace: TraceIdentity<'_>,
-    node_name: &Option<Name>,
-    node_id: &Option<Name>,
+    node_name: Option<&str>,
+    node_id: Option<&str>,
     attempt: Option<i64>,
 ) -> u64 {
     use std::hash::{BuildHasher, Hash, Hasher};
@@ -800,21 +807,33 @@ impl Event {
         identity_of(
             &self.kind,
             trace,
-            &self.node_name,
-            &self.node_id,
+            self.node_name.as_deref(),
+            self.node_id.as_deref(),
             self.attempt,
         )
     }
 
     /// Its identity, or what makes it, for later ([`IdentityLater`]).
     pub fn identity_later(&self) -> IdentityLater {
-        match (&self.kind, self.keys().hex_trace) {
-            (Kind::Other(_), _) | (_, None) => IdentityLater::Made(self.identity()),
-            (kind, Some(hex_trace)) => IdentityLater::Parts {
+        // A name made to last is never freed: its text is kept, not the name.
+        let lasting = |name: &Option<Name>| match name {
+            None => Some(None),
+            Some(name) => name.lasting_text().map(Some),
+        };
+        match (
+            &self.kind,
+            self.keys().hex_trace,
+            lasting(&self.node_name),
+            lasting(&self.node_id),
+        ) {
+            (Kind::Other(_), ..) | (_, None, ..) | (.., None, _) | (.., None) => {
+                IdentityLater::Made(self.identity())
+            }
+            (kind, Some(hex_trace), Some(node_name), Some(node_id)) => IdentityLater::Parts {
                 kind: kind.clone(),
                 hex_trace,
-                node_name: self.node_name.clone(),
-                node_id: self.node_id.clone(),
+                node_name,
+                node_id,
                 attempt: self.attempt,
             },
         }

@@ -106,15 +106,23 @@ impl<V> TraceMap<V> {
         }
     }
 
+    /// Looked up for every event: the hex path small enough to be inlined where it is called
+    /// (whether it was depended on the compiler's mood as the callers changed).
+    #[inline]
     pub fn get_or_insert_with(
         &mut self,
         trace_id: &str,
         hex: Option<[u64; 2]>,
         make: impl FnOnce() -> V,
     ) -> &mut V {
-        if let Some(hex) = hex {
-            return self.hex.get_or_insert_with(hex, make);
+        match hex {
+            Some(hex) => self.hex.get_or_insert_with(hex, make),
+            None => self.text_get_or_insert_with(trace_id, make),
         }
+    }
+
+    #[inline(never)]
+    fn text_get_or_insert_with(&mut self, trace_id: &str, make: impl FnOnce() -> V) -> &mut V {
         if !self.text.contains_key(trace_id) {
             self.text.insert(Name::from(trace_id), make());
         }
@@ -264,6 +272,7 @@ impl<V> HexTable<V> {
         Some(self.value_mut(at))
     }
 
+    #[inline]
     fn get_or_insert_with(&mut self, key: [u64; 2], make: impl FnOnce() -> V) -> &mut V {
         let hash = Self::hash(&self.hasher, &key);
         let keys = &self.keys;
@@ -271,24 +280,28 @@ impl<V> HexTable<V> {
         // first, without the insert slot `entry` would track.
         let at = match self.index.find(hash, |&at| *key_at(keys, at) == key) {
             Some(&at) => at as usize,
-            None => {
-                let at = self.len;
-                let HexTable {
-                    index,
-                    hasher,
-                    keys,
-                    ..
-                } = self;
-                // Made before the index names its position.
-                let value = make();
-                // 2^32 traces at once would take hundreds of GiB first.
-                let position = u32::try_from(at).expect("fewer than 2^32 open traces");
-                index.insert_unique(hash, position, |&at| Self::hash(hasher, key_at(keys, at)));
-                self.push(key, value);
-                at
-            }
+            None => self.insert_new(hash, key, make),
         };
         self.value_mut(at)
+    }
+
+    /// A trace not met before: its position.
+    #[inline(never)]
+    fn insert_new(&mut self, hash: u64, key: [u64; 2], make: impl FnOnce() -> V) -> usize {
+        let at = self.len;
+        let HexTable {
+            index,
+            hasher,
+            keys,
+            ..
+        } = self;
+        // Made before the index names its position.
+        let value = make();
+        // 2^32 traces at once would take hundreds of GiB first.
+        let position = u32::try_from(at).expect("fewer than 2^32 open traces");
+        index.insert_unique(hash, position, |&at| Self::hash(hasher, key_at(keys, at)));
+        self.push(key, value);
+        at
     }
 
     fn push(&mut self, key: [u64; 2], value: V) {
