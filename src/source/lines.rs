@@ -415,11 +415,11 @@ impl LineDecoder {
                 self.stats.tenant_lines += 1;
                 let ts = ts.unwrap_or(self.last_ts);
                 self.last_ts = ts;
-                LineOutcome::Record(Record::TraceTenant {
+                LineOutcome::Record(Record::TraceTenant(Box::new(super::TraceTenant {
                     ts,
                     trace_id,
                     tenant,
-                })
+                })))
             }
             Decoded::Skipped(reason) => {
                 self.stats.count_skip(reason);

@@ -34,22 +34,28 @@ pub use tenant::{IDLE_TRACE_MICROS, TenantMap};
 #[derive(Debug)]
 pub(crate) enum Record {
     Event(Box<Event>),
-    TraceTenant {
-        ts: Timestamp,
-        trace_id: String,
-        tenant: String,
-    },
+    /// Boxed: every record is moved a few times on its way (batches, the merge window), and
+    /// this rare one made each of them four times an event's box.
+    TraceTenant(Box<TraceTenant>),
     /// A store row that could not be read (a column of the wrong type); counted, never given.
     Skipped,
     /// A store row of another kind kept in the same table (`session.*`); counted, never given.
     OtherKind,
 }
 
+/// A line that ties a trace to a tenant (an ingress line), at `ts`.
+#[derive(Debug)]
+pub(crate) struct TraceTenant {
+    pub ts: Timestamp,
+    pub trace_id: String,
+    pub tenant: String,
+}
+
 impl Record {
     fn ts(&self) -> Timestamp {
         match self {
             Record::Event(event) => event.ts,
-            Record::TraceTenant { ts, .. } => *ts,
+            Record::TraceTenant(line) => line.ts,
             Record::Skipped | Record::OtherKind => Timestamp(i64::MIN),
         }
     }

@@ -306,10 +306,10 @@ impl ParallelLines {
     ) {
         let mut carried = self.last_ts;
         for record in &mut records[..leading_untimed] {
-            if let Record::TraceTenant { ts, .. } = record
-                && *ts == UNKNOWN_TS
+            if let Record::TraceTenant(line) = record
+                && line.ts == UNKNOWN_TS
             {
-                *ts = carried;
+                line.ts = carried;
             }
             carried = record.ts();
         }
@@ -473,11 +473,9 @@ mod tests {
                     event.ensure_keys();
                     format!("{} {:?}", event.origin, event)
                 }
-                Record::TraceTenant {
-                    ts,
-                    trace_id,
-                    tenant,
-                } => format!("tenant {ts:?} {trace_id} {tenant}"),
+                Record::TraceTenant(line) => {
+                    format!("tenant {:?} {} {}", line.ts, line.trace_id, line.tenant)
+                }
                 Record::Skipped | Record::OtherKind => "skipped".to_string(),
             })
             .collect();

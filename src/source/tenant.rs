@@ -147,11 +147,12 @@ impl TenantMap {
     /// Learns from a record; returns the event (tenant filled in) or `None` for a tenant line.
     pub(crate) fn apply(&mut self, record: Record) -> Option<Box<Event>> {
         let result = match record {
-            Record::TraceTenant {
-                ts,
-                trace_id,
-                tenant,
-            } => {
+            Record::TraceTenant(line) => {
+                let super::TraceTenant {
+                    ts,
+                    trace_id,
+                    tenant,
+                } = *line;
                 self.newest = self.newest.max(ts);
                 let hex = hex_trace_id(&trace_id);
                 self.learn(&Name::from(trace_id), hex, &Name::from(tenant), ts);
@@ -190,11 +191,11 @@ mod tests {
     const MINUTE_MS: i64 = 60_000;
 
     fn tenant_line(ms: i64, trace: &str, tenant: &str) -> Record {
-        Record::TraceTenant {
+        Record::TraceTenant(Box::new(super::super::TraceTenant {
             ts: Timestamp(ms * 1000),
             trace_id: trace.to_string(),
             tenant: tenant.to_string(),
-        }
+        }))
     }
 
     /// The tenant `map` gives an event of `trace` at `ms` that carries none.
