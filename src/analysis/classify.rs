@@ -408,7 +408,10 @@ pub struct Classifier {
     expired: Vec<Expired>,
     /// Traces per (pod, tenant), and those that expired in the flow, when lines carry a pod;
     /// the expiries in the flow of traces without one.
-    traces_by_pod: BTreeMap<(String, String), u64>,
+    /// (Traces by pod, then tenant: looked up by text with no key made per trace; the pairs
+    /// counted, at most `MAX_POD_TENANTS`; flattened to (pod, tenant) pairs when read.)
+    traces_by_pod: BTreeMap<String, BTreeMap<String, u64>>,
+    pod_tenant_pairs: usize,
     expired_by_pod: BTreeMap<(String, String), u64>,
     expired_without_pod: u64,
     /// The exception type each failing message (trace, node) last raised, until it succeeds
@@ -482,6 +485,7 @@ impl Classifier {
             expiry_paths: ExpiryPaths::default(),
             expired: Vec::new(),
             traces_by_pod: BTreeMap::new(),
+            pod_tenant_pairs: 0,
             expired_by_pod: BTreeMap::new(),
             expired_without_pod: 0,
             tenants_seen: NameIds::default(),
@@ -924,10 +928,7 @@ impl Classifier {
         // Per finished trace: no key allocated for a tenant already counted.
         count_bounded(&mut self.tenant_traces, tenant);
         if let Some(pod) = outcome.summary.pod.as_deref() {
-            let key = (pod.to_string(), tenant.to_string());
-            if self.traces_by_pod.len() < MAX_POD_TENANTS || self.traces_by_pod.contains_key(&key) {
-                *self.traces_by_pod.entry(key).or_default() += 1;
-            }
+            self.count_pod_trace(pod, tenant);
         }
         self.expiry_paths
             .trace(outcome.status, &outcome.summary.visits);
@@ -1042,6 +1043,36 @@ impl Classifier {
     }
 
     /// The report, with the flow graph learned from the same traces.
+    /// One more finished trace of `tenant` on `pod` (past `MAX_POD_TENANTS` pairs, only those
+    /// already counted).
+    fn count_pod_trace(&mut self, pod: &str, tenant: &str) {
+        if let Some(count) = self
+            .traces_by_pod
+            .get_mut(pod)
+            .and_then(|tenants| tenants.get_mut(tenant))
+        {
+            *count += 1;
+        } else if self.pod_tenant_pairs < MAX_POD_TENANTS {
+            self.pod_tenant_pairs += 1;
+            self.traces_by_pod
+                .entry(pod.to_string())
+                .or_default()
+                .insert(tenant.to_string(), 1);
+        }
+    }
+
+    /// Finished traces per (pod, tenant).
+    fn traces_by_pod_tenant(&self) -> BTreeMap<(String, String), u64> {
+        self.traces_by_pod
+            .iter()
+            .flat_map(|(pod, tenants)| {
+                tenants
+                    .iter()
+                    .map(|(tenant, traces)| ((pod.clone(), tenant.clone()), *traces))
+            })
+            .collect()
+    }
+
     pub fn finish_with_graph(mut self, graph: &FlowGraph) -> ClassifyReport {
         let statuses = std::mem::take(&mut self.statuses);
         let e2e_ms = std::mem::take(&mut self.e2e_ms);
@@ -1156,6 +1187,7 @@ impl Classifier {
         } else {
             None
         };
+        let traces_by_pod = self.traces_by_pod_tenant();
         // Expiries confined to one pod: that runtime's capacity, whatever its tenants' budgets.
         let in_one_pod = match &waited_at {
             Some(node)
@@ -1167,7 +1199,7 @@ impl Classifier {
                 let facts = self.nodes.get(node.as_str());
                 deadline_cause::in_one_pod(
                     &self.expired_by_pod,
-                    &self.traces_by_pod,
+                    &traces_by_pod,
                     node,
                     |pod| {
                         facts?
@@ -1203,7 +1235,7 @@ impl Classifier {
             at_capacity: at_capacity.as_ref(),
             hung_calls: hung_calls.as_ref(),
             in_one_pod: in_one_pod.as_ref(),
-            traces_by_pod: &self.traces_by_pod,
+            traces_by_pod: &traces_by_pod,
             expired_by_pod: &self.expired_by_pod,
             tenants_seen: self.tenants_seen.names().len(),
             tenant_traces: &self.tenant_traces,

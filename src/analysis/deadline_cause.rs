@@ -59,14 +59,16 @@ pub struct ExpiryPaths {
 pub const BRANCH_BYPASS_SHARE: f64 = 0.1;
 
 impl ExpiryPaths {
+    /// The node's reach, made if there is room (one lookup: every visit of every finished
+    /// trace comes here).
     fn entry(&mut self, node: &Name) -> Option<&mut Reach> {
-        if !self.reach.contains_key(node) {
-            if self.reach.len() >= MAX_NODES {
-                return None;
-            }
-            self.reach.insert(Name::clone(node), Reach::default());
+        use std::collections::hash_map::Entry;
+        let room = self.reach.len() < MAX_NODES;
+        match self.reach.entry(Name::clone(node)) {
+            Entry::Occupied(reach) => Some(reach.into_mut()),
+            Entry::Vacant(slot) if room => Some(slot.insert(Reach::default())),
+            Entry::Vacant(_) => None,
         }
-        self.reach.get_mut(node)
     }
 
     /// A finished trace, by its status and the nodes it reached (traces in flight at the end
