@@ -487,7 +487,16 @@ impl<'a> Flex<'a> {
 
     /// The value as text. Control characters other than newlines and tabs become U+FFFD: log
     /// content is untrusted and must not drive the terminal (colors, titles) when printed.
+    #[inline]
     fn to_text(&self) -> Option<String> {
+        // Three fields a line ask, and nearly always find nothing: answered here, not in a call.
+        if let Flex::Absent = self {
+            return None;
+        }
+        self.to_text_present()
+    }
+
+    fn to_text_present(&self) -> Option<String> {
         match self {
             Flex::Str(text) if !text.is_empty() => Some(printable(text)),
             Flex::Int(number) => Some(number.to_string()),
@@ -526,7 +535,18 @@ impl<'a> Flex<'a> {
         }
     }
 
+    /// Floats as most producers write them inline (`latency_ms`, and two absent fields a
+    /// line); the rest apart.
+    #[inline]
     fn to_f64(&self) -> Option<f64> {
+        match self {
+            Flex::Float(number) => number.is_finite().then_some(*number),
+            Flex::Absent => None,
+            other => other.to_f64_otherwise(),
+        }
+    }
+
+    fn to_f64_otherwise(&self) -> Option<f64> {
         let value = match self {
             Flex::Float(number) => *number,
             Flex::Int(number) => *number as f64,
@@ -563,7 +583,16 @@ impl<'a> Flex<'a> {
         }
     }
 
+    #[inline]
     fn to_bool(&self) -> Option<bool> {
+        match self {
+            Flex::Bool(value) => Some(*value),
+            Flex::Absent => None,
+            other => other.to_bool_otherwise(),
+        }
+    }
+
+    fn to_bool_otherwise(&self) -> Option<bool> {
         match self {
             Flex::Bool(value) => Some(*value),
             Flex::Int(number) => Some(*number != 0),
