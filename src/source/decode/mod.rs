@@ -334,7 +334,12 @@ fn strip_kubectl_prefixes<'a>(
         if line.first() == Some(&b'[') {
             let rest = &line[1..];
             let met = known.iter().position(|(prefix, ..)| {
-                rest.get(prefix.len()..prefix.len() + 2) == Some(b"] ") && rest.starts_with(prefix)
+                // The last eight bytes first (a pod's own suffix, or its container): the other
+                // pods' prefixes are told apart without a call to compare them whole.
+                let end = prefix.len();
+                rest.get(end..end + 2) == Some(b"] ")
+                    && (end < 8 || scan::word_at(rest, end - 8) == scan::word_at(prefix, end - 8))
+                    && rest.starts_with(prefix)
             });
             if let Some(index) = met {
                 pod = Some(PodPrefix::Known(index));
