@@ -92,6 +92,9 @@ pub struct LatencyCurve {
     /// The bucket events are falling in now, kept out of the map until the next one starts:
     /// events come in time order, and a map entry per event was most of the curve's cost.
     current: Option<(i64, CurveBucket)>,
+    /// The time span of `current` (micros, end exclusive): an event inside it falls in it
+    /// without a division (most do).
+    current_span: (i64, i64),
     /// The first and last event counted: the span the steps cut.
     first: Option<Timestamp>,
     last: Option<Timestamp>,
@@ -117,15 +120,26 @@ impl LatencyCurve {
         }
         self.first = Some(self.first.map_or(event.ts, |t| t.min(event.ts)));
         self.last = Some(self.last.map_or(event.ts, |t| t.max(event.ts)));
-        let key = event.ts.0.div_euclid(self.width);
-        if self
-            .current
-            .as_ref()
-            .is_none_or(|(current, _)| *current != key)
-        {
-            self.put_current_away();
-            // Putting it away may have widened the buckets.
-            self.current = Some((event.ts.0.div_euclid(self.width), CurveBucket::default()));
+        let ts = event.ts.0;
+        let (starts, ends) = self.current_span;
+        if self.current.is_none() || ts < starts || ts >= ends {
+            let key = ts.div_euclid(self.width);
+            if self
+                .current
+                .as_ref()
+                .is_none_or(|(current, _)| *current != key)
+            {
+                self.put_current_away();
+                // Putting it away may have widened the buckets.
+                self.current = Some((ts.div_euclid(self.width), CurveBucket::default()));
+            }
+            if let Some((key, _)) = &self.current {
+                // Past i64 (a time near its end): an empty span, and the division each time.
+                self.current_span = key
+                    .checked_mul(self.width)
+                    .and_then(|starts| Some((starts, starts.checked_add(self.width)?)))
+                    .unwrap_or((0, 0));
+            }
         }
         let Some((_, bucket)) = self.current.as_mut() else {
             return;
