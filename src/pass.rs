@@ -16,7 +16,6 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use crate::analysis::graph::{FlowGraph, SampledGraph};
-use crate::analysis::trace::TraceSummary;
 use crate::analysis::tracebook::{TraceBook, TraceOutcome};
 use crate::config::InputConfig;
 use crate::coverage::{self, Seen};
@@ -247,17 +246,10 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
         }
     }
 
-    /// Hands on a finished trace; its summary back when the analysis is done with it here.
-    fn trace_finished(&mut self, outcome: TraceOutcome) -> Option<TraceSummary> {
+    fn trace_finished(&mut self, outcome: TraceOutcome) {
         match self {
-            Sink::Here { analysis, .. } => {
-                analysis.trace_finished(&outcome);
-                Some(outcome.summary)
-            }
-            Sink::Apart { .. } => {
-                self.push(Step::Finished(Box::new(outcome)));
-                None
-            }
+            Sink::Here { analysis, .. } => analysis.trace_finished(&outcome),
+            Sink::Apart { .. } => self.push(Step::Finished(Box::new(outcome))),
         }
     }
 
@@ -386,23 +378,18 @@ impl Pass<'_> {
     ) -> (A, Analyzed) {
         let needs = analysis.needs();
         let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
+        let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
         let mut learner = (needs == Needs::Graph).then(SampledGraph::default);
         let mut selected_events = 0;
         std::thread::scope(|threads| {
             let mut sink = Sink::new(analysis, threads);
-            let mut book = (needs == Needs::TraceStatuses).then(|| match sink {
-                Sink::Here { .. } => TraceBook::recycling(),
-                Sink::Apart { .. } => TraceBook::default(),
-            });
             for mut event in events {
                 redactor.apply(&mut event);
                 let selected = needs == Needs::Events || self.filter.matches_event_scope(&event);
                 selected_events += u64::from(selected);
                 if let Some(book) = &mut book {
                     for outcome in book.observe(&event, selected) {
-                        if let Some(spent) = sink.trace_finished(outcome) {
-                            book.recycle(spent);
-                        }
+                        sink.trace_finished(outcome);
                     }
                 }
                 if let Some(learner) = &mut learner {

@@ -346,24 +346,7 @@ impl Default for TraceWalk {
     }
 }
 
-/// A cleared walk keeps room for this many nodes at most (a fan-out trace's hundreds are
-/// not held for the next trace).
-const KEPT_WALK_NODES: usize = 64;
-
 impl TraceWalk {
-    /// Back to a fresh walk (`default()`), keeping its nodes' room for the next trace.
-    pub fn clear(&mut self) {
-        let mut nodes = std::mem::take(&mut self.nodes);
-        nodes.clear();
-        if nodes.capacity() > KEPT_WALK_NODES {
-            nodes = Vec::new();
-        }
-        *self = TraceWalk {
-            nodes,
-            ..TraceWalk::default()
-        };
-    }
-
     fn find(&self, node: NodeId) -> Option<usize> {
         self.nodes.iter().position(|n| n.node == node)
     }

@@ -247,27 +247,6 @@ impl TraceSummary {
         }
     }
 
-    /// A summary of a new trace made from this spent one: its id's text, and its visits' room
-    /// unless that is over twice `visits` (then room for exactly `visits`, as a new trace
-    /// gets: a slot's room would otherwise only grow, held by every open trace), are reused;
-    /// every other field is as `new` makes it.
-    pub fn reused_for(mut self, trace_id: &str, visits: usize) -> TraceSummary {
-        let mut id = std::mem::take(&mut self.trace_id);
-        id.clear();
-        id.push_str(trace_id);
-        let mut room = std::mem::take(&mut self.visits);
-        room.clear();
-        if room.capacity() > 2 * visits.max(4) {
-            room = Vec::with_capacity(visits);
-        }
-        let visits = room;
-        TraceSummary {
-            trace_id: id,
-            visits,
-            ..TraceSummary::new("")
-        }
-    }
-
     pub fn observe(&mut self, event: &Event) {
         self.observe_with(event, |name| Name::from(&**name));
     }

@@ -19,10 +19,6 @@ use crate::source::IDLE_TRACE_MICROS;
 pub const SETTLED_TRACE_MICROS: i64 = 60 * 1_000_000;
 /// How often (in log time) traces are looked at for settling.
 const SETTLE_EVERY_MICROS: i64 = 10 * 1_000_000;
-/// Spent traces kept for reuse, at most (about one settling's worth on a busy log), and the
-/// visits' room a kept summary may have.
-const SPARE_TRACES: usize = 4096;
-const SPARE_VISITS: usize = 64;
 
 #[derive(Debug)]
 pub struct TraceBook {
@@ -40,14 +36,6 @@ pub struct TraceBook {
     /// traces of one flow (which reach about the same nodes) take one allocation each, with no
     /// slots left empty.
     visits_hint: usize,
-    /// Boxes of finished traces (summary taken, walk cleared) and summaries the analyses are
-    /// done with (`recycle`), reused for new traces: a busy log finishes thousands of traces
-    /// every settling, and freeing their memory to allocate it again soon after had the
-    /// allocator hand pages back and the kernel fault them in again. Only kept when the
-    /// caller gives summaries back (`recycling`): a box alone saves little, and holds memory.
-    #[allow(clippy::vec_box)] // the boxes are what is reused: the map holds boxes
-    spare_traces: Option<Vec<Box<OpenTrace>>>,
-    spare_summaries: Vec<TraceSummary>,
 }
 
 /// `newest` and `last_eviction` start before any time: at zero (1970), a log dated earlier
@@ -59,8 +47,6 @@ impl Default for TraceBook {
             names: NameTable::default(),
             graph: GraphLearner::default(),
             visits_hint: 0,
-            spare_traces: None,
-            spare_summaries: Vec::new(),
             newest: Timestamp(i64::MIN),
             last_eviction: Timestamp(i64::MIN),
         }
@@ -81,15 +67,6 @@ pub struct TraceOutcome {
 }
 
 impl TraceBook {
-    /// A book whose caller gives each finished trace's summary back (`recycle`) once the
-    /// analyses are done with it.
-    pub fn recycling() -> TraceBook {
-        TraceBook {
-            spare_traces: Some(Vec::new()),
-            ..TraceBook::default()
-        }
-    }
-
     /// Learns from one event of the trace scope; returns the traces that became idle
     /// (finished), if any. Statuses need every event of a trace, so `--node`/`--kind` do not
     /// remove events here: `selected` says whether the event is one they select, and a trace
@@ -99,27 +76,13 @@ impl TraceBook {
         if let Some(trace_id) = event.trace_id.as_ref() {
             let hex = event.keys().hex_trace;
             let visits_hint = self.visits_hint;
-            let (spare_traces, spare_summaries) =
-                (&mut self.spare_traces, &mut self.spare_summaries);
             let trace = self.summaries.get_or_insert_with(trace_id, hex, || {
-                let summary = match spare_summaries.pop() {
-                    Some(spent) => spent.reused_for(trace_id, visits_hint),
-                    None => {
-                        let mut summary = TraceSummary::new(trace_id);
-                        summary.visits.reserve_exact(visits_hint);
-                        summary
-                    }
-                };
-                match spare_traces.as_mut().and_then(Vec::pop) {
-                    Some(mut spent) => {
-                        spent.summary = summary;
-                        spent
-                    }
-                    None => Box::new(OpenTrace {
-                        summary,
-                        walk: TraceWalk::default(),
-                    }),
-                }
+                let mut summary = TraceSummary::new(trace_id);
+                summary.visits.reserve_exact(visits_hint);
+                Box::new(OpenTrace {
+                    summary,
+                    walk: TraceWalk::default(),
+                })
             });
             let idle = self.graph.observe_walk(&mut trace.walk, event);
             let names = &mut self.names;
@@ -170,37 +133,19 @@ impl TraceBook {
         let summaries = finished
             .into_iter()
             .filter_map(|(trace, status)| {
-                let mut trace = self.summaries.remove(&trace)?;
-                self.graph.settle_walk(&mut trace.walk);
-                let summary = std::mem::replace(&mut trace.summary, TraceSummary::new(""));
+                let trace = self.summaries.remove(&trace)?;
+                let OpenTrace { summary, mut walk } = *trace;
                 self.visits_hint = summary.visits.len();
-                if let Some(spare) = &mut self.spare_traces
-                    && spare.len() < SPARE_TRACES
-                {
-                    trace.walk.clear();
-                    spare.push(trace);
-                }
+                self.graph.settle_walk(&mut walk);
                 Some((summary, status))
             })
             .collect();
         Settled::new(summaries, graph)
     }
 
-    /// A finished trace's summary the analyses are done with: its allocations serve a new
-    /// trace.
-    pub fn recycle(&mut self, mut summary: TraceSummary) {
-        if self.spare_summaries.len() < SPARE_TRACES && summary.visits.capacity() <= SPARE_VISITS {
-            // Its names go now, not when it is reused.
-            summary.visits.clear();
-            self.spare_summaries.push(summary);
-        }
-    }
-
     /// The traces still open, settled with the final graph (which `Settled::into_graph` then
     /// hands over).
     pub fn finish(self) -> Settled {
-        // No trace comes after: the spare ones go before the open ones are gathered.
-        drop((self.spare_traces, self.spare_summaries));
         let mut learner = self.graph;
         // Every open trace at once (tens of thousands at the end of a busy log): room for
         // exactly them, not a doubling's copies.
@@ -320,57 +265,5 @@ mod tests {
                 .collect();
             assert_eq!(left, [busy], "{base}");
         }
-    }
-
-    /// Traces made from spent boxes and summaries (of traces that reached more nodes, failed,
-    /// had a tenant) are judged as fresh ones: the same outcomes, the same graph.
-    #[test]
-    fn a_recycling_book_hands_back_what_a_fresh_one_does() {
-        let run = |mut book: TraceBook, recycle: bool| -> (Vec<String>, String) {
-            let mut outcomes = Vec::new();
-            let mut keep = |book: &mut TraceBook, outcome: TraceOutcome| {
-                outcomes.push(format!("{:?} {:?}", outcome.status, outcome.summary));
-                if recycle {
-                    book.recycle(outcome.summary);
-                }
-            };
-            // 400 traces, 3 s apart, each over 1-5 nodes (failing at the last one every
-            // seventh), with a tenant every third: settled every 10 s, 60 s after their end.
-            let nodes = ["fetch", "parse", "score", "rank", "reply"];
-            for trace in 0..400i64 {
-                let id = format!("{trace:032x}");
-                let reached = 1 + (trace * 7 % 5) as usize;
-                for (step, node) in nodes[..reached].iter().enumerate() {
-                    let ms = trace * 3_000 + step as i64 * 10;
-                    let mut start = test_event(ms, &id, node, Kind::NodeStart);
-                    if trace % 3 == 0 {
-                        start.tenant = Some("acme".into());
-                    }
-                    let last = step + 1 == reached;
-                    let end = match (last, trace % 7 == 0) {
-                        (true, true) => Kind::NodeFailed,
-                        _ => Kind::NodeSuccess,
-                    };
-                    for event in [start, test_event(ms + 5, &id, node, end)] {
-                        for outcome in book.observe(&event, true) {
-                            keep(&mut book, outcome);
-                        }
-                    }
-                }
-            }
-            let mut settled = book.finish();
-            for outcome in settled.by_ref() {
-                outcomes.push(format!("{:?} {:?}", outcome.status, outcome.summary));
-            }
-            (outcomes, format!("{:?}", settled.into_graph().edges))
-        };
-        let fresh = run(TraceBook::default(), false);
-        assert!(fresh.0.len() == 400 && fresh.0.iter().any(|o| o.starts_with("Failed")));
-        let recycled = run(TraceBook::recycling(), true);
-        assert_eq!(recycled.1, fresh.1);
-        for (recycled, fresh) in recycled.0.iter().zip(&fresh.0) {
-            assert_eq!(recycled, fresh);
-        }
-        assert_eq!(recycled.0.len(), fresh.0.len());
     }
 }
