@@ -813,30 +813,27 @@ impl Event {
         )
     }
 
-    /// Its identity, or what makes it, for later ([`IdentityLater`]).
+    /// Its identity, or what makes it, for later ([`IdentityLater`]): the parts when its kind
+    /// is one PenguiFlow writes, its trace id is hex and its node names were made to last.
     pub fn identity_later(&self) -> IdentityLater {
         // A name made to last is never freed: its text is kept, not the name.
         let lasting = |name: &Option<Name>| match name {
             None => Some(None),
             Some(name) => name.lasting_text().map(Some),
         };
-        match (
-            &self.kind,
-            self.keys().hex_trace,
-            lasting(&self.node_name),
-            lasting(&self.node_id),
-        ) {
-            (Kind::Other(_), ..) | (_, None, ..) | (.., None, _) | (.., None) => {
-                IdentityLater::Made(self.identity())
+        let parts = || {
+            if let Kind::Other(_) = self.kind {
+                return None;
             }
-            (kind, Some(hex_trace), Some(node_name), Some(node_id)) => IdentityLater::Parts {
-                kind: kind.clone(),
-                hex_trace,
-                node_name,
-                node_id,
+            Some(IdentityLater::Parts {
+                kind: self.kind.clone(),
+                hex_trace: self.keys().hex_trace?,
+                node_name: lasting(&self.node_name)?,
+                node_id: lasting(&self.node_id)?,
                 attempt: self.attempt,
-            },
-        }
+            })
+        };
+        parts().unwrap_or_else(|| IdentityLater::Made(self.identity()))
     }
 }
 

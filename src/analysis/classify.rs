@@ -1042,7 +1042,6 @@ impl Classifier {
         self.finish_with_graph(&FlowGraph::default())
     }
 
-    /// The report, with the flow graph learned from the same traces.
     /// One more finished trace of `tenant` on `pod` (past `MAX_POD_TENANTS` pairs, only those
     /// already counted).
     fn count_pod_trace(&mut self, pod: &str, tenant: &str) {
@@ -1073,6 +1072,7 @@ impl Classifier {
             .collect()
     }
 
+    /// The report, with the flow graph learned from the same traces.
     pub fn finish_with_graph(mut self, graph: &FlowGraph) -> ClassifyReport {
         let statuses = std::mem::take(&mut self.statuses);
         let e2e_ms = std::mem::take(&mut self.e2e_ms);

@@ -106,8 +106,8 @@ impl<V> TraceMap<V> {
         }
     }
 
-    /// Looked up for every event: the hex path small enough to be inlined where it is called
-    /// (whether it was depended on the compiler's mood as the callers changed).
+    /// Looked up for every event: the hex path is kept small and inlined where it is called
+    /// (left to the compiler, whether it was inlined changed with unrelated edits).
     #[inline]
     pub fn get_or_insert_with(
         &mut self,

@@ -124,22 +124,21 @@ impl LatencyCurve {
         let (starts, ends) = self.current_span;
         if self.current.is_none() || ts < starts || ts >= ends {
             let key = ts.div_euclid(self.width);
-            if self
-                .current
-                .as_ref()
-                .is_none_or(|(current, _)| *current != key)
-            {
-                self.put_current_away();
-                // Putting it away may have widened the buckets.
-                self.current = Some((ts.div_euclid(self.width), CurveBucket::default()));
-            }
-            if let Some((key, _)) = &self.current {
-                // Past i64 (a time near its end): an empty span, and the division each time.
-                self.current_span = key
-                    .checked_mul(self.width)
-                    .and_then(|starts| Some((starts, starts.checked_add(self.width)?)))
-                    .unwrap_or((0, 0));
-            }
+            let key = match &self.current {
+                Some((current, _)) if *current == key => key,
+                _ => {
+                    self.put_current_away();
+                    // Putting it away may have widened the buckets.
+                    let key = ts.div_euclid(self.width);
+                    self.current = Some((key, CurveBucket::default()));
+                    key
+                }
+            };
+            // Past i64 (a time near its end): an empty span, and the division each time.
+            self.current_span = key
+                .checked_mul(self.width)
+                .and_then(|starts| Some((starts, starts.checked_add(self.width)?)))
+                .unwrap_or((0, 0));
         }
         let Some((_, bucket)) = self.current.as_mut() else {
             return;
