@@ -58,6 +58,7 @@ fn events(relative: &str) -> Vec<Event> {
         max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
         follow: None,
         inspector: None,
+        batches_ahead: flowtrace::source::BATCHES_AHEAD,
     })
     .unwrap()
     .map(|event| *event)

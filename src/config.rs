@@ -201,6 +201,7 @@ impl InputConfig {
             max_line_bytes: self.max_line_bytes,
             follow: self.follow,
             inspector: None,
+            batches_ahead: crate::source::BATCHES_AHEAD,
         }
     }
 }

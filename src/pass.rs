@@ -23,7 +23,9 @@ use crate::error::Error;
 use crate::event::{Event, Prefetching, Timestamp, recycled};
 use crate::filter::EventFilter;
 use crate::redact::Redactor;
-use crate::source::{EventStream, ReadReport, SourceOptions, TenantMap, follow};
+use crate::source::{
+    BATCHES_AHEAD_DEEP, EventStream, ReadReport, SourceOptions, TenantMap, follow,
+};
 
 /// What an analysis needs read, from least to most.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -326,6 +328,10 @@ impl Pass<'_> {
         let needs = analysis.needs();
         let scope = self.scope(needs);
         let mut options = self.input.source_options(&scope);
+        if !analysis.runs_apart().now() {
+            // No queue of the analysis's own after the stream's: let it hold more ready.
+            options.batches_ahead = BATCHES_AHEAD_DEEP;
+        }
         adjust(&mut options);
         let pushed = pushed_into_store(&options);
         let mut stream = EventStream::open(options)?;

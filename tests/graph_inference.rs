@@ -21,6 +21,7 @@ fn learned_edges(relative: &str) -> Vec<(String, String)> {
         max_line_bytes: flowtrace::source::MAX_LINE_BYTES as usize,
         follow: None,
         inspector: None,
+        batches_ahead: flowtrace::source::BATCHES_AHEAD,
     })
     .unwrap();
     let mut learner = GraphLearner::default();

@@ -10,8 +10,6 @@ use crate::event::Prefetching;
 
 /// Records per hand-over: large enough that the channel costs nothing per record.
 const BATCH: usize = 1024;
-/// Batches buffered ahead of the consumer, bounding memory.
-const AHEAD: usize = 2;
 
 pub(crate) struct Background {
     receiver: Receiver<Vec<Record>>,
@@ -19,8 +17,12 @@ pub(crate) struct Background {
 }
 
 impl Background {
-    pub(crate) fn spawn(source: impl Iterator<Item = Record> + Send + 'static) -> Background {
-        let (sender, receiver) = sync_channel(AHEAD);
+    /// Reads `source` on a thread of its own, holding at most `ahead` batches ready.
+    pub(crate) fn spawn(
+        source: impl Iterator<Item = Record> + Send + 'static,
+        ahead: usize,
+    ) -> Background {
+        let (sender, receiver) = sync_channel(ahead);
         thread::spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
             for record in source {
