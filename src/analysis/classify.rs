@@ -308,8 +308,13 @@ struct NodeFacts {
     /// is one message.
     timeout_tenants: BTreeMap<String, u64>,
     /// Messages (first attempts) the node took, per tenant: the base a tenant's failures are
-    /// measured against.
+    /// measured against. Filled at the end from the counts by tenant id below.
     tenant_messages: BTreeMap<String, u64>,
+    /// The same counts while reading, by the tenant's id in `tenants_seen` (the last for
+    /// messages without a tenant): an index an event, not a walk of a map of texts whose
+    /// bytes are cold by the time the next message comes.
+    messages_by_tenant_id: Vec<u64>,
+    messages_without_tenant: u64,
     worker: crate::analysis::saturation::WorkerTime,
     /// Successes on a retry, by the attempt they succeeded on: retries spent to the last one
     /// allowed leave nothing for a worse minute.
@@ -383,7 +388,8 @@ pub struct Classifier {
     deadline_late_ms: Percentiles,
     /// node_cancelled events: workers stopped by flow.stop() (shutdown, redeploy).
     worker_stops: u64,
-    statuses: BTreeMap<String, u64>,
+    /// Finished traces by status, indexed by the status (`TraceStatus::ALL`'s order).
+    statuses: [u64; TraceStatus::ALL.len()],
     traces: u64,
     /// End-to-end durations of succeeded traces.
     e2e_ms: Percentiles,
@@ -469,10 +475,7 @@ impl Classifier {
             exceptions: HashMap::new(),
             deadline_late_ms: Percentiles::default(),
             worker_stops: 0,
-            statuses: TraceStatus::ALL
-                .iter()
-                .map(|status| (status.as_str().to_string(), 0))
-                .collect(),
+            statuses: [0; TraceStatus::ALL.len()],
             traces: 0,
             e2e_ms: Percentiles::default(),
             deadline_stale: 0,
@@ -642,9 +645,10 @@ impl Classifier {
             self.count_in_groups(event);
             return;
         }
-        if let Some(tenant) = &event.tenant {
-            self.tenants_seen.intern(tenant);
-        }
+        let tenant_id = event
+            .tenant
+            .as_ref()
+            .map(|tenant| self.tenants_seen.intern(tenant).0);
         if let Some(pod) = &event.pod
             && let Some(node) = &event.node_name
             && event.kind == Kind::NodeStart
@@ -678,7 +682,7 @@ impl Classifier {
             Kind::NodeCancelled => self.worker_stops += 1,
             _ => {}
         }
-        self.track_node(event);
+        self.track_node(event, tenant_id);
         self.track_exception(event);
         if event.kind == Kind::DeadlineSkip
             && let Some(deadline) = event.deadline_s
@@ -688,7 +692,8 @@ impl Classifier {
         }
     }
 
-    fn track_node(&mut self, event: &Event) {
+    /// `tenant_id`: the event's tenant's id in `tenants_seen`.
+    fn track_node(&mut self, event: &Event, tenant_id: Option<u32>) {
         let Some(node) = &event.node_name else {
             return;
         };
@@ -701,12 +706,15 @@ impl Classifier {
             facts.instances.push(Name::clone(id));
         }
         if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
-            let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
-            match facts.tenant_messages.get_mut(tenant) {
+            // Tenant ids are numbered from 0 as met; no tenant counts past them all.
+            let slot = tenant_id.map_or(usize::MAX, |id| id as usize);
+            let counts = &mut facts.messages_by_tenant_id;
+            if slot < usize::MAX && slot >= counts.len() {
+                counts.resize(slot + 1, 0);
+            }
+            match counts.get_mut(slot) {
                 Some(count) => *count += 1,
-                None => {
-                    facts.tenant_messages.insert(tenant.to_string(), 1);
-                }
+                None => facts.messages_without_tenant += 1,
             }
         }
         facts.worker.add(event);
@@ -915,7 +923,7 @@ impl Classifier {
         if !outcome.summary.selected {
             return; // no event of it passed --node/--kind
         }
-        count_bounded(&mut self.statuses, outcome.status.as_str());
+        self.statuses[outcome.status as usize] += 1;
         self.traces += 1;
         if !self.recovered_in.is_empty()
             && let Some(type_name) = self.recovered_in.remove(outcome.summary.trace_id.as_str())
@@ -1042,6 +1050,26 @@ impl Classifier {
         self.finish_with_graph(&FlowGraph::default())
     }
 
+    /// Each node's messages per tenant, by the tenants' names (a tenant named as the unknown
+    /// one is counted with it, as when the counts were kept by name).
+    fn name_tenant_messages(&mut self) {
+        let tenants = &self.tenants_seen;
+        for facts in self.nodes.values_mut() {
+            let named = &mut facts.tenant_messages;
+            for (id, &count) in facts.messages_by_tenant_id.iter().enumerate() {
+                if count > 0 {
+                    *named
+                        .entry(tenants.name(id as u32).to_string())
+                        .or_default() += count;
+                }
+            }
+            if facts.messages_without_tenant > 0 {
+                *named.entry(UNKNOWN_TENANT.to_string()).or_default() +=
+                    facts.messages_without_tenant;
+            }
+        }
+    }
+
     /// One more finished trace of `tenant` on `pod` (past `MAX_POD_TENANTS` pairs, only those
     /// already counted).
     fn count_pod_trace(&mut self, pod: &str, tenant: &str) {
@@ -1074,7 +1102,12 @@ impl Classifier {
 
     /// The report, with the flow graph learned from the same traces.
     pub fn finish_with_graph(mut self, graph: &FlowGraph) -> ClassifyReport {
-        let statuses = std::mem::take(&mut self.statuses);
+        self.name_tenant_messages();
+        let statuses: BTreeMap<String, u64> = TraceStatus::ALL
+            .iter()
+            .zip(self.statuses)
+            .map(|(status, count)| (status.as_str().to_string(), count))
+            .collect();
         let e2e_ms = std::mem::take(&mut self.e2e_ms);
         let groups = self.ordered_groups();
         let mut exceptions: Vec<ExceptionReport> = self
@@ -1592,6 +1625,15 @@ fn budget_not_short(left_ms: Option<f64>, path_work_ms: f64, path: &str) -> Stri
 }
 
 /// Adds one to `tenant`'s count, past `MAX_TENANTS_COUNTED` tenants only to those counted.
+// `Classifier::statuses` is indexed by a status's discriminant: `ALL` lists them in order.
+const _: () = {
+    let mut index = 0;
+    while index < TraceStatus::ALL.len() {
+        assert!(TraceStatus::ALL[index] as usize == index);
+        index += 1;
+    }
+};
+
 fn count_bounded(counts: &mut BTreeMap<String, u64>, tenant: &str) {
     let room = counts.len() < MAX_TENANTS_COUNTED;
     match counts.get_mut(tenant) {
