@@ -106,9 +106,11 @@ impl TraceBook {
             slot.last_ts = trace.summary.last_ts;
             if let Some(cutoff) = idle {
                 // The learner forgets walks idle this long (their traces may go on: a later
-                // event starts a new walk).
-                for OpenSlot { trace, .. } in self.summaries.values_mut() {
-                    if trace.walk.last_ts.0 < cutoff {
+                // event starts a new walk). A walk's latest event is its trace's, or it has
+                // none (made new: forgetting it again changes nothing), so the map's times
+                // tell the idle ones without opening every box.
+                for OpenSlot { last_ts, trace } in self.summaries.values_mut() {
+                    if last_ts.0 < cutoff {
                         self.graph.settle_walk(&mut trace.walk);
                         trace.walk = TraceWalk::default();
                     }
