@@ -310,10 +310,10 @@ struct NodeFacts {
     /// Messages (first attempts) the node took, per tenant: the base a tenant's failures are
     /// measured against. Filled at the end from the counts by tenant id below.
     tenant_messages: BTreeMap<String, u64>,
-    /// The same counts while reading, by the tenant's id in `tenants_seen` (the last for
-    /// messages without a tenant): an index an event, not a walk of a map of texts whose
-    /// bytes are cold by the time the next message comes.
-    messages_by_tenant_id: Vec<u64>,
+    /// The same counts while reading, by the tenant's id in `tenants_seen`: a map of small
+    /// integers an event, not a walk of a map of texts whose bytes are cold by the time the
+    /// next message comes. Sparse: a node may serve a few of many tenants.
+    messages_by_tenant_id: FastMap<u32, u64>,
     messages_without_tenant: u64,
     worker: crate::analysis::saturation::WorkerTime,
     /// Successes on a retry, by the attempt they succeeded on: retries spent to the last one
@@ -706,14 +706,8 @@ impl Classifier {
             facts.instances.push(Name::clone(id));
         }
         if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
-            // Tenant ids are numbered from 0 as met; no tenant counts past them all.
-            let slot = tenant_id.map_or(usize::MAX, |id| id as usize);
-            let counts = &mut facts.messages_by_tenant_id;
-            if slot < usize::MAX && slot >= counts.len() {
-                counts.resize(slot + 1, 0);
-            }
-            match counts.get_mut(slot) {
-                Some(count) => *count += 1,
+            match tenant_id {
+                Some(id) => *facts.messages_by_tenant_id.entry(id).or_default() += 1,
                 None => facts.messages_without_tenant += 1,
             }
         }
@@ -1056,12 +1050,8 @@ impl Classifier {
         let tenants = &self.tenants_seen;
         for facts in self.nodes.values_mut() {
             let named = &mut facts.tenant_messages;
-            for (id, &count) in facts.messages_by_tenant_id.iter().enumerate() {
-                if count > 0 {
-                    *named
-                        .entry(tenants.name(id as u32).to_string())
-                        .or_default() += count;
-                }
+            for (&id, &count) in &facts.messages_by_tenant_id {
+                *named.entry(tenants.name(id).to_string()).or_default() += count;
             }
             if facts.messages_without_tenant > 0 {
                 *named.entry(UNKNOWN_TENANT.to_string()).or_default() +=
@@ -1624,7 +1614,6 @@ fn budget_not_short(left_ms: Option<f64>, path_work_ms: f64, path: &str) -> Stri
     }
 }
 
-/// Adds one to `tenant`'s count, past `MAX_TENANTS_COUNTED` tenants only to those counted.
 // `Classifier::statuses` is indexed by a status's discriminant: `ALL` lists them in order.
 const _: () = {
     let mut index = 0;
@@ -1634,6 +1623,7 @@ const _: () = {
     }
 };
 
+/// Adds one to `tenant`'s count, past `MAX_TENANTS_COUNTED` tenants only to those counted.
 fn count_bounded(counts: &mut BTreeMap<String, u64>, tenant: &str) {
     let room = counts.len() < MAX_TENANTS_COUNTED;
     match counts.get_mut(tenant) {
