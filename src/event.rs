@@ -730,6 +730,24 @@ impl<T> Iterator for Prefetching<T> {
 }
 
 impl Event {
+    /// Bytes of text the event owns beyond its box (exception, error, remote call, an unknown
+    /// kind's name; names are shared, not counted): what events in flight weigh past their
+    /// number.
+    pub fn text_bytes(&self) -> usize {
+        let len = |text: &Option<String>| text.as_ref().map_or(0, String::len);
+        let kind = match &self.kind {
+            Kind::Other(text) => text.len(),
+            _ => 0,
+        };
+        let error = self.flow_error.as_ref().map_or(0, |error| {
+            len(&error.code) + len(&error.message) + len(&error.exception_type)
+        });
+        let remote = self.remote.as_ref().map_or(0, |call| {
+            len(&call.remote_agent_url) + len(&call.remote_skill) + len(&call.remote_task_id)
+        });
+        len(&self.exception) + kind + error + remote
+    }
+
     /// Asks for the event's memory to be brought into this core's cache, ahead of its use. An
     /// event is filled on a decoding thread's core and read on another, its cache lines one
     /// by one, each first in a different place (the tenant map, the trace book, the

@@ -52,6 +52,15 @@ pub(crate) struct TraceTenant {
 }
 
 impl Record {
+    /// The text the record holds beyond its box (see [`Event::text_bytes`]).
+    fn text_bytes(&self) -> usize {
+        match self {
+            Record::Event(event) => event.text_bytes(),
+            Record::TraceTenant(line) => line.trace_id.len() + line.tenant.len(),
+            Record::Skipped | Record::OtherKind => 0,
+        }
+    }
+
     fn ts(&self) -> Timestamp {
         match self {
             Record::Event(event) => event.ts,
