@@ -310,11 +310,10 @@ struct NodeFacts {
     /// Messages (first attempts) the node took, per tenant: the base a tenant's failures are
     /// measured against. Filled at the end from the counts by tenant id below.
     tenant_messages: BTreeMap<String, u64>,
-    /// The same counts while reading, by the tenant's id in `tenants_seen`: a map of small
-    /// integers an event, not a walk of a map of texts whose bytes are cold by the time the
-    /// next message comes. Sparse: a node may serve a few of many tenants.
+    /// The same counts while reading, by the tenant's id in `tenants_seen` (`NO_TENANT` for
+    /// none): a map of small integers an event, not a walk of a map of texts whose bytes are
+    /// cold by the time the next message comes. Sparse: a node may serve a few of many tenants.
     messages_by_tenant_id: FastMap<u32, u64>,
-    messages_without_tenant: u64,
     worker: crate::analysis::saturation::WorkerTime,
     /// Successes on a retry, by the attempt they succeeded on: retries spent to the last one
     /// allowed leave nothing for a worse minute.
@@ -706,10 +705,10 @@ impl Classifier {
             facts.instances.push(Name::clone(id));
         }
         if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
-            match tenant_id {
-                Some(id) => *facts.messages_by_tenant_id.entry(id).or_default() += 1,
-                None => facts.messages_without_tenant += 1,
-            }
+            *facts
+                .messages_by_tenant_id
+                .entry(tenant_id.unwrap_or(NO_TENANT))
+                .or_default() += 1;
         }
         facts.worker.add(event);
         facts.curve.add(event);
@@ -1051,11 +1050,11 @@ impl Classifier {
         for facts in self.nodes.values_mut() {
             let named = &mut facts.tenant_messages;
             for (&id, &count) in &facts.messages_by_tenant_id {
-                *named.entry(tenants.name(id).to_string()).or_default() += count;
-            }
-            if facts.messages_without_tenant > 0 {
-                *named.entry(UNKNOWN_TENANT.to_string()).or_default() +=
-                    facts.messages_without_tenant;
+                let tenant = match id {
+                    NO_TENANT => UNKNOWN_TENANT,
+                    id => tenants.name(id),
+                };
+                *named.entry(tenant.to_string()).or_default() += count;
             }
         }
     }
