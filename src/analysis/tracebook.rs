@@ -147,16 +147,16 @@ impl TraceBook {
         if finished.is_empty() {
             return Settled::default();
         }
-        let summaries = finished
-            .into_iter()
-            .filter_map(|(trace, status)| {
-                let slot = self.summaries.remove(&trace)?;
-                let OpenTrace { summary, mut walk } = *slot.trace;
-                self.visits_hint = summary.visits.len();
-                self.graph.settle_walk(&mut walk);
-                Some((summary, status))
-            })
-            .collect();
+        // Room for them all at once: collected, the vector grew by doubling, each time
+        // moving the summaries (hundreds of bytes each) taken so far.
+        let mut summaries = Vec::with_capacity(finished.len());
+        summaries.extend(finished.into_iter().filter_map(|(trace, status)| {
+            let slot = self.summaries.remove(&trace)?;
+            let OpenTrace { summary, mut walk } = *slot.trace;
+            self.visits_hint = summary.visits.len();
+            self.graph.settle_walk(&mut walk);
+            Some((summary, status))
+        }));
         Settled::new(summaries, graph)
     }
 
