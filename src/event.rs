@@ -358,19 +358,22 @@ impl Timestamp {
         if !(0..=9999).contains(&year) {
             return None;
         }
-        let mut put = |at: usize, digits: usize, mut value: i64| {
-            for place in (at..at + digits).rev() {
-                out[place] = b'0' + (value % 10) as u8;
-                value /= 10;
-            }
+        // Two digits at a time, from a table (a digit at a time was a division each, 26 a
+        // time: `traces` writes two times a row, half a million at 1 GiB).
+        let mut pair = |at: usize, value: i64| {
+            let digits = &DIGIT_PAIRS[value as usize * 2..][..2];
+            out[at..at + 2].copy_from_slice(digits);
         };
-        put(0, 4, year);
-        put(5, 2, month);
-        put(8, 2, day);
-        put(11, 2, second_of_day / 3600);
-        put(14, 2, second_of_day / 60 % 60);
-        put(17, 2, second_of_day % 60);
-        put(20, 6, micros);
+        pair(0, year / 100);
+        pair(2, year % 100);
+        pair(5, month);
+        pair(8, day);
+        pair(11, second_of_day / 3600);
+        pair(14, second_of_day / 60 % 60);
+        pair(17, second_of_day % 60);
+        pair(20, micros / 10_000);
+        pair(22, micros / 100 % 100);
+        pair(24, micros % 100);
         for (at, separator) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':')] {
             out[at] = separator;
         }
@@ -393,6 +396,18 @@ impl fmt::Display for Timestamp {
 
 /// `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 const RFC3339_BYTES: usize = 27;
+
+/// `00` to `99`, two bytes each.
+static DIGIT_PAIRS: [u8; 200] = {
+    let mut pairs = [0u8; 200];
+    let mut value = 0;
+    while value < 100 {
+        pairs[value * 2] = b'0' + (value / 10) as u8;
+        pairs[value * 2 + 1] = b'0' + (value % 10) as u8;
+        value += 1;
+    }
+    pairs
+};
 
 impl Serialize for Timestamp {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -1199,15 +1214,18 @@ fn hex_sixteen_portable(bytes: &[u8; 16]) -> Option<u64> {
 
 /// The text [`hex_trace_id`] read `bits` from: 32 lowercase hex digits.
 pub fn hex_trace_text(bits: [u64; 2]) -> String {
-    String::from_utf8_lossy(&hex_trace_digits(bits)).into_owned()
+    let digits = hex_trace_digits(bits);
+    String::from(std::str::from_utf8(&digits).expect("hex digits are ASCII"))
 }
 
-/// `hex_trace_text`'s digits, on the stack.
+/// `hex_trace_text`'s digits, on the stack: two a byte (`traces` writes one id a row).
 pub fn hex_trace_digits(bits: [u64; 2]) -> [u8; 32] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = [0u8; 32];
-    for (at, digit) in text.iter_mut().enumerate() {
-        let nibble = (bits[at / 16] >> (4 * (15 - at % 16))) & 0xf;
-        *digit = b"0123456789abcdef"[nibble as usize];
+    let bytes = bits.map(u64::to_be_bytes);
+    for (pair, byte) in text.chunks_exact_mut(2).zip(bytes.as_flattened()) {
+        pair[0] = DIGITS[usize::from(byte >> 4)];
+        pair[1] = DIGITS[usize::from(byte & 0xf)];
     }
     text
 }

@@ -43,7 +43,7 @@ pub fn run(args: &TracesArgs) -> Result<u8, Error> {
     });
     match format {
         ReportFormat::Json => {
-            traces::write_json(listing.rows(), &mut out)?;
+            traces::write_json(&listing, &mut out)?;
             writeln!(out)?;
         }
         ReportFormat::Table => traces::write_table(&listing, &mut out, palette)?,
