@@ -123,3 +123,34 @@ fn on_an_80_column_terminal_the_table_fits_and_keeps_ids_and_statuses_whole() {
     assert!(piped.lines().any(|line| line.chars().count() > 80));
     assert!(!piped.contains("left out"));
 }
+
+/// A listing long enough to be written in several runs of rows (made on two threads) is one
+/// JSON array in the order asked for, each row where a shorter listing (one run) puts it.
+#[test]
+fn a_long_listing_is_one_array_in_order() {
+    let log = fixture_arg("review/seventh_bigpayload.jsonl.gz");
+    for sort in ["recent", "start", "duration"] {
+        let all = report_json("traces", &[&log, "--sort", sort]);
+        let all = all.as_array().unwrap();
+        assert!(all.len() > 700, "{} rows: several runs of 256", all.len());
+        let first = report_json("traces", &[&log, "--sort", sort, "--limit", "100"]);
+        assert_eq!(first.as_array().unwrap()[..], all[..100], "--sort {sort}");
+        let keys: Vec<f64> = all
+            .iter()
+            .map(|row| match sort {
+                "recent" => -seconds(&row["last_ts"]),
+                "start" => seconds(&row["first_ts"]),
+                _ => -row["duration_ms"].as_f64().unwrap(),
+            })
+            .collect();
+        assert!(
+            keys.windows(2).all(|pair| pair[0] <= pair[1]),
+            "--sort {sort}"
+        );
+        let ids: std::collections::HashSet<&str> = all
+            .iter()
+            .map(|row| row["trace_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids.len(), all.len(), "--sort {sort}: each trace once");
+    }
+}

@@ -79,10 +79,15 @@ impl TraceList {
         self.kept.iter().map(|kept| self.table.row(kept))
     }
 
-    /// Hands `f` the rows shown, in order, as one row filled again for each (the rows of a
-    /// whole log, written as they come, without a row's texts allocated each time).
-    pub fn each_row<E>(&self, mut f: impl FnMut(&TraceRow) -> Result<(), E>) -> Result<(), E> {
-        let mut kept = self.kept.iter();
+    /// Hands `f` the rows shown at `places` (in the order shown), as one row filled again for
+    /// each (the rows of a whole log, written as they come, without a row's texts allocated
+    /// each time).
+    pub fn each_row<E>(
+        &self,
+        places: std::ops::Range<usize>,
+        mut f: impl FnMut(&TraceRow) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut kept = self.kept.get(places).unwrap_or_default().iter();
         let Some(first) = kept.next() else {
             return Ok(());
         };
