@@ -36,9 +36,13 @@ impl Buckets {
     /// node's latencies have been seen a while); growing the range goes apart.
     #[inline(always)]
     fn add(&mut self, bucket: i32, count: u64) {
+        if bucket == i32::MIN {
+            // A zero (an empty queue, most queue readings): counted apart, here.
+            self.floor += count;
+            return;
+        }
         let at = bucket.wrapping_sub(self.first) as u32 as usize;
-        if bucket != i32::MIN
-            && bucket >= self.first
+        if bucket >= self.first
             && let Some(counted) = self.counts.get_mut(at)
         {
             *counted += count;
@@ -88,6 +92,24 @@ impl Percentiles {
             return;
         }
         let value = value.max(0.0);
+        self.add_in(value, || bucket_of(value));
+    }
+
+    /// `add` for a whole number (a queue depth, three a saturation event): its bucket looked up
+    /// without the float tests (the same bucket and count as `add(value as f64)`).
+    pub fn add_whole(&mut self, value: i64) {
+        let Some(&bucket) = usize::try_from(value.max(0))
+            .ok()
+            .and_then(|whole| SMALL_WHOLE_BUCKETS.get(whole))
+        else {
+            return self.add(value as f64);
+        };
+        self.add_in(value.max(0) as f64, || bucket);
+    }
+
+    /// Adds `value` (finite, not negative), in `bucket()` when buckets count it.
+    #[inline(always)]
+    fn add_in(&mut self, value: f64, bucket: impl FnOnce() -> i32) {
         self.count += 1;
         self.max = self.max.max(value);
         if !self.exact.is_empty() || self.buckets.is_empty() {
@@ -97,7 +119,7 @@ impl Percentiles {
             }
             self.spill();
         }
-        self.buckets.add(bucket_of(value), 1);
+        self.buckets.add(bucket(), 1);
     }
 
     /// The exact values counted in buckets: past `EXACT_LIMIT` of them, and before any bucket
@@ -389,6 +411,33 @@ mod tests {
         for x in edges.into_iter().chain(randoms) {
             assert_eq!(floor_to_i32(x), x.floor() as i32, "{x}");
         }
+    }
+
+    /// Whole numbers added as such are counted as their floats are: below, in and past the
+    /// table, negative ones as zero, in every percentile and the maximum.
+    #[test]
+    fn whole_numbers_count_as_their_floats() {
+        let mut wholes = Percentiles::default();
+        let mut floats = Percentiles::default();
+        let mut random = 0x5851_f42d_4c95_7f2d_u64;
+        for step in 0..20_000i64 {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            let value = match step % 4 {
+                0 => 0,
+                1 => (random % 40) as i64 - 5,
+                2 => (random % 3000) as i64,
+                _ => (random % 1_000_000) as i64,
+            };
+            wholes.add_whole(value);
+            floats.add(value as f64);
+        }
+        for q in [1.0, 25.0, 50.0, 90.0, 99.0, 99.9, 100.0] {
+            assert_eq!(wholes.percentile(q), floats.percentile(q), "p{q}");
+        }
+        assert_eq!(wholes.max(), floats.max());
+        assert_eq!(wholes.count(), floats.count());
     }
 
     #[test]

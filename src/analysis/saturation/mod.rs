@@ -843,19 +843,19 @@ impl SaturationAnalyzer {
             readings.last_reading = readings.last_reading.max(event.ts);
             readings.q_in.add(q);
             stats.q_in_max = stats.q_in_max.max(q);
-            stats.q_in.add(q as f64);
+            stats.q_in.add_whole(q);
             bucket.q_in_max = bucket.q_in_max.max(q);
         }
         if let Some(q) = event.q_depth_out {
             readings.last_out = q;
             readings.q_out.add(q);
             stats.q_out_max = stats.q_out_max.max(q);
-            stats.q_out.add(q as f64);
+            stats.q_out.add_whole(q);
             bucket.q_out_max = bucket.q_out_max.max(q);
         }
         if let Some(q) = event.q_depth_total {
             stats.q_total_max = stats.q_total_max.max(q);
-            stats.q_total.add(q as f64);
+            stats.q_total.add_whole(q);
             bucket.q_total_max = bucket.q_total_max.max(q);
         }
         if let Some(capacity) = event.queue_maxsize {
