@@ -87,6 +87,11 @@ impl TraceList {
         places: std::ops::Range<usize>,
         mut f: impl FnMut(&TraceRow) -> Result<(), E>,
     ) -> Result<(), E> {
+        debug_assert!(
+            places.end <= self.kept.len(),
+            "{places:?} of {}",
+            self.kept.len()
+        );
         let mut kept = self.kept.get(places).unwrap_or_default().iter();
         let Some(first) = kept.next() else {
             return Ok(());
@@ -484,6 +489,110 @@ impl Analysis for TraceRows {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A table of `rows` random rows: hex and other ids, tenants with texts to escape, of
+    /// every length, or none; some rows without a last node or kind; a quarter cross-tenant
+    /// with two to four tenants (the reused row of `TraceList::each_row` meets every change).
+    fn random_table(rows: usize, seed: u64) -> TraceTable {
+        let mut random = seed;
+        let mut next = move |below: u64| {
+            random ^= random << 13;
+            random ^= random >> 7;
+            random ^= random << 17;
+            random % below
+        };
+        let tenants = ["acme", "b\u{e9}\"ta", &"long-tenant-".repeat(8), "t\n"];
+        let mut table = TraceTable::default();
+        let mut kept = Vec::new();
+        for place in 0..rows {
+            let trace = match next(3) {
+                0 => TraceKey::Text(table.id(&format!("order-{place}\\"))),
+                _ => TraceKey::Hex([next(u64::MAX), next(u64::MAX)]),
+            };
+            let tenant = match next(4) as usize {
+                0 => NO_NAME,
+                index => table.id(tenants[index]),
+            };
+            let mut name = |text: &str| match next(5) {
+                0 => NO_NAME,
+                _ => table.id(text),
+            };
+            let (last_node, last_event) = (name("score"), name("node_start"));
+            let first_ts = next(1 << 40) as i64 - (1 << 39);
+            kept.push(KeptRow {
+                trace,
+                first_ts: Timestamp(first_ts),
+                last_ts: Timestamp(first_ts + next(1_000_000_000) as i64),
+                events: next(4),
+                retries: next(3),
+                tenant,
+                last_node,
+                last_event,
+                status: TraceStatus::ALL[next(TraceStatus::ALL.len() as u64) as usize],
+                category: match next(2) {
+                    0 => None,
+                    _ => Some(Category::ALL[next(Category::ALL.len() as u64) as usize]),
+                },
+            });
+            if next(4) == 0 {
+                let seen = tenants[..=next(3) as usize + 1].iter();
+                table
+                    .cross
+                    .insert(trace, seen.map(|t| t.to_string()).collect());
+            }
+        }
+        table.chunks = vec![kept];
+        table.newest = Some(Timestamp(1 << 40));
+        table
+    }
+
+    /// The listing written in runs on two threads, rows refilled in place, is what serde
+    /// writes of the rows made one by one: across the runs' edges, under every order.
+    #[test]
+    fn the_json_listing_is_serdes_of_its_rows() {
+        for rows in [0, 1, 255, 256, 257, 513, 1500] {
+            for sort in [TraceSort::Recent, TraceSort::Duration, TraceSort::Events] {
+                let query = TraceQuery {
+                    sort,
+                    ..TraceQuery::default()
+                };
+                let listing = list(random_table(rows, 0x2545_f491_4f6c_dd1d), &query);
+                let made: Vec<TraceRow> = listing.rows().collect();
+                let mut written = Vec::new();
+                crate::render::traces::write_json(&listing, &mut written).expect("writes");
+                assert_eq!(
+                    String::from_utf8(written).expect("UTF-8"),
+                    serde_json::to_string_pretty(&made).expect("serializes"),
+                    "{rows} rows, {sort:?}"
+                );
+            }
+        }
+    }
+
+    /// A write that fails (a closed pipe) is the listing's error, wherever it comes: the
+    /// second thread stops, nothing hangs.
+    #[test]
+    fn a_failed_write_ends_the_listing_with_its_error() {
+        struct ClosesAfter(usize);
+        impl std::io::Write for ClosesAfter {
+            fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+                if bytes.len() > self.0 {
+                    return Err(std::io::ErrorKind::BrokenPipe.into());
+                }
+                self.0 -= bytes.len();
+                Ok(bytes.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let listing = list(random_table(5000, 7), &TraceQuery::default());
+        for room in [0, 100, 300_000, 1_000_000] {
+            let error = crate::render::traces::write_json(&listing, &mut ClosesAfter(room))
+                .expect_err("the write fails");
+            assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe, "{room}");
+        }
+    }
 
     /// Rows sorted through their places come out as a stable sort leaves them: random rows
     /// with many ties, by every key, and the durations' order (NaN-free) as `total_cmp`'s.

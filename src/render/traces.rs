@@ -238,12 +238,12 @@ pub fn write_markdown(listing: &TraceList, out: &mut impl Write) -> io::Result<(
     writeln!(out, "{}", footer(listing))
 }
 
-/// The rows as `serde_json::to_writer_pretty` writes them, byte for byte (a test compares),
-/// written by hand: serde escaped each of a row's fourteen keys and its texts a byte at a
-/// time, about 9,300 instructions a row, on one thread after the read (247,000 rows at 1 GiB).
-/// The rows as a JSON array. Every row of a long log is a lot of text, made after the pass
-/// when the other core is idle: runs of `JSON_ROWS_A_RUN` rows are made alternately here and on
-/// a second thread, and written in order (memory: a few runs of text).
+/// The rows as a JSON array, as `serde_json::to_writer_pretty` writes them, byte for byte
+/// (tests compare), written by hand: serde escaped each of a row's fourteen keys and its
+/// texts a byte at a time, about 9,300 instructions a row, after the read (247,000 rows at
+/// 1 GiB). That is still a lot of text, made when the other core is idle: runs of
+/// `JSON_ROWS_A_RUN` rows are made alternately here and on a second thread, and written in
+/// order (memory: a few runs of text). Without a second thread (none to be had), all here.
 pub fn write_json(listing: &TraceList, out: &mut impl Write) -> io::Result<()> {
     let rows = listing.shown();
     if rows == 0 {
@@ -260,16 +260,12 @@ pub fn write_json(listing: &TraceList, out: &mut impl Write) -> io::Result<()> {
             })
             .expect("writing to memory");
     };
-    let mut text = Vec::new();
-    if runs == 1 {
-        run_text(0, &mut text);
-        out.write_all(&text)?;
-    } else {
-        std::thread::scope(|scope| -> io::Result<()> {
-            // The odd runs, made on the second thread; it stops when the receiver is gone
-            // (a write failed).
-            let (made, odd_runs) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
-            scope.spawn(move || {
+    std::thread::scope(|scope| -> io::Result<()> {
+        // The odd runs, made on a second thread; it stops when the receiver is gone (a write
+        // failed).
+        let (made, odd_runs) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+        let helper = (runs > 1).then(|| {
+            std::thread::Builder::new().spawn_scoped(scope, move || {
                 for run in (1..runs).step_by(2) {
                     let mut text = Vec::new();
                     run_text(run, &mut text);
@@ -277,21 +273,23 @@ pub fn write_json(listing: &TraceList, out: &mut impl Write) -> io::Result<()> {
                         break;
                     }
                 }
-            });
-            for run in 0..runs {
-                if run % 2 == 0 {
-                    run_text(run, &mut text);
-                    out.write_all(&text)?;
-                } else {
-                    let text = odd_runs
-                        .recv()
-                        .expect("the second thread makes every odd run");
-                    out.write_all(&text)?;
-                }
+            })
+        });
+        let helped = matches!(helper, Some(Ok(_)));
+        let mut text = Vec::new();
+        for run in 0..runs {
+            if helped && run % 2 == 1 {
+                let text = odd_runs
+                    .recv()
+                    .expect("the thread making the odd runs of rows panicked");
+                out.write_all(&text)?;
+            } else {
+                run_text(run, &mut text);
+                out.write_all(&text)?;
             }
-            Ok(())
-        })?;
-    }
+        }
+        Ok(())
+    })?;
     out.write_all(b"\n]")
 }
 
