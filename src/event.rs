@@ -1212,14 +1212,15 @@ fn hex_sixteen_portable(bytes: &[u8; 16]) -> Option<u64> {
     Some(eight(0)? << 32 | eight(8)?)
 }
 
-/// The text [`hex_trace_id`] read `bits` from: 32 lowercase hex digits.
-pub fn hex_trace_text(bits: [u64; 2]) -> String {
+/// Hands `f` the text [`hex_trace_id`] read `bits` from (32 lowercase hex digits), made on
+/// the stack: `traces` writes one a row.
+pub fn with_hex_trace_text<R>(bits: [u64; 2], f: impl FnOnce(&str) -> R) -> R {
     let digits = hex_trace_digits(bits);
-    String::from(std::str::from_utf8(&digits).expect("hex digits are ASCII"))
+    f(std::str::from_utf8(&digits).expect("hex digits are ASCII"))
 }
 
-/// `hex_trace_text`'s digits, on the stack: two a byte (`traces` writes one id a row).
-pub fn hex_trace_digits(bits: [u64; 2]) -> [u8; 32] {
+/// The digits, two a byte.
+fn hex_trace_digits(bits: [u64; 2]) -> [u8; 32] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = [0u8; 32];
     let bytes = bits.map(u64::to_be_bytes);
@@ -1259,7 +1260,7 @@ fn hex_eight(word: u64) -> Option<u64> {
 
 #[cfg(test)]
 mod hex_trace_id_tests {
-    use super::{hex_trace_id, hex_trace_text};
+    use super::{hex_trace_id, with_hex_trace_text};
 
     #[test]
     fn the_bits_give_back_the_text() {
@@ -1269,9 +1270,9 @@ mod hex_trace_id_tests {
             "a995b9de9b29419e00000000000012d2",
         ] {
             let bits = hex_trace_id(id).expect("hex");
-            assert_eq!(hex_trace_text(bits), id);
+            assert_eq!(with_hex_trace_text(bits, str::to_string), id);
             assert_eq!(
-                hex_trace_text(bits),
+                with_hex_trace_text(bits, str::to_string),
                 format!("{:016x}{:016x}", bits[0], bits[1])
             );
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::category::Category;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
-use crate::event::{Event, FastMap, Name, Timestamp, hex_trace_digits, hex_trace_id};
+use crate::event::{Event, FastMap, Name, Timestamp, hex_trace_id, with_hex_trace_text};
 use crate::pass::{Analysis, Needs, PassEnd};
 use crate::source::TenantMap;
 
@@ -249,11 +249,7 @@ impl TraceTable {
         let name = |id: u32| self.names.get(id as usize).map(|name| &**name);
         row.trace_id.clear();
         match kept.trace {
-            TraceKey::Hex(bits) => {
-                let digits = hex_trace_digits(bits);
-                row.trace_id
-                    .push_str(std::str::from_utf8(&digits).expect("hex digits are ASCII"));
-            }
+            TraceKey::Hex(bits) => with_hex_trace_text(bits, |text| row.trace_id.push_str(text)),
             TraceKey::Text(id) => row.trace_id.push_str(name(id).unwrap_or_default()),
         }
         let tenant = name(kept.tenant);

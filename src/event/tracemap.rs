@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 
-use super::{Name, NameMap, hex_trace_digits};
+use super::{Name, NameMap, with_hex_trace_text};
 
 /// The id of a trace as a `TraceMap` keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -39,10 +39,7 @@ impl TraceKey {
     /// The id's text, on the stack for a hex id.
     fn with_text<R>(&self, f: impl FnOnce(&str) -> R) -> R {
         match self {
-            TraceKey::Hex(hex) => {
-                let text = hex_trace_digits(*hex);
-                f(std::str::from_utf8(&text).expect("hex digits"))
-            }
+            TraceKey::Hex(hex) => with_hex_trace_text(*hex, f),
             TraceKey::Text(text) => f(text),
         }
     }

@@ -387,6 +387,13 @@ fn epoch_number(value: f64) -> Option<Timestamp> {
     Timestamp::from_unix_seconds(seconds)
 }
 
+/// Where the first byte a JSON string must escape is (a quote, a backslash or a control
+/// character), `None` when there is none: the scanner's search, sixteen bytes at a time, for
+/// the writers of JSON text.
+pub fn json_special_byte(bytes: &[u8]) -> Option<usize> {
+    scan::special_byte(bytes)
+}
+
 /// Parses the timestamp texts found in the wild: RFC 3339 / ISO 8601 with or without offset
 /// (no offset means UTC), Python's `asctime` (`2026-11-25 08:42:52,123`), or Unix seconds.
 pub fn parse_timestamp_text(text: &str) -> Option<Timestamp> {

@@ -964,7 +964,7 @@ fn string_length(bytes: &[u8]) -> Option<usize> {
 /// line. Sixteen bytes are tested at a time (SSE2, which every x86-64 has; elsewhere two
 /// eight-byte words), then eight, then one.
 #[inline(always)]
-fn special_byte(bytes: &[u8]) -> Option<usize> {
+pub(super) fn special_byte(bytes: &[u8]) -> Option<usize> {
     let mut at = 0;
     while at + 16 <= bytes.len() {
         let flagged = special_in_sixteen(bytes[at..at + 16].try_into().expect("sixteen bytes"));
