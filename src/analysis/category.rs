@@ -199,6 +199,30 @@ pub fn reads_like_rejected_credentials(text: &str) -> bool {
     has_http_status(&lower, &["401", "403"], &HTTP_WORDS)
 }
 
+/// What exception text reads like, when it reads like one of the failures an on-call acts on
+/// apart: rejected credentials first, then a quota, then an unavailable dependency (the order
+/// a text matching several is counted in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadsLike {
+    RejectedCredentials,
+    Quota,
+    Unavailable,
+}
+
+impl ReadsLike {
+    pub fn of(text: &str) -> Option<ReadsLike> {
+        if reads_like_rejected_credentials(text) {
+            Some(ReadsLike::RejectedCredentials)
+        } else if reads_like_quota(text) {
+            Some(ReadsLike::Quota)
+        } else if reads_like_unavailable(text) {
+            Some(ReadsLike::Unavailable)
+        } else {
+            None
+        }
+    }
+}
+
 /// Words that make a number beside them an HTTP status.
 const HTTP_WORDS: [&str; 4] = ["http", "status", "code", "response"];
 

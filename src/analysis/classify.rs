@@ -18,10 +18,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
-use super::category::{
-    Category, category_of, is_repeated, is_terminal, reads_like_quota,
-    reads_like_rejected_credentials, reads_like_unavailable,
-};
+use super::category::{Category, ReadsLike, category_of, is_repeated, is_terminal};
 use super::deadline_cause::{
     self, CapacityExpiry, Expired, ExpiryPaths, HungCalls, LongestCalls, NodeCalls, NodeCapacity,
     PodExpiry,
@@ -34,7 +31,7 @@ use super::tracebook::TraceOutcome;
 use crate::event::TraceKey;
 use crate::event::{Event, FastMap, Kind, Name, NameIds, NameSlots, Timestamp};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
-use crate::redact::summarize_exception;
+use crate::redact::{ExceptionSummary, summarize_exception};
 use crate::render::{millis, plural};
 
 /// Time groupings list every bucket of the span (empty ones too) up to this many buckets.
@@ -384,6 +381,7 @@ pub struct Classifier {
     node_groups: FastMap<String, Group>,
     nodes: NameSlots<NodeFacts>,
     exceptions: HashMap<String, ExceptionTally>,
+    exception_readings: ExceptionReadings,
     deadline_late_ms: Percentiles,
     /// node_cancelled events: workers stopped by flow.stop() (shutdown, redeploy).
     worker_stops: u64,
@@ -472,6 +470,7 @@ impl Classifier {
             node_groups: FastMap::default(),
             nodes: NameSlots::default(),
             exceptions: HashMap::new(),
+            exception_readings: ExceptionReadings::default(),
             deadline_late_ms: Percentiles::default(),
             worker_stops: 0,
             statuses: [0; TraceStatus::ALL.len()],
@@ -826,15 +825,18 @@ impl Classifier {
         ) {
             return;
         }
-        let summary = event.exception.as_deref().map(summarize_exception);
-        let type_name = summary
+        let reading = event
+            .exception
+            .as_deref()
+            .map(|text| self.exception_readings.read(text));
+        let type_name = reading
             .as_ref()
-            .and_then(|s| s.type_name.clone())
+            .and_then(|reading| reading.summary.type_name.as_deref())
             .or_else(|| {
                 event
                     .flow_error
                     .as_ref()
-                    .and_then(|f| f.exception_type.clone())
+                    .and_then(|f| f.exception_type.as_deref())
             });
         if event.kind == Kind::NodeFailed {
             self.track_recovery(event, None);
@@ -843,27 +845,33 @@ impl Classifier {
             return;
         };
         if matches!(event.kind, Kind::NodeError | Kind::NodeTimeout) {
-            self.track_recovery(event, Some(&type_name));
+            self.track_recovery(event, Some(type_name));
         }
-        let tally = self
-            .exceptions
-            .entry(type_name)
-            .or_insert_with(|| ExceptionTally {
-                count: 0,
-                recovered: 0,
-                recovered_then_expired: 0,
-                messages: 0,
-                terminal: 0,
-                tenants: BTreeMap::new(),
-                pods: BTreeMap::new(),
-                auth_like: 0,
-                quota_like: 0,
-                unavailable_like: 0,
-                nodes: BTreeSet::new(),
-                first_ts: event.ts,
-                last_ts: event.ts,
-                example: summary.map(|s| s.message).unwrap_or_default(),
-            });
+        if !self.exceptions.contains_key(type_name) {
+            self.exceptions.insert(
+                type_name.to_string(),
+                ExceptionTally {
+                    count: 0,
+                    recovered: 0,
+                    recovered_then_expired: 0,
+                    messages: 0,
+                    terminal: 0,
+                    tenants: BTreeMap::new(),
+                    pods: BTreeMap::new(),
+                    auth_like: 0,
+                    quota_like: 0,
+                    unavailable_like: 0,
+                    nodes: BTreeSet::new(),
+                    first_ts: event.ts,
+                    last_ts: event.ts,
+                    example: reading
+                        .as_ref()
+                        .map(|reading| reading.summary.message.clone())
+                        .unwrap_or_default(),
+                },
+            );
+        }
+        let tally = self.exceptions.get_mut(type_name).expect("inserted");
         if event.kind == Kind::NodeFailed {
             // The message's last failure, repeated as terminal: not another occurrence.
             tally.terminal += 1;
@@ -888,20 +896,11 @@ impl Classifier {
                     .or_default() += 1;
             }
         }
-        if event
-            .exception
-            .as_deref()
-            .is_some_and(reads_like_rejected_credentials)
-        {
-            tally.auth_like += 1;
-        } else if event.exception.as_deref().is_some_and(reads_like_quota) {
-            tally.quota_like += 1;
-        } else if event
-            .exception
-            .as_deref()
-            .is_some_and(reads_like_unavailable)
-        {
-            tally.unavailable_like += 1;
+        match reading.and_then(|reading| reading.reads_like) {
+            Some(ReadsLike::RejectedCredentials) => tally.auth_like += 1,
+            Some(ReadsLike::Quota) => tally.quota_like += 1,
+            Some(ReadsLike::Unavailable) => tally.unavailable_like += 1,
+            None => {}
         }
         tally.first_ts = tally.first_ts.min(event.ts);
         tally.last_ts = tally.last_ts.max(event.ts);
@@ -1567,6 +1566,47 @@ type PodMessages = Vec<(String, String, String, u64)>;
 const NO_TENANT: u32 = u32::MAX;
 
 /// (pod, tenant) pairs counted apart, at most.
+/// What one exception text says: its type and one-line message, and what it reads like.
+#[derive(Debug)]
+struct ExceptionReading {
+    summary: ExceptionSummary,
+    reads_like: Option<ReadsLike>,
+}
+
+/// Exception texts read so far, each read once: a failing dependency repeats the same few
+/// texts on every failure, and reading one (its last line split, three word searches over
+/// its lowercased text) cost thousands of instructions an event. Bounded in texts and
+/// bytes; past either, a text is read each time it comes.
+#[derive(Debug, Default)]
+struct ExceptionReadings {
+    by_text: FastMap<Box<str>, std::sync::Arc<ExceptionReading>>,
+    bytes: usize,
+}
+
+/// Texts and their bytes kept in `ExceptionReadings`, at most.
+const MAX_EXCEPTION_READINGS: usize = 4096;
+const MAX_EXCEPTION_READING_BYTES: usize = 1 << 20;
+
+impl ExceptionReadings {
+    fn read(&mut self, text: &str) -> std::sync::Arc<ExceptionReading> {
+        if let Some(reading) = self.by_text.get(text) {
+            return std::sync::Arc::clone(reading);
+        }
+        let reading = std::sync::Arc::new(ExceptionReading {
+            summary: summarize_exception(text),
+            reads_like: ReadsLike::of(text),
+        });
+        if self.by_text.len() < MAX_EXCEPTION_READINGS
+            && self.bytes + text.len() <= MAX_EXCEPTION_READING_BYTES
+        {
+            self.bytes += text.len();
+            self.by_text
+                .insert(text.into(), std::sync::Arc::clone(&reading));
+        }
+        reading
+    }
+}
+
 const MAX_POD_TENANTS: usize = 1024;
 
 /// Tenants counted apart for deadline expiries, at most.
@@ -2509,6 +2549,62 @@ impl Analysis for Classifier {
 mod tests {
     use super::*;
     use crate::event::test_event;
+
+    #[test]
+    fn an_exception_text_read_again_reads_as_the_first_time() {
+        let texts = [
+            "ConnectionError('search-api.internal:8443 returned 503 Service Unavailable')",
+            "PermissionError('upstream rejected api_key=***')",
+            "RateLimitError('429 Too Many Requests: quota of tenant acme')",
+            "ValueError('expected 503 items')",
+            "Traceback (most recent call last):\n  File \"x.py\", line 1\nKeyError: 'user'",
+            "no type here",
+            "",
+        ];
+        let mut readings = ExceptionReadings::default();
+        for _ in 0..3 {
+            for text in texts {
+                let reading = readings.read(text);
+                assert_eq!(reading.summary, summarize_exception(text), "{text}");
+                assert_eq!(reading.reads_like, ReadsLike::of(text), "{text}");
+            }
+        }
+        assert_eq!(readings.by_text.len(), texts.len());
+        assert_eq!(
+            ReadsLike::of(texts[0]),
+            Some(ReadsLike::Unavailable),
+            "503 beside Service"
+        );
+        assert_eq!(
+            ReadsLike::of(texts[1]),
+            Some(ReadsLike::RejectedCredentials)
+        );
+        assert_eq!(ReadsLike::of(texts[2]), Some(ReadsLike::Quota));
+        assert_eq!(
+            ReadsLike::of(texts[3]),
+            None,
+            "a bare number is not a status"
+        );
+    }
+
+    #[test]
+    fn exception_texts_kept_are_bounded_and_the_rest_still_read() {
+        let mut readings = ExceptionReadings::default();
+        for index in 0..MAX_EXCEPTION_READINGS + 100 {
+            let text = format!("TimeoutError('call {index} took too long')");
+            let reading = readings.read(&text);
+            assert_eq!(reading.summary.type_name.as_deref(), Some("TimeoutError"));
+            assert_eq!(
+                reading.summary.message,
+                format!("call {index} took too long")
+            );
+        }
+        assert_eq!(readings.by_text.len(), MAX_EXCEPTION_READINGS);
+        let long = "x".repeat(MAX_EXCEPTION_READING_BYTES + 1);
+        let mut readings = ExceptionReadings::default();
+        readings.read(&long);
+        assert!(readings.by_text.is_empty(), "past the bytes kept");
+    }
 
     #[test]
     fn retry_storms_at_several_nodes_come_most_retries_first() {
