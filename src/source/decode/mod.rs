@@ -253,6 +253,12 @@ fn decode_json(
     }
     let origin = Origin::Line { input, line };
     let mut decoded = record.to_decoded(kubectl_ts, origin, names);
+    if record.borrowed_only.0 {
+        debug_assert!(!record.owns_memory(), "{record:?}");
+        // Nothing to free: its drop, a test of each of its forty fields, was a fiftieth of
+        // the decoding thread.
+        std::mem::forget(record);
+    }
     if let (Decoded::Event(event), Some(pod)) = (&mut decoded, pod) {
         let (name, container) = names.pod(pod);
         event.pod = name;
@@ -812,9 +818,69 @@ struct RawRecord<'a> {
     headers: Nested<RawHeaders<'a>>,
     #[serde(borrow)]
     extra: Nested<Box<RawRecord<'a>>>,
+    /// Set by the scanner when every text is borrowed from the line and there is no nested
+    /// record: nothing to free.
+    #[serde(skip)]
+    borrowed_only: BorrowedOnly,
+}
+
+/// Whether a record owns no memory ([`RawRecord::borrowed_only`]): how it was read, not what
+/// it holds, so left out of its `Debug` (the scanner's and serde's records compare equal).
+#[derive(Default, Clone, Copy, PartialEq, Eq)]
+pub(super) struct BorrowedOnly(pub(super) bool);
+
+impl fmt::Debug for BorrowedOnly {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("_")
+    }
 }
 
 impl<'a> RawRecord<'a> {
+    /// True when a field holds text of its own (decoded from escapes) or a nested record: what
+    /// `borrowed_only` says there is not.
+    fn owns_memory(&self) -> bool {
+        let mut fields = vec![
+            &self.event,
+            &self.message,
+            &self.msg,
+            &self.ts,
+            &self.timestamp,
+            &self.asctime,
+            &self.time,
+            &self.node_name,
+            &self.node_id,
+            &self.trace_id,
+            &self.tenant,
+            &self.latency_ms,
+            &self.q_depth_in,
+            &self.q_depth_out,
+            &self.q_depth_total,
+            &self.queue_maxsize,
+            &self.outgoing,
+            &self.attempt,
+            &self.trace_pending,
+            &self.trace_inflight,
+            &self.trace_cancelled,
+            &self.exception,
+            &self.sleep_s,
+            &self.deadline_s,
+            &self.remote_agent_url,
+            &self.remote_skill,
+            &self.remote_task_id,
+            &self.remote_error,
+        ];
+        for raw in [&self.flow_error, &self.error_payload] {
+            if let Some(raw) = &raw.0 {
+                fields.extend([&raw.code, &raw.message, &raw.exception_type]);
+            }
+        }
+        fields.extend(self.headers.0.as_ref().map(|headers| &headers.tenant));
+        self.extra.0.is_some()
+            || fields
+                .iter()
+                .any(|field| matches!(field, Flex::Str(Cow::Owned(_))))
+    }
+
     /// Keys every `to_payload()` carries (even when null); one of them marks a FlowEvent apart
     /// from an application log line that merely has an `event` field (structlog, say).
     fn has_payload_keys(&self) -> bool {
@@ -1012,6 +1078,26 @@ mod tests {
     }
 
     const FLAT: &str = r#"{"ts": 1764060172.5, "event": "node_success", "node_name": "retrieve", "node_id": "ab12", "trace_id": "t1", "latency_ms": 12.5, "q_depth_in": 3, "q_depth_out": 1, "q_depth_total": 4, "outgoing": 1, "queue_maxsize": 64, "attempt": 0, "trace_inflight": 1, "trace_cancelled": false, "trace_pending": 2, "tenant": "acme", "level": "INFO"}"#;
+
+    #[test]
+    fn a_record_is_borrowed_only_when_it_owns_nothing() {
+        let structured = r#"{"message": "node_success", "ts": 1764060172.5, "extra": {"event": "node_success", "node_name": "a", "q_depth_in": 1}}"#;
+        let escaped = FLAT.replace(
+            r#""level": "INFO""#,
+            r#""exception": "Traceback\nValueError: x""#,
+        );
+        let cases = [(FLAT, true), (escaped.as_str(), false), (structured, false)];
+        let mut layouts = scan::Layouts::default();
+        // Twice: the second time each line is read through the layout its first time learned.
+        for _ in 0..2 {
+            for (line, borrowed_only) in cases {
+                let mut record = RawRecord::default();
+                assert!(scan::scan_record(line, &mut layouts, &mut record), "{line}");
+                assert_eq!(record.borrowed_only.0, borrowed_only, "{line}");
+                assert_eq!(record.owns_memory(), !borrowed_only, "{line}");
+            }
+        }
+    }
 
     /// Every fixture line, and mutations of them (cut, a byte changed, a key repeated).
     /// Returns the lines and how many of them (the first ones) are fixture lines as captured.

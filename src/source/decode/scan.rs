@@ -8,7 +8,7 @@
 
 use std::borrow::Cow;
 
-use super::{Flex, Nested, RawFlowError, RawHeaders, RawRecord};
+use super::{BorrowedOnly, Flex, Nested, RawFlowError, RawHeaders, RawRecord};
 
 /// Nesting deeper than this is left to serde (which has its own limit).
 const MAX_DEPTH: usize = 64;
@@ -39,6 +39,7 @@ pub(super) fn scan_record<'a>(
         text: json,
         bytes: json.as_bytes(),
         at: 0,
+        owned: false,
     };
     scanner.skip_whitespace();
     let start = scanner.at;
@@ -52,6 +53,7 @@ pub(super) fn scan_record<'a>(
         layouts.learn(&json.as_bytes()[..object_end], start, &marks);
     }
     layouts.marks = marks;
+    record.borrowed_only = BorrowedOnly(whole && !scanner.owned && record.extra.0.is_none());
     whole
 }
 
@@ -201,6 +203,7 @@ fn scan_in_layouts<'a>(
         text: json,
         bytes: json.as_bytes(),
         at: 0,
+        owned: false,
     };
     scanner.skip_whitespace();
     let mut used = 0;
@@ -242,6 +245,7 @@ fn scan_in_layouts<'a>(
         break;
     }
     scanner.skip_whitespace();
+    record.borrowed_only = BorrowedOnly(!scanner.owned && record.extra.0.is_none());
     (scanner.at == scanner.bytes.len()).then_some(used)
 }
 
@@ -299,6 +303,8 @@ struct Scanner<'a> {
     text: &'a str,
     bytes: &'a [u8],
     at: usize,
+    /// A string was decoded into text of its own (one with escapes), not borrowed.
+    owned: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -450,6 +456,7 @@ impl<'a> Scanner<'a> {
     fn string_value(&mut self) -> Option<Flex<'a>> {
         let start = self.at + 1;
         let Some(length) = string_length(self.bytes.get(start..)?) else {
+            self.owned = true;
             return self.unescaped().map(|text| Flex::Str(Cow::Owned(text)));
         };
         self.at = start + length + 1;
