@@ -1565,7 +1565,6 @@ type PodMessages = Vec<(String, String, String, u64)>;
 /// The tenant id of a tenant-less event in `Classifier::pod_messages`.
 const NO_TENANT: u32 = u32::MAX;
 
-/// (pod, tenant) pairs counted apart, at most.
 /// What one exception text says: its type and one-line message, and what it reads like.
 #[derive(Debug)]
 struct ExceptionReading {
@@ -1607,6 +1606,7 @@ impl ExceptionReadings {
     }
 }
 
+/// (pod, tenant) pairs counted apart, at most.
 const MAX_POD_TENANTS: usize = 1024;
 
 /// Tenants counted apart for deadline expiries, at most.

@@ -228,7 +228,12 @@ fn scan_in_layouts<'a>(
             match next.key {
                 None => scanner.skip_value(depth)?,
                 Some(key) => match target.slot(key) {
-                    Some(field) => *field = scanner.value(depth)?,
+                    Some(field) => {
+                        let value = scanner.value(depth)?;
+                        // Empty (a shape's kept keys are distinct): nothing to drop.
+                        debug_assert!(matches!(field, Flex::Absent));
+                        std::mem::forget(std::mem::replace(field, value));
+                    }
                     None => scanner.field(target, &mut 0, Some(key), depth, next.nested)?,
                 },
             }
