@@ -145,19 +145,19 @@ impl Names {
     }
 
     /// The name for `text` if it is the one last made in its slot.
-    #[inline]
+    #[inline(always)]
     fn cached(&self, text: &str) -> Option<Name> {
         let slot = name_slot(text);
         self.slots[slot]
             .as_ref()
-            .filter(|name| ***name == *text)
+            .filter(|name| scan::same_bytes(name.as_bytes(), text.as_bytes()))
             .cloned()
     }
 
     fn get_or(&mut self, text: &str, make: impl FnOnce(&str) -> Name) -> Name {
         let slot = name_slot(text);
         match &self.slots[slot] {
-            Some(name) if **name == *text => name.clone(),
+            Some(name) if scan::same_bytes(name.as_bytes(), text.as_bytes()) => name.clone(),
             _ => {
                 // Names reach the terminal (tenants, node names, store columns): no control
                 // characters (a dirty one misses the cache every time, which is fine: rare).

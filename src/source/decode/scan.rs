@@ -962,13 +962,22 @@ pub(super) fn word_at(bytes: &[u8], at: usize) -> u64 {
 /// `a == b`, eight bytes at a time without a call to `memcmp` (keys and the bytes between
 /// values are short, and there are about twenty of each per line).
 #[inline(always)]
-fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_bytes(a: &[u8], b: &[u8]) -> bool {
     let word = word_at;
     if a.len() != b.len() {
         return false;
     }
     if a.len() < 8 {
-        return a == b;
+        // Two overlapping four-byte words, or a few bytes: no call to `memcmp` for a short
+        // name (a tenant, a node) either.
+        if a.len() >= 4 {
+            let half = |bytes: &[u8], at: usize| {
+                u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
+            };
+            let last = a.len() - 4;
+            return half(a, 0) == half(b, 0) && half(a, last) == half(b, last);
+        }
+        return a.iter().zip(b).all(|(x, y)| x == y);
     }
     let mut at = 0;
     while at + 8 < a.len() {
@@ -1083,7 +1092,7 @@ mod tests {
     use super::super::RawRecord;
     use super::super::tests::Random;
     use super::{
-        Key, Layouts, exact_decimal, scan_record, special_byte, special_in_sixteen,
+        Key, Layouts, exact_decimal, same_bytes, scan_record, special_byte, special_in_sixteen,
         special_in_sixteen_portable, string_length,
     };
 
@@ -1358,6 +1367,22 @@ mod tests {
                     lowest(expected)
                 );
             }
+        }
+    }
+
+    #[test]
+    fn same_bytes_is_slice_equality_at_every_length() {
+        let mut random = Random(0x5a3e_b7e5_0000_0001);
+        for length in 0..=40 {
+            let a: Vec<u8> = (0..length).map(|_| random.below(256) as u8).collect();
+            assert!(same_bytes(&a, &a.clone()), "{length}");
+            for at in 0..length {
+                let mut b = a.clone();
+                b[at] ^= 1 << random.below(8);
+                assert!(!same_bytes(&a, &b), "{length} {at}");
+            }
+            let longer = [a.as_slice(), b"x"].concat();
+            assert!(!same_bytes(&a, &longer), "{length}");
         }
     }
 
