@@ -193,6 +193,12 @@ impl<V> TraceMap<V> {
 /// Entries in a chunk of a [`HexTable`] (a power of two).
 const CHUNK: usize = 4096;
 
+/// Slots of a [`HexTable`]'s recent positions (a power of two): several times the few dozen
+/// traces a flow has in flight, so that two of them seldom share a slot.
+const RECENT: usize = 256;
+/// An empty recent slot's position.
+const NO_POSITION: u32 = u32::MAX;
+
 /// Values keyed by 128-bit trace ids, for the traces of minutes of log time (150,000 at 1
 /// GiB): a hash index of 4-byte positions into chunks where the entries sit side by side.
 /// A hash map of the entries themselves (48 bytes each for saturation's pending counts) left
@@ -207,6 +213,12 @@ struct HexTable<V> {
     keys: Vec<Vec<[u64; 2]>>,
     values: Vec<Vec<V>>,
     len: usize,
+    /// The positions of keys looked up lately, by a few bits of the key: the traces in flight
+    /// are found here, in a few kilobytes that stay in cache, instead of through the index's
+    /// probe and the keys' chunk (two cache misses a lookup in tables of a hundred thousand
+    /// traces, the costliest lines of the pass). A slot holds a key's current position or
+    /// none: removals keep it so.
+    recent: Box<[([u64; 2], u32); RECENT]>,
 }
 
 impl<V> Default for HexTable<V> {
@@ -217,8 +229,16 @@ impl<V> Default for HexTable<V> {
             keys: Vec::new(),
             values: Vec::new(),
             len: 0,
+            recent: Box::new([([0; 2], NO_POSITION); RECENT]),
         }
     }
+}
+
+/// The recent slot of `key`: its two words mixed by one multiplication (a trace id's last
+/// digits are often a counter, its first ones random).
+fn recent_slot(key: &[u64; 2]) -> usize {
+    let mixed = (key[0] ^ key[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (mixed >> (u64::BITS - RECENT.trailing_zeros())) as usize
 }
 
 impl<V> fmt::Debug for HexTable<V> {
@@ -248,10 +268,23 @@ impl<V> HexTable<V> {
     }
 
     fn position(&self, key: &[u64; 2]) -> Option<usize> {
+        if let Some(at) = self.recent_position(key) {
+            return Some(at);
+        }
         let hash = Self::hash(&self.hasher, key);
         let keys = &self.keys;
         let found = self.index.find(hash, |&at| key_at(keys, at) == key)?;
         Some(*found as usize)
+    }
+
+    /// The position of `key` if it was looked up lately.
+    #[inline]
+    fn recent_position(&self, key: &[u64; 2]) -> Option<usize> {
+        let (known, at) = self.recent[recent_slot(key)];
+        (at != NO_POSITION && known == *key).then(|| {
+            debug_assert_eq!(key_at(&self.keys, at), key);
+            at as usize
+        })
     }
 
     fn value_mut(&mut self, at: usize) -> &mut V {
@@ -271,6 +304,9 @@ impl<V> HexTable<V> {
 
     #[inline]
     fn get_or_insert_with(&mut self, key: [u64; 2], make: impl FnOnce() -> V) -> &mut V {
+        if let Some(at) = self.recent_position(&key) {
+            return self.value_mut(at);
+        }
         let hash = Self::hash(&self.hasher, &key);
         let keys = &self.keys;
         // Nearly every call finds its trace (one insert per trace, many events): looked up
@@ -279,6 +315,7 @@ impl<V> HexTable<V> {
             Some(&at) => at as usize,
             None => self.insert_new(hash, key, make),
         };
+        self.recent[recent_slot(&key)] = (key, at as u32);
         self.value_mut(at)
     }
 
@@ -325,8 +362,14 @@ impl<V> HexTable<V> {
             keys,
             values,
             len,
+            recent,
         } = self;
-        let hash = Self::hash(hasher, key_at(keys, at as u32));
+        let removed = *key_at(keys, at as u32);
+        let slot = &mut recent[recent_slot(&removed)];
+        if slot.1 as usize == at {
+            *slot = ([0; 2], NO_POSITION);
+        }
+        let hash = Self::hash(hasher, &removed);
         if let Ok(slot) = index.find_entry(hash, |&slot| slot as usize == at) {
             slot.remove();
         }
@@ -348,6 +391,10 @@ impl<V> HexTable<V> {
         let hash = Self::hash(hasher, &last_key);
         if let Some(slot) = index.find_mut(hash, |&slot| slot as usize == last) {
             *slot = at as u32;
+        }
+        let slot = &mut recent[recent_slot(&last_key)];
+        if slot.1 as usize == last {
+            slot.1 = at as u32;
         }
         let (chunk, slot) = place(at);
         let key = std::mem::replace(&mut keys[chunk][slot], last_key);
@@ -386,6 +433,7 @@ impl<V> HexTable<V> {
 
     fn drain(&mut self) -> impl Iterator<Item = ([u64; 2], V)> + use<V> {
         self.index.clear();
+        self.recent.fill(([0; 2], NO_POSITION));
         self.len = 0;
         let keys = std::mem::take(&mut self.keys);
         let values = std::mem::take(&mut self.values);
@@ -430,6 +478,53 @@ mod tests {
 
     /// Random inserts, updates, removals and sweeps over a few chunks' worth of keys, each
     /// step checked against a plain map: positions moved by removals stay found.
+    #[test]
+    fn recent_positions_follow_inserts_removals_and_moves() {
+        // Few keys, as the traces in flight: nearly every lookup is answered by the recent
+        // positions, while removals move the last entry about (debug builds check each
+        // recent answer against the keys).
+        for pool in [48_u64, 300] {
+            let mut table: HexTable<u64> = HexTable::default();
+            let mut expected: std::collections::HashMap<[u64; 2], u64> = Default::default();
+            let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ pool;
+            let mut next = move || {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                state
+            };
+            for step in 0..50_000_u64 {
+                let draw = next();
+                let key = [draw % pool, (draw % pool).wrapping_mul(0x1f3d)];
+                match draw >> 61 {
+                    0..=3 => {
+                        *table.get_or_insert_with(key, || step) += 1;
+                        *expected.entry(key).or_insert(step) += 1;
+                    }
+                    4 | 5 => assert_eq!(table.remove(&key), expected.remove(&key)),
+                    _ => assert_eq!(table.get(&key), expected.get(&key)),
+                }
+                if step % 5_000 == 0 {
+                    let cut = next() % 3;
+                    table.retain(|_, value| *value % 3 != cut);
+                    expected.retain(|_, value| *value % 3 != cut);
+                }
+                assert_eq!(table.len, expected.len());
+            }
+            let hits = expected
+                .keys()
+                .filter(|key| table.recent_position(key).is_some())
+                .count();
+            assert!(
+                hits > 0,
+                "the recent positions answered nothing ({pool} keys)"
+            );
+            for (key, value) in &expected {
+                assert_eq!(table.get(key), Some(value));
+            }
+        }
+    }
+
     #[test]
     fn hex_table_agrees_with_a_hash_map() {
         let mut table: HexTable<u64> = HexTable::default();
