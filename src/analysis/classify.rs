@@ -15,6 +15,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -1578,7 +1579,7 @@ struct ExceptionReading {
 /// bytes; past either, a text is read each time it comes.
 #[derive(Debug, Default)]
 struct ExceptionReadings {
-    by_text: FastMap<Box<str>, std::sync::Arc<ExceptionReading>>,
+    by_text: FastMap<Box<str>, Arc<ExceptionReading>>,
     bytes: usize,
 }
 
@@ -1587,11 +1588,11 @@ const MAX_EXCEPTION_READINGS: usize = 4096;
 const MAX_EXCEPTION_READING_BYTES: usize = 1 << 20;
 
 impl ExceptionReadings {
-    fn read(&mut self, text: &str) -> std::sync::Arc<ExceptionReading> {
+    fn read(&mut self, text: &str) -> Arc<ExceptionReading> {
         if let Some(reading) = self.by_text.get(text) {
-            return std::sync::Arc::clone(reading);
+            return Arc::clone(reading);
         }
-        let reading = std::sync::Arc::new(ExceptionReading {
+        let reading = Arc::new(ExceptionReading {
             summary: summarize_exception(text),
             reads_like: ReadsLike::of(text),
         });
@@ -1599,8 +1600,7 @@ impl ExceptionReadings {
             && self.bytes + text.len() <= MAX_EXCEPTION_READING_BYTES
         {
             self.bytes += text.len();
-            self.by_text
-                .insert(text.into(), std::sync::Arc::clone(&reading));
+            self.by_text.insert(text.into(), Arc::clone(&reading));
         }
         reading
     }

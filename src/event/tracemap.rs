@@ -476,8 +476,6 @@ mod tests {
         assert_eq!(map.get_mut(ones, hex_trace_id(ones)), Some(&mut 11));
     }
 
-    /// Random inserts, updates, removals and sweeps over a few chunks' worth of keys, each
-    /// step checked against a plain map: positions moved by removals stay found.
     #[test]
     fn recent_positions_follow_inserts_removals_and_moves() {
         // Few keys, as the traces in flight: nearly every lookup is answered by the recent
@@ -525,6 +523,8 @@ mod tests {
         }
     }
 
+    /// Random inserts, updates, removals and sweeps over a few chunks' worth of keys, each
+    /// step checked against a plain map: positions moved by removals stay found.
     #[test]
     fn hex_table_agrees_with_a_hash_map() {
         let mut table: HexTable<u64> = HexTable::default();
