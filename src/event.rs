@@ -973,6 +973,11 @@ pub mod recycled {
             }
             let mut event = match self.boxes.pop() {
                 Some(mut event) => {
+                    // The next box was last written on the analysis's core: its lines come
+                    // while this line is decoded, not when its old event is dropped.
+                    if let Some(next) = self.boxes.last() {
+                        next.prefetch();
+                    }
                     *event = Event::new(ts, kind, origin);
                     event
                 }
