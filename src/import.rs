@@ -71,7 +71,7 @@ struct Payload<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     tenant: &'a Option<Name>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    exception: &'a Option<String>,
+    exception: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     flow_error: Option<&'a FlowError>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -91,21 +91,21 @@ fn payload_fields(event: &Event) -> Payload<'_> {
         node_id: &event.node_id,
         trace_id: &event.trace_id,
         latency_ms: event.latency_ms,
-        q_depth_in: event.q_depth_in,
-        q_depth_out: event.q_depth_out,
-        q_depth_total: event.q_depth_total,
-        queue_maxsize: event.queue_maxsize,
-        outgoing: event.outgoing,
-        attempt: event.attempt,
-        trace_inflight: event.trace_inflight,
+        q_depth_in: event.q_depth_in(),
+        q_depth_out: event.q_depth_out(),
+        q_depth_total: event.q_depth_total(),
+        queue_maxsize: event.queue_maxsize(),
+        outgoing: event.outgoing(),
+        attempt: event.attempt(),
+        trace_inflight: event.trace_inflight(),
         trace_cancelled: event.trace_cancelled,
-        trace_pending: event.trace_pending,
+        trace_pending: event.trace_pending(),
         tenant: &event.tenant,
-        exception: &event.exception,
-        flow_error: event.flow_error.as_deref(),
-        sleep_s: event.sleep_s,
-        deadline_s: event.deadline_s,
-        remote: event.remote.as_deref(),
+        exception: event.exception(),
+        flow_error: event.flow_error(),
+        sleep_s: event.sleep_s(),
+        deadline_s: event.deadline_s(),
+        remote: event.remote(),
     }
 }
 
@@ -119,7 +119,7 @@ fn payload_of(event: &Event) -> String {
 fn fingerprint_of(event: &Event) -> String {
     let identity = Payload {
         tenant: &None,
-        exception: &None,
+        exception: None,
         flow_error: None,
         outgoing: None,
         remote: None,

@@ -160,17 +160,17 @@ impl Redactor {
         if !self.enabled {
             return;
         }
-        self.mask_in_place(&mut event.exception);
-        if let Some(flow_error) = &mut event.flow_error {
-            self.mask_in_place(&mut flow_error.message);
+        self.mask_in_place(event.exception_mut());
+        if let Some(flow_error) = event.flow_error_mut() {
+            self.mask_in_place(flow_error.message.as_mut());
         }
-        if let Some(remote) = &mut event.remote {
+        if let Some(remote) = event.remote_mut() {
             // An agent URL may carry credentials (`user:pass@`, a key in its query).
-            self.mask_in_place(&mut remote.remote_agent_url);
+            self.mask_in_place(remote.remote_agent_url.as_mut());
         }
     }
 
-    fn mask_in_place(&mut self, text: &mut Option<String>) {
+    fn mask_in_place(&mut self, text: Option<&mut String>) {
         let Some(value) = text else { return };
         if let Some(known) = self.memo.get(value.as_str()) {
             if let Some(masked) = known {
@@ -433,7 +433,7 @@ mod tests {
                 crate::event::Kind::NodeError,
                 origin,
             );
-            event.exception = Some(exception.into());
+            event.set_exception(Some(exception.into()));
             event
         };
         let mut redactor = Redactor::new(true);
@@ -441,13 +441,13 @@ mod tests {
             let mut event = error_event("ConnectionError('password=hunter2 refused')");
             redactor.apply(&mut event);
             assert_eq!(
-                event.exception.as_deref(),
+                event.exception(),
                 Some("ConnectionError('password=*** refused')")
             );
         }
         let mut event = error_event("password=hunter2");
         Redactor::new(false).apply(&mut event);
-        assert_eq!(event.exception.as_deref(), Some("password=hunter2"));
+        assert_eq!(event.exception(), Some("password=hunter2"));
     }
 
     #[test]
@@ -538,15 +538,15 @@ mod tests {
             line: 1,
         };
         let mut event = Event::new(Timestamp(0), Kind::NodeFailed, origin);
-        event.exception = Some("KeyError('password=hunter2')".into());
-        event.flow_error = Some(Box::new(FlowError {
+        event.set_exception(Some("KeyError('password=hunter2')".into()));
+        event.set_flow_error(Some(FlowError {
             code: Some("NODE_EXCEPTION".into()),
             message: Some("raised KeyError: password=hunter2".into()),
             exception_type: Some("KeyError".into()),
         }));
         redact_event(&mut event);
-        assert_eq!(event.exception.as_deref(), Some("KeyError('password=***')"));
-        let flow_error = event.flow_error.unwrap();
+        assert_eq!(event.exception(), Some("KeyError('password=***')"));
+        let flow_error = event.flow_error().unwrap();
         assert_eq!(
             flow_error.message.as_deref(),
             Some("raised KeyError: password=***")

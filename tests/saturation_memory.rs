@@ -6,7 +6,7 @@
 use std::sync::atomic::Ordering;
 
 use flowtrace::analysis::saturation::{SaturationAnalyzer, SaturationOptions};
-use flowtrace::event::{Event, Kind, Origin, Timestamp};
+use flowtrace::event::{Count, Event, Kind, Origin, Timestamp};
 
 #[path = "common/counting.rs"]
 mod counting;
@@ -42,11 +42,11 @@ fn peak_for(count: u64) -> usize {
         event.trace_id = Some(format!("{trace:032x}").into());
         event.node_name = Some(NODES[(step / 2) as usize].into());
         event.latency_ms = Some(((index * 7919) % 1000) as f64 / 10.0);
-        event.q_depth_in = Some((index % 5) as i64);
-        event.q_depth_out = Some((index % 3) as i64);
-        event.q_depth_total = Some((index % 5 + index % 3) as i64);
-        event.queue_maxsize = Some(4);
-        event.trace_pending = Some(1 + (step % 3) as i64);
+        event.set_count(Count::QDepthIn, Some((index % 5) as i64));
+        event.set_count(Count::QDepthOut, Some((index % 3) as i64));
+        event.set_count(Count::QDepthTotal, Some((index % 5 + index % 3) as i64));
+        event.set_count(Count::QueueMaxsize, Some(4));
+        event.set_count(Count::TracePending, Some(1 + (step % 3) as i64));
         analyzer.observe(&event);
     }
     let report = analyzer.finish();

@@ -9,7 +9,7 @@ use flowtrace::analysis::graph::FlowGraph;
 use flowtrace::analysis::trace::{TraceStatus, TraceSummary};
 use flowtrace::analysis::tracebook::TraceOutcome;
 use flowtrace::analysis::traces::{TraceQuery, TraceRows, TraceSort, list};
-use flowtrace::event::{Event, Kind, Origin, Timestamp};
+use flowtrace::event::{Count, Event, Kind, Origin, Timestamp};
 use flowtrace::pass::{Analysis, PassEnd};
 use flowtrace::source::TenantMap;
 
@@ -46,7 +46,7 @@ fn outcome(index: u64, text_id: bool) -> TraceOutcome {
             event.trace_id = Some(trace_id.as_str().into());
             event.node_name = Some((*node).into());
             event.tenant = Some(TENANTS[index as usize % 3].into());
-            event.attempt = Some(0);
+            event.set_count(Count::Attempt, Some(0));
             summary.observe(&event);
         }
     }

@@ -75,7 +75,7 @@ pub fn category_of(event: &Event) -> Option<Category> {
         Kind::NodeTimeout => Some(Category::Timeout),
         Kind::NodeError | Kind::RemoteCallError | Kind::RemoteCancelError => Some(Category::Error),
         Kind::NodeFailed => Some(terminal_category(
-            event.flow_error.as_ref().and_then(|f| f.code.as_deref()),
+            event.flow_error().and_then(|f| f.code.as_deref()),
         )),
         Kind::TraceCancelStart
         | Kind::TraceCancelFinish
@@ -350,12 +350,10 @@ mod tests {
             line: 1,
         };
         let mut event = Event::new(Timestamp(0), kind, origin);
-        event.flow_error = code.map(|code| {
-            Box::new(FlowError {
-                code: Some(code.into()),
-                ..FlowError::default()
-            })
-        });
+        event.set_flow_error(code.map(|code| FlowError {
+            code: Some(code.into()),
+            ..FlowError::default()
+        }));
         event
     }
 

@@ -651,7 +651,7 @@ impl Classifier {
         if let Some(pod) = &event.pod
             && let Some(node) = &event.node_name
             && event.kind == Kind::NodeStart
-            && event.attempt.unwrap_or(0) == 0
+            && event.attempt().unwrap_or(0) == 0
         {
             self.count_pod_message(node, pod, event.tenant.as_ref());
         }
@@ -684,7 +684,7 @@ impl Classifier {
         self.track_node(event, tenant_id);
         self.track_exception(event);
         if event.kind == Kind::DeadlineSkip
-            && let Some(deadline) = event.deadline_s
+            && let Some(deadline) = event.deadline_s()
         {
             self.deadline_late_ms
                 .add((event.ts.as_unix_seconds() - deadline) * 1000.0);
@@ -704,7 +704,7 @@ impl Classifier {
         {
             facts.instances.push(Name::clone(id));
         }
-        if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
+        if event.kind == Kind::NodeStart && event.attempt().unwrap_or(0) == 0 {
             *facts
                 .messages_by_tenant_id
                 .entry(tenant_id.unwrap_or(NO_TENANT))
@@ -715,7 +715,7 @@ impl Classifier {
         facts.longest.add(event);
         match event.kind {
             Kind::NodeSuccess => {
-                if let Some(attempt) = event.attempt.filter(|a| *a > 0) {
+                if let Some(attempt) = event.attempt().filter(|a| *a > 0) {
                     *facts.retried_successes.entry(attempt).or_default() += 1;
                 }
                 if let Some(latency) = event.latency_ms {
@@ -740,7 +740,7 @@ impl Classifier {
                 }
             }
             Kind::NodeFailed => {
-                if let Some(attempt) = event.attempt {
+                if let Some(attempt) = event.attempt() {
                     facts.failed_attempt =
                         Some(facts.failed_attempt.map_or(attempt, |a| a.max(attempt)));
                 }
@@ -754,22 +754,22 @@ impl Classifier {
                     .timeout_latency_max
                     .max(event.latency_ms.unwrap_or(0.0));
                 facts.timeouts += 1;
-                if let Some(capacity) = event.queue_maxsize.filter(|c| *c > 0) {
+                if let Some(capacity) = event.queue_maxsize().filter(|c| *c > 0) {
                     facts.timeouts_inbound_full +=
-                        u64::from(event.q_depth_in.unwrap_or(0) >= capacity);
+                        u64::from(event.q_depth_in().unwrap_or(0) >= capacity);
                     facts.timeouts_outbound_full +=
-                        u64::from(event.q_depth_out.unwrap_or(0) >= capacity);
+                        u64::from(event.q_depth_out().unwrap_or(0) >= capacity);
                 }
-                if event.attempt.unwrap_or(0) == 0 {
+                if event.attempt().unwrap_or(0) == 0 {
                     let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
                     *facts.timeout_tenants.entry(tenant.to_string()).or_default() += 1;
                 }
             }
             _ => {}
         }
-        facts.q_depth_in_max = facts.q_depth_in_max.max(event.q_depth_in.unwrap_or(0));
-        if event.queue_maxsize.is_some() {
-            facts.queue_maxsize = event.queue_maxsize;
+        facts.q_depth_in_max = facts.q_depth_in_max.max(event.q_depth_in().unwrap_or(0));
+        if event.queue_maxsize().is_some() {
+            facts.queue_maxsize = event.queue_maxsize();
         }
     }
 
@@ -827,15 +827,14 @@ impl Classifier {
             return;
         }
         let reading = event
-            .exception
-            .as_deref()
+            .exception()
             .map(|text| self.exception_readings.read(text));
         let type_name = reading
             .as_ref()
             .and_then(|reading| reading.summary.type_name.as_deref())
             .or_else(|| {
                 event
-                    .flow_error
+                    .flow_error()
                     .as_ref()
                     .and_then(|f| f.exception_type.as_deref())
             });
@@ -879,7 +878,7 @@ impl Classifier {
             return;
         }
         tally.count += 1;
-        if event.attempt.unwrap_or(0) == 0 {
+        if event.attempt().unwrap_or(0) == 0 {
             tally.messages += 1;
             let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
             match tally.tenants.get_mut(tenant) {

@@ -1033,13 +1033,14 @@ pub fn in_one_pod(
 mod tests {
     use super::*;
     use crate::analysis::graph::Edge;
+    use crate::event::Count;
     use crate::event::test_event;
 
     fn success(ms: i64, trace: &str, latency: f64) -> Event {
         let mut event = test_event(ms, trace, "b", Kind::NodeSuccess);
         event.latency_ms = Some(latency);
-        event.q_depth_out = Some(0);
-        event.queue_maxsize = Some(8);
+        event.set_count(Count::QDepthOut, Some(0));
+        event.set_count(Count::QueueMaxsize, Some(8));
         event.node_id = Some("w1".into());
         event
     }
@@ -1056,12 +1057,12 @@ mod tests {
         assert_eq!(calls.at_least(190.0).len(), 10);
         // Waited to hand over: its outbound queue full at the success ...
         let mut blocked = success(30_000, "full", 5000.0);
-        blocked.q_depth_out = Some(8);
+        blocked.set_count(Count::QDepthOut, Some(8));
         calls.add(&blocked);
         // ... or when its attempt started (drained by the time the success was logged).
         let mut start = test_event(40_000, "late", "b", Kind::NodeStart);
-        start.q_depth_out = Some(8);
-        start.queue_maxsize = Some(8);
+        start.set_count(Count::QDepthOut, Some(8));
+        start.set_count(Count::QueueMaxsize, Some(8));
         start.node_id = Some("w1".into());
         calls.add(&start);
         calls.add(&success(45_000, "late", 5000.0));

@@ -142,10 +142,10 @@ impl TraceFinder {
                     .entry((node.to_string(), instance.to_string()))
                     .or_default(),
             };
-            if let (Some(out), Some(capacity)) = (event.q_depth_out, event.queue_maxsize) {
+            if let (Some(out), Some(capacity)) = (event.q_depth_out(), event.queue_maxsize()) {
                 worker.last_out = Some((out, capacity));
             }
-            if event.attempt.unwrap_or(0) == 0
+            if event.attempt().unwrap_or(0) == 0
                 && let Some(tenant) = event.tenant.as_deref()
                 && matches!(
                     event.kind,
@@ -215,7 +215,7 @@ impl TraceFinder {
                 }
                 // A message taken: its first attempt (retries are the same message again).
                 if event.kind == Kind::NodeStart
-                    && event.attempt.unwrap_or(0) == 0
+                    && event.attempt().unwrap_or(0) == 0
                     && event.trace_id.as_deref() != Some(moment.trace_id.as_str())
                 {
                     *moment.starts_after.entry(node.to_string()).or_default() += 1;
@@ -403,15 +403,15 @@ fn egress_wait(
         .filter(|start| start.kind == Kind::NodeStart)
         .filter_map(|start| {
             let node = start.node_name.as_deref()?;
-            let capacity = start.queue_maxsize.filter(|c| *c > 0)?;
-            let out = start.q_depth_out?;
+            let capacity = start.queue_maxsize().filter(|c| *c > 0)?;
+            let out = start.q_depth_out()?;
             if !graph.is_sink(node) || !super::saturation::outbound_full(start) {
                 return None;
             }
             let end = timeline.iter().find(|e| {
                 e.ts >= start.ts
                     && e.node_name.as_deref() == Some(node)
-                    && e.attempt == start.attempt
+                    && e.attempt() == start.attempt()
                     && matches!(
                         e.kind,
                         Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError
@@ -547,7 +547,7 @@ pub fn time_spent(
                 .and_then(|p| p.percentile(50.0)),
         })
         .collect();
-    let deadline = timeline.iter().find_map(|e| e.deadline_s);
+    let deadline = timeline.iter().find_map(|e| e.deadline_s());
     TimeSpent {
         queues,
         in_nodes,
@@ -1009,10 +1009,10 @@ pub fn locate(
                 event: Some(stopped.last_kind.to_string()),
                 ts: Some(stopped.last_ts),
                 attempts: u64::from(stopped.attempts),
-                q_depth_in: last.and_then(|e| e.q_depth_in),
-                q_depth_out: last.and_then(|e| e.q_depth_out),
-                q_depth_total: last.and_then(|e| e.q_depth_total),
-                queue_maxsize: last.and_then(|e| e.queue_maxsize),
+                q_depth_in: last.and_then(|e| e.q_depth_in()),
+                q_depth_out: last.and_then(|e| e.q_depth_out()),
+                q_depth_total: last.and_then(|e| e.q_depth_total()),
+                queue_maxsize: last.and_then(|e| e.queue_maxsize()),
                 inferred: false,
                 share: None,
                 of_traces: None,
@@ -1049,10 +1049,10 @@ pub fn locate(
             node_id: event.node_id.as_deref().map(str::to_string),
             ts: event.ts,
             latency_ms: event.latency_ms,
-            q_depth_in: event.q_depth_in,
-            q_depth_out: event.q_depth_out,
-            q_depth_total: event.q_depth_total,
-            queue_maxsize: event.queue_maxsize,
+            q_depth_in: event.q_depth_in(),
+            q_depth_out: event.q_depth_out(),
+            q_depth_total: event.q_depth_total(),
+            queue_maxsize: event.queue_maxsize(),
         });
     (last_success, next)
 }
@@ -1083,29 +1083,29 @@ fn infer_next(
     let (ts, q_in, q_out, q_total, capacity, reading) = match (after, success) {
         (Some(after), _) => (
             Some(after.ts),
-            after.q_depth_in,
-            after.q_depth_out,
-            after.q_depth_total,
-            after.queue_maxsize,
+            after.q_depth_in(),
+            after.q_depth_out(),
+            after.q_depth_total(),
+            after.queue_maxsize(),
             Some(QueueReading::After),
         ),
         // The sender's q_depth_out sums its outgoing edges: a fan-out puts each trace's
         // messages in every one of them alike, so one edge holds its share; a router's split is
         // not known, so its sum stands as the most this edge can hold.
-        (None, Some(sender)) if sender.q_depth_out.is_some() => {
+        (None, Some(sender)) if sender.q_depth_out().is_some() => {
             let edges = if sender_fans_out {
-                sender.outgoing.unwrap_or(1).max(1)
+                sender.outgoing().unwrap_or(1).max(1)
             } else {
                 1
             };
             (
                 Some(sender.ts),
                 sender
-                    .q_depth_out
+                    .q_depth_out()
                     .map(|depth| depth.saturating_add(edges - 1) / edges),
                 None,
                 None,
-                sender.queue_maxsize,
+                sender.queue_maxsize(),
                 Some(QueueReading::Sender),
             )
         }
@@ -1114,8 +1114,8 @@ fn infer_next(
     // Ahead of it: the sender's outbound queue at the send holds exactly the messages queued
     // before it and itself when the sender has one outgoing edge; otherwise the reading.
     let at_send = success
-        .filter(|sender| sender.outgoing == Some(1))
-        .and_then(|sender| sender.q_depth_out);
+        .filter(|sender| sender.outgoing() == Some(1))
+        .and_then(|sender| sender.q_depth_out());
     let messages_ahead = at_send.or(q_in).map(|depth| (depth - 1).max(0));
     let taken_after = moment.map(|m| {
         m.starts_after
@@ -1160,10 +1160,10 @@ fn infer_next(
 /// The failure code and exception of an event, as one short line.
 fn failure_detail(event: &Event) -> Option<String> {
     let mut parts = Vec::new();
-    if let Some(code) = event.flow_error.as_ref().and_then(|f| f.code.clone()) {
+    if let Some(code) = event.flow_error().and_then(|f| f.code.clone()) {
         parts.push(code);
     }
-    if let Some(exception) = &event.exception {
+    if let Some(exception) = event.exception() {
         let exception = summarize_exception(exception);
         parts.push(match (exception.type_name, exception.message.is_empty()) {
             (Some(name), true) => name,
@@ -1171,7 +1171,7 @@ fn failure_detail(event: &Event) -> Option<String> {
             (None, _) => exception.message,
         });
     } else if let Some(name) = event
-        .flow_error
+        .flow_error()
         .as_ref()
         .and_then(|f| f.exception_type.clone())
     {

@@ -409,7 +409,7 @@ impl TraceWalk {
             return;
         }
         let reached_before = self.get(node).is_some_and(|n| n.reached);
-        let first_attempt = event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0;
+        let first_attempt = event.kind == Kind::NodeStart && event.attempt().unwrap_or(0) == 0;
         if first_attempt {
             // A new message at `node`: the next start after each success still awaiting one
             // (a node's own next message is not what its success led to).
@@ -729,12 +729,12 @@ impl GraphLearner {
             if event.kind == Kind::NodeSuccess && !walk.has_succeeded(node) {
                 counts.succeeded_traces[index] += 1;
             }
-            if let Some(outgoing) = event.outgoing
+            if let Some(outgoing) = event.outgoing()
                 && counts.outgoing[index].is_none_or(|known| known < outgoing)
             {
                 counts.outgoing[index] = Some(outgoing);
             }
-            if event.kind == Kind::NodeStart && event.attempt.unwrap_or(0) == 0 {
+            if event.kind == Kind::NodeStart && event.attempt().unwrap_or(0) == 0 {
                 counts.messages[index] += 1;
             }
             if event.kind == Kind::NodeSuccess {
@@ -1636,6 +1636,7 @@ fn depths(edges: &[Edge]) -> HashMap<String, usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Count;
     use crate::event::test_event as event;
 
     fn linear_trace(trace: &str, start: i64, nodes: &[&str]) -> Vec<Event> {
@@ -1772,7 +1773,7 @@ mod tests {
         };
         let step = |ms: i64, node: &str, kind: Kind| {
             let mut e = event(at + ms, trace, node, kind);
-            e.outgoing = Some(outgoing(node));
+            e.set_count(Count::Outgoing, Some(outgoing(node)));
             e
         };
         let mut events = vec![

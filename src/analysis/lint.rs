@@ -424,8 +424,8 @@ impl Analysis for Lint {
             // Store rows are not lines: their texts are scanned here.
             {
                 let texts = [
-                    event.exception.as_deref(),
-                    event.flow_error.as_ref().and_then(|f| f.message.as_deref()),
+                    event.exception(),
+                    event.flow_error().and_then(|f| f.message.as_deref()),
                 ];
                 let kinds: BTreeSet<&'static str> =
                     texts.into_iter().flatten().flat_map(secret_kinds).collect();
@@ -461,9 +461,7 @@ impl Analysis for Lint {
         let cut = |text: Option<&str>| {
             text.is_some_and(|text| text.ends_with("...") && text.chars().count() == 103)
         };
-        if cut(event.exception.as_deref())
-            || cut(event.flow_error.as_ref().and_then(|f| f.message.as_deref()))
-        {
+        if cut(event.exception()) || cut(event.flow_error().and_then(|f| f.message.as_deref())) {
             self.truncated.add(place);
         }
     }

@@ -183,10 +183,10 @@ impl Analysis for Metrics {
         let pod = event.pod.as_deref().unwrap_or_default().to_string();
         self.pods |= !pod.is_empty();
         let readings = [
-            event.q_depth_in,
-            event.q_depth_out,
-            event.queue_maxsize,
-            event.trace_pending,
+            event.q_depth_in(),
+            event.q_depth_out(),
+            event.queue_maxsize(),
+            event.trace_pending(),
         ];
         for ((name, _), reading) in GAUGES.iter().zip(readings) {
             if let Some(value) = reading {

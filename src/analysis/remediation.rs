@@ -126,11 +126,11 @@ fn timeout_steps(
         .collect();
     let full = events
         .iter()
-        .find(|e| is_full(e.q_depth_in, e.queue_maxsize));
+        .find(|e| is_full(e.q_depth_in(), e.queue_maxsize()));
     let queue_note = full.map_or(String::new(), |full| {
         format!(
             " Its inbound queue was {} meanwhile: the consequence (timeouts and backoff hold its one worker), not the cause, since NodePolicy.timeout_s covers the handler only.",
-            depth_of(full.q_depth_in, full.queue_maxsize)
+            depth_of(full.q_depth_in(), full.queue_maxsize())
         )
     });
     let timeout_ms = timeouts
@@ -201,7 +201,7 @@ fn error_steps(
         .collect();
     let types: Vec<String> = errors
         .iter()
-        .filter_map(|e| e.exception.as_deref())
+        .filter_map(|e| e.exception())
         .filter_map(|text| summarize_exception(text).type_name)
         .fold(Vec::new(), |mut seen, name| {
             if !seen.contains(&name) {
@@ -223,7 +223,7 @@ fn error_steps(
             || t.contains("oserror")
     }) || errors
         .iter()
-        .filter_map(|e| e.exception.as_deref())
+        .filter_map(|e| e.exception())
         .any(reads_like_unavailable);
     // A client's own timeout raised in the handler (httpx ReadTimeout and the like): an error
     // to the runtime, a slow dependency in fact. (A NodePolicy timeout is a node_timeout.)
@@ -233,7 +233,7 @@ fn error_steps(
             .all(|t| t.to_ascii_lowercase().contains("timeout"));
     let auth = errors
         .iter()
-        .filter_map(|e| e.exception.as_deref())
+        .filter_map(|e| e.exception())
         .any(reads_like_rejected_credentials);
     if auth {
         steps.push(format!(
@@ -242,7 +242,7 @@ fn error_steps(
         ));
     } else if errors
         .iter()
-        .filter_map(|e| e.exception.as_deref())
+        .filter_map(|e| e.exception())
         .any(reads_like_quota)
     {
         steps.push(format!(
@@ -352,10 +352,10 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     };
     let node = skip.node_name.as_deref().unwrap_or("a node");
     let late = skip
-        .deadline_s
+        .deadline_s()
         .map(|deadline| millis((skip.ts.as_unix_seconds() - deadline) * 1000.0));
     let late_ms = skip
-        .deadline_s
+        .deadline_s()
         .map(|deadline| (skip.ts.as_unix_seconds() - deadline) * 1000.0);
     let late = late.map_or(String::new(), |late| format!(" {late} ms"));
     let worker = findings.worker_time.get(node).copied().unwrap_or_default();
@@ -366,10 +366,10 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
         .unwrap_or(0.0);
     let stale = findings.summary.events == 1
         && late_ms.is_some_and(|late_ms| {
-            worker.skip_was_stale(late_ms, skip.q_depth_in.unwrap_or(0), p95)
+            worker.skip_was_stale(late_ms, skip.q_depth_in().unwrap_or(0), p95)
         });
     if stale {
-        let before = match skip.q_depth_in.unwrap_or(0).max(0) as u64 {
+        let before = match skip.q_depth_in().unwrap_or(0).max(0) as u64 {
             0 => "with no message before it".to_string(),
             depth => format!(
                 "later than the {} before it could explain",
@@ -438,7 +438,7 @@ fn deadline_steps(findings: &TraceFindings, steps: &mut Vec<String>) {
     } else {
         steps.push(format!(
             "The message's deadline (Message.deadline_s) had passed{late} when {node} fetched it, so the work was skipped: the caller's budget is shorter than the time the message waited; raise deadline_s upstream or cut the wait (inbound queue at {node}: {}).",
-            depth_of(skip.q_depth_in, skip.queue_maxsize)
+            depth_of(skip.q_depth_in(), skip.queue_maxsize())
         ));
     }
     steps.push(
@@ -680,7 +680,7 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
         .iter()
         .rev()
         .find(|e| e.node_name.as_deref() == Some(node.as_str()) && e.kind == Kind::NodeStart)
-        .and_then(|e| e.outgoing)
+        .and_then(|e| e.outgoing())
         .unwrap_or(1)
         .max(1);
     // A router hands its message to one branch: one full edge blocks it.

@@ -256,7 +256,7 @@ impl TraceSummary {
     pub fn observe_with(&mut self, event: &Event, mut name: impl FnMut(&Name) -> Name) {
         self.events += 1;
         if event.ts >= self.last_ts
-            && let Some(pending) = event.trace_pending
+            && let Some(pending) = event.trace_pending()
         {
             self.last_pending = Some((event.kind.clone(), pending));
         }
@@ -281,11 +281,11 @@ impl TraceSummary {
             Kind::DeadlineSkip => {
                 self.deadline_skipped = true;
                 self.deadline_skip = Some(Box::new(DeadlineSkip {
-                    queue: (event.q_depth_in, event.queue_maxsize),
+                    queue: (event.q_depth_in(), event.queue_maxsize()),
                     late_ms: event
-                        .deadline_s
+                        .deadline_s()
                         .map(|deadline| (event.ts.as_unix_seconds() - deadline) * 1000.0),
-                    deadline: event.deadline_s.and_then(Timestamp::from_unix_seconds),
+                    deadline: event.deadline_s().and_then(Timestamp::from_unix_seconds),
                 }));
             }
             Kind::NodeSuccess => self.last_failure = None,

@@ -81,7 +81,8 @@ impl Waterfall {
             Kind::NodeStart => {
                 // A start while one is open (a lost end) closes nothing: the older stays open
                 // until an end of the node takes it.
-                self.open.push((Name::clone(node), event.ts, event.attempt));
+                self.open
+                    .push((Name::clone(node), event.ts, event.attempt()));
             }
             Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError => {
                 let outcome = match event.kind {
@@ -92,7 +93,7 @@ impl Waterfall {
                 let (start, attempt) = match self.open.iter().position(|(n, ..)| n == node) {
                     Some(index) => {
                         let (_, start, attempt) = self.open.remove(index);
-                        (start, attempt.or(event.attempt))
+                        (start, attempt.or(event.attempt()))
                     }
                     // No start seen (a cut log, a sampled start): the latency says when.
                     None => (
@@ -102,20 +103,20 @@ impl Waterfall {
                                     .latency_ms
                                     .map_or(0, |ms| (ms * 1000.0).round() as i64),
                         ),
-                        event.attempt,
+                        event.attempt(),
                     ),
                 };
                 self.bar(Name::clone(node), start, event.ts, outcome, attempt);
             }
             Kind::NodeRetry => {
-                if let Some(sleep_s) = event.sleep_s.filter(|s| *s > 0.0) {
+                if let Some(sleep_s) = event.sleep_s().filter(|s| *s > 0.0) {
                     let end = Timestamp(event.ts.0 + (sleep_s * 1e6).round() as i64);
                     self.bar(
                         Name::clone(node),
                         event.ts,
                         end,
                         BarOutcome::Backoff,
-                        event.attempt,
+                        event.attempt(),
                     );
                 }
             }
@@ -209,7 +210,7 @@ mod tests {
         let mut timeout = event(110, Kind::NodeTimeout, "retrieve");
         timeout.latency_ms = Some(100.0);
         let mut retry = event(111, Kind::NodeRetry, "retrieve");
-        retry.sleep_s = Some(0.05);
+        retry.set_sleep_s(Some(0.05));
         let events = [
             event(0, Kind::NodeStart, "triage"),
             event(5, Kind::NodeSuccess, "triage"),

@@ -229,8 +229,8 @@ impl<W: Write> EventWriter<W> {
         let text = |value: Option<&str>| value.unwrap_or_default().to_string();
         let number = |value: Option<i64>| value.map(|v| v.to_string()).unwrap_or_default();
         let float = |value: Option<f64>| value.map(|v| v.to_string()).unwrap_or_default();
-        let flow_error = event.flow_error.as_ref();
-        let remote = event.remote.as_deref();
+        let flow_error = event.flow_error();
+        let remote = event.remote();
         let record = [
             event.ts.to_rfc3339(),
             event.kind.to_string(),
@@ -238,28 +238,28 @@ impl<W: Write> EventWriter<W> {
             text(event.tenant.as_deref()),
             text(event.node_name.as_deref()),
             text(event.node_id.as_deref()),
-            number(event.attempt),
+            number(event.attempt()),
             float(event.latency_ms),
-            number(event.q_depth_in),
-            number(event.q_depth_out),
-            number(event.q_depth_total),
-            number(event.queue_maxsize),
-            number(event.outgoing),
-            number(event.trace_pending),
-            number(event.trace_inflight),
+            number(event.q_depth_in()),
+            number(event.q_depth_out()),
+            number(event.q_depth_total()),
+            number(event.queue_maxsize()),
+            number(event.outgoing()),
+            number(event.trace_pending()),
+            number(event.trace_inflight()),
             event
                 .trace_cancelled
                 .map(|v| v.to_string())
                 .unwrap_or_default(),
             text(event.pod.as_deref()),
             text(event.container.as_deref()),
-            text(event.exception.as_deref()),
+            text(event.exception()),
             flow_error.and_then(|f| f.code.clone()).unwrap_or_default(),
             flow_error
                 .and_then(|f| f.message.clone())
                 .unwrap_or_default(),
-            float(event.sleep_s),
-            float(event.deadline_s),
+            float(event.sleep_s()),
+            float(event.deadline_s()),
             text(remote.and_then(|r| r.remote_agent_url.as_deref())),
             text(remote.and_then(|r| r.remote_skill.as_deref())),
             text(remote.and_then(|r| r.remote_task_id.as_deref())),
@@ -280,13 +280,13 @@ impl<W: Write> EventWriter<W> {
             event.tenant.as_deref().unwrap_or_default().to_string(),
             event.node_name.as_deref().unwrap_or_default().to_string(),
             event.kind.to_string(),
-            number(event.attempt),
+            number(event.attempt()),
             event.latency_ms.map(millis).unwrap_or_default(),
-            number(event.q_depth_in),
-            number(event.q_depth_out),
-            number(event.q_depth_total),
-            number(event.trace_pending),
-            number(event.trace_inflight),
+            number(event.q_depth_in()),
+            number(event.q_depth_out()),
+            number(event.q_depth_total()),
+            number(event.trace_pending()),
+            number(event.trace_inflight()),
             if self.late_mark {
                 format!("late {}", event_detail(event))
                     .trim_end()
@@ -398,17 +398,17 @@ fn fit(cell: &str, width: usize, right: bool) -> String {
 /// cut).
 pub fn event_detail(event: &Event) -> String {
     let mut parts = Vec::new();
-    if let Some(code) = event.flow_error.as_ref().and_then(|f| f.code.as_ref()) {
+    if let Some(code) = event.flow_error().and_then(|f| f.code.as_ref()) {
         parts.push(code.clone());
     }
-    if let Some(sleep) = event.sleep_s {
+    if let Some(sleep) = event.sleep_s() {
         parts.push(format!("retry in {sleep}s"));
     }
-    if let Some(deadline) = event.deadline_s {
+    if let Some(deadline) = event.deadline_s() {
         let late_ms = (event.ts.as_unix_seconds() - deadline) * 1000.0;
         parts.push(format!("deadline passed {} ms before", millis(late_ms)));
     }
-    if let Some(exception) = &event.exception {
+    if let Some(exception) = event.exception() {
         let summary = summarize_exception(exception);
         match summary.type_name {
             Some(name) if summary.message.is_empty() => parts.push(name),
@@ -416,7 +416,7 @@ pub fn event_detail(event: &Event) -> String {
             None => parts.push(summary.message),
         }
     }
-    if let Some(remote) = event.remote.as_deref() {
+    if let Some(remote) = event.remote() {
         let skill = remote.remote_skill.as_deref();
         match (skill, remote.remote_agent_url.as_deref()) {
             (Some(skill), Some(agent)) => parts.push(format!("{skill} at {agent}")),

@@ -205,7 +205,7 @@ pub fn visible_timeline(timeline: &[Event], all: bool) -> Vec<&Event> {
             event.kind != Kind::NodeStart
                 || !timeline[index + 1..].iter().any(|later| {
                     later.node_name == event.node_name
-                        && later.attempt == event.attempt
+                        && later.attempt() == event.attempt()
                         && matches!(
                             later.kind,
                             Kind::NodeSuccess
@@ -226,15 +226,15 @@ fn timeline_cells(event: &Event, first: Timestamp) -> [String; 11] {
         millis(event.ts.millis_since(first)),
         event.node_name.as_deref().unwrap_or_default().to_string(),
         event.kind.to_string(),
-        number(event.attempt),
+        number(event.attempt()),
         event.latency_ms.map(millis).unwrap_or_default(),
-        number(event.q_depth_in),
-        number(event.q_depth_out),
-        number(event.q_depth_total),
+        number(event.q_depth_in()),
+        number(event.q_depth_out()),
+        number(event.q_depth_total()),
         format!(
             "{}/{}",
-            number(event.trace_pending),
-            number(event.trace_inflight)
+            number(event.trace_pending()),
+            number(event.trace_inflight())
         ),
         event_detail(event),
     ]

@@ -83,7 +83,7 @@ mod tests {
             line: at as u64,
         };
         let mut event = Event::new(Timestamp(at), Kind::NodeError, origin);
-        event.exception = Some("x".repeat(bytes));
+        event.set_exception(Some("x".repeat(bytes)));
         Record::Event(Box::new(event))
     }
 

@@ -462,21 +462,20 @@ impl WorkerTime {
                     self.own_work_s += seconds;
                 }
             }
-            Kind::NodeStart => self.messages += u64::from(event.attempt.unwrap_or(0) == 0),
+            Kind::NodeStart => self.messages += u64::from(event.attempt().unwrap_or(0) == 0),
             Kind::NodeTimeout => {
                 self.timeout_s += seconds;
-                self.failed_messages += u64::from(event.attempt.unwrap_or(0) == 0);
+                self.failed_messages += u64::from(event.attempt().unwrap_or(0) == 0);
             }
             Kind::NodeError => {
                 self.error_s += seconds;
-                self.failed_messages += u64::from(event.attempt.unwrap_or(0) == 0);
+                self.failed_messages += u64::from(event.attempt().unwrap_or(0) == 0);
             }
             Kind::NodeRetry => {
-                let sleep = event.sleep_s.unwrap_or(0.0).max(0.0);
+                let sleep = event.sleep_s().unwrap_or(0.0).max(0.0);
                 self.backoff_s += sleep;
                 if event
-                    .exception
-                    .as_deref()
+                    .exception()
                     .is_some_and(|e| e.starts_with("TimeoutError") || e.contains(".TimeoutError"))
                 {
                     self.backoff_after_timeout_s += sleep;
@@ -760,7 +759,7 @@ impl SaturationAnalyzer {
         };
         let readings = &mut stats.readings[index].1;
         match event.kind {
-            Kind::NodeStart if event.attempt.unwrap_or(0) == 0 => readings.messages += 1,
+            Kind::NodeStart if event.attempt().unwrap_or(0) == 0 => readings.messages += 1,
             Kind::NodeSuccess if !waited_to_hand_over(event) => {
                 readings.own_successes += 1;
                 readings.own_s += event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
@@ -771,7 +770,7 @@ impl SaturationAnalyzer {
             Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError => {
                 event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0)
             }
-            Kind::NodeRetry => event.sleep_s.unwrap_or(0.0).max(0.0),
+            Kind::NodeRetry => event.sleep_s().unwrap_or(0.0).max(0.0),
             _ => 0.0,
         };
         // One worker per node and process: at most one attempt under way per instance.
@@ -784,7 +783,7 @@ impl SaturationAnalyzer {
                         trace: TraceKey::of(trace, hex),
                         start: event.ts,
                         outbound_full: outbound_full(event),
-                        q_out: event.q_depth_out.unwrap_or(0),
+                        q_out: event.q_depth_out().unwrap_or(0),
                         out_empty_before: readings.pressure.last_out_empty(),
                     });
                 }
@@ -827,14 +826,14 @@ impl SaturationAnalyzer {
                 open.out_empty_before,
             );
         }
-        let capacity = event.queue_maxsize.or(stats.queue_maxsize);
+        let capacity = event.queue_maxsize().or(stats.queue_maxsize);
         let out_full = event
-            .q_depth_out
+            .q_depth_out()
             .is_some_and(|q| q > 0 && q as f64 >= full_level(capacity, 1, threshold));
-        if let Some(q) = event.q_depth_out {
+        if let Some(q) = event.q_depth_out() {
             readings.pressure.out_reading(event.ts, q);
         }
-        if let Some(q) = event.q_depth_in {
+        if let Some(q) = event.q_depth_in() {
             // The lowest full level (one inbound edge): the graph says later how many a
             // join's reading sums.
             let full = q > 0 && q as f64 >= full_level(capacity, 1, threshold);
@@ -846,22 +845,22 @@ impl SaturationAnalyzer {
             stats.q_in.add_whole(q);
             bucket.q_in_max = bucket.q_in_max.max(q);
         }
-        if let Some(q) = event.q_depth_out {
+        if let Some(q) = event.q_depth_out() {
             readings.last_out = q;
             readings.q_out.add(q);
             stats.q_out_max = stats.q_out_max.max(q);
             stats.q_out.add_whole(q);
             bucket.q_out_max = bucket.q_out_max.max(q);
         }
-        if let Some(q) = event.q_depth_total {
+        if let Some(q) = event.q_depth_total() {
             stats.q_total_max = stats.q_total_max.max(q);
             stats.q_total.add_whole(q);
             bucket.q_total_max = bucket.q_total_max.max(q);
         }
-        if let Some(capacity) = event.queue_maxsize {
+        if let Some(capacity) = event.queue_maxsize() {
             stats.queue_maxsize = Some(capacity);
         }
-        bucket.inflight_max = bucket.inflight_max.max(event.trace_inflight.unwrap_or(0));
+        bucket.inflight_max = bucket.inflight_max.max(event.trace_inflight().unwrap_or(0));
         stats.longest.add(event);
         match event.kind {
             Kind::NodeStart => {
@@ -1066,7 +1065,7 @@ impl SaturationAnalyzer {
     }
 
     fn track_pending(&mut self, event: &Event) {
-        let (Some(trace), Some(pending)) = (&event.trace_id, event.trace_pending) else {
+        let (Some(trace), Some(pending)) = (&event.trace_id, event.trace_pending()) else {
             return;
         };
         let pending = pending.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
@@ -2417,6 +2416,7 @@ impl Analysis for SaturationAnalyzer {
 mod tests {
     use super::signals::longest_run;
     use super::*;
+    use crate::event::Count;
 
     #[test]
     fn depth_counts_keep_every_depth_read_in_and_past_the_slots() {
@@ -2451,10 +2451,10 @@ mod tests {
 
     fn event(ms: i64, trace: &str, node: &str, kind: Kind) -> Event {
         let mut event = crate::event::test_event(ms, trace, node, kind);
-        event.q_depth_in = Some(0);
-        event.q_depth_out = Some(0);
-        event.q_depth_total = Some(0);
-        event.queue_maxsize = Some(8);
+        event.set_count(Count::QDepthIn, Some(0));
+        event.set_count(Count::QDepthOut, Some(0));
+        event.set_count(Count::QDepthTotal, Some(0));
+        event.set_count(Count::QueueMaxsize, Some(8));
         event
     }
 
@@ -2511,7 +2511,7 @@ mod tests {
     /// A node_success at `fanout` with `trace_pending` = `pending`.
     fn success_pending(ms: i64, trace: &str, pending: i64) -> Event {
         let mut success = event(ms, trace, "fanout", Kind::NodeSuccess);
-        success.trace_pending = Some(pending);
+        success.set_count(Count::TracePending, Some(pending));
         success
     }
 
@@ -2528,10 +2528,10 @@ mod tests {
         let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
         for (ms, pending) in [(0, 1), (10, 3), (20, 4), (30, 6)] {
             let mut stuck = event(ms, "stuck", "fanout", Kind::NodeSuccess);
-            stuck.trace_pending = Some(pending);
+            stuck.set_count(Count::TracePending, Some(pending));
             analyzer.observe(&stuck);
             let mut fine = event(ms + 1, "fine", "fanout", Kind::NodeSuccess);
-            fine.trace_pending = Some([1, 3, 2, 1][(ms / 10) as usize]);
+            fine.set_count(Count::TracePending, Some([1, 3, 2, 1][(ms / 10) as usize]));
             analyzer.observe(&fine);
         }
         // The flow goes on; "stuck" stays still.
@@ -2572,7 +2572,7 @@ mod tests {
         let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
         for (ms, pending) in [(0, 1), (2, 3), (4, 4), (6, 6)] {
             let mut emitting = event(ms, "emitting", "split", Kind::NodeSuccess);
-            emitting.trace_pending = Some(pending);
+            emitting.set_count(Count::TracePending, Some(pending));
             analyzer.observe(&emitting);
         }
         let report = analyzer.finish();

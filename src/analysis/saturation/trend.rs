@@ -46,9 +46,9 @@ const WAITED_SHARE: f64 = 0.8;
 /// of them full, the strict reading; `waited_to_hand_over` is the one-edge, after-the-put one.
 pub fn outbound_full(event: &Event) -> bool {
     matches!(
-        (event.q_depth_out, event.queue_maxsize),
+        (event.q_depth_out(), event.queue_maxsize()),
         (Some(out), Some(capacity))
-            if capacity > 0 && out >= capacity.saturating_mul(event.outgoing.unwrap_or(1).max(1))
+            if capacity > 0 && out >= capacity.saturating_mul(event.outgoing().unwrap_or(1).max(1))
     )
 }
 
@@ -58,7 +58,7 @@ pub fn outbound_full(event: &Event) -> bool {
 /// it, not the node.
 pub fn waited_to_hand_over(event: &Event) -> bool {
     matches!(
-        (event.q_depth_out, event.queue_maxsize),
+        (event.q_depth_out(), event.queue_maxsize()),
         (Some(out), Some(capacity)) if capacity > 0 && out > 0 && out as f64 >= WAITED_SHARE * capacity as f64
     )
 }
@@ -106,7 +106,7 @@ impl LatencyCurve {
     /// Takes one event of the node.
     pub fn add(&mut self, event: &Event) {
         let counted = match event.kind {
-            Kind::NodeStart => event.attempt.unwrap_or(0) == 0,
+            Kind::NodeStart => event.attempt().unwrap_or(0) == 0,
             Kind::NodeSuccess | Kind::NodeTimeout => {
                 event.latency_ms.is_some() && !waited_to_hand_over(event)
             }
@@ -346,14 +346,15 @@ impl LatencyTrend {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::Count;
 
     #[test]
     fn outbound_full_means_every_outgoing_edge_full_and_survives_hostile_numbers() {
         let reading = |out: i64, capacity: i64, outgoing: Option<i64>| {
             let mut event = crate::event::test_event(0, "t", "n", Kind::NodeStart);
-            event.q_depth_out = Some(out);
-            event.queue_maxsize = Some(capacity);
-            event.outgoing = outgoing;
+            event.set_count(Count::QDepthOut, Some(out));
+            event.set_count(Count::QueueMaxsize, Some(capacity));
+            event.set_count(Count::Outgoing, outgoing);
             outbound_full(&event)
         };
         assert!(reading(16, 16, None) && reading(16, 16, Some(1)));
@@ -372,7 +373,7 @@ mod tests {
         for i in 0..seconds * 10 {
             let ms = i * 100;
             let mut start = crate::event::test_event(ms, &format!("t{i}"), "n", Kind::NodeStart);
-            start.attempt = Some(0);
+            start.set_count(Count::Attempt, Some(0));
             curve.add(&start);
             let took = latency(ms as f64 / 1000.0);
             let timed_out = cut.is_some_and(|cut| took >= cut);
@@ -383,8 +384,8 @@ mod tests {
             };
             let mut end = crate::event::test_event(ms + 50, &format!("t{i}"), "n", kind);
             end.latency_ms = Some(if timed_out { cut.unwrap() } else { took });
-            end.q_depth_out = Some(0);
-            end.queue_maxsize = Some(10);
+            end.set_count(Count::QDepthOut, Some(0));
+            end.set_count(Count::QueueMaxsize, Some(10));
             curve.add(&end);
         }
         curve
@@ -438,8 +439,8 @@ mod tests {
                 crate::event::test_event(i * 1000, &format!("t{i}"), "n", Kind::NodeSuccess);
             // Waits growing behind a full queue (9 of 10): the node after it, not this one.
             success.latency_ms = Some(5.0 + (i * i) as f64);
-            success.q_depth_out = Some(9);
-            success.queue_maxsize = Some(10);
+            success.set_count(Count::QDepthOut, Some(9));
+            success.set_count(Count::QueueMaxsize, Some(10));
             curve.add(&success);
         }
         assert!(curve.trend().is_none());

@@ -921,42 +921,50 @@ impl<'a> RawRecord<'a> {
         event.trace_id = payload.trace_id.to_name(names);
         event.node_name = payload.node_name.to_few_name(names);
         event.node_id = payload.node_id.to_few_name(names);
-        event.attempt = payload.attempt.to_i64();
         event.latency_ms = payload.latency_ms.to_f64();
-        event.q_depth_in = payload.q_depth_in.to_i64();
-        event.q_depth_out = payload.q_depth_out.to_i64();
-        event.q_depth_total = payload
-            .q_depth_total
-            .to_i64()
-            .or_else(|| Some(event.q_depth_in? + event.q_depth_out?));
-        event.queue_maxsize = payload.queue_maxsize.to_i64();
-        event.outgoing = payload.outgoing.to_i64();
-        event.trace_pending = payload.trace_pending.to_i64();
-        event.trace_inflight = payload.trace_inflight.to_i64();
+        let (q_depth_in, q_depth_out) = (payload.q_depth_in.to_i64(), payload.q_depth_out.to_i64());
+        // In `Count::ALL`'s order.
+        event.set_counts([
+            payload.attempt.to_i64(),
+            q_depth_in,
+            q_depth_out,
+            payload
+                .q_depth_total
+                .to_i64()
+                .or_else(|| q_depth_in?.checked_add(q_depth_out?)),
+            payload.queue_maxsize.to_i64(),
+            payload.outgoing.to_i64(),
+            payload.trace_pending.to_i64(),
+            payload.trace_inflight.to_i64(),
+        ]);
         event.trace_cancelled = payload.trace_cancelled.to_bool();
         // The payload's `exception` is the short repr; a structured line's top-level one is
         // the whole traceback, used only when the payload has none. A remote call's error
         // (`remote_error`, a repr too) is its exception.
-        event.exception = payload
-            .exception
-            .to_text()
-            .or_else(|| payload.remote_error.to_text())
-            .or_else(|| envelope.exception.to_text());
-        event.flow_error = payload
-            .flow_error
-            .0
-            .as_ref()
-            .or(payload.error_payload.0.as_ref())
-            .map(|raw| Box::new(raw.to_flow_error()));
-        event.sleep_s = payload.sleep_s.to_f64();
-        event.deadline_s = payload.deadline_s.to_f64();
+        event.set_exception(
+            payload
+                .exception
+                .to_text()
+                .or_else(|| payload.remote_error.to_text())
+                .or_else(|| envelope.exception.to_text()),
+        );
+        event.set_flow_error(
+            payload
+                .flow_error
+                .0
+                .as_ref()
+                .or(payload.error_payload.0.as_ref())
+                .map(RawFlowError::to_flow_error),
+        );
+        event.set_sleep_s(payload.sleep_s.to_f64());
+        event.set_deadline_s(payload.deadline_s.to_f64());
         if event.kind.is_remote() {
             let remote = RemoteCall {
                 remote_agent_url: payload.remote_agent_url.to_text(),
                 remote_skill: payload.remote_skill.to_text(),
                 remote_task_id: payload.remote_task_id.to_text(),
             };
-            event.remote = (remote != RemoteCall::default()).then(|| Box::new(remote));
+            event.set_remote((remote != RemoteCall::default()).then_some(remote));
         }
         event
     }
@@ -1309,8 +1317,8 @@ mod tests {
         assert_eq!(event.trace_id.as_deref(), Some("t1"));
         assert_eq!(event.tenant.as_deref(), Some("acme"));
         assert_eq!(event.latency_ms, Some(12.5));
-        assert_eq!(event.q_depth_total, Some(4));
-        assert_eq!(event.trace_pending, Some(2));
+        assert_eq!(event.q_depth_total(), Some(4));
+        assert_eq!(event.trace_pending(), Some(2));
         assert_eq!(event.origin.to_string(), "test.log:7");
     }
 
@@ -1321,8 +1329,8 @@ mod tests {
         assert_eq!(event.kind, Kind::NodeError);
         assert_eq!(event.ts.to_rfc3339(), "2025-11-25T08:42:52.500000Z");
         assert_eq!(event.latency_ms, Some(3.25));
-        assert_eq!(event.attempt, Some(1));
-        assert_eq!(event.exception.as_deref(), Some("ValueError('boom')"));
+        assert_eq!(event.attempt(), Some(1));
+        assert_eq!(event.exception(), Some("ValueError('boom')"));
     }
 
     #[test]
@@ -1441,7 +1449,7 @@ mod tests {
         let line = r#"{"ts": 1, "event": "node_error", "node_name": "a\u001b[31mred", "trace_id": "t", "exception": "E('\u001b]0;pwned\u0007')"}"#;
         let event = event(line);
         assert_eq!(event.node_name.as_deref(), Some("a\u{fffd}[31mred"));
-        assert!(!event.exception.unwrap().contains('\u{1b}'));
+        assert!(!event.exception().unwrap().contains('\u{1b}'));
         // The tenant (all three places it comes from) and an unknown kind too.
         for line in [
             r#"{"ts": 1, "event": "node\u001b[2Jx", "node_name": "a", "tenant": "ac\u001bme"}"#,
@@ -1460,11 +1468,23 @@ mod tests {
         let event = event(line);
         assert_eq!(event.node_name.as_deref(), Some("5"));
         assert_eq!(event.trace_id.as_deref(), Some("42"));
-        assert_eq!(event.q_depth_in, None);
+        assert_eq!(event.q_depth_in(), None);
         assert_eq!(event.trace_cancelled, Some(true));
         assert_eq!(
-            event.flow_error.unwrap().code.as_deref(),
+            event.flow_error().unwrap().code.as_deref(),
             Some("NODE_TIMEOUT")
         );
+    }
+
+    /// A queue total worked out from depths too large to add is left unknown, not wrapped
+    /// to a negative count (nor a panic in a debug build).
+    #[test]
+    fn a_total_of_depths_too_large_to_add_is_unknown() {
+        let line = r#"{"ts": 1764060172.5, "event": "node_start", "node_name": "a", "trace_id": "t1", "q_depth_in": 9223372036854775807, "q_depth_out": 5}"#;
+        let too_deep = event(line);
+        assert_eq!(too_deep.q_depth_in(), Some(i64::MAX));
+        assert_eq!(too_deep.q_depth_total(), None);
+        let line = r#"{"ts": 1764060172.5, "event": "node_start", "node_name": "a", "trace_id": "t1", "q_depth_in": 3, "q_depth_out": 5}"#;
+        assert_eq!(event(line).q_depth_total(), Some(8));
     }
 }
