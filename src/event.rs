@@ -15,20 +15,29 @@ use serde::{Serialize, Serializer};
 /// shared count, bumped by a decoding thread for each event and sitting in the same cache line
 /// as the text the analysis thread compares, cost more than the compares.
 ///
-/// Two words (Option<Name> too): the text's address and length, the length's top bit telling
-/// a shared text (an `Arc<str>` whose count this name holds) from a lasting one. Events carry
-/// six names and a trace's visits two each, so the third word an enum would add showed in
-/// every event's size and in what traces hold.
+/// One word (`Option<Name>` too): the address of the text's header (its length, and for a
+/// shared text the count of names holding it), the text right after it; the address's lowest
+/// bit marks a lasting name, never counted nor freed. Events carry six names and a trace's
+/// visits two each: every word a name takes shows in every event and in what traces hold.
 pub struct Name {
-    text: std::ptr::NonNull<u8>,
-    len_and_shared: usize,
+    header: std::ptr::NonNull<NameHeader>,
 }
 
-/// The top bit of `Name::len_and_shared`: the text is an `Arc<str>`'s. A `str` is never
-/// longer than `isize::MAX`, so the bit is free.
-const SHARED: usize = 1 << (usize::BITS - 1);
+/// What precedes a name's text in its allocation.
+#[repr(C)]
+struct NameHeader {
+    /// Names holding a shared text; unused (zero) for a lasting one.
+    holders: std::sync::atomic::AtomicUsize,
+    len: usize,
+}
 
-// SAFETY: a Name is a `&'static str` or an `Arc<str>`, both Send and Sync.
+/// The lowest bit of a `Name`'s header address (headers are 8-aligned): a lasting name.
+const LASTING: usize = 1;
+
+/// Holders of one shared text, at most (as `Arc` does, past it a count could wrap: abort).
+const MAX_HOLDERS: usize = isize::MAX as usize;
+
+// SAFETY: a Name's text never changes once made, and its count is atomic.
 unsafe impl Send for Name {}
 // SAFETY: as above.
 unsafe impl Sync for Name {}
@@ -45,7 +54,8 @@ impl Name {
     /// field with few values; `None` for a long name, or once too many were made.
     pub fn lasting(text: &str) -> Option<Name> {
         struct Made {
-            names: FastMap<&'static str, ()>,
+            /// Each text (a lasting name's, never freed) and its name.
+            names: FastMap<&'static str, Name>,
             bytes: usize,
         }
         static MADE: std::sync::Mutex<Option<Made>> = std::sync::Mutex::new(None);
@@ -57,21 +67,22 @@ impl Name {
             names: FastMap::default(),
             bytes: 0,
         });
-        if let Some((known, ())) = made.names.get_key_value(text) {
-            return Some(Name::of_static(known));
+        if let Some(name) = made.names.get(text) {
+            return Some(name.clone());
         }
         if made.names.len() >= LASTING_NAMES || made.bytes + text.len() > LASTING_BYTES {
             return None;
         }
-        let text: &'static str = Box::leak(text.into());
-        made.names.insert(text, ());
+        let name = Name::made(text, 0, LASTING);
+        made.names.insert(name.lasting_text()?, name.clone());
         made.bytes += text.len();
-        Some(Name::of_static(text))
+        Some(name)
     }
 
     /// The same name (same text at the same place), without comparing the text.
+    #[inline]
     pub fn ptr_eq(a: &Name, b: &Name) -> bool {
-        std::ptr::eq(a.as_ptr(), b.as_ptr()) && a.len() == b.len()
+        a.header == b.header
     }
 
     pub fn as_str(&self) -> &str {
@@ -79,38 +90,61 @@ impl Name {
     }
 
     /// Made by [`Name::lasting`]: for the whole run, never freed.
+    #[inline]
     pub fn is_lasting(&self) -> bool {
-        self.len_and_shared & SHARED == 0
+        self.header.as_ptr().addr() & LASTING != 0
     }
 
     /// The text of a name made to last ([`Name::lasting`]), which is never freed.
     pub fn lasting_text(&self) -> Option<&'static str> {
-        // SAFETY: a lasting name's text is a leaked `&'static str` (`of_static`).
+        // SAFETY: a lasting name's allocation is never freed (`Name::lasting`).
         self.is_lasting()
             .then(|| unsafe { &*std::ptr::from_ref::<str>(self.as_str()) })
     }
 
-    fn of_static(text: &'static str) -> Name {
-        Name {
-            text: std::ptr::NonNull::from(text).cast(),
-            len_and_shared: text.len(),
+    /// The layout of a name's allocation: its header, then `len` bytes of text.
+    fn layout(len: usize) -> std::alloc::Layout {
+        std::alloc::Layout::new::<NameHeader>()
+            .extend(std::alloc::Layout::array::<u8>(len).expect("a str's length fits"))
+            .expect("a str's length fits")
+            .0
+    }
+
+    /// A new allocation holding `text`, with `holders` and the address's `tag`.
+    fn made(text: &str, holders: usize, tag: usize) -> Name {
+        let layout = Name::layout(text.len());
+        // SAFETY: the layout is never zero-sized (it holds the header); the header and the
+        // text are written before the name is used, each inside the allocation.
+        unsafe {
+            let raw = std::alloc::alloc(layout).cast::<NameHeader>();
+            let Some(header) = std::ptr::NonNull::new(raw) else {
+                std::alloc::handle_alloc_error(layout)
+            };
+            header.as_ptr().write(NameHeader {
+                holders: std::sync::atomic::AtomicUsize::new(holders),
+                len: text.len(),
+            });
+            let bytes = header.as_ptr().add(1).cast::<u8>();
+            std::ptr::copy_nonoverlapping(text.as_ptr(), bytes, text.len());
+            Name {
+                header: header.map_addr(|address| address | tag),
+            }
         }
     }
 
-    fn of_shared(text: Arc<str>) -> Name {
-        let len = text.len();
-        let raw = Arc::into_raw(text) as *mut u8;
-        Name {
-            // SAFETY: `Arc::into_raw` never gives a null pointer.
-            text: unsafe { std::ptr::NonNull::new_unchecked(raw) },
-            len_and_shared: len | SHARED,
-        }
+    #[inline]
+    fn header(&self) -> &NameHeader {
+        // SAFETY: the header of a live allocation: a lasting one is never freed, and a shared
+        // one lives while any name holds it, this one among them.
+        unsafe { &*self.header.as_ptr().map_addr(|address| address & !LASTING) }
     }
 
-    /// The `Arc<str>` pointer of a shared name (only meaningful when `!is_lasting()`).
-    fn shared_text(&self) -> *const str {
-        std::ptr::slice_from_raw_parts(self.text.as_ptr(), self.len_and_shared & !SHARED)
-            as *const str
+    /// Holders of a shared name's text (tests: each clone holds one, each drop gives it back).
+    #[cfg(test)]
+    fn holders(&self) -> usize {
+        self.header()
+            .holders
+            .load(std::sync::atomic::Ordering::Relaxed)
     }
 }
 
@@ -118,13 +152,16 @@ impl Clone for Name {
     #[inline]
     fn clone(&self) -> Name {
         if !self.is_lasting() {
-            // SAFETY: a shared name holds one count of the `Arc<str>` it came from, alive
-            // until this name drops; the clone holds a count of its own.
-            unsafe { Arc::increment_strong_count(self.shared_text()) };
+            let before = self
+                .header()
+                .holders
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if before > MAX_HOLDERS {
+                std::process::abort();
+            }
         }
         Name {
-            text: self.text,
-            len_and_shared: self.len_and_shared,
+            header: self.header,
         }
     }
 }
@@ -132,10 +169,15 @@ impl Clone for Name {
 impl Drop for Name {
     #[inline]
     fn drop(&mut self) {
-        if !self.is_lasting() {
-            // SAFETY: gives back the count this name holds (see `clone`), exactly once.
-            unsafe { drop(Arc::from_raw(self.shared_text())) };
+        use std::sync::atomic::{Ordering, fence};
+        if self.is_lasting() || self.header().holders.fetch_sub(1, Ordering::Release) != 1 {
+            return;
         }
+        // The last holder: every other holder's use of the text happened before (as `Arc`).
+        fence(Ordering::Acquire);
+        let layout = Name::layout(self.header().len);
+        // SAFETY: made by `Name::made` with this layout, and no name holds it any more.
+        unsafe { std::alloc::dealloc(self.header.as_ptr().cast::<u8>(), layout) };
     }
 }
 
@@ -144,13 +186,12 @@ impl std::ops::Deref for Name {
 
     #[inline]
     fn deref(&self) -> &str {
-        // SAFETY: address and length of a live `str` (static, or an `Arc<str>` this name
-        // keeps alive).
+        let header = self.header();
+        // SAFETY: the text right after the header, `len` bytes of a `str`, alive as long as
+        // the header is.
         unsafe {
-            std::str::from_utf8_unchecked(std::slice::from_raw_parts(
-                self.text.as_ptr(),
-                self.len_and_shared & !SHARED,
-            ))
+            let bytes = std::ptr::from_ref(header).add(1).cast::<u8>();
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(bytes, header.len))
         }
     }
 }
@@ -232,25 +273,25 @@ impl Serialize for Name {
 
 impl From<&str> for Name {
     fn from(text: &str) -> Name {
-        Name::of_shared(Arc::from(text))
+        Name::made(text, 1, 0)
     }
 }
 
 impl From<String> for Name {
     fn from(text: String) -> Name {
-        Name::of_shared(Arc::from(text))
+        Name::from(text.as_str())
     }
 }
 
 impl From<Box<str>> for Name {
     fn from(text: Box<str>) -> Name {
-        Name::of_shared(Arc::from(text))
+        Name::from(&*text)
     }
 }
 
 impl From<Arc<str>> for Name {
     fn from(text: Arc<str>) -> Name {
-        Name::of_shared(text)
+        Name::from(&*text)
     }
 }
 
@@ -560,7 +601,8 @@ impl Serialize for Origin {
 /// One normalized PenguiFlow runtime event, as a compact record: the analyses read the
 /// first cache lines of every event (time, keys, trace, node, tenant, counts, latency), and
 /// the texts few events carry (exception, flow error, retry and deadline times, remote call)
-/// sit behind one pointer: an event is 280 bytes on its way between threads, not 416.
+/// sit behind one pointer, and a name is one word: an event is 232 bytes on its way between
+/// threads, not 416.
 ///
 /// Serializes to the JSON event form documented in the README (field names of
 /// `FlowEvent.to_payload()`, `ts` as RFC 3339, plus `tenant` and `source`).
@@ -1303,11 +1345,11 @@ mod tests {
     }
 
     /// The fields few events carry sit behind one pointer, made only when one is set: an
-    /// event is 280 bytes on its way between threads (416 with every field in place), and
+    /// event is 232 bytes on its way between threads (416 with every field in place), and
     /// one whose rare field was set and cleared is the same event as one never given it.
     #[test]
     fn rare_fields_are_kept_apart_and_compare_as_fields() {
-        assert!(size_of::<Event>() <= 280, "{} bytes", size_of::<Event>());
+        assert!(size_of::<Event>() <= 232, "{} bytes", size_of::<Event>());
         let plain = test_event(5, "t1", "score", Kind::NodeError);
         let mut event = plain.clone();
         event.set_exception(None);
@@ -1407,27 +1449,35 @@ mod tests {
 
     #[test]
     fn a_shared_name_holds_one_count_of_its_text_and_gives_it_back() {
-        let text: Arc<str> = Arc::from("trace-7");
-        let name = Name::from(Arc::clone(&text));
+        let name = Name::from("trace-7");
         assert!(!name.is_lasting());
         assert_eq!(
             std::mem::size_of::<Option<Name>>(),
-            2 * std::mem::size_of::<usize>()
+            std::mem::size_of::<usize>()
         );
+        assert_eq!(name.holders(), 1);
         let copies: Vec<Name> = (0..3).map(|_| name.clone()).collect();
-        assert_eq!(Arc::strong_count(&text), 5);
+        assert_eq!(name.holders(), 4);
         assert!(
             copies
                 .iter()
                 .all(|copy| Name::ptr_eq(copy, &name) && *copy == "trace-7")
         );
-        drop(copies);
+        // Dropped on another thread, as the analysis thread drops the decoders' names.
+        std::thread::spawn(move || drop(copies)).join().unwrap();
+        assert_eq!(name.holders(), 1);
         drop(name);
-        assert_eq!(Arc::strong_count(&text), 1);
-        // Empty and non-ASCII texts read back whole, shared or lasting.
-        for text in ["", "nœud-é", "x"] {
+        // Empty, non-ASCII and long texts read back whole, shared or lasting.
+        let long = "x".repeat(LASTING_NAME_BYTES);
+        for text in ["", "nœud-é", "x", long.as_str()] {
             assert_eq!(&*Name::from(text), text);
+            assert_eq!(&*Name::from(String::from(text)), text);
+            assert_eq!(&*Name::from(Arc::<str>::from(text)), text);
             assert_eq!(&*Name::lasting(text).unwrap(), text);
+            assert!(Name::ptr_eq(
+                &Name::lasting(text).unwrap(),
+                &Name::lasting(text).unwrap()
+            ));
         }
     }
 
