@@ -462,7 +462,8 @@ macro_rules! kinds {
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Kind {
             $($variant,)*
-            Other(String),
+            /// One word, as a name (a known kind is one byte of it).
+            Other(Name),
         }
 
         impl Kind {
@@ -472,7 +473,7 @@ macro_rules! kinds {
             pub fn parse(name: &str) -> Kind {
                 match name {
                     $($name => Kind::$variant,)*
-                    other => Kind::Other(other.to_string()),
+                    other => Kind::Other(Name::from(other)),
                 }
             }
 
@@ -601,8 +602,8 @@ impl Serialize for Origin {
 /// One normalized PenguiFlow runtime event, as a compact record: the analyses read the
 /// first cache lines of every event (time, keys, trace, node, tenant, counts, latency), and
 /// the texts few events carry (exception, flow error, retry and deadline times, remote call)
-/// sit behind one pointer, and a name is one word: an event is 232 bytes on its way between
-/// threads, not 416.
+/// sit behind one pointer, a name is one word and the latency and trace id's bits need no
+/// `Option` word: an event is 208 bytes on its way between threads, not 416.
 ///
 /// Serializes to the JSON event form documented in the README (field names of
 /// `FlowEvent.to_payload()`, `ts` as RFC 3339, plus `tenant` and `source`).
@@ -611,9 +612,10 @@ impl Serialize for Origin {
 #[repr(C)]
 pub struct Event {
     pub ts: Timestamp,
-    /// Keys derived from the fields below, made where the event is decoded (on the decoding
-    /// threads) so the one thread that orders events does not hash strings for each.
-    pub keys: DerivedKeys,
+    /// The trace id as 128 bits ([`EventKeys`]), once `keys` says it is made and hex: keys are
+    /// made where the event is decoded (on the decoding threads) so the one thread that
+    /// orders events does not read ids for each.
+    hex_trace: [u64; 2],
     pub kind: Kind,
     pub trace_id: Option<Name>,
     pub tenant: Option<Name>,
@@ -621,7 +623,8 @@ pub struct Event {
     pub node_id: Option<Name>,
     /// The payload's counts ([`Count`]), each meaningful when its bit of `counted` is set.
     counts: [i64; Count::ALL.len()],
-    pub latency_ms: Option<f64>,
+    /// `latency_ms`, meaningful when `timed`.
+    latency: f64,
     /// The pod and container of a `kubectl logs --prefix` line (null otherwise): each pod is
     /// its own runtime, with queues of its own.
     pub pod: Option<Name>,
@@ -631,6 +634,9 @@ pub struct Event {
     pub origin: Origin,
     /// The bits of `counts` that are set.
     counted: u8,
+    /// Whether the keys are made, and the trace id hex ([`KeysMade`]).
+    keys: KeysMade,
+    timed: bool,
     pub trace_cancelled: Option<bool>,
     /// The decoding thread that filled the event's box, which gets it back.
     pub maker: recycled::Maker,
@@ -812,15 +818,15 @@ fn identity_of(
     hasher.finish()
 }
 
-/// [`EventKeys`] made ahead ([`Event::derive_keys`]), or not yet. Never makes two events
-/// differ: it is derived from fields that are compared.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DerivedKeys(Option<EventKeys>);
-
-impl PartialEq for DerivedKeys {
-    fn eq(&self, _: &DerivedKeys) -> bool {
-        true
-    }
+/// Whether an event's [`EventKeys`] were made ahead ([`Event::derive_keys`]), and with a
+/// hex trace id. Never makes two events differ: they are derived from fields that are
+/// compared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+enum KeysMade {
+    Not,
+    Text,
+    Hex,
 }
 
 /// How many events past the one being worked on a thread that takes events from another
@@ -914,14 +920,16 @@ impl Event {
             node_name: None,
             node_id: None,
             counts: [0; Count::ALL.len()],
-            latency_ms: None,
+            latency: 0.0,
+            timed: false,
             pod: None,
             container: None,
             rare: None,
             origin,
             counted: 0,
             trace_cancelled: None,
-            keys: DerivedKeys::default(),
+            hex_trace: [0; 2],
+            keys: KeysMade::Not,
             maker: recycled::Maker::default(),
         }
     }
@@ -936,7 +944,7 @@ impl Event {
             node_name: &self.node_name,
             node_id: &self.node_id,
             attempt: self.attempt(),
-            latency_ms: self.latency_ms,
+            latency_ms: self.latency_ms(),
             q_depth_in: self.q_depth_in(),
             q_depth_out: self.q_depth_out(),
             q_depth_total: self.q_depth_total(),
@@ -954,6 +962,18 @@ impl Event {
             remote: &rare.remote,
             origin: &self.origin,
         }
+    }
+
+    /// The node's latency (`latency_ms`), on the events that end an attempt.
+    #[inline]
+    pub fn latency_ms(&self) -> Option<f64> {
+        self.timed.then_some(self.latency)
+    }
+
+    #[inline]
+    pub fn set_latency_ms(&mut self, latency_ms: Option<f64>) {
+        self.timed = latency_ms.is_some();
+        self.latency = latency_ms.unwrap_or(0.0);
     }
 
     /// One of the payload's counts.
@@ -1114,19 +1134,29 @@ impl Event {
 
     /// Makes the event's keys now (a decoder, once every field is set).
     pub fn derive_keys(&mut self) {
-        self.keys = DerivedKeys(Some(EventKeys::of(self)));
+        (self.hex_trace, self.keys) = match EventKeys::of(self).hex_trace {
+            Some(bits) => (bits, KeysMade::Hex),
+            None => ([0; 2], KeysMade::Text),
+        };
     }
 
     /// Makes the event's keys unless a decoder made them.
     pub fn ensure_keys(&mut self) {
-        if self.keys.0.is_none() {
+        if self.keys == KeysMade::Not {
             self.derive_keys();
         }
     }
 
     /// The event's keys: as made ahead, or made now.
+    #[inline]
     pub fn keys(&self) -> EventKeys {
-        self.keys.0.unwrap_or_else(|| EventKeys::of(self))
+        match self.keys {
+            KeysMade::Hex => EventKeys {
+                hex_trace: Some(self.hex_trace),
+            },
+            KeysMade::Text => EventKeys { hex_trace: None },
+            KeysMade::Not => EventKeys::of(self),
+        }
     }
 
     /// What makes it the same event as another at the same time ([`identity_of`]).
@@ -1345,11 +1375,11 @@ mod tests {
     }
 
     /// The fields few events carry sit behind one pointer, made only when one is set: an
-    /// event is 232 bytes on its way between threads (416 with every field in place), and
+    /// event is 208 bytes on its way between threads (416 with every field in place), and
     /// one whose rare field was set and cleared is the same event as one never given it.
     #[test]
     fn rare_fields_are_kept_apart_and_compare_as_fields() {
-        assert!(size_of::<Event>() <= 232, "{} bytes", size_of::<Event>());
+        assert!(size_of::<Event>() <= 208, "{} bytes", size_of::<Event>());
         let plain = test_event(5, "t1", "score", Kind::NodeError);
         let mut event = plain.clone();
         event.set_exception(None);

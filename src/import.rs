@@ -90,7 +90,7 @@ fn payload_fields(event: &Event) -> Payload<'_> {
         node_name: &event.node_name,
         node_id: &event.node_id,
         trace_id: &event.trace_id,
-        latency_ms: event.latency_ms,
+        latency_ms: event.latency_ms(),
         q_depth_in: event.q_depth_in(),
         q_depth_out: event.q_depth_out(),
         q_depth_total: event.q_depth_total(),

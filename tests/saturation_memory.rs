@@ -41,7 +41,7 @@ fn peak_for(count: u64) -> usize {
         );
         event.trace_id = Some(format!("{trace:032x}").into());
         event.node_name = Some(NODES[(step / 2) as usize].into());
-        event.latency_ms = Some(((index * 7919) % 1000) as f64 / 10.0);
+        event.set_latency_ms(Some(((index * 7919) % 1000) as f64 / 10.0));
         event.set_count(Count::QDepthIn, Some((index % 5) as i64));
         event.set_count(Count::QDepthOut, Some((index % 3) as i64));
         event.set_count(Count::QDepthTotal, Some((index % 5 + index % 3) as i64));

@@ -718,7 +718,7 @@ impl Classifier {
                 if let Some(attempt) = event.attempt().filter(|a| *a > 0) {
                     *facts.retried_successes.entry(attempt).or_default() += 1;
                 }
-                if let Some(latency) = event.latency_ms {
+                if let Some(latency) = event.latency_ms() {
                     facts.success_latency.add(latency);
                     if crate::analysis::saturation::waited_to_hand_over(event) {
                         facts.blocked_success_s += latency.max(0.0) / 1000.0;
@@ -752,7 +752,7 @@ impl Classifier {
             Kind::NodeTimeout => {
                 facts.timeout_latency_max = facts
                     .timeout_latency_max
-                    .max(event.latency_ms.unwrap_or(0.0));
+                    .max(event.latency_ms().unwrap_or(0.0));
                 facts.timeouts += 1;
                 if let Some(capacity) = event.queue_maxsize().filter(|c| *c > 0) {
                     facts.timeouts_inbound_full +=

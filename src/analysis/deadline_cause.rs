@@ -440,7 +440,7 @@ impl LongestCalls {
         {
             return;
         }
-        let (Some(latency), Some(trace_id)) = (event.latency_ms, &event.trace_id) else {
+        let (Some(latency), Some(trace_id)) = (event.latency_ms(), &event.trace_id) else {
             return;
         };
         let latency_us = (latency.max(0.0) * 1000.0) as i64;
@@ -1038,7 +1038,7 @@ mod tests {
 
     fn success(ms: i64, trace: &str, latency: f64) -> Event {
         let mut event = test_event(ms, trace, "b", Kind::NodeSuccess);
-        event.latency_ms = Some(latency);
+        event.set_latency_ms(Some(latency));
         event.set_count(Count::QDepthOut, Some(0));
         event.set_count(Count::QueueMaxsize, Some(8));
         event.node_id = Some("w1".into());

@@ -196,7 +196,7 @@ impl TraceFinder {
                 }
             }
             if event.kind == Kind::NodeSuccess
-                && let Some(latency) = event.latency_ms
+                && let Some(latency) = event.latency_ms()
             {
                 self.turns.entry(node.to_string()).or_default().add(latency);
                 if !blocked {
@@ -417,7 +417,7 @@ fn egress_wait(
                         Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError
                     )
             })?;
-            let ms = end.latency_ms?;
+            let ms = end.latency_ms()?;
             let p50 = latency.get(node).and_then(|p| p.percentile(50.0));
             (ms >= EGRESS_WAIT_MIN_MS && p50.is_none_or(|p50| ms >= EGRESS_WAIT_RATIO * p50)).then(
                 || EgressWait {
@@ -540,7 +540,7 @@ pub fn time_spent(
                         Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError
                     )
                 })
-                .filter_map(|e| e.latency_ms)
+                .filter_map(|e| e.latency_ms())
                 .sum(),
             own_p50_ms: own_work
                 .get(&*visit.node_name)
@@ -1048,7 +1048,7 @@ pub fn locate(
             node_name: event.node_name.as_deref().unwrap_or_default().to_string(),
             node_id: event.node_id.as_deref().map(str::to_string),
             ts: event.ts,
-            latency_ms: event.latency_ms,
+            latency_ms: event.latency_ms(),
             q_depth_in: event.q_depth_in(),
             q_depth_out: event.q_depth_out(),
             q_depth_total: event.q_depth_total(),

@@ -157,7 +157,7 @@ impl Analysis for Metrics {
             return;
         }
         if event.kind == Kind::NodeSuccess
-            && let Some(latency_ms) = event.latency_ms
+            && let Some(latency_ms) = event.latency_ms()
         {
             let (state, points) = self.latency.entry(node.clone()).or_insert_with(|| {
                 (

@@ -135,7 +135,7 @@ fn timeout_steps(
     });
     let timeout_ms = timeouts
         .iter()
-        .filter_map(|e| e.latency_ms)
+        .filter_map(|e| e.latency_ms())
         .fold(0.0, f64::max);
     steps.push(format!(
         "{node} timed out on {} of {} (each cut at ~{} ms, its NodePolicy.timeout_s): check the dependency {node} calls for latency or unavailability.{queue_note}",

@@ -99,7 +99,7 @@ impl fmt::Display for TraceStatus {
 }
 
 /// How a node's part of the trace went (no event is kept: a summary stays small). Held for
-/// every node of every open trace, so kept to 88 bytes: counts in 32 bits (saturating), the
+/// every node of every open trace, so kept to 80 bytes: counts in 32 bits (saturating), the
 /// success times without `Option`'s extra word, the flags in one byte.
 #[derive(Debug, Clone)]
 pub struct NodeVisit {
@@ -711,8 +711,8 @@ mod tests {
     /// busy service): its size is a memory budget, not an accident.
     #[test]
     #[cfg(target_pointer_width = "64")]
-    fn a_node_visit_stays_at_88_bytes() {
-        assert_eq!(std::mem::size_of::<NodeVisit>(), 88);
+    fn a_node_visit_stays_at_80_bytes() {
+        assert_eq!(std::mem::size_of::<NodeVisit>(), 80);
         assert_eq!(std::mem::size_of::<Option<Name>>(), 8);
     }
 

@@ -100,7 +100,7 @@ impl Waterfall {
                         Timestamp(
                             event.ts.0
                                 - event
-                                    .latency_ms
+                                    .latency_ms()
                                     .map_or(0, |ms| (ms * 1000.0).round() as i64),
                         ),
                         event.attempt(),
@@ -208,7 +208,7 @@ mod tests {
     #[test]
     fn attempts_backoff_and_a_running_attempt_become_bars() {
         let mut timeout = event(110, Kind::NodeTimeout, "retrieve");
-        timeout.latency_ms = Some(100.0);
+        timeout.set_latency_ms(Some(100.0));
         let mut retry = event(111, Kind::NodeRetry, "retrieve");
         retry.set_sleep_s(Some(0.05));
         let events = [
@@ -239,7 +239,7 @@ mod tests {
     #[test]
     fn an_end_without_its_start_is_drawn_from_its_latency() {
         let mut success = event(300, Kind::NodeSuccess, "llm");
-        success.latency_ms = Some(250.0);
+        success.set_latency_ms(Some(250.0));
         let timeline = timeline_of(&[success], Timestamp(300_000));
         assert_eq!(timeline.bars[0].start, Timestamp(50_000));
     }

@@ -227,7 +227,7 @@ fn timeline_cells(event: &Event, first: Timestamp) -> [String; 11] {
         event.node_name.as_deref().unwrap_or_default().to_string(),
         event.kind.to_string(),
         number(event.attempt()),
-        event.latency_ms.map(millis).unwrap_or_default(),
+        event.latency_ms().map(millis).unwrap_or_default(),
         number(event.q_depth_in()),
         number(event.q_depth_out()),
         number(event.q_depth_total()),

@@ -454,7 +454,7 @@ impl WorkerTime {
     }
 
     pub fn add(&mut self, event: &Event) {
-        let seconds = event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
+        let seconds = event.latency_ms().map_or(0.0, |ms| ms.max(0.0) / 1000.0);
         match event.kind {
             Kind::NodeSuccess => {
                 self.success_s += seconds;
@@ -762,13 +762,13 @@ impl SaturationAnalyzer {
             Kind::NodeStart if event.attempt().unwrap_or(0) == 0 => readings.messages += 1,
             Kind::NodeSuccess if !waited_to_hand_over(event) => {
                 readings.own_successes += 1;
-                readings.own_s += event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0);
+                readings.own_s += event.latency_ms().map_or(0.0, |ms| ms.max(0.0) / 1000.0);
             }
             _ => {}
         }
         readings.busy_s += match event.kind {
             Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError => {
-                event.latency_ms.map_or(0.0, |ms| ms.max(0.0) / 1000.0)
+                event.latency_ms().map_or(0.0, |ms| ms.max(0.0) / 1000.0)
             }
             Kind::NodeRetry => event.sleep_s().unwrap_or(0.0).max(0.0),
             _ => 0.0,
@@ -813,7 +813,7 @@ impl SaturationAnalyzer {
                 )
         }) {
             let ms = event
-                .latency_ms
+                .latency_ms()
                 .unwrap_or((event.ts.0.saturating_sub(open.start.0)) as f64 / 1000.0);
             readings.pressure.blocked_attempt(
                 episodes::BlockedAttempt {
@@ -872,7 +872,7 @@ impl SaturationAnalyzer {
             Kind::NodeSuccess => {
                 stats.successes += 1;
                 bucket.successes += 1;
-                if let Some(latency) = event.latency_ms {
+                if let Some(latency) = event.latency_ms() {
                     stats.success_latency.add(latency);
                     // The regression compares the node's own work: a success that waited to
                     // hand its output over measures the node after it.
@@ -889,14 +889,14 @@ impl SaturationAnalyzer {
                 stats.timeouts += 1;
                 bucket.timeouts += 1;
                 stats.timeouts_outbound_full += u64::from(outbound_full(event));
-                if let Some(latency) = event.latency_ms {
+                if let Some(latency) = event.latency_ms() {
                     stats.timeout_latency.add(latency);
                 }
             }
             Kind::NodeError => {
                 stats.errors += 1;
                 bucket.errors += 1;
-                if let Some(latency) = event.latency_ms {
+                if let Some(latency) = event.latency_ms() {
                     stats.failed_latency.add(latency);
                 }
             }
@@ -2473,7 +2473,7 @@ mod tests {
         for i in 0..100 {
             let trace = format!("t{i}");
             let mut success = event(i * 20 + 10, &trace, "db", Kind::NodeSuccess);
-            success.latency_ms = Some(10.0);
+            success.set_latency_ms(Some(10.0));
             analyzer.observe(&event(i * 20, &trace, "db", Kind::NodeStart));
             analyzer.observe(&success);
         }
@@ -2481,7 +2481,7 @@ mod tests {
             let trace = format!("s{i}");
             analyzer.observe(&event(2000 + i * 100, &trace, "db", Kind::NodeStart));
             let mut timeout = event(2000 + i * 100 + 99, &trace, "db", Kind::NodeTimeout);
-            timeout.latency_ms = Some(99.0);
+            timeout.set_latency_ms(Some(99.0));
             analyzer.observe(&timeout);
         }
         let report = analyzer.finish();
@@ -2498,7 +2498,7 @@ mod tests {
         for i in 0..400 {
             let latency = if i < 300 { 10.0 } else { 50.0 };
             let mut success = event(i * 10, &format!("t{i}"), "api", Kind::NodeSuccess);
-            success.latency_ms = Some(latency);
+            success.set_latency_ms(Some(latency));
             analyzer.observe(&success);
         }
         let report = analyzer.finish();

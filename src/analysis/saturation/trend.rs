@@ -108,7 +108,7 @@ impl LatencyCurve {
         let counted = match event.kind {
             Kind::NodeStart => event.attempt().unwrap_or(0) == 0,
             Kind::NodeSuccess | Kind::NodeTimeout => {
-                event.latency_ms.is_some() && !waited_to_hand_over(event)
+                event.latency_ms().is_some() && !waited_to_hand_over(event)
             }
             _ => false,
         };
@@ -143,7 +143,7 @@ impl LatencyCurve {
         let Some((_, bucket)) = self.current.as_mut() else {
             return;
         };
-        let latency = event.latency_ms.unwrap_or(0.0).max(0.0);
+        let latency = event.latency_ms().unwrap_or(0.0).max(0.0);
         match event.kind {
             Kind::NodeStart => bucket.messages += 1,
             Kind::NodeSuccess => {
@@ -383,7 +383,7 @@ mod tests {
                 Kind::NodeSuccess
             };
             let mut end = crate::event::test_event(ms + 50, &format!("t{i}"), "n", kind);
-            end.latency_ms = Some(if timed_out { cut.unwrap() } else { took });
+            end.set_latency_ms(Some(if timed_out { cut.unwrap() } else { took }));
             end.set_count(Count::QDepthOut, Some(0));
             end.set_count(Count::QueueMaxsize, Some(10));
             curve.add(&end);
@@ -438,7 +438,7 @@ mod tests {
             let mut success =
                 crate::event::test_event(i * 1000, &format!("t{i}"), "n", Kind::NodeSuccess);
             // Waits growing behind a full queue (9 of 10): the node after it, not this one.
-            success.latency_ms = Some(5.0 + (i * i) as f64);
+            success.set_latency_ms(Some(5.0 + (i * i) as f64));
             success.set_count(Count::QDepthOut, Some(9));
             success.set_count(Count::QueueMaxsize, Some(10));
             curve.add(&success);

@@ -921,7 +921,7 @@ impl<'a> RawRecord<'a> {
         event.trace_id = payload.trace_id.to_name(names);
         event.node_name = payload.node_name.to_few_name(names);
         event.node_id = payload.node_id.to_few_name(names);
-        event.latency_ms = payload.latency_ms.to_f64();
+        event.set_latency_ms(payload.latency_ms.to_f64());
         let (q_depth_in, q_depth_out) = (payload.q_depth_in.to_i64(), payload.q_depth_out.to_i64());
         // In `Count::ALL`'s order.
         event.set_counts([
@@ -1035,13 +1035,10 @@ impl<'a> RawRecord<'a> {
             ts,
             // A kind PenguiFlow writes is printable already; only another is made so.
             match Kind::parse(kind_text) {
-                Kind::Other(text) => {
-                    let clean = match printable_cow(&text) {
-                        Cow::Owned(clean) => Some(clean),
-                        Cow::Borrowed(_) => None,
-                    };
-                    Kind::Other(clean.unwrap_or(text))
-                }
+                Kind::Other(text) => match printable_cow(&text) {
+                    Cow::Owned(clean) => Kind::Other(Name::from(clean)),
+                    Cow::Borrowed(_) => Kind::Other(text),
+                },
                 known => known,
             },
             tenant,
@@ -1316,7 +1313,7 @@ mod tests {
         assert_eq!(event.ts.to_rfc3339(), "2025-11-25T08:42:52.500000Z");
         assert_eq!(event.trace_id.as_deref(), Some("t1"));
         assert_eq!(event.tenant.as_deref(), Some("acme"));
-        assert_eq!(event.latency_ms, Some(12.5));
+        assert_eq!(event.latency_ms(), Some(12.5));
         assert_eq!(event.q_depth_total(), Some(4));
         assert_eq!(event.trace_pending(), Some(2));
         assert_eq!(event.origin.to_string(), "test.log:7");
@@ -1328,7 +1325,7 @@ mod tests {
         let event = event(line);
         assert_eq!(event.kind, Kind::NodeError);
         assert_eq!(event.ts.to_rfc3339(), "2025-11-25T08:42:52.500000Z");
-        assert_eq!(event.latency_ms, Some(3.25));
+        assert_eq!(event.latency_ms(), Some(3.25));
         assert_eq!(event.attempt(), Some(1));
         assert_eq!(event.exception(), Some("ValueError('boom')"));
     }
