@@ -219,13 +219,13 @@ pub struct SourceOptions {
     pub batches_ahead: usize,
 }
 
-/// Batches each reading thread holds ready, at least and by default: what a consumer with a
-/// queue of its own after the stream (an analysis on its own thread) asks for.
+/// Batches each reading thread holds ready, at least and by default (`events`, `--watch`,
+/// `import`: consumers that hand events on as they come).
 pub const BATCHES_AHEAD: usize = 2;
-/// What a consumer with no queue after the stream asks for: a pause of either thread (the
-/// shared machine's scheduler) then no longer stops the other within a millisecond or two
-/// (`classify` on 1 GiB, two cores: context switches 1,100-1,500 -> 530-610, 15 of
-/// 18 alternated runs faster, about 5% at the median) for about 2.5 MiB more events in flight.
+/// What an analysis asks for: a pause of either thread (the shared machine's scheduler) then
+/// no longer stops the other within a millisecond or two (`classify` on 1 GiB, two cores:
+/// context switches 1,100-1,500 -> 530-610, 15 of 18 alternated runs faster, about 5% at the
+/// median) for about 1.3 MiB more events in flight (208-byte events).
 pub const BATCHES_AHEAD_DEEP: usize = 8;
 
 impl SourceOptions {
