@@ -42,7 +42,7 @@ unsafe impl Send for Name {}
 // SAFETY: as above.
 unsafe impl Sync for Name {}
 
-/// Names made to last, and their bytes, at most: past either, and for a name longer than
+/// Names made to last, and their bytes (headers included), at most: past either, and for a name longer than
 /// `LASTING_NAME_BYTES`, names are shared and counted instead (freed with their last use), so
 /// a log of endless distinct "node names" cannot grow memory without bound.
 const LASTING_NAMES: usize = 1 << 16;
@@ -75,7 +75,7 @@ impl Name {
         }
         let name = Name::made(text, 0, LASTING);
         made.names.insert(name.lasting_text()?, name.clone());
-        made.bytes += text.len();
+        made.bytes += size_of::<NameHeader>() + text.len();
         Some(name)
     }
 
@@ -186,12 +186,14 @@ impl std::ops::Deref for Name {
 
     #[inline]
     fn deref(&self) -> &str {
-        let header = self.header();
+        // From the allocation's pointer, not from a reference to the header (which would
+        // cover the header's bytes only).
+        let header = self.header.as_ptr().map_addr(|address| address & !LASTING);
         // SAFETY: the text right after the header, `len` bytes of a `str`, alive as long as
-        // the header is.
+        // the header is (see `header`).
         unsafe {
-            let bytes = std::ptr::from_ref(header).add(1).cast::<u8>();
-            std::str::from_utf8_unchecked(std::slice::from_raw_parts(bytes, header.len))
+            let bytes = header.add(1).cast::<u8>();
+            std::str::from_utf8_unchecked(std::slice::from_raw_parts(bytes, (*header).len))
         }
     }
 }
@@ -608,7 +610,7 @@ impl Serialize for Origin {
 /// Serializes to the JSON event form documented in the README (field names of
 /// `FlowEvent.to_payload()`, `ts` as RFC 3339, plus `tenant` and `source`).
 /// Laid out as declared (`repr(C)`).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 #[repr(C)]
 pub struct Event {
     pub ts: Timestamp,
@@ -734,6 +736,13 @@ impl Serialize for Event {
 impl PartialEq for Event {
     fn eq(&self, other: &Event) -> bool {
         self.fields() == other.fields()
+    }
+}
+
+/// As it is compared: a cleared count or field shows as absent, whatever its storage holds.
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.fields(), f)
     }
 }
 
