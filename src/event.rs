@@ -464,7 +464,7 @@ macro_rules! kinds {
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum Kind {
             $($variant,)*
-            /// One word, as a name (a known kind is one byte of it).
+            /// Kept as a name: 16 bytes with the tag, where a `String` took 24.
             Other(Name),
         }
 
@@ -472,11 +472,16 @@ macro_rules! kinds {
             /// Every known kind, in the order PenguiFlow documents them.
             pub const KNOWN: &'static [Kind] = &[$(Kind::$variant,)*];
 
-            pub fn parse(name: &str) -> Kind {
+            /// The kind PenguiFlow writes as `name`; `None` for another.
+            pub fn known(name: &str) -> Option<Kind> {
                 match name {
-                    $($name => Kind::$variant,)*
-                    other => Kind::Other(Name::from(other)),
+                    $($name => Some(Kind::$variant),)*
+                    _ => None,
                 }
+            }
+
+            pub fn parse(name: &str) -> Kind {
+                Kind::known(name).unwrap_or_else(|| Kind::Other(Name::from(name)))
             }
 
             pub fn as_str(&self) -> &str {

@@ -1033,14 +1033,10 @@ impl<'a> RawRecord<'a> {
 
         let event = payload.to_event(
             ts,
-            // A kind PenguiFlow writes is printable already; only another is made so.
-            match Kind::parse(kind_text) {
-                Kind::Other(text) => match printable_cow(&text) {
-                    Cow::Owned(clean) => Kind::Other(Name::from(clean)),
-                    Cow::Borrowed(_) => Kind::Other(text),
-                },
-                known => known,
-            },
+            // A kind PenguiFlow writes is printable already; another is made so, as a name
+            // made once (a service's own kinds recur on the lines it writes, and a name the
+            // trace book keeps must not hold a decoding thread's memory).
+            Kind::known(kind_text).unwrap_or_else(|| Kind::Other(names.get_few(kind_text))),
             tenant,
             self,
             origin,
