@@ -744,10 +744,16 @@ impl PartialEq for Event {
     }
 }
 
-/// As it is compared: a cleared count or field shows as absent, whatever its storage holds.
+/// Its fields as they are compared (a cleared count or field shows as absent, whatever its
+/// storage holds), and the keys made ahead: tests compare the decoders' keys through it.
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&self.fields(), f)
+        let hex_trace = (self.keys == KeysMade::Hex).then_some(self.hex_trace);
+        f.debug_struct("Event")
+            .field("fields", &self.fields())
+            .field("keys", &self.keys)
+            .field("hex_trace", &hex_trace)
+            .finish()
     }
 }
 
