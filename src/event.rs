@@ -955,7 +955,7 @@ impl Event {
     }
 
     fn fields(&self) -> EventFields<'_> {
-        let rare = self.rare.as_deref().unwrap_or(&NO_RARE_FIELDS);
+        let rare = self.rare();
         EventFields {
             ts: self.ts,
             kind: &self.kind,
@@ -1072,8 +1072,8 @@ impl Event {
         self.rare.as_deref().unwrap_or(&NO_RARE_FIELDS)
     }
 
-    /// The rare fields, made when `value` sets one; `None` when it would only clear one
-    /// that is not there.
+    /// The rare fields to write a value into, made if `value_set` and there are none yet;
+    /// `None` when the write would only clear a field that is not there.
     #[inline]
     fn rare_to_set(&mut self, value_set: bool) -> Option<&mut RareFields> {
         if !value_set && self.rare.is_none() {
