@@ -201,10 +201,20 @@ enum Sink<'scope, A> {
     Apart {
         steps: Vec<Step>,
         sender: std::sync::mpsc::SyncSender<Vec<Step>>,
+        /// Finished traces the analysis is done with, handed back to be freed here, where
+        /// they were made (see [`SPENT_BATCHES`]): the boxes too, so not unboxed.
+        #[allow(clippy::vec_box)]
+        spent: std::sync::mpsc::Receiver<Vec<Box<TraceOutcome>>>,
         /// `None` once joined early: it stopped (panicked) before the steps ended.
         worker: Option<std::thread::ScopedJoinHandle<'scope, A>>,
     },
 }
+
+/// Batches of finished traces the analysis's thread may hand back at a time. A trace's
+/// summary (its box, id, tenant and visits: four allocations) freed on that thread took the
+/// allocator's cross-thread path, and the pass's thread then collected the blocks again: a
+/// tenth of `triage`'s analysis thread. Past this many the analysis frees them itself.
+const SPENT_BATCHES: usize = 8;
 
 impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
     fn new<'env>(analysis: A, threads: &'scope std::thread::Scope<'scope, 'env>) -> Self {
@@ -215,9 +225,11 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
             };
         }
         let (sender, receiver) = std::sync::mpsc::sync_channel::<Vec<Step>>(QUEUED_STEPS);
+        let (give_back, spent_traces) = std::sync::mpsc::sync_channel(SPENT_BATCHES);
         let worker = threads.spawn(move || {
             let mut analysis = analysis;
             let mut spent = recycled::Spent::default();
+            let mut finished = Vec::new();
             for steps in receiver {
                 for step in Prefetching::new(steps, Step::event) {
                     match step {
@@ -225,8 +237,15 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
                             analysis.observe(&event, selected);
                             spent.give(event);
                         }
-                        Step::Finished(outcome) => analysis.trace_finished(&outcome),
+                        Step::Finished(outcome) => {
+                            analysis.trace_finished(&outcome);
+                            finished.push(outcome);
+                        }
                     }
+                }
+                if !finished.is_empty() {
+                    // Full (or the pass is gone): freed here after all.
+                    let _ = give_back.try_send(std::mem::take(&mut finished));
                 }
             }
             analysis
@@ -234,6 +253,7 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
         Sink::Apart {
             steps: Vec::with_capacity(STEPS),
             sender,
+            spent: spent_traces,
             worker: Some(worker),
         }
     }
@@ -259,6 +279,7 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
         if let Sink::Apart {
             steps,
             sender,
+            spent,
             worker,
         } = self
         {
@@ -272,6 +293,7 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
                 {
                     join_analysis(worker);
                 }
+                spent.try_iter().for_each(drop);
             }
         }
     }
@@ -283,11 +305,15 @@ impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
             Sink::Apart {
                 steps,
                 sender,
+                spent,
                 worker,
             } => {
                 let _ = sender.send(steps);
                 drop(sender);
-                join_analysis(worker.expect("a worker that stopped early ended the pass"))
+                let analysis =
+                    join_analysis(worker.expect("a worker that stopped early ended the pass"));
+                spent.try_iter().for_each(drop);
+                analysis
             }
         }
     }
