@@ -76,13 +76,24 @@ fn name_slot(text: &str) -> usize {
             word(0) ^ word(bytes.len() / 2 - 4).rotate_left(47),
             word(bytes.len() - 8),
         ),
-        _ => {
-            let mut short = [0u8; 8];
-            for (into, byte) in short.iter_mut().zip(bytes) {
-                *into = *byte;
-            }
-            (u64::from_le_bytes(short), 0)
+        // A tenant or a node name is often shorter: read in two overlapping halves, or its
+        // first, middle and last byte. Copied into a word instead, each took a `memcpy`
+        // call (4% of `classify`'s samples).
+        4.. => {
+            let half = |at: usize| {
+                u64::from(u32::from_le_bytes(
+                    bytes[at..at + 4].try_into().expect("four bytes"),
+                ))
+            };
+            (half(0) | half(bytes.len() - 4) << 32, 0)
         }
+        1.. => (
+            u64::from(bytes[0])
+                | u64::from(bytes[bytes.len() / 2]) << 8
+                | u64::from(bytes[bytes.len() - 1]) << 16,
+            0,
+        ),
+        0 => (0, 0),
     };
     let mixed =
         (head ^ tail.rotate_left(29) ^ bytes.len() as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
@@ -1290,6 +1301,21 @@ mod tests {
             assert_eq!(&*names.get(&text), text);
         }
         assert_eq!(&*names.get("retrieve"), "retrieve");
+        // Every length, the short ones read by halves or by bytes: found again, and a text
+        // differing in any one byte is never taken for it.
+        let alphabet = "abcdefghijklmnopqrstuvwxyz";
+        for length in 1..=alphabet.len() {
+            let text = &alphabet[..length];
+            let name = names.get_few(text);
+            assert!(Name::ptr_eq(&name, &names.get_few(text)), "{text}");
+            for at in 0..length {
+                let mut other = text.as_bytes().to_vec();
+                other[at] = b'_';
+                let other = String::from_utf8(other).unwrap();
+                assert_eq!(&*names.get_few(&other), other);
+                assert_eq!(&*names.get_few(text), text);
+            }
+        }
     }
 
     #[test]
