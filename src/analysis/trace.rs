@@ -295,7 +295,6 @@ impl TraceSummary {
         let Some(node_name) = event.node_name.as_ref().filter(|node| !is_endpoint(node)) else {
             return;
         };
-        let node: &str = node_name;
         if event.kind == Kind::NodeCancelled {
             return; // a worker stopped (flow shutdown), not a step of this trace
         }
@@ -307,7 +306,8 @@ impl TraceSummary {
         let index = match self
             .visits
             .iter()
-            .position(|visit| &*visit.node_name == node)
+            // Names, not texts: two names made to last are one text only at one address.
+            .position(|visit| visit.node_name == *node_name)
         {
             Some(index) => index,
             None => {
