@@ -352,11 +352,12 @@ fn strip_kubectl_prefixes<'a>(
             let rest = &line[1..];
             let met = known.iter().position(|(prefix, ..)| {
                 // The last eight bytes first (a pod's own suffix, or its container): the other
-                // pods' prefixes are told apart without a call to compare them whole.
+                // pods' prefixes are told apart without comparing them whole; the one that
+                // matches is compared by words, not by a `memcmp` call.
                 let end = prefix.len();
                 rest.get(end..end + 2) == Some(b"] ")
                     && (end < 8 || scan::word_at(rest, end - 8) == scan::word_at(prefix, end - 8))
-                    && rest.starts_with(prefix)
+                    && scan::same_bytes(&rest[..end], prefix)
             });
             if let Some(index) = met {
                 pod = Some(PodPrefix::Known(index));
