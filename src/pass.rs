@@ -212,8 +212,9 @@ enum Sink<'scope, A> {
 
 /// Batches of finished traces the analysis's thread may hand back at a time. A trace's
 /// summary (its box, id, tenant and visits: four allocations) freed on that thread took the
-/// allocator's cross-thread path, and the pass's thread then collected the blocks again: a
-/// tenth of `triage`'s analysis thread. Past this many the analysis frees them itself.
+/// allocator's cross-thread path, and the pass's thread then collected the blocks again
+/// (`triage` on 200 MiB: its analysis thread -2.6% instructions freeing none, the pass's
+/// +1.6% freeing them). Past this many the analysis frees them itself.
 const SPENT_BATCHES: usize = 8;
 
 impl<'scope, A: Analysis + 'scope> Sink<'scope, A> {
