@@ -14,7 +14,7 @@ use super::topology::{self, GraphReport};
 use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use super::tracebook::TraceOutcome;
 use super::traces::{TraceRow, mark_cross_tenant, mark_idle, row, shown_tenant};
-use crate::event::{Event, Kind, Timestamp};
+use crate::event::{Event, Kind, NameIds, Timestamp};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::render::plural;
 
@@ -137,7 +137,26 @@ pub struct Slowed {
 struct TenantLatency {
     traces: u64,
     duration_ms: Percentiles,
-    visits: BTreeMap<String, u64>,
+    /// Traces that reached each node, by the node's id in `Triage::nodes`.
+    visits: Vec<u64>,
+}
+
+/// One more at `id`, the vector grown to it.
+fn count_at(counts: &mut Vec<u64>, id: u32) {
+    let at = id as usize;
+    if at >= counts.len() {
+        counts.resize(at + 1, 0);
+    }
+    counts[at] += 1;
+}
+
+/// Counts by node id as counts by node name, the nodes never counted left out.
+fn by_node_name(counts: &[u64], nodes: &NameIds) -> impl Iterator<Item = (String, u64)> {
+    counts
+        .iter()
+        .enumerate()
+        .filter(|(_, count)| **count > 0)
+        .map(|(id, count)| (nodes.name(id as u32).to_string(), *count))
 }
 
 /// Tenants whose latency is followed, at most.
@@ -234,8 +253,11 @@ pub struct Triage {
     /// Per tenant, its succeeded traces' durations and paths (who was slowed).
     tenant_latency: BTreeMap<String, TenantLatency>,
     traces_without_tenant: u64,
-    /// Traces that did not succeed, by node they reached.
-    troubled: HashMap<String, u64>,
+    /// Traces that did not succeed, by node they reached (by the node's id in `nodes`).
+    troubled: Vec<u64>,
+    /// The nodes of finished traces' visits, numbered: counted per visit by id, not looked up
+    /// by text in a map (a few thousand finished traces a minute, several visits each).
+    nodes: NameIds,
     /// Traces that did not succeed, by failure category.
     categories: BTreeMap<String, u64>,
     by_node: Classifier,
@@ -261,7 +283,8 @@ impl Default for Triage {
             tenants: BTreeMap::new(),
             tenant_latency: BTreeMap::new(),
             traces_without_tenant: 0,
-            troubled: HashMap::new(),
+            troubled: Vec::new(),
+            nodes: NameIds::default(),
             categories: Category::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
             by_node: Classifier::new(GroupBy::Node, false),
             by_minute: Classifier::new(GroupBy::Minute, false).groups_only(),
@@ -381,7 +404,7 @@ impl Analysis for Triage {
             tenant.slowed = self
                 .tenant_latency
                 .get(&tenant.tenant)
-                .and_then(|latency| slowed(latency, &own_work, graph));
+                .and_then(|latency| slowed(latency, &self.nodes, &own_work, graph));
         }
         impact.sort_by(|a, b| {
             let troubled = |t: &TenantImpact| t.categories.values().sum::<u64>();
@@ -420,8 +443,8 @@ impl Analysis for Triage {
                 deadline: g.deadline,
             })
             .collect();
-        let mut remediation =
-            merge_checklists(&classify, &saturation, &self.troubled, &cross_tenant);
+        let troubled: HashMap<String, u64> = by_node_name(&self.troubled, &self.nodes).collect();
+        let mut remediation = merge_checklists(&classify, &saturation, &troubled, &cross_tenant);
         // Traces stalled at the end with nothing to explain them (no hang long enough to judge,
         // no bottleneck): a flow that froze writes nothing more, so the log ends with them.
         if in_flight_total > 0 && saturation.hanging.is_empty() && saturation.hot_node.is_none() {
@@ -528,12 +551,7 @@ impl Triage {
                     latency.traces += 1;
                     latency.duration_ms.add(outcome.summary.duration_ms());
                     for visit in &outcome.summary.visits {
-                        match latency.visits.get_mut(&*visit.node_name) {
-                            Some(count) => *count += 1,
-                            None => {
-                                latency.visits.insert(visit.node_name.to_string(), 1);
-                            }
-                        }
+                        count_at(&mut latency.visits, self.nodes.intern(&visit.node_name).0);
                     }
                 }
             }
@@ -552,12 +570,7 @@ impl Triage {
             count(&mut self.categories, category.as_str());
         }
         for visit in &outcome.summary.visits {
-            match self.troubled.get_mut(&*visit.node_name) {
-                Some(troubled) => *troubled += 1,
-                None => {
-                    self.troubled.insert(visit.node_name.to_string(), 1);
-                }
-            }
+            count_at(&mut self.troubled, self.nodes.intern(&visit.node_name).0);
         }
         match outcome.status {
             TraceStatus::Failed => {
@@ -584,12 +597,14 @@ impl Triage {
 /// (`tenant_share::slowed`).
 fn slowed(
     latency: &TenantLatency,
+    nodes: &NameIds,
     own_work: &BTreeMap<String, f64>,
     graph: &super::graph::FlowGraph,
 ) -> Option<Slowed> {
     let traces = latency.traces.max(1) as f64;
-    let own_work_ms: f64 = latency
-        .visits
+    // By name, in the names' order: the sum below adds in that order.
+    let visits: BTreeMap<String, u64> = by_node_name(&latency.visits, nodes).collect();
+    let own_work_ms: f64 = visits
         .iter()
         .filter_map(|(node, visits)| Some(own_work.get(node)? * *visits as f64 / traces))
         .sum();
@@ -603,7 +618,7 @@ fn slowed(
         return None;
     }
     let order = graph.nodes();
-    let mut path: Vec<String> = latency.visits.keys().cloned().collect();
+    let mut path: Vec<String> = visits.into_keys().collect();
     path.sort_by_key(|node| {
         order
             .iter()
