@@ -20,7 +20,7 @@ use super::graph::{FlowGraph, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, MIN_TENANT_EVIDENCE, TENANT_SHARE};
 use super::trace::{NodeVisit, TraceStatus, TraceSummary};
-use crate::event::{Event, Kind, Name, NameMap, Timestamp};
+use crate::event::{Event, Kind, Name, NameSlots, Timestamp};
 
 /// A node whose own work kept its worker(s) busy at least this share of the span is at
 /// capacity.
@@ -46,7 +46,8 @@ struct Reach {
 /// The paths of finished traces and of those that expired in the flow, per node.
 #[derive(Debug, Default)]
 pub struct ExpiryPaths {
-    reach: NameMap<Reach>,
+    /// Found by the name's address for most visits, not by hashing its text.
+    reach: NameSlots<Reach>,
     /// Finished traces (not in flight), succeeded ones, and those expired in the flow.
     traces: u64,
     succeeded: u64,
@@ -62,12 +63,10 @@ impl ExpiryPaths {
     /// The node's reach, made if there is room (one lookup: every visit of every finished
     /// trace comes here).
     fn entry(&mut self, node: &Name) -> Option<&mut Reach> {
-        use std::collections::hash_map::Entry;
-        let room = self.reach.len() < MAX_NODES;
-        match self.reach.entry(Name::clone(node)) {
-            Entry::Occupied(reach) => Some(reach.into_mut()),
-            Entry::Vacant(slot) if room => Some(slot.insert(Reach::default())),
-            Entry::Vacant(_) => None,
+        if self.reach.len() < MAX_NODES {
+            Some(self.reach.get_or_insert_with(node, Reach::default))
+        } else {
+            self.reach.get_mut(node)
         }
     }
 

@@ -128,6 +128,15 @@ impl<V> NameSlots<V> {
         self.values.get(id as usize)
     }
 
+    /// Names with a value.
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     /// Names and values, in order of first sight.
     pub fn iter(&self) -> impl Iterator<Item = (&Name, &V)> {
         self.ids.names().iter().zip(&self.values)
