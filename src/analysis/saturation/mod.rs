@@ -18,7 +18,7 @@ use super::category::{Category, category_of, is_repeated, is_terminal};
 use super::graph::{FlowGraph, NamesakeNode, is_endpoint};
 use super::percentile::Percentiles;
 use super::tenant_share::{self, TenantLoad, UNKNOWN_TENANT};
-use crate::event::{Event, Kind, Name, NameMap, NameSlots, Timestamp, position_of};
+use crate::event::{Event, Kind, Name, NameIds, NameSlots, Timestamp, position_of};
 use crate::event::{TraceKey, TraceMap};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::render::{clock, millis, plural};
@@ -511,30 +511,34 @@ impl Pending {
 /// No last node (an event without `node_name`).
 const NO_NODE: u32 = u32::MAX;
 
-/// The node names of pending counts, allocated once each by the analysis.
+/// The node names of pending counts, numbered: every event with a `trace_pending` names its
+/// node, found by the name's address, not by hashing its text. A name the decoder made to
+/// last is kept as it is; another is copied, so that the decoder's memory is not held.
 #[derive(Debug, Default)]
 struct PendingNodes {
-    names: Vec<Name>,
-    ids: NameMap<u32>,
+    ids: NameIds,
 }
 
 impl PendingNodes {
-    fn id(&mut self, node: Option<&str>) -> u32 {
+    fn id(&mut self, node: Option<&Name>) -> u32 {
         let Some(node) = node else {
             return NO_NODE;
         };
-        if let Some(id) = self.ids.get(node) {
-            return *id;
+        if node.is_lasting() {
+            return self.ids.intern(node).0;
         }
-        let id = u32::try_from(self.names.len()).unwrap_or(NO_NODE);
-        let name = Name::from(node);
-        self.names.push(Name::clone(&name));
-        self.ids.insert(name, id);
-        id
+        match self.ids.find_text(node) {
+            Some(id) => id,
+            None => self.ids.intern(&Name::from(&**node)).0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.ids.names().len()
     }
 
     fn name(&self, id: u32) -> Option<&str> {
-        self.names.get(id as usize).map(|name| &**name)
+        self.ids.names().get(id as usize).map(|name| &**name)
     }
 }
 
@@ -1071,7 +1075,7 @@ impl SaturationAnalyzer {
         };
         let pending = pending.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
         let last_success = event.kind == Kind::NodeSuccess;
-        let last_node = self.pending_nodes.id(event.node_name.as_deref());
+        let last_node = self.pending_nodes.id(event.node_name.as_ref());
         let hex = event.keys().hex_trace;
         match self.pending.get_mut(trace, hex) {
             Some(state) => {
@@ -1171,7 +1175,7 @@ impl SaturationAnalyzer {
         pending.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         let end = self.last_ts.unwrap_or_default();
         // By pending node id (`NO_NODE` has no slot: no node, no p95).
-        let mut p95_by_node: Vec<Option<f64>> = vec![None; self.pending_nodes.names.len()];
+        let mut p95_by_node: Vec<Option<f64>> = vec![None; self.pending_nodes.len()];
         for (trace, state) in pending {
             // A trace still moving at the end of the input is not stuck: a fan-out raises
             // trace_pending with each ctx.emit, moments before its messages are taken. It must
