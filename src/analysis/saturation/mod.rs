@@ -1052,6 +1052,11 @@ impl SaturationAnalyzer {
             return;
         };
         let span = last.0.saturating_sub(first.0);
+        // Twice an event: the test below without its division (`span / width > MAX_BUCKETS`
+        // is `span >= (MAX_BUCKETS + 1) * width` for a positive width).
+        if span < self.width.saturating_mul(MAX_BUCKETS + 1) {
+            return;
+        }
         let mut width = self.width;
         while span / width > MAX_BUCKETS {
             match LEVELS_MICROS.iter().find(|&&level| level > width) {
