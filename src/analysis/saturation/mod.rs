@@ -2492,6 +2492,29 @@ mod tests {
         assert_eq!(buckets.settled(), &expected);
     }
 
+    /// Buckets widen as a log's span grows, at the same spans as the division's rule: the
+    /// narrowest level with at most `MAX_BUCKETS` buckets, checked at each level's edge.
+    #[test]
+    fn buckets_widen_exactly_where_the_span_needs_it() {
+        let narrowest = |span: i64| {
+            LEVELS_MICROS
+                .iter()
+                .copied()
+                .find(|&width| span / width <= MAX_BUCKETS)
+                .unwrap_or(LEVELS_MICROS[LEVELS_MICROS.len() - 1])
+        };
+        for &level in &LEVELS_MICROS[..LEVELS_MICROS.len() - 1] {
+            let edge = (MAX_BUCKETS + 1) * level;
+            for span in [edge - 1, edge, edge + 1] {
+                let mut analyzer = SaturationAnalyzer::new(SaturationOptions::default());
+                analyzer.first_ts = Some(Timestamp(1_700_000_000_000_000));
+                analyzer.last_ts = Some(Timestamp(1_700_000_000_000_000 + span));
+                analyzer.widen_if_needed();
+                assert_eq!(analyzer.width, narrowest(span), "span {span}");
+            }
+        }
+    }
+
     #[test]
     fn depth_counts_keep_every_depth_read_in_and_past_the_slots() {
         let mut counts = DepthCounts::default();
