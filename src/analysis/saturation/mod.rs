@@ -511,9 +511,9 @@ impl Pending {
 /// No last node (an event without `node_name`).
 const NO_NODE: u32 = u32::MAX;
 
-/// The node names of pending counts, numbered: every event with a `trace_pending` names its
-/// node, found by the name's address, not by hashing its text. A name the decoder made to
-/// last is kept as it is; another is copied, so that the decoder's memory is not held.
+/// The node names of pending counts, numbered as the graph learner numbers its nodes: every
+/// event with a `trace_pending` names its node, found by the name's address, not by hashing
+/// its text.
 #[derive(Debug, Default)]
 struct PendingNodes {
     ids: NameIds,
@@ -521,16 +521,7 @@ struct PendingNodes {
 
 impl PendingNodes {
     fn id(&mut self, node: Option<&Name>) -> u32 {
-        let Some(node) = node else {
-            return NO_NODE;
-        };
-        if node.is_lasting() {
-            return self.ids.intern(node).0;
-        }
-        match self.ids.find_text(node) {
-            Some(id) => id,
-            None => self.ids.intern(&Name::from(&**node)).0,
-        }
+        node.map_or(NO_NODE, |node| self.ids.intern(node).0)
     }
 
     fn len(&self) -> usize {
