@@ -8,6 +8,7 @@ use memchr::memmem::Finder;
 
 use super::decode::{Decoded, Names, SkipReason, decode_line};
 use super::input::OpenInput;
+use super::search::{RegionSearch, count_lines};
 use super::{LinePrefilter, ReadStats, Record, SharedReport};
 use crate::error::Error;
 use crate::event::{InputName, Timestamp, input_name};
@@ -47,6 +48,8 @@ pub(crate) struct LineRecords {
     skipped_long: bool,
     /// This input is already counted in the report (`publish_stats` ran).
     input_counted: bool,
+    /// Skip mode's search of whole regions, for the required bytes.
+    region_search: Option<RegionSearch>,
 }
 
 impl LineRecords {
@@ -63,10 +66,11 @@ impl LineRecords {
             partial: Vec::new(),
             partial_too_long: false,
             partial_hit: false,
-            options,
             report,
             finished: false,
             skipped_long: false,
+            region_search: options.required.clone().map(RegionSearch::new),
+            options,
         }
     }
 
@@ -229,7 +233,11 @@ impl LineRecords {
             // Only complete lines are searched; the cut last one waits in `partial`.
             let complete = memchr::memrchr(b'\n', chunk).map_or(0, |at| at + 1);
             let region = &chunk[..complete];
-            let (hit, lines_in_region) = search_and_count(finder, region);
+            let (hit, lines_in_region) = self
+                .region_search
+                .as_mut()
+                .expect("skip mode has a needle")
+                .search_and_count(region);
             if let Some(hit) = hit {
                 let line_start = memchr::memrchr(b'\n', &region[..hit]).map_or(0, |at| at + 1);
                 let line_end =
@@ -264,52 +272,10 @@ fn skip_lines(line_number: &mut u64, stats: &mut ReadStats, count: u64) {
     stats.prefiltered += count;
 }
 
-/// A region at least this long (a mapped file's window) is split at a line end near its
-/// middle, and each half searched and counted on a thread of its own: search and count take
-/// about as long, and one thread doing both was the one `find` waited for.
-const SEARCH_APART: usize = 1 << 20;
-
-/// Where `finder` first matches in `region`, and, when it was counted alongside the search
-/// (a long region without a match), the lines in it.
-fn search_and_count(finder: &Finder<'_>, region: &[u8]) -> (Option<usize>, Option<u64>) {
-    // A needle with a line end could straddle the halves (a trace id has none).
-    if region.len() < SEARCH_APART || finder.needle().contains(&b'\n') {
-        return (finder.find(region), None);
-    }
-    let middle = region.len() / 2;
-    let split = memchr::memchr(b'\n', &region[middle..]).map_or(region.len(), |at| middle + at + 1);
-    let (first, second) = region.split_at(split);
-    let search = |half: &[u8]| match finder.find(half) {
-        Some(hit) => (Some(hit), 0),
-        None => (None, count_lines(half)),
-    };
-    std::thread::scope(|scope| {
-        let other = std::thread::Builder::new()
-            .spawn_scoped(scope, || search(second))
-            .ok();
-        let (hit, lines_in_first) = search(first);
-        // No thread to be had: the second half here too.
-        let in_second = match other.map(|thread| thread.join()) {
-            Some(Ok(found)) => found,
-            _ => search(second),
-        };
-        match (hit, in_second) {
-            (Some(hit), _) => (Some(hit), None),
-            (None, (Some(hit), _)) => (Some(split + hit), None),
-            (None, (None, lines_in_second)) => (None, Some(lines_in_first + lines_in_second)),
-        }
-    })
-}
-
 /// Drops all but the last `count` bytes.
 fn keep_last(bytes: &mut Vec<u8>, count: usize) {
     let cut = bytes.len().saturating_sub(count);
     bytes.drain(..cut);
-}
-
-/// Lines in `bytes`, counted by their terminators.
-fn count_lines(bytes: &[u8]) -> u64 {
-    memchr::memchr_iter(b'\n', bytes).count() as u64
 }
 
 /// What one line gave.

@@ -15,6 +15,7 @@ mod merge;
 mod parallel;
 pub mod postgres;
 mod read_ahead;
+mod search;
 mod segments;
 pub mod store;
 mod tenant;
