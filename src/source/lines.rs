@@ -272,6 +272,29 @@ fn skip_lines(line_number: &mut u64, stats: &mut ReadStats, count: u64) {
     stats.prefiltered += count;
 }
 
+/// How far past a line's end its like is asked for. The line-end search was where each line
+/// was first read, and waited for memory: 18% of the decoding thread's samples in `classify`
+/// on 1 GiB, 3% with the bytes asked for 2 KiB ahead (ten alternated rounds: wall 0.948,
+/// 8 of 10 faster, CPU 0.971; 1 KiB 0.964, 3 KiB 0.950; one cache line a line at 4 KiB
+/// 0.983).
+const PREFETCH_AHEAD: usize = 2048;
+
+/// Asks for `bytes` to be brought into the cache, without waiting for them.
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for at in (0..bytes.len()).step_by(64) {
+        // SAFETY: a prefetch is a hint that never faults, of bytes inside the slice; SSE is
+        // part of every x86_64.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                bytes.as_ptr().add(at).cast(),
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
+}
+
 /// Drops all but the last `count` bytes.
 fn keep_last(bytes: &mut Vec<u8>, count: usize) {
     let cut = bytes.len().saturating_sub(count);
@@ -434,6 +457,14 @@ impl LineRecords {
         if past_limit(take, self.options.max_line_bytes) {
             return InPlace::Copy;
         }
+        // The line after the next few, asked for now: its bytes come from memory while
+        // this one is decoded, not when the line-end search first reads them.
+        let ahead = take + PREFETCH_AHEAD;
+        prefetch(
+            chunk
+                .get(ahead..chunk.len().min(ahead + take))
+                .unwrap_or_default(),
+        );
         self.line_number += 1;
         let outcome = self
             .decoder
