@@ -322,7 +322,7 @@ pub fn position_of<V>(entries: &[(Name, V)], name: &str) -> Option<usize> {
 
 mod named;
 mod tracemap;
-pub use named::{NameIds, NameSlots};
+pub use named::{HexTraceNames, NameIds, NameSlots};
 pub use tracemap::{TraceKey, TraceMap};
 
 /// A UTC instant with microsecond precision, stored as microseconds since the Unix epoch.
@@ -748,7 +748,8 @@ impl PartialEq for Event {
 /// storage holds), and the keys made ahead: tests compare the decoders' keys through it.
 impl fmt::Debug for Event {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let hex_trace = (self.keys == KeysMade::Hex).then_some(self.hex_trace);
+        let hex_trace =
+            matches!(self.keys, KeysMade::Hex | KeysMade::HexUnnamed).then_some(self.hex_trace);
         f.debug_struct("Event")
             .field("fields", &self.fields())
             .field("keys", &self.keys)
@@ -847,6 +848,9 @@ enum KeysMade {
     Not,
     Text,
     Hex,
+    /// Hex, read by a decoder that left the trace id's text for the stream to name
+    /// ([`Event::name_hex_trace`]): `trace_id` is empty until then.
+    HexUnnamed,
 }
 
 /// How many events past the one being worked on a thread that takes events from another
@@ -1160,6 +1164,34 @@ impl Event {
         };
     }
 
+    /// Gives the event a hex trace id as its bits alone, its text to be named by the
+    /// stream ([`Event::name_hex_trace`]) on the thread that takes the event: the decoding
+    /// thread then neither looks the id up nor counts a name's holders, whose counts live in
+    /// the other thread's cache.
+    pub fn set_unnamed_hex_trace(&mut self, bits: [u64; 2]) {
+        self.trace_id = None;
+        self.hex_trace = bits;
+        self.keys = KeysMade::HexUnnamed;
+    }
+
+    /// The bits of a hex trace id whose text is still to be named.
+    #[inline]
+    pub fn unnamed_hex_trace(&self) -> Option<[u64; 2]> {
+        (self.keys == KeysMade::HexUnnamed).then_some(self.hex_trace)
+    }
+
+    /// Names the hex trace id left unnamed: `name` is its text ([`with_hex_trace_text`]).
+    #[inline]
+    pub fn name_hex_trace(&mut self, name: Name) {
+        debug_assert_eq!(
+            hex_trace_id(&name),
+            self.unnamed_hex_trace(),
+            "the name of these bits"
+        );
+        self.trace_id = Some(name);
+        self.keys = KeysMade::Hex;
+    }
+
     /// Makes the event's keys unless a decoder made them.
     pub fn ensure_keys(&mut self) {
         if self.keys == KeysMade::Not {
@@ -1171,7 +1203,7 @@ impl Event {
     #[inline]
     pub fn keys(&self) -> EventKeys {
         match self.keys {
-            KeysMade::Hex => EventKeys {
+            KeysMade::Hex | KeysMade::HexUnnamed => EventKeys {
                 hex_trace: Some(self.hex_trace),
             },
             KeysMade::Text => EventKeys { hex_trace: None },
@@ -1271,7 +1303,11 @@ pub mod recycled {
     pub struct Spent([Vec<Box<Event>>; MAKERS]);
 
     impl Spent {
-        pub fn give(&mut self, event: Box<Event>) {
+        pub fn give(&mut self, mut event: Box<Event>) {
+            // The trace id is let go on this side, which named it (a hex one, see
+            // `Event::set_unnamed_hex_trace`) and holds its count in cache, not by the
+            // decoding thread when it fills the box again.
+            event.trace_id = None;
             let maker = usize::from(event.maker.0);
             let batch = &mut self.0[maker];
             if batch.capacity() == 0 {

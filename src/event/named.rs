@@ -4,7 +4,7 @@
 //! and comparing its text. The cache holds the names it keys, so an address never names
 //! another text.
 
-use super::{Name, NameMap};
+use super::{Name, NameMap, with_hex_trace_text};
 
 /// Names numbered in order of first sight (see the module).
 #[derive(Debug)]
@@ -147,9 +147,64 @@ impl<V> NameSlots<V> {
     }
 }
 
+/// The names of the hex trace ids a decoder left unnamed ([`super::Event::set_unnamed_hex_trace`]),
+/// made by the thread that takes the events: one `Name` per id while its trace is recent,
+/// found by its bits. Ids that share a slot evict each other: a second name of the same text
+/// then, never another text.
+pub struct HexTraceNames {
+    slots: Vec<Option<([u64; 2], Name)>>,
+}
+
+const TRACE_SLOT_BITS: u32 = 12;
+
+impl Default for HexTraceNames {
+    fn default() -> HexTraceNames {
+        HexTraceNames {
+            slots: vec![None; 1 << TRACE_SLOT_BITS],
+        }
+    }
+}
+
+impl HexTraceNames {
+    /// The name of the hex trace id `bits`.
+    #[inline]
+    pub fn name(&mut self, bits: [u64; 2]) -> Name {
+        let mixed = (bits[0] ^ bits[1].rotate_left(29)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let slot = &mut self.slots[(mixed >> (64 - TRACE_SLOT_BITS)) as usize];
+        match slot {
+            Some((held, name)) if *held == bits => name.clone(),
+            _ => {
+                let name = with_hex_trace_text(bits, |text| Name::from(text));
+                *slot = Some((bits, name.clone()));
+                name
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::hex_trace_id;
+
+    /// Each id's name is its text, whichever ids shared its slot before it.
+    #[test]
+    fn a_hex_trace_id_is_named_by_its_text_and_slot_mates_evict_each_other() {
+        let mut names = HexTraceNames::default();
+        let ids: Vec<String> = (0..3 * (1u64 << TRACE_SLOT_BITS))
+            .map(|i| format!("{:016x}{:016x}", i.wrapping_mul(0x2545_f491_4f6c_dd1d), i))
+            .collect();
+        for round in 0..2 {
+            for id in &ids {
+                let bits = hex_trace_id(id).expect("hex");
+                assert_eq!(&*names.name(bits), id.as_str(), "round {round}");
+            }
+        }
+        // Met again while still in its slot: the same name, not another copy.
+        let bits = hex_trace_id(&ids[0]).expect("hex");
+        let first = names.name(bits);
+        assert_eq!(first.as_ptr(), names.name(bits).as_ptr());
+    }
 
     #[test]
     fn a_name_finds_its_value_by_any_copy_of_its_text() {

@@ -55,10 +55,7 @@ pub(crate) struct LineRecords {
 impl LineRecords {
     pub(crate) fn new(input: OpenInput, options: LineOptions, report: SharedReport) -> LineRecords {
         LineRecords {
-            decoder: LineDecoder {
-                derive_keys: false,
-                ..LineDecoder::new(input_name(&input.name), &options)
-            },
+            decoder: LineDecoder::finished_by_stream(input_name(&input.name), &options),
             line_number: input.lines_before,
             input_counted: input.continues_input,
             input,
@@ -345,6 +342,17 @@ impl LineDecoder {
             inspector: options.inspector.clone(),
             derive_keys: true,
         }
+    }
+
+    /// The one decoding thread of a sequential reader, whose events the stream finishes on
+    /// its own thread: their keys, and the names of hex trace ids (see `derive_keys`).
+    fn finished_by_stream(input: InputName, options: &LineOptions) -> LineDecoder {
+        let mut decoder = LineDecoder {
+            derive_keys: false,
+            ..LineDecoder::new(input, options)
+        };
+        decoder.names.leave_hex_traces_unnamed = true;
+        decoder
     }
 
     /// A line longer than `max_line_bytes`, not read: counted, and where `--strict` stops.

@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::error::Error;
-use crate::event::{Event, IdentityLater, Timestamp};
+use crate::event::{Event, HexTraceNames, IdentityLater, Timestamp};
 use decode::SkipReason;
 pub use follow::FollowOptions;
 pub use input::InputSpec;
@@ -304,6 +304,8 @@ pub struct EventStream {
     out_of_order: u64,
     /// Set when the event just given is older than one given before it (late).
     late: Arc<std::sync::atomic::AtomicBool>,
+    /// Names for the hex trace ids the decoding thread left unnamed.
+    hex_trace_names: HexTraceNames,
 }
 
 /// The event store, SQLite or PostgreSQL (told apart by `--store`'s URL scheme), read once
@@ -458,6 +460,7 @@ impl EventStream {
             latest: Timestamp(i64::MIN),
             out_of_order: 0,
             late: Arc::default(),
+            hex_trace_names: HexTraceNames::default(),
         }
     }
 
@@ -566,14 +569,22 @@ impl EventStream {
     }
 }
 
+/// Finishes an event as a sequential reader's one decoding thread leaves it to the stream,
+/// on the stream's thread: its keys made, its hex trace id named.
+pub(crate) fn finish_event(event: &mut Event, hex_trace_names: &mut HexTraceNames) {
+    event.ensure_keys();
+    if let Some(bits) = event.unnamed_hex_trace() {
+        event.name_hex_trace(hex_trace_names.name(bits));
+    }
+}
+
 impl Iterator for EventStream {
     type Item = Box<Event>;
 
     fn next(&mut self) -> Option<Box<Event>> {
         while let Some(mut record) = self.records.next() {
             if let Record::Event(event) = &mut record {
-                // Sources that decode on one thread leave the keys to be made here.
-                event.ensure_keys();
+                finish_event(event, &mut self.hex_trace_names);
             }
             if let Record::Event(event) = &record
                 && self.is_duplicate(event)

@@ -466,11 +466,13 @@ mod tests {
     }
 
     fn records_of(records: impl Iterator<Item = Record>, report: &SharedReport) -> Vec<String> {
+        let mut hex_trace_names = crate::event::HexTraceNames::default();
         let mut given: Vec<String> = records
             .map(|record| match record {
                 Record::Event(mut event) => {
-                    // The one reader leaves the keys to the stream; the workers make them.
-                    event.ensure_keys();
+                    // The one reader leaves the keys and hex trace ids' names to the stream;
+                    // the workers make them.
+                    crate::source::finish_event(&mut event, &mut hex_trace_names);
                     format!("{} {:?}", event.origin, event)
                 }
                 Record::TraceTenant(line) => {

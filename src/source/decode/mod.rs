@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::event::{
-    Event, FlowError, InputName, Kind, Name, Origin, RemoteCall, Timestamp, recycled,
+    Event, FlowError, InputName, Kind, Name, Origin, RemoteCall, Timestamp, hex_trace_id, recycled,
 };
 
 mod extras;
@@ -127,6 +127,8 @@ pub struct Names {
     pods: Vec<KnownPod>,
     /// Event boxes the analyses gave back, to fill again.
     fresh: recycled::Fresh,
+    /// Hex trace ids are left for the stream to name ([`Event::set_unnamed_hex_trace`]).
+    pub(crate) leave_hex_traces_unnamed: bool,
 }
 
 impl Default for Names {
@@ -136,6 +138,7 @@ impl Default for Names {
             layouts: scan::Layouts::default(),
             pods: Vec::new(),
             fresh: recycled::Fresh::default(),
+            leave_hex_traces_unnamed: false,
         }
     }
 }
@@ -930,7 +933,14 @@ impl<'a> RawRecord<'a> {
         let payload = self;
         let mut event = names.fresh.event(ts, kind, origin);
         event.tenant = tenant.map(|tenant| names.get_few(tenant));
-        event.trace_id = payload.trace_id.to_name(names);
+        let hex_trace = match &payload.trace_id {
+            Flex::Str(text) if names.leave_hex_traces_unnamed => hex_trace_id(text),
+            _ => None,
+        };
+        match hex_trace {
+            Some(bits) => event.set_unnamed_hex_trace(bits),
+            None => event.trace_id = payload.trace_id.to_name(names),
+        }
         event.node_name = payload.node_name.to_few_name(names);
         event.node_id = payload.node_id.to_few_name(names);
         event.set_latency_ms(payload.latency_ms.to_f64());
