@@ -30,8 +30,9 @@ const SLOTS: usize = 16;
 
 /// One map the SIGBUS handler knows: its address range, and whether the file shrank under it.
 /// `version` is odd while the range is being changed (a seqlock: the handler skips a slot it
-/// did not read whole, which cannot be the one faulting, since only its reader reads a map and
-/// that reader is the one changing the slot).
+/// did not read whole, which cannot be the one faulting: a map is read by its reader, or by the
+/// reader's search helper while the reader waits for it, and only that reader changes the
+/// slot).
 struct Slot {
     version: AtomicUsize,
     start: AtomicUsize,

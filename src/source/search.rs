@@ -29,9 +29,9 @@ pub(crate) struct RegionSearch {
     helper: Option<Option<Helper>>,
 }
 
-/// The helper thread's ends: the half to search (its address and length), and what it found.
+/// The helper thread's ends: the half to search, and what it found.
 struct Helper {
-    halves: SyncSender<(usize, usize)>,
+    halves: SyncSender<BorrowedHalf>,
     found: Receiver<Found>,
 }
 
@@ -79,20 +79,29 @@ impl RegionSearch {
     }
 }
 
+/// A half's bytes, lent to the helper for one search (see `search_beside`).
+struct BorrowedHalf {
+    start: *const u8,
+    length: usize,
+}
+
+// SAFETY: only read, by one thread at a time, while the lender waits (see `search_beside`).
+unsafe impl Send for BorrowedHalf {}
+
 impl Helper {
     /// The helper thread, or `None` when no thread can be had. It ends when its
     /// [`RegionSearch`] is dropped.
     fn start(finder: Finder<'static>) -> Option<Helper> {
-        let (halves, halves_to_search) = sync_channel::<(usize, usize)>(1);
+        let (halves, halves_to_search) = sync_channel::<BorrowedHalf>(1);
         let (give, found) = sync_channel(1);
         std::thread::Builder::new()
             .name("flowtrace-search".into())
             .spawn(move || {
-                for (address, length) in halves_to_search {
-                    // SAFETY: `search_beside` sent these bytes' address and length and does
+                for BorrowedHalf { start, length } in halves_to_search {
+                    // SAFETY: `search_beside` lent these bytes and does
                     // not return (or unwind) before it has received what was found in them,
                     // so they are borrowed for all of this search.
-                    let half = unsafe { std::slice::from_raw_parts(address as *const u8, length) };
+                    let half = unsafe { std::slice::from_raw_parts(start, length) };
                     if give.send(search_in_cache(&finder, half)).is_err() {
                         break;
                     }
@@ -107,7 +116,10 @@ impl Helper {
     fn search_beside<R>(&self, half: &[u8], here: impl FnOnce() -> R) -> (R, Option<Found>) {
         if self
             .halves
-            .send((half.as_ptr() as usize, half.len()))
+            .send(BorrowedHalf {
+                start: half.as_ptr(),
+                length: half.len(),
+            })
             .is_err()
         {
             return (here(), None);
