@@ -98,9 +98,9 @@ impl Helper {
             .name("flowtrace-search".into())
             .spawn(move || {
                 for BorrowedHalf { start, length } in halves_to_search {
-                    // SAFETY: `search_beside` lent these bytes and does
-                    // not return (or unwind) before it has received what was found in them,
-                    // so they are borrowed for all of this search.
+                    // SAFETY: `search_beside` lent these bytes and does not return (or
+                    // unwind) before it has received what was found in them, so they are
+                    // borrowed for all of this search.
                     let half = unsafe { std::slice::from_raw_parts(start, length) };
                     if give.send(search_in_cache(&finder, half)).is_err() {
                         break;
