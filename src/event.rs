@@ -922,16 +922,7 @@ impl Event {
     /// ahead, the lines come while the events before are worked on.
     #[inline(always)]
     pub fn prefetch(&self) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            use std::arch::x86_64::{_MM_HINT_T0, _mm_prefetch};
-            let start = std::ptr::from_ref(self).cast::<i8>();
-            for offset in (0..size_of::<Event>()).step_by(64) {
-                // SAFETY: a prefetch reads nothing and never faults; the address is inside
-                // the event.
-                unsafe { _mm_prefetch::<_MM_HINT_T0>(start.add(offset)) }
-            }
-        }
+        prefetch(std::ptr::from_ref(self).cast(), size_of::<Event>());
     }
 
     /// An event of `kind` at `ts` with every optional field empty (tests and the store use it).
@@ -1647,6 +1638,24 @@ fn hex_sixteen(bytes: &[u8; 16]) -> Option<u64> {
 fn hex_sixteen_portable(bytes: &[u8; 16]) -> Option<u64> {
     let eight = |at: usize| hex_eight(u64::from_le_bytes(bytes[at..at + 8].try_into().ok()?));
     Some(eight(0)? << 32 | eight(8)?)
+}
+
+/// Asks for the `length` bytes at `start` to be brought into this core's cache, without
+/// waiting for them (events handed between threads, the lines ahead of the decoder).
+#[inline(always)]
+pub fn prefetch(start: *const u8, length: usize) {
+    #[cfg(target_arch = "x86_64")]
+    for offset in (0..length).step_by(64) {
+        // SAFETY: a prefetch reads nothing and never faults, whatever the address; SSE is
+        // part of every x86_64. `wrapping_add` keeps the address computation itself defined.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                start.wrapping_add(offset).cast(),
+            )
+        }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (start, length);
 }
 
 /// Hands `f` the text [`hex_trace_id`] read `bits` from (32 lowercase hex digits), made on

@@ -11,7 +11,7 @@ use super::input::OpenInput;
 use super::search::{RegionSearch, count_lines};
 use super::{LinePrefilter, ReadStats, Record, SharedReport};
 use crate::error::Error;
-use crate::event::{InputName, Timestamp, input_name};
+use crate::event::{InputName, Timestamp, input_name, prefetch};
 
 /// How to read the lines of one input.
 pub(crate) struct LineOptions {
@@ -276,22 +276,6 @@ fn skip_lines(line_number: &mut u64, stats: &mut ReadStats, count: u64) {
 /// 0.983).
 const PREFETCH_AHEAD: usize = 2048;
 
-/// Asks for `bytes` to be brought into the cache, without waiting for them.
-fn prefetch(bytes: &[u8]) {
-    #[cfg(target_arch = "x86_64")]
-    for at in (0..bytes.len()).step_by(64) {
-        // SAFETY: a prefetch is a hint that never faults, of bytes inside the slice; SSE is
-        // part of every x86_64.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                bytes.as_ptr().add(at).cast(),
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = bytes;
-}
-
 /// Drops all but the last `count` bytes.
 fn keep_last(bytes: &mut Vec<u8>, count: usize) {
     let cut = bytes.len().saturating_sub(count);
@@ -321,11 +305,6 @@ pub(crate) struct LineDecoder {
     /// Longest line decoded; longer ones are counted and skipped.
     pub max_line_bytes: usize,
     pub inspector: Option<Arc<dyn super::LineInspector>>,
-    /// Whether events leave with their keys made ([`Event::derive_keys`]): on the parallel
-    /// workers, yes; the one decoding thread of a sequential reader leaves them to the
-    /// consumer (the stream), since on two cores that thread is the one the pass waits for
-    /// (classify on 20 MiB: 230M instructions decoding against 191M in the pass).
-    pub derive_keys: bool,
 }
 
 impl LineDecoder {
@@ -340,18 +319,14 @@ impl LineDecoder {
             stats: ReadStats::default(),
             last_ts: UNKNOWN_TS,
             inspector: options.inspector.clone(),
-            derive_keys: true,
         }
     }
 
     /// The one decoding thread of a sequential reader, whose events the stream finishes on
-    /// its own thread: their keys, and the names of hex trace ids (see `derive_keys`).
+    /// its own thread (`Names::finished_by_stream`); the parallel workers finish theirs.
     fn finished_by_stream(input: InputName, options: &LineOptions) -> LineDecoder {
-        let mut decoder = LineDecoder {
-            derive_keys: false,
-            ..LineDecoder::new(input, options)
-        };
-        decoder.names.leave_hex_traces_unnamed = true;
+        let mut decoder = LineDecoder::new(input, options);
+        decoder.names.finished_by_stream = true;
         decoder
     }
 
@@ -397,7 +372,7 @@ impl LineDecoder {
         }
         match decoded {
             Decoded::Event(mut event) => {
-                if self.derive_keys {
+                if !self.names.finished_by_stream {
                     event.derive_keys();
                 }
                 self.stats.events += 1;
@@ -468,11 +443,9 @@ impl LineRecords {
         // The line after the next few, asked for now: its bytes come from memory while
         // this one is decoded, not when the line-end search first reads them.
         let ahead = take + PREFETCH_AHEAD;
-        prefetch(
-            chunk
-                .get(ahead..chunk.len().min(ahead + take))
-                .unwrap_or_default(),
-        );
+        if let Some(next) = chunk.get(ahead..chunk.len().min(ahead + take)) {
+            prefetch(next.as_ptr(), next.len());
+        }
         self.line_number += 1;
         let outcome = self
             .decoder

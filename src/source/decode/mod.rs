@@ -127,8 +127,12 @@ pub struct Names {
     pods: Vec<KnownPod>,
     /// Event boxes the analyses gave back, to fill again.
     fresh: recycled::Fresh,
-    /// Hex trace ids are left for the stream to name ([`Event::set_unnamed_hex_trace`]).
-    pub(crate) leave_hex_traces_unnamed: bool,
+    /// Events are finished by the stream, on its own thread: their keys made
+    /// ([`Event::derive_keys`]) and hex trace ids named ([`Event::set_unnamed_hex_trace`]).
+    /// Set for the one decoding thread of a sequential reader, the thread a pass on two cores
+    /// waits for (keys: `classify` on 20 MiB 230M instructions decoding against 191M in the
+    /// pass); the parallel workers finish their events.
+    pub(crate) finished_by_stream: bool,
 }
 
 impl Default for Names {
@@ -138,7 +142,7 @@ impl Default for Names {
             layouts: scan::Layouts::default(),
             pods: Vec::new(),
             fresh: recycled::Fresh::default(),
-            leave_hex_traces_unnamed: false,
+            finished_by_stream: false,
         }
     }
 }
@@ -934,7 +938,7 @@ impl<'a> RawRecord<'a> {
         let mut event = names.fresh.event(ts, kind, origin);
         event.tenant = tenant.map(|tenant| names.get_few(tenant));
         let hex_trace = match &payload.trace_id {
-            Flex::Str(text) if names.leave_hex_traces_unnamed => hex_trace_id(text),
+            Flex::Str(text) if names.finished_by_stream => hex_trace_id(text),
             _ => None,
         };
         match hex_trace {
