@@ -164,3 +164,81 @@ fn a_failing_pod_s_retry_storm_names_no_tenant() {
         );
     }
 }
+
+/// One tenant's shard at a dependency answers 503 to the first two attempts of each of its
+/// requests (ninth review, two topologies: `ninth_tenantretry`, a chain, and `ninth_joinshard`,
+/// a join): the retries saved all but a few of that tenant's messages, each on its last allowed
+/// attempt. The tenant is named, its requests are not to be gated (gating fails what the retries
+/// save), the retries are kept, and there is no retry to spare. `find` on a trace that failed
+/// for good says the same. Truth from the captures' FlowEvents.
+#[test]
+fn one_tenant_s_failures_that_retries_mostly_save_are_not_a_reason_to_gate_it() {
+    for (name, tenant, node, errors_key, failed_key) in [
+        (
+            "ninth_tenantretry",
+            "umbrella",
+            "charge",
+            "charge_errors_by_tenant",
+            "failed",
+        ),
+        (
+            "ninth_joinshard",
+            "hooli",
+            "pricing",
+            "pricing_errors_by_tenant",
+            "failed_trace_ids",
+        ),
+    ] {
+        let truth = fixture_json(&format!("review/{name}.expected.json"));
+        let limit = truth["max_retries"].as_u64().unwrap();
+        let errors = truth[errors_key].as_object().unwrap();
+        assert_eq!(
+            errors.keys().collect::<Vec<_>>(),
+            [tenant],
+            "{name}: premise"
+        );
+        let on_attempt = truth["saved_at_attempt"].as_object().unwrap();
+        let saved = on_attempt[&limit.to_string()].as_u64().unwrap();
+        assert_eq!(
+            on_attempt.len(),
+            1,
+            "{name}: every save on the last attempt"
+        );
+        let failed: Vec<&str> = truth[failed_key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|id| id.as_str().unwrap())
+            .collect();
+        assert!(
+            !failed.is_empty() && (failed.len() as u64) * 2 < saved,
+            "{name}"
+        );
+        let path = fixture_arg(&format!("review/{name}.jsonl"));
+        for subcommand in ["classify", "triage"] {
+            let steps = report_json(subcommand, &[&path])["remediation"].to_string();
+            assert!(
+                steps.contains(&format!(
+                    "from tenant {tenant}, {saved} of which then succeeded there on a retry"
+                )) && steps.contains(&format!("would fail the {saved} they save"))
+                    && steps.contains(&format!(
+                        "No headroom: {saved} of the {saved} saved messages succeeded only on attempt {limit}"
+                    )),
+                "{name} {subcommand}: {steps}"
+            );
+            assert!(
+                !steps.contains(&format!("gate {tenant} while"))
+                    && !steps.contains("disable retries"),
+                "{name} {subcommand}: {steps}"
+            );
+        }
+        let find = find_text(&failed[0][..8], &path);
+        assert!(
+            find.contains(&format!("are tenant {tenant}'s, and"))
+                && find.contains("then succeeded there on a retry")
+                && find.contains(&format!("at {node} in what was read"))
+                && !find.contains(&format!("gate {tenant} while")),
+            "{name} find: {find}"
+        );
+    }
+}

@@ -207,6 +207,9 @@ pub struct ExceptionReport {
     pub recovered_then_expired: u64,
     /// Messages that raised it, per tenant (`(unknown)` without one).
     pub tenants: BTreeMap<String, u64>,
+    /// Of `recovered`, per tenant.
+    #[serde(skip)]
+    pub recovered_tenants: BTreeMap<String, u64>,
     /// The same per (pod, tenant), when lines carry a pod (kubectl's prefix).
     #[serde(skip)]
     pub pods: BTreeMap<(String, String), u64>,
@@ -350,6 +353,8 @@ struct ExceptionTally {
     messages: u64,
     terminal: u64,
     tenants: BTreeMap<String, u64>,
+    /// Of `recovered`, per tenant.
+    recovered_tenants: BTreeMap<String, u64>,
     /// Messages that raised it, per (pod, tenant), when lines carry a pod.
     pods: BTreeMap<(String, String), u64>,
     auth_like: u64,
@@ -802,8 +807,9 @@ impl Classifier {
                     && let Some(tally) = self.exceptions.get_mut(&type_name)
                 {
                     tally.recovered += 1;
+                    let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
+                    count_bounded(&mut tally.recovered_tenants, tenant);
                     if let Some(facts) = self.nodes.get_mut(node) {
-                        let tenant = event.tenant.as_deref().unwrap_or(UNKNOWN_TENANT);
                         count_bounded(&mut facts.recovered_by_tenant, tenant);
                     }
                     if self.recovered_in.len() < MAX_FAILING {
@@ -857,6 +863,7 @@ impl Classifier {
                     messages: 0,
                     terminal: 0,
                     tenants: BTreeMap::new(),
+                    recovered_tenants: BTreeMap::new(),
                     pods: BTreeMap::new(),
                     auth_like: 0,
                     quota_like: 0,
@@ -1110,6 +1117,7 @@ impl Classifier {
                 last_ts: tally.last_ts,
                 message: self.messages.then_some(tally.example),
                 tenants: tally.tenants,
+                recovered_tenants: tally.recovered_tenants,
                 pods: tally.pods,
                 auth_like: tally.auth_like,
                 quota_like: tally.quota_like,
@@ -1808,9 +1816,11 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                     )
                 });
             // Timed-out attempts are left out: a retry reruns the handler after a timeout cut
-            // it anywhere (a ctx.emit fan-out emits its messages again).
+            // it anywhere (a ctx.emit fan-out emits its messages again). Saved: more messages
+            // that failed there then succeeded than failed for good, and nothing else (a
+            // deadline skip, a cancel) ended one there.
             let saved_by_retries =
-                recovered > 0 && terminal == 0 && g.terminal == 0 && g.timeout == 0;
+                recovered > terminal && g.terminal == terminal && g.timeout == 0;
             let why = if saved_by_retries && auth * 2 <= raised {
                 // Retries that save the messages, with none ending here for good (no failure,
                 // no deadline skip), are the fix in place, not the storm's cause: turning them
@@ -1820,8 +1830,12 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                     .get(g.key.as_str())
                     .and_then(|node| no_retry_to_spare(node, &g.key))
                     .unwrap_or_default();
+                let ended = match terminal {
+                    0 => "none".to_string(),
+                    terminal => format!("only {terminal}"),
+                };
                 format!(
-                    "{recovered} messages that failed there then succeeded on a retry, and none ended there for good: the retries are what keeps it working; keep them with backoff (turning them off, NodePolicy.max_retries=0, would fail those {recovered}) and fix what they cover (see the error step){headroom}"
+                    "{recovered} messages that failed there then succeeded on a retry, and {ended} ended there for good: the retries are what keeps it working; keep them with backoff (turning them off, NodePolicy.max_retries=0, would fail those {recovered}) and fix what they cover (see the error step){headroom}"
                 )
             } else if raised > 0 && auth * 2 > raised {
                 format!(
@@ -2038,6 +2052,31 @@ fn error_steps(facts: &Facts) -> Vec<String> {
                     " for tenant {tenant}'s requests"
                 ))
             ),
+            // Most of the tenant's failing messages then succeeded (and kept their budget):
+            // its payloads and credentials are fine (they would fail every attempt); gating it,
+            // or turning the retries off, fails what the retries save.
+            (false, Some((tenant, count, total)))
+                if exception.recovered_tenants.get(tenant).copied().unwrap_or(0) * 2 > count
+                    && exception.recovered_then_expired == 0 =>
+            {
+                let saved = exception.recovered_tenants.get(tenant).copied().unwrap_or(0);
+                let unavailable = if unavailable {
+                    format!(
+                        ", and {} of {} attempts read like the dependency saying it is overloaded or unavailable (HTTP 503 and the like)",
+                        exception.unavailable_like, exception.count
+                    )
+                } else {
+                    String::new()
+                };
+                let headroom = exception
+                    .nodes
+                    .iter()
+                    .find_map(|name| no_retry_to_spare(facts.nodes.get(name.as_str())?, name))
+                    .unwrap_or_default();
+                format!(
+                    "{count} of {total} from tenant {tenant}, {saved} of which then succeeded there on a retry{unavailable}: what {tenant}'s requests reach fails now and then (its shard, region or account at the dependency), not its payloads or credentials, which would fail every attempt; check that dependency for {tenant}'s requests and keep the retries with backoff: gating {tenant} or turning retries off would fail the {saved} they save{headroom}"
+                )
+            }
             (false, Some((tenant, count, total))) => format!(
                 "{count} of {total} from tenant {tenant}: something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {tenant} while it is fixed"
             ),

@@ -24,6 +24,8 @@ const MAX_INSTANCES: usize = 64;
 /// Ids listed in an ambiguity error, at most; past this many matching traces, their events are
 /// no longer kept (the answer is an ambiguity error anyway).
 const MAX_LISTED_IDS: usize = 10;
+/// Messages whose first attempt failed followed to their end at a node, at most.
+const MAX_FAILING: usize = 65_536;
 
 /// Why no single trace could be reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,8 +65,11 @@ pub struct TraceFinder {
     /// Per node and instance: the attempt under way (trace, start) and the latest outbound
     /// reading (q_depth_out, queue_maxsize), to say what holds a node a message waits for.
     workers: HashMap<(String, String), Worker>,
-    /// Per node and tenant: messages taken and messages whose first attempt failed.
-    tenant_messages: HashMap<String, HashMap<String, (u64, u64)>>,
+    /// Per node and tenant: messages taken, those whose first attempt failed, and of those
+    /// the ones that then succeeded there.
+    tenant_messages: HashMap<String, HashMap<String, (u64, u64, u64)>>,
+    /// Messages whose first attempt failed, not ended yet: (trace, node) -> tenant.
+    failing: HashMap<(String, String), String>,
     /// The same per node and (pod, tenant), when lines carry a pod.
     pod_messages: HashMap<String, PodTenantCounts>,
     /// Per node: its longest successes (a call that hung while a skipped trace waited).
@@ -99,6 +104,7 @@ impl TraceFinder {
             instances: HashMap::new(),
             workers: HashMap::new(),
             tenant_messages: HashMap::new(),
+            failing: HashMap::new(),
             pod_messages: HashMap::new(),
             longest: HashMap::new(),
             close: Vec::new(),
@@ -160,6 +166,13 @@ impl TraceFinder {
                         _ => counts.1 += 1,
                     }
                 }
+                if event.kind != Kind::NodeStart
+                    && self.failing.len() < MAX_FAILING
+                    && let Some(trace) = event.trace_id.as_deref()
+                {
+                    self.failing
+                        .insert((trace.to_string(), node.to_string()), tenant.to_string());
+                }
                 if let Some(pod) = event.pod.as_deref() {
                     let pods = self.pod_messages.entry(node.to_string()).or_default();
                     let key = (pod.to_string(), tenant.to_string());
@@ -171,6 +184,20 @@ impl TraceFinder {
                         }
                     }
                 }
+            }
+            if matches!(
+                event.kind,
+                Kind::NodeSuccess | Kind::NodeFailed | Kind::NodeTraceCancelled
+            ) && !self.failing.is_empty()
+                && let Some(trace) = event.trace_id.as_deref()
+                && let Some(tenant) = self.failing.remove(&(trace.to_string(), node.to_string()))
+                && event.kind == Kind::NodeSuccess
+                && let Some(counts) = self
+                    .tenant_messages
+                    .get_mut(node)
+                    .and_then(|tenants| tenants.get_mut(&tenant))
+            {
+                counts.2 += 1;
             }
             if event.kind != Kind::NodeCancelled {
                 worker.last_seen = worker.last_seen.max(event.ts);
@@ -703,7 +730,7 @@ type NodeFacts<'a> = (
     &'a HashMap<String, Percentiles>,
     &'a HashMap<String, WorkerTime>,
     &'a HashMap<(String, String), Worker>,
-    &'a HashMap<String, HashMap<String, (u64, u64)>>,
+    &'a HashMap<String, HashMap<String, (u64, u64, u64)>>,
     &'a HashMap<String, PodTenantCounts>,
     &'a HashMap<String, LatencyCurve>,
     &'a HashMap<String, LongestCalls>,
@@ -732,7 +759,7 @@ fn pod_errors(counts: &PodTenantCounts) -> Option<PodErrors> {
 
 /// The messages that failed at a node (per tenant: taken, failed) when they are `tenant`'s by
 /// classify's rule (`tenant_share::failures_of_one_tenant`).
-fn tenant_errors(counts: &HashMap<String, (u64, u64)>, tenant: &str) -> Option<TenantErrors> {
+fn tenant_errors(counts: &HashMap<String, (u64, u64, u64)>, tenant: &str) -> Option<TenantErrors> {
     let failures: std::collections::BTreeMap<String, u64> =
         counts.iter().map(|(t, c)| (t.clone(), c.1)).collect();
     let traffic: std::collections::BTreeMap<String, u64> =
@@ -743,6 +770,7 @@ fn tenant_errors(counts: &HashMap<String, (u64, u64)>, tenant: &str) -> Option<T
         tenant: tenant.to_string(),
         failed,
         of,
+        recovered: counts.get(tenant).map_or(0, |c| c.2),
     })
 }
 

@@ -52,6 +52,8 @@ pub struct TenantErrors {
     pub tenant: String,
     pub failed: u64,
     pub of: u64,
+    /// Of the `failed`, the messages that then succeeded there on a retry.
+    pub recovered: u64,
 }
 
 /// Failures at a node confined to one pod, which fails for every tenant it serves: (tenant,
@@ -275,6 +277,20 @@ fn error_steps(
             tenants.join(", "),
             pod.pod,
             pod.pod
+        ));
+    } else if let Some(tenant) = by_tenant.filter(|tenant| tenant.recovered * 2 > tenant.failed) {
+        // Most of them then succeeded: not the tenant's payloads or credentials, which fail
+        // every attempt; gating it would fail what the retries save.
+        steps.push(format!(
+            "{node} raised {type_text} on {}: {} of the {} messages whose first attempt failed at {node} in what was read are tenant {}'s, and {} of those then succeeded there on a retry: what {}'s requests reach fails now and then (its shard, region or account at the dependency), not its payloads or credentials; check that dependency for {}'s requests and keep the retries with backoff, which gating {} or turning retries off would undo (`flowtrace classify --by tenant,node` shows it).",
+            plural(errors.len() as u64, "attempt"),
+            tenant.failed,
+            tenant.of,
+            tenant.tenant,
+            tenant.recovered,
+            tenant.tenant,
+            tenant.tenant,
+            tenant.tenant
         ));
     } else if let Some(tenant) = by_tenant {
         steps.push(format!(
