@@ -1081,6 +1081,9 @@ fn merge_checklists(
                 SignalKind::SlowDependency if signal.ended_in_errors => format!(
                     "{node}'s attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (the errors above) rather than adding a timeout."
                 ),
+                SignalKind::SlowDependency if signal.ended_in_timeouts => {
+                    super::saturation::timeouts_cut_step(&node, &signal.detail)
+                }
                 SignalKind::SlowDependency => format!(
                     "Fix or bound {node}'s slow dependency and set NodePolicy.timeout_s so it fails fast."
                 ),

@@ -189,6 +189,14 @@ pub fn trend_stalled_step(node: &str, detail: Option<&str>) -> String {
     )
 }
 
+/// The checklist line for a node whose attempts its own timeout cuts while what it calls does
+/// not answer: the timeout is there; the dependency is the fault.
+pub fn timeouts_cut_step(node: &str, detail: &str) -> String {
+    format!(
+        "{node} answers nothing for a while ({detail}): its NodePolicy.timeout_s already cuts each attempt (they end in node_timeout), so no timeout is missing; what {node} calls does not answer: fix or escalate that dependency, and break the circuit to it (fewer retries, a longer backoff) so timeouts and backoff stop holding {node}'s worker."
+    )
+}
+
 /// The checklist line for a hanging attempt.
 pub fn hang_step(hang: &Hang) -> String {
     let p95 = match (hang.p95_ms, hang.longest_ms) {
@@ -689,6 +697,21 @@ pub(super) fn remediate(
                     let hung = report.hung_calls.as_ref().expect("checked above");
                     steps.push(hung_tail_step(&hot.node_name, hung, &capacity, &behind));
                 }
+                // Most of its attempts failed while its queue was full: timeouts, errors and
+                // their backoff held its worker; replicas would call the failing dependency
+                // more, not get more done.
+                _ if hot.window.as_ref().is_some_and(PressureWindow::failing) => {
+                    let window = hot.window.as_ref().expect("checked above");
+                    steps.push(format!(
+                        "The bottleneck is {}{capacity}, and it is failing: while its queue was full at times between {} and {}, {}: failed attempts and their retry backoff held its worker, not real work (over the whole input {:.0}% of its busy time was successful work, which is not what filled the queue); fix or escalate what {} calls, and break the circuit to it (fewer retries, a longer backoff) while it fails; adding replicas would send the failing dependency more calls; {behind}.",
+                        hot.node_name,
+                        clock(window.first),
+                        clock(window.last),
+                        window.failing_text(),
+                        work_share(&report.worker_time) * 100.0,
+                        hot.node_name,
+                    ))
+                }
                 // Its own attempts took far longer while its queue was full: a slow spell of
                 // what it calls, which replicas would share rather than fix.
                 _ if hot.window.as_ref().is_some_and(PressureWindow::slowed_down) => {
@@ -736,6 +759,7 @@ pub(super) fn remediate(
                 Some(trend) if trend.crossed_timeout() => {
                     steps.push(trend_stalled_step(&node, Some(&signal.detail)))
                 }
+                _ if signal.ended_in_timeouts => steps.push(timeouts_cut_step(&node, &signal.detail)),
                 _ => steps.push(format!(
                     "{node} starts work that does not finish ({}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.",
                     signal.detail

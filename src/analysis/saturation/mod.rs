@@ -34,7 +34,8 @@ pub use episodes::{EgressWait, Episode};
 
 use bottleneck::{bottleneck, separate_episodes, share_at_least, transient_bottleneck};
 pub use checklist::{
-    LostTime, dominant_tenant, hang_step, trend_stalled_step, trend_timeout_advice,
+    LostTime, dominant_tenant, hang_step, timeouts_cut_step, trend_stalled_step,
+    trend_timeout_advice,
 };
 use checklist::{lost_elsewhere, remediate, tenant_load};
 use signals::saturation_run;
@@ -1313,6 +1314,7 @@ impl SaturationAnalyzer {
                 signals.push(Signal {
                     kind: SignalKind::RetryStorm,
                     ended_in_errors: false,
+                    ended_in_timeouts: false,
                     node_name: Some(report.node_name.clone()),
                     trace_id: None,
                     detail: format!(
@@ -1360,6 +1362,7 @@ impl SaturationAnalyzer {
             signals.push(Signal {
                 kind: SignalKind::BlockedDownstream,
                 ended_in_errors: false,
+                ended_in_timeouts: false,
                 node_name: self.pending_nodes.name(state.last_node).map(str::to_string),
                 trace_id: Some(trace.to_string()),
                 detail: format!(
@@ -1619,6 +1622,13 @@ pub struct PressureWindow {
     /// normal speed dilutes in the window's mean still takes most of its time.
     pub slow_share_during: Option<f64>,
     pub slow_share_outside: Option<f64>,
+    /// Its attempts in the window's buckets that succeeded, timed out and raised.
+    #[serde(skip)]
+    pub successes_during: u64,
+    #[serde(skip)]
+    pub timeouts_during: u64,
+    #[serde(skip)]
+    pub errors_during: u64,
     /// A sink that waited on a full egress in the window (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub egress: Option<EgressWait>,
@@ -1677,6 +1687,9 @@ impl PressureWindow {
             mean_ms_after: None,
             slow_share_during: None,
             slow_share_outside: None,
+            successes_during: 0,
+            timeouts_during: 0,
+            errors_during: 0,
             egress: blocked.as_ref().map(EgressWait::of),
         })
     }
@@ -1773,6 +1786,30 @@ impl PressureWindow {
         )
     }
 
+    /// More of its attempts in the window timed out or raised than succeeded (a few at
+    /// least): failures and their retry backoff held its worker, not work that got done.
+    pub fn failing(&self) -> bool {
+        let failures = self.timeouts_during + self.errors_during;
+        failures >= MIN_SLOW_ATTEMPTS && failures > self.successes_during
+    }
+
+    /// The window's attempts by how they ended, as evidence.
+    pub fn failing_text(&self) -> String {
+        let ended = [
+            (self.timeouts_during, "timed out"),
+            (self.errors_during, "raised"),
+        ]
+        .iter()
+        .filter(|(count, _)| *count > 0)
+        .map(|(count, how)| format!("{count} {how}"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+        format!(
+            "of its attempts in those buckets {ended} and {} succeeded",
+            self.successes_during
+        )
+    }
+
     /// How its own work compares in the window and outside it, as evidence.
     pub fn slowdown_text(&self) -> String {
         let means = format!(
@@ -1800,8 +1837,16 @@ impl PressureWindow {
             self.last.0.div_euclid(width),
         );
         let (mut during, mut outside, mut after) = ((0.0, 0), (0.0, 0), (0.0, 0));
+        (
+            self.successes_during,
+            self.timeouts_during,
+            self.errors_during,
+        ) = (0, 0, 0);
         for (index, bucket) in buckets {
             let side = if (from..=to).contains(index) {
+                self.successes_during += bucket.successes;
+                self.timeouts_during += bucket.timeouts;
+                self.errors_during += bucket.errors;
                 &mut during
             } else {
                 &mut outside
@@ -2307,6 +2352,10 @@ pub struct Signal {
     /// not in nothing: the errors say what fails; no timeout is missing.
     #[serde(skip)]
     pub ended_in_errors: bool,
+    /// A slow dependency whose attempts there were mostly cut by the node's own timeout
+    /// (node_timeout): the timeout is there already; what it calls does not answer.
+    #[serde(skip)]
+    pub ended_in_timeouts: bool,
 }
 
 impl Signal {

@@ -85,6 +85,7 @@ pub(super) fn saturation_signal(
     Some(Signal {
         kind: SignalKind::Saturation,
         ended_in_errors: false,
+        ended_in_timeouts: false,
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         // Buckets say when the queue was full, not for how long: a bucket counts if one reading
@@ -131,6 +132,7 @@ pub(super) fn slow_dependency_signal(
     Some(Signal {
         kind: SignalKind::SlowDependency,
         ended_in_errors: timeouts == 0 && errors * 2 >= starts,
+        ended_in_timeouts: timeouts * 2 >= starts.max(1),
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         detail: format!(
@@ -165,6 +167,7 @@ pub(super) fn regression_signal(
         return Some(Signal {
             kind: SignalKind::LatencyRegression,
             ended_in_errors: false,
+            ended_in_timeouts: false,
             node_name: Some(report.node_name.clone()),
             trace_id: None,
             detail: crate::render::trend::trend_evidence(trend),
@@ -191,6 +194,7 @@ pub(super) fn regression_signal(
     (late > 2.0 * early).then(|| Signal {
         kind: SignalKind::LatencyRegression,
         ended_in_errors: false,
+        ended_in_timeouts: false,
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         detail: format!(
