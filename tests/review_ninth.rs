@@ -106,3 +106,103 @@ fn a_hot_node_whose_attempts_fail_while_its_queue_is_full_is_failing_not_busy() 
         }
     }
 }
+
+/// A dependency that answered 503 to every attempt of every message that reached it, none saved
+/// by a retry (`ninth_twoproblems`: a router's billing branch, its provider down all run;
+/// `ninth_providerdown`: a chain's notify, its SMS provider down from t=8 s to the end): down,
+/// not flaky, so the retries are load that saves nothing. Truth from the FlowEvents.
+#[test]
+fn a_dependency_that_fails_every_message_none_saved_is_down_not_flaky() {
+    let twoproblems = fixture_json("review/ninth_twoproblems.expected.json");
+    let providerdown = fixture_json("review/ninth_providerdown.expected.json");
+    let billing = &twoproblems["billing"];
+    let notify = &providerdown["notify"];
+    for (log, exception, node, raised, saved, failed) in [
+        (
+            "ninth_twoproblems.jsonl",
+            "ProviderUnavailable",
+            "billing",
+            &billing["messages_raised"],
+            &billing["messages_saved_by_retry"],
+            &billing["failed_for_good"],
+        ),
+        (
+            "ninth_providerdown.jsonl",
+            "ProviderError",
+            "notify",
+            &notify["messages_raised_at_least_once"],
+            &notify["raised_then_succeeded_at_notify"],
+            &notify["raised_and_failed_for_good"],
+        ),
+    ] {
+        let (raised, saved, failed) = (
+            raised.as_u64().unwrap(),
+            saved.as_u64().unwrap(),
+            failed.as_u64().unwrap(),
+        );
+        assert!(
+            raised >= 5 && saved == 0 && failed == raised,
+            "{log}: premise"
+        );
+        let path = fixture_arg(&format!("review/{log}"));
+        for subcommand in ["classify", "triage"] {
+            let report = report_json(subcommand, &[&path]);
+            let steps = if subcommand == "classify" {
+                classify_steps(&report)
+            } else {
+                remediation_steps(&report)
+            };
+            let step = steps
+                .iter()
+                .find(|step| step.contains(&format!("{exception} at {node}")))
+                .unwrap_or_else(|| panic!("{log} {subcommand}: {steps:?}"));
+            assert!(
+                step.contains(&format!(
+                    "none of the {raised} messages that raised it succeeded on a retry ({failed} failed for good)"
+                )) && step.contains("the dependency is down, not flaky")
+                    && !step.contains("keep retries"),
+                "{log} {subcommand}: {step}"
+            );
+        }
+    }
+}
+
+/// An exception whose occurrences all came early (`ninth_edges`: answer's KeyError in the first
+/// 1.2 s of an 18 s log) is said to be over for now, with when it stopped; one that goes on to
+/// the end (`ninth_providerdown`'s provider) is not.
+#[test]
+fn an_exception_that_stopped_long_before_the_end_is_said_to_have_stopped() {
+    let truth = fixture_json("review/ninth_edges.expected.json");
+    let span_s = truth["span_s"].as_f64().unwrap();
+    let last_s = truth["answer_failed_s"][1].as_f64().unwrap();
+    assert!(span_s - last_s > 10.0, "premise");
+    let steps = classify_steps(&report_json(
+        "classify",
+        &[&fixture_arg("review/ninth_edges.jsonl")],
+    ));
+    let step = steps
+        .iter()
+        .find(|step| step.starts_with("KeyError at answer"))
+        .unwrap_or_else(|| panic!("{steps:?}"));
+    // The quiet stretch as flowtrace measures it: from the last KeyError to the last event.
+    let quiet = format!("none in the last {:.1} s of the input", span_s - last_s);
+    let times = truth["failed_by_node_code"]["answer:NODE_EXCEPTION"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        step.contains(&format!("{times} times from ")) && step.contains(&quiet),
+        "{quiet}: {step}"
+    );
+    let steps = classify_steps(&report_json(
+        "classify",
+        &[&fixture_arg("review/ninth_providerdown.jsonl")],
+    ));
+    let step = steps
+        .iter()
+        .find(|step| step.starts_with("ProviderError at notify"))
+        .unwrap_or_else(|| panic!("{steps:?}"));
+    assert!(
+        step.contains(" times since ") && !step.contains("none in the last"),
+        "{step}"
+    );
+}

@@ -1271,6 +1271,7 @@ impl Classifier {
             cancels: &self.cancels,
             pod_messages: &pod_messages,
             in_flight: statuses.get("in_flight").copied().unwrap_or(0),
+            span: self.oldest.zip(self.newest),
         };
         let remediation = remediate(&facts);
         let given_up = one_tenant_gives_up(&facts).map(|(give_up, _)| give_up);
@@ -1524,6 +1525,8 @@ struct Facts<'a> {
     pod_messages: &'a PodMessages,
     /// Traces still in flight at the end of the input.
     in_flight: u64,
+    /// The input's first and last event times.
+    span: Option<(Timestamp, Timestamp)>,
 }
 
 /// What tells a caller's give-up from the flow's own: whose traces were cancelled, how long
@@ -1763,6 +1766,10 @@ fn no_retry_to_spare(node: &NodeFacts, name: &str) -> Option<String> {
 
 /// Saved messages at the last attempt below which the headroom note is noise.
 const MIN_AT_LAST_ATTEMPT: u64 = 5;
+/// Messages that failed every attempt, none saved, before a dependency is called down.
+const MIN_MESSAGES_DOWN: u64 = 5;
+/// An exception none of whose occurrences came in this much of the input's end is said over.
+const OVER_MIN_MICROS: i64 = 10_000_000;
 
 fn remediate(facts: &Facts) -> Vec<Remediation> {
     let mut sections: Vec<(u64, Remediation)> = Vec::new();
@@ -2084,6 +2091,22 @@ fn error_steps(facts: &Facts) -> Vec<String> {
                 "{recovered} of {} messages that raised it then succeeded there on a retry, but {} of those ran out of their deadline afterwards: the retries recover the call and spend the budget; fix what fails (a dependency, a race) rather than retrying more",
                 exception.messages, exception.recovered_then_expired
             ),
+            // Every message that raised it failed for good, none saved by a retry: down, not
+            // flaky; its retries are load on it that saves nothing.
+            (false, None)
+                if unavailable
+                    && recovered == 0
+                    && exception.messages >= MIN_MESSAGES_DOWN
+                    && exception.terminal >= exception.messages =>
+            {
+                format!(
+                    "{} of {} attempts read like the dependency saying it is overloaded or unavailable (HTTP 503 and the like), and none of the {} messages that raised it succeeded on a retry ({} failed for good): the dependency is down, not flaky, and retries only add to its load; fail fast while it is down (a circuit breaker, or NodePolicy.max_retries=0), check its health, and shed or slow that traffic until it answers again",
+                    exception.unavailable_like,
+                    exception.count,
+                    exception.messages,
+                    exception.terminal
+                )
+            }
             (false, None) if unavailable => format!(
                 "{} of {} attempts read like the dependency saying it is overloaded or unavailable (HTTP 503 and the like){}: not a defect of the code; check the dependency's health and capacity, keep retries with backoff (not at once, which adds to its load), and shed or slow traffic while it recovers",
                 exception.unavailable_like,
@@ -2106,12 +2129,26 @@ fn error_steps(facts: &Facts) -> Vec<String> {
             }
             (false, None) => "a deterministic failure: fix the code, validation or schema drift (did a deploy land then?); retrying will not help".to_string(),
         };
+        // Over, for now: none in the input's last stretch (a quarter of it, 10 s at least).
+        let when = match facts.span {
+            Some((oldest, newest))
+                if newest.0 - exception.last_ts.0 >= OVER_MIN_MICROS
+                    && (newest.0 - exception.last_ts.0) * 4 >= newest.0 - oldest.0 =>
+            {
+                format!(
+                    "from {} to {}, none in the last {} of the input",
+                    clock(Some(exception.first_ts)),
+                    clock(Some(exception.last_ts)),
+                    crate::render::duration(newest.0 - exception.last_ts.0)
+                )
+            }
+            _ => format!("since {}", clock(Some(exception.first_ts))),
+        };
         steps.push(format!(
-            "{} at {}, {} since {}: {advice}.",
+            "{} at {}, {} {when}: {advice}.",
             exception.type_name,
             exception.nodes.join(", "),
             plural(exception.count, "time"),
-            clock(Some(exception.first_ts))
         ));
     }
     if steps.is_empty() {

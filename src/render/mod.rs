@@ -295,12 +295,23 @@ pub fn wrap_words(text: &str, width: usize, first_indent: usize, indent: usize) 
     wrapped
 }
 
-/// `1 event`, `12,410 events`, `2 retries`, `3 successes`.
 /// A time of day to the millisecond, UTC: `08:42:52.768`.
 pub fn clock(ts: crate::event::Timestamp) -> String {
     ts.to_datetime().format("%H:%M:%S%.3f").to_string()
 }
 
+/// A length of time in microseconds, in the unit that suits it: `350 ms`, `2.5 s`, `1.5 min`.
+pub fn duration(micros: i64) -> String {
+    if micros >= 60_000_000 {
+        format!("{:.1} min", micros as f64 / 60e6)
+    } else if micros >= 1_000_000 {
+        format!("{:.1} s", micros as f64 / 1e6)
+    } else {
+        format!("{} ms", millis(micros as f64 / 1000.0))
+    }
+}
+
+/// `1 event`, `12,410 events`, `2 retries`, `3 successes`.
 pub fn plural(count: u64, word: &str) -> String {
     let number = thousands(count);
     if count == 1 {

@@ -3,13 +3,7 @@
 use super::*;
 
 pub(super) fn duration_text(micros: i64) -> String {
-    if micros >= 60_000_000 {
-        format!("{:.1} min", micros as f64 / 60e6)
-    } else if micros >= 1_000_000 {
-        format!("{:.1} s", micros as f64 / 1e6)
-    } else {
-        format!("{} ms", millis(micros as f64 / 1000.0))
-    }
+    crate::render::duration(micros)
 }
 
 /// A bucket width: `50 ms`, `1 s`, `10 min` (whole units where they are).
