@@ -206,3 +206,45 @@ fn an_exception_that_stopped_long_before_the_end_is_said_to_have_stopped() {
         "{step}"
     );
 }
+
+/// A log that starts inside an incident (`ninth_midstart`: score's model slow for the first 4 s
+/// under steady traffic; the on-call's log begins at t=3 s, its full twin at t=0). Read whole,
+/// score slowed down; read from t=3 s, the queue is already full when the log begins, and what
+/// filled it is before the log: not "more work arrived", which the traffic never did.
+#[test]
+fn a_log_that_starts_inside_the_window_does_not_guess_its_cause() {
+    let truth = fixture_json("review/ninth_midstart.expected.json");
+    assert_eq!(truth["all_succeeded"], true);
+    let [first_full, last_full] =
+        [0, 1].map(|i| truth["score_full_first_last_s"][i].as_f64().unwrap());
+    let cut = truth["cut_s"].as_f64().unwrap();
+    assert!(
+        first_full < cut && cut < last_full,
+        "premise: the cut is inside the window"
+    );
+    // Steady traffic: requests per 2 s (the last step is partial) within a factor of 1.5.
+    let sent: Vec<u64> = truth["emitted_per_2s"].as_array().unwrap()[..6]
+        .iter()
+        .map(|n| n.as_u64().unwrap())
+        .collect();
+    assert!(
+        sent.iter().max().unwrap() * 2 <= sent.iter().min().unwrap() * 3,
+        "premise: {sent:?}"
+    );
+    let full = report_json(
+        "saturation",
+        &[&fixture_arg("review/ninth_midstart.full.jsonl")],
+    );
+    let steps = remediation_steps(&full).join(" ");
+    assert!(steps.contains("score itself slowed down"), "{steps}");
+    let cut_log = fixture_arg("review/ninth_midstart.jsonl");
+    for subcommand in ["saturation", "triage"] {
+        let steps = remediation_steps(&report_json(subcommand, &[&cut_log])).join(" ");
+        assert!(
+            steps.contains("the input begins with score's queue already filling")
+                && steps.contains("read the logs from earlier")
+                && !steps.contains("more work arrived"),
+            "{subcommand}: {steps}"
+        );
+    }
+}

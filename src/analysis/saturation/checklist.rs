@@ -413,6 +413,10 @@ fn over_step(hot: &Bottleneck, window: &PressureWindow, capacity: &str) -> Strin
             "{when}, while tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work; {since}. If such bursts recur, rate-limit tenant {tenant} at the ingress, raise queue_maxsize to absorb them, or add replicas of {node}{behind}.{others}",
             window.tenant_share.unwrap_or_default() * 100.0
         ),
+        (false, None) if window.from_input_start => format!(
+            "{when}: {}; {since}{behind}.{others}",
+            window.unexplained_cause(node)
+        ),
         (false, None) => format!(
             "{when}: more work arrived than it takes; {since}. If such bursts recur, raise queue_maxsize to absorb them, rate-limit the senders, or add replicas of {node}{behind}.{others}"
         ),
@@ -507,7 +511,7 @@ fn others_text(hot: &Bottleneck) -> String {
                     "tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work",
                     episode.tenant_share.unwrap_or_default() * 100.0
                 ),
-                (false, None) => "more work arrived than it takes".to_string(),
+                (false, None) => episode.unexplained_cause(name),
             };
             let over = if episode.over {
                 "over since".to_string()

@@ -1629,6 +1629,10 @@ pub struct PressureWindow {
     pub timeouts_during: u64,
     #[serde(skip)]
     pub errors_during: u64,
+    /// The window began in the node's first bucket: the input starts with its queue already
+    /// filling, so what filled it is (at least partly) before what was read.
+    #[serde(skip)]
+    pub from_input_start: bool,
     /// A sink that waited on a full egress in the window (absent otherwise).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub egress: Option<EgressWait>,
@@ -1690,6 +1694,7 @@ impl PressureWindow {
             successes_during: 0,
             timeouts_during: 0,
             errors_during: 0,
+            from_input_start: false,
             egress: blocked.as_ref().map(EgressWait::of),
         })
     }
@@ -1793,6 +1798,24 @@ impl PressureWindow {
         failures >= MIN_SLOW_ATTEMPTS && failures > self.successes_during
     }
 
+    /// What filled the queue when neither a slowdown nor one tenant's burst explains it: more
+    /// work than it takes, unless the input begins inside the window (its cause is then before
+    /// what was read, and the part read may be only the drain).
+    pub fn unexplained_cause(&self, node: &str) -> String {
+        if !self.from_input_start {
+            return "more work arrived than it takes".to_string();
+        }
+        let slower = match (self.mean_ms_during, self.mean_ms_outside) {
+            (Some(during), Some(outside)) if during > outside => {
+                format!("; in what was read, {}", self.slowdown_text())
+            }
+            _ => String::new(),
+        };
+        format!(
+            "the input begins with {node}'s queue already filling, so what filled it (more work, or {node} slowing down) came before what was read{slower}; read the logs from earlier to tell (`kubectl logs --since` further back)"
+        )
+    }
+
     /// The window's attempts by how they ended, as evidence.
     pub fn failing_text(&self) -> String {
         let ended = [
@@ -1842,6 +1865,7 @@ impl PressureWindow {
             self.timeouts_during,
             self.errors_during,
         ) = (0, 0, 0);
+        self.from_input_start = buckets.keys().next().is_some_and(|first| from <= *first);
         for (index, bucket) in buckets {
             let side = if (from..=to).contains(index) {
                 self.successes_during += bucket.successes;
