@@ -248,3 +248,46 @@ fn a_log_that_starts_inside_the_window_does_not_guess_its_cause() {
         );
     }
 }
+
+/// A slow side sink of a fan-out (`ninth_sidebranch`: `ingest -> {respond, audit}`, cut while
+/// its backlog is full, and its drained twin; `ninth_sidebranch2`: the fan-out at the end of a
+/// chain, `intake -> enrich -> {reply, archive}`): its start nearly always comes after its fast
+/// sibling's success, yet the fan-out node sends to it: the learned graph is the wired one, and
+/// the side sink, with its one inbound edge full, is the hot node. The sibling's outbound queue
+/// never held what the side sink's inbound did; the fan-out node's `outgoing` says it has two
+/// successors.
+#[test]
+fn a_slow_side_sink_of_a_fan_out_is_fed_by_the_fan_out_not_by_its_fast_sibling() {
+    for (name, sibling_first) in [
+        (
+            "ninth_sidebranch",
+            "ingest:node_success respond:node_success audit:node_start",
+        ),
+        (
+            "ninth_sidebranch_full",
+            "ingest:node_success respond:node_success audit:node_start",
+        ),
+        (
+            "ninth_sidebranch2",
+            "enrich:node_success reply:node_success archive:node_start",
+        ),
+    ] {
+        let truth = fixture_json(&format!("review/{name}.expected.json"));
+        let path = fixture_arg(&format!("review/{name}.jsonl"));
+        // The premise: the sibling's success before the side sink's start in most traces.
+        let order = truth["order_in_trace"].as_object().unwrap();
+        let total: u64 = order.values().map(|n| n.as_u64().unwrap()).sum();
+        let sibling_first = order[sibling_first].as_u64().unwrap();
+        assert!(sibling_first * 10 >= total * 9, "{name}: {order:?}");
+        assert_eq!(
+            learned_edges(&report_json("graph", &[&path])),
+            sorted_pairs(&truth["edges"]),
+            "{name}"
+        );
+        assert_eq!(
+            report_json("saturation", &[&path])["hot_node"],
+            truth["hot_node"],
+            "{name}"
+        );
+    }
+}

@@ -16,10 +16,14 @@
 //! recent remaining candidate (none: the ingress, `OpenSea`). A fan-in (more messages than
 //! first arrivals: a join) also takes its other inputs from nodes that send nowhere else and
 //! either consistently precede it or are nearly always followed, in their trace, by a new
-//! message at it. A node that no other node follows
-//! is a sink and feeds the egress (`Rookery`). Edges carrying less than `MIN_SHARE` both of their
-//! source's traffic and of their target's are dropped (a router's rare branch is its target's
-//! way in, and stays). `find`, `traces` and `graph` all use this one inference.
+//! message at it. A receiver's inbound queue is its senders' outbound queues: arrivals credited
+//! to a sender whose outbound queue never held half what the receiver's inbound did go to a
+//! candidate whose did and that sends there already or has an out-edge to spare (a fan-out's
+//! slow side branch, which starts after its fast sibling's success). A node that no other
+//! node follows is a sink and feeds the egress (`Rookery`). Edges carrying less than
+//! `MIN_SHARE` both of their source's traffic and of their target's are dropped (a router's
+//! rare branch is its target's way in, and stays). `find`, `traces` and `graph` all use this
+//! one inference.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -44,6 +48,8 @@ const ROUTER_EVIDENCE_TRACES: u64 = 10;
 /// its name's other instances (a restarted process that served a few messages, all through a
 /// router's rare branch, is not another flow's node).
 const NAMESAKE_EVIDENCE_ARRIVALS: u64 = 10;
+/// An inbound queue this deep is evidence of who feeds it (see `respect_queue_depths`).
+const MIN_DEPTH_EVIDENCE: i64 = 4;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
 const CONSISTENT_SHARE: f64 = 0.9;
 /// Separates an arrival's candidates that had succeeded from those still running.
@@ -167,6 +173,10 @@ struct Counts {
     awaited: Vec<u64>,
     /// The out-degree each node's events report (`outgoing`).
     outgoing: Vec<Option<i64>>,
+    /// The deepest inbound and outbound queues each node's events report (`q_depth_in`,
+    /// `q_depth_out`), when they report them.
+    deepest_in: Vec<Option<i64>>,
+    deepest_out: Vec<Option<i64>>,
     /// Messages each node took (first attempts), over all traces.
     messages: Vec<u64>,
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
@@ -193,6 +203,8 @@ impl Default for Counts {
             next_starts: FastMap::default(),
             awaited: Vec::new(),
             outgoing: Vec::new(),
+            deepest_in: Vec::new(),
+            deepest_out: Vec::new(),
             messages: Vec::new(),
             latest_sends: FastMap::default(),
             instance_senders: FastMap::default(),
@@ -215,6 +227,8 @@ impl Counts {
             self.successes.push(0);
             self.awaited.push(0);
             self.outgoing.push(None);
+            self.deepest_in.push(None);
+            self.deepest_out.push(None);
             self.messages.push(0);
         }
         id
@@ -305,6 +319,18 @@ impl Counts {
                 .iter()
                 .enumerate()
                 .filter_map(|(id, outgoing)| outgoing.map(|o| (name(id as NodeId), o)))
+                .collect(),
+            deepest_in: self
+                .deepest_in
+                .iter()
+                .enumerate()
+                .filter_map(|(id, depth)| depth.map(|d| (name(id as NodeId), d)))
+                .collect(),
+            deepest_out: self
+                .deepest_out
+                .iter()
+                .enumerate()
+                .filter_map(|(id, depth)| depth.map(|d| (name(id as NodeId), d)))
                 .collect(),
             messages: present(&self.messages),
             latest_sends: self
@@ -658,6 +684,9 @@ struct Learned {
     awaited: NameMap<u64>,
     /// The out-degree each node's events report (`outgoing`).
     outgoing: NameMap<i64>,
+    /// The deepest inbound and outbound queues each node's events report.
+    deepest_in: NameMap<i64>,
+    deepest_out: NameMap<i64>,
     /// Messages each node took (first attempts), over all traces.
     messages: NameMap<u64>,
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
@@ -733,6 +762,16 @@ impl GraphLearner {
                 && counts.outgoing[index].is_none_or(|known| known < outgoing)
             {
                 counts.outgoing[index] = Some(outgoing);
+            }
+            for (deepest, depth) in [
+                (&mut counts.deepest_in[index], event.q_depth_in()),
+                (&mut counts.deepest_out[index], event.q_depth_out()),
+            ] {
+                if let Some(depth) = depth
+                    && deepest.is_none_or(|known| known < depth)
+                {
+                    *deepest = Some(depth);
+                }
             }
             if event.kind == Kind::NodeStart && event.attempt().unwrap_or(0) == 0 {
                 counts.messages[index] += 1;
@@ -894,6 +933,7 @@ impl Learned {
         let mut back_edges = self.back_edges();
         back_edges.extend(self.fan_in_edges(&credited, &consistent));
         self.respect_out_degrees(&mut credited, &back_edges);
+        self.respect_queue_depths(&mut credited, &back_edges);
         let mut counts: HashMap<(String, String), u64> = HashMap::new();
         for (node, _, count, from) in &credited {
             *counts
@@ -1114,6 +1154,72 @@ impl Learned {
     /// successors than that (a fan-out sibling or a join that finished before a branch
     /// started, a running emitter), the successor that has another candidate sender with room
     /// to spare is credited to it instead.
+    /// A receiver's inbound queue is its senders' outbound queues. Arrivals credited to a sender
+    /// whose outbound queue never held half what the receiver's inbound did (seen
+    /// `MIN_DEPTH_EVIDENCE` deep at least) go to a candidate of theirs whose outbound queue
+    /// did, and that either already sends to the receiver or sends to fewer nodes than its
+    /// events' `outgoing`: a slow side branch of a fan-out, whose start nearly always comes
+    /// after its fast sibling's success, is the fan-out node's, not the sibling's.
+    fn respect_queue_depths<'a>(
+        &self,
+        credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
+        back_edges: &[((&str, &str), u64)],
+    ) {
+        let deepest_out = |node: &str| self.deepest_out.get(node).copied();
+        let sends_to = |credited: &[(&str, &[Name], u64, &str)], node: &str| -> Vec<String> {
+            let mut successors: Vec<String> = credited
+                .iter()
+                .filter(|(_, _, _, from)| *from == node)
+                .map(|(to, ..)| to.to_string())
+                .chain(
+                    back_edges
+                        .iter()
+                        .filter(|((from, _), _)| *from == node)
+                        .map(|((_, to), _)| to.to_string()),
+                )
+                .collect();
+            successors.sort();
+            successors.dedup();
+            successors
+        };
+        let mut receivers: Vec<&str> = credited.iter().map(|(to, ..)| *to).collect();
+        receivers.sort_unstable();
+        receivers.dedup();
+        for receiver in receivers {
+            let Some(deepest_in) = self
+                .deepest_in
+                .get(receiver)
+                .copied()
+                .filter(|depth| *depth >= MIN_DEPTH_EVIDENCE)
+            else {
+                continue;
+            };
+            let shallow =
+                |node: &str| deepest_out(node).is_some_and(|depth| depth * 2 < deepest_in);
+            let deep = |node: &str| deepest_out(node).is_some_and(|depth| depth * 2 >= deepest_in);
+            let snapshot: Vec<(&'a str, &'a [Name], u64, &'a str)> = credited.to_vec();
+            for entry in credited.iter_mut() {
+                if entry.0 != receiver || !shallow(entry.3) {
+                    continue;
+                }
+                let sender = entry.3;
+                if let Some(deeper) = succeeded_part(entry.1).iter().find(|candidate| {
+                    let candidate = &***candidate;
+                    candidate != sender && deep(candidate) && {
+                        let theirs = sends_to(&snapshot, candidate);
+                        theirs.iter().any(|to| to == receiver)
+                            || self
+                                .outgoing
+                                .get(candidate)
+                                .is_some_and(|limit| (theirs.len() as i64) < *limit)
+                    }
+                }) {
+                    entry.3 = deeper;
+                }
+            }
+        }
+    }
+
     fn respect_out_degrees<'a>(
         &self,
         credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
