@@ -291,3 +291,36 @@ fn a_slow_side_sink_of_a_fan_out_is_fed_by_the_fan_out_not_by_its_fast_sibling()
         );
     }
 }
+
+/// The guard for the rule above (`ninth_spareroute`): a router with a branch the log never shows
+/// (`outgoing` 3, two branches seen) upstream of a slow sink fed through both seen branches;
+/// the shallow branch's outbound queue never held half of the sink's inbound. Its edge to the
+/// sink is real and stays: the router's unseen out-edge is not room for the sink's arrivals.
+#[test]
+fn a_router_s_unseen_branch_is_not_room_for_its_shallow_sibling_s_receiver() {
+    let truth = fixture_json("review/ninth_spareroute.expected.json");
+    let seen: Vec<&str> = truth["nodes_seen"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n.as_str().unwrap())
+        .chain(["OpenSea", "Rookery"])
+        .collect();
+    // The premise: the router reports more out-edges than the log shows, and the shallow
+    // branch's deepest outbound is under half the sink's deepest inbound.
+    assert!(truth["outgoing"]["route"].as_i64().unwrap() > 2);
+    assert!(
+        truth["deepest_out"]["minor"].as_i64().unwrap() * 2
+            < truth["deepest_in"]["sink"].as_i64().unwrap()
+    );
+    let visible: Vec<(String, String)> = sorted_pairs(&truth["edges"])
+        .into_iter()
+        .filter(|(from, to)| seen.contains(&from.as_str()) && seen.contains(&to.as_str()))
+        .collect();
+    let path = fixture_arg("review/ninth_spareroute.jsonl");
+    assert_eq!(learned_edges(&report_json("graph", &[&path])), visible);
+    assert_eq!(
+        report_json("saturation", &[&path])["hot_node"],
+        truth["hot_node"]
+    );
+}

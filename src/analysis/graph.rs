@@ -1197,6 +1197,24 @@ impl Learned {
             let shallow =
                 |node: &str| deepest_out(node).is_some_and(|depth| depth * 2 < deepest_in);
             let deep = |node: &str| deepest_out(node).is_some_and(|depth| depth * 2 >= deepest_in);
+            // What its usual senders (`MIN_SHARE` of its arrivals at least) could have held:
+            // when that falls short, a sender is missing, and a candidate with an out-edge to
+            // spare may be it. Otherwise (a join fed mostly through a deep branch, its other
+            // inputs shallow) only a candidate already sending there takes arrivals over: an
+            // out-edge to spare is often a branch the log never shows.
+            let mut by_sender: HashMap<&str, u64> = HashMap::new();
+            for (to, _, count, from) in credited.iter() {
+                if *to == receiver {
+                    *by_sender.entry(from).or_default() += count;
+                }
+            }
+            let arrivals: u64 = by_sender.values().sum();
+            let supply: Option<i64> = by_sender
+                .iter()
+                .filter(|(_, count)| **count as f64 >= MIN_SHARE * arrivals as f64)
+                .map(|(sender, _)| deepest_out(sender))
+                .sum();
+            let sender_missing = supply.is_some_and(|supply| supply * 2 < deepest_in);
             let snapshot: Vec<(&'a str, &'a [Name], u64, &'a str)> = credited.to_vec();
             for entry in credited.iter_mut() {
                 if entry.0 != receiver || !shallow(entry.3) {
@@ -1208,10 +1226,11 @@ impl Learned {
                     candidate != sender && deep(candidate) && {
                         let theirs = sends_to(&snapshot, candidate);
                         theirs.iter().any(|to| to == receiver)
-                            || self
-                                .outgoing
-                                .get(candidate)
-                                .is_some_and(|limit| (theirs.len() as i64) < *limit)
+                            || (sender_missing
+                                && self
+                                    .outgoing
+                                    .get(candidate)
+                                    .is_some_and(|limit| (theirs.len() as i64) < *limit))
                     }
                 }) {
                     entry.3 = deeper;
