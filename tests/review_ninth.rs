@@ -324,3 +324,37 @@ fn a_router_s_unseen_branch_is_not_room_for_its_shallow_sibling_s_receiver() {
         truth["hot_node"]
     );
 }
+
+/// A retry storm at a node whose retries already sleep between attempts (`ninth_providerdown`:
+/// notify's backoff 0.05 s, doubling; the router topology's slow_path) is told to back off
+/// longer, with the wait its retries took, not to "add backoff". Truth: the runtime's
+/// node_retry events' `sleep_s`.
+#[test]
+fn a_retry_storm_with_backoff_in_place_is_told_to_back_off_longer() {
+    for (capture, node) in [
+        ("review/ninth_providerdown.jsonl", "notify"),
+        ("topologies/router/flat.jsonl", "slow_path"),
+    ] {
+        let slept: Vec<f64> = capture_events(capture)
+            .iter()
+            .filter(|e| e["event"] == "node_retry" && e["node_name"] == node)
+            .map(|e| e["sleep_s"].as_f64().unwrap())
+            .collect();
+        assert!(
+            !slept.is_empty() && slept.iter().all(|s| *s > 0.0),
+            "{capture}: premise"
+        );
+        let mean_ms = 1000.0 * slept.iter().sum::<f64>() / slept.len() as f64;
+        let steps = classify_steps(&report_json("classify", &[&fixture_arg(capture)]));
+        let storm = steps
+            .iter()
+            .find(|step| step.starts_with(&format!("Retry storm at {node}")))
+            .unwrap_or_else(|| panic!("{capture}: {steps:?}"));
+        assert!(
+            storm.contains(&format!(
+                "back off longer (its retries already wait {mean_ms:.1} ms each on average"
+            )) && !storm.contains("add backoff"),
+            "{capture}: {storm}"
+        );
+    }
+}

@@ -1897,7 +1897,22 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                     node.timeouts_outbound_full, node.timeouts, g.key
                 )
             } else {
-                "disable retries temporarily (NodePolicy.max_retries=0) or add backoff so retries stop piling onto the dependency".to_string()
+                // Retries that already sleep between attempts: more backoff, not backoff.
+                let backoff = facts
+                    .nodes
+                    .get(g.key.as_str())
+                    .map(|node| (node.worker.backoff_s, g.retry))
+                    .filter(|(slept, retries)| *slept > 0.0 && *retries > 0)
+                    .map(|(slept, retries)| {
+                        format!(
+                            "back off longer (its retries already wait {} ms each on average, NodePolicy.backoff_base and backoff_mult)",
+                            millis(1000.0 * slept / retries as f64)
+                        )
+                    })
+                    .unwrap_or_else(|| "add backoff".to_string());
+                format!(
+                    "disable retries temporarily (NodePolicy.max_retries=0) or {backoff} so retries stop piling onto the dependency"
+                )
             };
             format!(
                 "Retry storm at {}: {} for {} (rate {:.2}): {why}.",
