@@ -358,3 +358,31 @@ fn a_retry_storm_with_backoff_in_place_is_told_to_back_off_longer() {
         );
     }
 }
+
+/// A node whose dependency hangs, with max_retries 1 (its messages fail for good at attempt 1:
+/// `ninth_branchhang`'s enrich, `dep_timeouts`' lookup): the timeout step says to set it to 0,
+/// not to "lower max_retries", which leaves nothing else. Truth: the runtime's node_failed
+/// attempts.
+#[test]
+fn a_timeout_step_at_max_retries_1_says_0_not_lower() {
+    for (capture, node) in [
+        ("review/ninth_branchhang.jsonl", "enrich"),
+        ("review/dep_timeouts.jsonl", "lookup"),
+    ] {
+        let last_attempt = capture_events(capture)
+            .iter()
+            .filter(|e| e["event"] == "node_failed" && e["node_name"] == node)
+            .map(|e| e["attempt"].as_u64().unwrap())
+            .max();
+        assert_eq!(last_attempt, Some(1), "{capture}: premise");
+        let steps = classify_steps(&report_json("classify", &[&fixture_arg(capture)]));
+        let step = steps
+            .iter()
+            .find(|step| step.starts_with(&format!("{node}: ")) && step.contains("timeout"))
+            .unwrap_or_else(|| panic!("{capture}: {steps:?}"));
+        assert!(
+            step.contains("set max_retries to 0 (it is 1") && !step.contains("lower max_retries"),
+            "{capture}: {step}"
+        );
+    }
+}

@@ -2010,7 +2010,16 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
         } else if p95.is_some_and(|p95| cut > 0.0 && p95 >= cut * 0.8) {
             "the timeout is tight for its normal work: raise NodePolicy.timeout_s with room above that p95 (no success can take longer than the timeout, so its real tail is longer) or make the dependency faster".to_string()
         } else {
-            "its dependency is slow or hanging, well past its normal work: check the dependency's health and latency, break the circuit to it, and lower max_retries so retries stop holding the worker".to_string()
+            // The limit is known from the node_failed events' attempt: 1 leaves only 0 below
+            // it, and 0 is no retry at all.
+            let retries = match node_facts.failed_attempt {
+                Some(0) => "; it does not retry (max_retries 0)".to_string(),
+                Some(1) => ", and set max_retries to 0 (it is 1: each message's one retry holds the worker for another timeout)".to_string(),
+                _ => ", and lower max_retries so retries stop holding the worker".to_string(),
+            };
+            format!(
+                "its dependency is slow or hanging, well past its normal work: check the dependency's health and latency, break the circuit to it{retries}"
+            )
         };
         steps.push(format!(
             "{node}: {} (attempts cut at ~{} ms){tenant_text}; {latency}{inbound}: {advice}.",
