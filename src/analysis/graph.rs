@@ -283,6 +283,14 @@ impl Counts {
                 .map(|(id, count)| (name(id as NodeId), *count))
                 .collect()
         };
+        // Each node's value where its events reported one.
+        let reported = |values: &[Option<i64>]| -> NameMap<i64> {
+            values
+                .iter()
+                .enumerate()
+                .filter_map(|(id, value)| value.map(|value| (name(id as NodeId), value)))
+                .collect()
+        };
         let pairs = |counts: &FastMap<(NodeId, NodeId), u64>| {
             let mut by_node: NameMap<FastMap<Name, u64>> = NameMap::default();
             for ((from, to), count) in counts {
@@ -314,24 +322,9 @@ impl Counts {
             follows: pairs(&self.follows),
             next_starts: pairs(&self.next_starts),
             awaited: present(&self.awaited),
-            outgoing: self
-                .outgoing
-                .iter()
-                .enumerate()
-                .filter_map(|(id, outgoing)| outgoing.map(|o| (name(id as NodeId), o)))
-                .collect(),
-            deepest_in: self
-                .deepest_in
-                .iter()
-                .enumerate()
-                .filter_map(|(id, depth)| depth.map(|d| (name(id as NodeId), d)))
-                .collect(),
-            deepest_out: self
-                .deepest_out
-                .iter()
-                .enumerate()
-                .filter_map(|(id, depth)| depth.map(|d| (name(id as NodeId), d)))
-                .collect(),
+            outgoing: reported(&self.outgoing),
+            deepest_in: reported(&self.deepest_in),
+            deepest_out: reported(&self.deepest_out),
             messages: present(&self.messages),
             latest_sends: self
                 .latest_sends
@@ -821,6 +814,28 @@ impl GraphLearner {
     }
 }
 
+/// The nodes `node` sends to, as credited so far and by the back edges, sorted, each once.
+fn credited_successors(
+    credited: &[(&str, &[Name], u64, &str)],
+    back_edges: &[((&str, &str), u64)],
+    node: &str,
+) -> Vec<String> {
+    let mut successors: Vec<String> = credited
+        .iter()
+        .filter(|(_, _, _, from)| *from == node)
+        .map(|(to, ..)| to.to_string())
+        .chain(
+            back_edges
+                .iter()
+                .filter(|((from, _), _)| *from == node)
+                .map(|((_, to), _)| to.to_string()),
+        )
+        .collect();
+    successors.sort();
+    successors.dedup();
+    successors
+}
+
 impl Learned {
     /// The graph these counts show.
     fn graph(&self) -> FlowGraph {
@@ -1166,21 +1181,8 @@ impl Learned {
         back_edges: &[((&str, &str), u64)],
     ) {
         let deepest_out = |node: &str| self.deepest_out.get(node).copied();
-        let sends_to = |credited: &[(&str, &[Name], u64, &str)], node: &str| -> Vec<String> {
-            let mut successors: Vec<String> = credited
-                .iter()
-                .filter(|(_, _, _, from)| *from == node)
-                .map(|(to, ..)| to.to_string())
-                .chain(
-                    back_edges
-                        .iter()
-                        .filter(|((from, _), _)| *from == node)
-                        .map(|((_, to), _)| to.to_string()),
-                )
-                .collect();
-            successors.sort();
-            successors.dedup();
-            successors
+        let sends_to = |credited: &[(&str, &[Name], u64, &str)], node: &str| {
+            credited_successors(credited, back_edges, node)
         };
         let mut receivers: Vec<&str> = credited.iter().map(|(to, ..)| *to).collect();
         receivers.sort_unstable();
@@ -1244,21 +1246,8 @@ impl Learned {
         credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
         back_edges: &[((&str, &str), u64)],
     ) {
-        let successors_of = |credited: &[(&str, &[Name], u64, &str)], node: &str| -> Vec<String> {
-            let mut successors: Vec<String> = credited
-                .iter()
-                .filter(|(_, _, _, from)| *from == node)
-                .map(|(to, _, _, _)| to.to_string())
-                .chain(
-                    back_edges
-                        .iter()
-                        .filter(|((from, _), _)| *from == node)
-                        .map(|((_, to), _)| to.to_string()),
-                )
-                .collect();
-            successors.sort();
-            successors.dedup();
-            successors
+        let successors_of = |credited: &[(&str, &[Name], u64, &str)], node: &str| {
+            credited_successors(credited, back_edges, node)
         };
         let capacity = |node: &str| -> Option<usize> {
             self.outgoing
