@@ -48,6 +48,11 @@ const ROUTER_EVIDENCE_TRACES: u64 = 10;
 /// its name's other instances (a restarted process that served a few messages, all through a
 /// router's rare branch, is not another flow's node).
 const NAMESAKE_EVIDENCE_ARRIVALS: u64 = 10;
+/// A branch its sender takes in at most this share of its traces is routed to (see
+/// `respect_rejoins`).
+const ROUTED_BRANCH_SHARE: f64 = 0.5;
+/// Second messages of a trace a node must have taken before another input of it is looked for.
+const SECOND_INPUT_EVIDENCE: u64 = 10;
 /// An inbound queue this deep is evidence of who feeds it (see `respect_queue_depths`).
 const MIN_DEPTH_EVIDENCE: i64 = 4;
 /// A candidate preceding a node's arrival this often is part of the node's usual path.
@@ -945,10 +950,18 @@ impl Learned {
         // In a fixed order, not the arrival maps' (random per process): where two senders
         // compete for one spare sender, `respect_out_degrees` gives it to the first.
         credited.sort_unstable();
-        let mut back_edges = self.back_edges();
-        back_edges.extend(self.fan_in_edges(&credited, &consistent));
+        let with_fan_ins = |credited: &[(&str, &[Name], u64, &str)]| {
+            let mut back_edges = self.back_edges();
+            back_edges.extend(self.fan_in_edges(credited, &consistent));
+            back_edges
+        };
+        let mut back_edges = with_fan_ins(&credited);
         self.respect_out_degrees(&mut credited, &back_edges);
         self.respect_queue_depths(&mut credited, &back_edges);
+        if self.respect_handovers(&mut credited, &with_fan_ins) {
+            back_edges = with_fan_ins(&credited);
+        }
+        self.respect_rejoins(&mut credited, &back_edges);
         let mut counts: HashMap<(String, String), u64> = HashMap::new();
         for (node, _, count, from) in &credited {
             *counts
@@ -1128,7 +1141,12 @@ impl Learned {
         for (node, patterns) in &self.arrivals {
             let arrivals: u64 = patterns.values().sum();
             let messages = self.messages.get(node).copied().unwrap_or(0);
-            if (messages as f64) < 1.5 * arrivals as f64 {
+            // A second message in some traces only (a node that forwards now and then to a
+            // sibling it fans out beside) is a second input as well as a join's.
+            let second_messages = messages.saturating_sub(arrivals);
+            if (second_messages as f64) < MIN_SHARE * arrivals as f64
+                || second_messages < SECOND_INPUT_EVIDENCE
+            {
                 continue;
             }
             let followed_by_it = self.next_starts.iter().filter_map(|(from, next)| {
@@ -1154,11 +1172,39 @@ impl Learned {
             inputs.sort();
             inputs.dedup();
             let downstream = downstream_of(credited, node);
+            // A second message in some traces only comes from a sibling: a node fed by one of
+            // the node's usual senders (any node succeeding before a backed-up node starts
+            // precedes it consistently).
+            let partial = (messages as f64) < 1.5 * arrivals as f64;
+            let usual_sender = |sender: &str| {
+                let sent: u64 = credited
+                    .iter()
+                    .filter(|(to, _, _, from)| *to == &**node && *from == sender)
+                    .map(|(_, _, count, _)| count)
+                    .sum();
+                sent as f64 >= MIN_SHARE * arrivals as f64
+            };
+            let sibling = |candidate: &str| {
+                credited
+                    .iter()
+                    .any(|(to, _, _, from)| *to == candidate && usual_sender(from))
+            };
+            // A router sending some traces' second message (`respond -> {audit | reply}`)
+            // sends elsewhere too, within its reported out-edges.
+            let spare = |candidate: &str| {
+                self.outgoing.get(candidate).is_some_and(|limit| {
+                    (credited_successors(credited, &back_edges, candidate).len() as i64) < *limit
+                })
+            };
             for candidate in inputs {
                 let sends = credited.iter().any(|(_, _, _, from)| *from == candidate);
                 let follows = back_edges.iter().any(|((from, _), _)| *from == candidate);
-                if !sends && !follows && !downstream.contains(&candidate) {
-                    edges.push(((candidate, &**node), arrivals));
+                if (!sends || (partial && spare(candidate)))
+                    && !follows
+                    && !downstream.contains(&candidate)
+                    && (!partial || sibling(candidate))
+                {
+                    edges.push(((candidate, &**node), arrivals.min(second_messages)));
                 }
             }
         }
@@ -1237,6 +1283,146 @@ impl Learned {
                 }) {
                     entry.3 = deeper;
                 }
+            }
+        }
+    }
+
+    /// Out-edges the nodes' `outgoing` says the crediting left unused: a node reporting `k`
+    /// out-edges sends to `k` nodes (a sink to the egress), unless a branch never shows.
+    fn unused_out_edges(
+        &self,
+        credited: &[(&str, &[Name], u64, &str)],
+        back_edges: &[((&str, &str), u64)],
+    ) -> i64 {
+        self.outgoing
+            .iter()
+            .map(|(node, outgoing)| {
+                let successors = credited_successors(credited, back_edges, node).len() as i64;
+                (outgoing - successors.max(1)).max(0)
+            })
+            .sum()
+    }
+
+    /// A router hands its message over before its own success is logged
+    /// (`respond -> {audit | reply}`): the receiver starts while it runs, and is credited to a
+    /// node that succeeded earlier (`ingest`, which fans out to `respond` and `audit`), whose
+    /// out-edge to a backed-up receiver is then left for the router to take. Where a node with
+    /// an out-edge to spare was running at nearly every arrival of a receiver, the receiver is
+    /// re-credited to it when that leaves fewer of the nodes' reported out-edges unused once
+    /// the queue depths are respected again; an out-edge to spare alone is often a branch the
+    /// log never shows.
+    /// True when it re-credited any (the fan-in edges `back_edges` gives are to be redone).
+    fn respect_handovers<'a, 's>(
+        &self,
+        credited: &mut Vec<(&'a str, &'a [Name], u64, &'a str)>,
+        back_edges: &impl Fn(&[(&str, &[Name], u64, &str)]) -> Vec<((&'s str, &'s str), u64)>,
+    ) -> bool {
+        let mut moved = false;
+        let running_part = |candidates: &'a [Name]| -> &'a [Name] {
+            let succeeded = succeeded_part(candidates).len();
+            candidates.get(succeeded + 1..).unwrap_or_default()
+        };
+        let mut receivers: Vec<&str> = credited.iter().map(|(to, ..)| *to).collect();
+        receivers.sort_unstable();
+        receivers.dedup();
+        for receiver in receivers {
+            let mut total = 0;
+            let mut running: HashMap<&'a str, u64> = HashMap::new();
+            for (to, candidates, count, _) in credited.iter() {
+                if *to == receiver {
+                    total += count;
+                    for candidate in running_part(candidates) {
+                        *running.entry(&**candidate).or_default() += count;
+                    }
+                }
+            }
+            let edges = back_edges(credited);
+            let mut handing_over: Vec<&'a str> = running
+                .into_iter()
+                .filter(|(node, count)| {
+                    *count as f64 >= CONSISTENT_SHARE * total as f64
+                        && self.outgoing.get(*node).is_some_and(|limit| {
+                            (credited_successors(credited, &edges, node).len() as i64) < *limit
+                        })
+                })
+                .map(|(node, _)| node)
+                .collect();
+            handing_over.sort_unstable();
+            let unused = self.unused_out_edges(credited, &edges);
+            for node in handing_over {
+                let mut trial = credited.clone();
+                for entry in trial.iter_mut() {
+                    if entry.0 == receiver && entry.1.iter().any(|c| &**c == node) {
+                        entry.3 = node;
+                    }
+                }
+                let edges = back_edges(&trial);
+                self.respect_queue_depths(&mut trial, &edges);
+                if self.unused_out_edges(&trial, &back_edges(&trial)) < unused {
+                    *credited = trial;
+                    moved = true;
+                    break;
+                }
+            }
+        }
+        moved
+    }
+
+    /// A router's rare branch that rejoins the main path (`gate -> {store, enrich}`,
+    /// `enrich -> store`, one request in seven through `enrich`): the receiver's arrival after
+    /// the branch's success is credited to its usual sender (`gate`), which its other traces
+    /// reach it from directly, and the branch is left a sink. A branch its sender takes in at
+    /// most `ROUTED_BRANCH_SHARE` of its traces is routed to, not fanned out to: the sender sent
+    /// that trace's one message to the branch, so the receiver's arrival right after the
+    /// branch's success, in nearly every trace the branch took, is the branch's.
+    fn respect_rejoins<'a>(
+        &self,
+        credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
+        back_edges: &[((&str, &str), u64)],
+    ) {
+        let arrivals_from = |credited: &[(&str, &[Name], u64, &str)], to: &str, from: &str| {
+            credited
+                .iter()
+                .filter(|(receiver, _, _, sender)| *receiver == to && *sender == from)
+                .map(|(_, _, count, _)| count)
+                .sum::<u64>()
+        };
+        let snapshot: Vec<(&'a str, &'a [Name], u64, &'a str)> = credited.to_vec();
+        for entry in credited.iter_mut() {
+            let (receiver, candidates, _, sender) = *entry;
+            let Some(branch) = succeeded_part(candidates).first().map(|b| &**b) else {
+                continue;
+            };
+            if branch == sender || branch == receiver {
+                continue;
+            }
+            let reached: u64 = self
+                .arrivals
+                .get(branch)
+                .map_or(0, |patterns| patterns.values().sum());
+            let sender_traces = self.succeeded_traces.get(sender).copied().unwrap_or(0);
+            let routed = reached >= ROUTER_EVIDENCE_TRACES
+                && reached as f64 <= ROUTED_BRANCH_SHARE * sender_traces as f64
+                && arrivals_from(&snapshot, branch, sender) as f64
+                    >= CONSISTENT_SHARE * reached as f64;
+            if !routed {
+                continue;
+            }
+            let led_on: u64 = snapshot
+                .iter()
+                .filter(|(to, candidates, _, _)| {
+                    *to == receiver
+                        && succeeded_part(candidates)
+                            .first()
+                            .is_some_and(|first| &**first == branch)
+                })
+                .map(|(_, _, count, _)| count)
+                .sum();
+            let sends_elsewhere = credited_successors(&snapshot, back_edges, branch)
+                .iter()
+                .any(|to| to != receiver);
+            if led_on as f64 >= CONSISTENT_SHARE * reached as f64 && !sends_elsewhere {
+                entry.3 = branch;
             }
         }
     }

@@ -433,8 +433,9 @@ pub(super) fn transient_bottleneck(
             // Buckets pool a name's instances: where it stands for nodes of different flows, the
             // level of the one with the fewest inbound edges; the full queues' where senders
             // report their queues into the node full (`full_inbound_edges`).
-            let in_edges =
-                judged_inbound_edges(report.full_inbound_edges, graph.least_inbound_edges(name));
+            let in_edges = judged_inbound_edges(report.full_inbound_edges, {
+                graph.least_inbound_edges(name) - report.idle_inbound_edges
+            });
             let in_level = full_level(report.queue_maxsize, in_edges, options.threshold);
             let out_level = full_level(report.queue_maxsize, 1, options.threshold);
             let window = &buckets[start..start + run];

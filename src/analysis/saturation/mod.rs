@@ -1258,7 +1258,8 @@ impl SaturationAnalyzer {
             // instance (node_id) sums its own node's edges only. Senders that report their one
             // queue into the node full say which are: judged at those queues' level.
             let full_edges = full_inbound_edges(name, graph, &self.nodes, self.options.threshold);
-            let in_edges = judged_inbound_edges(full_edges, graph.inbound_edges(name));
+            let idle_edges = idle_inbound_edges(name, graph, &self.nodes);
+            let in_edges = judged_inbound_edges(full_edges, graph.inbound_edges(name) - idle_edges);
             let instances = stats
                 .readings
                 .iter()
@@ -1289,6 +1290,7 @@ impl SaturationAnalyzer {
                 },
             );
             report.full_inbound_edges = full_edges;
+            report.idle_inbound_edges = idle_edges;
             if let Some(window) = &mut report.pressure_window {
                 window.explain(stats.buckets.all(), self.width);
                 window.settle(span_s);
@@ -2080,6 +2082,9 @@ pub struct NodeReport {
     /// with one inbound edge): its inbound is judged at their level.
     #[serde(skip)]
     pub(super) full_inbound_edges: usize,
+    /// Its inbound queues their senders report nearly always empty (`idle_inbound_edges`).
+    #[serde(skip)]
+    pub(super) idle_inbound_edges: usize,
 }
 
 fn node_report(
@@ -2341,6 +2346,7 @@ fn node_report(
             })
             .collect(),
         full_inbound_edges: 0,
+        idle_inbound_edges: 0,
     }
 }
 
@@ -2456,7 +2462,8 @@ fn judged_inbound_edges(full_edges: usize, edges: usize) -> usize {
 
 /// How many of `node`'s inbound queues their senders report full, when it has several and one
 /// or more of them are: a sender whose only outgoing edge leads to `node` reads that queue's
-/// depth as its `q_depth_out`, full at the full level in `MIN_PRESSURE` of its readings or more
+/// depth as its `q_depth_out` (one with several, its `q_depth_out` less what its other
+/// successors' inbound queues ever held), full at the full level in `MIN_PRESSURE` of its readings or more
 /// (its most pressed instance). `node`'s `q_depth_in` sums all its inbound queues, so one full
 /// queue beside near-empty ones stays under the level of their summed capacity, yet its sender
 /// blocks on it: the node is judged at the level of the queues that are full. A join whose
@@ -2476,9 +2483,17 @@ fn full_inbound_edges(
         .predecessors(node)
         .into_iter()
         .filter(|sender| {
-            let successors = graph.successors(sender);
-            if successors.len() != 1 || successors[0].node_name != node {
-                return false;
+            // What its queues to its other successors held at most: their inbound queues
+            // never held more. The rest of its `q_depth_out` was waiting for `node`.
+            let mut others = 0;
+            for successor in graph.successors(sender) {
+                if successor.node_name == node {
+                    continue;
+                }
+                match stats.get(&successor.node_name) {
+                    Some(other) if !is_endpoint(&successor.node_name) => others += other.q_in_max,
+                    _ => return false,
+                }
             }
             let Some(sender_stats) = stats.get(sender) else {
                 return false;
@@ -2488,10 +2503,48 @@ fn full_inbound_edges(
             }
             let level = full_level(sender_stats.queue_maxsize, 1, threshold);
             sender_stats.readings.iter().any(|(_, readings)| {
-                share_at_least(readings.q_out.iter(), level) >= bottleneck::MIN_PRESSURE
+                let towards_node = readings.q_out.iter().map(|(depth, n)| (depth - others, n));
+                share_at_least(towards_node, level) >= bottleneck::MIN_PRESSURE
             })
         })
         .count()
+}
+
+/// How many of `node`'s inbound queues, when it has several, their senders report nearly
+/// always empty: a sender whose only outgoing edge leads to `node` and whose `q_depth_out`
+/// held anything in under `MIN_PRESSURE` of its readings (a side path one trace in seven
+/// takes). `node`'s `q_depth_in` sums all its inbound queues, and such a queue adds nothing to
+/// it most of the time: the node is judged at the level of the others. Never all of them; 0
+/// where the name stands for nodes of different flows.
+fn idle_inbound_edges(node: &str, graph: &FlowGraph, stats: &NameSlots<NodeStats>) -> usize {
+    let edges = graph.inbound_edges(node);
+    if edges < 2 || !graph.namesakes(node).is_empty() {
+        return 0;
+    }
+    let idle = graph
+        .predecessors(node)
+        .into_iter()
+        .filter(|sender| {
+            let successors = graph.successors(sender);
+            if successors.len() != 1 || successors[0].node_name != node {
+                return false;
+            }
+            let Some(sender_stats) = stats.get(sender) else {
+                return false;
+            };
+            let (mut readings, mut holding) = (0, 0);
+            for (_, instance) in &sender_stats.readings {
+                for (depth, count) in instance.q_out.iter() {
+                    readings += count;
+                    if depth > 0 {
+                        holding += count;
+                    }
+                }
+            }
+            readings > 0 && (holding as f64) < bottleneck::MIN_PRESSURE * readings as f64
+        })
+        .count();
+    idle.min(edges - 1)
 }
 
 /// The backlog of an unbounded queue (`queue_maxsize` 0) that counts as backed up.

@@ -1,0 +1,135 @@
+//! The tenth review's captures of side paths the graph learner got wrong (real PenguiFlow
+//! 3.11.2 runs; script `fixtures/capture/review/tenth_sidepaths.py`, truth in each
+//! `.expected.json` from the flow's wiring and the runtime's own FlowEvents).
+//!
+//! A side path that rejoins the main path's sink: `gate` sends most requests straight to
+//! `store` and some through `enrich`, which sends them on to `store`; once as a router's rare
+//! branch (`tenth_rejoin`, store's backlog full; `tenth_rejoin_calm`, no queue fills), once as a
+//! fan-out whose `enrich` forwards one request in seven (`tenth_writeback`). The graph learned
+//! `enrich` as a sink and missed `enrich -> store`.
+//!
+//! A node that hands its message over before its own success is logged: `ingest` fans out to
+//! `{audit, respond}`, `respond` sends one request in six to `audit` too and the rest to
+//! `reply`, as a predicate router (`tenth_handover`) or with `ctx.emit(m, to=...)`
+//! (`tenth_handover_emit`). The graph learned `ingest -> reply` and missed `ingest -> audit`
+//! and `respond -> reply`.
+
+mod common;
+
+use common::*;
+use std::collections::HashMap;
+
+const CAPTURES: [&str; 3] = ["tenth_rejoin", "tenth_rejoin_calm", "tenth_writeback"];
+const HANDOVERS: [&str; 2] = ["tenth_handover", "tenth_handover_emit"];
+
+/// The messages (first attempts) `node` took in each trace, from the events.
+fn messages_by_trace(capture: &str, node: &str) -> HashMap<String, u64> {
+    let mut messages: HashMap<String, u64> = HashMap::new();
+    for e in capture_events(&format!("review/{capture}.jsonl")) {
+        if e["node_name"] == node && e["event"] == "node_start" && e["attempt"] == 0 {
+            *messages
+                .entry(e["trace_id"].as_str().unwrap().to_string())
+                .or_default() += 1;
+        }
+    }
+    messages
+}
+
+/// The traces that reached `node`, and the second messages it took in them (first attempts
+/// beyond one per trace).
+fn traces_and_second_messages(capture: &str, node: &str) -> (u64, u64) {
+    let messages = messages_by_trace(capture, node);
+    let traces = messages.len() as u64;
+    (traces, messages.values().sum::<u64>() - traces)
+}
+
+/// The messages `enrich` sent `store`: where `gate` routes, store's messages in the traces
+/// `enrich` reached; where `gate` fans out to both, store's second messages.
+fn sent_by_enrich(capture: &str) -> u64 {
+    if capture == "tenth_writeback" {
+        return traces_and_second_messages(capture, "store").1;
+    }
+    let enriched = messages_by_trace(capture, "enrich");
+    messages_by_trace(capture, "store")
+        .iter()
+        .filter(|(trace, _)| enriched.contains_key(*trace))
+        .map(|(_, messages)| messages)
+        .sum()
+}
+
+/// Every wired edge is learned (`enrich -> store`, and no `enrich -> Rookery`), with the
+/// messages it carried; the hot node stays the truth's (`store` where its backlog is full,
+/// judged at its full queue from `gate`, not at the summed capacity of its two queues).
+#[test]
+fn a_side_path_that_rejoins_the_sink_is_learned_and_the_sink_stays_hot() {
+    for capture in CAPTURES {
+        let truth = fixture_json(&format!("review/{capture}.expected.json"));
+        let path = fixture_arg(&format!("review/{capture}.jsonl"));
+        let graph = report_json("graph", &[&path]);
+        assert_eq!(
+            learned_edges(&graph),
+            sorted_pairs(&truth["edges"]),
+            "{capture}"
+        );
+        assert_eq!(
+            carried(&graph, "enrich", "store"),
+            Some(sent_by_enrich(capture)),
+            "{capture}"
+        );
+        assert_eq!(
+            report_json("saturation", &[&path])["hot_node"],
+            truth["hot_node"],
+            "{capture}"
+        );
+    }
+}
+
+/// The edge `from -> to` of a `graph --format json` report, with the traces it carried.
+fn carried(graph: &serde_json::Value, from: &str, to: &str) -> Option<u64> {
+    graph["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["from"] == from && e["to"] == to)
+        .map(|e| e["traces"].as_u64().unwrap())
+}
+
+/// Every wired edge is learned, whether `respond` hands over as a router or with `ctx.emit`:
+/// `ingest` sends every trace's first message to `audit`, `respond` the flagged ones' second,
+/// and every `reply`. The slow sink `audit` stays the hot node.
+#[test]
+fn a_handover_before_success_is_the_handing_nodes_and_frees_the_fan_out_for_its_sink() {
+    for capture in HANDOVERS {
+        let truth = fixture_json(&format!("review/{capture}.expected.json"));
+        let path = fixture_arg(&format!("review/{capture}.jsonl"));
+        let graph = report_json("graph", &[&path]);
+        assert_eq!(
+            learned_edges(&graph),
+            sorted_pairs(&truth["edges"]),
+            "{capture}"
+        );
+        let (audited, flagged) = traces_and_second_messages(capture, "audit");
+        let (replied, _) = traces_and_second_messages(capture, "reply");
+        assert!(flagged > 0 && replied > 0, "{capture}: premise");
+        assert_eq!(
+            carried(&graph, "ingest", "audit"),
+            Some(audited),
+            "{capture}"
+        );
+        assert_eq!(
+            carried(&graph, "respond", "audit"),
+            Some(flagged),
+            "{capture}"
+        );
+        assert_eq!(
+            carried(&graph, "respond", "reply"),
+            Some(replied),
+            "{capture}"
+        );
+        assert_eq!(
+            report_json("saturation", &[&path])["hot_node"],
+            truth["hot_node"],
+            "{capture}"
+        );
+    }
+}
