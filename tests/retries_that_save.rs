@@ -242,3 +242,59 @@ fn one_tenant_s_failures_that_retries_mostly_save_are_not_a_reason_to_gate_it() 
         );
     }
 }
+
+/// The messages whose first attempt at `node` raised, and those of them that ended there for
+/// good (node_failed), from the capture's events.
+fn failed_and_terminal(capture: &str, node: &str) -> (u64, u64) {
+    let events = capture_events(capture);
+    let at_node = |kind: &str| -> std::collections::HashSet<String> {
+        events
+            .iter()
+            .filter(|e| e["node_name"] == node && e["event"] == kind)
+            .filter(|e| kind != "node_error" || e["attempt"] == 0)
+            .map(|e| e["trace_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    (
+        at_node("node_error").len() as u64,
+        at_node("node_failed").len() as u64,
+    )
+}
+
+/// triage's worker-time step for a node losing most of its time to errors: where the retries
+/// saved most of its failing messages (one tenant's shard failing the first two attempts, in a
+/// chain and in a join) it says to keep them, with the counts; where they saved none (billing's
+/// provider down) it still says to retry only what can succeed on retry.
+#[test]
+fn the_worker_time_step_keeps_retries_that_save_most_failing_messages() {
+    let worker_step = |capture: &str, node: &str| -> String {
+        let triage = report_json("triage", &[&fixture_arg(capture)]);
+        remediation_steps(&triage)
+            .into_iter()
+            .find(|step| step.contains(&format!("of {node}'s busy time")))
+            .unwrap_or_else(|| panic!("{capture}: no worker-time step for {node}"))
+    };
+    for (capture, node) in [
+        ("review/ninth_tenantretry.jsonl", "charge"),
+        ("review/ninth_joinshard.jsonl", "pricing"),
+    ] {
+        let (failed, terminal) = failed_and_terminal(capture, node);
+        assert!(failed - terminal > terminal, "{capture}: premise");
+        let step = worker_step(capture, node);
+        assert!(
+            step.contains(&format!(
+                "keep the retries: they saved {} of the {failed} messages whose first attempt failed here ({terminal} ended here for good)",
+                failed - terminal
+            )) && !step.contains("retry only what can succeed"),
+            "{capture}: {step}"
+        );
+    }
+    let capture = "review/ninth_twoproblems.jsonl";
+    let (failed, terminal) = failed_and_terminal(capture, "billing");
+    assert!(failed > 0 && failed == terminal, "premise");
+    let step = worker_step(capture, "billing");
+    assert!(
+        step.contains("retry only what can succeed on retry") && !step.contains("keep the retries"),
+        "{step}"
+    );
+}

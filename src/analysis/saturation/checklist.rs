@@ -11,6 +11,8 @@ pub(super) fn work_share(work: &WorkerTime) -> f64 {
 
 /// Failed messages a tenant needs before a node's lost time is called that tenant's.
 pub(super) const MIN_TENANT_MESSAGES: u64 = 3;
+/// Messages a node's retries must have saved before its worker-time step says to keep them.
+const MIN_SAVED_MESSAGES: u64 = 5;
 
 /// Timeouts and backoff above this share of a node's busy time make it a dependency problem.
 pub(super) const DEPENDENCY_SHARE: f64 = 0.5;
@@ -129,8 +131,19 @@ pub(super) fn error_step(node: &NodeReport) -> String {
     let tenant = dominant_tenant(node, error_lost).map_or(String::new(), |(tenant, share)| {
         format!(" (tenant {tenant}: {:.0}% of that time)", share * 100.0)
     });
+    // Messages whose first attempt failed and that then succeeded here: when the retries save
+    // more than end here for good, they are worth their backoff.
+    let saved = work.failed_messages.saturating_sub(node.terminal);
+    let retries = if saved > node.terminal && saved >= MIN_SAVED_MESSAGES {
+        format!(
+            "; keep the retries: they saved {saved} of the {} messages whose first attempt failed here ({} ended here for good)",
+            work.failed_messages, node.terminal
+        )
+    } else {
+        ", and retry only what can succeed on retry".to_string()
+    };
     format!(
-        "failed attempts and their retry backoff took {:.0}% of {}'s busy time{tenant} ({} raised, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work): fix what fails (see the errors), and retry only what can succeed on retry.",
+        "failed attempts and their retry backoff took {:.0}% of {}'s busy time{tenant} ({} raised, {:.1} s, then {:.1} s of backoff; {:.1} s of successful work): fix what fails (see the errors){retries}.",
         work.error_share() * 100.0,
         node.node_name,
         plural(node.errors, "attempt"),
