@@ -386,3 +386,54 @@ fn a_timeout_step_at_max_retries_1_says_0_not_lower() {
         );
     }
 }
+
+/// A dependency that fails fast (billing's provider down for the whole run, 503s; notify's from
+/// t=8 s; answer's KeyError) is no time limit at work: the slow-dependency step says the
+/// attempts raised, how many, and that no timeout is missing, not that "a time limit already
+/// cuts them". billing never succeeded anywhere in the input, and the signal says so rather
+/// than only "no success for" its window.
+#[test]
+fn a_dependency_failing_fast_is_not_read_as_a_time_limit() {
+    for (capture, node) in [
+        ("review/ninth_twoproblems.jsonl", "billing"),
+        ("review/ninth_providerdown.jsonl", "notify"),
+        ("review/ninth_edges.jsonl", "answer"),
+    ] {
+        let events = capture_events(capture);
+        let of_node = |kind: &str| {
+            events
+                .iter()
+                .filter(|e| e["node_name"] == node && e["event"] == kind)
+                .count()
+        };
+        assert!(
+            of_node("node_error") > 0 && of_node("node_timeout") == 0,
+            "{capture}: premise"
+        );
+        let never_succeeded = of_node("node_success") == 0;
+        let saturation = report_json("saturation", &[&fixture_arg(capture)]);
+        let signal = saturation["signals"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["kind"] == "slow_dependency" && s["node_name"] == node)
+            .unwrap_or_else(|| panic!("{capture}: {}", saturation["signals"]));
+        let detail = signal["detail"].as_str().unwrap();
+        assert!(
+            detail.contains(" raised, but no success for "),
+            "{capture}: {detail}"
+        );
+        assert_eq!(
+            detail.contains("none in the whole input"),
+            never_succeeded,
+            "{capture}: {detail}"
+        );
+        let steps = saturation["remediation"].to_string();
+        assert!(
+            steps.contains(&format!("No attempt at {node} succeeds for a while"))
+                && steps.contains("no timeout is missing")
+                && !steps.contains("time limit already cuts"),
+            "{capture}: {steps}"
+        );
+    }
+}

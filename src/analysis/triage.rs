@@ -1079,7 +1079,7 @@ fn merge_checklists(
             }
             _ => match signal.kind {
                 SignalKind::SlowDependency if signal.ended_in_errors => format!(
-                    "{node}'s attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (the errors above) rather than adding a timeout."
+                    "{node}'s attempts there ended in errors, not in silence, so they do not hang and no timeout is missing; fix what they raise (the errors above)."
                 ),
                 SignalKind::SlowDependency if signal.ended_in_timeouts => {
                     super::saturation::timeouts_cut_step(&node, &signal.detail)

@@ -769,7 +769,7 @@ pub(super) fn remediate(
                 signal.detail
             )),
             SignalKind::SlowDependency if signal.ended_in_errors => steps.push(format!(
-                "{node} answers nothing for a while ({}), and its attempts there ended in errors, not in silence: a time limit already cuts them; fix what they raise (`flowtrace classify --node {node}` shows the exceptions) rather than adding a timeout.",
+                "No attempt at {node} succeeds for a while ({}): its attempts there ended in errors, not in silence, so they do not hang and no timeout is missing; fix what they raise (`flowtrace classify --node {node}` shows the exceptions).",
                 signal.detail
             )),
             SignalKind::SlowDependency => match trend_of(nodes, &node) {

@@ -130,11 +130,26 @@ pub(super) fn slow_dependency_signal(
         node_name: Some(report.node_name.clone()),
         trace_id: None,
         detail: format!(
-            "{} started and {} but no success for {} ({} consecutive buckets){}",
-            plural(starts, "attempt"),
-            plural(timeouts, "timeout"),
+            "{} but no success for {} ({} consecutive buckets{}){}",
+            if errors > 0 {
+                format!(
+                    "{} started, {timeouts} timed out and {errors} raised,",
+                    plural(starts, "attempt")
+                )
+            } else {
+                format!(
+                    "{} started and {}",
+                    plural(starts, "attempt"),
+                    plural(timeouts, "timeout")
+                )
+            },
             duration_text(run as i64 * width),
             run,
+            if report.successes == 0 {
+                "; none in the whole input"
+            } else {
+                ""
+            },
             if inflight > 0 {
                 format!("; trace_inflight up to {inflight}")
             } else {
