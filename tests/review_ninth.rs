@@ -327,7 +327,7 @@ fn a_router_s_unseen_branch_is_not_room_for_its_shallow_sibling_s_receiver() {
 
 /// A retry storm at a node whose retries already sleep between attempts (`ninth_providerdown`:
 /// notify's backoff 0.05 s, doubling; the router topology's slow_path) is told to back off
-/// longer, with the wait its retries took, not to "add backoff". Truth: the runtime's
+/// longer, with the wait its retries took, not to "add backoff", by classify and saturation. Truth: the runtime's
 /// node_retry events' `sleep_s`.
 #[test]
 fn a_retry_storm_with_backoff_in_place_is_told_to_back_off_longer() {
@@ -345,17 +345,28 @@ fn a_retry_storm_with_backoff_in_place_is_told_to_back_off_longer() {
             "{capture}: premise"
         );
         let mean_ms = 1000.0 * slept.iter().sum::<f64>() / slept.len() as f64;
-        let steps = classify_steps(&report_json("classify", &[&fixture_arg(capture)]));
-        let storm = steps
-            .iter()
-            .find(|step| step.starts_with(&format!("Retry storm at {node}")))
-            .unwrap_or_else(|| panic!("{capture}: {steps:?}"));
-        assert!(
-            storm.contains(&format!(
-                "back off longer (its retries already wait {mean_ms:.1} ms each on average"
-            )) && !storm.contains("add backoff"),
-            "{capture}: {storm}"
-        );
+        let path = fixture_arg(capture);
+        for (subcommand, steps) in [
+            (
+                "classify",
+                classify_steps(&report_json("classify", &[&path])),
+            ),
+            (
+                "saturation",
+                remediation_steps(&report_json("saturation", &[&path])),
+            ),
+        ] {
+            let storm = steps
+                .iter()
+                .find(|step| step.starts_with(&format!("Retry storm at {node}")))
+                .unwrap_or_else(|| panic!("{capture} {subcommand}: {steps:?}"));
+            assert!(
+                storm.contains(&format!(
+                    "back off longer (its retries already wait {mean_ms:.1} ms each on average"
+                )) && !storm.contains("add backoff"),
+                "{capture} {subcommand}: {storm}"
+            );
+        }
     }
 }
 

@@ -1768,6 +1768,19 @@ fn no_retry_to_spare(node: &NodeFacts, name: &str) -> Option<String> {
 const MIN_AT_LAST_ATTEMPT: u64 = 5;
 /// Messages that failed every attempt, none saved, before a dependency is called down.
 const MIN_MESSAGES_DOWN: u64 = 5;
+
+/// What to do about the backoff of a retry storm whose `retries` slept `slept_s` in all:
+/// retries that already sleep between attempts need more backoff, not backoff.
+pub fn backoff_advice(slept_s: f64, retries: u64) -> String {
+    if slept_s > 0.0 && retries > 0 {
+        format!(
+            "back off longer (its retries already wait {} ms each on average, NodePolicy.backoff_base and backoff_mult)",
+            millis(1000.0 * slept_s / retries as f64)
+        )
+    } else {
+        "add backoff".to_string()
+    }
+}
 /// An exception none of whose occurrences came in this much of the input's end is said over.
 const OVER_MIN_MICROS: i64 = 10_000_000;
 
@@ -1897,19 +1910,10 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                     node.timeouts_outbound_full, node.timeouts, g.key
                 )
             } else {
-                // Retries that already sleep between attempts: more backoff, not backoff.
-                let backoff = facts
-                    .nodes
-                    .get(g.key.as_str())
-                    .map(|node| (node.worker.backoff_s, g.retry))
-                    .filter(|(slept, retries)| *slept > 0.0 && *retries > 0)
-                    .map(|(slept, retries)| {
-                        format!(
-                            "back off longer (its retries already wait {} ms each on average, NodePolicy.backoff_base and backoff_mult)",
-                            millis(1000.0 * slept / retries as f64)
-                        )
-                    })
-                    .unwrap_or_else(|| "add backoff".to_string());
+                let backoff = backoff_advice(
+                    facts.nodes.get(g.key.as_str()).map_or(0.0, |n| n.worker.backoff_s),
+                    g.retry,
+                );
                 format!(
                     "disable retries temporarily (NodePolicy.max_retries=0) or {backoff} so retries stop piling onto the dependency"
                 )

@@ -793,10 +793,16 @@ pub(super) fn remediate(
                     signal.detail
                 ))
             }
-            SignalKind::RetryStorm => steps.push(format!(
-                "Retry storm at {node} ({}): disable retries temporarily (NodePolicy.max_retries=0) or add backoff.",
-                signal.detail
-            )),
+            SignalKind::RetryStorm => {
+                let backoff = nodes.iter().find(|n| n.node_name == node).map_or_else(
+                    || crate::analysis::classify::backoff_advice(0.0, 0),
+                    |n| crate::analysis::classify::backoff_advice(n.worker_time.backoff_s, n.retries),
+                );
+                steps.push(format!(
+                    "Retry storm at {node} ({}): disable retries temporarily (NodePolicy.max_retries=0) or {backoff}.",
+                    signal.detail
+                ))
+            }
             SignalKind::LatencyRegression => {
                 let backed_up = hot.is_some_and(|h| h.backed_up.contains(&node));
                 if let Some(trend) = trend_of(nodes, &node) {
