@@ -133,3 +133,53 @@ fn a_handover_before_success_is_the_handing_nodes_and_frees_the_fan_out_for_its_
         );
     }
 }
+
+/// The guards of the two rules above, from a helper's adversarial runs on which their first
+/// cut learned a wrong edge. `tenth_twotargets`: a router sending 1 request in 7 to two
+/// targets (`["store", "audit"]`), audit a sink whose success always comes last before the
+/// backed-up store starts; its success logs one more pending message in those traces
+/// (`trace_pending`), so audit is no input of store. `tenth_chunks`: `chunk` emits two chunks
+/// to embed and one to bigdoc for 1 document in 6; embed's second messages are chunk's, and
+/// bigdoc (a sink that never held a message on an outbound queue) is no second input.
+#[test]
+fn a_rare_second_target_or_a_sibling_sink_is_not_taken_for_the_receivers_input() {
+    for capture in ["tenth_twotargets", "tenth_chunks"] {
+        let truth = fixture_json(&format!("review/{capture}.expected.json"));
+        let path = fixture_arg(&format!("review/{capture}.jsonl"));
+        assert_eq!(
+            learned_edges(&report_json("graph", &[&path])),
+            sorted_pairs(&truth["edges"]),
+            "{capture}"
+        );
+        assert_eq!(
+            report_json("saturation", &[&path])["hot_node"],
+            truth["hot_node"],
+            "{capture}"
+        );
+    }
+    // The premises, from the events: route's successes log trace_pending 3 where it sent audit
+    // a message and 2 elsewhere; bigdoc's successes never log an outbound message.
+    let events = capture_events("review/tenth_twotargets.jsonl");
+    let audited: std::collections::HashSet<&str> = events
+        .iter()
+        .filter(|e| e["node_name"] == "audit")
+        .map(|e| e["trace_id"].as_str().unwrap())
+        .collect();
+    for e in events
+        .iter()
+        .filter(|e| e["node_name"] == "route" && e["event"] == "node_success")
+    {
+        let expected = if audited.contains(e["trace_id"].as_str().unwrap()) {
+            3
+        } else {
+            2
+        };
+        assert_eq!(e["trace_pending"], expected, "{e}");
+    }
+    assert!(
+        capture_events("review/tenth_chunks.jsonl")
+            .iter()
+            .filter(|e| e["node_name"] == "bigdoc" && e["event"] == "node_success")
+            .all(|e| e["q_depth_out"] == 0)
+    );
+}

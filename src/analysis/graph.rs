@@ -130,6 +130,9 @@ struct WalkNode {
     sent: u32,
     /// The instance (`node_id`) of its latest success.
     instance: InstanceId,
+    /// The trace's messages still in the system at its latest success (`trace_pending`; -1:
+    /// not logged): one more than usual where it sent one more message.
+    pending: i64,
     /// The instance (`node_id`) the trace first reached it in: which worker took its message.
     arrived: InstanceId,
     /// The trace reached it (it is not merely a sender).
@@ -184,6 +187,13 @@ struct Counts {
     deepest_out: Vec<Option<i64>>,
     /// Messages each node took (first attempts), over all traces.
     messages: Vec<u64>,
+    /// Each node's successes that logged a message on its outbound queues (`q_depth_out` 1
+    /// or more: the runtime logs the success before any receiver can take what it emitted).
+    emitting: Vec<u64>,
+    /// The sum and number of `trace_pending` readings at each node's successes, and at the
+    /// successes of a sender credited with an arrival, by (sender, receiver).
+    pending: Vec<(u64, u64)>,
+    sent_pending: FastMap<(NodeId, NodeId), (u64, u64)>,
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
     /// sender's success) of a message the receiver took.
     latest_sends: FastMap<(NodeId, NodeId, InstanceId), Timestamp>,
@@ -211,6 +221,9 @@ impl Default for Counts {
             deepest_in: Vec::new(),
             deepest_out: Vec::new(),
             messages: Vec::new(),
+            emitting: Vec::new(),
+            pending: Vec::new(),
+            sent_pending: FastMap::default(),
             latest_sends: FastMap::default(),
             instance_senders: FastMap::default(),
             candidates: Vec::new(),
@@ -235,6 +248,8 @@ impl Counts {
             self.deepest_in.push(None);
             self.deepest_out.push(None);
             self.messages.push(0);
+            self.emitting.push(0);
+            self.pending.push((0, 0));
         }
         id
     }
@@ -331,6 +346,19 @@ impl Counts {
             deepest_in: reported(&self.deepest_in),
             deepest_out: reported(&self.deepest_out),
             messages: present(&self.messages),
+            emitting: present(&self.emitting),
+            pending: self
+                .pending
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, readings))| *readings > 0)
+                .map(|(id, reading)| (name(id as NodeId), *reading))
+                .collect(),
+            sent_pending: self
+                .sent_pending
+                .iter()
+                .map(|((from, to), reading)| ((name(*from), name(*to)), *reading))
+                .collect(),
             latest_sends: self
                 .latest_sends
                 .iter()
@@ -392,6 +420,7 @@ impl TraceWalk {
                     streaming: 0,
                     sent: 0,
                     instance: NO_INSTANCE,
+                    pending: -1,
                     arrived: NO_INSTANCE,
                     reached: false,
                     awaiting_next: false,
@@ -500,6 +529,7 @@ impl TraceWalk {
             entry.succeeded = order;
             entry.success_at = event.ts;
             entry.instance = instance;
+            entry.pending = event.trace_pending().unwrap_or(-1);
             entry.has_success = true;
             if self
                 .waiting
@@ -604,10 +634,16 @@ impl TraceWalk {
         let mut sent = None;
         if let Some(sender) = sender {
             let succeeded = !succeeded.is_empty();
+            let sender_id = sender;
             let sender = self.entry(sender);
             sender.sent += 1;
             if succeeded && sender.has_success {
                 sent = Some((sender.success_at, sender.instance));
+                if sender.pending >= 0 {
+                    let (sum, readings) = counts.sent_pending.entry((sender_id, node)).or_default();
+                    *sum += sender.pending as u64;
+                    *readings += 1;
+                }
             }
         }
         let arrived = self.get(node).map_or(NO_INSTANCE, |n| n.arrived);
@@ -687,6 +723,12 @@ struct Learned {
     deepest_out: NameMap<i64>,
     /// Messages each node took (first attempts), over all traces.
     messages: NameMap<u64>,
+    /// Each node's successes that logged a message on its outbound queues.
+    emitting: NameMap<u64>,
+    /// `trace_pending` at each node's successes (sum, readings), and at a sender's successes
+    /// by the receiver credited to it.
+    pending: NameMap<(u64, u64)>,
+    sent_pending: FastMap<(Name, Name), (u64, u64)>,
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
     /// sender's success) of a message the receiver took.
     latest_sends: FastMap<(Name, Name, Option<Name>), Timestamp>,
@@ -776,6 +818,14 @@ impl GraphLearner {
             }
             if event.kind == Kind::NodeSuccess {
                 counts.successes[index] += 1;
+                if event.q_depth_out().is_some_and(|depth| depth > 0) {
+                    counts.emitting[index] += 1;
+                }
+                if let Some(pending) = event.trace_pending().filter(|p| *p >= 0) {
+                    let (sum, readings) = &mut counts.pending[index];
+                    *sum += pending as u64;
+                    *readings += 1;
+                }
             }
         }
         walk.observe(event, node, counts);
@@ -1199,7 +1249,11 @@ impl Learned {
             for candidate in inputs {
                 let sends = credited.iter().any(|(_, _, _, from)| *from == candidate);
                 let follows = back_edges.iter().any(|((from, _), _)| *from == candidate);
+                // A sibling sending the second messages had them on its outbound queue when
+                // its success was logged, as often as it sent them, nearly.
+                let emitted = self.emitting.get(candidate).copied().unwrap_or(0);
                 if (!sends || (partial && spare(candidate)))
+                    && (!partial || 2 * emitted >= second_messages)
                     && !follows
                     && !downstream.contains(&candidate)
                     && (!partial || sibling(candidate))
@@ -1375,6 +1429,21 @@ impl Learned {
     /// most `ROUTED_BRANCH_SHARE` of its traces is routed to, not fanned out to: the sender sent
     /// that trace's one message to the branch, so the receiver's arrival right after the
     /// branch's success, in nearly every trace the branch took, is the branch's.
+    /// True when `sender`'s successes in the traces it sent `branch` logged more of the
+    /// trace's messages pending than its successes do on average (`trace_pending`): it sent
+    /// `branch` a message beside its usual one (a router routing to two targets), not instead.
+    fn sent_more_with(&self, sender: &str, branch: &str) -> bool {
+        let mean =
+            |(sum, readings): (u64, u64)| (readings > 0).then(|| sum as f64 / readings as f64);
+        let with_branch = self
+            .sent_pending
+            .get(&(Name::from(sender), Name::from(branch)))
+            .copied()
+            .and_then(mean);
+        let overall = self.pending.get(sender).copied().and_then(mean);
+        matches!((with_branch, overall), (Some(with_branch), Some(overall)) if with_branch > overall + 0.5)
+    }
+
     fn respect_rejoins<'a>(
         &self,
         credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
@@ -1405,7 +1474,7 @@ impl Learned {
                 && reached as f64 <= ROUTED_BRANCH_SHARE * sender_traces as f64
                 && arrivals_from(&snapshot, branch, sender) as f64
                     >= CONSISTENT_SHARE * reached as f64;
-            if !routed {
+            if !routed || self.sent_more_with(sender, branch) {
                 continue;
             }
             let led_on: u64 = snapshot
