@@ -183,3 +183,32 @@ fn a_rare_second_target_or_a_sibling_sink_is_not_taken_for_the_receivers_input()
             .all(|e| e["q_depth_out"] == 0)
     );
 }
+
+/// `tenth_retried_emit`: b ctx.emits to c, then now and then reports to the `errors` sink and
+/// raises; its retries send c (and errors) the message again. In traces whose every attempt
+/// failed, b never succeeded, so a re-sent message arriving after d's or errors' success was
+/// credited to them (`d -> errors`, `errors -> c`) and kept as each one's only out-edge: two
+/// traces of d's 280-odd. A node's traffic counts the traces it ended, so those are rare.
+#[test]
+fn messages_a_retried_node_sends_again_do_not_make_a_cycle() {
+    let capture = "tenth_retried_emit";
+    let truth = fixture_json(&format!("review/{capture}.expected.json"));
+    let path = fixture_arg(&format!("review/{capture}.jsonl"));
+    // The premise: b's attempts failed, were retried, and some messages failed for good.
+    let events = capture_events(&format!("review/{capture}.jsonl"));
+    let count = |kind: &str| {
+        events
+            .iter()
+            .filter(|e| e["node_name"] == "b" && e["event"] == kind)
+            .count()
+    };
+    assert!(count("node_retry") > 0 && count("node_failed") > 0);
+    assert_eq!(
+        learned_edges(&report_json("graph", &[&path])),
+        sorted_pairs(&truth["edges"])
+    );
+    assert_eq!(
+        report_json("saturation", &[&path])["hot_node"],
+        truth["hot_node"]
+    );
+}
