@@ -100,6 +100,8 @@ const NO_NODE: NodeId = NodeId::MAX;
 /// A sender instance (`node_id`) as the learner numbers it; `NO_INSTANCE` when unknown.
 type InstanceId = u32;
 const NO_INSTANCE: InstanceId = InstanceId::MAX;
+/// A walk node's `pending` when its success logged no `trace_pending`.
+const NO_PENDING: u8 = u8::MAX;
 
 /// The candidates of an arrival that had succeeded (before `MARK`).
 fn succeeded_ids(candidates: &[NodeId]) -> &[NodeId] {
@@ -130,9 +132,10 @@ struct WalkNode {
     sent: u32,
     /// The instance (`node_id`) of its latest success.
     instance: InstanceId,
-    /// The trace's messages still in the system at its latest success (`trace_pending`; -1:
-    /// not logged): one more than usual where it sent one more message.
-    pending: i64,
+    /// The trace's messages still in the system at its latest success (`trace_pending`, at
+    /// most 254; `NO_PENDING`: not logged): one more than usual where it sent one more
+    /// message. A byte keeps the walk's nodes at 40 bytes.
+    pending: u8,
     /// The instance (`node_id`) the trace first reached it in: which worker took its message.
     arrived: InstanceId,
     /// The trace reached it (it is not merely a sender).
@@ -420,7 +423,7 @@ impl TraceWalk {
                     streaming: 0,
                     sent: 0,
                     instance: NO_INSTANCE,
-                    pending: -1,
+                    pending: NO_PENDING,
                     arrived: NO_INSTANCE,
                     reached: false,
                     awaiting_next: false,
@@ -529,7 +532,12 @@ impl TraceWalk {
             entry.succeeded = order;
             entry.success_at = event.ts;
             entry.instance = instance;
-            entry.pending = event.trace_pending().unwrap_or(-1);
+            entry.pending = event
+                .trace_pending()
+                .filter(|pending| *pending >= 0)
+                .map_or(NO_PENDING, |pending| {
+                    pending.min(i64::from(NO_PENDING) - 1) as u8
+                });
             entry.has_success = true;
             if self
                 .waiting
@@ -639,9 +647,9 @@ impl TraceWalk {
             sender.sent += 1;
             if succeeded && sender.has_success {
                 sent = Some((sender.success_at, sender.instance));
-                if sender.pending >= 0 {
+                if sender.pending != NO_PENDING {
                     let (sum, readings) = counts.sent_pending.entry((sender_id, node)).or_default();
-                    *sum += sender.pending as u64;
+                    *sum += u64::from(sender.pending);
                     *readings += 1;
                 }
             }
@@ -2028,6 +2036,12 @@ mod tests {
             events.push(event(at + 5, trace, node, Kind::NodeSuccess));
         }
         events
+    }
+
+    /// A walk node per node a trace touched, for every trace in flight: its size is memory.
+    #[test]
+    fn a_walk_node_stays_at_40_bytes() {
+        assert_eq!(std::mem::size_of::<WalkNode>(), 40);
     }
 
     #[test]
