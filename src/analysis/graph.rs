@@ -1751,8 +1751,9 @@ impl FlowGraph {
         }
         // A node's traffic is also the traces it ended (a sink's go to the egress, which no
         // arrival credits): a sink credited with a message in 2 of its 281 traces is rare at
-        // its source.
-        for (node, traffic) in outgoing.iter_mut() {
+        // its source, when it is a handful (a rare escalation seen 30 times is a branch).
+        let mut ended = outgoing.clone();
+        for (node, traffic) in ended.iter_mut() {
             if let Some(traces) = succeeded_traces.get(*node) {
                 *traffic = (*traffic).max(*traces);
             }
@@ -1766,7 +1767,9 @@ impl FlowGraph {
         let mut edges: Vec<Edge> = counts
             .iter()
             .filter(|((from, to), count)| {
-                !rare(&outgoing, from, **count) || !rare(&incoming, to, **count)
+                let rare_at_source = rare(&outgoing, from, **count)
+                    || (**count < ROUTER_EVIDENCE_TRACES && rare(&ended, from, **count));
+                !rare_at_source || !rare(&incoming, to, **count)
             })
             .map(|((from, to), traces)| Edge {
                 from: from.clone(),
@@ -2366,6 +2369,37 @@ mod tests {
         }
         let graph = learner.finish();
         assert!(!graph.edges.iter().any(|e| e.to == "c" && e.from == "a"));
+    }
+
+    /// `review` ends most traces and escalates a few to `human`, which `triage` feeds 600
+    /// times: 20 escalations (3% of review's traces, 3% of human's arrivals) are a rare branch;
+    /// 3 are strays (a retried node's re-sent messages credited to the last success).
+    #[test]
+    fn a_sinks_rare_forward_is_kept_when_seen_often_enough() {
+        for (escalations, kept) in [(20, true), (3, false)] {
+            let mut learner = GraphLearner::default();
+            for trace in 0..600 {
+                let path: &[&str] = if trace < escalations {
+                    &["intake", "review", "human"]
+                } else {
+                    &["intake", "review"]
+                };
+                for event in linear_trace(&format!("r{trace}"), trace * 100, path) {
+                    learner.observe(&event);
+                }
+                let at = 100_000 + trace * 100;
+                for event in linear_trace(&format!("t{trace}"), at, &["intake", "triage", "human"])
+                {
+                    learner.observe(&event);
+                }
+            }
+            let graph = learner.finish();
+            let escalates = graph
+                .edges
+                .iter()
+                .any(|e| e.from == "review" && e.to == "human");
+            assert_eq!(escalates, kept, "{escalations}: {:?}", sorted_edges(&graph));
+        }
     }
 
     #[test]
