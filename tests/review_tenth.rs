@@ -212,3 +212,71 @@ fn messages_a_retried_node_sends_again_do_not_make_a_cycle() {
         truth["hot_node"]
     );
 }
+
+/// The guards of the stray-credit rule above, from a second adversarial run: a real rare
+/// edge that the crediting gives only a handful of its messages is no stray when the sender's
+/// successes logged those messages on its outbound queue. `tenth_join3`: the fast a and c of
+/// a 3-way join succeed within a millisecond or two, and a's messages were credited to c
+/// (a logs `q_depth_out` 1 at every success). `tenth_escalation`: triage ends most traces
+/// and escalates 1 request in 33 to review, which main feeds too.
+#[test]
+fn a_rare_input_whose_sender_logged_its_messages_is_kept() {
+    for (capture, sender) in [("tenth_join3", "a"), ("tenth_escalation", "triage")] {
+        let truth = fixture_json(&format!("review/{capture}.expected.json"));
+        let path = fixture_arg(&format!("review/{capture}.jsonl"));
+        let emitted = capture_events(&format!("review/{capture}.jsonl"))
+            .iter()
+            .filter(|e| e["node_name"] == sender && e["event"] == "node_success")
+            .filter(|e| e["q_depth_out"].as_i64().unwrap() > 0)
+            .count();
+        assert!(emitted > 0, "{capture}: premise");
+        assert_eq!(
+            learned_edges(&report_json("graph", &[&path])),
+            sorted_pairs(&truth["edges"]),
+            "{capture}"
+        );
+        assert_eq!(
+            report_json("saturation", &[&path])["hot_node"],
+            truth["hot_node"],
+            "{capture}"
+        );
+    }
+}
+
+/// find's inferred next node read at its sender: the sender's outbound queue is one edge's
+/// queue, of `queue_maxsize`, even where the receiver has two inbound edges (store, fed by
+/// gate and enrich). It read "1 of 8" for enrich's one queue of 4.
+#[test]
+fn a_queue_read_at_the_sender_is_one_edges_queue() {
+    let path = fixture_arg("review/tenth_rejoin.jsonl");
+    let traces = report_json("traces", &[&path]);
+    let waiting = traces
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["status"] == "in_flight" && t["last_node"] == "enrich")
+        .expect("premise: a trace cut after enrich's success")["trace_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // The truth: enrich's success in that trace, its outbound queue and the queues' capacity.
+    let events = capture_events("review/tenth_rejoin.jsonl");
+    let sent = events
+        .iter()
+        .find(|e| {
+            e["trace_id"] == waiting.as_str()
+                && e["node_name"] == "enrich"
+                && e["event"] == "node_success"
+        })
+        .unwrap();
+    let (depth, capacity) = (&sent["q_depth_out"], &sent["queue_maxsize"]);
+    let text = find_text(&waiting, &path);
+    assert!(
+        text.contains(&format!(
+            "its sender's outbound queue in {depth} of {capacity},"
+        )) && text.contains(&format!(
+            "({depth} of {capacity} in the sender's outbound queue at the send)"
+        )) && !text.contains("inbound edges of"),
+        "{text}"
+    );
+}

@@ -723,6 +723,17 @@ pub enum QueueReading {
     Sender,
 }
 
+impl NextNode {
+    /// The inbound edges its queue reading sums: all of the node's when read at the node
+    /// (`q_depth_in` sums them, a join's), one when read at the sender (one edge's queue).
+    pub fn edges_read(&self) -> usize {
+        match self.reading {
+            Some(QueueReading::Sender) => 1,
+            _ => self.inbound_edges.unwrap_or(1).max(1) as usize,
+        }
+    }
+}
+
 /// Per node across all traces: success latencies (unblocked, then all), worker time; and per
 /// node instance, its worker as its events show it.
 type NodeFacts<'a> = (

@@ -1031,7 +1031,7 @@ impl Learned {
                 .entry((from.to_string(), to.to_string()))
                 .or_default() += count;
         }
-        let mut graph = FlowGraph::from_counts(counts, &self.succeeded_traces);
+        let mut graph = FlowGraph::from_counts(counts, &self.succeeded_traces, &self.emitting);
         graph.left = self
             .succeeded_traces
             .iter()
@@ -1738,10 +1738,12 @@ pub struct Successor {
 }
 
 impl FlowGraph {
-    /// The graph of the credited `counts`, each node having succeeded in `succeeded_traces`.
+    /// The graph of the credited `counts`, each node having succeeded in `succeeded_traces`,
+    /// with a message on its outbound queues at `emitting` of its successes.
     fn from_counts(
         counts: HashMap<(String, String), u64>,
         succeeded_traces: &NameMap<u64>,
+        emitting: &NameMap<u64>,
     ) -> FlowGraph {
         let mut outgoing: HashMap<&str, u64> = HashMap::new();
         let mut incoming: HashMap<&str, u64> = HashMap::new();
@@ -1751,7 +1753,9 @@ impl FlowGraph {
         }
         // A node's traffic is also the traces it ended (a sink's go to the egress, which no
         // arrival credits): a sink credited with a message in 2 of its 281 traces is rare at
-        // its source, when it is a handful (a rare escalation seen 30 times is a branch).
+        // its source, when it is a handful (a rare escalation seen 30 times is a branch) and
+        // its successes did not log as many messages on its outbound queues (an escalation
+        // credited to the sibling that succeeded just after it did).
         let mut ended = outgoing.clone();
         for (node, traffic) in ended.iter_mut() {
             if let Some(traces) = succeeded_traces.get(*node) {
@@ -1767,8 +1771,11 @@ impl FlowGraph {
         let mut edges: Vec<Edge> = counts
             .iter()
             .filter(|((from, to), count)| {
+                let emitted = emitting.get(from.as_str()).copied().unwrap_or(0);
                 let rare_at_source = rare(&outgoing, from, **count)
-                    || (**count < ROUTER_EVIDENCE_TRACES && rare(&ended, from, **count));
+                    || (**count < ROUTER_EVIDENCE_TRACES
+                        && emitted < **count
+                        && rare(&ended, from, **count));
                 !rare_at_source || !rare(&incoming, to, **count)
             })
             .map(|((from, to), traces)| Edge {

@@ -645,8 +645,7 @@ fn in_flight_steps(findings: &TraceFindings, next: &NextNode, steps: &mut Vec<St
                 // A join's q_depth_in sums its inbound edges.
                 depth_of(
                     next.q_depth_in,
-                    next.queue_maxsize
-                        .map(|c| c * next.inbound_edges.unwrap_or(1).max(1) as i64)
+                    next.queue_maxsize.map(|c| c * next.edges_read() as i64)
                 ),
                 match reading {
                     super::find::QueueReading::After => "at its first event after the send",

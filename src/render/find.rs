@@ -163,7 +163,7 @@ fn next_place(next: &NextNode, report: &FindReport) -> String {
 /// The next node's queues; a join's q_depth_in sums its inbound edges, so it is read against
 /// all of them.
 fn next_queues(next: &NextNode) -> String {
-    match next.inbound_edges.filter(|edges| *edges > 1) {
+    match Some(next.edges_read()).filter(|edges| *edges > 1) {
         Some(edges) => format!(
             "{} ({edges} inbound edges of {} each)",
             queues(
