@@ -280,3 +280,25 @@ fn a_queue_read_at_the_sender_is_one_edges_queue() {
         "{text}"
     );
 }
+
+/// `tenth_twoinputs`: two entry nodes, `api -> {p, s}` and `batch -> s`, s a slow sink. Its
+/// `q_depth_in` sums the queue from api, full, and the queue from batch, which never held
+/// more than the message batch had just sent: judged at the summed capacity of both, s's
+/// queue was never "full" and no hot node was named.
+#[test]
+fn a_sink_fed_by_a_full_queue_and_a_shallow_one_is_the_hot_node() {
+    let capture = "tenth_twoinputs";
+    let truth = fixture_json(&format!("review/{capture}.expected.json"));
+    // The premise: batch's outbound queue never held more than 1, s's inbound more than 4.
+    assert!(truth["deepest_out"]["batch"].as_i64().unwrap() <= 1);
+    assert!(truth["deepest_in"]["s"].as_i64().unwrap() > 4);
+    let path = fixture_arg(&format!("review/{capture}.jsonl"));
+    assert_eq!(
+        learned_edges(&report_json("graph", &[&path])),
+        sorted_pairs(&truth["edges"])
+    );
+    assert_eq!(
+        report_json("saturation", &[&path])["hot_node"],
+        truth["hot_node"]
+    );
+}

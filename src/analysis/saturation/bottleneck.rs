@@ -434,9 +434,10 @@ pub(super) fn transient_bottleneck(
             // level of the one with the fewest inbound edges; the full queues' where senders
             // report their queues into the node full (`full_inbound_edges`).
             let in_edges = judged_inbound_edges(report.full_inbound_edges, {
-                graph.least_inbound_edges(name) - report.idle_inbound_edges
+                graph.least_inbound_edges(name) - report.shallow_inbound_edges
             });
-            let in_level = full_level(report.queue_maxsize, in_edges, options.threshold);
+            let in_level = full_level(report.queue_maxsize, in_edges, options.threshold)
+                + report.shallow_inbound_depth as f64;
             let out_level = full_level(report.queue_maxsize, 1, options.threshold);
             let window = &buckets[start..start + run];
             let share = |full: &dyn Fn(&Bucket) -> bool| {

@@ -1258,8 +1258,12 @@ impl SaturationAnalyzer {
             // instance (node_id) sums its own node's edges only. Senders that report their one
             // queue into the node full say which are: judged at those queues' level.
             let full_edges = full_inbound_edges(name, graph, &self.nodes, self.options.threshold);
-            let idle_edges = idle_inbound_edges(name, graph, &self.nodes);
-            let in_edges = judged_inbound_edges(full_edges, graph.inbound_edges(name) - idle_edges);
+            let (shallow_edges, shallow_depth) = shallow_inbound_edges(name, graph, &self.nodes);
+            let in_edges =
+                judged_inbound_edges(full_edges, graph.inbound_edges(name) - shallow_edges);
+            // What the shallow queues may hold rides on the others' level (none where senders
+            // report full queues: those are judged alone).
+            let in_offset = if full_edges == 0 { shallow_depth } else { 0 };
             let instances = stats
                 .readings
                 .iter()
@@ -1271,6 +1275,7 @@ impl SaturationAnalyzer {
                         in_edges: namesake.map_or(in_edges, |index| {
                             graph.namesakes(name)[index].inbound_edges.max(1)
                         }),
+                        in_offset: if namesake.is_some() { 0 } else { in_offset },
                         namesake,
                     }
                 })
@@ -1290,7 +1295,8 @@ impl SaturationAnalyzer {
                 },
             );
             report.full_inbound_edges = full_edges;
-            report.idle_inbound_edges = idle_edges;
+            report.shallow_inbound_edges = shallow_edges;
+            report.shallow_inbound_depth = in_offset;
             if let Some(window) = &mut report.pressure_window {
                 window.explain(stats.buckets.all(), self.width);
                 window.settle(span_s);
@@ -2082,9 +2088,12 @@ pub struct NodeReport {
     /// with one inbound edge): its inbound is judged at their level.
     #[serde(skip)]
     pub(super) full_inbound_edges: usize,
-    /// Its inbound queues their senders report nearly always empty (`idle_inbound_edges`).
+    /// Its inbound queues their senders report never backed up, and what they held at most,
+    /// raising the level of the others (`shallow_inbound_edges`).
     #[serde(skip)]
-    pub(super) idle_inbound_edges: usize,
+    pub(super) shallow_inbound_edges: usize,
+    #[serde(skip)]
+    pub(super) shallow_inbound_depth: i64,
 }
 
 fn node_report(
@@ -2102,7 +2111,11 @@ fn node_report(
     // `UNBOUNDED_BACKLOG` messages counts instead (its own p95 cannot: that is reached by 5%).
     let level = |edges: usize| full_level(capacity, edges, threshold);
     // Each instance's inbound level: the edges its own node's q_depth_in sums.
-    let in_level_of = |index: usize| level(full.instances.get(index).map_or(1, |i| i.in_edges));
+    let in_level_of = |index: usize| {
+        full.instances
+            .get(index)
+            .map_or(level(1), |i| level(i.in_edges) + i.in_offset as f64)
+    };
     let namesake_of = |index: usize| full.instances.get(index).and_then(|i| i.namesake);
     let out_level = level(1);
     // The most pressed instance speaks for the node: pooling an idle pod's readings with a
@@ -2346,7 +2359,8 @@ fn node_report(
             })
             .collect(),
         full_inbound_edges: 0,
-        idle_inbound_edges: 0,
+        shallow_inbound_edges: 0,
+        shallow_inbound_depth: 0,
     }
 }
 
@@ -2444,8 +2458,9 @@ struct FullLevel<'g> {
 /// One instance of a node as the graph knows it.
 #[derive(Debug, Clone, Copy)]
 struct InstanceNode {
-    /// The inbound edges its `q_depth_in` sums.
+    /// The inbound edges its `q_depth_in` sums, and what queues left out of them may hold.
     in_edges: usize,
+    in_offset: i64,
     /// Which of the name's nodes it is, where the name stands for several.
     namesake: Option<usize>,
 }
@@ -2510,28 +2525,31 @@ fn full_inbound_edges(
         .count()
 }
 
-/// How many of `node`'s inbound queues, when it has several, their senders report nearly
-/// always empty: a sender whose only outgoing edge leads to `node` and whose `q_depth_out`
-/// held anything in under `MIN_PRESSURE` of its readings (a side path one trace in seven
-/// takes). `node`'s `q_depth_in` sums all its inbound queues, and such a queue adds nothing to
-/// it most of the time: the node is judged at the level of the others. Never all of them; 0
+/// `node`'s inbound queues, when it has several, that their senders report never backed up,
+/// and what they held at most between them: a sender whose only outgoing edge leads to
+/// `node` and whose `q_depth_out` held anything in under `MIN_PRESSURE` of its readings (a
+/// side path one trace in seven takes; counted as holding nothing), or never more than the
+/// message it had just sent (1). `node`'s `q_depth_in` sums all its inbound queues: the node
+/// is judged at the level of the others, raised by what these held. Never all of them; none
 /// where the name stands for nodes of different flows.
-fn idle_inbound_edges(node: &str, graph: &FlowGraph, stats: &NameSlots<NodeStats>) -> usize {
+fn shallow_inbound_edges(
+    node: &str,
+    graph: &FlowGraph,
+    stats: &NameSlots<NodeStats>,
+) -> (usize, i64) {
     let edges = graph.inbound_edges(node);
     if edges < 2 || !graph.namesakes(node).is_empty() {
-        return 0;
+        return (0, 0);
     }
-    let idle = graph
+    let mut shallow: Vec<i64> = graph
         .predecessors(node)
         .into_iter()
-        .filter(|sender| {
+        .filter_map(|sender| {
             let successors = graph.successors(sender);
             if successors.len() != 1 || successors[0].node_name != node {
-                return false;
+                return None;
             }
-            let Some(sender_stats) = stats.get(sender) else {
-                return false;
-            };
+            let sender_stats = stats.get(sender)?;
             let (mut readings, mut holding) = (0, 0);
             for (_, instance) in &sender_stats.readings {
                 for (depth, count) in instance.q_out.iter() {
@@ -2541,10 +2559,18 @@ fn idle_inbound_edges(node: &str, graph: &FlowGraph, stats: &NameSlots<NodeStats
                     }
                 }
             }
-            readings > 0 && (holding as f64) < bottleneck::MIN_PRESSURE * readings as f64
+            if readings > 0 && (holding as f64) < bottleneck::MIN_PRESSURE * readings as f64 {
+                Some(0)
+            } else if readings > 0 && sender_stats.q_out_max <= 1 {
+                Some(sender_stats.q_out_max)
+            } else {
+                None
+            }
         })
-        .count();
-    idle.min(edges - 1)
+        .collect();
+    shallow.sort_unstable();
+    shallow.truncate(edges - 1);
+    (shallow.len(), shallow.iter().sum())
 }
 
 /// The backlog of an unbounded queue (`queue_maxsize` 0) that counts as backed up.
