@@ -302,3 +302,23 @@ fn a_sink_fed_by_a_full_queue_and_a_shallow_one_is_the_hot_node() {
         truth["hot_node"]
     );
 }
+
+/// `tenth_writeback3`: a fan-out to three siblings, one of which (a) forwards to another (b)
+/// for 1 request in 10 and returns None otherwise, no queue backed up. a's success comes
+/// before b's first arrival about as often as after it, so nothing in the order singles it
+/// out; its outbound messages (`q_depth_out` at its successes) match b's second messages.
+#[test]
+fn a_sibling_forwarding_now_and_then_without_a_backlog_is_found_by_its_messages() {
+    let capture = "tenth_writeback3";
+    let truth = fixture_json(&format!("review/{capture}.expected.json"));
+    let path = fixture_arg(&format!("review/{capture}.jsonl"));
+    let graph = report_json("graph", &[&path]);
+    assert_eq!(learned_edges(&graph), sorted_pairs(&truth["edges"]));
+    let (_, forwarded) = traces_and_second_messages(capture, "b");
+    assert!(forwarded >= 10, "premise: {forwarded}");
+    assert_eq!(carried(&graph, "a", "b"), Some(forwarded));
+    assert_eq!(
+        report_json("saturation", &[&path])["hot_node"],
+        truth["hot_node"]
+    );
+}

@@ -1220,12 +1220,28 @@ impl Learned {
                     && 2 * followed >= awaited)
                     .then_some(&**from)
             });
+            // A second message in some traces only: a node that logged about as many messages
+            // on its outbound queues as there are second messages is a candidate too (a fast
+            // sibling forwarding one request in ten succeeds before the node's first arrival
+            // as often as after it).
+            let second_senders = (messages < arrivals.saturating_mul(3) / 2)
+                .then(|| {
+                    self.emitting.iter().filter_map(|(from, emitted)| {
+                        (**from != **node
+                            && 2 * emitted >= second_messages
+                            && *emitted <= 2 * second_messages)
+                            .then_some(&**from)
+                    })
+                })
+                .into_iter()
+                .flatten();
             let mut inputs: Vec<&str> = consistent
                 .get(&**node)
                 .into_iter()
                 .flatten()
                 .copied()
                 .chain(followed_by_it)
+                .chain(second_senders)
                 .collect();
             inputs.sort();
             inputs.dedup();
