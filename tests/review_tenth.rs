@@ -63,25 +63,32 @@ fn sent_by_enrich(capture: &str) -> u64 {
 #[test]
 fn a_side_path_that_rejoins_the_sink_is_learned_and_the_sink_stays_hot() {
     for capture in CAPTURES {
-        let truth = fixture_json(&format!("review/{capture}.expected.json"));
-        let path = fixture_arg(&format!("review/{capture}.jsonl"));
-        let graph = report_json("graph", &[&path]);
-        assert_eq!(
-            learned_edges(&graph),
-            sorted_pairs(&truth["edges"]),
-            "{capture}"
-        );
+        let graph = graph_as_wired(capture);
         assert_eq!(
             carried(&graph, "enrich", "store"),
             Some(sent_by_enrich(capture)),
             "{capture}"
         );
-        assert_eq!(
-            report_json("saturation", &[&path])["hot_node"],
-            truth["hot_node"],
-            "{capture}"
-        );
     }
+}
+
+/// The capture's learned graph, checked against its truth: every wired edge learned and no
+/// other, and the hot node (none where no queue filled).
+fn graph_as_wired(capture: &str) -> serde_json::Value {
+    let truth = fixture_json(&format!("review/{capture}.expected.json"));
+    let path = fixture_arg(&format!("review/{capture}.jsonl"));
+    let graph = report_json("graph", &[&path]);
+    assert_eq!(
+        learned_edges(&graph),
+        sorted_pairs(&truth["edges"]),
+        "{capture}"
+    );
+    assert_eq!(
+        report_json("saturation", &[&path])["hot_node"],
+        truth["hot_node"],
+        "{capture}"
+    );
+    graph
 }
 
 /// The edge `from -> to` of a `graph --format json` report, with the traces it carried.
@@ -100,14 +107,7 @@ fn carried(graph: &serde_json::Value, from: &str, to: &str) -> Option<u64> {
 #[test]
 fn a_handover_before_success_is_the_handing_nodes_and_frees_the_fan_out_for_its_sink() {
     for capture in HANDOVERS {
-        let truth = fixture_json(&format!("review/{capture}.expected.json"));
-        let path = fixture_arg(&format!("review/{capture}.jsonl"));
-        let graph = report_json("graph", &[&path]);
-        assert_eq!(
-            learned_edges(&graph),
-            sorted_pairs(&truth["edges"]),
-            "{capture}"
-        );
+        let graph = graph_as_wired(capture);
         let (audited, flagged) = traces_and_second_messages(capture, "audit");
         let (replied, _) = traces_and_second_messages(capture, "reply");
         assert!(flagged > 0 && replied > 0, "{capture}: premise");
@@ -126,11 +126,6 @@ fn a_handover_before_success_is_the_handing_nodes_and_frees_the_fan_out_for_its_
             Some(replied),
             "{capture}"
         );
-        assert_eq!(
-            report_json("saturation", &[&path])["hot_node"],
-            truth["hot_node"],
-            "{capture}"
-        );
     }
 }
 
@@ -144,18 +139,7 @@ fn a_handover_before_success_is_the_handing_nodes_and_frees_the_fan_out_for_its_
 #[test]
 fn a_rare_second_target_or_a_sibling_sink_is_not_taken_for_the_receivers_input() {
     for capture in ["tenth_twotargets", "tenth_chunks"] {
-        let truth = fixture_json(&format!("review/{capture}.expected.json"));
-        let path = fixture_arg(&format!("review/{capture}.jsonl"));
-        assert_eq!(
-            learned_edges(&report_json("graph", &[&path])),
-            sorted_pairs(&truth["edges"]),
-            "{capture}"
-        );
-        assert_eq!(
-            report_json("saturation", &[&path])["hot_node"],
-            truth["hot_node"],
-            "{capture}"
-        );
+        graph_as_wired(capture);
     }
     // The premises, from the events: route's successes log trace_pending 3 where it sent audit
     // a message and 2 elsewhere; bigdoc's successes never log an outbound message.
@@ -192,8 +176,6 @@ fn a_rare_second_target_or_a_sibling_sink_is_not_taken_for_the_receivers_input()
 #[test]
 fn messages_a_retried_node_sends_again_do_not_make_a_cycle() {
     let capture = "tenth_retried_emit";
-    let truth = fixture_json(&format!("review/{capture}.expected.json"));
-    let path = fixture_arg(&format!("review/{capture}.jsonl"));
     // The premise: b's attempts failed, were retried, and some messages failed for good.
     let events = capture_events(&format!("review/{capture}.jsonl"));
     let count = |kind: &str| {
@@ -203,14 +185,7 @@ fn messages_a_retried_node_sends_again_do_not_make_a_cycle() {
             .count()
     };
     assert!(count("node_retry") > 0 && count("node_failed") > 0);
-    assert_eq!(
-        learned_edges(&report_json("graph", &[&path])),
-        sorted_pairs(&truth["edges"])
-    );
-    assert_eq!(
-        report_json("saturation", &[&path])["hot_node"],
-        truth["hot_node"]
-    );
+    graph_as_wired(capture);
 }
 
 /// The guards of the stray-credit rule above, from a second adversarial run: a real rare
@@ -222,24 +197,13 @@ fn messages_a_retried_node_sends_again_do_not_make_a_cycle() {
 #[test]
 fn a_rare_input_whose_sender_logged_its_messages_is_kept() {
     for (capture, sender) in [("tenth_join3", "a"), ("tenth_escalation", "triage")] {
-        let truth = fixture_json(&format!("review/{capture}.expected.json"));
-        let path = fixture_arg(&format!("review/{capture}.jsonl"));
         let emitted = capture_events(&format!("review/{capture}.jsonl"))
             .iter()
             .filter(|e| e["node_name"] == sender && e["event"] == "node_success")
             .filter(|e| e["q_depth_out"].as_i64().unwrap() > 0)
             .count();
         assert!(emitted > 0, "{capture}: premise");
-        assert_eq!(
-            learned_edges(&report_json("graph", &[&path])),
-            sorted_pairs(&truth["edges"]),
-            "{capture}"
-        );
-        assert_eq!(
-            report_json("saturation", &[&path])["hot_node"],
-            truth["hot_node"],
-            "{capture}"
-        );
+        graph_as_wired(capture);
     }
 }
 
@@ -292,15 +256,7 @@ fn a_sink_fed_by_a_full_queue_and_a_shallow_one_is_the_hot_node() {
     // The premise: batch's outbound queue never held more than 1, s's inbound more than 4.
     assert!(truth["deepest_out"]["batch"].as_i64().unwrap() <= 1);
     assert!(truth["deepest_in"]["s"].as_i64().unwrap() > 4);
-    let path = fixture_arg(&format!("review/{capture}.jsonl"));
-    assert_eq!(
-        learned_edges(&report_json("graph", &[&path])),
-        sorted_pairs(&truth["edges"])
-    );
-    assert_eq!(
-        report_json("saturation", &[&path])["hot_node"],
-        truth["hot_node"]
-    );
+    graph_as_wired(capture);
 }
 
 /// `tenth_writeback3`: a fan-out to three siblings, one of which (a) forwards to another (b)
@@ -310,15 +266,8 @@ fn a_sink_fed_by_a_full_queue_and_a_shallow_one_is_the_hot_node() {
 #[test]
 fn a_sibling_forwarding_now_and_then_without_a_backlog_is_found_by_its_messages() {
     let capture = "tenth_writeback3";
-    let truth = fixture_json(&format!("review/{capture}.expected.json"));
-    let path = fixture_arg(&format!("review/{capture}.jsonl"));
-    let graph = report_json("graph", &[&path]);
-    assert_eq!(learned_edges(&graph), sorted_pairs(&truth["edges"]));
+    let graph = graph_as_wired(capture);
     let (_, forwarded) = traces_and_second_messages(capture, "b");
     assert!(forwarded >= 10, "premise: {forwarded}");
     assert_eq!(carried(&graph, "a", "b"), Some(forwarded));
-    assert_eq!(
-        report_json("saturation", &[&path])["hot_node"],
-        truth["hot_node"]
-    );
 }

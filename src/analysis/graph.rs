@@ -877,6 +877,15 @@ impl GraphLearner {
     }
 }
 
+/// The arrivals at `to` credited to `from`.
+fn credited_arrivals(credited: &[(&str, &[Name], u64, &str)], to: &str, from: &str) -> u64 {
+    credited
+        .iter()
+        .filter(|(receiver, _, _, sender)| *receiver == to && *sender == from)
+        .map(|(_, _, count, _)| count)
+        .sum()
+}
+
 /// The nodes `node` sends to, as credited so far and by the back edges, sorted, each once.
 fn credited_successors(
     credited: &[(&str, &[Name], u64, &str)],
@@ -1251,12 +1260,7 @@ impl Learned {
             // precedes it consistently).
             let partial = (messages as f64) < 1.5 * arrivals as f64;
             let usual_sender = |sender: &str| {
-                let sent: u64 = credited
-                    .iter()
-                    .filter(|(to, _, _, from)| *to == &**node && *from == sender)
-                    .map(|(_, _, count, _)| count)
-                    .sum();
-                sent as f64 >= MIN_SHARE * arrivals as f64
+                credited_arrivals(credited, node, sender) as f64 >= MIN_SHARE * arrivals as f64
             };
             let sibling = |candidate: &str| {
                 credited
@@ -1473,13 +1477,6 @@ impl Learned {
         credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
         back_edges: &[((&str, &str), u64)],
     ) {
-        let arrivals_from = |credited: &[(&str, &[Name], u64, &str)], to: &str, from: &str| {
-            credited
-                .iter()
-                .filter(|(receiver, _, _, sender)| *receiver == to && *sender == from)
-                .map(|(_, _, count, _)| count)
-                .sum::<u64>()
-        };
         let snapshot: Vec<(&'a str, &'a [Name], u64, &'a str)> = credited.to_vec();
         for entry in credited.iter_mut() {
             let (receiver, candidates, _, sender) = *entry;
@@ -1496,7 +1493,7 @@ impl Learned {
             let sender_traces = self.succeeded_traces.get(sender).copied().unwrap_or(0);
             let routed = reached >= ROUTER_EVIDENCE_TRACES
                 && reached as f64 <= ROUTED_BRANCH_SHARE * sender_traces as f64
-                && arrivals_from(&snapshot, branch, sender) as f64
+                && credited_arrivals(&snapshot, branch, sender) as f64
                     >= CONSISTENT_SHARE * reached as f64;
             if !routed || self.sent_more_with(sender, branch) {
                 continue;
