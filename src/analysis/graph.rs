@@ -129,12 +129,16 @@ struct WalkNode {
     streaming: u32,
     /// The distinct nodes of the trace it sent to so far (arrivals whose likeliest sender,
     /// their first candidate, it was).
-    sent: u32,
+    sent: u16,
+    /// The out-degree its events of this trace reported (`outgoing`, at most 255; 0: none):
+    /// read from the trace itself, not from the other traces seen so far, so that a walk
+    /// counts the same whichever traces came before it (and on whichever worker).
+    outgoing: u8,
     /// The instance (`node_id`) of its latest success.
     instance: InstanceId,
     /// The trace's messages still in the system at its latest success (`trace_pending`, at
     /// most 254; `NO_PENDING`: not logged): one more than usual where it sent one more
-    /// message. A byte keeps the walk's nodes at 40 bytes.
+    /// message. A byte (and `sent` in two) keeps the walk's nodes at 40 bytes.
     pending: u8,
     /// The instance (`node_id`) the trace first reached it in: which worker took its message.
     arrived: InstanceId,
@@ -422,6 +426,7 @@ impl TraceWalk {
                     running: 0,
                     streaming: 0,
                     sent: 0,
+                    outgoing: 0,
                     instance: NO_INSTANCE,
                     pending: NO_PENDING,
                     arrived: NO_INSTANCE,
@@ -453,6 +458,13 @@ impl TraceWalk {
         let Some(node) = node else {
             return;
         };
+        let outgoing = event
+            .outgoing()
+            .map_or(0, |outgoing| outgoing.clamp(0, i64::from(u8::MAX)) as u8);
+        if let Some(index) = self.find(node) {
+            let known = &mut self.nodes[index].outgoing;
+            *known = (*known).max(outgoing);
+        }
         if !is_arrival(&event.kind) {
             if event.kind == Kind::RemoteStreamEvent
                 && self
@@ -487,6 +499,7 @@ impl TraceWalk {
             let entry = self.entry(node);
             entry.reached = true;
             entry.arrived = arrived;
+            entry.outgoing = entry.outgoing.max(outgoing);
             // Running nodes (other than this one) may have sent it.
             let senders = self.nodes.iter().any(|n| n.running > 0 && n.node != node);
             // No node that succeeded can still send to a new node (none did, or each already
@@ -496,7 +509,7 @@ impl TraceWalk {
                 .nodes
                 .iter()
                 .filter(|n| n.succeeded > 0)
-                .all(|n| Self::spent(n, counts));
+                .all(|n| Self::spent(n));
             // A node streaming chunks is the likeliest sender: the arrival is settled now,
             // with it as its most recent candidate (see `arrival`).
             let streaming = self.nodes.iter().any(|n| n.streaming > 0 && n.node != node);
@@ -625,9 +638,8 @@ impl TraceWalk {
 
     /// True when `node` already sent to as many nodes of this trace as it has outgoing edges:
     /// it cannot be the sender of another node's first message.
-    fn spent(node: &WalkNode, counts: &Counts) -> bool {
-        let limit = counts.outgoing[node.node as usize].unwrap_or(0);
-        limit > 0 && i64::from(node.sent) >= limit
+    fn spent(node: &WalkNode) -> bool {
+        node.outgoing > 0 && node.sent >= u16::from(node.outgoing)
     }
 
     /// Counts the arrival of `node` in `counts.candidates` as sent by its likeliest sender
@@ -644,7 +656,7 @@ impl TraceWalk {
             let succeeded = !succeeded.is_empty();
             let sender_id = sender;
             let sender = self.entry(sender);
-            sender.sent += 1;
+            sender.sent = sender.sent.saturating_add(1);
             if succeeded && sender.has_success {
                 sent = Some((sender.success_at, sender.instance));
                 if sender.pending != NO_PENDING {
@@ -671,8 +683,8 @@ impl TraceWalk {
                 let mut kept = 0;
                 for index in 0..counts.candidates.len() {
                     let candidate = counts.candidates[index];
-                    let keep = index >= succeeded
-                        || !self.get(candidate).is_some_and(|n| Self::spent(n, counts));
+                    let keep =
+                        index >= succeeded || !self.get(candidate).is_some_and(|n| Self::spent(n));
                     if keep {
                         counts.candidates[kept] = candidate;
                         kept += 1;
