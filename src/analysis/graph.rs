@@ -509,7 +509,7 @@ impl TraceWalk {
                 .nodes
                 .iter()
                 .filter(|n| n.succeeded > 0)
-                .all(|n| Self::spent(n));
+                .all(Self::spent);
             // A node streaming chunks is the likeliest sender: the arrival is settled now,
             // with it as its most recent candidate (see `arrival`).
             let streaming = self.nodes.iter().any(|n| n.streaming > 0 && n.node != node);
@@ -683,8 +683,7 @@ impl TraceWalk {
                 let mut kept = 0;
                 for index in 0..counts.candidates.len() {
                     let candidate = counts.candidates[index];
-                    let keep =
-                        index >= succeeded || !self.get(candidate).is_some_and(|n| Self::spent(n));
+                    let keep = index >= succeeded || !self.get(candidate).is_some_and(Self::spent);
                     if keep {
                         counts.candidates[kept] = candidate;
                         kept += 1;
@@ -698,31 +697,51 @@ impl TraceWalk {
 }
 
 /// Learns the flow graph from every event of every trace, in one pass.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct GraphLearner {
     /// Each trace's walk, by its id's 128 bits (not the decoder's `Name`, which held its pages).
     walks: TraceMap<TraceWalk>,
     counts: Counts,
+    clock: WalkClock,
+}
+
+/// When idle walks are forgotten, as the log time of trace events goes: a walk with no event
+/// for `IDLE_TRACE_MICROS` is settled, looked for every quarter of that. Its own type, so that
+/// a router splitting traces among workers tells each of them at the same event as one
+/// learner would have.
+#[derive(Debug, Clone, Copy)]
+pub struct WalkClock {
     newest: Timestamp,
     last_eviction: Timestamp,
 }
 
 /// `newest` and `last_eviction` start before any time: at zero (1970), a log dated earlier
 /// never moved them, and nothing idle was ever dropped.
-impl Default for GraphLearner {
-    fn default() -> GraphLearner {
-        GraphLearner {
-            walks: TraceMap::default(),
-            counts: Counts::default(),
+impl Default for WalkClock {
+    fn default() -> WalkClock {
+        WalkClock {
             newest: Timestamp(i64::MIN),
             last_eviction: Timestamp(i64::MIN),
         }
     }
 }
 
+impl WalkClock {
+    /// Moves to an event of a trace; returns the cutoff when walks whose latest event is
+    /// older are now to be settled and forgotten.
+    pub fn tick(&mut self, ts: Timestamp) -> Option<i64> {
+        self.newest = self.newest.max(ts);
+        if self.newest.0.saturating_sub(self.last_eviction.0) > IDLE_TRACE_MICROS / 4 {
+            self.last_eviction = self.newest;
+            return Some(self.newest.0.saturating_sub(IDLE_TRACE_MICROS));
+        }
+        None
+    }
+}
+
 /// The learner's counts by node name: what the inference reads.
 #[derive(Debug, Default)]
-struct Learned {
+pub struct Learned {
     /// For each node, how often each candidate list preceded its arrival.
     arrivals: NameMap<FastMap<Vec<Name>, u64>>,
     /// For each node, the number of traces in which it succeeded.
@@ -765,13 +784,8 @@ impl GraphLearner {
         let walk =
             self.walks
                 .get_or_insert_with(trace_id, event.keys().hex_trace, TraceWalk::default);
-        if let Some(cutoff) = Self::follow(
-            &mut self.counts,
-            &mut self.newest,
-            &mut self.last_eviction,
-            walk,
-            event,
-        ) {
+        Self::follow(&mut self.counts, walk, event);
+        if let Some(cutoff) = self.clock.tick(event.ts) {
             let counts = &mut self.counts;
             self.walks.retain(|walk| {
                 let keep = walk.last_ts.0 >= cutoff;
@@ -784,30 +798,17 @@ impl GraphLearner {
     }
 
     /// As `observe`, for a caller that keeps each trace's walk itself (the trace book keeps
-    /// it beside the trace's summary: one lookup by trace id per event instead of two).
-    /// `event` must have a trace id, and `walk` is its trace's. When the learner would now
-    /// forget its idle walks (`observe`), it returns the cutoff: the caller is to settle
-    /// (`settle_walk`) every walk it keeps with its `last_ts` before it, and start each of
-    /// those traces afresh (`TraceWalk::default()`).
-    pub fn observe_walk(&mut self, walk: &mut TraceWalk, event: &Event) -> Option<i64> {
+    /// it beside the trace's summary: one lookup by trace id per event instead of two), and
+    /// its own `WalkClock`: when that says so, the caller is to settle (`settle_walk`) every
+    /// walk it keeps with its `last_ts` before the cutoff, and start each of those traces
+    /// afresh (`TraceWalk::default()`). `event` must have a trace id, and `walk` is its
+    /// trace's.
+    pub fn observe_walk(&mut self, walk: &mut TraceWalk, event: &Event) {
         debug_assert!(event.trace_id.is_some());
-        Self::follow(
-            &mut self.counts,
-            &mut self.newest,
-            &mut self.last_eviction,
-            walk,
-            event,
-        )
+        Self::follow(&mut self.counts, walk, event);
     }
 
-    fn follow(
-        counts: &mut Counts,
-        newest: &mut Timestamp,
-        last_eviction: &mut Timestamp,
-        walk: &mut TraceWalk,
-        event: &Event,
-    ) -> Option<i64> {
-        *newest = (*newest).max(event.ts);
+    fn follow(counts: &mut Counts, walk: &mut TraceWalk, event: &Event) {
         let node = event
             .node_name
             .as_ref()
@@ -849,11 +850,6 @@ impl GraphLearner {
             }
         }
         walk.observe(event, node, counts);
-        if newest.0.saturating_sub(last_eviction.0) > IDLE_TRACE_MICROS / 4 {
-            *last_eviction = *newest;
-            return Some(newest.0.saturating_sub(IDLE_TRACE_MICROS));
-        }
-        None
     }
 
     /// Settles a walk the caller keeps (see `observe_walk`): its waiting arrivals are counted,
@@ -886,6 +882,12 @@ impl GraphLearner {
     /// The graph learned so far (arrivals still waiting for their sender are left out).
     pub fn graph(&self) -> FlowGraph {
         self.counts.learned().graph()
+    }
+
+    /// The counts so far by node name: one share of a learner split by trace, to be added up
+    /// with the others' (`Learned::absorb`) into the graph of them all.
+    pub fn learned(&self) -> Learned {
+        self.counts.learned()
     }
 }
 
@@ -920,9 +922,59 @@ fn credited_successors(
     successors
 }
 
+/// Adds `from`'s counts into `into`'s, each key's by `add`.
+fn add_counts<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
+    into: &mut std::collections::HashMap<K, V, S>,
+    from: std::collections::HashMap<K, V, S>,
+    add: impl Fn(&mut V, V),
+) {
+    for (key, value) in from {
+        match into.entry(key) {
+            std::collections::hash_map::Entry::Occupied(mut known) => add(known.get_mut(), value),
+            std::collections::hash_map::Entry::Vacant(new) => {
+                new.insert(value);
+            }
+        }
+    }
+}
+
 impl Learned {
+    /// Adds the counts of another share of the traces (a worker's): counts are summed and
+    /// maxima (out-degrees, deepest queues, latest sends) kept, so the shares of a pass split
+    /// by trace add up to one learner's counts over all their traces, whatever the order.
+    pub fn absorb(&mut self, other: Learned) {
+        fn sum(into: &mut u64, from: u64) {
+            *into += from;
+        }
+        fn max<T: Ord + Copy>(into: &mut T, from: T) {
+            *into = (*into).max(from);
+        }
+        fn sum_pair(into: &mut (u64, u64), from: (u64, u64)) {
+            into.0 += from.0;
+            into.1 += from.1;
+        }
+        fn sum_all<K: Eq + std::hash::Hash>(into: &mut FastMap<K, u64>, from: FastMap<K, u64>) {
+            add_counts(into, from, sum);
+        }
+        add_counts(&mut self.arrivals, other.arrivals, sum_all);
+        add_counts(&mut self.succeeded_traces, other.succeeded_traces, sum);
+        add_counts(&mut self.successes, other.successes, sum);
+        add_counts(&mut self.follows, other.follows, sum_all);
+        add_counts(&mut self.next_starts, other.next_starts, sum_all);
+        add_counts(&mut self.awaited, other.awaited, sum);
+        add_counts(&mut self.outgoing, other.outgoing, max);
+        add_counts(&mut self.deepest_in, other.deepest_in, max);
+        add_counts(&mut self.deepest_out, other.deepest_out, max);
+        add_counts(&mut self.messages, other.messages, sum);
+        add_counts(&mut self.emitting, other.emitting, sum);
+        add_counts(&mut self.pending, other.pending, sum_pair);
+        add_counts(&mut self.sent_pending, other.sent_pending, sum_pair);
+        add_counts(&mut self.latest_sends, other.latest_sends, max);
+        add_counts(&mut self.instance_senders, other.instance_senders, sum);
+    }
+
     /// The graph these counts show.
-    fn graph(&self) -> FlowGraph {
+    pub fn graph(&self) -> FlowGraph {
         // Candidates that precede each node's arrival consistently.
         let consistent: HashMap<&str, Vec<&str>> = self
             .arrivals

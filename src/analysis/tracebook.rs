@@ -9,7 +9,7 @@
 //! minutes, and holding them all took hundreds of MiB. (Inputs spanning less than that keep
 //! every trace to the end, where the final graph settles them all.)
 
-use super::graph::{FlowGraph, GraphLearner, TraceWalk};
+use super::graph::{FlowGraph, GraphLearner, Learned, TraceWalk, WalkClock};
 use super::trace::{NameTable, TraceStatus, TraceSummary};
 use crate::event::{Event, Timestamp};
 use crate::event::{TraceKey, TraceMap};
@@ -20,7 +20,7 @@ pub const SETTLED_TRACE_MICROS: i64 = 60 * 1_000_000;
 /// How often (in log time) traces are looked at for settling.
 const SETTLE_EVERY_MICROS: i64 = 10 * 1_000_000;
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct TraceBook {
     /// Each open trace: its summary, and its walk for the graph learner (kept here, so that
     /// an event looks its trace up once).
@@ -30,25 +30,74 @@ pub struct TraceBook {
     /// The node and instance names of the open traces' visits, allocated here once each.
     names: NameTable,
     graph: GraphLearner,
-    newest: Timestamp,
-    last_eviction: Timestamp,
+    clock: BookClock,
     /// Node visits of the last trace handed back: a new trace's room for its visits, so that
     /// traces of one flow (which reach about the same nodes) take one allocation each, with no
     /// slots left empty.
     visits_hint: usize,
 }
 
+/// When the trace book looks at its traces, as log time goes. A book split among workers by
+/// trace (see `pass::shards`) keeps one clock on the router, which tells every worker at the
+/// event one book would have looked.
+#[derive(Debug, Clone, Copy)]
+pub struct BookClock {
+    walks: WalkClock,
+    newest: Timestamp,
+    last_eviction: Timestamp,
+}
+
 /// `newest` and `last_eviction` start before any time: at zero (1970), a log dated earlier
 /// never moved them, and nothing idle was ever dropped.
-impl Default for TraceBook {
-    fn default() -> TraceBook {
-        TraceBook {
-            summaries: TraceMap::default(),
-            names: NameTable::default(),
-            graph: GraphLearner::default(),
-            visits_hint: 0,
+impl Default for BookClock {
+    fn default() -> BookClock {
+        BookClock {
+            walks: WalkClock::default(),
             newest: Timestamp(i64::MIN),
             last_eviction: Timestamp(i64::MIN),
+        }
+    }
+}
+
+/// What an event's time asks of the book, once the event is taken in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ticks {
+    /// Walks whose latest event is older than this are settled and begun again.
+    pub forget_walks_before: Option<i64>,
+    /// Finished traces are looked for.
+    pub settle: Option<SettleAt>,
+}
+
+/// A look for finished traces: those with no event since `idle_before`, and those in a final
+/// status with none since `settled_before`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SettleAt {
+    idle_before: i64,
+    settled_before: i64,
+}
+
+impl BookClock {
+    /// Moves to `event`.
+    pub fn tick(&mut self, event: &Event) -> Ticks {
+        let forget_walks_before = event
+            .trace_id
+            .is_some()
+            .then(|| self.walks.tick(event.ts))
+            .flatten();
+        self.newest = self.newest.max(event.ts);
+        if self.newest.0.saturating_sub(self.last_eviction.0) < SETTLE_EVERY_MICROS {
+            return Ticks {
+                forget_walks_before,
+                settle: None,
+            };
+        }
+        self.last_eviction = self.newest;
+        Ticks {
+            forget_walks_before,
+            settle: Some(SettleAt {
+                idle_before: self.newest.0.saturating_sub(IDLE_TRACE_MICROS),
+                settled_before: self.newest.0.saturating_sub(SETTLED_TRACE_MICROS),
+            }),
         }
     }
 }
@@ -77,75 +126,103 @@ pub struct TraceOutcome {
     pub status: TraceStatus,
 }
 
+/// A finished trace as a book hands it back: its summary, and its status when the look that
+/// finished it worked it out (`None`: to be settled against the graph of that look).
+pub type FinishedTrace = (TraceSummary, Option<TraceStatus>);
+
 impl TraceBook {
     /// Learns from one event of the trace scope; returns the traces that became idle
     /// (finished), if any. Statuses need every event of a trace, so `--node`/`--kind` do not
     /// remove events here: `selected` says whether the event is one they select, and a trace
     /// with such an event is marked `selected`.
     pub fn observe(&mut self, event: &Event, selected: bool) -> Settled {
-        self.newest = self.newest.max(event.ts);
-        if let Some(trace_id) = event.trace_id.as_ref() {
-            let hex = event.keys().hex_trace;
-            let visits_hint = self.visits_hint;
-            let slot = self.summaries.get_or_insert_with(trace_id, hex, || {
-                let mut summary = TraceSummary::new(trace_id);
-                summary.visits.reserve_exact(visits_hint);
-                OpenSlot {
-                    last_ts: summary.last_ts,
-                    trace: Box::new(OpenTrace {
-                        summary,
-                        walk: TraceWalk::default(),
-                    }),
-                }
-            });
-            let trace = &mut slot.trace;
-            let idle = self.graph.observe_walk(&mut trace.walk, event);
-            let names = &mut self.names;
-            trace.summary.observe_with(event, |name| names.intern(name));
-            trace.summary.selected |= selected;
-            slot.last_ts = trace.summary.last_ts;
-            if let Some(cutoff) = idle {
-                // The learner forgets walks idle this long (their traces may go on: a later
-                // event starts a new walk). A walk's latest event is its trace's, or it has
-                // none (made new: forgetting it again changes nothing), so the map's times
-                // tell the idle ones without opening every box.
-                for OpenSlot { last_ts, trace } in self.summaries.values_mut() {
-                    if last_ts.0 < cutoff {
-                        self.graph.settle_walk(&mut trace.walk);
-                        trace.walk = TraceWalk::default();
-                    }
-                }
-            }
+        let ticks = self.clock.tick(event);
+        self.take(event, selected);
+        if let Some(cutoff) = ticks.forget_walks_before {
+            self.forget_walks(cutoff);
         }
-        if self.newest.0.saturating_sub(self.last_eviction.0) < SETTLE_EVERY_MICROS {
+        let Some(at) = ticks.settle else {
             return Settled::default();
-        }
-        self.last_eviction = self.newest;
-        let idle_cutoff = self.newest.0.saturating_sub(IDLE_TRACE_MICROS);
-        let settled_cutoff = self.newest.0.saturating_sub(SETTLED_TRACE_MICROS);
-        if !self
-            .summaries
-            .values()
-            .any(|slot| slot.last_ts.0 < settled_cutoff)
-        {
+        };
+        if !self.has_quiet(at) {
             return Settled::default();
         }
         let graph = self.graph.graph();
-        // The traces finished: idle ones, and quiet ones in a final status (kept, so that
-        // `settle` does not work it out again).
+        let finished = self.settle(at, &graph);
+        if finished.is_empty() {
+            return Settled::default();
+        }
+        Settled::new(finished, graph)
+    }
+
+    /// Takes one event into its trace's summary and walk, with no look at the time: so a
+    /// worker's share of a book split by trace takes its events, told when to look by its
+    /// router (`forget_walks`, `settle`). An event without a trace id is the clock's alone.
+    pub fn take(&mut self, event: &Event, selected: bool) {
+        let Some(trace_id) = event.trace_id.as_ref() else {
+            return;
+        };
+        let hex = event.keys().hex_trace;
+        let visits_hint = self.visits_hint;
+        let slot = self.summaries.get_or_insert_with(trace_id, hex, || {
+            let mut summary = TraceSummary::new(trace_id);
+            summary.visits.reserve_exact(visits_hint);
+            OpenSlot {
+                last_ts: summary.last_ts,
+                trace: Box::new(OpenTrace {
+                    summary,
+                    walk: TraceWalk::default(),
+                }),
+            }
+        });
+        let trace = &mut slot.trace;
+        self.graph.observe_walk(&mut trace.walk, event);
+        let names = &mut self.names;
+        trace.summary.observe_with(event, |name| names.intern(name));
+        trace.summary.selected |= selected;
+        slot.last_ts = trace.summary.last_ts;
+    }
+
+    /// The learner forgets walks idle since `cutoff` (their traces may go on: a later event
+    /// starts a new walk). A walk's latest event is its trace's, or it has none (made new:
+    /// forgetting it again changes nothing), so the map's times tell the idle ones without
+    /// opening every box.
+    pub fn forget_walks(&mut self, cutoff: i64) {
+        for OpenSlot { last_ts, trace } in self.summaries.values_mut() {
+            if last_ts.0 < cutoff {
+                self.graph.settle_walk(&mut trace.walk);
+                trace.walk = TraceWalk::default();
+            }
+        }
+    }
+
+    /// True when a trace has been quiet long enough to be looked at: only then is the graph
+    /// worked out for `settle`.
+    pub fn has_quiet(&self, at: SettleAt) -> bool {
+        self.summaries
+            .values()
+            .any(|slot| slot.last_ts.0 < at.settled_before)
+    }
+
+    /// The flow graph's counts learned so far.
+    pub fn learned(&self) -> Learned {
+        self.graph.learned()
+    }
+
+    /// Hands back the traces finished at `at` under `graph` (the graph learned so far from
+    /// every trace): idle ones, and quiet ones in a final status (their status kept, so that
+    /// it is not worked out again). In no particular order: `Settled::new` orders them.
+    pub fn settle(&mut self, at: SettleAt, graph: &FlowGraph) -> Vec<FinishedTrace> {
         let mut finished: Vec<(TraceKey, Option<TraceStatus>)> = Vec::new();
         for (trace, slot) in self.summaries.iter() {
-            if slot.last_ts.0 < idle_cutoff {
+            if slot.last_ts.0 < at.idle_before {
                 finished.push((trace, None));
-            } else if slot.last_ts.0 < settled_cutoff {
-                let status = slot.trace.summary.status(&graph);
+            } else if slot.last_ts.0 < at.settled_before {
+                let status = slot.trace.summary.status(graph);
                 if status != TraceStatus::InFlight {
                     finished.push((trace, Some(status)));
                 }
             }
-        }
-        if finished.is_empty() {
-            return Settled::default();
         }
         // Room for them all at once: collected, the vector grew by doubling, each time
         // moving the summaries (hundreds of bytes each) taken so far.
@@ -157,12 +234,24 @@ impl TraceBook {
             self.graph.settle_walk(&mut walk);
             Some((summary, status))
         }));
-        Settled::new(summaries, graph)
+        summaries
     }
 
     /// The traces still open, settled with the final graph (which `Settled::into_graph` then
     /// hands over).
     pub fn finish(self) -> Settled {
+        let (open, learner) = self.finish_walks();
+        Settled::new(open, learner.finish())
+    }
+
+    /// A worker's share at the end: its open traces (their walks settled) and the counts
+    /// learned, for the graph of every share (`Learned::absorb`).
+    pub fn finish_share(self) -> (Vec<FinishedTrace>, Learned) {
+        let (open, learner) = self.finish_walks();
+        (open, learner.learned())
+    }
+
+    fn finish_walks(self) -> (Vec<FinishedTrace>, GraphLearner) {
         let mut learner = self.graph;
         // Every open trace at once (tens of thousands at the end of a busy log): room for
         // exactly them, not a doubling's copies.
@@ -172,7 +261,7 @@ impl TraceBook {
             learner.settle_walk(&mut walk);
             (summary, None)
         }));
-        Settled::new(summaries, learner.finish())
+        (summaries, learner)
     }
 }
 
@@ -190,12 +279,13 @@ pub struct Settled(Option<Box<SettledTraces>>);
 struct SettledTraces {
     /// (first event, index in `slots`), sorted.
     order: std::vec::IntoIter<(Timestamp, usize)>,
-    slots: Vec<Option<(TraceSummary, Option<TraceStatus>)>>,
+    slots: Vec<Option<FinishedTrace>>,
     graph: FlowGraph,
 }
 
 impl Settled {
-    fn new(summaries: Vec<(TraceSummary, Option<TraceStatus>)>, graph: FlowGraph) -> Settled {
+    /// `summaries` (finished at one look) in their order, under `graph` (that look's).
+    pub fn new(summaries: Vec<FinishedTrace>, graph: FlowGraph) -> Settled {
         let mut order: Vec<(Timestamp, usize)> = summaries
             .iter()
             .enumerate()
