@@ -582,7 +582,10 @@ pub struct InputArgs {
     #[arg(long, short = 'q')]
     pub quiet: bool,
 
-    /// Threads decoding each log input, 1 to 64 [default: one per core but one]; 1 leaves a core free
+    /// Threads for each stage that runs in parallel, 1 to 64: decoding each log input
+    /// [default: one per core but one], and following traces for classify, traces, triage,
+    /// graph and report [default: none beside the ordering thread on up to three cores, a
+    /// quarter of the cores (2 to 8) beyond]; 1 leaves cores free. Any -j gives the same answer
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
 

@@ -182,6 +182,29 @@ impl InputConfig {
         names.join(", ")
     }
 
+    /// Threads that follow traces for the analyses that need their statuses (the trace book
+    /// split by trace, see `pass::shards`); 1: the pass's own thread. `-j N` asks for N; by
+    /// default, none beside the pass's thread on up to three cores, where decoding and the
+    /// pass already keep every core busy, and a quarter of the cores (2 to 8) beyond.
+    /// `FLOWTRACE_TRACE_WORKERS` overrides both (benchmarks, tests).
+    pub fn trace_workers(&self) -> usize {
+        if let Some(workers) = std::env::var("FLOWTRACE_TRACE_WORKERS")
+            .ok()
+            .and_then(|value| value.parse::<usize>().ok())
+        {
+            return workers.clamp(1, crate::pass::MAX_TRACE_WORKERS);
+        }
+        if let Some(threads) = self.threads {
+            return threads;
+        }
+        let cores = std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        if cores < 4 {
+            1
+        } else {
+            (cores / 4).clamp(2, 8)
+        }
+    }
+
     /// The source options for this input selection under `filter` (its store pushdown and
     /// byte prefilter).
     pub fn source_options(&self, filter: &EventFilter) -> SourceOptions {

@@ -1,7 +1,11 @@
 //! `-j` never changes an answer: every subcommand on every captured run gives, byte for byte,
-//! with 2 or 5 decoding threads what it gives with 1. The captured runs are smaller than one
-//! decoding block, so the blocks are made small (`FLOWTRACE_TEST_BLOCK_BYTES`) to cut each run
-//! into many blocks, split between the threads and put back in order.
+//! with 2 or 5 threads what it gives with 1: as many decoding threads, and as many workers
+//! following the traces (the trace book split by trace). The captured runs are smaller than
+//! one decoding block, so the blocks are made small (`FLOWTRACE_TEST_BLOCK_BYTES`) to cut each
+//! run into many blocks, split between the threads and put back in order. A captured run
+//! lasts seconds, where the book looks for finished traces every ten seconds of log time and
+//! settles a trace quiet for a minute: a run replayed over minutes has the workers settle
+//! traces as they go, against the graph of every worker's traces.
 
 mod common;
 
@@ -125,4 +129,79 @@ fn every_subcommand_on_every_captured_run_answers_the_same_whatever_the_threads(
     // 10 subcommands (9 where a log has no trace id), each -j 2 and -j 5.
     assert!(compared >= logs.len() * 18, "{compared} comparisons");
     eprintln!("{compared} answers compared over {} logs", logs.len());
+}
+
+/// `fixtures/review/ninth_twoproblems.jsonl` (a real capture of 15 s, with traces cut in flight)
+/// replayed `times` times, each 75 s after the one before, its trace ids made new (still uuid4
+/// hex) in every replay but one in three, where they are text ids.
+fn replayed_over_minutes(times: u32) -> String {
+    let capture = std::fs::read_to_string(fixture("review/ninth_twoproblems.jsonl")).unwrap();
+    let mut log = String::new();
+    for replay in 0..times {
+        for line in capture.lines() {
+            let mut event: serde_json::Value = serde_json::from_str(line).unwrap();
+            let ts = event["ts"].as_f64().unwrap();
+            event["ts"] = serde_json::json!(ts + 75.0 * f64::from(replay));
+            if let Some(trace) = event["trace_id"].as_str() {
+                let trace = if replay % 3 == 2 {
+                    format!("order-{replay}-{trace}")
+                } else {
+                    format!("{replay:02x}{}", &trace[2..])
+                };
+                event["trace_id"] = serde_json::json!(trace);
+            }
+            log.push_str(&event.to_string());
+            log.push('\n');
+        }
+    }
+    log
+}
+
+#[test]
+fn traces_settled_along_a_run_of_minutes_answer_the_same_whatever_the_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("replayed.jsonl");
+    std::fs::write(&log, replayed_over_minutes(8)).unwrap();
+    let path = log.display().to_string();
+    for subcommand in ["classify", "triage", "traces", "graph"] {
+        let args: Vec<String> = [subcommand, &path, "-q", "--format", "json"]
+            .iter()
+            .map(|word| word.to_string())
+            .collect();
+        let single = answer(&args, "1");
+        assert_eq!(single.0, Some(0), "flowtrace {args:?} -j 1");
+        for threads in ["2", "5"] {
+            let parallel = answer(&args, threads);
+            assert!(
+                parallel == single,
+                "flowtrace {args:?}: -j {threads} answers otherwise than -j 1:\n{}\n--- -j 1:\n{}",
+                String::from_utf8_lossy(&parallel.1),
+                String::from_utf8_lossy(&single.1)
+            );
+        }
+    }
+    // Each replay's traces settled as the capture's own: the graph at each look already
+    // the capture's.
+    let classify = |log: String, threads: &str| -> serde_json::Value {
+        let args: Vec<String> = ["classify", &log, "-q", "--format", "json"]
+            .iter()
+            .map(|word| word.to_string())
+            .collect();
+        serde_json::from_slice(&answer(&args, threads).1).unwrap()
+    };
+    let replayed = classify(path, "2");
+    let once = classify(
+        fixture("review/ninth_twoproblems.jsonl")
+            .display()
+            .to_string(),
+        "1",
+    );
+    assert_eq!(replayed["traces"], 8 * once["traces"].as_u64().unwrap());
+    for (status, count) in once["statuses"].as_object().unwrap() {
+        assert_eq!(
+            replayed["statuses"][status],
+            8 * count.as_u64().unwrap(),
+            "{status}"
+        );
+    }
 }

@@ -2125,6 +2125,108 @@ mod tests {
         events
     }
 
+    /// Every count of `learned`, one line each, sorted: maps iterate in no fixed order.
+    fn canonical(learned: &Learned) -> Vec<String> {
+        let mut lines = Vec::new();
+        macro_rules! each {
+            ($($field:ident),*) => {$(
+                for (key, value) in &learned.$field {
+                    lines.push(format!("{} {key:?} {value:?}", stringify!($field)));
+                }
+            )*};
+        }
+        each!(
+            succeeded_traces,
+            successes,
+            awaited,
+            outgoing,
+            deepest_in,
+            deepest_out,
+            messages,
+            emitting,
+            pending,
+            sent_pending,
+            latest_sends,
+            instance_senders
+        );
+        macro_rules! nested {
+            ($($field:ident),*) => {$(
+                for (node, by) in &learned.$field {
+                    for (key, count) in by {
+                        lines.push(format!("{} {node:?} {key:?} {count}", stringify!($field)));
+                    }
+                }
+            )*};
+        }
+        nested!(arrivals, follows, next_starts);
+        lines.sort();
+        lines
+    }
+
+    /// A learner's counts split by trace among several learners add up (`Learned::absorb`) to
+    /// one learner's over every trace, and give its graph: routed, joined and two-flow traces,
+    /// a trace cut short, interleaved in time.
+    #[test]
+    fn shares_of_the_traces_add_up_to_one_learners_counts() {
+        let mut traces: Vec<Vec<Event>> = Vec::new();
+        for t in 0..40 {
+            let branch = if t % 4 == 0 { "slow" } else { "fast" };
+            traces.push(routed_trace(&format!("r{t}"), t * 300, branch, t % 3 == 0));
+        }
+        for t in 0..30 {
+            let upto = if t % 7 == 3 { 5 } else { usize::MAX };
+            traces.push(joined_trace(
+                &format!("j{t}"),
+                100 + t * 400,
+                t % 5 == 0,
+                upto,
+            ));
+        }
+        for t in 0..20 {
+            let nodes: &[(&str, &str)] = if t % 2 == 0 {
+                &[("ingest", "i1"), ("llm", "chat-1"), ("reply", "r1")]
+            } else {
+                &[("chunk", "c1"), ("llm", "sum-1"), ("store", "s1")]
+            };
+            traces.push(trace_with_ids(&format!("w{t}"), 50 + t * 500, nodes));
+        }
+        let mut events: Vec<(usize, Event)> = traces
+            .into_iter()
+            .enumerate()
+            .flat_map(|(trace, events)| events.into_iter().map(move |event| (trace, event)))
+            .collect();
+        events.sort_by_key(|(_, event)| event.ts);
+        let settled = |mut learner: GraphLearner| {
+            for walk in learner.walks.values_mut() {
+                walk.settle_waiting(&mut learner.counts);
+            }
+            learner.learned()
+        };
+        let mut one = GraphLearner::default();
+        for (_, event) in &events {
+            one.observe(event);
+        }
+        let one = settled(one);
+        for share_count in [2, 3, 5] {
+            let mut shares: Vec<GraphLearner> =
+                (0..share_count).map(|_| GraphLearner::default()).collect();
+            for (trace, event) in &events {
+                shares[trace % share_count].observe(event);
+            }
+            let mut added = Learned::default();
+            for share in shares {
+                added.absorb(settled(share));
+            }
+            assert_eq!(canonical(&added), canonical(&one), "{share_count} shares");
+            assert_eq!(
+                added.graph().edges,
+                one.graph().edges,
+                "{share_count} shares"
+            );
+        }
+        assert!(one.graph().edges.len() >= 8, "{:?}", one.graph().edges);
+    }
+
     /// A walk node per node a trace touched, for every trace in flight: its size is memory.
     #[test]
     fn a_walk_node_stays_at_40_bytes() {

@@ -10,6 +10,10 @@
 //! two cores) runs on a thread of its own, fed the same steps in the same order in batches, so
 //! its answer cannot differ; reading, masking and the trace book stay on the pass's thread.
 
+mod shards;
+
+pub use shards::MAX_TRACE_WORKERS;
+
 use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::Mutex;
@@ -367,7 +371,8 @@ impl Pass<'_> {
         let read_all = stream
             .by_ref()
             .inspect(|event| seen.observe(event, self.filter));
-        let (analysis, selected) = self.analyze(analysis, scope.apply(read_all));
+        let workers = self.input.trace_workers();
+        let (analysis, selected) = self.analyze(analysis, scope.apply(read_all), workers);
         seen.selected = selected.events;
         let mut read = stream.take_report();
         // Lines without any event are lint's to report on; nothing read at all is an error.
@@ -403,14 +408,20 @@ impl Pass<'_> {
 
     /// Feeds `events` (the scope read) through redaction, the trace book or graph learner the
     /// analysis needs, and the analysis; hands the analysis back, ready to finish with the
-    /// learned graph.
+    /// learned graph. With `trace_workers` above one, the trace book is split among that many
+    /// threads by trace (`shards`), for the same answer.
     fn analyze<A: Analysis>(
         &self,
         analysis: A,
         events: impl Iterator<Item = Box<Event>>,
+        trace_workers: usize,
     ) -> (A, Analyzed) {
         let needs = analysis.needs();
-        let mut redactor = Redactor::new(self.redact && analysis.keeps_text());
+        let masks = self.redact && analysis.keeps_text();
+        if needs == Needs::TraceStatuses && trace_workers > 1 {
+            return shards::analyze(self.filter, masks, analysis, events, trace_workers);
+        }
+        let mut redactor = Redactor::new(masks);
         let mut book = (needs == Needs::TraceStatuses).then(TraceBook::default);
         let mut learner = (needs == Needs::Graph).then(SampledGraph::default);
         let mut selected_events = 0;
@@ -551,7 +562,8 @@ impl Pass<'_> {
                 to: events.iter().map(|event| event.ts).max(),
                 ended: ended && !follow::interrupted(),
             };
-            let (analysis, analyzed) = self.analyze(make(), events.into_iter());
+            // A window is small: one thread follows its traces.
+            let (analysis, analyzed) = self.analyze(make(), events.into_iter(), 1);
             let end = PassEnd {
                 graph: &analyzed.graph,
                 tenants: &tenants,
@@ -624,16 +636,22 @@ impl Pass<'_> {
 mod tests {
     use super::*;
     use crate::analysis::trace::{TraceStatus, TraceSummary};
+    use crate::config::InputConfig;
     use crate::event::{Kind, test_event};
 
     /// Writes down every call, in order.
     struct Recorder {
         apart: bool,
+        needs: Needs,
         calls: Vec<String>,
     }
 
     impl Analysis for Recorder {
         type Report = Vec<String>;
+
+        fn needs(&self) -> Needs {
+            self.needs
+        }
 
         fn runs_apart(&self) -> Apart {
             if self.apart {
@@ -650,8 +668,10 @@ mod tests {
         }
 
         fn trace_finished(&mut self, outcome: &TraceOutcome) {
-            self.calls
-                .push(format!("finished {}", outcome.summary.trace_id));
+            self.calls.push(format!(
+                "finished {} {:?} selected {}",
+                outcome.summary.trace_id, outcome.status, outcome.summary.selected
+            ));
         }
 
         fn finish(self, _: &PassEnd<'_>) -> Vec<String> {
@@ -663,6 +683,7 @@ mod tests {
     fn calls_through_sink(apart: bool) -> Vec<String> {
         let analysis = Recorder {
             apart,
+            needs: Needs::Events,
             calls: Vec::new(),
         };
         let recorder = std::thread::scope(|threads| {
@@ -690,5 +711,123 @@ mod tests {
         let inline = calls_through_sink(false);
         assert_eq!(inline.len(), STEPS * 3 + 7 + (STEPS * 3 + 7).div_ceil(11));
         assert_eq!(calls_through_sink(true), inline);
+    }
+
+    /// A flow `ingest -> score -> reply` over 40 minutes of log time: traces that stop in
+    /// flight (idle past ten minutes), traces that go on after an idle walk was forgotten, hex
+    /// and other trace ids, events without one, and events `--node` does not select.
+    fn long_run() -> Vec<Event> {
+        let mut events = Vec::new();
+        for trace in 0..1200_i64 {
+            let id = if trace % 3 == 0 {
+                format!("order-{trace}")
+            } else {
+                format!("{:032x}", (trace as u128 + 1) * 0x9e37_79b9_7f4a_7c15_f39c)
+            };
+            let start = trace * 2000;
+            let nodes: &[&str] = if trace % 50 == 7 {
+                &["ingest", "score"]
+            } else {
+                &["ingest", "score", "reply"]
+            };
+            for (step, node) in nodes.iter().enumerate() {
+                let at = start + step as i64 * (30 + trace % 11);
+                events.push(test_event(at, &id, node, Kind::NodeStart));
+                let kind = if trace % 13 == 5 && *node == "score" {
+                    Kind::NodeError
+                } else {
+                    Kind::NodeSuccess
+                };
+                events.push(test_event(at + 20, &id, node, kind));
+            }
+            if trace % 70 == 3 {
+                // Back after eleven minutes: its walk was forgotten, its trace was not.
+                events.push(test_event(start + 660_000, &id, "reply", Kind::NodeStart));
+                events.push(test_event(start + 660_040, &id, "reply", Kind::NodeSuccess));
+            }
+            if trace % 9 == 0 {
+                let mut untraced = test_event(start + 3, &id, "ingest", Kind::parse("pool_stats"));
+                untraced.trace_id = None;
+                events.push(untraced);
+            }
+        }
+        events.sort_by_key(|event| event.ts);
+        events
+    }
+
+    /// The steps a pass hands an analysis and the graph it learns, with `workers` following
+    /// the traces.
+    fn steps_with(workers: usize, filter: &EventFilter) -> (Vec<String>, String) {
+        let input = InputConfig {
+            inputs: Vec::new(),
+            store: None,
+            strict: false,
+            quiet: true,
+            threads: None,
+            max_line_bytes: 1 << 20,
+            follow: None,
+            store_timeout: Duration::from_secs(1),
+        };
+        let pass = Pass {
+            input: &input,
+            filter,
+            redact: true,
+        };
+        let recorder = Recorder {
+            apart: false,
+            needs: Needs::TraceStatuses,
+            calls: Vec::new(),
+        };
+        let (recorder, analyzed) =
+            pass.analyze(recorder, long_run().into_iter().map(Box::new), workers);
+        let graph = serde_json::to_string(&analyzed.graph).unwrap();
+        let mut calls = recorder.calls;
+        calls.push(format!("selected {}", analyzed.events));
+        (calls, graph)
+    }
+
+    /// The trace book split among workers hands the analysis the same steps in the same order
+    /// as one book, traces finished at each look where one book finished them, with the same
+    /// statuses and the same graph, for any number of workers.
+    #[test]
+    fn traces_followed_by_workers_give_one_books_steps() {
+        for filter in [
+            EventFilter::default(),
+            EventFilter {
+                nodes: vec!["reply".to_string()],
+                ..EventFilter::default()
+            },
+        ] {
+            let (one, graph) = steps_with(1, &filter);
+            let finished: Vec<&str> = one
+                .iter()
+                .filter_map(|call| call.strip_prefix("finished "))
+                .filter_map(|call| call.split(' ').next())
+                .collect();
+            let traces: std::collections::HashSet<&str> = finished.iter().copied().collect();
+            // Each trace, and some again: back after settling in a final status.
+            assert_eq!(traces.len(), 1200);
+            assert!(finished.len() > 1210, "{}", finished.len());
+            let in_run = one
+                .iter()
+                .position(|call| call.contains("InFlight"))
+                .expect("a trace left in flight");
+            assert!(
+                in_run < one.len() - 200,
+                "an idle trace is handed back while the pass goes on"
+            );
+            assert!(graph.contains(r#""from":"score","to":"reply""#), "{graph}");
+            for workers in [2, 3, 7] {
+                let (split, split_graph) = steps_with(workers, &filter);
+                assert_eq!(split.len(), one.len(), "{workers} workers");
+                if let Some(at) = (0..one.len()).find(|at| split[*at] != one[*at]) {
+                    panic!(
+                        "{workers} workers: step {at} is {:?}, one book's is {:?}",
+                        split[at], one[at]
+                    );
+                }
+                assert_eq!(split_graph, graph, "{workers} workers");
+            }
+        }
     }
 }
