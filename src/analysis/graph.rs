@@ -2227,6 +2227,52 @@ mod tests {
         assert!(one.graph().edges.len() >= 8, "{:?}", one.graph().edges);
     }
 
+    /// A sender is judged spent by the out-degree its own trace reports, not by the largest
+    /// any trace reported before: after a redeploy that took an edge from `a` (2 edges in the
+    /// first traces, 1 after), `b` emitting to `c` before its own success is still `c`'s
+    /// sender. Read across traces, `a` had an edge to spare in every trace and took `c`.
+    #[test]
+    fn a_sender_is_spent_by_the_out_degree_its_own_trace_reports() {
+        let mut learner = GraphLearner::default();
+        for trace in 0..300_i64 {
+            let id = format!("{:032x}", trace + 1);
+            let at = trace * 500;
+            let step = |ms: i64, node: &str, kind: Kind| {
+                let success = kind == Kind::NodeSuccess;
+                let mut e = event(at + ms, &id, node, kind);
+                let outgoing = match node {
+                    "a" if trace < 3 => 2,
+                    "c" => 0,
+                    _ => 1,
+                };
+                e.set_count(Count::Outgoing, Some(outgoing));
+                if success && node != "c" {
+                    e.set_count(Count::QDepthOut, Some(1));
+                }
+                e
+            };
+            for event in [
+                step(0, "a", Kind::NodeStart),
+                step(1, "a", Kind::NodeSuccess),
+                step(2, "b", Kind::NodeStart),
+                step(3, "c", Kind::NodeStart),
+                step(4, "b", Kind::NodeSuccess),
+                step(5, "c", Kind::NodeSuccess),
+            ] {
+                learner.observe(&event);
+            }
+        }
+        let graph = learner.finish();
+        let edges: Vec<(&str, &str)> = graph
+            .edges
+            .iter()
+            .map(|edge| (edge.from.as_str(), edge.to.as_str()))
+            .collect();
+        assert!(edges.contains(&("a", "b")), "{edges:?}");
+        assert!(edges.contains(&("b", "c")), "{edges:?}");
+        assert!(!edges.contains(&("a", "c")), "{edges:?}");
+    }
+
     /// A walk node per node a trace touched, for every trace in flight: its size is memory.
     #[test]
     fn a_walk_node_stays_at_40_bytes() {

@@ -63,17 +63,13 @@ fn worker_of(event: &Event, workers: usize) -> usize {
     let Some(trace_id) = event.trace_id.as_deref() else {
         return 0;
     };
+    use std::hash::BuildHasher;
+    // Hashed, even a uuid4's bits: ids that count up (`0000...0021`) must spread too.
+    let hashing = foldhash::fast::FixedState::with_seed(0);
     let hash = match event.keys().hex_trace {
-        // A uuid4's bits are random already.
-        Some([high, low]) => high ^ low,
-        None => {
-            use std::hash::{BuildHasher, Hasher};
-            let mut hasher = foldhash::fast::FixedState::with_seed(0).build_hasher();
-            hasher.write(trace_id.as_bytes());
-            hasher.finish()
-        }
+        Some(bits) => hashing.hash_one(bits),
+        None => hashing.hash_one(trace_id.as_bytes()),
     };
-    // The high bits, multiplied in: a hex id's low bits are as random, a text id's hash too.
     ((u128::from(hash) * workers as u128) >> 64) as usize
 }
 
@@ -327,6 +323,33 @@ fn settle<'scope, A: Analysis + 'scope>(
     {
         for outcome in Settled::new(finished, Arc::unwrap_or_clone(graph)) {
             sink.trace_finished(outcome);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Kind, test_event};
+
+    /// Trace ids that count up, hex or text, are spread over the workers about evenly.
+    #[test]
+    fn ids_that_count_up_spread_over_the_workers() {
+        for make in [
+            |n: u64| format!("{n:032x}"),
+            |n: u64| format!("ac77500b73f2c644{n:016x}"),
+            |n: u64| format!("order-{n}"),
+        ] {
+            let mut per_worker = [0_u32; 3];
+            for n in 0..3000 {
+                let event = test_event(0, &make(n), "a", Kind::NodeStart);
+                per_worker[worker_of(&event, 3)] += 1;
+            }
+            assert!(
+                per_worker.iter().all(|count| (800..=1200).contains(count)),
+                "{} ...: {per_worker:?}",
+                make(0)
+            );
         }
     }
 }
