@@ -6,7 +6,8 @@
 //! `store` and some through `enrich`, which sends them on to `store`; once as a router's rare
 //! branch (`tenth_rejoin`, store's backlog full; `tenth_rejoin_calm`, no queue fills), once as a
 //! fan-out whose `enrich` forwards one request in seven (`tenth_writeback`). The graph learned
-//! `enrich` as a sink and missed `enrich -> store`.
+//! `enrich` as a sink and missed `enrich -> store`; and the same with a branch of two hops,
+//! `repair -> fix` (`tenth_rejoin_chain`, a helper's run the learner once got wrong).
 //!
 //! A node that hands its message over before its own success is logged: `ingest` fans out to
 //! `{audit, respond}`, `respond` sends one request in six to `audit` too and the rest to
@@ -70,6 +71,23 @@ fn a_side_path_that_rejoins_the_sink_is_learned_and_the_sink_stays_hot() {
             "{capture}"
         );
     }
+}
+
+/// A rare branch two hops long (`gate -> repair -> fix -> store`, one request in seven; the
+/// rest `gate -> store`) rejoins the sink through its last node: `fix -> store` carries every
+/// message of the traces that took `repair`, `gate -> store` the others. The learner once
+/// left `fix` a sink and credited `store`'s every message to `gate`.
+#[test]
+fn a_rare_branch_of_two_hops_rejoins_the_sink_through_its_last_node() {
+    let capture = "tenth_rejoin_chain";
+    let graph = graph_as_wired(capture);
+    let repaired = messages_by_trace(capture, "repair");
+    let stored = messages_by_trace(capture, "store");
+    assert!(repaired.len() >= 20, "premise: {} repaired", repaired.len());
+    let through_fix: u64 = repaired.keys().map(|trace| stored[trace]).sum();
+    let total: u64 = stored.values().sum();
+    assert_eq!(carried(&graph, "fix", "store"), Some(through_fix));
+    assert_eq!(carried(&graph, "gate", "store"), Some(total - through_fix));
 }
 
 /// The capture's learned graph, checked against its truth: every wired edge learned and no

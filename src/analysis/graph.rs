@@ -1520,7 +1520,9 @@ impl Learned {
     /// reach it from directly, and the branch is left a sink. A branch its sender takes in at
     /// most `ROUTED_BRANCH_SHARE` of its traces is routed to, not fanned out to: the sender sent
     /// that trace's one message to the branch, so the receiver's arrival right after the
-    /// branch's success, in nearly every trace the branch took, is the branch's.
+    /// branch's success, in nearly every trace the branch took, is the branch's. A branch of
+    /// several hops (`repair -> fix -> store`) is judged by its first node, each node after it
+    /// taking nearly all its messages from the one before.
     /// True when `sender`'s successes in the traces it sent `branch` logged more of the
     /// trace's messages pending than its successes do on average (`trace_pending`): it sent
     /// `branch` a message beside its usual one (a router routing to two targets), not instead.
@@ -1550,16 +1552,45 @@ impl Learned {
             if branch == sender || branch == receiver {
                 continue;
             }
-            let reached: u64 = self
-                .arrivals
-                .get(branch)
-                .map_or(0, |patterns| patterns.values().sum());
+            let reached_of = |node: &str| -> u64 {
+                self.arrivals
+                    .get(node)
+                    .map_or(0, |patterns| patterns.values().sum())
+            };
+            let reached = reached_of(branch);
+            // The branch's first node: `branch` itself, or the head of a chain of nodes that
+            // each take nearly all their messages from the one before (`repair -> fix2`).
+            let mut head = branch;
+            for _ in 0..MAX_CANDIDATES {
+                let head_reached = reached_of(head);
+                if credited_arrivals(&snapshot, head, sender) as f64
+                    >= CONSISTENT_SHARE * head_reached as f64
+                {
+                    break;
+                }
+                let Some(up) = snapshot
+                    .iter()
+                    .filter(|(to, ..)| *to == head)
+                    .map(|(_, _, _, from)| *from)
+                    .find(|from| {
+                        *from != receiver
+                            && *from != branch
+                            && credited_arrivals(&snapshot, head, from) as f64
+                                >= CONSISTENT_SHARE * head_reached as f64
+                    })
+                else {
+                    break;
+                };
+                head = up;
+            }
+            let head_reached = reached_of(head);
             let sender_traces = self.succeeded_traces.get(sender).copied().unwrap_or(0);
-            let routed = reached >= ROUTER_EVIDENCE_TRACES
-                && reached as f64 <= ROUTED_BRANCH_SHARE * sender_traces as f64
-                && credited_arrivals(&snapshot, branch, sender) as f64
-                    >= CONSISTENT_SHARE * reached as f64;
-            if !routed || self.sent_more_with(sender, branch) {
+            let routed = head_reached >= ROUTER_EVIDENCE_TRACES
+                && head_reached as f64 <= ROUTED_BRANCH_SHARE * sender_traces as f64
+                && reached as f64 >= CONSISTENT_SHARE * head_reached as f64
+                && credited_arrivals(&snapshot, head, sender) as f64
+                    >= CONSISTENT_SHARE * head_reached as f64;
+            if !routed || self.sent_more_with(sender, head) {
                 continue;
             }
             let led_on: u64 = snapshot
