@@ -13,7 +13,8 @@
 //! `{audit, respond}`, `respond` sends one request in six to `audit` too and the rest to
 //! `reply`, as a predicate router (`tenth_handover`) or with `ctx.emit(m, to=...)`
 //! (`tenth_handover_emit`). The graph learned `ingest -> reply` and missed `ingest -> audit`
-//! and `respond -> reply`.
+//! and `respond -> reply`. And a node handing every message over with `ctx.emit` while wired
+//! to a second receiver it never uses (`tenth_handover_spare`, a helper's run).
 
 mod common;
 
@@ -71,6 +72,20 @@ fn a_side_path_that_rejoins_the_sink_is_learned_and_the_sink_stays_hot() {
             "{capture}"
         );
     }
+}
+
+/// A node wired to two receivers that hands every message over to one with `ctx.emit` before
+/// its own success (`slow -> x`; its edge to `y` never used) while a sibling's branch has
+/// just ended (`fast -> out`): `x`'s every arrival is the trace's event right before `slow`'s
+/// success. The learner once credited `x` to `out`, which had succeeded last, and left `slow`
+/// a sink: moving `x` left as many reported out-edges unused, so nothing said which was right.
+#[test]
+fn a_hand_over_right_before_the_senders_success_is_the_senders_edge() {
+    let capture = "tenth_handover_spare";
+    let graph = graph_as_wired(capture);
+    let (reached, _) = traces_and_second_messages(capture, "x");
+    assert!(reached >= 100, "premise: {reached}");
+    assert_eq!(carried(&graph, "slow", "x"), Some(reached));
 }
 
 /// A rare branch two hops long (`gate -> repair -> fix -> store`, one request in seven; the

@@ -163,6 +163,9 @@ pub struct TraceWalk {
     /// The node that succeeded last, until another node starts: a cycle shows as its next
     /// start being a node the trace already reached (`NO_NODE`: none).
     awaiting_follower: NodeId,
+    /// The node whose first message in the trace was the trace's last event (`NO_NODE`:
+    /// none): a node running then whose success is the very next event handed it over.
+    just_arrived: NodeId,
     pub last_ts: Timestamp,
 }
 
@@ -201,6 +204,10 @@ struct Counts {
     /// successes of a sender credited with an arrival, by (sender, receiver).
     pending: Vec<(u64, u64)>,
     sent_pending: FastMap<(NodeId, NodeId), (u64, u64)>,
+    /// For each (running node, receiver): the receiver's first messages in a trace that were
+    /// the trace's event right before the running node's success (a hand-over: a router's or
+    /// `ctx.emit`'s message taken before the sender's success is logged).
+    handovers: FastMap<(NodeId, NodeId), u64>,
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
     /// sender's success) of a message the receiver took.
     latest_sends: FastMap<(NodeId, NodeId, InstanceId), Timestamp>,
@@ -231,6 +238,7 @@ impl Default for Counts {
             emitting: Vec::new(),
             pending: Vec::new(),
             sent_pending: FastMap::default(),
+            handovers: FastMap::default(),
             latest_sends: FastMap::default(),
             instance_senders: FastMap::default(),
             candidates: Vec::new(),
@@ -366,6 +374,11 @@ impl Counts {
                 .iter()
                 .map(|((from, to), reading)| ((name(*from), name(*to)), *reading))
                 .collect(),
+            handovers: self
+                .handovers
+                .iter()
+                .map(|((from, to), count)| ((name(*from), name(*to)), *count))
+                .collect(),
             latest_sends: self
                 .latest_sends
                 .iter()
@@ -399,6 +412,7 @@ impl Default for TraceWalk {
             waiting: Vec::new(),
             order: 0,
             awaiting_follower: NO_NODE,
+            just_arrived: NO_NODE,
             // Before any time: a walk of a log dated before 1970 must still go idle.
             last_ts: Timestamp(i64::MIN),
         }
@@ -455,9 +469,20 @@ impl TraceWalk {
     /// (success, next new message) pairs it completes.
     fn observe(&mut self, event: &Event, node: Option<NodeId>, counts: &mut Counts) {
         self.last_ts = self.last_ts.max(event.ts);
+        let arrived_just_before = std::mem::replace(&mut self.just_arrived, NO_NODE);
         let Some(node) = node else {
             return;
         };
+        if event.kind == Kind::NodeSuccess
+            && arrived_just_before != NO_NODE
+            && arrived_just_before != node
+            && self.get(node).is_some_and(|n| n.running > 0)
+        {
+            *counts
+                .handovers
+                .entry((node, arrived_just_before))
+                .or_default() += 1;
+        }
         let outgoing = event
             .outgoing()
             .map_or(0, |outgoing| outgoing.clamp(0, i64::from(u8::MAX)) as u8);
@@ -500,6 +525,7 @@ impl TraceWalk {
             entry.reached = true;
             entry.arrived = arrived;
             entry.outgoing = entry.outgoing.max(outgoing);
+            self.just_arrived = node;
             // Running nodes (other than this one) may have sent it.
             let senders = self.nodes.iter().any(|n| n.running > 0 && n.node != node);
             // No node that succeeded can still send to a new node (none did, or each already
@@ -768,6 +794,9 @@ pub struct Learned {
     /// by the receiver credited to it.
     pending: NameMap<(u64, u64)>,
     sent_pending: FastMap<(Name, Name), (u64, u64)>,
+    /// For each (running node, receiver): the receiver's arrivals right before the running
+    /// node's success.
+    handovers: FastMap<(Name, Name), u64>,
     /// For each sender, receiver and sender instance (`node_id`): the latest send (the
     /// sender's success) of a message the receiver took.
     latest_sends: FastMap<(Name, Name, Option<Name>), Timestamp>,
@@ -969,6 +998,7 @@ impl Learned {
         add_counts(&mut self.emitting, other.emitting, sum);
         add_counts(&mut self.pending, other.pending, sum_pair);
         add_counts(&mut self.sent_pending, other.sent_pending, sum_pair);
+        add_counts(&mut self.handovers, other.handovers, sum);
         add_counts(&mut self.latest_sends, other.latest_sends, max);
         add_counts(&mut self.instance_senders, other.instance_senders, sum);
     }
@@ -1455,8 +1485,9 @@ impl Learned {
     /// out-edge to a backed-up receiver is then left for the router to take. Where a node with
     /// an out-edge to spare was running at nearly every arrival of a receiver, the receiver is
     /// re-credited to it when that leaves fewer of the nodes' reported out-edges unused once
-    /// the queue depths are respected again; an out-edge to spare alone is often a branch the
-    /// log never shows.
+    /// the queue depths are respected again, or leaves no more unused where its success came
+    /// right after the receiver's arrival nearly every time (a hand-over's mark); an out-edge
+    /// to spare alone is often a branch the log never shows.
     /// True when it re-credited any (the fan-in edges `back_edges` gives are to be redone).
     fn respect_handovers<'a, 's>(
         &self,
@@ -1504,7 +1535,14 @@ impl Learned {
                 }
                 let edges = back_edges(&trial);
                 self.respect_queue_depths(&mut trial, &edges);
-                if self.unused_out_edges(&trial, &back_edges(&trial)) < unused {
+                let unused_after = self.unused_out_edges(&trial, &back_edges(&trial));
+                // Seen handing over: the receiver's arrival was the trace's event right before
+                // the node's success, nearly every time.
+                let handed = self
+                    .handovers
+                    .get(&(Name::from(node), Name::from(receiver)))
+                    .is_some_and(|count| *count as f64 >= CONSISTENT_SHARE * total as f64);
+                if unused_after < unused || (handed && unused_after <= unused) {
                     *credited = trial;
                     moved = true;
                     break;
@@ -2177,6 +2215,7 @@ mod tests {
             emitting,
             pending,
             sent_pending,
+            handovers,
             latest_sends,
             instance_senders
         );
