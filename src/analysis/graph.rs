@@ -488,35 +488,35 @@ impl TraceWalk {
         let Some(node) = node else {
             return;
         };
+        let outgoing = event
+            .outgoing()
+            .map_or(0, |outgoing| outgoing.clamp(0, i64::from(u8::MAX)) as u8);
+        // The node's entry, looked up once for what this event reads of it.
+        let (running, streaming, reached_before) = match self.find(node) {
+            Some(index) => {
+                let known = &mut self.nodes[index];
+                known.outgoing = known.outgoing.max(outgoing);
+                (known.running > 0, known.streaming > 0, known.reached)
+            }
+            None => (false, false, false),
+        };
         if event.kind == Kind::NodeSuccess
             && arrived_just_before != NO_NODE
             && arrived_just_before != node
-            && self.get(node).is_some_and(|n| n.running > 0)
+            && running
         {
             *counts
                 .handovers
                 .entry((node, arrived_just_before))
                 .or_default() += 1;
         }
-        let outgoing = event
-            .outgoing()
-            .map_or(0, |outgoing| outgoing.clamp(0, i64::from(u8::MAX)) as u8);
-        if let Some(index) = self.find(node) {
-            let known = &mut self.nodes[index].outgoing;
-            *known = (*known).max(outgoing);
-        }
         if !is_arrival(&event.kind) {
-            if event.kind == Kind::RemoteStreamEvent
-                && self
-                    .get(node)
-                    .is_some_and(|n| n.running > 0 && n.streaming == 0)
-            {
+            if event.kind == Kind::RemoteStreamEvent && running && !streaming {
                 let order = self.next_order();
                 self.entry(node).streaming = order;
             }
             return;
         }
-        let reached_before = self.get(node).is_some_and(|n| n.reached);
         let first_attempt = event.kind == Kind::NodeStart && event.attempt().unwrap_or(0) == 0;
         if first_attempt {
             // A new message at `node`: the next start after each success still awaiting one
@@ -2351,11 +2351,7 @@ mod tests {
             }
         }
         let graph = learner.finish();
-        let edges: Vec<(&str, &str)> = graph
-            .edges
-            .iter()
-            .map(|edge| (edge.from.as_str(), edge.to.as_str()))
-            .collect();
+        let edges = sorted_edges(&graph);
         assert!(edges.contains(&("a", "b")), "{edges:?}");
         assert!(edges.contains(&("b", "c")), "{edges:?}");
         assert!(!edges.contains(&("a", "c")), "{edges:?}");
@@ -2438,12 +2434,7 @@ mod tests {
             }
         }
         let graph = learner.finish();
-        let mut edges: Vec<(&str, &str)> = graph
-            .edges
-            .iter()
-            .map(|e| (e.from.as_str(), e.to.as_str()))
-            .collect();
-        edges.sort();
+        let edges = sorted_edges(&graph);
         assert_eq!(
             edges,
             vec![
