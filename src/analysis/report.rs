@@ -12,7 +12,7 @@ use super::tracebook::TraceOutcome;
 use super::triage::{Triage, TriageReport};
 use super::waterfall::{Timeline, Waterfall};
 use crate::event::{Event, Name, NameMap, Timestamp};
-use crate::pass::{Analysis, Needs, PassEnd};
+use crate::pass::{Analysis, Apart, Needs, PassEnd};
 
 /// Settled traces that did not succeed kept with their waterfalls, the most recent: enough for
 /// any of them to be among triage's worst.
@@ -56,6 +56,11 @@ impl Analysis for Incident {
 
     fn keeps_text(&self) -> bool {
         self.triage.keeps_text()
+    }
+
+    /// Triage's reasons hold, and the waterfalls add to them.
+    fn runs_apart(&self) -> Apart {
+        self.triage.runs_apart()
     }
 
     fn observe(&mut self, event: &Event, selected: bool) {
