@@ -10,8 +10,8 @@ use serde::Serialize;
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
 use super::triage::{Triage, TriageReport};
-use super::waterfall::{Timeline, Waterfall};
-use crate::event::{Event, Name, NameMap, Timestamp};
+use super::waterfall::{PackedEvents, Timeline};
+use crate::event::{Event, NameIds, Timestamp, TraceMap};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
 
 /// Settled traces that did not succeed kept with their waterfalls, the most recent: enough for
@@ -29,7 +29,12 @@ pub struct IncidentReport {
 
 pub struct Incident {
     triage: Triage,
-    open: NameMap<Waterfall>,
+    /// Every trace the trace book holds open, its events packed (a waterfall each would take
+    /// four times the memory), keyed as the book keys them (a decoder's name held per trace
+    /// kept its memory pages from being reused).
+    open: TraceMap<PackedEvents>,
+    /// The nodes of `open`'s events, numbered.
+    nodes: NameIds,
     settled: VecDeque<(String, Timeline)>,
     /// The newest event time read: where attempts still open at the end of the input end.
     newest: Timestamp,
@@ -40,7 +45,8 @@ impl Default for Incident {
     fn default() -> Incident {
         Incident {
             triage: Triage::default(),
-            open: NameMap::default(),
+            open: TraceMap::default(),
+            nodes: NameIds::default(),
             settled: VecDeque::new(),
             newest: Timestamp(i64::MIN),
         }
@@ -67,21 +73,18 @@ impl Analysis for Incident {
         self.triage.observe(event, selected);
         self.newest = self.newest.max(event.ts);
         if let Some(trace) = &event.trace_id {
-            match self.open.get_mut(&**trace) {
-                Some(waterfall) => waterfall.observe(event),
-                None => self
-                    .open
-                    .entry(Name::clone(trace))
-                    .or_default()
-                    .observe(event),
-            }
+            self.open
+                .get_or_insert_with(trace, event.keys().hex_trace, || {
+                    PackedEvents::starting_at(event.ts)
+                })
+                .observe(event, &mut self.nodes);
         }
     }
 
     fn trace_finished(&mut self, outcome: &TraceOutcome) {
         self.triage.trace_finished(outcome);
         let trace = outcome.summary.trace_id.as_str();
-        let Some(waterfall) = self.open.remove(trace) else {
+        let Some(events) = self.open.remove_id(trace) else {
             return;
         };
         if outcome.status != TraceStatus::Succeeded && outcome.summary.selected {
@@ -94,7 +97,7 @@ impl Analysis for Incident {
                 _ => outcome.summary.last_ts,
             };
             self.settled
-                .push_back((trace.to_string(), waterfall.finish(end)));
+                .push_back((trace.to_string(), events.finish(&self.nodes, end)));
         }
     }
 
@@ -106,8 +109,8 @@ impl Analysis for Incident {
             .iter()
             .map(|worst| {
                 let id = worst.trace_id.as_str();
-                match self.open.remove(id) {
-                    Some(waterfall) => Some(waterfall.finish(input_end)),
+                match self.open.remove_id(id) {
+                    Some(events) => Some(events.finish(&self.nodes, input_end)),
                     None => self
                         .settled
                         .iter()
