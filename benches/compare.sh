@@ -53,6 +53,7 @@ benchmarks=(
   "flowtrace saturation :: $ft saturation $log -q --format json"
   "flowtrace triage :: $ft triage $log -q --format json"
   "flowtrace traces :: $ft traces $log -q --format json"
+  "flowtrace report (HTML page) :: $ft report $log -q --output $dir/report.html"
   "flowtrace classify (structured) :: $ft classify $structured -q --format json"
   "flowtrace saturation (structured) :: $ft saturation $structured -q --format json"
   "flowtrace triage (structured) :: $ft triage $structured -q --format json"
