@@ -213,6 +213,14 @@ impl FirstLines {
         }
     }
 
+    /// Another shard's lines, as if this one had seen them too.
+    fn absorb(&mut self, other: FirstLines) {
+        self.count += other.count;
+        self.first.extend(other.first);
+        self.first.sort_unstable();
+        self.first.truncate(EXAMPLES);
+    }
+
     fn examples(&self) -> Vec<String> {
         self.first
             .iter()
@@ -231,19 +239,60 @@ struct LineFacts {
     secrets: BTreeMap<&'static str, u64>,
 }
 
+impl LineFacts {
+    fn absorb(&mut self, other: LineFacts) {
+        for (kind, (lines, bytes)) in other.volume {
+            let volume = self.volume.entry(kind).or_default();
+            volume.0 += lines;
+            volume.1 += bytes;
+        }
+        self.secret_lines.absorb(other.secret_lines);
+        for (kind, lines) in other.secrets {
+            *self.secrets.entry(kind).or_default() += lines;
+        }
+    }
+}
+
+/// Shards of the facts: each decoding thread adds to its own (one lock taken by every
+/// thread for every line kept them waiting on each other).
+const SHARDS: usize = 8;
+
 /// Sees every line of the logs (from the decoding threads).
 #[derive(Debug, Default, Clone)]
-pub struct LintLines(Arc<Mutex<LineFacts>>);
+pub struct LintLines(Arc<[Mutex<LineFacts>; SHARDS]>);
+
+impl LintLines {
+    fn shard(&self) -> std::sync::MutexGuard<'_, LineFacts> {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static THREADS: AtomicUsize = AtomicUsize::new(0);
+        thread_local! {
+            static SHARD: usize = THREADS.fetch_add(1, Ordering::Relaxed) % SHARDS;
+        }
+        let shard = &self.0[SHARD.with(|shard| *shard)];
+        shard.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Every shard's facts, added up.
+    fn gathered(&self) -> LineFacts {
+        let mut facts = LineFacts::default();
+        for shard in self.0.iter() {
+            let shard = std::mem::take(&mut *shard.lock().unwrap_or_else(|p| p.into_inner()));
+            facts.absorb(shard);
+        }
+        facts
+    }
+}
 
 impl LineInspector for LintLines {
     fn inspect(&self, input: &str, number: u64, line: &[u8], kind: Option<&Kind>) {
         let text = String::from_utf8_lossy(line);
         let kinds = secret_kinds(&text);
-        let mut facts = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let volume = facts
-            .volume
-            .entry(kind.map(|k| k.as_str().to_string()).unwrap_or_default())
-            .or_default();
+        let kind = kind.map_or("", Kind::as_str);
+        let mut facts = self.shard();
+        let volume = match facts.volume.get_mut(kind) {
+            Some(volume) => volume,
+            None => facts.volume.entry(kind.to_string()).or_default(),
+        };
         volume.0 += 1;
         volume.1 += line.len() as u64 + 1;
         if !kinds.is_empty() {
@@ -579,7 +628,7 @@ impl Analysis for Lint {
             );
         }
         // Volume, from every line read.
-        let facts = self.lines.0.lock().unwrap_or_else(|p| p.into_inner());
+        let facts = self.lines.gathered();
         let (lines, bytes) = facts
             .volume
             .values()

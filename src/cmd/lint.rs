@@ -24,6 +24,11 @@ pub fn run(args: &LintArgs) -> Result<u8, Error> {
     let inspector: Arc<dyn crate::source::LineInspector> = Arc::new(lines.clone());
     let finished = pass.run_with(Lint::new(lines), |options| {
         options.inspector = Some(inspector);
+        // The lines' secrets are looked for on the decoding threads, and the pass's thread
+        // has little to do: a decoding thread on every core (unless -j says).
+        options.decode_threads.get_or_insert_with(|| {
+            std::thread::available_parallelism().map_or(1, |cores| cores.get().min(8))
+        });
     })?;
     super::say_read_errors(&finished.read);
     let report = Lint::with_read(finished.report, &finished.read.stats);
