@@ -205,6 +205,14 @@ impl InputConfig {
         }
     }
 
+    /// Whether an analysis on a thread of its own splits a part off to another
+    /// ([`crate::pass::Analysis::split_off`]): beyond two cores, or when `-j` asks for more
+    /// than two threads.
+    pub fn splits_analyses(&self) -> bool {
+        let cores = || std::thread::available_parallelism().map_or(1, |cores| cores.get());
+        self.threads.unwrap_or_else(cores) > 2
+    }
+
     /// The source options for this input selection under `filter` (its store pushdown and
     /// byte prefilter).
     pub fn source_options(&self, filter: &EventFilter) -> SourceOptions {

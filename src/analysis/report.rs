@@ -12,7 +12,7 @@ use super::tracebook::TraceOutcome;
 use super::triage::{Triage, TriageReport};
 use super::waterfall::{PackedEvents, Timeline};
 use crate::event::{Event, NameIds, Timestamp, TraceMap};
-use crate::pass::{Analysis, Apart, Needs, PassEnd};
+use crate::pass::{Analysis, Apart, Needs, PassEnd, Stage};
 
 /// Settled traces that did not succeed kept with their waterfalls, the most recent: enough for
 /// any of them to be among triage's worst.
@@ -67,6 +67,14 @@ impl Analysis for Incident {
     /// Triage's reasons hold, and the waterfalls add to them.
     fn runs_apart(&self) -> Apart {
         self.triage.runs_apart()
+    }
+
+    fn split_off(&mut self) -> Option<Box<dyn Stage>> {
+        self.triage.split_off()
+    }
+
+    fn rejoin(&mut self, stage: Box<dyn std::any::Any>) {
+        self.triage.rejoin(stage);
     }
 
     fn observe(&mut self, event: &Event, selected: bool) {

@@ -15,7 +15,7 @@ use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use super::tracebook::TraceOutcome;
 use super::traces::{TraceRow, mark_cross_tenant, mark_idle, row, shown_tenant};
 use crate::event::{Event, Kind, NameIds, Timestamp};
-use crate::pass::{Analysis, Apart, Needs, PassEnd};
+use crate::pass::{Analysis, Apart, Needs, PassEnd, Stage};
 use crate::render::plural;
 
 /// Failed and stalled traces shown, at most.
@@ -262,7 +262,8 @@ pub struct Triage {
     categories: BTreeMap<String, u64>,
     by_node: Classifier,
     by_minute: Classifier,
-    saturation: SaturationAnalyzer,
+    /// `None` while it runs on a thread of its own ([`Analysis::split_off`]).
+    saturation: Option<SaturationAnalyzer>,
     terminal: HashMap<String, u64>,
     control: ControlPlane,
     first_ts: Option<Timestamp>,
@@ -288,7 +289,7 @@ impl Default for Triage {
             categories: Category::ALL.iter().map(|c| (c.to_string(), 0)).collect(),
             by_node: Classifier::new(GroupBy::Node, false),
             by_minute: Classifier::new(GroupBy::Minute, false).groups_only(),
-            saturation: SaturationAnalyzer::new(SaturationOptions::default()),
+            saturation: Some(SaturationAnalyzer::new(SaturationOptions::default())),
             terminal: HashMap::new(),
             control: ControlPlane::default(),
             first_ts: None,
@@ -318,7 +319,9 @@ impl Analysis for Triage {
     /// (trace statuses use every event).
     fn observe(&mut self, event: &Event, selected: bool) {
         // The bottleneck is judged on the whole flow, whatever --node/--kind show.
-        Analysis::observe(&mut self.saturation, event, selected);
+        if let Some(saturation) = &mut self.saturation {
+            Analysis::observe(saturation, event, selected);
+        }
         if !selected {
             return;
         }
@@ -347,12 +350,28 @@ impl Analysis for Triage {
         self.absorb(outcome);
     }
 
+    /// Saturation, a third of the work, beside the classifying and the worst traces.
+    fn split_off(&mut self) -> Option<Box<dyn Stage>> {
+        self.saturation
+            .take()
+            .map(|saturation| Box::new(saturation) as Box<dyn Stage>)
+    }
+
+    fn rejoin(&mut self, stage: Box<dyn std::any::Any>) {
+        let saturation = stage.downcast().expect("triage's stage is its saturation");
+        self.saturation = Some(*saturation);
+    }
+
     fn finish(mut self, end: &PassEnd<'_>) -> TriageReport {
         let graph = end.graph;
         let tenants = end.tenants;
         let classify = self.by_node.finish_with_graph(graph);
         let over_time = self.by_minute.regroup(&classify);
-        let saturation = self.saturation.finish_at(graph, end.input_end);
+        let saturation = self
+            .saturation
+            .take()
+            .expect("saturation handed back before the end")
+            .finish_at(graph, end.input_end);
         let input_end = match (self.last_ts, end.input_end) {
             (Some(last), Some(end)) => last.max(end),
             (last, end) => last.or(end).unwrap_or_default(),

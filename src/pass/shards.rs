@@ -81,6 +81,7 @@ pub(super) fn analyze<A: Analysis>(
     analysis: A,
     events: impl Iterator<Item = Box<Event>>,
     workers: usize,
+    split: bool,
 ) -> (A, Analyzed) {
     let workers = workers.clamp(1, MAX_TRACE_WORKERS);
     std::thread::scope(|threads| {
@@ -105,7 +106,7 @@ pub(super) fn analyze<A: Analysis>(
         let merger = std::thread::Builder::new()
             .name("flowtrace-merge".to_string())
             .spawn_scoped(threads, move || {
-                merge(analysis, routes, from_workers, graphs_to, threads)
+                merge(analysis, routes, from_workers, graphs_to, threads, split)
             })
             .expect("a thread to merge the traces' shares");
         route(events, &to_workers, &route_sender);
@@ -244,8 +245,9 @@ fn merge<'scope, A: Analysis + 'scope>(
     workers: Vec<Receiver<Vec<Done>>>,
     graphs_to: Vec<SyncSender<Option<Arc<FlowGraph>>>>,
     threads: &'scope std::thread::Scope<'scope, '_>,
+    split: bool,
 ) -> (A, Analyzed) {
-    let mut sink = Sink::new(analysis, threads);
+    let mut sink = Sink::new(analysis, threads, split);
     let mut shares: Vec<Share> = workers
         .into_iter()
         .map(|receiver| Share {
