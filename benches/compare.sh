@@ -54,6 +54,7 @@ benchmarks=(
   "flowtrace triage :: $ft triage $log -q --format json"
   "flowtrace traces :: $ft traces $log -q --format json"
   "flowtrace report (HTML page) :: $ft report $log -q --output $dir/report.html"
+  "flowtrace lint :: $ft lint $log -q --format json"
   "flowtrace classify (structured) :: $ft classify $structured -q --format json"
   "flowtrace saturation (structured) :: $ft saturation $structured -q --format json"
   "flowtrace triage (structured) :: $ft triage $structured -q --format json"
