@@ -100,6 +100,8 @@ const NO_NODE: NodeId = NodeId::MAX;
 /// A sender instance (`node_id`) as the learner numbers it; `NO_INSTANCE` when unknown.
 type InstanceId = u32;
 const NO_INSTANCE: InstanceId = InstanceId::MAX;
+/// A walk's `expected_pending` when the trace's count of messages is not known.
+const PENDING_UNKNOWN: i16 = -1;
 /// A walk node's `pending` when its success logged no `trace_pending`.
 const NO_PENDING: u8 = u8::MAX;
 
@@ -129,7 +131,7 @@ struct WalkNode {
     streaming: u32,
     /// The distinct nodes of the trace it sent to so far (arrivals whose likeliest sender,
     /// their first candidate, it was).
-    sent: u16,
+    sent: u8,
     /// The out-degree its events of this trace reported (`outgoing`, at most 255; 0: none):
     /// read from the trace itself, not from the other traces seen so far, so that a walk
     /// counts the same whichever traces came before it (and on whichever worker).
@@ -138,12 +140,22 @@ struct WalkNode {
     instance: InstanceId,
     /// The trace's messages still in the system at its latest success (`trace_pending`, at
     /// most 254; `NO_PENDING`: not logged): one more than usual where it sent one more
-    /// message. A byte (and `sent` in two) keeps the walk's nodes at 40 bytes.
+    /// message. Bytes (`sent` too) keep the walk's nodes at 40 bytes.
     pending: u8,
     /// The instance (`node_id`) the trace first reached it in: which worker took its message.
     arrived: InstanceId,
     /// The trace reached it (it is not merely a sender).
     reached: bool,
+    /// The trace's messages enqueued before its current attempt started (the walk's
+    /// `enqueued`, as it was then).
+    enqueued_at_start: u8,
+    /// No message of the trace was enqueued from its latest start to its success (the walk's
+    /// `enqueued` did not move): it sent nothing, by `ctx.emit` or by returning, in that run.
+    /// A sink's success looks like a sender's to a node that starts after it (a fan-out's
+    /// slower branch, whose message had waited behind the trace's other work), and only the
+    /// trace's count of messages tells them apart: `q_depth_out` does not (a `ctx.emit`
+    /// handler's message can be taken before its success is logged).
+    silent: bool,
     /// Its latest success no new message of the trace has followed yet.
     awaiting_next: bool,
     has_success: bool,
@@ -173,6 +185,10 @@ pub struct TraceWalk {
     /// The node whose first message in the trace was the trace's last event (`NO_NODE`:
     /// none): a node running then whose success is the very next event handed it over.
     just_arrived: NodeId,
+    /// The trace's messages seen enqueued so far (saturating), and how many it should have
+    /// pending after its last event were none enqueued since (`PENDING_UNKNOWN`: not known).
+    enqueued: u8,
+    expected_pending: i16,
     pub last_ts: Timestamp,
 }
 
@@ -420,6 +436,8 @@ impl Default for TraceWalk {
             order: 0,
             awaiting_follower: NO_NODE,
             just_arrived: NO_NODE,
+            enqueued: 0,
+            expected_pending: PENDING_UNKNOWN,
             // Before any time: a walk of a log dated before 1970 must still go idle.
             last_ts: Timestamp(i64::MIN),
         }
@@ -452,6 +470,8 @@ impl TraceWalk {
                     pending: NO_PENDING,
                     arrived: NO_INSTANCE,
                     reached: false,
+                    enqueued_at_start: 0,
+                    silent: false,
                     awaiting_next: false,
                     has_success: false,
                 });
@@ -485,6 +505,7 @@ impl TraceWalk {
     fn observe(&mut self, event: &Event, node: Option<NodeId>, counts: &mut Counts) {
         self.last_ts = self.last_ts.max(event.ts);
         let arrived_just_before = std::mem::replace(&mut self.just_arrived, NO_NODE);
+        self.count_enqueued(event);
         let Some(node) = node else {
             return;
         };
@@ -562,13 +583,34 @@ impl TraceWalk {
                     .push((node, senders));
             } else {
                 self.arrival(node, counts);
+                // A node that sent nothing while it ran (`silent`) sent nothing this arrival,
+                // which came after its success, can have taken.
+                if self.nodes.iter().any(|n| n.silent) {
+                    let succeeded = succeeded_ids(&counts.candidates).len();
+                    let mut kept = 0;
+                    for index in 0..counts.candidates.len() {
+                        let candidate = counts.candidates[index];
+                        let keep =
+                            index >= succeeded || !self.get(candidate).is_some_and(|n| n.silent);
+                        if keep {
+                            counts.candidates[kept] = candidate;
+                            kept += 1;
+                        }
+                    }
+                    counts.candidates.truncate(kept);
+                }
                 self.sent_by(node, counts);
             }
         }
+        let enqueued = self.enqueued;
+        let (started, enqueued_at_start) = self
+            .get(node)
+            .map_or((false, 0), |n| (n.running > 0, n.enqueued_at_start));
         match event.kind {
             Kind::NodeStart => {
                 let entry = self.entry(node);
                 if entry.running == 0 {
+                    entry.enqueued_at_start = enqueued;
                     let order = self.next_order();
                     self.entry(node).running = order;
                 }
@@ -595,6 +637,7 @@ impl TraceWalk {
                     pending.min(i64::from(NO_PENDING) - 1) as u8
                 });
             entry.has_success = true;
+            entry.silent = started && enqueued < u8::MAX && enqueued == enqueued_at_start;
             if self
                 .waiting
                 .as_ref()
@@ -615,6 +658,38 @@ impl TraceWalk {
             if !entry.awaiting_next {
                 entry.awaiting_next = true;
                 counts.awaited[node as usize] += 1;
+            }
+        }
+    }
+
+    /// Counts the trace's messages enqueued since its last event: `trace_pending` counts
+    /// them until the node that took each is done with it, right after its success is
+    /// logged; a rise over what the last event left is messages sent since. Any reading below
+    /// that (a message finished another way) or none leaves the count unknown from then on.
+    fn count_enqueued(&mut self, event: &Event) {
+        let pending = event
+            .trace_pending()
+            .filter(|p| (0..i64::from(i16::MAX)).contains(p));
+        match pending {
+            Some(pending)
+                if self.expected_pending != PENDING_UNKNOWN
+                    || (self.enqueued == 0 && self.order == 0) =>
+            {
+                let pending = pending as i16;
+                let rise = pending - self.expected_pending.max(0);
+                if self.order > 0 && rise < 0 {
+                    self.expected_pending = PENDING_UNKNOWN;
+                    self.enqueued = u8::MAX;
+                    return;
+                }
+                if self.order > 0 {
+                    self.enqueued = self.enqueued.saturating_add(rise.min(255) as u8);
+                }
+                self.expected_pending = pending - i16::from(event.kind == Kind::NodeSuccess);
+            }
+            _ => {
+                self.expected_pending = PENDING_UNKNOWN;
+                self.enqueued = u8::MAX;
             }
         }
     }
@@ -680,10 +755,11 @@ impl TraceWalk {
         }
     }
 
-    /// True when `node` already sent to as many nodes of this trace as it has outgoing edges:
-    /// it cannot be the sender of another node's first message.
+    /// True when `node` already sent to as many nodes of this trace as it has outgoing edges,
+    /// or sent nothing at all in its latest run (`silent`): it cannot be the sender of another
+    /// node's first message that comes after its success.
     fn spent(node: &WalkNode) -> bool {
-        node.outgoing > 0 && node.sent >= u16::from(node.outgoing)
+        node.silent || (node.outgoing > 0 && node.sent >= node.outgoing)
     }
 
     /// Counts the arrival of `node` in `counts.candidates` as sent by its likeliest sender
