@@ -14,7 +14,8 @@
 //! `reply`, as a predicate router (`tenth_handover`) or with `ctx.emit(m, to=...)`
 //! (`tenth_handover_emit`). The graph learned `ingest -> reply` and missed `ingest -> audit`
 //! and `respond -> reply`. And a node handing every message over with `ctx.emit` while wired
-//! to a second receiver it never uses (`tenth_handover_spare`, a helper's run).
+//! to a second receiver it never uses (`tenth_handover_spare`, a helper's run), and one whose
+//! message waits behind a sibling branch's sink (`tenth_emit_beside_sink`).
 
 mod common;
 
@@ -86,6 +87,21 @@ fn a_hand_over_right_before_the_senders_success_is_the_senders_edge() {
     let (reached, _) = traces_and_second_messages(capture, "x");
     assert!(reached >= 100, "premise: {reached}");
     assert_eq!(carried(&graph, "slow", "x"), Some(reached));
+}
+
+/// A fan-out's slow branch that hands its message over with `ctx.emit` before its own work
+/// (`classify -> answer`, while wired to `escalate` too) beside a fast branch ending in a sink
+/// (`fetch -> cache`): `classify`'s message often waits behind `cache`'s, so the sink's success
+/// is the last one before `classify` starts and before `answer` arrives. The learner once
+/// credited `answer` to `cache`. The trace's `trace_pending` did not rise while `cache` ran:
+/// it sent nothing, and `answer` carries every message `classify` sent.
+#[test]
+fn a_sink_that_sent_nothing_while_it_ran_sends_no_later_arrival() {
+    let capture = "tenth_emit_beside_sink";
+    let graph = graph_as_wired(capture);
+    let (reached, _) = traces_and_second_messages(capture, "answer");
+    assert!(reached >= 100, "premise: {reached}");
+    assert_eq!(carried(&graph, "classify", "answer"), Some(reached));
 }
 
 /// A rare branch two hops long (`gate -> repair -> fix -> store`, one request in seven; the
