@@ -86,18 +86,23 @@ impl<'a> Moment<'a> {
             Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError => {
                 event.latency_ms().map(|ms| (ms * 1000.0).round() as i64)
             }
-            Kind::NodeRetry => Some((event.sleep_s().filter(|s| *s > 0.0)? * 1e6).round() as i64),
+            Kind::NodeRetry => event
+                .sleep_s()
+                .filter(|s| *s > 0.0)
+                .map(|s| (s * 1e6).round() as i64),
             _ => None,
         };
         let acts = match (node, &event.kind) {
+            // Marked, a retry without its node too, whatever it slept.
             (None, kind) => !matches!(kind, Kind::Other(_)),
+            // A backoff bar, when it slept.
+            (Some(_), Kind::NodeRetry) => micros.is_some(),
             (Some(_), kind) => matches!(
                 kind,
                 Kind::NodeStart
                     | Kind::NodeSuccess
                     | Kind::NodeTimeout
                     | Kind::NodeError
-                    | Kind::NodeRetry
                     | Kind::NodeFailed
                     | Kind::DeadlineSkip
                     | Kind::NodeTraceCancelled
@@ -403,6 +408,96 @@ mod tests {
         );
     }
 
+    /// The waterfall as it was drawn before events were packed, kept apart from the code it
+    /// checks: the original `Waterfall::observe`, its bar and mark bounds included.
+    fn reference_timeline(events: &[Event], end: Timestamp) -> Timeline {
+        let mut w = Waterfall::default();
+        let bar = |w: &mut Waterfall, node: &Name, start, end: Timestamp, outcome, attempt| {
+            if w.bars.len() < MAX_BARS {
+                let end = end.max(start);
+                let node_name = Name::clone(node);
+                w.bars.push(Bar {
+                    node_name,
+                    start,
+                    end,
+                    outcome,
+                    attempt,
+                });
+            } else {
+                w.left_out += 1;
+            }
+        };
+        let mark = |w: &mut Waterfall, node: Option<&Name>, event: &Event| {
+            if w.marks.len() < MAX_MARKS {
+                let kind = event.kind.to_string();
+                let node_name = node.cloned();
+                w.marks.push(Mark {
+                    node_name,
+                    ts: event.ts,
+                    kind,
+                });
+            } else {
+                w.left_out += 1;
+            }
+        };
+        for event in events {
+            w.first = Some(w.first.map_or(event.ts, |t| t.min(event.ts)));
+            w.last = w.last.max(event.ts);
+            let Some(node) = event.node_name.as_ref() else {
+                if !matches!(event.kind, Kind::Other(_)) {
+                    mark(&mut w, None, event);
+                }
+                continue;
+            };
+            match event.kind {
+                Kind::NodeStart => w.open.push((Name::clone(node), event.ts, event.attempt())),
+                Kind::NodeSuccess | Kind::NodeTimeout | Kind::NodeError => {
+                    let outcome = match event.kind {
+                        Kind::NodeSuccess => BarOutcome::Success,
+                        Kind::NodeTimeout => BarOutcome::Timeout,
+                        _ => BarOutcome::Error,
+                    };
+                    let (start, attempt) = match w.open.iter().position(|(n, ..)| n == node) {
+                        Some(index) => {
+                            let (_, start, attempt) = w.open.remove(index);
+                            (start, attempt.or(event.attempt()))
+                        }
+                        None => {
+                            let micros = event
+                                .latency_ms()
+                                .map_or(0, |ms| (ms * 1000.0).round() as i64);
+                            (Timestamp(event.ts.0.wrapping_sub(micros)), event.attempt())
+                        }
+                    };
+                    bar(&mut w, node, start, event.ts, outcome, attempt);
+                }
+                Kind::NodeRetry => {
+                    if let Some(sleep_s) = event.sleep_s().filter(|s| *s > 0.0) {
+                        let end =
+                            Timestamp(event.ts.0.wrapping_add((sleep_s * 1e6).round() as i64));
+                        bar(
+                            &mut w,
+                            node,
+                            event.ts,
+                            end,
+                            BarOutcome::Backoff,
+                            event.attempt(),
+                        );
+                    }
+                }
+                Kind::NodeFailed
+                | Kind::DeadlineSkip
+                | Kind::NodeTraceCancelled
+                | Kind::TraceCancelStart
+                | Kind::TraceCancelFinish
+                | Kind::TraceCancelDrop
+                | Kind::NodeCancelled => mark(&mut w, Some(node), event),
+                _ => {}
+            }
+        }
+        w.finish(end)
+    }
+
     /// Packed and read back, a trace's events draw the waterfall they draw as they come:
     /// events out of time order and before 1970, ends without starts, retries that slept or
     /// not, latencies and attempts of every size (NaN and infinities too), unnamed marks,
@@ -477,7 +572,12 @@ mod tests {
                 }
             }
             for end in [Timestamp(start_ms * 1000 + 1_000), Timestamp(i64::MIN)] {
-                let expected = timeline_of(&events, end);
+                let expected = reference_timeline(&events, end);
+                assert_eq!(
+                    format!("{:?}", timeline_of(&events, end)),
+                    format!("{expected:?}"),
+                    "seed {seed}"
+                );
                 let Some(packed) = &packed else {
                     assert!(expected.bars.is_empty() && expected.marks.is_empty());
                     continue;
@@ -518,6 +618,29 @@ mod tests {
         }
         assert_eq!(packed.finish(&nodes, Timestamp(0)).bars.len(), 6);
         assert!(packed.bytes.len() <= 6 * 16, "{} bytes", packed.bytes.len());
+    }
+
+    /// An event without its node is a mark whatever its kind says, a retry that slept not at
+    /// all too (a review found the first cut of the packed events dropped it).
+    #[test]
+    fn a_retry_without_its_node_is_a_mark() {
+        let mut retry = event(100, Kind::NodeRetry, "x");
+        retry.node_name = None;
+        let mut slept = retry.clone();
+        slept.set_sleep_s(Some(0.5));
+        for retry in [retry, slept] {
+            let timeline = timeline_of(std::slice::from_ref(&retry), Timestamp(200_000));
+            assert_eq!(timeline.marks.len(), 1, "{retry:?}");
+            assert_eq!(timeline.marks[0].kind, "node_retry");
+            assert!(timeline.bars.is_empty());
+            let mut nodes = NameIds::default();
+            let mut packed = PackedEvents::starting_at(retry.ts);
+            packed.observe(&retry, &mut nodes);
+            assert_eq!(
+                format!("{:?}", packed.finish(&nodes, Timestamp(200_000))),
+                format!("{timeline:?}")
+            );
+        }
     }
 
     #[test]
