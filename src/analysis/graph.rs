@@ -1045,6 +1045,26 @@ fn credited_successors(
     successors
 }
 
+/// How many nodes each node sends to, as credited and by the back edges: the length of
+/// [`credited_successors`] for every node at once, in one pass (asked node by node, it was a
+/// pass over every credit for each node, and cubic in the nodes of a flow whose node names
+/// are generated per request).
+fn successor_counts<'a>(
+    credited: &[(&'a str, &[Name], u64, &'a str)],
+    back_edges: &[((&'a str, &'a str), u64)],
+) -> HashMap<&'a str, i64> {
+    let pairs: std::collections::HashSet<(&str, &str)> = credited
+        .iter()
+        .map(|(to, _, _, from)| (*from, *to))
+        .chain(back_edges.iter().map(|((from, to), _)| (*from, *to)))
+        .collect();
+    let mut counts: HashMap<&str, i64> = HashMap::new();
+    for (from, _) in pairs {
+        *counts.entry(from).or_default() += 1;
+    }
+    counts
+}
+
 /// Adds `from`'s counts into `into`'s, each key's by `add`.
 fn add_counts<K: Eq + std::hash::Hash, V, S: std::hash::BuildHasher>(
     into: &mut std::collections::HashMap<K, V, S>,
@@ -1564,10 +1584,11 @@ impl Learned {
         credited: &[(&str, &[Name], u64, &str)],
         back_edges: &[((&str, &str), u64)],
     ) -> i64 {
+        let successors = successor_counts(credited, back_edges);
         self.outgoing
             .iter()
             .map(|(node, outgoing)| {
-                let successors = credited_successors(credited, back_edges, node).len() as i64;
+                let successors = successors.get(&**node).copied().unwrap_or(0);
                 (outgoing - successors.max(1)).max(0)
             })
             .sum()
@@ -1593,33 +1614,41 @@ impl Learned {
             let succeeded = succeeded_part(candidates).len();
             candidates.get(succeeded + 1..).unwrap_or_default()
         };
-        let mut receivers: Vec<&str> = credited.iter().map(|(to, ..)| *to).collect();
+        // Each receiver's credits, by place: a move changes only who is credited, so the
+        // places, the candidates and the counts stay (a pass over every credit for each
+        // receiver was quadratic in the nodes of a flow whose node names are generated).
+        let mut by_receiver: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (place, (to, ..)) in credited.iter().enumerate() {
+            by_receiver.entry(*to).or_default().push(place);
+        }
+        let mut receivers: Vec<&str> = by_receiver.keys().copied().collect();
         receivers.sort_unstable();
-        receivers.dedup();
+        // The back edges, the successors and the unused out-edges of the crediting as it
+        // stands: worked out again only when a move changed it.
+        let standing = back_edges(credited);
+        let mut successors = successor_counts(credited, &standing);
+        let mut unused = self.unused_out_edges(credited, &standing);
         for receiver in receivers {
             let mut total = 0;
             let mut running: HashMap<&'a str, u64> = HashMap::new();
-            for (to, candidates, count, _) in credited.iter() {
-                if *to == receiver {
-                    total += count;
-                    for candidate in running_part(candidates) {
-                        *running.entry(&**candidate).or_default() += count;
-                    }
+            for &place in &by_receiver[receiver] {
+                let (_, candidates, count, _) = credited[place];
+                total += count;
+                for candidate in running_part(candidates) {
+                    *running.entry(&**candidate).or_default() += count;
                 }
             }
-            let edges = back_edges(credited);
             let mut handing_over: Vec<&'a str> = running
                 .into_iter()
                 .filter(|(node, count)| {
                     *count as f64 >= CONSISTENT_SHARE * total as f64
                         && self.outgoing.get(*node).is_some_and(|limit| {
-                            (credited_successors(credited, &edges, node).len() as i64) < *limit
+                            successors.get(node).copied().unwrap_or(0) < *limit
                         })
                 })
                 .map(|(node, _)| node)
                 .collect();
             handing_over.sort_unstable();
-            let unused = self.unused_out_edges(credited, &edges);
             for node in handing_over {
                 let mut trial = credited.clone();
                 for entry in trial.iter_mut() {
@@ -1639,6 +1668,8 @@ impl Learned {
                 if unused_after < unused || (handed && unused_after <= unused) {
                     *credited = trial;
                     moved = true;
+                    successors = successor_counts(credited, &back_edges(credited));
+                    unused = unused_after;
                     break;
                 }
             }
@@ -1749,9 +1780,26 @@ impl Learned {
         credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
         back_edges: &[((&str, &str), u64)],
     ) {
-        let successors_of = |credited: &[(&str, &[Name], u64, &str)], node: &str| {
-            credited_successors(credited, back_edges, node)
+        // Every node's successors at once (`credited_successors` of each), worked out again
+        // only when a move changed the crediting: asked node by node for every credit, it was
+        // cubic in the nodes of a flow whose node names are generated per request.
+        let successors_by_node = |credited: &[(&str, &[Name], u64, &str)]| {
+            let mut by_node: HashMap<String, Vec<String>> = HashMap::new();
+            let credits = credited.iter().map(|(to, _, _, from)| (*from, *to));
+            let back = back_edges.iter().map(|((from, to), _)| (*from, *to));
+            for (from, to) in credits.chain(back) {
+                by_node
+                    .entry(from.to_string())
+                    .or_default()
+                    .push(to.to_string());
+            }
+            for successors in by_node.values_mut() {
+                successors.sort();
+                successors.dedup();
+            }
+            by_node
         };
+        let no_successors: Vec<String> = Vec::new();
         let capacity = |node: &str| -> Option<usize> {
             self.outgoing
                 .get(node)
@@ -1760,12 +1808,13 @@ impl Learned {
         };
         for _ in 0..self.arrivals.len().max(1) {
             let mut moved = false;
+            let mut known = successors_by_node(credited);
             let senders: Vec<String> = credited
                 .iter()
                 .map(|(_, _, _, from)| from.to_string())
                 .collect();
             for sender in senders {
-                let successors = successors_of(credited, &sender);
+                let successors = known.get(&sender).unwrap_or(&no_successors).clone();
                 let Some(limit) = capacity(&sender) else {
                     continue;
                 };
@@ -1786,7 +1835,7 @@ impl Learned {
                         total += count;
                         let other = candidates.iter().find(|c| {
                             &***c != sender.as_str() && &***c != RUNNING_MARK && {
-                                let theirs = successors_of(credited, c);
+                                let theirs = known.get(&***c).unwrap_or(&no_successors);
                                 theirs.contains(receiver)
                                     || capacity(c).is_none_or(|limit| theirs.len() < limit)
                             }
@@ -1803,14 +1852,14 @@ impl Learned {
                 movable.sort();
                 if let Some((_, receiver, _)) = movable.first() {
                     // Re-credit each of its patterns to its own first sender with room.
-                    let snapshot: Vec<(&'a str, &'a [Name], u64, &'a str)> = credited.to_vec();
                     for entry in credited.iter_mut() {
                         if entry.0 != receiver.as_str() || entry.3 != sender.as_str() {
                             continue;
                         }
+                        // As the crediting stood before this move: `known`.
                         if let Some(other) = entry.1.iter().find(|c| {
                             &***c != sender.as_str() && &***c != RUNNING_MARK && {
-                                let theirs = successors_of(&snapshot, c);
+                                let theirs = known.get(&***c).unwrap_or(&no_successors);
                                 theirs.contains(receiver)
                                     || capacity(c).is_none_or(|limit| theirs.len() < limit)
                             }
@@ -1819,6 +1868,7 @@ impl Learned {
                         }
                     }
                     moved = true;
+                    known = successors_by_node(credited);
                 }
             }
             if !moved {
