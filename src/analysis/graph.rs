@@ -1254,11 +1254,15 @@ impl Learned {
             .iter()
             .map(|(node, traces)| (node.to_string(), *traces))
             .collect();
-        // Nodes no other node follows send their results to the egress.
+        // Nodes no other node follows send their results to the egress. (Here and below, the
+        // edges are looked up in sets made once: searched for each node, they made the graph
+        // quadratic in a flow of generated node names.)
+        let senders: std::collections::HashSet<&str> =
+            graph.edges.iter().map(|e| e.from.as_str()).collect();
         let mut sinks: Vec<Edge> = self
             .succeeded_traces
             .iter()
-            .filter(|(node, _)| !graph.edges.iter().any(|e| e.from.as_str() == &***node))
+            .filter(|(node, _)| !senders.contains(&***node))
             .map(|(node, traces)| Edge {
                 from: node.to_string(),
                 to: EGRESS.to_string(),
@@ -1267,18 +1271,27 @@ impl Learned {
             .collect();
         graph.edges.append(&mut sinks);
         graph.sort();
+        let mut inbound_edges: HashMap<&str, usize> = HashMap::new();
+        for edge in &graph.edges {
+            *inbound_edges.entry(edge.to.as_str()).or_default() += 1;
+        }
+        let edge_set: std::collections::HashSet<(&str, &str)> = graph
+            .edges
+            .iter()
+            .map(|e| (e.from.as_str(), e.to.as_str()))
+            .collect();
         // Joins: nodes taking a message per inbound edge per trace (about as many messages per
         // trace as inbound edges, at least two).
         for (node, patterns) in &self.arrivals {
             let arrivals: u64 = patterns.values().sum();
             let messages = self.messages.get(node).copied().unwrap_or(0);
-            let inbound = graph.edges.iter().filter(|e| e.to == **node).count();
+            let inbound = inbound_edges.get(&**node).copied().unwrap_or(0);
             if inbound >= 2 && (messages as f64) >= 1.5 * arrivals as f64 {
                 graph.joins.insert(node.to_string(), inbound);
             }
         }
         for ((from, to, instance), at) in &self.latest_sends {
-            if graph.edges.iter().any(|e| e.from == **from && e.to == **to) {
+            if edge_set.contains(&(&**from, &**to)) {
                 let instance = instance.as_deref().unwrap_or_default();
                 graph.latest_sends.insert(
                     (from.to_string(), to.to_string(), instance.to_string()),
@@ -1814,13 +1827,15 @@ impl Learned {
                 .map(|(_, _, _, from)| from.to_string())
                 .collect();
             for sender in senders {
-                let successors = known.get(&sender).unwrap_or(&no_successors).clone();
                 let Some(limit) = capacity(&sender) else {
                     continue;
                 };
+                // Copied only where over: a move below changes `known`.
+                let successors = known.get(&sender).unwrap_or(&no_successors);
                 if successors.len() <= limit {
                     continue;
                 }
+                let successors = successors.clone();
                 // The receivers credited to `sender` that could have come from a sender with
                 // room (or one already sending to them), fewest arrivals first.
                 let mut movable: Vec<(u64, String, String)> = Vec::new();
@@ -2303,6 +2318,12 @@ impl FlowGraph {
 
 /// Distance of each node from the ingress (breadth first), to order edges along the flow.
 fn depths(edges: &[Edge]) -> HashMap<String, usize> {
+    // Each node's out-edges in the edges' order, found once (looked for among every edge
+    // for each node, the walk was quadratic in a flow of generated node names).
+    let mut out_edges: HashMap<&str, Vec<&Edge>> = HashMap::new();
+    for edge in edges {
+        out_edges.entry(edge.from.as_str()).or_default().push(edge);
+    }
     let mut depth: HashMap<String, usize> = HashMap::new();
     depth.insert(INGRESS.to_string(), 0);
     let mut frontier = vec![INGRESS.to_string()];
@@ -2310,7 +2331,7 @@ fn depths(edges: &[Edge]) -> HashMap<String, usize> {
         let mut next = Vec::new();
         for node in &frontier {
             let level = depth[node] + 1;
-            for edge in edges.iter().filter(|e| &e.from == node) {
+            for edge in out_edges.get(node.as_str()).into_iter().flatten() {
                 if !depth.contains_key(&edge.to) {
                     depth.insert(edge.to.clone(), level);
                     next.push(edge.to.clone());
