@@ -1045,24 +1045,36 @@ fn credited_successors(
     successors
 }
 
-/// How many nodes each node sends to, as credited and by the back edges: the length of
-/// [`credited_successors`] for every node at once, in one pass (asked node by node, it was a
-/// pass over every credit for each node, and cubic in the nodes of a flow whose node names
-/// are generated per request).
+/// Every node's successors, as credited and by the back edges, sorted, each once: what
+/// [`credited_successors`] gives one node, for all of them in one pass (asked node by node
+/// while the crediting is re-judged, it was cubic in the nodes of a flow whose node names are
+/// generated per request).
+fn successors_by_node<'a>(
+    credited: &[(&'a str, &[Name], u64, &'a str)],
+    back_edges: &[((&'a str, &'a str), u64)],
+) -> HashMap<&'a str, Vec<&'a str>> {
+    let mut by_node: HashMap<&str, Vec<&str>> = HashMap::new();
+    let credits = credited.iter().map(|(to, _, _, from)| (*from, *to));
+    let back = back_edges.iter().map(|((from, to), _)| (*from, *to));
+    for (from, to) in credits.chain(back) {
+        by_node.entry(from).or_default().push(to);
+    }
+    for successors in by_node.values_mut() {
+        successors.sort_unstable();
+        successors.dedup();
+    }
+    by_node
+}
+
+/// How many nodes each node sends to (see [`successors_by_node`]).
 fn successor_counts<'a>(
     credited: &[(&'a str, &[Name], u64, &'a str)],
     back_edges: &[((&'a str, &'a str), u64)],
 ) -> HashMap<&'a str, i64> {
-    let pairs: std::collections::HashSet<(&str, &str)> = credited
-        .iter()
-        .map(|(to, _, _, from)| (*from, *to))
-        .chain(back_edges.iter().map(|((from, to), _)| (*from, *to)))
-        .collect();
-    let mut counts: HashMap<&str, i64> = HashMap::new();
-    for (from, _) in pairs {
-        *counts.entry(from).or_default() += 1;
-    }
-    counts
+    successors_by_node(credited, back_edges)
+        .into_iter()
+        .map(|(node, successors)| (node, successors.len() as i64))
+        .collect()
 }
 
 /// Adds `from`'s counts into `into`'s, each key's by `add`.
@@ -1793,97 +1805,76 @@ impl Learned {
         credited: &mut [(&'a str, &'a [Name], u64, &'a str)],
         back_edges: &[((&str, &str), u64)],
     ) {
-        // Every node's successors at once (`credited_successors` of each), worked out again
-        // only when a move changed the crediting: asked node by node for every credit, it was
-        // cubic in the nodes of a flow whose node names are generated per request.
-        let successors_by_node = |credited: &[(&str, &[Name], u64, &str)]| {
-            let mut by_node: HashMap<String, Vec<String>> = HashMap::new();
-            let credits = credited.iter().map(|(to, _, _, from)| (*from, *to));
-            let back = back_edges.iter().map(|((from, to), _)| (*from, *to));
-            for (from, to) in credits.chain(back) {
-                by_node
-                    .entry(from.to_string())
-                    .or_default()
-                    .push(to.to_string());
-            }
-            for successors in by_node.values_mut() {
-                successors.sort();
-                successors.dedup();
-            }
-            by_node
-        };
-        let no_successors: Vec<String> = Vec::new();
         let capacity = |node: &str| -> Option<usize> {
             self.outgoing
                 .get(node)
                 .filter(|outgoing| **outgoing > 0)
                 .map(|outgoing| *outgoing as usize)
         };
+        // Another candidate than `sender` that already sends to `receiver` or has room, as the
+        // crediting stands in `known` (every node's successors, worked out again only when a
+        // move changed the crediting).
+        let other_sender = |candidates: &'a [Name],
+                            sender: &str,
+                            receiver: &str,
+                            known: &HashMap<&str, Vec<&str>>|
+         -> Option<&'a str> {
+            candidates.iter().map(|c| &**c).find(|c| {
+                *c != sender && *c != RUNNING_MARK && {
+                    let theirs = known.get(c).map_or(&[][..], Vec::as_slice);
+                    theirs.contains(&receiver)
+                        || capacity(c).is_none_or(|limit| theirs.len() < limit)
+                }
+            })
+        };
         for _ in 0..self.arrivals.len().max(1) {
             let mut moved = false;
-            let mut known = successors_by_node(credited);
-            let senders: Vec<String> = credited
-                .iter()
-                .map(|(_, _, _, from)| from.to_string())
-                .collect();
+            let mut known = successors_by_node(credited, back_edges);
+            let senders: Vec<&'a str> = credited.iter().map(|(_, _, _, from)| *from).collect();
             for sender in senders {
-                let Some(limit) = capacity(&sender) else {
+                let Some(limit) = capacity(sender) else {
                     continue;
                 };
-                // Copied only where over: a move below changes `known`.
-                let successors = known.get(&sender).unwrap_or(&no_successors);
+                let successors = known.get(sender).map_or(&[][..], Vec::as_slice);
                 if successors.len() <= limit {
                     continue;
                 }
-                let successors = successors.clone();
                 // The receivers credited to `sender` that could have come from a sender with
                 // room (or one already sending to them), fewest arrivals first.
-                let mut movable: Vec<(u64, String, String)> = Vec::new();
-                for receiver in &successors {
+                let mut movable: Vec<(u64, &str, &str)> = Vec::new();
+                for receiver in successors {
                     let mut total = 0;
-                    let mut alternative: Option<String> = None;
+                    let mut alternative: Option<&str> = None;
                     let mut all_movable = true;
                     for (to, candidates, count, from) in credited.iter() {
-                        if *to != receiver.as_str() || *from != sender.as_str() {
+                        if to != receiver || *from != sender {
                             continue;
                         }
                         total += count;
-                        let other = candidates.iter().find(|c| {
-                            &***c != sender.as_str() && &***c != RUNNING_MARK && {
-                                let theirs = known.get(&***c).unwrap_or(&no_successors);
-                                theirs.contains(receiver)
-                                    || capacity(c).is_none_or(|limit| theirs.len() < limit)
-                            }
-                        });
-                        match other {
-                            Some(other) => alternative = alternative.or(Some(other.to_string())),
+                        match other_sender(candidates, sender, receiver, &known) {
+                            Some(other) => alternative = alternative.or(Some(other)),
                             None => all_movable = false,
                         }
                     }
                     if let (true, Some(alternative)) = (all_movable, alternative) {
-                        movable.push((total, receiver.clone(), alternative));
+                        movable.push((total, receiver, alternative));
                     }
                 }
                 movable.sort();
-                if let Some((_, receiver, _)) = movable.first() {
-                    // Re-credit each of its patterns to its own first sender with room.
+                if let Some(&(_, receiver, _)) = movable.first() {
+                    // Re-credit each of its patterns to its own first sender with room, as the
+                    // crediting stood before this move.
+                    let receiver = receiver.to_string();
                     for entry in credited.iter_mut() {
-                        if entry.0 != receiver.as_str() || entry.3 != sender.as_str() {
+                        if entry.0 != receiver || entry.3 != sender {
                             continue;
                         }
-                        // As the crediting stood before this move: `known`.
-                        if let Some(other) = entry.1.iter().find(|c| {
-                            &***c != sender.as_str() && &***c != RUNNING_MARK && {
-                                let theirs = known.get(&***c).unwrap_or(&no_successors);
-                                theirs.contains(receiver)
-                                    || capacity(c).is_none_or(|limit| theirs.len() < limit)
-                            }
-                        }) {
+                        if let Some(other) = other_sender(entry.1, sender, &receiver, &known) {
                             entry.3 = other;
                         }
                     }
                     moved = true;
-                    known = successors_by_node(credited);
+                    known = successors_by_node(credited, back_edges);
                 }
             }
             if !moved {
