@@ -395,7 +395,7 @@ pub struct FindReport {
     /// expired (`deadline_cause::hung_call_of`); absent when none did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub hung_call: Option<HungCall>,
-    pub remediation: Vec<String>,
+    pub remediation: Vec<remediation::TraceStep>,
     pub timeline: Vec<Event>,
 }
 

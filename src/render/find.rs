@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 
 use super::events::event_detail;
+use super::remediation::{depth_of, sentence};
 use super::table::{
     column_widths, columns_fit, fit_detail, leave_out, left_out_note, report_table, to_text,
     toned_row,
@@ -13,7 +14,6 @@ use super::{
 };
 use crate::analysis::category::Category;
 use crate::analysis::find::{FindReport, LastSuccess, NextNode, QueueReading, TimeSpent};
-use crate::analysis::remediation::depth_of;
 use crate::analysis::trace::TraceStatus;
 use crate::event::{Event, Kind, Timestamp};
 
@@ -477,7 +477,8 @@ pub fn write_table(
         let note = format!("({}; --all shows them)", notes.join(", "));
         writeln!(out, "{}", palette.wrap(&note, 0, 1))?;
     }
-    write_checklist(out, palette, &report.remediation)
+    let steps: Vec<String> = report.remediation.iter().map(sentence).collect();
+    write_checklist(out, palette, &steps)
 }
 
 /// The timeline table. On a terminal too narrow for every column with the detail beside
@@ -666,7 +667,7 @@ pub fn write_markdown(report: &FindReport, out: &mut impl Write, all: bool) -> i
         writeln!(out, "#### What to do")?;
         writeln!(out)?;
         for (index, step) in report.remediation.iter().enumerate() {
-            writeln!(out, "{}. {}", index + 1, markdown_cell(step))?;
+            writeln!(out, "{}. {}", index + 1, markdown_cell(&sentence(step)))?;
         }
     }
     Ok(())

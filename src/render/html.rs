@@ -621,7 +621,7 @@ pub fn trace_page(report: &FindReport, notes: &ReadNotes) -> String {
         .iter()
         .map(|step| Step {
             evidence: String::new(),
-            step: step.clone(),
+            step: super::remediation::sentence(step),
         })
         .collect();
     render(context! {

@@ -10,6 +10,7 @@ pub mod graph;
 pub mod html;
 pub mod lint;
 pub mod metrics;
+pub mod remediation;
 pub mod saturation;
 pub mod svg;
 pub mod table;
