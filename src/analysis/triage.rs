@@ -968,7 +968,7 @@ fn merge_checklists(
                 hang.trace_id,
                 crate::render::millis(hang.running_ms)
             ),
-            step: super::saturation::hang_step(hang),
+            step: crate::render::saturation_steps::hang_step(hang),
             // Its own trace and the messages waiting behind it.
             traces: 1 + hang.queued_behind.unwrap_or(0).max(0) as u64,
         });
@@ -1006,7 +1006,7 @@ fn merge_checklists(
     if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
         && let Some(first) = saturation.remediation.get(saturation.hanging.len())
     {
-        let mut step = first.clone();
+        let mut step = crate::render::saturation_steps::sentence(first);
         // The skips confined to one pod are the hot node's in that pod: what differs there is
         // told by the pod rule (its traffic, or its node's speed).
         let hot_instance = saturation
@@ -1070,7 +1070,7 @@ fn merge_checklists(
                 finding.share * 100.0,
                 finding.cause
             ),
-            step: finding.step.clone(),
+            step: crate::render::saturation_steps::lost_sentence(&finding.step),
             traces: troubled_traces_at(troubled, &finding.node_name).max(1),
         });
     }
@@ -1085,7 +1085,7 @@ fn merge_checklists(
             .and_then(|n| n.latency_trend.as_ref());
         let step = match (signal.kind, trend) {
             (SignalKind::SlowDependency, Some(trend)) if trend.crossed_timeout() => {
-                super::saturation::trend_stalled_step(&node, None)
+                crate::render::saturation_steps::trend_stalled_step(&node, None)
             }
             // The hot node's own step gives the advice already.
             (SignalKind::LatencyRegression, Some(_))
@@ -1101,7 +1101,7 @@ fn merge_checklists(
                     "{node}'s attempts there ended in errors, not in silence, so they do not hang and no timeout is missing; fix what they raise (the errors above)."
                 ),
                 SignalKind::SlowDependency if signal.ended_in_timeouts => {
-                    super::saturation::timeouts_cut_step(&node, &signal.detail)
+                    crate::render::saturation_steps::timeouts_cut_step(&node, &signal.detail)
                 }
                 SignalKind::SlowDependency => format!(
                     "Fix or bound {node}'s slow dependency and set NodePolicy.timeout_s so it fails fast."

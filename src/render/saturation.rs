@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::saturation_steps::sentence;
 use super::table::{report_table, to_text};
 use super::{
     Palette, Tone, clock, markdown_row, millis, plural, sparkline_scaled, squeeze_max, thousands,
@@ -403,7 +404,8 @@ pub fn write_table(
             writeln!(out, "  {}", palette.wrap(&line, 2, 22))?;
         }
     }
-    write_checklist(out, palette, &report.remediation)
+    let steps: Vec<String> = report.remediation.iter().map(sentence).collect();
+    write_checklist(out, palette, &steps)
 }
 
 pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Result<()> {
@@ -473,7 +475,7 @@ pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Re
         writeln!(out, "#### What to do")?;
         writeln!(out)?;
         for (index, step) in report.remediation.iter().enumerate() {
-            writeln!(out, "{}. {step}", index + 1)?;
+            writeln!(out, "{}. {}", index + 1, sentence(step))?;
         }
     }
     Ok(())

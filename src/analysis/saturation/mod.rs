@@ -34,8 +34,8 @@ pub use episodes::{EgressWait, Episode};
 
 use bottleneck::{bottleneck, separate_episodes, share_at_least, transient_bottleneck};
 pub use checklist::{
-    LostTime, dominant_tenant, hang_step, timeouts_cut_step, trend_stalled_step,
-    trend_timeout_advice,
+    Busy, HotStep, HotVerdict, LostStep, LostTime, LostTo, SaturationStep, TimeoutReading,
+    dominant_tenant, trend_timeout_advice,
 };
 use checklist::{lost_elsewhere, remediate, tenant_load};
 use signals::saturation_run;
@@ -1429,7 +1429,8 @@ impl SaturationAnalyzer {
         }
         let (hanging, hanging_total) =
             self.hangs(input_end.map_or(last, |end| end.max(last)), graph);
-        let mut remediation: Vec<String> = hanging.iter().map(hang_step).collect();
+        let mut remediation: Vec<SaturationStep> =
+            hanging.iter().cloned().map(SaturationStep::Hang).collect();
         let (steps, hot_load_imbalance) = remediate(&nodes, &signals, bottleneck.as_ref());
         remediation.extend(steps);
         let lost_time = lost_elsewhere(&nodes, bottleneck.as_ref());
@@ -2436,7 +2437,7 @@ pub struct SaturationReport {
     pub hanging: Vec<Hang>,
     pub hanging_total: u64,
     pub signals: Vec<Signal>,
-    pub remediation: Vec<String>,
+    pub remediation: Vec<SaturationStep>,
     /// Workers whose runtime stopped (node_cancelled), for the analyses built on this one.
     #[serde(skip)]
     pub stops: Vec<StoppedWorker>,
