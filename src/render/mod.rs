@@ -12,6 +12,7 @@ pub mod lint;
 pub mod metrics;
 pub mod remediation;
 pub mod saturation;
+pub mod saturation_evidence;
 pub mod saturation_steps;
 pub mod svg;
 pub mod table;

@@ -3,6 +3,7 @@
 
 use std::io::{self, Write};
 
+use super::saturation_evidence::{shared_others, shared_own};
 use super::saturation_steps::sentence;
 use super::table::{report_table, to_text};
 use super::{
@@ -240,9 +241,9 @@ fn worker_time_lines(report: &SaturationReport) -> Vec<String> {
             let apart = node.shared_name.as_ref().map_or(String::new(), |shared| {
                 format!(
                     "; {} {:.0}% busy, {}",
-                    shared.own_text(&node.node_name),
+                    shared_own(shared, &node.node_name),
                     shared.busy_share * 100.0,
-                    shared.others_text(&node.node_name)
+                    shared_others(shared, &node.node_name)
                 )
             });
             format!(

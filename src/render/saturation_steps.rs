@@ -3,11 +3,14 @@
 
 use serde::{Serialize, Serializer};
 
+use super::saturation_evidence::{
+    failing_text, shared_others, shared_own, slowdown_text, unexplained_cause,
+};
 use super::{clock, duration, millis, plural, thousands};
 use crate::analysis::deadline_cause::HungTail;
 use crate::analysis::saturation::{
     Bottleneck, Busy, EgressWait, Hang, HotStep, HotVerdict, LostStep, LostTo, PressureWindow,
-    SaturationStep, TimeoutReading, trend_timeout_advice,
+    SaturationStep, SignalDetail, TimeoutReading, trend_timeout_advice,
 };
 use crate::analysis::tenant_share::TenantLoad;
 use crate::event::Timestamp;
@@ -37,9 +40,7 @@ pub fn sentence(step: &SaturationStep) -> String {
         SaturationStep::FailingNotHanging { node, detail } => format!(
             "No attempt at {node} succeeds for a while ({detail}): its attempts there ended in errors, not in silence, so they do not hang and no timeout is missing; fix what they raise (`flowtrace classify --node {node}` shows the exceptions)."
         ),
-        SaturationStep::TrendStalled { node, detail } => {
-            trend_stalled_step(node, detail.as_deref())
-        }
+        SaturationStep::TrendStalled { node, detail } => trend_stalled_step(node, detail.as_ref()),
         SaturationStep::TimeoutsCut { node, detail } => timeouts_cut_step(node, detail),
         SaturationStep::NotFinishing { node, detail } => format!(
             "{node} starts work that does not finish ({detail}): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast."
@@ -77,7 +78,7 @@ pub fn sentence(step: &SaturationStep) -> String {
 
 /// The checklist line for a node that stopped succeeding because its steadily rising latency
 /// crossed its timeout (a slow-dependency signal whose cause is the trend, not a hang).
-pub fn trend_stalled_step(node: &str, detail: Option<&str>) -> String {
+pub fn trend_stalled_step(node: &str, detail: Option<&SignalDetail>) -> String {
     let detail = detail.map_or(String::new(), |detail| format!(" ({detail})"));
     format!(
         "{node} has stopped succeeding{detail} because its steadily rising latency crossed its timeout_s: the same regression as its latency_regression signal, not a hang, and no timeout_s change fixes it; fix or escalate what {node} depends on."
@@ -86,7 +87,7 @@ pub fn trend_stalled_step(node: &str, detail: Option<&str>) -> String {
 
 /// The checklist line for a node whose attempts its own timeout cuts while what it calls does
 /// not answer: the timeout is there; the dependency is the fault.
-pub fn timeouts_cut_step(node: &str, detail: &str) -> String {
+pub fn timeouts_cut_step(node: &str, detail: &SignalDetail) -> String {
     format!(
         "{node} answers nothing for a while ({detail}): its NodePolicy.timeout_s already cuts each attempt (they end in node_timeout), so no timeout is missing; what {node} calls does not answer: fix or escalate that dependency, and break the circuit to it (fewer retries, a longer backoff) so timeouts and backoff stop holding {node}'s worker."
     )
@@ -286,12 +287,12 @@ fn hot_step(step: &HotStep) -> String {
             queue_maxsize,
         } => format!(
             "Relieve the bottleneck {node} in {instance} ({}{}): it is busy with real work ({:.0}% of the span); PenguiFlow runs one worker per node, so add replicas, make its handler or dependency faster, or send it less work. The name also stands for {}: another flow's node, not a replica of this one, so it relieves nothing; {behind}.",
-            shared.own_text(node),
+            shared_own(shared, node),
             queue_maxsize
                 .filter(|c| *c > 0)
                 .map_or(String::new(), |c| format!(", queue_maxsize {c}")),
             shared.busy_share * 100.0,
-            shared.others_text(node),
+            shared_others(shared, node),
         ),
         HotVerdict::LoadImbalance { instance, apart } => {
             let even = 1.0 / (apart.others + 1) as f64;
@@ -346,14 +347,14 @@ fn hot_step(step: &HotStep) -> String {
             "The bottleneck is {node}{capacity}, and it is failing: while its queue was full at times between {} and {}, {}: failed attempts and their retry backoff held its worker, not real work (over the whole input {:.0}% of its busy time was successful work, which is not what filled the queue); fix or escalate what {node} calls, and break the circuit to it (fewer retries, a longer backoff) while it fails; adding replicas would send the failing dependency more calls; {behind}.",
             clock(window.first),
             clock(window.last),
-            window.failing_text(),
+            failing_text(window),
             work_share * 100.0,
         ),
         HotVerdict::SlowedDown(window) => format!(
             "The bottleneck is {node}{capacity}, and it slowed down: while its queue was full at times between {} and {}, {}; look at what {node} calls (its handler or dependency) at those times before adding replicas, which would share the slow dependency, not fix it; {behind}.",
             clock(window.first),
             clock(window.last),
-            window.slowdown_text(),
+            slowdown_text(window),
         ),
         HotVerdict::Busy {
             busy_share,
@@ -473,7 +474,7 @@ fn over_step(hot: &Bottleneck, window: &PressureWindow, capacity: &str) -> Strin
     match (window.slowed_down(), &window.tenant) {
         (true, _) => format!(
             "{when}, while {}: {node} itself slowed down (its handler or what it calls), not the traffic; {since}. If it recurs, look at what {node} depends on at those times{behind}.{others}",
-            window.slowdown_text(),
+            slowdown_text(window),
         ),
         (false, Some(tenant)) => format!(
             "{when}, while tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work; {since}. If such bursts recur, rate-limit tenant {tenant} at the ingress, raise queue_maxsize to absorb them, or add replicas of {node}{behind}.{others}",
@@ -481,7 +482,7 @@ fn over_step(hot: &Bottleneck, window: &PressureWindow, capacity: &str) -> Strin
         ),
         (false, None) if window.from_input_start => format!(
             "{when}: {}; {since}{behind}.{others}",
-            window.unexplained_cause(node)
+            unexplained_cause(window, node)
         ),
         (false, None) => format!(
             "{when}: more work arrived than it takes; {since}. If such bursts recur, raise queue_maxsize to absorb them, rate-limit the senders, or add replicas of {node}{behind}.{others}"
@@ -571,13 +572,13 @@ fn others_text(hot: &Bottleneck) -> String {
             let cause = match (episode.slowed_down(), &episode.tenant) {
                 (true, _) => format!(
                     "{}: {name} itself slowed down (its handler or what it calls), not {node} nor the traffic; look at what {name} depends on at those times",
-                    episode.slowdown_text()
+                    slowdown_text(episode)
                 ),
                 (false, Some(tenant)) => format!(
                     "tenant {tenant} started {:.0}% of its attempts: a burst of that tenant's work",
                     episode.tenant_share.unwrap_or_default() * 100.0
                 ),
-                (false, None) => episode.unexplained_cause(name),
+                (false, None) => unexplained_cause(episode, name),
             };
             let over = if episode.over {
                 "over since".to_string()
@@ -623,12 +624,15 @@ mod tests {
     fn signal_steps_read_as_their_facts() {
         let behind = SaturationStep::SlowerBehind {
             node: "parse".into(),
-            detail: "p95 40 ms → 90 ms".into(),
+            detail: SignalDetail::LateP95 {
+                late_ms: 90.0,
+                early_ms: 40.0,
+            },
             hot: "llm".into(),
         };
         assert_eq!(
             sentence(&behind),
-            "parse got slower late in the span (p95 40 ms → 90 ms), but it backs up behind llm: the wait to hand over its output, not its own work; fix llm first."
+            "parse got slower late in the span (p95 success latency 90.0 ms in the last quarter of the span, 40.0 ms before (≈, 10% bins)), but it backs up behind llm: the wait to hand over its output, not its own work; fix llm first."
         );
         let blocked = SaturationStep::BlockedDownstream {
             traces: 3,
@@ -640,12 +644,20 @@ mod tests {
         );
         let json = serde_json::to_string(&[SaturationStep::NotFinishing {
             node: "fetch".into(),
-            detail: "0 of 12 finished".into(),
+            detail: SignalDetail::SlowDependency {
+                starts: 12,
+                timeouts: 0,
+                errors: 0,
+                micros: 30_000_000,
+                run: 3,
+                never_succeeded: true,
+                inflight: 0,
+            },
         }])
         .unwrap();
         assert_eq!(
             json,
-            "[\"fetch starts work that does not finish (0 of 12 finished): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.\"]"
+            "[\"fetch starts work that does not finish (12 attempts started and 0 timeouts but no success for 30.0 s (3 consecutive buckets; none in the whole input)): fix or bound its slow dependency, and set NodePolicy.timeout_s below the caller's budget so it fails fast.\"]"
         );
     }
 }

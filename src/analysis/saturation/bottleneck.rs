@@ -246,63 +246,6 @@ pub enum LostBecause {
     LessPressure,
 }
 
-impl Bottleneck {
-    /// One line of evidence, as the table and `hot_node_reason` give it.
-    pub fn reason(&self) -> String {
-        let level = match self.queue_maxsize.filter(|c| *c > 0) {
-            Some(capacity) => format!("≥ {:.0}% of {capacity}", self.threshold * 100.0),
-            None => format!("at {UNBOUNDED_BACKLOG} or more (unbounded)"),
-        };
-        let outbound = if self.waits_on_egress {
-            format!(
-                "it is a sink whose egress queue was full in {:.0}% (max {}): it waits on the app's flow.fetch()",
-                self.outbound_full_share * 100.0,
-                self.q_depth_out_max
-            )
-        } else if self.sink {
-            "it is a sink".to_string()
-        } else {
-            format!(
-                "its outbound queue in {:.0}% (max {})",
-                self.outbound_full_share * 100.0,
-                self.q_depth_out_max
-            )
-        };
-        let instance = match (&self.instance, &self.shared_name) {
-            (Some(instance), Some(shared)) => format!(
-                " (in {instance}, {}; the name also stands for {}: another flow's node, judged apart)",
-                shared.own_text(&self.node_name),
-                shared.others_text(&self.node_name),
-            ),
-            (Some(instance), None) => format!(
-                " (in {instance}, the most pressed of its {} instances, whose queues are judged apart)",
-                self.instances
-            ),
-            (None, _) => String::new(),
-        };
-        let readings = match self.during {
-            Some(run) => format!(
-                "of the {} buckets from {} to {} (over the whole input no queue stayed full long enough)",
-                super::signals::width_text((run.bucket_s * 1e6).round() as i64),
-                clock(run.from),
-                clock(run.to)
-            ),
-            None => "of its queue readings".to_string(),
-        };
-        let evidence = format!(
-            "inbound queue {level} in {:.0}% {readings} (max {}) while {outbound}{instance}",
-            self.inbound_full_share * 100.0,
-            self.q_depth_in_max,
-        );
-        // A pressure that is over says so first: the bottleneck of a burst, not of now.
-        match &self.window {
-            Some(window) if window.over => format!("{}; {evidence}", window.text()),
-            Some(window) => format!("{evidence}; {}", window.text()),
-            None => evidence,
-        }
-    }
-}
-
 /// The bottleneck by backpressure along the flow: a full queue blocks the node that feeds it,
 /// so pressure propagates upstream and every node before the bottleneck shows a full inbound
 /// queue and looks slow (its `node_success` latency includes the wait to hand its output

@@ -71,41 +71,41 @@ pub enum SaturationStep {
     /// A node other than the bottleneck whose worker lost most of its time to failures.
     LostTime(LostStep),
     /// A saturation signal, with no bottleneck to say more.
-    Saturated { node: String, detail: String },
+    Saturated { node: String, detail: SignalDetail },
     /// No attempt succeeds for a while, and they ended in errors: nothing hangs.
-    FailingNotHanging { node: String, detail: String },
+    FailingNotHanging { node: String, detail: SignalDetail },
     /// Its steadily rising latency crossed its timeout: it stopped succeeding.
     TrendStalled {
         node: String,
-        detail: Option<String>,
+        detail: Option<SignalDetail>,
     },
     /// Its own timeout cuts every attempt while what it calls does not answer.
-    TimeoutsCut { node: String, detail: String },
+    TimeoutsCut { node: String, detail: SignalDetail },
     /// It starts work that does not finish.
-    NotFinishing { node: String, detail: String },
+    NotFinishing { node: String, detail: SignalDetail },
     /// A retry storm whose retries ended no message for good: they keep it working.
-    RetriesSaving { node: String, detail: String },
+    RetriesSaving { node: String, detail: SignalDetail },
     /// A retry storm; the node's backoff slept and retries, for the advice.
     RetryStorm {
         node: String,
-        detail: String,
+        detail: SignalDetail,
         backoff_s: f64,
         retries: u64,
     },
     /// A latency regression with its trend.
     Regressed {
         node: String,
-        detail: String,
+        detail: SignalDetail,
         trend: LatencyTrend,
     },
     /// Slower late in the span, but backed up behind the bottleneck `hot`.
     SlowerBehind {
         node: String,
-        detail: String,
+        detail: SignalDetail,
         hot: String,
     },
     /// Slower late in the span.
-    SlowerLate { node: String, detail: String },
+    SlowerLate { node: String, detail: SignalDetail },
     /// Traces that accumulate pending messages.
     BlockedDownstream {
         traces: u64,

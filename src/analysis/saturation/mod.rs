@@ -21,7 +21,6 @@ use super::tenant_share::{self, TenantLoad, UNKNOWN_TENANT};
 use crate::event::{Event, Kind, Name, NameIds, NameSlots, Timestamp, position_of};
 use crate::event::{TraceKey, TraceMap};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
-use crate::render::{clock, millis, plural};
 
 mod bottleneck;
 mod checklist;
@@ -1325,12 +1324,12 @@ impl SaturationAnalyzer {
                     ended_in_timeouts: false,
                     node_name: Some(report.node_name.clone()),
                     trace_id: None,
-                    detail: format!(
-                        "{} for {} (rate {rate:.2}, above {:.2})",
-                        plural(report.retries, "retry"),
-                        plural(report.successes, "success"),
-                        options.retry_storm_rate
-                    ),
+                    detail: SignalDetail::RetryStorm {
+                        retries: report.retries,
+                        successes: report.successes,
+                        rate,
+                        above: options.retry_storm_rate,
+                    },
                 });
             }
         }
@@ -1373,17 +1372,12 @@ impl SaturationAnalyzer {
                 ended_in_timeouts: false,
                 node_name: self.pending_nodes.name(state.last_node).map(str::to_string),
                 trace_id: Some(trace.to_string()),
-                detail: format!(
-                    "trace_pending grew {} → {} over {} events and never came back down{}",
-                    state.first,
-                    state.last,
-                    state.samples,
-                    if blocked_total as usize > MAX_BLOCKED_TRACES {
-                        format!(" ({blocked_total} such traces in all)")
-                    } else {
-                        String::new()
-                    }
-                ),
+                detail: SignalDetail::Blocked {
+                    first: state.first,
+                    last: state.last,
+                    samples: state.samples,
+                    in_all: (blocked_total as usize > MAX_BLOCKED_TRACES).then_some(blocked_total),
+                },
             });
         }
 
@@ -1453,7 +1447,7 @@ impl SaturationAnalyzer {
             nodes,
             failures,
             hot_node: bottleneck.as_ref().map(|b| b.node_name.clone()),
-            hot_node_reason: bottleneck.as_ref().map(Bottleneck::reason),
+            hot_node_reason: bottleneck.clone().map(|hot| HotNodeReason(Box::new(hot))),
             bottleneck,
             lost_time,
             hanging,
@@ -1736,47 +1730,6 @@ impl PressureWindow {
             && drained as f64 >= DRAINED_SPAN_SHARE * span_s * 1e6;
     }
 
-    /// The window as evidence: when the queue was full and, when over, for how long since.
-    pub fn text(&self) -> String {
-        let span = self.last.0.saturating_sub(self.first.0);
-        let tenant = match (&self.tenant, self.tenant_share) {
-            (Some(tenant), Some(share)) => format!(
-                ", {:.0}% of the attempts then tenant {tenant}'s",
-                share * 100.0
-            ),
-            _ => String::new(),
-        };
-        let full = match self.egress.as_ref().filter(|_| self.egress_bound()) {
-            Some(egress) => format!(
-                "blocked on the full egress (q_depth_out {} at its node_start, then a {} ms hand-over) or full at times between {} and {}",
-                egress.q_depth_out,
-                millis(egress.waited_ms),
-                clock(self.first),
-                clock(self.last),
-            ),
-            None => format!(
-                "full at times between {} and {}",
-                clock(self.first),
-                clock(self.last)
-            ),
-        };
-        if let Some(stopped) = self.stopped {
-            format!(
-                "over: {full} ({}{tenant}), then its runtime stopped at {} (node_cancelled) and another instance served after it",
-                signals::duration_text(span),
-                clock(stopped),
-            )
-        } else if self.over {
-            format!(
-                "over: {full} only ({}{tenant}), then below it for the {} to its last reading",
-                signals::duration_text(span),
-                signals::duration_text((self.drained_s * 1e6) as i64),
-            )
-        } else {
-            format!("{full} ({}{tenant})", signals::duration_text(span))
-        }
-    }
-
     /// Each piece of its own work took at least twice as long in the window, or most of the
     /// window's working time went to attempts that took twice its usual (at least twice the
     /// share they take outside it): the node slowed down (its handler or dependency), rather
@@ -1785,7 +1738,7 @@ impl PressureWindow {
         self.mean_slowed_down() || self.mostly_slow()
     }
 
-    fn mean_slowed_down(&self) -> bool {
+    pub fn mean_slowed_down(&self) -> bool {
         matches!(
             (self.mean_ms_during, self.mean_ms_outside),
             (Some(during), Some(outside)) if during >= 2.0 * outside
@@ -1805,59 +1758,6 @@ impl PressureWindow {
     pub fn failing(&self) -> bool {
         let failures = self.timeouts_during + self.errors_during;
         failures >= MIN_SLOW_ATTEMPTS && failures > self.successes_during
-    }
-
-    /// What filled the queue when neither a slowdown nor one tenant's burst explains it: more
-    /// work than it takes, unless the input begins inside the window (its cause is then before
-    /// what was read, and the part read may be only the drain).
-    pub fn unexplained_cause(&self, node: &str) -> String {
-        if !self.from_input_start {
-            return "more work arrived than it takes".to_string();
-        }
-        let slower = match (self.mean_ms_during, self.mean_ms_outside) {
-            (Some(during), Some(outside)) if during > outside => {
-                format!("; in what was read, {}", self.slowdown_text())
-            }
-            _ => String::new(),
-        };
-        format!(
-            "the input begins with {node}'s queue already filling, so what filled it (more work, or {node} slowing down) came before what was read{slower}; read the logs from earlier to tell (`kubectl logs --since` further back)"
-        )
-    }
-
-    /// The window's attempts by how they ended, as evidence.
-    pub fn failing_text(&self) -> String {
-        let ended = [
-            (self.timeouts_during, "timed out"),
-            (self.errors_during, "raised"),
-        ]
-        .iter()
-        .filter(|(count, _)| *count > 0)
-        .map(|(count, how)| format!("{count} {how}"))
-        .collect::<Vec<_>>()
-        .join(" and ");
-        format!(
-            "of its attempts in those buckets {ended} and {} succeeded",
-            self.successes_during
-        )
-    }
-
-    /// How its own work compares in the window and outside it, as evidence.
-    pub fn slowdown_text(&self) -> String {
-        let means = format!(
-            "its own attempts took {} ms on average against {} ms otherwise",
-            millis(self.mean_ms_during.unwrap_or_default()),
-            millis(self.mean_ms_outside.unwrap_or_default()),
-        );
-        if self.mean_slowed_down() || !self.mostly_slow() {
-            return means;
-        }
-        format!(
-            "{means}, and {:.0}% of its working time then went to attempts of {} ms or more (twice that), against {:.0}% outside",
-            self.slow_share_during.unwrap_or_default() * 100.0,
-            millis(2.0 * self.mean_ms_outside.unwrap_or_default()),
-            self.slow_share_outside.unwrap_or_default() * 100.0,
-        )
     }
 
     /// What filled the queue, from the node's buckets (`width` wide): its own work's latency
@@ -1998,28 +1898,6 @@ pub struct SharedName {
 pub struct Namesake {
     pub fed_by: Vec<String>,
     pub busy_share: f64,
-}
-
-impl SharedName {
-    /// "the llm fed by chunk".
-    pub fn own_text(&self, node: &str) -> String {
-        format!("the {node} fed by {}", self.fed_by.join(" and "))
-    }
-
-    /// "the llm fed by ingest (26% busy)", each other node of the name.
-    pub fn others_text(&self, node: &str) -> String {
-        self.others
-            .iter()
-            .map(|other| {
-                format!(
-                    "the {node} fed by {} ({:.0}% busy)",
-                    other.fed_by.join(" and "),
-                    other.busy_share * 100.0
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")
-    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -2392,7 +2270,7 @@ pub struct Signal {
     pub kind: SignalKind,
     pub node_name: Option<String>,
     pub trace_id: Option<String>,
-    pub detail: String,
+    pub detail: SignalDetail,
     /// A slow dependency whose attempts there ended in errors (a client's own timeout, say),
     /// not in nothing: the errors say what fails; no timeout is missing.
     #[serde(skip)]
@@ -2401,6 +2279,58 @@ pub struct Signal {
     /// (node_timeout): the timeout is there already; what it calls does not answer.
     #[serde(skip)]
     pub ended_in_timeouts: bool,
+}
+
+/// The bottleneck, shown and serialized as the one line of evidence that made it hot.
+#[derive(Debug, Clone)]
+pub struct HotNodeReason(pub Box<Bottleneck>);
+
+/// The facts behind a signal, by its kind; serialized and shown as one line of evidence
+/// (`render::saturation_evidence`).
+#[derive(Debug, Clone)]
+pub enum SignalDetail {
+    /// `q_depth_total` at `level` or more in each of `run` consecutive buckets of `width` µs.
+    Saturation {
+        level: f64,
+        /// The share of capacity that is full, and the capacity (none: an unbounded queue,
+        /// judged against twice its p95).
+        threshold: f64,
+        capacity: Option<i64>,
+        run: usize,
+        width: i64,
+        from: Timestamp,
+        to: Timestamp,
+        max: i64,
+    },
+    /// Attempts started (and timed out or raised) with no success for `run` buckets.
+    SlowDependency {
+        starts: u64,
+        timeouts: u64,
+        errors: u64,
+        micros: i64,
+        run: usize,
+        /// No success in the whole input.
+        never_succeeded: bool,
+        inflight: i64,
+    },
+    /// A steady rise of its own latency.
+    Trend(LatencyTrend),
+    /// The last quarter's p95 success latency against the rest's.
+    LateP95 { late_ms: f64, early_ms: f64 },
+    RetryStorm {
+        retries: u64,
+        successes: u64,
+        rate: f64,
+        above: f64,
+    },
+    /// `trace_pending` grew and never came back down; `in_all` when more traces did than are
+    /// listed.
+    Blocked {
+        first: i32,
+        last: i32,
+        samples: u32,
+        in_all: Option<u64>,
+    },
 }
 
 impl Signal {
@@ -2421,8 +2351,8 @@ pub struct SaturationReport {
     /// Failure events of the selected scope per bucket of the span, by category.
     pub failures: Vec<FailurePoint>,
     pub hot_node: Option<String>,
-    /// The numbers that made the hot node hot.
-    pub hot_node_reason: Option<String>,
+    /// The numbers that made the hot node hot (said by `render::saturation_evidence`).
+    pub hot_node_reason: Option<HotNodeReason>,
     /// The bottleneck's step says it is one instance's load imbalance (it took more than its
     /// share of the messages at its usual speed), not a slower host.
     #[serde(skip)]
@@ -2575,7 +2505,7 @@ fn shallow_inbound_edges(
 }
 
 /// The backlog of an unbounded queue (`queue_maxsize` 0) that counts as backed up.
-const UNBOUNDED_BACKLOG: f64 = 5.0;
+pub const UNBOUNDED_BACKLOG: f64 = 5.0;
 
 /// The depth at which a queue of `capacity` (none: unbounded) summing `edges` edges counts as
 /// full: `threshold` of all their capacity, or `UNBOUNDED_BACKLOG`.
@@ -2584,11 +2514,6 @@ fn full_level(capacity: Option<i64>, edges: usize, threshold: f64) -> f64 {
         Some(capacity) => threshold * (capacity as usize * edges) as f64,
         None => UNBOUNDED_BACKLOG,
     }
-}
-
-fn trim_float(value: f64) -> String {
-    let text = format!("{value:.1}");
-    text.strip_suffix(".0").map_or(text.clone(), str::to_string)
 }
 
 impl Analysis for SaturationAnalyzer {
@@ -2781,7 +2706,18 @@ mod tests {
         let blocked = blocked_downstream(&report);
         assert_eq!(blocked.len(), 1);
         assert_eq!(blocked[0].trace_id.as_deref(), Some("stuck"));
-        assert!(blocked[0].detail.contains("1 → 6"), "{}", blocked[0].detail);
+        assert!(
+            matches!(
+                blocked[0].detail,
+                SignalDetail::Blocked {
+                    first: 1,
+                    last: 6,
+                    ..
+                }
+            ),
+            "{:?}",
+            blocked[0].detail
+        );
     }
 
     #[test]

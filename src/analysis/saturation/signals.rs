@@ -2,20 +2,6 @@
 
 use super::*;
 
-pub(super) fn duration_text(micros: i64) -> String {
-    crate::render::duration(micros)
-}
-
-/// A bucket width: `50 ms`, `1 s`, `10 min` (whole units where they are).
-pub(super) fn width_text(micros: i64) -> String {
-    match micros {
-        m if m >= 60_000_000 && m % 60_000_000 == 0 => format!("{} min", m / 60_000_000),
-        m if m >= 1_000_000 && m % 1_000_000 == 0 => format!("{} s", m / 1_000_000),
-        m if m >= 1_000 && m % 1_000 == 0 => format!("{} ms", m / 1_000),
-        m => duration_text(m),
-    }
-}
-
 /// The longest run of consecutive buckets satisfying `condition`: (start index, length).
 pub(super) fn longest_run(
     buckets: &[Bucket],
@@ -72,10 +58,6 @@ pub(super) fn saturation_signal(
     if run < options.sustain {
         return None;
     }
-    let basis = match report.queue_maxsize.filter(|c| *c > 0) {
-        Some(capacity) => format!("{:.0}% of capacity {capacity}", options.threshold * 100.0),
-        None => "twice its p95, unbounded queue".to_string(),
-    };
     Some(Signal {
         kind: SignalKind::Saturation,
         ended_in_errors: false,
@@ -84,18 +66,20 @@ pub(super) fn saturation_signal(
         trace_id: None,
         // Buckets say when the queue was full, not for how long: a bucket counts if one reading
         // in it was. The pressure window (the bottleneck's evidence) has the exact times.
-        detail: format!(
-            "q_depth_total reached {} or more ({basis}) in each of {run} consecutive {} buckets ({} to {}); max {}",
-            trim_float(level),
-            width_text(width),
-            clock(Timestamp(indices[start].saturating_mul(width))),
-            clock(Timestamp(
+        detail: SignalDetail::Saturation {
+            level,
+            threshold: options.threshold,
+            capacity: report.queue_maxsize.filter(|c| *c > 0),
+            run,
+            width,
+            from: Timestamp(indices[start].saturating_mul(width)),
+            to: Timestamp(
                 indices[start + run - 1]
                     .saturating_add(1)
-                    .saturating_mul(width)
-            )),
-            report.q_depth_total_max
-        ),
+                    .saturating_mul(width),
+            ),
+            max: report.q_depth_total_max,
+        },
     })
 }
 
@@ -129,33 +113,15 @@ pub(super) fn slow_dependency_signal(
         ended_in_timeouts: timeouts * 2 >= starts.max(1),
         node_name: Some(report.node_name.clone()),
         trace_id: None,
-        detail: format!(
-            "{} but no success for {} ({} consecutive buckets{}){}",
-            if errors > 0 {
-                format!(
-                    "{} started, {timeouts} timed out and {errors} raised,",
-                    plural(starts, "attempt")
-                )
-            } else {
-                format!(
-                    "{} started and {}",
-                    plural(starts, "attempt"),
-                    plural(timeouts, "timeout")
-                )
-            },
-            duration_text(run as i64 * width),
+        detail: SignalDetail::SlowDependency {
+            starts,
+            timeouts,
+            errors,
+            micros: run as i64 * width,
             run,
-            if report.successes == 0 {
-                "; none in the whole input"
-            } else {
-                ""
-            },
-            if inflight > 0 {
-                format!("; trace_inflight up to {inflight}")
-            } else {
-                String::new()
-            }
-        ),
+            never_succeeded: report.successes == 0,
+            inflight,
+        },
     })
 }
 
@@ -179,7 +145,7 @@ pub(super) fn regression_signal(
             ended_in_timeouts: false,
             node_name: Some(report.node_name.clone()),
             trace_id: None,
-            detail: crate::render::trend::trend_evidence(trend),
+            detail: SignalDetail::Trend(trend.clone()),
         });
     }
     if span_micros <= 0 {
@@ -206,10 +172,9 @@ pub(super) fn regression_signal(
         ended_in_timeouts: false,
         node_name: Some(report.node_name.clone()),
         trace_id: None,
-        detail: format!(
-            "p95 success latency {} ms in the last quarter of the span, {} ms before (≈, 10% bins)",
-            millis(late),
-            millis(early)
-        ),
+        detail: SignalDetail::LateP95 {
+            late_ms: late,
+            early_ms: early,
+        },
     })
 }
