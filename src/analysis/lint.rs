@@ -161,10 +161,72 @@ pub struct Finding {
     pub name: &'static str,
     pub severity: Severity,
     pub count: u64,
-    pub message: String,
+    /// What was found, in numbers (`render::lint` says it, masked).
+    pub message: LintMessage,
     /// A few locations: `input:line`, `store#rowid` or a trace id (never a secret).
     pub examples: Vec<String>,
     pub fix: &'static str,
+}
+
+/// What a finding found, by rule.
+#[derive(Debug, Clone)]
+pub enum LintMessage {
+    MissingTraceId {
+        events: u64,
+    },
+    MissingNodeName {
+        events: u64,
+    },
+    Truncated {
+        events: u64,
+    },
+    /// Traces with no tenant while `with_tenant` others have one.
+    MissingTenant {
+        traces: u64,
+        with_tenant: usize,
+    },
+    CrossTenant {
+        traces: u64,
+    },
+    /// Node names that look generated or appear once: how many, and the first few.
+    UnstableNodeNames {
+        count: usize,
+        first: Vec<String>,
+        more: bool,
+    },
+    /// node_start's share of the bytes and of the lines (percent).
+    NodeStartVolume {
+        bytes_share: f64,
+        lines_share: f64,
+    },
+    /// Lines that are not FlowEvents, and their share of the bytes (percent).
+    Noise {
+        lines: u64,
+        bytes_share: f64,
+    },
+    /// Lines or rows holding secrets, and the count per kind of secret.
+    Secrets {
+        holding: u64,
+        per_kind: Vec<(&'static str, u64)>,
+    },
+    PlainLogging {
+        events: u64,
+    },
+    StoreSaveFailed {
+        lines: u64,
+    },
+    MiddlewareErrors {
+        lines: u64,
+    },
+    Duplicates {
+        events: u64,
+    },
+    /// A store and the logs of one run: events in both, only in the store, only in the logs.
+    StoreLogMismatch {
+        both: u64,
+        store_only: u64,
+        logs_only: u64,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -339,7 +401,7 @@ impl Lint {
     /// Read counts the analysis cannot see (lines skipped, duplicates), from the pass's end.
     pub fn with_read(report: LintReport, stats: &ReadStats) -> LintReport {
         let mut report = report;
-        let mut add = |rule: Rule, count: u64, message: String| {
+        let mut add = |rule: Rule, count: u64, message: LintMessage| {
             if count > 0 {
                 report
                     .findings
@@ -349,23 +411,23 @@ impl Lint {
         add(
             UNSTRUCTURED,
             stats.plain_logging,
-            format!(
-                "{} PenguiFlow events logged as plain text without fields",
-                stats.plain_logging
-            ),
+            LintMessage::PlainLogging {
+                events: stats.plain_logging,
+            },
         );
         add(
             LOST_EVENTS,
             stats.store_save_failed,
-            format!(
-                "{} state_store_save_failed lines: events missing from the store",
-                stats.store_save_failed
-            ),
+            LintMessage::StoreSaveFailed {
+                lines: stats.store_save_failed,
+            },
         );
         add(
             LOST_EVENTS,
             stats.middleware_errors,
-            format!("{} middleware_error lines", stats.middleware_errors),
+            LintMessage::MiddlewareErrors {
+                lines: stats.middleware_errors,
+            },
         );
         add(
             DUPLICATE_EVENTS,
@@ -374,7 +436,9 @@ impl Lint {
             } else {
                 0
             },
-            format!("{} events logged twice", stats.duplicates),
+            LintMessage::Duplicates {
+                events: stats.duplicates,
+            },
         );
         // A store and the logs of one run: an event in both is read twice and given once;
         // any other is in one of them only.
@@ -384,10 +448,11 @@ impl Lint {
             add(
                 STORE_LOG_MISMATCH,
                 store_only + logs_only,
-                format!(
-                    "{} events in both; {store_only} only in the store, {logs_only} only in the logs",
-                    stats.duplicates
-                ),
+                LintMessage::StoreLogMismatch {
+                    both: stats.duplicates,
+                    store_only,
+                    logs_only,
+                },
             );
         }
         report.lines = stats.lines;
@@ -396,16 +461,16 @@ impl Lint {
     }
 }
 
-/// A finding; its message and locations masked like every text flowtrace shows (a tenant or
-/// node name may itself hold a secret).
-fn finding(rule: Rule, count: u64, message: String, examples: Vec<String>) -> Finding {
+/// A finding; its locations masked like every text flowtrace shows (a tenant or node name may
+/// itself hold a secret), as its message is when said.
+fn finding(rule: Rule, count: u64, message: LintMessage, examples: Vec<String>) -> Finding {
     let mask = |text: &str| crate::redact::mask_secrets(text).into_owned();
     Finding {
         rule: rule.id,
         name: rule.name,
         severity: rule.severity,
         count,
-        message: mask(&message),
+        message,
         examples: examples.iter().map(|example| mask(example)).collect(),
         fix: rule.fix,
     }
@@ -413,11 +478,6 @@ fn finding(rule: Rule, count: u64, message: String, examples: Vec<String>) -> Fi
 
 fn sort(findings: &mut [Finding]) {
     findings.sort_by(|a, b| b.severity.cmp(&a.severity).then(a.rule.cmp(b.rule)));
-}
-
-/// `1 trace carries` / `2 traces carry`.
-fn plural(count: u64, one: &str, many: &str) -> String {
-    format!("{count} {}", if count == 1 { one } else { many })
 }
 
 /// Kinds every node-level event has a trace and a node for.
@@ -517,7 +577,7 @@ impl Analysis for Lint {
 
     fn finish(self, end: &PassEnd<'_>) -> LintReport {
         let mut findings = Vec::new();
-        let mut push = |rule: Rule, seen: &Seen, message: String| {
+        let mut push = |rule: Rule, seen: &Seen, message: LintMessage| {
             if seen.count > 0 {
                 findings.push(finding(rule, seen.count, message, seen.examples.clone()));
             }
@@ -525,26 +585,23 @@ impl Analysis for Lint {
         push(
             MISSING_TRACE_ID,
             &self.missing_trace,
-            format!(
-                "{} without a trace_id",
-                plural(self.missing_trace.count, "node event", "node events")
-            ),
+            LintMessage::MissingTraceId {
+                events: self.missing_trace.count,
+            },
         );
         push(
             MISSING_NODE_NAME,
             &self.missing_node,
-            format!(
-                "{} without a node_name",
-                plural(self.missing_node.count, "node event", "node events")
-            ),
+            LintMessage::MissingNodeName {
+                events: self.missing_node.count,
+            },
         );
         push(
             TRUNCATED,
             &self.truncated,
-            format!(
-                "{} events whose exception text is cut at 100 characters",
-                self.truncated.count
-            ),
+            LintMessage::Truncated {
+                events: self.truncated.count,
+            },
         );
         // Tenants: traces without any while others have one; traces with several.
         let with_tenant = self
@@ -570,10 +627,10 @@ impl Analysis for Lint {
                             .map(|t| t.to_string())
                             .collect(),
                     },
-                    format!(
-                        "{} no tenant anywhere while {with_tenant} do",
-                        plural(without.len() as u64, "trace carries", "traces carry")
-                    ),
+                    LintMessage::MissingTenant {
+                        traces: without.len() as u64,
+                        with_tenant,
+                    },
                 );
             }
         }
@@ -592,10 +649,9 @@ impl Analysis for Lint {
                         })
                         .collect(),
                 },
-                format!(
-                    "{} more than one tenant",
-                    plural(cross.len() as u64, "trace carries", "traces carry")
-                ),
+                LintMessage::CrossTenant {
+                    traces: cross.len() as u64,
+                },
             );
         }
         // Node names: ids, hashes or counters; or one met only once among many events.
@@ -619,12 +675,11 @@ impl Analysis for Lint {
                         .map(|(name, (_, place))| format!("{place} ({name})"))
                         .collect(),
                 },
-                format!(
-                    "{} node names look generated or appear once: {}{}",
-                    unstable.len(),
-                    names.iter().take(5).copied().collect::<Vec<_>>().join(", "),
-                    if names.len() > 5 { ", ..." } else { "" }
-                ),
+                LintMessage::UnstableNodeNames {
+                    count: unstable.len(),
+                    first: names.iter().take(5).map(|name| name.to_string()).collect(),
+                    more: names.len() > 5,
+                },
             );
         }
         // Volume, from every line read.
@@ -645,10 +700,10 @@ impl Analysis for Lint {
             findings.push(finding(
                 rule,
                 start_lines,
-                format!(
-                    "node_start is {bytes_share:.0}% of the bytes and {:.0}% of the lines",
-                    share(start_lines, lines)
-                ),
+                LintMessage::NodeStartVolume {
+                    bytes_share,
+                    lines_share: share(start_lines, lines),
+                },
                 Vec::new(),
             ));
         }
@@ -658,10 +713,10 @@ impl Analysis for Lint {
             findings.push(finding(
                 NOISE,
                 noise_lines,
-                format!(
-                    "{noise_lines} lines ({:.0}% of the bytes) are not FlowEvents",
-                    share(noise_bytes, bytes)
-                ),
+                LintMessage::Noise {
+                    lines: noise_lines,
+                    bytes_share: share(noise_bytes, bytes),
+                },
                 Vec::new(),
             ));
         }
@@ -675,18 +730,13 @@ impl Analysis for Lint {
             let mut examples = facts.secret_lines.examples();
             examples.extend(self.store_secret_rows.examples.iter().cloned());
             examples.truncate(EXAMPLES);
-            let per_kind: Vec<String> = kinds
-                .iter()
-                .map(|(kind, count)| format!("{kind} {count}"))
-                .collect();
             findings.push(finding(
                 SECRET,
                 holding,
-                format!(
-                    "{} hold secrets ({}); none is shown here",
-                    plural(holding, "line or row", "lines or rows"),
-                    per_kind.join(", ")
-                ),
+                LintMessage::Secrets {
+                    holding,
+                    per_kind: kinds.into_iter().collect(),
+                },
                 examples,
             ));
         }

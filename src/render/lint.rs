@@ -6,7 +6,91 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 
 use super::{Palette, Tone, markdown_cell, thousands};
-use crate::analysis::lint::{LintReport, RULES, Severity};
+use crate::analysis::lint::{LintMessage, LintReport, RULES, Severity};
+
+/// A finding's message, masked like every text flowtrace shows (a tenant or node name may
+/// itself hold a secret).
+impl std::fmt::Display for LintMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::redact::mask_secrets(&message(self)))
+    }
+}
+
+impl serde::Serialize for LintMessage {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// `1 trace carries` / `2 traces carry`.
+fn counted(count: u64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
+fn message(message: &LintMessage) -> String {
+    match message {
+        LintMessage::MissingTraceId { events } => format!(
+            "{} without a trace_id",
+            counted(*events, "node event", "node events")
+        ),
+        LintMessage::MissingNodeName { events } => format!(
+            "{} without a node_name",
+            counted(*events, "node event", "node events")
+        ),
+        LintMessage::Truncated { events } => {
+            format!("{events} events whose exception text is cut at 100 characters")
+        }
+        LintMessage::MissingTenant {
+            traces,
+            with_tenant,
+        } => format!(
+            "{} no tenant anywhere while {with_tenant} do",
+            counted(*traces, "trace carries", "traces carry")
+        ),
+        LintMessage::CrossTenant { traces } => format!(
+            "{} more than one tenant",
+            counted(*traces, "trace carries", "traces carry")
+        ),
+        LintMessage::UnstableNodeNames { count, first, more } => format!(
+            "{count} node names look generated or appear once: {}{}",
+            first.join(", "),
+            if *more { ", ..." } else { "" }
+        ),
+        LintMessage::NodeStartVolume {
+            bytes_share,
+            lines_share,
+        } => format!(
+            "node_start is {bytes_share:.0}% of the bytes and {lines_share:.0}% of the lines"
+        ),
+        LintMessage::Noise { lines, bytes_share } => {
+            format!("{lines} lines ({bytes_share:.0}% of the bytes) are not FlowEvents")
+        }
+        LintMessage::Secrets { holding, per_kind } => format!(
+            "{} hold secrets ({}); none is shown here",
+            counted(*holding, "line or row", "lines or rows"),
+            per_kind
+                .iter()
+                .map(|(kind, count)| format!("{kind} {count}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        LintMessage::PlainLogging { events } => {
+            format!("{events} PenguiFlow events logged as plain text without fields")
+        }
+        LintMessage::StoreSaveFailed { lines } => {
+            format!("{lines} state_store_save_failed lines: events missing from the store")
+        }
+        LintMessage::MiddlewareErrors { lines } => format!("{lines} middleware_error lines"),
+        LintMessage::Duplicates { events } => format!("{events} events logged twice"),
+        LintMessage::StoreLogMismatch {
+            both,
+            store_only,
+            logs_only,
+        } => format!(
+            "{both} events in both; {store_only} only in the store, {logs_only} only in the logs"
+        ),
+    }
+}
 
 fn tone(severity: Severity) -> Tone {
     match severity {
@@ -80,7 +164,7 @@ pub fn write_markdown(report: &LintReport, out: &mut impl Write) -> io::Result<(
             finding.severity.as_str(),
             finding.rule,
             finding.name,
-            markdown_cell(&finding.message),
+            markdown_cell(&finding.message.to_string()),
             markdown_cell(&finding.examples.join(", ")),
             markdown_cell(finding.fix)
         )?;
@@ -168,4 +252,43 @@ pub fn write_sarif(report: &LintReport, out: &mut impl Write) -> io::Result<()> 
     });
     serde_json::to_writer_pretty(&mut *out, &sarif).map_err(io::Error::from)?;
     writeln!(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_message_is_said_from_its_numbers_and_masked() {
+        let names = LintMessage::UnstableNodeNames {
+            count: 7,
+            first: vec![
+                "node_7f3a".into(),
+                "sk-abcdefghijklmnopqrstuvwxyz123456".into(),
+            ],
+            more: true,
+        };
+        let said = names.to_string();
+        assert!(
+            said.starts_with("7 node names look generated or appear once: node_7f3a, "),
+            "{said}"
+        );
+        assert!(
+            !said.contains("sk-abcdefghijklmnopqrstuvwxyz123456"),
+            "{said}"
+        );
+        assert!(said.ends_with(", ..."), "{said}");
+        let one = LintMessage::MissingTenant {
+            traces: 1,
+            with_tenant: 4,
+        };
+        assert_eq!(
+            one.to_string(),
+            "1 trace carries no tenant anywhere while 4 do"
+        );
+        assert_eq!(
+            serde_json::to_string(&LintMessage::Duplicates { events: 3 }).unwrap(),
+            "\"3 events logged twice\""
+        );
+    }
 }
