@@ -8,15 +8,18 @@ use serde::Serialize;
 
 use super::category::Category;
 use super::classify::{Classifier, ClassifyReport, GroupBy};
+use super::deadline_cause::PodExpiry;
 use super::percentile::Percentiles;
-use super::saturation::{SaturationAnalyzer, SaturationOptions, SaturationReport, SignalKind};
+use super::saturation::{
+    HotNodeReason, LatencyTrend, LostStep, SaturationAnalyzer, SaturationOptions, SaturationReport,
+    SaturationStep, SignalDetail, SignalKind,
+};
 use super::topology::{self, GraphReport};
 use super::trace::{NextStep, NodeVisit, TraceStatus, TraceSummary};
 use super::tracebook::TraceOutcome;
 use super::traces::{TraceRow, mark_cross_tenant, mark_idle, row, shown_tenant};
 use crate::event::{Event, Kind, NameIds, Timestamp};
 use crate::pass::{Analysis, Apart, Needs, PassEnd, Stage};
-use crate::render::plural;
 
 /// Failed and stalled traces shown, at most.
 const WORST: usize = 5;
@@ -189,13 +192,111 @@ pub struct CrossTenant {
     pub tenants: Vec<String>,
 }
 
-/// One line of the merged checklist: what to do, and the evidence it rests on.
+/// One line of the merged checklist: what to do, and the evidence it rests on. Both are data;
+/// `render::triage_steps` says them, and they serialize as their sentences.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
-    pub evidence: String,
-    pub step: String,
+    pub evidence: Evidence,
+    pub step: Advice,
     /// Traces affected, by which the checklist is ordered.
     pub traces: u64,
+}
+
+/// What a step of the merged checklist rests on: the analysis and the numbers that found it.
+#[derive(Debug, Clone)]
+pub enum Evidence {
+    /// An attempt hanging at the end of the input.
+    Hang {
+        node: String,
+        trace_id: String,
+        running_ms: f64,
+    },
+    /// A failure category's events, traces and terminal failures.
+    Category {
+        category: Category,
+        events: u64,
+        traces: u64,
+        terminal: u64,
+    },
+    /// Classify's retry-storm section.
+    RetryStorm,
+    /// Saturation's hot node, with the reason it is hot.
+    HotNode {
+        node: String,
+        reason: HotNodeReason,
+    },
+    /// A node whose worker lost `share` of its busy time to `cause` (timeouts or errors).
+    LostTime {
+        node: String,
+        share: f64,
+        cause: &'static str,
+    },
+    Signal {
+        kind: SignalKind,
+        node: String,
+        detail: SignalDetail,
+    },
+    CrossTenant {
+        traces: u64,
+        example: String,
+    },
+    InFlight {
+        traces: u64,
+    },
+}
+
+/// What to do: another analysis's step, sometimes with what triage adds to it, or triage's own.
+#[derive(Debug, Clone)]
+pub enum Advice {
+    /// A saturation step (a hang).
+    Saturation(SaturationStep),
+    /// The bottleneck's step; `pod` when the deadline skips are confined to one of its pods.
+    Bottleneck {
+        step: SaturationStep,
+        pod: Option<Box<PodExpiry>>,
+    },
+    LostTime(LostStep),
+    /// A classify step; `fell_in` when its cancels fell in the bottleneck's pressure window.
+    Classify {
+        step: String,
+        fell_in: Option<(String, Timestamp, Timestamp)>,
+    },
+    /// A node whose steadily rising latency crossed its timeout and stopped it succeeding.
+    TrendStalled {
+        node: String,
+    },
+    /// A node whose own latency rose steadily.
+    Regressed {
+        node: String,
+        trend: LatencyTrend,
+    },
+    /// Attempts that ended in errors, not in silence.
+    FailingNotHanging {
+        node: String,
+    },
+    TimeoutsCut {
+        node: String,
+        detail: SignalDetail,
+    },
+    BoundDependency {
+        node: String,
+    },
+    FindWhatChanged {
+        node: String,
+    },
+    CheckDownstream {
+        node: String,
+        trace_id: Option<String>,
+    },
+    CrossTenant,
+    /// Traces in flight at the end of the input with nothing to explain them: where they wait,
+    /// the longest (ms, its p95), and the trace whose attempt there did not finish.
+    InFlightAtEnd {
+        traces: u64,
+        node: String,
+        longest: Option<(f64, f64)>,
+        open_attempt: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -479,31 +580,19 @@ impl Analysis for Triage {
                 .or(open.as_ref())
                 .and_then(|w| w.next_node.clone());
             if let Some(node) = node {
-                let longest = waiting.first().and_then(|w| w.stalled_ms.zip(w.p95_ms));
-                let stall = longest.map_or(String::new(), |(ms, p95)| {
-                    format!(
-                        ", the longest {} ms ({:.1}x its p95)",
-                        crate::render::millis(ms),
-                        ms / p95.max(0.001)
-                    )
-                });
-                let attempt = open
+                let open_attempt = open
                     .filter(|w| w.next_node.as_deref() == Some(node.as_str()))
-                    .map_or(String::new(), |w| {
-                        format!(
-                            "; {node}'s attempt for trace {} started and did not finish: a call may be hanging there (`flowtrace find {}`)",
-                            w.trace_id, w.trace_id
-                        )
-                    });
+                    .map(|w| w.trace_id.clone());
                 remediation.push(Step {
-                    evidence: format!(
-                        "in flight: {} at the end of the input",
-                        plural(in_flight_total, "trace")
-                    ),
-                    step: format!(
-                        "{} in flight at the end of the input wait at {node}{stall}{attempt}. The log ends with them: if the flow stopped writing (a freeze), their wait does not show here; check whether new events still arrive (kubectl logs -f).",
-                        plural(in_flight_total, "trace")
-                    ),
+                    evidence: Evidence::InFlight {
+                        traces: in_flight_total,
+                    },
+                    step: Advice::InFlightAtEnd {
+                        traces: in_flight_total,
+                        node,
+                        longest: waiting.first().and_then(|w| w.stalled_ms.zip(w.p95_ms)),
+                        open_attempt,
+                    },
                     traces: in_flight_total,
                 });
             }
@@ -921,35 +1010,6 @@ fn troubled_traces_at(troubled: &HashMap<String, u64>, node: &str) -> u64 {
     troubled.get(node).copied().unwrap_or(0)
 }
 
-/// What differs in the pod the deadline skips are confined to, said after the bottleneck's step
-/// (which names the pod): its share of the traffic, or its node's speed.
-fn pod_differs(at: &super::deadline_cause::PodExpiry) -> String {
-    use super::tenant_share::PodLoad;
-    let share = at.pod_traces as f64 * 100.0 / at.all_traces.max(1) as f64;
-    let pods = at.other_pods.len() + 1;
-    let work = |ms: Option<f64>| ms.map_or("?".to_string(), crate::render::millis);
-    match at.load {
-        PodLoad::Imbalance => format!(
-            " What differs in pod {} is its traffic, not its host: it took {share:.0}% of the traces as one of {pods} pods, with {}'s own work as fast as elsewhere (p50 {} ms there, {} ms in the other pods); every deadline skip was there (see the deadline steps).",
-            at.pod,
-            at.node_name,
-            work(at.own_p50_ms),
-            work(at.others_own_p50_ms),
-        ),
-        PodLoad::SlowPod => format!(
-            " What differs in pod {} is {}'s own work: p50 {} ms there, {} ms in the other pods, for {share:.0}% of the traces as one of {pods} pods; every deadline skip was there (see the deadline steps).",
-            at.pod,
-            at.node_name,
-            work(at.own_p50_ms),
-            work(at.others_own_p50_ms),
-        ),
-        PodLoad::Capacity => format!(
-            " Every deadline skip was in pod {} (see the deadline steps).",
-            at.pod
-        ),
-    }
-}
-
 /// One checklist from every analysis, most traces affected first, each naming its evidence.
 fn merge_checklists(
     classify: &ClassifyReport,
@@ -962,13 +1022,12 @@ fn merge_checklists(
     let mut hangs = Vec::new();
     for hang in &saturation.hanging {
         hangs.push(Step {
-            evidence: format!(
-                "hanging attempt: {} for trace {}, {} ms at the end of the input",
-                hang.node_name,
-                hang.trace_id,
-                crate::render::millis(hang.running_ms)
-            ),
-            step: crate::render::saturation_steps::hang_step(hang),
+            evidence: Evidence::Hang {
+                node: hang.node_name.clone(),
+                trace_id: hang.trace_id.clone(),
+                running_ms: hang.running_ms,
+            },
+            step: Advice::Saturation(SaturationStep::Hang(hang.clone())),
             // Its own trace and the messages waiting behind it.
             traces: 1 + hang.queued_behind.unwrap_or(0).max(0) as u64,
         });
@@ -979,22 +1038,24 @@ fn merge_checklists(
             Some(category) => {
                 let report = classify.categories.get(category);
                 (
-                    format!(
-                        "{}: {} in {}, {} terminal",
+                    Evidence::Category {
                         category,
-                        plural(report.events, "event"),
-                        plural(report.traces, "trace"),
-                        report.terminal
-                    ),
+                        events: report.events,
+                        traces: report.traces,
+                        terminal: report.terminal,
+                    },
                     report.traces.max(report.terminal),
                 )
             }
-            None => (format!("{}: retry storm", section.category), 1),
+            None => (Evidence::RetryStorm, 1),
         };
         for step in &section.steps {
             steps.push(Step {
                 evidence: evidence.clone(),
-                step: step.clone(),
+                step: Advice::Classify {
+                    step: step.clone(),
+                    fell_in: None,
+                },
                 traces,
             });
         }
@@ -1006,7 +1067,7 @@ fn merge_checklists(
     if let (Some(hot), Some(reason)) = (&saturation.hot_node, &saturation.hot_node_reason)
         && let Some(first) = saturation.remediation.get(saturation.hanging.len())
     {
-        let mut step = crate::render::saturation_steps::sentence(first);
+        let mut pod = None;
         // The skips confined to one pod are the hot node's in that pod: what differs there is
         // told by the pod rule (its traffic, or its node's speed).
         let hot_instance = saturation
@@ -1020,7 +1081,7 @@ fn merge_checklists(
         });
         // Saturation's step may already say the pod's traffic is the difference.
         if let Some(at) = in_pod.filter(|_| !saturation.hot_load_imbalance) {
-            step.push_str(&pod_differs(at));
+            pod = Some(Box::new(at.clone()));
         }
         let explains_skips = in_pod.is_some()
             || classify.deadlines.at_capacity.as_ref().is_some_and(|at| {
@@ -1048,29 +1109,42 @@ fn merge_checklists(
             let cancelled = classify.categories.cancel.terminal;
             traces += cancelled;
             // With `given_up`, classify's first cancel step is the one that says so.
-            if let Some(step) = steps.iter_mut().find(|s| s.evidence.starts_with("cancel:")) {
-                step.step.push_str(&format!(
-                    " They fell in {hot}'s pressure window ({} to {}, see its step).",
-                    crate::render::clock(window.first),
-                    crate::render::clock(window.last)
-                ));
+            if let Some(Advice::Classify { fell_in, .. }) = steps
+                .iter_mut()
+                .find(|s| {
+                    matches!(
+                        s.evidence,
+                        Evidence::Category {
+                            category: Category::Cancel,
+                            ..
+                        }
+                    )
+                })
+                .map(|s| &mut s.step)
+            {
+                *fell_in = Some((hot.clone(), window.first, window.last));
             }
         }
         steps.push(Step {
-            evidence: format!("saturation: hot node {hot}, {reason}"),
-            step,
+            evidence: Evidence::HotNode {
+                node: hot.clone(),
+                reason: reason.clone(),
+            },
+            step: Advice::Bottleneck {
+                step: first.clone(),
+                pod,
+            },
             traces,
         });
     }
     for finding in &saturation.lost_time {
         steps.push(Step {
-            evidence: format!(
-                "worker time: {} lost {:.0}% of its busy time to {} and their backoff",
-                finding.node_name,
-                finding.share * 100.0,
-                finding.cause
-            ),
-            step: crate::render::saturation_steps::lost_sentence(&finding.step),
+            evidence: Evidence::LostTime {
+                node: finding.node_name.clone(),
+                share: finding.share,
+                cause: finding.cause,
+            },
+            step: Advice::LostTime(finding.step.clone()),
             traces: troubled_traces_at(troubled, &finding.node_name).max(1),
         });
     }
@@ -1085,7 +1159,7 @@ fn merge_checklists(
             .and_then(|n| n.latency_trend.as_ref());
         let step = match (signal.kind, trend) {
             (SignalKind::SlowDependency, Some(trend)) if trend.crossed_timeout() => {
-                crate::render::saturation_steps::trend_stalled_step(&node, None)
+                Advice::TrendStalled { node: node.clone() }
             }
             // The hot node's own step gives the advice already.
             (SignalKind::LatencyRegression, Some(_))
@@ -1093,45 +1167,46 @@ fn merge_checklists(
             {
                 continue;
             }
-            (SignalKind::LatencyRegression, Some(trend)) => {
-                super::saturation::trend_timeout_advice(&node, trend)
-            }
+            (SignalKind::LatencyRegression, Some(trend)) => Advice::Regressed {
+                node: node.clone(),
+                trend: trend.clone(),
+            },
             _ => match signal.kind {
-                SignalKind::SlowDependency if signal.ended_in_errors => format!(
-                    "{node}'s attempts there ended in errors, not in silence, so they do not hang and no timeout is missing; fix what they raise (the errors above)."
-                ),
-                SignalKind::SlowDependency if signal.ended_in_timeouts => {
-                    crate::render::saturation_steps::timeouts_cut_step(&node, &signal.detail)
+                SignalKind::SlowDependency if signal.ended_in_errors => {
+                    Advice::FailingNotHanging { node: node.clone() }
                 }
-                SignalKind::SlowDependency => format!(
-                    "Fix or bound {node}'s slow dependency and set NodePolicy.timeout_s so it fails fast."
-                ),
+                SignalKind::SlowDependency if signal.ended_in_timeouts => Advice::TimeoutsCut {
+                    node: node.clone(),
+                    detail: signal.detail.clone(),
+                },
+                SignalKind::SlowDependency => Advice::BoundDependency { node: node.clone() },
                 SignalKind::LatencyRegression if saturation.hot_node.is_none() => {
-                    format!(
-                        "Find what changed at {node} late in the span (a deploy, its dependency, load)."
-                    )
+                    Advice::FindWhatChanged { node: node.clone() }
                 }
-                SignalKind::BlockedDownstream => format!(
-                    "Check what downstream of {node} stopped draining trace {} (and that the egress is consumed).",
-                    signal.trace_id.as_deref().unwrap_or("?")
-                ),
+                SignalKind::BlockedDownstream => Advice::CheckDownstream {
+                    node: node.clone(),
+                    trace_id: signal.trace_id.clone(),
+                },
                 _ => continue,
             },
         };
         steps.push(Step {
-            evidence: format!("{}: {node}, {}", signal.kind.as_str(), signal.detail),
+            evidence: Evidence::Signal {
+                kind: signal.kind,
+                node: node.clone(),
+                detail: signal.detail.clone(),
+            },
             step,
             traces: troubled_traces_at(troubled, &node).max(1),
         });
     }
     if !cross_tenant.is_empty() {
         steps.push(Step {
-            evidence: format!(
-                "cross-tenant: {} (e.g. {})",
-                plural(cross_tenant.len() as u64, "trace"),
-                cross_tenant[0].trace_id
-            ),
-            step: "A trace id was used by more than one tenant: make the ingress mint a fresh trace id per request and keep Message.headers.tenant with it; check for id reuse or leaks across tenants.".to_string(),
+            evidence: Evidence::CrossTenant {
+                traces: cross_tenant.len() as u64,
+                example: cross_tenant[0].trace_id.clone(),
+            },
+            step: Advice::CrossTenant,
             traces: cross_tenant.len() as u64,
         });
     }

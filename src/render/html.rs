@@ -551,8 +551,8 @@ pub fn incident_page(report: &IncidentReport, notes: &ReadNotes) -> String {
         .remediation
         .iter()
         .map(|step| Step {
-            evidence: step.evidence.clone(),
-            step: step.step.clone(),
+            evidence: step.evidence.to_string(),
+            step: step.step.to_string(),
         })
         .collect();
     render(context! {

@@ -19,6 +19,7 @@ pub mod table;
 pub mod traces;
 pub mod trend;
 pub mod triage;
+pub mod triage_steps;
 
 use anstyle::{AnsiColor, Style};
 
