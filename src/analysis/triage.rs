@@ -994,7 +994,7 @@ fn merge_checklists(
         for step in &section.steps {
             steps.push(Step {
                 evidence: evidence.clone(),
-                step: step.clone(),
+                step: crate::render::classify_steps::sentence(step),
                 traces,
             });
         }

@@ -76,7 +76,7 @@ pub(super) fn timeout_step(node: &NodeReport) -> String {
     if node.timeouts_outbound_full * 2 > node.timeouts {
         return format!(
             "{lost}, but {}",
-            crate::analysis::classify::backpressure_timeouts(
+            crate::render::classify_steps::backpressure_timeouts(
                 &node.node_name,
                 node.timeouts_outbound_full,
                 node.timeouts
@@ -795,8 +795,8 @@ pub(super) fn remediate(
             }
             SignalKind::RetryStorm => {
                 let backoff = nodes.iter().find(|n| n.node_name == node).map_or_else(
-                    || crate::analysis::classify::backoff_advice(0.0, 0),
-                    |n| crate::analysis::classify::backoff_advice(n.worker_time.backoff_s, n.retries),
+                    || crate::render::classify_steps::backoff_advice(0.0, 0),
+                    |n| crate::render::classify_steps::backoff_advice(n.worker_time.backoff_s, n.retries),
                 );
                 steps.push(format!(
                     "Retry storm at {node} ({}): disable retries temporarily (NodePolicy.max_retries=0) or {backoff}.",
