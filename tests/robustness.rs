@@ -124,3 +124,47 @@ fn no_subcommand_panics_on_hostile_input() {
         assert!(!stderr.contains("panicked"), "{command:?}: {stderr}");
     }
 }
+
+/// An attempt number is whatever the log says: a retried success at attempt 3,000,000 must
+/// not make the headroom note list three million attempts (it once wrote 58 MB).
+#[test]
+fn a_huge_attempt_number_is_said_in_a_few_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("attempts.jsonl");
+    let mut log = String::new();
+    for trace in 0..10 {
+        let line = |attempt: u64, ts: f64, event: &str, extra: &str| {
+            format!(
+                "{{\"node_name\": \"n\", \"trace_id\": \"h-{trace}\", \"attempt\": {attempt}, \"ts\": {ts}, \"event\": \"{event}\"{extra}}}\n"
+            )
+        };
+        let at = 1_796_159_256.0 + f64::from(trace);
+        log += &line(0, at, "node_start", "");
+        log += &line(
+            0,
+            at + 0.01,
+            "node_error",
+            ", \"exception\": \"ValueError('x')\"",
+        );
+        log += &line(1, at + 0.011, "node_retry", "");
+        log += &line(3_000_000, at + 0.02, "node_start", "");
+        log += &line(
+            3_000_000,
+            at + 0.03,
+            "node_success",
+            ", \"latency_ms\": 10.0",
+        );
+    }
+    std::fs::write(&path, log).unwrap();
+    let report = report_json("classify", &[path.to_str().unwrap()]);
+    let steps = classify_steps(&report);
+    let headroom = steps
+        .iter()
+        .find(|step| step.contains("No headroom"))
+        .expect("the retries saved every message at their last attempt");
+    assert!(
+        headroom.contains("(attempt 3000000: 10)"),
+        "the attempts that saved any: {headroom}"
+    );
+    assert!(headroom.len() < 2_000, "{} bytes", headroom.len());
+}

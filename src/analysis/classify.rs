@@ -1,6 +1,7 @@
 //! `classify`: what is failing across the whole flow. One pass over every selected event sorts
 //! failures into the shared categories, counts them per group (node, tenant, kind, or time),
-//! tallies exception types, and derives a remediation checklist per category.
+//! tallies exception types, and derives a remediation checklist per category, as data
+//! (`ClassifyStep`) that `render::classify_steps` words.
 //!
 //! Definitions (see the README):
 //! - `events`: node_timeout (timeout); node_error, remote_cancel_error (error); the cancellation
@@ -22,10 +23,11 @@ use serde::Serialize;
 use super::category::{Category, ReadsLike, category_of, is_repeated, is_terminal};
 use super::deadline_cause::{
     self, CapacityExpiry, Expired, ExpiryPaths, HungCalls, LongestCalls, NodeCalls, NodeCapacity,
-    PodExpiry,
+    PodExpiry, PodTenant, RouterAhead, TenantTraffic,
 };
 use super::graph::FlowGraph;
 use super::percentile::Percentiles;
+use super::saturation::LatencyTrend;
 use super::tenant_share::{self, UNKNOWN_TENANT};
 use super::trace::TraceStatus;
 use super::tracebook::TraceOutcome;
@@ -33,7 +35,6 @@ use crate::event::TraceKey;
 use crate::event::{Event, FastMap, Kind, Name, NameIds, NameSlots, Timestamp};
 use crate::pass::{Analysis, Apart, Needs, PassEnd};
 use crate::redact::{ExceptionSummary, summarize_exception};
-use crate::render::{millis, plural};
 
 /// Time groupings list every bucket of the span (empty ones too) up to this many buckets.
 const MAX_DENSE_BUCKETS: i64 = 10_000;
@@ -228,7 +229,7 @@ pub struct ExceptionReport {
 pub struct Remediation {
     /// timeout, error, cancel, deadline, or retry (a retry storm).
     pub category: String,
-    pub steps: Vec<String>,
+    pub steps: Vec<ClassifyStep>,
 }
 
 /// The answer of `classify`: a stable JSON contract (see the README).
@@ -1650,19 +1651,6 @@ fn pod_traffic(facts: &Facts, exception: &ExceptionReport) -> BTreeMap<(String, 
         })
 }
 
-/// Said when the expired traces still had most of their budget when the flow first logged
-/// them: the budget is not what ran short (`path`: the nodes whose own work is compared).
-fn budget_not_short(left_ms: Option<f64>, path_work_ms: f64, path: &str) -> String {
-    match left_ms {
-        Some(left) if path_work_ms > 0.0 => format!(
-            " Their budget is not what is short: they still had p50 {} ms of it at their first event (the wait before the first node is not logged), against ~{} ms of their path's own work ({path}).",
-            millis(left),
-            millis(path_work_ms),
-        ),
-        _ => String::new(),
-    }
-}
-
 // `Classifier::statuses` is indexed by a status's discriminant: `ALL` lists them in order.
 const _: () = {
     let mut index = 0;
@@ -1684,27 +1672,336 @@ fn count_bounded(counts: &mut BTreeMap<String, u64>, tenant: &str) {
     }
 }
 
-/// The checklist line for failures confined to one pod that fails for every tenant it serves.
-fn pod_advice(pod: &tenant_share::PodFailures) -> String {
-    let tenants: Vec<String> = pod
-        .tenants
-        .iter()
-        .map(|(tenant, failed, taken)| format!("{tenant} {failed} of {taken}"))
-        .collect();
-    format!(
-        "{} of {} in pod {}, which fails for every tenant it serves ({}), while its {} had none: a fault of that pod (its host, a sidecar, its config or network), not of a tenant; drain or restart {} (`flowtrace classify --pod {}` shows it alone)",
-        pod.failures,
-        pod.total,
-        pod.pod,
-        tenants.join(", "),
-        if pod.other_pods == 1 {
-            "other pod".to_string()
-        } else {
-            format!("{} other pods", pod.other_pods)
-        },
-        pod.pod,
-        pod.pod,
-    )
+/// One step of classify's checklist: what was found across the flow and what to do about it,
+/// naming nodes, tenants, pods and the knobs a PenguiFlow user turns. Serialized as its
+/// sentence (`render::classify_steps`).
+#[derive(Debug, Clone)]
+pub enum ClassifyStep {
+    /// One of the nodes that timed out most: where its attempts were cut, its own work against
+    /// that cut, and what its evidence says to do.
+    TimedOut {
+        node: String,
+        timeouts: u64,
+        /// The longest a timed-out attempt ran: the node's timeout_s as it acted.
+        cut_ms: f64,
+        /// The tenant whose messages the timeouts mostly are, when one stands out.
+        tenant: Option<TenantShare>,
+        own_work: OwnWork,
+        /// Its inbound queue was full at some of the timeouts: their consequence.
+        inbound_full: Option<InboundFull>,
+        advice: TimeoutAdvice,
+    },
+    /// One of the exceptions raised most (TimeoutError aside): where, how often, when, and
+    /// what its occurrences read like.
+    Raised {
+        type_name: String,
+        nodes: Vec<String>,
+        count: u64,
+        when: RaisedWhen,
+        advice: ExceptionAdvice,
+    },
+    /// A node with errors but no exception to read: where to read them.
+    NodeErrors { node: String, errors: u64 },
+    /// Traces ended by flow.cancel(): the caller, not the flow, decided; `given_up` when one
+    /// tenant's callers gave up on what the flow made slow for everyone.
+    Cancelled {
+        cancelled: u64,
+        traces: u64,
+        first: Option<Timestamp>,
+        given_up: Option<CallersGiveUp>,
+    },
+    /// Node workers stopped by flow.stop(): a shutdown, which may have cut traces off.
+    WorkersStopped { workers: u64, in_flight: u64 },
+    /// Messages skipped on their deadline, where, how late, against the flow's own latency.
+    DeadlineSkipped {
+        messages: u64,
+        /// The nodes that skipped most (none known: "?").
+        nodes: Vec<String>,
+        late_p50_ms: Option<f64>,
+        e2e_p95_ms: Option<f64>,
+    },
+    /// Traces whose budget was gone before the first node fetched them: the callers' budget.
+    StaleBudgets { traces: u64 },
+    /// Traces whose own retries at `node` took the budget.
+    SpentInRetries { node: String, traces: u64 },
+    /// Traces that waited behind `node`'s worker while it spent `retrying_share` of its busy
+    /// time on other messages' failed attempts and backoff.
+    BehindRetries {
+        node: String,
+        traces: u64,
+        retrying_share: f64,
+    },
+    /// Expiries a node's rare hung calls explain: a node without a timeout, not the budget.
+    HungCalls(HungCalls),
+    /// Expiries one node at capacity explains: relieve it rather than raise the budget.
+    AtCapacity(CapacityExpiry),
+    /// What loads that node beyond its capacity: one tenant's traffic, a router ahead of it.
+    CapacityTraffic {
+        node: String,
+        traffic: CapacityTraffic,
+    },
+    /// Expiries confined to one pod, for every tenant it serves: the pod's capacity, and what
+    /// made it fall behind (its share of the traffic, its node's speed).
+    InOnePod(PodExpiry),
+    /// What to do about that pod, by what made it fall behind.
+    PodRemedy {
+        expiry: PodExpiry,
+        remedy: PodRemedy,
+    },
+    /// Traces that expired waiting in the flow that nothing above explains: the flow is
+    /// slower than the callers' budget.
+    ExpiredInFlow { traces: u64 },
+    /// Of those, one tenant's, while the others' got through the same queues: its budget.
+    TenantShortBudget(TenantShare),
+    /// A node retrying more than `RETRY_STORM_RATE` per success, and what its retries meet.
+    RetryStorm {
+        node: String,
+        retries: u64,
+        successes: u64,
+        cause: StormCause,
+    },
+}
+
+/// One tenant's part of some failures, by `tenant_share::failures_of_one_tenant`: `count` of
+/// the `total` are its.
+#[derive(Debug, Clone)]
+pub struct TenantShare {
+    pub tenant: String,
+    pub count: u64,
+    pub total: u64,
+}
+
+impl TenantShare {
+    fn of((tenant, count, total): (&str, u64, u64)) -> Self {
+        TenantShare {
+            tenant: tenant.to_string(),
+            count,
+            total,
+        }
+    }
+}
+
+/// A timed-out node's own work (successes that did not wait to hand their output over),
+/// what its timeout is compared with.
+#[derive(Debug, Clone)]
+pub enum OwnWork {
+    /// It rose steadily until its calls crossed the timeout: the rise is the evidence, and
+    /// the p95 of its successes is capped by the cut.
+    RoseIntoTimeout {
+        trend: LatencyTrend,
+        capped_p95_ms: Option<f64>,
+    },
+    /// Its p95, what the cut is measured against.
+    P95 { p95_ms: f64 },
+    /// No success that did not wait on a full queue.
+    Unknown,
+}
+
+/// A timed-out node's inbound queue at capacity: `timeouts` came with it full.
+#[derive(Debug, Clone, Copy)]
+pub struct InboundFull {
+    pub capacity: i64,
+    pub timeouts: u64,
+}
+
+/// What a node's timeouts call for, first match wins.
+#[derive(Debug, Clone)]
+pub enum TimeoutAdvice {
+    /// Most came with its outbound queue full: it timed out handing its output over, not on
+    /// a dependency.
+    HandingOver { outbound_full: u64, timeouts: u64 },
+    /// One tenant's messages: the dependency degrades for that tenant.
+    GateTenant { tenant: String },
+    /// Its own work rose into the timeout: what the rise calls for.
+    FollowTheRise { trend: LatencyTrend },
+    /// Its p95 sits within four fifths of the cut: the timeout is tight for its normal work.
+    TightTimeout,
+    /// Well past its normal work: the dependency is slow or hanging. `max_retries` is the
+    /// limit its node_failed events showed, when they did.
+    SlowDependency { max_retries: Option<i64> },
+}
+
+/// When an exception was raised.
+#[derive(Debug, Clone, Copy)]
+pub enum RaisedWhen {
+    /// None in the input's last stretch (`quiet_micros`, a quarter of it and 10 s at least):
+    /// over, for now.
+    Over {
+        first: Timestamp,
+        last: Timestamp,
+        quiet_micros: i64,
+    },
+    /// Raised into the input's last stretch: said from its first.
+    Since(Timestamp),
+}
+
+/// What an exception's occurrences read like and so what to do, first match wins. The
+/// attempts counted against are the exception's own count.
+#[derive(Debug, Clone)]
+pub enum ExceptionAdvice {
+    /// Confined to one pod that fails for every tenant it serves: the pod, not a tenant.
+    Pod(FailingPod),
+    /// Mostly one tenant's, reading like a spent quota: that tenant's quota.
+    TenantQuota {
+        tenant: TenantShare,
+        quota_like: u64,
+    },
+    /// Reading like a spent quota or rate limit, no tenant standing out: the provider's.
+    Quota { quota_like: u64 },
+    /// Reading like rejected credentials, mostly one tenant's: its credentials.
+    TenantCredentials { tenant: String, auth_like: u64 },
+    /// Reading like rejected credentials, no tenant standing out: the node's own.
+    Credentials { auth_like: u64 },
+    /// A client's own timeout inside the handler (NodePolicy.timeout_s did not fire).
+    ClientTimeout { tenant: Option<TenantShare> },
+    /// Mostly one tenant's, and most of its messages then succeeded on a retry (their budget
+    /// kept): what its requests reach fails now and then, not its payloads; gating it would
+    /// fail what the retries save. `unavailable_like` when most read like a 503.
+    TenantRecovered {
+        tenant: TenantShare,
+        saved: u64,
+        unavailable_like: Option<u64>,
+        headroom: Option<NoRetryToSpare>,
+    },
+    /// Mostly one tenant's: something about that tenant.
+    Tenant(TenantShare),
+    /// Recovered on a retry, but the retries spent the budget of `expired` of them.
+    RecoveredThenExpired {
+        recovered: u64,
+        messages: u64,
+        expired: u64,
+    },
+    /// Reading like a 503, and every message failed for good, none saved: down, not flaky.
+    Down {
+        unavailable_like: u64,
+        messages: u64,
+        terminal: u64,
+    },
+    /// Reading like a 503: the dependency is overloaded or unavailable; `recovered` of the
+    /// `messages` then succeeded on a retry.
+    Unavailable {
+        unavailable_like: u64,
+        recovered: u64,
+        messages: u64,
+    },
+    /// Some then succeeded on a retry: transient.
+    Recovered { recovered: u64, messages: u64 },
+    /// Its type names a failing connection (connection, reset, refused, OSError, unavailable).
+    FailingDependency,
+    /// None of the above, nothing saved by a retry: the code, its validation or a schema.
+    Deterministic,
+}
+
+/// Failures confined to one pod (`tenant_share::PodFailures`, owned).
+#[derive(Debug, Clone)]
+pub struct FailingPod {
+    pub pod: String,
+    pub failures: u64,
+    pub total: u64,
+    /// The tenants the pod served, with how many failed and how many it took.
+    pub tenants: Vec<(String, u64, u64)>,
+    pub other_pods: usize,
+}
+
+impl FailingPod {
+    fn of(pod: &tenant_share::PodFailures) -> Self {
+        FailingPod {
+            pod: pod.pod.to_string(),
+            failures: pod.failures,
+            total: pod.total,
+            tenants: pod
+                .tenants
+                .iter()
+                .map(|(tenant, failed, taken)| (tenant.to_string(), *failed, *taken))
+                .collect(),
+            other_pods: pod.other_pods,
+        }
+    }
+}
+
+/// The messages a node's retries saved mostly needed its last attempt seen
+/// (`no_retry_to_spare`): one more failed attempt each and they fail.
+#[derive(Debug, Clone)]
+pub struct NoRetryToSpare {
+    pub node: String,
+    /// That attempt, and the saved messages that succeeded on it, of all saved.
+    pub attempt: i64,
+    pub at_attempt: u64,
+    pub saved: u64,
+    /// Saved messages by the attempt they succeeded on: every attempt from 1 when there are
+    /// few (`SPREAD_ATTEMPTS`), else the last attempts that saved any.
+    pub by_attempt: Vec<(i64, u64)>,
+    /// The node's node_failed events came at that attempt: it is the node's max_retries.
+    pub limit_known: bool,
+}
+
+/// One tenant's callers cancelling what the flow made slow (`one_tenant_gives_up`): the
+/// cancels are that tenant's, no older than the other tenants' traces that finished.
+#[derive(Debug, Clone)]
+pub struct CallersGiveUp {
+    pub tenant: String,
+    /// Its cancelled traces, of all cancelled, and all its traces.
+    pub cancelled: u64,
+    pub of_cancelled: u64,
+    pub tenant_traces: u64,
+    /// How long the cancelled traces had been in the flow: the least, the most, the p50.
+    pub youngest_ms: f64,
+    pub oldest_ms: f64,
+    pub p50_ms: f64,
+    pub first: Timestamp,
+    pub last: Timestamp,
+    /// The longest the other tenants' finished traces took.
+    pub others_slowest_ms: f64,
+}
+
+/// What loads a node at capacity beyond it.
+#[derive(Debug, Clone)]
+pub enum CapacityTraffic {
+    /// Its traffic is one tenant's.
+    Tenant(TenantTraffic),
+    /// A router just before it holds the other branches behind its backlog.
+    Router(RouterAhead),
+    /// Both, said in one step.
+    Both(TenantTraffic, RouterAhead),
+}
+
+/// What to do about one pod whose node fell behind, by why it did (`PodExpiry::load`).
+#[derive(Debug, Clone)]
+pub enum PodRemedy {
+    /// Too much traffic, from tenants pinned to it: spread them (`top` has most traces).
+    Unpin { pinned: Vec<String>, top: PodTenant },
+    /// Too much traffic, no tenant pinned: rebalance.
+    Rebalance,
+    /// Its node is slower there: the pod.
+    ReplacePod,
+    /// Neither: relieve its node.
+    RelieveNode,
+}
+
+/// What a node's retry storm meets at it, first match wins.
+#[derive(Debug, Clone)]
+pub enum StormCause {
+    /// The retries save the messages (more recovered than failed for good, nothing else
+    /// ended there): they are the fix in place, not the cause.
+    RetriesSave {
+        recovered: u64,
+        terminal: u64,
+        headroom: Option<NoRetryToSpare>,
+    },
+    /// Most failed attempts read like rejected credentials: no retry can fix them.
+    RejectedCredentials { auth_like: u64, raised: u64 },
+    /// Most read like a spent quota: retrying at once spends more of it.
+    SpentQuota { quota_like: u64, raised: u64 },
+    /// One tenant's requests fail every attempt; `others_saved` of the other tenants'
+    /// messages were saved by a retry.
+    OneTenantFailsEvery {
+        tenant: TenantShare,
+        others_saved: u64,
+    },
+    /// Its retried attempts timed out handing their output over: each retry emits again.
+    HandingOver { outbound_full: u64, timeouts: u64 },
+    /// Retries piling onto the dependency; their backoff slept `slept_s` in all.
+    PilingOn { slept_s: f64 },
 }
 
 /// The nodes with most `category` events, at most three, most first.
@@ -1719,25 +2016,19 @@ fn top_nodes(groups: &[Group], category: Category) -> Vec<&Group> {
     nodes
 }
 
-fn clock(ts: Option<Timestamp>) -> String {
-    ts.map_or("?".into(), |ts| {
-        ts.to_datetime().format("%H:%M:%S").to_string()
-    })
-}
-
 impl NodeFacts {
     /// Most of its timeouts came with its outbound queue full: it timed out in a blocked
-    /// `ctx.emit`, not on a dependency ([`backpressure_timeouts`]).
+    /// `ctx.emit`, not on a dependency ([`TimeoutAdvice::HandingOver`]).
     fn timed_out_handing_over(&self) -> bool {
         self.timeouts_outbound_full * 2 > self.timeouts
     }
 }
 
-/// Said when the messages a node's retries saved mostly needed its last attempt seen, more of
+/// Found when the messages a node's retries saved mostly needed its last attempt seen, more of
 /// them than the attempt before (independent failures thin out attempt by attempt; a pile-up
 /// at the top is a dependency failing a set number of times, against a limit that may be
 /// right there). The limit is known only from a `node_failed`; otherwise it is asked.
-fn no_retry_to_spare(node: &NodeFacts, name: &str) -> Option<String> {
+fn no_retry_to_spare(node: &NodeFacts, name: &str) -> Option<NoRetryToSpare> {
     let (&top, &at_top) = node.retried_successes.last_key_value()?;
     let saved: u64 = node.retried_successes.values().sum();
     let below = node.retried_successes.get(&(top - 1)).copied().unwrap_or(0);
@@ -1746,41 +2037,41 @@ fn no_retry_to_spare(node: &NodeFacts, name: &str) -> Option<String> {
     if !piled_up {
         return None;
     }
-    let spread = (1..=top)
-        .map(|attempt| {
-            let count = node.retried_successes.get(&attempt).copied().unwrap_or(0);
-            format!("attempt {attempt}: {count}")
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    let limit = match node.failed_attempt {
-        Some(limit) if limit == top => {
-            format!("its max_retries is {top} (its node_failed events came at attempt {top}), so")
-        }
-        _ => format!("if {name}'s NodePolicy.max_retries is {top},"),
-    };
-    Some(format!(
-        ". No headroom: {at_top} of the {saved} saved messages succeeded only on attempt {top}, the last any message reached there ({spread}); {limit} they had no retry to spare: one more failed attempt each and those {at_top} fail. Raise max_retries while the dependency is fixed"
-    ))
+    Some(NoRetryToSpare {
+        node: name.to_string(),
+        attempt: top,
+        at_attempt: at_top,
+        saved,
+        by_attempt: if top <= SPREAD_ATTEMPTS {
+            (1..=top)
+                .map(|attempt| {
+                    let saved = node.retried_successes.get(&attempt).copied().unwrap_or(0);
+                    (attempt, saved)
+                })
+                .collect()
+        } else {
+            // An attempt number is the log's word: a huge one must not list every attempt.
+            let mut last: Vec<(i64, u64)> = node
+                .retried_successes
+                .iter()
+                .rev()
+                .take(SPREAD_ATTEMPTS as usize)
+                .map(|(attempt, saved)| (*attempt, *saved))
+                .collect();
+            last.reverse();
+            last
+        },
+        limit_known: node.failed_attempt == Some(top),
+    })
 }
 
+/// Attempts up to which the headroom note lists every attempt, those that saved none too.
+const SPREAD_ATTEMPTS: i64 = 12;
 /// Saved messages at the last attempt below which the headroom note is noise.
 const MIN_AT_LAST_ATTEMPT: u64 = 5;
 /// Messages that failed every attempt, none saved, before a dependency is called down.
 const MIN_MESSAGES_DOWN: u64 = 5;
 
-/// What to do about the backoff of a retry storm whose `retries` slept `slept_s` in all:
-/// retries that already sleep between attempts need more backoff, not backoff.
-pub fn backoff_advice(slept_s: f64, retries: u64) -> String {
-    if slept_s > 0.0 && retries > 0 {
-        format!(
-            "back off longer (its retries already wait {} ms each on average, NodePolicy.backoff_base and backoff_mult)",
-            millis(1000.0 * slept_s / retries as f64)
-        )
-    } else {
-        "add backoff".to_string()
-    }
-}
 /// An exception none of whose occurrences came in this much of the input's end is said over.
 const OVER_MIN_MICROS: i64 = 10_000_000;
 
@@ -1816,15 +2107,12 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
     // Most retries first, then by node: the groups come in a hash map's order, which changes
     // from run to run.
     storming.sort_by(|a, b| b.retry.cmp(&a.retry).then_with(|| a.key.cmp(&b.key)));
-    let storms: Vec<String> = storming
+    let storms: Vec<ClassifyStep> = storming
         .into_iter()
         .map(|g| {
             // What the retried attempts raised at this node: retrying rejected credentials or a
             // spent quota cannot succeed, and is not load on a dependency.
-            let at_node = facts
-                .exceptions
-                .iter()
-                .filter(|e| e.nodes.contains(&g.key));
+            let at_node = facts.exceptions.iter().filter(|e| e.nodes.contains(&g.key));
             let (raised, auth, quota, recovered, terminal) =
                 at_node.fold((0, 0, 0, 0, 0), |(r, a, q, rec, t), e| {
                     (
@@ -1839,32 +2127,29 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
             // it anywhere (a ctx.emit fan-out emits its messages again). Saved: more messages
             // that failed there then succeeded than failed for good, and nothing else (a
             // deadline skip, a cancel) ended one there.
-            let saved_by_retries =
-                recovered > terminal && g.terminal == terminal && g.timeout == 0;
-            let why = if saved_by_retries && auth * 2 <= raised {
+            let saved_by_retries = recovered > terminal && g.terminal == terminal && g.timeout == 0;
+            let cause = if saved_by_retries && auth * 2 <= raised {
                 // Retries that save the messages, with none ending here for good (no failure,
                 // no deadline skip), are the fix in place, not the storm's cause: turning them
                 // off fails every message they save.
-                let headroom = facts
-                    .nodes
-                    .get(g.key.as_str())
-                    .and_then(|node| no_retry_to_spare(node, &g.key))
-                    .unwrap_or_default();
-                let ended = match terminal {
-                    0 => "none".to_string(),
-                    terminal => format!("only {terminal}"),
-                };
-                format!(
-                    "{recovered} messages that failed there then succeeded on a retry, and {ended} ended there for good: the retries are what keeps it working; keep them with backoff (turning them off, NodePolicy.max_retries=0, would fail those {recovered}) and fix what they cover (see the error step){headroom}"
-                )
+                StormCause::RetriesSave {
+                    recovered,
+                    terminal,
+                    headroom: facts
+                        .nodes
+                        .get(g.key.as_str())
+                        .and_then(|node| no_retry_to_spare(node, &g.key)),
+                }
             } else if raised > 0 && auth * 2 > raised {
-                format!(
-                    "{auth} of the {raised} failed attempts there read like rejected credentials, which no retry can fix: set NodePolicy.max_retries=0 for them and fix the credentials (see the error step)"
-                )
+                StormCause::RejectedCredentials {
+                    auth_like: auth,
+                    raised,
+                }
             } else if raised > 0 && quota * 2 > raised {
-                format!(
-                    "{quota} of the {raised} failed attempts there read like a spent quota or rate limit: retrying at once spends more of it; back off longer or lower NodePolicy.max_retries"
-                )
+                StormCause::SpentQuota {
+                    quota_like: quota,
+                    raised,
+                }
             } else if let Some(node) = facts.nodes.get(g.key.as_str())
                 && g.terminal > 0
                 // A pod failing for every tenant it serves is the cause, not a tenant.
@@ -1877,27 +2162,19 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
                         tenant_share::failures_of_one_pod(&e.pods, &traffic)
                             .is_some_and(|pod| pod.fails_for_every_tenant())
                     })
-                && let Some((tenant, count, total)) = dominant_tenant(
+                && let Some(tenant) = dominant_tenant(
                     &node.retries_by_tenant,
                     facts.tenants_seen,
                     facts.tenant_traces,
                 )
-                && node.recovered_by_tenant.get(tenant).copied().unwrap_or(0) == 0
+                && node.recovered_by_tenant.get(tenant.0).copied().unwrap_or(0) == 0
             {
                 // One tenant's requests that fail every attempt: their retries save nothing,
                 // while the other tenants' may be what saves theirs.
-                let others_saved: u64 = node.recovered_by_tenant.values().sum();
-                let others = if others_saved > 0 {
-                    format!(
-                        "; the other tenants' {} that failed there succeeded on a retry, which turning retries off (max_retries=0) would fail",
-                        plural(others_saved, "message")
-                    )
-                } else {
-                    String::new()
-                };
-                format!(
-                    "{count} of the {total} retries there are tenant {tenant}'s, and none of its messages that failed there succeeded on a retry: retrying them cannot help; stop retrying {tenant}'s requests (gate {tenant}, see the error step) rather than every tenant's{others}"
-                )
+                StormCause::OneTenantFailsEvery {
+                    tenant: TenantShare::of(tenant),
+                    others_saved: node.recovered_by_tenant.values().sum(),
+                }
             } else if let Some(node) = facts
                 .nodes
                 .get(g.key.as_str())
@@ -1905,26 +2182,24 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
             {
                 // No dependency to pile onto: the retried attempts timed out in a blocked
                 // ctx.emit, and each retry emits its output again.
-                format!(
-                    "{} of its {} attempts that timed out had its outbound queue full: each retry reruns a handler that was waiting to hand its output over and emits it again downstream (see the timeout step); set NodePolicy.max_retries=0 at {} until the node it feeds is relieved",
-                    node.timeouts_outbound_full, node.timeouts, g.key
-                )
+                StormCause::HandingOver {
+                    outbound_full: node.timeouts_outbound_full,
+                    timeouts: node.timeouts,
+                }
             } else {
-                let backoff = backoff_advice(
-                    facts.nodes.get(g.key.as_str()).map_or(0.0, |n| n.worker.backoff_s),
-                    g.retry,
-                );
-                format!(
-                    "disable retries temporarily (NodePolicy.max_retries=0) or {backoff} so retries stop piling onto the dependency"
-                )
+                StormCause::PilingOn {
+                    slept_s: facts
+                        .nodes
+                        .get(g.key.as_str())
+                        .map_or(0.0, |n| n.worker.backoff_s),
+                }
             };
-            format!(
-                "Retry storm at {}: {} for {} (rate {:.2}): {why}.",
-                g.key,
-                plural(g.retry, "retry"),
-                plural(g.successes, "success"),
-                g.retry as f64 / g.successes as f64
-            )
+            ClassifyStep::RetryStorm {
+                node: g.key.clone(),
+                retries: g.retry,
+                successes: g.successes,
+                cause,
+            }
         })
         .collect();
     if !storms.is_empty() {
@@ -1944,16 +2219,7 @@ fn remediate(facts: &Facts) -> Vec<Remediation> {
         .collect()
 }
 
-/// Timeouts of a node whose outbound queue was full at most of them: PenguiFlow's
-/// `timeout_s` wraps the whole handler, so a `ctx.emit` blocked on a full queue times out.
-/// Shared with saturation's checklist.
-pub(crate) fn backpressure_timeouts(node: &str, outbound_full: u64, timeouts: u64) -> String {
-    format!(
-        "its outbound queue was full at {outbound_full} of the {timeouts} timeouts: it timed out waiting to hand its output over (NodePolicy.timeout_s covers the whole handler, a ctx.emit blocked on a full queue included), not on a dependency, and each retry reruns the handler and emits again, adding load downstream; relieve the node it feeds (`flowtrace saturation` names the bottleneck) and give {node} no timeout_s (or one above that wait) or max_retries=0; lowering its timeout would only make more retries"
-    )
-}
-
-fn timeout_steps(facts: &Facts) -> Vec<String> {
+fn timeout_steps(facts: &Facts) -> Vec<ClassifyStep> {
     let mut steps = Vec::new();
     for group in top_nodes(facts.groups, Category::Timeout) {
         let node = &group.key;
@@ -1971,70 +2237,60 @@ fn timeout_steps(facts: &Facts) -> Vec<String> {
             .curve
             .trend()
             .filter(|trend| trend.crossed_timeout());
-        let latency = match (&trend, p95) {
-            (Some(trend), _) => format!(
-                "its own work rose steadily until its calls crossed the timeout: {}{}",
-                crate::render::trend::trend_summary(trend),
-                p95.map_or(String::new(), |p95| format!(
-                    " (the p95 of its successes, {} ms, is capped by the timeout: no success can take longer; `flowtrace saturation` shows the rise step by step)",
-                    millis(p95)
-                ))
-            ),
-            (None, Some(p95)) => format!(
-                "its own work takes p95 {} ms (successes that did not wait on a full queue)",
-                millis(p95)
-            ),
-            (None, None) => "no unblocked success to compare".to_string(),
+        let own_work = match (&trend, p95) {
+            (Some(trend), _) => OwnWork::RoseIntoTimeout {
+                trend: trend.clone(),
+                capped_p95_ms: p95,
+            },
+            (None, Some(p95)) => OwnWork::P95 { p95_ms: p95 },
+            (None, None) => OwnWork::Unknown,
         };
-        let inbound = match node_facts.queue_maxsize.filter(|c| *c > 0) {
-            Some(capacity) if node_facts.timeouts_inbound_full > 0 => format!(
-                "; its inbound queue was full ({capacity}) at {} of them: the consequence, as timeouts and backoff hold its one worker, not the cause",
-                node_facts.timeouts_inbound_full
-            ),
-            _ => String::new(),
+        let inbound_full = match node_facts.queue_maxsize.filter(|c| *c > 0) {
+            Some(capacity) if node_facts.timeouts_inbound_full > 0 => Some(InboundFull {
+                capacity,
+                timeouts: node_facts.timeouts_inbound_full,
+            }),
+            _ => None,
         };
         let tenant = dominant_tenant(
             &node_facts.timeout_tenants,
             facts.tenants_seen,
             &node_facts.tenant_messages,
-        );
-        let tenant_text = tenant.map_or(String::new(), |(tenant, count, total)| {
-            format!("; {count} of the {total} messages that timed out are tenant {tenant}'s")
-        });
+        )
+        .map(TenantShare::of);
         let advice = if node_facts.timed_out_handing_over() {
-            backpressure_timeouts(node, node_facts.timeouts_outbound_full, node_facts.timeouts)
-        } else if let Some((tenant, _, _)) = tenant {
-            format!(
-                "the dependency degrades for tenant {tenant} (its backend, quota or payloads): gate or rate-limit {tenant}, break the circuit to that dependency, lower max_retries so its retries stop holding the worker"
-            )
-        } else if let Some(trend) = &trend {
-            crate::analysis::saturation::trend_timeout_advice(node, trend)
-                .trim_end_matches('.')
-                .to_string()
+            TimeoutAdvice::HandingOver {
+                outbound_full: node_facts.timeouts_outbound_full,
+                timeouts: node_facts.timeouts,
+            }
+        } else if let Some(tenant) = &tenant {
+            TimeoutAdvice::GateTenant {
+                tenant: tenant.tenant.clone(),
+            }
+        } else if let Some(trend) = trend {
+            TimeoutAdvice::FollowTheRise { trend }
         } else if p95.is_some_and(|p95| cut > 0.0 && p95 >= cut * 0.8) {
-            "the timeout is tight for its normal work: raise NodePolicy.timeout_s with room above that p95 (no success can take longer than the timeout, so its real tail is longer) or make the dependency faster".to_string()
+            TimeoutAdvice::TightTimeout
         } else {
-            // The limit is known from the node_failed events' attempt: 1 leaves only 0 below
-            // it, and 0 is no retry at all.
-            let retries = match node_facts.failed_attempt {
-                Some(0) => "; it does not retry (max_retries 0)".to_string(),
-                Some(1) => ", and set max_retries to 0 (it is 1: each message's one retry holds the worker for another timeout)".to_string(),
-                _ => ", and lower max_retries so retries stop holding the worker".to_string(),
-            };
-            format!(
-                "its dependency is slow or hanging, well past its normal work: check the dependency's health and latency, break the circuit to it{retries}"
-            )
+            // The limit is known from the node_failed events' attempt.
+            TimeoutAdvice::SlowDependency {
+                max_retries: node_facts.failed_attempt,
+            }
         };
-        steps.push(format!(
-            "{node}: {} (attempts cut at ~{} ms){tenant_text}; {latency}{inbound}: {advice}.",
-            plural(group.timeout, "timeout"),
-            millis(cut)
-        ));
+        steps.push(ClassifyStep::TimedOut {
+            node: node.clone(),
+            timeouts: group.timeout,
+            cut_ms: cut,
+            tenant,
+            own_work,
+            inbound_full,
+            advice,
+        });
     }
     steps
 }
 
-fn error_steps(facts: &Facts) -> Vec<String> {
+fn error_steps(facts: &Facts) -> Vec<ClassifyStep> {
     let mut steps = Vec::new();
     for exception in facts
         .exceptions
@@ -2049,8 +2305,9 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         let pod_traffic = pod_traffic(facts, exception);
         let pod = tenant_share::failures_of_one_pod(&exception.pods, &pod_traffic);
         // A pod failing for every tenant it serves is the cause: no tenant is.
+        let failing_pod = pod.filter(|pod| pod.fails_for_every_tenant());
         let tenant = dominant_tenant(&exception.tenants, facts.tenants_seen, facts.tenant_traces)
-            .filter(|_| !pod.as_ref().is_some_and(|pod| pod.fails_for_every_tenant()));
+            .filter(|_| failing_pod.is_none());
         let auth = exception.auth_like * 2 > exception.count;
         let quota = !auth && exception.quota_like * 2 > exception.count;
         let unavailable = !auth && !quota && exception.unavailable_like * 2 > exception.count;
@@ -2058,104 +2315,82 @@ fn error_steps(facts: &Facts) -> Vec<String> {
         // timeout, TimeoutError, is a node_timeout and left out above).
         let client_timeout = !auth && !quota && lower.contains("timeout");
         let recovered = exception.recovered;
-        let advice = match (auth, tenant) {
-            (false, None) if pod.as_ref().is_some_and(|pod| pod.fails_for_every_tenant()) => {
-                pod.as_ref().map_or(String::new(), pod_advice)
-            }
-            (false, Some((tenant, count, total))) if quota => format!(
-                "{count} of {total} from tenant {tenant}, and {} of {} attempts read like a quota or rate limit (429): tenant {tenant}'s quota or rate limit at the provider is spent; raise it or slow that tenant's traffic (gate or rate-limit it), and back off instead of retrying at once, which only spends more of it",
-                exception.quota_like, exception.count
-            ),
-            (false, None) if quota => format!(
-                "{} of {} attempts read like a quota or rate limit (429): the provider's quota or rate limit is spent; raise it or send less, and back off instead of retrying at once",
-                exception.quota_like, exception.count
-            ),
-            (true, Some((tenant, _, _))) => format!(
-                "an authentication failure for tenant {tenant} ({} of {} attempts read like rejected credentials): check and rotate {tenant}'s credentials or API key; the code is not at fault and retrying will not help",
-                exception.auth_like, exception.count
-            ),
-            (true, None) => format!(
-                "an authentication failure ({} of {} attempts read like rejected credentials): check the credentials or API key the node uses; retrying will not help",
-                exception.auth_like, exception.count
-            ),
-            (false, tenant) if client_timeout => format!(
-                "{}a timeout of the client inside the handler, logged as an error (NodePolicy.timeout_s did not fire, or the node would log node_timeout): the dependency it calls did not answer in the client's own time limit; check that dependency's latency{}, and keep retries with backoff",
-                tenant.map_or(String::new(), |(tenant, count, total)| format!(
-                    "{count} of {total} from tenant {tenant}: "
-                )),
-                tenant.map_or(String::new(), |(tenant, _, _)| format!(
-                    " for tenant {tenant}'s requests"
-                ))
-            ),
+        // A tenant's messages that raised it and then succeeded there on a retry.
+        let saved = |tenant: &str| {
+            exception
+                .recovered_tenants
+                .get(tenant)
+                .copied()
+                .unwrap_or(0)
+        };
+        let advice = match (auth, tenant, failing_pod) {
+            (false, None, Some(pod)) => ExceptionAdvice::Pod(FailingPod::of(&pod)),
+            (false, Some(tenant), _) if quota => ExceptionAdvice::TenantQuota {
+                tenant: TenantShare::of(tenant),
+                quota_like: exception.quota_like,
+            },
+            (false, None, _) if quota => ExceptionAdvice::Quota {
+                quota_like: exception.quota_like,
+            },
+            (true, Some((tenant, _, _)), _) => ExceptionAdvice::TenantCredentials {
+                tenant: tenant.to_string(),
+                auth_like: exception.auth_like,
+            },
+            (true, None, _) => ExceptionAdvice::Credentials {
+                auth_like: exception.auth_like,
+            },
+            (false, tenant, _) if client_timeout => ExceptionAdvice::ClientTimeout {
+                tenant: tenant.map(TenantShare::of),
+            },
             // Most of the tenant's failing messages then succeeded (and kept their budget):
             // its payloads and credentials are fine (they would fail every attempt); gating it,
             // or turning the retries off, fails what the retries save.
-            (false, Some((tenant, count, total)))
-                if exception.recovered_tenants.get(tenant).copied().unwrap_or(0) * 2 > count
-                    && exception.recovered_then_expired == 0 =>
+            (false, Some(tenant @ (name, count, _)), _)
+                if saved(name) * 2 > count && exception.recovered_then_expired == 0 =>
             {
-                let saved = exception.recovered_tenants.get(tenant).copied().unwrap_or(0);
-                let unavailable = if unavailable {
-                    format!(
-                        ", and {} of {} attempts read like the dependency saying it is overloaded or unavailable (HTTP 503 and the like)",
-                        exception.unavailable_like, exception.count
-                    )
-                } else {
-                    String::new()
-                };
-                let headroom = exception
-                    .nodes
-                    .iter()
-                    .find_map(|name| no_retry_to_spare(facts.nodes.get(name.as_str())?, name))
-                    .unwrap_or_default();
-                format!(
-                    "{count} of {total} from tenant {tenant}, {saved} of which then succeeded there on a retry{unavailable}: what {tenant}'s requests reach fails now and then (its shard, region or account at the dependency), not its payloads or credentials, which would fail every attempt; check that dependency for {tenant}'s requests and keep the retries with backoff: gating {tenant} or turning retries off would fail the {saved} they save{headroom}"
-                )
+                ExceptionAdvice::TenantRecovered {
+                    tenant: TenantShare::of(tenant),
+                    saved: saved(name),
+                    unavailable_like: unavailable.then_some(exception.unavailable_like),
+                    headroom: exception
+                        .nodes
+                        .iter()
+                        .find_map(|node| no_retry_to_spare(facts.nodes.get(node.as_str())?, node)),
+                }
             }
-            (false, Some((tenant, count, total))) => format!(
-                "{count} of {total} from tenant {tenant}: something about that tenant (its credentials, quota or payloads), not the code path every tenant takes; gate {tenant} while it is fixed"
-            ),
-            (false, None) if exception.recovered_then_expired > 0 => format!(
-                "{recovered} of {} messages that raised it then succeeded there on a retry, but {} of those ran out of their deadline afterwards: the retries recover the call and spend the budget; fix what fails (a dependency, a race) rather than retrying more",
-                exception.messages, exception.recovered_then_expired
-            ),
+            (false, Some(tenant), _) => ExceptionAdvice::Tenant(TenantShare::of(tenant)),
+            (false, None, _) if exception.recovered_then_expired > 0 => {
+                ExceptionAdvice::RecoveredThenExpired {
+                    recovered,
+                    messages: exception.messages,
+                    expired: exception.recovered_then_expired,
+                }
+            }
             // Every message that raised it failed for good, none saved by a retry: down, not
             // flaky; its retries are load on it that saves nothing.
-            (false, None)
+            (false, None, _)
                 if unavailable
                     && recovered == 0
                     && exception.messages >= MIN_MESSAGES_DOWN
                     && exception.terminal >= exception.messages =>
             {
-                format!(
-                    "{} of {} attempts read like the dependency saying it is overloaded or unavailable (HTTP 503 and the like), and none of the {} messages that raised it succeeded on a retry ({} failed for good): the dependency is down, not flaky, and retries only add to its load; fail fast while it is down (a circuit breaker, or NodePolicy.max_retries=0), check its health, and shed or slow that traffic until it answers again",
-                    exception.unavailable_like,
-                    exception.count,
-                    exception.messages,
-                    exception.terminal
-                )
-            }
-            (false, None) if unavailable => format!(
-                "{} of {} attempts read like the dependency saying it is overloaded or unavailable (HTTP 503 and the like){}: not a defect of the code; check the dependency's health and capacity, keep retries with backoff (not at once, which adds to its load), and shed or slow traffic while it recovers",
-                exception.unavailable_like,
-                exception.count,
-                if recovered > 0 {
-                    format!(
-                        ", and {recovered} of {} messages that raised it then succeeded on a retry",
-                        exception.messages
-                    )
-                } else {
-                    String::new()
+                ExceptionAdvice::Down {
+                    unavailable_like: exception.unavailable_like,
+                    messages: exception.messages,
+                    terminal: exception.terminal,
                 }
-            ),
-            (false, None) if recovered > 0 => format!(
-                "{recovered} of {} messages that raised it then succeeded there on a retry: transient, so retries help; find what fails now and then (a dependency, a race) before raising max_retries",
-                exception.messages
-            ),
-            (false, None) if transient => {
-                "a failing dependency: check its health; keep retries with backoff".to_string()
             }
-            (false, None) => "a deterministic failure: fix the code, validation or schema drift (did a deploy land then?); retrying will not help".to_string(),
+            (false, None, _) if unavailable => ExceptionAdvice::Unavailable {
+                unavailable_like: exception.unavailable_like,
+                recovered,
+                messages: exception.messages,
+            },
+            (false, None, _) if recovered > 0 => ExceptionAdvice::Recovered {
+                recovered,
+                messages: exception.messages,
+            },
+            (false, None, _) if transient => ExceptionAdvice::FailingDependency,
+            (false, None, _) => ExceptionAdvice::Deterministic,
         };
         // Over, for now: none in the input's last stretch (a quarter of it, 10 s at least).
         let when = match facts.span {
@@ -2163,65 +2398,48 @@ fn error_steps(facts: &Facts) -> Vec<String> {
                 if newest.0 - exception.last_ts.0 >= OVER_MIN_MICROS
                     && (newest.0 - exception.last_ts.0) * 4 >= newest.0 - oldest.0 =>
             {
-                format!(
-                    "from {} to {}, none in the last {} of the input",
-                    clock(Some(exception.first_ts)),
-                    clock(Some(exception.last_ts)),
-                    crate::render::duration(newest.0 - exception.last_ts.0)
-                )
+                RaisedWhen::Over {
+                    first: exception.first_ts,
+                    last: exception.last_ts,
+                    quiet_micros: newest.0 - exception.last_ts.0,
+                }
             }
-            _ => format!("since {}", clock(Some(exception.first_ts))),
+            _ => RaisedWhen::Since(exception.first_ts),
         };
-        steps.push(format!(
-            "{} at {}, {} {when}: {advice}.",
-            exception.type_name,
-            exception.nodes.join(", "),
-            plural(exception.count, "time"),
-        ));
+        steps.push(ClassifyStep::Raised {
+            type_name: exception.type_name.clone(),
+            nodes: exception.nodes.clone(),
+            count: exception.count,
+            when,
+            advice,
+        });
     }
     if steps.is_empty() {
         for group in top_nodes(facts.groups, Category::Error) {
-            steps.push(format!(
-                "{}: {}: read the exceptions in `flowtrace events --node {} --kind node_error`.",
-                group.key,
-                plural(group.error, "error"),
-                group.key
-            ));
+            steps.push(ClassifyStep::NodeErrors {
+                node: group.key.clone(),
+                errors: group.error,
+            });
         }
     }
     steps
 }
 
-fn cancel_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
+fn cancel_steps(facts: &Facts, report: &CategoryReport) -> Vec<ClassifyStep> {
     let mut steps = Vec::new();
     if report.terminal > 0 {
-        let share = format!(
-            "{} of {} ({:.0}%) were cancelled (flow.cancel), the first at {}",
-            report.terminal,
-            plural(facts.traces, "trace"),
-            100.0 * report.terminal as f64 / facts.traces.max(1) as f64,
-            clock(report.first_ts)
-        );
-        steps.push(match one_tenant_gives_up(facts) {
-            Some((_, step)) => format!("{share}: {step}."),
-            None => format!(
-                "{share}: look upstream, at callers' timeouts and budgets or users aborting, before changing the flow."
-            ),
+        steps.push(ClassifyStep::Cancelled {
+            cancelled: report.terminal,
+            traces: facts.traces,
+            first: report.first_ts,
+            given_up: one_tenant_gives_up(facts).map(|(_, callers)| callers),
         });
     }
     if facts.worker_stops > 0 {
-        let cut_off = if facts.in_flight > 0 {
-            format!(
-                "; {} still in flight at the end may have been cut off: check whether they were retried",
-                plural(facts.in_flight, "trace")
-            )
-        } else {
-            "; no trace was left in flight".to_string()
-        };
-        steps.push(format!(
-            "{} stopped (node_cancelled, from flow.stop()): a shutdown or redeploy{cut_off}.",
-            plural(facts.worker_stops, "node worker")
-        ));
+        steps.push(ClassifyStep::WorkersStopped {
+            workers: facts.worker_stops,
+            in_flight: facts.in_flight,
+        });
     }
     steps
 }
@@ -2230,7 +2448,7 @@ fn cancel_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
 /// most as long in the flow as the other tenants' traces that finished (so the flow was as
 /// slow for them; only their callers waited). The slowness is the finding; the window says
 /// where to look for it.
-fn one_tenant_gives_up(facts: &Facts) -> Option<(GiveUp, String)> {
+fn one_tenant_gives_up(facts: &Facts) -> Option<(GiveUp, CallersGiveUp)> {
     let cancels = facts.cancels;
     let (tenant, count, total) =
         dominant_tenant(&cancels.by_tenant, facts.tenants_seen, facts.tenant_traces)?;
@@ -2246,11 +2464,6 @@ fn one_tenant_gives_up(facts: &Facts) -> Option<(GiveUp, String)> {
         return None;
     }
     let (first, last) = (cancels.first?, cancels.last?);
-    let since = first.to_datetime().format("%Y-%m-%dT%H:%M:%SZ");
-    let until = Timestamp(last.0 + 1_000_000)
-        .to_datetime()
-        .format("%Y-%m-%dT%H:%M:%SZ");
-    let traces = facts.tenant_traces.get(tenant).copied().unwrap_or(0);
     let give_up = GiveUp {
         tenant: tenant.to_string(),
         first,
@@ -2258,70 +2471,53 @@ fn one_tenant_gives_up(facts: &Facts) -> Option<(GiveUp, String)> {
     };
     Some((
         give_up,
-        format!(
-            "{count} of the {total} cancelled traces are tenant {tenant}'s ({count} of its {traces}), cancelled {}-{} ms (p50 {} ms) after their first event, between {} and {}, while the other tenants' traces took up to {} ms and finished: {tenant}'s callers give up sooner (a client timeout near {} s), on requests the flow was slow to answer then; find what was slow (`flowtrace saturation --since {since} --until {until}`) and fix that; {tenant}'s timeout only decides who gives up first",
-            millis(cancels.youngest_ms.unwrap_or(oldest)),
-            millis(oldest),
-            millis(cancels.age_ms.percentile(50.0).unwrap_or(oldest)),
-            clock(Some(first)),
-            clock(Some(last)),
-            millis(others_slowest),
-            format_args!("{:.1}", oldest / 1000.0),
-        ),
+        CallersGiveUp {
+            tenant: tenant.to_string(),
+            cancelled: count,
+            of_cancelled: total,
+            tenant_traces: facts.tenant_traces.get(tenant).copied().unwrap_or(0),
+            youngest_ms: cancels.youngest_ms.unwrap_or(oldest),
+            oldest_ms: oldest,
+            p50_ms: cancels.age_ms.percentile(50.0).unwrap_or(oldest),
+            first,
+            last,
+            others_slowest_ms: others_slowest,
+        },
     ))
 }
 
-fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
-    let nodes: Vec<&str> = top_nodes(facts.groups, Category::Deadline)
+fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<ClassifyStep> {
+    let nodes: Vec<String> = top_nodes(facts.groups, Category::Deadline)
         .iter()
-        .map(|g| g.key.as_str())
+        .map(|g| g.key.clone())
         .collect();
-    let late = facts
-        .deadline_late_ms
-        .percentile(50.0)
-        .map_or(String::new(), |late| {
-            format!(", p50 {} ms past their deadline", millis(late))
-        });
-    let e2e = facts
-        .e2e_ms
-        .percentile(95.0)
-        .map_or("no trace succeeded to compare with".to_string(), |p95| {
-            format!(
-                "the flow's p95 end-to-end duration is {} ms (from the first node's first event: the wait in the first queue is not in it)",
-                millis(p95)
-            )
-        });
-    let mut steps = vec![format!(
-        "{} skipped at {}{late}; {e2e}.",
-        plural(report.events, "message"),
-        if nodes.is_empty() {
-            "?".to_string()
-        } else {
-            nodes.join(", ")
-        }
-    )];
+    let mut steps = vec![ClassifyStep::DeadlineSkipped {
+        messages: report.events,
+        nodes,
+        late_p50_ms: facts.deadline_late_ms.percentile(50.0),
+        e2e_p95_ms: facts.e2e_ms.percentile(95.0),
+    }];
     if facts.deadline_stale > 0 {
-        steps.push(format!(
-            "{}: the budget had already run out when the first node fetched the message, later than its queue could have held it (the skip is the trace's first event): stale client budgets; fix the callers' Message.deadline_s (clock skew, a budget computed too early, retried requests reusing an old deadline), not the flow.",
-            plural(facts.deadline_stale, "trace")
-        ));
+        steps.push(ClassifyStep::StaleBudgets {
+            traces: facts.deadline_stale,
+        });
     }
     for (node, traces) in facts.deadline_in_retries {
-        steps.push(format!(
-            "{}: the budget went into retries at {node} (its attempts and their backoff took at least half of the trace's logged time before the skip; the wait in the first queue is not logged): the retries do not finish inside the callers' budget; fix what fails at {node} (see the error and timeout findings), or lower its NodePolicy.max_retries and backoff so a message fails fast.",
-            plural(*traces, "trace")
-        ));
+        steps.push(ClassifyStep::SpentInRetries {
+            node: node.clone(),
+            traces: *traces,
+        });
     }
     for (node, traces) in facts.deadline_behind_retries {
         let share = facts
             .nodes
             .get(node.as_str())
             .map_or(0.0, |facts| facts.worker.retrying_share());
-        steps.push(format!(
-            "{}: waited in {node}'s queue past the deadline while its worker spent {:.0}% of its busy time on failed attempts and retry backoff: other messages' retries spent this budget, not a lack of capacity; fix what fails at {node}, or lower its NodePolicy.max_retries and backoff (`flowtrace saturation` shows the worker time).",
-            plural(*traces, "trace"),
-            share * 100.0
-        ));
+        steps.push(ClassifyStep::BehindRetries {
+            node: node.clone(),
+            traces: *traces,
+            retrying_share: share,
+        });
     }
     // Traces a node's hung calls, a node at capacity or one pod explain are told apart: their
     // budget is not what is short.
@@ -2357,261 +2553,70 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<String> {
     by_tenant.retain(|_, count| *count > 0);
     let in_flow = facts.deadline_in_flow.saturating_sub(explained);
     if in_flow > 0 {
-        steps.push(format!(
-            "{}: the deadline expired inside the flow, waiting in a queue (the first node's included): the flow is slower than the callers' budget; cut the wait (see `flowtrace saturation`) or raise Message.deadline_s upstream.",
-            plural(in_flow, "trace")
-        ));
+        steps.push(ClassifyStep::ExpiredInFlow { traces: in_flow });
         // One tenant's budgets, when the others' messages got through the same queues: with
         // pods, the same queues are those of the pods the tenant ran in.
-        if let Some((tenant, count, total)) =
-            dominant_tenant(&by_tenant, facts.tenants_seen, facts.tenant_traces).filter(
-                |(tenant, _, _)| {
-                    !facts.expired_by_pod.keys().any(|(_, t)| t == tenant)
-                        || tenant_share::stands_out_in_its_pods(
-                            tenant,
-                            facts.expired_by_pod,
-                            facts.traces_by_pod,
-                        )
-                },
-            )
+        if let Some(tenant) = dominant_tenant(&by_tenant, facts.tenants_seen, facts.tenant_traces)
+            .filter(|(tenant, _, _)| {
+                !facts.expired_by_pod.keys().any(|(_, t)| t == tenant)
+                    || tenant_share::stands_out_in_its_pods(
+                        tenant,
+                        facts.expired_by_pod,
+                        facts.traces_by_pod,
+                    )
+            })
         {
-            steps.push(format!(
-                "{count} of the {total} that expired in the flow are tenant {tenant}'s, while the other tenants' messages got through the same queues: {tenant}'s callers give a budget (Message.deadline_s) shorter than the flow takes; raise it for {tenant}, or make its requests cheaper (`flowtrace classify --by tenant,node` shows it)."
-            ));
+            steps.push(ClassifyStep::TenantShortBudget(TenantShare::of(tenant)));
         }
     }
     steps
 }
 
-/// The checklist line for deadline skips that a node's rare hung calls explain: the calls and
-/// the traces they caught, that the node has no timeout, and what to do.
-pub fn hung_call_steps(hung: &HungCalls) -> Vec<String> {
-    let node = &hung.node_name;
-    let took = if hung.calls == 1 {
-        format!("took {} ms", millis(hung.max_ms))
-    } else {
-        format!("took {}-{} ms", millis(hung.min_ms), millis(hung.max_ms))
-    };
-    let show = if hung.own > 0 {
-        format!(
-            "`flowtrace find {}` shows one: its budget went into {node}'s own {} ms attempt",
-            hung.example_trace,
-            millis(hung.example_ms)
-        )
-    } else {
-        format!("`flowtrace saturation` shows {node}'s p50 against its max")
-    };
-    vec![format!(
-        "{} of the {} that expired in the flow ran out while one of {node}'s hung calls ran: {} of its {} {took}, against its p50 of {} ms and the {} ms of budget the expired traces had left at their first event (p50); {} expired inside their own hung call, {} while one held {node}'s worker (waiting in its queue, or behind it upstream once that filled). {node} logged no node_timeout, so nothing cuts such a call short. Give {node} a NodePolicy.timeout_s well below the callers' budget (its normal calls take ~{} ms) and find what makes its calls hang (a lock, a stalled dependency); the callers' budget is not what is short, and raising Message.deadline_s would only hold more requests behind each hung call ({show}).",
-        hung.traces,
-        hung.expired_in_flow,
-        hung.calls,
-        plural(hung.successes, "success"),
-        millis(hung.own_p50_ms),
-        millis(hung.budget_left_p50_ms),
-        hung.own,
-        hung.behind,
-        millis(hung.own_p50_ms),
-    )]
+/// The checklist for deadline skips that a node's rare hung calls explain: the calls and the
+/// traces they caught, that the node has no timeout, and what to do.
+pub fn hung_call_steps(hung: &HungCalls) -> Vec<ClassifyStep> {
+    vec![ClassifyStep::HungCalls(hung.clone())]
 }
 
-/// "acme and stark", "a, b and c".
-fn and_list(items: &[String]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => one.clone(),
-        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
-    }
-}
-
-/// The checklist lines for deadline skips confined to one pod: where they were, what made the
-/// pod fall behind (its share of the traffic, its node's speed against the other pods'), and
-/// what to do.
-pub fn pod_steps(at: &PodExpiry) -> Vec<String> {
+/// The checklist for deadline skips confined to one pod: where they were, what made the pod
+/// fall behind (its share of the traffic, its node's speed against the other pods'), and what
+/// to do about that.
+pub fn pod_steps(at: &PodExpiry) -> Vec<ClassifyStep> {
     use super::tenant_share::PodLoad;
-    let pod = &at.pod;
-    let node = &at.node_name;
-    let tenants: Vec<String> = at
-        .tenants
-        .iter()
-        .map(|t| format!("{} {} of {}", t.tenant, t.expired, t.traces))
-        .collect();
-    let serves = match at.tenants.as_slice() {
-        [only] => format!("its only tenant, {} ({})", only.tenant, tenants.join(", ")),
-        _ => format!("every tenant it serves ({})", tenants.join(", ")),
+    let pinned = at.pinned();
+    let remedy = match (at.load, pinned.first()) {
+        (PodLoad::Imbalance, Some(top)) => PodRemedy::Unpin {
+            pinned: pinned.iter().map(|t| t.tenant.clone()).collect(),
+            top: (*top).clone(),
+        },
+        (PodLoad::Imbalance, None) => PodRemedy::Rebalance,
+        (PodLoad::SlowPod, _) => PodRemedy::ReplacePod,
+        (PodLoad::Capacity, _) => PodRemedy::RelieveNode,
     };
-    let others_expired: u64 = at.other_pods.iter().map(|p| p.expired).sum();
-    let others: Vec<String> = at
-        .other_pods
-        .iter()
-        .map(|p| {
-            format!(
-                "{} {} of {}{}",
-                p.pod,
-                p.expired,
-                p.traces,
-                if p.tenants.is_empty() {
-                    String::new()
-                } else {
-                    format!(" for {}", and_list(&p.tenants))
-                }
-            )
-        })
-        .collect();
-    let other_pods = if at.other_pods.len() == 1 {
-        "other pod".to_string()
-    } else {
-        format!("{} other pods", at.other_pods.len())
-    };
-    let had = if others_expired == 0 {
-        "had none".to_string()
-    } else {
-        format!("had {others_expired}")
-    };
-    let share = at.pod_traces as f64 * 100.0 / at.all_traces.max(1) as f64;
-    let pods = at.other_pods.len() + 1;
-    let work = match (at.own_p50_ms, at.others_own_p50_ms) {
-        (Some(here), Some(there)) => format!(
-            "p50 {} ms there, {} ms in the other pods",
-            millis(here),
-            millis(there)
-        ),
-        (Some(here), None) => format!("p50 {} ms there", millis(here)),
-        _ => "not known".to_string(),
-    };
-    let load = match at.load {
-        PodLoad::Imbalance => format!(
-            "{pod} took {} of the {} traces ({share:.0}%) as one of {pods} pods, and {node}'s own work is as fast there as elsewhere ({work}): a load imbalance, not a slow pod: {pod}'s {node} was sent {:.1} messages/s{}, each other pod's {:.1}/s.",
-            at.pod_traces,
-            at.all_traces,
-            at.rate_per_s,
-            at.capacity_per_s.map_or(String::new(), |capacity| format!(
-                " for the ~{capacity:.1}/s its one worker can do"
-            )),
-            at.others_rate_per_s,
-        ),
-        PodLoad::SlowPod => format!(
-            "{node}'s own work is slower in {pod} ({work}), for {} of the {} traces ({share:.0}%) as one of {pods} pods: the pod, not its load.",
-            at.pod_traces, at.all_traces,
-        ),
-        PodLoad::Capacity => format!(
-            "{pod} took {} of the {} traces ({share:.0}%) as one of {pods} pods, and {node}'s own work is as fast there as elsewhere ({work}).",
-            at.pod_traces, at.all_traces,
-        ),
-    };
-    let budget = budget_not_short(at.budget_left_p50_ms, at.path_work_ms, &at.path.join(", "));
-    let mut steps = vec![format!(
-        "{} of the {} that expired in the flow ran in pod {pod}, for {serves}, while its {other_pods} {had} ({}): each pod is a runtime of its own, with its own queues, so the tenants of the other pods never waited in {pod}'s; the pod's capacity is the cause, not a tenant's budget. {load}{budget}",
-        at.traces,
-        at.expired_in_flow,
-        others.join(", "),
-    )];
-    let compare = at.other_pods.first().map_or(String::new(), |other| {
-        format!(
-            "; `flowtrace saturation --pod {pod}` and `flowtrace saturation --pod {}` show {node}'s rate, own work and busy time in each",
-            other.pod
-        )
-    });
-    let evidence =
-        format!("`flowtrace classify --by pod,tenant` shows the skips by pod and tenant{compare}");
-    let pinned: Vec<String> = at.pinned().iter().map(|t| t.tenant.clone()).collect();
-    steps.push(match (at.load, at.pinned().first()) {
-        (PodLoad::Imbalance, Some(top)) => format!(
-            "{} ran only in {pod} (pinned to it): rebalance, spreading {}'s traffic ({} of the pod's {} traces) over the pods or no longer pinning it to one; adding replicas does not help while the tenants stay pinned (a new pod gets none of their traffic), and raising Message.deadline_s only lets the messages wait longer ({evidence}).",
-            and_list(&pinned),
-            top.tenant,
-            top.traces,
-            at.pod_traces,
-        ),
-        (PodLoad::Imbalance, None) => format!(
-            "Rebalance the traffic across the pods (whatever sends {pod} {share:.0}% of it: the ingress, session affinity, the load balancer); raising Message.deadline_s only lets the messages wait longer ({evidence})."
-        ),
-        (PodLoad::SlowPod, _) => format!(
-            "Look at what differs in {pod} (its host, a noisy neighbour, a dependency its {node} reaches) and drain or replace it; raising Message.deadline_s only lets the messages wait longer ({evidence})."
-        ),
-        (PodLoad::Capacity, _) => format!(
-            "Relieve {node} in {pod} (look at what reached it when the skips happened: a burst, a tenant's heavier requests) rather than raising Message.deadline_s, which only lets the messages wait longer ({evidence})."
-        ),
-    });
-    steps
+    vec![
+        ClassifyStep::InOnePod(at.clone()),
+        ClassifyStep::PodRemedy {
+            expiry: at.clone(),
+            remedy,
+        },
+    ]
 }
 
-/// The checklist lines for deadline skips that one node at capacity explains: the cause with
-/// its evidence, and what to do (relieve the node; a tenant's excess; a router ahead of it).
-pub fn capacity_steps(at: &CapacityExpiry) -> Vec<String> {
-    let node = &at.node_name;
-    let shared = match at.shared_upstream.as_slice() {
-        [] => String::new(),
-        nodes => format!(
-            ", though they waited in the same queues before it ({})",
-            nodes.join(", ")
-        ),
+/// The checklist for deadline skips that one node at capacity explains: the cause with its
+/// evidence, then what loads it beyond its capacity (a tenant's excess; a router ahead of it).
+pub fn capacity_steps(at: &CapacityExpiry) -> Vec<ClassifyStep> {
+    let mut steps = vec![ClassifyStep::AtCapacity(at.clone())];
+    let traffic = match (at.tenant.clone(), at.router.clone()) {
+        (Some(tenant), Some(router)) => Some(CapacityTraffic::Both(tenant, router)),
+        (Some(tenant), None) => Some(CapacityTraffic::Tenant(tenant)),
+        (None, Some(router)) => Some(CapacityTraffic::Router(router)),
+        (None, None) => None,
     };
-    let full = match at.queue_maxsize.filter(|size| *size > 0) {
-        Some(size) => format!(
-            " and its inbound queue full at times ({} of {size})",
-            at.q_depth_in_max
-        ),
-        None => String::new(),
-    };
-    let workers = if at.instances > 1 {
-        format!("its {} workers were", at.instances)
-    } else {
-        "its worker was".to_string()
-    };
-    let rate = match (at.capacity_per_s, at.own_p50_ms) {
-        (Some(capacity), Some(p50)) => format!(
-            "; it took {:.1} messages/s over the span against the ~{:.1}/s its own work allows (p50 {} ms{})",
-            at.rate_per_s,
-            capacity,
-            millis(p50),
-            if at.instances > 1 {
-                format!(", {} workers", at.instances)
-            } else {
-                String::new()
-            }
-        ),
-        _ => String::new(),
-    };
-    let budget = budget_not_short(
-        at.budget_left_p50_ms,
-        at.path_work_ms,
-        &format!(
-            "{}, each node's p50 of successes that did not wait on a full queue",
-            at.path.join(", ")
-        ),
-    );
-    let mut steps = vec![format!(
-        "{} of the {} that expired in the flow went through {node}, which only {} of the {} finished traces reached; {} of the other {} expired{shared}. {node} is at capacity: {workers} busy {:.0}% of the span with its own work{full}{rate}. The skips are the consequence of {node}'s capacity: messages bound for it expire waiting in the queues at and behind it.{budget} Relieve {node} (add replicas, make its handler or dependency faster, or send it less work; `flowtrace saturation` shows it) rather than raising Message.deadline_s, which only lets them wait longer.",
-        at.traces,
-        at.expired_in_flow,
-        at.reached,
-        at.reached + at.others,
-        at.others_expired,
-        at.others,
-        at.own_busy_share.min(1.0) * 100.0,
-    )];
-    let tenant = at.tenant.as_ref().map(|t| {
-        format!(
-            "{node}'s traffic is tenant {}'s ({} of the {} messages it started): {} sends more than {node} can take; shed or rate-limit {}'s excess at the ingress (`flowtrace classify --by tenant,node` shows its skips)",
-            t.tenant, t.messages, t.of, t.tenant, t.tenant
-        )
-    });
-    let router = at.router.as_ref().map(|r| {
-        format!(
-            "{} hands each message to one branch, and its {} took {:.1} s in all ({:.0}% of the span) for p50 {} ms of work each: it waits to hand messages over, and while {node}'s queue is full it holds every message behind the one bound for {node}, whichever branch they take (head-of-line blocking); give {node} its own flow or queue so its backlog stops holding the other branches",
-            r.node_name,
-            plural(r.successes, "success"),
-            r.success_s,
-            r.waited_share * 100.0,
-            millis(r.p50_ms),
-        )
-    });
-    // Node names are identifiers: a line may start with one uncapitalized.
-    match (tenant, router) {
-        (Some(tenant), Some(router)) => steps.push(format!("{tenant}. {router}.")),
-        (Some(one), None) | (None, Some(one)) => steps.push(format!("{one}.")),
-        (None, None) => {}
+    if let Some(traffic) = traffic {
+        steps.push(ClassifyStep::CapacityTraffic {
+            node: at.node_name.clone(),
+            traffic,
+        });
     }
     steps
 }
@@ -2734,9 +2739,9 @@ mod tests {
         let at: Vec<&str> = storms
             .steps
             .iter()
-            .map(|step| {
-                let node = step.strip_prefix("Retry storm at ").expect("a storm step");
-                &node[..node.find(':').expect("node then colon")]
+            .map(|step| match step {
+                ClassifyStep::RetryStorm { node, .. } => node.as_str(),
+                other => panic!("a storm step: {other:?}"),
             })
             .collect();
         assert_eq!(at, ["gamma", "beta", "delta", "alpha"]);

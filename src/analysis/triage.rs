@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use serde::Serialize;
 
 use super::category::Category;
-use super::classify::{Classifier, ClassifyReport, GroupBy};
+use super::classify::{Classifier, ClassifyReport, ClassifyStep, GroupBy};
 use super::deadline_cause::PodExpiry;
 use super::percentile::Percentiles;
 use super::saturation::{
@@ -258,7 +258,7 @@ pub enum Advice {
     LostTime(LostStep),
     /// A classify step; `fell_in` when its cancels fell in the bottleneck's pressure window.
     Classify {
-        step: String,
+        step: ClassifyStep,
         fell_in: Option<(String, Timestamp, Timestamp)>,
     },
     /// A node whose steadily rising latency crossed its timeout and stopped it succeeding.

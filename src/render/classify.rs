@@ -2,6 +2,7 @@
 
 use std::io::{self, Write};
 
+use super::classify_steps::sentence;
 use super::table::{fit_detail, report_table, to_text, toned_row};
 use super::{
     Palette, Tone, markdown_row, one_scale, plural, squeeze, statuses_line, thousands, time_axis,
@@ -365,7 +366,7 @@ pub fn write_table(
             writeln!(
                 out,
                 "{number}{}",
-                palette.wrap(step, number.len(), number.len())
+                palette.wrap(&sentence(step), number.len(), number.len())
             )?;
         }
     }
@@ -431,7 +432,7 @@ pub fn write_markdown(report: &ClassifyReport, out: &mut impl Write) -> io::Resu
             writeln!(out, "**{}**", section.category)?;
             writeln!(out)?;
             for (index, step) in section.steps.iter().enumerate() {
-                writeln!(out, "{}. {}", index + 1, step.replace('|', "\\|"))?;
+                writeln!(out, "{}. {}", index + 1, sentence(step).replace('|', "\\|"))?;
             }
         }
     }

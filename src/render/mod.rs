@@ -4,6 +4,7 @@
 //! the colors of event kinds and the number formats every renderer uses.
 
 pub mod classify;
+pub mod classify_steps;
 pub mod events;
 pub mod find;
 pub mod graph;

@@ -55,7 +55,7 @@ pub fn sentence(step: &SaturationStep) -> String {
             retries,
         } => format!(
             "Retry storm at {node} ({detail}): disable retries temporarily (NodePolicy.max_retries=0) or {}.",
-            crate::analysis::classify::backoff_advice(*backoff_s, *retries)
+            super::classify_steps::backoff_advice(*backoff_s, *retries)
         ),
         SaturationStep::Regressed {
             node,
@@ -161,7 +161,7 @@ fn timeout_step(lost: &LostStep, timeouts: u64, reading: &TimeoutReading) -> Str
     match reading {
         TimeoutReading::Backpressure { outbound_full } => format!(
             "{lost_text}, but {}",
-            crate::analysis::classify::backpressure_timeouts(node, *outbound_full, timeouts)
+            super::classify_steps::backpressure_timeouts(node, *outbound_full, timeouts)
         ),
         TimeoutReading::Trend(trend) => format!(
             "{lost_text}: its own latency rose steadily until its calls crossed timeout_s ({}; the latency_regression signal has it step by step): {}",
