@@ -4,13 +4,13 @@
 use serde::{Serialize, Serializer};
 
 use super::trend::trend_summary;
+use super::trend::trend_timeout_advice;
 use super::{duration, millis, plural};
 use crate::analysis::classify::{
     CallersGiveUp, CapacityTraffic, ClassifyStep, ExceptionAdvice, FailingPod, NoRetryToSpare,
     OwnWork, PodRemedy, RaisedWhen, StormCause, TenantShare, TimeoutAdvice,
 };
 use crate::analysis::deadline_cause::{CapacityExpiry, HungCalls, PodExpiry};
-use crate::analysis::saturation::trend_timeout_advice;
 use crate::analysis::tenant_share::PodLoad;
 use crate::event::Timestamp;
 

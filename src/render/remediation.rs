@@ -3,12 +3,12 @@
 
 use serde::{Serialize, Serializer};
 
+use super::trend::trend_timeout_advice;
 use super::{clock, millis, plural};
 use crate::analysis::find::{QueueReading, TimeSpent};
 use crate::analysis::remediation::{
     BudgetSpentBy, Depth, ErrorReading, Follows, Headroom, Holder, Queued, TraceStep,
 };
-use crate::analysis::saturation::trend_timeout_advice;
 
 /// A queue depth against its capacity: `2 of 2`, or `5 (unbounded)`.
 pub fn depth_of(depth: Option<i64>, capacity: Option<i64>) -> String {

@@ -6,11 +6,12 @@ use serde::{Serialize, Serializer};
 use super::saturation_evidence::{
     failing_text, shared_others, shared_own, slowdown_text, unexplained_cause,
 };
+use super::trend::trend_timeout_advice;
 use super::{clock, duration, millis, plural, thousands};
 use crate::analysis::deadline_cause::HungTail;
 use crate::analysis::saturation::{
     Bottleneck, Busy, EgressWait, Hang, HotStep, HotVerdict, LostStep, LostTo, PressureWindow,
-    SaturationStep, SignalDetail, TimeoutReading, trend_timeout_advice,
+    SaturationStep, SignalDetail, TimeoutReading,
 };
 use crate::analysis::tenant_share::TenantLoad;
 use crate::event::Timestamp;

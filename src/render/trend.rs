@@ -112,3 +112,26 @@ pub fn trend_evidence(trend: &LatencyTrend) -> String {
         trend.growth,
     )
 }
+
+/// What to do about a node whose own latency rose steadily (see `LatencyTrend`), the one
+/// advice about its timeout every checklist gives: the timeouts (when the rise crossed
+/// `timeout_s`) are the consequence, the regression is the cause. The p95 of its successes
+/// is capped by the timeout (no success takes longer), so it cannot size a new one.
+pub fn trend_timeout_advice(node: &str, trend: &LatencyTrend) -> String {
+    let cause = if trend.steady_traffic {
+        format!("{node} or what it calls regressed (its traffic stayed steady)")
+    } else {
+        format!(
+            "{node} or what it calls slowed down as its traffic changed: check whether the load drives it"
+        )
+    };
+    if trend.crossed_timeout() {
+        format!(
+            "{cause}; its timeouts are where the rise crossed NodePolicy.timeout_s, not a timeout too tight for its normal work. Fix or escalate what {node} depends on; keep timeout_s as it is (raising it only buys time while {node} keeps degrading), and lower max_retries (each retry of a timed-out call is one more call to the degrading dependency)."
+        )
+    } else {
+        format!(
+            "{cause}: fix or escalate what {node} depends on before its latency reaches its NodePolicy.timeout_s or the callers' budget."
+        )
+    }
+}

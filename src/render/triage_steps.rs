@@ -5,9 +5,9 @@ use std::fmt;
 
 use serde::{Serialize, Serializer};
 
+use super::trend::trend_timeout_advice;
 use super::{clock, millis, plural};
 use crate::analysis::deadline_cause::PodExpiry;
-use crate::analysis::saturation::trend_timeout_advice;
 use crate::analysis::triage::{Advice, Evidence};
 
 impl fmt::Display for Evidence {

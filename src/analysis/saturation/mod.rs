@@ -34,7 +34,7 @@ pub use episodes::{EgressWait, Episode};
 use bottleneck::{bottleneck, separate_episodes, share_at_least, transient_bottleneck};
 pub use checklist::{
     Busy, HotStep, HotVerdict, LostStep, LostTime, LostTo, SaturationStep, TimeoutReading,
-    dominant_tenant, trend_timeout_advice,
+    dominant_tenant,
 };
 use checklist::{lost_elsewhere, remediate, tenant_load};
 use signals::saturation_run;
