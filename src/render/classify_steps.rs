@@ -1,8 +1,6 @@
 //! classify's checklist (`analysis::classify::ClassifyStep`) in words: one line a step, naming
 //! the nodes, tenants and pods, and the knobs a PenguiFlow user turns.
 
-use serde::{Serialize, Serializer};
-
 use super::trend::trend_summary;
 use super::trend::trend_timeout_advice;
 use super::{duration, millis, plural};
@@ -14,12 +12,7 @@ use crate::analysis::deadline_cause::{CapacityExpiry, HungCalls, PodExpiry};
 use crate::analysis::tenant_share::PodLoad;
 use crate::event::Timestamp;
 
-/// The JSON carries each step as its sentence.
-impl Serialize for ClassifyStep {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&sentence(self))
-    }
-}
+said_by!(ClassifyStep => sentence);
 
 /// The step as one line of the checklist.
 pub fn sentence(step: &ClassifyStep) -> String {

@@ -16,11 +16,7 @@ impl std::fmt::Display for LintMessage {
     }
 }
 
-impl serde::Serialize for LintMessage {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+serialized_as_said!(LintMessage);
 
 /// `1 trace carries` / `2 traces carry`.
 fn counted(count: u64, one: &str, many: &str) -> String {

@@ -3,6 +3,30 @@
 //! `events` writes the normalized event stream in every `--format`; shared helpers here give
 //! the colors of event kinds and the number formats every renderer uses.
 
+/// Report values that analyses leave unworded (a checklist step, a signal's facts), said as
+/// one line: `Serialize` writes that line, so the JSON carries what the pages say. `said_by`
+/// also makes `Display` from the function that says the value; the other types have their own.
+macro_rules! said_by {
+    ($($type:ty => $say:path),+ $(,)?) => {$(
+        impl std::fmt::Display for $type {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&$say(self))
+            }
+        }
+        serialized_as_said!($type);
+    )+};
+}
+
+macro_rules! serialized_as_said {
+    ($($type:ty),+ $(,)?) => {$(
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
+    )+};
+}
+
 pub mod classify;
 pub mod classify_steps;
 pub mod events;

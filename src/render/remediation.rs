@@ -1,8 +1,6 @@
 //! A trace's checklist (`analysis::remediation::TraceStep`) in words: one line a step, naming
 //! the nodes and the knobs a PenguiFlow user turns.
 
-use serde::{Serialize, Serializer};
-
 use super::trend::trend_timeout_advice;
 use super::{clock, millis, plural};
 use crate::analysis::find::{QueueReading, TimeSpent};
@@ -23,12 +21,7 @@ fn depth(depth: Depth) -> String {
     depth_of(depth.depth, depth.capacity)
 }
 
-/// The JSON carries each step as its sentence.
-impl Serialize for TraceStep {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&sentence(self))
-    }
-}
+said_by!(TraceStep => sentence);
 
 /// The step as one line of the checklist.
 pub fn sentence(step: &TraceStep) -> String {

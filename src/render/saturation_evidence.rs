@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
-
 use super::{clock, duration, millis, plural};
 use crate::analysis::saturation::{
     Bottleneck, HotNodeReason, PressureWindow, SharedName, SignalDetail, UNBOUNDED_BACKLOG,
@@ -71,11 +69,7 @@ impl fmt::Display for HotNodeReason {
     }
 }
 
-impl Serialize for HotNodeReason {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+serialized_as_said!(HotNodeReason);
 
 /// The window as evidence: when the queue was full and, when over, for how long since.
 pub fn window_text(window: &PressureWindow) -> String {
@@ -303,8 +297,4 @@ impl fmt::Display for SignalDetail {
     }
 }
 
-impl Serialize for SignalDetail {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+serialized_as_said!(SignalDetail);

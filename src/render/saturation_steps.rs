@@ -1,8 +1,6 @@
 //! Saturation's checklist (`analysis::saturation::SaturationStep`) in words: the bottleneck's
 //! step, the nodes that lose their worker's time to failures, hangs, and the signals' steps.
 
-use serde::{Serialize, Serializer};
-
 use super::saturation_evidence::{
     failing_text, shared_others, shared_own, slowdown_text, unexplained_cause,
 };
@@ -16,18 +14,7 @@ use crate::analysis::saturation::{
 use crate::analysis::tenant_share::TenantLoad;
 use crate::event::Timestamp;
 
-/// The JSON carries each step as its sentence.
-impl Serialize for SaturationStep {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&sentence(self))
-    }
-}
-
-impl Serialize for LostStep {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&lost_sentence(self))
-    }
-}
+said_by!(SaturationStep => sentence, LostStep => lost_sentence);
 
 /// The step as one line of the checklist.
 pub fn sentence(step: &SaturationStep) -> String {

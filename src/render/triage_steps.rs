@@ -3,8 +3,6 @@
 
 use std::fmt;
 
-use serde::{Serialize, Serializer};
-
 use super::trend::trend_timeout_advice;
 use super::{clock, millis, plural};
 use crate::analysis::deadline_cause::PodExpiry;
@@ -138,17 +136,7 @@ impl fmt::Display for Advice {
     }
 }
 
-impl Serialize for Evidence {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
-impl Serialize for Advice {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
+serialized_as_said!(Evidence, Advice);
 
 /// What differs in the pod the deadline skips are confined to, said after the bottleneck's step
 /// (which names the pod): its share of the traffic, or its node's speed.
