@@ -1987,6 +1987,9 @@ pub struct FlowGraph {
     /// it for every node it visited, for every trace.
     #[serde(skip)]
     places: std::sync::OnceLock<FastMap<String, NodePlace>>,
+    /// Each node's inbound edges, counted once on first use.
+    #[serde(skip)]
+    inbound: std::sync::OnceLock<FastMap<String, usize>>,
 }
 
 /// A node's successors and what they make it, worked out once per graph (see
@@ -2088,6 +2091,7 @@ impl FlowGraph {
             joins: FastMap::default(),
             namesakes: FastMap::default(),
             places: std::sync::OnceLock::new(),
+            inbound: std::sync::OnceLock::new(),
         };
         graph.sort();
         graph
@@ -2115,9 +2119,10 @@ impl FlowGraph {
     /// The flow's nodes (endpoints excluded), in flow order.
     pub fn nodes(&self) -> Vec<&str> {
         let mut nodes: Vec<&str> = Vec::new();
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for edge in &self.edges {
             for node in [edge.from.as_str(), edge.to.as_str()] {
-                if !is_endpoint(node) && !nodes.contains(&node) {
+                if !is_endpoint(node) && seen.insert(node) {
                     nodes.push(node);
                 }
             }
@@ -2139,10 +2144,16 @@ impl FlowGraph {
     pub fn place(&self, node: &str) -> Option<&NodePlace> {
         self.places
             .get_or_init(|| {
-                let mut by_node: FastMap<String, NodePlace> = FastMap::default();
+                // The edges leaving each node, grouped in one pass: a flow with generated
+                // node names has as many nodes as edges.
+                let mut leaving: FastMap<&str, Vec<&Edge>> = FastMap::default();
                 for edge in &self.edges {
-                    if !by_node.contains_key(&edge.from) {
-                        let successors = self.compute_successors(&edge.from);
+                    leaving.entry(edge.from.as_str()).or_default().push(edge);
+                }
+                leaving
+                    .into_iter()
+                    .map(|(node, edges)| {
+                        let successors = self.compute_successors(node, &edges);
                         let sink = !successors.is_empty()
                             && successors.iter().all(|s| s.node_name == EGRESS);
                         let shares: f64 = successors
@@ -2155,16 +2166,15 @@ impl FlowGraph {
                             sink,
                             fans_out: shares > FAN_OUT_SHARES,
                         };
-                        by_node.insert(edge.from.clone(), place);
-                    }
-                }
-                by_node
+                        (node.to_string(), place)
+                    })
+                    .collect()
             })
             .get(node)
     }
 
-    fn compute_successors(&self, node: &str) -> Vec<Successor> {
-        let leaving: Vec<&Edge> = self.edges.iter().filter(|e| e.from == node).collect();
+    /// The successors of `node`, whose edges are `leaving`.
+    fn compute_successors(&self, node: &str, leaving: &[&Edge]) -> Vec<Successor> {
         let total: u64 = self
             .left
             .get(node)
@@ -2256,7 +2266,14 @@ impl FlowGraph {
     /// The node's inbound edges in the graph (the ingress's included): each is a queue of its
     /// own, and its `q_depth_in` sums them.
     pub fn inbound_edges(&self, node: &str) -> usize {
-        self.edges.iter().filter(|e| e.to == node).count()
+        let inbound = self.inbound.get_or_init(|| {
+            let mut inbound: FastMap<String, usize> = FastMap::default();
+            for edge in &self.edges {
+                *inbound.entry(edge.to.clone()).or_default() += 1;
+            }
+            inbound
+        });
+        inbound.get(node).copied().unwrap_or(0)
     }
 
     /// The nodes `node` stands for when it names several (two flows in one log, each with a

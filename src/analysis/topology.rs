@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::graph::{EGRESS, FlowGraph, INGRESS, is_endpoint};
-use super::saturation::{SaturationAnalyzer, SaturationReport, SignalKind};
+use super::saturation::{NodeReport, SaturationAnalyzer, SaturationReport, SignalKind};
 use crate::event::{Event, Kind};
 use crate::pass::{Analysis, Needs, PassEnd};
 
@@ -100,10 +100,15 @@ pub fn build(
         .filter_map(|s| s.node_name.as_deref())
         .chain(saturation.hot_node.as_deref())
         .collect();
+    let stats_of: HashMap<&str, &NodeReport> = saturation
+        .nodes
+        .iter()
+        .map(|node| (node.node_name.as_str(), node))
+        .collect();
     let nodes = names
         .iter()
         .map(|name| {
-            let stats = saturation.nodes.iter().find(|n| n.node_name == *name);
+            let stats = stats_of.get(name).copied();
             let terminal = terminal.get(*name).copied().unwrap_or(0);
             GraphNode {
                 node_name: name.to_string(),
