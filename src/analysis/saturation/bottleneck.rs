@@ -357,7 +357,7 @@ pub(super) fn bottleneck(
 pub(super) fn transient_bottleneck(
     nodes: &[NodeReport],
     runs: &[Option<(Timestamp, Timestamp)>],
-    node_buckets: &[(String, Vec<Bucket>)],
+    node_buckets: &[(String, Vec<&Bucket>)],
     indices: &[i64],
     width: i64,
     graph: &FlowGraph,

@@ -1245,12 +1245,16 @@ impl SaturationAnalyzer {
             })
             .collect();
         let mut nodes = Vec::new();
-        let mut node_buckets: Vec<(String, Vec<Bucket>)> = Vec::new();
+        // Each node's buckets over the span, as references: a node with events in few of
+        // them (a generated name) points at one empty bucket for the rest instead of holding a
+        // copy of it for every bucket of the span.
+        let empty = Bucket::default();
+        let mut node_buckets: Vec<(String, Vec<&Bucket>)> = Vec::new();
 
         for ((name, stats), shown) in names.into_iter().zip(&shown) {
-            let dense: Vec<Bucket> = indices
+            let dense: Vec<&Bucket> = indices
                 .iter()
-                .map(|index| shown.get(index).cloned().unwrap_or_default())
+                .map(|index| shown.get(index).unwrap_or(&empty))
                 .collect();
             // q_depth_in sums the node's inbound edges: a join's can pass one edge's capacity
             // with no queue full. Where the name stands for nodes of different flows, each
@@ -1978,7 +1982,7 @@ pub struct NodeReport {
 fn node_report(
     name: &str,
     stats: &NodeStats,
-    buckets: &[Bucket],
+    buckets: &[&Bucket],
     indices: &[i64],
     width: i64,
     span_s: f64,
@@ -2772,6 +2776,7 @@ mod tests {
                 ..Bucket::default()
             })
             .collect();
+        let buckets: Vec<&Bucket> = buckets.iter().collect();
         assert_eq!(longest_run(&buckets, |b| b.q_total_max > 0), (4, 3));
     }
 }

@@ -4,7 +4,7 @@ use super::*;
 
 /// The longest run of consecutive buckets satisfying `condition`: (start index, length).
 pub(super) fn longest_run(
-    buckets: &[Bucket],
+    buckets: &[&Bucket],
     condition: impl Fn(&Bucket) -> bool,
 ) -> (usize, usize) {
     let (mut best, mut current_start, mut current) = ((0, 0), 0, 0);
@@ -37,7 +37,7 @@ pub(super) fn saturation_level(report: &NodeReport, threshold: f64) -> Option<f6
 /// (start index, length).
 pub(super) fn saturation_run(
     report: &NodeReport,
-    buckets: &[Bucket],
+    buckets: &[&Bucket],
     threshold: f64,
 ) -> Option<(usize, usize)> {
     let level = saturation_level(report, threshold)?;
@@ -48,7 +48,7 @@ pub(super) fn saturation_run(
 
 pub(super) fn saturation_signal(
     report: &NodeReport,
-    buckets: &[Bucket],
+    buckets: &[&Bucket],
     indices: &[i64],
     width: i64,
     options: SaturationOptions,
@@ -85,7 +85,7 @@ pub(super) fn saturation_signal(
 
 pub(super) fn slow_dependency_signal(
     report: &NodeReport,
-    buckets: &[Bucket],
+    buckets: &[&Bucket],
     width: i64,
     options: SaturationOptions,
 ) -> Option<Signal> {
@@ -130,7 +130,7 @@ const MIN_REGRESSION_SAMPLES: u64 = 20;
 
 pub(super) fn regression_signal(
     report: &NodeReport,
-    buckets: &[Bucket],
+    buckets: &[&Bucket],
     first: Timestamp,
     span_micros: i64,
     indices: &[i64],
