@@ -2574,14 +2574,14 @@ fn deadline_steps(facts: &Facts, report: &CategoryReport) -> Vec<ClassifyStep> {
 
 /// The checklist for deadline skips that a node's rare hung calls explain: the calls and the
 /// traces they caught, that the node has no timeout, and what to do.
-pub fn hung_call_steps(hung: &HungCalls) -> Vec<ClassifyStep> {
+fn hung_call_steps(hung: &HungCalls) -> Vec<ClassifyStep> {
     vec![ClassifyStep::HungCalls(hung.clone())]
 }
 
 /// The checklist for deadline skips confined to one pod: where they were, what made the pod
 /// fall behind (its share of the traffic, its node's speed against the other pods'), and what
 /// to do about that.
-pub fn pod_steps(at: &PodExpiry) -> Vec<ClassifyStep> {
+fn pod_steps(at: &PodExpiry) -> Vec<ClassifyStep> {
     use super::tenant_share::PodLoad;
     let pinned = at.pinned();
     let remedy = match (at.load, pinned.first()) {
@@ -2604,7 +2604,7 @@ pub fn pod_steps(at: &PodExpiry) -> Vec<ClassifyStep> {
 
 /// The checklist for deadline skips that one node at capacity explains: the cause with its
 /// evidence, then what loads it beyond its capacity (a tenant's excess; a router ahead of it).
-pub fn capacity_steps(at: &CapacityExpiry) -> Vec<ClassifyStep> {
+fn capacity_steps(at: &CapacityExpiry) -> Vec<ClassifyStep> {
     let mut steps = vec![ClassifyStep::AtCapacity(at.clone())];
     let traffic = match (at.tenant.clone(), at.router.clone()) {
         (Some(tenant), Some(router)) => Some(CapacityTraffic::Both(tenant, router)),
