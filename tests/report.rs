@@ -867,3 +867,48 @@ fn hostile_one_trace_report_shows_its_id_and_exception_as_text() {
     let html = std::fs::read_to_string(&unmasked).unwrap();
     assert!(SECRETS.iter().all(|secret| html.contains(secret)));
 }
+
+/// A flow that names its nodes per request (lint's PF004): the page draws the busiest
+/// `MAX_DRAWN_NODES` and says how many it left out, rather than weighing a hundred megabytes.
+#[test]
+fn a_flow_of_generated_node_names_is_drawn_in_part_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("generated.jsonl");
+    let mut lines = String::new();
+    for trace in 0..300 {
+        let mut ts = 1_796_159_252.0 + f64::from(trace) * 0.05;
+        for node in [
+            "ingest".to_string(),
+            format!("plan-{trace:04}"),
+            format!("tool-{trace:04}"),
+            "reply".to_string(),
+        ] {
+            for (event, latency) in [("node_start", 0.0), ("node_success", 4.0)] {
+                lines += &format!(
+                    "{{\"trace_id\": \"{:032x}\", \"node_name\": \"{node}\", \"event\": \"{event}\", \"ts\": {ts}, \"latency_ms\": {latency}, \"q_depth_in\": 0, \"q_depth_out\": 0}}\n",
+                    trace + 1
+                );
+                ts += 0.004;
+            }
+        }
+    }
+    std::fs::write(&log, lines).unwrap();
+    let path = report(dir.path(), "generated", &[log.to_str().unwrap()]);
+    let html = std::fs::read_to_string(&path).unwrap();
+    assert!(html.len() < 1_000_000, "{} bytes", html.len());
+    assert!(
+        html.contains("The 40 busiest of 604 nodes are drawn"),
+        "the flow graph's caption says what it left out"
+    );
+    assert!(
+        html.contains("The 40 busiest of 602 nodes are drawn"),
+        "the per-node charts say it too"
+    );
+    let Some(mut browser) = browser() else { return };
+    let page = browser.open(&path, "generated", false);
+    check_opened(
+        &page,
+        "generated",
+        &["graph", "throughput", "latency", "workers"],
+    );
+}

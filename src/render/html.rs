@@ -3,6 +3,8 @@
 //! minijinja with HTML auto-escaping (every text from the logs is escaped; only the SVG, which
 //! escapes its own text, is inserted as is). No script, no external resource.
 
+use std::collections::HashMap;
+
 use minijinja::{AutoEscape, Environment, context};
 use serde::Serialize;
 
@@ -170,6 +172,39 @@ fn tenant_rows(report: &TriageReport) -> Vec<TenantRow> {
 }
 
 /// The charts of the flow: queues, failures, throughput, latency, worker time.
+/// Nodes drawn in the flow graph and the per-node charts, at most: a flow that names its nodes
+/// per request (`lint`'s PF004) has thousands, and a page drawing them all weighs a hundred
+/// megabytes and shows nothing. Past this, the hot node, the failing and saturated ones and
+/// the busiest are drawn, and the page says how many were left out.
+const MAX_DRAWN_NODES: usize = 40;
+
+/// Which of `count` nodes to draw (all when few): the `MAX_DRAWN_NODES` ranked first by
+/// `rank` (greatest first, ties by place), kept in their order.
+fn drawn_nodes(count: usize, rank: impl Fn(usize) -> (bool, u64)) -> Vec<bool> {
+    if count <= MAX_DRAWN_NODES {
+        return vec![true; count];
+    }
+    let mut order: Vec<usize> = (0..count).collect();
+    order.sort_by_key(|&index| (std::cmp::Reverse(rank(index)), index));
+    let mut drawn = vec![false; count];
+    for &index in order.iter().take(MAX_DRAWN_NODES) {
+        drawn[index] = true;
+    }
+    drawn
+}
+
+/// What a caption adds when nodes were left out of a drawing.
+fn left_out_note(drawn: &[bool]) -> String {
+    let shown = drawn.iter().filter(|d| **d).count();
+    if shown == drawn.len() {
+        return String::new();
+    }
+    format!(
+        " The {shown} busiest of {} nodes are drawn (the hot, failing and saturated ones first): names that change per request make nodes no page can draw; `flowtrace lint` finds them (PF004).",
+        thousands(drawn.len() as u64)
+    )
+}
+
 fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     let span = &saturation.span;
     let (first, last) = match (span.first_ts, span.last_ts) {
@@ -179,6 +214,15 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     let bucket_micros = (span.bucket_s * 1e6).round().max(1.0) as i64;
     let bucket = duration(span.bucket_s * 1000.0);
     let nodes = &saturation.nodes;
+    let hot = saturation.hot_node.as_deref();
+    let drawn = drawn_nodes(nodes.len(), |index| {
+        let node = &nodes[index];
+        (
+            hot == Some(node.node_name.as_str()),
+            node.successes + node.timeouts + node.errors,
+        )
+    });
+    let left_out = left_out_note(&drawn);
     let mut charts = Vec::new();
 
     // One time axis for the queue, failure and throughput charts: from the start of the first
@@ -198,11 +242,12 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     let middle = |t: Timestamp| Timestamp(t.0.saturating_add(bucket_micros / 2));
     // A node's line has the same colour in every chart: its colour is its place among all
     // nodes, not among those a chart draws (audit, with no queue, is not in the queue chart).
+    let drawn_node = |index: usize| drawn[index];
     let node_series = |drawn: &dyn Fn(&NodeReport) -> bool, value: &dyn Fn(&SeriesPoint) -> f64| {
         nodes
             .iter()
             .enumerate()
-            .filter(|(_, node)| drawn(node))
+            .filter(|(index, node)| drawn_node(*index) && drawn(node))
             .map(|(index, node)| TimeSeries {
                 label: &node.node_name,
                 class: svg::series_class(index),
@@ -221,7 +266,7 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
         id: "queues",
         heading: "Queue depth over time",
         caption: format!(
-            "Deepest q_depth_total (inbound + outbound) per node in each {bucket}, all nodes on one scale. {}",
+            "Deepest q_depth_total (inbound + outbound) per node in each {bucket}, all nodes on one scale. {}{left_out}",
             match &saturation.hot_node {
                 Some(node) => format!("Hot node: {node}."),
                 None => "No bottleneck.".into(),
@@ -281,7 +326,7 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     charts.push(Chart {
         id: "throughput",
         heading: "Throughput per node",
-        caption: format!("Successes per second per node, averaged over each {bucket}."),
+        caption: format!("Successes per second per node, averaged over each {bucket}.{left_out}"),
         empty: throughput
             .is_empty()
             .then(|| "No node succeeded in the span.".into()),
@@ -301,7 +346,9 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
 
     let latency: Vec<svg::PercentileRow<'_>> = nodes
         .iter()
-        .filter_map(|node| {
+        .enumerate()
+        .filter(|(index, _)| drawn[*index])
+        .filter_map(|(_, node)| {
             let l = &node.latency_ms;
             Some(svg::PercentileRow {
                 label: &node.node_name,
@@ -316,7 +363,9 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     charts.push(Chart {
         id: "latency",
         heading: "Latency per node",
-        caption: "Success latency percentiles per node (the handler's own time, from node_success latency_ms).".into(),
+        caption: format!(
+            "Success latency percentiles per node (the handler's own time, from node_success latency_ms).{left_out}"
+        ),
         empty: latency
             .is_empty()
             .then(|| "No success carried a latency.".into()),
@@ -330,8 +379,11 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     let span_s = (last.0 - first.0).max(1) as f64 / 1e6;
     let workers: Vec<StackRow<'_>> = nodes
         .iter()
-        .filter(|node| node.worker_time.messages > 0 || node.busy_share > 0.0)
-        .map(|node| {
+        .enumerate()
+        .filter(|(index, node)| {
+            drawn[*index] && (node.worker_time.messages > 0 || node.busy_share > 0.0)
+        })
+        .map(|(_, node)| {
             let w = &node.worker_time;
             let instances = node.instances.max(1) as f64;
             let share = |seconds: f64| seconds / span_s / instances;
@@ -350,7 +402,9 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     charts.push(Chart {
         id: "workers",
         heading: "Where each node's workers spent their time",
-        caption: "Share of the span each node's worker (one per node and pod) spent in successful attempts, timed-out attempts, failed attempts and retry backoff. A bar of timeouts and backoff is a dependency problem, not a lack of capacity.".into(),
+        caption: format!(
+            "Share of the span each node's worker (one per node and pod) spent in successful attempts, timed-out attempts, failed attempts and retry backoff. A bar of timeouts and backoff is a dependency problem, not a lack of capacity.{left_out}"
+        ),
         empty: workers
             .is_empty()
             .then(|| "No attempt with a latency in the span.".into()),
@@ -376,11 +430,28 @@ fn charts(saturation: &SaturationReport) -> Vec<Chart> {
     charts
 }
 
-fn graph_svg(report: &TriageReport) -> String {
+/// The flow graph, and what its caption adds when nodes were left out.
+fn graph_svg(report: &TriageReport) -> (String, String) {
     let graph = &report.graph;
     let hot = report.saturation.hot_node.as_deref();
-    let nodes: Vec<svg::GraphNode<'_>> = graph
+    let drawn = drawn_nodes(graph.nodes.len(), |index| {
+        let node = &graph.nodes[index];
+        (
+            hot == Some(node.node_name.as_str())
+                || node.failing
+                || node.saturated
+                || node.role != crate::analysis::topology::Role::Node,
+            node.successes + node.failures,
+        )
+    });
+    let kept: Vec<&crate::analysis::topology::GraphNode> = graph
         .nodes
+        .iter()
+        .zip(&drawn)
+        .filter(|(_, drawn)| **drawn)
+        .map(|(node, _)| node)
+        .collect();
+    let nodes: Vec<svg::GraphNode<'_>> = kept
         .iter()
         .map(|node| {
             let mut classes = Vec::new();
@@ -418,18 +489,29 @@ fn graph_svg(report: &TriageReport) -> String {
             }
         })
         .collect();
-    let index = |name: &str| graph.nodes.iter().position(|n| n.node_name == name);
+    let index: HashMap<&str, usize> = kept
+        .iter()
+        .enumerate()
+        .map(|(index, node)| (node.node_name.as_str(), index))
+        .collect();
     let edges: Vec<(usize, usize, u64)> = graph
         .edges
         .iter()
-        .filter_map(|e| Some((index(&e.from)?, index(&e.to)?, e.traces)))
+        .filter_map(|e| {
+            Some((
+                *index.get(e.from.as_str())?,
+                *index.get(e.to.as_str())?,
+                e.traces,
+            ))
+        })
         .collect();
-    svg::flow_graph(
+    let svg = svg::flow_graph(
         "graph",
         "The flow graph learned from the traces",
         &nodes,
         &edges,
-    )
+    );
+    (svg, left_out_note(&drawn))
 }
 
 fn outcome_class(outcome: BarOutcome) -> &'static str {
@@ -555,6 +637,7 @@ pub fn incident_page(report: &IncidentReport, notes: &ReadNotes) -> String {
             step: step.step.to_string(),
         })
         .collect();
+    let (graph, graph_note) = graph_svg(triage);
     render(context! {
         style => STYLE,
         version => env!("CARGO_PKG_VERSION"),
@@ -575,7 +658,8 @@ pub fn incident_page(report: &IncidentReport, notes: &ReadNotes) -> String {
         cross_tenant => text::cross_tenant_lines(triage),
         checklist => checklist,
         charts => charts(&triage.saturation),
-        graph => graph_svg(triage),
+        graph => graph,
+        graph_note => graph_note,
         worst => worst,
         slowest => triage
             .slowest
