@@ -200,7 +200,7 @@ fn left_out_note(drawn: &[bool]) -> String {
         return String::new();
     }
     format!(
-        " The {shown} busiest of {} nodes are drawn (the hot, failing and saturated ones first): names that change per request make nodes no page can draw; `flowtrace lint` finds them (PF004).",
+        " The {shown} busiest of {} nodes are drawn (the hot, failing and saturated ones first). Node names that change per request make that many; `flowtrace lint` tells whether these do (PF004).",
         thousands(drawn.len() as u64)
     )
 }
