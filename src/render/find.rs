@@ -477,8 +477,7 @@ pub fn write_table(
         let note = format!("({}; --all shows them)", notes.join(", "));
         writeln!(out, "{}", palette.wrap(&note, 0, 1))?;
     }
-    let steps: Vec<String> = report.remediation.iter().map(sentence).collect();
-    write_checklist(out, palette, &steps)
+    write_checklist(out, palette, &report.remediation)
 }
 
 /// The timeline table. On a terminal too narrow for every column with the detail beside

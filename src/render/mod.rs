@@ -283,7 +283,7 @@ pub fn statuses_line(statuses: &std::collections::BTreeMap<String, u64>) -> Stri
 pub fn write_checklist(
     out: &mut impl std::io::Write,
     palette: Palette,
-    steps: &[String],
+    steps: &[impl std::fmt::Display],
 ) -> std::io::Result<()> {
     if steps.is_empty() {
         return Ok(());
@@ -292,7 +292,7 @@ pub fn write_checklist(
     writeln!(out, "{}", palette.header("what to do"))?;
     for (index, step) in steps.iter().enumerate() {
         let number = format!("  {}. ", index + 1);
-        let step = palette.wrap(step, number.len(), number.len());
+        let step = palette.wrap(&step.to_string(), number.len(), number.len());
         writeln!(out, "{number}{step}")?;
     }
     Ok(())

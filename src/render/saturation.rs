@@ -405,8 +405,7 @@ pub fn write_table(
             writeln!(out, "  {}", palette.wrap(&line, 2, 22))?;
         }
     }
-    let steps: Vec<String> = report.remediation.iter().map(sentence).collect();
-    write_checklist(out, palette, &steps)
+    write_checklist(out, palette, &report.remediation)
 }
 
 pub fn write_markdown(report: &SaturationReport, out: &mut impl Write) -> io::Result<()> {

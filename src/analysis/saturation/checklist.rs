@@ -370,9 +370,11 @@ pub(super) fn remediate(
     hot: Option<&Bottleneck>,
 ) -> (Vec<SaturationStep>, bool) {
     let mut steps = Vec::new();
+    let mut load_imbalance = false;
     let hot_report = hot.and_then(|h| nodes.iter().find(|n| n.node_name == h.node_name));
     if let (Some(hot), Some(report)) = (hot, hot_report) {
         let verdict = hot_verdict(hot, report);
+        load_imbalance = matches!(verdict, HotVerdict::LoadImbalance { .. });
         steps.push(SaturationStep::Bottleneck(Box::new(HotStep {
             hot: hot.clone(),
             capacity: report.queue_maxsize.filter(|c| *c > 0),
@@ -381,9 +383,6 @@ pub(super) fn remediate(
             verdict,
         })));
     }
-    let load_imbalance = steps.first().is_some_and(|step| {
-        matches!(step, SaturationStep::Bottleneck(hot) if matches!(hot.verdict, HotVerdict::LoadImbalance { .. }))
-    });
     for lost in lost_elsewhere(nodes, hot) {
         steps.push(SaturationStep::LostTime(lost.step));
     }
